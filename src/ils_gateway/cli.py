@@ -1,0 +1,40 @@
+"""The ``ils-gateway`` command line.
+
+Each subcommand lives beside the code it drives; this module only assembles the group.
+"""
+
+from __future__ import annotations
+
+import click
+
+from ils_gateway import __version__
+
+
+@click.group()
+@click.version_option(__version__, prog_name="ils-gateway")
+def main() -> None:
+    """ils-gateway: one patron API over any library system."""
+
+
+@main.group()
+def simulate() -> None:
+    """Run a simulated backend (SIP2 ILS, Koha REST, e-library) for demos and tests."""
+
+
+@main.group()
+def config() -> None:
+    """Work with tenant configuration files."""
+
+
+# Subcommands register themselves on the groups above when their modules are imported.
+# Keep this list to one import per module.
+def _register() -> None:
+    import importlib
+
+    for module in _COMMAND_MODULES:
+        importlib.import_module(module)
+
+
+_COMMAND_MODULES: list[str] = []
+
+_register()
