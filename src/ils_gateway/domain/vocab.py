@@ -168,3 +168,24 @@ class Feature(StrEnum):
     PASSWORD_CHANGE = "password_change"
     EBOOKS = "ebooks"
     CARD_BARCODE = "card_barcode"
+
+
+class HoldAction(StrEnum):
+    """What a patron may do to a hold right now (listed per hold as ``allowed_actions``)."""
+
+    CANCEL = "cancel"
+    CHANGE_PICKUP = "change_pickup"
+    CHANGE_CONTACT = "change_contact"
+    SUSPEND = "suspend"
+    RESUME = "resume"
+    EXTEND_PICKUP = "extend_pickup"
+    JOIN_SEQUENCE = "join_sequence"
+    LEAVE_SEQUENCE = "leave_sequence"
+
+
+class Outcome(StrEnum):
+    """How one item of a multi-item operation (renew several, confirm a basket) ended."""
+
+    OK = "ok"
+    REFUSED = "refused"  # the library said no, for a RefusalReason
+    ERROR = "error"  # the gateway or backend failed for this item; nothing is known to be done
