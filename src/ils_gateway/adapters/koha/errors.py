@@ -1,0 +1,225 @@
+"""Koha's answers and httpx's failures, turned into the gateway's error tree in one place.
+
+Koha reports errors as ``{"error": "...", "error_code": "..."}`` with an HTTP status. What a
+status means depends on what the gateway was doing (a 403 on a renewal is Koha refusing the
+renewal; a 403 on a patron lookup is the gateway's API user lacking a permission), so the
+table below is keyed by (call, status), with ``None`` as "any call". The vendor's message is
+always kept: as ``backend_message`` on refusals, in ``operator_detail`` otherwise.
+
+Koha's refusal codes are mapped to the canonical RefusalReason by ``REFUSAL_CODES``; the
+codes are the ones Koha 23.x puts in ``allows_renewal.error`` (C4::Circulation::CanBookBeRenewed)
+and in the 403 text of POST /holds (C4::Reserves::CanItemBeReserved / CanBookBeReserved).
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+
+import httpx
+
+from ils_gateway.adapters.koha.auth import TokenRequestFailed
+from ils_gateway.domain.errors import (
+    AuthenticationFailed,
+    BackendProtocolError,
+    BackendUnavailable,
+    BadRequest,
+    CancelRefused,
+    Conflict,
+    GatewayError,
+    HoldRefused,
+    NotFound,
+    OutcomeUnknown,
+    Refused,
+    RenewalRefused,
+)
+from ils_gateway.domain.vocab import RefusalReason
+
+
+class KohaCall(enum.Enum):
+    """What the gateway was asking Koha to do; it decides what an error status means."""
+
+    READ = "read"
+    PATRON_LOGIN = "patron_login"
+    RENEW = "renew"
+    PLACE_HOLD = "place_hold"
+    CANCEL_HOLD = "cancel_hold"
+    CHANGE_PICKUP = "change_pickup"
+    SUSPEND_HOLD = "suspend_hold"
+    RESUME_HOLD = "resume_hold"
+
+    @property
+    def writes(self) -> bool:
+        return self not in (KohaCall.READ, KohaCall.PATRON_LOGIN)
+
+
+_HOLD_CALLS = (
+    KohaCall.PLACE_HOLD,
+    KohaCall.CHANGE_PICKUP,
+    KohaCall.SUSPEND_HOLD,
+    KohaCall.RESUME_HOLD,
+)
+
+# (call, status) -> error class; a call of None matches any call. Most specific first.
+STATUS_TABLE: dict[tuple[KohaCall | None, int], type[GatewayError]] = {
+    # Koha 23.05 Auth::Password#validate answers 400 "Validation failed" for a bad password.
+    (KohaCall.PATRON_LOGIN, 400): AuthenticationFailed,
+    # 400 on a hold write is "The supplied pickup location is not valid" and the like.
+    **{(call, 400): HoldRefused for call in _HOLD_CALLS},
+    (KohaCall.RENEW, 403): RenewalRefused,
+    (KohaCall.CANCEL_HOLD, 403): CancelRefused,
+    **{(call, 403): HoldRefused for call in _HOLD_CALLS},
+    # PUT /holds/{id}/pickup_location: "Unable to perform action on hold" (waiting, in transit).
+    (KohaCall.CHANGE_PICKUP, 409): HoldRefused,
+    (None, 400): BadRequest,
+    # 401/403 elsewhere: Koha refused the *gateway's* credentials or permissions. The patron
+    # can do nothing about it; the operator must fix the tenant file or Koha's API user.
+    (None, 401): BackendUnavailable,
+    (None, 403): BackendUnavailable,
+    (None, 404): NotFound,
+    (None, 409): Conflict,
+    (None, 503): BackendUnavailable,
+}
+
+# Koha refusal code -> canonical reason; codes new to us fall back per call (see below).
+REFUSAL_CODES: dict[str, str] = {
+    # renewals (allows_renewal.error)
+    "on_reserve": "has_holds",
+    "too_many": "renewal_limit",
+    "too_soon": "too_early",
+    "auto_too_soon": "too_early",
+    "overdue": "overdue",
+    "auto_too_late": "too_overdue",
+    "restriction": "patron_blocked",
+    "debarred": "patron_blocked",
+    "auto_too_much_oweing": "patron_blocked",
+    "item_denied_renewal": "excluded_item_type",
+    "onsite_checkout": "excluded_item_type",
+    "recalled": "has_holds",
+    "card_expired": "card_expired",
+    # holds (POST /holds 403 "Hold cannot be placed. Reason: <code>")
+    "tooManyReserves": "hold_limit",
+    "tooManyHoldsForThisRecord": "hold_limit",
+    "tooManyReservesToday": "hold_limit",
+    "itemAlreadyOnHold": "duplicate_hold",
+    "alreadyReserved": "duplicate_hold",
+    "alreadypossession": "already_on_loan",
+    "notReservable": "non_circulating",
+    "noReservesAllowed": "non_circulating",
+    "damaged": "non_circulating",
+    "cannotReserveFromOtherBranches": "non_circulating",
+    "ageRestricted": "age_restriction",
+    "libraryNotPickupLocation": "invalid_pickup_library",
+    "libraryNotFound": "invalid_pickup_library",
+    "pickupNotInHoldGroup": "invalid_pickup_library",
+    "cannotBeTransferred": "invalid_pickup_library",
+    "expired": "card_expired",
+}
+
+_CODE_IN_TEXT = re.compile(r"Reason:\s*(\w+)")
+
+
+def refusal_reason(code: str | None, call: KohaCall | None = None) -> RefusalReason:
+    """The canonical reason for a Koha refusal code, or a call's fallback for codes new to us."""
+    if code and code in REFUSAL_CODES:
+        return RefusalReason(REFUSAL_CODES[code])
+    if call is KohaCall.RENEW:
+        return RefusalReason.NOT_RENEWABLE
+    if call is KohaCall.CHANGE_PICKUP and code is None:
+        return RefusalReason.NOT_MODIFIABLE_IN_STATE
+    if call is KohaCall.CANCEL_HOLD:
+        return RefusalReason.NOT_CANCELLABLE_IN_STATE
+    return RefusalReason.UNKNOWN
+
+
+def _vendor_message(response: httpx.Response) -> tuple[str | None, str | None]:
+    try:
+        body = response.json()
+    except ValueError:
+        text = response.text.strip()
+        return (text[:500] or None), None
+    if not isinstance(body, dict):
+        return None, None
+    message = body.get("error")
+    code = body.get("error_code")
+    if not isinstance(message, str):
+        message = None
+    if not isinstance(code, str):
+        match = _CODE_IN_TEXT.search(message or "")
+        code = match.group(1) if match else None
+    return message, code
+
+
+def translate_response(
+    call: KohaCall, response: httpx.Response, *, retry_after: int
+) -> GatewayError:
+    """The gateway error for a Koha answer the caller did not accept."""
+    status = response.status_code
+    message, code = _vendor_message(response)
+    where = f"Koha {response.request.method} {response.request.url.path} -> {status}"
+    operator = f"{where}: {message or '(no message)'}" + (f" [{code}]" if code else "")
+    cls = STATUS_TABLE.get((call, status)) or STATUS_TABLE.get((None, status))
+    if cls is None:
+        if status >= 500:
+            # A write that crashed inside Koha may or may not have taken effect.
+            if call.writes:
+                return OutcomeUnknown(
+                    detail="The library system did not confirm the request; check before retrying.",
+                    operator_detail=operator,
+                )
+            return BackendUnavailable(
+                detail="The library system is not answering properly now.",
+                operator_detail=operator,
+                retry_after=retry_after,
+            )
+        return BackendProtocolError(
+            detail="The library system sent an unexpected answer.", operator_detail=operator
+        )
+    if issubclass(cls, Refused):
+        return cls(
+            refusal_reason(code, call),
+            message,
+            operator_detail=operator,
+            backend_message=message,
+        )
+    if cls is BackendUnavailable:
+        return BackendUnavailable(
+            detail="The library system cannot be reached now.",
+            operator_detail=operator,
+            retry_after=retry_after,
+        )
+    if cls is AuthenticationFailed:
+        return AuthenticationFailed(operator_detail=operator)
+    return cls(message, operator_detail=operator)
+
+
+def translate_transport(
+    call: KohaCall, exc: httpx.TransportError, *, idempotent: bool, retry_after: int
+) -> GatewayError:
+    """The gateway error for a request that failed below HTTP (connect, timeout, broken peer)."""
+    operator = f"Koha {call.value}: {type(exc).__name__}: {exc}"
+    never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+    if call.writes and not idempotent and not never_sent:
+        return OutcomeUnknown(
+            detail="The library system did not confirm the request; check before retrying.",
+            operator_detail=operator,
+        )
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.DecodingError):
+        return BackendProtocolError(
+            detail="The library system sent a broken answer.", operator_detail=operator
+        )
+    return BackendUnavailable(
+        detail="The library system cannot be reached now.",
+        operator_detail=operator,
+        retry_after=retry_after,
+    )
+
+
+def translate_token_failure(exc: TokenRequestFailed, *, retry_after: int) -> GatewayError:
+    """Koha refused to issue the gateway a token: an operator problem, unavailable to patrons."""
+    message, _ = _vendor_message(exc.response)
+    return BackendUnavailable(
+        detail="The library system cannot be reached now.",
+        operator_detail=f"Koha /oauth/token: {exc.reason}: {message or '(no message)'}",
+        retry_after=retry_after,
+    )

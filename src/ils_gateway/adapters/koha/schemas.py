@@ -1,0 +1,122 @@
+"""The parts of Koha's JSON objects the adapter reads, as pydantic models.
+
+Field names are Koha's (``definitions/*.yaml`` of the v1 API). Unknown fields are ignored so
+that a newer Koha adding fields does not break us; a missing or mistyped field we rely on is
+Koha breaking its contract and surfaces as BackendProtocolError (see ``parse``).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+
+from ils_gateway.domain.errors import BackendProtocolError
+
+
+class _KohaObject(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class KohaPatron(_KohaObject):
+    """definitions/patron.yaml"""
+
+    patron_id: int
+    cardnumber: str | None = None
+    userid: str | None = None
+    surname: str | None = None
+    firstname: str | None = None
+    email: str | None = None
+    secondary_email: str | None = None
+    phone: str | None = None
+    library_id: str | None = None
+    category_id: str | None = None
+    expiry_date: date | None = None
+    restricted: bool = False
+    date_of_birth: date | None = None
+
+
+class KohaCheckout(_KohaObject):
+    """definitions/checkout.yaml"""
+
+    checkout_id: int
+    patron_id: int
+    item_id: int | None = None
+    external_id: str | None = None
+    due_date: datetime
+    checkout_date: datetime | None = None
+    library_id: str | None = None
+    renewals_count: int | None = None
+    item: dict[str, Any] | None = None
+
+
+class KohaAllowsRenewal(_KohaObject):
+    """definitions/allows_renewal.yaml"""
+
+    allows_renewal: bool
+    max_renewals: int | None = None
+    current_renewals: int | None = None
+    error: str | None = None
+
+
+class KohaHold(_KohaObject):
+    """definitions/hold.yaml"""
+
+    hold_id: int
+    patron_id: int
+    biblio_id: int | None = None
+    item_id: str | int | None = None
+    pickup_library_id: str | None = None
+    hold_date: date | None = None
+    priority: int | None = None
+    status: str | None = None
+    waiting_date: date | None = None
+    expiration_date: date | None = None
+    suspended: bool = False
+    suspended_until: datetime | None = None
+    item_level: bool = False
+    cancellation_requested: bool | None = None
+
+
+class KohaLibrary(_KohaObject):
+    """definitions/library.yaml"""
+
+    library_id: str
+    name: str
+    pickup_location: bool | None = None
+
+
+class KohaItem(_KohaObject):
+    """definitions/item.yaml"""
+
+    item_id: int
+    biblio_id: int
+    external_id: str | None = None
+    home_library_id: str | None = None
+    holding_library_id: str | None = None
+    callnumber: str | None = None
+    item_type_id: str | None = None
+    effective_item_type_id: str | None = None
+    not_for_loan_status: int | None = None
+    effective_not_for_loan_status: int | None = None
+    lost_status: int | None = None
+    withdrawn: int | None = None
+    damaged_status: int | None = None
+    checked_out_date: date | None = None
+    holds_count: int | None = None
+    biblio: dict[str, Any] | None = None
+
+
+T = TypeVar("T")
+
+
+def parse(kind: type[T] | Any, document: Any, where: str) -> T:
+    """Validate ``document`` as ``kind`` (a model or e.g. ``list[KohaHold]``) or blame Koha."""
+    try:
+        return TypeAdapter(kind).validate_python(document)
+    except ValidationError as exc:
+        raise BackendProtocolError(
+            detail="The library system sent an answer the gateway cannot read.",
+            operator_detail=f"Koha {where}: unexpected shape: {exc.errors()[:3]}",
+        ) from exc
