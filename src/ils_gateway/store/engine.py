@@ -1,0 +1,171 @@
+"""Open the store: engine from a URL, SQLite pragmas, migrations, the ``Store`` lifecycle.
+
+``sqlite+aiosqlite:///<path>`` is the default; a ``postgresql+asyncpg://`` URL selects
+PostgreSQL. A libpq-style ``options=-csearch_path=<schema>`` in a PostgreSQL URL is honoured
+(asyncpg itself does not take ``options``; it becomes the ``search_path`` server setting).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from ils_gateway.store.reading_history import KdfParams
+from ils_gateway.store.store import Store
+
+#: How long a SQLite connection waits for another writer before giving up (milliseconds).
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+#: Execution option marking a connection that will write (SQLite: BEGIN IMMEDIATE).
+WRITE_OPTION = "ils_gateway_write"
+
+
+def default_url(path: str | Path) -> str:
+    """The SQLite URL for a store file at ``path``."""
+    return f"sqlite+aiosqlite:///{Path(path)}"
+
+
+def _search_path_from_options(url: URL) -> tuple[URL, str | None]:
+    options = url.query.get("options")
+    if options is None:
+        return url, None
+    if isinstance(options, tuple):
+        options = options[0]
+    search_path = None
+    for part in unquote(options).split():
+        if part.startswith("-csearch_path="):
+            search_path = part.removeprefix("-csearch_path=")
+        else:
+            raise ValueError(f"unsupported PostgreSQL option in store URL: {part!r}")
+    return url.difference_update_query(["options"]), search_path
+
+
+def create_engine(url: str) -> AsyncEngine:
+    """Create the async engine for ``url`` with the store's per-database settings."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        engine = create_async_engine(parsed)
+        _configure_sqlite(engine)
+        return engine
+    if backend == "postgresql":
+        parsed, search_path = _search_path_from_options(parsed)
+        connect_args: dict[str, Any] = {}
+        if search_path:
+            connect_args["server_settings"] = {"search_path": search_path}
+        return create_async_engine(parsed, connect_args=connect_args, pool_pre_ping=True)
+    raise ValueError(f"unsupported store database {backend!r} (use sqlite or postgresql)")
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    sync_engine = engine.sync_engine
+
+    @event.listens_for(sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control from the driver so "begin" below decides how to BEGIN.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(sync_engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # A write transaction takes the write lock up front: a deferred one that read first
+        # would fail with SQLITE_BUSY on upgrade instead of waiting its turn.
+        if conn.get_execution_options().get(WRITE_OPTION):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+
+def alembic_config() -> Config:
+    """The alembic configuration for the migrations shipped inside the package."""
+    config = Config()
+    config.set_main_option("script_location", "ils_gateway.store:migrations")
+    return config
+
+
+async def upgrade(url: str, revision: str = "head", *, config: Config | None = None) -> None:
+    """Bring the database at ``url`` to ``revision`` in place (a no-op when already there)."""
+    engine = create_engine(url)
+    try:
+        await _run_alembic(engine, config or alembic_config(), command.upgrade, revision)
+    finally:
+        await engine.dispose()
+
+
+async def current_revision(url: str) -> str | None:
+    """The revision the database at ``url`` is at, or None when it has none yet."""
+    from alembic.runtime.migration import MigrationContext
+
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return await conn.run_sync(
+                lambda sync: MigrationContext.configure(sync).get_current_revision()
+            )
+    finally:
+        await engine.dispose()
+
+
+async def _run_alembic(
+    engine: AsyncEngine, config: Config, action: Callable[..., None], revision: str
+) -> None:
+    def run(sync_conn: Connection) -> None:
+        config.attributes["connection"] = sync_conn
+        action(config, revision)
+
+    async with engine.execution_options(**{WRITE_OPTION: True}).begin() as conn:
+        await conn.run_sync(run)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@asynccontextmanager
+async def open_store(
+    url: str,
+    *,
+    secret: bytes,
+    kdf: KdfParams | None = None,
+    clock: Callable[[], datetime] = _utc_now,
+    migrate: bool = True,
+) -> AsyncIterator[Store]:
+    """Open the store at ``url`` (upgrading it first unless ``migrate`` is false); close on exit.
+
+    ``secret`` is the server secret the patron keys and history dedupe tags are derived from;
+    it must not live in the database. Usable directly in an aiohttp cleanup context::
+
+        async def store_ctx(app):
+            async with open_store(url, secret=secret) as app[STORE]:
+                yield
+    """
+    if migrate:
+        await upgrade(url)
+    engine = create_engine(url)
+    store = Store(
+        engine,
+        secret=secret,
+        kdf=kdf or KdfParams.interactive(),
+        clock=clock,
+        write_option=WRITE_OPTION,
+    )
+    try:
+        yield store
+    finally:
+        # Shield so a cancelled shutdown still returns pooled connections.
+        await asyncio.shield(engine.dispose())

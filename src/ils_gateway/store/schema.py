@@ -1,0 +1,211 @@
+"""Tables of the gateway store (SQLAlchemy Core).
+
+Every table carries ``tenant_id`` and ``patron_key`` (an HMAC of the card number, see
+``patron_keys``): nothing is looked up by anything less, so nothing crosses tenants or
+patrons. The migrations in ``migrations/versions`` create exactly these tables; a test
+compares the two.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on both databases (SQLite keeps no offset itself)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; pass an aware one")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+#: SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
+AutoId = BigInteger().with_variant(Integer(), "sqlite")
+
+TENANT = 64
+PATRON_KEY = 64  # hex of HMAC-SHA256
+ID = 128  # ids from the ILS or e-library (item, hold)
+
+
+def _owner() -> list[Column[Any]]:
+    return [
+        Column("tenant_id", String(TENANT), nullable=False),
+        Column("patron_key", String(PATRON_KEY), nullable=False),
+    ]
+
+
+basket_items = Table(
+    "basket_items",
+    metadata,
+    *_owner(),
+    Column("source", String(32), nullable=False),
+    Column("item_id", String(ID), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("added_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "patron_key", "source", "item_id"),
+)
+
+hold_sequences = Table(
+    "hold_sequences",
+    metadata,
+    Column("sequence_id", String(32), primary_key=True),
+    *_owner(),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_hold_sequences_owner", "tenant_id", "patron_key"),
+)
+
+hold_sequence_members = Table(
+    "hold_sequence_members",
+    metadata,
+    Column("sequence_id", String(32), nullable=False),
+    *_owner(),
+    Column("position", Integer, nullable=False),
+    Column("hold_id", String(ID), nullable=False),
+    Column("item_id", String(ID), nullable=False),
+    PrimaryKeyConstraint("sequence_id", "position"),
+    # A hold belongs to one sequence at most.
+    UniqueConstraint("tenant_id", "patron_key", "hold_id", name="uq_hold_sequence_members_hold"),
+    ForeignKeyConstraint(["sequence_id"], ["hold_sequences.sequence_id"], ondelete="CASCADE"),
+)
+
+cancelled_holds = Table(
+    "cancelled_holds",
+    metadata,
+    *_owner(),
+    Column("hold_id", String(ID), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("reason", String(16), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "patron_key", "hold_id"),
+    Index("ix_cancelled_holds_tenant_at", "tenant_id", "at"),
+)
+
+shelves = Table(
+    "shelves",
+    metadata,
+    Column("shelf_id", String(32), primary_key=True),
+    *_owner(),
+    Column("name", Text, nullable=False),
+    Column("comment", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Index("ix_shelves_owner", "tenant_id", "patron_key"),
+)
+
+shelf_items = Table(
+    "shelf_items",
+    metadata,
+    Column("shelf_id", String(32), nullable=False),
+    *_owner(),
+    Column("item_id", String(ID), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("rating", Integer, nullable=True),
+    Column("comment", Text, nullable=True),
+    Column("added_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("shelf_id", "item_id"),
+    ForeignKeyConstraint(["shelf_id"], ["shelves.shelf_id"], ondelete="CASCADE"),
+)
+
+patron_settings = Table(
+    "patron_settings",
+    metadata,
+    *_owner(),
+    Column("email1", String(254), nullable=True),
+    Column("email1_kind", String(8), nullable=True),
+    Column("email2", String(254), nullable=True),
+    Column("email2_kind", String(8), nullable=True),
+    Column("hold_notice_to", String(8), nullable=True),
+    Column("default_pickup_library", String(ID), nullable=True),
+    Column("hold_contact_method", String(8), nullable=True),
+    Column("due_date_reminder", Boolean, nullable=False),
+    Column("reading_history_enabled", Boolean, nullable=False),
+    Column("reading_history_since", UTCDateTime, nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "patron_key"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    *_owner(),
+    Column("key", String(255), nullable=False),
+    Column("fingerprint", String(128), nullable=False),
+    Column("status", Integer, nullable=True),
+    Column("body", LargeBinary, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "patron_key", "key"),
+    Index("ix_idempotency_keys_expires_at", "expires_at"),
+)
+
+# Reading history: nothing here is readable without the patron's password (see reading_history).
+reading_history_keys = Table(
+    "reading_history_keys",
+    metadata,
+    *_owner(),
+    Column("generation", Integer, nullable=False),
+    Column("public_key", LargeBinary, nullable=False),
+    Column("wrapped_private_key", LargeBinary, nullable=False),
+    Column("salt", LargeBinary, nullable=False),
+    Column("opslimit", BigInteger, nullable=False),
+    Column("memlimit", BigInteger, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "patron_key"),
+)
+
+reading_history_entries = Table(
+    "reading_history_entries",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("entry_id", String(32), nullable=False, unique=True),
+    *_owner(),
+    Column("generation", Integer, nullable=False),
+    # Keyed hash of (patron, item, loan time) under a server-held key: dedupes without revealing.
+    Column("dedupe_tag", String(64), nullable=False),
+    Column("sealed", LargeBinary, nullable=False),
+    UniqueConstraint(
+        "tenant_id", "patron_key", "dedupe_tag", name="uq_reading_history_entries_dedupe"
+    ),
+)
