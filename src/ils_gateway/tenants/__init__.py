@@ -1,0 +1,5 @@
+"""Tenant configuration: one library's backend connection, e-library, policy and labels.
+
+``models`` describes the TOML file, ``backends`` and ``policy`` its parts, ``loader`` reads it
+(``load_tenants``) and ``demo`` holds the built-in demo tenant. Import from the submodules.
+"""

@@ -1,0 +1,177 @@
+"""How the gateway reaches a tenant's library system and e-library (``[tenants.backend]``).
+
+Each backend kind is one model, chosen by its ``kind`` key. Secrets are ``SecretStr`` so they
+never show in reprs or logs.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from ils_gateway.domain.vocab import RefusalReason
+from ils_gateway.tenants.policy import Regex
+
+
+class _Config(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Timeouts(_Config):
+    """Seconds allowed per phase of one backend exchange."""
+
+    connect: float = Field(5.0, gt=0)
+    read: float = Field(10.0, gt=0)
+    write: float = Field(10.0, gt=0)
+    pool: float = Field(5.0, gt=0, description="waiting for a free pooled connection")
+
+
+class TlsSettings(_Config):
+    """TLS for a SIP2 connection; SIP2 sends passwords in clear text without it."""
+
+    enabled: bool = True
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    verify: bool = True
+    server_hostname: str | None = None
+
+    @model_validator(mode="after")
+    def _cert_and_key_together(self) -> Self:
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("cert_file and key_file must be given together")
+        return self
+
+
+class RefusalPattern(_Config):
+    """Maps the ILS's free-text screen message (SIP2 AF) to a refusal reason, by regex."""
+
+    pattern: Regex = Field(description="regular expression searched in the message")
+    reason: RefusalReason
+
+
+_TERMINATORS = {"cr": "\r", "crlf": "\r\n", "lf": "\n"}
+
+
+class Sip2Backend(_Config):
+    """A library system reached over SIP2 2.00 (TCP, optionally TLS)."""
+
+    kind: Literal["sip2"]
+    host: str
+    port: int = Field(ge=1, le=65535)
+    tls: TlsSettings | None = None
+    login_user: str | None = Field(None, description="93 login CN")
+    login_password: SecretStr | None = Field(None, description="93 login CO")
+    location: str | None = Field(None, description="93 login CP")
+    institution_id: str = Field("", description="AO")
+    terminal_password: SecretStr | None = Field(None, description="AC")
+    language: str = Field("014", pattern=r"^\d{3}$", description="014 = Japanese")
+    encoding: Literal["utf-8", "cp932", "ascii", "latin-1"] = "utf-8"
+    error_detection: bool = True
+    checksum_basis: Literal["bytes", "chars"] = "bytes"
+    terminator: Literal["cr", "crlf", "lf"] = "cr"
+    timeouts: Timeouts = Timeouts()
+    pool_size: int = Field(4, ge=1, le=64)
+    list_mode: Literal["item_id", "title", "item_id_title"] = Field(
+        "item_id", description="what AS/AT/AU/CD list entries hold on this ACS"
+    )
+    refusal_patterns: tuple[RefusalPattern, ...] = ()
+
+    @property
+    def terminator_text(self) -> str:
+        """The terminator characters a writer appends."""
+        return _TERMINATORS[self.terminator]
+
+    def refusal_reason(self, message: str | None) -> RefusalReason:
+        """The first pattern's reason that matches ``message``; ``unknown`` when none does."""
+        for entry in self.refusal_patterns:
+            if message and re.search(entry.pattern, message):
+                return entry.reason
+        return RefusalReason.UNKNOWN
+
+    @model_validator(mode="after")
+    def _login_pair(self) -> Self:
+        if (self.login_user is None) != (self.login_password is None):
+            raise ValueError("login_user and login_password must be given together")
+        return self
+
+
+class KohaBackend(_Config):
+    """A Koha server reached through its REST API."""
+
+    kind: Literal["koha"]
+    base_url: str = Field(pattern=r"^https?://")
+    auth: Literal["oauth2", "basic"] = "oauth2"
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+    timeouts: Timeouts = Timeouts()
+    max_connections: int = Field(20, ge=1)
+
+    @model_validator(mode="after")
+    def _credentials_for_auth(self) -> Self:
+        if self.auth == "oauth2" and not (self.client_id and self.client_secret):
+            raise ValueError("auth 'oauth2' needs client_id and client_secret")
+        if self.auth == "basic" and not (self.username and self.password):
+            raise ValueError("auth 'basic' needs username and password")
+        return self
+
+
+class FolioBackend(_Config):
+    """A FOLIO tenant reached through Okapi."""
+
+    kind: Literal["folio"]
+    okapi_url: str = Field(pattern=r"^https?://")
+    tenant: str
+    username: str
+    password: SecretStr
+    timeouts: Timeouts = Timeouts()
+    max_connections: int = Field(20, ge=1)
+
+
+class SimulatorBackend(_Config):
+    """The in-process simulated ILS, seeded with Japanese sample data."""
+
+    kind: Literal["simulator"]
+    dataset: str = "demo"
+    seed: int = 0
+    failure_rates: dict[str, float] = Field(
+        default_factory=dict, description="operation name → probability of a simulated failure"
+    )
+
+    @field_validator("failure_rates")
+    @classmethod
+    def _rates_are_probabilities(cls, value: dict[str, float]) -> dict[str, float]:
+        for name, rate in value.items():
+            if not 0.0 <= rate <= 1.0:
+                raise ValueError(f"failure rate for {name!r} must be between 0 and 1")
+        return value
+
+
+BackendConfig = Annotated[
+    Sip2Backend | KohaBackend | FolioBackend | SimulatorBackend, Field(discriminator="kind")
+]
+
+
+class KinodenElibrary(_Config):
+    """A KinoDen-style e-library REST service."""
+
+    kind: Literal["kinoden"]
+    base_url: str = Field(pattern=r"^https?://")
+    client_id: str
+    client_secret: SecretStr
+    timeouts: Timeouts = Timeouts()
+
+
+class SimulatorElibrary(_Config):
+    """The in-process simulated e-library."""
+
+    kind: Literal["simulator"]
+    seed: int = 0
+
+
+ElibraryConfig = Annotated[KinodenElibrary | SimulatorElibrary, Field(discriminator="kind")]

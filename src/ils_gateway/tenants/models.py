@@ -1,0 +1,68 @@
+"""The tenant file: a list of libraries (``[[tenants]]``), each with backend, policy and labels."""
+
+from __future__ import annotations
+
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from ils_gateway.domain.labels import Labels, validate_overrides
+from ils_gateway.tenants.backends import BackendConfig, ElibraryConfig
+from ils_gateway.tenants.policy import Policy
+
+
+class LabelsConfig(BaseModel):
+    """Per-tenant Japanese label overrides: ``[tenants.labels.ja.hold_status] ready = "…"``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    ja: dict[str, dict[str, str]] = Field(default_factory=dict)
+
+    @field_validator("ja")
+    @classmethod
+    def _known_keys(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        validate_overrides(_flatten(value))
+        return value
+
+    def build(self) -> Labels:
+        """The tenant's label catalogue."""
+        return Labels(_flatten(self.ja))
+
+
+def _flatten(nested: dict[str, dict[str, str]]) -> dict[str, str]:
+    return {
+        f"{vocab}.{value}": text for vocab, table in nested.items() for value, text in table.items()
+    }
+
+
+class TenantConfig(BaseModel):
+    """One library served by the gateway."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_-]{1,31}$", description="URL-safe tenant id")
+    name: str = Field(min_length=1)
+    name_en: str | None = None
+    timezone: str = "Asia/Tokyo"
+    backend: BackendConfig
+    elibrary: ElibraryConfig | None = None
+    policy: Policy = Policy()
+    labels: LabelsConfig = LabelsConfig()
+    kiosk_keys: tuple[SecretStr, ...] = Field((), description="credentials of OPAC kiosks")
+
+
+class TenantFile(BaseModel):
+    """The whole TOML document."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    tenants: tuple[TenantConfig, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Self:
+        seen: set[str] = set()
+        for tenant in self.tenants:
+            if tenant.id in seen:
+                raise ValueError(f"tenant id {tenant.id!r} is used twice")
+            seen.add(tenant.id)
+        return self
