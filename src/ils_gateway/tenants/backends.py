@@ -12,7 +12,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from ils_gateway.domain.vocab import RefusalReason
+from ils_gateway.domain.vocab import MaterialType, RefusalReason
 from ils_gateway.tenants.policy import Regex
 
 
@@ -111,6 +111,16 @@ class KohaBackend(_Config):
     password: SecretStr | None = None
     timeouts: Timeouts = Timeouts()
     max_connections: int = Field(20, ge=1)
+    # Read by ils_gateway.adapters.koha (see its config module for what each one does).
+    max_keepalive_connections: int = Field(10, ge=0)
+    read_attempts: int = Field(3, ge=1, description="tries of an idempotent call, first included")
+    retry_backoff: float = Field(0.2, ge=0, description="first wait between tries, seconds")
+    retry_after: int = Field(30, ge=1, description="seconds suggested when Koha is unavailable")
+    hold_level: Literal["biblio", "item"] = "biblio"
+    cancellation_request_flow: bool = False
+    item_types: dict[str, MaterialType] = Field(
+        default_factory=dict, description="Koha itemtype code -> material type, over defaults"
+    )
 
     @model_validator(mode="after")
     def _credentials_for_auth(self) -> Self:

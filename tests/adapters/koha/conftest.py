@@ -130,6 +130,7 @@ def clock() -> FakeClock:
 
 def oauth_config(**overrides: Any) -> KohaBackendConfig:
     values: dict[str, Any] = {
+        "kind": "koha",
         "base_url": BASE_URL,
         "auth": "oauth2",
         "client_id": "gateway",

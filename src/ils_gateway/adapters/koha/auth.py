@@ -15,7 +15,7 @@ from collections.abc import AsyncGenerator, Callable
 
 import httpx
 
-from ils_gateway.adapters.koha.config import KohaBackendConfig
+from ils_gateway.adapters.koha.config import KohaBackendConfig, api_root
 
 # Renew a little before Koha's own expiry, so a token does not die in flight.
 _EXPIRY_MARGIN_SECONDS = 30.0
@@ -108,7 +108,7 @@ def auth_for(
         return httpx.BasicAuth(config.username, config.password.get_secret_value())
     assert config.client_id is not None and config.client_secret is not None
     return OAuth2ClientCredentials(
-        config.api_root + "/oauth/token",
+        api_root(config) + "/oauth/token",
         config.client_id,
         config.client_secret.get_secret_value(),
         clock=clock,

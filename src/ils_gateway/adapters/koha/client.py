@@ -24,7 +24,7 @@ from tenacity import (
 )
 
 from ils_gateway.adapters.koha.auth import TokenRequestFailed, auth_for
-from ils_gateway.adapters.koha.config import KohaBackendConfig
+from ils_gateway.adapters.koha.config import KohaBackendConfig, api_root
 from ils_gateway.adapters.koha.errors import (
     KohaCall,
     translate_response,
@@ -65,7 +65,7 @@ class KohaClient:
         self._config = config
         t = config.timeouts
         self._http = httpx.AsyncClient(
-            base_url=config.api_root,
+            base_url=api_root(config),
             auth=auth_for(config, clock=clock),
             timeout=httpx.Timeout(connect=t.connect, read=t.read, write=t.write, pool=t.pool),
             limits=httpx.Limits(

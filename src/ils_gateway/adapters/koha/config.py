@@ -1,61 +1,53 @@
-"""Settings for reaching one library's Koha REST API (the ``[backend.koha]`` part of a tenant)."""
+"""Settings for reaching one library's Koha: the tenant file's ``kind = "koha"`` backend.
+
+The model itself is the tenant loader's (``ils_gateway.tenants.backends.KohaBackend``), so a
+tenant file is read once and handed to the adapter as is. What its fields mean to the adapter:
+
+- ``auth = "oauth2"``: client-credentials grant on ``/api/v1/oauth/token`` (Koha preference
+  RESTOAuth2ClientCredentials); ``"basic"``: a staff user's name and password on every call
+  (RESTBasicAuth). The API user needs Koha permissions ``borrowers``, ``circulate``,
+  ``reserveforothers`` and ``catalogue``.
+- ``timeouts``, ``max_connections``, ``max_keepalive_connections``: the httpx pool.
+- ``read_attempts``, ``retry_backoff``: tries of an idempotent call (writes are sent once).
+- ``retry_after``: seconds suggested to clients when Koha is unavailable.
+- ``hold_level``: holds on the title (any copy) or on the one copy asked for.
+- ``cancellation_request_flow``: for Koha newer than the 23.05 definition: cancelling a hold
+  already on the shelf files a cancellation request for staff (202) instead.
+- ``item_types``: Koha itemtype codes -> MaterialType, over ``DEFAULT_ITEM_TYPES``.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+from ils_gateway.domain.vocab import MaterialType
+from ils_gateway.tenants.backends import KohaBackend as KohaBackendConfig
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+__all__ = ["DEFAULT_ITEM_TYPES", "KohaBackendConfig", "api_root", "item_types"]
+
+# Koha's sample item types (installer/data/mysql/en/optional/sample_itemtypes.yml) and codes
+# Japanese Koha sites commonly add.
+DEFAULT_ITEM_TYPES: dict[str, MaterialType] = {
+    "BK": MaterialType.BOOK,
+    "CF": MaterialType.CD_ROM,
+    "CR": MaterialType.MAGAZINE,
+    "MP": MaterialType.MAP,
+    "MU": MaterialType.CD,
+    "MX": MaterialType.OTHER,
+    "REF": MaterialType.BOOK,
+    "VM": MaterialType.DVD,
+    "CD": MaterialType.CD,
+    "DVD": MaterialType.DVD,
+    "VIDEO": MaterialType.VIDEO,
+    "EHON": MaterialType.PICTURE_BOOK,
+    "KAMI": MaterialType.KAMISHIBAI,
+    "ZASSHI": MaterialType.MAGAZINE,
+}
 
 
-class KohaTimeouts(BaseModel):
-    """Seconds allowed for each phase of one HTTP exchange with Koha."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    connect: float = Field(3.0, gt=0)
-    read: float = Field(10.0, gt=0)
-    write: float = Field(10.0, gt=0)
-    pool: float = Field(3.0, gt=0)
+def api_root(config: KohaBackendConfig) -> str:
+    """The v1 API root every path is relative to."""
+    return config.base_url.rstrip("/") + "/api/v1"
 
 
-class KohaBackendConfig(BaseModel):
-    """How the gateway reaches and authenticates to one Koha server.
-
-    ``auth = "oauth2"`` uses the client-credentials grant on ``/api/v1/oauth/token`` (Koha's
-    RESTOAuth2ClientCredentials preference); ``"basic"`` sends a staff user's name and password
-    on every call (RESTBasicAuth). The API client needs Koha permissions ``borrowers``,
-    ``circulate``, ``reserveforothers`` and ``catalogue``.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    base_url: str = Field(description="Koha's staff/API root, e.g. https://koha.example.jp")
-    auth: Literal["oauth2", "basic"] = "oauth2"
-    client_id: str | None = None
-    client_secret: SecretStr | None = None
-    username: str | None = None
-    password: SecretStr | None = None
-    timeouts: KohaTimeouts = KohaTimeouts()
-    max_connections: int = Field(20, ge=1)
-    max_keepalive_connections: int = Field(10, ge=0)
-    read_attempts: int = Field(3, ge=1, description="tries for an idempotent call, first included")
-    retry_backoff: float = Field(0.2, ge=0, description="first wait between tries, seconds")
-    cancellation_request_flow: bool = Field(
-        False,
-        description="ask Koha (newer than 23.05) to turn the cancel of a waiting hold into a "
-        "cancellation request for staff (answer 202) instead of cancelling it",
-    )
-    retry_after: int = Field(30, ge=1, description="seconds to suggest when Koha is unavailable")
-
-    @model_validator(mode="after")
-    def _credentials_for_auth(self) -> KohaBackendConfig:
-        if self.auth == "oauth2" and not (self.client_id and self.client_secret):
-            raise ValueError("koha auth 'oauth2' needs client_id and client_secret")
-        if self.auth == "basic" and not (self.username and self.password):
-            raise ValueError("koha auth 'basic' needs username and password")
-        return self
-
-    @property
-    def api_root(self) -> str:
-        """The v1 API root every path is relative to."""
-        return self.base_url.rstrip("/") + "/api/v1"
+def item_types(config: KohaBackendConfig) -> dict[str, MaterialType]:
+    """The tenant's item type table over the defaults."""
+    return {**DEFAULT_ITEM_TYPES, **config.item_types}

@@ -1,0 +1,193 @@
+"""Koha's objects and words, turned into the gateway's models and canonical vocabulary.
+
+Hold status: Koha keeps one letter in ``reserves.found`` (``hold.status`` in the API) and a
+separate ``suspended`` flag. The letters (Koha 23.x, C4::Reserves and Koha::Hold):
+
+======  ===========================================================  =============
+letter  meaning in Koha                                              canonical
+======  ===========================================================  =============
+(null)  not yet found: the patron is in the queue                    waiting
+T       a copy was found and is in transit to the pickup library      in_transit
+P       a copy arrived and is "in processing" (HoldsNeedProcessingSIP) preparing
+W       a copy is waiting on the hold shelf                          ready
+======  ===========================================================  =============
+
+A suspended hold that is not found is ``suspended`` whatever its letter. Koha deletes holds
+when they are cancelled, filled or expire (they move to ``old_reserves``, which the API does
+not list), so the closed statuses never come from Koha's hold list.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from ils_gateway.adapters.koha.errors import KohaCall, refusal_reason
+from ils_gateway.adapters.koha.schemas import (
+    KohaAllowsRenewal,
+    KohaCheckout,
+    KohaHold,
+    KohaItem,
+    KohaLibrary,
+    KohaPatron,
+)
+from ils_gateway.domain.models import Hold, Item, Library, Loan, Patron
+from ils_gateway.domain.vocab import BlockReason, HoldAction, HoldStatus, LoanState, MaterialType
+
+HOLD_STATUS_BY_LETTER: dict[str | None, HoldStatus] = {
+    None: HoldStatus.WAITING,
+    "": HoldStatus.WAITING,
+    "T": HoldStatus.IN_TRANSIT,
+    "P": HoldStatus.PREPARING,
+    "W": HoldStatus.READY,
+}
+
+# What Koha lets the staff API do to a hold in each canonical status. Koha refuses to move
+# or suspend a found hold (409 / 400 "Found hold cannot be suspended"); it cancels any hold.
+ACTIONS_BY_STATUS: dict[HoldStatus, frozenset[HoldAction]] = {
+    HoldStatus.WAITING: frozenset(
+        {HoldAction.CANCEL, HoldAction.CHANGE_PICKUP, HoldAction.SUSPEND}
+    ),
+    HoldStatus.SUSPENDED: frozenset(
+        {HoldAction.CANCEL, HoldAction.CHANGE_PICKUP, HoldAction.RESUME}
+    ),
+    HoldStatus.IN_TRANSIT: frozenset({HoldAction.CANCEL}),
+    HoldStatus.PREPARING: frozenset({HoldAction.CANCEL}),
+    HoldStatus.READY: frozenset({HoldAction.CANCEL}),
+}
+
+
+def hold_status(hold: KohaHold) -> HoldStatus:
+    """The canonical status of a Koha hold (unknown letters are Koha breaking its contract)."""
+    letter = hold.status or None
+    if letter not in HOLD_STATUS_BY_LETTER:
+        # Newer Koha versions may add letters; treating them as "waiting" would mislead the
+        # patron about a copy that was in fact found, so the nearest found state is used.
+        return HoldStatus.IN_TRANSIT
+    status = HOLD_STATUS_BY_LETTER[letter]
+    if status is HoldStatus.WAITING and hold.suspended:
+        return HoldStatus.SUSPENDED
+    return status
+
+
+def material_type(item: KohaItem | None, item_types: dict[str, MaterialType]) -> MaterialType:
+    """The material type of a Koha item, from its (effective) item type code."""
+    if item is None:
+        return MaterialType.BOOK
+    code = item.effective_item_type_id or item.item_type_id
+    return item_types.get(code or "", MaterialType.OTHER)
+
+
+def to_item(item: KohaItem, item_types: dict[str, MaterialType]) -> Item:
+    """A gateway Item for one Koha item; its id is the barcode (``external_id``)."""
+    biblio = item.biblio or {}
+    return Item(
+        id=item.external_id or f"item:{item.item_id}",
+        title=str(biblio.get("title") or ""),
+        author=biblio.get("author"),
+        material_type=material_type(item, item_types),
+        call_number=item.callnumber,
+        location=item.holding_library_id or item.home_library_id,
+        circulation_status=_circulation_status(item),
+        reference_only=bool(item.not_for_loan_status or item.effective_not_for_loan_status),
+    )
+
+
+def biblio_item(biblio_id: int | None) -> Item:
+    """The Item standing for a title when a hold is on the record, not on one copy."""
+    return Item(id=f"biblio:{biblio_id}", title="")
+
+
+def _circulation_status(item: KohaItem) -> str:
+    if item.withdrawn:
+        return "withdrawn"
+    if item.lost_status:
+        return "lost"
+    if item.checked_out_date:
+        return "checked_out"
+    if item.not_for_loan_status or item.effective_not_for_loan_status:
+        return "not_for_loan"
+    return "available"
+
+
+def to_patron(patron: KohaPatron, card_number: str, today: date, counts: dict[str, int]) -> Patron:
+    """A gateway Patron for a Koha patron, with the blocks Koha's record shows."""
+    blocks: list[BlockReason] = []
+    if patron.expiry_date is not None and patron.expiry_date < today:
+        blocks.append(BlockReason.CARD_EXPIRED)
+    if patron.restricted:
+        blocks.append(BlockReason.ADMINISTRATIVE)
+    name = " ".join(p for p in (patron.surname, patron.firstname) if p)
+    return Patron(
+        id=str(patron.patron_id),
+        card_number=patron.cardnumber or card_number,
+        name=name,
+        category=patron.category_id,
+        home_library=patron.library_id,
+        blocks=tuple(blocks),
+        card_expires=patron.expiry_date,
+        birth_date=patron.date_of_birth,
+        email=patron.email,
+        email2=patron.secondary_email,
+        phone=patron.phone,
+        loans_count=counts.get("checkouts_count", 0),
+        overdue_count=counts.get("overdues_count", 0),
+    )
+
+
+def to_loan(
+    checkout: KohaCheckout,
+    item: Item,
+    renewability: KohaAllowsRenewal | None,
+    today: date,
+) -> Loan:
+    """A gateway Loan for a Koha checkout, with Koha's renewability verdict and reason."""
+    due = checkout.due_date.date()
+    overdue_days = max((today - due).days, 0)
+    renewable = renewability.allows_renewal if renewability is not None else True
+    reason = None
+    if not renewable:
+        assert renewability is not None
+        reason = refusal_reason(renewability.error, KohaCall.RENEW)
+    return Loan(
+        id=str(checkout.checkout_id),
+        item=item,
+        loaned_on=checkout.checkout_date.date() if checkout.checkout_date else None,
+        due_date=due,
+        state=LoanState.OVERDUE if overdue_days else LoanState.ON_LOAN,
+        days_overdue=overdue_days,
+        renewals_used=checkout.renewals_count or 0,
+        renewals_allowed=renewability.max_renewals if renewability is not None else None,
+        renewable=renewable,
+        refusal_reason=reason,
+        backend_message=renewability.error if renewability is not None else None,
+        loan_branch=checkout.library_id,
+    )
+
+
+def to_hold(hold: KohaHold, item: Item) -> Hold:
+    """A gateway Hold for a Koha hold."""
+    status = hold_status(hold)
+    actions = ACTIONS_BY_STATUS.get(status, frozenset())
+    backend_status = hold.status or ("suspended" if hold.suspended else "queued")
+    if hold.cancellation_requested:
+        backend_status += " (cancellation requested)"
+        actions = actions - {HoldAction.CANCEL}
+    return Hold(
+        id=str(hold.hold_id),
+        item=item,
+        title_level=not hold.item_level,
+        status=status,
+        queue_position=hold.priority if hold.priority and hold.priority > 0 else None,
+        pickup_library=hold.pickup_library_id,
+        pickup_deadline=hold.expiration_date if status is HoldStatus.READY else None,
+        created=hold.hold_date,
+        expires=hold.expiration_date if status is not HoldStatus.READY else None,
+        suspended_until=hold.suspended_until.date() if hold.suspended_until else None,
+        backend_status=backend_status,
+        allowed_actions=actions,
+    )
+
+
+def to_library(library: KohaLibrary) -> Library:
+    """A pickup location."""
+    return Library(code=library.library_id, name=library.name)
