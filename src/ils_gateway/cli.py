@@ -35,6 +35,6 @@ def _register() -> None:
         importlib.import_module(module)
 
 
-_COMMAND_MODULES: list[str] = []
+_COMMAND_MODULES: list[str] = ["ils_gateway.tenants.cli"]
 
 _register()

@@ -1,0 +1,81 @@
+"""The built-in ``demo`` tenant that ``ils-gateway serve`` uses when given no tenant file.
+
+Its backend is the SIP2 simulator the server starts in-process (its port is known only once
+it listens, hence a function) and its e-library the in-process e-library simulator. Rules are
+a readable mix of the seed libraries'.
+"""
+
+from __future__ import annotations
+
+from ils_gateway.tenants.loader import TenantRegistry, parse_tenants
+from ils_gateway.tenants.models import TenantConfig
+
+_DEMO_TOML = """
+[[tenants]]
+id = "demo"
+name = "デモ市立図書館"
+name_en = "Demo City Library"
+
+[tenants.backend]
+kind = "sip2"
+host = "{host}"
+port = {port}
+institution_id = "DEMO"
+login_user = "gateway"
+login_password = "demo"
+refusal_patterns = [
+  {{ pattern = "on_reserve|予約", reason = "has_holds" }},
+  {{ pattern = "too_many|回数", reason = "renewal_limit" }},
+  {{ pattern = "too_soon", reason = "too_early" }},
+  {{ pattern = "overdue|延滞", reason = "overdue" }},
+]
+
+[tenants.elibrary]
+kind = "simulator"
+
+[tenants.policy]
+idle_timeout_minutes = 15
+
+[tenants.policy.card]
+strip = "- "
+pattern = '^\\d{{6,10}}$'
+
+[tenants.policy.renewal]
+max_renewals = 1
+period_days = 14
+
+[tenants.policy.holds]
+max_total = 20
+limits = [
+  {{ name = "av", material_types = ["cd", "cassette", "video", "dvd", "blu_ray"], max = 4 }},
+]
+max_ebook_holds = 3
+pickup_shelf_days = 10
+sequences = true
+cancelled_history_days = 14
+
+[tenants.policy.ebooks]
+max_loans = 3
+loan_days = 15
+max_holds = 3
+pickup_shelf_days = 7
+
+[tenants.policy.lists]
+basket_size = 100
+max_shelves = 10
+max_items_per_shelf = 100
+
+[tenants.policy.disabled_features]
+kiosk = ["bookshelves", "reading_history", "new_arrival_alerts"]
+"""
+
+
+def demo_tenant(sip2_port: int, sip2_host: str = "127.0.0.1") -> TenantConfig:
+    """The demo tenant, talking SIP2 to a simulator listening on ``sip2_host:sip2_port``."""
+    text = _DEMO_TOML.format(host=sip2_host, port=sip2_port)
+    return parse_tenants(text, "<demo tenant>").tenants[0]
+
+
+def demo_registry(sip2_port: int, sip2_host: str = "127.0.0.1") -> TenantRegistry:
+    """A registry holding only the demo tenant."""
+    return TenantRegistry([demo_tenant(sip2_port, sip2_host)])
