@@ -94,7 +94,7 @@ class FakeKoha:
                     raise
             return response
 
-        route = self.router.route(method=method, url__startswith=API + path, **params)
+        route = self.router.route(method=method, host="koha.test", path="/api/v1" + path, **params)
         route.side_effect = effect
         return route
 
