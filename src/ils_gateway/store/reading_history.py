@@ -256,7 +256,16 @@ class ReadingHistoryRepository:
         limit: int | None = None,
         offset: int = 0,
     ) -> ReadingHistoryPage:
-        """Entries the key opens, newest recorded first, plus the count of those it cannot."""
+        """Entries the key opens, newest recorded first, plus the count of those it cannot.
+
+        ``key`` must be the patron's current key; one from before a reset, or someone else's,
+        raises ``WrongHistoryPassword`` (open the key again).
+        """
+        row = await self._key_row(owner)
+        if row is None:
+            raise HistoryNotSetUp("reading history has never been switched on")
+        if bytes(row.public_key) != bytes(PrivateKey(key.private_key).public_key):
+            raise WrongHistoryPassword("the key given is not the patron's current history key")
         t = reading_history_entries
         readable = owned_by(t, owner) & (t.c.generation == key.generation)
         query = select(t.c.entry_id, t.c.sealed).where(readable).order_by(t.c.id.desc())
