@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Self
-
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from ils_gateway.domain.labels import Labels, validate_overrides
 from ils_gateway.tenants.backends import BackendConfig, ElibraryConfig
@@ -58,11 +56,12 @@ class TenantFile(BaseModel):
 
     tenants: tuple[TenantConfig, ...] = Field(min_length=1)
 
-    @model_validator(mode="after")
-    def _unique_ids(self) -> Self:
+    @field_validator("tenants")
+    @classmethod
+    def _unique_ids(cls, tenants: tuple[TenantConfig, ...]) -> tuple[TenantConfig, ...]:
         seen: set[str] = set()
-        for tenant in self.tenants:
+        for tenant in tenants:
             if tenant.id in seen:
                 raise ValueError(f"tenant id {tenant.id!r} is used twice")
             seen.add(tenant.id)
-        return self
+        return tenants
