@@ -1,0 +1,50 @@
+"""``ils-gateway store …``: bring a gateway database to the current schema, in place."""
+
+from __future__ import annotations
+
+import asyncio
+
+import click
+
+from ils_gateway.cli import main
+from ils_gateway.store.engine import current_revision, default_url, upgrade
+
+DEFAULT_URL = default_url("ils-gateway.db")
+
+
+def _masked(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@main.group()
+def store() -> None:
+    """Work with the gateway's own database (SQLite file or PostgreSQL)."""
+
+
+_url_option = click.option(
+    "--url",
+    envvar="ILS_GATEWAY_STORE_URL",
+    default=DEFAULT_URL,
+    show_default=True,
+    help="SQLAlchemy URL: sqlite+aiosqlite:///path or postgresql+asyncpg://…",
+)
+
+
+@store.command("upgrade")
+@_url_option
+@click.option("--revision", default="head", show_default=True)
+def upgrade_command(url: str, revision: str) -> None:
+    """Apply pending migrations (does nothing when the database is current)."""
+    before = asyncio.run(current_revision(url))
+    asyncio.run(upgrade(url, revision))
+    after = asyncio.run(current_revision(url))
+    click.echo(f"{_masked(url)}: {before or 'empty'} -> {after}")
+
+
+@store.command("current")
+@_url_option
+def current_command(url: str) -> None:
+    """Show the revision the database is at."""
+    click.echo(asyncio.run(current_revision(url)) or "empty (no migrations applied)")
