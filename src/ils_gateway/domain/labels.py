@@ -66,6 +66,15 @@ _DEFAULTS: dict[StrEnum, tuple[str, str]] = {
     RefusalReason.HOLD_LIMIT: ("Hold limit reached", "予約できる点数の上限に達しています"),
     RefusalReason.DUPLICATE_HOLD: ("You already hold this title", "すでに予約しています"),
     RefusalReason.ALREADY_ON_LOAN: ("You are borrowing this item", "貸出中の資料です"),
+    RefusalReason.NO_COPIES: (
+        "No copy is free to borrow now",
+        "現在貸出できる電子書籍がありません",
+    ),
+    RefusalReason.LOAN_LIMIT: ("Loan limit reached", "貸出できる点数の上限に達しています"),
+    RefusalReason.TITLE_AVAILABLE: (
+        "This title can be borrowed now; no hold is needed",
+        "この資料は貸出可能です。予約は不要です",
+    ),
     RefusalReason.CARD_EXPIRED: ("Your card has expired", "利用者カードの有効期限が切れています"),
     RefusalReason.PATRON_BLOCKED: (
         "This card cannot be used now; please contact the library",

@@ -104,6 +104,9 @@ class RefusalReason(StrEnum):
     HOLD_LIMIT = "hold_limit"  # patron already has as many holds as allowed
     DUPLICATE_HOLD = "duplicate_hold"  # patron already holds this title
     ALREADY_ON_LOAN = "already_on_loan"  # patron is borrowing this item now
+    NO_COPIES = "no_copies"  # every licensed e-book copy is lent or kept for a hold
+    LOAN_LIMIT = "loan_limit"  # patron already borrows as many (e-book) titles as allowed
+    TITLE_AVAILABLE = "title_available"  # no hold needed: a copy can be borrowed now
     CARD_EXPIRED = "card_expired"
     PATRON_BLOCKED = "patron_blocked"
     NOT_CANCELLABLE_IN_STATE = "not_cancellable_in_state"
