@@ -7,8 +7,8 @@ from datetime import date
 from typing import Any
 
 import pytest
+from koha_fake import Answer, FakeKoha, oauth_config
 
-from conftest import Answer, FakeKoha, oauth_config
 from ils_gateway.adapters.base import Capability, ILSBackend, Support
 from ils_gateway.adapters.koha.backend import CancelOutcome, KohaBackend
 from ils_gateway.domain.errors import (

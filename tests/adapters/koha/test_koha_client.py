@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from koha_fake import Answer, FakeClock, FakeKoha, oauth_config
 
-from conftest import Answer, FakeClock, FakeKoha, oauth_config
 from ils_gateway.adapters.koha.auth import OAuth2ClientCredentials
 from ils_gateway.adapters.koha.client import KohaClient
 from ils_gateway.adapters.koha.errors import KohaCall

@@ -58,3 +58,10 @@ def test_newer_koha_extensions_only_when_asked(koha_spec: KohaSpec) -> None:
     headers = {"x-koha-override": "cancellation-request-flow"}
     koha_spec.check_request("DELETE", API + "/holds/1", headers, b"", allow_newer=True)
     koha_spec.check_response("DELETE", API + "/holds/1", 202, b"", allow_newer=True)
+
+
+def test_every_refusal_code_maps_to_a_canonical_reason() -> None:
+    from ils_gateway.adapters.koha.errors import REFUSAL_CODES
+    from ils_gateway.domain.vocab import RefusalReason
+
+    assert {RefusalReason(v) for v in REFUSAL_CODES.values()}

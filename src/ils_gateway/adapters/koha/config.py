@@ -40,6 +40,12 @@ DEFAULT_ITEM_TYPES: dict[str, MaterialType] = {
     "EHON": MaterialType.PICTURE_BOOK,
     "KAMI": MaterialType.KAMISHIBAI,
     "ZASSHI": MaterialType.MAGAZINE,
+    # the simulated ILS's codes (ils_gateway.simulators.policy.ItemType)
+    "PB": MaterialType.PICTURE_BOOK,
+    "MG": MaterialType.MAGAZINE,
+    "KM": MaterialType.KAMISHIBAI,
+    "CT": MaterialType.CASSETTE,
+    "ART": MaterialType.ART_REPRODUCTION,
 }
 
 

@@ -114,6 +114,13 @@ REFUSAL_CODES: dict[str, str] = {
     "pickupNotInHoldGroup": "invalid_pickup_library",
     "cannotBeTransferred": "invalid_pickup_library",
     "expired": "card_expired",
+    # codes in Koha's style for rules Koha has no code for (as the simulated ILS answers)
+    "ill_not_renewable": "interlibrary_loan",
+    "itemOverdue": "item_overdue_blocks_holds",
+    "bookmobilePhoneOnly": "bookmobile_contact_phone_only",
+    "hold_found": "not_modifiable_in_state",
+    "hold_not_modifiable": "not_modifiable_in_state",
+    "hold_not_cancellable": "not_cancellable_in_state",
 }
 
 _CODE_IN_TEXT = re.compile(r"Reason:\s*(\w+)")
