@@ -1,0 +1,55 @@
+"""structlog set-up: JSON lines when stderr is not a terminal, readable lines when it is.
+
+Every line carries the request id bound by the API's middleware (``structlog.contextvars``).
+A processor masks secrets that slip into event dicts: any key naming a password is dropped to
+``"***"`` and card numbers keep their last four characters at most.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import MutableMapping
+from typing import Any
+
+import structlog
+
+from ils_gateway.domain.models import mask_card
+
+_SECRET_KEYS = ("password", "secret", "token", "authorization", "kiosk_key")
+_CARD_KEYS = ("card", "card_number", "patron_identifier")
+
+
+def redact(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """structlog processor: hide passwords and tokens, mask card numbers."""
+    for key in list(event):
+        lowered = key.lower()
+        if any(word in lowered for word in _SECRET_KEYS):
+            event[key] = "***"
+        elif lowered in _CARD_KEYS and isinstance(event[key], str):
+            event[key] = mask_card(event[key])
+    return event
+
+
+def configure_logging(*, json: bool | None = None, level: int = logging.INFO) -> None:
+    """Configure structlog once for the process; ``json=None`` picks JSON unless on a tty."""
+    if json is None:
+        json = not sys.stderr.isatty()
+    renderer: Any = (
+        structlog.processors.JSONRenderer(ensure_ascii=False)
+        if json
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            redact,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )
