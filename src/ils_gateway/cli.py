@@ -35,6 +35,10 @@ def _register() -> None:
         importlib.import_module(module)
 
 
-_COMMAND_MODULES: list[str] = ["ils_gateway.tenants.cli", "ils_gateway.store.cli"]
+_COMMAND_MODULES: list[str] = [
+    "ils_gateway.tenants.cli",
+    "ils_gateway.store.cli",
+    "ils_gateway.simulators.elibrary_cli",
+]
 
 _register()
