@@ -141,6 +141,19 @@ class FolioBackend(_Config):
     password: SecretStr
     timeouts: Timeouts = Timeouts()
     max_connections: int = Field(20, ge=1)
+    # Read by ils_gateway.adapters.folio (see its config module for what each one does).
+    max_keepalive_connections: int = Field(10, ge=0)
+    read_attempts: int = Field(3, ge=1, description="tries of an idempotent call, first included")
+    retry_backoff: float = Field(0.2, ge=0, description="first wait between tries, seconds")
+    retry_after: int = Field(30, ge=1, description="seconds suggested when FOLIO is unavailable")
+    login_path: Literal["/authn/login-with-expiry", "/authn/login"] = "/authn/login-with-expiry"
+    verify_patron_pin: bool = Field(True, description="check passwords with /patron-pin/verify")
+    request_level: Literal["Title", "Item"] = "Title"
+    cancellation_reason_id: str = Field(
+        pattern=r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-5][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$",
+        description="FOLIO cancellation reason used when a patron cancels a request",
+    )
+    timezone: str = Field("Asia/Tokyo", description="zone FOLIO's instants are read in")
 
 
 class SimulatorBackend(_Config):

@@ -1,0 +1,424 @@
+"""``FolioBackend``: the ILSBackend port over FOLIO's circulation APIs, through Okapi.
+
+Every circulation body sent here is one of mod-circulation's schemas (``renew-by-id-request``,
+``renew-by-barcode-request``, ``request-by-instance-id``, ``request`` for the PUTs of cancel and
+pickup change); the tests hold each one against the schemas in ``shared/reference/folio``.
+
+Routes, and where each is defined:
+
+- gateway login: ``POST /authn/login-with-expiry`` or ``/authn/login`` (see ``auth``);
+- patron by card: ``GET /users?query=barcode=="…"`` (mod-users); password: ``POST
+  /patron-pin/verify`` with ``{"id", "pin"}`` (mod-users: 200 match, 422 no match);
+- loans: ``GET /circulation/loans``; renew: ``POST /circulation/renew-by-id`` (item UUID)
+  or ``/circulation/renew-by-barcode`` (item barcode) (mod-circulation);
+- holds are FOLIO requests: ``GET /circulation/requests``, place ``POST
+  /circulation/requests/instances`` (a title: FOLIO picks the copy, or makes a title-level
+  request when ``request_level = "Title"``), cancel and move pickup by ``PUT
+  /circulation/requests/{id}`` with the whole record changed (mod-circulation);
+- pickup libraries: ``GET /service-points?query=pickupLocation==true``; items: ``GET
+  /inventory/items/{id}`` (mod-inventory-storage, mod-inventory).
+
+Every hold call first reads the request and checks it is the patron's own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from ils_gateway.adapters.base import Capabilities, Capability, CapabilitySupport, Support
+from ils_gateway.adapters.folio import mapping
+from ils_gateway.adapters.folio.client import FolioClient
+from ils_gateway.adapters.folio.config import FolioBackendConfig
+from ils_gateway.adapters.folio.errors import FolioCall
+from ils_gateway.adapters.folio.mapping import (
+    OPEN_STATUSES,
+    FolioInventoryItem,
+    FolioLoan,
+    FolioRequest,
+    FolioServicePoint,
+    FolioUser,
+    parse,
+    parse_list,
+)
+from ils_gateway.domain.errors import (
+    AuthenticationFailed,
+    CancelRefused,
+    FeatureDisabled,
+    GatewayError,
+    HoldRefused,
+    NotFound,
+)
+from ils_gateway.domain.models import (
+    BatchResult,
+    Hold,
+    Item,
+    Library,
+    Loan,
+    Patron,
+    RenewalResult,
+)
+from ils_gateway.domain.vocab import ContactMethod, Feature, HoldStatus, Outcome, RefusalReason
+
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_LIMIT = 1000  # FOLIO pages collections (default 10); a patron's loans and holds fit in one
+_CANCELLED = "Closed - Cancelled"
+_CANCEL_NOTE = "Cancelled by the patron online"
+
+
+def cql_string(value: str) -> str:
+    """``value`` as a quoted CQL string: backslash, quote and CQL masking characters escaped."""
+    return '"' + re.sub(r'([\\"*?^])', r"\\\1", value) + '"'
+
+
+def _folio_instant(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class FolioBackend:
+    """The gateway's port to one library's FOLIO tenant, over its circulation APIs."""
+
+    def __init__(
+        self,
+        config: FolioBackendConfig,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._config = config
+        self._client = FolioClient(config, transport=transport, now=now)
+        self._now = now
+        self._zone = ZoneInfo(config.timezone)
+        self._capabilities = Capabilities(
+            {
+                Capability.AUTHENTICATE: CapabilitySupport(
+                    Support.NATIVE, {"password": config.verify_patron_pin}
+                ),
+                Capability.PATRON_SUMMARY: Support.NATIVE,
+                Capability.LIST_LOANS: CapabilitySupport(Support.NATIVE, {"renewability": False}),
+                Capability.RENEW: CapabilitySupport(Support.NATIVE, {"reasons": True}),
+                Capability.RENEW_MANY: Support.EMULATED,
+                Capability.LIST_HOLDS: CapabilitySupport(Support.NATIVE, {"closed": False}),
+                Capability.PLACE_HOLD: CapabilitySupport(
+                    Support.NATIVE,
+                    {
+                        "title_level": True,
+                        "folio_request_level": config.request_level,
+                        "contact_method": False,
+                    },
+                ),
+                Capability.CANCEL_HOLD: Support.NATIVE,
+                Capability.CHANGE_HOLD_PICKUP: Support.NATIVE,
+                Capability.LIST_PICKUP_LIBRARIES: Support.NATIVE,
+                Capability.GET_ITEM: Support.NATIVE,
+            }
+        )
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self._capabilities
+
+    @property
+    def client(self) -> FolioClient:
+        """The HTTP client (tests read its login counter)."""
+        return self._client
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    def _today(self) -> date:
+        return self._now().astimezone(self._zone).date()
+
+    # -- patrons ---------------------------------------------------------------------------
+
+    async def authenticate(self, card_number: str, password: str) -> Patron:
+        body = await self._client.call_json(
+            FolioCall.READ,
+            "GET",
+            "/users",
+            params={"query": f"barcode=={cql_string(card_number)}", "limit": 2},
+        )
+        users = parse_list(FolioUser, body, "users", "GET /users")
+        if len(users) != 1:  # none, or a barcode FOLIO holds twice: never guess
+            raise AuthenticationFailed(
+                operator_detail=f"FOLIO /users by barcode: {len(users)} matches"
+            )
+        user = users[0]
+        if self._config.verify_patron_pin:
+            if not password:
+                raise AuthenticationFailed(operator_detail="empty PIN")
+            await self._client.call(
+                FolioCall.PIN_VERIFY,
+                "POST",
+                "/patron-pin/verify",
+                json={"id": user.id, "pin": password},
+                accept=frozenset({200, 204}),
+            )
+        return mapping.patron(user, card_number, self._today(), self._zone)
+
+    async def patron_summary(self, patron: Patron) -> Patron:
+        body, loans, requests = await asyncio.gather(
+            self._client.call_json(FolioCall.READ, "GET", f"/users/{_path_id(patron.id)}"),
+            self._open_loans(patron),
+            self._open_requests(patron),
+        )
+        fresh = mapping.patron(
+            parse(FolioUser, body, "GET /users/{id}"),
+            patron.card_number,
+            self._today(),
+            self._zone,
+        )
+        today = self._today()
+        statuses = [mapping.hold_status(r.status) for r in requests]
+        return fresh.model_copy(
+            update={
+                "loans_count": len(loans),
+                "overdue_count": sum(
+                    1 for ln in loans if mapping.loan(ln, today, self._zone).overdue
+                ),
+                "holds_count": len(requests),
+                "holds_ready_count": statuses.count(HoldStatus.READY),
+            }
+        )
+
+    # -- loans -----------------------------------------------------------------------------
+
+    async def _open_loans(self, patron: Patron) -> list[FolioLoan]:
+        body = await self._client.call_json(
+            FolioCall.READ,
+            "GET",
+            "/circulation/loans",
+            params={
+                "query": f"userId=={cql_string(patron.id)} and status.name==Open",
+                "limit": _LIMIT,
+            },
+        )
+        return parse_list(FolioLoan, body, "loans", "GET /circulation/loans")
+
+    async def list_loans(self, patron: Patron) -> list[Loan]:
+        today = self._today()
+        return [mapping.loan(ln, today, self._zone) for ln in await self._open_loans(patron)]
+
+    async def renew(self, patron: Patron, item_id: str) -> RenewalResult:
+        if _UUID.match(item_id):
+            path = "/circulation/renew-by-id"
+            payload = {"itemId": item_id, "userId": patron.id}
+        else:  # an item barcode, as kiosks and SIP2-minded callers know items
+            path = "/circulation/renew-by-barcode"
+            payload = {"itemBarcode": item_id, "userBarcode": patron.card_number}
+        body = await self._client.call_json(
+            FolioCall.RENEW, "POST", path, json=payload, accept=frozenset({200, 201})
+        )
+        renewed = mapping.loan(parse(FolioLoan, body, f"POST {path}"), self._today(), self._zone)
+        return RenewalResult(item_id=item_id, outcome=Outcome.OK, loan=renewed)
+
+    async def renew_many(
+        self, patron: Patron, item_ids: Sequence[str]
+    ) -> BatchResult[RenewalResult]:
+        results: list[RenewalResult] = []
+        for item_id in item_ids:  # one at a time: each renewal changes what the next may do
+            try:
+                results.append(await self.renew(patron, item_id))
+            except GatewayError as error:
+                results.append(RenewalResult.from_error(item_id, error))
+        return BatchResult[RenewalResult](results=tuple(results))
+
+    # -- holds (FOLIO requests) ------------------------------------------------------------
+
+    async def _open_requests(self, patron: Patron) -> list[FolioRequest]:
+        body = await self._client.call_json(
+            FolioCall.READ,
+            "GET",
+            "/circulation/requests",
+            params={
+                "query": (
+                    f"requesterId=={cql_string(patron.id)} and "
+                    '(status=="Open*" or status=="New*") sortby requestDate'
+                ),
+                "limit": _LIMIT,
+            },
+        )
+        return parse_list(FolioRequest, body, "requests", "GET /circulation/requests")
+
+    async def _own_request(self, patron: Patron, hold_id: str) -> dict[str, Any]:
+        if not _UUID.match(hold_id):
+            raise NotFound("No such hold.")
+        raw = await self._client.call_json(
+            FolioCall.READ, "GET", f"/circulation/requests/{hold_id}"
+        )
+        record = parse(FolioRequest, raw, "GET /circulation/requests/{id}")
+        if record.requesterId != patron.id:
+            raise NotFound("No such hold.", operator_detail="request of another patron")
+        assert isinstance(raw, dict)
+        return raw
+
+    async def _pickup_codes(self, requests: Sequence[FolioRequest]) -> dict[str, str]:
+        if all(r.pickupServicePoint and r.pickupServicePoint.code for r in requests):
+            return {}
+        return {p.id: p.code for p in await self._service_points()}
+
+    async def _to_holds(self, requests: Sequence[FolioRequest]) -> list[Hold]:
+        codes = await self._pickup_codes(requests)
+        return [mapping.hold(r, self._zone, codes) for r in requests]
+
+    async def list_holds(self, patron: Patron) -> list[Hold]:
+        return await self._to_holds(await self._open_requests(patron))
+
+    async def _service_point_id(self, pickup_library: str, call_error: type[HoldRefused]) -> str:
+        for point in await self._service_points():
+            if pickup_library in (point.code, point.id):
+                return point.id
+        raise call_error(
+            RefusalReason.INVALID_PICKUP_LIBRARY,
+            "This library is not a pickup location.",
+            operator_detail=f"no FOLIO pickup service point with code {pickup_library!r}",
+        )
+
+    async def place_hold(
+        self,
+        patron: Patron,
+        item_id: str,
+        pickup_library: str,
+        contact_method: ContactMethod | None = None,
+    ) -> Hold:
+        # FOLIO notifies by the patron's notice preferences, not per request (declared as
+        # PLACE_HOLD option contact_method=False), so contact_method is not sent.
+        if not _UUID.match(item_id):
+            raise NotFound("No such title.", operator_detail=f"not a FOLIO instance id: {item_id}")
+        point_id = await self._service_point_id(pickup_library, HoldRefused)
+        payload = {
+            "requestDate": _folio_instant(self._now()),
+            "requesterId": patron.id,
+            "instanceId": item_id,
+            "requestLevel": self._config.request_level,
+            "pickupServicePointId": point_id,
+        }
+        body = await self._client.call_json(
+            FolioCall.PLACE_HOLD,
+            "POST",
+            "/circulation/requests/instances",
+            json=payload,
+            accept=frozenset({201}),
+        )
+        record = parse(FolioRequest, body, "POST /circulation/requests/instances")
+        return (await self._to_holds([record]))[0]
+
+    async def cancel_hold(self, patron: Patron, hold_id: str) -> None:
+        raw = await self._own_request(patron, hold_id)
+        if raw.get("status") not in OPEN_STATUSES:
+            raise CancelRefused(
+                RefusalReason.NOT_CANCELLABLE_IN_STATE,
+                "This hold is already closed.",
+                backend_message=str(raw.get("status")),
+            )
+        changed = {
+            **raw,
+            "status": _CANCELLED,
+            "cancellationReasonId": self._config.cancellation_reason_id,
+            "cancelledByUserId": patron.id,
+            "cancelledDate": _folio_instant(self._now()),
+            "cancellationAdditionalInformation": _CANCEL_NOTE,
+        }
+        await self._client.call(
+            FolioCall.CANCEL_HOLD,
+            "PUT",
+            f"/circulation/requests/{hold_id}",
+            json=changed,
+            accept=frozenset({204}),
+        )
+
+    async def change_hold(
+        self,
+        patron: Patron,
+        hold_id: str,
+        *,
+        pickup_library: str | None = None,
+        contact_method: ContactMethod | None = None,
+    ) -> Hold:
+        if contact_method is not None:
+            raise FeatureDisabled(
+                Feature.HOLD_CHANGES,
+                operator_detail="FOLIO requests carry no contact method (notice preferences)",
+            )
+        raw = await self._own_request(patron, hold_id)
+        if pickup_library is not None:
+            if raw.get("status") != "Open - Not yet filled":
+                raise HoldRefused(
+                    RefusalReason.NOT_MODIFIABLE_IN_STATE,
+                    "The pickup library cannot be changed now.",
+                    backend_message=str(raw.get("status")),
+                )
+            point_id = await self._service_point_id(pickup_library, HoldRefused)
+            changed = {k: v for k, v in raw.items() if k != "pickupServicePoint"}
+            changed["pickupServicePointId"] = point_id
+            await self._client.call(
+                FolioCall.CHANGE_PICKUP,
+                "PUT",
+                f"/circulation/requests/{hold_id}",
+                json=changed,
+                accept=frozenset({204}),
+            )
+            raw = await self._own_request(patron, hold_id)
+        record = parse(FolioRequest, raw, "GET /circulation/requests/{id}")
+        return (await self._to_holds([record]))[0]
+
+    async def suspend_hold(self, patron: Patron, hold_id: str, until: date | None) -> Hold:
+        raise FeatureDisabled(
+            Feature.HOLD_SKIP, operator_detail="FOLIO requests cannot be suspended"
+        )
+
+    async def resume_hold(self, patron: Patron, hold_id: str) -> Hold:
+        raise FeatureDisabled(
+            Feature.HOLD_SKIP, operator_detail="FOLIO requests cannot be suspended"
+        )
+
+    # -- libraries and items ---------------------------------------------------------------
+
+    async def _service_points(self) -> list[FolioServicePoint]:
+        body = await self._client.call_json(
+            FolioCall.READ,
+            "GET",
+            "/service-points",
+            params={"query": "pickupLocation==true", "limit": _LIMIT},
+        )
+        points = parse_list(FolioServicePoint, body, "servicepoints", "GET /service-points")
+        return [p for p in points if p.pickupLocation]
+
+    async def list_pickup_libraries(self) -> list[Library]:
+        return [mapping.library(p) for p in await self._service_points()]
+
+    async def get_item(self, item_id: str) -> Item:
+        if not _UUID.match(item_id):
+            raise NotFound("No such item.")
+        body = await self._client.call_json(FolioCall.READ, "GET", f"/inventory/items/{item_id}")
+        return mapping.item(parse(FolioInventoryItem, body, "GET /inventory/items/{id}"))
+
+    # -- not offered by this adapter ---------------------------------------------------------
+
+    async def checkout(self, patron: Patron, item_id: str) -> Loan:
+        raise FeatureDisabled(
+            Feature.LOANS, operator_detail="FOLIO adapter: use SIP2 (edge-sip2) for self-check"
+        )
+
+    async def checkin(self, item_id: str) -> Item:
+        raise FeatureDisabled(
+            Feature.LOANS, operator_detail="FOLIO adapter: use SIP2 (edge-sip2) for self-check"
+        )
+
+    async def change_password(self, patron: Patron, old_password: str, new_password: str) -> None:
+        raise FeatureDisabled(
+            Feature.PASSWORD_CHANGE,
+            operator_detail="FOLIO adapter: patron PINs are set by staff in mod-users",
+        )
+
+
+def _path_id(value: str) -> str:
+    if not _UUID.match(value):
+        raise NotFound("No such patron.")
+    return value

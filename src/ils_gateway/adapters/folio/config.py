@@ -1,0 +1,34 @@
+"""Settings for reaching one library's FOLIO: the tenant file's ``kind = "folio"`` backend.
+
+The model is the tenant loader's (``ils_gateway.tenants.backends.FolioBackend``). What its fields
+mean to the adapter:
+
+- ``okapi_url``, ``tenant``: the gateway (Okapi or Kong) and the ``X-Okapi-Tenant`` header.
+- ``username``, ``password``: a FOLIO staff/system user for the gateway itself, logged in at
+  ``login_path``. It needs the permissions of users (read, patron-pin verify), circulation
+  (loans read, renew-by-id, renew-by-barcode, requests all), service-points read and
+  inventory items read.
+- ``login_path``: ``/authn/login-with-expiry`` (FOLIO Poppy and later: the access token comes
+  back as the ``folioAccessToken`` cookie with an expiry) or the legacy ``/authn/login``
+  (token in the ``x-okapi-token`` header, no expiry: refreshed on 401 only).
+- ``verify_patron_pin``: check a patron's password with mod-users' ``/patron-pin/verify``
+  (FOLIO's PIN, set by staff). Off: the card number alone identifies the patron, for a
+  portal that authenticates patrons elsewhere (e.g. single sign-on) — a deliberate choice.
+- ``request_level``: ``Title`` for title-level requests (FOLIO setting "Allow title level
+  requests" on), ``Item`` when FOLIO picks one copy of the title for the request.
+- ``cancellation_reason_id``: the FOLIO cancellation reason recorded when a patron cancels.
+- ``timezone``: FOLIO gives instants; due dates and deadlines are days in this zone.
+- ``timeouts``, ``max_connections``, ``max_keepalive_connections``, ``read_attempts``,
+  ``retry_backoff``, ``retry_after``: the HTTP pool and retry policy (reads only).
+"""
+
+from __future__ import annotations
+
+from ils_gateway.tenants.backends import FolioBackend as FolioBackendConfig
+
+__all__ = ["FolioBackendConfig", "gateway_root"]
+
+
+def gateway_root(config: FolioBackendConfig) -> str:
+    """The Okapi (or Kong) root every path is relative to."""
+    return config.okapi_url.rstrip("/")

@@ -1,0 +1,198 @@
+"""FOLIO's answers turned into the gateway's error tree, in one place.
+
+FOLIO reports a refused business rule as 422 with mod-circulation's ``errors`` body
+(``extended-errors.json``: ``{"errors": [{"message", "code", "parameters", "overridableBlock"}]}``)
+and everything else (400, 401, 403, 404, 500) as ``text/plain``. What a status means depends on
+what the gateway was doing (a 422 on a renewal is the library refusing it; a 422 on
+``/patron-pin/verify`` is a wrong PIN), so the table is keyed by (call, status), ``None``
+meaning any call. The vendor's message is always kept: as ``backend_message`` on refusals, in
+``operator_detail`` otherwise.
+
+FOLIO gives no stable codes for most refusals, so ``REFUSAL_MESSAGES`` maps mod-circulation's
+English messages (its ``RenewalValidator``, ``RequestService`` and policy checks) by pattern;
+an ``overridableBlock`` named ``patronBlock`` is always a patron block.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+
+import httpx
+
+from ils_gateway.adapters.folio.auth import LoginFailed
+from ils_gateway.domain.errors import (
+    AuthenticationFailed,
+    BackendProtocolError,
+    BackendUnavailable,
+    BadRequest,
+    CancelRefused,
+    Conflict,
+    GatewayError,
+    HoldRefused,
+    NotFound,
+    OutcomeUnknown,
+    Refused,
+    RenewalRefused,
+)
+from ils_gateway.domain.vocab import RefusalReason
+
+SYSTEM = "FOLIO"
+
+
+class FolioCall(enum.Enum):
+    """What the gateway was asking FOLIO to do; it decides what an error status means."""
+
+    READ = "read"
+    PIN_VERIFY = "pin_verify"
+    RENEW = "renew"
+    PLACE_HOLD = "place_hold"
+    CANCEL_HOLD = "cancel_hold"
+    CHANGE_PICKUP = "change_pickup"
+
+    @property
+    def writes(self) -> bool:
+        """True when the call changes something in FOLIO."""
+        return self not in (FolioCall.READ, FolioCall.PIN_VERIFY)
+
+
+# (call, status) -> error class; a call of None matches any call. Most specific first.
+STATUS_TABLE: dict[tuple[FolioCall | None, int], type[GatewayError]] = {
+    # mod-users answers 422 when the PIN does not match, 404 when the user has none.
+    (FolioCall.PIN_VERIFY, 422): AuthenticationFailed,
+    (FolioCall.PIN_VERIFY, 404): AuthenticationFailed,
+    (FolioCall.RENEW, 422): RenewalRefused,
+    (FolioCall.PLACE_HOLD, 422): HoldRefused,
+    (FolioCall.CHANGE_PICKUP, 422): HoldRefused,
+    (FolioCall.CANCEL_HOLD, 422): CancelRefused,
+    # 422 on a read is a query FOLIO could not run (e.g. CQL it rejects): the gateway's input.
+    (None, 422): BadRequest,
+    (None, 400): BadRequest,
+    # 401 after a fresh login, or 403 ("Access requires permission: ..."): the *gateway's*
+    # FOLIO user lacks a permission. Patrons can do nothing about it; the operator must.
+    (None, 401): BackendUnavailable,
+    (None, 403): BackendUnavailable,
+    (None, 404): NotFound,
+    # PUT on a request changed by staff meanwhile (optimistic locking on _version).
+    (None, 409): Conflict,
+    (None, 503): BackendUnavailable,
+}
+
+# mod-circulation message (searched, case-insensitive) -> canonical reason. First match wins.
+REFUSAL_MESSAGES: tuple[tuple[re.Pattern[str], RefusalReason], ...] = tuple(
+    (re.compile(pattern, re.IGNORECASE), reason)
+    for pattern, reason in (
+        (r"maximum renewal number", RefusalReason.RENEWAL_LIMIT),
+        (r"active recall request|active, pending hold request", RefusalReason.HAS_HOLDS),
+        (r"would not change the due date", RefusalReason.TOO_EARLY),
+        (r"patron blocked|blocked from", RefusalReason.PATRON_BLOCKED),
+        (r"already has an open request", RefusalReason.DUPLICATE_HOLD),
+        (r"(currently|already) has this item on loan", RefusalReason.ALREADY_ON_LOAN),
+        (r"maximum (limit|number) of .*requests", RefusalReason.HOLD_LIMIT),
+        (
+            r"pickup (service point|location)|not a pickup location",
+            RefusalReason.INVALID_PICKUP_LIBRARY,
+        ),
+        (r"inactive user|user is (inactive|expired)|expired user", RefusalReason.CARD_EXPIRED),
+        (
+            r"not allowed for this patron and item combination|not loanable|cannot be requested",
+            RefusalReason.NON_CIRCULATING,
+        ),
+        (r"cannot be renewed|not renewable", RefusalReason.NOT_RENEWABLE),
+        (r"closed request", RefusalReason.NOT_MODIFIABLE_IN_STATE),
+    )
+)
+
+
+def refusal_reason(
+    messages: list[str], blocks: list[str], call: FolioCall | None = None
+) -> RefusalReason:
+    """The canonical reason for FOLIO's refusal messages, or a call's fallback."""
+    if "patronBlock" in blocks:
+        return RefusalReason.PATRON_BLOCKED
+    for message in messages:
+        for pattern, reason in REFUSAL_MESSAGES:
+            if pattern.search(message):
+                return reason
+    if call is FolioCall.RENEW:
+        return RefusalReason.NOT_RENEWABLE
+    if call is FolioCall.CANCEL_HOLD:
+        return RefusalReason.NOT_CANCELLABLE_IN_STATE
+    if call is FolioCall.CHANGE_PICKUP:
+        return RefusalReason.NOT_MODIFIABLE_IN_STATE
+    return RefusalReason.UNKNOWN
+
+
+def vendor_messages(response: httpx.Response) -> tuple[list[str], list[str]]:
+    """FOLIO's messages and overridable block names in an error answer (text or ``errors``)."""
+    try:
+        body = response.json()
+    except ValueError:
+        text = response.text.strip()
+        return ([text[:500]] if text else []), []
+    messages: list[str] = []
+    blocks: list[str] = []
+    errors = body.get("errors") if isinstance(body, dict) else None
+    for error in errors if isinstance(errors, list) else []:
+        if not isinstance(error, dict):
+            continue
+        if isinstance(error.get("message"), str):
+            messages.append(error["message"])
+        block = error.get("overridableBlock")
+        if isinstance(block, dict) and isinstance(block.get("name"), str):
+            blocks.append(block["name"])
+    return messages, blocks
+
+
+def translate_response(
+    call: FolioCall, response: httpx.Response, *, retry_after: int
+) -> GatewayError:
+    """The gateway error for a FOLIO answer the caller did not accept."""
+    status = response.status_code
+    messages, blocks = vendor_messages(response)
+    message = "; ".join(messages) or None
+    where = f"{SYSTEM} {response.request.method} {response.request.url.path} -> {status}"
+    operator = f"{where}: {message or '(no message)'}"
+    cls = STATUS_TABLE.get((call, status)) or STATUS_TABLE.get((None, status))
+    if cls is None:
+        if status >= 500 and call.writes:
+            # A write that crashed inside FOLIO may or may not have taken effect.
+            return OutcomeUnknown(
+                detail="The library system did not confirm the request; check before retrying.",
+                operator_detail=operator,
+            )
+        if status >= 500:
+            return BackendUnavailable(
+                detail="The library system is not answering properly now.",
+                operator_detail=operator,
+                retry_after=retry_after,
+            )
+        return BackendProtocolError(
+            detail="The library system sent an unexpected answer.", operator_detail=operator
+        )
+    if issubclass(cls, Refused):
+        return cls(
+            refusal_reason(messages, blocks, call),
+            message,
+            backend_message=message,
+            operator_detail=operator,
+        )
+    if cls is BackendUnavailable:
+        return BackendUnavailable(
+            detail="The library system cannot be reached now.",
+            operator_detail=operator,
+            retry_after=retry_after,
+        )
+    if cls is AuthenticationFailed:
+        return AuthenticationFailed(operator_detail=operator)
+    return cls(message, operator_detail=operator)
+
+
+def translate_login_failure(exc: LoginFailed, *, retry_after: int) -> GatewayError:
+    """FOLIO refused to log the gateway in: an operator problem, unavailable to patrons."""
+    messages, _ = vendor_messages(exc.response)
+    return BackendUnavailable(
+        detail="The library system cannot be reached now.",
+        operator_detail=(f"{SYSTEM} login: {exc.reason}: {'; '.join(messages) or '(no message)'}"),
+        retry_after=retry_after,
+    )

@@ -1,0 +1,348 @@
+"""FOLIO's records and words turned into the gateway's models and vocabularies.
+
+The record models read only the fields the gateway uses, from mod-circulation's ``loan.json``
+and ``request.json``, mod-users' user record, and inventory's service point and item records;
+anything else FOLIO sends is ignored. A record missing what the gateway needs is FOLIO
+breaking its contract (``BackendProtocolError``).
+
+Ids: a patron is FOLIO's user UUID; a loan is the loan UUID; an item is the item UUID; a title
+(instance) is the instance UUID; a request (hold) is the request UUID; a pickup library is a
+service point, by its ``code``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from ils_gateway.domain.errors import BackendProtocolError
+from ils_gateway.domain.models import Hold, Item, Library, Loan, Patron
+from ils_gateway.domain.vocab import BlockReason, HoldAction, HoldStatus, LoanState, MaterialType
+
+# FOLIO request status -> canonical status. The first six are the ones edge-patron's hold.json
+# allows; mod-circulation's request.json adds "Open - Awaiting delivery" and "Closed - Unfilled",
+# and mod-patron's hold.json "New - Awaiting confirmation" (mediated requests).
+REQUEST_STATUSES: dict[str, HoldStatus] = {
+    "Open - Not yet filled": HoldStatus.WAITING,
+    "Open - In transit": HoldStatus.IN_TRANSIT,
+    "Open - Awaiting pickup": HoldStatus.READY,
+    # checked in for delivery to the patron's address: being prepared, not on a shelf
+    "Open - Awaiting delivery": HoldStatus.PREPARING,
+    "New - Awaiting confirmation": HoldStatus.UNDER_REVIEW,
+    "Closed - Filled": HoldStatus.FULFILLED,
+    "Closed - Cancelled": HoldStatus.CANCELLED,
+    "Closed - Pickup expired": HoldStatus.EXPIRED,
+    # the request lapsed (requestExpirationDate) before a copy came back
+    "Closed - Unfilled": HoldStatus.EXPIRED,
+}
+
+# What a patron may do online, per FOLIO status (FOLIO lets staff move the pickup point only
+# while no copy is on its way or on the shelf).
+ALLOWED_ACTIONS: dict[str, frozenset[HoldAction]] = {
+    "Open - Not yet filled": frozenset({HoldAction.CANCEL, HoldAction.CHANGE_PICKUP}),
+    "Open - In transit": frozenset({HoldAction.CANCEL}),
+    "Open - Awaiting pickup": frozenset({HoldAction.CANCEL}),
+    "Open - Awaiting delivery": frozenset({HoldAction.CANCEL}),
+    "New - Awaiting confirmation": frozenset({HoldAction.CANCEL}),
+}
+
+OPEN_STATUSES = frozenset(s for s in REQUEST_STATUSES if s.startswith(("Open", "New")))
+
+# FOLIO's reference material types (mod-inventory-storage reference data), lower-cased, plus
+# names Japanese FOLIO sites commonly add.
+MATERIAL_TYPES: dict[str, MaterialType] = {
+    "book": MaterialType.BOOK,
+    "text": MaterialType.BOOK,
+    "dvd": MaterialType.DVD,
+    "sound recording": MaterialType.CD,
+    "video recording": MaterialType.VIDEO,
+    "electronic resource": MaterialType.CD_ROM,
+    "map": MaterialType.MAP,
+    "serial": MaterialType.MAGAZINE,
+    "magazine": MaterialType.MAGAZINE,
+    "picture book": MaterialType.PICTURE_BOOK,
+    "kamishibai": MaterialType.KAMISHIBAI,
+    "cd": MaterialType.CD,
+    "blu-ray": MaterialType.BLU_RAY,
+}
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Named(_Record):
+    """Any FOLIO ``{"name": ...}`` reference."""
+
+    name: str | None = None
+
+
+class FolioPersonal(_Record):
+    """The ``personal`` part of a mod-users user."""
+
+    lastName: str | None = None
+    firstName: str | None = None
+    preferredFirstName: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    mobilePhone: str | None = None
+
+
+class FolioUser(_Record):
+    """A mod-users user (the patron)."""
+
+    id: str
+    barcode: str | None = None
+    active: bool = True
+    expirationDate: str | None = None
+    patronGroup: str | None = None
+    personal: FolioPersonal = FolioPersonal()
+
+
+class FolioLoanItem(_Record):
+    """The item copy embedded in a mod-circulation loan."""
+
+    title: str | None = None
+    barcode: str | None = None
+    callNumber: str | None = None
+    materialType: Named | None = None
+    location: Named | None = None
+    status: Named | None = None
+    primaryContributor: str | None = None
+
+
+class FolioLoan(_Record):
+    """A mod-circulation loan (``loan.json``)."""
+
+    id: str | None = None
+    itemId: str
+    item: FolioLoanItem = FolioLoanItem()
+    loanDate: str
+    dueDate: str | None = None
+    renewalCount: int = 0
+    status: Named | None = None
+    checkoutServicePoint: Named | None = None
+
+
+class FolioRequestInstance(_Record):
+    """The instance (title) copy embedded in a request."""
+
+    title: str | None = None
+
+
+class FolioServicePointRef(_Record):
+    """The pickup service point embedded in a request."""
+
+    name: str | None = None
+    code: str | None = None
+
+
+class FolioRequest(_Record):
+    """A mod-circulation request (``request.json``), the gateway's hold."""
+
+    id: str
+    requestLevel: str = "Item"
+    requesterId: str
+    status: str
+    requestDate: str
+    instanceId: str | None = None
+    itemId: str | None = None
+    instance: FolioRequestInstance = FolioRequestInstance()
+    position: int | None = None
+    pickupServicePointId: str | None = None
+    pickupServicePoint: FolioServicePointRef | None = None
+    requestExpirationDate: str | None = None
+    holdShelfExpirationDate: str | None = None
+
+
+class FolioServicePoint(_Record):
+    """An inventory service point; those with ``pickupLocation`` are pickup libraries."""
+
+    id: str
+    name: str
+    code: str
+    discoveryDisplayName: str | None = None
+    pickupLocation: bool = False
+
+
+class FolioInventoryItem(_Record):
+    """An item as mod-inventory's ``/inventory/items/{id}`` returns it (title included)."""
+
+    id: str
+    title: str | None = None
+    barcode: str | None = None
+    callNumber: str | None = None
+    contributorNames: list[Named] = []
+    materialType: Named | None = None
+    status: Named | None = None
+    effectiveLocation: Named | None = None
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse(model: type[M], data: Any, what: str) -> M:
+    """``data`` as ``model``; a shape the gateway cannot use is FOLIO's fault."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise BackendProtocolError(
+            detail="The library system sent an unexpected answer.",
+            operator_detail=f"FOLIO {what}: {exc.error_count()} field error(s): {exc}",
+        ) from exc
+
+
+def parse_list(model: type[M], body: Any, key: str, what: str) -> list[M]:
+    """The records under ``key`` of a FOLIO collection answer."""
+    rows = body.get(key) if isinstance(body, dict) else None
+    if not isinstance(rows, list):
+        raise BackendProtocolError(
+            detail="The library system sent an unexpected answer.",
+            operator_detail=f"FOLIO {what}: no '{key}' list in the answer",
+        )
+    return [parse(model, row, what) for row in rows]
+
+
+def instant(raw: str, what: str) -> datetime:
+    """A FOLIO timestamp (ISO 8601, ``Z`` or offset) as an aware datetime."""
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise BackendProtocolError(
+            detail="The library system sent an unexpected answer.",
+            operator_detail=f"FOLIO {what}: bad timestamp {raw!r}",
+        ) from exc
+    if value.tzinfo is None:
+        raise BackendProtocolError(
+            detail="The library system sent an unexpected answer.",
+            operator_detail=f"FOLIO {what}: timestamp without offset {raw!r}",
+        )
+    return value
+
+
+def local_day(raw: str | None, zone: ZoneInfo, what: str) -> date | None:
+    """The day (in the tenant's zone) of a FOLIO timestamp, or None."""
+    return instant(raw, what).astimezone(zone).date() if raw else None
+
+
+def material_type(name: str | None) -> MaterialType:
+    """Canonical material type for a FOLIO material type name."""
+    return MATERIAL_TYPES.get((name or "").strip().lower(), MaterialType.OTHER)
+
+
+def patron(user: FolioUser, card_number: str, today: date, zone: ZoneInfo) -> Patron:
+    """A ``Patron`` from a mod-users user; an inactive or expired user carries a block."""
+    p = user.personal
+    first = p.preferredFirstName or p.firstName
+    name = " ".join(part for part in (p.lastName, first) if part)
+    expires = local_day(user.expirationDate, zone, "user.expirationDate")
+    blocks: list[BlockReason] = []
+    if expires is not None and expires < today:
+        blocks.append(BlockReason.CARD_EXPIRED)
+    elif not user.active:
+        blocks.append(BlockReason.ADMINISTRATIVE)
+    return Patron(
+        id=user.id,
+        card_number=user.barcode or card_number,
+        name=name,
+        category=user.patronGroup,
+        blocks=tuple(blocks),
+        card_expires=expires,
+        email=p.email,
+        phone=p.mobilePhone or p.phone,
+    )
+
+
+def loan(record: FolioLoan, today: date, zone: ZoneInfo) -> Loan:
+    """A ``Loan`` from a mod-circulation loan; overdue by the tenant's calendar day."""
+    if record.dueDate is None:
+        raise BackendProtocolError(
+            detail="The library system sent an unexpected answer.",
+            operator_detail=f"FOLIO loan {record.id}: open loan without dueDate",
+        )
+    due = local_day(record.dueDate, zone, "loan.dueDate")
+    assert due is not None
+    days_overdue = max(0, (today - due).days)
+    i = record.item
+    item = Item(
+        id=record.itemId,
+        title=i.title or "",
+        author=i.primaryContributor,
+        material_type=material_type(i.materialType.name if i.materialType else None),
+        call_number=i.callNumber,
+        location=i.location.name if i.location else None,
+        circulation_status=i.status.name if i.status else None,
+    )
+    return Loan(
+        id=record.id or record.itemId,
+        item=item,
+        loaned_on=local_day(record.loanDate, zone, "loan.loanDate"),
+        due_date=due,
+        state=LoanState.OVERDUE if days_overdue else LoanState.ON_LOAN,
+        days_overdue=days_overdue,
+        renewals_used=record.renewalCount,
+        loan_branch=record.checkoutServicePoint.name if record.checkoutServicePoint else None,
+    )
+
+
+def hold_status(status: str) -> HoldStatus:
+    """Canonical status for a FOLIO request status; an unknown one is FOLIO's fault."""
+    try:
+        return REQUEST_STATUSES[status]
+    except KeyError:
+        raise BackendProtocolError(
+            detail="The library system sent an unexpected answer.",
+            operator_detail=f"FOLIO request status {status!r} is not one the gateway knows",
+        ) from None
+
+
+def hold(record: FolioRequest, zone: ZoneInfo, pickup_codes: dict[str, str]) -> Hold:
+    """A ``Hold`` from a mod-circulation request; ``pickup_codes`` maps service point ids
+    to codes for requests that do not embed their service point."""
+    status = hold_status(record.status)
+    title_level = record.requestLevel == "Title"
+    item_id = record.instanceId if title_level or not record.itemId else record.itemId
+    pickup = None
+    if record.pickupServicePoint is not None and record.pickupServicePoint.code:
+        pickup = record.pickupServicePoint.code
+    elif record.pickupServicePointId:
+        pickup = pickup_codes.get(record.pickupServicePointId, record.pickupServicePointId)
+    return Hold(
+        id=record.id,
+        item=Item(id=item_id or record.id, title=record.instance.title or ""),
+        title_level=title_level,
+        status=status,
+        queue_position=record.position if status is HoldStatus.WAITING else None,
+        pickup_library=pickup,
+        pickup_deadline=(
+            local_day(record.holdShelfExpirationDate, zone, "request.holdShelfExpirationDate")
+            if status is HoldStatus.READY
+            else None
+        ),
+        created=local_day(record.requestDate, zone, "request.requestDate"),
+        expires=local_day(record.requestExpirationDate, zone, "request.requestExpirationDate"),
+        backend_status=record.status,
+        allowed_actions=ALLOWED_ACTIONS.get(record.status, frozenset()),
+    )
+
+
+def library(point: FolioServicePoint) -> Library:
+    """A pickup ``Library`` from a service point (its code, its patron-facing name)."""
+    return Library(code=point.code, name=point.discoveryDisplayName or point.name)
+
+
+def item(record: FolioInventoryItem) -> Item:
+    """An ``Item`` from mod-inventory's item record."""
+    authors = [c.name for c in record.contributorNames if c.name]
+    return Item(
+        id=record.id,
+        title=record.title or "",
+        author="; ".join(authors) or None,
+        material_type=material_type(record.materialType.name if record.materialType else None),
+        call_number=record.callNumber,
+        location=record.effectiveLocation.name if record.effectiveLocation else None,
+        circulation_status=record.status.name if record.status else None,
+    )

@@ -1,0 +1,154 @@
+"""What every vendor REST adapter shares: client lifecycle, the retry policy, transport errors.
+
+A vendor adapter (FOLIO today; Koha has the same shape in its own ``client``/``errors`` and can
+move onto this) keeps its own authentication and its own table from vendor answers to gateway
+errors. The parts here know nothing about any vendor:
+
+- ``ClientState``: a client is usable until closed, and says so clearly when used after.
+- ``send_with_retries``: idempotent calls are tried again on transport failures and on
+  502/503/504 with exponential backoff; writes are sent exactly once, because a renewal or a
+  hold that may have reached the library system must be read back before it is tried again
+  (``services/`` decide that).
+- ``translate_transport``: a failure below HTTP becomes ``OutcomeUnknown`` for a write that may
+  have been sent, ``BackendProtocolError`` for a broken answer, else ``BackendUnavailable``.
+- ``decode_json``: a body that is not JSON is the peer's fault (``BackendProtocolError``).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Awaitable, Callable
+
+import httpx
+import structlog
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential,
+)
+
+from ils_gateway.domain.errors import (
+    BackendProtocolError,
+    BackendUnavailable,
+    GatewayError,
+    OutcomeUnknown,
+)
+
+RETRYABLE_STATUSES = frozenset({502, 503, 504})
+
+_log = structlog.get_logger("ils_gateway.adapters.rest")
+
+
+class ClientState(enum.Enum):
+    """Lifecycle of a REST client: usable until closed, never reopened."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class RetryPolicy:
+    """How often an idempotent call is tried (first try included) and how long to wait."""
+
+    __slots__ = ("attempts", "backoff", "max_wait")
+
+    def __init__(self, attempts: int = 3, backoff: float = 0.2, max_wait: float = 5.0) -> None:
+        self.attempts = attempts
+        self.backoff = backoff
+        self.max_wait = max_wait
+
+
+class _RetryableStatus(Exception):
+    def __init__(self, response: httpx.Response) -> None:
+        self.response = response
+
+
+def _retryable(exc: BaseException) -> bool:
+    return isinstance(exc, _RetryableStatus | httpx.TransportError)
+
+
+async def send_with_retries(
+    send: Callable[[], Awaitable[httpx.Response]],
+    *,
+    idempotent: bool,
+    policy: RetryPolicy,
+    system: str,
+) -> httpx.Response:
+    """Call ``send`` once, or up to ``policy.attempts`` times when ``idempotent``.
+
+    Returns the last response (whatever its status: the caller translates it). Transport
+    errors of the last try are raised as they are, for ``translate_transport``.
+    """
+    attempts = policy.attempts if idempotent else 1
+
+    def log_retry(state: RetryCallState) -> None:
+        outcome = state.outcome
+        exc = outcome.exception() if outcome is not None else None
+        _log.info(
+            "rest.retry",
+            system=system,
+            attempt=state.attempt_number,
+            error=type(exc).__name__ if exc else None,
+        )
+
+    retrying = AsyncRetrying(
+        stop=stop_after_attempt(attempts),
+        wait=wait_exponential(multiplier=policy.backoff, max=policy.max_wait),
+        retry=retry_if_exception(_retryable),
+        reraise=True,
+        before_sleep=log_retry,
+    )
+    try:
+        async for attempt in retrying:
+            with attempt:
+                response = await send()
+                if idempotent and response.status_code in RETRYABLE_STATUSES:
+                    raise _RetryableStatus(response)
+                return response
+    except _RetryableStatus as exhausted:
+        return exhausted.response
+    raise AssertionError("unreachable: tenacity either returns or raises")
+
+
+def translate_transport(
+    system: str,
+    what: str,
+    exc: httpx.TransportError,
+    *,
+    writes: bool,
+    retry_after: int,
+) -> GatewayError:
+    """The gateway error for a request that failed below HTTP (connect, timeout, broken peer).
+
+    ``writes`` says the request changes something in the library system; when it may have
+    been sent (anything but a failed connect or a pool wait) its outcome is unknown.
+    """
+    operator = f"{system} {what}: {type(exc).__name__}: {exc}"
+    never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+    if writes and not never_sent:
+        return OutcomeUnknown(
+            detail="The library system did not confirm the request; check before retrying.",
+            operator_detail=operator,
+        )
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.DecodingError):
+        return BackendProtocolError(
+            detail="The library system sent a broken answer.", operator_detail=operator
+        )
+    return BackendUnavailable(
+        detail="The library system cannot be reached now.",
+        operator_detail=operator,
+        retry_after=retry_after,
+    )
+
+
+def decode_json(system: str, response: httpx.Response) -> object:
+    """The JSON body of ``response``; a body that is not JSON is a ``BackendProtocolError``."""
+    try:
+        return response.json()
+    except ValueError as exc:
+        request = response.request
+        raise BackendProtocolError(
+            detail="The library system sent an answer the gateway cannot read.",
+            operator_detail=f"{system} {request.method} {request.url.path}: body is not JSON",
+        ) from exc
