@@ -1,0 +1,73 @@
+"""What every service call needs: the tenant (config + backend + clock) and the caller.
+
+``TenantContext`` is built once per tenant by ``ils_gateway.gateway``; ``Caller`` once per
+request from the patron's session. The clock is injected so rules that depend on the day or
+the hour (renewal windows, maintenance) are tested without waiting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from ils_gateway.adapters.base import ILSBackend
+from ils_gateway.domain.errors import FeatureDisabled
+from ils_gateway.domain.labels import Labels
+from ils_gateway.domain.models import Patron
+from ils_gateway.domain.vocab import Channel, Feature
+from ils_gateway.tenants.models import TenantConfig
+from ils_gateway.tenants.policy import Policy
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    """The current instant, timezone-aware (UTC)."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class TenantContext:
+    """One library as the services see it: its configuration, its backend and a clock."""
+
+    config: TenantConfig
+    backend: ILSBackend
+    clock: Clock = system_clock
+
+    @property
+    def id(self) -> str:
+        """The tenant id."""
+        return self.config.id
+
+    @property
+    def policy(self) -> Policy:
+        """The tenant's house rules."""
+        return self.config.policy
+
+    @property
+    def labels(self) -> Labels:
+        """The tenant's label catalogue (Japanese overrides applied)."""
+        return self.config.labels.build()
+
+    def now(self) -> datetime:
+        """The current instant in the tenant's time zone."""
+        return self.clock().astimezone(ZoneInfo(self.config.timezone))
+
+    def today(self) -> date:
+        """Today's date where the library is (library rules are per local day)."""
+        return self.now().date()
+
+    def require_feature(self, feature: Feature, channel: Channel) -> None:
+        """Raise ``FeatureDisabled`` when the tenant switched ``feature`` off on ``channel``."""
+        if not self.policy.feature_enabled(feature, channel):
+            raise FeatureDisabled(feature, channel)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The logged-in patron behind a request, and where the request comes from."""
+
+    patron: Patron
+    channel: Channel = Channel.WEB

@@ -1,0 +1,197 @@
+"""Holds: list them with the actions allowed now, place several, cancel, change pickup/contact.
+
+The tenant's states decide what may be cancelled or changed (``cancel_allowed_states``,
+``modify_allowed_states``); the backend's capabilities decide what can be done at all. Limits
+the gateway can count (per material type, overdue items blocking holds, duplicates) are
+checked before asking the ILS; the ILS still has the final say, item by item.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from ils_gateway.adapters.base import Capability
+from ils_gateway.domain.errors import (
+    CancelRefused,
+    FeatureDisabled,
+    GatewayError,
+    HoldRefused,
+    NotFound,
+)
+from ils_gateway.domain.models import BatchResult, Hold, HoldResult, Item, Library, Loan
+from ils_gateway.domain.vocab import ContactMethod, Feature, HoldStatus, Outcome, RefusalReason
+from ils_gateway.services import rules
+from ils_gateway.services.context import Caller, TenantContext
+
+
+class HoldService:
+    """Hold use cases of one tenant."""
+
+    def __init__(self, tenant: TenantContext) -> None:
+        self._tenant = tenant
+
+    async def list_holds(self, caller: Caller) -> list[Hold]:
+        """Current holds, each with ``allowed_actions`` for this tenant, backend and channel."""
+        self._tenant.require_feature(Feature.HOLDS, caller.channel)
+        holds = await self._tenant.backend.list_holds(caller.patron)
+        return [self._annotate(hold, caller) for hold in holds]
+
+    async def place_holds(
+        self,
+        caller: Caller,
+        item_ids: Sequence[str],
+        pickup_library: str,
+        contact_method: ContactMethod | None = None,
+    ) -> BatchResult[HoldResult]:
+        """Place a hold on each item for pickup at ``pickup_library``; one result per item."""
+        self._tenant.require_feature(Feature.HOLDS, caller.channel)
+        self._require_capability(Capability.PLACE_HOLD, Feature.HOLDS)
+        rules.check_writes_allowed(self._tenant.policy, self._tenant.now())
+        backend = self._tenant.backend
+        libraries = await backend.list_pickup_libraries()
+        place_problem = rules.pickup_refusal(
+            self._tenant.policy.holds,
+            libraries,
+            pickup_library=pickup_library,
+            contact_method=contact_method,
+        )
+        if place_problem is not None:
+            raise HoldRefused(place_problem, self._label(place_problem))
+        holds = await backend.list_holds(caller.patron)
+        loans = await backend.list_loans(caller.patron)
+        self._refuse_when_overdue(loans)
+        counted = Counter(
+            hold.item.material_type for hold in holds if self._counts_toward_limit(hold)
+        )
+        held_ids = {h.item.id for h in holds if h.status.is_active}
+        on_loan_ids = {loan.item.id for loan in loans}
+        results: list[HoldResult] = []
+        for item_id in item_ids:
+            try:
+                item = await backend.get_item(item_id)
+                self._check_new_hold(item, counted, held_ids, on_loan_ids)
+                hold = await backend.place_hold(
+                    caller.patron, item_id, pickup_library, contact_method
+                )
+            except GatewayError as exc:
+                results.append(HoldResult.from_error(item_id, exc))
+                continue
+            counted[item.material_type] += 1
+            held_ids.add(item_id)
+            results.append(
+                HoldResult(item_id=item_id, outcome=Outcome.OK, hold=self._annotate(hold, caller))
+            )
+        return BatchResult[HoldResult](results=tuple(results), completed_at=self._tenant.now())
+
+    async def cancel_hold(self, caller: Caller, hold_id: str) -> None:
+        """Cancel one hold; ``CancelRefused`` when the tenant's states or a sequence forbid it."""
+        self._tenant.require_feature(Feature.HOLDS, caller.channel)
+        self._require_capability(Capability.CANCEL_HOLD, Feature.HOLDS)
+        rules.check_writes_allowed(self._tenant.policy, self._tenant.now())
+        hold = await self._find(caller, hold_id)
+        reason = rules.cancel_refusal(hold, self._tenant.policy.holds)
+        if reason is not None:
+            raise CancelRefused(reason, self._label(reason), backend_message=hold.backend_status)
+        await self._tenant.backend.cancel_hold(caller.patron, hold_id)
+
+    async def change_hold(
+        self,
+        caller: Caller,
+        hold_id: str,
+        *,
+        pickup_library: str | None = None,
+        contact_method: ContactMethod | None = None,
+    ) -> Hold:
+        """Change a hold's pickup library and/or contact method while the tenant allows it."""
+        self._tenant.require_feature(Feature.HOLD_CHANGES, caller.channel)
+        if pickup_library is not None:
+            self._require_capability(Capability.CHANGE_HOLD_PICKUP, Feature.HOLD_CHANGES)
+        if contact_method is not None:
+            self._require_capability(Capability.CHANGE_HOLD_CONTACT, Feature.HOLD_CHANGES)
+        rules.check_writes_allowed(self._tenant.policy, self._tenant.now())
+        hold = await self._find(caller, hold_id)
+        libraries: list[Library] = []
+        if pickup_library is not None or hold.pickup_library is not None:
+            libraries = await self._tenant.backend.list_pickup_libraries()
+        reason = rules.change_refusal(
+            hold,
+            self._tenant.policy.holds,
+            libraries,
+            pickup_library=pickup_library,
+            contact_method=contact_method,
+        )
+        if reason is not None:
+            raise HoldRefused(reason, self._label(reason), backend_message=hold.backend_status)
+        changed = await self._tenant.backend.change_hold(
+            caller.patron, hold_id, pickup_library=pickup_library, contact_method=contact_method
+        )
+        return self._annotate(changed, caller)
+
+    async def _find(self, caller: Caller, hold_id: str) -> Hold:
+        for hold in await self._tenant.backend.list_holds(caller.patron):
+            if hold.id == hold_id:
+                return hold
+        raise NotFound("You have no such hold", operator_detail=hold_id)
+
+    def _annotate(self, hold: Hold, caller: Caller) -> Hold:
+        actions = rules.allowed_hold_actions(
+            hold,
+            self._tenant.policy.holds,
+            self._tenant.backend.capabilities,
+            hold_changes_enabled=self._tenant.policy.feature_enabled(
+                Feature.HOLD_CHANGES, caller.channel
+            ),
+        )
+        return hold.model_copy(update={"allowed_actions": actions})
+
+    def _counts_toward_limit(self, hold: Hold) -> bool:
+        if hold.status.is_active:
+            return True
+        # Kanagawa: cancelled holds still listed do not count; a tenant may say they do.
+        return self._tenant.policy.holds.count_cancelled and hold.status is HoldStatus.CANCELLED
+
+    def _refuse_when_overdue(self, loans: Sequence[Loan]) -> None:
+        limit = self._tenant.policy.holds.refuse_when_overdue_days
+        if limit is None:
+            return
+        today = self._tenant.today()
+        if any(rules.days_overdue(loan, today) >= limit for loan in loans):
+            reason = RefusalReason.ITEM_OVERDUE_BLOCKS_HOLDS
+            raise HoldRefused(reason, self._label(reason))
+
+    def _check_new_hold(
+        self, item: Item, counted: Counter, held_ids: set[str], on_loan_ids: set[str]
+    ) -> None:
+        policy = self._tenant.policy.holds
+        reason: RefusalReason | None = None
+        if item.id in held_ids:
+            reason = RefusalReason.DUPLICATE_HOLD
+        elif item.id in on_loan_ids:
+            reason = RefusalReason.ALREADY_ON_LOAN
+        elif item.reference_only:
+            reason = RefusalReason.NON_CIRCULATING
+        elif item.material_type in policy.excluded_material_types:
+            reason = RefusalReason.EXCLUDED_ITEM_TYPE
+        elif policy.max_total is not None and sum(counted.values()) >= policy.max_total:
+            reason = RefusalReason.HOLD_LIMIT
+        else:
+            for limit in policy.limits:
+                if item.material_type in limit.material_types and (
+                    sum(counted[t] for t in limit.material_types) >= limit.max
+                ):
+                    reason = RefusalReason.HOLD_LIMIT
+                    break
+        if reason is not None:
+            raise HoldRefused(reason, self._label(reason))
+
+    def _require_capability(self, capability: Capability, feature: Feature) -> None:
+        if not self._tenant.backend.capabilities.supports(capability):
+            raise FeatureDisabled(
+                feature,
+                detail="The library system does not offer this",
+                operator_detail=f"backend capability {capability} unavailable",
+            )
+
+    def _label(self, reason: RefusalReason) -> str:
+        return self._tenant.labels.label(reason, "en")

@@ -1,0 +1,88 @@
+"""Loans: list them with renewability explained, renew one or several.
+
+The tenant's rules are applied first (``rules.renewal_refusal``): a renewal they forbid is
+refused without asking the ILS, with the same reason the list showed. What they allow goes to
+the backend, whose refusal (reason mapped by the adapter, message kept) is passed on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ils_gateway.domain.errors import GatewayError, NotFound, RenewalRefused
+from ils_gateway.domain.models import BatchResult, Loan, RenewalResult
+from ils_gateway.domain.vocab import Feature
+from ils_gateway.services import rules
+from ils_gateway.services.context import Caller, TenantContext
+
+
+class LoanService:
+    """Loan use cases of one tenant."""
+
+    def __init__(self, tenant: TenantContext) -> None:
+        self._tenant = tenant
+
+    async def list_loans(self, caller: Caller) -> list[Loan]:
+        """Current loans, each saying whether it can be renewed today and, if not, why."""
+        self._tenant.require_feature(Feature.LOANS, caller.channel)
+        loans = await self._tenant.backend.list_loans(caller.patron)
+        today = self._tenant.today()
+        policy = self._tenant.policy.renewal
+        return [rules.annotate_loan(loan, policy, today) for loan in loans]
+
+    async def renew(self, caller: Caller, item_id: str) -> RenewalResult:
+        """Renew one loan; raises ``RenewalRefused`` (with reason) or ``NotFound``."""
+        loans = await self._prepare(caller)
+        loan = _find(loans, item_id)
+        if loan is None:
+            raise NotFound("You are not borrowing this item", operator_detail=item_id)
+        self._refuse_by_rule(loan)
+        return await self._tenant.backend.renew(caller.patron, item_id)
+
+    async def renew_many(
+        self, caller: Caller, item_ids: Sequence[str]
+    ) -> BatchResult[RenewalResult]:
+        """Renew several loans; one result per id, in request order."""
+        loans = await self._prepare(caller)
+        results: dict[int, RenewalResult] = {}
+        to_ask: list[tuple[int, str]] = []
+        for index, item_id in enumerate(item_ids):
+            loan = _find(loans, item_id)
+            try:
+                if loan is None:
+                    raise NotFound("You are not borrowing this item", operator_detail=item_id)
+                self._refuse_by_rule(loan)
+            except GatewayError as exc:
+                results[index] = RenewalResult.from_error(item_id, exc)
+            else:
+                to_ask.append((index, item_id))
+        if to_ask:
+            batch = await self._tenant.backend.renew_many(
+                caller.patron, [item_id for _, item_id in to_ask]
+            )
+            for (index, _), result in zip(to_ask, batch.results, strict=True):
+                results[index] = result
+        ordered = tuple(results[i] for i in range(len(item_ids)))
+        return BatchResult[RenewalResult](results=ordered, completed_at=self._tenant.now())
+
+    async def _prepare(self, caller: Caller) -> list[Loan]:
+        self._tenant.require_feature(Feature.RENEWALS, caller.channel)
+        rules.check_writes_allowed(self._tenant.policy, self._tenant.now())
+        return await self._tenant.backend.list_loans(caller.patron)
+
+    def _refuse_by_rule(self, loan: Loan) -> None:
+        reason = rules.renewal_refusal(loan, self._tenant.policy.renewal, self._tenant.today())
+        if reason is not None:
+            labels = self._tenant.labels
+            raise RenewalRefused(
+                reason,
+                labels.label(reason, "en"),
+                operator_detail="refused by tenant rule before asking the ILS",
+            )
+
+
+def _find(loans: Sequence[Loan], item_id: str) -> Loan | None:
+    for loan in loans:
+        if loan.id == item_id or loan.item.id == item_id:
+            return loan
+    return None
