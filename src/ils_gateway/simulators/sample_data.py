@@ -87,7 +87,7 @@ _SERIES = [
         ItemType.BOOK,
         "青葉書房",
         2022 + n // 3,
-        (3, 5),
+        (2, 3),
         "913.6/ツ",
         series="星降る町の図書館",
         volume=n,
@@ -783,15 +783,19 @@ class _Builder:
         """Popular series volumes: every copy out and other patrons queued."""
         for n, key in enumerate(("hoshi2", "hoshi3", "hoshi4")):
             self.lend_all(key, -9 + n)
-            wanted = 2 + n % 2
-            for card in _FILLER_CARDS:
-                try:
-                    self.hold(card, key, -6 + n, pickup=self.rng.choice(_SHELF_BRANCHES))
-                except Refusal:
-                    continue  # this patron is reading a copy
-                wanted -= 1
-                if not wanted:
-                    break
+            self.others_queue(key, -6 + n, 2)
+
+    def others_queue(self, key: str, days: float, count: int) -> None:
+        """``count`` extra patrons (those not reading a copy) join the title's queue."""
+        for card in _FILLER_CARDS:
+            try:
+                self.hold(card, key, days, pickup=self.rng.choice(_SHELF_BRANCHES))
+            except Refusal:
+                continue  # this patron is reading a copy
+            count -= 1
+            if not count:
+                return
+        raise AssertionError(f"not enough patrons to queue for {key}")
 
     def _scenarios(self) -> None:
         hanako, ken, tanaka = "1000000001", "1000000002", "1000000005"
@@ -803,8 +807,7 @@ class _Builder:
         self.lib.renew(hanako, self.copies["sasameyuki"][0])
         self.lend(hanako, "hoshi1", -10)
         self.lend_all("hoshi1", -8)
-        self.hold("1000000016", "hoshi1", -5)
-        self.hold("1000000017", "hoshi1", -4, pickup="KITA")
+        self.others_queue("hoshi1", -5, 2)
         self.hold(hanako, "hoshi2", -3)  # waiting behind others
         self.lend_all("rekishi3", -16)
         self.hold(hanako, "rekishi3", -5)

@@ -1,0 +1,70 @@
+"""``ils-gateway simulate koha``: serve the Koha-like REST API over the sample library."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import click
+from aiohttp import web
+
+from ils_gateway.cli import simulate
+from ils_gateway.simulators.koha import create_koha_app
+from ils_gateway.simulators.library import ManualClock, SimulatedLibrary
+from ils_gateway.simulators.sample_data import DEFAULT_SEED, SAMPLE_NOW, sample_library
+
+
+async def start_koha_simulator(
+    library: SimulatedLibrary,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 6201,
+    client_id: str = "koha-demo-gateway",
+    client_secret: str = "koha-demo-secret",
+) -> tuple[web.AppRunner, str]:
+    """Start serving; returns the runner (clean it up to stop) and the base URL."""
+    app = create_koha_app(library, client_id=client_id, client_secret=client_secret)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    bound_host, bound_port = runner.addresses[0][:2]
+    return runner, f"http://{bound_host}:{bound_port}"
+
+
+async def _serve(
+    library: SimulatedLibrary, host: str, port: int, client_id: str, secret: str
+) -> None:
+    runner, url = await start_koha_simulator(
+        library, host=host, port=port, client_id=client_id, client_secret=secret
+    )
+    click.echo(f"Koha REST simulator on {url}/api/v1 ({library.data.name})")
+    click.echo(f"OAuth2 client_id={client_id} (secret as configured)")
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+
+
+@simulate.command("koha")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=6201, show_default=True, type=int)
+@click.option("--seed", default=DEFAULT_SEED, show_default=True, type=int)
+@click.option(
+    "--data",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="JSON dataset of the simulated library (default: the seeded sample library).",
+)
+@click.option("--client-id", default="koha-demo-gateway", show_default=True)
+@click.option("--client-secret", default="koha-demo-secret", envvar="KOHA_SIM_CLIENT_SECRET")
+def simulate_koha(
+    host: str, port: int, seed: int, data: Path | None, client_id: str, client_secret: str
+) -> None:
+    """Serve Koha's REST API (v1 subset) over the simulated library's Japanese sample data."""
+    if data is not None:
+        library = SimulatedLibrary.from_json(data, ManualClock(SAMPLE_NOW))
+    else:
+        library = sample_library(seed)
+    try:
+        asyncio.run(_serve(library, host, port, client_id, client_secret))
+    except KeyboardInterrupt:
+        pass
