@@ -1,0 +1,231 @@
+"""Encode and parse single SIP2 frames (sans-I/O).
+
+``parse(frame, settings)`` turns one frame (with or without its terminator) into a message
+object and raises ``SIP2ParseError`` — and nothing else — when it cannot. ``encode(message,
+settings)`` turns a message into bytes, terminator included, writing a fresh AZ checksum
+when error detection is on (``keep_checksum=True`` reproduces the received trailer verbatim,
+for relays and round-trip tests).
+
+Text is decoded as a whole before splitting on ``|`` (in CP932, 49 characters such as ポ and
+竹 have 0x7C as their second byte), then normalised to NFC. The checksum is verified on the
+bytes (or characters, per ``checksum_basis``) exactly as received.
+"""
+
+from __future__ import annotations
+
+import codecs
+import unicodedata
+from dataclasses import dataclass
+
+from ils_gateway.sip2.checksum import ChecksumBasis
+from ils_gateway.sip2.errors import FieldValueError, SIP2ParseError
+from ils_gateway.sip2.fields import Field, FixedReadError
+from ils_gateway.sip2.messages import MESSAGE_TYPES, Message
+
+__all__ = [
+    "DEFAULT_MAX_FRAME_BYTES",
+    "DEFAULT_SETTINGS",
+    "CodecSettings",
+    "encode",
+    "parse",
+]
+
+# A 64 response listing a page of 50 items with titles runs to a few KB; 64 KiB leaves room
+# for ACSs that ignore BP/BQ paging and list hundreds of loans, while bounding the memory a
+# peer can make us hold for one unterminated frame.
+DEFAULT_MAX_FRAME_BYTES = 64 * 1024
+
+_TERMINATORS = ("\r", "\r\n", "\n")
+_HEX = frozenset("0123456789ABCDEFabcdef")
+
+
+@dataclass(frozen=True, slots=True)
+class CodecSettings:
+    """How frames are read and written on one connection."""
+
+    encoding: str = "utf-8"
+    """Text encoding of the wire: ``utf-8`` (default) or ``cp932`` for Shift_JIS systems."""
+    error_detection: bool = True
+    """Write AY/AZ on outgoing frames and expect AZ on incoming ones."""
+    verify_checksum: bool = True
+    """Check incoming AZ (only when ``error_detection`` is on)."""
+    checksum_basis: ChecksumBasis = ChecksumBasis.BYTES
+    """Sum encoded bytes (spec) or characters (some systems)."""
+    terminator: str = "\r"
+    """What we write after a frame: CR (spec), CRLF (Koha's default) or LF."""
+    max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
+    """Largest incoming frame accepted, terminator excluded."""
+
+    def __post_init__(self) -> None:
+        try:
+            name = codecs.lookup(self.encoding).name
+        except LookupError as exc:
+            raise ValueError(f"unknown encoding {self.encoding!r}") from exc
+        object.__setattr__(self, "encoding", name)
+        if self.terminator not in _TERMINATORS:
+            raise ValueError("terminator must be CR, CRLF or LF")
+        if self.max_frame_bytes < 64:
+            raise ValueError("max_frame_bytes must be at least 64")
+
+
+DEFAULT_SETTINGS = CodecSettings()
+
+
+def _field_at(cls: type[Message] | None, text: str, offset: int) -> str:
+    """Name the field that holds character ``offset`` of ``text`` (for error messages)."""
+    if offset < 2 or cls is None:
+        return "command"
+    pos = 2
+    for spec in cls.FIXED:
+        if offset < pos + spec.kind.width:
+            return spec.name
+        pos += spec.kind.width
+    start = text.rfind("|", 0, offset) + 1
+    start = max(start, pos)
+    return text[start : start + 2] or "frame"
+
+
+def _decode_error(data: bytes, settings: CodecSettings, exc: UnicodeDecodeError) -> SIP2ParseError:
+    prefix = data[: exc.start].decode(settings.encoding, errors="replace")
+    cls = MESSAGE_TYPES.get(prefix[:2])
+    offset = len(prefix)
+    field = _field_at(cls, prefix + "\x00", offset)
+    return SIP2ParseError(offset, f"undecodable bytes for {settings.encoding}", field)
+
+
+def parse(frame: bytes, settings: CodecSettings = DEFAULT_SETTINGS) -> Message:
+    """Parse one frame into its message object; ``SIP2ParseError`` when malformed."""
+    end = len(frame)
+    while end and frame[end - 1] in b"\r\n":
+        end -= 1
+    if end > settings.max_frame_bytes:
+        raise SIP2ParseError(-1, f"frame longer than {settings.max_frame_bytes} bytes", "frame")
+    data = frame[:end] if end != len(frame) else frame
+    try:
+        raw_text = data.decode(settings.encoding)
+    except UnicodeDecodeError as exc:
+        raise _decode_error(data, settings, exc) from None
+    if "\r" in raw_text or "\n" in raw_text:
+        at = min(i for i in (raw_text.find("\r"), raw_text.find("\n")) if i >= 0)
+        raise SIP2ParseError(at, "CR or LF inside a frame", "frame")
+    text = raw_text if raw_text.isascii() else unicodedata.normalize("NFC", raw_text)
+
+    cls = MESSAGE_TYPES.get(text[:2])
+    if cls is None:
+        raise SIP2ParseError(0, f"unknown command code {text[:2]!r}", "command")
+
+    values = []
+    pos = 2
+    for spec in cls.FIXED:
+        try:
+            value, pos = spec.kind.read(text, pos)
+        except FixedReadError as exc:
+            raise SIP2ParseError(pos, str(exc), spec.name) from None
+        values.append(value)
+
+    # Trailer: [AY<digit>]AZ<4 hex> at the very end; the field before it may lack its "|".
+    length = len(text)
+    body_end = length
+    sequence: int | None = None
+    checksum: str | None = None
+    if length - pos >= 6 and text[length - 6 : length - 4] == "AZ":
+        stated = text[length - 4 :]
+        if _HEX.issuperset(stated):
+            checksum = stated
+            body_end = length - 6
+            if body_end - pos >= 3 and text[body_end - 3 : body_end - 1] == "AY":
+                digit = text[body_end - 1]
+                if not ("0" <= digit <= "9"):
+                    raise SIP2ParseError(body_end - 1, f"sequence {digit!r} is not a digit", "AY")
+                sequence = ord(digit) - 48
+                body_end -= 3
+
+    if settings.error_detection and settings.verify_checksum:
+        if checksum is None:
+            raise SIP2ParseError(length, "no AZ checksum (error detection is on)", "AZ")
+        if settings.checksum_basis is ChecksumBasis.BYTES:
+            total = sum(data[: len(data) - 4])
+        else:
+            total = sum(map(ord, raw_text[: len(raw_text) - 4]))
+        expected = f"{-total & 0xFFFF:04X}"
+        if checksum.upper() != expected:
+            raise SIP2ParseError(
+                length - 4, f"checksum mismatch (stated {checksum}, computed {expected})", "AZ"
+            )
+
+    terminated = True
+    fields: tuple[Field, ...] = ()
+    if body_end > pos:
+        body = text[pos:body_end]
+        if body[-1] == "|":
+            body = body[:-1]
+        else:
+            terminated = False
+        segments = body.split("|")
+        fields = tuple([(s[:2], s[2:]) for s in segments])
+        if min(map(len, segments)) < 2:
+            offset = pos
+            for s in segments:
+                if len(s) < 2:
+                    break
+                offset += len(s) + 1
+            raise SIP2ParseError(offset, "variable field without a two-character id", s or "|")
+    return cls._from_wire(values, fields, sequence, checksum, terminated)
+
+
+def _encode_text(text: str, encoding: str, message: Message) -> bytes:
+    try:
+        return text.encode(encoding)
+    except UnicodeEncodeError as exc:
+        field = _field_at(type(message), text, exc.start)
+        reason = f"{text[exc.start]!r} cannot be written in {encoding}"
+        raise FieldValueError(field, reason) from None
+
+
+def encode(
+    message: Message,
+    settings: CodecSettings = DEFAULT_SETTINGS,
+    *,
+    keep_checksum: bool = False,
+    terminator: bool = True,
+) -> bytes:
+    """Encode ``message`` as one frame.
+
+    With error detection on, writes ``AY<sequence>`` (when the message has one; 96/97 have
+    none) and a freshly computed ``AZ``. ``keep_checksum=True`` instead writes the trailer
+    stored on the message verbatim, whatever the settings. ``terminator=False`` leaves off
+    the terminator.
+    """
+    parts = [message.code]
+    for spec in message.FIXED:
+        parts.append(spec.kind.write(spec.name, getattr(message, spec.name)))
+    if message.fields:
+        for fid, value in message.fields:
+            parts.append(fid)
+            parts.append(value)
+            parts.append("|")
+        if not message.last_field_terminated:
+            parts.pop()
+    if keep_checksum:
+        if message.sequence is not None:
+            parts.append(f"AY{message.sequence}")
+        if message.checksum is not None:
+            parts.append(f"AZ{message.checksum}")
+        text = "".join(parts)
+        data = _encode_text(text, settings.encoding, message)
+    elif settings.error_detection:
+        if message.sequence is not None:
+            parts.append(f"AY{message.sequence}")
+        parts.append("AZ")
+        text = "".join(parts)
+        data = _encode_text(text, settings.encoding, message)
+        if settings.checksum_basis is ChecksumBasis.BYTES:
+            total = sum(data)
+        else:
+            total = sum(map(ord, text))
+        data += f"{-total & 0xFFFF:04X}".encode("ascii")
+    else:
+        data = _encode_text("".join(parts), settings.encoding, message)
+    if terminator:
+        data += settings.terminator.encode("ascii")
+    return data

@@ -1,0 +1,787 @@
+"""One frozen class per SIP2 2.00 message, and the registry from command code to class.
+
+Each class lists its fixed fields as dataclass fields, in wire order, typed (bool for Y/N
+and 0/1, int for counts, enums for code tables, ``SipDate`` for dates). Variable fields are
+kept as ``fields``: ``(id, value)`` pairs in wire order, unknown and vendor fields included,
+so that parse → encode gives back the same bytes; the known ones are read through named
+accessors (``msg.patron_identifier``, ``msg.charged_items``). ``sequence`` and ``checksum``
+are the AY/AZ values as received (None when absent); ``last_field_terminated`` records
+whether the last variable field carried its ``|``.
+
+Build messages with ``Cls.build(fixed=..., named_field=..., extra_fields=[...])``, which
+writes known fields in specification order (required ones even when empty); or with
+``Cls(fixed=..., fields=((id, value), ...))`` for full control. Building validates every
+value (``FieldValueError``); ``|``, CR and LF are refused unless ``strip=True`` is passed
+to ``build``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, ClassVar, TypeVar
+
+from ils_gateway.sip2.errors import FieldValueError
+from ils_gateway.sip2.fields import (
+    CHAR,
+    COUNT4,
+    CURRENCY,
+    DATE,
+    LANGUAGE,
+    NUMBER3,
+    OK,
+    PATRON_STATUS,
+    PROTOCOL_VERSION,
+    SUMMARY,
+    YN,
+    YNU,
+    CirculationStatus,
+    DateVar,
+    EnumCode,
+    FeeType,
+    Field,
+    FixedKind,
+    FlagVar,
+    HoldMode,
+    PatronStatus,
+    PaymentType,
+    Repeat,
+    SCStatusCode,
+    SecurityMarker,
+    SipDate,
+    Summary,
+    Var,
+    VarField,
+    check_field_value,
+)
+
+__all__ = [
+    "MESSAGE_TYPES",
+    "ACSStatus",
+    "BlockPatron",
+    "CheckinRequest",
+    "CheckinResponse",
+    "CheckoutRequest",
+    "CheckoutResponse",
+    "EndPatronSessionRequest",
+    "EndSessionResponse",
+    "FeePaidRequest",
+    "FeePaidResponse",
+    "FixedSpec",
+    "HoldRequest",
+    "HoldResponse",
+    "ItemInformationRequest",
+    "ItemInformationResponse",
+    "ItemStatusUpdateRequest",
+    "ItemStatusUpdateResponse",
+    "LoginRequest",
+    "LoginResponse",
+    "Message",
+    "PatronEnableRequest",
+    "PatronEnableResponse",
+    "PatronInformationRequest",
+    "PatronInformationResponse",
+    "PatronStatusRequest",
+    "PatronStatusResponse",
+    "RenewAllRequest",
+    "RenewAllResponse",
+    "RenewRequest",
+    "RenewResponse",
+    "RequestACSResend",
+    "RequestSCResend",
+    "SCStatus",
+    "fixed_fields",
+]
+
+# Fields whose values must never appear in logs or reprs.
+_SECRET_FIELDS = frozenset({"AC", "AD", "CO"})
+# Card numbers and personal data: masked to the last 4 characters at most.
+_MASKED_FIELDS = frozenset({"AA", "AE", "BD", "BE", "BF"})
+
+
+@dataclass(frozen=True, slots=True)
+class FixedSpec:
+    """One fixed field of a message class: attribute name and wire kind, in wire order."""
+
+    name: str
+    kind: FixedKind
+
+
+def _fixed(kind: FixedKind, default: Any = dataclasses.MISSING) -> Any:
+    return dataclasses.field(default=default, metadata={"sip2": kind})
+
+
+def fixed_fields(cls: type[Message]) -> tuple[FixedSpec, ...]:
+    """The fixed fields of ``cls`` in wire order."""
+    return cls.FIXED
+
+
+def _mask(fid: str, value: str) -> str:
+    if fid in _SECRET_FIELDS:
+        return "***" if value else ""
+    if fid in _MASKED_FIELDS and value:
+        return "*" * max(0, len(value) - 4) + value[-4:] if len(value) > 4 else "****"
+    return value
+
+
+def _nfc(value: str) -> str:
+    return value if value.isascii() else unicodedata.normalize("NFC", value)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False)
+class Message:
+    """Base of every SIP2 message: variable fields in order plus the AY/AZ trailer."""
+
+    code: ClassVar[str] = ""
+    # "SC" for requests (self-check → ACS), "ACS" for responses.
+    sender: ClassVar[str] = ""
+    # For requests: the code of the response the ACS answers with (None for 97).
+    response_code: ClassVar[str | None] = None
+    FIXED: ClassVar[tuple[FixedSpec, ...]] = ()
+    VARIABLE: ClassVar[tuple[VarField[Any], ...]] = ()
+    _FIXED_NAMES: ClassVar[tuple[str, ...]] = ()
+    _BY_NAME: ClassVar[dict[str, VarField[Any]]] = {}
+
+    fields: tuple[Field, ...] = ()
+    """Variable fields as (id, value) pairs in wire order, unknown ones included."""
+    sequence: int | None = None
+    """AY sequence digit as received or to be written; None when absent."""
+    checksum: str | None = None
+    """AZ checksum as received (four hex digits); None when absent."""
+    last_field_terminated: bool = True
+    """Whether the last variable field ended with ``|`` (real ACSs sometimes omit it)."""
+
+    def __post_init__(self) -> None:
+        for spec in self.FIXED:
+            spec.kind.write(spec.name, getattr(self, spec.name))
+        checked = []
+        for item in self.fields:
+            if not (isinstance(item, tuple) and len(item) == 2):
+                raise FieldValueError("fields", "each field must be an (id, value) pair")
+            fid, value = item
+            if not isinstance(fid, str) or len(fid) != 2 or not fid.isascii() or "|" in fid:
+                raise FieldValueError(str(fid), "field id must be two ASCII characters")
+            if not fid.isprintable():
+                raise FieldValueError(repr(fid), "field id must be printable")
+            checked.append((fid, _nfc(check_field_value(fid, value))))
+        object.__setattr__(self, "fields", tuple(checked))
+        if self.sequence is not None and (
+            isinstance(self.sequence, bool)
+            or not isinstance(self.sequence, int)
+            or not 0 <= self.sequence <= 9
+        ):
+            raise FieldValueError("AY", "sequence must be a digit 0-9")
+        if self.checksum is not None and (
+            not isinstance(self.checksum, str)
+            or len(self.checksum) != 4
+            or not all(c in "0123456789ABCDEFabcdef" for c in self.checksum)
+        ):
+            raise FieldValueError("AZ", "checksum must be four hex digits")
+
+    @classmethod
+    def build(
+        cls: type[_M],
+        *,
+        strip: bool = False,
+        extra_fields: Iterable[Field] = (),
+        **values: Any,
+    ) -> _M:
+        """Build a message from fixed-field and named variable-field values.
+
+        Known variable fields are written in specification order, required ones even when
+        not given (empty); repeatable ones take a list; ``extra_fields`` (vendor fields) go
+        after them. With ``strip=True``, ``|``, CR and LF are removed from values instead
+        of being refused.
+        """
+        fixed = {name: values.pop(name) for name in cls._FIXED_NAMES if name in values}
+        fields: list[Field] = []
+        for accessor in cls.VARIABLE:
+            if accessor.name in values:
+                value = values.pop(accessor.name)
+                if value is None:
+                    continue
+                fid = accessor.field_id
+                for v in accessor.to_wire(value):
+                    fields.append((fid, check_field_value(fid, v, strip=strip)))
+            elif accessor.required:
+                fields.append((accessor.field_id, ""))
+        for fid, v in extra_fields:
+            fields.append((fid, check_field_value(fid, v, strip=strip)))
+        trailer = {k: values.pop(k) for k in ("sequence", "checksum") if k in values}
+        if values:
+            raise TypeError(f"{cls.__name__}.build() got unknown fields: {sorted(values)}")
+        return cls(**fixed, **trailer, fields=tuple(fields))
+
+    @classmethod
+    def _from_wire(
+        cls: type[_M],
+        values: list[Any],
+        fields: tuple[Field, ...],
+        sequence: int | None,
+        checksum: str | None,
+        terminated: bool,
+    ) -> _M:
+        # The parser has already validated everything: skip __post_init__ (hot path).
+        obj = object.__new__(cls)
+        setattr_ = object.__setattr__
+        for name, value in zip(cls._FIXED_NAMES, values, strict=True):
+            setattr_(obj, name, value)
+        setattr_(obj, "fields", fields)
+        setattr_(obj, "sequence", sequence)
+        setattr_(obj, "checksum", checksum)
+        setattr_(obj, "last_field_terminated", terminated)
+        return obj
+
+    def get(self, field_id: str) -> str | None:
+        """The first value of variable field ``field_id``, or None."""
+        for f in self.fields:
+            if f[0] == field_id:
+                return f[1]
+        return None
+
+    def get_all(self, field_id: str) -> list[str]:
+        """Every value of variable field ``field_id``, in order."""
+        return [f[1] for f in self.fields if f[0] == field_id]
+
+    @property
+    def unknown_fields(self) -> list[Field]:
+        """Fields this message class does not name (vendor extensions), in order."""
+        known = {a.field_id for a in self.VARIABLE}
+        return [f for f in self.fields if f[0] not in known]
+
+    def __repr__(self) -> str:
+        fixed = ", ".join(f"{n}={getattr(self, n)!r}" for n in self._FIXED_NAMES)
+        var = ", ".join(f"{fid}={_mask(fid, v)!r}" for fid, v in self.fields)
+        parts = [p for p in (fixed, var) if p]
+        if self.sequence is not None:
+            parts.append(f"AY={self.sequence}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+
+_M = TypeVar("_M", bound=Message)
+
+MESSAGE_TYPES: dict[str, type[Message]] = {}
+"""Registry: command code → message class."""
+
+
+def _message(code: str, sender: str, response_code: str | None = None) -> Callable[[type], Any]:
+    def register(cls: type) -> type[Message]:
+        cls = dataclass(frozen=True, slots=True, kw_only=True, repr=False)(cls)
+        cls.code = code
+        cls.sender = sender
+        cls.response_code = response_code
+        fixed = tuple(
+            FixedSpec(f.name, f.metadata["sip2"])
+            for f in dataclasses.fields(cls)
+            if "sip2" in f.metadata
+        )
+        cls.FIXED = fixed
+        cls._FIXED_NAMES = tuple(s.name for s in fixed)
+        cls.VARIABLE = tuple(v for v in vars(cls).values() if isinstance(v, VarField))
+        cls._BY_NAME = {v.name: v for v in cls.VARIABLE}
+        if code in MESSAGE_TYPES:
+            raise RuntimeError(f"duplicate SIP2 message code {code}")
+        MESSAGE_TYPES[code] = cls
+        return cls
+
+    return register
+
+
+# Shared accessor factories, so every class names a field the same way.
+def _ao() -> Var:
+    return Var("AO", required=True)
+
+
+def _aa() -> Var:
+    return Var("AA", required=True)
+
+
+# --- 93/94 login, 99/98 status ---------------------------------------------------------
+
+
+@_message("93", "SC", "94")
+class LoginRequest(Message):
+    """93 Login: the SC logs in to the ACS with a user id and password."""
+
+    uid_algorithm: str = _fixed(CHAR, "0")
+    pwd_algorithm: str = _fixed(CHAR, "0")
+    login_user_id = Var("CN", required=True)
+    login_password = Var("CO", required=True)
+    location_code = Var("CP")
+
+
+@_message("94", "ACS")
+class LoginResponse(Message):
+    """94 Login Response: whether the login was accepted."""
+
+    ok: bool = _fixed(OK)
+
+
+@_message("99", "SC", "98")
+class SCStatus(Message):
+    """99 SC Status: the SC reports its state and asks for the ACS's (also a keep-alive)."""
+
+    status_code: SCStatusCode = _fixed(EnumCode(SCStatusCode, 1), SCStatusCode.OK)
+    max_print_width: int | None = _fixed(NUMBER3, 0)
+    protocol_version: str = _fixed(PROTOCOL_VERSION, "2.00")
+
+
+@_message("98", "ACS")
+class ACSStatus(Message):
+    """98 ACS Status: what the ACS is willing to do, and which messages it supports (BX)."""
+
+    online_status: bool = _fixed(YN)
+    checkin_ok: bool = _fixed(YN)
+    checkout_ok: bool = _fixed(YN)
+    acs_renewal_policy: bool = _fixed(YN)
+    status_update_ok: bool = _fixed(YN)
+    offline_ok: bool = _fixed(YN)
+    timeout_period: int | None = _fixed(NUMBER3)
+    retries_allowed: int | None = _fixed(NUMBER3)
+    date_time_sync: SipDate = _fixed(DATE)
+    protocol_version: str = _fixed(PROTOCOL_VERSION, "2.00")
+    institution_id = _ao()
+    library_name = Var("AM")
+    supported_messages = Var("BX", required=True)
+    terminal_location = Var("AN")
+    screen_messages = Repeat("AF")
+    print_lines = Repeat("AG")
+
+
+# --- patron status, information, enable, block, end session -----------------------------
+
+
+@_message("23", "SC", "24")
+class PatronStatusRequest(Message):
+    """23 Patron Status Request: is this card valid, and is the patron blocked."""
+
+    language: str = _fixed(LANGUAGE, "000")
+    transaction_date: SipDate = _fixed(DATE)
+    institution_id = _ao()
+    patron_identifier = _aa()
+    terminal_password = Var("AC", required=True)
+    patron_password = Var("AD", required=True)
+
+
+@_message("24", "ACS")
+class PatronStatusResponse(Message):
+    """24 Patron Status Response (also the answer to 01 Block Patron)."""
+
+    patron_status: PatronStatus = _fixed(PATRON_STATUS)
+    language: str = _fixed(LANGUAGE, "000")
+    transaction_date: SipDate = _fixed(DATE)
+    institution_id = _ao()
+    patron_identifier = _aa()
+    personal_name = Var("AE", required=True)
+    valid_patron = FlagVar("BL")
+    valid_patron_password = FlagVar("CQ")
+    currency_type = Var("BH")
+    fee_amount = Var("BV")
+    screen_messages = Repeat("AF")
+    print_lines = Repeat("AG")
+
+
+@_message("63", "SC", "64")
+class PatronInformationRequest(Message):
+    """63 Patron Information: the patron's record and, per ``summary``, one list of items."""
+
+    language: str = _fixed(LANGUAGE, "000")
+    transaction_date: SipDate = _fixed(DATE)
+    summary: Summary = _fixed(SUMMARY, Summary())
+    institution_id = _ao()
+    patron_identifier = _aa()
+    terminal_password = Var("AC")
+    patron_password = Var("AD")
+    start_item = Var("BP")
+    end_item = Var("BQ")
+
+
+@_message("64", "ACS")
+class PatronInformationResponse(Message):
+    """64 Patron Information Response: counts, limits, contact data and item lists."""
+
+    patron_status: PatronStatus = _fixed(PATRON_STATUS)
+    language: str = _fixed(LANGUAGE, "000")
+    transaction_date: SipDate = _fixed(DATE)
+    hold_items_count: int | None = _fixed(COUNT4, 0)
+    overdue_items_count: int | None = _fixed(COUNT4, 0)
+    charged_items_count: int | None = _fixed(COUNT4, 0)
+    fine_items_count: int | None = _fixed(COUNT4, 0)
+    recall_items_count: int | None = _fixed(COUNT4, 0)
+    unavailable_holds_count: int | None = _fixed(COUNT4, 0)
+    institution_id = _ao()
+    patron_identifier = _aa()
+    personal_name = Var("AE", required=True)
+    hold_items_limit = Var("BZ")
+    overdue_items_limit = Var("CA")
+    charged_items_limit = Var("CB")
+    valid_patron = FlagVar("BL")
+    valid_patron_password = FlagVar("CQ")
+    currency_type = Var("BH")
+    fee_amount = Var("BV")
+    fee_limit = Var("CC")
+    hold_items = Repeat("AS")
+    overdue_items = Repeat("AT")
+    charged_items = Repeat("AU")
+    fine_items = Repeat("AV")
+    recall_items = Repeat("BU")
+    unavailable_hold_items = Repeat("CD")
+    home_address = Var("BD")
+    email_address = Var("BE")
+    home_phone_number = Var("BF")
+    screen_messages = Repeat("AF")
+    print_lines = Repeat("AG")
+
+
+@_message("25", "SC", "26")
+class PatronEnableRequest(Message):
+    """25 Patron Enable: lift a block the SC placed."""
+
+    transaction_date: SipDate = _fixed(DATE)
+    institution_id = _ao()
+    patron_identifier = _aa()
+    terminal_password = Var("AC")
+    patron_password = Var("AD")
+
+
+@_message("26", "ACS")
+class PatronEnableResponse(Message):
+    """26 Patron Enable Response: the patron's status after the enable."""
+
+    patron_status: PatronStatus = _fixed(PATRON_STATUS)
+    language: str = _fixed(LANGUAGE, "000")
+    transaction_date: SipDate = _fixed(DATE)
+    institution_id = _ao()
+    patron_identifier = _aa()
+    personal_name = Var("AE", required=True)
+    valid_patron = FlagVar("BL")
+    valid_patron_password = FlagVar("CQ")
+    screen_messages = Repeat("AF")
+    print_lines = Repeat("AG")
+
+
+@_message("01", "SC", "24")
+class BlockPatron(Message):
+    """01 Block Patron: the SC blocks a card (e.g. retained); answered by 24."""
+
+    card_retained: bool = _fixed(YN, False)
+    transaction_date: SipDate = _fixed(DATE)
+    institution_id = _ao()
+    blocked_card_message = Var("AL", required=True)
+    patron_identifier = _aa()
+    terminal_password = Var("AC", required=True)
+
+
+@_message("35", "SC", "36")
+class EndPatronSessionRequest(Message):
+    """35 End Patron Session: the patron is done at the SC."""
+
+    transaction_date: SipDate = _fixed(DATE)
+    institution_id = _ao()
+    patron_identifier = _aa()
+    terminal_password = Var("AC")
+    patron_password = Var("AD")
+
+
+@_message("36", "ACS")
+class EndSessionResponse(Message):
+    """36 End Session Response: whether the ACS ended the patron session."""
+
+    end_session: bool = _fixed(YN)
+    transaction_date: SipDate = _fixed(DATE)
+    institution_id = _ao()
+    patron_identifier = _aa()
+    screen_messages = Repeat("AF")
+    print_lines = Repeat("AG")
+
+
+# --- circulation ----------------------------------------------------------------------
+
+
+@_message("11", "SC", "12")
+class CheckoutRequest(Message):
+    """11 Checkout: lend an item to a patron."""
+
+    sc_renewal_policy: bool = _fixed(YN, False)
+    no_block: bool = _fixed(YN, False)
+    transaction_date: SipDate = _fixed(DATE)
+    nb_due_date: SipDate = _fixed(DATE, SipDate.none())
+    institution_id = _ao()
+    patron_identifier = _aa()
+    item_identifier = Var("AB", required=True)
+    terminal_password = Var("AC", required=True)
+    item_properties = Var("CH")
+    patron_password = Var("AD")
+    fee_acknowledged = Var("BO")
+    cancel = Var("BI")
+
+
+@_message("12", "ACS")
+class CheckoutResponse(Message):
+    """12 Checkout Response: whether the loan was made, and its due date (AH)."""
+
+    ok: bool = _fixed(OK)
+    renewal_ok: bool = _fixed(YN)
+    magnetic_media: bool | None = _fixed(YNU, None)
+    desensitize: bool | None = _fixed(YNU, None)
+    transaction_date: SipDate = _fixed(DATE)
+    institution_id = _ao()
+    patron_identifier = _aa()
+    item_identifier = Var("AB", required=True)
+    title_identifier = Var("AJ", required=True)
+    due_date = DateVar("AH", required=True)
+    fee_type = Var("BT")
+    security_inhibit = Var("CI")
+    currency_type = Var("BH")
+    fee_amount = Var("BV")
+    media_type = Var("CK")
+    item_properties = Var("CH")
+    transaction_id = Var("BK")
+    screen_messages = Repeat("AF")
+    print_lines = Repeat("AG")
+
+
+@_message("09", "SC", "10")
+class CheckinRequest(Message):
+    """09 Checkin: return an item."""
+
+    no_block: bool = _fixed(YN, False)
+    transaction_date: SipDate = _fixed(DATE)
+    return_date: SipDate = _fixed(DATE)
+    current_location = Var("AP", required=True)
+    institution_id = _ao()
+    item_identifier = Var("AB", required=True)
+    terminal_password = Var("AC", required=True)
+    item_properties = Var("CH")
+    cancel = Var("BI")
+
+
+@_message("10", "ACS")
+class CheckinResponse(Message):
+    """10 Checkin Response: whether the return was accepted, where the item goes."""
+
+    ok: bool = _fixed(OK)
+    resensitize: bool = _fixed(YN)
+    magnetic_media: bool | None = _fixed(YNU, None)
+    alert: bool = _fixed(YN, False)
+    transaction_date: SipDate = _fixed(DATE)
+    institution_id = _ao()
+    item_identifier = Var("AB", required=True)
+    permanent_location = Var("AQ", required=True)
+    title_identifier = Var("AJ")
+    sort_bin = Var("CL")
+    patron_identifier = Var("AA")
+    media_type = Var("CK")
+    item_properties = Var("CH")
+    screen_messages = Repeat("AF")
+    print_lines = Repeat("AG")
+
+
+@_message("17", "SC", "18")
+class ItemInformationRequest(Message):
+    """17 Item Information: ask about one item."""
+
+    transaction_date: SipDate = _fixed(DATE)
+    institution_id = _ao()
+    item_identifier = Var("AB", required=True)
+    terminal_password = Var("AC")
+
+
+@_message("18", "ACS")
+class ItemInformationResponse(Message):
+    """18 Item Information Response: circulation status, due date, locations, queue."""
+
+    circulation_status: CirculationStatus = _fixed(EnumCode(CirculationStatus, 2))
+    security_marker: SecurityMarker = _fixed(EnumCode(SecurityMarker, 2), SecurityMarker.NONE)
+    fee_type: FeeType = _fixed(EnumCode(FeeType, 2), FeeType.OTHER)
+    transaction_date: SipDate = _fixed(DATE)
+    hold_queue_length = Var("CF")
+    due_date = DateVar("AH")
+    recall_date = DateVar("CJ")
+    hold_pickup_date = DateVar("CM")
+    item_identifier = Var("AB", required=True)
+    title_identifier = Var("AJ", required=True)
+    owner = Var("BG")
+    currency_type = Var("BH")
+    fee_amount = Var("BV")
+    media_type = Var("CK")
+    permanent_location = Var("AQ")
+    current_location = Var("AP")
+    item_properties = Var("CH")
+    screen_messages = Repeat("AF")
+    print_lines = Repeat("AG")
+
+
+@_message("19", "SC", "20")
+class ItemStatusUpdateRequest(Message):
+    """19 Item Status Update: change an item's properties (CH)."""
+
+    transaction_date: SipDate = _fixed(DATE)
+    institution_id = _ao()
+    item_identifier = Var("AB", required=True)
+    terminal_password = Var("AC")
+    item_properties = Var("CH", required=True)
+
+
+@_message("20", "ACS")
+class ItemStatusUpdateResponse(Message):
+    """20 Item Status Update Response: whether the properties were stored."""
+
+    item_properties_ok: bool = _fixed(OK)
+    transaction_date: SipDate = _fixed(DATE)
+    item_identifier = Var("AB", required=True)
+    title_identifier = Var("AJ")
+    item_properties = Var("CH")
+    screen_messages = Repeat("AF")
+    print_lines = Repeat("AG")
+
+
+@_message("15", "SC", "16")
+class HoldRequest(Message):
+    """15 Hold: place (+), cancel (-) or change (*) a hold."""
+
+    hold_mode: HoldMode = _fixed(EnumCode(HoldMode, 1))
+    transaction_date: SipDate = _fixed(DATE)
+    expiration_date = DateVar("BW")
+    pickup_location = Var("BS")
+    hold_type = Var("BY")
+    institution_id = _ao()
+    patron_identifier = _aa()
+    patron_password = Var("AD")
+    item_identifier = Var("AB")
+    title_identifier = Var("AJ")
+    terminal_password = Var("AC")
+    fee_acknowledged = Var("BO")
+
+
+@_message("16", "ACS")
+class HoldResponse(Message):
+    """16 Hold Response: whether the hold was placed, queue position, pickup location."""
+
+    ok: bool = _fixed(OK)
+    available: bool = _fixed(YN)
+    transaction_date: SipDate = _fixed(DATE)
+    expiration_date = DateVar("BW")
+    queue_position = Var("BR")
+    pickup_location = Var("BS")
+    institution_id = _ao()
+    patron_identifier = _aa()
+    item_identifier = Var("AB")
+    title_identifier = Var("AJ")
+    screen_messages = Repeat("AF")
+    print_lines = Repeat("AG")
+
+
+@_message("29", "SC", "30")
+class RenewRequest(Message):
+    """29 Renew: renew one loan."""
+
+    third_party_allowed: bool = _fixed(YN, False)
+    no_block: bool = _fixed(YN, False)
+    transaction_date: SipDate = _fixed(DATE)
+    nb_due_date: SipDate = _fixed(DATE, SipDate.none())
+    institution_id = _ao()
+    patron_identifier = _aa()
+    patron_password = Var("AD")
+    item_identifier = Var("AB")
+    title_identifier = Var("AJ")
+    terminal_password = Var("AC")
+    item_properties = Var("CH")
+    fee_acknowledged = Var("BO")
+
+
+@_message("30", "ACS")
+class RenewResponse(Message):
+    """30 Renew Response: whether the loan was renewed and its new due date (AH)."""
+
+    ok: bool = _fixed(OK)
+    renewal_ok: bool = _fixed(YN)
+    magnetic_media: bool | None = _fixed(YNU, None)
+    desensitize: bool | None = _fixed(YNU, None)
+    transaction_date: SipDate = _fixed(DATE)
+    institution_id = _ao()
+    patron_identifier = _aa()
+    item_identifier = Var("AB", required=True)
+    title_identifier = Var("AJ", required=True)
+    due_date = DateVar("AH", required=True)
+    fee_type = Var("BT")
+    security_inhibit = Var("CI")
+    currency_type = Var("BH")
+    fee_amount = Var("BV")
+    media_type = Var("CK")
+    item_properties = Var("CH")
+    transaction_id = Var("BK")
+    screen_messages = Repeat("AF")
+    print_lines = Repeat("AG")
+
+
+@_message("65", "SC", "66")
+class RenewAllRequest(Message):
+    """65 Renew All: renew every loan of the patron."""
+
+    transaction_date: SipDate = _fixed(DATE)
+    institution_id = _ao()
+    patron_identifier = _aa()
+    patron_password = Var("AD")
+    terminal_password = Var("AC")
+    fee_acknowledged = Var("BO")
+
+
+@_message("66", "ACS")
+class RenewAllResponse(Message):
+    """66 Renew All Response: counts and lists of renewed and unrenewed items."""
+
+    ok: bool = _fixed(OK)
+    renewed_count: int | None = _fixed(COUNT4, 0)
+    unrenewed_count: int | None = _fixed(COUNT4, 0)
+    transaction_date: SipDate = _fixed(DATE)
+    institution_id = _ao()
+    renewed_items = Repeat("BM")
+    unrenewed_items = Repeat("BN")
+    screen_messages = Repeat("AF")
+    print_lines = Repeat("AG")
+
+
+@_message("37", "SC", "38")
+class FeePaidRequest(Message):
+    """37 Fee Paid: record a payment."""
+
+    transaction_date: SipDate = _fixed(DATE)
+    fee_type: FeeType = _fixed(EnumCode(FeeType, 2))
+    payment_type: PaymentType = _fixed(EnumCode(PaymentType, 2))
+    currency_type: str = _fixed(CURRENCY, "JPY")
+    fee_amount = Var("BV", required=True)
+    institution_id = _ao()
+    patron_identifier = _aa()
+    terminal_password = Var("AC")
+    patron_password = Var("AD")
+    fee_identifier = Var("CG")
+    transaction_id = Var("BK")
+
+
+@_message("38", "ACS")
+class FeePaidResponse(Message):
+    """38 Fee Paid Response: whether the payment was accepted."""
+
+    payment_accepted: bool = _fixed(YN)
+    transaction_date: SipDate = _fixed(DATE)
+    institution_id = _ao()
+    patron_identifier = _aa()
+    transaction_id = Var("BK")
+    screen_messages = Repeat("AF")
+    print_lines = Repeat("AG")
+
+
+# --- error detection --------------------------------------------------------------------
+
+
+@_message("97", "SC")
+class RequestACSResend(Message):
+    """97 Request ACS Resend: the SC could not read the last response (AZ only, no AY)."""
+
+
+@_message("96", "ACS")
+class RequestSCResend(Message):
+    """96 Request SC Resend: the ACS could not read the last request (AZ only, no AY)."""
