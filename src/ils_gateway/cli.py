@@ -39,6 +39,7 @@ _COMMAND_MODULES: list[str] = [
     "ils_gateway.tenants.cli",
     "ils_gateway.store.cli",
     "ils_gateway.simulators.elibrary_cli",
+    "ils_gateway.simulators.koha_cli",
 ]
 
 _register()

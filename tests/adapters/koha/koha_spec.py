@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import jsonschema
 import yaml
 
@@ -308,3 +309,39 @@ def load_spec_or_skip() -> KohaSpec:
     if not ROOT_FILE.exists():
         pytest.skip(f"Koha REST definition not found at {ROOT_FILE} (shared/ beside the repo)")
     return KohaSpec()
+
+
+class SpecCheckingTransport(httpx.AsyncBaseTransport):
+    """Sends for real, and holds each request and answer against Koha's definition."""
+
+    def __init__(self, spec: KohaSpec, *, allow_newer: bool = False) -> None:
+        self._inner = httpx.AsyncHTTPTransport()
+        self._spec = spec
+        self._allow_newer = allow_newer
+        self.exchanges = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        body = await request.aread()
+        self._spec.check_request(
+            request.method,
+            str(request.url),
+            dict(request.headers),
+            body,
+            allow_newer=self._allow_newer,
+        )
+        response = await self._inner.handle_async_request(request)
+        content = await response.aread()
+        self._spec.check_response(
+            request.method,
+            str(request.url),
+            response.status_code,
+            content,
+            allow_newer=self._allow_newer,
+        )
+        self.exchanges += 1
+        return httpx.Response(
+            response.status_code, headers=response.headers, content=content, request=request
+        )
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
