@@ -199,7 +199,9 @@ class FolioBackend:
                 "limit": _LIMIT,
             },
         )
-        return parse_list(FolioLoan, body, "loans", "GET /circulation/loans")
+        loans = parse_list(FolioLoan, body, "loans", "GET /circulation/loans")
+        # The query asks for open loans only; a closed one FOLIO sends anyway is not current.
+        return [ln for ln in loans if ln.status is None or ln.status.name != "Closed"]
 
     async def list_loans(self, patron: Patron) -> list[Loan]:
         today = self._today()
@@ -264,6 +266,8 @@ class FolioBackend:
         return {p.id: p.code for p in await self._service_points()}
 
     async def _to_holds(self, requests: Sequence[FolioRequest]) -> list[Hold]:
+        for r in requests:  # an unknown status fails before any further call
+            mapping.hold_status(r.status)
         codes = await self._pickup_codes(requests)
         return [mapping.hold(r, self._zone, codes) for r in requests]
 

@@ -1,0 +1,587 @@
+"""FolioBackend against a respx FOLIO: every operation, every body held against FOLIO's schemas.
+
+Answers are the RAML's own examples where FOLIO ships one (loan, loans, request, requests,
+extended errors); users, service points and inventory items have no schema in the reference
+snapshot (mod-users and mod-inventory are not part of it), so those answers are hand-made
+in FOLIO's documented shape and not validated.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import date
+
+import httpx
+import pytest
+from folio_schemas import CIRCULATION, example
+
+from conftest import CANCEL_REASON, PATRON_CARD, PATRON_ID, Answer, FakeFolio
+from ils_gateway.adapters.base import Capability, ILSBackend, Support
+from ils_gateway.adapters.folio.backend import FolioBackend
+from ils_gateway.domain.errors import (
+    AuthenticationFailed,
+    BackendProtocolError,
+    BackendUnavailable,
+    CancelRefused,
+    Conflict,
+    FeatureDisabled,
+    HoldRefused,
+    NotFound,
+    OutcomeUnknown,
+    RenewalRefused,
+)
+from ils_gateway.domain.models import Patron
+from ils_gateway.domain.vocab import (
+    BlockReason,
+    ContactMethod,
+    HoldAction,
+    HoldStatus,
+    LoanState,
+    Outcome,
+    RefusalReason,
+)
+
+LOAN = f"{CIRCULATION}/loan.json"
+LOANS = f"{CIRCULATION}/loans.json"
+REQUEST = f"{CIRCULATION}/request.json"
+REQUESTS = f"{CIRCULATION}/requests.json"
+ERRORS = f"{CIRCULATION}/extended-errors.json"
+
+REQUEST_ID = "89105c06-dbdb-4aa0-9695-d4d19c733270"  # examples/request.json
+SP_MAIN = "3a40852d-49fd-4df2-a1f9-6e2641a6e91f"  # its pickupServicePointId
+SP_EAST = "c4c90014-c8c9-4ade-8f24-b5e313319f4b"
+SERVICE_POINTS = {
+    "servicepoints": [
+        {"id": SP_MAIN, "name": "Circ Desk 1", "code": "cd1", "discoveryDisplayName": "中央図書館",
+         "pickupLocation": True},
+        {"id": SP_EAST, "name": "East", "code": "east", "discoveryDisplayName": "東分館",
+         "pickupLocation": True},
+        {"id": "a9b3c7d1-0000-4000-8000-000000000001", "name": "Back office", "code": "bo",
+         "pickupLocation": False},
+    ],
+    "totalRecords": 3,
+}  # fmt: skip
+USER = {
+    "id": PATRON_ID,
+    "barcode": PATRON_CARD,
+    "active": True,
+    "patronGroup": "3684a786-6671-4268-8ed0-9db82ebca60b",
+    "expirationDate": "2027-03-31T00:00:00.000+00:00",
+    "personal": {"lastName": "山田", "firstName": "花子", "email": "hanako@example.jp"},
+}
+
+
+def errors(*messages: str, block: str | None = None) -> Answer:
+    """A 422 with mod-circulation's ``errors`` body."""
+    rows = [{"message": m, "parameters": []} for m in messages]
+    if block:
+        rows[0]["overridableBlock"] = {"name": block, "missingPermissions": []}
+    return Answer(422, {"errors": rows}, schema=ERRORS)
+
+
+def request_example(**changes: object) -> dict:
+    body = copy.deepcopy(example(f"{CIRCULATION}/examples/request.json"))
+    body.update(changes)
+    return body
+
+
+def sent_json(folio: FakeFolio, method: str, path_part: str) -> dict:
+    matches = [r for r in folio.seen if r.method == method and path_part in r.url.path]
+    assert matches, f"no {method} {path_part}"
+    return json.loads(matches[-1].content)
+
+
+# -- capabilities ---------------------------------------------------------------------------
+
+
+async def test_is_an_ils_backend_with_truthful_capabilities(backend: FolioBackend) -> None:
+    assert isinstance(backend, ILSBackend)
+    caps = backend.capabilities
+    assert caps.of(Capability.RENEW_MANY).support is Support.EMULATED
+    assert caps.option(Capability.PLACE_HOLD, "title_level") is True
+    assert caps.option(Capability.PLACE_HOLD, "contact_method") is False
+    for missing in (
+        Capability.SUSPEND_HOLD,
+        Capability.CHANGE_HOLD_CONTACT,
+        Capability.CHECKOUT,
+        Capability.CHECKIN,
+        Capability.CHANGE_PASSWORD,
+        Capability.HOLD_SEQUENCES,
+    ):
+        assert not caps.supports(missing), missing
+
+
+async def test_unavailable_capabilities_raise_feature_disabled(
+    backend: FolioBackend, patron: Patron
+) -> None:
+    with pytest.raises(FeatureDisabled):
+        await backend.suspend_hold(patron, REQUEST_ID, None)
+    with pytest.raises(FeatureDisabled):
+        await backend.resume_hold(patron, REQUEST_ID)
+    with pytest.raises(FeatureDisabled):
+        await backend.checkout(patron, "x")
+    with pytest.raises(FeatureDisabled):
+        await backend.checkin("x")
+    with pytest.raises(FeatureDisabled):
+        await backend.change_password(patron, "a", "b")
+    with pytest.raises(FeatureDisabled):
+        await backend.change_hold(patron, REQUEST_ID, contact_method=ContactMethod.EMAIL)
+
+
+# -- authentication ---------------------------------------------------------------------------
+
+
+async def test_authenticate_finds_user_by_barcode_and_verifies_pin(
+    folio: FakeFolio, backend: FolioBackend
+) -> None:
+    users = folio.on("GET", "/users", Answer(json={"users": [USER], "totalRecords": 1}))
+    pin = folio.on("POST", "/patron-pin/verify", Answer(200))
+    patron = await backend.authenticate(PATRON_CARD, "4321")
+    assert patron.id == PATRON_ID and patron.name == "山田 花子"
+    assert patron.card_expires == date(2027, 3, 31) and patron.blocks == ()
+    assert users.calls.last.request.url.params["query"] == 'barcode=="1234"'
+    assert json.loads(pin.calls.last.request.content) == {"id": PATRON_ID, "pin": "4321"}
+    assert folio.seen[0].headers["x-okapi-token"] == "tok-1"
+
+
+async def test_wrong_pin_is_authentication_failed(folio: FakeFolio, backend: FolioBackend) -> None:
+    folio.on("GET", "/users", Answer(json={"users": [USER], "totalRecords": 1}))
+    pin = folio.on("POST", "/patron-pin/verify", Answer(422, content=b"PIN does not match"))
+    with pytest.raises(AuthenticationFailed) as caught:
+        await backend.authenticate(PATRON_CARD, "0000")
+    assert "PIN does not match" in (caught.value.operator_detail or "")
+    assert pin.call_count == 1  # a wrong PIN is an answer, not a failure to retry
+
+
+@pytest.mark.parametrize("found", [[], [USER, {**USER, "id": SP_EAST}]])
+async def test_unknown_or_ambiguous_card_is_authentication_failed(
+    folio: FakeFolio, backend: FolioBackend, found: list
+) -> None:
+    folio.on("GET", "/users", Answer(json={"users": found, "totalRecords": len(found)}))
+    pin = folio.on("POST", "/patron-pin/verify", Answer(200))
+    with pytest.raises(AuthenticationFailed):
+        await backend.authenticate(PATRON_CARD, "4321")
+    assert pin.call_count == 0
+
+
+async def test_card_number_is_escaped_in_cql(folio: FakeFolio, backend: FolioBackend) -> None:
+    users = folio.on("GET", "/users", Answer(json={"users": [], "totalRecords": 0}))
+    with pytest.raises(AuthenticationFailed):
+        await backend.authenticate('12" or barcode=*', "x")
+    assert users.calls.last.request.url.params["query"] == r'barcode=="12\" or barcode=\*"'
+
+
+async def test_expired_user_is_returned_blocked(folio: FakeFolio, backend: FolioBackend) -> None:
+    expired = {**USER, "active": False, "expirationDate": "2026-03-01T00:00:00Z"}
+    folio.on("GET", "/users", Answer(json={"users": [expired], "totalRecords": 1}))
+    folio.on("POST", "/patron-pin/verify", Answer(204))
+    patron = await backend.authenticate(PATRON_CARD, "4321")
+    assert patron.blocks == (BlockReason.CARD_EXPIRED,)
+
+
+async def test_patron_summary_counts_loans_and_holds(
+    folio: FakeFolio, backend: FolioBackend, patron: Patron
+) -> None:
+    folio.on("GET", f"/users/{PATRON_ID}", Answer(json=USER))
+    folio.on(
+        "GET",
+        "/circulation/loans",
+        Answer(json=example(f"{CIRCULATION}/examples/loans.json"), schema=LOANS),
+    )
+    ready = request_example(status="Open - Awaiting pickup")
+    waiting = request_example(id="f5cec279-0da6-4b44-a3df-f49b0903f325")
+    folio.on(
+        "GET",
+        "/circulation/requests",
+        Answer(json={"requests": [ready, waiting], "totalRecords": 2}, schema=REQUESTS),
+    )
+    folio.on("GET", "/service-points", Answer(json=SERVICE_POINTS))
+    summary = await backend.patron_summary(patron)
+    assert (summary.loans_count, summary.overdue_count) == (1, 1)  # the example's 2017 loan
+    assert (summary.holds_count, summary.holds_ready_count) == (2, 1)
+    assert summary.email == "hanako@example.jp"  # fmt: skip
+
+
+# -- loans ------------------------------------------------------------------------------------
+
+
+async def test_list_loans_maps_the_examples(
+    folio: FakeFolio, backend: FolioBackend, patron: Patron
+) -> None:
+    route = folio.on(
+        "GET", "/circulation/loans",
+        Answer(json=example(f"{CIRCULATION}/examples/loans.json"), schema=LOANS),
+    )  # fmt: skip
+    loans = await backend.list_loans(patron)
+    assert [ln.id for ln in loans] == ["cf23adf0-61ba-4887-bf82-956c4aae2260"]  # closed one dropped
+    loan = loans[0]
+    assert loan.item.id == "cb20f34f-b773-462f-a091-b233cc96b9e6"
+    assert loan.item.title == "The Long Way to a Small, Angry Planet"
+    assert loan.due_date == date(2017, 4, 2)  # 22:34 UTC is the next morning in Tokyo
+    assert loan.state is LoanState.OVERDUE and loan.renewals_used == 1
+    query = route.calls.last.request.url.params["query"]
+    assert query == f'userId=="{PATRON_ID}" and status.name==Open'
+
+
+async def test_renew_by_item_id(folio: FakeFolio, backend: FolioBackend, patron: Patron) -> None:
+    renewed = example(f"{CIRCULATION}/examples/loan.json")
+    folio.on(
+        "POST", "/circulation/renew-by-id", Answer(200, renewed, schema=LOAN),
+        body_schema=f"{CIRCULATION}/renew-by-id-request.json",
+    )  # fmt: skip
+    result = await backend.renew(patron, renewed["itemId"])
+    assert result.ok and result.new_due_date == date(2017, 4, 2)
+    assert sent_json(folio, "POST", "renew-by-id") == {
+        "itemId": renewed["itemId"],
+        "userId": PATRON_ID,
+    }
+
+
+async def test_renew_by_barcode(folio: FakeFolio, backend: FolioBackend, patron: Patron) -> None:
+    folio.on(
+        "POST", "/circulation/renew-by-barcode",
+        Answer(201, example(f"{CIRCULATION}/examples/loan.json"), schema=LOAN),
+        body_schema=f"{CIRCULATION}/renew-by-barcode-request.json",
+    )  # fmt: skip
+    result = await backend.renew(patron, "036000291452")
+    assert result.ok
+    assert sent_json(folio, "POST", "renew-by-barcode") == {
+        "itemBarcode": "036000291452",
+        "userBarcode": PATRON_CARD,
+    }
+
+
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [
+        (errors("loan at maximum renewal number"), RefusalReason.RENEWAL_LIMIT),
+        (
+            errors("items cannot be renewed when there is an active recall request"),
+            RefusalReason.HAS_HOLDS,
+        ),
+        (errors("Patron blocked from renewing", block="patronBlock"), RefusalReason.PATRON_BLOCKED),
+        (errors("renewal would not change the due date"), RefusalReason.TOO_EARLY),
+        (errors("something FOLIO added later"), RefusalReason.NOT_RENEWABLE),
+    ],
+)
+async def test_renewal_refusals_keep_folio_message(
+    folio: FakeFolio, backend: FolioBackend, patron: Patron, answer: Answer, reason: RefusalReason
+) -> None:
+    route = folio.on("POST", "/circulation/renew-by-id", answer)
+    with pytest.raises(RenewalRefused) as caught:
+        await backend.renew(patron, "cb20f34f-b773-462f-a091-b233cc96b9e6")
+    assert caught.value.reason is reason
+    assert caught.value.backend_message == answer.json["errors"][0]["message"]
+    assert route.call_count == 1
+
+
+async def test_renew_many_reports_per_item(
+    folio: FakeFolio, backend: FolioBackend, patron: Patron
+) -> None:
+    folio.on(
+        "POST", "/circulation/renew-by-id",
+        Answer(200, example(f"{CIRCULATION}/examples/loan.json"), schema=LOAN),
+        errors("loan at maximum renewal number"),
+        Answer(500, content=b"Internal server error"),
+    )  # fmt: skip
+    ids = [
+        "cb20f34f-b773-462f-a091-b233cc96b9e6",
+        "94838fa2-288a-45c2-ad19-9102f5645127",
+        "195efae1-588f-47bd-a181-13a2eb437701",
+    ]
+    batch = await backend.renew_many(patron, ids)
+    assert [r.outcome for r in batch.results] == [Outcome.OK, Outcome.REFUSED, Outcome.ERROR]
+    assert batch.results[1].reason is RefusalReason.RENEWAL_LIMIT
+    assert batch.results[2].error_type == OutcomeUnknown.type_slug
+
+
+# -- holds ------------------------------------------------------------------------------------
+
+
+async def test_list_holds_maps_status_pickup_and_position(
+    folio: FakeFolio, backend: FolioBackend, patron: Patron
+) -> None:
+    waiting = request_example()
+    ready = request_example(
+        id="f5cec279-0da6-4b44-a3df-f49b0903f325",
+        status="Open - Awaiting pickup",
+        requestLevel="Title",
+        holdShelfExpirationDate="2026-03-17T14:59:59.000Z",
+        pickupServicePointId=SP_EAST,
+        pickupServicePoint={"name": "East", "code": "east"},
+    )
+    route = folio.on(
+        "GET", "/circulation/requests",
+        Answer(json={"requests": [waiting, ready], "totalRecords": 2}, schema=REQUESTS),
+    )  # fmt: skip
+    folio.on("GET", "/service-points", Answer(json=SERVICE_POINTS))
+    first, second = await backend.list_holds(patron)
+    assert first.status is HoldStatus.WAITING and first.queue_position == 1
+    assert first.pickup_library == "cd1"  # looked up: the example embeds no service point
+    assert first.item.id == waiting["itemId"] and first.item.title == "Children of Time"
+    assert first.allowed_actions == {HoldAction.CANCEL, HoldAction.CHANGE_PICKUP}
+    assert first.backend_status == "Open - Not yet filled"
+    assert second.status is HoldStatus.READY and second.queue_position is None
+    assert second.title_level and second.item.id == ready["instanceId"]
+    assert second.pickup_library == "east" and second.pickup_deadline == date(2026, 3, 17)
+    assert second.allowed_actions == {HoldAction.CANCEL}
+    assert route.calls.last.request.url.params["query"].startswith(f'requesterId=="{PATRON_ID}"')
+
+
+async def test_unknown_request_status_is_a_protocol_error(
+    folio: FakeFolio, backend: FolioBackend, patron: Patron
+) -> None:
+    odd = request_example(status="Open - Teleporting")  # deliberately outside the enum
+    folio.on("GET", "/circulation/requests", Answer(json={"requests": [odd], "totalRecords": 1}))
+    with pytest.raises(BackendProtocolError):
+        await backend.list_holds(patron)
+
+
+async def test_place_hold_on_a_title(
+    folio: FakeFolio, backend: FolioBackend, patron: Patron
+) -> None:
+    folio.on("GET", "/service-points", Answer(json=SERVICE_POINTS))
+    created = request_example(requestLevel="Title", pickupServicePointId=SP_EAST)
+    folio.on(
+        "POST", "/circulation/requests/instances", Answer(201, created, schema=REQUEST),
+        body_schema=f"{CIRCULATION}/request-by-instance-id.json",
+    )  # fmt: skip
+    hold = await backend.place_hold(
+        patron, created["instanceId"], "east", contact_method=ContactMethod.EMAIL
+    )
+    assert hold.id == REQUEST_ID and hold.status is HoldStatus.WAITING
+    assert hold.pickup_library == "east" and hold.title_level
+    assert sent_json(folio, "POST", "/instances") == {
+        "requestDate": "2026-03-10T01:00:00.000Z",
+        "requesterId": PATRON_ID,
+        "instanceId": created["instanceId"],
+        "requestLevel": "Title",
+        "pickupServicePointId": SP_EAST,
+    }
+
+
+async def test_place_hold_at_a_non_pickup_point_is_refused_before_folio(
+    folio: FakeFolio, backend: FolioBackend, patron: Patron
+) -> None:
+    folio.on("GET", "/service-points", Answer(json=SERVICE_POINTS))
+    post = folio.on("POST", "/circulation/requests/instances", Answer(201))
+    with pytest.raises(HoldRefused) as caught:
+        await backend.place_hold(patron, "86c722c3-2f5e-42e1-bd0e-7ffbbd3b4972", "bo")
+    assert caught.value.reason is RefusalReason.INVALID_PICKUP_LIBRARY
+    assert post.call_count == 0
+
+
+@pytest.mark.parametrize(
+    ("message", "reason"),
+    [
+        ("This requester already has an open request for one of the instance's items",
+         RefusalReason.DUPLICATE_HOLD),
+        ("This requester already has this item on loan", RefusalReason.ALREADY_ON_LOAN),
+        ("Hold requests are not allowed for this patron and item combination",
+         RefusalReason.NON_CIRCULATING),
+        ("Patron blocked from requesting", RefusalReason.PATRON_BLOCKED),
+        ("Something new", RefusalReason.UNKNOWN),
+    ],
+)  # fmt: skip
+async def test_hold_refusals(
+    folio: FakeFolio, backend: FolioBackend, patron: Patron, message: str, reason: RefusalReason
+) -> None:
+    folio.on("GET", "/service-points", Answer(json=SERVICE_POINTS))
+    folio.on("POST", "/circulation/requests/instances", errors(message))
+    with pytest.raises(HoldRefused) as caught:
+        await backend.place_hold(patron, "86c722c3-2f5e-42e1-bd0e-7ffbbd3b4972", "cd1")
+    assert caught.value.reason is reason and caught.value.backend_message == message
+
+
+async def test_place_hold_timeout_is_outcome_unknown_and_not_resent(
+    folio: FakeFolio, backend: FolioBackend, patron: Patron
+) -> None:
+    folio.on("GET", "/service-points", Answer(json=SERVICE_POINTS))
+    post = folio.on(
+        "POST", "/circulation/requests/instances", Answer(raises=httpx.ReadTimeout("slow"))
+    )
+    with pytest.raises(OutcomeUnknown):
+        await backend.place_hold(patron, "86c722c3-2f5e-42e1-bd0e-7ffbbd3b4972", "cd1")
+    assert post.call_count == 1
+
+
+async def test_cancel_hold_puts_the_cancelled_record(
+    folio: FakeFolio, backend: FolioBackend, patron: Patron
+) -> None:
+    folio.on(
+        "GET", f"/circulation/requests/{REQUEST_ID}", Answer(json=request_example(), schema=REQUEST)
+    )
+    folio.on(
+        "PUT", f"/circulation/requests/{REQUEST_ID}", Answer(204), body_schema=REQUEST
+    )  # fmt: skip
+    await backend.cancel_hold(patron, REQUEST_ID)
+    sent = sent_json(folio, "PUT", REQUEST_ID)
+    assert sent["status"] == "Closed - Cancelled"
+    assert sent["cancellationReasonId"] == CANCEL_REASON
+    assert sent["cancelledByUserId"] == PATRON_ID
+    assert sent["cancelledDate"] == "2026-03-10T01:00:00.000Z"
+    assert sent["itemId"] == request_example()["itemId"]  # the rest of the record is kept
+
+
+async def test_cancel_someone_elses_hold_is_not_found(
+    folio: FakeFolio, backend: FolioBackend
+) -> None:
+    folio.on(
+        "GET", f"/circulation/requests/{REQUEST_ID}", Answer(json=request_example(), schema=REQUEST)
+    )
+    put = folio.on("PUT", f"/circulation/requests/{REQUEST_ID}", Answer(204))
+    stranger = Patron(id="61d939e4-f2ae-4c53-95d2-224a802fa2a6", card_number="9999")
+    with pytest.raises(NotFound):
+        await backend.cancel_hold(stranger, REQUEST_ID)
+    assert put.call_count == 0  # fmt: skip
+
+
+async def test_cancel_closed_hold_is_refused(
+    folio: FakeFolio, backend: FolioBackend, patron: Patron
+) -> None:
+    closed = request_example(status="Closed - Filled")
+    folio.on("GET", f"/circulation/requests/{REQUEST_ID}", Answer(json=closed, schema=REQUEST))
+    with pytest.raises(CancelRefused) as caught:
+        await backend.cancel_hold(patron, REQUEST_ID)
+    assert caught.value.reason is RefusalReason.NOT_CANCELLABLE_IN_STATE
+
+
+async def test_cancel_refused_by_folio(
+    folio: FakeFolio, backend: FolioBackend, patron: Patron
+) -> None:
+    folio.on(
+        "GET", f"/circulation/requests/{REQUEST_ID}", Answer(json=request_example(), schema=REQUEST)
+    )
+    folio.on(
+        "PUT", f"/circulation/requests/{REQUEST_ID}", errors("Cancellation reason does not exist")
+    )
+    with pytest.raises(CancelRefused) as caught:
+        await backend.cancel_hold(patron, REQUEST_ID)
+    assert caught.value.backend_message == "Cancellation reason does not exist"  # fmt: skip
+
+
+async def test_change_pickup_moves_the_service_point(
+    folio: FakeFolio, backend: FolioBackend, patron: Patron
+) -> None:
+    moved = request_example(pickupServicePointId=SP_EAST)
+    folio.on(
+        "GET",
+        f"/circulation/requests/{REQUEST_ID}",
+        Answer(json=request_example(), schema=REQUEST),
+        Answer(json=moved, schema=REQUEST),
+    )
+    folio.on("GET", "/service-points", Answer(json=SERVICE_POINTS))
+    folio.on("PUT", f"/circulation/requests/{REQUEST_ID}", Answer(204), body_schema=REQUEST)
+    hold = await backend.change_hold(patron, REQUEST_ID, pickup_library="east")
+    assert hold.pickup_library == "east"
+    assert sent_json(folio, "PUT", REQUEST_ID)["pickupServicePointId"] == SP_EAST  # fmt: skip
+
+
+async def test_change_pickup_of_ready_hold_is_refused(
+    folio: FakeFolio, backend: FolioBackend, patron: Patron
+) -> None:
+    ready = request_example(status="Open - Awaiting pickup")
+    folio.on("GET", f"/circulation/requests/{REQUEST_ID}", Answer(json=ready, schema=REQUEST))
+    with pytest.raises(HoldRefused) as caught:
+        await backend.change_hold(patron, REQUEST_ID, pickup_library="east")
+    assert caught.value.reason is RefusalReason.NOT_MODIFIABLE_IN_STATE
+
+
+async def test_change_pickup_conflict_when_staff_changed_it(
+    folio: FakeFolio, backend: FolioBackend, patron: Patron
+) -> None:
+    folio.on(
+        "GET", f"/circulation/requests/{REQUEST_ID}", Answer(json=request_example(), schema=REQUEST)
+    )
+    folio.on("GET", "/service-points", Answer(json=SERVICE_POINTS))
+    folio.on(
+        "PUT",
+        f"/circulation/requests/{REQUEST_ID}",
+        Answer(
+            409, content=b"Cannot update record because it has been changed (optimistic locking)"
+        ),
+    )
+    with pytest.raises(Conflict) as caught:
+        await backend.change_hold(patron, REQUEST_ID, pickup_library="east")
+    assert "optimistic locking" in (caught.value.operator_detail or "")  # fmt: skip
+
+
+async def test_hold_ids_that_are_not_uuids_are_not_found(
+    backend: FolioBackend, patron: Patron
+) -> None:
+    with pytest.raises(NotFound):
+        await backend.cancel_hold(patron, "../users")
+
+
+# -- libraries and items ------------------------------------------------------------------------
+
+
+async def test_pickup_libraries_are_pickup_service_points(
+    folio: FakeFolio, backend: FolioBackend
+) -> None:
+    route = folio.on("GET", "/service-points", Answer(json=SERVICE_POINTS))
+    libraries = await backend.list_pickup_libraries()
+    assert [(lib.code, lib.name) for lib in libraries] == [
+        ("cd1", "中央図書館"),
+        ("east", "東分館"),
+    ]
+    assert route.calls.last.request.url.params["query"] == "pickupLocation==true"
+
+
+async def test_get_item(folio: FakeFolio, backend: FolioBackend) -> None:
+    item_id = "cb20f34f-b773-462f-a091-b233cc96b9e6"
+    folio.on(
+        "GET", f"/inventory/items/{item_id}",
+        Answer(json={"id": item_id, "title": "銀河鉄道の夜", "barcode": "036000291452",
+                     "contributorNames": [{"name": "宮沢賢治"}], "materialType": {"name": "book"},
+                     "status": {"name": "Available"}, "effectiveLocation": {"name": "中央"}}),
+    )  # fmt: skip
+    item = await backend.get_item(item_id)
+    assert (item.title, item.author, item.circulation_status) == (
+        "銀河鉄道の夜",
+        "宮沢賢治",
+        "Available",
+    )
+
+
+async def test_missing_item_is_not_found(folio: FakeFolio, backend: FolioBackend) -> None:
+    item_id = "cb20f34f-b773-462f-a091-b233cc96b9e6"
+    folio.on("GET", f"/inventory/items/{item_id}", Answer(404, content=b"Not found"))
+    with pytest.raises(NotFound):
+        await backend.get_item(item_id)
+
+
+# -- error paths common to every call ------------------------------------------------------------
+
+
+async def test_permission_missing_is_backend_unavailable(
+    folio: FakeFolio, backend: FolioBackend, patron: Patron
+) -> None:
+    folio.on(
+        "GET", "/circulation/loans",
+        Answer(403, content=b"Access requires permission: circulation.loans.collection.get"),
+    )  # fmt: skip
+    with pytest.raises(BackendUnavailable) as caught:
+        await backend.list_loans(patron)
+    assert "circulation.loans.collection.get" in (caught.value.operator_detail or "")
+
+
+async def test_malformed_json_is_a_protocol_error(
+    folio: FakeFolio, backend: FolioBackend, patron: Patron
+) -> None:
+    folio.on(
+        "GET",
+        "/circulation/loans",
+        Answer(content=b'{"loans": [', headers={"content-type": "application/json"}),
+    )
+    with pytest.raises(BackendProtocolError):
+        await backend.list_loans(patron)  # fmt: skip
+
+
+async def test_wrong_shape_is_a_protocol_error(
+    folio: FakeFolio, backend: FolioBackend, patron: Patron
+) -> None:
+    folio.on("GET", "/circulation/loans", Answer(json={"loans": [{"itemId": 5}]}))
+    with pytest.raises(BackendProtocolError):
+        await backend.list_loans(patron)
