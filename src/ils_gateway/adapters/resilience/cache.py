@@ -1,0 +1,145 @@
+"""Read caches for ``ResilientBackend``: in-process (cachetools) or shared (Redis).
+
+Entries are grouped by *scope* (one patron of one tenant, or a tenant's shared data such as
+pickup libraries) and named by a key within it (``"loans"``, ``"item:123"``). An entry is
+fresh until its ``fresh_until``; after that it stays as the *last good* answer, served only
+(marked stale) when the backend is down, until the cache forgets it after ``keep_for``.
+
+``expire(scope, key=None)`` ends the freshness of a scope's entries (or of one key) without
+forgetting them: it records the time, and an entry whose read *started* before that time is no
+longer fresh. So a read that raced a patron's write never brings back the pre-write answer as
+fresh, in one process or many. Payloads are JSON bytes; the caller encodes and decodes them.
+
+Times are wall-clock epoch seconds from the injected clock (shared across processes).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+from cachetools import TTLCache
+
+Clock = Callable[[], float]
+
+_WHOLE_SCOPE = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CachedRead:
+    """One cached answer: JSON payload, when its read started, and until when it is fresh."""
+
+    payload: bytes
+    read_at: float
+    fresh_until: float
+
+    def fresh(self, now: float) -> bool:
+        """True while the entry may be served without asking the backend."""
+        return now < self.fresh_until
+
+
+class ReadCache(Protocol):
+    """Where ``ResilientBackend`` keeps fresh answers and last good answers."""
+
+    async def get(self, scope: str, key: str) -> CachedRead | None:
+        """The entry, with ``fresh_until`` lowered to 0 when expired since its read started."""
+        ...
+
+    async def put(self, scope: str, key: str, entry: CachedRead) -> None:
+        """Store an entry (replacing any before)."""
+        ...
+
+    async def expire(self, scope: str, key: str | None = None) -> None:
+        """End the freshness of the scope's entries (or one key), keeping them as last good."""
+        ...
+
+
+def _apply_expiry(entry: CachedRead, expired_at: float | None) -> CachedRead:
+    if expired_at is not None and entry.read_at <= expired_at:
+        return replace(entry, fresh_until=0.0)
+    return entry
+
+
+class MemoryReadCache:
+    """In-process read cache: a cachetools ``TTLCache`` of scopes (one process, the default)."""
+
+    def __init__(
+        self, *, keep_for: float = 24 * 3600, max_scopes: int = 10_000, clock: Clock = time.time
+    ) -> None:
+        self._clock = clock
+        # scope -> {key: CachedRead}, plus expiry marks {"!" + key: time} ("!" = whole scope)
+        self._scopes: TTLCache[str, dict[str, Any]] = TTLCache(
+            maxsize=max_scopes, ttl=keep_for, timer=clock
+        )
+
+    async def get(self, scope: str, key: str) -> CachedRead | None:
+        entries = self._scopes.get(scope)
+        if entries is None or key not in entries:
+            return None
+        marks = [entries.get("!" + _WHOLE_SCOPE), entries.get("!" + key)]
+        return _apply_expiry(entries[key], max((m for m in marks if m is not None), default=None))
+
+    async def put(self, scope: str, key: str, entry: CachedRead) -> None:
+        entries = self._scopes.get(scope, {})
+        entries[key] = entry
+        self._scopes[scope] = entries  # re-set: restarts the scope's keep_for
+
+    async def expire(self, scope: str, key: str | None = None) -> None:
+        # Marked even when nothing is cached yet: a read in flight may land after this write.
+        entries = self._scopes.get(scope, {})
+        entries["!" + (key or _WHOLE_SCOPE)] = self._clock()
+        self._scopes[scope] = entries
+
+
+class RedisReadCache:
+    """Read cache shared by many processes: one Redis hash per scope, forgotten after keep_for.
+
+    ``redis`` is a ``redis.asyncio.Redis`` the caller owns (and closes). ``prefix`` namespaces
+    every key (e.g. ``"ilsgw:"``). Scopes should already be opaque (hashed) strings: they are
+    part of Redis key names.
+    """
+
+    def __init__(
+        self,
+        redis: Any,
+        *,
+        prefix: str = "ilsgw:",
+        keep_for: float = 24 * 3600,
+        clock: Clock = time.time,
+    ) -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self._keep_for_ms = int(keep_for * 1000)
+        self._clock = clock
+
+    def _name(self, scope: str) -> str:
+        return f"{self._prefix}cache:{scope}"
+
+    async def get(self, scope: str, key: str) -> CachedRead | None:
+        raw, whole_mark, key_mark = await self._redis.hmget(
+            self._name(scope), "=" + key, "!" + _WHOLE_SCOPE, "!" + key
+        )
+        if raw is None:
+            return None
+        data = json.loads(raw)
+        entry = CachedRead(data["p"].encode(), float(data["r"]), float(data["f"]))
+        marks = [float(m) for m in (whole_mark, key_mark) if m is not None]
+        return _apply_expiry(entry, max(marks, default=None))
+
+    async def put(self, scope: str, key: str, entry: CachedRead) -> None:
+        raw = json.dumps({"p": entry.payload.decode(), "r": entry.read_at, "f": entry.fresh_until})
+        name = self._name(scope)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(name, "=" + key, raw)
+            pipe.pexpire(name, self._keep_for_ms)
+            await pipe.execute()
+
+    async def expire(self, scope: str, key: str | None = None) -> None:
+        name = self._name(scope)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(name, "!" + (key or _WHOLE_SCOPE), repr(self._clock()))
+            pipe.pexpire(name, self._keep_for_ms)
+            await pipe.execute()
