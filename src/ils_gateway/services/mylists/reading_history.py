@@ -1,0 +1,192 @@
+"""Reading history (読書履歴): the patron's own record of loans, the most private data we keep.
+
+- Off by default. Switching it on records loans from that moment only (``since``); switching it
+  off stops recording and keeps the entries. Delete one or all; no upper limit.
+- Entries are sealed to a per-patron key that only the patron's password opens (see
+  docs/store.md). Recording needs no password, so loans are captured whenever the gateway sees
+  them (loan lists, kiosk checkouts) and by the periodic job (``ils_gateway.jobs.history``).
+  Reading needs the opened key, which lives only in the patron's session.
+- A password change re-wraps the key (entries stay readable). When the library reset the
+  password (the ILS accepts a password that does not open the key), a new key is made at the
+  next login and older entries become unreadable; the list says how many, honestly.
+- There is no staff or operator path to read it: every read goes through a patron's key.
+
+Loan dates are days (``Loan.loaned_on``); a loan is recorded when it was lent on or after the
+local day history was switched on. A backend that gives no loan date (plain SIP2) anchors the
+entry at the switch-on moment instead, so the same item borrowed again later is kept once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, time
+
+from ils_gateway.adapters.base import ILSBackend
+from ils_gateway.domain.errors import AuthenticationFailed, NotFound
+from ils_gateway.domain.models import Loan
+from ils_gateway.domain.vocab import Feature
+from ils_gateway.services.mylists.context import PatronContext
+from ils_gateway.services.mylists.errors import HistoryLocked
+from ils_gateway.store.errors import HistoryNotSetUp, WrongHistoryPassword
+from ils_gateway.store.records import (
+    HistoryRecordOutcome,
+    PatronSettings,
+    ReadingHistoryEntry,
+    ReadingHistoryPage,
+    UnlockedHistoryKey,
+)
+from ils_gateway.store.store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryKeyOpened:
+    """The outcome of opening the history key: the key for the session, and whether the
+    library's password reset forced a new key (older entries are now unreadable)."""
+
+    key: UnlockedHistoryKey | None
+    reset: bool = False
+
+
+class ReadingHistoryService:
+    """Switches history on and off, opens its key, captures loans, lists and deletes entries."""
+
+    def __init__(self, store: Store, clock: Callable[[], datetime]) -> None:
+        self._store = store
+        self._clock = clock
+
+    async def status(self, ctx: PatronContext) -> PatronSettings:
+        """The patron's settings, whose ``reading_history_*`` fields say whether it is on."""
+        ctx.require(Feature.READING_HISTORY)
+        return await self._store.settings.get(ctx.owner)
+
+    async def enable(
+        self, ctx: PatronContext, backend: ILSBackend, password: str
+    ) -> HistoryKeyOpened:
+        """Switch history on; the password (checked with the library) protects the key."""
+        ctx.require(Feature.READING_HISTORY)
+        await _check_password(ctx, backend, password)
+        opened = await self._open(ctx, password, create=True)
+        await self._store.settings.set_reading_history(ctx.owner, True)
+        return opened
+
+    async def disable(self, ctx: PatronContext) -> PatronSettings:
+        """Stop recording; what is recorded stays."""
+        ctx.require(Feature.READING_HISTORY)
+        return await self._store.settings.set_reading_history(ctx.owner, False)
+
+    async def open_at_login(self, ctx: PatronContext, password: str) -> HistoryKeyOpened:
+        """Open the key with the password the library has just accepted (login).
+
+        No key when history was never switched on. When the password does not open the key,
+        the library must have reset it: a new key is made and ``reset`` says so.
+        """
+        return await self._open(ctx, password, create=False)
+
+    async def unlock(
+        self, ctx: PatronContext, backend: ILSBackend, password: str
+    ) -> HistoryKeyOpened:
+        """Open the key within a session that lacks it (the password is checked first)."""
+        ctx.require(Feature.READING_HISTORY)
+        await _check_password(ctx, backend, password)
+        return await self._open(ctx, password, create=False)
+
+    async def password_changed(
+        self,
+        ctx: PatronContext,
+        *,
+        old_password: str,
+        new_password: str,
+        key: UnlockedHistoryKey | None = None,
+    ) -> UnlockedHistoryKey | None:
+        """Re-wrap the key under the new password after the library accepted the change."""
+        try:
+            if key is not None:
+                return await self._store.reading_history.rewrap(ctx.owner, key, new_password)
+            return await self._store.reading_history.change_password(
+                ctx.owner, old_password, new_password
+            )
+        except HistoryNotSetUp:
+            return None
+        except WrongHistoryPassword:
+            # The old password did not open it either: it was reset earlier. Start afresh.
+            return await self._store.reading_history.reset(ctx.owner, new_password)
+
+    async def list(
+        self,
+        ctx: PatronContext,
+        key: UnlockedHistoryKey | None,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> ReadingHistoryPage:
+        """Entries newest first, and how many older entries the key can no longer open."""
+        ctx.require(Feature.READING_HISTORY)
+        if key is None:
+            if not await self._store.reading_history.has_key(ctx.owner):
+                return ReadingHistoryPage((), 0, 0)
+            raise HistoryLocked()
+        try:
+            return await self._store.reading_history.list(
+                ctx.owner, key, limit=limit, offset=offset
+            )
+        except WrongHistoryPassword as exc:
+            raise HistoryLocked(operator_detail="session key is not the current key") from exc
+
+    async def delete(self, ctx: PatronContext, entry_id: str) -> None:
+        """Delete one entry."""
+        ctx.require(Feature.READING_HISTORY)
+        if not await self._store.reading_history.delete(ctx.owner, entry_id):
+            raise NotFound("No such entry")
+
+    async def delete_all(self, ctx: PatronContext) -> int:
+        """Delete every entry, readable or not; returns how many."""
+        ctx.require(Feature.READING_HISTORY)
+        return await self._store.reading_history.delete_all(ctx.owner)
+
+    async def capture(self, ctx: PatronContext, loans: Iterable[Loan]) -> int:
+        """Record ``loans`` if the patron has history on (only loans since it was switched on).
+
+        Called wherever the gateway sees loans; a loan seen twice is kept once. Works on any
+        channel: the kiosk restriction is about showing history, not about recording it.
+        """
+        settings = await self._store.settings.get(ctx.owner)
+        since = settings.reading_history_since
+        if not settings.reading_history_enabled or since is None:
+            return 0
+        first_day = since.astimezone(ctx.timezone).date()
+        added = 0
+        for loan in loans:
+            if loan.loaned_on is None:
+                loaned_at = since
+            elif loan.loaned_on < first_day:
+                continue
+            else:
+                loaned_at = datetime.combine(loan.loaned_on, time(), ctx.timezone)
+            entry = ReadingHistoryEntry(
+                item_id=loan.item.id,
+                title=loan.item.title,
+                loaned_at=loaned_at,
+                author=loan.item.author,
+            )
+            outcome = await self._store.reading_history.record(ctx.owner, entry)
+            added += outcome is HistoryRecordOutcome.ADDED
+        return added
+
+    async def _open(self, ctx: PatronContext, password: str, *, create: bool) -> HistoryKeyOpened:
+        history = self._store.reading_history
+        try:
+            if create:
+                return HistoryKeyOpened(await history.set_up(ctx.owner, password))
+            return HistoryKeyOpened(await history.unlock(ctx.owner, password))
+        except HistoryNotSetUp:
+            return HistoryKeyOpened(None)
+        except WrongHistoryPassword:
+            # Only reached with a password the library accepts: it was reset outside the gateway.
+            return HistoryKeyOpened(await history.reset(ctx.owner, password), reset=True)
+
+
+async def _check_password(ctx: PatronContext, backend: ILSBackend, password: str) -> None:
+    patron = await backend.authenticate(ctx.patron.card_number, password)
+    if patron.id != ctx.patron.id:
+        raise AuthenticationFailed(operator_detail="password belongs to another patron")
