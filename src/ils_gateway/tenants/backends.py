@@ -153,7 +153,6 @@ class FolioBackend(_Config):
         pattern=r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-5][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$",
         description="FOLIO cancellation reason used when a patron cancels a request",
     )
-    timezone: str = Field("Asia/Tokyo", description="zone FOLIO's instants are read in")
 
 
 class SimulatorBackend(_Config):

@@ -47,6 +47,7 @@ class FakeFolio:
     violations: list[str] = field(default_factory=list)
     seen: list[httpx.Request] = field(default_factory=list)
     logins: int = 0
+    tenant: str = TENANT
 
     def on(
         self, method: str, path: str, *answers: Answer, body_schema: str | None = None
@@ -57,7 +58,7 @@ class FakeFolio:
 
         def effect(request: httpx.Request) -> httpx.Response:
             self.seen.append(request)
-            if request.headers.get("x-okapi-tenant") != TENANT:
+            if request.headers.get("x-okapi-tenant") != self.tenant:
                 self.violations.append(f"{method} {path}: no X-Okapi-Tenant")
             if body_schema is not None:
                 self.violations += violations(body_schema, json.loads(request.content))

@@ -90,11 +90,14 @@ class FolioBackend:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        timezone: str = "Asia/Tokyo",
     ) -> None:
+        """``timezone`` is the tenant's (``TenantConfig.timezone``): FOLIO gives instants, and
+        due dates and pickup deadlines are days in the library's own zone."""
         self._config = config
         self._client = FolioClient(config, transport=transport, now=now)
         self._now = now
-        self._zone = ZoneInfo(config.timezone)
+        self._zone = ZoneInfo(timezone)
         self._capabilities = Capabilities(
             {
                 Capability.AUTHENTICATE: CapabilitySupport(

@@ -17,7 +17,6 @@ mean to the adapter:
 - ``request_level``: ``Title`` for title-level requests (FOLIO setting "Allow title level
   requests" on), ``Item`` when FOLIO picks one copy of the title for the request.
 - ``cancellation_reason_id``: the FOLIO cancellation reason recorded when a patron cancels.
-- ``timezone``: FOLIO gives instants; due dates and deadlines are days in this zone.
 - ``timeouts``, ``max_connections``, ``max_keepalive_connections``, ``read_attempts``,
   ``retry_backoff``, ``retry_after``: the HTTP pool and retry policy (reads only).
 """
