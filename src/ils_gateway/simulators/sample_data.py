@@ -645,6 +645,16 @@ class _Builder:
                 )
                 barcodes.append(barcode)
             self.copies[title.key] = barcodes
+        # A purchase request: a title record with no copies yet.
+        data.biblios.append(
+            Biblio(
+                id=len(data.biblios) + 1,
+                title=_SUGGESTION[0],
+                author=_SUGGESTION[1],
+                item_type=ItemType.BOOK,
+                publisher="未定",
+            )
+        )
         # A lost copy, for the patron who owes its replacement.
         lost = next(i for i in data.items if i.barcode == self.copies["python"][-1])
         lost.status = ItemStatus.LOST
@@ -700,14 +710,7 @@ class _Builder:
     def _direct_records(self, data: LibraryData) -> None:
         """What no operation makes: a purchase request, an order, a fee."""
         now = self.now
-        suggestion = Biblio(
-            id=len(data.biblios) + 1,
-            title=_SUGGESTION[0],
-            author=_SUGGESTION[1],
-            item_type=ItemType.BOOK,
-            publisher="未定",
-        )
-        data.biblios.append(suggestion)
+        suggestion = data.biblios[-1]
         hanako = data.patrons[0]
         for biblio_id, state, note in (
             (suggestion.id, HoldState.SUGGESTED, _SUGGESTION[2]),
@@ -736,7 +739,6 @@ class _Builder:
                 paid=1320,
             )
         )
-        self.lib._reindex()
 
     def _finish_patrons(self, data: LibraryData) -> None:
         today = self.now.date()
@@ -929,7 +931,7 @@ def _notable_items(library: SimulatedLibrary) -> list[tuple[str, str]]:
     }
     seen: set[str] = set()
     for item in library.data.items:
-        info = library._item_info(item)
+        info = library.item_info(item.barcode)
         if info.not_for_loan and "reference" not in seen:
             seen.add("reference")
             notable.append((item.barcode, "参考図書 (禁帯出): 貸出・予約不可"))
