@@ -53,15 +53,29 @@ SP_MAIN = "3a40852d-49fd-4df2-a1f9-6e2641a6e91f"  # its pickupServicePointId
 SP_EAST = "c4c90014-c8c9-4ade-8f24-b5e313319f4b"
 SERVICE_POINTS = {
     "servicepoints": [
-        {"id": SP_MAIN, "name": "Circ Desk 1", "code": "cd1", "discoveryDisplayName": "中央図書館",
-         "pickupLocation": True},
-        {"id": SP_EAST, "name": "East", "code": "east", "discoveryDisplayName": "東分館",
-         "pickupLocation": True},
-        {"id": "a9b3c7d1-0000-4000-8000-000000000001", "name": "Back office", "code": "bo",
-         "pickupLocation": False},
+        {
+            "id": SP_MAIN,
+            "name": "Circ Desk 1",
+            "code": "cd1",
+            "discoveryDisplayName": "中央図書館",
+            "pickupLocation": True,
+        },
+        {
+            "id": SP_EAST,
+            "name": "East",
+            "code": "east",
+            "discoveryDisplayName": "東分館",
+            "pickupLocation": True,
+        },
+        {
+            "id": "a9b3c7d1-0000-4000-8000-000000000001",
+            "name": "Back office",
+            "code": "bo",
+            "pickupLocation": False,
+        },
     ],
     "totalRecords": 3,
-}  # fmt: skip
+}
 USER = {
     "id": PATRON_ID,
     "barcode": PATRON_CARD,
@@ -200,7 +214,7 @@ async def test_patron_summary_counts_loans_and_holds(
     summary = await backend.patron_summary(patron)
     assert (summary.loans_count, summary.overdue_count) == (1, 1)  # the example's 2017 loan
     assert (summary.holds_count, summary.holds_ready_count) == (2, 1)
-    assert summary.email == "hanako@example.jp"  # fmt: skip
+    assert summary.email == "hanako@example.jp"
 
 
 # -- loans ------------------------------------------------------------------------------------
@@ -210,9 +224,10 @@ async def test_list_loans_maps_the_examples(
     folio: FakeFolio, backend: FolioBackend, patron: Patron
 ) -> None:
     route = folio.on(
-        "GET", "/circulation/loans",
+        "GET",
+        "/circulation/loans",
         Answer(json=example(f"{CIRCULATION}/examples/loans.json"), schema=LOANS),
-    )  # fmt: skip
+    )
     loans = await backend.list_loans(patron)
     assert [ln.id for ln in loans] == ["cf23adf0-61ba-4887-bf82-956c4aae2260"]  # closed one dropped
     loan = loans[0]
@@ -227,9 +242,11 @@ async def test_list_loans_maps_the_examples(
 async def test_renew_by_item_id(folio: FakeFolio, backend: FolioBackend, patron: Patron) -> None:
     renewed = example(f"{CIRCULATION}/examples/loan.json")
     folio.on(
-        "POST", "/circulation/renew-by-id", Answer(200, renewed, schema=LOAN),
+        "POST",
+        "/circulation/renew-by-id",
+        Answer(200, renewed, schema=LOAN),
         body_schema=f"{CIRCULATION}/renew-by-id-request.json",
-    )  # fmt: skip
+    )
     result = await backend.renew(patron, renewed["itemId"])
     assert result.ok and result.new_due_date == date(2017, 4, 2)
     assert sent_json(folio, "POST", "renew-by-id") == {
@@ -240,10 +257,11 @@ async def test_renew_by_item_id(folio: FakeFolio, backend: FolioBackend, patron:
 
 async def test_renew_by_barcode(folio: FakeFolio, backend: FolioBackend, patron: Patron) -> None:
     folio.on(
-        "POST", "/circulation/renew-by-barcode",
+        "POST",
+        "/circulation/renew-by-barcode",
         Answer(201, example(f"{CIRCULATION}/examples/loan.json"), schema=LOAN),
         body_schema=f"{CIRCULATION}/renew-by-barcode-request.json",
-    )  # fmt: skip
+    )
     result = await backend.renew(patron, "036000291452")
     assert result.ok
     assert sent_json(folio, "POST", "renew-by-barcode") == {
@@ -280,11 +298,12 @@ async def test_renew_many_reports_per_item(
     folio: FakeFolio, backend: FolioBackend, patron: Patron
 ) -> None:
     folio.on(
-        "POST", "/circulation/renew-by-id",
+        "POST",
+        "/circulation/renew-by-id",
         Answer(200, example(f"{CIRCULATION}/examples/loan.json"), schema=LOAN),
         errors("loan at maximum renewal number"),
         Answer(500, content=b"Internal server error"),
-    )  # fmt: skip
+    )
     ids = [
         "cb20f34f-b773-462f-a091-b233cc96b9e6",
         "94838fa2-288a-45c2-ad19-9102f5645127",
@@ -312,9 +331,10 @@ async def test_list_holds_maps_status_pickup_and_position(
         pickupServicePoint={"name": "East", "code": "east"},
     )
     route = folio.on(
-        "GET", "/circulation/requests",
+        "GET",
+        "/circulation/requests",
         Answer(json={"requests": [waiting, ready], "totalRecords": 2}, schema=REQUESTS),
-    )  # fmt: skip
+    )
     folio.on("GET", "/service-points", Answer(json=SERVICE_POINTS))
     first, second = await backend.list_holds(patron)
     assert first.status is HoldStatus.WAITING and first.queue_position == 1
@@ -344,9 +364,11 @@ async def test_place_hold_on_a_title(
     folio.on("GET", "/service-points", Answer(json=SERVICE_POINTS))
     created = request_example(requestLevel="Title", pickupServicePointId=SP_EAST)
     folio.on(
-        "POST", "/circulation/requests/instances", Answer(201, created, schema=REQUEST),
+        "POST",
+        "/circulation/requests/instances",
+        Answer(201, created, schema=REQUEST),
         body_schema=f"{CIRCULATION}/request-by-instance-id.json",
-    )  # fmt: skip
+    )
     hold = await backend.place_hold(
         patron, created["instanceId"], "east", contact_method=ContactMethod.EMAIL
     )
@@ -375,15 +397,19 @@ async def test_place_hold_at_a_non_pickup_point_is_refused_before_folio(
 @pytest.mark.parametrize(
     ("message", "reason"),
     [
-        ("This requester already has an open request for one of the instance's items",
-         RefusalReason.DUPLICATE_HOLD),
+        (
+            "This requester already has an open request for one of the instance's items",
+            RefusalReason.DUPLICATE_HOLD,
+        ),
         ("This requester already has this item on loan", RefusalReason.ALREADY_ON_LOAN),
-        ("Hold requests are not allowed for this patron and item combination",
-         RefusalReason.NON_CIRCULATING),
+        (
+            "Hold requests are not allowed for this patron and item combination",
+            RefusalReason.NON_CIRCULATING,
+        ),
         ("Patron blocked from requesting", RefusalReason.PATRON_BLOCKED),
         ("Something new", RefusalReason.UNKNOWN),
     ],
-)  # fmt: skip
+)
 async def test_hold_refusals(
     folio: FakeFolio, backend: FolioBackend, patron: Patron, message: str, reason: RefusalReason
 ) -> None:
@@ -412,9 +438,7 @@ async def test_cancel_hold_puts_the_cancelled_record(
     folio.on(
         "GET", f"/circulation/requests/{REQUEST_ID}", Answer(json=request_example(), schema=REQUEST)
     )
-    folio.on(
-        "PUT", f"/circulation/requests/{REQUEST_ID}", Answer(204), body_schema=REQUEST
-    )  # fmt: skip
+    folio.on("PUT", f"/circulation/requests/{REQUEST_ID}", Answer(204), body_schema=REQUEST)
     await backend.cancel_hold(patron, REQUEST_ID)
     sent = sent_json(folio, "PUT", REQUEST_ID)
     assert sent["status"] == "Closed - Cancelled"
@@ -434,7 +458,7 @@ async def test_cancel_someone_elses_hold_is_not_found(
     stranger = Patron(id="61d939e4-f2ae-4c53-95d2-224a802fa2a6", card_number="9999")
     with pytest.raises(NotFound):
         await backend.cancel_hold(stranger, REQUEST_ID)
-    assert put.call_count == 0  # fmt: skip
+    assert put.call_count == 0
 
 
 async def test_cancel_closed_hold_is_refused(
@@ -458,7 +482,7 @@ async def test_cancel_refused_by_folio(
     )
     with pytest.raises(CancelRefused) as caught:
         await backend.cancel_hold(patron, REQUEST_ID)
-    assert caught.value.backend_message == "Cancellation reason does not exist"  # fmt: skip
+    assert caught.value.backend_message == "Cancellation reason does not exist"
 
 
 async def test_change_pickup_moves_the_service_point(
@@ -475,7 +499,7 @@ async def test_change_pickup_moves_the_service_point(
     folio.on("PUT", f"/circulation/requests/{REQUEST_ID}", Answer(204), body_schema=REQUEST)
     hold = await backend.change_hold(patron, REQUEST_ID, pickup_library="east")
     assert hold.pickup_library == "east"
-    assert sent_json(folio, "PUT", REQUEST_ID)["pickupServicePointId"] == SP_EAST  # fmt: skip
+    assert sent_json(folio, "PUT", REQUEST_ID)["pickupServicePointId"] == SP_EAST
 
 
 async def test_change_pickup_of_ready_hold_is_refused(
@@ -504,7 +528,7 @@ async def test_change_pickup_conflict_when_staff_changed_it(
     )
     with pytest.raises(Conflict) as caught:
         await backend.change_hold(patron, REQUEST_ID, pickup_library="east")
-    assert "optimistic locking" in (caught.value.operator_detail or "")  # fmt: skip
+    assert "optimistic locking" in (caught.value.operator_detail or "")
 
 
 async def test_hold_ids_that_are_not_uuids_are_not_found(
@@ -532,11 +556,20 @@ async def test_pickup_libraries_are_pickup_service_points(
 async def test_get_item(folio: FakeFolio, backend: FolioBackend) -> None:
     item_id = "cb20f34f-b773-462f-a091-b233cc96b9e6"
     folio.on(
-        "GET", f"/inventory/items/{item_id}",
-        Answer(json={"id": item_id, "title": "銀河鉄道の夜", "barcode": "036000291452",
-                     "contributorNames": [{"name": "宮沢賢治"}], "materialType": {"name": "book"},
-                     "status": {"name": "Available"}, "effectiveLocation": {"name": "中央"}}),
-    )  # fmt: skip
+        "GET",
+        f"/inventory/items/{item_id}",
+        Answer(
+            json={
+                "id": item_id,
+                "title": "銀河鉄道の夜",
+                "barcode": "036000291452",
+                "contributorNames": [{"name": "宮沢賢治"}],
+                "materialType": {"name": "book"},
+                "status": {"name": "Available"},
+                "effectiveLocation": {"name": "中央"},
+            }
+        ),
+    )
     item = await backend.get_item(item_id)
     assert (item.title, item.author, item.circulation_status) == (
         "銀河鉄道の夜",
@@ -559,9 +592,10 @@ async def test_permission_missing_is_backend_unavailable(
     folio: FakeFolio, backend: FolioBackend, patron: Patron
 ) -> None:
     folio.on(
-        "GET", "/circulation/loans",
+        "GET",
+        "/circulation/loans",
         Answer(403, content=b"Access requires permission: circulation.loans.collection.get"),
-    )  # fmt: skip
+    )
     with pytest.raises(BackendUnavailable) as caught:
         await backend.list_loans(patron)
     assert "circulation.loans.collection.get" in (caught.value.operator_detail or "")
@@ -576,7 +610,7 @@ async def test_malformed_json_is_a_protocol_error(
         Answer(content=b'{"loans": [', headers={"content-type": "application/json"}),
     )
     with pytest.raises(BackendProtocolError):
-        await backend.list_loans(patron)  # fmt: skip
+        await backend.list_loans(patron)
 
 
 async def test_wrong_shape_is_a_protocol_error(
