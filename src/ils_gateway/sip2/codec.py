@@ -193,8 +193,9 @@ def encode(
 
     With error detection on, writes ``AY<sequence>`` (when the message has one; 96/97 have
     none) and a freshly computed ``AZ``. ``keep_checksum=True`` instead writes the trailer
-    stored on the message verbatim, whatever the settings. ``terminator=False`` leaves off
-    the terminator.
+    stored on the message verbatim; so does error detection off (a message built by us has
+    none; one received keeps what it had, so a relay changes nothing). ``terminator=False``
+    leaves off the terminator.
     """
     parts = [message.code]
     for spec in message.FIXED:
@@ -206,14 +207,14 @@ def encode(
             parts.append("|")
         if not message.last_field_terminated:
             parts.pop()
-    if keep_checksum:
+    if keep_checksum or not settings.error_detection:
         if message.sequence is not None:
             parts.append(f"AY{message.sequence}")
         if message.checksum is not None:
             parts.append(f"AZ{message.checksum}")
         text = "".join(parts)
         data = _encode_text(text, settings.encoding, message)
-    elif settings.error_detection:
+    else:
         if message.sequence is not None:
             parts.append(f"AY{message.sequence}")
         parts.append("AZ")
@@ -224,8 +225,6 @@ def encode(
         else:
             total = sum(map(ord, text))
         data += f"{-total & 0xFFFF:04X}".encode("ascii")
-    else:
-        data = _encode_text("".join(parts), settings.encoding, message)
     if terminator:
         data += settings.terminator.encode("ascii")
     return data
