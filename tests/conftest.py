@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 
@@ -71,3 +72,24 @@ def redis_url() -> str:
     """A URL for the real Redis, on a database number reserved for tests."""
     require_service("Redis", REDIS_HOST, REDIS_PORT)
     return f"redis://{REDIS_HOST}:{REDIS_PORT}/15"
+
+
+@pytest.fixture
+async def redis_client(redis_url: str) -> AsyncIterator[Any]:
+    """A ``redis.asyncio`` client on the test database; closed after the test."""
+    import redis.asyncio as aioredis
+
+    client = aioredis.from_url(redis_url)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture
+async def redis_prefix(redis_client: Any) -> AsyncIterator[str]:
+    """A random key prefix for one test; only keys under it are deleted afterwards."""
+    prefix = f"test-{uuid.uuid4().hex[:12]}:"
+    yield prefix
+    async for key in redis_client.scan_iter(match=f"{prefix}*"):
+        await redis_client.delete(key)

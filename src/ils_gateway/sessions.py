@@ -1,0 +1,299 @@
+"""Patron sessions: an opaque token handed out once, stored only as its SHA-256 hash.
+
+Interface (``SessionStore``, implemented by ``MemorySessionStore`` for one process and
+``RedisSessionStore`` for many)::
+
+    new = await store.create(tenant_id=..., patron_id=..., masked_card=..., channel=...,
+                             idle_timeout=timedelta(minutes=30))
+    new.token                                 # give to the client once (cookie / bearer)
+    session = await store.get(token)          # touches it; SessionExpired when idle or ended
+    await store.update(token, extra={...}, password_change_required=False)
+    await store.end(token)                    # logout
+
+The idle timeout is per session (the tenant's ``policy.idle_timeout_minutes`` at login), so the
+store needs no tenant configuration. ``extra`` is an opaque JSON-ready dict for the services
+(e.g. an unwrapped reading-history key); it is stored as given, so keep secrets in it short-lived.
+Clocks are injected (timezone-aware ``datetime``); nothing depends on a request returning to the
+same process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
+
+from ils_gateway.domain.errors import SessionExpired
+from ils_gateway.domain.vocab import Channel
+
+Clock = Callable[[], datetime]
+
+TOKEN_BYTES = 32  # 256 bits of randomness: guessing a live token is hopeless
+
+
+def utc_now() -> datetime:
+    """The current time in UTC (the default clock)."""
+    return datetime.now(UTC)
+
+
+def token_hash(token: str) -> str:
+    """The stored form of a session token (hex SHA-256); the token itself is never stored."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class SessionData(BaseModel):
+    """One logged-in patron on one channel, as the gateway remembers them between requests."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    tenant_id: str
+    patron_id: str = Field(repr=False, description="the ILS's patron id (SIP2: the card number)")
+    masked_card: str = Field(description="card number with at most the last 4 characters shown")
+    channel: Channel
+    password_change_required: bool = False
+    created_at: datetime
+    last_seen: datetime
+    idle_timeout_seconds: int = Field(gt=0)
+    extra: dict[str, JsonValue] = Field(default_factory=dict, repr=False)
+
+    @field_validator("masked_card")
+    @classmethod
+    def _is_masked(cls, value: str) -> str:
+        if len(value.replace("*", "")) > 4:
+            raise ValueError("masked_card may show at most 4 characters")
+        return value
+
+    @property
+    def idle_timeout(self) -> timedelta:
+        """How long the session may go unused."""
+        return timedelta(seconds=self.idle_timeout_seconds)
+
+    def expired_at(self, now: datetime) -> bool:
+        """True when the session has gone unused for its idle timeout."""
+        return now - self.last_seen >= self.idle_timeout
+
+
+@dataclass(frozen=True, slots=True)
+class NewSession:
+    """A session just created: ``token`` is shown here once and never stored."""
+
+    token: str
+    session: SessionData
+
+
+class SessionStore(Protocol):
+    """Where sessions live; see the module docstring for the calls."""
+
+    async def create(
+        self,
+        *,
+        tenant_id: str,
+        patron_id: str,
+        masked_card: str,
+        channel: Channel,
+        idle_timeout: timedelta,
+        password_change_required: bool = False,
+        extra: Mapping[str, JsonValue] | None = None,
+    ) -> NewSession:
+        """Start a session and return its token (once)."""
+        ...
+
+    async def get(self, token: str) -> SessionData:
+        """The session, touched (last seen now). Raises ``SessionExpired`` when idle or ended."""
+        ...
+
+    async def update(
+        self,
+        token: str,
+        *,
+        password_change_required: bool | None = None,
+        extra: Mapping[str, JsonValue] | None = None,
+    ) -> SessionData:
+        """Change the flag and/or replace ``extra``; touches. Raises ``SessionExpired``."""
+        ...
+
+    async def end(self, token: str) -> None:
+        """End the session (logout). Ending an unknown session is not an error."""
+        ...
+
+
+def _new_session(
+    clock: Clock,
+    *,
+    tenant_id: str,
+    patron_id: str,
+    masked_card: str,
+    channel: Channel,
+    idle_timeout: timedelta,
+    password_change_required: bool,
+    extra: Mapping[str, JsonValue] | None,
+) -> NewSession:
+    now = clock()
+    data = SessionData(
+        tenant_id=tenant_id,
+        patron_id=patron_id,
+        masked_card=masked_card,
+        channel=channel,
+        password_change_required=password_change_required,
+        created_at=now,
+        last_seen=now,
+        idle_timeout_seconds=max(1, int(idle_timeout.total_seconds())),
+        extra=dict(extra or {}),
+    )
+    return NewSession(secrets.token_urlsafe(TOKEN_BYTES), data)
+
+
+def _changes(
+    now: datetime, password_change_required: bool | None, extra: Mapping[str, JsonValue] | None
+) -> dict[str, Any]:
+    changes: dict[str, Any] = {"last_seen": now}
+    if password_change_required is not None:
+        changes["password_change_required"] = password_change_required
+    if extra is not None:
+        changes["extra"] = dict(extra)
+    return changes
+
+
+class MemorySessionStore:
+    """Sessions in this process's memory (the one-process default)."""
+
+    def __init__(self, *, clock: Clock = utc_now) -> None:
+        self._clock = clock
+        self._sessions: dict[str, SessionData] = {}
+
+    async def create(
+        self,
+        *,
+        tenant_id: str,
+        patron_id: str,
+        masked_card: str,
+        channel: Channel,
+        idle_timeout: timedelta,
+        password_change_required: bool = False,
+        extra: Mapping[str, JsonValue] | None = None,
+    ) -> NewSession:
+        self._purge_expired()
+        new = _new_session(
+            self._clock,
+            tenant_id=tenant_id,
+            patron_id=patron_id,
+            masked_card=masked_card,
+            channel=channel,
+            idle_timeout=idle_timeout,
+            password_change_required=password_change_required,
+            extra=extra,
+        )
+        self._sessions[token_hash(new.token)] = new.session
+        return new
+
+    async def get(self, token: str) -> SessionData:
+        return await self.update(token)
+
+    async def update(
+        self,
+        token: str,
+        *,
+        password_change_required: bool | None = None,
+        extra: Mapping[str, JsonValue] | None = None,
+    ) -> SessionData:
+        key = token_hash(token)
+        session = self._sessions.get(key)
+        now = self._clock()
+        if session is None or session.expired_at(now):
+            self._sessions.pop(key, None)
+            raise SessionExpired()
+        session = session.model_copy(update=_changes(now, password_change_required, extra))
+        self._sessions[key] = session
+        return session
+
+    async def end(self, token: str) -> None:
+        self._sessions.pop(token_hash(token), None)
+
+    def _purge_expired(self) -> None:
+        now = self._clock()
+        for key in [k for k, s in self._sessions.items() if s.expired_at(now)]:
+            del self._sessions[key]
+
+
+class RedisSessionStore:
+    """Sessions in Redis, shared by every gateway process.
+
+    One key per session, ``<prefix>session:<sha256 of token>``, holding the JSON of
+    ``SessionData``; Redis forgets it after the idle timeout (refreshed on each touch), and the
+    injected clock is checked as well. Touches only rewrite a key that still exists, so a
+    logout racing a request is never undone. ``redis`` is a ``redis.asyncio.Redis`` the caller
+    owns.
+    """
+
+    def __init__(self, redis: Any, *, prefix: str = "ilsgw:", clock: Clock = utc_now) -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self._clock = clock
+
+    def _key(self, token: str) -> str:
+        return f"{self._prefix}session:{token_hash(token)}"
+
+    async def create(
+        self,
+        *,
+        tenant_id: str,
+        patron_id: str,
+        masked_card: str,
+        channel: Channel,
+        idle_timeout: timedelta,
+        password_change_required: bool = False,
+        extra: Mapping[str, JsonValue] | None = None,
+    ) -> NewSession:
+        new = _new_session(
+            self._clock,
+            tenant_id=tenant_id,
+            patron_id=patron_id,
+            masked_card=masked_card,
+            channel=channel,
+            idle_timeout=idle_timeout,
+            password_change_required=password_change_required,
+            extra=extra,
+        )
+        await self._redis.set(
+            self._key(new.token),
+            new.session.model_dump_json(),
+            ex=new.session.idle_timeout_seconds,
+            nx=True,
+        )
+        return new
+
+    async def get(self, token: str) -> SessionData:
+        return await self.update(token)
+
+    async def update(
+        self,
+        token: str,
+        *,
+        password_change_required: bool | None = None,
+        extra: Mapping[str, JsonValue] | None = None,
+    ) -> SessionData:
+        key = self._key(token)
+        raw = await self._redis.get(key)
+        if raw is None:
+            raise SessionExpired()
+        session = SessionData.model_validate(json.loads(raw))
+        now = self._clock()
+        if session.expired_at(now):
+            await self._redis.delete(key)
+            raise SessionExpired()
+        session = session.model_copy(update=_changes(now, password_change_required, extra))
+        stored = await self._redis.set(
+            key, session.model_dump_json(), ex=session.idle_timeout_seconds, xx=True
+        )
+        if not stored:  # ended meanwhile
+            raise SessionExpired()
+        return session
+
+    async def end(self, token: str) -> None:
+        await self._redis.delete(self._key(token))

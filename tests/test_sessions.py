@@ -1,0 +1,147 @@
+"""Sessions, in memory and on the real Redis: token once and only hashed, idle timeout with
+touch on use, updates, logout."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from ils_gateway.domain.errors import SessionExpired
+from ils_gateway.domain.vocab import Channel
+from ils_gateway.sessions import (
+    MemorySessionStore,
+    RedisSessionStore,
+    SessionData,
+    SessionStore,
+    token_hash,
+)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture(params=["memory", "redis"])
+def store(request: pytest.FixtureRequest, clock: Clock) -> SessionStore:
+    if request.param == "memory":
+        return MemorySessionStore(clock=clock)
+    return RedisSessionStore(
+        request.getfixturevalue("redis_client"),
+        prefix=request.getfixturevalue("redis_prefix"),
+        clock=clock,
+    )
+
+
+async def login(store: SessionStore, **extra: Any):  # type: ignore[no-untyped-def]
+    return await store.create(
+        tenant_id="tokyo-a",
+        patron_id="20001234567",
+        masked_card="*******4567",
+        channel=Channel.WEB,
+        idle_timeout=timedelta(minutes=30),
+        **extra,
+    )
+
+
+async def test_create_and_get(store: SessionStore, clock: Clock) -> None:
+    new = await login(store, extra={"history_key": "a2V5"})
+    assert len(new.token) >= 43  # token_urlsafe(32)
+    got = await store.get(new.token)
+    assert got == new.session
+    assert (got.tenant_id, got.patron_id, got.channel) == ("tokyo-a", "20001234567", Channel.WEB)
+    assert got.extra == {"history_key": "a2V5"} and got.created_at == clock.now
+
+
+async def test_tokens_are_unique_and_a_wrong_token_is_refused(store: SessionStore) -> None:
+    a, b = await login(store), await login(store)
+    assert a.token != b.token
+    with pytest.raises(SessionExpired):
+        await store.get(a.token[:-1] + ("A" if a.token[-1] != "A" else "B"))
+
+
+async def test_idle_timeout_and_touch_on_use(store: SessionStore, clock: Clock) -> None:
+    new = await login(store)
+    clock.now += timedelta(minutes=29)
+    await store.get(new.token)  # touched: another 30 minutes from now
+    clock.now += timedelta(minutes=29)
+    assert (await store.get(new.token)).last_seen == clock.now
+    clock.now += timedelta(minutes=30)
+    with pytest.raises(SessionExpired):
+        await store.get(new.token)
+    clock.now -= timedelta(minutes=10)  # it stays gone
+    with pytest.raises(SessionExpired):
+        await store.get(new.token)
+
+
+async def test_update_flag_and_extra(store: SessionStore) -> None:
+    new = await login(store, password_change_required=True)
+    assert (await store.get(new.token)).password_change_required
+    updated = await store.update(new.token, password_change_required=False, extra={"k": [1, 2]})
+    again = await store.get(new.token)
+    assert updated == again
+    assert not again.password_change_required and again.extra == {"k": [1, 2]}
+
+
+async def test_end_session(store: SessionStore) -> None:
+    new = await login(store)
+    await store.end(new.token)
+    await store.end(new.token)  # twice is fine
+    with pytest.raises(SessionExpired):
+        await store.get(new.token)
+    with pytest.raises(SessionExpired):
+        await store.update(new.token, extra={})
+
+
+async def test_token_is_never_stored_in_clear(redis_client, redis_prefix: str, clock: Clock):  # type: ignore[no-untyped-def]
+    store = RedisSessionStore(redis_client, prefix=redis_prefix, clock=clock)
+    new = await login(store)
+    keys = [k.decode() async for k in redis_client.scan_iter(match=f"{redis_prefix}*")]
+    assert keys == [f"{redis_prefix}session:{token_hash(new.token)}"]
+    value = (await redis_client.get(keys[0])).decode()
+    assert new.token not in value and new.token not in keys[0]
+    assert 0 < await redis_client.ttl(keys[0]) <= 30 * 60
+
+
+async def test_memory_store_keys_by_hash_only(clock: Clock) -> None:
+    store = MemorySessionStore(clock=clock)
+    new = await login(store)
+    assert list(store._sessions) == [token_hash(new.token)]
+    assert new.token not in repr(store._sessions)
+
+
+async def test_a_session_on_another_process_is_the_same_session(
+    redis_client, redis_prefix: str, clock: Clock
+) -> None:  # type: ignore[no-untyped-def]
+    one = RedisSessionStore(redis_client, prefix=redis_prefix, clock=clock)
+    two = RedisSessionStore(redis_client, prefix=redis_prefix, clock=clock)
+    new = await login(one)
+    assert (await two.get(new.token)).patron_id == "20001234567"
+    await two.end(new.token)
+    with pytest.raises(SessionExpired):
+        await one.get(new.token)
+
+
+def test_card_numbers_must_be_masked() -> None:
+    now = datetime(2025, 6, 2, tzinfo=UTC)
+    with pytest.raises(ValidationError):
+        SessionData(
+            tenant_id="t",
+            patron_id="p",
+            masked_card="20001234567",
+            channel=Channel.KIOSK,
+            created_at=now,
+            last_seen=now,
+            idle_timeout_seconds=60,
+        )
