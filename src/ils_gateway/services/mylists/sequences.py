@@ -188,7 +188,20 @@ class HoldSequenceService:
                 if hold is None or not hold.status.is_active:
                     await self._store.sequences.remove_member(ctx.owner, member.hold_id)
         changed = False
-        for sequence in await self._store.sequences.list(ctx.owner):
+        sequences_now = await self._store.sequences.list(ctx.owner)
+        # A sequence left with one hold is dissolved: that hold is no longer held back.
+        still_ordered = {m.hold_id for s in sequences_now for m in s.members}
+        for sequence in sequences:
+            for member in sequence.members:
+                hold = by_id.get(member.hold_id)
+                if (
+                    member.hold_id not in still_ordered
+                    and hold is not None
+                    and hold.status is HoldStatus.SUSPENDED
+                ):
+                    await backend.resume_hold(ctx.patron, hold.id)
+                    changed = True
+        for sequence in sequences_now:
             for position, member in enumerate(sequence.members, start=1):
                 hold = by_id[member.hold_id]
                 released = _released(sequence, position, by_id)
