@@ -123,6 +123,9 @@ TRANSITIONS: dict[tuple[Role, State, str], State] = {
     (Role.CLIENT, State.AWAITING_RESPONSE, "receive bad frame"): State.RESPONSE_UNREADABLE,
     (Role.CLIENT, State.RESPONSE_UNREADABLE, "send 97"): State.AWAITING_RESPONSE,
     (Role.CLIENT, State.RESEND_REQUESTED, "resend"): State.AWAITING_RESPONSE,
+    # After a read timeout the SC may send the very same bytes again; a good ACS spots the
+    # repeated AY+AZ and answers from its cache, but not all do (see sip2.md).
+    (Role.CLIENT, State.AWAITING_RESPONSE, "resend"): State.AWAITING_RESPONSE,
     # ACS: one answer per request, then back to waiting.
     (Role.SERVER, State.IDLE, "receive request"): State.RESPONDING,
     (Role.SERVER, State.IDLE, "receive repeat"): State.RESPONDING,
@@ -363,8 +366,8 @@ class SIP2Connection:
         return data
 
     def resend(self) -> bytes:
-        """Bytes to write again: the last request (client, after 96) or the last response
-        (server, after 97 or a ``RepeatedRequest``)."""
+        """Bytes to write again: the last request (client, after 96 or a timeout) or the
+        last response (server, after 97 or a ``RepeatedRequest``)."""
         cached = self._last_request_bytes if self.role is Role.CLIENT else self._last_response_bytes
         if cached is None:
             raise LocalProtocolError(self.role.value, self.state.value, "nothing to resend")
