@@ -1,0 +1,49 @@
+"""Reading request bodies and writing JSON responses, the same way in every handler."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from ils_gateway.api.keys import FRESHNESS
+from ils_gateway.domain.errors import BadRequest
+
+M = TypeVar("M", bound=BaseModel)
+
+
+async def read_body(request: web.Request, model: type[M]) -> M:
+    """The JSON body as ``model``; ``BadRequest`` naming the fields at fault otherwise."""
+    raw = await request.read()
+    try:
+        data = json.loads(raw or b"null")
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise BadRequest("The request body is not valid JSON") from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}"
+            for e in exc.errors(include_url=False, include_input=False)
+        )
+        raise BadRequest(f"Invalid request: {problems}") from None
+
+
+def json_response(body: BaseModel | dict[str, Any], status: int = 200) -> web.Response:
+    """``body`` as a JSON response (pydantic models in their JSON mode)."""
+    data = body.model_dump(mode="json") if isinstance(body, BaseModel) else body
+    return web.Response(
+        status=status,
+        body=json.dumps(data, ensure_ascii=False).encode(),
+        content_type="application/json",
+    )
+
+
+def freshness_fields(request: web.Request) -> dict[str, Any]:
+    """``stale``/``as_of`` for the reads made so far in this request."""
+    report = request.get(FRESHNESS)
+    if report is None or not report.stale:
+        return {"stale": False, "as_of": None}
+    return {"stale": True, "as_of": report.as_of}

@@ -1,0 +1,1 @@
+"""Thin handlers: parse the request, call one service, serialise the answer."""

@@ -1,0 +1,45 @@
+"""Holds: list, place several, cancel, change pickup library or contact method."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from ils_gateway.api.bodies import freshness_fields, json_response, read_body
+from ils_gateway.api.handlers.common import caller, runtime
+from ils_gateway.api.schemas import ChangeHoldRequest, HoldList, PlaceHoldsRequest
+from ils_gateway.domain.errors import BadRequest
+
+
+async def list_holds(request: web.Request) -> web.Response:
+    """GET …/holds."""
+    holds = await runtime(request).holds.list_holds(caller(request))
+    return json_response(HoldList(holds=holds, **freshness_fields(request)))
+
+
+async def place_holds(request: web.Request) -> web.Response:
+    """POST …/holds: several items, one pickup library; one result per item."""
+    body = await read_body(request, PlaceHoldsRequest)
+    batch = await runtime(request).holds.place_holds(
+        caller(request), body.item_ids, body.pickup_library, body.contact_method
+    )
+    return json_response(batch)
+
+
+async def cancel_hold(request: web.Request) -> web.Response:
+    """DELETE …/holds/{hold_id}."""
+    await runtime(request).holds.cancel_hold(caller(request), request.match_info["hold_id"])
+    return web.Response(status=204)
+
+
+async def change_hold(request: web.Request) -> web.Response:
+    """PATCH …/holds/{hold_id}: pickup library and/or contact method."""
+    body = await read_body(request, ChangeHoldRequest)
+    if body.pickup_library is None and body.contact_method is None:
+        raise BadRequest("Give pickup_library, contact_method or both")
+    hold = await runtime(request).holds.change_hold(
+        caller(request),
+        request.match_info["hold_id"],
+        pickup_library=body.pickup_library,
+        contact_method=body.contact_method,
+    )
+    return json_response(hold)

@@ -1,0 +1,28 @@
+"""Loans: list, renew one, renew several."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from ils_gateway.api.bodies import freshness_fields, json_response, read_body
+from ils_gateway.api.handlers.common import caller, runtime
+from ils_gateway.api.schemas import LoanList, RenewManyRequest
+
+
+async def list_loans(request: web.Request) -> web.Response:
+    """GET …/loans."""
+    loans = await runtime(request).loans.list_loans(caller(request))
+    return json_response(LoanList(loans=loans, **freshness_fields(request)))
+
+
+async def renew_loan(request: web.Request) -> web.Response:
+    """POST …/loans/{item_id}/renewal."""
+    result = await runtime(request).loans.renew(caller(request), request.match_info["item_id"])
+    return json_response(result)
+
+
+async def renew_loans(request: web.Request) -> web.Response:
+    """POST …/loans/renewals: several at once, one result per item."""
+    body = await read_body(request, RenewManyRequest)
+    batch = await runtime(request).loans.renew_many(caller(request), body.item_ids)
+    return json_response(batch)

@@ -1,0 +1,41 @@
+"""Every AppKey and RequestKey of the API, in one place (aiohttp "no singletons").
+
+App-level: the gateway (tenants' services), the settings and the session store. Request-level:
+the request id, the tenant resolved from the path and the patron's session.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from ils_gateway.adapters.resilience.freshness import Freshness
+    from ils_gateway.api.auth import PatronSession, SessionGate
+    from ils_gateway.gateway import Gateway, GatewaySettings, TenantRuntime
+
+SETTINGS_KEY = web.AppKey("settings", "GatewaySettings")
+GATEWAY_KEY = web.AppKey("gateway", "Gateway")
+SESSIONS_KEY = web.AppKey("sessions", "SessionGate")
+
+REQUEST_ID = web.RequestKey("request_id", str)
+TENANT = web.RequestKey("tenant", "TenantRuntime")
+SESSION = web.RequestKey("session", "PatronSession")
+FRESHNESS = web.RequestKey("freshness", "Freshness")
+
+__all__ = [
+    "FRESHNESS",
+    "GATEWAY_KEY",
+    "REQUEST_ID",
+    "SESSION",
+    "SESSIONS_KEY",
+    "SETTINGS_KEY",
+    "TENANT",
+    "Freshness",
+    "Gateway",
+    "GatewaySettings",
+    "PatronSession",
+    "SessionGate",
+    "TenantRuntime",
+]

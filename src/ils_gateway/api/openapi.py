@@ -1,0 +1,136 @@
+"""The OpenAPI 3.1 document, generated from the route table and the pydantic models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from ils_gateway import __version__
+from ils_gateway.api.problems import PROBLEM_CONTENT_TYPE
+from ils_gateway.api.routes import PREFIX, ROUTES, Route
+from ils_gateway.api.schemas import Health, Problem
+from ils_gateway.domain.errors import GatewayError
+
+_REF = "#/components/schemas/{model}"
+
+
+def build_openapi() -> dict[str, Any]:
+    """The whole document (a fresh dict each call)."""
+    models: list[type[BaseModel]] = [Problem, Health]
+    for route in ROUTES:
+        models += [m for m in (route.body, route.response) if m is not None]
+    unique = list(dict.fromkeys(models))
+    refs, defs = models_json_schema(
+        [(m, "validation" if _is_body(m) else "serialization") for m in unique],
+        ref_template=_REF,
+    )
+    paths: dict[str, dict[str, Any]] = {}
+    for route in ROUTES:
+        operation = _operation(route, refs)
+        paths.setdefault(PREFIX + route.path, {})[route.method.lower()] = operation
+    paths["/healthz"] = {"get": _health_op("healthz", "Liveness", refs)}
+    paths["/readyz"] = {"get": _health_op("readyz", "Readiness (backends reachable)", refs)}
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "ils-gateway patron API",
+            "version": __version__,
+            "description": "One patron API over any library system. Errors are RFC 9457 "
+            "problem documents; `type` is https://ils-gateway.dev/problems/<slug>.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": defs.get("$defs", {}),
+            "securitySchemes": {
+                "session": {"type": "http", "scheme": "bearer"},
+                "kiosk": {"type": "apiKey", "in": "header", "name": "X-Kiosk-Key"},
+            },
+        },
+    }
+
+
+def problem_types() -> list[str]:
+    """Every problem ``type`` slug the domain can produce (for the docs page)."""
+    seen: list[str] = []
+    stack = [GatewayError]
+    while stack:
+        cls = stack.pop()
+        seen.append(cls.type_slug)
+        stack.extend(cls.__subclasses__())
+    return sorted(set(seen))
+
+
+def _is_body(model: type[Any]) -> bool:
+    return any(route.body is model for route in ROUTES)
+
+
+def _operation(route: Route, refs: dict[Any, Any]) -> dict[str, Any]:
+    params = [_path_param("tenant")]
+    params += [_path_param(p) for p in _path_names(route.path)]
+    op: dict[str, Any] = {
+        "operationId": route.name,
+        "summary": route.summary,
+        "tags": [route.tag],
+        "parameters": params,
+        "responses": {
+            str(route.status): _success(route, refs),
+            "default": {
+                "description": "Problem",
+                "content": {
+                    PROBLEM_CONTENT_TYPE: {"schema": {"$ref": _REF.format(model="Problem")}}
+                },
+            },
+        },
+    }
+    if route.session:
+        op["security"] = [{"session": []}, {"session": [], "kiosk": []}]
+    if route.body is not None:
+        op["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": refs[(route.body, "validation")]}},
+        }
+    if route.method in {"POST", "PATCH", "DELETE"}:
+        op["parameters"].append(
+            {"name": "Idempotency-Key", "in": "header", "required": False,
+             "schema": {"type": "string", "maxLength": 128}}
+        )  # fmt: skip
+    return op
+
+
+def _success(route: Route, refs: dict[Any, Any]) -> dict[str, Any]:
+    if route.response is not None:
+        mode = "validation" if _is_body(route.response) else "serialization"
+        schema = refs[(route.response, mode)]
+        return {"description": route.summary, "content": {route.media_type: {"schema": schema}}}
+    if route.media_type != "application/json":
+        return {
+            "description": route.summary,
+            "content": {route.media_type: {"schema": {"type": "string"}}},
+        }
+    return {"description": route.summary}
+
+
+def _health_op(name: str, summary: str, refs: dict[Any, Any]) -> dict[str, Any]:
+    schema = refs[(Health, "serialization")]
+    return {
+        "operationId": name,
+        "summary": summary,
+        "tags": ["health"],
+        "responses": {
+            "200": {"description": "OK", "content": {"application/json": {"schema": schema}}},
+            "503": {
+                "description": "Not ready",
+                "content": {"application/json": {"schema": schema}},
+            },
+        },
+    }
+
+
+def _path_names(path: str) -> list[str]:
+    return [part[1:-1] for part in path.split("/") if part.startswith("{")]
+
+
+def _path_param(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}

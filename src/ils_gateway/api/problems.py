@@ -1,0 +1,86 @@
+"""Errors as RFC 9457 ``application/problem+json``: the one place a ``GatewayError`` becomes HTTP.
+
+``type`` is ``https://ils-gateway.dev/problems/<type_slug>`` (unique per error class); the
+patron-readable ``detail`` is sent, the ``operator_detail`` never is. aiohttp's own HTTP errors
+(404 no route, 405, 413 body too large) are rendered the same way under their own slugs.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from ils_gateway.domain.errors import BackendUnavailable, GatewayError, MaintenanceWindow
+
+PROBLEM_BASE = "https://ils-gateway.dev/problems/"
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+# aiohttp exceptions that reach the error middleware, by status: (slug, title).
+HTTP_PROBLEMS: dict[int, tuple[str, str]] = {
+    404: ("no-such-resource", "No such resource"),
+    405: ("method-not-allowed", "Method not allowed"),
+    413: ("request-too-large", "Request body too large"),
+    415: ("unsupported-media-type", "Unsupported media type"),
+}
+
+
+def problem_document(error: GatewayError, *, instance: str | None = None) -> dict[str, Any]:
+    """The problem document for ``error`` (extension members included, operator detail not)."""
+    doc: dict[str, Any] = {
+        "type": PROBLEM_BASE + error.type_slug,
+        "title": error.title,
+        "status": error.status,
+        "detail": error.detail,
+    }
+    if instance is not None:
+        doc["instance"] = instance
+    doc.update(error.extensions())
+    return doc
+
+
+def problem_response(
+    error: GatewayError, *, instance: str | None = None, request_id: str | None = None
+) -> web.Response:
+    """``error`` as an HTTP response, with Retry-After where the error says when to retry."""
+    doc = problem_document(error, instance=instance)
+    if request_id is not None:
+        doc["request_id"] = request_id
+    headers: dict[str, str] = {}
+    retry_after: int | None = None
+    if isinstance(error, BackendUnavailable):
+        retry_after = error.retry_after
+    elif isinstance(error, MaintenanceWindow):
+        retry_after = error.retry_after
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
+    return _response(doc, error.status, headers)
+
+
+def http_problem_response(
+    exc: web.HTTPException, *, instance: str | None = None, request_id: str | None = None
+) -> web.Response:
+    """An aiohttp HTTP error (no route, wrong method, body too large…) as problem+json."""
+    slug, title = HTTP_PROBLEMS.get(exc.status, ("http-error", exc.reason))
+    doc: dict[str, Any] = {
+        "type": PROBLEM_BASE + slug,
+        "title": title,
+        "status": exc.status,
+        "detail": exc.text if exc.text and not exc.text.startswith(str(exc.status)) else title,
+    }
+    if instance is not None:
+        doc["instance"] = instance
+    if request_id is not None:
+        doc["request_id"] = request_id
+    headers = {k: v for k, v in exc.headers.items() if k.lower() == "allow"}
+    return _response(doc, exc.status, headers)
+
+
+def _response(doc: dict[str, Any], status: int, headers: dict[str, str]) -> web.Response:
+    return web.Response(
+        status=status,
+        body=json.dumps(doc, ensure_ascii=False).encode(),
+        content_type=PROBLEM_CONTENT_TYPE,
+        headers=headers,
+    )

@@ -1,0 +1,75 @@
+"""The route table: one entry per endpoint, used to register handlers and to build OpenAPI."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from ils_gateway.api import schemas
+from ils_gateway.api.handlers import catalog, holds, loans, session
+from ils_gateway.domain.models import Hold, RenewalResult
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+PREFIX = "/v1/tenants/{tenant}"
+
+
+@dataclass(frozen=True)
+class Route:
+    """One endpoint: method, path, handler, and the models its document is built from."""
+
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    tag: str
+    body: type[Any] | None = None
+    response: type[Any] | None = None
+    status: int = 200
+    session: bool = True
+    media_type: str = "application/json"
+
+    @property
+    def name(self) -> str:
+        """The handler's name, used as the route name and the OpenAPI operationId."""
+        return self.handler.__name__
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("POST", "/sessions", session.create_session, "Log in", "session",
+          schemas.LoginRequest, schemas.SessionCreated, 201, session=False),
+    Route("DELETE", "/sessions/current", session.end_session, "Log out", "session", status=204),
+    Route("GET", "/patron", session.patron_summary, "Patron summary", "patron",
+          response=schemas.PatronSummary),
+    Route("POST", "/patron/password", session.change_password, "Change password", "patron",
+          schemas.PasswordChangeRequest, status=204),
+    Route("GET", "/patron/card.svg", session.card_barcode, "Card barcode (SVG)", "patron",
+          media_type="image/svg+xml"),
+    Route("GET", "/loans", loans.list_loans, "Current loans with renewability", "loans",
+          response=schemas.LoanList),
+    Route("POST", "/loans/renewals", loans.renew_loans, "Renew several loans", "loans",
+          schemas.RenewManyRequest, schemas.RenewalBatch),
+    Route("POST", "/loans/{item_id}/renewal", loans.renew_loan, "Renew one loan", "loans",
+          response=RenewalResult),
+    Route("GET", "/holds", holds.list_holds, "Holds with allowed actions", "holds",
+          response=schemas.HoldList),
+    Route("POST", "/holds", holds.place_holds, "Place holds on several items", "holds",
+          schemas.PlaceHoldsRequest, schemas.HoldBatch),
+    Route("DELETE", "/holds/{hold_id}", holds.cancel_hold, "Cancel a hold", "holds", status=204),
+    Route("PATCH", "/holds/{hold_id}", holds.change_hold,
+          "Change pickup library or contact method", "holds", schemas.ChangeHoldRequest, Hold),
+    Route("GET", "/libraries", catalog.pickup_libraries, "Pickup libraries", "catalog",
+          response=schemas.LibraryList, session=False),
+    Route("GET", "/items/{item_id}", catalog.item, "Item lookup", "catalog",
+          response=schemas.ItemView, session=False),
+)  # fmt: skip
+
+PUBLIC_ROUTE_NAMES = frozenset(r.name for r in ROUTES if not r.session)
+
+
+def add_routes(app: web.Application) -> None:
+    """Register every route of the table under ``/v1/tenants/{tenant}``."""
+    for route in ROUTES:
+        app.router.add_route(route.method, PREFIX + route.path, route.handler, name=route.name)

@@ -1,0 +1,134 @@
+"""Wiring: from tenant configuration to each tenant's backend and services.
+
+``GatewaySettings`` is what ``create_app`` takes. ``open_gateway(settings)`` (an async context
+manager, used by the app's cleanup context) builds every tenant's backend by its ``kind``,
+wraps it in ``ResilientBackend`` (cache, read retries, breaker, timeouts, write read-back) and
+closes them all on exit, only those it opened. ``Gateway`` then hands a ``TenantRuntime``
+(context + services) to the API per request.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+
+from ils_gateway.adapters.base import ILSBackend
+from ils_gateway.adapters.resilience.backend import CallTimeouts, ResilientBackend
+from ils_gateway.domain.errors import NotFound
+from ils_gateway.services.account import AccountService
+from ils_gateway.services.catalog import CatalogService
+from ils_gateway.services.context import Clock, TenantContext, system_clock
+from ils_gateway.services.holds import HoldService
+from ils_gateway.services.loans import LoanService
+from ils_gateway.tenants.loader import TenantRegistry
+from ils_gateway.tenants.models import TenantConfig
+
+BackendFactory = Callable[[TenantConfig], ILSBackend]
+
+# backend kind -> "module:factory" building an ILSBackend from the tenant's backend config.
+# Imported lazily so a gateway that serves only Koha tenants never imports the SIP2 stack.
+_BACKENDS = {
+    "sip2": "ils_gateway.adapters.sip2:Sip2Backend",
+    "koha": "ils_gateway.adapters.koha.backend:KohaBackend",
+    "folio": "ils_gateway.adapters.folio.backend:FolioBackend",
+}
+
+
+def resilient(tenant: TenantConfig, backend: ILSBackend) -> ILSBackend:
+    """``backend`` wrapped in ``ResilientBackend`` with the tenant's timeouts."""
+    timeouts = getattr(tenant.backend, "timeouts", None)
+    if timeouts is None:
+        return ResilientBackend(backend, tenant_id=tenant.id)
+    return ResilientBackend(
+        backend, tenant_id=tenant.id, timeouts=CallTimeouts.from_backend(timeouts)
+    )
+
+
+def build_backend(tenant: TenantConfig) -> ILSBackend:
+    """The adapter for ``tenant``'s backend kind (not yet resilient, not yet opened)."""
+    target = _BACKENDS.get(tenant.backend.kind)
+    if target is None:
+        raise ValueError(
+            f"tenant {tenant.id!r}: backend kind {tenant.backend.kind!r} cannot be served "
+            "directly; run its simulator (ils-gateway simulate …) and point a sip2 or koha "
+            "backend at it"
+        )
+    module_name, _, name = target.partition(":")
+    factory = getattr(importlib.import_module(module_name), name)
+    return factory(tenant.backend)
+
+
+@dataclass
+class GatewaySettings:
+    """Everything ``create_app`` needs: tenants, limits, and the seams tests replace."""
+
+    tenants: TenantRegistry
+    clock: Clock = system_clock
+    backend_factory: BackendFactory = build_backend
+    wrap_backend: Callable[[TenantConfig, ILSBackend], ILSBackend] | None = resilient
+    client_max_size: int = 64 * 1024
+    kiosk_header: str = "X-Kiosk-Key"
+    json_logs: bool | None = None
+    # Resources started before the gateway (embedded simulators), closed after it.
+    extra_cleanups: list[Callable[[], AsyncIterator[None]]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TenantRuntime:
+    """One tenant's context and services, as a request handler gets them."""
+
+    context: TenantContext
+    account: AccountService
+    loans: LoanService
+    holds: HoldService
+    catalog: CatalogService
+
+    @classmethod
+    def build(cls, context: TenantContext) -> TenantRuntime:
+        """The services of ``context``."""
+        return cls(
+            context=context,
+            account=AccountService(context),
+            loans=LoanService(context),
+            holds=HoldService(context),
+            catalog=CatalogService(context),
+        )
+
+    @property
+    def config(self) -> TenantConfig:
+        """The tenant's configuration."""
+        return self.context.config
+
+
+class Gateway:
+    """Every tenant's runtime, by id."""
+
+    def __init__(self, runtimes: dict[str, TenantRuntime]) -> None:
+        self._runtimes = runtimes
+
+    def tenant(self, tenant_id: str) -> TenantRuntime:
+        """The runtime of ``tenant_id``; ``NotFound`` for an unknown library."""
+        try:
+            return self._runtimes[tenant_id]
+        except KeyError:
+            raise NotFound("Unknown library", operator_detail=f"tenant {tenant_id!r}") from None
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._runtimes.values())
+
+
+@asynccontextmanager
+async def open_gateway(settings: GatewaySettings) -> AsyncIterator[Gateway]:
+    """Build every tenant's backend and services; close the backends on exit."""
+    async with AsyncExitStack() as stack:
+        runtimes: dict[str, TenantRuntime] = {}
+        for tenant in settings.tenants:
+            backend = settings.backend_factory(tenant)
+            stack.push_async_callback(backend.close)
+            if settings.wrap_backend is not None:
+                backend = settings.wrap_backend(tenant, backend)
+            context = TenantContext(config=tenant, backend=backend, clock=settings.clock)
+            runtimes[tenant.id] = TenantRuntime.build(context)
+        yield Gateway(runtimes)
