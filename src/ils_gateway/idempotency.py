@@ -1,0 +1,268 @@
+"""Idempotency-Key handling: a repeated write gets the first answer, never a second execution.
+
+Interface (``IdempotencyStore``, implemented by ``MemoryIdempotencyStore`` and
+``RedisIdempotencyStore``)::
+
+    fp = request_fingerprint(request.method, request.path, body)
+    outcome = await store.begin(tenant_id, patron_id, key, fp)
+    if isinstance(outcome, StoredResponse):
+        return outcome                                   # a repeat: replay the first answer
+    try:
+        response = await handle(request)                 # outcome is a Ticket: we run it
+    except BaseException:
+        await store.release(outcome)                     # nothing stored: a retry may run
+        raise
+    await store.complete(outcome, StoredResponse(status, headers_subset, body))
+
+``begin`` raises ``Conflict`` when the key was used for a different request (other
+fingerprint), or when the first request with this key is still running after ``wait`` seconds;
+a duplicate arriving while the first runs waits for its answer rather than running twice.
+Keys are scoped to (tenant, patron, key) and expire after ``ttl`` (24 h); an unfinished claim
+expires after ``pending_ttl`` so a crashed process does not block the key for a day.
+Suggested use: store answers below 500; release on 5xx (the resilient backend has already read
+back writes of unknown outcome).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+import math
+import secrets
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ils_gateway.domain.errors import Conflict
+
+Clock = Callable[[], float]
+
+DEFAULT_TTL = 24 * 3600.0
+DEFAULT_PENDING_TTL = 300.0
+
+
+def request_fingerprint(method: str, path: str, body: bytes) -> str:
+    """What makes two requests "the same": method, path and a hash of the body."""
+    body_hash = hashlib.sha256(body).hexdigest()
+    return hashlib.sha256(f"{method.upper()}\n{path}\n{body_hash}".encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResponse:
+    """The first answer to a keyed request: status, the headers worth replaying, body."""
+
+    status: int
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """Permission to run a keyed request (this caller was first); complete or release it."""
+
+    tenant_id: str
+    patron_id: str
+    key: str
+    fingerprint: str
+    owner: str = field(default_factory=lambda: secrets.token_hex(16))
+
+
+class IdempotencyStore(Protocol):
+    """Claims Idempotency-Keys and keeps first answers; see the module docstring."""
+
+    async def begin(
+        self, tenant_id: str, patron_id: str, key: str, fingerprint: str
+    ) -> Ticket | StoredResponse:
+        """A ``Ticket`` when this request is first; the first answer when it is a repeat."""
+        ...
+
+    async def complete(self, ticket: Ticket, response: StoredResponse) -> bool:
+        """Store the answer; False when the claim had expired or was taken over meanwhile."""
+        ...
+
+    async def release(self, ticket: Ticket) -> None:
+        """Forget the claim without an answer, so the same key may run again."""
+        ...
+
+
+def _key_reused() -> Conflict:
+    return Conflict("This Idempotency-Key was already used for a different request")
+
+
+def _still_running() -> Conflict:
+    return Conflict("A request with this Idempotency-Key is still being processed; retry later")
+
+
+@dataclass
+class _Entry:
+    fingerprint: str
+    owner: str
+    expires_at: float
+    response: StoredResponse | None = None
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class MemoryIdempotencyStore:
+    """Idempotency keys in this process's memory (the one-process default)."""
+
+    def __init__(
+        self,
+        *,
+        ttl: float = DEFAULT_TTL,
+        pending_ttl: float = DEFAULT_PENDING_TTL,
+        wait: float = 10.0,
+        clock: Clock = time.time,
+    ) -> None:
+        self._ttl = ttl
+        self._pending_ttl = pending_ttl
+        self._wait = wait
+        self._clock = clock
+        self._entries: dict[tuple[str, str, str], _Entry] = {}
+
+    async def begin(
+        self, tenant_id: str, patron_id: str, key: str, fingerprint: str
+    ) -> Ticket | StoredResponse:
+        scope = (tenant_id, patron_id, key)
+        while True:
+            entry = self._live(scope)
+            if entry is None:
+                ticket = Ticket(tenant_id, patron_id, key, fingerprint)
+                self._entries[scope] = _Entry(
+                    fingerprint, ticket.owner, self._clock() + self._pending_ttl
+                )
+                return ticket
+            if entry.fingerprint != fingerprint:
+                raise _key_reused()
+            if entry.response is not None:
+                return entry.response
+            try:
+                async with asyncio.timeout(self._wait):
+                    await entry.done.wait()
+            except TimeoutError:
+                raise _still_running() from None
+            # Completed (replay it) or released (claim it) — look again.
+
+    async def complete(self, ticket: Ticket, response: StoredResponse) -> bool:
+        entry = self._owned(ticket)
+        if entry is None:
+            return False
+        entry.response = response
+        entry.expires_at = self._clock() + self._ttl
+        entry.done.set()
+        return True
+
+    async def release(self, ticket: Ticket) -> None:
+        entry = self._owned(ticket)
+        if entry is not None:
+            del self._entries[(ticket.tenant_id, ticket.patron_id, ticket.key)]
+            entry.done.set()
+
+    def _live(self, scope: tuple[str, str, str]) -> _Entry | None:
+        entry = self._entries.get(scope)
+        if entry is not None and entry.expires_at <= self._clock():
+            del self._entries[scope]
+            entry.done.set()
+            return None
+        return entry
+
+    def _owned(self, ticket: Ticket) -> _Entry | None:
+        entry = self._live((ticket.tenant_id, ticket.patron_id, ticket.key))
+        return entry if entry is not None and entry.owner == ticket.owner else None
+
+
+# Compare-and-set / compare-and-delete on the exact pending value: only the claimant may finish.
+_COMPLETE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  return 1
+end
+return 0
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+class RedisIdempotencyStore:
+    """Idempotency keys in Redis, shared by every process (SET NX claims a key).
+
+    One key per (tenant, patron, key), named by their hash: ``<prefix>idem:<sha256>``. A claim
+    is a pending record written with ``SET NX PX pending_ttl``; the claimant replaces it with the
+    answer (``PX ttl``) or deletes it. A duplicate polls every ``poll_interval`` seconds for up
+    to ``wait`` seconds. ``redis`` is a ``redis.asyncio.Redis`` the caller owns.
+    """
+
+    def __init__(
+        self,
+        redis: Any,
+        *,
+        prefix: str = "ilsgw:",
+        ttl: float = DEFAULT_TTL,
+        pending_ttl: float = DEFAULT_PENDING_TTL,
+        wait: float = 10.0,
+        poll_interval: float = 0.05,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self._ttl_ms = int(ttl * 1000)
+        self._pending_ttl_ms = int(pending_ttl * 1000)
+        self._polls = max(1, math.ceil(wait / poll_interval))
+        self._poll_interval = poll_interval
+        self._sleep = sleep
+
+    def _name(self, tenant_id: str, patron_id: str, key: str) -> str:
+        digest = hashlib.sha256("\x00".join((tenant_id, patron_id, key)).encode()).hexdigest()
+        return f"{self._prefix}idem:{digest}"
+
+    async def begin(
+        self, tenant_id: str, patron_id: str, key: str, fingerprint: str
+    ) -> Ticket | StoredResponse:
+        name = self._name(tenant_id, patron_id, key)
+        polls = 0
+        while True:
+            ticket = Ticket(tenant_id, patron_id, key, fingerprint)
+            if await self._redis.set(name, _pending(ticket), nx=True, px=self._pending_ttl_ms):
+                return ticket
+            raw = await self._redis.get(name)
+            if raw is None:
+                continue  # expired or released between the two calls: try to claim again
+            record = json.loads(raw)
+            if record["fp"] != fingerprint:
+                raise _key_reused()
+            if record.get("status") is not None:
+                return StoredResponse(
+                    record["status"], record["headers"], base64.b64decode(record["body"])
+                )
+            if polls >= self._polls:
+                raise _still_running()
+            polls += 1
+            await self._sleep(self._poll_interval)
+
+    async def complete(self, ticket: Ticket, response: StoredResponse) -> bool:
+        done = json.dumps(
+            {
+                "fp": ticket.fingerprint,
+                "status": response.status,
+                "headers": dict(response.headers),
+                "body": base64.b64encode(response.body).decode(),
+            }
+        )
+        name = self._name(ticket.tenant_id, ticket.patron_id, ticket.key)
+        return bool(
+            await self._redis.eval(_COMPLETE, 1, name, _pending(ticket), done, self._ttl_ms)
+        )
+
+    async def release(self, ticket: Ticket) -> None:
+        name = self._name(ticket.tenant_id, ticket.patron_id, ticket.key)
+        await self._redis.eval(_RELEASE, 1, name, _pending(ticket))
+
+
+def _pending(ticket: Ticket) -> str:
+    return json.dumps({"fp": ticket.fingerprint, "owner": ticket.owner})

@@ -1,0 +1,179 @@
+"""Idempotency keys, in memory and on the real Redis: replay, conflict, scoping, release,
+expiry, and concurrent duplicates that wait for the first answer instead of running twice."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import pytest
+
+from ils_gateway.domain.errors import Conflict
+from ils_gateway.idempotency import (
+    IdempotencyStore,
+    MemoryIdempotencyStore,
+    RedisIdempotencyStore,
+    StoredResponse,
+    Ticket,
+    request_fingerprint,
+)
+
+FP = request_fingerprint("POST", "/v1/holds", b'{"item_id": "i1"}')
+OTHER_FP = request_fingerprint("POST", "/v1/holds", b'{"item_id": "i2"}')
+ANSWER = StoredResponse(
+    201, {"Location": "/v1/holds/h1"}, '{"id": "h1", "状態": "予約中"}'.encode()
+)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_700_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class GatedSleep:
+    """A sleep for the Redis poller: says it is waiting, then waits until the test opens it."""
+
+    def __init__(self) -> None:
+        self.waiting = asyncio.Event()
+        self.gate = asyncio.Event()
+        self.calls = 0
+
+    async def __call__(self, seconds: float) -> None:
+        self.calls += 1
+        self.waiting.set()
+        await self.gate.wait()
+
+
+@pytest.fixture(params=["memory", "redis"])
+def make_store(request: pytest.FixtureRequest) -> Callable[..., IdempotencyStore]:
+    if request.param == "memory":
+        return lambda **kw: MemoryIdempotencyStore(**{k: v for k, v in kw.items() if k != "sleep"})
+    client = request.getfixturevalue("redis_client")
+    prefix = request.getfixturevalue("redis_prefix")
+    return lambda **kw: RedisIdempotencyStore(
+        client, prefix=prefix, **{k: v for k, v in kw.items() if k != "clock"}
+    )
+
+
+def test_fingerprint_covers_method_path_and_body() -> None:
+    assert FP == request_fingerprint("post", "/v1/holds", b'{"item_id": "i1"}')
+    assert len({FP, OTHER_FP, request_fingerprint("PUT", "/v1/holds", b'{"item_id": "i1"}')}) == 3
+    assert FP != request_fingerprint("POST", "/v1/holds/x", b'{"item_id": "i1"}')
+
+
+async def test_a_repeat_gets_the_first_answer(make_store) -> None:  # type: ignore[no-untyped-def]
+    store = make_store()
+    ticket = await store.begin("tokyo-a", "p1", "k1", FP)
+    assert isinstance(ticket, Ticket)
+    assert await store.complete(ticket, ANSWER)
+    replay = await store.begin("tokyo-a", "p1", "k1", FP)
+    assert replay == StoredResponse(ANSWER.status, dict(ANSWER.headers), ANSWER.body)
+
+
+async def test_same_key_other_request_is_a_conflict(make_store) -> None:  # type: ignore[no-untyped-def]
+    store = make_store()
+    ticket = await store.begin("tokyo-a", "p1", "k1", FP)
+    with pytest.raises(Conflict):
+        await store.begin("tokyo-a", "p1", "k1", OTHER_FP)  # while the first runs
+    await store.complete(ticket, ANSWER)
+    with pytest.raises(Conflict):
+        await store.begin("tokyo-a", "p1", "k1", OTHER_FP)  # and after
+
+
+async def test_keys_are_scoped_to_tenant_and_patron(make_store) -> None:  # type: ignore[no-untyped-def]
+    store = make_store()
+    await store.begin("tokyo-a", "p1", "k1", FP)
+    assert isinstance(await store.begin("tokyo-a", "p2", "k1", OTHER_FP), Ticket)
+    assert isinstance(await store.begin("osaka-b", "p1", "k1", OTHER_FP), Ticket)
+
+
+async def test_released_key_may_run_again(make_store) -> None:  # type: ignore[no-untyped-def]
+    store = make_store()
+    first = await store.begin("tokyo-a", "p1", "k1", FP)
+    assert isinstance(first, Ticket)
+    await store.release(first)
+    second = await store.begin("tokyo-a", "p1", "k1", FP)
+    assert isinstance(second, Ticket) and second.owner != first.owner
+    assert not await store.complete(first, ANSWER)  # the old claim cannot finish it
+    assert await store.complete(second, ANSWER)
+
+
+async def test_concurrent_duplicate_waits_for_the_first_answer(make_store) -> None:  # type: ignore[no-untyped-def]
+    sleep = GatedSleep()
+    store = make_store(sleep=sleep)
+    first = await store.begin("tokyo-a", "p1", "k1", FP)
+    assert isinstance(first, Ticket)
+    duplicate = asyncio.create_task(store.begin("tokyo-a", "p1", "k1", FP))
+    if isinstance(store, RedisIdempotencyStore):
+        await sleep.waiting.wait()
+    else:
+        for _ in range(3):
+            await asyncio.sleep(0)  # let the duplicate reach its wait (loop steps, no clock)
+    assert not duplicate.done()
+    await store.complete(first, ANSWER)
+    sleep.gate.set()
+    assert await duplicate == StoredResponse(ANSWER.status, dict(ANSWER.headers), ANSWER.body)
+
+
+async def test_duplicate_of_a_released_request_runs_it_itself(make_store) -> None:  # type: ignore[no-untyped-def]
+    sleep = GatedSleep()
+    store = make_store(sleep=sleep)
+    first = await store.begin("tokyo-a", "p1", "k1", FP)
+    duplicate = asyncio.create_task(store.begin("tokyo-a", "p1", "k1", FP))
+    if isinstance(store, RedisIdempotencyStore):
+        await sleep.waiting.wait()
+    else:
+        for _ in range(3):
+            await asyncio.sleep(0)
+    await store.release(first)
+    sleep.gate.set()
+    assert isinstance(await duplicate, Ticket)
+
+
+async def test_memory_duplicate_gives_up_after_wait() -> None:
+    store = MemoryIdempotencyStore(wait=0.01)
+    await store.begin("tokyo-a", "p1", "k1", FP)
+    with pytest.raises(Conflict, match="still being processed"):
+        await store.begin("tokyo-a", "p1", "k1", FP)
+
+
+async def test_redis_duplicate_gives_up_after_its_polls(redis_client, redis_prefix) -> None:  # type: ignore[no-untyped-def]
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    store = RedisIdempotencyStore(
+        redis_client, prefix=redis_prefix, wait=0.2, poll_interval=0.05, sleep=sleep
+    )
+    await store.begin("tokyo-a", "p1", "k1", FP)
+    with pytest.raises(Conflict, match="still being processed"):
+        await store.begin("tokyo-a", "p1", "k1", FP)
+    assert waits == [0.05] * 4
+
+
+async def test_memory_keys_expire() -> None:
+    clock = Clock()
+    store = MemoryIdempotencyStore(ttl=3600, pending_ttl=60, clock=clock)
+    pending = await store.begin("tokyo-a", "p1", "k1", FP)
+    clock.now += 61  # the claimant crashed: its claim lapses
+    done = await store.begin("tokyo-a", "p1", "k1", FP)
+    assert isinstance(done, Ticket) and not await store.complete(pending, ANSWER)
+    await store.complete(done, ANSWER)
+    clock.now += 3599
+    assert isinstance(await store.begin("tokyo-a", "p1", "k1", FP), StoredResponse)
+    clock.now += 1
+    assert isinstance(await store.begin("tokyo-a", "p1", "k1", FP), Ticket)
+
+
+async def test_redis_keys_expire_and_are_opaque(redis_client, redis_prefix) -> None:  # type: ignore[no-untyped-def]
+    store = RedisIdempotencyStore(redis_client, prefix=redis_prefix, ttl=3600, pending_ttl=60)
+    ticket = await store.begin("tokyo-a", "20001234567", "k1", FP)
+    [name] = [k async for k in redis_client.scan_iter(match=f"{redis_prefix}*")]
+    assert b"20001234567" not in name and b"k1" not in name
+    assert 0 < await redis_client.pttl(name) <= 60_000
+    await store.complete(ticket, ANSWER)
+    assert 60_000 < await redis_client.pttl(name) <= 3_600_000
