@@ -3,9 +3,6 @@ and a read that raced a write never coming back fresh."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
-
 import pytest
 from resilience_fakes import FakeClock, FakeLibrary, RecordingSleep, patron
 
@@ -18,23 +15,6 @@ from ils_gateway.adapters.resilience.cache import (
     RedisReadCache,
 )
 from ils_gateway.adapters.resilience.freshness import track_freshness
-
-
-@pytest.fixture
-async def redis_client(redis_url: str) -> AsyncIterator[object]:
-    import redis.asyncio as aioredis
-
-    client = aioredis.from_url(redis_url)
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
-async def redis_prefix(redis_client) -> AsyncIterator[str]:  # type: ignore[no-untyped-def]
-    prefix = f"test-{uuid.uuid4().hex[:12]}:"
-    yield prefix
-    async for key in redis_client.scan_iter(match=f"{prefix}*"):
-        await redis_client.delete(key)
 
 
 @pytest.fixture(params=["memory", "redis"])
