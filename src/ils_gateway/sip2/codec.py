@@ -115,13 +115,14 @@ def parse(frame: bytes, settings: CodecSettings = DEFAULT_SETTINGS) -> Message:
         raise SIP2ParseError(0, f"unknown command code {text[:2]!r}", "command")
 
     values = []
+    append = values.append
     pos = 2
-    for spec in cls.FIXED:
-        try:
-            value, pos = spec.kind.read(text, pos)
-        except FixedReadError as exc:
-            raise SIP2ParseError(pos, str(exc), spec.name) from None
-        values.append(value)
+    try:
+        for read in cls._READERS:
+            value, pos = read(text, pos)
+            append(value)
+    except FixedReadError as exc:
+        raise SIP2ParseError(pos, str(exc), cls._FIXED_NAMES[len(values)]) from None
 
     # Trailer: [AY<digit>]AZ<4 hex> at the very end; the field before it may lack its "|".
     length = len(text)

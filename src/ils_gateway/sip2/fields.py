@@ -416,7 +416,7 @@ class Number(FixedKind):
     def read(self, text: str, pos: int) -> tuple[int | None, int]:
         end = pos + self.width
         s = text[pos:end]
-        if len(s) == self.width and s.isascii() and s.isdigit():
+        if s.isdigit() and s.isascii() and len(s) == self.width:
             return int(s), end
         if s == self.blank:
             return None, end

@@ -142,6 +142,8 @@ class Message:
     FIXED: ClassVar[tuple[FixedSpec, ...]] = ()
     VARIABLE: ClassVar[tuple[VarField[Any], ...]] = ()
     _FIXED_NAMES: ClassVar[tuple[str, ...]] = ()
+    # Hot path of the parser: the fixed fields' bound readers, precomputed per class.
+    _READERS: ClassVar[tuple[Callable[[str, int], tuple[Any, int]], ...]] = ()
     _BY_NAME: ClassVar[dict[str, VarField[Any]]] = {}
 
     fields: tuple[Field, ...] = ()
@@ -279,6 +281,7 @@ def _message(code: str, sender: str, response_code: str | None = None) -> Callab
         )
         cls.FIXED = fixed
         cls._FIXED_NAMES = tuple(s.name for s in fixed)
+        cls._READERS = tuple(s.kind.read for s in fixed)
         cls.VARIABLE = tuple(v for v in vars(cls).values() if isinstance(v, VarField))
         cls._BY_NAME = {v.name: v for v in cls.VARIABLE}
         if code in MESSAGE_TYPES:
