@@ -40,6 +40,7 @@ _COMMAND_MODULES: list[str] = [
     "ils_gateway.store.cli",
     "ils_gateway.simulators.elibrary_cli",
     "ils_gateway.simulators.koha_cli",
+    "ils_gateway.simulators.sip2_cli",
     "ils_gateway.serve",
 ]
 

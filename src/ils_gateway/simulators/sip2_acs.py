@@ -1,0 +1,740 @@
+"""The SIP2 face of the simulated library: an ACS on the wire, built on ``sip2.server``.
+
+``SimulatedACS(library)`` is a handler for ``SIP2Server``: it turns each request into calls
+on ``SimulatedLibrary`` and answers the way real ACSs do:
+
+- refusals are ``ok=0`` (or ``N``) with the library's Japanese screen message in AF;
+- holds are reported in 64: ready ones in AS, the rest in CD, selected by the summary field
+  and paged by BP/BQ (at most ``page_limit`` entries, whatever is asked);
+- item state is reported in 18: circulation status, hold queue length (CF), due date (AH),
+  hold pickup deadline (CM), locations;
+- 93 logins are checked against ``logins`` (CN → CO); when any login is configured the server
+  face refuses patron and circulation messages before a successful 93.
+
+The resend rules (97 from the cached last response, a repeated AY/AZ answered from the cache,
+96 for a bad checksum) live in the server face and the sans-I/O connection, not here.
+Latency per request code (``latency``) is slept before answering, for tests and benchmarks;
+the library's own fault knobs add theirs per operation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+
+from ils_gateway.simulators.library import Operation, SimulatedLibrary
+from ils_gateway.simulators.outcomes import (
+    HoldView,
+    PatronBlock,
+    PatronInfo,
+    Refusal,
+    UnknownRecord,
+)
+from ils_gateway.simulators.policy import HoldState, ItemType
+from ils_gateway.sip2.codec import CodecSettings
+from ils_gateway.sip2.fields import (
+    CirculationStatus,
+    PatronStatus,
+    PatronStatusFlag,
+    SipDate,
+    SummaryItem,
+)
+from ils_gateway.sip2.messages import (
+    ACSStatus,
+    BlockPatron,
+    CheckinRequest,
+    CheckinResponse,
+    CheckoutRequest,
+    CheckoutResponse,
+    EndPatronSessionRequest,
+    EndSessionResponse,
+    FeePaidRequest,
+    FeePaidResponse,
+    HoldRequest,
+    HoldResponse,
+    ItemInformationRequest,
+    ItemInformationResponse,
+    ItemStatusUpdateRequest,
+    ItemStatusUpdateResponse,
+    LoginRequest,
+    LoginResponse,
+    Message,
+    PatronEnableRequest,
+    PatronEnableResponse,
+    PatronInformationRequest,
+    PatronInformationResponse,
+    PatronStatusRequest,
+    PatronStatusResponse,
+    RenewAllRequest,
+    RenewAllResponse,
+    RenewRequest,
+    RenewResponse,
+    SCStatus,
+)
+from ils_gateway.sip2.server import SIP2Server, SIP2ServerSettings, SIP2Session
+
+__all__ = ["SimulatedACS", "start_sip2_simulator"]
+
+# Screen messages for what the library model reports as exceptions rather than refusals.
+_NO_PATRON = "利用者が見つかりません"
+_NO_ITEM = "資料が見つかりません"
+_NO_HOLD = "該当する予約がありません"
+_WRONG_PASSWORD = "パスワードが正しくありません"
+_BAD_AMOUNT = "金額が正しくありません"
+
+_OPERATIONS = {
+    "93": Operation.AUTHENTICATE,
+    "23": Operation.PATRON_INFO,
+    "63": Operation.PATRON_INFO,
+    "11": Operation.CHECKOUT,
+    "09": Operation.CHECKIN,
+    "01": Operation.BLOCK_PATRON,
+    "17": Operation.ITEM_INFO,
+    "25": Operation.ENABLE_PATRON,
+    "15": Operation.PLACE_HOLD,
+    "29": Operation.RENEW,
+    "65": Operation.RENEW_ALL,
+    "37": Operation.PAY_FEE,
+}
+
+# SIP2 media type (CK) for each item type.
+_MEDIA_TYPE = {
+    ItemType.BOOK: "001",
+    ItemType.PICTURE_BOOK: "001",
+    ItemType.MAGAZINE: "002",
+    ItemType.KAMISHIBAI: "000",
+    ItemType.CD: "006",
+    ItemType.DVD: "000",
+    ItemType.CASSETTE: "004",
+    ItemType.ART: "000",
+}
+
+_SUMMARY_LISTS = {
+    SummaryItem.HOLD_ITEMS: ("AS", "hold_items"),
+    SummaryItem.OVERDUE_ITEMS: ("AT", "overdue_items"),
+    SummaryItem.CHARGED_ITEMS: ("AU", "charged_items"),
+    SummaryItem.FINE_ITEMS: ("AV", "fine_items"),
+    SummaryItem.RECALL_ITEMS: ("BU", None),
+    SummaryItem.UNAVAILABLE_HOLDS: ("CD", "unavailable_holds"),
+}
+
+
+def _sip_now(when: datetime) -> SipDate:
+    return SipDate.from_datetime(when.replace(tzinfo=None))
+
+
+def _sip_day(day: date | None) -> SipDate | None:
+    """A due date as the end of that day, local time (what ACSs commonly send)."""
+    if day is None:
+        return None
+    return SipDate.from_datetime(datetime.combine(day, time(23, 59, 59)))
+
+
+@dataclass
+class SimulatedACS:
+    """A SIP2 ACS over ``SimulatedLibrary``: one ``handle`` call per request."""
+
+    library: SimulatedLibrary
+    logins: Mapping[str, str] = field(default_factory=dict)
+    """93 login users (CN) and their passwords (CO); empty: no login needed."""
+    institution_id: str = "MIDORI"
+    latency: Mapping[str, float] = field(default_factory=dict)
+    """Seconds to wait before answering, per request code (``"*"``: every code)."""
+    page_limit: int = 50
+    """Most entries listed in one 64, whatever BP/BQ ask (real ACSs cap pages too)."""
+    item_properties: dict[str, str] = field(default_factory=dict)
+    """CH values stored by 19 Item Status Update, per barcode."""
+
+    @property
+    def login_required(self) -> bool:
+        """True when 93 must succeed before patron and circulation messages."""
+        return bool(self.logins)
+
+    async def handle(self, message: Message, session: SIP2Session) -> Message:
+        """Answer one request (the ``SIP2Server`` handler)."""
+        delay = self.latency.get(message.code, self.latency.get("*", 0.0))
+        operation = _OPERATIONS.get(message.code)
+        if operation is not None:
+            delay += self.library.faults.latency_for(operation)
+        if delay > 0:
+            await asyncio.sleep(delay)
+        method = getattr(self, f"_on_{message.code}")
+        return method(message, session)
+
+    # --- session ---
+
+    def _on_93(self, msg: LoginRequest, session: SIP2Session) -> LoginResponse:
+        user = msg.login_user_id or ""
+        ok = not self.logins or self.logins.get(user) == (msg.login_password or "")
+        if ok:
+            session.login_user = user
+        return LoginResponse.build(ok=ok)
+
+    def _on_99(self, msg: SCStatus, session: SIP2Session) -> ACSStatus:
+        return ACSStatus.build(
+            online_status=True,
+            checkin_ok=True,
+            checkout_ok=True,
+            acs_renewal_policy=True,
+            status_update_ok=True,
+            offline_ok=False,
+            timeout_period=30,
+            retries_allowed=3,
+            date_time_sync=self._now(),
+            protocol_version="2.00",
+            institution_id=self.institution_id,
+            library_name=self.library.data.name,
+            supported_messages="Y" * 16,
+            terminal_location=session.login_user or None,
+        )
+
+    # --- patrons ---
+
+    def _on_23(self, msg: PatronStatusRequest, session: SIP2Session) -> PatronStatusResponse:
+        card = msg.patron_identifier or ""
+        try:
+            info = self.library.patron_info(card)
+        except UnknownRecord:
+            return PatronStatusResponse.build(
+                patron_status=PatronStatus("Y" * 4 + " " * 10),
+                language=msg.language,
+                transaction_date=self._now(),
+                institution_id=self._ao(msg),
+                patron_identifier=card,
+                personal_name="",
+                valid_patron=False,
+                screen_messages=[_NO_PATRON],
+            )
+        return PatronStatusResponse.build(
+            patron_status=self._status(info),
+            language=msg.language,
+            transaction_date=self._now(),
+            institution_id=self._ao(msg),
+            patron_identifier=card,
+            personal_name=info.name,
+            valid_patron=True,
+            valid_patron_password=self._password_ok(card, msg.patron_password),
+            currency_type="JPY",
+            fee_amount=str(info.fee_total),
+            screen_messages=self._block_messages(info),
+        )
+
+    def _on_63(
+        self, msg: PatronInformationRequest, session: SIP2Session
+    ) -> PatronInformationResponse:
+        card = msg.patron_identifier or ""
+        now = self._now()
+        try:
+            info = self.library.patron_info(card)
+        except UnknownRecord:
+            return PatronInformationResponse.build(
+                patron_status=PatronStatus("Y" * 4 + " " * 10),
+                language=msg.language,
+                transaction_date=now,
+                institution_id=self._ao(msg),
+                patron_identifier=card,
+                personal_name="",
+                valid_patron=False,
+                screen_messages=[_NO_PATRON],
+            )
+        counts = info.counts
+        extra: list[tuple[str, str]] = []
+        for wanted in sorted(msg.summary.items, key=lambda s: s.value)[:1]:
+            fid, attr = _SUMMARY_LISTS[wanted]
+            entries: tuple[str, ...] = getattr(info, attr) if attr else ()
+            first = _page_bound(msg.start_item, 1)
+            last = _page_bound(msg.end_item, len(entries))
+            last = min(last, first + self.page_limit - 1)
+            extra += [(fid, e) for e in entries[first - 1 : last]]
+        rules = self.library.rules
+        response = PatronInformationResponse.build(
+            strip=True,
+            patron_status=self._status(info),
+            language=msg.language,
+            transaction_date=now,
+            hold_items_count=counts["hold"],
+            overdue_items_count=counts["overdue"],
+            charged_items_count=counts["charged"],
+            fine_items_count=counts["fine"],
+            recall_items_count=counts["recall"],
+            unavailable_holds_count=counts["unavailable_hold"],
+            institution_id=self._ao(msg),
+            patron_identifier=card,
+            personal_name=info.name,
+            hold_items_limit=str(rules.max_holds) if rules.max_holds is not None else None,
+            valid_patron=True,
+            valid_patron_password=self._password_ok(card, msg.patron_password),
+            currency_type="JPY",
+            fee_amount=str(info.fee_total),
+            home_address=info.address or None,
+            email_address=info.email,
+            home_phone_number=info.phone,
+            screen_messages=self._block_messages(info),
+        )
+        # List fields go in the spec's place (before BD/BE/BF) — order is free on the wire,
+        # but keeping them together reads better in logs.
+        return PatronInformationResponse(
+            **{n: getattr(response, n) for n in response._FIXED_NAMES},
+            fields=_insert_before(response.fields, ("BD", "BE", "BF", "AF"), extra),
+        )
+
+    def _on_01(self, msg: BlockPatron, session: SIP2Session) -> PatronStatusResponse:
+        card = msg.patron_identifier or ""
+        try:
+            info = self.library.block_patron(card, msg.blocked_card_message or None)
+        except UnknownRecord:
+            return self._unknown_patron_24(msg, card)
+        return PatronStatusResponse.build(
+            patron_status=self._status(info),
+            transaction_date=self._now(),
+            institution_id=self._ao(msg),
+            patron_identifier=card,
+            personal_name=info.name,
+            valid_patron=True,
+            screen_messages=self._block_messages(info),
+        )
+
+    def _on_25(self, msg: PatronEnableRequest, session: SIP2Session) -> PatronEnableResponse:
+        card = msg.patron_identifier or ""
+        try:
+            info = self.library.enable_patron(card)
+        except UnknownRecord:
+            return PatronEnableResponse.build(
+                patron_status=PatronStatus("Y" * 4 + " " * 10),
+                transaction_date=self._now(),
+                institution_id=self._ao(msg),
+                patron_identifier=card,
+                personal_name="",
+                valid_patron=False,
+                screen_messages=[_NO_PATRON],
+            )
+        return PatronEnableResponse.build(
+            patron_status=self._status(info),
+            transaction_date=self._now(),
+            institution_id=self._ao(msg),
+            patron_identifier=card,
+            personal_name=info.name,
+            valid_patron=True,
+            valid_patron_password=self._password_ok(card, msg.patron_password),
+            screen_messages=self._block_messages(info),
+        )
+
+    def _on_35(self, msg: EndPatronSessionRequest, session: SIP2Session) -> EndSessionResponse:
+        return EndSessionResponse.build(
+            end_session=True,
+            transaction_date=self._now(),
+            institution_id=self._ao(msg),
+            patron_identifier=msg.patron_identifier or "",
+        )
+
+    def _on_37(self, msg: FeePaidRequest, session: SIP2Session) -> FeePaidResponse:
+        card = msg.patron_identifier or ""
+        answer = {
+            "transaction_date": self._now(),
+            "institution_id": self._ao(msg),
+            "patron_identifier": card,
+            "transaction_id": msg.transaction_id,
+        }
+        try:
+            amount = float(msg.fee_amount or "")
+            fee_id = int(msg.fee_identifier) if msg.fee_identifier else None
+        except ValueError:
+            return FeePaidResponse.build(
+                payment_accepted=False, screen_messages=[_BAD_AMOUNT], **answer
+            )
+        try:
+            payment = self.library.pay_fee(card, round(amount), fee_id)
+        except Refusal as refusal:
+            return FeePaidResponse.build(
+                payment_accepted=False, screen_messages=[refusal.message], **answer
+            )
+        except UnknownRecord as unknown:
+            text = _NO_PATRON if unknown.kind == "patron" else "該当する料金がありません"
+            return FeePaidResponse.build(payment_accepted=False, screen_messages=[text], **answer)
+        note = f"{payment.accepted}円を受け付けました。未納額 {payment.outstanding}円"
+        return FeePaidResponse.build(payment_accepted=True, screen_messages=[note], **answer)
+
+    # --- items ---
+
+    def _on_17(self, msg: ItemInformationRequest, session: SIP2Session) -> ItemInformationResponse:
+        barcode = msg.item_identifier or ""
+        try:
+            info = self.library.item_info(barcode)
+        except UnknownRecord:
+            return ItemInformationResponse.build(
+                circulation_status=CirculationStatus.OTHER,
+                transaction_date=self._now(),
+                item_identifier=barcode,
+                title_identifier="",
+                screen_messages=[_NO_ITEM],
+            )
+        notes = []
+        if info.not_for_loan:
+            notes.append("館内利用のみ")
+        if info.on_hold_shelf:
+            notes.append("予約資料として取置中")
+        return ItemInformationResponse.build(
+            strip=True,
+            circulation_status=CirculationStatus(info.circulation_status),
+            transaction_date=self._now(),
+            hold_queue_length=str(info.hold_queue_length),
+            due_date=_sip_day(info.due),
+            hold_pickup_date=_sip_day(info.hold_pickup_deadline),
+            item_identifier=barcode,
+            title_identifier=info.title,
+            owner=info.home_branch,
+            media_type=_MEDIA_TYPE.get(info.item_type, "000"),
+            permanent_location=info.home_branch,
+            current_location=info.location,
+            item_properties=self.item_properties.get(barcode),
+            screen_messages=notes,
+        )
+
+    def _on_19(
+        self, msg: ItemStatusUpdateRequest, session: SIP2Session
+    ) -> ItemStatusUpdateResponse:
+        barcode = msg.item_identifier or ""
+        try:
+            info = self.library.item_info(barcode)
+        except UnknownRecord:
+            return ItemStatusUpdateResponse.build(
+                item_properties_ok=False,
+                transaction_date=self._now(),
+                item_identifier=barcode,
+                screen_messages=[_NO_ITEM],
+            )
+        self.item_properties[barcode] = msg.item_properties or ""
+        return ItemStatusUpdateResponse.build(
+            strip=True,
+            item_properties_ok=True,
+            transaction_date=self._now(),
+            item_identifier=barcode,
+            title_identifier=info.title,
+            item_properties=msg.item_properties,
+        )
+
+    # --- circulation ---
+
+    def _on_11(self, msg: CheckoutRequest, session: SIP2Session) -> CheckoutResponse:
+        card, barcode = msg.patron_identifier or "", msg.item_identifier or ""
+        answer = {
+            "transaction_date": self._now(),
+            "institution_id": self._ao(msg),
+            "patron_identifier": card,
+            "item_identifier": barcode,
+        }
+        refusal = self._patron_password_refusal(card, msg.patron_password)
+        if refusal is None:
+            try:
+                loan = self.library.checkout(card, barcode, self._branch(session))
+            except Refusal as exc:
+                refusal = exc.message
+            except UnknownRecord as unknown:
+                refusal = _NO_PATRON if unknown.kind == "patron" else _NO_ITEM
+            else:
+                return CheckoutResponse.build(
+                    strip=True,
+                    ok=True,
+                    renewal_ok=loan.renewable,
+                    magnetic_media=False,
+                    desensitize=True,
+                    title_identifier=loan.title,
+                    due_date=_sip_day(loan.due),
+                    media_type=_MEDIA_TYPE.get(loan.item_type),
+                    **answer,
+                )
+        return CheckoutResponse.build(
+            strip=True,
+            ok=False,
+            renewal_ok=False,
+            magnetic_media=None,
+            desensitize=False,
+            title_identifier=self._title(barcode),
+            due_date=SipDate.none(),
+            screen_messages=[refusal],
+            **answer,
+        )
+
+    def _on_09(self, msg: CheckinRequest, session: SIP2Session) -> CheckinResponse:
+        barcode = msg.item_identifier or ""
+        answer = {
+            "transaction_date": self._now(),
+            "institution_id": self._ao(msg),
+            "item_identifier": barcode,
+        }
+        location = msg.current_location or ""
+        branch = location if location in {b.code for b in self.library.data.branches} else None
+        try:
+            result = self.library.checkin(barcode, branch)
+            info = self.library.item_info(barcode)
+        except UnknownRecord:
+            return CheckinResponse.build(
+                ok=False,
+                resensitize=False,
+                alert=True,
+                permanent_location="",
+                screen_messages=[_NO_ITEM],
+                **answer,
+            )
+        notes: list[str] = []
+        sort_bin = None
+        if result.loan_id is None:
+            notes.append("貸出されていない資料です")
+        if result.hold is not None:
+            if result.route_to:
+                notes.append(f"予約資料です。{result.route_to}へ回送してください")
+                sort_bin = result.route_to
+            else:
+                notes.append("予約資料です。予約棚へ置いてください")
+                sort_bin = "HOLD"
+        return CheckinResponse.build(
+            strip=True,
+            ok=True,
+            resensitize=result.hold is None,
+            magnetic_media=False,
+            alert=result.hold is not None,
+            permanent_location=info.home_branch,
+            title_identifier=info.title,
+            sort_bin=sort_bin,
+            media_type=_MEDIA_TYPE.get(info.item_type),
+            screen_messages=notes,
+            **answer,
+        )
+
+    def _on_29(self, msg: RenewRequest, session: SIP2Session) -> RenewResponse:
+        card, barcode = msg.patron_identifier or "", msg.item_identifier or ""
+        answer = {
+            "transaction_date": self._now(),
+            "institution_id": self._ao(msg),
+            "patron_identifier": card,
+            "item_identifier": barcode,
+        }
+        refusal = self._patron_password_refusal(card, msg.patron_password)
+        if refusal is None:
+            try:
+                loan = self.library.renew(card, barcode)
+            except Refusal as exc:
+                refusal = exc.message
+            except UnknownRecord as unknown:
+                refusal = _NO_PATRON if unknown.kind == "patron" else _NO_ITEM
+            else:
+                return RenewResponse.build(
+                    strip=True,
+                    ok=True,
+                    renewal_ok=True,
+                    magnetic_media=False,
+                    desensitize=True,
+                    title_identifier=loan.title,
+                    due_date=_sip_day(loan.due),
+                    media_type=_MEDIA_TYPE.get(loan.item_type),
+                    **answer,
+                )
+        due = None
+        try:
+            due = self.library.item_info(barcode).due
+        except UnknownRecord:
+            pass
+        return RenewResponse.build(
+            strip=True,
+            ok=False,
+            renewal_ok=False,
+            magnetic_media=None,
+            desensitize=False,
+            title_identifier=self._title(barcode),
+            due_date=_sip_day(due) or SipDate.none(),
+            screen_messages=[refusal],
+            **answer,
+        )
+
+    def _on_65(self, msg: RenewAllRequest, session: SIP2Session) -> RenewAllResponse:
+        card = msg.patron_identifier or ""
+        answer = {"transaction_date": self._now(), "institution_id": self._ao(msg)}
+        refusal = self._patron_password_refusal(card, msg.patron_password)
+        if refusal is None:
+            try:
+                result = self.library.renew_all(card)
+            except UnknownRecord:
+                refusal = _NO_PATRON
+            else:
+                notes = [f"{barcode}: {why.message}" for barcode, why in result.unrenewed]
+                return RenewAllResponse.build(
+                    strip=True,
+                    ok=True,
+                    renewed_count=len(result.renewed),
+                    unrenewed_count=len(result.unrenewed),
+                    renewed_items=[loan.barcode for loan in result.renewed],
+                    unrenewed_items=[barcode for barcode, _ in result.unrenewed],
+                    screen_messages=notes,
+                    **answer,
+                )
+        return RenewAllResponse.build(
+            ok=False, renewed_count=0, unrenewed_count=0, screen_messages=[refusal], **answer
+        )
+
+    # --- holds ---
+
+    def _on_15(self, msg: HoldRequest, session: SIP2Session) -> HoldResponse:
+        card = msg.patron_identifier or ""
+        barcode = msg.item_identifier or None
+        answer = {
+            "transaction_date": self._now(),
+            "institution_id": self._ao(msg),
+            "patron_identifier": card,
+            "item_identifier": barcode,
+        }
+        refusal = self._patron_password_refusal(card, msg.patron_password)
+        if refusal is None:
+            try:
+                view = self._hold(msg, card, barcode)
+            except Refusal as exc:
+                refusal = exc.message
+            except UnknownRecord as unknown:
+                refusal = {"patron": _NO_PATRON, "hold": _NO_HOLD}.get(unknown.kind, _NO_ITEM)
+            except ValueError:
+                refusal = "予約の指定が正しくありません"
+            else:
+                return HoldResponse.build(
+                    strip=True,
+                    ok=True,
+                    available=view.state is HoldState.AWAITING_PICKUP,
+                    expiration_date=_sip_day(view.deadline),
+                    queue_position=str(view.queue_position) if view.queue_position else None,
+                    pickup_location=view.pickup,
+                    title_identifier=view.title,
+                    **answer,
+                )
+        return HoldResponse.build(
+            strip=True, ok=False, available=False, screen_messages=[refusal], **answer
+        )
+
+    def _hold(self, msg: HoldRequest, card: str, barcode: str | None) -> HoldView:
+        lib = self.library
+        mode = msg.hold_mode.value
+        biblio_id = None
+        if barcode is not None:
+            biblio_id = lib.item_info(barcode).biblio_id
+        elif msg.title_identifier and msg.title_identifier.isdigit():
+            biblio_id = int(msg.title_identifier)
+        if biblio_id is None:
+            raise ValueError("no item or title given")
+        if mode == "+":
+            pickup = msg.pickup_location or lib.patron_info(card).home_branch
+            if barcode is not None and msg.hold_type == "3":
+                return lib.place_hold(card, pickup, barcode=barcode)
+            return lib.place_hold(card, pickup, biblio_id=biblio_id)
+        hold = next((h for h in lib.holds(card) if h.biblio_id == biblio_id), None)
+        if hold is None:
+            raise UnknownRecord("hold", biblio_id)
+        if mode == "-":
+            return lib.cancel_hold(card, hold.hold_id)
+        if not msg.pickup_location:
+            raise ValueError("no pickup location to change to")
+        return lib.change_pickup(card, hold.hold_id, msg.pickup_location)
+
+    # --- helpers ---
+
+    def _now(self) -> SipDate:
+        return _sip_now(self.library.now())
+
+    def _ao(self, msg: Message) -> str:
+        return msg.get("AO") or self.institution_id
+
+    def _branch(self, session: SIP2Session) -> str | None:
+        # A self-check logged in with a branch code as its user stands at that branch.
+        codes = {b.code for b in self.library.data.branches}
+        return session.login_user if session.login_user in codes else None
+
+    def _title(self, barcode: str) -> str:
+        try:
+            return self.library.item_info(barcode).title
+        except UnknownRecord:
+            return ""
+
+    def _password_ok(self, card: str, password: str | None) -> bool | None:
+        if not password:
+            return None
+        return self.library.authenticate(card, password).ok
+
+    def _patron_password_refusal(self, card: str, password: str | None) -> str | None:
+        if self._password_ok(card, password) is False:
+            return _WRONG_PASSWORD
+        return None
+
+    def _unknown_patron_24(self, msg: Message, card: str) -> PatronStatusResponse:
+        return PatronStatusResponse.build(
+            patron_status=PatronStatus("Y" * 4 + " " * 10),
+            transaction_date=self._now(),
+            institution_id=self._ao(msg),
+            patron_identifier=card,
+            personal_name="",
+            valid_patron=False,
+            screen_messages=[_NO_PATRON],
+        )
+
+    @staticmethod
+    def _status(info: PatronInfo) -> PatronStatus:
+        flags: set[PatronStatusFlag] = set()
+        if info.blocks:
+            flags |= {
+                PatronStatusFlag.CHARGE_PRIVILEGES_DENIED,
+                PatronStatusFlag.RENEWAL_PRIVILEGES_DENIED,
+                PatronStatusFlag.HOLD_PRIVILEGES_DENIED,
+            }
+        if info.overdue_items:
+            flags.add(PatronStatusFlag.TOO_MANY_ITEMS_OVERDUE)
+        if info.fee_total:
+            flags.add(PatronStatusFlag.EXCESSIVE_OUTSTANDING_FEES)
+        return PatronStatus.from_flags(flags)
+
+    @staticmethod
+    def _block_messages(info: PatronInfo) -> list[str]:
+        notes = []
+        if PatronBlock.EXPIRED in info.blocks:
+            notes.append("利用カードの有効期限が切れています")
+        if PatronBlock.INACTIVE in info.blocks:
+            notes.append("長期間ご利用がないため、カウンターで確認してください")
+        if PatronBlock.MANUAL in info.blocks:
+            notes.append(info.block_note or "利用が制限されています")
+        return notes
+
+
+def _page_bound(raw: str | None, default: int) -> int:
+    if raw is None or not raw.strip().isdigit():
+        return default
+    return max(1, int(raw))
+
+
+def _insert_before(
+    fields: tuple[tuple[str, str], ...], before: tuple[str, ...], extra: list[tuple[str, str]]
+) -> tuple[tuple[str, str], ...]:
+    for i, (fid, _) in enumerate(fields):
+        if fid in before:
+            return (*fields[:i], *extra, *fields[i:])
+    return (*fields, *extra)
+
+
+async def start_sip2_simulator(
+    library: SimulatedLibrary,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    logins: Mapping[str, str] | None = None,
+    codec: CodecSettings | None = None,
+    latency: Mapping[str, float] | None = None,
+    institution_id: str = "MIDORI",
+) -> tuple[SIP2Server, SimulatedACS]:
+    """Start an ACS over ``library``; ``aclose()`` the server to stop it."""
+    acs = SimulatedACS(
+        library, logins=dict(logins or {}), institution_id=institution_id, latency=latency or {}
+    )
+    settings = SIP2ServerSettings(
+        host=host,
+        port=port,
+        codec=codec or CodecSettings(),
+        login_required=acs.login_required,
+    )
+    server = SIP2Server(acs.handle, settings)
+    await server.start()
+    return server, acs

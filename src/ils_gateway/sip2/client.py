@@ -1,0 +1,505 @@
+"""The asyncio SIP2 client: a pool of logged-in connections to one ACS.
+
+``SIP2ClientPool(settings)`` keeps up to ``pool_size`` connections. Each new connection is
+opened (TLS when configured), logged in with 93 when a login user is set, and checked with
+99; the last 98 is kept as ``pool.acs_status`` (supported messages, timeout, retries). A
+connection carries one request at a time, strictly request → response; concurrency is the
+number of connections.
+
+Resend rules (spec, error detection on): a response we cannot read (bad checksum) is asked
+for again with 97; a 96 from the ACS makes us resend the same bytes (same AY and AZ, which a
+careful ACS recognises as a resend). Both are bounded by the ACS's retries value.
+
+What the caller learns when things go wrong, by whether the request may have reached the ACS:
+
+- nothing was written yet (connect failed, login refused): ``SIP2ConnectionError`` /
+  ``SIP2LoginFailed`` — safe to try again later;
+- the request was written and the connection broke, timed out or the answer was garbled:
+  reads (``idempotent=True``) are tried once more on a fresh connection, then fail with
+  ``SIP2ConnectionError``, ``SIP2Timeout`` or ``SIP2ProtocolError``; writes are *never*
+  resent and fail with ``SIP2OutcomeUnknown`` (the cause chained), because a checkout,
+  renewal or hold may have happened.
+
+A connection that failed in any way is closed, never reused: its next bytes could belong to
+the request that failed (cross-talk). Frames are logged at debug level through structlog with
+passwords removed and card numbers and personal fields masked (``loggable``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+from collections import deque
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from ils_gateway.sip2.checksum import ChecksumBasis
+from ils_gateway.sip2.codec import DEFAULT_MAX_FRAME_BYTES, CodecSettings
+from ils_gateway.sip2.connection import CLOSED, NEED_DATA, BadFrame, Role, SIP2Connection
+from ils_gateway.sip2.errors import RemoteProtocolError, SIP2Error
+from ils_gateway.sip2.messages import (
+    ACSStatus,
+    LoginRequest,
+    LoginResponse,
+    Message,
+    RequestACSResend,
+    RequestSCResend,
+    SCStatus,
+)
+
+__all__ = [
+    "SUPPORTED_MESSAGE_ORDER",
+    "ClientTimeouts",
+    "SIP2ClientError",
+    "SIP2ClientPool",
+    "SIP2ClientSettings",
+    "SIP2ConnectionError",
+    "SIP2LoginFailed",
+    "SIP2OutcomeUnknown",
+    "SIP2PoolClosed",
+    "SIP2ProtocolError",
+    "SIP2Timeout",
+    "TLSSettings",
+    "loggable",
+]
+
+log = structlog.get_logger("ils_gateway.sip2.client")
+
+_READ_CHUNK = 64 * 1024
+
+# The request codes behind the 16 Y/N flags of the 98's BX field, in the spec's order.
+SUPPORTED_MESSAGE_ORDER = (
+    "23", "11", "09", "01", "99", "97", "93", "63", "35", "37", "17", "19", "25", "15", "29", "65",
+)  # fmt: skip
+
+
+# --- errors --------------------------------------------------------------------------------
+
+
+class SIP2ClientError(SIP2Error):
+    """Base of what the client pool raises; the SIP2 adapter translates these in one place."""
+
+
+class SIP2ConnectionError(SIP2ClientError):
+    """The ACS could not be reached, or the connection broke (for a read: after one retry)."""
+
+
+class SIP2LoginFailed(SIP2ConnectionError):
+    """The ACS answered our 93 login with ok=0 (wrong login user or password)."""
+
+
+class SIP2Timeout(SIP2ClientError):
+    """A read got no complete response in time (after one retry)."""
+
+
+class SIP2ProtocolError(SIP2ClientError, RemoteProtocolError):
+    """The ACS broke the protocol: unreadable after resends, wrong response, bad sequence."""
+
+
+class SIP2OutcomeUnknown(SIP2ClientError):
+    """A write was sent and no answer came: it may or may not have happened at the ACS."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        self.code = code
+        self.reason = reason
+        super().__init__(f"outcome of {code} unknown: {reason}")
+
+
+class SIP2PoolClosed(SIP2ClientError):
+    """The pool was used before ``start()`` or after ``aclose()``."""
+
+
+# --- settings ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TLSSettings:
+    """TLS for the connection to the ACS (SIP2 passwords travel in clear text without it)."""
+
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    verify: bool = True
+    server_hostname: str | None = None
+
+    def context(self) -> ssl.SSLContext:
+        """The client SSL context these settings describe."""
+        ctx = ssl.create_default_context(cafile=str(self.ca_file) if self.ca_file else None)
+        if not self.verify:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        if self.cert_file is not None:
+            ctx.load_cert_chain(self.cert_file, self.key_file)
+        return ctx
+
+
+@dataclass(frozen=True)
+class ClientTimeouts:
+    """Seconds allowed per phase: connecting (with login), one request, waiting for a slot."""
+
+    connect: float = 5.0
+    request: float = 10.0
+    pool: float = 5.0
+
+
+@dataclass(frozen=True)
+class SIP2ClientSettings:
+    """Everything about one ACS connection; passwords are kept out of the repr."""
+
+    host: str
+    port: int
+    tls: TLSSettings | None = None
+    login_user: str | None = None
+    """93 CN; no login is sent when None."""
+    login_password: str = field(default="", repr=False)
+    """93 CO."""
+    location_code: str | None = None
+    """93 CP."""
+    institution_id: str = ""
+    """AO, for the messages the adapter builds."""
+    terminal_password: str = field(default="", repr=False)
+    """AC, for the messages the adapter builds."""
+    language: str = "014"
+    encoding: str = "utf-8"
+    error_detection: bool = True
+    checksum_basis: ChecksumBasis = ChecksumBasis.BYTES
+    terminator: str = "\r"
+    max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
+    timeouts: ClientTimeouts = ClientTimeouts()
+    pool_size: int = 4
+    max_resends: int = 3
+    """Upper bound of 96/97 rounds per request (lowered by the ACS's retries value)."""
+
+    def __post_init__(self) -> None:
+        if self.pool_size < 1:
+            raise ValueError("pool_size must be at least 1")
+
+    @property
+    def codec(self) -> CodecSettings:
+        """The codec settings of these connections."""
+        return CodecSettings(
+            encoding=self.encoding,
+            error_detection=self.error_detection,
+            checksum_basis=self.checksum_basis,
+            terminator=self.terminator,
+            max_frame_bytes=self.max_frame_bytes,
+        )
+
+
+# --- log redaction -------------------------------------------------------------------------
+
+_SECRET = frozenset({"AC", "AD", "CO"})  # passwords: never shown
+_CARD = frozenset({"AA"})  # card numbers: last 4 at most
+_PERSONAL = frozenset({"AE", "BD", "BE", "BF"})  # name, address, e-mail, phone: hidden
+
+
+def _mask_card(value: str) -> str:
+    keep = max(0, min(4, len(value) - 1))
+    return "*" * (len(value) - keep) + (value[-keep:] if keep else "")
+
+
+def loggable(message: Message) -> dict[str, Any]:
+    """A message as structlog keys, with passwords, card numbers and personal data hidden."""
+    fields = []
+    for fid, value in message.fields:
+        if fid in _SECRET:
+            value = "***" if value else ""
+        elif fid in _CARD:
+            value = _mask_card(value)
+        elif fid in _PERSONAL and value:
+            value = f"<{len(value)} chars>"
+        fields.append(f"{fid}={value}")
+    return {"code": message.code, "sequence": message.sequence, "fields": fields}
+
+
+# --- one connection ------------------------------------------------------------------------
+
+
+class _Broken(Exception):
+    """The connection failed; ``sent`` says whether the request may have reached the ACS."""
+
+    def __init__(self, error: BaseException, *, sent: bool) -> None:
+        self.error = error
+        self.sent = sent
+        super().__init__(str(error))
+
+
+class _Connection:
+    """One open TCP connection and its protocol state; carries one request at a time."""
+
+    def __init__(
+        self,
+        number: int,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        settings: SIP2ClientSettings,
+    ) -> None:
+        self.number = number
+        self.reader = reader
+        self.writer = writer
+        self.settings = settings
+        self.protocol = SIP2Connection(Role.CLIENT, settings.codec)
+        self.max_resends = settings.max_resends
+        self.log = log.bind(connection=number, acs=f"{settings.host}:{settings.port}")
+
+    @property
+    def usable(self) -> bool:
+        """False once the ACS closed it (seen between requests) or it was closed here."""
+        return not (self.writer.is_closing() or self.reader.at_eof())
+
+    async def exchange(self, message: Message, seconds: float) -> Message:
+        """Send ``message``, return its response; ``_Broken`` on any failure."""
+        try:
+            data = self.protocol.send(message)
+        except SIP2Error as exc:  # our own illegal step: nothing was written
+            raise _Broken(exc, sent=False) from exc
+        self.log.debug("sip2.frame", direction="out", **loggable(message))
+        try:
+            async with asyncio.timeout(seconds):
+                self.writer.write(data)
+                await self.writer.drain()
+                return await self._response(message)
+        except (OSError, EOFError, SIP2Error, TimeoutError) as exc:
+            raise _Broken(exc, sent=True) from exc
+
+    async def _response(self, request: Message) -> Message:
+        rounds = 0
+        while True:
+            event = self.protocol.next_event()
+            if event is NEED_DATA:
+                chunk = await self.reader.read(_READ_CHUNK)
+                if not chunk:
+                    raise ConnectionResetError("the ACS closed the connection")
+                self.protocol.receive_data(chunk)
+                continue
+            if event is CLOSED:
+                raise ConnectionResetError("the ACS closed the connection")
+            if isinstance(event, BadFrame | RequestSCResend):
+                rounds += 1
+                if rounds > self.max_resends:
+                    raise SIP2ProtocolError(
+                        f"no readable answer to {request.code} after {self.max_resends} resends"
+                    )
+                if isinstance(event, BadFrame):
+                    self.log.warning("sip2.client.bad_frame", reason=event.error.reason)
+                    out = self.protocol.send(RequestACSResend())
+                else:
+                    self.log.info("sip2.client.resend_requested", code=request.code)
+                    out = self.protocol.resend()
+                self.writer.write(out)
+                await self.writer.drain()
+                continue
+            assert isinstance(event, Message)
+            self.log.debug("sip2.frame", direction="in", **loggable(event))
+            return event
+
+    async def close(self) -> None:
+        """Close the socket (no SIP2 goodbye exists)."""
+        self.writer.close()
+        with contextlib.suppress(Exception):
+            await self.writer.wait_closed()
+
+
+# --- the pool ------------------------------------------------------------------------------
+
+
+class PoolState(Enum):
+    """Lifecycle of a pool."""
+
+    UNOPENED = "unopened"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class SIP2ClientPool:
+    """Up to ``pool_size`` logged-in connections to one ACS, one request in flight on each."""
+
+    def __init__(self, settings: SIP2ClientSettings) -> None:
+        self.settings = settings
+        self.state = PoolState.UNOPENED
+        self.acs_status: ACSStatus | None = None
+        """The last 98 ACS Status (supported messages, timeout, retries)."""
+        self._idle: deque[_Connection] = deque()
+        self._slots = asyncio.Semaphore(settings.pool_size)
+        self._busy = 0
+        self._drained = asyncio.Event()
+        self._drained.set()
+        self._numbers = 0
+        self._ssl = settings.tls.context() if settings.tls is not None else None
+
+    async def __aenter__(self) -> SIP2ClientPool:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def start(self) -> None:
+        """Open the first connection (login and status check); fails fast on a bad login."""
+        if self.state is not PoolState.UNOPENED:
+            raise SIP2PoolClosed(f"pool is {self.state.value}")
+        self.state = PoolState.OPEN
+        try:
+            self._idle.append(await self._open())
+        except BaseException:
+            self.state = PoolState.CLOSED
+            raise
+
+    def supports(self, code: str) -> bool | None:
+        """Whether the ACS's 98 flags request ``code`` as supported (None when unknown)."""
+        if self.acs_status is None or code not in SUPPORTED_MESSAGE_ORDER:
+            return None
+        flags = self.acs_status.supported_messages or ""
+        i = SUPPORTED_MESSAGE_ORDER.index(code)
+        return i < len(flags) and flags[i] == "Y"
+
+    @property
+    def open_connections(self) -> int:
+        """Connections open now (idle and busy)."""
+        return len(self._idle) + self._busy
+
+    async def request(self, message: Message, *, idempotent: bool) -> Message:
+        """Send one request on a pooled connection and return the ACS's response.
+
+        ``idempotent=True`` (reads) allows one more try on a fresh connection after a reset,
+        timeout or garbled answer; writes that may have been sent raise ``SIP2OutcomeUnknown``.
+        """
+        tries = 2 if idempotent else 1
+        attempt = 0
+        while True:
+            conn = await self._acquire()
+            try:
+                response = await conn.exchange(message, self.settings.timeouts.request)
+            except _Broken as broken:
+                await self._discard(conn)
+                if not broken.sent and isinstance(broken.error, SIP2Error):
+                    raise broken.error from None  # our bug (illegal step), not the ACS's
+                attempt += 1
+                conn.log.warning(
+                    "sip2.client.request_failed",
+                    code=message.code,
+                    error=type(broken.error).__name__,
+                    detail=str(broken.error),
+                    attempt=attempt,
+                )
+                if not idempotent:
+                    raise SIP2OutcomeUnknown(message.code, str(broken.error)) from broken.error
+                if attempt < tries:
+                    continue
+                raise _read_error(message, broken.error) from broken.error
+            except BaseException:
+                await self._discard(conn)  # cancelled mid-request: never reuse
+                raise
+            await self._release(conn)
+            return response
+
+    async def aclose(self) -> None:
+        """Refuse new requests, let requests in flight finish, close every connection."""
+        if self.state is PoolState.CLOSED:
+            return
+        self.state = PoolState.CLOSED
+        await self._drained.wait()
+        while self._idle:
+            await self._idle.pop().close()
+
+    # --- connections ---
+
+    async def _acquire(self) -> _Connection:
+        if self.state is not PoolState.OPEN:
+            raise SIP2PoolClosed(f"pool is {self.state.value}")
+        try:
+            async with asyncio.timeout(self.settings.timeouts.pool):
+                await self._slots.acquire()
+        except TimeoutError:
+            raise SIP2Timeout("no free SIP2 connection in the pool") from None
+        self._busy += 1
+        self._drained.clear()
+        try:
+            while self._idle:
+                conn = self._idle.pop()
+                if conn.usable:
+                    return conn
+                conn.log.info("sip2.client.stale_connection")
+                await conn.close()
+            return await self._open()
+        except BaseException:
+            self._done()
+            raise
+
+    async def _release(self, conn: _Connection) -> None:
+        if self.state is PoolState.OPEN and conn.usable:
+            self._idle.append(conn)
+        else:
+            await conn.close()
+        self._done()
+
+    async def _discard(self, conn: _Connection) -> None:
+        await conn.close()
+        self._done()
+
+    def _done(self) -> None:
+        self._busy -= 1
+        self._slots.release()
+        if self._busy == 0:
+            self._drained.set()
+
+    async def _open(self) -> _Connection:
+        """A new connection, logged in (when configured) and checked with 99."""
+        s = self.settings
+        self._numbers += 1
+        number = self._numbers
+        try:
+            async with asyncio.timeout(s.timeouts.connect):
+                reader, writer = await asyncio.open_connection(
+                    s.host,
+                    s.port,
+                    ssl=self._ssl,
+                    server_hostname=(s.tls.server_hostname if s.tls and self._ssl else None),
+                    limit=s.max_frame_bytes * 2,
+                )
+        except (OSError, TimeoutError) as exc:
+            raise SIP2ConnectionError(f"cannot connect to {s.host}:{s.port}: {exc}") from exc
+        conn = _Connection(number, reader, writer, s)
+        try:
+            if s.login_user is not None:
+                login = LoginRequest.build(
+                    login_user_id=s.login_user,
+                    login_password=s.login_password,
+                    location_code=s.location_code,
+                )
+                answer = await conn.exchange(login, s.timeouts.connect)
+                if not isinstance(answer, LoginResponse) or not answer.ok:
+                    raise SIP2LoginFailed(f"the ACS refused login user {s.login_user!r}")
+            status = await conn.exchange(SCStatus.build(), s.timeouts.connect)
+        except _Broken as broken:
+            await conn.close()
+            raise SIP2ConnectionError(
+                f"connection setup with {s.host}:{s.port} failed: {broken.error}"
+            ) from broken.error
+        except BaseException:
+            await conn.close()
+            raise
+        assert isinstance(status, ACSStatus)
+        self.acs_status = status
+        retries = status.retries_allowed
+        if retries is not None and retries != 999:
+            conn.max_resends = min(s.max_resends, retries)
+        conn.log.info(
+            "sip2.client.connected",
+            online=status.online_status,
+            supported=status.supported_messages,
+        )
+        return conn
+
+
+def _read_error(message: Message, error: BaseException) -> SIP2ClientError:
+    if isinstance(error, TimeoutError):
+        return SIP2Timeout(f"no answer to {message.code} in time")
+    if isinstance(error, RemoteProtocolError):
+        return SIP2ProtocolError(str(error))
+    return SIP2ConnectionError(f"connection broke during {message.code}: {error}")
