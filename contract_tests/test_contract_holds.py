@@ -1,0 +1,47 @@
+"""Holds: canonical statuses, sane queue positions, pickup libraries the backend lists."""
+
+from __future__ import annotations
+
+from ils_gateway.contract.session import ContractSession
+from ils_gateway.domain.models import Hold, Patron
+from ils_gateway.domain.vocab import HoldAction, HoldStatus
+
+
+def pickup_codes(contract: ContractSession) -> set[str]:
+    """Every code a hold may name as its pickup place: libraries and bookmobile stations."""
+    libraries = contract.run(contract.target.ils.list_pickup_libraries())
+    codes = {lib.code for lib in libraries}
+    codes |= {station.code for lib in libraries for station in lib.bookmobile_stations}
+    return codes
+
+
+def test_holds_well_formed(contract: ContractSession, patron: Patron) -> None:
+    """Every hold has an id, an item id, a canonical status and actions"""
+    holds = contract.run(contract.target.ils.list_holds(patron))
+    problems: list[str] = []
+    for hold in holds:
+        Hold.model_validate(hold.model_dump())
+        where = f"hold {hold.id!r}"
+        if not hold.item.id:
+            problems.append(f"{where}: item has no id")
+        if not hold.id:
+            problems.append("a hold has no id")
+        if not isinstance(hold.status, HoldStatus):
+            problems.append(f"{where}: status {hold.status!r} is not canonical")
+        if not all(isinstance(a, HoldAction) for a in hold.allowed_actions):
+            problems.append(f"{where}: allowed actions are not canonical")
+        if hold.queue_position is not None and hold.status is HoldStatus.READY:
+            problems.append(f"{where}: ready but still at queue position {hold.queue_position}")
+    assert not problems, "; ".join(problems)
+
+
+def test_hold_pickup_libraries_known(contract: ContractSession, patron: Patron) -> None:
+    """Each hold's pickup library is one the backend lists as a pickup library"""
+    holds = contract.run(contract.target.ils.list_holds(patron))
+    codes = pickup_codes(contract)
+    unknown = {
+        f"{h.id}: {h.pickup_library}"
+        for h in holds
+        if h.pickup_library is not None and h.status.is_active and h.pickup_library not in codes
+    }
+    assert not unknown, f"holds for pickup at places not listed: {', '.join(sorted(unknown))}"
