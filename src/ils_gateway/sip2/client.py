@@ -214,7 +214,10 @@ def loggable(message: Message) -> dict[str, Any]:
         elif fid in _PERSONAL and value:
             value = f"<{len(value)} chars>"
         fields.append(f"{fid}={value}")
-    return {"code": message.code, "sequence": message.sequence, "fields": fields}
+    event: dict[str, Any] = {"code": message.code, "fields": fields}
+    if message.sequence is not None:
+        event["sequence"] = message.sequence
+    return event
 
 
 # --- one connection ------------------------------------------------------------------------
