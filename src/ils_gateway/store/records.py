@@ -10,6 +10,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Final
 
 from ils_gateway.store.errors import InvalidValue
 
@@ -44,6 +45,17 @@ def checked_rating(rating: int | None) -> int | None:
     if not RATING_MIN <= rating <= RATING_MAX:
         raise InvalidValue("rating", f"must be {RATING_MIN} to {RATING_MAX}")
     return rating
+
+
+class Unset:
+    """The type of ``UNSET``: "leave this field as it is", distinct from None ("clear it")."""
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+#: "Leave this as it is" in partial updates (shelf name/comment, item rating/comment).
+UNSET: Final = Unset()
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Final
+from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -26,24 +26,17 @@ from ils_gateway.store.records import (
     ITEM_COMMENT_MAX_CHARS,
     SHELF_COMMENT_MAX_CHARS,
     SHELF_NAME_MAX_CHARS,
+    UNSET,
     PatronRef,
     Shelf,
     ShelfItem,
+    Unset,
     checked_rating,
     checked_text,
 )
 from ils_gateway.store.schema import shelf_items, shelves
 
 TITLE_MAX_CHARS = 1000
-
-
-class _Unset:
-    def __repr__(self) -> str:
-        return "UNSET"
-
-
-#: "Leave this as it is", distinct from None ("clear it").
-UNSET: Final = _Unset()
 
 
 class ShelfRepository:
@@ -89,14 +82,14 @@ class ShelfRepository:
         owner: PatronRef,
         shelf_id: str,
         *,
-        name: str | _Unset = UNSET,
-        comment: str | _Unset = UNSET,
+        name: str | Unset = UNSET,
+        comment: str | Unset = UNSET,
     ) -> Shelf:
         """Rename a shelf and/or change its comment."""
         values: dict[str, Any] = {}
-        if not isinstance(name, _Unset):
+        if not isinstance(name, Unset):
             values["name"] = checked_text("name", name, SHELF_NAME_MAX_CHARS, allow_empty=False)
-        if not isinstance(comment, _Unset):
+        if not isinstance(comment, Unset):
             values["comment"] = checked_text("comment", comment, SHELF_COMMENT_MAX_CHARS)
         if values:
             s = shelves
@@ -235,14 +228,14 @@ class ShelfRepository:
         shelf_id: str,
         item_id: str,
         *,
-        rating: int | _Unset | None = UNSET,
-        comment: str | _Unset | None = UNSET,
+        rating: int | Unset | None = UNSET,
+        comment: str | Unset | None = UNSET,
     ) -> ShelfItem:
         """Set or clear (None) the patron's rating (1-5) and comment (≤ 100 characters)."""
         values: dict[str, Any] = {}
-        if not isinstance(rating, _Unset):
+        if not isinstance(rating, Unset):
             values["rating"] = checked_rating(rating)
-        if not isinstance(comment, _Unset):
+        if not isinstance(comment, Unset):
             values["comment"] = (
                 None
                 if comment is None

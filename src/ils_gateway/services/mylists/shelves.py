@@ -15,8 +15,7 @@ from ils_gateway.domain.errors import BadRequest, NotFound
 from ils_gateway.domain.vocab import Feature
 from ils_gateway.services.mylists.context import PatronContext
 from ils_gateway.services.mylists.errors import store_errors
-from ils_gateway.store.records import Shelf, ShelfItem, UnlockedHistoryKey
-from ils_gateway.store.shelves import UNSET, _Unset
+from ils_gateway.store.records import UNSET, Shelf, ShelfItem, UnlockedHistoryKey, Unset
 from ils_gateway.store.store import Store
 
 __all__ = ["UNSET", "ShelfService"]
@@ -46,8 +45,8 @@ class ShelfService:
         ctx: PatronContext,
         shelf_id: str,
         *,
-        name: str | _Unset = UNSET,
-        comment: str | _Unset = UNSET,
+        name: str | Unset = UNSET,
+        comment: str | Unset = UNSET,
     ) -> Shelf:
         """Rename a shelf and/or change its comment."""
         ctx.require(Feature.BOOKSHELVES)
@@ -135,8 +134,8 @@ class ShelfService:
         shelf_id: str,
         item_id: str,
         *,
-        rating: int | _Unset | None = UNSET,
-        comment: str | _Unset | None = UNSET,
+        rating: int | Unset | None = UNSET,
+        comment: str | Unset | None = UNSET,
     ) -> ShelfItem:
         """Set or clear (None) an item's rating (1-5) and comment."""
         ctx.require(Feature.BOOKSHELVES)
