@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from ils_gateway.adapters.base import ILSBackend
 from ils_gateway.adapters.resilience.backend import CallTimeouts, ResilientBackend
+from ils_gateway.adapters.resilience.cache import MemoryReadCache, ReadCache
 from ils_gateway.domain.errors import NotFound
 from ils_gateway.services.account import AccountService
 from ils_gateway.services.catalog import CatalogService
@@ -26,6 +27,7 @@ from ils_gateway.tenants.loader import TenantRegistry
 from ils_gateway.tenants.models import TenantConfig
 
 BackendFactory = Callable[[TenantConfig], ILSBackend]
+BackendWrapper = Callable[[TenantConfig, ILSBackend, ReadCache], ILSBackend]
 
 # backend kind -> "module:factory" building an ILSBackend from the tenant's backend config.
 # Imported lazily so a gateway that serves only Koha tenants never imports the SIP2 stack.
@@ -36,13 +38,13 @@ _BACKENDS = {
 }
 
 
-def resilient(tenant: TenantConfig, backend: ILSBackend) -> ILSBackend:
-    """``backend`` wrapped in ``ResilientBackend`` with the tenant's timeouts."""
+def resilient(tenant: TenantConfig, backend: ILSBackend, cache: ReadCache) -> ILSBackend:
+    """``backend`` wrapped in ``ResilientBackend`` with the tenant's timeouts and ``cache``."""
     timeouts = getattr(tenant.backend, "timeouts", None)
     if timeouts is None:
-        return ResilientBackend(backend, tenant_id=tenant.id)
+        return ResilientBackend(backend, tenant_id=tenant.id, cache=cache)
     return ResilientBackend(
-        backend, tenant_id=tenant.id, timeouts=CallTimeouts.from_backend(timeouts)
+        backend, tenant_id=tenant.id, cache=cache, timeouts=CallTimeouts.from_backend(timeouts)
     )
 
 
@@ -67,10 +69,13 @@ class GatewaySettings:
     tenants: TenantRegistry
     clock: Clock = system_clock
     backend_factory: BackendFactory = build_backend
-    wrap_backend: Callable[[TenantConfig, ILSBackend], ILSBackend] | None = resilient
+    wrap_backend: BackendWrapper | None = resilient
     client_max_size: int = 64 * 1024
     kiosk_header: str = "X-Kiosk-Key"
     json_logs: bool | None = None
+    # Sessions, Idempotency-Keys and the read cache in Redis (many processes); memory if None.
+    redis_url: str | None = None
+    redis_prefix: str = "ilsgw:"
     # Resources started before the gateway (embedded simulators), closed after it.
     extra_cleanups: list[Callable[[], AsyncIterator[None]]] = field(default_factory=list)
 
@@ -120,15 +125,21 @@ class Gateway:
 
 
 @asynccontextmanager
-async def open_gateway(settings: GatewaySettings) -> AsyncIterator[Gateway]:
-    """Build every tenant's backend and services; close the backends on exit."""
+async def open_gateway(
+    settings: GatewaySettings, read_cache: Callable[[], ReadCache] = MemoryReadCache
+) -> AsyncIterator[Gateway]:
+    """Build every tenant's backend and services; close the backends on exit.
+
+    ``read_cache`` makes each tenant's read cache (shared in Redis when the app runs many
+    processes).
+    """
     async with AsyncExitStack() as stack:
         runtimes: dict[str, TenantRuntime] = {}
         for tenant in settings.tenants:
             backend = settings.backend_factory(tenant)
             stack.push_async_callback(backend.close)
             if settings.wrap_backend is not None:
-                backend = settings.wrap_backend(tenant, backend)
+                backend = settings.wrap_backend(tenant, backend, read_cache())
             context = TenantContext(config=tenant, backend=backend, clock=settings.clock)
             runtimes[tenant.id] = TenantRuntime.build(context)
         yield Gateway(runtimes)

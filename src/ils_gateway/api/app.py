@@ -1,7 +1,8 @@
 """``create_app(settings)``: the aiohttp application, composed (not subclassed).
 
 Resources open in cleanup contexts, in order, each torn down only if it was set up: extra
-resources from the settings (embedded simulators), then the gateway (every tenant's backend).
+resources from the settings (embedded simulators), the API's stores (sessions, Idempotency-Keys,
+read cache: memory or Redis), then the gateway (every tenant's backend).
 """
 
 from __future__ import annotations
@@ -10,10 +11,10 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from ils_gateway.api.auth import SessionGate
 from ils_gateway.api.docs import docs_page, openapi_json
 from ils_gateway.api.health import healthz, readyz
-from ils_gateway.api.keys import GATEWAY_KEY, SESSIONS_KEY, SETTINGS_KEY
+from ils_gateway.api.idempotency import idempotency_middleware
+from ils_gateway.api.keys import GATEWAY_KEY, SETTINGS_KEY, STATE_KEY
 from ils_gateway.api.middleware import (
     log_context_middleware,
     problem_middleware,
@@ -21,11 +22,18 @@ from ils_gateway.api.middleware import (
     session_middleware,
 )
 from ils_gateway.api.routes import add_routes
+from ils_gateway.api.state import open_api_state
 from ils_gateway.gateway import GatewaySettings, open_gateway
 
 
+async def _state_context(app: web.Application) -> AsyncIterator[None]:
+    async with open_api_state(app[SETTINGS_KEY]) as state:
+        app[STATE_KEY] = state
+        yield
+
+
 async def _gateway_context(app: web.Application) -> AsyncIterator[None]:
-    async with open_gateway(app[SETTINGS_KEY]) as gateway:
+    async with open_gateway(app[SETTINGS_KEY], app[STATE_KEY].read_cache) as gateway:
         app[GATEWAY_KEY] = gateway
         yield
 
@@ -38,13 +46,14 @@ def create_app(settings: GatewaySettings) -> web.Application:
             log_context_middleware,
             problem_middleware,
             session_middleware,
+            idempotency_middleware,
         ],
         client_max_size=settings.client_max_size,
     )
     app[SETTINGS_KEY] = settings
-    app[SESSIONS_KEY] = SessionGate(clock=settings.clock)
     for cleanup in settings.extra_cleanups:
         app.cleanup_ctx.append(lambda _app, cleanup=cleanup: cleanup())
+    app.cleanup_ctx.append(_state_context)
     app.cleanup_ctx.append(_gateway_context)
     add_routes(app)
     app.router.add_get("/healthz", healthz, name="healthz")

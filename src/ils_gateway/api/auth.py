@@ -1,53 +1,60 @@
-"""Patron sessions as the API uses them: opaque bearer tokens, stored hashed, idle timeout.
+"""Patron sessions as the API uses them, over the shared ``ils_gateway.sessions`` store.
 
-``SessionGate`` creates a session at login (the token is returned once and only its SHA-256 is
-kept), resolves ``Authorization: Bearer`` on each request (touching it: the idle timeout counts
-from the last use, per tenant), and ends it at logout. The clock is injected. Sessions live in
-this process; the shared ``ils_gateway.sessions`` stores (Redis for many processes) are meant to
-replace ``_MemorySessions`` behind the same three calls.
+``PatronSessions`` creates a session at login (the opaque token is returned once; the store
+keeps only its SHA-256), resolves ``Authorization: Bearer`` on each request (the store touches
+it: the idle timeout counts from the last use, and is the tenant's ``idle_timeout_minutes``
+fixed at login) and ends it at logout. The store is in memory for one process or in Redis for
+many; nothing here depends on a request coming back to the same process.
+
+Between requests the session keeps the patron's identity (ids, card, name, category) so that
+handlers can call the backend without logging in again; contact data and the birth date are
+not kept, and a fresh record comes from the backend when a use case needs it.
 """
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import timedelta
 
 from pydantic import SecretStr
 
 from ils_gateway.domain.errors import AuthenticationFailed, BadRequest, SessionExpired
 from ils_gateway.domain.models import Patron
 from ils_gateway.domain.vocab import Channel
-from ils_gateway.services.context import Clock, system_clock
+from ils_gateway.sessions import SessionStore
+
+# The Patron fields a session carries between requests (no contact data, no birth date).
+_KEPT_FIELDS = frozenset(
+    {"id", "card_number", "name", "category", "home_library", "is_child", "card_expires"}
+)
+
+# Sessions of tenants without an idle timeout still end; this is how long they may go unused.
+DEFAULT_IDLE_TIMEOUT = timedelta(hours=12)
 
 
 @dataclass(frozen=True)
 class PatronSession:
-    """One logged-in patron on one channel of one tenant."""
+    """One logged-in patron on one channel of one tenant, as a request sees it."""
 
     tenant_id: str
     patron: Patron
     channel: Channel
     password_change_required: bool
-    created: datetime
-    last_seen: datetime
-    idle_timeout: timedelta | None
+    idle_timeout: timedelta
 
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+class PatronSessions:
+    """Creates, resolves (touching, with idle timeout) and ends patron sessions in a store."""
 
+    def __init__(
+        self, store: SessionStore, *, default_idle_timeout: timedelta = DEFAULT_IDLE_TIMEOUT
+    ) -> None:
+        self._store = store
+        self._default_idle = default_idle_timeout
 
-class SessionGate:
-    """Creates, resolves (with idle timeout) and ends patron sessions."""
-
-    def __init__(self, clock: Clock = system_clock) -> None:
-        self._clock = clock
-        self._by_digest: dict[str, PatronSession] = {}
-
-    def create(
+    async def create(
         self,
         tenant_id: str,
         patron: Patron,
@@ -57,48 +64,44 @@ class SessionGate:
         idle_timeout_minutes: int | None,
     ) -> str:
         """A new session; returns its token (the only time it is seen in clear)."""
-        now = self._clock()
-        token = secrets.token_urlsafe(32)
-        self._by_digest[_digest(token)] = PatronSession(
-            tenant_id=tenant_id,
-            patron=patron,
-            channel=channel,
-            password_change_required=password_change_required,
-            created=now,
-            last_seen=now,
-            idle_timeout=(
-                timedelta(minutes=idle_timeout_minutes) if idle_timeout_minutes else None
-            ),
+        idle = (
+            timedelta(minutes=idle_timeout_minutes) if idle_timeout_minutes else self._default_idle
         )
-        return token
+        new = await self._store.create(
+            tenant_id=tenant_id,
+            patron_id=patron.id,
+            masked_card=patron.masked_card,
+            channel=channel,
+            idle_timeout=idle,
+            password_change_required=password_change_required,
+            extra={"patron": patron.model_dump(mode="json", include=set(_KEPT_FIELDS))},
+        )
+        return new.token
 
-    def resolve(self, tenant_id: str, token: str) -> PatronSession:
+    async def resolve(self, tenant_id: str, token: str) -> PatronSession:
         """The live session for ``token`` at ``tenant_id``; raises ``SessionExpired``."""
-        digest = _digest(token)
-        session = self._by_digest.get(digest)
-        if session is None or session.tenant_id != tenant_id:
+        try:
+            data = await self._store.get(token)
+        except SessionExpired:
+            raise SessionExpired("Please log in again") from None
+        if data.tenant_id != tenant_id:
+            # A token of another library is no session here (and says nothing about it).
             raise SessionExpired("Please log in")
-        now = self._clock()
-        if session.idle_timeout is not None and now - session.last_seen >= session.idle_timeout:
-            del self._by_digest[digest]
-            raise SessionExpired("You were logged out after a period of inactivity")
-        session = replace(session, last_seen=now)
-        self._by_digest[digest] = session
-        return session
+        return PatronSession(
+            tenant_id=data.tenant_id,
+            patron=Patron.model_validate(data.extra["patron"]),
+            channel=data.channel,
+            password_change_required=data.password_change_required,
+            idle_timeout=data.idle_timeout,
+        )
 
-    def update(self, token: str, **changes: object) -> None:
-        """Change fields of a live session (e.g. clear ``password_change_required``)."""
-        digest = _digest(token)
-        if digest in self._by_digest:
-            self._by_digest[digest] = replace(self._by_digest[digest], **changes)  # type: ignore[arg-type]
+    async def password_changed(self, token: str) -> None:
+        """The temporary password was replaced: the session may now do everything."""
+        await self._store.update(token, password_change_required=False)
 
-    def end(self, token: str) -> None:
+    async def end(self, token: str) -> None:
         """End the session (logout); ending an unknown token is a no-op."""
-        self._by_digest.pop(_digest(token), None)
-
-    def stored_keys(self) -> list[str]:
-        """What the store keeps as keys (digests only; for tests and operators)."""
-        return list(self._by_digest)
+        await self._store.end(token)
 
 
 def check_kiosk_key(given: str | None, keys: Iterable[SecretStr], header: str) -> None:

@@ -1,6 +1,7 @@
 """Every AppKey and RequestKey of the API, in one place (aiohttp "no singletons").
 
-App-level: the gateway (tenants' services), the settings and the session store. Request-level:
+App-level: the gateway (tenants' services), the settings and the API's stores (sessions,
+Idempotency-Keys). Request-level:
 the request id, the tenant resolved from the path and the patron's session.
 """
 
@@ -12,12 +13,13 @@ from aiohttp import web
 
 if TYPE_CHECKING:
     from ils_gateway.adapters.resilience.freshness import Freshness
-    from ils_gateway.api.auth import PatronSession, SessionGate
+    from ils_gateway.api.auth import PatronSession
+    from ils_gateway.api.state import ApiState
     from ils_gateway.gateway import Gateway, GatewaySettings, TenantRuntime
 
 SETTINGS_KEY = web.AppKey("settings", "GatewaySettings")
 GATEWAY_KEY = web.AppKey("gateway", "Gateway")
-SESSIONS_KEY = web.AppKey("sessions", "SessionGate")
+STATE_KEY = web.AppKey("state", "ApiState")
 
 REQUEST_ID = web.RequestKey("request_id", str)
 TENANT = web.RequestKey("tenant", "TenantRuntime")
@@ -29,13 +31,13 @@ __all__ = [
     "GATEWAY_KEY",
     "REQUEST_ID",
     "SESSION",
-    "SESSIONS_KEY",
     "SETTINGS_KEY",
+    "STATE_KEY",
     "TENANT",
+    "ApiState",
     "Freshness",
     "Gateway",
     "GatewaySettings",
     "PatronSession",
-    "SessionGate",
     "TenantRuntime",
 ]

@@ -1,4 +1,5 @@
-"""Middlewares, outermost first: request id → log context → errors as problem+json → session.
+"""Middlewares, outermost first: request id → log context → errors as problem+json → session
+(then ``api.idempotency`` innermost).
 
 The error renderer sits outside the session check so that "please log in" and "change your
 password first" are problem documents like every other error. Every response (errors too)
@@ -22,8 +23,8 @@ from ils_gateway.api.keys import (
     GATEWAY_KEY,
     REQUEST_ID,
     SESSION,
-    SESSIONS_KEY,
     SETTINGS_KEY,
+    STATE_KEY,
     TENANT,
 )
 from ils_gateway.api.problems import http_problem_response, problem_response
@@ -85,11 +86,7 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
             request[FRESHNESS] = freshness
             return await handler(request)
     except GatewayError as exc:
-        level = "warning" if exc.status >= 500 else "info"
-        getattr(_log, level)(
-            "gateway_error", type=exc.type_slug, status=exc.status, operator=exc.operator_detail
-        )
-        return problem_response(exc, instance=instance, request_id=request_id)
+        return render_error(request, exc)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -97,6 +94,15 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
     except Exception:
         _log.exception("unhandled_error")
         return problem_response(GatewayError(), instance=instance, request_id=request_id)
+
+
+def render_error(request: web.Request, exc: GatewayError) -> web.Response:
+    """Log ``exc`` (upstream failures as warnings) and render it as problem+json."""
+    level = "warning" if exc.status >= 500 else "info"
+    getattr(_log, level)(
+        "gateway_error", type=exc.type_slug, status=exc.status, operator=exc.operator_detail
+    )
+    return problem_response(exc, instance=request.path, request_id=request.get(REQUEST_ID))
 
 
 @web.middleware
@@ -111,7 +117,7 @@ async def session_middleware(request: web.Request, handler: Handler) -> web.Stre
     if route.name in PUBLIC_ROUTE_NAMES:
         return await handler(request)
     token = _bearer(request)
-    session = request.app[SESSIONS_KEY].resolve(tenant_id, token)
+    session = await request.app[STATE_KEY].sessions.resolve(tenant_id, token)
     if session.channel is Channel.KIOSK:
         header = request.app[SETTINGS_KEY].kiosk_header
         check_kiosk_key(request.headers.get(header), runtime.config.kiosk_keys, header)

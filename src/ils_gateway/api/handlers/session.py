@@ -7,7 +7,7 @@ from aiohttp import web
 from ils_gateway.api.auth import check_kiosk_key
 from ils_gateway.api.bodies import freshness_fields, json_response, read_body
 from ils_gateway.api.handlers.common import caller, runtime, token
-from ils_gateway.api.keys import SESSIONS_KEY, SETTINGS_KEY
+from ils_gateway.api.keys import SETTINGS_KEY, STATE_KEY
 from ils_gateway.api.schemas import (
     LoginRequest,
     PasswordChangeRequest,
@@ -30,7 +30,7 @@ async def create_session(request: web.Request) -> web.Response:
         channel = Channel.KIOSK
     login = await tenant.account.login(body.card_number, body.password)
     idle = tenant.config.policy.idle_timeout_minutes
-    new_token = request.app[SESSIONS_KEY].create(
+    new_token = await request.app[STATE_KEY].sessions.create(
         tenant.config.id,
         login.patron,
         channel,
@@ -49,7 +49,7 @@ async def create_session(request: web.Request) -> web.Response:
 
 async def end_session(request: web.Request) -> web.Response:
     """DELETE …/sessions/current: log out."""
-    request.app[SESSIONS_KEY].end(token(request))
+    await request.app[STATE_KEY].sessions.end(token(request))
     return web.Response(status=204)
 
 
@@ -65,7 +65,7 @@ async def change_password(request: web.Request) -> web.Response:
     await runtime(request).account.change_password(
         caller(request), body.old_password, body.new_password
     )
-    request.app[SESSIONS_KEY].update(token(request), password_change_required=False)
+    await request.app[STATE_KEY].sessions.password_changed(token(request))
     return web.Response(status=204)
 
 
