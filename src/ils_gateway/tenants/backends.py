@@ -179,6 +179,9 @@ BackendConfig = Annotated[
 ]
 
 
+_BRIDGE_KEYS = "API keys the e-library sends to ask the gateway whether a patron is valid"
+
+
 class KinodenElibrary(_Config):
     """A KinoDen-style e-library REST service."""
 
@@ -187,6 +190,7 @@ class KinodenElibrary(_Config):
     client_id: str
     client_secret: SecretStr
     timeouts: Timeouts = Timeouts()
+    bridge_keys: tuple[SecretStr, ...] = Field((), description=_BRIDGE_KEYS)
 
 
 class SimulatorElibrary(_Config):
@@ -194,6 +198,7 @@ class SimulatorElibrary(_Config):
 
     kind: Literal["simulator"]
     seed: int = 0
+    bridge_keys: tuple[SecretStr, ...] = Field((), description=_BRIDGE_KEYS)
 
 
 ElibraryConfig = Annotated[KinodenElibrary | SimulatorElibrary, Field(discriminator="kind")]
