@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ils_gateway.contract.session import ContractSession
+from ils_gateway.contract.vocabularies import unmapped_hold_status
 from ils_gateway.domain.models import Hold, Patron
 from ils_gateway.domain.vocab import HoldAction, HoldStatus
 
@@ -45,3 +48,18 @@ def test_hold_pickup_libraries_known(contract: ContractSession, patron: Patron) 
         if h.pickup_library is not None and h.status.is_active and h.pickup_library not in codes
     }
     assert not unknown, f"holds for pickup at places not listed: {', '.join(sorted(unknown))}"
+
+
+def test_hold_statuses_mapped(contract: ContractSession, patron: Patron) -> None:
+    """Each hold's own status is one the adapter maps by its table, not a fallback guess"""
+    kind = contract.target.tenant.backend.kind
+    holds = contract.run(contract.target.ils.list_holds(patron))
+    verdicts = {h.id: unmapped_hold_status(kind, h.backend_status) for h in holds}
+    if not holds or all(v is None for v in verdicts.values()):
+        pytest.skip(f"no hold with a backend status to compare ({kind} backend)")
+    unmapped = [
+        f"hold {h.id}: {h.backend_status!r} shown as {h.status.value}"
+        for h in holds
+        if verdicts[h.id]
+    ]
+    assert not unmapped, f"statuses the adapter cannot map: {'; '.join(unmapped)}"

@@ -42,6 +42,7 @@ _COMMAND_MODULES: list[str] = [
     "ils_gateway.simulators.koha_cli",
     "ils_gateway.simulators.sip2_cli",
     "ils_gateway.serve",
+    "ils_gateway.contract.cli",
 ]
 
 _register()

@@ -61,15 +61,23 @@ class CheckOutcome:
 
     nodeid: str
     title: str
+    description: str = ""
     result: Result = Result.PASS
     why: str = ""
 
 
 def _title(item: pytest.Item) -> str:
-    doc = getattr(getattr(item, "function", None), "__doc__", None) or item.name
-    title = f"{area_of(item.nodeid)}: {doc.strip().splitlines()[0].rstrip('.')}"
+    """A short name for the table: ``loans/well_formed``, ``capabilities/renew``."""
     callspec = getattr(item, "callspec", None)
-    return f"{title} [{callspec.id}]" if callspec is not None else title
+    if callspec is not None:
+        return f"{area_of(item.nodeid)}/{callspec.id}"
+    name = getattr(item, "originalname", item.name).removeprefix("test_")
+    return f"{area_of(item.nodeid)}/{name.removeprefix(area_of(item.nodeid) + '_')}"
+
+
+def _description(item: pytest.Item) -> str:
+    doc = getattr(getattr(item, "function", None), "__doc__", None) or ""
+    return doc.strip().splitlines()[0].rstrip(".") if doc.strip() else ""
 
 
 def _why(report: pytest.TestReport) -> str:
@@ -102,7 +110,7 @@ class ContractReporter:
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         for item in session.items:
-            self.outcomes[item.nodeid] = CheckOutcome(item.nodeid, _title(item))
+            self.outcomes[item.nodeid] = CheckOutcome(item.nodeid, _title(item), _description(item))
         self._total = len(session.items)
         self._print(f"Running {self._total} contract checks")
 
@@ -152,7 +160,7 @@ class ContractReporter:
     def table(self) -> str:
         """The table of checks, one row each, long reasons wrapped under the row."""
         rows = list(self.outcomes.values())
-        name_width = min(max((len(r.title) for r in rows), default=5), 60)
+        name_width = min(max((len(r.title) for r in rows), default=5), 40)
         lines = [f"{'RESULT':<6} {'CHECK':<{name_width}}  WHY", "-" * self._width]
         indent = " " * (7 + name_width + 2)
         for row in rows:

@@ -1,0 +1,16 @@
+"""Simulators on a background loop, and tenant files pointing the contract suite at them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from ils_gateway.contract.loop import BackgroundLoop
+
+
+@pytest.fixture(scope="module")
+def sim_loop() -> Iterator[BackgroundLoop]:
+    """A loop the simulators serve on while the suite runs on its own."""
+    with BackgroundLoop() as loop:
+        yield loop
