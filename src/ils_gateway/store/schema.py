@@ -209,3 +209,24 @@ reading_history_entries = Table(
         "tenant_id", "patron_key", "dedupe_tag", name="uq_reading_history_entries_dedupe"
     ),
 )
+
+# Patrons the periodic jobs visit: the ILS patron record sealed under a key derived from the
+# server secret (the card must be known to ask the ILS, and must not be readable in a dump).
+job_roster = Table(
+    "job_roster",
+    metadata,
+    *_owner(),
+    Column("sealed", LargeBinary, nullable=False),
+    Column("enrolled_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "patron_key"),
+)
+
+# One holder per periodic job at a time, across processes (a lease that expires).
+job_leases = Table(
+    "job_leases",
+    metadata,
+    Column("name", String(128), nullable=False),
+    Column("holder", String(64), nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("name"),
+)

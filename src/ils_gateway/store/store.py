@@ -14,6 +14,7 @@ from ils_gateway.store.idempotency import IdempotencyRepository
 from ils_gateway.store.patron_keys import PatronKeys
 from ils_gateway.store.reading_history import KdfParams, ReadingHistoryRepository
 from ils_gateway.store.records import PatronRef
+from ils_gateway.store.roster import LeaseRepository, RosterRepository
 from ils_gateway.store.sequences import HoldSequenceRepository
 from ils_gateway.store.settings import PatronSettingsRepository
 from ils_gateway.store.shelves import ShelfRepository
@@ -42,6 +43,8 @@ class Store:
         self.settings = PatronSettingsRepository(db, clock)
         self.idempotency = IdempotencyRepository(db, clock)
         self.reading_history = ReadingHistoryRepository(db, secret=secret, kdf=kdf)
+        self.roster = RosterRepository(db, secret=secret, clock=clock)
+        self.leases = LeaseRepository(db, clock)
 
     def patron(self, tenant_id: str, card_number: str) -> PatronRef:
         """The reference a patron's rows are kept under (a keyed hash of the normalised card)."""
