@@ -98,6 +98,7 @@ class SIP2Server:
         self.handler = handler
         self.settings = settings or SIP2ServerSettings()
         self._server: asyncio.Server | None = None
+        self._address: tuple[str, int] | None = None
         self._clients: dict[int, _Client] = {}
         self._ids = itertools.count(1)
         self._closing = False
@@ -109,20 +110,21 @@ class SIP2Server:
         self._server = await asyncio.start_server(
             self._serve, self.settings.host, self.settings.port, ssl=self.settings.ssl
         )
+        self._address = self._server.sockets[0].getsockname()[:2]
 
     @property
     def port(self) -> int:
         """The port actually bound."""
-        if self._server is None:
+        if self._address is None:
             raise RuntimeError("server not started")
-        return int(self._server.sockets[0].getsockname()[1])
+        return int(self._address[1])
 
     @property
     def host(self) -> str:
         """The address actually bound."""
-        if self._server is None:
+        if self._address is None:
             raise RuntimeError("server not started")
-        return str(self._server.sockets[0].getsockname()[0])
+        return str(self._address[0])
 
     @property
     def connection_count(self) -> int:
