@@ -1,0 +1,513 @@
+"""``Sip2Backend``: the ILSBackend port over a pool of SIP2 connections to one ACS.
+
+Requests per operation (each line one round trip; "∥" = in parallel over the pool):
+
+- authenticate: 63 with AD (BL valid patron, CQ valid password);
+- patron summary: 63 without a list;
+- loans: 63 listing AU (more pages with BP/BQ when the ACS caps a page), then ∥ one 17 per
+  loan (due date AH, status, hold queue CF) — 1 + ceil(n / pool size) round trips;
+- renew: 29; renew many: ∥ one 29 per loan (65 only when the ACS lacks 29);
+- holds: ∥ 63 listing AS (ready) and 63 listing CD (not yet), then ∥ one 17 per entry;
+- place / cancel / change pickup: 15 with mode ``+`` / ``-`` / ``*``; item: 17.
+
+Refusals (``ok 0``) become ``RenewalRefused`` / ``HoldRefused`` / ``CancelRefused`` with a
+reason from the AF pattern table (``refusals``) and the ACS's text as ``backend_message``;
+the pool's failures are translated by ``errors.translate_errors`` only. Capabilities are
+derived from the BX flags of the 98 the pool received at login (``capabilities``); until
+``start()`` has run they are all unavailable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import date, datetime
+from typing import TypeVar
+from zoneinfo import ZoneInfo
+
+from ils_gateway.adapters.base import Capabilities, Capability
+from ils_gateway.adapters.sip2 import mapping
+from ils_gateway.adapters.sip2.capabilities import PickupChange, capabilities_from_bx
+from ils_gateway.adapters.sip2.config import Sip2BackendConfig, client_settings
+from ils_gateway.adapters.sip2.errors import translate_errors
+from ils_gateway.adapters.sip2.mapping import TITLE_PREFIX, ListEntry
+from ils_gateway.adapters.sip2.refusals import RefusalTable, SipAction, backend_message
+from ils_gateway.domain.errors import (
+    AuthenticationFailed,
+    BackendProtocolError,
+    CancelRefused,
+    FeatureDisabled,
+    GatewayError,
+    HoldRefused,
+    NotFound,
+    RenewalRefused,
+)
+from ils_gateway.domain.models import (
+    BatchResult,
+    Hold,
+    Item,
+    Library,
+    Loan,
+    Patron,
+    RenewalResult,
+)
+from ils_gateway.domain.vocab import ContactMethod, Feature, Outcome
+from ils_gateway.sip2.client import SIP2ClientPool
+from ils_gateway.sip2.fields import HoldMode, HoldType, SipDate, Summary, SummaryItem
+from ils_gateway.sip2.messages import (
+    HoldRequest,
+    HoldResponse,
+    ItemInformationRequest,
+    ItemInformationResponse,
+    Message,
+    PatronInformationRequest,
+    PatronInformationResponse,
+    RenewAllRequest,
+    RenewAllResponse,
+    RenewRequest,
+    RenewResponse,
+)
+
+__all__ = ["Sip2Backend"]
+
+_M = TypeVar("_M", bound=Message)
+_T = TypeVar("_T")
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+# Entries asked for per 63 page; ACSs may cap lower, and the adapter then asks again.
+DEFAULT_PAGE_SIZE = 50
+# A refused 15 whose text says there is nothing to act on: the hold (or item) does not exist.
+_NOT_FOUND = re.compile(
+    r"該当する予約がありません|見つかりません|(?i:not found|no such|unknown (item|hold))"
+)
+
+
+class Sip2Backend:
+    """The gateway's port to one library system that speaks SIP2 2.00."""
+
+    def __init__(
+        self,
+        config: Sip2BackendConfig,
+        *,
+        pool: SIP2ClientPool | None = None,
+        tz: ZoneInfo = TOKYO,
+        today: Callable[[], date] | None = None,
+        title_level_holds: bool = True,
+        pickup_change: PickupChange = "native",
+        page_size: int = DEFAULT_PAGE_SIZE,
+        retry_after: int = 30,
+    ) -> None:
+        self._config = config
+        self._pool = pool if pool is not None else SIP2ClientPool(client_settings(config))
+        self._tz = tz
+        self._today = today if today is not None else (lambda: datetime.now(tz).date())
+        self._title_level = title_level_holds
+        self._pickup_change = pickup_change
+        self._page_size = max(1, page_size)
+        self._retry_after = retry_after
+        self._refusals = RefusalTable(config.refusal_patterns)
+        self._start_lock = asyncio.Lock()
+        self._started = False
+        self._caps_for: str | None = None
+        self._caps = Capabilities()
+
+    # -- lifecycle and capabilities ---------------------------------------------------------
+
+    async def start(self) -> None:
+        """Open the pool's first connection (93 login, 99 status) so capabilities are known."""
+        async with self._start_lock:
+            if self._started:
+                return
+            with translate_errors("start", retry_after=self._retry_after):
+                await self._pool.start()
+            self._started = True
+
+    @property
+    def capabilities(self) -> Capabilities:
+        status = self._pool.acs_status
+        bx = status.supported_messages if status is not None else None
+        if bx is None:
+            return Capabilities()
+        if bx != self._caps_for:
+            self._caps = capabilities_from_bx(
+                bx,
+                title_level_holds=self._title_level,
+                pickup_change=self._pickup_change,
+                lists_name_items=self._config.list_mode != "title",
+            )
+            self._caps_for = bx
+        return self._caps
+
+    async def close(self) -> None:
+        await self._pool.aclose()
+
+    def _require(self, capability: Capability, feature: Feature) -> None:
+        if not self.capabilities.supports(capability):
+            raise FeatureDisabled(
+                feature,
+                detail="This library system does not offer this online.",
+                operator_detail=f"SIP2 ACS: {capability.value} unavailable (BX flags)",
+            )
+
+    # -- requests ---------------------------------------------------------------------------
+
+    async def _request(self, message: Message, expect: type[_M], *, write: bool = False) -> _M:
+        await self.start()
+        with translate_errors(f"{message.code} request", retry_after=self._retry_after):
+            answer = await self._pool.request(message, idempotent=not write)
+        if not isinstance(answer, expect):
+            raise BackendProtocolError(
+                "The library system sent an unexpected answer.",
+                operator_detail=f"SIP2: {message.code} answered with {answer.code}",
+            )
+        return answer
+
+    def _common(self) -> dict[str, str | None]:
+        settings = self._pool.settings
+        return {
+            "institution_id": settings.institution_id,
+            "terminal_password": settings.terminal_password or None,
+        }
+
+    def _now(self) -> SipDate:
+        return SipDate.from_datetime(datetime.now(self._tz).replace(tzinfo=None))
+
+    async def _patron_info(
+        self,
+        card_number: str,
+        summary: SummaryItem | None = None,
+        *,
+        password: str | None = None,
+        start: int | None = None,
+        end: int | None = None,
+    ) -> PatronInformationResponse:
+        request = PatronInformationRequest.build(
+            language=self._config.language,
+            transaction_date=self._now(),
+            summary=Summary.of(summary),
+            patron_identifier=card_number,
+            patron_password=password,
+            start_item=str(start) if start is not None else None,
+            end_item=str(end) if end is not None else None,
+            **self._common(),
+        )
+        answer = await self._request(request, PatronInformationResponse)
+        if answer.valid_patron is False:
+            raise NotFound(
+                "No patron with this card number.",
+                operator_detail="SIP2 64: BL=N",
+            )
+        return answer
+
+    async def _list(self, card_number: str, which: SummaryItem) -> list[str]:
+        """Every entry of one 64 list, page by page (BP/BQ) while the ACS caps pages."""
+        field, count_attr = _LISTS[which]
+        entries: list[str] = []
+        while True:
+            start = len(entries) + 1
+            answer = await self._patron_info(
+                card_number, which, start=start, end=start + self._page_size - 1
+            )
+            page = answer.get_all(field)
+            entries.extend(page)
+            total = getattr(answer, count_attr) or 0
+            if not page or len(entries) >= total:
+                return entries
+
+    async def _item_info(self, item_id: str) -> ItemInformationResponse:
+        request = ItemInformationRequest.build(
+            transaction_date=self._now(), item_identifier=item_id, **self._common()
+        )
+        return await self._request(request, ItemInformationResponse)
+
+    async def _gather(self, calls: Sequence[Awaitable[_T]]) -> list[_T]:
+        """Run ``calls`` together (the pool bounds concurrency); the first error wins."""
+        results = await asyncio.gather(*calls, return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        return results  # type: ignore[return-value]
+
+    # -- patrons ----------------------------------------------------------------------------
+
+    async def authenticate(self, card_number: str, password: str) -> Patron:
+        self._require(Capability.AUTHENTICATE, Feature.LOANS)
+        try:
+            answer = await self._patron_info(card_number, password=password)
+        except NotFound:
+            raise AuthenticationFailed(operator_detail="SIP2 64: unknown card (BL=N)") from None
+        if answer.valid_patron_password is not True:
+            raise AuthenticationFailed(
+                operator_detail=f"SIP2 64: password not accepted (CQ={answer.get('CQ')!r})"
+            )
+        return mapping.patron_from_64(answer, card_number)
+
+    async def patron_summary(self, patron: Patron) -> Patron:
+        self._require(Capability.PATRON_SUMMARY, Feature.ACCOUNT_SETTINGS)
+        answer = await self._patron_info(patron.card_number)
+        fresh = mapping.patron_from_64(answer, patron.card_number)
+        return patron.model_copy(update=fresh.model_dump(exclude_unset=True))
+
+    # -- loans ------------------------------------------------------------------------------
+
+    async def list_loans(self, patron: Patron) -> list[Loan]:
+        self._require(Capability.LIST_LOANS, Feature.LOANS)
+        raw = await self._list(patron.card_number, SummaryItem.CHARGED_ITEMS)
+        entries = [mapping.parse_list_entry(e, self._config.list_mode) for e in raw]
+        ids = [e.item_id for e in entries if e.item_id]
+        infos = await self._gather([self._item_info(i) for i in ids])
+        today = self._today()
+        loans = []
+        for item_id, info in zip(ids, infos, strict=True):
+            if not mapping.item_known(info):
+                raise BackendProtocolError(
+                    "The library system listed a loan it does not know.",
+                    operator_detail=f"SIP2: 17 for charged item {item_id!r} found nothing",
+                )
+            loans.append(mapping.loan_from_18(info, today=today, tz=self._tz))
+        return loans
+
+    async def renew(self, patron: Patron, item_id: str) -> RenewalResult:
+        self._require(Capability.RENEW, Feature.RENEWALS)
+        request = RenewRequest.build(
+            transaction_date=self._now(),
+            patron_identifier=patron.card_number,
+            item_identifier=item_id,
+            **self._common(),
+        )
+        answer = await self._request(request, RenewResponse, write=True)
+        if not answer.ok:
+            lines = answer.screen_messages
+            raise RenewalRefused(
+                self._refusals.reason(lines, SipAction.RENEW),
+                backend_message=backend_message(lines),
+                operator_detail=f"SIP2 30 ok=0 for item {item_id}",
+            )
+        loan = mapping.renewed_loan(answer, today=self._today(), tz=self._tz)
+        return RenewalResult(item_id=item_id, outcome=Outcome.OK, loan=loan)
+
+    async def renew_many(
+        self, patron: Patron, item_ids: Sequence[str]
+    ) -> BatchResult[RenewalResult]:
+        self._require(Capability.RENEW_MANY, Feature.RENEWALS)
+        if not self.capabilities.supports(Capability.RENEW):
+            return await self._renew_all(patron, item_ids)
+
+        async def one(item_id: str) -> RenewalResult:
+            try:
+                return await self.renew(patron, item_id)
+            except GatewayError as error:
+                return RenewalResult.from_error(item_id, error)
+
+        results = await asyncio.gather(*(one(i) for i in item_ids))
+        return BatchResult(results=tuple(results), completed_at=datetime.now(self._tz))
+
+    async def _renew_all(
+        self, patron: Patron, item_ids: Sequence[str]
+    ) -> BatchResult[RenewalResult]:
+        """65 renews every loan: only when the patron asked for all of them."""
+        raw = await self._list(patron.card_number, SummaryItem.CHARGED_ITEMS)
+        charged = {mapping.parse_list_entry(e, self._config.list_mode).key for e in raw}
+        if set(item_ids) != charged:
+            raise FeatureDisabled(
+                Feature.RENEWALS,
+                detail="This library system can only renew all loans at once.",
+                operator_detail="SIP2 ACS has 65 (renew all) but not 29 (renew)",
+            )
+        request = RenewAllRequest.build(
+            transaction_date=self._now(), patron_identifier=patron.card_number, **self._common()
+        )
+        answer = await self._request(request, RenewAllResponse, write=True)
+        batch = mapping.renew_all_results(answer, item_ids, self._refusals)
+        return batch.model_copy(update={"completed_at": datetime.now(self._tz)})
+
+    # -- holds ------------------------------------------------------------------------------
+
+    async def list_holds(self, patron: Patron) -> list[Hold]:
+        self._require(Capability.LIST_HOLDS, Feature.HOLDS)
+        ready_raw, waiting_raw = await self._gather(
+            [
+                self._list(patron.card_number, SummaryItem.HOLD_ITEMS),
+                self._list(patron.card_number, SummaryItem.UNAVAILABLE_HOLDS),
+            ]
+        )
+        mode = self._config.list_mode
+        listed = [(mapping.parse_list_entry(e, mode), True) for e in ready_raw] + [
+            (mapping.parse_list_entry(e, mode), False) for e in waiting_raw
+        ]
+        infos = await self._gather([self._entry_info(entry) for entry, _ in listed])
+        return [
+            mapping.hold_from_entry(
+                entry if info is not None or entry.item_id is None else _as_title(entry),
+                available_list=ready,
+                item_info=info,
+                tz=self._tz,
+                title_level=self._title_level,
+            )
+            for (entry, ready), info in zip(listed, infos, strict=True)
+        ]
+
+    async def _entry_info(self, entry: ListEntry) -> ItemInformationResponse | None:
+        """The 18 of the copy a hold entry names; None when it names a title only."""
+        if entry.item_id is None:
+            return None
+        info = await self._item_info(entry.item_id)
+        # ACSs that list barcodes still list a title for holds not yet tied to a copy.
+        return info if mapping.item_known(info) else None
+
+    async def place_hold(
+        self,
+        patron: Patron,
+        item_id: str,
+        pickup_library: str,
+        contact_method: ContactMethod | None = None,
+    ) -> Hold:
+        self._require(Capability.PLACE_HOLD, Feature.HOLDS)
+        answer = await self._hold_request(
+            HoldMode.ADD,
+            patron,
+            item_id,
+            pickup_library=pickup_library,
+            hold_type=HoldType.ANY_COPY_OF_TITLE if self._title_level else HoldType.SPECIFIC_COPY,
+        )
+        if not answer.ok:
+            raise self._hold_refusal(answer, SipAction.PLACE_HOLD, HoldRefused)
+        return mapping.hold_placed(
+            answer,
+            item_id=item_id,
+            title_level=self._title_level,
+            pickup_library=pickup_library,
+            tz=self._tz,
+        )
+
+    async def cancel_hold(self, patron: Patron, hold_id: str) -> None:
+        self._require(Capability.CANCEL_HOLD, Feature.HOLDS)
+        answer = await self._hold_request(HoldMode.DELETE, patron, hold_id)
+        if not answer.ok:
+            raise self._hold_refusal(answer, SipAction.CANCEL_HOLD, CancelRefused)
+
+    async def change_hold(
+        self,
+        patron: Patron,
+        hold_id: str,
+        *,
+        pickup_library: str | None = None,
+        contact_method: ContactMethod | None = None,
+    ) -> Hold:
+        if contact_method is not None:
+            raise FeatureDisabled(
+                Feature.HOLD_CHANGES,
+                detail="The contact method of a hold cannot be changed online here.",
+                operator_detail="SIP2 has no field for a hold's contact method",
+            )
+        self._require(Capability.CHANGE_HOLD_PICKUP, Feature.HOLD_CHANGES)
+        if pickup_library is None:
+            return await self._own_hold(patron, hold_id)
+        if self._pickup_change == "replace":
+            await self.cancel_hold(patron, hold_id)
+            return await self.place_hold(patron, hold_id, pickup_library)
+        answer = await self._hold_request(
+            HoldMode.CHANGE, patron, hold_id, pickup_library=pickup_library
+        )
+        if not answer.ok:
+            raise self._hold_refusal(answer, SipAction.CHANGE_HOLD, HoldRefused)
+        hold = mapping.hold_placed(
+            answer,
+            item_id=hold_id,
+            title_level=hold_id.startswith(TITLE_PREFIX),
+            pickup_library=pickup_library,
+            tz=self._tz,
+        )
+        return hold.model_copy(update={"id": hold_id})
+
+    async def _own_hold(self, patron: Patron, hold_id: str) -> Hold:
+        for hold in await self.list_holds(patron):
+            if hold.id == hold_id:
+                return hold
+        raise NotFound("No such hold.", operator_detail=f"SIP2: hold {hold_id!r} not listed")
+
+    async def _hold_request(
+        self,
+        mode: HoldMode,
+        patron: Patron,
+        target: str,
+        *,
+        pickup_library: str | None = None,
+        hold_type: HoldType | None = None,
+    ) -> HoldResponse:
+        by_title = target.startswith(TITLE_PREFIX)
+        request = HoldRequest.build(
+            hold_mode=mode,
+            transaction_date=self._now(),
+            pickup_location=pickup_library,
+            hold_type=hold_type.value if hold_type is not None else None,
+            patron_identifier=patron.card_number,
+            item_identifier=None if by_title else target,
+            title_identifier=target.removeprefix(TITLE_PREFIX) if by_title else None,
+            **self._common(),
+        )
+        return await self._request(request, HoldResponse, write=True)
+
+    def _hold_refusal(
+        self,
+        answer: HoldResponse,
+        action: SipAction,
+        error: type[HoldRefused] | type[CancelRefused],
+    ) -> GatewayError:
+        lines = answer.screen_messages
+        text = backend_message(lines)
+        operator = f"SIP2 16 ok=0 ({action.value})"
+        if self._refusals.match(lines) is None and text and _NOT_FOUND.search(text):
+            return NotFound("No such hold or item.", operator_detail=f"{operator}: {text}")
+        return error(
+            self._refusals.reason(lines, action),
+            backend_message=text,
+            operator_detail=operator,
+        )
+
+    # -- items ------------------------------------------------------------------------------
+
+    async def get_item(self, item_id: str) -> Item:
+        self._require(Capability.GET_ITEM, Feature.LOANS)
+        info = await self._item_info(item_id)
+        if not mapping.item_known(info):
+            raise NotFound("No such item.", operator_detail=f"SIP2 18: unknown item {item_id!r}")
+        return mapping.item_from_18(info)
+
+    # -- what SIP2 cannot do ----------------------------------------------------------------
+
+    async def suspend_hold(self, patron: Patron, hold_id: str, until: date | None) -> Hold:
+        raise FeatureDisabled(Feature.HOLD_SKIP, operator_detail="SIP2 cannot suspend holds")
+
+    async def resume_hold(self, patron: Patron, hold_id: str) -> Hold:
+        raise FeatureDisabled(Feature.HOLD_SKIP, operator_detail="SIP2 cannot suspend holds")
+
+    async def list_pickup_libraries(self) -> list[Library]:
+        raise FeatureDisabled(
+            Feature.HOLDS, operator_detail="SIP2 has no request listing pickup libraries"
+        )
+
+    async def checkout(self, patron: Patron, item_id: str) -> Loan:
+        raise FeatureDisabled(Feature.LOANS, operator_detail="SIP2 adapter: checkout not offered")
+
+    async def checkin(self, item_id: str) -> Item:
+        raise FeatureDisabled(Feature.LOANS, operator_detail="SIP2 adapter: checkin not offered")
+
+    async def change_password(self, patron: Patron, old_password: str, new_password: str) -> None:
+        raise FeatureDisabled(
+            Feature.PASSWORD_CHANGE, operator_detail="SIP2 has no password change request"
+        )
+
+
+_LISTS = {
+    SummaryItem.CHARGED_ITEMS: ("AU", "charged_items_count"),
+    SummaryItem.HOLD_ITEMS: ("AS", "hold_items_count"),
+    SummaryItem.UNAVAILABLE_HOLDS: ("CD", "unavailable_holds_count"),
+    SummaryItem.OVERDUE_ITEMS: ("AT", "overdue_items_count"),
+}
+
+
+def _as_title(entry: ListEntry) -> ListEntry:
+    """An entry the ACS does not know as an item: it names a title."""
+    return ListEntry(entry.raw, None, entry.title or entry.raw.strip())

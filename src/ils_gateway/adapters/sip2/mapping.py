@@ -1,0 +1,392 @@
+"""SIP2 answers (64, 18, 30, 16, 66) turned into domain models: pure functions, no I/O.
+
+SIP2 knows fields, not holds: a hold's state is pieced together from the list it came in
+(AS "hold items" = available, CD "unavailable holds") and the item information (18) of its
+copy — circulation status 08 on the hold shelf, 10 in transit, 06 in process, 02 on order —
+with CF, the hold queue length. Dates are SIP2 local time (the tenant's zone) unless the ACS
+writes ``Z`` (UTC), when they are moved into the tenant's zone before taking the day.
+
+Ids: an item's id is its barcode (AB). A hold has no id in SIP2; the adapter names it by the
+list entry: the copy's barcode, or ``title:<title>`` when the ACS lists a title only (title-level
+holds not yet tied to a copy), so that a later 15 can send AB or AJ accordingly.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from ils_gateway.adapters.sip2.refusals import RefusalTable, SipAction, backend_message
+from ils_gateway.domain.errors import BackendProtocolError
+from ils_gateway.domain.models import BatchResult, Hold, Item, Loan, Patron, RenewalResult
+from ils_gateway.domain.vocab import (
+    BlockReason,
+    HoldStatus,
+    LoanState,
+    MaterialType,
+    Outcome,
+    RefusalReason,
+)
+from ils_gateway.sip2.fields import CirculationStatus, PatronStatus, PatronStatusFlag, SipDate
+from ils_gateway.sip2.messages import (
+    HoldResponse,
+    ItemInformationResponse,
+    PatronInformationResponse,
+    RenewAllResponse,
+    RenewResponse,
+)
+
+__all__ = [
+    "TITLE_PREFIX",
+    "ListEntry",
+    "ListMode",
+    "blocks_from_status",
+    "hold_from_entry",
+    "hold_placed",
+    "hold_status",
+    "item_from_18",
+    "item_known",
+    "loan_from_18",
+    "material_type",
+    "parse_list_entry",
+    "patron_from_64",
+    "renew_all_results",
+    "renewed_loan",
+    "sip_day",
+]
+
+ListMode = Literal["item_id", "title", "item_id_title"]
+TITLE_PREFIX = "title:"
+
+# SIP2 media type (CK) -> material type. Books with a disc or tape lend as books.
+_MEDIA_TYPES = {
+    "000": MaterialType.OTHER,
+    "001": MaterialType.BOOK,
+    "002": MaterialType.MAGAZINE,
+    "003": MaterialType.MAGAZINE,
+    "004": MaterialType.CASSETTE,
+    "005": MaterialType.VIDEO,
+    "006": MaterialType.CD,
+    "007": MaterialType.OTHER,
+    "008": MaterialType.BOOK,
+    "009": MaterialType.BOOK,
+    "010": MaterialType.BOOK,
+}
+
+# Patron status flags that are blocks in their own right.
+_FLAG_BLOCKS = {
+    PatronStatusFlag.CARD_REPORTED_LOST: BlockReason.LOST_CARD,
+    PatronStatusFlag.TOO_MANY_ITEMS_OVERDUE: BlockReason.OVERDUE_ITEMS,
+    PatronStatusFlag.RECALL_OVERDUE: BlockReason.OVERDUE_ITEMS,
+    PatronStatusFlag.EXCESSIVE_OUTSTANDING_FINES: BlockReason.FINES,
+    PatronStatusFlag.EXCESSIVE_OUTSTANDING_FEES: BlockReason.FINES,
+    PatronStatusFlag.TOO_MANY_ITEMS_BILLED: BlockReason.FINES,
+    PatronStatusFlag.TOO_MANY_CLAIMS_OF_ITEMS_RETURNED: BlockReason.TOO_MANY_CLAIMS,
+    PatronStatusFlag.TOO_MANY_ITEMS_LOST: BlockReason.OTHER,
+}
+_DENIED = frozenset(
+    {
+        PatronStatusFlag.CHARGE_PRIVILEGES_DENIED,
+        PatronStatusFlag.RENEWAL_PRIVILEGES_DENIED,
+        PatronStatusFlag.HOLD_PRIVILEGES_DENIED,
+    }
+)
+# Privileges denied without a flag saying why: the screen message usually tells.
+_BLOCK_TEXTS: tuple[tuple[re.Pattern[str], BlockReason], ...] = tuple(
+    (re.compile(p), reason)
+    for p, reason in (
+        (r"有効期限|期限切れ|card_expired|(?i:expired)", BlockReason.CARD_EXPIRED),
+        (r"未使用|長期間.{0,6}利用|(?i:unused|inactive)", BlockReason.CARD_UNUSED),
+        (r"紛失|(?i:lost card|card (reported )?lost)", BlockReason.LOST_CARD),
+        (r"延滞|返却期限を過ぎ|(?i:overdue)", BlockReason.OVERDUE_ITEMS),
+        (r"弁償|未払|延滞金|(?i:fine|fee)", BlockReason.FINES),
+    )
+)
+
+# 18 circulation status of a held copy -> hold status (for holds listed as unavailable).
+_HOLD_STATES = {
+    CirculationStatus.WAITING_ON_HOLD_SHELF: HoldStatus.READY,
+    CirculationStatus.IN_TRANSIT: HoldStatus.IN_TRANSIT,
+    CirculationStatus.IN_PROCESS: HoldStatus.PREPARING,
+    CirculationStatus.ON_ORDER: HoldStatus.ORDERED,
+}
+_LOST_STATES = frozenset({CirculationStatus.LOST, CirculationStatus.CLAIMED_RETURNED})
+
+
+@dataclass(frozen=True, slots=True)
+class ListEntry:
+    """One entry of an AS/AT/AU/CD list: the barcode, the title, or both."""
+
+    raw: str
+    item_id: str | None
+    title: str | None
+
+    @property
+    def key(self) -> str:
+        """The id the adapter gives what this entry names (barcode, else ``title:<title>``)."""
+        if self.item_id is not None:
+            return self.item_id
+        return TITLE_PREFIX + (self.title or self.raw)
+
+
+def parse_list_entry(raw: str, mode: ListMode) -> ListEntry:
+    """Read a list entry as the tenant's ``list_mode`` says this ACS writes them."""
+    text = raw.strip()
+    if mode == "title":
+        return ListEntry(raw, None, text)
+    if mode == "item_id_title":
+        barcode, _, title = text.partition(" ")
+        return ListEntry(raw, barcode, title.strip() or None)
+    return ListEntry(raw, text, None)
+
+
+def sip_day(value: SipDate | None, tz: ZoneInfo) -> date | None:
+    """The library day of a SIP2 date (None when absent, blank or unreadable)."""
+    if value is None or value.is_none:
+        return None
+    when = value.value
+    if when is None:
+        return None
+    if when.tzinfo is not None:
+        when = when.astimezone(UTC).astimezone(tz)
+    return when.date()
+
+
+def material_type(media_type: str | None) -> MaterialType:
+    """The material type for a CK media type; books when the ACS does not say."""
+    if not media_type:
+        return MaterialType.BOOK
+    return _MEDIA_TYPES.get(media_type.strip(), MaterialType.OTHER)
+
+
+def blocks_from_status(
+    status: PatronStatus, screen_messages: Iterable[str] = ()
+) -> tuple[BlockReason, ...]:
+    """Block reasons from the 14 patron status flags, the screen message naming the why when
+    only "privileges denied" is set."""
+    flags = status.flags
+    found: list[BlockReason] = []
+    for flag in sorted(flags, key=lambda f: f.value):
+        reason = _FLAG_BLOCKS.get(flag)
+        if reason is not None and reason not in found:
+            found.append(reason)
+    if flags & _DENIED and not found:
+        lines = [line for line in screen_messages if line]
+        reason = next(
+            (r for p, r in _BLOCK_TEXTS if any(p.search(line) for line in lines)),
+            BlockReason.ADMINISTRATIVE,
+        )
+        found.append(reason)
+    return tuple(found)
+
+
+def patron_from_64(
+    msg: PatronInformationResponse, card_number: str, tz: ZoneInfo | None = None
+) -> Patron:
+    """The patron a 64 describes (counts, blocks, contact data)."""
+    del tz  # 64 carries no dates the domain keeps
+    screen = msg.screen_messages
+    blocks = blocks_from_status(msg.patron_status, screen)
+    hold_ready = msg.hold_items_count or 0
+    return Patron(
+        id=msg.patron_identifier or card_number,
+        card_number=card_number,
+        name=(msg.personal_name or "").strip(),
+        blocks=blocks,
+        block_messages=tuple(line for line in screen if line.strip()) if blocks else (),
+        email=msg.email_address or None,
+        phone=msg.home_phone_number or None,
+        loans_count=msg.charged_items_count or 0,
+        overdue_count=msg.overdue_items_count or 0,
+        holds_count=hold_ready + (msg.unavailable_holds_count or 0),
+        holds_ready_count=hold_ready,
+    )
+
+
+def _queue_length(msg: ItemInformationResponse) -> int | None:
+    raw = (msg.hold_queue_length or "").strip()
+    return int(raw) if raw.isdigit() else None
+
+
+def item_from_18(msg: ItemInformationResponse, fallback_title: str | None = None) -> Item:
+    """The item an 18 describes."""
+    item_id = msg.item_identifier or ""
+    title = (msg.title_identifier or "").strip() or fallback_title or item_id
+    return Item(
+        id=item_id,
+        title=title,
+        material_type=material_type(msg.media_type),
+        location=msg.permanent_location or None,
+        circulation_status=msg.circulation_status.name.lower(),
+    )
+
+
+def item_known(msg: ItemInformationResponse) -> bool:
+    """False when the ACS says it has no such item (no title, status "other")."""
+    return bool((msg.title_identifier or "").strip()) or (
+        msg.circulation_status is not CirculationStatus.OTHER
+    )
+
+
+def loan_from_18(
+    msg: ItemInformationResponse,
+    *,
+    today: date,
+    tz: ZoneInfo,
+    overdue_ids: Collection[str] = (),
+) -> Loan:
+    """A loan from the 18 of a charged item (AU entry); the due date is AH."""
+    item = item_from_18(msg)
+    due = sip_day(msg.due_date, tz)
+    if due is None:
+        raise BackendProtocolError(
+            "The library system did not give a due date for a loan.",
+            operator_detail=f"SIP2 18 for a charged item has no readable AH: {msg.due_date!r}",
+        )
+    late = max(0, (today - due).days)
+    if msg.circulation_status in _LOST_STATES:
+        state = LoanState.LOST
+    elif late > 0 or item.id in overdue_ids:
+        state = LoanState.OVERDUE
+    else:
+        state = LoanState.ON_LOAN
+    # SIP2 gives no renewability verdict; others waiting (CF) is the one hint it does give.
+    waiting = _queue_length(msg) or 0
+    return Loan(
+        id=item.id,
+        item=item,
+        due_date=due,
+        state=state,
+        days_overdue=late,
+        renewable=waiting == 0,
+        refusal_reason=RefusalReason.HAS_HOLDS if waiting else None,
+    )
+
+
+def hold_status(available_list: bool, msg: ItemInformationResponse | None) -> HoldStatus:
+    """Canonical status of a hold: AS entries are ready; CD entries by the copy's 18."""
+    if available_list:
+        return HoldStatus.READY
+    if msg is None:
+        return HoldStatus.WAITING
+    return _HOLD_STATES.get(msg.circulation_status, HoldStatus.WAITING)
+
+
+def hold_from_entry(
+    entry: ListEntry,
+    *,
+    available_list: bool,
+    item_info: ItemInformationResponse | None,
+    tz: ZoneInfo,
+    title_level: bool = True,
+) -> Hold:
+    """A hold from its AS/CD entry and (when the entry names a copy) that copy's 18."""
+    status = hold_status(available_list, item_info)
+    if item_info is not None:
+        item = item_from_18(item_info, fallback_title=entry.title)
+        queue = _queue_length(item_info)
+        backend = f"{'AS' if available_list else 'CD'} {item_info.circulation_status.value}"
+    else:
+        title = entry.title or entry.raw.strip()
+        item = Item(id=entry.key, title=title)
+        queue = None
+        backend = "AS" if available_list else "CD"
+    ready = status is HoldStatus.READY
+    deadline = sip_day(item_info.hold_pickup_date, tz) if item_info is not None else None
+    pickup = None
+    if ready and item_info is not None:
+        pickup = item_info.current_location or None
+    # SIP2 gives the queue's length, not our place in it: only a queue of one says "first".
+    position = 1 if status is HoldStatus.WAITING and queue == 1 else None
+    return Hold(
+        id=entry.key,
+        item=item,
+        # A title-only entry is a title-level hold; a barcode may be a copy taken for either.
+        title_level=title_level or entry.item_id is None,
+        status=status,
+        queue_position=position,
+        pickup_library=pickup,
+        pickup_deadline=deadline if ready else None,
+        backend_status=backend,
+    )
+
+
+def renewed_loan(msg: RenewResponse, *, today: date, tz: ZoneInfo) -> Loan:
+    """The loan after a successful 30 (ok 1): its new due date is AH."""
+    item_id = msg.item_identifier or ""
+    due = sip_day(msg.due_date, tz)
+    if due is None:
+        raise BackendProtocolError(
+            "The library system did not give the new due date.",
+            operator_detail=f"SIP2 30 ok=1 without a readable AH: {msg.due_date!r}",
+        )
+    item = Item(
+        id=item_id,
+        title=(msg.title_identifier or "").strip() or item_id,
+        material_type=material_type(msg.media_type),
+    )
+    late = max(0, (today - due).days)
+    return Loan(
+        id=item_id,
+        item=item,
+        due_date=due,
+        state=LoanState.OVERDUE if late else LoanState.ON_LOAN,
+        days_overdue=late,
+    )
+
+
+def renew_all_results(
+    msg: RenewAllResponse, item_ids: Iterable[str], table: RefusalTable
+) -> BatchResult[RenewalResult]:
+    """Per-item results of a 65 from its 66: BM renewed, BN not (one AF for them all)."""
+    renewed = {e.strip().partition(" ")[0] for e in msg.renewed_items}
+    unrenewed = {e.strip().partition(" ")[0] for e in msg.unrenewed_items}
+    text = backend_message(msg.screen_messages)
+    reason = table.reason(msg.screen_messages, SipAction.RENEW)
+    results = []
+    for item_id in item_ids:
+        if item_id in renewed:
+            results.append(RenewalResult(item_id=item_id, outcome=Outcome.OK))
+        elif item_id in unrenewed or not msg.ok:
+            results.append(
+                RenewalResult(
+                    item_id=item_id, outcome=Outcome.REFUSED, reason=reason, backend_message=text
+                )
+            )
+        else:
+            results.append(
+                RenewalResult(
+                    item_id=item_id,
+                    outcome=Outcome.ERROR,
+                    error_type=BackendProtocolError.type_slug,
+                    detail="The library system did not say whether this loan was renewed.",
+                )
+            )
+    return BatchResult(results=tuple(results))
+
+
+def hold_placed(
+    msg: HoldResponse, *, item_id: str, title_level: bool, pickup_library: str, tz: ZoneInfo
+) -> Hold:
+    """The hold a successful 16 (ok 1) describes."""
+    raw_position = (msg.queue_position or "").strip()
+    position = int(raw_position) if raw_position.isdigit() and int(raw_position) > 0 else None
+    item = Item(
+        id=msg.item_identifier or item_id,
+        title=(msg.title_identifier or "").strip() or item_id,
+    )
+    return Hold(
+        id=msg.item_identifier or item_id,
+        item=item,
+        title_level=title_level,
+        # "available" means a copy is on the shelf to fill it, not that it waits for pickup.
+        status=HoldStatus.WAITING,
+        queue_position=position,
+        pickup_library=msg.pickup_location or pickup_library,
+        expires=sip_day(msg.expiration_date, tz),
+        backend_status="16 available" if msg.available else "16 queued",
+    )
