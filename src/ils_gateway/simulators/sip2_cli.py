@@ -40,10 +40,11 @@ def parse_latency(spec: str) -> dict[str, float]:
 def parse_logins(pairs: tuple[str, ...]) -> dict[str, str]:
     """``USER:PASS`` options → login users and passwords."""
     logins: dict[str, str] = {}
-    for pair in pairs:
+    for number, pair in enumerate(pairs, 1):
         user, sep, password = pair.partition(":")
         if not sep or not user:
-            raise click.BadParameter(f"expected USER:PASS, got {pair.split(':')[0]!r}:…")
+            # Never echo the value: it may be a mistyped password.
+            raise click.BadParameter(f"--login number {number} is not USER:PASS")
         logins[user] = password
     return logins
 
