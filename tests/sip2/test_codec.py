@@ -235,6 +235,18 @@ def test_repr_masks_passwords_and_cards() -> None:
     assert "1234567890" not in card and "7890" in card and "9999" not in card  # fmt: skip
 
 
+def test_repr_hides_personal_fields_entirely() -> None:
+    # A Japanese name is short: keeping its last 4 characters would show most of it.
+    frame = (
+        "64              00020240101    120000000000000000000000000000"
+        "AOMIDORI|AA1234567890|AE山田 花子|BD東京都千代田区1-1|BEhanako@example.jp|BF090-1234-5678|"
+    ).encode()
+    text = repr(parse(frame, CodecSettings(error_detection=False)))
+    for secret in ("田 花子", "花子", "1-1", "example.jp", "5678"):
+        assert secret not in text
+    assert "7890" in text  # the card keeps its last four digits
+
+
 # --- malformed input --------------------------------------------------------------------
 
 

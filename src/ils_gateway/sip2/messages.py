@@ -97,8 +97,11 @@ __all__ = [
 
 # Fields whose values must never appear in logs or reprs.
 _SECRET_FIELDS = frozenset({"AC", "AD", "CO"})
-# Card numbers and personal data: masked to the last 4 characters at most.
-_MASKED_FIELDS = frozenset({"AA", "AE", "BD", "BE", "BF"})
+# Card numbers: masked to the last 4 characters at most.
+_MASKED_FIELDS = frozenset({"AA"})
+# Personal data (name, address, e-mail, phone): only the length is shown. A Japanese name is
+# short, so even its last few characters would identify the patron.
+_PERSONAL_FIELDS = frozenset({"AE", "BD", "BE", "BF"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +124,8 @@ def fixed_fields(cls: type[Message]) -> tuple[FixedSpec, ...]:
 def _mask(fid: str, value: str) -> str:
     if fid in _SECRET_FIELDS:
         return "***" if value else ""
+    if fid in _PERSONAL_FIELDS and value:
+        return f"<{len(value)} chars>"
     if fid in _MASKED_FIELDS and value:
         return "*" * max(0, len(value) - 4) + value[-4:] if len(value) > 4 else "****"
     return value
