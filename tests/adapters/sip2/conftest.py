@@ -1,43 +1,16 @@
-"""The SIP2 simulator over real TCP on 127.0.0.1, and a Sip2Backend talking to it."""
+"""Fixtures: the SIP2 simulator over real TCP on 127.0.0.1, and a Sip2Backend talking to it."""
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import pytest
+from sip2_acs_recording import RecordingACS, backend_config
 
 from ils_gateway.adapters.sip2.backend import Sip2Backend
 from ils_gateway.simulators.library import SimulatedLibrary
 from ils_gateway.simulators.sample_data import sample_library
-from ils_gateway.simulators.sip2_acs import SimulatedACS
-from ils_gateway.sip2.messages import Message
-from ils_gateway.sip2.server import SIP2Server, SIP2ServerSettings, SIP2Session
-from ils_gateway.tenants.backends import Sip2Backend as Sip2BackendConfig
-
-LOGIN_USER = "gateway"
-LOGIN_PASSWORD = "s3cret"
-
-Handler = Callable[[Message, SIP2Session], Awaitable[Message]]
-
-
-class RecordingACS:
-    """The simulated ACS with a request log (codes in order) and an optional interceptor."""
-
-    def __init__(self, library: SimulatedLibrary) -> None:
-        self.acs = SimulatedACS(library, logins={LOGIN_USER: LOGIN_PASSWORD})
-        self.log: list[str] = []
-        self.intercept: Callable[[Message, SIP2Session, Handler], Awaitable[Message]] | None = None
-
-    @property
-    def counts(self) -> Counter[str]:
-        return Counter(self.log)
-
-    async def handle(self, message: Message, session: SIP2Session) -> Message:
-        self.log.append(message.code)
-        if self.intercept is not None:
-            return await self.intercept(message, session, self.acs.handle)
-        return await self.acs.handle(message, session)
+from ils_gateway.sip2.server import SIP2Server, SIP2ServerSettings
 
 
 @pytest.fixture
@@ -52,20 +25,6 @@ async def acs(library: SimulatedLibrary) -> AsyncIterator[tuple[RecordingACS, SI
     await server.start()
     yield recording, server
     await server.aclose()
-
-
-def backend_config(port: int, **extra: object) -> Sip2BackendConfig:
-    return Sip2BackendConfig.model_validate(
-        {
-            "kind": "sip2",
-            "host": "127.0.0.1",
-            "port": port,
-            "login_user": LOGIN_USER,
-            "login_password": LOGIN_PASSWORD,
-            "institution_id": "MIDORI",
-            **extra,
-        }
-    )
 
 
 @pytest.fixture

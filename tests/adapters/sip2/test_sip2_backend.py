@@ -8,9 +8,23 @@ import pytest
 
 from ils_gateway.adapters.base import Capability, ILSBackend
 from ils_gateway.adapters.sip2.backend import Sip2Backend
-from ils_gateway.domain.errors import AuthenticationFailed
+from ils_gateway.domain.errors import (
+    AuthenticationFailed,
+    FeatureDisabled,
+    HoldRefused,
+    NotFound,
+    RenewalRefused,
+)
 from ils_gateway.domain.models import Patron
-from ils_gateway.domain.vocab import BlockReason, HoldStatus, LoanState, RefusalReason
+from ils_gateway.domain.vocab import (
+    BlockReason,
+    ContactMethod,
+    HoldStatus,
+    LoanState,
+    MaterialType,
+    Outcome,
+    RefusalReason,
+)
 from ils_gateway.simulators.library import SimulatedLibrary
 
 HANAKO = ("1000000001", "hanako01")
@@ -123,3 +137,107 @@ async def test_holds_in_every_state_sip2_can_express(
     assert pending.status is HoldStatus.WAITING
     assert pending.title_level
     assert all(isinstance(h.pickup_deadline, date | None) for h in holds.values())
+
+
+# --- renewals --------------------------------------------------------------------------
+
+
+async def test_renew_ok(backend: Sip2Backend, library: SimulatedLibrary) -> None:
+    patron = await login(backend, *HANAKO)
+    result = await backend.renew(patron, "2100000001")
+    assert result.ok
+    assert result.new_due_date == library.item_info("2100000001").due
+    assert result.new_due_date is not None and result.new_due_date > date(2025, 6, 4)
+
+
+@pytest.mark.parametrize(
+    ("card", "password", "barcode", "reason", "message"),
+    [
+        (*HANAKO, "2100000166", RefusalReason.HAS_HOLDS, "他の方が予約しているため"),
+        (*HANAKO, "2100000046", RefusalReason.RENEWAL_LIMIT, "延長回数の上限"),
+        ("1000000005", "makoto05", "2100000045", RefusalReason.OVERDUE, "返却期限を過ぎて"),
+        ("1000000009", "naoki009", "2100000089", RefusalReason.INTERLIBRARY_LOAN, "相互貸借"),
+    ],
+)
+async def test_renew_refused(
+    backend: Sip2Backend,
+    library: SimulatedLibrary,
+    card: str,
+    password: str,
+    barcode: str,
+    reason: RefusalReason,
+    message: str,
+) -> None:
+    patron = await login(backend, card, password)
+    due_before = library.item_info(barcode).due
+    with pytest.raises(RenewalRefused) as refused:
+        await backend.renew(patron, barcode)
+    assert refused.value.reason is reason
+    assert refused.value.backend_message is not None
+    assert message in refused.value.backend_message
+    assert library.item_info(barcode).due == due_before
+
+
+async def test_renew_many(backend: Sip2Backend) -> None:
+    patron = await login(backend, *HANAKO)
+    batch = await backend.renew_many(patron, ["2100000001", "2100000166", "2100000046"])
+    assert [r.item_id for r in batch.results] == ["2100000001", "2100000166", "2100000046"]
+    ok, held, limit = batch.results
+    assert ok.outcome is Outcome.OK and ok.new_due_date is not None
+    assert held.outcome is Outcome.REFUSED and held.reason is RefusalReason.HAS_HOLDS
+    assert limit.outcome is Outcome.REFUSED and limit.reason is RefusalReason.RENEWAL_LIMIT
+    assert limit.backend_message and "延長" in limit.backend_message
+
+
+# --- hold writes -----------------------------------------------------------------------
+
+
+async def test_place_change_and_cancel_a_hold(
+    backend: Sip2Backend, library: SimulatedLibrary
+) -> None:
+    patron = await login(backend, *HANAKO)
+    hold = await backend.place_hold(patron, "2100000060", "KITA")  # on loan to someone else
+    assert hold.status is HoldStatus.WAITING
+    assert hold.pickup_library == "KITA"
+    biblio = library.item_info("2100000060").biblio_id
+    view = next(v for v in library.holds("1000000001") if v.biblio_id == biblio)
+    assert view.pickup == "KITA"
+
+    changed = await backend.change_hold(patron, hold.id, pickup_library="MINAMI")
+    assert changed.id == hold.id
+    assert changed.pickup_library == "MINAMI"
+    assert library.hold_by_id(view.hold_id).pickup == "MINAMI"
+
+    await backend.cancel_hold(patron, hold.id)
+    assert library.hold_by_id(view.hold_id).state.value == "cancelled"
+
+
+async def test_place_hold_refused(backend: Sip2Backend) -> None:
+    patron = await login(backend, *HANAKO)
+    with pytest.raises(HoldRefused) as refused:
+        await backend.place_hold(patron, "2100000001", "CEN")  # she is borrowing it
+    assert refused.value.reason is RefusalReason.ALREADY_ON_LOAN
+    assert refused.value.backend_message == "この資料は現在あなたが借りています"
+
+
+async def test_cancel_unknown_hold(backend: Sip2Backend) -> None:
+    patron = await login(backend, *HANAKO)
+    with pytest.raises(NotFound):
+        await backend.cancel_hold(patron, "2100000060")
+
+
+async def test_change_contact_method_is_unavailable(backend: Sip2Backend) -> None:
+    patron = await login(backend, *HANAKO)
+    with pytest.raises(FeatureDisabled):
+        await backend.change_hold(patron, "2100000068", contact_method=ContactMethod.EMAIL)
+
+
+# --- items -----------------------------------------------------------------------------
+
+
+async def test_item_lookup(backend: Sip2Backend) -> None:
+    item = await backend.get_item("2100000148")
+    assert item.title == "朗読 坊っちゃん"
+    assert item.material_type is MaterialType.CASSETTE
+    with pytest.raises(NotFound):
+        await backend.get_item("0000000000")

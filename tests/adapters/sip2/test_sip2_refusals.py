@@ -49,6 +49,11 @@ def test_default_patterns(text: str, reason: R) -> None:
     assert DEFAULTS.match([text]) is reason
 
 
+def test_no_such_hold_is_not_a_hold_on_the_item() -> None:
+    assert DEFAULTS.match(["該当する予約がありません"]) is None
+    assert DEFAULTS.match(["予約があるため延長できません"]) is R.HAS_HOLDS
+
+
 def test_koha_token_too_many_is_not_the_hold_limit() -> None:
     # "too_many" (renewals) and "tooManyReserves" (holds) must not be confused.
     assert DEFAULTS.match(["tooManyReserves"]) is R.HOLD_LIMIT

@@ -142,7 +142,8 @@ class Sip2Backend:
     async def close(self) -> None:
         await self._pool.aclose()
 
-    def _require(self, capability: Capability, feature: Feature) -> None:
+    async def _require(self, capability: Capability, feature: Feature) -> None:
+        await self.start()  # capabilities are known once the ACS has sent its 98
         if not self.capabilities.supports(capability):
             raise FeatureDisabled(
                 feature,
@@ -232,7 +233,7 @@ class Sip2Backend:
     # -- patrons ----------------------------------------------------------------------------
 
     async def authenticate(self, card_number: str, password: str) -> Patron:
-        self._require(Capability.AUTHENTICATE, Feature.LOANS)
+        await self._require(Capability.AUTHENTICATE, Feature.LOANS)
         try:
             answer = await self._patron_info(card_number, password=password)
         except NotFound:
@@ -244,7 +245,7 @@ class Sip2Backend:
         return mapping.patron_from_64(answer, card_number)
 
     async def patron_summary(self, patron: Patron) -> Patron:
-        self._require(Capability.PATRON_SUMMARY, Feature.ACCOUNT_SETTINGS)
+        await self._require(Capability.PATRON_SUMMARY, Feature.ACCOUNT_SETTINGS)
         answer = await self._patron_info(patron.card_number)
         fresh = mapping.patron_from_64(answer, patron.card_number)
         return patron.model_copy(update=fresh.model_dump(exclude_unset=True))
@@ -252,7 +253,7 @@ class Sip2Backend:
     # -- loans ------------------------------------------------------------------------------
 
     async def list_loans(self, patron: Patron) -> list[Loan]:
-        self._require(Capability.LIST_LOANS, Feature.LOANS)
+        await self._require(Capability.LIST_LOANS, Feature.LOANS)
         raw = await self._list(patron.card_number, SummaryItem.CHARGED_ITEMS)
         entries = [mapping.parse_list_entry(e, self._config.list_mode) for e in raw]
         ids = [e.item_id for e in entries if e.item_id]
@@ -269,7 +270,7 @@ class Sip2Backend:
         return loans
 
     async def renew(self, patron: Patron, item_id: str) -> RenewalResult:
-        self._require(Capability.RENEW, Feature.RENEWALS)
+        await self._require(Capability.RENEW, Feature.RENEWALS)
         request = RenewRequest.build(
             transaction_date=self._now(),
             patron_identifier=patron.card_number,
@@ -290,7 +291,7 @@ class Sip2Backend:
     async def renew_many(
         self, patron: Patron, item_ids: Sequence[str]
     ) -> BatchResult[RenewalResult]:
-        self._require(Capability.RENEW_MANY, Feature.RENEWALS)
+        await self._require(Capability.RENEW_MANY, Feature.RENEWALS)
         if not self.capabilities.supports(Capability.RENEW):
             return await self._renew_all(patron, item_ids)
 
@@ -325,7 +326,7 @@ class Sip2Backend:
     # -- holds ------------------------------------------------------------------------------
 
     async def list_holds(self, patron: Patron) -> list[Hold]:
-        self._require(Capability.LIST_HOLDS, Feature.HOLDS)
+        await self._require(Capability.LIST_HOLDS, Feature.HOLDS)
         ready_raw, waiting_raw = await self._gather(
             [
                 self._list(patron.card_number, SummaryItem.HOLD_ITEMS),
@@ -363,7 +364,7 @@ class Sip2Backend:
         pickup_library: str,
         contact_method: ContactMethod | None = None,
     ) -> Hold:
-        self._require(Capability.PLACE_HOLD, Feature.HOLDS)
+        await self._require(Capability.PLACE_HOLD, Feature.HOLDS)
         answer = await self._hold_request(
             HoldMode.ADD,
             patron,
@@ -382,7 +383,7 @@ class Sip2Backend:
         )
 
     async def cancel_hold(self, patron: Patron, hold_id: str) -> None:
-        self._require(Capability.CANCEL_HOLD, Feature.HOLDS)
+        await self._require(Capability.CANCEL_HOLD, Feature.HOLDS)
         answer = await self._hold_request(HoldMode.DELETE, patron, hold_id)
         if not answer.ok:
             raise self._hold_refusal(answer, SipAction.CANCEL_HOLD, CancelRefused)
@@ -401,7 +402,7 @@ class Sip2Backend:
                 detail="The contact method of a hold cannot be changed online here.",
                 operator_detail="SIP2 has no field for a hold's contact method",
             )
-        self._require(Capability.CHANGE_HOLD_PICKUP, Feature.HOLD_CHANGES)
+        await self._require(Capability.CHANGE_HOLD_PICKUP, Feature.HOLD_CHANGES)
         if pickup_library is None:
             return await self._own_hold(patron, hold_id)
         if self._pickup_change == "replace":
@@ -458,7 +459,7 @@ class Sip2Backend:
         lines = answer.screen_messages
         text = backend_message(lines)
         operator = f"SIP2 16 ok=0 ({action.value})"
-        if self._refusals.match(lines) is None and text and _NOT_FOUND.search(text):
+        if text and _NOT_FOUND.search(text):
             return NotFound("No such hold or item.", operator_detail=f"{operator}: {text}")
         return error(
             self._refusals.reason(lines, action),
@@ -469,7 +470,7 @@ class Sip2Backend:
     # -- items ------------------------------------------------------------------------------
 
     async def get_item(self, item_id: str) -> Item:
-        self._require(Capability.GET_ITEM, Feature.LOANS)
+        await self._require(Capability.GET_ITEM, Feature.LOANS)
         info = await self._item_info(item_id)
         if not mapping.item_known(info):
             raise NotFound("No such item.", operator_detail=f"SIP2 18: unknown item {item_id!r}")

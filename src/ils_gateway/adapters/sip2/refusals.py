@@ -81,7 +81,7 @@ _DEFAULTS: tuple[tuple[RefusalReason, tuple[str, ...]], ...] = (
     )),
     # renewals
     (R.HAS_HOLDS, (
-        "on_reserve", "recalled", "他の(方|利用者|人)が予約", "予約(者が|が入って|があ)",
+        "on_reserve", "recalled", "他の(方|利用者|人)が予約", "予約(者がい|が入って|がある)",
         "(?i:on hold for another|has holds|reserved for another|item is on hold)",
     )),
     (R.RENEWAL_LIMIT, (
