@@ -4,5 +4,5 @@ Each job is one async function taking what it needs (store, tenants, backends, a
 returning a small report; ``runner.every`` repeats one on an interval until stopped. Jobs that
 act per patron (history capture, sequences) need the patron's card to ask the library system;
 the store keeps only a keyed hash of it, so they work over a ``PatronRoster`` of patrons who
-opted in (see ``roster``).
+opted in (see ``ils_gateway.services.mylists.roster``).
 """

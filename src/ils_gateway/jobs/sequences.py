@@ -9,8 +9,8 @@ import structlog
 
 from ils_gateway.adapters.base import ILSBackend
 from ils_gateway.domain.errors import GatewayError
-from ils_gateway.jobs.roster import PatronRoster
 from ils_gateway.services.mylists.context import PatronContext
+from ils_gateway.services.mylists.roster import PatronRoster
 from ils_gateway.services.mylists.sequences import HoldSequenceService
 from ils_gateway.store.store import Store
 from ils_gateway.tenants.models import TenantConfig

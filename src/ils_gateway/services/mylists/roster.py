@@ -8,8 +8,9 @@ the jobs ask the library system with the gateway's own credential (Koha, FOLIO, 
 A SIP2 backend whose ACS demands the patron password (AD) for 63 cannot be asked this way;
 capture then happens only when the patron is seen (docs/mylists.md).
 
-``MemoryRoster`` lives in one process and is lost at restart: enough for the default
-single-process gateway, where the patron is enrolled again at the next login.
+``StoreRoster`` keeps the roster in the gateway store (records sealed under a key derived from
+the server secret, see ``ils_gateway.store.roster``): every process and every restart sees it.
+``MemoryRoster`` lives in one process and is lost at restart (tests, embedding).
 """
 
 from __future__ import annotations
@@ -17,7 +18,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol
 
+from pydantic import ValidationError
+
 from ils_gateway.domain.models import Patron
+from ils_gateway.store.records import PatronRef
+from ils_gateway.store.store import Store
+
+# The Patron fields the jobs need to ask the ILS (no contact data, no birth date).
+_KEPT_FIELDS = frozenset({"id", "card_number", "name", "category", "home_library"})
 
 
 class PatronRoster(Protocol):
@@ -57,3 +65,32 @@ class MemoryRoster:
     def tenants(self) -> Iterable[str]:
         """Tenants with at least one enrolled patron."""
         return [t for t, patrons in self._patrons.items() if patrons]
+
+
+class StoreRoster:
+    """A roster in the gateway store, shared by every gateway process and kept across restarts."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    async def enrol(self, tenant_id: str, patron: Patron) -> None:
+        """Visit ``patron`` in later runs (a newer record replaces the older)."""
+        record = patron.model_dump(mode="json", include=set(_KEPT_FIELDS))
+        await self._store.roster.enrol(self._owner(tenant_id, patron), record)
+
+    async def withdraw(self, tenant_id: str, patron: Patron) -> None:
+        """Stop visiting ``patron``."""
+        await self._store.roster.withdraw(self._owner(tenant_id, patron))
+
+    async def patrons(self, tenant_id: str) -> list[Patron]:
+        """The enrolled patrons of one tenant (records that no longer parse are skipped)."""
+        found: list[Patron] = []
+        for record in await self._store.roster.records(tenant_id):
+            try:
+                found.append(Patron.model_validate(record))
+            except ValidationError:
+                continue
+        return found
+
+    def _owner(self, tenant_id: str, patron: Patron) -> PatronRef:
+        return self._store.patron(tenant_id, patron.card_number)

@@ -1,0 +1,81 @@
+"""What the core hold and loan services ask of the lists while they work.
+
+- Holds listed: cancelled and expired holds go into the cancelled-hold history (``observe``);
+  a patron with hold sequences has them enforced (later members held back or released), and
+  every hold carries its place in its sequence (``annotate``).
+- Before a cancel: a hold in a sequence cannot be cancelled (``check_cancel``).
+- After a cancel through the gateway: it goes into the cancelled-hold history (``record``).
+- Loans listed: recorded in the reading history when the patron has it on (``capture``), on
+  every channel (the kiosk rule is about showing the history, not about recording it).
+
+``HoldHooks`` and ``LoanHooks`` are what ``HoldService`` and ``LoanService`` accept; ``ListHooks``
+implements both for one tenant over ``MyLists``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol
+
+from ils_gateway.domain.models import Hold, Loan
+from ils_gateway.store.records import CancelReason
+
+if TYPE_CHECKING:
+    from ils_gateway.services.context import Caller, TenantContext
+    from ils_gateway.services.mylists.context import PatronContext
+    from ils_gateway.services.mylists.runtime import MyLists
+
+
+class HoldHooks(Protocol):
+    """Steps the hold service takes around listing and cancelling."""
+
+    async def holds_listed(self, caller: Caller, holds: Sequence[Hold]) -> list[Hold]:
+        """The holds as the patron should see them (sequence places, held-back as waiting)."""
+        ...
+
+    async def before_cancel(self, caller: Caller, hold: Hold) -> None:
+        """Raise (``CancelRefused``) when the gateway forbids cancelling ``hold``."""
+        ...
+
+    async def hold_cancelled(self, caller: Caller, hold: Hold) -> None:
+        """``hold`` was cancelled through the gateway."""
+        ...
+
+
+class LoanHooks(Protocol):
+    """Steps the loan service takes after listing."""
+
+    async def loans_listed(self, caller: Caller, loans: Sequence[Loan]) -> None:
+        """The gateway saw these loans."""
+        ...
+
+
+class ListHooks:
+    """The list services' part in listing holds and loans and in cancelling, for one tenant."""
+
+    def __init__(self, lists: MyLists, tenant: TenantContext) -> None:
+        self._lists = lists
+        self._tenant = tenant
+
+    def _ctx(self, caller: Caller) -> PatronContext:
+        return self._lists.context(self._tenant.config, caller.patron, caller.channel)
+
+    async def holds_listed(self, caller: Caller, holds: Sequence[Hold]) -> list[Hold]:
+        """Record ended holds; enforce and annotate sequences."""
+        ctx = self._ctx(caller)
+        await self._lists.cancelled.observe(ctx, holds)
+        if await self._lists.store.sequences.list(ctx.owner):
+            return await self._lists.sequences.enforce(ctx, self._tenant.backend)
+        return list(holds)
+
+    async def before_cancel(self, caller: Caller, hold: Hold) -> None:
+        """A hold in a sequence must leave it before it can be cancelled."""
+        await self._lists.sequences.check_cancel(self._ctx(caller), hold.id)
+
+    async def hold_cancelled(self, caller: Caller, hold: Hold) -> None:
+        """Keep the cancelled hold in the cancelled-hold history."""
+        await self._lists.cancelled.record(self._ctx(caller), hold, CancelReason.CANCELLED)
+
+    async def loans_listed(self, caller: Caller, loans: Sequence[Loan]) -> None:
+        """Record the loans in the reading history (if the patron has it on)."""
+        await self._lists.history.capture(self._ctx(caller), loans)
