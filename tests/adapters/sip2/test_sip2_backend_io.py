@@ -193,3 +193,22 @@ async def test_garbled_answer_is_backend_protocol_error() -> None:
     finally:
         await adapter.close()
         server.close()
+
+
+async def test_pickup_change_by_replacing_the_hold_when_the_tenant_opts_in(
+    acs: tuple[RecordingACS, SIP2Server], library: SimulatedLibrary
+) -> None:
+    recording, server = acs
+    adapter = Sip2Backend(backend_config(server.port), today=library.today, pickup_change="replace")
+    try:
+        patron = await adapter.authenticate(*HANAKO)
+        hold = await adapter.place_hold(patron, "2100000060", "KITA")
+        recording.log.clear()
+        moved = await adapter.change_hold(patron, hold.id, pickup_library="MINAMI")
+    finally:
+        await adapter.close()
+    assert moved.pickup_library == "MINAMI"
+    assert recording.log == ["15", "15"]  # cancel, then place again: no 15 with mode '*'
+    biblio = library.item_info("2100000060").biblio_id
+    open_holds = [v for v in library.holds("1000000001") if v.biblio_id == biblio]
+    assert [v.pickup for v in open_holds] == ["MINAMI"]

@@ -184,11 +184,8 @@ def blocks_from_status(
     return tuple(found)
 
 
-def patron_from_64(
-    msg: PatronInformationResponse, card_number: str, tz: ZoneInfo | None = None
-) -> Patron:
+def patron_from_64(msg: PatronInformationResponse, card_number: str) -> Patron:
     """The patron a 64 describes (counts, blocks, contact data)."""
-    del tz  # 64 carries no dates the domain keeps
     screen = msg.screen_messages
     blocks = blocks_from_status(msg.patron_status, screen)
     hold_ready = msg.hold_items_count or 0
