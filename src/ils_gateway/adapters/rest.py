@@ -1,16 +1,18 @@
 """What every vendor REST adapter shares: client lifecycle, the retry policy, transport errors.
 
-A vendor adapter (FOLIO today; Koha has the same shape in its own ``client``/``errors`` and can
-move onto this) keeps its own authentication and its own table from vendor answers to gateway
-errors. The parts here know nothing about any vendor:
+A vendor adapter (Koha, FOLIO) keeps its own authentication and its own table from vendor
+answers to gateway errors. The parts here know nothing about any vendor:
 
 - ``ClientState``: a client is usable until closed, and says so clearly when used after.
+- ``http_client``: the pooled httpx client built from a backend's timeouts and pool sizes.
 - ``send_with_retries``: idempotent calls are tried again on transport failures and on
   502/503/504 with exponential backoff; writes are sent exactly once, because a renewal or a
   hold that may have reached the library system must be read back before it is tried again
   (``services/`` decide that).
 - ``translate_transport``: a failure below HTTP becomes ``OutcomeUnknown`` for a write that may
   have been sent, ``BackendProtocolError`` for a broken answer, else ``BackendUnavailable``.
+- ``error_for_status``: the error class a vendor's (call, status) table chose, built the same
+  way for every vendor (and the fallbacks for statuses the table does not name).
 - ``decode_json``: a body that is not JSON is the peer's fault (``BackendProtocolError``).
 """
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 import structlog
@@ -30,11 +33,16 @@ from tenacity import (
 )
 
 from ils_gateway.domain.errors import (
+    AuthenticationFailed,
     BackendProtocolError,
     BackendUnavailable,
     GatewayError,
     OutcomeUnknown,
+    Refused,
 )
+
+if TYPE_CHECKING:
+    from ils_gateway.domain.vocab import RefusalReason
 
 RETRYABLE_STATUSES = frozenset({502, 503, 504})
 
@@ -46,6 +54,38 @@ class ClientState(enum.Enum):
 
     OPEN = "open"
     CLOSED = "closed"
+
+
+class _PoolSettings(Protocol):
+    @property
+    def timeouts(self) -> Any: ...
+    @property
+    def max_connections(self) -> int: ...
+    @property
+    def max_keepalive_connections(self) -> int: ...
+
+
+def http_client(
+    settings: _PoolSettings,
+    *,
+    base_url: str,
+    auth: httpx.Auth,
+    accept: str,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> httpx.AsyncClient:
+    """The pooled httpx client for one backend (its timeouts, pool sizes and auth flow)."""
+    t = settings.timeouts
+    return httpx.AsyncClient(
+        base_url=base_url,
+        auth=auth,
+        timeout=httpx.Timeout(connect=t.connect, read=t.read, write=t.write, pool=t.pool),
+        limits=httpx.Limits(
+            max_connections=settings.max_connections,
+            max_keepalive_connections=settings.max_keepalive_connections,
+        ),
+        headers={"Accept": accept, "User-Agent": "ils-gateway"},
+        transport=transport,
+    )
 
 
 class RetryPolicy:
@@ -140,6 +180,50 @@ def translate_transport(
         operator_detail=operator,
         retry_after=retry_after,
     )
+
+
+def error_for_status(
+    cls: type[GatewayError] | None,
+    *,
+    status: int,
+    writes: bool,
+    reason: Callable[[], RefusalReason],
+    message: str | None,
+    operator: str,
+    retry_after: int,
+) -> GatewayError:
+    """Build the error a vendor's status table chose (``cls``), or the fallback when it chose none.
+
+    Without a class, a 5xx is ``OutcomeUnknown`` for a write (it may have taken effect before
+    the crash) and ``BackendUnavailable`` for a read; anything else is the peer answering
+    outside its contract. ``reason`` is asked only for refusals.
+    """
+    if cls is None:
+        if status >= 500 and writes:
+            return OutcomeUnknown(
+                detail="The library system did not confirm the request; check before retrying.",
+                operator_detail=operator,
+            )
+        if status >= 500:
+            return BackendUnavailable(
+                detail="The library system is not answering properly now.",
+                operator_detail=operator,
+                retry_after=retry_after,
+            )
+        return BackendProtocolError(
+            detail="The library system sent an unexpected answer.", operator_detail=operator
+        )
+    if issubclass(cls, Refused):
+        return cls(reason(), message, backend_message=message, operator_detail=operator)
+    if cls is BackendUnavailable:
+        return BackendUnavailable(
+            detail="The library system cannot be reached now.",
+            operator_detail=operator,
+            retry_after=retry_after,
+        )
+    if cls is AuthenticationFailed:
+        return AuthenticationFailed(operator_detail=operator)
+    return cls(message, operator_detail=operator)
 
 
 def decode_json(system: str, response: httpx.Response) -> object:

@@ -26,6 +26,7 @@ from ils_gateway.adapters.rest import (
     ClientState,
     RetryPolicy,
     decode_json,
+    http_client,
     send_with_retries,
     translate_transport,
 )
@@ -50,16 +51,11 @@ class FolioClient:
             config.password.get_secret_value(),
             now=now,
         )
-        t = config.timeouts
-        self._http = httpx.AsyncClient(
+        self._http = http_client(
+            config,
             base_url=root,
             auth=self.auth,
-            timeout=httpx.Timeout(connect=t.connect, read=t.read, write=t.write, pool=t.pool),
-            limits=httpx.Limits(
-                max_connections=config.max_connections,
-                max_keepalive_connections=config.max_keepalive_connections,
-            ),
-            headers={"Accept": "application/json, text/plain", "User-Agent": "ils-gateway"},
+            accept="application/json, text/plain",
             transport=transport,
         )
         self._policy = RetryPolicy(config.read_attempts, config.retry_backoff)

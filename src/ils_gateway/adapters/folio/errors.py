@@ -21,9 +21,9 @@ import re
 import httpx
 
 from ils_gateway.adapters.folio.auth import LoginFailed
+from ils_gateway.adapters.rest import error_for_status
 from ils_gateway.domain.errors import (
     AuthenticationFailed,
-    BackendProtocolError,
     BackendUnavailable,
     BadRequest,
     CancelRefused,
@@ -31,8 +31,6 @@ from ils_gateway.domain.errors import (
     GatewayError,
     HoldRefused,
     NotFound,
-    OutcomeUnknown,
-    Refused,
     RenewalRefused,
 )
 from ils_gateway.domain.vocab import RefusalReason
@@ -153,39 +151,15 @@ def translate_response(
     message = "; ".join(messages) or None
     where = f"{SYSTEM} {response.request.method} {response.request.url.path} -> {status}"
     operator = f"{where}: {message or '(no message)'}"
-    cls = STATUS_TABLE.get((call, status)) or STATUS_TABLE.get((None, status))
-    if cls is None:
-        if status >= 500 and call.writes:
-            # A write that crashed inside FOLIO may or may not have taken effect.
-            return OutcomeUnknown(
-                detail="The library system did not confirm the request; check before retrying.",
-                operator_detail=operator,
-            )
-        if status >= 500:
-            return BackendUnavailable(
-                detail="The library system is not answering properly now.",
-                operator_detail=operator,
-                retry_after=retry_after,
-            )
-        return BackendProtocolError(
-            detail="The library system sent an unexpected answer.", operator_detail=operator
-        )
-    if issubclass(cls, Refused):
-        return cls(
-            refusal_reason(messages, blocks, call),
-            message,
-            backend_message=message,
-            operator_detail=operator,
-        )
-    if cls is BackendUnavailable:
-        return BackendUnavailable(
-            detail="The library system cannot be reached now.",
-            operator_detail=operator,
-            retry_after=retry_after,
-        )
-    if cls is AuthenticationFailed:
-        return AuthenticationFailed(operator_detail=operator)
-    return cls(message, operator_detail=operator)
+    return error_for_status(
+        STATUS_TABLE.get((call, status)) or STATUS_TABLE.get((None, status)),
+        status=status,
+        writes=call.writes,
+        reason=lambda: refusal_reason(messages, blocks, call),
+        message=message,
+        operator=operator,
+        retry_after=retry_after,
+    )
 
 
 def translate_login_failure(exc: LoginFailed, *, retry_after: int) -> GatewayError:

@@ -1,55 +1,39 @@
 """The one seam between the Koha adapter and the network: an httpx client with Koha's policy.
 
-It owns connection pooling, timeouts, authentication (``auth``), the retry policy and the
-JSON decoding. Reads (and calls Koha defines as idempotent) are tried again on transport
-failures and on 502/503/504; writes are sent exactly once, because a renewal or a hold that
-may have reached Koha must be read back before it is tried again (``services/`` decide that).
-Every failure leaves this module as a gateway error, made by ``errors.translate_*``.
+It owns connection pooling, timeouts and authentication (``auth``). What every REST adapter
+shares comes from ``adapters.rest``: the client's lifecycle, the retry policy (reads, and
+calls Koha defines as idempotent, are tried again on transport failures and on 502/503/504;
+writes are sent exactly once, because a renewal or a hold that may have reached Koha must be
+read back before it is tried again), transport error translation and JSON decoding. Koha's
+own answers become gateway errors in ``errors.translate_response``.
 """
 
 from __future__ import annotations
 
-import enum
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception,
-    stop_after_attempt,
-    wait_exponential,
-)
 
 from ils_gateway.adapters.koha.auth import TokenRequestFailed, auth_for
 from ils_gateway.adapters.koha.config import KohaBackendConfig, api_root
 from ils_gateway.adapters.koha.errors import (
+    SYSTEM,
     KohaCall,
     translate_response,
     translate_token_failure,
+)
+from ils_gateway.adapters.rest import (
+    ClientState,
+    RetryPolicy,
+    decode_json,
+    http_client,
+    send_with_retries,
     translate_transport,
 )
-from ils_gateway.domain.errors import BackendProtocolError
 
-_RETRYABLE_STATUSES = frozenset({502, 503, 504})
-
-
-class ClientState(enum.Enum):
-    """Lifecycle of a KohaClient: usable until closed, never reopened."""
-
-    OPEN = "open"
-    CLOSED = "closed"
-
-
-class _RetryableStatus(Exception):
-    def __init__(self, response: httpx.Response) -> None:
-        self.response = response
-
-
-def _retryable(exc: BaseException) -> bool:
-    return isinstance(exc, _RetryableStatus | httpx.TransportError)
+__all__ = ["ClientState", "KohaClient"]
 
 
 class KohaClient:
@@ -63,18 +47,14 @@ class KohaClient:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._config = config
-        t = config.timeouts
-        self._http = httpx.AsyncClient(
+        self._http = http_client(
+            config,
             base_url=api_root(config),
             auth=auth_for(config, clock=clock),
-            timeout=httpx.Timeout(connect=t.connect, read=t.read, write=t.write, pool=t.pool),
-            limits=httpx.Limits(
-                max_connections=config.max_connections,
-                max_keepalive_connections=config.max_keepalive_connections,
-            ),
-            headers={"Accept": "application/json", "User-Agent": "ils-gateway"},
+            accept="application/json",
             transport=transport,
         )
+        self._policy = RetryPolicy(config.read_attempts, config.retry_backoff)
         self.state = ClientState.OPEN
 
     @property
@@ -117,62 +97,28 @@ class KohaClient:
         request = self._http.build_request(
             method, path, params=params, json=json, headers=dict(headers or {})
         )
-        attempts = self._config.read_attempts if idempotent else 1
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(attempts),
-            wait=wait_exponential(multiplier=self._config.retry_backoff, max=5.0),
-            retry=retry_if_exception(_retryable),
-            reraise=True,
-            before_sleep=_log_retry,
-        )
+        retry_after = self._config.retry_after
         try:
-            async for attempt in retrying:
-                with attempt:
-                    response = await self._http.send(request)
-                    if response.status_code in accept:
-                        return response
-                    if idempotent and response.status_code in _RETRYABLE_STATUSES:
-                        raise _RetryableStatus(response)
-                    raise translate_response(call, response, retry_after=self._retry_after)
-        except _RetryableStatus as exhausted:
-            raise translate_response(
-                call, exhausted.response, retry_after=self._retry_after
-            ) from None
+            response = await send_with_retries(
+                lambda: self._http.send(request),
+                idempotent=idempotent,
+                policy=self._policy,
+                system=SYSTEM,
+            )
         except TokenRequestFailed as exc:
-            raise translate_token_failure(exc, retry_after=self._retry_after) from exc
+            raise translate_token_failure(exc, retry_after=retry_after) from exc
         except httpx.TransportError as exc:
             raise translate_transport(
-                call, exc, idempotent=idempotent, retry_after=self._retry_after
+                SYSTEM,
+                f"{method} {path}",
+                exc,
+                writes=call.writes and not idempotent,
+                retry_after=retry_after,
             ) from exc
-        raise AssertionError("unreachable: tenacity either returns or raises")
+        if response.status_code not in accept:
+            raise translate_response(call, response, retry_after=retry_after)
+        return response
 
-    async def call_json(
-        self,
-        call: KohaCall,
-        method: str,
-        path: str,
-        **kwargs: Any,
-    ) -> Any:
+    async def call_json(self, call: KohaCall, method: str, path: str, **kwargs: Any) -> Any:
         """Like :meth:`call`, then decode the JSON body (malformed JSON is Koha's fault)."""
-        response = await self.call(call, method, path, **kwargs)
-        try:
-            return response.json()
-        except ValueError as exc:
-            raise BackendProtocolError(
-                detail="The library system sent an answer the gateway cannot read.",
-                operator_detail=f"Koha {method} {path}: body is not JSON ({exc})",
-            ) from exc
-
-    @property
-    def _retry_after(self) -> int:
-        return self._config.retry_after
-
-
-def _log_retry(state: RetryCallState) -> None:
-    import structlog
-
-    outcome = state.outcome
-    exc = outcome.exception() if outcome is not None else None
-    structlog.get_logger("ils_gateway.adapters.koha").info(
-        "koha.retry", attempt=state.attempt_number, error=type(exc).__name__ if exc else None
-    )
+        return decode_json(SYSTEM, await self.call(call, method, path, **kwargs))

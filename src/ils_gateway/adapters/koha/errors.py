@@ -8,7 +8,13 @@ always kept: as ``backend_message`` on refusals, in ``operator_detail`` otherwis
 
 Koha's refusal codes are mapped to the canonical RefusalReason by ``REFUSAL_CODES``; the
 codes are the ones Koha 23.x puts in ``allows_renewal.error`` (C4::Circulation::CanBookBeRenewed)
-and in the 403 text of POST /holds (C4::Reserves::CanItemBeReserved / CanBookBeReserved).
+and in the 403 text of POST /holds (C4::Reserves::CanItemBeReserved / CanBookBeReserved), plus
+the patron checks of newer Koha (Koha::Patron::can_place_holds). Only Koha's own codes are
+listed: a library rule Koha has no code for reaches us as the code Koha would send (e.g. an
+interlibrary loan a site denies through ItemsDeniedRenewal is ``item_denied_renewal``).
+Errors Koha sends without a code (suspending a found hold, moving one) fall back per call.
+
+Failures below HTTP are translated by ``adapters.rest.translate_transport``.
 """
 
 from __future__ import annotations
@@ -19,9 +25,9 @@ import re
 import httpx
 
 from ils_gateway.adapters.koha.auth import TokenRequestFailed
+from ils_gateway.adapters.rest import error_for_status
 from ils_gateway.domain.errors import (
     AuthenticationFailed,
-    BackendProtocolError,
     BackendUnavailable,
     BadRequest,
     CancelRefused,
@@ -29,11 +35,11 @@ from ils_gateway.domain.errors import (
     GatewayError,
     HoldRefused,
     NotFound,
-    OutcomeUnknown,
-    Refused,
     RenewalRefused,
 )
 from ils_gateway.domain.vocab import RefusalReason
+
+SYSTEM = "Koha"
 
 
 class KohaCall(enum.Enum):
@@ -83,7 +89,7 @@ STATUS_TABLE: dict[tuple[KohaCall | None, int], type[GatewayError]] = {
 
 # Koha refusal code -> canonical reason; codes new to us fall back per call (see below).
 REFUSAL_CODES: dict[str, str] = {
-    # renewals (allows_renewal.error)
+    # renewals (allows_renewal.error, "Renewal not authorized (<code>)")
     "on_reserve": "has_holds",
     "too_many": "renewal_limit",
     "too_soon": "too_early",
@@ -93,34 +99,36 @@ REFUSAL_CODES: dict[str, str] = {
     "restriction": "patron_blocked",
     "debarred": "patron_blocked",
     "auto_too_much_oweing": "patron_blocked",
-    "item_denied_renewal": "excluded_item_type",
+    "auto_account_expired": "card_expired",
+    "item_denied_renewal": "excluded_item_type",  # ItemsDeniedRenewal (how sites deny ILL)
     "onsite_checkout": "excluded_item_type",
     "recalled": "has_holds",
     "card_expired": "card_expired",
-    # holds (POST /holds 403 "Hold cannot be placed. Reason: <code>")
+    # holds (POST /holds 403 "Hold cannot be placed. Reason: <code>", CanItemBeReserved)
     "tooManyReserves": "hold_limit",
     "tooManyHoldsForThisRecord": "hold_limit",
     "tooManyReservesToday": "hold_limit",
     "itemAlreadyOnHold": "duplicate_hold",
     "alreadyReserved": "duplicate_hold",
+    "recall": "duplicate_hold",  # the patron already recalled this copy
     "alreadypossession": "already_on_loan",
     "notReservable": "non_circulating",
     "noReservesAllowed": "non_circulating",
     "damaged": "non_circulating",
     "cannotReserveFromOtherBranches": "non_circulating",
+    "branchNotInHoldGroup": "non_circulating",
     "ageRestricted": "age_restriction",
     "libraryNotPickupLocation": "invalid_pickup_library",
     "libraryNotFound": "invalid_pickup_library",
     "pickupNotInHoldGroup": "invalid_pickup_library",
     "cannotBeTransferred": "invalid_pickup_library",
+    # the patron may not place holds at all (Koha::Patron::can_place_holds, newer Koha)
     "expired": "card_expired",
-    # codes in Koha's style for rules Koha has no code for (as the simulated ILS answers)
-    "ill_not_renewable": "interlibrary_loan",
-    "itemOverdue": "item_overdue_blocks_holds",
-    "bookmobilePhoneOnly": "bookmobile_contact_phone_only",
-    "hold_found": "not_modifiable_in_state",
-    "hold_not_modifiable": "not_modifiable_in_state",
-    "hold_not_cancellable": "not_cancellable_in_state",
+    "restricted": "patron_blocked",
+    "debt_limit": "patron_blocked",
+    "card_lost": "patron_blocked",
+    "bad_address": "patron_blocked",
+    "hold_limit": "hold_limit",
 }
 
 _CODE_IN_TEXT = re.compile(r"Reason:\s*(\w+)")
@@ -132,7 +140,8 @@ def refusal_reason(code: str | None, call: KohaCall | None = None) -> RefusalRea
         return RefusalReason(REFUSAL_CODES[code])
     if call is KohaCall.RENEW:
         return RefusalReason.NOT_RENEWABLE
-    if call is KohaCall.CHANGE_PICKUP and code is None:
+    if call in (KohaCall.CHANGE_PICKUP, KohaCall.SUSPEND_HOLD, KohaCall.RESUME_HOLD):
+        # "Found hold cannot be suspended", "Unable to perform action on hold": no code.
         return RefusalReason.NOT_MODIFIABLE_IN_STATE
     if call is KohaCall.CANCEL_HOLD:
         return RefusalReason.NOT_CANCELLABLE_IN_STATE
@@ -163,61 +172,15 @@ def translate_response(
     """The gateway error for a Koha answer the caller did not accept."""
     status = response.status_code
     message, code = _vendor_message(response)
-    where = f"Koha {response.request.method} {response.request.url.path} -> {status}"
+    where = f"{SYSTEM} {response.request.method} {response.request.url.path} -> {status}"
     operator = f"{where}: {message or '(no message)'}" + (f" [{code}]" if code else "")
-    cls = STATUS_TABLE.get((call, status)) or STATUS_TABLE.get((None, status))
-    if cls is None:
-        if status >= 500:
-            # A write that crashed inside Koha may or may not have taken effect.
-            if call.writes:
-                return OutcomeUnknown(
-                    detail="The library system did not confirm the request; check before retrying.",
-                    operator_detail=operator,
-                )
-            return BackendUnavailable(
-                detail="The library system is not answering properly now.",
-                operator_detail=operator,
-                retry_after=retry_after,
-            )
-        return BackendProtocolError(
-            detail="The library system sent an unexpected answer.", operator_detail=operator
-        )
-    if issubclass(cls, Refused):
-        return cls(
-            refusal_reason(code, call),
-            message,
-            operator_detail=operator,
-            backend_message=message,
-        )
-    if cls is BackendUnavailable:
-        return BackendUnavailable(
-            detail="The library system cannot be reached now.",
-            operator_detail=operator,
-            retry_after=retry_after,
-        )
-    if cls is AuthenticationFailed:
-        return AuthenticationFailed(operator_detail=operator)
-    return cls(message, operator_detail=operator)
-
-
-def translate_transport(
-    call: KohaCall, exc: httpx.TransportError, *, idempotent: bool, retry_after: int
-) -> GatewayError:
-    """The gateway error for a request that failed below HTTP (connect, timeout, broken peer)."""
-    operator = f"Koha {call.value}: {type(exc).__name__}: {exc}"
-    never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
-    if call.writes and not idempotent and not never_sent:
-        return OutcomeUnknown(
-            detail="The library system did not confirm the request; check before retrying.",
-            operator_detail=operator,
-        )
-    if isinstance(exc, httpx.RemoteProtocolError | httpx.DecodingError):
-        return BackendProtocolError(
-            detail="The library system sent a broken answer.", operator_detail=operator
-        )
-    return BackendUnavailable(
-        detail="The library system cannot be reached now.",
-        operator_detail=operator,
+    return error_for_status(
+        STATUS_TABLE.get((call, status)) or STATUS_TABLE.get((None, status)),
+        status=status,
+        writes=call.writes,
+        reason=lambda: refusal_reason(code, call),
+        message=message,
+        operator=operator,
         retry_after=retry_after,
     )
 
