@@ -22,6 +22,7 @@ from ils_gateway.api.middleware import (
     session_middleware,
 )
 from ils_gateway.api.routes import add_routes
+from ils_gateway.api.routes_ebooks import setup_ebooks
 from ils_gateway.api.state import open_api_state
 from ils_gateway.gateway import GatewaySettings, open_gateway
 
@@ -56,6 +57,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
     app.cleanup_ctx.append(_state_context)
     app.cleanup_ctx.append(_gateway_context)
     add_routes(app)
+    setup_ebooks(app)  # after the gateway: e-book services use its tenants
     app.router.add_get("/healthz", healthz, name="healthz")
     app.router.add_get("/readyz", readyz, name="readyz")
     app.router.add_get("/openapi.json", openapi_json, name="openapi")

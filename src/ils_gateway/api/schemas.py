@@ -20,7 +20,8 @@ from ils_gateway.domain.models import (
     Patron,
     RenewalResult,
 )
-from ils_gateway.domain.vocab import BlockReason, Channel, ContactMethod
+from ils_gateway.domain.vocab import BlockReason, Channel, ContactMethod, ItemSource
+from ils_gateway.services.ebooks.merge import EbookPart
 
 
 class _Body(BaseModel):
@@ -53,6 +54,7 @@ class PlaceHoldsRequest(_Body):
     item_ids: list[str] = Field(min_length=1, max_length=100)
     pickup_library: str = Field(min_length=1, max_length=64)
     contact_method: ContactMethod | None = None
+    source: ItemSource = Field(ItemSource.ILS, description="ebook: titles of the e-library")
 
 
 class ChangeHoldRequest(_Body):
@@ -115,6 +117,7 @@ class LoanList(_Body):
     loans: list[Loan]
     stale: bool = False
     as_of: datetime | None = None
+    ebooks: EbookPart | None = Field(None, description="e-book part; None without e-books")
 
 
 class HoldList(_Body):
@@ -123,6 +126,7 @@ class HoldList(_Body):
     holds: list[Hold]
     stale: bool = False
     as_of: datetime | None = None
+    ebooks: EbookPart | None = Field(None, description="e-book part; None without e-books")
 
 
 class LibraryList(_Body):

@@ -6,19 +6,25 @@ from aiohttp import web
 
 from ils_gateway.api.bodies import freshness_fields, json_response, read_body
 from ils_gateway.api.handlers.common import caller, runtime
+from ils_gateway.api.routes_ebooks import ebook_service, with_ebook_holds
 from ils_gateway.api.schemas import ChangeHoldRequest, HoldList, PlaceHoldsRequest
 from ils_gateway.domain.errors import BadRequest
+from ils_gateway.domain.vocab import ItemSource
 
 
 async def list_holds(request: web.Request) -> web.Response:
     """GET …/holds."""
-    holds = await runtime(request).holds.list_holds(caller(request))
-    return json_response(HoldList(holds=holds, **freshness_fields(request)))
+    ils_holds = runtime(request).holds.list_holds(caller(request))
+    holds, ebooks = await with_ebook_holds(request, ils_holds)
+    return json_response(HoldList(holds=holds, ebooks=ebooks, **freshness_fields(request)))
 
 
 async def place_holds(request: web.Request) -> web.Response:
     """POST …/holds: several items, one pickup library; one result per item."""
     body = await read_body(request, PlaceHoldsRequest)
+    if body.source is ItemSource.EBOOK:  # e-book holds go to the e-library
+        ebook_batch = await ebook_service(request).place_holds(caller(request), body.item_ids)
+        return json_response(ebook_batch)
     batch = await runtime(request).holds.place_holds(
         caller(request), body.item_ids, body.pickup_library, body.contact_method
     )
@@ -26,7 +32,10 @@ async def place_holds(request: web.Request) -> web.Response:
 
 
 async def cancel_hold(request: web.Request) -> web.Response:
-    """DELETE …/holds/{hold_id}."""
+    """DELETE …/holds/{hold_id} (``?source=ebook`` for an e-book hold)."""
+    if request.query.get("source") == ItemSource.EBOOK:
+        await ebook_service(request).cancel_hold(caller(request), request.match_info["hold_id"])
+        return web.Response(status=204)
     await runtime(request).holds.cancel_hold(caller(request), request.match_info["hold_id"])
     return web.Response(status=204)
 

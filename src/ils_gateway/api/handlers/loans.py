@@ -6,13 +6,15 @@ from aiohttp import web
 
 from ils_gateway.api.bodies import freshness_fields, json_response, read_body
 from ils_gateway.api.handlers.common import caller, runtime
+from ils_gateway.api.routes_ebooks import with_ebook_loans
 from ils_gateway.api.schemas import LoanList, RenewManyRequest
 
 
 async def list_loans(request: web.Request) -> web.Response:
     """GET …/loans."""
-    loans = await runtime(request).loans.list_loans(caller(request))
-    return json_response(LoanList(loans=loans, **freshness_fields(request)))
+    ils_loans = runtime(request).loans.list_loans(caller(request))
+    loans, ebooks = await with_ebook_loans(request, ils_loans)
+    return json_response(LoanList(loans=loans, ebooks=ebooks, **freshness_fields(request)))
 
 
 async def renew_loan(request: web.Request) -> web.Response:

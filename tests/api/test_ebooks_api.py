@@ -1,0 +1,159 @@
+"""E-books through the patron API: gateway over HTTP → KinoDen adapter → e-library simulator.
+
+The koha-demo tenant gets ``[tenants.elibrary] kind = "simulator"``: the gateway starts the
+simulated e-library in-process on its own clock (the fixtures' ``ManualClock``).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from api_helpers import login
+
+T = "/v1/tenants/koha-demo"
+BRIDGE = "/elibrary/v1/libraries/koha-demo/patron-check"
+BRIDGE_KEY = "bridge-key-for-tests"
+WITH_ELIBRARY = f"""
+[tenants.elibrary]
+kind = "simulator"
+bridge_keys = ["another-key", "{BRIDGE_KEY}"]
+"""
+DEAD_ELIBRARY = """
+[tenants.elibrary]
+kind = "kinoden"
+base_url = "http://127.0.0.1:9"
+client_id = "x"
+client_secret = "y"
+"""
+OTHER = ("1000000007", "tadashi7")
+
+
+async def test_borrow_lists_merged_and_early_return(make_client, clock):
+    client = await make_client(WITH_ELIBRARY)
+    auth = await login(client)
+    borrowed = await client.post(f"{T}/ebooks/loans", json={"title_id": "KD000001"}, headers=auth)
+    assert borrowed.status == 201, await borrowed.text()
+    due_at = (await borrowed.json())["due"]
+    loans = await (await client.get(f"{T}/loans", headers=auth)).json()
+    assert loans["ebooks"] == {"available": True, "detail": None, "count": 1}
+    ebook = [x for x in loans["loans"] if x["source"] == "ebook"]
+    assert [x["item"]["id"] for x in ebook] == ["KD000001"]
+    expected_due = (clock() + timedelta(days=15)).date().isoformat()
+    assert ebook[0]["due_date"] == expected_due and due_at.startswith(expected_due)
+    assert any(x["source"] == "ils" for x in loans["loans"]), "the ILS part is listed too"
+    returned = await client.delete(f"{T}/ebooks/loans/KD000001", headers=auth)
+    assert returned.status == 204
+    after = await (await client.get(f"{T}/ebooks/loans", headers=auth)).json()
+    assert after == {"loans": []}
+    again = await client.delete(f"{T}/ebooks/loans/KD000001", headers=auth)
+    assert again.status == 404
+
+
+async def test_holds_are_routed_by_source_and_listed_with_labels(make_client):
+    client = await make_client(WITH_ELIBRARY)
+    other = await login(client, *OTHER)
+    auth = await login(client)
+    taken = await client.post(f"{T}/ebooks/loans", json={"title_id": "KD000002"}, headers=other)
+    assert taken.status == 201
+    placed = await client.post(
+        f"{T}/holds",
+        json={"item_ids": ["KD000002"], "pickup_library": "-", "source": "ebook"},
+        headers=auth,
+    )
+    result = (await placed.json())["results"][0]
+    assert result["outcome"] == "ok" and result["hold"]["source"] == "ebook"
+    holds = await (await client.get(f"{T}/holds", headers=auth)).json()
+    ebook = [h for h in holds["holds"] if h["source"] == "ebook"]
+    assert [(h["id"], h["status"], h["queue_position"]) for h in ebook] == [
+        ("KD000002", "waiting", 1)
+    ]
+    assert holds["ebooks"]["available"] is True
+    labelled = await (await client.get(f"{T}/ebooks/holds", headers=auth)).json()
+    assert labelled["holds"][0]["status_label"] == "予約中"
+    title = await (await client.get(f"{T}/ebooks/titles/KD000002", headers=auth)).json()
+    assert title["title"]["availability"]["holds_waiting"] == 1
+    cancelled = await client.delete(f"{T}/holds/KD000002?source=ebook", headers=auth)
+    assert cancelled.status == 204
+    assert (await (await client.get(f"{T}/ebooks/holds", headers=auth)).json())["holds"] == []
+
+
+async def test_ebook_refusals_are_problem_documents(make_client):
+    client = await make_client(WITH_ELIBRARY)
+    auth = await login(client)
+    free = await client.post(f"{T}/ebooks/holds", json={"title_id": "KD000003"}, headers=auth)
+    problem = await free.json()
+    assert free.status == 422 and problem["type"].endswith("/hold-refused")
+    assert problem["reason"] == "title_available"
+    unknown = await client.get(f"{T}/ebooks/titles/KD999999", headers=auth)
+    assert unknown.status == 404
+    many = await client.get(f"{T}/ebooks/titles?ids=KD000001,KD999999", headers=auth)
+    assert [t["id"] for t in (await many.json())["titles"]] == ["KD000001"]
+
+
+async def test_without_an_elibrary_lists_have_no_ebook_part(client):
+    auth = await login(client)
+    loans = await (await client.get(f"{T}/loans", headers=auth)).json()
+    assert loans["ebooks"] is None and loans["loans"]
+    refused = await client.get(f"{T}/ebooks/loans", headers=auth)
+    assert refused.status == 403
+    assert (await refused.json())["type"].endswith("/feature-disabled")
+
+
+async def test_elibrary_down_keeps_the_ils_part(make_client):
+    client = await make_client(DEAD_ELIBRARY)
+    auth = await login(client)
+    loans = await client.get(f"{T}/loans", headers=auth)
+    body = await loans.json()
+    assert loans.status == 200
+    assert body["loans"] and all(x["source"] == "ils" for x in body["loans"])
+    assert body["ebooks"]["available"] is False and body["ebooks"]["detail"]
+    holds = await (await client.get(f"{T}/holds", headers=auth)).json()
+    assert holds["holds"] and holds["ebooks"]["available"] is False
+    borrow = await client.post(f"{T}/ebooks/loans", json={"title_id": "KD000001"}, headers=auth)
+    assert borrow.status == 503
+
+
+async def test_bridge_answers_yes_or_no_only(make_client):
+    client = await make_client(WITH_ELIBRARY)
+    key = {"Authorization": f"Bearer {BRIDGE_KEY}"}
+
+    async def check(card: str, password: str, headers=key):
+        return await client.post(
+            BRIDGE, json={"cardNumber": card, "password": password}, headers=headers
+        )
+
+    yes = await check("1000000001", "hanako01")
+    assert yes.status == 200 and (await yes.json())["valid"] is True
+    answers = [
+        await check("1000000001", "wrong"),  # wrong password
+        await check("1999999999", "hanako01"),  # unknown card
+        await check("1000000003", "ichiro03"),  # expired card
+    ]
+    assert {r.status for r in answers} == {200}
+    assert [await r.json() for r in answers] == [{"valid": False}] * 3
+    wrong_key = await check("1000000001", "hanako01", {"Authorization": "Bearer nope"})
+    no_key = await check("1000000001", "hanako01", {})
+    assert wrong_key.status == no_key.status == 401
+    unknown_library = await client.post(
+        "/elibrary/v1/libraries/nowhere/patron-check",
+        json={"cardNumber": "1", "password": "x"},
+        headers=key,
+    )
+    assert unknown_library.status == 404
+
+
+async def test_bridge_is_rate_limited_per_card(make_client, clock):
+    client = await make_client(WITH_ELIBRARY)
+    key = {"Authorization": f"Bearer {BRIDGE_KEY}"}
+    body = {"cardNumber": "1000000001", "password": "guess"}
+    statuses = [(await client.post(BRIDGE, json=body, headers=key)).status for _ in range(5)]
+    assert statuses == [200] * 5
+    limited = await client.post(BRIDGE, json=body, headers=key)
+    assert limited.status == 429 and int(limited.headers["Retry-After"]) >= 1
+    # Another card is not affected; the limited card may try again in the next window.
+    other = await client.post(
+        BRIDGE, json={"cardNumber": "1000000007", "password": "tadashi7"}, headers=key
+    )
+    assert (await other.json())["valid"] is True
+    clock.advance(seconds=int(limited.headers["Retry-After"]))
+    assert (await client.post(BRIDGE, json=body, headers=key)).status == 200
