@@ -29,6 +29,7 @@ _EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "tenants" / "koha-
 def _demo_registry(koha_url: str) -> TenantRegistry:
     text = _EXAMPLE.read_text(encoding="utf-8").replace("http://127.0.0.1:6201", koha_url)
     text = text.replace('id = "koha-demo"', 'id = "demo"', 1)
+    text += '\n[tenants.elibrary]\nkind = "simulator"\n'  # e-library simulator, in-process
     return TenantRegistry(parse_tenants(text, "<demo tenant>").tenants)
 
 
