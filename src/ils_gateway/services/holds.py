@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from ils_gateway.adapters.base import Capability
 from ils_gateway.domain.errors import (
@@ -24,17 +25,24 @@ from ils_gateway.domain.vocab import ContactMethod, Feature, HoldStatus, Outcome
 from ils_gateway.services import rules
 from ils_gateway.services.context import Caller, TenantContext
 
+if TYPE_CHECKING:
+    from ils_gateway.services.mylists.hooks import HoldHooks
+
 
 class HoldService:
     """Hold use cases of one tenant."""
 
-    def __init__(self, tenant: TenantContext) -> None:
+    def __init__(self, tenant: TenantContext, hooks: HoldHooks | None = None) -> None:
         self._tenant = tenant
+        # The lists' part (sequences, cancelled-hold history), when the gateway has a store.
+        self._hooks = hooks
 
     async def list_holds(self, caller: Caller) -> list[Hold]:
         """Current holds, each with ``allowed_actions`` for this tenant, backend and channel."""
         self._tenant.require_feature(Feature.HOLDS, caller.channel)
         holds = await self._tenant.backend.list_holds(caller.patron)
+        if self._hooks is not None:
+            holds = await self._hooks.holds_listed(caller, holds)
         return [self._annotate(hold, caller) for hold in holds]
 
     async def place_holds(
@@ -90,10 +98,14 @@ class HoldService:
         self._require_capability(Capability.CANCEL_HOLD, Feature.HOLDS)
         rules.check_writes_allowed(self._tenant.policy, self._tenant.now())
         hold = await self._find(caller, hold_id)
+        if self._hooks is not None:
+            await self._hooks.before_cancel(caller, hold)
         reason = rules.cancel_refusal(hold, self._tenant.policy.holds)
         if reason is not None:
             raise CancelRefused(reason, self._label(reason), backend_message=hold.backend_status)
         await self._tenant.backend.cancel_hold(caller.patron, hold_id)
+        if self._hooks is not None:
+            await self._hooks.hold_cancelled(caller, hold)
 
     async def change_hold(
         self,

@@ -8,6 +8,7 @@ the backend, whose refusal (reason mapped by the adapter, message kept) is passe
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from ils_gateway.domain.errors import GatewayError, NotFound, RenewalRefused
 from ils_gateway.domain.models import BatchResult, Loan, RenewalResult
@@ -15,17 +16,24 @@ from ils_gateway.domain.vocab import Feature
 from ils_gateway.services import rules
 from ils_gateway.services.context import Caller, TenantContext
 
+if TYPE_CHECKING:
+    from ils_gateway.services.mylists.hooks import LoanHooks
+
 
 class LoanService:
     """Loan use cases of one tenant."""
 
-    def __init__(self, tenant: TenantContext) -> None:
+    def __init__(self, tenant: TenantContext, hooks: LoanHooks | None = None) -> None:
         self._tenant = tenant
+        # The reading history's capture, when the gateway has a store.
+        self._hooks = hooks
 
     async def list_loans(self, caller: Caller) -> list[Loan]:
         """Current loans, each saying whether it can be renewed today and, if not, why."""
         self._tenant.require_feature(Feature.LOANS, caller.channel)
         loans = await self._tenant.backend.list_loans(caller.patron)
+        if self._hooks is not None:
+            await self._hooks.loans_listed(caller, loans)
         today = self._tenant.today()
         policy = self._tenant.policy.renewal
         return [rules.annotate_loan(loan, policy, today) for loan in loans]
