@@ -102,7 +102,12 @@ def render_error(request: web.Request, exc: GatewayError) -> web.Response:
     getattr(_log, level)(
         "gateway_error", type=exc.type_slug, status=exc.status, operator=exc.operator_detail
     )
-    return problem_response(exc, instance=request.path, request_id=request.get(REQUEST_ID))
+    return problem_response(
+        exc,
+        instance=request.path,
+        request_id=request.get(REQUEST_ID),
+        now=request.app[SETTINGS_KEY].clock(),
+    )
 
 
 @web.middleware

@@ -8,6 +8,7 @@ patron-readable ``detail`` is sent, the ``operator_detail`` never is. aiohttp's 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -41,9 +42,17 @@ def problem_document(error: GatewayError, *, instance: str | None = None) -> dic
 
 
 def problem_response(
-    error: GatewayError, *, instance: str | None = None, request_id: str | None = None
+    error: GatewayError,
+    *,
+    instance: str | None = None,
+    request_id: str | None = None,
+    now: datetime | None = None,
 ) -> web.Response:
-    """``error`` as an HTTP response, with Retry-After where the error says when to retry."""
+    """``error`` as an HTTP response, with Retry-After where the error says when to retry.
+
+    ``now`` is the gateway's clock, so a maintenance window's Retry-After counts from the same
+    instant the window was judged by (an injected clock in tests and demos).
+    """
     doc = problem_document(error, instance=instance)
     if request_id is not None:
         doc["request_id"] = request_id
@@ -53,6 +62,8 @@ def problem_response(
         retry_after = error.retry_after
     elif isinstance(error, MaintenanceWindow):
         retry_after = error.retry_after
+        if now is not None and error.until.tzinfo is not None:
+            retry_after = max(0, int((error.until - now).total_seconds()))
     if retry_after is not None:
         headers["Retry-After"] = str(retry_after)
     return _response(doc, error.status, headers)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from ils_gateway.adapters.resilience.cache import MemoryReadCache, ReadCache, RedisReadCache
 from ils_gateway.api.auth import PatronSessions
@@ -35,26 +36,33 @@ class ApiState:
 @asynccontextmanager
 async def open_api_state(settings: GatewaySettings) -> AsyncIterator[ApiState]:
     """The stores of ``settings``: in memory, or in Redis when ``redis_url`` is set."""
+    redis: Any = None
+    if settings.redis_url is not None:
+        import redis.asyncio as aioredis
 
+        redis = aioredis.from_url(settings.redis_url)
+    try:
+        yield _memory_state(settings) if redis is None else _redis_state(settings, redis)
+    finally:
+        if redis is not None:
+            await redis.aclose()
+
+
+def _memory_state(settings: GatewaySettings) -> ApiState:
     def seconds() -> float:
         return settings.clock().timestamp()
 
-    if settings.redis_url is None:
-        yield ApiState(
-            sessions=PatronSessions(MemorySessionStore(clock=settings.clock)),
-            idempotency=MemoryIdempotencyStore(clock=seconds),
-            read_cache=MemoryReadCache,
-        )
-        return
-    import redis.asyncio as aioredis
+    return ApiState(
+        sessions=PatronSessions(MemorySessionStore(clock=settings.clock)),
+        idempotency=MemoryIdempotencyStore(clock=seconds),
+        read_cache=MemoryReadCache,
+    )
 
-    redis = aioredis.from_url(settings.redis_url)
+
+def _redis_state(settings: GatewaySettings, redis: Any) -> ApiState:
     prefix = settings.redis_prefix
-    try:
-        yield ApiState(
-            sessions=PatronSessions(RedisSessionStore(redis, prefix=prefix, clock=settings.clock)),
-            idempotency=RedisIdempotencyStore(redis, prefix=prefix),
-            read_cache=lambda: RedisReadCache(redis, prefix=prefix),
-        )
-    finally:
-        await redis.aclose()
+    return ApiState(
+        sessions=PatronSessions(RedisSessionStore(redis, prefix=prefix, clock=settings.clock)),
+        idempotency=RedisIdempotencyStore(redis, prefix=prefix),
+        read_cache=lambda: RedisReadCache(redis, prefix=prefix),
+    )
