@@ -3,8 +3,9 @@
 ``GatewaySettings`` is what ``create_app`` takes. ``open_gateway(settings)`` (an async context
 manager, used by the app's cleanup context) builds every tenant's backend by its ``kind``,
 wraps it in ``ResilientBackend`` (cache, read retries, breaker, timeouts, write read-back) and
-closes them all on exit, only those it opened. ``Gateway`` then hands a ``TenantRuntime``
-(context + services) to the API per request.
+closes them all on exit, only those it opened; with ``settings.store`` it first opens the gateway
+store and the list services (``services.mylists.runtime``), closed after the backends.
+``Gateway`` then hands a ``TenantRuntime`` (context + services) to the API per request.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from ils_gateway.services.catalog import CatalogService
 from ils_gateway.services.context import Clock, TenantContext, system_clock
 from ils_gateway.services.holds import HoldService
 from ils_gateway.services.loans import LoanService
+from ils_gateway.services.mylists.hooks import ListHooks
+from ils_gateway.services.mylists.runtime import MyLists, StoreSettings, open_mylists
 from ils_gateway.tenants.loader import TenantRegistry
 from ils_gateway.tenants.models import TenantConfig
 
@@ -76,6 +79,8 @@ class GatewaySettings:
     # Sessions, Idempotency-Keys and the read cache in Redis (many processes); memory if None.
     redis_url: str | None = None
     redis_prefix: str = "ilsgw:"
+    # The gateway store (basket, sequences, shelves, reading history…); None: those are off.
+    store: StoreSettings | None = None
     # Resources started before the gateway (embedded simulators), closed after it.
     extra_cleanups: list[Callable[[], AsyncIterator[None]]] = field(default_factory=list)
 
@@ -89,16 +94,19 @@ class TenantRuntime:
     loans: LoanService
     holds: HoldService
     catalog: CatalogService
+    mylists: MyLists | None = None
 
     @classmethod
-    def build(cls, context: TenantContext) -> TenantRuntime:
-        """The services of ``context``."""
+    def build(cls, context: TenantContext, mylists: MyLists | None = None) -> TenantRuntime:
+        """The services of ``context`` (with the list services' hooks when there is a store)."""
+        hooks = ListHooks(mylists, context) if mylists is not None else None
         return cls(
             context=context,
             account=AccountService(context),
-            loans=LoanService(context),
-            holds=HoldService(context),
+            loans=LoanService(context, hooks),
+            holds=HoldService(context, hooks),
             catalog=CatalogService(context),
+            mylists=mylists,
         )
 
     @property
@@ -134,6 +142,9 @@ async def open_gateway(
     processes).
     """
     async with AsyncExitStack() as stack:
+        mylists = None
+        if settings.store is not None:
+            mylists = await stack.enter_async_context(open_mylists(settings.store, settings.clock))
         runtimes: dict[str, TenantRuntime] = {}
         for tenant in settings.tenants:
             backend = settings.backend_factory(tenant)
@@ -141,5 +152,5 @@ async def open_gateway(
             if settings.wrap_backend is not None:
                 backend = settings.wrap_backend(tenant, backend, read_cache())
             context = TenantContext(config=tenant, backend=backend, clock=settings.clock)
-            runtimes[tenant.id] = TenantRuntime.build(context)
+            runtimes[tenant.id] = TenantRuntime.build(context, mylists)
         yield Gateway(runtimes)
