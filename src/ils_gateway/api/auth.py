@@ -14,11 +14,11 @@ not kept, and a fresh record comes from the backend when a use case needs it.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import timedelta
 
-from pydantic import SecretStr
+from pydantic import JsonValue, SecretStr
 
 from ils_gateway.domain.errors import AuthenticationFailed, BadRequest, SessionExpired
 from ils_gateway.domain.models import Patron
@@ -43,6 +43,8 @@ class PatronSession:
     channel: Channel
     password_change_required: bool
     idle_timeout: timedelta
+    # What services keep in the session besides the patron (e.g. the sealed history key).
+    extra: Mapping[str, JsonValue] = field(default_factory=dict, repr=False)
 
 
 class PatronSessions:
@@ -62,8 +64,12 @@ class PatronSessions:
         *,
         password_change_required: bool,
         idle_timeout_minutes: int | None,
+        extra: Mapping[str, JsonValue] | None = None,
     ) -> str:
-        """A new session; returns its token (the only time it is seen in clear)."""
+        """A new session; returns its token (the only time it is seen in clear).
+
+        ``extra`` is kept for the services (never the key ``patron``, which is the session's own).
+        """
         idle = (
             timedelta(minutes=idle_timeout_minutes) if idle_timeout_minutes else self._default_idle
         )
@@ -74,7 +80,10 @@ class PatronSessions:
             channel=channel,
             idle_timeout=idle,
             password_change_required=password_change_required,
-            extra={"patron": patron.model_dump(mode="json", include=set(_KEPT_FIELDS))},
+            extra={
+                **(extra or {}),
+                "patron": patron.model_dump(mode="json", include=set(_KEPT_FIELDS)),
+            },
         )
         return new.token
 
@@ -93,7 +102,16 @@ class PatronSessions:
             channel=data.channel,
             password_change_required=data.password_change_required,
             idle_timeout=data.idle_timeout,
+            extra={k: v for k, v in data.extra.items() if k != "patron"},
         )
+
+    async def update_extra(self, token: str, values: Mapping[str, JsonValue]) -> None:
+        """Merge ``values`` into the session's ``extra`` (a None value removes that key)."""
+        data = await self._store.get(token)
+        merged = {**data.extra, **values}
+        merged = {k: v for k, v in merged.items() if v is not None}
+        merged["patron"] = data.extra["patron"]
+        await self._store.update(token, extra=merged)
 
     async def password_changed(self, token: str) -> None:
         """The temporary password was replaced: the session may now do everything."""
