@@ -8,6 +8,7 @@ from ils_gateway.api.auth import check_kiosk_key
 from ils_gateway.api.bodies import freshness_fields, json_response, read_body
 from ils_gateway.api.handlers.common import caller, runtime, token
 from ils_gateway.api.keys import SETTINGS_KEY, STATE_KEY
+from ils_gateway.api.routes_mylists import rewrap_after_password_change, session_extra_at_login
 from ils_gateway.api.schemas import (
     LoginRequest,
     PasswordChangeRequest,
@@ -29,6 +30,8 @@ async def create_session(request: web.Request) -> web.Response:
         check_kiosk_key(request.headers[header], tenant.config.kiosk_keys, header)
         channel = Channel.KIOSK
     login = await tenant.account.login(body.card_number, body.password)
+    # Only now, with the password accepted by the library, may it open the reading history.
+    extra = await session_extra_at_login(tenant, login.patron, channel, body.password)
     idle = tenant.config.policy.idle_timeout_minutes
     new_token = await request.app[STATE_KEY].sessions.create(
         tenant.config.id,
@@ -36,6 +39,7 @@ async def create_session(request: web.Request) -> web.Response:
         channel,
         password_change_required=login.password_change_required,
         idle_timeout_minutes=idle,
+        extra=extra,
     )
     created = SessionCreated(
         token=new_token,
@@ -65,6 +69,7 @@ async def change_password(request: web.Request) -> web.Response:
     await runtime(request).account.change_password(
         caller(request), body.old_password, body.new_password
     )
+    await rewrap_after_password_change(request, body.old_password, body.new_password)
     await request.app[STATE_KEY].sessions.password_changed(token(request))
     return web.Response(status=204)
 
