@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ils_gateway.api import schemas
+from ils_gateway.api import routes_mylists, schemas
 from ils_gateway.api.handlers import catalog, holds, loans, session
 from ils_gateway.domain.models import Hold, RenewalResult
 
@@ -65,6 +65,8 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/items/{item_id}", catalog.item, "Item lookup", "catalog",
           response=schemas.ItemView, session=False),
 )  # fmt: skip
+# Basket, sequences, hold extras, cancelled holds, shelves, reading history, settings (issue 6).
+ROUTES += routes_mylists.routes()
 
 PUBLIC_ROUTE_NAMES = frozenset(r.name for r in ROUTES if not r.session)
 
