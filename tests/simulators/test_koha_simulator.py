@@ -144,6 +144,7 @@ async def test_loans_and_renewals_end_to_end(
         (loan,) = await koha.list_loans(patron)
         assert loan.item.id == "1000101" and loan.due_date == date(2026, 1, 17)
         assert loan.renewable and loan.item.material_type is MaterialType.BOOK
+        assert loan.item.title == "吾輩は猫である" and loan.item.author == "夏目漱石"
         result = await koha.renew(patron, "1000101")
         assert result.ok and result.new_due_date is not None
         assert result.new_due_date > date(2026, 1, 17)
@@ -167,6 +168,7 @@ async def test_holds_end_to_end(
         assert {lib.code for lib in await koha.list_pickup_libraries()} == {"CEN", "NIS"}
         hold = await koha.place_hold(patron, "1000103", "CEN")
         assert hold.status is HoldStatus.WAITING and hold.item.id == "biblio:3"
+        assert hold.item.title == "坊っちゃん"
         with pytest.raises(HoldRefused) as info:
             await koha.place_hold(patron, "1000103", "CEN")
         assert info.value.reason is RefusalReason.DUPLICATE_HOLD

@@ -7,7 +7,10 @@ patron a record belongs to, as Koha's does. Authentication: OAuth2 client creden
 (``POST /api/v1/oauth/token``) or Basic, with the credentials given to ``create_koha_app``.
 
 Koha's refusal texts are kept: ``"Hold cannot be placed. Reason: tooManyReserves"``,
-``"Renewal not authorized (too_soon)"``, with the code also in ``error_code``.
+``"Renewal not authorized (too_soon)"``, with the code also in ``error_code``. The simulated
+library's own tokens stay inside it: ``koha_code`` says what Koha sends in each situation
+(its own code, the code of the Koha setting a site would use for that rule, or no code where
+Koha answers with a bare message, e.g. suspending a found hold).
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from ils_gateway.simulators.outcomes import (
     SimulatedFault,
     UnknownRecord,
 )
-from ils_gateway.simulators.records import ItemStatus
+from ils_gateway.simulators.records import Biblio, ContactMethod, ItemStatus
 
 API = "/api/v1"
 TOKEN_LIFETIME = 3600
@@ -48,6 +51,47 @@ def _error(status: int, message: str, code: str | None = None) -> web.Response:
     if code:
         body["error_code"] = code
     return web.json_response(body, status=status)
+
+
+# Tokens that are Koha's own codes (CanBookBeRenewed, CanItemBeReserved, patron checks).
+_KOHA_OWN_CODES = frozenset(
+    {
+        RefusalToken.TOO_MANY,
+        RefusalToken.ON_RESERVE,
+        RefusalToken.TOO_SOON,
+        RefusalToken.OVERDUE,
+        RefusalToken.TOO_LATE,
+        RefusalToken.ITEM_DENIED_RENEWAL,
+        RefusalToken.RESTRICTION,
+        RefusalToken.CARD_EXPIRED,
+        RefusalToken.TOO_MANY_RESERVES,
+        RefusalToken.ALREADY_RESERVED,
+        RefusalToken.ALREADY_POSSESSION,
+        RefusalToken.NOT_RESERVABLE,
+        RefusalToken.EXPIRED,
+        RefusalToken.DEBARRED,
+        RefusalToken.PICKUP_NOT_VALID,
+    }
+)
+# House rules Koha has no code for, as a Koha site configures them.
+_KOHA_EQUIVALENTS: dict[RefusalToken, str] = {
+    # Sites stop renewals of interlibrary loans with ItemsDeniedRenewal on the ILL item type.
+    RefusalToken.INTERLIBRARY_LOAN: "item_denied_renewal",
+    # Overdues block holds in Koha through the automatic OVERDUES restriction on the patron.
+    RefusalToken.ITEM_OVERDUE: "debarred",
+}
+
+
+def koha_code(token: RefusalToken) -> str | None:
+    """What Koha sends for the situation behind ``token`` (None: a message without a code)."""
+    if token in _KOHA_OWN_CODES:
+        return token.value
+    return _KOHA_EQUIVALENTS.get(token)
+
+
+def _refused(status: int, refusal: Refusal, text: str | None = None) -> web.Response:
+    code = koha_code(refusal.token)
+    return _error(status, text.format(code=code) if code and text else refusal.message, code)
 
 
 # -- Koha JSON shapes ---------------------------------------------------------------------
@@ -143,6 +187,19 @@ def hold_json(hold: HoldView) -> dict[str, Any]:
         ),
         "expiration_date": hold.deadline.isoformat() if hold.deadline else None,
         "cancellation_requested": hold.cancellation_requested,
+    }
+
+
+def biblio_json(biblio: Biblio) -> dict[str, Any]:
+    """GET /biblios/{biblio_id} as JSON: the names Koha::Biblio->to_api gives the record."""
+    return {
+        "biblio_id": biblio.id,
+        "title": biblio.title,
+        "subtitle": None,
+        "author": biblio.author,
+        "publisher": biblio.publisher or None,
+        "copyright_date": biblio.year,
+        "series_title": biblio.series,
     }
 
 
@@ -274,7 +331,7 @@ async def allows_renewal(request: web.Request) -> web.Response:
             "max_renewals": library.rules.max_renewals,
             "current_renewals": loan.renewals,
             "unseen_renewals": 0,
-            "error": refusal.token.value if refusal else None,
+            "error": koha_code(refusal.token) if refusal else None,
         }
     )
 
@@ -285,7 +342,7 @@ async def renew(request: web.Request) -> web.Response:
     try:
         loan = library.renew(card, barcode)
     except Refusal as refusal:
-        return _error(403, f"Renewal not authorized ({refusal.token.value})", refusal.token.value)
+        return _refused(403, refusal, "Renewal not authorized ({code})")
     return web.json_response(checkout_json(loan), status=201)
 
 
@@ -332,17 +389,22 @@ async def place_hold(request: web.Request) -> web.Response:
     pickup = str(body["pickup_library_id"])
     if pickup not in {p.code for p in library.pickup_locations()}:
         return _error(400, "The supplied pickup location is not valid")
+    # Koha holds have no contact method (Koha notifies by messaging preferences); staff
+    # ring patrons collecting at a bookmobile stop, so the model's phone-only rule holds.
+    stations = {p.code for p in library.pickup_locations() if p.bookmobile is not None}
+    contact = ContactMethod.PHONE if pickup in stations else None
     try:
         if body.get("item_id") is not None:
             barcode = _barcode_of(library, int(body["item_id"]))
-            hold = library.place_hold(card, pickup, barcode=barcode)
+            hold = library.place_hold(card, pickup, barcode=barcode, contact=contact)
         elif body.get("biblio_id") is not None:
-            hold = library.place_hold(card, pickup, biblio_id=int(body["biblio_id"]))
+            hold = library.place_hold(
+                card, pickup, biblio_id=int(body["biblio_id"]), contact=contact
+            )
         else:
             return _error(400, "At least one of biblio_id, item_id should be given")
     except Refusal as refusal:
-        code = refusal.token.value
-        return _error(403, f"Hold cannot be placed. Reason: {code}", code)
+        return _refused(403, refusal, "Hold cannot be placed. Reason: {code}")
     return web.json_response(hold_json(hold), status=201)
 
 
@@ -354,12 +416,11 @@ async def cancel_hold(request: web.Request) -> web.Response:
     asked_for_request = "cancellation-request-flow" in request.headers.get("x-koha-override", "")
     if hold.state not in library.rules.cancellable_states and not asked_for_request:
         # Koha 23.05 has no cancellation request over this route: refuse rather than pretend.
-        token = RefusalToken.NOT_CANCELLABLE
-        return _error(403, Refusal(token).message, token.value)
+        return _refused(403, Refusal(RefusalToken.NOT_CANCELLABLE))
     try:
         after = library.cancel_hold(card, hold_id)
     except Refusal as refusal:
-        return _error(403, refusal.message, refusal.token.value)
+        return _refused(403, refusal)
     if after.cancellation_requested and after.state.is_open:
         return web.Response(status=202)
     return web.Response(status=204)
@@ -375,8 +436,9 @@ async def change_pickup(request: web.Request) -> web.Response:
     try:
         hold = library.change_pickup(card, hold_id, str(body["pickup_library_id"]))
     except Refusal as refusal:
-        status = 400 if refusal.token is RefusalToken.PICKUP_NOT_VALID else 409
-        return _error(status, refusal.message, refusal.token.value)
+        if refusal.token is RefusalToken.PICKUP_NOT_VALID:
+            return _error(400, "The supplied pickup location is not valid")
+        return _error(409, "Unable to perform action on hold")
     return web.json_response({"pickup_library_id": hold.pickup})
 
 
@@ -394,8 +456,9 @@ async def suspend(request: web.Request) -> web.Response:
     try:
         library.suspend_hold(card, hold_id, until)
     except Refusal as refusal:
-        status = 400 if refusal.token is RefusalToken.HOLD_FOUND else 403
-        return _error(status, refusal.message, refusal.token.value)
+        if refusal.token is RefusalToken.HOLD_FOUND:
+            return _error(400, "Found hold cannot be suspended")
+        return _refused(403, refusal)
     return web.Response(status=201)
 
 
@@ -406,7 +469,7 @@ async def resume(request: web.Request) -> web.Response:
     try:
         library.resume_hold(card, hold_id)
     except Refusal as refusal:
-        return _error(400, refusal.message, refusal.token.value)
+        return _refused(400, refusal)
     return web.Response(status=204)
 
 
@@ -433,6 +496,27 @@ async def get_item(request: web.Request) -> web.Response:
     return web.json_response(
         item_json(library.item_info(_barcode_of(library, _int(request, "item_id"))))
     )
+
+
+# What Koha's GET /biblios/{biblio_id} produces (paths/biblios.yaml); only JSON is simulated.
+_BIBLIO_TYPES = [
+    "application/json",
+    "application/marcxml+xml",
+    "application/marc-in-json",
+    "application/marc",
+    "text/plain",
+]
+
+
+async def get_biblio(request: web.Request) -> web.Response:
+    if "application/json" not in request.headers.get("Accept", ""):
+        return web.json_response(_BIBLIO_TYPES, status=406)
+    library = _library(request)
+    try:
+        biblio = library.biblio(_int(request, "biblio_id"))
+    except UnknownRecord:
+        return _error(404, "Bibliographic record not found")
+    return web.json_response(biblio_json(biblio))
 
 
 async def item_pickup_locations(request: web.Request) -> web.Response:
@@ -507,6 +591,7 @@ def create_koha_app(
     r.add_post(f"{API}/holds/{{hold_id}}/suspension", suspend)
     r.add_delete(f"{API}/holds/{{hold_id}}/suspension", resume)
     r.add_get(f"{API}/holds/{{hold_id}}/pickup_locations", hold_pickup_locations)
+    r.add_get(f"{API}/biblios/{{biblio_id}}", get_biblio)
     r.add_get(f"{API}/items", list_items)
     r.add_get(f"{API}/items/{{item_id}}", get_item)
     r.add_get(f"{API}/items/{{item_id}}/pickup_locations", item_pickup_locations)

@@ -10,6 +10,17 @@ Only the routes whose path file is shipped are loaded (the root names ~90 that a
 the MANIFEST there). Query parameters the definition does not declare are rejected: Koha's
 Mojolicious plugin would ignore them, but for us an undeclared name is a typo.
 
+One route comes from outside the shipped subset: ``GET /biblios/{biblio_id}``, which the
+adapter uses for titles (checkout, hold and item objects carry none, and the only ``biblio``
+embed the subset declares is on ``/items/{item_id}/bundled_items``). The shipped root declares
+the path and its ``biblio_id_pp`` parameter; the operation itself is in ``paths/biblios.yaml``,
+which the subset lacks. ``BIBLIO_ROUTE`` holds what that file says of the operation (read in
+the search index's copy of Koha-Community/Koha ``api/v1/swagger/paths/biblios.yaml`` at commit
+3fc1f27524a4a0f0dfc6385b289c252502e45fd6, the commit of the shipped root): the content types
+it produces and its statuses. Its 200 has no schema; Koha's controller (Biblios#get) renders
+``$c->objects->to_api($biblio)`` as JSON when asked for ``application/json``, so such answers
+are held against ``BIBLIO_TO_API``, our reading of Koha::Biblio's API names (not Koha's text).
+
 ``NEWER_KOHA`` lists, separately and on purpose, what newer Koha servers answer beyond this
 snapshot (DELETE /holds/{id} with ``x-koha-override: cancellation-request-flow`` answers 202
 for a waiting hold); a check passes ``allow_newer=True`` to accept those.
@@ -74,6 +85,7 @@ class Operation:
     responses: dict[str, dict[str, Any]]
     operation_id: str = ""
     literal_segments: int = 0
+    produces: tuple[str, ...] = ()
 
 
 @dataclass
@@ -127,8 +139,31 @@ class KohaSpec:
             for method in _HTTP_METHODS:
                 if method in path_item:
                     self.operations.append(self._operation(template, method, path_item[method]))
+        self.operations.append(self._biblio_operation(root, loader, root_file.resolve()))
         # Literal segments beat templated ones (/checkouts/availability vs /checkouts/{id}).
         self.operations.sort(key=lambda op: -op.literal_segments)
+
+    def _biblio_operation(self, root: dict[str, Any], loader: _Loader, base: Path) -> Operation:
+        template = BIBLIO_ROUTE["template"]
+        if template not in root["paths"]:
+            raise SpecViolation(f"the shipped root no longer declares {template}")
+        error = {"$ref": "#/definitions/error"}
+        declared = {
+            "parameters": [{"$ref": f"#/parameters/{BIBLIO_ROUTE['path_parameter']}"}],
+            "produces": list(BIBLIO_ROUTE["produces"]),
+            "responses": {
+                str(status): (
+                    {"description": "A biblio"}
+                    if status == 200
+                    else {"description": "", "schema": NOT_ACCEPTABLE}
+                    if status == 406
+                    else {"description": "", "schema": error}
+                )
+                for status in BIBLIO_ROUTE["statuses"]
+            },
+            "operationId": "getBiblio",
+        }
+        return self._operation(template, "get", loader.resolve(declared, base))
 
     @staticmethod
     def _operation(template: str, method: str, op: dict[str, Any]) -> Operation:
@@ -142,6 +177,7 @@ class KohaSpec:
             responses={str(k): v for k, v in op.get("responses", {}).items()},
             operation_id=op.get("operationId", ""),
             literal_segments=literal,
+            produces=tuple(op.get("produces", ())),
         )
 
     @property
@@ -181,6 +217,11 @@ class KohaSpec:
         for name in query:
             if name not in declared_query:
                 raise SpecViolation(f"{op.method} {op.template}: undeclared query parameter {name}")
+        if len(op.produces) > 1:
+            # Content negotiation matters here: without JSON in Accept Koha answers MARC.
+            accept = lower_headers.get("accept", "")
+            if not any(kind.strip() in op.produces for kind in accept.split(",")):
+                raise SpecViolation(f"{op.method} {op.template}: Accept {accept!r} not produced")
         declared_headers = {p["name"].lower() for p in op.parameters if p["in"] == "header"}
         for name in lower_headers:
             newer = allow_newer and (op.method, op.template, name) in NEWER_KOHA_HEADERS
@@ -276,6 +317,8 @@ class KohaSpec:
                 return
             raise SpecViolation(f"{op.method} {op.template}: status {status} is not declared")
         schema = declared.get("schema")
+        if schema is None and (op.method, op.template, status) in FREE_FORM_JSON:
+            schema = FREE_FORM_JSON[(op.method, op.template, status)]
         if schema is None:
             if body.strip() not in (b"", b'""'):
                 raise SpecViolation(
@@ -296,6 +339,33 @@ def _validate(schema: dict[str, Any], document: Any, where: str) -> None:
         lines = [f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}" for e in errors]
         raise SpecViolation(f"{where}:\n  " + "\n  ".join(lines[:10]))
 
+
+# GET /biblios/{biblio_id} as paths/biblios.yaml declares it (see the module docstring).
+BIBLIO_ROUTE: dict[str, Any] = {
+    "template": "/biblios/{biblio_id}",
+    "path_parameter": "biblio_id_pp",
+    "produces": (
+        "application/json",
+        "application/marcxml+xml",
+        "application/marc-in-json",
+        "application/marc",
+        "text/plain",
+    ),
+    "statuses": (200, 401, 403, 404, 406, 500, 503),
+}
+NOT_ACCEPTABLE = {"type": "array", "items": {"type": "string"}}
+# Koha::Biblio->to_api (biblionumber -> biblio_id; title, subtitle, author keep their names).
+BIBLIO_TO_API: dict[str, Any] = {
+    "type": "object",
+    "required": ["biblio_id", "title"],
+    "properties": {
+        "biblio_id": {"type": "integer"},
+        "title": {"type": ["string", "null"]},
+        "subtitle": {"type": ["string", "null"]},
+        "author": {"type": ["string", "null"]},
+    },
+}
+FREE_FORM_JSON = {("GET", "/biblios/{biblio_id}", 200): BIBLIO_TO_API}
 
 # What newer Koha servers do beyond the shipped snapshot (see the module docstring).
 NEWER_KOHA_HEADERS = {("DELETE", "/holds/{hold_id}", "x-koha-override")}

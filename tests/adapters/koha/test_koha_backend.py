@@ -47,6 +47,12 @@ PATRON_ROW = {
     "overdues_count": 0,
 }
 PATRON = Patron(id="7", card_number="1000000001", name="山田 花子")
+BIBLIO_ROW = {"biblio_id": 11, "title": "吾輩は猫である", "subtitle": None, "author": "夏目漱石"}
+
+
+def serve_biblio(fake_koha: FakeKoha) -> None:
+    """Koha's record 11, the one every row here belongs to (titles come from it)."""
+    fake_koha.on("GET", "/biblios/11", Answer(json=BIBLIO_ROW))
 
 
 def item_row(item_id: int = 101, barcode: str = "3010001", **extra: Any) -> dict[str, Any]:
@@ -99,6 +105,7 @@ def hold_row(hold_id: int = 31, **extra: Any) -> dict[str, Any]:
 @pytest.fixture
 async def backend(fake_koha: FakeKoha) -> AsyncIterator[KohaBackend]:
     fake_koha.token()
+    serve_biblio(fake_koha)
     koha = KohaBackend(oauth_config(), today=lambda: TODAY)
     yield koha
     await koha.close()
@@ -207,6 +214,8 @@ async def test_list_loans_with_renewability_and_reason(
     assert late.state is LoanState.OVERDUE and late.days_overdue == 2
     assert not late.renewable and late.refusal_reason is RefusalReason.HAS_HOLDS
     assert late.backend_message == "on_reserve" and late.item.material_type is MaterialType.CD
+    assert {loan.item.title for loan in loans.values()} == {"吾輩は猫である"}
+    assert late.item.author == "夏目漱石"
 
 
 async def test_renew_by_barcode(fake_koha: FakeKoha, backend: KohaBackend) -> None:
@@ -281,6 +290,7 @@ async def test_list_holds_maps_koha_status_letters(
     assert holds["35"].status is HoldStatus.READY
     assert holds["35"].pickup_deadline == date(2026, 1, 19)
     assert holds["31"].item.id == "biblio:11" and holds["31"].title_level
+    assert holds["31"].item.title == holds["33"].item.title == "吾輩は猫である"
     assert HoldAction.CANCEL not in holds["36"].allowed_actions
     assert "cancellation requested" in (holds["36"].backend_status or "")
 
@@ -300,11 +310,13 @@ async def test_place_item_level_hold(fake_koha: FakeKoha) -> None:
     fake_koha.token()
     fake_koha.on("GET", "/items", Answer(json=[item_row()]))
     fake_koha.on("GET", "/items/101", Answer(json=item_row()))
+    serve_biblio(fake_koha)
     post = fake_koha.on("POST", "/holds", Answer(201, hold_row(41, item_level=True, item_id="101")))
     with_backend = KohaBackend(oauth_config(hold_level="item"))
     hold = await with_backend.place_hold(PATRON, "3010001", "CEN")
     await with_backend.close()
     assert b'"item_id":101' in post.calls.last.request.read() and not hold.title_level
+    assert hold.item.title == "吾輩は猫である"
 
 
 @pytest.mark.parametrize(

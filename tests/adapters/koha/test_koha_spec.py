@@ -10,7 +10,7 @@ JSON = {"content-type": "application/json"}
 
 
 def test_every_shipped_route_is_loaded(koha_spec: KohaSpec) -> None:
-    assert len(koha_spec.templates) == 35
+    assert len(koha_spec.templates) == 36  # 35 shipped path files + GET /biblios/{biblio_id}
     assert {"/holds/{hold_id}/suspension", "/checkouts/{checkout_id}/allows_renewal"} <= (
         koha_spec.templates
     )
@@ -24,7 +24,10 @@ def test_every_shipped_route_is_loaded(koha_spec: KohaSpec) -> None:
         ("GET", "/patrons?card_number=1", {}, b""),  # Koha spells it cardnumber
         ("GET", "/holds/abc/pickup_locations", {}, b""),  # hold_id is an integer
         ("PATCH", "/checkouts/1", JSON, b"{}"),  # no such method there
-        ("GET", "/biblios/1", {}, b""),  # not in the shipped definition
+        ("GET", "/biblios/1", {"accept": "text/html"}, b""),  # a type it does not produce
+        ("GET", "/biblios/x", {"accept": "application/json"}, b""),  # biblio_id is an integer
+        ("DELETE", "/biblios/1", {}, b""),  # only GET is loaded from paths/biblios.yaml
+        ("GET", "/public/biblios/1", {}, b""),  # not loaded (and it produces no JSON)
         ("DELETE", "/holds/1", {"x-koha-override": "cancellation-request-flow"}, b""),
         ("POST", "/holds/1/suspension", JSON, b'{"end_date": "2026-02-30"}'),
         ("POST", "/auth/password/validation", JSON, b'{"identifier": "1", "password": "p"}'),
@@ -65,3 +68,14 @@ def test_every_refusal_code_maps_to_a_canonical_reason() -> None:
     from ils_gateway.domain.vocab import RefusalReason
 
     assert {RefusalReason(v) for v in REFUSAL_CODES.values()}
+
+
+def test_biblio_record_answers_are_held_against_koha_biblio_to_api(koha_spec: KohaSpec) -> None:
+    koha_spec.check_request("GET", API + "/biblios/11", {"accept": "application/json"}, b"")
+    ok = b'{"biblio_id": 11, "title": "\xe5\x9d\x8a", "author": null, "isbn": "4-00"}'
+    koha_spec.check_response("GET", API + "/biblios/11", 200, ok)
+    with pytest.raises(SpecViolation):
+        koha_spec.check_response("GET", API + "/biblios/11", 200, b'{"title": "x"}')
+    with pytest.raises(SpecViolation):
+        koha_spec.check_response("GET", API + "/biblios/11", 406, b'{"error": "x"}')
+    koha_spec.check_response("GET", API + "/biblios/11", 406, b'["application/json"]')

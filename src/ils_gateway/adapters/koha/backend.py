@@ -6,8 +6,11 @@ Ids: a loan's id is Koha's ``checkout_id``; an item's id is its barcode (``exter
 same id the SIP2 face uses; a title (record) is ``biblio:<biblio_id>``; a hold's id is
 ``hold_id``. Every hold call first checks that the hold is the patron's own.
 
-The definition of that snapshot gives no route for bibliographic records, so items and holds
-carry a title only when Koha embeds the record (``biblio``) in the item it returns.
+Titles: Koha's checkout, hold and item objects carry none, and the snapshot's only ``biblio``
+embed is on bundled items, so titles come from ``GET /biblios/{biblio_id}`` with
+``Accept: application/json`` (Koha::Biblio->to_api; API permission ``catalogue``). They are
+fetched once per distinct record, a few at a time, and kept for ``title_ttl`` seconds: a
+list of twenty loans of five titles costs five record reads, and the next list none.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from datetime import date
 from typing import Any
 
 import httpx
+from cachetools import TTLCache
 
 from ils_gateway.adapters.base import Capabilities, Capability, CapabilitySupport, Support
 from ils_gateway.adapters.koha import mapping
@@ -28,6 +32,7 @@ from ils_gateway.adapters.koha.config import KohaBackendConfig, item_types
 from ils_gateway.adapters.koha.errors import KohaCall
 from ils_gateway.adapters.koha.schemas import (
     KohaAllowsRenewal,
+    KohaBiblio,
     KohaCheckout,
     KohaHold,
     KohaItem,
@@ -55,6 +60,13 @@ from ils_gateway.domain.vocab import ContactMethod, Feature, Outcome
 _ALL = {"_per_page": -1}  # Koha pages lists (RESTdefaultPageSize); -1 asks for all rows
 _BIBLIO_PREFIX = "biblio:"
 
+# Titles change rarely (a cataloguer's correction); an hour keeps lists cheap and fresh enough.
+TITLE_TTL_SECONDS = 3600.0
+# Record reads in flight at once per backend: enough for a page of loans, gentle on Koha.
+TITLE_FETCH_CONCURRENCY = 4
+_TITLE_CACHE_SIZE = 4096
+_NOT_CACHED = object()
+
 
 class CancelOutcome(enum.Enum):
     """What Koha did with a cancel: cancelled it, or filed a cancellation request for staff."""
@@ -73,10 +85,17 @@ class KohaBackend:
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], float] = time.monotonic,
         today: Callable[[], date] = date.today,
+        title_ttl: float = TITLE_TTL_SECONDS,
+        title_concurrency: int = TITLE_FETCH_CONCURRENCY,
     ) -> None:
         self._config = config
         self._client = KohaClient(config, transport=transport, clock=clock)
         self._today = today
+        self._biblios: TTLCache[int, KohaBiblio | None] = TTLCache(
+            _TITLE_CACHE_SIZE, title_ttl, timer=clock
+        )
+        self._biblio_fetches: dict[int, asyncio.Future[KohaBiblio | None]] = {}
+        self._biblio_slots = asyncio.Semaphore(title_concurrency)
         self._item_types = item_types(config)
         self._capabilities = Capabilities(
             {
@@ -149,6 +168,41 @@ class KohaBackend:
         ready = sum(1 for h in holds if mapping.hold_status(h).value == "ready")
         return fresh.model_copy(update={"holds_count": len(holds), "holds_ready_count": ready})
 
+    # -- titles ----------------------------------------------------------------------------
+
+    async def _biblio(self, biblio_id: int) -> KohaBiblio | None:
+        """The record ``biblio_id`` (None when Koha no longer has it), cached, one fetch per id."""
+        cached = self._biblios.get(biblio_id, _NOT_CACHED)
+        if cached is not _NOT_CACHED:
+            return cached  # type: ignore[return-value]
+        pending = self._biblio_fetches.get(biblio_id)
+        if pending is None:
+            pending = asyncio.ensure_future(self._fetch_biblio(biblio_id))
+            self._biblio_fetches[biblio_id] = pending
+            pending.add_done_callback(lambda _: self._biblio_fetches.pop(biblio_id, None))
+        # shield: one caller giving up must not cancel the fetch the others are waiting for
+        return await asyncio.shield(pending)
+
+    async def _fetch_biblio(self, biblio_id: int) -> KohaBiblio | None:
+        async with self._biblio_slots:
+            try:
+                row = await self._client.call_json(
+                    KohaCall.READ,
+                    "GET",
+                    f"/biblios/{biblio_id}",
+                    headers={"Accept": "application/json"},
+                )
+            except NotFound:
+                biblio = None  # deleted record: the loan or hold stays, without a title
+            else:
+                biblio = parse(KohaBiblio, row, "GET /biblios/{biblio_id}")
+        self._biblios[biblio_id] = biblio
+        return biblio
+
+    async def _to_item(self, koha_item: KohaItem) -> Item:
+        biblio = await self._biblio(koha_item.biblio_id)
+        return mapping.to_item(koha_item, self._item_types, biblio)
+
     # -- items -----------------------------------------------------------------------------
 
     async def _item_by_id(self, koha_item_id: int) -> KohaItem:
@@ -168,7 +222,7 @@ class KohaBackend:
         return items[0]
 
     async def get_item(self, item_id: str) -> Item:
-        return mapping.to_item(await self._item_by_barcode(item_id), self._item_types)
+        return await self._to_item(await self._item_by_barcode(item_id))
 
     # -- loans -----------------------------------------------------------------------------
 
@@ -200,8 +254,7 @@ class KohaBackend:
     async def _checkout_item(self, checkout: KohaCheckout) -> Item:
         if checkout.item_id is None:
             return Item(id=checkout.external_id or f"checkout:{checkout.checkout_id}", title="")
-        koha_item = await self._item_by_id(checkout.item_id)
-        return mapping.to_item(koha_item, self._item_types)
+        return await self._to_item(await self._item_by_id(checkout.item_id))
 
     async def list_loans(self, patron: Patron) -> list[Loan]:
         checkouts = await self._checkouts(patron)
@@ -266,9 +319,9 @@ class KohaBackend:
 
     async def _hold_item(self, hold: KohaHold) -> Item:
         if hold.item_level and hold.item_id is not None:
-            koha_item = await self._item_by_id(int(hold.item_id))
-            return mapping.to_item(koha_item, self._item_types)
-        return mapping.biblio_item(hold.biblio_id)
+            return await self._to_item(await self._item_by_id(int(hold.item_id)))
+        biblio = await self._biblio(hold.biblio_id) if hold.biblio_id is not None else None
+        return mapping.biblio_item(hold.biblio_id, biblio)
 
     async def _to_hold(self, hold: KohaHold) -> Hold:
         return mapping.to_hold(hold, await self._hold_item(hold))

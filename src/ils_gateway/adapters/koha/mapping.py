@@ -24,11 +24,13 @@ from datetime import date
 from ils_gateway.adapters.koha.errors import KohaCall, refusal_reason
 from ils_gateway.adapters.koha.schemas import (
     KohaAllowsRenewal,
+    KohaBiblio,
     KohaCheckout,
     KohaHold,
     KohaItem,
     KohaLibrary,
     KohaPatron,
+    parse,
 )
 from ils_gateway.domain.models import Hold, Item, Library, Loan, Patron
 from ils_gateway.domain.vocab import BlockReason, HoldAction, HoldStatus, LoanState, MaterialType
@@ -77,13 +79,23 @@ def material_type(item: KohaItem | None, item_types: dict[str, MaterialType]) ->
     return item_types.get(code or "", MaterialType.OTHER)
 
 
-def to_item(item: KohaItem, item_types: dict[str, MaterialType]) -> Item:
+def title_of(biblio: KohaBiblio | None) -> str:
+    """The title a patron reads: Koha's title and subtitle (empty when the record is gone)."""
+    if biblio is None:
+        return ""
+    return " : ".join(p.strip(" /:") for p in (biblio.title, biblio.subtitle) if p)
+
+
+def to_item(
+    item: KohaItem, item_types: dict[str, MaterialType], biblio: KohaBiblio | None = None
+) -> Item:
     """A gateway Item for one Koha item; its id is the barcode (``external_id``)."""
-    biblio = item.biblio or {}
+    if biblio is None and item.biblio:  # an embedded record, where a newer Koha sends one
+        biblio = parse(KohaBiblio, {"biblio_id": item.biblio_id, **item.biblio}, "item.biblio")
     return Item(
         id=item.external_id or f"item:{item.item_id}",
-        title=str(biblio.get("title") or ""),
-        author=biblio.get("author"),
+        title=title_of(biblio),
+        author=biblio.author if biblio is not None else None,
         material_type=material_type(item, item_types),
         call_number=item.callnumber,
         location=item.holding_library_id or item.home_library_id,
@@ -92,9 +104,13 @@ def to_item(item: KohaItem, item_types: dict[str, MaterialType]) -> Item:
     )
 
 
-def biblio_item(biblio_id: int | None) -> Item:
+def biblio_item(biblio_id: int | None, biblio: KohaBiblio | None = None) -> Item:
     """The Item standing for a title when a hold is on the record, not on one copy."""
-    return Item(id=f"biblio:{biblio_id}", title="")
+    return Item(
+        id=f"biblio:{biblio_id}",
+        title=title_of(biblio),
+        author=biblio.author if biblio is not None else None,
+    )
 
 
 def _circulation_status(item: KohaItem) -> str:

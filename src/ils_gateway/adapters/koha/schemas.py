@@ -108,6 +108,15 @@ class KohaItem(_KohaObject):
     biblio: dict[str, Any] | None = None
 
 
+class KohaBiblio(_KohaObject):
+    """GET /biblios/{biblio_id} as JSON: Koha::Biblio->to_api (the definition gives no schema)."""
+
+    biblio_id: int
+    title: str | None = None
+    subtitle: str | None = None
+    author: str | None = None
+
+
 T = TypeVar("T")
 
 
