@@ -8,8 +8,9 @@ import click
 
 from ils_gateway.cli import main
 from ils_gateway.store.engine import current_revision, default_url, upgrade
+from ils_gateway.store.location import DEFAULT_PATH
 
-DEFAULT_URL = default_url("ils-gateway.db")
+DEFAULT_URL = default_url(DEFAULT_PATH)
 
 
 def _masked(url: str) -> str:
