@@ -10,15 +10,19 @@ store and the list services (``services.mylists.runtime``), closed after the bac
 
 from __future__ import annotations
 
-import importlib
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import date
+from zoneinfo import ZoneInfo
+
+import structlog
 
 from ils_gateway.adapters.base import ILSBackend
 from ils_gateway.adapters.resilience.backend import CallTimeouts, ResilientBackend
 from ils_gateway.adapters.resilience.cache import MemoryReadCache, ReadCache
-from ils_gateway.domain.errors import NotFound
+from ils_gateway.domain.errors import GatewayError, NotFound
 from ils_gateway.services.account import AccountService
 from ils_gateway.services.catalog import CatalogService
 from ils_gateway.services.context import Clock, TenantContext, system_clock
@@ -29,16 +33,42 @@ from ils_gateway.services.mylists.runtime import MyLists, StoreSettings, open_my
 from ils_gateway.tenants.loader import TenantRegistry
 from ils_gateway.tenants.models import TenantConfig
 
-BackendFactory = Callable[[TenantConfig], ILSBackend]
+BackendFactory = Callable[[TenantConfig, Clock], ILSBackend]
 BackendWrapper = Callable[[TenantConfig, ILSBackend, ReadCache], ILSBackend]
 
-# backend kind -> "module:factory" building an ILSBackend from the tenant's backend config.
-# Imported lazily so a gateway that serves only Koha tenants never imports the SIP2 stack.
-_BACKENDS = {
-    "sip2": "ils_gateway.adapters.sip2:Sip2Backend",
-    "koha": "ils_gateway.adapters.koha.backend:KohaBackend",
-    "folio": "ils_gateway.adapters.folio.backend:FolioBackend",
-}
+_log = structlog.get_logger(__name__)
+
+
+def _local_today(tenant: TenantConfig, clock: Clock) -> Callable[[], date]:
+    tz = ZoneInfo(tenant.timezone)
+    return lambda: clock().astimezone(tz).date()
+
+
+# One builder per backend kind; each imports its adapter lazily, so a gateway that serves only
+# Koha tenants never imports the SIP2 stack. Adapters get the gateway's clock (overdue days).
+def _sip2(tenant: TenantConfig, clock: Clock) -> ILSBackend:
+    from ils_gateway.adapters.sip2.backend import Sip2Backend
+
+    return Sip2Backend(
+        tenant.backend,  # type: ignore[arg-type]
+        tz=ZoneInfo(tenant.timezone),
+        today=_local_today(tenant, clock),
+    )
+
+
+def _koha(tenant: TenantConfig, clock: Clock) -> ILSBackend:
+    from ils_gateway.adapters.koha.backend import KohaBackend
+
+    return KohaBackend(tenant.backend, today=_local_today(tenant, clock))  # type: ignore[arg-type]
+
+
+def _folio(tenant: TenantConfig, clock: Clock) -> ILSBackend:
+    from ils_gateway.adapters.folio.backend import FolioBackend
+
+    return FolioBackend(tenant.backend, now=clock, timezone=tenant.timezone)  # type: ignore[arg-type]
+
+
+_BACKENDS: dict[str, BackendFactory] = {"sip2": _sip2, "koha": _koha, "folio": _folio}
 
 
 def resilient(tenant: TenantConfig, backend: ILSBackend, cache: ReadCache) -> ILSBackend:
@@ -51,18 +81,16 @@ def resilient(tenant: TenantConfig, backend: ILSBackend, cache: ReadCache) -> IL
     )
 
 
-def build_backend(tenant: TenantConfig) -> ILSBackend:
+def build_backend(tenant: TenantConfig, clock: Clock = system_clock) -> ILSBackend:
     """The adapter for ``tenant``'s backend kind (not yet resilient, not yet opened)."""
-    target = _BACKENDS.get(tenant.backend.kind)
-    if target is None:
+    builder = _BACKENDS.get(tenant.backend.kind)
+    if builder is None:
         raise ValueError(
             f"tenant {tenant.id!r}: backend kind {tenant.backend.kind!r} cannot be served "
             "directly; run its simulator (ils-gateway simulate …) and point a sip2 or koha "
             "backend at it"
         )
-    module_name, _, name = target.partition(":")
-    factory = getattr(importlib.import_module(module_name), name)
-    return factory(tenant.backend)
+    return builder(tenant, clock)
 
 
 @dataclass
@@ -146,11 +174,29 @@ async def open_gateway(
         if settings.store is not None:
             mylists = await stack.enter_async_context(open_mylists(settings.store, settings.clock))
         runtimes: dict[str, TenantRuntime] = {}
+        starting = []
         for tenant in settings.tenants:
-            backend = settings.backend_factory(tenant)
+            backend = settings.backend_factory(tenant, settings.clock)
             stack.push_async_callback(backend.close)
+            starting.append(_start(tenant, backend))
             if settings.wrap_backend is not None:
                 backend = settings.wrap_backend(tenant, backend, read_cache())
             context = TenantContext(config=tenant, backend=backend, clock=settings.clock)
             runtimes[tenant.id] = TenantRuntime.build(context, mylists)
+        await asyncio.gather(*starting)
         yield Gateway(runtimes)
+
+
+async def _start(tenant: TenantConfig, backend: ILSBackend) -> None:
+    """Open a backend that has a ``start`` (SIP2: login, and capabilities from its 98) now.
+
+    Best effort: a library system that is down at startup must not keep the others from being
+    served; the adapter starts itself on first use later.
+    """
+    start = getattr(backend, "start", None)
+    if start is None:
+        return
+    try:
+        await start()
+    except GatewayError as exc:
+        _log.warning("backend_start_failed", tenant=tenant.id, type=exc.type_slug)

@@ -1,8 +1,9 @@
-"""``ils-gateway serve``: the patron API, on real tenants (``--config``) or embedded defaults.
+"""``ils-gateway serve``: the patron API, on real tenants (``--config``) or the embedded demo.
 
-With no ``--config`` the Koha REST simulator over the seeded sample library starts in-process
-and a tenant ``demo`` (the ``koha-demo`` example's rules) is served on it. The SIP2 simulator
-takes this place once ``ils_gateway.simulators.sip2_acs`` and the SIP2 adapter exist.
+With no ``--config`` the SIP2 simulator over the seeded sample library starts in-process and
+the tenant ``demo`` is served on it over the SIP2 adapter, with the e-library simulator
+(``ils_gateway.embedded``). ``--redis URL`` (or ``ILS_GATEWAY_REDIS_URL``) keeps sessions,
+Idempotency-Keys and the read cache in Redis, for running several processes.
 """
 
 from __future__ import annotations
@@ -16,51 +17,41 @@ from ils_gateway.api.app import create_app
 from ils_gateway.cli import main
 from ils_gateway.gateway import GatewaySettings
 from ils_gateway.logging import configure_logging
-from ils_gateway.tenants.loader import (
-    TenantConfigError,
-    TenantRegistry,
-    load_tenants,
-    parse_tenants,
-)
-
-_EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "tenants" / "koha-demo.toml"
+from ils_gateway.tenants.loader import TenantConfigError, load_tenants
 
 
-def _demo_registry(koha_url: str) -> TenantRegistry:
-    text = _EXAMPLE.read_text(encoding="utf-8").replace("http://127.0.0.1:6201", koha_url)
-    text = text.replace('id = "koha-demo"', 'id = "demo"', 1)
-    text += '\n[tenants.elibrary]\nkind = "simulator"\n'  # e-library simulator, in-process
-    return TenantRegistry(parse_tenants(text, "<demo tenant>").tenants)
+async def _embedded_app(redis_url: str | None) -> web.Application:
+    from ils_gateway.embedded import embedded_settings
 
-
-async def _embedded_app() -> web.Application:
-    from ils_gateway.simulators.koha_cli import start_koha_simulator
-    from ils_gateway.simulators.library import ManualClock
-    from ils_gateway.simulators.sample_data import SAMPLE_NOW, sample_library
-
-    # The sample data is written as of SAMPLE_NOW; gateway and library share that clock so
-    # due dates and rules read as the demo stories describe them.
-    clock = ManualClock(SAMPLE_NOW)
-    runner, url = await start_koha_simulator(sample_library(clock=clock), port=0)
-    app = create_app(GatewaySettings(tenants=_demo_registry(url), clock=clock))
-
-    async def stop_simulator(_app: web.Application) -> None:
-        await runner.cleanup()
-
-    app.on_cleanup.append(stop_simulator)
-    click.echo(f"embedded Koha simulator on {url}; tenant 'demo'")
-    return app
+    settings, acs = await embedded_settings(redis_url=redis_url)
+    tenant = next(iter(settings.tenants))
+    click.echo(
+        f"embedded SIP2 simulator ({acs.library.data.name}) on "
+        f"{tenant.backend.host}:{tenant.backend.port}; tenant 'demo'"  # type: ignore[union-attr]
+    )
+    return create_app(settings)
 
 
 @main.command("serve")
-@click.option("--config", "config_path", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(exists=True, path_type=Path),
+    help="Tenant file (TOML). Without it: the demo library on the embedded SIP2 simulator.",
+)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
-def serve(config_path: Path | None, host: str, port: int) -> None:
+@click.option(
+    "--redis",
+    "redis_url",
+    envvar="ILS_GATEWAY_REDIS_URL",
+    help="redis:// URL for sessions, Idempotency-Keys and the read cache (many processes).",
+)
+def serve(config_path: Path | None, host: str, port: int, redis_url: str | None) -> None:
     """Serve the patron API (embedded simulated library when no --config is given)."""
     configure_logging()
     if config_path is None:
-        web.run_app(_embedded_app(), host=host, port=port)
+        web.run_app(_embedded_app(redis_url), host=host, port=port)
         return
     try:
         registry = load_tenants(config_path)
@@ -68,4 +59,5 @@ def serve(config_path: Path | None, host: str, port: int) -> None:
         for problem in exc.problems:
             click.echo(f"{exc.source}: {problem}", err=True)
         raise SystemExit(1) from None
-    web.run_app(create_app(GatewaySettings(tenants=registry)), host=host, port=port)
+    settings = GatewaySettings(tenants=registry, redis_url=redis_url)
+    web.run_app(create_app(settings), host=host, port=port)

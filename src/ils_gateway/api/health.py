@@ -6,11 +6,13 @@ import asyncio
 
 from aiohttp import web
 
+from ils_gateway.adapters.base import Capability, ILSBackend
 from ils_gateway.api.bodies import json_response
 from ils_gateway.api.keys import GATEWAY_KEY
 from ils_gateway.api.schemas import Health
 from ils_gateway.domain.errors import GatewayError
 
+PROBE_ITEM = "ils-gateway-readiness-probe"
 READY_TIMEOUT = 2.0  # seconds per backend; a probe must answer well inside a balancer's check
 
 
@@ -20,7 +22,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """Readiness: each tenant's backend answers a cheap read (pickup libraries) in time."""
+    """Readiness: each tenant's backend answers a cheap read in time."""
     runtimes = list(request.app[GATEWAY_KEY])
     states = await asyncio.gather(*(_probe(r.context.backend) for r in runtimes))
     tenants = {r.config.id: state for r, state in zip(runtimes, states, strict=True)}
@@ -29,13 +31,17 @@ async def readyz(request: web.Request) -> web.Response:
     return json_response(body, status=200 if ready else 503)
 
 
-async def _probe(backend: object) -> str:
-    inner = getattr(backend, "inner", backend)  # bypass the cache: ask the backend itself
+async def _probe(backend: ILSBackend) -> str:
+    inner: ILSBackend = getattr(backend, "inner", backend)  # bypass cache and breaker
     try:
         async with asyncio.timeout(READY_TIMEOUT):
-            await inner.list_pickup_libraries()  # type: ignore[attr-defined]
+            if inner.capabilities.supports(Capability.LIST_PICKUP_LIBRARIES):
+                await inner.list_pickup_libraries()
+            else:  # SIP2: look up an item no library has; "not found" is an answer too
+                await inner.get_item(PROBE_ITEM)
     except TimeoutError:
         return "timeout"
     except GatewayError as exc:
-        return exc.type_slug
+        # A refusal or "not found" came from the backend: it is there. 5xx: it is not.
+        return "ok" if exc.status < 500 else exc.type_slug
     return "ok"

@@ -28,15 +28,15 @@ from ils_gateway.api.keys import (
     TENANT,
 )
 from ils_gateway.api.problems import http_problem_response, problem_response
+
+# Routes open without a session (login, pickup libraries, item lookup…), from the route table.
+from ils_gateway.api.routes import PUBLIC_ROUTE_NAMES
 from ils_gateway.domain.errors import (
     GatewayError,
     PasswordChangeRequired,
     SessionExpired,
 )
 from ils_gateway.domain.vocab import Channel
-
-# Routes open without a session (login, pickup libraries, item lookup).
-PUBLIC_ROUTE_NAMES = frozenset({"create_session", "pickup_libraries", "item"})
 
 _log = structlog.get_logger("ils_gateway.api")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")

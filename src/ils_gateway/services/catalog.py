@@ -14,7 +14,7 @@ class CatalogService:
 
     async def pickup_libraries(self) -> list[Library]:
         """Where holds can be collected (bookmobiles with their stations)."""
-        return await self._tenant.backend.list_pickup_libraries()
+        return await self._tenant.pickup_libraries()
 
     async def item(self, item_id: str) -> Item:
         """One item or title; ``NotFound`` when the ILS does not know it."""

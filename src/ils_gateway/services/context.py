@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from ils_gateway.adapters.base import ILSBackend
 from ils_gateway.domain.errors import FeatureDisabled
 from ils_gateway.domain.labels import Labels
-from ils_gateway.domain.models import Patron
+from ils_gateway.domain.models import Library, Patron
 from ils_gateway.domain.vocab import Channel, Feature
 from ils_gateway.tenants.models import TenantConfig
 from ils_gateway.tenants.policy import Policy
@@ -58,6 +58,15 @@ class TenantContext:
     def today(self) -> date:
         """Today's date where the library is (library rules are per local day)."""
         return self.now().date()
+
+    async def pickup_libraries(self) -> list[Library]:
+        """Where holds can be collected: the tenant's list if it gives one, else the backend's.
+
+        SIP2 has no message listing pickup locations, so SIP2 tenants list them in their file.
+        """
+        if self.config.pickup_libraries:
+            return list(self.config.pickup_libraries)
+        return await self.backend.list_pickup_libraries()
 
     def require_feature(self, feature: Feature, channel: Channel) -> None:
         """Raise ``FeatureDisabled`` when the tenant switched ``feature`` off on ``channel``."""

@@ -57,7 +57,7 @@ class HoldService:
         self._require_capability(Capability.PLACE_HOLD, Feature.HOLDS)
         rules.check_writes_allowed(self._tenant.policy, self._tenant.now())
         backend = self._tenant.backend
-        libraries = await backend.list_pickup_libraries()
+        libraries = await self._tenant.pickup_libraries()
         place_problem = rules.pickup_refusal(
             self._tenant.policy.holds,
             libraries,
@@ -125,7 +125,7 @@ class HoldService:
         hold = await self._find(caller, hold_id)
         libraries: list[Library] = []
         if pickup_library is not None or hold.pickup_library is not None:
-            libraries = await self._tenant.backend.list_pickup_libraries()
+            libraries = await self._tenant.pickup_libraries()
         reason = rules.change_refusal(
             hold,
             self._tenant.policy.holds,

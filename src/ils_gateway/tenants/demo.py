@@ -33,6 +33,28 @@ refusal_patterns = [
 [tenants.elibrary]
 kind = "simulator"
 
+# SIP2 cannot list pickup libraries: the sample library's branches and bookmobile stations.
+[[tenants.pickup_libraries]]
+code = "CEN"
+name = "中央図書館"
+[[tenants.pickup_libraries]]
+code = "KITA"
+name = "北図書館"
+[[tenants.pickup_libraries]]
+code = "MINAMI"
+name = "南図書館"
+[[tenants.pickup_libraries]]
+code = "EKI"
+name = "駅前分室"
+[[tenants.pickup_libraries]]
+code = "BM"
+name = "移動図書館みどり号"
+bookmobile_stations = [
+  {{ code = "BM01", name = "市役所前ステーション" }},
+  {{ code = "BM02", name = "緑ヶ丘団地ステーション" }},
+  {{ code = "BM03", name = "桜台小学校ステーション" }},
+]
+
 [tenants.policy]
 idle_timeout_minutes = 15
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from ils_gateway.domain.labels import Labels, validate_overrides
+from ils_gateway.domain.models import Library
 from ils_gateway.tenants.backends import BackendConfig, ElibraryConfig
 from ils_gateway.tenants.policy import Policy
 
@@ -47,6 +48,9 @@ class TenantConfig(BaseModel):
     policy: Policy = Policy()
     labels: LabelsConfig = LabelsConfig()
     kiosk_keys: tuple[SecretStr, ...] = Field((), description="credentials of OPAC kiosks")
+    pickup_libraries: tuple[Library, ...] = Field(
+        (), description="where holds can be collected, for backends that cannot list them (SIP2)"
+    )
 
 
 class TenantFile(BaseModel):

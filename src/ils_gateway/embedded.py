@@ -1,0 +1,81 @@
+"""The embedded default: the demo library on an in-process SIP2 simulator.
+
+``embedded_settings()`` starts the SIP2 ACS simulator over the seeded sample library
+(みどり市立図書館) on 127.0.0.1 (a free port) and returns the ``GatewaySettings`` of the
+``demo`` tenant (``ils_gateway.tenants.demo``) talking SIP2 to it; the simulator stops in a
+cleanup context after the gateway. The demo tenant's e-library is ``kind = "simulator"``, which
+the e-book services start in-process. Nothing here reads files: it works from an installed
+package.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Mapping
+from datetime import datetime, timedelta
+
+from ils_gateway.gateway import GatewaySettings
+from ils_gateway.services.context import Clock
+from ils_gateway.simulators.library import SimulatedLibrary
+from ils_gateway.simulators.sample_data import DEFAULT_SEED, SAMPLE_NOW, build_sample_data
+from ils_gateway.simulators.sip2_acs import SimulatedACS, start_sip2_simulator
+from ils_gateway.tenants.backends import Sip2Backend
+from ils_gateway.tenants.demo import demo_registry, demo_tenant
+from ils_gateway.tenants.loader import TenantRegistry
+
+
+class RunningClock:
+    """Demo time: starts at the sample data's instant and runs at the wall clock's pace.
+
+    The sample library is written as of ``SAMPLE_NOW`` (due dates, holds ready for pickup), so
+    the demo's stories read as described while sessions still time out and days still pass.
+    """
+
+    def __init__(self, start: datetime = SAMPLE_NOW) -> None:
+        self._start = start
+        self._started = time.monotonic()
+
+    def __call__(self) -> datetime:
+        return self._start + timedelta(seconds=time.monotonic() - self._started)
+
+
+async def embedded_settings(
+    *,
+    clock: Clock | None = None,
+    sip2_latency: Mapping[str, float] | None = None,
+    registry: TenantRegistry | None = None,
+    **settings: object,
+) -> tuple[GatewaySettings, SimulatedACS]:
+    """Start the SIP2 simulator; the settings serving ``demo`` on it, and the simulator.
+
+    ``sip2_latency`` (seconds per request code, ``"*"`` for all) slows the simulator down for
+    benchmarks; other keyword arguments go to ``GatewaySettings`` (e.g. ``redis_url``).
+    """
+    clock = clock or RunningClock()
+    library = SimulatedLibrary(build_sample_data(DEFAULT_SEED, SAMPLE_NOW), clock)
+    backend = demo_tenant(1).backend  # only its login settings are read here
+    assert isinstance(backend, Sip2Backend)
+    logins = {}
+    if backend.login_user is not None and backend.login_password is not None:
+        logins[backend.login_user] = backend.login_password.get_secret_value()
+    server, acs = await start_sip2_simulator(
+        library,
+        port=0,
+        logins=logins,
+        latency=sip2_latency,
+        institution_id=backend.institution_id,
+    )
+
+    async def stop_simulator() -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await server.aclose()
+
+    gateway_settings = GatewaySettings(
+        tenants=registry or demo_registry(server.port, server.host),
+        clock=clock,
+        extra_cleanups=[stop_simulator],
+        **settings,  # type: ignore[arg-type]
+    )
+    return gateway_settings, acs
