@@ -1,7 +1,7 @@
 """Every AppKey and RequestKey of the API, in one place (aiohttp "no singletons").
 
-App-level: the gateway (tenants' services), the settings and the API's stores (sessions,
-Idempotency-Keys). Request-level:
+App-level: the gateway (tenants' services), the settings, the API's stores (sessions,
+Idempotency-Keys) and the tenants' e-book runtimes. Request-level:
 the request id, the tenant resolved from the path and the patron's session.
 """
 
@@ -16,10 +16,12 @@ if TYPE_CHECKING:
     from ils_gateway.api.auth import PatronSession
     from ils_gateway.api.state import ApiState
     from ils_gateway.gateway import Gateway, GatewaySettings, TenantRuntime
+    from ils_gateway.services.ebooks.runtime import EbookRuntime
 
 SETTINGS_KEY = web.AppKey("settings", "GatewaySettings")
 GATEWAY_KEY = web.AppKey("gateway", "Gateway")
 STATE_KEY = web.AppKey("state", "ApiState")
+EBOOKS_KEY = web.AppKey("ebooks", "dict[str, EbookRuntime]")  # tenant id -> e-book side
 
 REQUEST_ID = web.RequestKey("request_id", str)
 TENANT = web.RequestKey("tenant", "TenantRuntime")
@@ -27,6 +29,7 @@ SESSION = web.RequestKey("session", "PatronSession")
 FRESHNESS = web.RequestKey("freshness", "Freshness")
 
 __all__ = [
+    "EBOOKS_KEY",
     "FRESHNESS",
     "GATEWAY_KEY",
     "REQUEST_ID",
@@ -35,6 +38,7 @@ __all__ = [
     "STATE_KEY",
     "TENANT",
     "ApiState",
+    "EbookRuntime",
     "Freshness",
     "Gateway",
     "GatewaySettings",
