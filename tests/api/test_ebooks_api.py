@@ -8,9 +8,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from api_helpers import login
+from api_helpers import login, tenant_toml
+
+from ils_gateway.api.app import create_app
+from ils_gateway.api.keys import EBOOKS_KEY
+from ils_gateway.gateway import GatewaySettings
+from ils_gateway.tenants.loader import TenantRegistry, parse_tenants
 
 T = "/v1/tenants/koha-demo"
+T_TEMPLATE = "/v1/tenants/{tenant}"
 BRIDGE = "/elibrary/v1/libraries/koha-demo/patron-check"
 BRIDGE_KEY = "bridge-key-for-tests"
 WITH_ELIBRARY = f"""
@@ -157,3 +163,97 @@ async def test_bridge_is_rate_limited_per_card(make_client, clock):
     assert (await other.json())["valid"] is True
     clock.advance(seconds=int(limited.headers["Retry-After"]))
     assert (await client.post(BRIDGE, json=body, headers=key)).status == 200
+
+
+# -- the route table, the app key, POST /holds, kiosks, Redis ------------------------------
+
+
+async def test_ebook_routes_and_the_bridge_are_in_the_openapi_document(client):
+    doc = await (await client.get("/openapi.json")).json()
+    paths = doc["paths"]
+    expected = {
+        f"{T_TEMPLATE}/ebooks/titles": {"get"},
+        f"{T_TEMPLATE}/ebooks/titles/{{title_id}}": {"get"},
+        f"{T_TEMPLATE}/ebooks/loans": {"get", "post"},
+        f"{T_TEMPLATE}/ebooks/loans/{{title_id}}": {"delete"},
+        f"{T_TEMPLATE}/ebooks/holds": {"get", "post"},
+        f"{T_TEMPLATE}/ebooks/holds/{{title_id}}": {"delete"},
+        "/elibrary/v1/libraries/{library}/patron-check": {"post"},
+    }
+    for path, methods in expected.items():
+        assert methods <= set(paths.get(path, {})), path
+    schemas = doc["components"]["schemas"]
+    assert {"EbookTitleList", "EbookLoan", "EbookHoldView", "BorrowRequest"} <= set(schemas)
+    check = paths["/elibrary/v1/libraries/{library}/patron-check"]["post"]
+    assert [p["name"] for p in check["parameters"] if p["in"] == "path"] == ["library"]
+    assert "security" not in check  # the e-library's own key, not a patron session
+    body_ref = check["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    answer_ref = check["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    assert body_ref.endswith("/PatronCheckRequest") and answer_ref.endswith("/PatronCheckResponse")
+    assert set(schemas["PatronCheckResponse"]["properties"]) == {"valid", "patronCategory"}
+    borrow = paths[f"{T_TEMPLATE}/ebooks/loans"]["post"]
+    assert "201" in borrow["responses"] and borrow["security"]
+    place = schemas["PlaceHoldsRequest"]
+    assert "pickup_library" not in place.get("required", [])
+
+
+async def test_the_ebook_runtimes_live_under_the_api_app_key(make_client):
+    client = await make_client(WITH_ELIBRARY)
+    runtimes = client.app[EBOOKS_KEY]
+    assert set(runtimes) == {"koha-demo"} and runtimes["koha-demo"].service is not None
+
+
+async def test_ebook_holds_through_post_holds_need_no_pickup_library(make_client):
+    client = await make_client(WITH_ELIBRARY)
+    other = await login(client, *OTHER)
+    auth = await login(client)
+    assert (
+        await client.post(f"{T}/ebooks/loans", json={"title_id": "KD000002"}, headers=other)
+    ).status == 201
+    placed = await client.post(
+        f"{T}/holds", json={"item_ids": ["KD000002"], "source": "ebook"}, headers=auth
+    )
+    assert placed.status == 200, await placed.text()
+    assert (await placed.json())["results"][0]["outcome"] == "ok"
+    # Library items still need one: the ILS must know where to send the copy.
+    ils = await client.post(f"{T}/holds", json={"item_ids": ["B0001"]}, headers=auth)
+    problem = await ils.json()
+    assert ils.status == 400 and "pickup_library" in problem["detail"]
+
+
+KIOSK_KEY = "kiosk-key-for-tests"
+
+
+async def test_kiosks_follow_the_tenants_ebook_restrictions(aiohttp_client, koha_url, clock):
+    toml = tenant_toml(
+        koha_url, WITH_ELIBRARY + '\n[tenants.policy.disabled_features]\nkiosk = ["ebooks"]\n'
+    )
+    toml = toml.replace(
+        'name_en = "Koha City Library (demo)"\n',
+        f'name_en = "Koha City Library (demo)"\nkiosk_keys = ["{KIOSK_KEY}"]\n',
+    )
+    registry = TenantRegistry(parse_tenants(toml).tenants)
+    client = await aiohttp_client(create_app(GatewaySettings(tenants=registry, clock=clock)))
+    kiosk = {**await login(client, **{"X-Kiosk-Key": KIOSK_KEY}), "X-Kiosk-Key": KIOSK_KEY}
+    web = await login(client)
+    for path in ("/ebooks/titles/KD000001", "/ebooks/titles?ids=KD000001", "/ebooks/loans"):
+        refused = await client.get(T + path, headers=kiosk)
+        assert refused.status == 403, path
+        assert (await refused.json())["type"].endswith("/feature-disabled")
+        assert (await client.get(T + path, headers=web)).status == 200, path
+    loans = await (await client.get(f"{T}/loans", headers=kiosk)).json()
+    assert loans["ebooks"] is None and all(x["source"] == "ils" for x in loans["loans"])
+
+
+async def test_bridge_limits_are_shared_between_processes_through_redis(
+    make_client, redis_url, redis_prefix
+):
+    # Two apps on one Redis stand for two gateway processes behind a load balancer.
+    first = await make_client(WITH_ELIBRARY, redis_url=redis_url, redis_prefix=redis_prefix)
+    second = await make_client(WITH_ELIBRARY, redis_url=redis_url, redis_prefix=redis_prefix)
+    key = {"Authorization": f"Bearer {BRIDGE_KEY}"}
+    body = {"cardNumber": "1000000001", "password": "guess"}
+    for client in (first, second, first, second, first):
+        assert (await client.post(BRIDGE, json=body, headers=key)).status == 200
+    limited = await second.post(BRIDGE, json=body, headers=key)
+    assert limited.status == 429 and int(limited.headers["Retry-After"]) >= 1

@@ -14,9 +14,23 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from ils_gateway.domain.errors import BackendUnavailable, HoldRefused, NotFound, Refused
+from ils_gateway.domain.errors import (
+    BackendUnavailable,
+    FeatureDisabled,
+    HoldRefused,
+    MaintenanceWindow,
+    NotFound,
+    Refused,
+)
 from ils_gateway.domain.models import Item, Loan, Patron
-from ils_gateway.domain.vocab import HoldStatus, ItemSource, Outcome, RefusalReason
+from ils_gateway.domain.vocab import (
+    Channel,
+    Feature,
+    HoldStatus,
+    ItemSource,
+    Outcome,
+    RefusalReason,
+)
 from ils_gateway.elibrary.client import KinodenClient, RetryPolicy
 from ils_gateway.elibrary.kinoden import KinodenBackend
 from ils_gateway.services.context import Caller, TenantContext
@@ -147,13 +161,13 @@ async def test_place_holds_gives_one_result_per_title(service):
 
 async def test_title_availability(service):
     await service.borrow(TARO, "KD000001")
-    title = await service.title("KD000001")
+    title = await service.title(TARO, "KD000001")
     assert title.availability is not None
     assert (title.availability.copies_owned, title.availability.copies_available) == (2, 1)
-    titles = await service.titles(["KD000002", "KD999999", "KD000002"])
+    titles = await service.titles(TARO, ["KD000002", "KD999999", "KD000002"])
     assert [t.id for t in titles] == ["KD000002"]
     with pytest.raises(NotFound):
-        await service.title("KD999999")
+        await service.title(TARO, "KD999999")
 
 
 def _ils_loan(item_id: str, due: date) -> Loan:
@@ -236,3 +250,54 @@ async def test_an_ils_failure_fails_the_list_and_cancels_the_ebook_read(clock):
 def test_hold_limit_is_the_stricter_of_the_two_settings(elibrary, clock):
     service = ibaraki(elibrary[0], clock)
     assert service.max_holds == 3
+
+
+# -- maintenance window and kiosk restrictions ------------------------------------------------
+
+IN_WINDOW = datetime(2025, 6, 3, 3, 55, tzinfo=JST)  # Ibaraki pauses writes 03:50-04:20
+
+
+async def test_ebook_writes_are_refused_during_the_maintenance_window(service, elibrary, clock):
+    _, state = elibrary
+    await service.borrow(HANAKO, "KD000001")
+    await service.borrow(TARO, "KD000002")
+    await service.place_hold(HANAKO, "KD000002")
+    clock.advance(IN_WINDOW - clock())
+    writes = [
+        service.borrow(HANAKO, "KD000003"),
+        service.return_loan(HANAKO, "KD000001"),
+        service.place_hold(TARO, "KD000004"),
+        service.place_holds(TARO, ["KD000004"]),
+        service.cancel_hold(HANAKO, "KD000002"),
+    ]
+    for write in writes:
+        with pytest.raises(MaintenanceWindow) as paused:
+            await write
+        assert paused.value.until == datetime(2025, 6, 3, 4, 20, tzinfo=JST)
+    # Nothing reached the e-library, and reads still answer.
+    assert [loan.title.id for loan in await service.loans(HANAKO)] == ["KD000001"]
+    assert [hold.title.id for hold in await service.holds(HANAKO)] == ["KD000002"]
+    assert len(state.checkouts(HANAKO.patron.card_number)) == 1
+    clock.advance(timedelta(minutes=25))  # 04:20: the window has closed
+    await service.return_loan(HANAKO, "KD000001")
+    assert await service.loans(HANAKO) == []
+
+
+def kiosk_without_ebooks(elibrary_backend, clock) -> EbookService:
+    tenant = load_tenants(EXAMPLES / "ibaraki.toml").get("ibaraki")
+    policy = tenant.policy.model_copy(
+        update={"disabled_features": {Channel.KIOSK: frozenset({Feature.EBOOKS})}}
+    )
+    tenant = tenant.model_copy(update={"policy": policy})
+    context = TenantContext(config=tenant, backend=None, clock=clock)  # type: ignore[arg-type]
+    return EbookService(context, elibrary_backend)
+
+
+async def test_title_lookup_follows_the_kiosk_restrictions(elibrary, clock):
+    service = kiosk_without_ebooks(elibrary[0], clock)
+    at_kiosk = Caller(patron=HANAKO.patron, channel=Channel.KIOSK)
+    with pytest.raises(FeatureDisabled):
+        await service.title(at_kiosk, "KD000001")
+    with pytest.raises(FeatureDisabled):
+        await service.titles(at_kiosk, ["KD000001"])
+    assert (await service.title(HANAKO, "KD000001")).id == "KD000001"  # web is not restricted

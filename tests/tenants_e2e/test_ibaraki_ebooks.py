@@ -139,3 +139,36 @@ async def test_elibrary_down_still_lists_the_ils_part(aiohttp_client, koha_url, 
     assert loans.status == 200 and body["loans"]
     assert {x["source"] for x in body["loans"]} == {"ils"}
     assert body["ebooks"]["available"] is False
+
+
+async def test_ebook_writes_pause_for_the_nightly_maintenance_window(client, clock):
+    other = await login(client, *OTHERS[0])
+    assert (await borrow(client, other, "KD000002")).status == 201
+    auth = await login(client, *HANAKO)
+    assert (await borrow(client, auth, "KD000001")).status == 201
+    hold = await client.post(f"{T}/ebooks/holds", json={"title_id": "KD000002"}, headers=auth)
+    assert hold.status == 201
+    # SAMPLE_NOW is 10:00 in Tokyo; Ibaraki pauses writes from 03:50 to 04:20.
+    clock.advance(hours=17, minutes=55)
+    auth = await login(client, *HANAKO)  # logging in is not a write
+    writes = [
+        ("POST", "/ebooks/loans", {"title_id": "KD000003"}),
+        ("DELETE", "/ebooks/loans/KD000001", None),
+        ("POST", "/ebooks/holds", {"title_id": "KD000004"}),
+        ("DELETE", "/ebooks/holds/KD000002", None),
+        ("POST", "/holds", {"item_ids": ["KD000004"], "source": "ebook"}),
+        ("DELETE", "/holds/KD000002?source=ebook", None),
+    ]
+    for method, path, body in writes:
+        paused = await client.request(method, T + path, json=body, headers=auth)
+        problem = await paused.json()
+        assert paused.status == 503 and problem["type"].endswith("/maintenance"), path
+        assert paused.headers["Retry-After"] == str(25 * 60)
+    loans = await (await client.get(f"{T}/loans", headers=auth)).json()
+    assert [x["item"]["id"] for x in loans["loans"] if x["source"] == "ebook"] == ["KD000001"]
+    holds = await (await client.get(f"{T}/ebooks/holds", headers=auth)).json()
+    assert [h["title"]["id"] for h in holds["holds"]] == ["KD000002"]
+
+    clock.advance(minutes=25)  # 04:20: writes are back
+    auth = await login(client, *HANAKO)
+    assert (await client.delete(f"{T}/ebooks/loans/KD000001", headers=auth)).status == 204

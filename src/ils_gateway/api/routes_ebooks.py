@@ -1,59 +1,44 @@
 """E-book endpoints, the e-library's auth bridge, and the merge hook of the loan/hold lists.
 
-``setup_ebooks(app)`` registers the routes and a cleanup context that opens every tenant's
-e-library after the gateway (starting the simulator where a tenant asks for it) and keeps one
-``EbookRuntime`` per tenant under ``EBOOKS_KEY``. Patron routes live under
-``/v1/tenants/{tenant}/ebooks`` and need a session like every patron route; the bridge lives
-under ``/elibrary/v1/libraries/{library}/patron-check`` and takes the e-library's own key
-(``Authorization: Bearer <bridge key>``) instead of a patron session.
+``routes()`` gives the entries ``api.routes.ROUTES`` appends, so they are registered and
+documented in ``/openapi.json`` like the core routes; ``setup_ebooks(app)`` adds the cleanup
+context that opens every tenant's e-book side after the gateway (``services.ebooks.runtime``)
+and keeps it under ``EBOOKS_KEY``. Patron routes live under ``/v1/tenants/{tenant}/ebooks`` and
+need a session like every patron route (kiosk sessions get the tenant's kiosk restrictions);
+the bridge lives under ``/elibrary/v1/libraries/{library}/patron-check`` and takes the
+e-library's own key (``Authorization: Bearer <bridge key>``) instead of a patron session.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Awaitable
-from contextlib import AsyncExitStack
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from ils_gateway.api.bodies import json_response, read_body
 from ils_gateway.api.handlers.common import caller, runtime
-from ils_gateway.api.keys import GATEWAY_KEY, SETTINGS_KEY
+from ils_gateway.api.keys import EBOOKS_KEY, GATEWAY_KEY, SETTINGS_KEY
 from ils_gateway.api.problems import PROBLEM_BASE, PROBLEM_CONTENT_TYPE
-from ils_gateway.domain.ebooks import EbookHold, EbookLoan
+from ils_gateway.domain.ebooks import EbookHold, EbookLoan, EbookTitle
 from ils_gateway.domain.errors import BadRequest, FeatureDisabled
 from ils_gateway.domain.labels import Labels
 from ils_gateway.domain.models import Hold, Loan
 from ils_gateway.domain.vocab import Feature
-from ils_gateway.ratelimit import MemoryRateLimiter
-from ils_gateway.services.ebooks.backends import open_elibrary
-from ils_gateway.services.ebooks.bridge import (
-    CARD_LIMIT,
-    CLIENT_LIMIT,
-    BridgeLimiters,
-    BridgeRateLimited,
-    PatronCheckService,
-)
+from ils_gateway.services.ebooks.bridge import BridgeRateLimited
 from ils_gateway.services.ebooks.merge import EbookPart
+from ils_gateway.services.ebooks.runtime import EbookTenant, open_ebooks
 from ils_gateway.services.ebooks.service import EbookService
 
-E = "/v1/tenants/{tenant}/ebooks"
-BRIDGE_PATH = "/elibrary/v1/libraries/{library}/patron-check"
+if TYPE_CHECKING:
+    from ils_gateway.api.routes import Route
+
+E = "/ebooks"
+BRIDGE_PREFIX = "/elibrary/v1/libraries/{library}"
+BRIDGE_PATH = BRIDGE_PREFIX + "/patron-check"
 MAX_TITLE_IDS = 50
-
-
-@dataclass(frozen=True)
-class EbookRuntime:
-    """One tenant's e-book service (None without an e-library) and auth bridge."""
-
-    service: EbookService | None
-    bridge: PatronCheckService
-
-
-EBOOKS_KEY = web.AppKey("ebooks", dict[str, EbookRuntime])
 
 
 # -- bodies ---------------------------------------------------------------------------------
@@ -85,49 +70,72 @@ class PatronCheckRequest(BaseModel):
     password: str = Field(min_length=1, max_length=128, repr=False)
 
 
+class PatronCheckResponse(BaseModel):
+    """Yes/no, and the patron category when yes; nothing says why a check failed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    valid: bool
+    patronCategory: str | None = Field(None, description="only when valid")  # e-library's name
+
+
+class EbookTitleList(_Body):
+    """The titles the e-library knows among those asked for, with availability."""
+
+    titles: list[EbookTitle]
+
+
+class EbookTitleView(_Body):
+    """One title with copies owned, free, and holds waiting."""
+
+    title: EbookTitle
+
+
+class EbookLoanList(_Body):
+    """The patron's e-book loans with their due instants (they return themselves then)."""
+
+    loans: list[EbookLoan]
+
+
+class EbookHoldView(EbookHold):
+    """An e-book hold with the tenant's label for its status."""
+
+    status_label: str
+
+    @classmethod
+    def of(cls, hold: EbookHold, labels: Labels) -> EbookHoldView:
+        """The view of ``hold`` with ``labels``' word for its status."""
+        return cls(**dict(hold), status_label=labels.label(hold.status))
+
+
+class EbookHoldList(_Body):
+    """The patron's e-book holds (waiting or ready), in the order placed."""
+
+    holds: list[EbookHoldView]
+
+
 # -- wiring ---------------------------------------------------------------------------------
 
 
 def setup_ebooks(app: web.Application) -> None:
-    """Register the e-book routes and open the tenants' e-libraries with the app.
+    """Open the tenants' e-book side with the app (routes come from ``api.routes.ROUTES``).
 
     Call after the gateway's cleanup context is registered: the e-book runtimes use it.
     """
     app.cleanup_ctx.append(_ebooks_context)
-    app.router.add_get(E + "/titles", list_titles, name="ebook_titles")
-    app.router.add_get(E + "/titles/{title_id}", get_title, name="ebook_title")
-    app.router.add_get(E + "/loans", list_ebook_loans, name="ebook_loans")
-    app.router.add_post(E + "/loans", borrow_ebook, name="borrow_ebook")
-    app.router.add_delete(E + "/loans/{title_id}", return_ebook, name="return_ebook")
-    app.router.add_get(E + "/holds", list_ebook_holds, name="ebook_holds")
-    app.router.add_post(E + "/holds", place_ebook_hold, name="place_ebook_hold")
-    app.router.add_delete(E + "/holds/{title_id}", cancel_ebook_hold, name="cancel_ebook_hold")
-    app.router.add_post(BRIDGE_PATH, patron_check, name="elibrary_patron_check")
 
 
 async def _ebooks_context(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS_KEY]
-    gateway = app[GATEWAY_KEY]
-    limiters = BridgeLimiters(
-        per_client=MemoryRateLimiter("ebook-bridge-client", CLIENT_LIMIT, clock=_seconds(settings)),
-        per_card=MemoryRateLimiter("ebook-bridge-card", CARD_LIMIT, clock=_seconds(settings)),
-    )
-    async with AsyncExitStack() as stack:
-        runtimes: dict[str, EbookRuntime] = {}
-        for tenant in gateway:
-            config = tenant.config
-            elibrary = await stack.enter_async_context(open_elibrary(config, settings.clock))
-            service = EbookService(tenant.context, elibrary) if elibrary is not None else None
-            keys = config.elibrary.bridge_keys if config.elibrary is not None else ()
-            bridge = PatronCheckService(config.id, tenant.account, keys, limiters)
-            runtimes[config.id] = EbookRuntime(service=service, bridge=bridge)
+    tenants = [EbookTenant(t.context, t.account) for t in app[GATEWAY_KEY]]
+    async with open_ebooks(
+        tenants,
+        settings.clock,
+        redis_url=settings.redis_url,
+        redis_prefix=settings.redis_prefix,
+    ) as runtimes:
         app[EBOOKS_KEY] = runtimes
         yield
-
-
-def _seconds(settings: Any) -> Any:
-    clock = settings.clock
-    return lambda: clock().timestamp()
 
 
 def ebook_service(request: web.Request) -> EbookService:
@@ -170,19 +178,6 @@ async def with_ebook_holds(
     return await service.merged_holds(caller(request), ils_holds)
 
 
-# -- views ----------------------------------------------------------------------------------
-
-
-def _loan_view(loan: EbookLoan) -> dict[str, Any]:
-    return loan.model_dump(mode="json")
-
-
-def _hold_view(hold: EbookHold, labels: Labels) -> dict[str, Any]:
-    view = hold.model_dump(mode="json")
-    view["status_label"] = labels.label(hold.status)
-    return view
-
-
 # -- patron handlers ------------------------------------------------------------------------
 
 
@@ -191,27 +186,27 @@ async def list_titles(request: web.Request) -> web.Response:
     ids = [i for i in request.query.get("ids", "").split(",") if i.strip()]
     if not ids or len(ids) > MAX_TITLE_IDS:
         raise BadRequest(f"Give between 1 and {MAX_TITLE_IDS} title ids in 'ids'")
-    titles = await ebook_service(request).titles([i.strip() for i in ids])
-    return json_response({"titles": [t.model_dump(mode="json") for t in titles]})
+    titles = await ebook_service(request).titles(caller(request), [i.strip() for i in ids])
+    return json_response(EbookTitleList(titles=titles))
 
 
 async def get_title(request: web.Request) -> web.Response:
     """GET …/ebooks/titles/{title_id}: one title with copies owned, free and holds waiting."""
-    title = await ebook_service(request).title(request.match_info["title_id"])
-    return json_response({"title": title.model_dump(mode="json")})
+    title = await ebook_service(request).title(caller(request), request.match_info["title_id"])
+    return json_response(EbookTitleView(title=title))
 
 
 async def list_ebook_loans(request: web.Request) -> web.Response:
     """GET …/ebooks/loans: e-book loans with their due instants."""
     loans = await ebook_service(request).loans(caller(request))
-    return json_response({"loans": [_loan_view(loan) for loan in loans]})
+    return json_response(EbookLoanList(loans=loans))
 
 
 async def borrow_ebook(request: web.Request) -> web.Response:
     """POST …/ebooks/loans: borrow a free title, or the copy kept for a ready hold."""
     body = await read_body(request, BorrowRequest)
     loan = await ebook_service(request).borrow(caller(request), body.title_id)
-    return json_response(_loan_view(loan), status=201)
+    return json_response(loan, status=201)
 
 
 async def return_ebook(request: web.Request) -> web.Response:
@@ -224,14 +219,14 @@ async def list_ebook_holds(request: web.Request) -> web.Response:
     """GET …/ebooks/holds: e-book holds with the tenant's status labels."""
     holds = await ebook_service(request).holds(caller(request))
     labels = runtime(request).context.labels
-    return json_response({"holds": [_hold_view(hold, labels) for hold in holds]})
+    return json_response(EbookHoldList(holds=[EbookHoldView.of(hold, labels) for hold in holds]))
 
 
 async def place_ebook_hold(request: web.Request) -> web.Response:
     """POST …/ebooks/holds: reserve a title no copy of which is free."""
     body = await read_body(request, EbookHoldRequest)
     hold = await ebook_service(request).place_hold(caller(request), body.title_id, email=body.email)
-    return json_response(_hold_view(hold, runtime(request).context.labels), status=201)
+    return json_response(EbookHoldView.of(hold, runtime(request).context.labels), status=201)
 
 
 async def cancel_ebook_hold(request: web.Request) -> web.Response:
@@ -259,10 +254,8 @@ async def patron_check(request: web.Request) -> web.Response:
         )
     except BridgeRateLimited as exc:
         return _too_many(exc.retry_after, request.path)
-    payload: dict[str, Any] = {"valid": answer.valid}
-    if answer.patron_category is not None:
-        payload["patronCategory"] = answer.patron_category
-    return json_response(payload)
+    payload = PatronCheckResponse(valid=answer.valid, patronCategory=answer.patron_category)
+    return json_response(payload.model_dump(mode="json", exclude_none=True))
 
 
 def _too_many(retry_after: int, instance: str) -> web.Response:
@@ -279,3 +272,35 @@ def _too_many(retry_after: int, instance: str) -> web.Response:
         content_type=PROBLEM_CONTENT_TYPE,
         headers={"Retry-After": str(retry_after)},
     )
+
+
+# -- route table ----------------------------------------------------------------------------
+
+
+def routes() -> tuple[Route, ...]:
+    """The entries ``api.routes.ROUTES`` appends: e-book routes and the e-library's bridge."""
+    from ils_gateway.api.routes import Route
+
+    return (
+        Route("GET", E + "/titles", list_titles,
+              "E-book titles' availability (?ids=KD000001,KD000002)", "ebooks",
+              response=EbookTitleList),
+        Route("GET", E + "/titles/{title_id}", get_title, "One e-book title's availability",
+              "ebooks", response=EbookTitleView),
+        Route("GET", E + "/loans", list_ebook_loans, "E-book loans with due instants", "ebooks",
+              response=EbookLoanList),
+        Route("POST", E + "/loans", borrow_ebook, "Borrow an e-book (free, or a ready hold)",
+              "ebooks", BorrowRequest, EbookLoan, 201),
+        Route("DELETE", E + "/loans/{title_id}", return_ebook, "Return an e-book early",
+              "ebooks", status=204),
+        Route("GET", E + "/holds", list_ebook_holds, "E-book holds with the tenant's labels",
+              "ebooks", response=EbookHoldList),
+        Route("POST", E + "/holds", place_ebook_hold, "Reserve an e-book", "ebooks",
+              EbookHoldRequest, EbookHoldView, 201),
+        Route("DELETE", E + "/holds/{title_id}", cancel_ebook_hold, "Withdraw an e-book hold",
+              "ebooks", status=204),
+        Route("POST", "/patron-check", patron_check,
+              "E-library asks: is this card + password a valid patron? (Bearer: bridge key)",
+              "e-library bridge", PatronCheckRequest, PatronCheckResponse, session=False,
+              prefix=BRIDGE_PREFIX),
+    )  # fmt: skip

@@ -5,22 +5,24 @@ gateway with its own credential (one of the tenant's ``[tenants.elibrary] bridge
 patron's card and password. The answer is only yes/no plus the patron category: a wrong
 password, an unknown card, a blocked or expired card and a temporary password all answer the
 same ``valid = false``, so the e-library learns nothing about why. Calls are rate limited per
-client (address) and per card, to stop the bridge being used to guess passwords; a library
+client (address) and per card, to stop the bridge being used to guess passwords (in Redis
+when the gateway runs several processes, so they share the counts); a library
 system that cannot be asked is an error (503), never a "no".
 """
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 from pydantic import BaseModel, ConfigDict, SecretStr
 
 from ils_gateway.domain.errors import AuthenticationFailed, BadRequest, PatronBlocked
 from ils_gateway.domain.models import mask_card
-from ils_gateway.ratelimit import RateLimit, RateLimiter
+from ils_gateway.ratelimit import MemoryRateLimiter, RateLimit, RateLimiter, RedisRateLimiter
 from ils_gateway.services.account import AccountService
 
 _log = structlog.get_logger("ils_gateway.ebooks.bridge")
@@ -29,6 +31,8 @@ _log = structlog.get_logger("ils_gateway.ebooks.bridge")
 CLIENT_LIMIT = RateLimit(limit=120, window=60)
 # Per card: a patron mistypes a password a few times; more looks like guessing.
 CARD_LIMIT = RateLimit(limit=5, window=300)
+CLIENT_LIMITER = "ebook-bridge-client"
+CARD_LIMITER = "ebook-bridge-card"
 
 
 class PatronCheckAnswer(BaseModel):
@@ -54,6 +58,27 @@ class BridgeLimiters:
 
     per_client: RateLimiter
     per_card: RateLimiter
+
+    @classmethod
+    def in_memory(cls, clock: Callable[[], float]) -> BridgeLimiters:
+        """Limits counted in this process (one gateway process)."""
+        return cls(
+            per_client=MemoryRateLimiter(CLIENT_LIMITER, CLIENT_LIMIT, clock=clock),
+            per_card=MemoryRateLimiter(CARD_LIMITER, CARD_LIMIT, clock=clock),
+        )
+
+    @classmethod
+    def in_redis(cls, redis: Any, prefix: str, clock: Callable[[], float]) -> BridgeLimiters:
+        """Limits counted in Redis, shared by every gateway process behind the load balancer.
+
+        Without sharing, N processes would let N times as many password guesses through.
+        """
+        return cls(
+            per_client=RedisRateLimiter(
+                redis, CLIENT_LIMITER, CLIENT_LIMIT, prefix=prefix, clock=clock
+            ),
+            per_card=RedisRateLimiter(redis, CARD_LIMITER, CARD_LIMIT, prefix=prefix, clock=clock),
+        )
 
 
 def key_matches(given: str | None, keys: Sequence[SecretStr]) -> bool:

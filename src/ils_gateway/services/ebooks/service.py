@@ -3,8 +3,11 @@
 The tenant's e-book limits (``policy.ebooks``; ``policy.holds.max_ebook_holds``) are checked
 before asking the e-library, with the same reasons the e-library would give (``loan_limit``,
 ``hold_limit``, ``duplicate_hold``, ``already_on_loan``); the e-library still has the final say
-and its refusals pass through with its own message. Nothing here touches the ILS, the basket or
-the cancelled-hold history: e-books never enter either.
+and its refusals pass through with its own message. Writes (borrow, early return, placing and
+withdrawing holds) are refused during the tenant's maintenance window like the ILS's; title
+lookups, like the lists, follow the tenant's feature restrictions for the caller's channel
+(kiosk). Nothing here touches the ILS, the basket or the cancelled-hold history: e-books never
+enter either.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from ils_gateway.domain.errors import GatewayError, HoldRefused, NotFound, Refus
 from ils_gateway.domain.models import BatchResult, Hold, HoldResult, Loan
 from ils_gateway.domain.vocab import Feature, Outcome, RefusalReason
 from ils_gateway.elibrary.base import ElibraryBackend
+from ils_gateway.services import rules
 from ils_gateway.services.context import Caller, TenantContext
 from ils_gateway.services.ebooks.merge import (
     EbookPart,
@@ -82,19 +86,21 @@ class EbookService:
 
     # -- titles --------------------------------------------------------------------------
 
-    async def title(self, title_id: str) -> EbookTitle:
+    async def title(self, caller: Caller, title_id: str) -> EbookTitle:
         """One title with its availability now; ``NotFound`` when not licensed."""
+        self._require(caller)
         return await self._elibrary.get_title(title_id)
 
-    async def titles(self, title_ids: Sequence[str]) -> list[EbookTitle]:
+    async def titles(self, caller: Caller, title_ids: Sequence[str]) -> list[EbookTitle]:
         """Titles with availability, for the ids the e-library knows (others left out)."""
+        self._require(caller)
         return await self._elibrary.get_titles(list(dict.fromkeys(title_ids)))
 
     # -- loans ---------------------------------------------------------------------------
 
     async def borrow(self, caller: Caller, title_id: str) -> EbookLoan:
         """Borrow a title: a free copy, or the one kept for the patron's ready hold."""
-        self._require(caller)
+        self._require_write(caller)
         card = caller.patron.card_number
         loans = await self.loans(caller)
         if any(loan.title.id == title_id for loan in loans):
@@ -106,7 +112,7 @@ class EbookService:
 
     async def return_loan(self, caller: Caller, title_id: str) -> None:
         """Return an e-book before it returns itself."""
-        self._require(caller)
+        self._require_write(caller)
         await self._elibrary.return_loan(caller.patron.card_number, title_id)
 
     # -- holds ---------------------------------------------------------------------------
@@ -115,7 +121,7 @@ class EbookService:
         self, caller: Caller, title_id: str, *, email: str | None = None
     ) -> EbookHold:
         """Queue the patron for a title no copy of which is free now."""
-        self._require(caller)
+        self._require_write(caller)
         holds, loans = await asyncio.gather(self.holds(caller), self.loans(caller))
         self._check_new_hold(title_id, holds, loans)
         return await self._elibrary.place_hold(
@@ -126,7 +132,7 @@ class EbookService:
         self, caller: Caller, title_ids: Sequence[str]
     ) -> BatchResult[HoldResult]:
         """A hold on each title; one result per title, in request order (``POST /holds``)."""
-        self._require(caller)
+        self._require_write(caller)
         holds, loans = await asyncio.gather(self.holds(caller), self.loans(caller))
         results: list[HoldResult] = []
         for title_id in title_ids:
@@ -148,7 +154,7 @@ class EbookService:
 
     async def cancel_hold(self, caller: Caller, title_id: str) -> None:
         """Withdraw an e-book hold, waiting or ready (never kept in the cancelled-hold history)."""
-        self._require(caller)
+        self._require_write(caller)
         await self._elibrary.cancel_hold(caller.patron.card_number, title_id)
 
     # -- helpers -------------------------------------------------------------------------
@@ -190,6 +196,11 @@ class EbookService:
 
     def _require(self, caller: Caller) -> None:
         self._tenant.require_feature(Feature.EBOOKS, caller.channel)
+
+    def _require_write(self, caller: Caller) -> None:
+        # The tenant's maintenance window pauses e-book writes too, like every other write.
+        self._require(caller)
+        rules.check_writes_allowed(self._tenant.policy, self._tenant.now())
 
     async def _part(self, read: Awaitable[list[T]]) -> tuple[list[T], EbookPart]:
         try:
