@@ -9,7 +9,7 @@ from pydantic.json_schema import models_json_schema
 
 from ils_gateway import __version__
 from ils_gateway.api.problems import PROBLEM_CONTENT_TYPE
-from ils_gateway.api.routes import PREFIX, ROUTES, Route
+from ils_gateway.api.routes import ROUTES, Route
 from ils_gateway.api.schemas import Health, Problem
 from ils_gateway.domain.errors import GatewayError
 
@@ -29,7 +29,7 @@ def build_openapi() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for route in ROUTES:
         operation = _operation(route, refs)
-        paths.setdefault(PREFIX + route.path, {})[route.method.lower()] = operation
+        paths.setdefault(route.prefix + route.path, {})[route.method.lower()] = operation
     paths["/healthz"] = {"get": _health_op("healthz", "Liveness", refs)}
     paths["/readyz"] = {"get": _health_op("readyz", "Readiness (backends reachable)", refs)}
     return {
@@ -67,8 +67,7 @@ def _is_body(model: type[Any]) -> bool:
 
 
 def _operation(route: Route, refs: dict[Any, Any]) -> dict[str, Any]:
-    params = [_path_param("tenant")]
-    params += [_path_param(p) for p in _path_names(route.path)]
+    params = [_path_param(p) for p in _path_names(route.prefix + route.path)]
     op: dict[str, Any] = {
         "operationId": route.name,
         "summary": route.summary,

@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ils_gateway.api import routes_mylists, schemas
+from ils_gateway.api import routes_ebooks, routes_mylists, schemas
 from ils_gateway.api.handlers import catalog, holds, loans, session
 from ils_gateway.domain.models import Hold, RenewalResult
 
@@ -30,6 +30,7 @@ class Route:
     status: int = 200
     session: bool = True
     media_type: str = "application/json"
+    prefix: str = PREFIX  # the e-library's auth bridge lives outside the tenant prefix
 
     @property
     def name(self) -> str:
@@ -67,11 +68,16 @@ ROUTES: tuple[Route, ...] = (
 )  # fmt: skip
 # Basket, sequences, hold extras, cancelled holds, shelves, reading history, settings (issue 6).
 ROUTES += routes_mylists.routes()
+# E-book titles, loans, holds, and the e-library's patron-check bridge (issue 7).
+ROUTES += routes_ebooks.routes()
 
-PUBLIC_ROUTE_NAMES = frozenset(r.name for r in ROUTES if not r.session)
+# Patron routes open without a session (the bridge, outside the tenant prefix, has its own key).
+PUBLIC_ROUTE_NAMES = frozenset(r.name for r in ROUTES if not r.session and r.prefix == PREFIX)
 
 
 def add_routes(app: web.Application) -> None:
-    """Register every route of the table under ``/v1/tenants/{tenant}``."""
+    """Register every route of the table under its prefix (``/v1/tenants/{tenant}``)."""
     for route in ROUTES:
-        app.router.add_route(route.method, PREFIX + route.path, route.handler, name=route.name)
+        app.router.add_route(
+            route.method, route.prefix + route.path, route.handler, name=route.name
+        )
