@@ -52,7 +52,9 @@ class PlaceHoldsRequest(_Body):
     """Items to place holds on, all for one pickup library and contact method."""
 
     item_ids: list[str] = Field(min_length=1, max_length=100)
-    pickup_library: str = Field(min_length=1, max_length=64)
+    pickup_library: str | None = Field(
+        None, min_length=1, max_length=64, description="required for ILS items; not for e-books"
+    )
     contact_method: ContactMethod | None = None
     source: ItemSource = Field(ItemSource.ILS, description="ebook: titles of the e-library")
 

@@ -25,6 +25,8 @@ async def place_holds(request: web.Request) -> web.Response:
     if body.source is ItemSource.EBOOK:  # e-book holds go to the e-library
         ebook_batch = await ebook_service(request).place_holds(caller(request), body.item_ids)
         return json_response(ebook_batch)
+    if body.pickup_library is None:  # e-books have no pickup library; library items do
+        raise BadRequest("Invalid request: pickup_library: Field required")
     batch = await runtime(request).holds.place_holds(
         caller(request), body.item_ids, body.pickup_library, body.contact_method
     )
