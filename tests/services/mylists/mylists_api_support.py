@@ -20,7 +20,10 @@ from mylists_support import (
     library_data,
 )
 
+from ils_gateway.adapters.koha.backend import KohaBackend
+from ils_gateway.adapters.koha.config import KohaBackendConfig
 from ils_gateway.api.app import create_app
+from ils_gateway.domain.models import Patron
 from ils_gateway.gateway import GatewaySettings
 from ils_gateway.services.mylists.runtime import StoreSettings
 from ils_gateway.simulators.koha import create_koha_app
@@ -47,7 +50,33 @@ T = "/v1/tenants/testlib"
 KIOSK_KEY = "kiosk-key-0123"
 
 
-def build_app(url: str, sim: SimulatedLibrary, clock: Clock, store_url: str | None):
+class PasswordKoha(KohaBackend):
+    """The Koha adapter plus a password change the library performs itself (Koha's v1 subset
+    has none), so the gateway's password-change path runs end to end."""
+
+    def __init__(self, url: str, sim: SimulatedLibrary) -> None:
+        config = KohaBackendConfig(
+            kind="koha",
+            base_url=url,
+            client_id="koha-demo-gateway",
+            client_secret="koha-demo-secret",
+            retry_backoff=0,
+        )
+        super().__init__(config, today=sim.today)
+        self._sim = sim
+
+    async def change_password(self, patron: Patron, old_password: str, new_password: str) -> None:
+        self._sim.change_password(patron.card_number, old_password, new_password)
+
+
+def build_app(
+    url: str,
+    sim: SimulatedLibrary,
+    clock: Clock,
+    store_url: str | None,
+    *,
+    password_change: bool = False,
+):
     """The gateway for tenant ``testlib`` on the Koha face at ``url``, store at ``store_url``."""
     text = TENANT_TOML.format(id="testlib").replace("http://127.0.0.1:9", url)
     name = 'name = "テスト市立図書館"\n'
@@ -59,7 +88,9 @@ def build_app(url: str, sim: SimulatedLibrary, clock: Clock, store_url: str | No
     settings = GatewaySettings(
         tenants=registry,
         clock=clock,
-        backend_factory=lambda _tenant, *_: koha_backend(url, sim),
+        backend_factory=lambda _tenant, *_: (
+            PasswordKoha(url, sim) if password_change else koha_backend(url, sim)
+        ),
         # The library's state is changed behind the gateway's back here (returns at the
         # counter, the clock); the read cache would hide that for its lifetime.
         wrap_backend=None,
@@ -112,10 +143,11 @@ def lists_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def make_gateway(aiohttp_client, koha_sim, lists_clock: Clock, lists_store_url: str) -> Callable:
     """Starts a gateway process (an app on its own port) over the shared library and store."""
 
-    async def make(store_url: str | bool | None = True):
+    async def make(store_url: str | bool | None = True, *, password_change: bool = False):
         sim, url = koha_sim
         chosen = lists_store_url if store_url is True else (store_url or None)
-        return await aiohttp_client(build_app(url, sim, lists_clock, chosen))
+        app = build_app(url, sim, lists_clock, chosen, password_change=password_change)
+        return await aiohttp_client(app)
 
     return make
 
