@@ -26,7 +26,7 @@ from ils_gateway.api.handlers.common import caller, runtime, token
 from ils_gateway.api.keys import SESSION, STATE_KEY
 from ils_gateway.domain.errors import BadRequest, FeatureDisabled, NotFound
 from ils_gateway.domain.models import BatchResult, Hold, HoldResult, Patron
-from ils_gateway.domain.vocab import Channel, ContactMethod
+from ils_gateway.domain.vocab import Channel, ContactMethod, ItemSource
 from ils_gateway.gateway import TenantRuntime
 from ils_gateway.services.mylists.context import PatronContext
 from ils_gateway.services.mylists.errors import HistoryLocked
@@ -63,6 +63,7 @@ class BasketAddRequest(_Body):
 
     item_id: str = Field(min_length=1, max_length=128)
     title: str | None = Field(None, max_length=1000)
+    source: ItemSource = Field(ItemSource.ILS, description="ebook is refused: never in a basket")
 
 
 class BasketItemView(_Body):
@@ -384,7 +385,9 @@ async def basket_add(request: web.Request) -> web.Response:
     """POST …/basket/items."""
     lists, ctx, tenant = _ctx(request)
     body = await read_body(request, BasketAddRequest)
-    added = await lists.basket.add(ctx, tenant.context.backend, body.item_id, title=body.title)
+    added = await lists.basket.add(
+        ctx, tenant.context.backend, body.item_id, source=body.source, title=body.title
+    )
     view = BasketAddedView(
         item_id=added.item_id, added=added.added, count=added.count, limit=added.limit
     )
