@@ -3,7 +3,11 @@
 With no ``--config`` the SIP2 simulator over the seeded sample library starts in-process and
 the tenant ``demo`` is served on it over the SIP2 adapter, with the e-library simulator
 (``ils_gateway.embedded``). ``--redis URL`` (or ``ILS_GATEWAY_REDIS_URL``) keeps sessions,
-Idempotency-Keys and the read cache in Redis, for running several processes.
+Idempotency-Keys and the read cache in Redis, for running several processes. The gateway store
+(basket, sequences, shelves, reading history…) is ``--store URL`` / ``ILS_GATEWAY_STORE_URL``,
+by default ``./var/ils-gateway.sqlite3`` (secret: ``ILS_GATEWAY_STORE_SECRET``, or a dev secret
+generated beside the SQLite file; see ``ils_gateway.store.location``); the periodic jobs run
+with it (``ils_gateway.jobs.schedule``).
 """
 
 from __future__ import annotations
@@ -16,20 +20,28 @@ from aiohttp import web
 from ils_gateway.api.app import create_app
 from ils_gateway.cli import main
 from ils_gateway.gateway import GatewaySettings
+from ils_gateway.jobs.schedule import JobIntervals, jobs_context
 from ils_gateway.logging import configure_logging
+from ils_gateway.services.mylists.runtime import StoreSettings, store_settings
 from ils_gateway.tenants.loader import TenantConfigError, load_tenants
 
 
-async def _embedded_app(redis_url: str | None) -> web.Application:
+def _with_jobs(app: web.Application) -> web.Application:
+    app.cleanup_ctx.append(jobs_context(JobIntervals()))  # after the gateway: uses its tenants
+    return app
+
+
+async def _embedded_app(redis_url: str | None, store: StoreSettings) -> web.Application:
     from ils_gateway.embedded import embedded_settings
 
     settings, acs = await embedded_settings(redis_url=redis_url)
+    settings.store = store
     tenant = next(iter(settings.tenants))
     click.echo(
         f"embedded SIP2 simulator ({acs.library.data.name}) on "
         f"{tenant.backend.host}:{tenant.backend.port}; tenant 'demo'"  # type: ignore[union-attr]
     )
-    return create_app(settings)
+    return _with_jobs(create_app(settings))
 
 
 @main.command("serve")
@@ -47,11 +59,25 @@ async def _embedded_app(redis_url: str | None) -> web.Application:
     envvar="ILS_GATEWAY_REDIS_URL",
     help="redis:// URL for sessions, Idempotency-Keys and the read cache (many processes).",
 )
-def serve(config_path: Path | None, host: str, port: int, redis_url: str | None) -> None:
+@click.option(
+    "--store",
+    "store_url",
+    envvar="ILS_GATEWAY_STORE_URL",
+    help="Gateway store URL (sqlite+aiosqlite:///… or postgresql+asyncpg://…); "
+    "default ./var/ils-gateway.sqlite3.",
+)
+def serve(
+    config_path: Path | None, host: str, port: int, redis_url: str | None, store_url: str | None
+) -> None:
     """Serve the patron API (embedded simulated library when no --config is given)."""
     configure_logging()
+    try:
+        store = store_settings(store_url)
+    except ValueError as exc:
+        click.echo(f"store: {exc}", err=True)
+        raise SystemExit(1) from None
     if config_path is None:
-        web.run_app(_embedded_app(redis_url), host=host, port=port)
+        web.run_app(_embedded_app(redis_url, store), host=host, port=port)
         return
     try:
         registry = load_tenants(config_path)
@@ -59,5 +85,5 @@ def serve(config_path: Path | None, host: str, port: int, redis_url: str | None)
         for problem in exc.problems:
             click.echo(f"{exc.source}: {problem}", err=True)
         raise SystemExit(1) from None
-    settings = GatewaySettings(tenants=registry, redis_url=redis_url)
-    web.run_app(create_app(settings), host=host, port=port)
+    settings = GatewaySettings(tenants=registry, redis_url=redis_url, store=store)
+    web.run_app(_with_jobs(create_app(settings)), host=host, port=port)

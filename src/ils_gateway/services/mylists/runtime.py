@@ -28,6 +28,7 @@ from ils_gateway.services.mylists.sequences import HoldSequenceService
 from ils_gateway.services.mylists.session_key import HistoryKeySeal
 from ils_gateway.services.mylists.settings import PatronSettingsService
 from ils_gateway.services.mylists.shelves import ShelfService
+from ils_gateway.store import location
 from ils_gateway.store.engine import open_store
 from ils_gateway.store.reading_history import KdfParams
 from ils_gateway.store.store import Store
@@ -137,3 +138,11 @@ async def open_mylists(
     """Open the store of ``settings`` (migrated) and the list services over it."""
     async with open_store(settings.url, secret=settings.secret, kdf=settings.kdf, clock=clock) as s:
         yield MyLists.build(s, settings.secret, clock)
+
+
+def store_settings(url: str | None = None) -> StoreSettings:
+    """The store for ``serve``: ``url`` / ``ILS_GATEWAY_STORE_URL`` / ``./var/ils-gateway.sqlite3``,
+    secret from ``ILS_GATEWAY_STORE_SECRET`` or a generated dev secret beside a SQLite file
+    (``ils_gateway.store.location``)."""
+    chosen = location.store_url(url)
+    return StoreSettings(chosen, location.store_secret(chosen))
