@@ -1,0 +1,54 @@
+"""Ibaraki: writes paused 03:50–04:20 (reads still served); logged out after 15 idle minutes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+PATRON = ("1000000001", "hanako01")
+
+
+async def _renewable(site, auth) -> str:
+    loans = (await site.get("/loans", auth))["loans"]
+    return next(loan["item"]["id"] for loan in loans if loan["renewable"])
+
+
+async def test_writes_are_refused_in_the_nightly_window(open_site, clock):
+    site = await open_site("ibaraki")
+    clock.now = datetime(2025, 6, 3, 3, 45, tzinfo=TOKYO)
+    auth = await site.login(*PATRON)
+    item = await _renewable(site, auth)
+    clock.now = datetime(2025, 6, 3, 3, 50, tzinfo=TOKYO)
+    paused = await site.client.post(f"{site.base}/loans/{item}/renewal", headers=auth)
+    problem = await paused.json()
+    assert paused.status == 503 and problem["type"].endswith("/maintenance")
+    assert problem["detail"] == "Service paused until 04:20"
+    assert paused.headers["Retry-After"] == str(30 * 60)
+    holds = (await site.get("/holds", auth))["holds"]  # reads go on
+    waiting = next(h for h in holds if "cancel" in h["allowed_actions"])
+    cancel = await site.client.delete(f"{site.base}/holds/{waiting['id']}", headers=auth)
+    assert cancel.status == 503
+    assert [ln.renewals for ln in site.library.loans("1000000001") if ln.barcode == item] == [0]
+    for minute in (4, 18):  # reads keep the 15-minute session alive
+        clock.now = datetime(2025, 6, 3, 4, minute, tzinfo=TOKYO)
+        await site.get("/loans", auth)
+    clock.now = datetime(2025, 6, 3, 4, 19, 59, tzinfo=TOKYO)
+    still = await site.client.post(f"{site.base}/loans/{item}/renewal", headers=auth)
+    assert still.status == 503
+    clock.now = datetime(2025, 6, 3, 4, 20, tzinfo=TOKYO)
+    resumed = await site.client.post(f"{site.base}/loans/{item}/renewal", headers=auth)
+    assert resumed.status == 200, await resumed.text()
+
+
+async def test_idle_logout_after_fifteen_minutes(open_site, clock):
+    site = await open_site("ibaraki")
+    auth = await site.login(*PATRON)
+    clock.advance(minutes=14, seconds=59)
+    await site.get("/holds", auth)
+    clock.advance(minutes=14, seconds=59)
+    await site.get("/loans", auth)
+    clock.advance(minutes=15)
+    expired = await site.client.get(f"{site.base}/loans", headers=auth)
+    assert expired.status == 401
+    assert (await expired.json())["type"].endswith("/session-expired")
