@@ -6,13 +6,14 @@ import pytest
 
 from ils_gateway.contract.session import ContractSession
 from ils_gateway.contract.vocabularies import unmapped_hold_status
+from ils_gateway.domain.errors import FeatureDisabled
 from ils_gateway.domain.models import Hold, Patron
 from ils_gateway.domain.vocab import HoldAction, HoldStatus
 
 
 def pickup_codes(contract: ContractSession) -> set[str]:
     """Every code a hold may name as its pickup place: libraries and bookmobile stations."""
-    libraries = contract.run(contract.target.ils.list_pickup_libraries())
+    libraries = contract.pickup_libraries()
     codes = {lib.code for lib in libraries}
     codes |= {station.code for lib in libraries for station in lib.bookmobile_stations}
     return codes
@@ -41,7 +42,10 @@ def test_holds_well_formed(contract: ContractSession, patron: Patron) -> None:
 def test_hold_pickup_libraries_known(contract: ContractSession, patron: Patron) -> None:
     """Each hold's pickup library is one the backend lists as a pickup library"""
     holds = contract.run(contract.target.ils.list_holds(patron))
-    codes = pickup_codes(contract)
+    try:
+        codes = pickup_codes(contract)
+    except FeatureDisabled:
+        pytest.skip("no pickup libraries to compare with (see the pickup libraries check)")
     unknown = {
         f"{h.id}: {h.pickup_library}"
         for h in holds

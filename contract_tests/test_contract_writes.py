@@ -15,7 +15,7 @@ import pytest
 from ils_gateway.adapters.base import Capability
 from ils_gateway.contract.session import ContractSession
 from ils_gateway.contract.target import ContractTarget
-from ils_gateway.domain.errors import GatewayError
+from ils_gateway.domain.errors import FeatureDisabled, GatewayError
 from ils_gateway.domain.models import Hold, Patron
 from ils_gateway.domain.vocab import HoldAction, HoldStatus, LoanState
 
@@ -69,7 +69,10 @@ class HoldTrial:
 
 
 def _pickups(contract: ContractSession) -> list[str]:
-    libraries = contract.run(contract.target.ils.list_pickup_libraries())
+    try:
+        libraries = contract.pickup_libraries()
+    except FeatureDisabled:
+        return []
     return [lib.code for lib in libraries if not lib.is_bookmobile_stop]
 
 
@@ -81,7 +84,7 @@ def hold_trial(contract: ContractSession, patron: Patron) -> Iterator[HoldTrial]
         pytest.skip("no test item given (--item BARCODE)")
     pickups = _pickups(contract)
     if not pickups:
-        pytest.skip("no pickup library listed")
+        pytest.skip("no pickup library listed (see the pickup libraries check)")
     trial = HoldTrial(pickups[0], pickups[1] if len(pickups) > 1 else None)
     try:
         trial.hold = contract.run(target.ils.place_hold(patron, target.items[0], trial.pickup))
@@ -112,7 +115,8 @@ def test_place_hold(contract: ContractSession, patron: Patron, hold_trial: HoldT
     assert hold.status.is_active, f"a new hold is {hold.status.value}"
     listed = {h.id: h for h in contract.run(contract.target.ils.list_holds(patron))}
     assert hold.id in listed, f"the new hold {hold.id} is not in the patron's hold list"
-    assert listed[hold.id].pickup_library == hold_trial.pickup, (
+    # SIP2 lists no pickup library for a hold not yet ready: only a named one must agree.
+    assert listed[hold.id].pickup_library in (None, hold_trial.pickup), (
         f"placed for {hold_trial.pickup}, listed for {listed[hold.id].pickup_library}"
     )
 
@@ -123,14 +127,20 @@ def test_change_pickup(contract: ContractSession, patron: Patron, hold_trial: Ho
     _require(contract.target, Capability.CHANGE_HOLD_PICKUP)
     if hold_trial.other_pickup is None:
         pytest.skip("only one pickup library is listed")
-    if HoldAction.CHANGE_PICKUP not in hold.allowed_actions:
+    # An adapter that leaves allowed actions to the gateway's services (SIP2) lists none.
+    movable = (
+        HoldAction.CHANGE_PICKUP in hold.allowed_actions
+        if hold.allowed_actions
+        else hold.status is HoldStatus.WAITING
+    )
+    if not movable:
         pytest.skip(f"the hold is {hold.status.value}; the backend allows no pickup change now")
     other = hold_trial.other_pickup
     changed = contract.run(contract.target.ils.change_hold(patron, hold.id, pickup_library=other))
     assert changed.pickup_library == other, f"asked for {other}, got {changed.pickup_library}"
     listed = {h.id: h for h in contract.run(contract.target.ils.list_holds(patron))}
     assert listed.get(hold.id) is not None, "the hold vanished after changing its pickup library"
-    assert listed[hold.id].pickup_library == other, (
+    assert listed[hold.id].pickup_library in (None, other), (
         f"change answered {other}, the list says {listed[hold.id].pickup_library}"
     )
 

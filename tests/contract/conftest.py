@@ -1,4 +1,4 @@
-"""Simulators on a background loop, and tenant files pointing the contract suite at them."""
+"""A background loop the simulators serve on while the contract suite runs on its own."""
 
 from __future__ import annotations
 

@@ -6,9 +6,9 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from click.testing import CliRunner
+from contract_sims import KOHA_CLIENT_ID, KOHA_CLIENT_SECRET, start_koha
 
 from ils_gateway.contract.cli import contract_test
-from ils_gateway.contract.embedded import CLIENT_ID, CLIENT_SECRET, start_koha
 from ils_gateway.contract.loop import BackgroundLoop
 from ils_gateway.simulators.broken import KohaFault, create_broken_koha_app
 from ils_gateway.simulators.sample_data import DEMO_PATRONS, sample_library
@@ -42,12 +42,16 @@ def test_failing_backend_exits_one_with_junit_failure(
 ) -> None:
     library = sample_library()
     app = create_broken_koha_app(
-        library, KohaFault.MISSING_DUE_DATE, client_id=CLIENT_ID, client_secret=CLIENT_SECRET
+        library,
+        KohaFault.MISSING_DUE_DATE,
+        client_id=KOHA_CLIENT_ID,
+        client_secret=KOHA_CLIENT_SECRET,
     )
     runner, url = sim_loop.run(start_koha(library, app))
     config = tmp_path / "broken.toml"
     config.write_text(
-        TENANT.format(url=url, client_id=CLIENT_ID, client_secret=CLIENT_SECRET), encoding="utf-8"
+        TENANT.format(url=url, client_id=KOHA_CLIENT_ID, client_secret=KOHA_CLIENT_SECRET),
+        encoding="utf-8",
     )
     junit = tmp_path / "contract.xml"
     patron = DEMO_PATRONS[0]

@@ -1,47 +1,145 @@
-"""The suite against the demo tenant on the SIP2 ACS simulator (the shape ``serve`` uses).
-
-Skipped until the SIP2 adapter exports ``Sip2Backend`` (the gateway's factory names it).
-"""
+"""The suite on SIP2: the embedded demo (what ``serve`` runs) passes, read-only and with
+writes (checkout/checkin included, everything but the renewal undone); deliberately broken
+ACSs fail exactly the checks they break."""
 
 from __future__ import annotations
 
 import io
-import tempfile
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from ils_gateway.contract.embedded import holdable_waiting_item, lendable_item
 from ils_gateway.contract.loop import BackgroundLoop
 from ils_gateway.contract.report import Result
-from ils_gateway.contract.runner import run_contract_suite
+from ils_gateway.contract.runner import ContractRun, run_contract_suite
 from ils_gateway.contract.target import ContractOptions
+from ils_gateway.simulators.broken import Sip2Fault, start_broken_sip2_simulator
 from ils_gateway.simulators.sample_data import DEMO_PATRONS, sample_library
-from ils_gateway.tenants.demo import _DEMO_TOML
+
+HANAKO = DEMO_PATRONS[0]
 
 
-def test_demo_tenant_on_sip2_simulator_passes(sim_loop: BackgroundLoop) -> None:
+def _library_as_of_now():  # type: ignore[no-untyped-def]
+    # A tenant file gives the adapter the system clock: the sample data is written as of now.
+    return sample_library(now=datetime.now(ZoneInfo("Asia/Tokyo")))
+
+
+SIP2_TENANT = """
+[[tenants]]
+id = "sip2-under-test"
+name = "テスト図書館"
+
+[tenants.backend]
+kind = "sip2"
+host = "127.0.0.1"
+port = {port}
+institution_id = "TEST"
+
+[[tenants.pickup_libraries]]
+code = "CEN"
+name = "中央図書館"
+[[tenants.pickup_libraries]]
+code = "KITA"
+name = "北図書館"
+"""
+
+WRITE_CHECKS = ("test_renew", "test_place_hold", "test_change_pickup", "test_cancel_hold")
+
+
+def _run(options: ContractOptions) -> tuple[ContractRun, str]:
+    out = io.StringIO()
+    run = run_contract_suite(options, out=out)
+    return run, out.getvalue()
+
+
+def _failed(run: ContractRun) -> set[str]:
+    return {n.split("::")[-1] for n in run.by_result(Result.FAIL) | run.by_result(Result.ERROR)}
+
+
+def test_embedded_demo_on_sip2_passes_with_writes() -> None:
+    run, text = _run(ContractOptions(allow_writes=True))
+    assert run.exit_code == 0, text
+    assert "SIP2 simulator" in text
+    passed = run.by_result(Result.PASS)
+    for check in (*WRITE_CHECKS, "test_checkout_checkin"):
+        assert f"test_contract_writes.py::{check}" in passed, text
+    for check in ("test_hold_statuses_mapped", "test_pickup_libraries", "test_login"):
+        assert any(name.endswith(check) for name in passed), text
+    # Only the renewal stays (a renewal cannot be taken back); the hold and the loan were undone.
+    undo = text.split("could not undo", 1)[1]
+    assert "writes: renew" in undo and "writes: hold" not in undo and "checkout" not in undo
+
+
+def test_sip2_tenant_without_pickup_list_fails_the_pickup_check(
+    sim_loop: BackgroundLoop, tmp_path: Path
+) -> None:
+    server, _ = sim_loop.run(start_broken_sip2_simulator(_library_as_of_now(), Sip2Fault.NONE))
+    config = tmp_path / "tenant.toml"
+    config.write_text(SIP2_TENANT.format(port=server.port).split("[[tenants.pickup")[0])
     try:
-        from ils_gateway.adapters.sip2 import Sip2Backend  # noqa: F401
-    except ImportError:
-        pytest.skip("the SIP2 adapter (ils_gateway.adapters.sip2.Sip2Backend) has not landed")
-    from ils_gateway.simulators.sip2_acs import start_sip2_simulator
-
-    server, _ = sim_loop.run(
-        start_sip2_simulator(sample_library(), logins={"gateway": "demo"}, institution_id="DEMO")
-    )
-    patron = DEMO_PATRONS[0]
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            config = Path(tmp) / "demo.toml"
-            config.write_text(
-                _DEMO_TOML.format(host="127.0.0.1", port=server.port), encoding="utf-8"
-            )
-            out = io.StringIO()
-            run = run_contract_suite(
-                ContractOptions(config=config, patron=patron.card_number, password=patron.password),
-                out=out,
-            )
+        run, text = _run(
+            ContractOptions(config=config, patron=HANAKO.card_number, password=HANAKO.password)
+        )
     finally:
         sim_loop.run(server.aclose())
-    assert run.by_result(Result.FAIL) | run.by_result(Result.ERROR) == set(), out.getvalue()
-    assert run.exit_code == 0
+    assert _failed(run) == {"test_pickup_libraries"}, text
+    why = next(o.why for o in run.outcomes.values() if o.title == "libraries/pickup_libraries")
+    assert "[[tenants.pickup_libraries]]" in why
+
+
+@pytest.mark.parametrize(
+    ("fault", "writes", "expected_failures"),
+    [
+        (Sip2Fault.UNMAPPABLE_HOLD_STATUS, False, {"test_hold_statuses_mapped"}),
+        (
+            Sip2Fault.MISSING_DUE_DATE,
+            False,
+            {"test_loans_well_formed", "test_loan_renewability_has_reason"},
+        ),
+        (
+            Sip2Fault.BLANK_DUE_DATE,
+            False,
+            {"test_loans_well_formed", "test_loan_renewability_has_reason"},
+        ),
+        (Sip2Fault.RENEWAL_WITHOUT_EFFECT, True, {"test_renew"}),
+    ],
+    ids=lambda v: v.value if isinstance(v, Sip2Fault) else None,
+)
+def test_broken_sip2_fails_the_right_checks(
+    sim_loop: BackgroundLoop,
+    tmp_path: Path,
+    fault: Sip2Fault,
+    writes: bool,
+    expected_failures: set[str],
+) -> None:
+    library = _library_as_of_now()
+    items = (
+        holdable_waiting_item(library, HANAKO.card_number),
+        lendable_item(library, HANAKO.card_number),
+    )
+    server, _ = sim_loop.run(start_broken_sip2_simulator(library, fault))
+    config = tmp_path / "tenant.toml"
+    config.write_text(SIP2_TENANT.format(port=server.port), encoding="utf-8")
+    try:
+        run, text = _run(
+            ContractOptions(
+                config=config,
+                patron=HANAKO.card_number,
+                password=HANAKO.password,
+                items=tuple(i for i in items if i is not None),
+                allow_writes=writes,
+            )
+        )
+    finally:
+        sim_loop.run(server.aclose())
+    assert run.exit_code == 1, text
+    assert _failed(run) == expected_failures, text
+    if fault is Sip2Fault.UNMAPPABLE_HOLD_STATUS:
+        why = next(o.why for o in run.outcomes.values() if o.title == "holds/hold_statuses_mapped")
+        assert "'CD 01' shown as waiting" in why, why
+    if fault is Sip2Fault.RENEWAL_WITHOUT_EFFECT:
+        why = next(o.why for o in run.outcomes.values() if o.title == "writes/renew")
+        assert "the due date did not move" in why, why

@@ -8,13 +8,9 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
+from contract_sims import KOHA_CLIENT_ID, KOHA_CLIENT_SECRET, start_koha
 
-from ils_gateway.contract.embedded import (
-    CLIENT_ID,
-    CLIENT_SECRET,
-    holdable_waiting_item,
-    start_koha,
-)
+from ils_gateway.contract.embedded import holdable_waiting_item
 from ils_gateway.contract.loop import BackgroundLoop
 from ils_gateway.contract.report import Result
 from ils_gateway.contract.runner import ContractRun, run_contract_suite
@@ -45,8 +41,8 @@ def _koha_tenant_file(tmp_path: Path, url: str, *, elibrary: bool = False) -> Pa
     path.write_text(
         KOHA_TENANT.format(
             url=url,
-            client_id=CLIENT_ID,
-            client_secret=CLIENT_SECRET,
+            client_id=KOHA_CLIENT_ID,
+            client_secret=KOHA_CLIENT_SECRET,
             elibrary='[tenants.elibrary]\nkind = "simulator"' if elibrary else "",
         ),
         encoding="utf-8",
@@ -139,7 +135,9 @@ def test_broken_koha_fails_the_right_checks(
     expected_failures: set[str],
 ) -> None:
     library = sample_library()
-    app = create_broken_koha_app(library, fault, client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
+    app = create_broken_koha_app(
+        library, fault, client_id=KOHA_CLIENT_ID, client_secret=KOHA_CLIENT_SECRET
+    )
     runner, url = _serve_koha(sim_loop, library, app)
     try:
         run, text = _run(
@@ -161,7 +159,10 @@ def test_broken_statuses_report_the_backends_words(
 ) -> None:
     library = sample_library()
     app = create_broken_koha_app(
-        library, KohaFault.UNMAPPABLE_HOLD_STATUS, client_id=CLIENT_ID, client_secret=CLIENT_SECRET
+        library,
+        KohaFault.UNMAPPABLE_HOLD_STATUS,
+        client_id=KOHA_CLIENT_ID,
+        client_secret=KOHA_CLIENT_SECRET,
     )
     runner, url = _serve_koha(sim_loop, library, app)
     try:

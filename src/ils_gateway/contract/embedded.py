@@ -1,10 +1,12 @@
-"""The embedded target: the demo library on the project's own simulators, on the contract loop.
+"""The embedded target: the demo tenant on the project's own simulators, on the contract loop.
 
 ``ils-gateway contract-test`` with no ``--config`` runs here, so anyone can watch the suite
-pass in one command. The ILS is the sample library (みどり市立図書館) behind its Koha REST
-face, the e-library the e-library simulator; the test patron defaults to demo patron
-1000000001 and, with ``--allow-writes``, the item to a copy whose title is all out on loan
-(so a hold on it stays waiting and can be moved and cancelled).
+pass in one command. It is what ``ils-gateway serve`` runs with no ``--config``: the ``demo``
+tenant (``ils_gateway.tenants.demo``) talking SIP2 to the ACS simulator over the sample library
+(みどり市立図書館), with the e-library simulator. The test patron defaults to demo patron
+1000000001 and, with ``--allow-writes``, the items to a copy whose title is all out on loan
+(a hold on it stays waiting, so it can be moved and cancelled) and a copy on the shelf that
+nobody waits for (checked out, then in).
 """
 
 from __future__ import annotations
@@ -13,47 +15,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
 
-from aiohttp import web
-
 from ils_gateway.contract.target import ContractOptions, ContractTarget, open_tenant
-from ils_gateway.simulators.koha import create_koha_app
-from ils_gateway.simulators.library import SimulatedLibrary
-from ils_gateway.simulators.sample_data import DEMO_PATRONS, sample_library
-from ils_gateway.tenants.loader import parse_tenants
+from ils_gateway.simulators.library import ManualClock, SimulatedLibrary
+from ils_gateway.simulators.sample_data import DEMO_PATRONS, SAMPLE_NOW, sample_library
+from ils_gateway.simulators.sip2_acs import start_sip2_simulator
+from ils_gateway.sip2.server import SIP2Server
+from ils_gateway.tenants.backends import Sip2Backend
+from ils_gateway.tenants.demo import demo_tenant
 from ils_gateway.tenants.models import TenantConfig
-
-EMBEDDED_TENANT_ID = "demo"
-CLIENT_ID = "contract-test"
-CLIENT_SECRET = "contract-test-secret"
-
-_TENANT_TOML = """
-[[tenants]]
-id = "{tenant_id}"
-name = "デモ市立図書館"
-name_en = "Demo City Library"
-
-[tenants.backend]
-kind = "koha"
-base_url = "{base_url}"
-auth = "oauth2"
-client_id = "{client_id}"
-client_secret = "{client_secret}"
-read_attempts = 1
-
-[tenants.elibrary]
-kind = "simulator"
-
-[tenants.policy.card]
-pattern = '^\\d{{10}}$'
-"""
-
-
-def koha_tenant(base_url: str, tenant_id: str = EMBEDDED_TENANT_ID) -> TenantConfig:
-    """A tenant on a Koha REST simulator at ``base_url`` with the simulated e-library."""
-    text = _TENANT_TOML.format(
-        tenant_id=tenant_id, base_url=base_url, client_id=CLIENT_ID, client_secret=CLIENT_SECRET
-    )
-    return parse_tenants(text, "<contract-test tenant>").tenants[0]
 
 
 def holdable_waiting_item(library: SimulatedLibrary, card_number: str) -> str | None:
@@ -70,28 +39,46 @@ def holdable_waiting_item(library: SimulatedLibrary, card_number: str) -> str | 
     return None
 
 
+def lendable_item(library: SimulatedLibrary, card_number: str) -> str | None:
+    """A barcode on the shelf that ``card_number`` may borrow and nobody holds or waits for."""
+    patron = library.patron_info(card_number)
+    held = {h.biblio_id for h in library.holds(patron.card_number)}
+    borrowed = {loan.biblio_id for loan in library.loans(patron.card_number)}
+    for biblio in library.biblios():
+        if biblio.id in held or biblio.id in borrowed:
+            continue
+        for copy in library.items_of(biblio.id):
+            if copy.status == "available" and not copy.not_for_loan and not copy.hold_queue_length:
+                return copy.barcode
+    return None
+
+
 def with_demo_defaults(options: ContractOptions, library: SimulatedLibrary) -> ContractOptions:
-    """``options`` with the demo patron (and a demo item for writes) filled in if not given."""
+    """``options`` with the demo patron (and demo items for writes) filled in if not given."""
     if options.patron is None:
         demo = DEMO_PATRONS[0]
         options = replace(options, patron=demo.card_number, password=demo.password)
     if options.allow_writes and not options.items:
-        item = holdable_waiting_item(library, options.patron or "")
-        if item is not None:
-            options = replace(options, items=(item,))
+        card = options.patron or ""
+        found = (holdable_waiting_item(library, card), lendable_item(library, card))
+        options = replace(options, items=tuple(i for i in found if i is not None))
     return options
 
 
-async def start_koha(
-    library: SimulatedLibrary, app: web.Application | None = None
-) -> tuple[web.AppRunner, str]:
-    """Serve the Koha REST face of ``library`` (or ``app``) on 127.0.0.1, a free port."""
-    app = app or create_koha_app(library, client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    host, port = runner.addresses[0][:2]
-    return runner, f"http://{host}:{port}"
+async def start_demo_sip2(library: SimulatedLibrary) -> tuple[SIP2Server, TenantConfig]:
+    """The SIP2 simulator over ``library`` on 127.0.0.1 (a free port) and the demo tenant on it.
+
+    The simulator takes the logins and institution the demo tenant uses, as ``serve`` does.
+    """
+    backend = demo_tenant(1).backend  # only its login settings are read here
+    assert isinstance(backend, Sip2Backend)
+    logins = {}
+    if backend.login_user is not None and backend.login_password is not None:
+        logins[backend.login_user] = backend.login_password.get_secret_value()
+    server, _ = await start_sip2_simulator(
+        library, logins=logins, institution_id=backend.institution_id
+    )
+    return server, demo_tenant(server.port, server.host)
 
 
 @asynccontextmanager
@@ -99,15 +86,20 @@ async def open_embedded(
     options: ContractOptions, library: SimulatedLibrary | None = None
 ) -> AsyncIterator[ContractTarget]:
     """Start the simulators on this loop and open the demo tenant on them."""
-    library = library or sample_library()
-    runner, url = await start_koha(library)
+    # The sample library is written as of SAMPLE_NOW; the adapter shares its clock, so due
+    # dates and overdue days read as the demo stories describe them.
+    clock = ManualClock(SAMPLE_NOW)
+    library = library or sample_library(clock=clock)
+    server, tenant = await start_demo_sip2(library)
     try:
-        tenant = koha_tenant(url)
         async with open_tenant(
             tenant,
             with_demo_defaults(options, library),
-            description=f"embedded demo: Koha REST simulator {url} + e-library simulator",
+            description=(
+                f"embedded demo: SIP2 simulator {server.host}:{server.port} + e-library simulator"
+            ),
+            clock=library.now,
         ) as target:
             yield target
     finally:
-        await runner.cleanup()
+        await server.aclose()

@@ -9,7 +9,8 @@ from typing import Any, TypeVar
 from ils_gateway.contract.loop import BackgroundLoop
 from ils_gateway.contract.target import ContractOptions, ContractTarget, open_target
 from ils_gateway.domain.errors import GatewayError
-from ils_gateway.domain.models import Patron
+from ils_gateway.domain.models import Library, Patron
+from ils_gateway.services.context import TenantContext
 
 T = TypeVar("T")
 
@@ -45,6 +46,15 @@ class ContractSession:
             except GatewayError as error:
                 self._login = error
         return self._login
+
+    def pickup_libraries(self) -> list[Library]:
+        """Where the gateway lets patrons collect holds, decided exactly as the gateway does.
+
+        The tenant file's ``[[tenants.pickup_libraries]]`` when it lists any (SIP2 cannot list
+        them), else the backend's own list.
+        """
+        target = self.target
+        return self.run(TenantContext(config=target.tenant, backend=target.ils).pickup_libraries())
 
     def close(self) -> None:
         """Close the backends (and embedded simulators), then the loop."""

@@ -21,6 +21,7 @@ from ils_gateway.contract.undo import UndoLog
 from ils_gateway.elibrary.base import ElibraryBackend
 from ils_gateway.elibrary.kinoden import KinodenBackend
 from ils_gateway.gateway import build_backend
+from ils_gateway.services.context import Clock, system_clock
 from ils_gateway.tenants.backends import KinodenElibrary, SimulatorElibrary
 from ils_gateway.tenants.loader import load_tenants
 from ils_gateway.tenants.models import TenantConfig
@@ -98,12 +99,19 @@ async def _open_elibrary(tenant: TenantConfig, stack: AsyncExitStack) -> Elibrar
 
 @asynccontextmanager
 async def open_tenant(
-    tenant: TenantConfig, options: ContractOptions, *, description: str | None = None
+    tenant: TenantConfig,
+    options: ContractOptions,
+    *,
+    description: str | None = None,
+    clock: Clock = system_clock,
 ) -> AsyncIterator[ContractTarget]:
-    """Open ``tenant``'s backends for the checks; close them (and any simulator) on exit."""
+    """Open ``tenant``'s backends for the checks; close them (and any simulator) on exit.
+
+    ``clock`` is the gateway's (the adapters count overdue days by it).
+    """
     card = tenant.policy.card.normalise(options.patron) if options.patron else None
     async with AsyncExitStack() as stack:
-        ils = build_backend(tenant)
+        ils = build_backend(tenant, clock)
         stack.push_async_callback(ils.close)
         elibrary = await _open_elibrary(tenant, stack)
         yield ContractTarget(

@@ -1,12 +1,22 @@
-"""Deliberately wrong variants of the Koha REST simulator, for proving the contract suite.
+"""Deliberately wrong variants of the Koha REST and SIP2 simulators, for proving the contract suite.
 
-Each ``KohaFault`` breaks one promise the way a misconfigured or buggy ILS would, on top of
-the correct simulator (a middleware rewrites its answers), so the contract tests can be
-shown to fail, and to fail in the right check:
+Each fault breaks one promise the way a misconfigured or buggy ILS would, on top of the
+correct simulator (a middleware, or a wrapper round the ACS's handler, rewrites its answers),
+so the contract tests can be shown to fail, and to fail in the right check.
+
+``KohaFault``:
 
 - ``unmappable_hold_status``: hold lists carry a ``status`` letter Koha never uses.
 - ``missing_due_date``: checkouts come without ``due_date``.
 - ``renewal_without_effect``: a renewal answers 201 with the loan as it was; nothing renewed.
+
+``Sip2Fault``:
+
+- ``unmappable_hold_status``: the 18 of a copy the patron holds says circulation status 01
+  ("other"), which tells nothing about the hold.
+- ``missing_due_date``: the 18 of a copy on loan has no AH; ``blank_due_date``: AH is empty.
+- ``renewal_without_effect``: a 29 is answered ok with the loan's unchanged due date; nothing
+  renewed.
 
 Never serve these to anything but tests.
 """
@@ -15,6 +25,8 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass, field, replace
+from datetime import datetime, time
 from enum import StrEnum
 from typing import Any
 
@@ -28,6 +40,17 @@ from ils_gateway.simulators.koha import (
     create_koha_app,
 )
 from ils_gateway.simulators.library import SimulatedLibrary
+from ils_gateway.simulators.outcomes import UnknownRecord
+from ils_gateway.simulators.sip2_acs import SimulatedACS
+from ils_gateway.sip2.fields import CirculationStatus, SipDate
+from ils_gateway.sip2.messages import (
+    ItemInformationResponse,
+    Message,
+    PatronInformationResponse,
+    RenewRequest,
+    RenewResponse,
+)
+from ils_gateway.sip2.server import SIP2Server, SIP2ServerSettings, SIP2Session
 
 
 class KohaFault(StrEnum):
@@ -94,3 +117,81 @@ def create_broken_koha_app(
     app = create_koha_app(library, **kwargs)
     app.middlewares.append(_fault_middleware(fault))
     return app
+
+
+class Sip2Fault(StrEnum):
+    """One way the broken SIP2 ACS breaks the contract (``none``: it does not)."""
+
+    NONE = "none"
+    UNMAPPABLE_HOLD_STATUS = "unmappable_hold_status"
+    MISSING_DUE_DATE = "missing_due_date"
+    BLANK_DUE_DATE = "blank_due_date"
+    RENEWAL_WITHOUT_EFFECT = "renewal_without_effect"
+
+
+@dataclass
+class BrokenACS(SimulatedACS):
+    """The simulated ACS with one ``Sip2Fault`` applied to its answers."""
+
+    fault: Sip2Fault = Sip2Fault.MISSING_DUE_DATE
+    held_copies: set[str] = field(default_factory=set)
+    """Barcodes listed in the AS/CD of any 64 answered so far."""
+
+    async def handle(self, message: Message, session: SIP2Session) -> Message:
+        """Answer as the correct ACS would, then break the answer."""
+        if self.fault is Sip2Fault.RENEWAL_WITHOUT_EFFECT and isinstance(message, RenewRequest):
+            return self._renewed_in_name_only(message)
+        answer = await super().handle(message, session)
+        if isinstance(answer, PatronInformationResponse):
+            self.held_copies.update(answer.get_all("AS") + answer.get_all("CD"))
+        if not isinstance(answer, ItemInformationResponse):
+            return answer
+        if self.fault is Sip2Fault.UNMAPPABLE_HOLD_STATUS:
+            if answer.item_identifier in self.held_copies:
+                return replace(answer, circulation_status=CirculationStatus.OTHER)
+        elif self.fault in (Sip2Fault.MISSING_DUE_DATE, Sip2Fault.BLANK_DUE_DATE):
+            blank = self.fault is Sip2Fault.BLANK_DUE_DATE
+            fields = [(f, "" if blank else None) if f == "AH" else (f, v) for f, v in answer.fields]
+            return replace(answer, fields=tuple((f, v) for f, v in fields if v is not None))
+        return answer
+
+    def _renewed_in_name_only(self, message: RenewRequest) -> RenewResponse:
+        barcode = message.item_identifier or ""
+        try:
+            info = self.library.item_info(barcode)
+        except UnknownRecord:
+            info = None
+        due = info.due if info is not None else None
+        return RenewResponse.build(
+            strip=True,
+            ok=info is not None and due is not None,
+            renewal_ok=True,
+            magnetic_media=False,
+            desensitize=True,
+            transaction_date=SipDate.from_datetime(self.library.now().replace(tzinfo=None)),
+            institution_id=message.institution_id or self.institution_id,
+            patron_identifier=message.patron_identifier or "",
+            item_identifier=barcode,
+            title_identifier=info.title if info is not None else "",
+            due_date=(
+                SipDate.from_datetime(datetime.combine(due, time(23, 59, 59)))
+                if due is not None
+                else SipDate.none()
+            ),
+        )
+
+
+async def start_broken_sip2_simulator(
+    library: SimulatedLibrary,
+    fault: Sip2Fault,
+    *,
+    logins: dict[str, str] | None = None,
+    institution_id: str = "MIDORI",
+) -> tuple[SIP2Server, BrokenACS]:
+    """Start the ACS over ``library`` with ``fault`` on 127.0.0.1, a free port."""
+    acs = BrokenACS(library, logins=dict(logins or {}), institution_id=institution_id, fault=fault)
+    server = SIP2Server(
+        acs.handle, SIP2ServerSettings(host="127.0.0.1", port=0, login_required=acs.login_required)
+    )
+    await server.start()
+    return server, acs
