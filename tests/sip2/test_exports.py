@@ -8,7 +8,10 @@ import pytest
 
 PUBLIC = {
     "checksum": {"ChecksumBasis", "checksum_of_bytes", "checksum_of_text", "compute_checksum"},
-    "codec": {"DEFAULT_MAX_FRAME_BYTES", "DEFAULT_SETTINGS", "CodecSettings", "encode", "parse"},
+    "codec": {
+        "DEFAULT_MAX_FRAME_BYTES", "DEFAULT_SETTINGS", "REPLACEABLE_FIELDS", "CodecSettings",
+        "encode", "parse",
+    },
     "connection": {
         "CLOSED", "NEED_DATA", "TRANSITIONS", "BadFrame", "Event", "RepeatedRequest", "Role",
         "SIP2Connection", "State",

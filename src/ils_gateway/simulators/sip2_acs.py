@@ -5,7 +5,16 @@ on ``SimulatedLibrary`` and answers the way real ACSs do:
 
 - refusals are ``ok=0`` (or ``N``) with the library's Japanese screen message in AF;
 - holds are reported in 64: ready ones in AS, the rest in CD, selected by the summary field
-  and paged by BP/BQ (at most ``page_limit`` entries, whatever is asked);
+  and paged by BP/BQ (at most ``page_limit`` entries, whatever is asked). A hold with no copy
+  yet is listed as ``<title record id> <title>`` (``title_hold_entries="record_id_title"``,
+  the default) — the id a 15 takes back in AJ to cancel or move it — or by its title only
+  (``"title"``, as some real ACSs do);
+- 64 (and 24) carry the card's expiry date in a vendor field (``expiry_field``, default
+  ``PA`` with ``YYYYMMDD`` as Evergreen sends it; None leaves it out), and a patron on a
+  temporary password gets ``temporary_password_message`` as a screen message (AF);
+- 98 states ``supported_messages`` (BX) and ``timeout_period`` (tenths of a second);
+- text the wire encoding cannot write (a title with 𠮷 over CP932) is sent with a replacement
+  mark rather than failing the answer (``text_errors="replace"``); identifiers never are;
 - item state is reported in 18: circulation status, hold queue length (CF), due date (AH),
   hold pickup deadline (CM), locations;
 - 93 logins are checked against ``logins`` (CN → CO); when any login is configured the server
@@ -20,9 +29,11 @@ the library's own fault knobs add theirs per operation.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from typing import Literal
 
 from ils_gateway.simulators.library import Operation, SimulatedLibrary
 from ils_gateway.simulators.outcomes import (
@@ -83,6 +94,7 @@ _NO_ITEM = "資料が見つかりません"
 _NO_HOLD = "該当する予約がありません"
 _WRONG_PASSWORD = "パスワードが正しくありません"
 _BAD_AMOUNT = "金額が正しくありません"
+TEMPORARY_PASSWORD_MESSAGE = "仮パスワードです。パスワードを変更してください"
 
 _OPERATIONS = {
     "93": Operation.AUTHENTICATE,
@@ -146,6 +158,16 @@ class SimulatedACS:
     """Most entries listed in one 64, whatever BP/BQ ask (real ACSs cap pages too)."""
     item_properties: dict[str, str] = field(default_factory=dict)
     """CH values stored by 19 Item Status Update, per barcode."""
+    title_hold_entries: Literal["record_id_title", "title"] = "record_id_title"
+    """How AS/CD list a hold with no copy yet: ``<record id> <title>`` or the title only."""
+    expiry_field: str | None = "PA"
+    """Vendor field id carrying the card's expiry date (YYYYMMDD) in 64 and 24; None: none."""
+    temporary_password_message: str = TEMPORARY_PASSWORD_MESSAGE
+    """Screen message (AF) of a patron who logged in with a temporary password."""
+    supported_messages: str = "Y" * 16
+    """BX of the 98: which requests this ACS says it supports."""
+    timeout_period: int = 600
+    """98 timeout in tenths of a second (600: one minute, a common ACS setting)."""
 
     @property
     def login_required(self) -> bool:
@@ -180,13 +202,13 @@ class SimulatedACS:
             acs_renewal_policy=True,
             status_update_ok=True,
             offline_ok=False,
-            timeout_period=30,
+            timeout_period=self.timeout_period,
             retries_allowed=3,
             date_time_sync=self._now(),
             protocol_version="2.00",
             institution_id=self.institution_id,
             library_name=self.library.data.name,
-            supported_messages="Y" * 16,
+            supported_messages=self.supported_messages,
             terminal_location=session.login_user or None,
         )
 
@@ -218,7 +240,8 @@ class SimulatedACS:
             valid_patron_password=self._password_ok(card, msg.patron_password),
             currency_type="JPY",
             fee_amount=str(info.fee_total),
-            screen_messages=self._block_messages(info),
+            screen_messages=self._patron_messages(info),
+            extra_fields=self._expiry(info),
         )
 
     def _on_63(
@@ -244,6 +267,8 @@ class SimulatedACS:
         for wanted in sorted(msg.summary.items, key=lambda s: s.value)[:1]:
             fid, attr = _SUMMARY_LISTS[wanted]
             entries: tuple[str, ...] = getattr(info, attr) if attr else ()
+            if wanted is SummaryItem.UNAVAILABLE_HOLDS:
+                entries = self._unavailable_hold_entries(card)
             first = _page_bound(msg.start_item, 1)
             last = _page_bound(msg.end_item, len(entries))
             last = min(last, first + self.page_limit - 1)
@@ -271,14 +296,35 @@ class SimulatedACS:
             home_address=info.address or None,
             email_address=info.email,
             home_phone_number=info.phone,
-            screen_messages=self._block_messages(info),
+            screen_messages=self._patron_messages(info),
         )
         # List fields go in the spec's place (before BD/BE/BF) — order is free on the wire,
         # but keeping them together reads better in logs.
         return PatronInformationResponse(
             **{n: getattr(response, n) for n in response._FIXED_NAMES},
-            fields=_insert_before(response.fields, ("BD", "BE", "BF", "AF"), extra),
+            fields=_insert_before(
+                response.fields, ("BD", "BE", "BF", "AF"), extra + self._expiry(info)
+            ),
         )
+
+    def _unavailable_hold_entries(self, card: str) -> tuple[str, ...]:
+        """CD entries: the copy's barcode, else the title record (id and title) or title."""
+        entries = []
+        for hold in self.library.holds(card):
+            if hold.state is HoldState.AWAITING_PICKUP:
+                continue
+            if hold.barcode is not None:
+                entries.append(hold.barcode)
+            elif self.title_hold_entries == "record_id_title":
+                entries.append(f"{hold.biblio_id} {hold.title}")
+            else:
+                entries.append(hold.title)
+        return tuple(entries)
+
+    def _expiry(self, info: PatronInfo) -> list[tuple[str, str]]:
+        if self.expiry_field is None:
+            return []
+        return [(self.expiry_field, info.expiry_date.strftime("%Y%m%d"))]
 
     def _on_01(self, msg: BlockPatron, session: SIP2Session) -> PatronStatusResponse:
         card = msg.patron_identifier or ""
@@ -688,6 +734,12 @@ class SimulatedACS:
             flags.add(PatronStatusFlag.EXCESSIVE_OUTSTANDING_FEES)
         return PatronStatus.from_flags(flags)
 
+    def _patron_messages(self, info: PatronInfo) -> list[str]:
+        notes = self._block_messages(info)
+        if info.temporary_password:
+            notes.append(self.temporary_password_message)
+        return notes
+
     @staticmethod
     def _block_messages(info: PatronInfo) -> list[str]:
         notes = []
@@ -724,15 +776,25 @@ async def start_sip2_simulator(
     codec: CodecSettings | None = None,
     latency: Mapping[str, float] | None = None,
     institution_id: str = "MIDORI",
+    **options: object,
 ) -> tuple[SIP2Server, SimulatedACS]:
-    """Start an ACS over ``library``; ``aclose()`` the server to stop it."""
+    """Start an ACS over ``library``; ``aclose()`` the server to stop it.
+
+    ``options`` are further ``SimulatedACS`` fields (``title_hold_entries``, ``expiry_field``,
+    ``supported_messages``, …). Titles and screen messages the encoding cannot write are
+    always replaced, whatever ``codec`` says: an ACS does not fail an answer over a glyph.
+    """
     acs = SimulatedACS(
-        library, logins=dict(logins or {}), institution_id=institution_id, latency=latency or {}
+        library,
+        logins=dict(logins or {}),
+        institution_id=institution_id,
+        latency=latency or {},
+        **options,  # type: ignore[arg-type]
     )
     settings = SIP2ServerSettings(
         host=host,
         port=port,
-        codec=codec or CodecSettings(),
+        codec=dataclasses.replace(codec or CodecSettings(), text_errors="replace"),
         login_required=acs.login_required,
     )
     server = SIP2Server(acs.handle, settings)

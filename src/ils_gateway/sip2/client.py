@@ -6,6 +6,14 @@ opened (TLS when configured), logged in with 93 when a login user is set, and ch
 connection carries one request at a time, strictly request → response; concurrency is the
 number of connections.
 
+Idle connections: many ACSs drop a connection that stays silent, some without a word (or a
+firewall between forgets it). A pooled connection idle for half the ACS's 98 timeout (or
+``idle_probe_after``) is checked with a 99 before it carries a request, so a write is never
+the first frame on a dead connection (it would be reported outcome-unknown for nothing); one
+that fails the check is closed and the request goes on a fresh connection. ``keep_alive()``
+runs the same check over every idle connection now, for a periodic task. Time is read from
+the pool's ``clock`` (monotonic seconds), which tests replace.
+
 Resend rules (spec, error detection on): a response we cannot read (bad checksum) is asked
 for again with 97; a 96 from the ACS makes us resend the same bytes (same AY and AZ, which a
 careful ACS recognises as a resend). Both are bounded by the ACS's retries value.
@@ -30,7 +38,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
+import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -42,6 +52,7 @@ from ils_gateway.sip2.checksum import ChecksumBasis
 from ils_gateway.sip2.codec import DEFAULT_MAX_FRAME_BYTES, CodecSettings
 from ils_gateway.sip2.connection import CLOSED, NEED_DATA, BadFrame, Role, SIP2Connection
 from ils_gateway.sip2.errors import RemoteProtocolError, SIP2Error
+from ils_gateway.sip2.fields import SUPPORTED_MESSAGE_ORDER, SupportedMessages
 from ils_gateway.sip2.messages import (
     ACSStatus,
     LoginRequest,
@@ -71,11 +82,6 @@ __all__ = [
 log = structlog.get_logger("ils_gateway.sip2.client")
 
 _READ_CHUNK = 64 * 1024
-
-# The request codes behind the 16 Y/N flags of the 98's BX field, in the spec's order.
-SUPPORTED_MESSAGE_ORDER = (
-    "23", "11", "09", "01", "99", "97", "93", "63", "35", "37", "17", "19", "25", "15", "29", "65",
-)  # fmt: skip
 
 
 # --- errors --------------------------------------------------------------------------------
@@ -174,6 +180,9 @@ class SIP2ClientSettings:
     pool_size: int = 4
     max_resends: int = 3
     """Upper bound of 96/97 rounds per request (lowered by the ACS's retries value)."""
+    idle_probe_after: float | None = None
+    """Seconds idle after which a connection is checked with 99 before use; None: half the
+    ACS's 98 timeout (no check when the ACS gives none)."""
 
     def __post_init__(self) -> None:
         if self.pool_size < 1:
@@ -249,6 +258,8 @@ class _Connection:
         self.protocol = SIP2Connection(Role.CLIENT, settings.codec)
         self.max_resends = settings.max_resends
         self.log = log.bind(connection=number, acs=f"{settings.host}:{settings.port}")
+        self.last_used = 0.0
+        """Pool clock reading when the connection last finished an exchange."""
 
     @property
     def usable(self) -> bool:
@@ -322,8 +333,11 @@ class PoolState(Enum):
 class SIP2ClientPool:
     """Up to ``pool_size`` logged-in connections to one ACS, one request in flight on each."""
 
-    def __init__(self, settings: SIP2ClientSettings) -> None:
+    def __init__(
+        self, settings: SIP2ClientSettings, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.settings = settings
+        self._clock = clock
         self.state = PoolState.UNOPENED
         self.acs_status: ACSStatus | None = None
         """The last 98 ACS Status (supported messages, timeout, retries)."""
@@ -353,13 +367,51 @@ class SIP2ClientPool:
             self.state = PoolState.CLOSED
             raise
 
+    @property
+    def supported_messages(self) -> SupportedMessages | None:
+        """The BX flags of the last 98, decoded (None before the first connection)."""
+        if self.acs_status is None:
+            return None
+        return SupportedMessages.from_bx(self.acs_status.supported_messages)
+
     def supports(self, code: str) -> bool | None:
         """Whether the ACS's 98 flags request ``code`` as supported (None when unknown)."""
-        if self.acs_status is None or code not in SUPPORTED_MESSAGE_ORDER:
+        supported = self.supported_messages
+        if supported is None or code not in SUPPORTED_MESSAGE_ORDER:
             return None
-        flags = self.acs_status.supported_messages or ""
-        i = SUPPORTED_MESSAGE_ORDER.index(code)
-        return i < len(flags) and flags[i] == "Y"
+        return supported.supports(code)
+
+    @property
+    def idle_limit(self) -> float | None:
+        """Seconds a connection may sit idle before it is checked with 99 (None: never)."""
+        if self.settings.idle_probe_after is not None:
+            return self.settings.idle_probe_after
+        timeout = self.acs_status.timeout_period if self.acs_status is not None else None
+        if not timeout or timeout == 999:  # 000 / 999: the ACS states no timeout
+            return None
+        # 98 gives tenths of a second. Half of it: the ACS counts from its own last read, and
+        # the check must come before the ACS gives up, not after.
+        return timeout / 10 / 2
+
+    async def keep_alive(self) -> int:
+        """Check every connection idle past ``idle_limit`` with a 99 now; returns how many
+        failed the check (they are closed)."""
+        dropped = 0
+        for conn in list(self._idle):
+            if self.state is not PoolState.OPEN or self._slots.locked():
+                break
+            if conn not in self._idle or not self._idle_too_long(conn):
+                continue
+            self._idle.remove(conn)
+            await self._slots.acquire()  # free (not locked): returns at once
+            self._busy += 1
+            self._drained.clear()
+            if await self._probe(conn):
+                await self._release(conn)
+            else:
+                dropped += 1
+                self._done()
+        return dropped
 
     @property
     def open_connections(self) -> int:
@@ -425,16 +477,38 @@ class SIP2ClientPool:
         try:
             while self._idle:
                 conn = self._idle.pop()
-                if conn.usable:
+                if not conn.usable:
+                    conn.log.info("sip2.client.stale_connection")
+                    await conn.close()
+                elif not self._idle_too_long(conn) or await self._probe(conn):
                     return conn
-                conn.log.info("sip2.client.stale_connection")
-                await conn.close()
             return await self._open()
         except BaseException:
             self._done()
             raise
 
+    def _idle_too_long(self, conn: _Connection) -> bool:
+        limit = self.idle_limit
+        return limit is not None and self._clock() - conn.last_used >= limit
+
+    async def _probe(self, conn: _Connection) -> bool:
+        """99 on an idle connection: True when it answered; closed when it did not."""
+        try:
+            status = await conn.exchange(SCStatus.build(), self.settings.timeouts.connect)
+        except _Broken as broken:
+            conn.log.info("sip2.client.idle_connection_dropped", error=type(broken.error).__name__)
+            await conn.close()
+            return False
+        if not isinstance(status, ACSStatus):
+            conn.log.warning("sip2.client.idle_check_unexpected_answer", code=status.code)
+            await conn.close()
+            return False
+        self.acs_status = status
+        conn.last_used = self._clock()
+        return True
+
     async def _release(self, conn: _Connection) -> None:
+        conn.last_used = self._clock()
         if self.state is PoolState.OPEN and conn.usable:
             self._idle.append(conn)
         else:
@@ -489,6 +563,7 @@ class SIP2ClientPool:
             raise
         assert isinstance(status, ACSStatus)
         self.acs_status = status
+        conn.last_used = self._clock()
         retries = status.retries_allowed
         if retries is not None and retries != 999:
             conn.max_resends = min(s.max_resends, retries)

@@ -9,6 +9,12 @@ for relays and round-trip tests).
 Text is decoded as a whole before splitting on ``|`` (in CP932, 49 characters such as ポ and
 竹 have 0x7C as their second byte), then normalised to NFC. The checksum is verified on the
 bytes (or characters, per ``checksum_basis``) exactly as received.
+
+A character the wire encoding cannot write (e.g. 𠮷 or an emoji in CP932) fails the encode
+(``FieldValueError``) unless ``text_errors="replace"``: then, in free text only (titles,
+screen and print lines, names, addresses: ``REPLACEABLE_FIELDS``), it is written as 〓 (the
+geta mark Japanese systems use for a missing glyph; ``?`` where the encoding lacks it).
+Identifiers are never altered: a barcode or card number that cannot be written still fails.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import codecs
 import unicodedata
 from dataclasses import dataclass
+from typing import Literal
 
 from ils_gateway.sip2.checksum import ChecksumBasis
 from ils_gateway.sip2.errors import FieldValueError, SIP2ParseError
@@ -25,6 +32,7 @@ from ils_gateway.sip2.messages import MESSAGE_TYPES, Message
 __all__ = [
     "DEFAULT_MAX_FRAME_BYTES",
     "DEFAULT_SETTINGS",
+    "REPLACEABLE_FIELDS",
     "CodecSettings",
     "encode",
     "parse",
@@ -36,6 +44,11 @@ __all__ = [
 DEFAULT_MAX_FRAME_BYTES = 64 * 1024
 
 _TERMINATORS = ("\r", "\r\n", "\n")
+
+REPLACEABLE_FIELDS = frozenset({"AJ", "AF", "AG", "AE", "AM", "BD"})
+"""Free-text fields (title, screen message, print line, name, library name, address) whose
+unwritable characters ``text_errors="replace"`` may replace; never identifiers."""
+_REPLACEMENT = "〓"
 _HEX = frozenset("0123456789ABCDEFabcdef")
 
 
@@ -55,6 +68,9 @@ class CodecSettings:
     """What we write after a frame: CR (spec), CRLF (Koha's default) or LF."""
     max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
     """Largest incoming frame accepted, terminator excluded."""
+    text_errors: Literal["strict", "replace"] = "strict"
+    """What encode does with a character ``encoding`` cannot write in ``REPLACEABLE_FIELDS``:
+    fail (strict) or write a replacement mark (replace). Other fields always fail."""
 
     def __post_init__(self) -> None:
         try:
@@ -66,6 +82,8 @@ class CodecSettings:
             raise ValueError("terminator must be CR, CRLF or LF")
         if self.max_frame_bytes < 64:
             raise ValueError("max_frame_bytes must be at least 64")
+        if self.text_errors not in ("strict", "replace"):
+            raise ValueError("text_errors must be 'strict' or 'replace'")
 
 
 DEFAULT_SETTINGS = CodecSettings()
@@ -174,6 +192,27 @@ def parse(frame: bytes, settings: CodecSettings = DEFAULT_SETTINGS) -> Message:
     return cls._from_wire(values, fields, sequence, checksum, terminated)
 
 
+def _writable(value: str, encoding: str) -> str:
+    """``value`` with each character ``encoding`` cannot write replaced by the mark."""
+    try:
+        value.encode(encoding)
+        return value
+    except UnicodeEncodeError:
+        pass
+    try:
+        mark = _REPLACEMENT if _REPLACEMENT.encode(encoding) else "?"
+    except UnicodeEncodeError:
+        mark = "?"
+    out = []
+    for ch in value:
+        try:
+            ch.encode(encoding)
+            out.append(ch)
+        except UnicodeEncodeError:
+            out.append(mark)
+    return "".join(out)
+
+
 def _encode_text(text: str, encoding: str, message: Message) -> bytes:
     try:
         return text.encode(encoding)
@@ -202,7 +241,10 @@ def encode(
     for spec in message.FIXED:
         parts.append(spec.kind.write(spec.name, getattr(message, spec.name)))
     if message.fields:
+        replace = settings.text_errors == "replace"
         for fid, value in message.fields:
+            if replace and fid in REPLACEABLE_FIELDS and not value.isascii():
+                value = _writable(value, settings.encoding)
             parts.append(fid)
             parts.append(value)
             parts.append("|")

@@ -20,6 +20,7 @@ from ils_gateway.sip2.errors import FieldValueError
 __all__ = [
     "FIELD_NAMES",
     "MAX_FIELD_CHARS",
+    "SUPPORTED_MESSAGE_ORDER",
     "CirculationStatus",
     "DateVar",
     "FeeType",
@@ -36,6 +37,7 @@ __all__ = [
     "SipDate",
     "Summary",
     "SummaryItem",
+    "SupportedMessages",
     "Var",
     "check_field_value",
 ]
@@ -244,6 +246,59 @@ class Summary:
     def items(self) -> frozenset[SummaryItem]:
         """The lists asked for (normally zero or one)."""
         return frozenset(i for i in SummaryItem if self.raw[i.value] == "Y")
+
+
+SUPPORTED_MESSAGE_ORDER = (
+    "23", "11", "09", "01", "99", "97", "93", "63", "35", "37", "17", "19", "25", "15", "29", "65",
+)  # fmt: skip
+"""Request codes behind the 16 Y/N flags of the 98's BX field, in the spec's order."""
+
+
+@dataclass(frozen=True, slots=True)
+class SupportedMessages:
+    """The 16 BX flags of a 98 as named booleans: which requests the ACS says it supports.
+
+    ``from_bx`` is lenient because real ACSs are: a short BX counts the missing trailing flags
+    as ``N``, lower case counts, anything but ``Y`` is ``N``, extra characters are ignored.
+    """
+
+    patron_status: bool = False
+    checkout: bool = False
+    checkin: bool = False
+    block_patron: bool = False
+    sc_acs_status: bool = False
+    request_resend: bool = False
+    login: bool = False
+    patron_information: bool = False
+    end_patron_session: bool = False
+    fee_paid: bool = False
+    item_information: bool = False
+    item_status_update: bool = False
+    patron_enable: bool = False
+    hold: bool = False
+    renew: bool = False
+    renew_all: bool = False
+
+    @classmethod
+    def from_bx(cls, bx: str | None) -> SupportedMessages:
+        """Decode a BX value (None or empty: nothing supported)."""
+        flags = (bx or "").upper()
+        return cls(*(i < len(flags) and flags[i] == "Y" for i in range(16)))
+
+    def to_bx(self) -> str:
+        """The 16-character BX value."""
+        return "".join("Y" if getattr(self, name) else "N" for name in self.__slots__)
+
+    def supports(self, code: str) -> bool:
+        """Whether the request with command ``code`` is flagged; False for codes BX lacks."""
+        if code not in SUPPORTED_MESSAGE_ORDER:
+            return False
+        return bool(getattr(self, self.__slots__[SUPPORTED_MESSAGE_ORDER.index(code)]))
+
+    @property
+    def codes(self) -> frozenset[str]:
+        """Every request code flagged ``Y``."""
+        return frozenset(c for c in SUPPORTED_MESSAGE_ORDER if self.supports(c))
 
 
 # --- dates -----------------------------------------------------------------------------

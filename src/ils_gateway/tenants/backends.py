@@ -78,7 +78,28 @@ class Sip2Backend(_Config):
     list_mode: Literal["item_id", "title", "item_id_title"] = Field(
         "item_id", description="what AS/AT/AU/CD list entries hold on this ACS"
     )
+    title_hold_entries: Literal["title", "record_id_title"] = Field(
+        "title",
+        description="how AS/CD list a hold with no copy yet: its title, or '<record id> <title>'"
+        " (the record id then goes back in AJ to cancel or move it)",
+    )
     refusal_patterns: tuple[RefusalPattern, ...] = ()
+    expiry_field: str | None = Field(
+        None,
+        pattern=r"^[A-Z0-9]{2}$",
+        description="vendor field with the card's expiry date, YYYYMMDD first (Evergreen PA, "
+        "Polaris PX); None: this ACS does not say",
+    )
+    temporary_password_patterns: tuple[Regex, ...] = Field(
+        (r"仮パスワード", r"(?i)temporary (password|pin)"),
+        description="regexes over the 64's screen messages (AF) meaning a temporary password",
+    )
+    page_size: int = Field(50, ge=1, le=1000, description="list entries asked for per 63 (BP/BQ)")
+    pickup_change: Literal["native", "replace", "unavailable"] = Field(
+        "native",
+        description="15 mode '*' works (native), cancel and place again (replace), or neither",
+    )
+    title_level_holds: bool = Field(True, description="holds placed on the title (hold type 2)")
 
     @property
     def terminator_text(self) -> str:

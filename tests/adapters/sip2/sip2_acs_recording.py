@@ -45,6 +45,7 @@ def backend_config(port: int, **extra: object) -> Sip2BackendConfig:
             "login_user": LOGIN_USER,
             "login_password": LOGIN_PASSWORD,
             "institution_id": "MIDORI",
+            "title_hold_entries": "record_id_title",  # as the simulator lists them
             **extra,
         }
     )

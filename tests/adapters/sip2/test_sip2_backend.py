@@ -133,7 +133,8 @@ async def test_holds_in_every_state_sip2_can_express(
     assert ready.pickup_library == by_state["awaiting_pickup"].pickup
     assert holds[by_state["transit"].barcode].status is HoldStatus.IN_TRANSIT
     assert holds[by_state["processing"].barcode].status is HoldStatus.PREPARING
-    pending = holds["title:" + by_state["pending"].title]
+    pending = holds[f"title:{by_state['pending'].biblio_id}"]
+    assert pending.item.title == by_state["pending"].title
     assert pending.status is HoldStatus.WAITING
     assert pending.title_level
     assert all(isinstance(h.pickup_deadline, date | None) for h in holds.values())

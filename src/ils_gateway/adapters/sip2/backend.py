@@ -93,20 +93,24 @@ class Sip2Backend:
         pool: SIP2ClientPool | None = None,
         tz: ZoneInfo = TOKYO,
         today: Callable[[], date] | None = None,
-        title_level_holds: bool = True,
-        pickup_change: PickupChange = "native",
-        page_size: int = DEFAULT_PAGE_SIZE,
+        title_level_holds: bool | None = None,
+        pickup_change: PickupChange | None = None,
+        page_size: int | None = None,
         retry_after: int = 30,
     ) -> None:
+        # Keyword arguments override the tenant config (tests, benchmarks); None: the config's.
         self._config = config
         self._pool = pool if pool is not None else SIP2ClientPool(client_settings(config))
         self._tz = tz
         self._today = today if today is not None else (lambda: datetime.now(tz).date())
-        self._title_level = title_level_holds
-        self._pickup_change = pickup_change
-        self._page_size = max(1, page_size)
+        self._title_level = (
+            config.title_level_holds if title_level_holds is None else title_level_holds
+        )
+        self._pickup_change = config.pickup_change if pickup_change is None else pickup_change
+        self._page_size = max(1, config.page_size if page_size is None else page_size)
         self._retry_after = retry_after
         self._refusals = RefusalTable(config.refusal_patterns)
+        self._temporary_password = tuple(re.compile(p) for p in config.temporary_password_patterns)
         self._start_lock = asyncio.Lock()
         self._started = False
         self._caps_for: str | None = None
@@ -242,12 +246,20 @@ class Sip2Backend:
             raise AuthenticationFailed(
                 operator_detail=f"SIP2 64: password not accepted (CQ={answer.get('CQ')!r})"
             )
-        return mapping.patron_from_64(answer, card_number)
+        return self._patron_from_64(answer, card_number)
+
+    def _patron_from_64(self, answer: PatronInformationResponse, card_number: str) -> Patron:
+        return mapping.patron_from_64(
+            answer,
+            card_number,
+            expiry_field=self._config.expiry_field,
+            temporary_password=self._temporary_password,
+        )
 
     async def patron_summary(self, patron: Patron) -> Patron:
         await self._require(Capability.PATRON_SUMMARY, Feature.ACCOUNT_SETTINGS)
         answer = await self._patron_info(patron.card_number)
-        fresh = mapping.patron_from_64(answer, patron.card_number)
+        fresh = self._patron_from_64(answer, patron.card_number)
         return patron.model_copy(update=fresh.model_dump(exclude_unset=True))
 
     # -- loans ------------------------------------------------------------------------------
@@ -333,14 +345,14 @@ class Sip2Backend:
                 self._list(patron.card_number, SummaryItem.UNAVAILABLE_HOLDS),
             ]
         )
-        mode = self._config.list_mode
+        mode, titles = self._config.list_mode, self._config.title_hold_entries
         listed = [(mapping.parse_list_entry(e, mode), True) for e in ready_raw] + [
             (mapping.parse_list_entry(e, mode), False) for e in waiting_raw
         ]
         infos = await self._gather([self._entry_info(entry) for entry, _ in listed])
         return [
             mapping.hold_from_entry(
-                entry if info is not None or entry.item_id is None else _as_title(entry),
+                entry if info is not None else mapping.title_entry(entry, titles),
                 available_list=ready,
                 item_info=info,
                 tz=self._tz,
@@ -507,8 +519,3 @@ _LISTS = {
     SummaryItem.UNAVAILABLE_HOLDS: ("CD", "unavailable_holds_count"),
     SummaryItem.OVERDUE_ITEMS: ("AT", "overdue_items_count"),
 }
-
-
-def _as_title(entry: ListEntry) -> ListEntry:
-    """An entry the ACS does not know as an item: it names a title."""
-    return ListEntry(entry.raw, None, entry.title or entry.raw.strip())

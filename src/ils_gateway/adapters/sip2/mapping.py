@@ -7,16 +7,22 @@ with CF, the hold queue length. Dates are SIP2 local time (the tenant's zone) un
 writes ``Z`` (UTC), when they are moved into the tenant's zone before taking the day.
 
 Ids: an item's id is its barcode (AB). A hold has no id in SIP2; the adapter names it by the
-list entry: the copy's barcode, or ``title:<title>`` when the ACS lists a title only (title-level
-holds not yet tied to a copy), so that a later 15 can send AB or AJ accordingly.
+list entry: the copy's barcode, or for a title-level hold not yet tied to a copy
+``title:<record id>`` when the ACS lists ``<record id> <title>`` (``title_hold_entries =
+"record_id_title"``) and ``title:<title>`` when it lists the title only, so that a later 15
+can send AB or AJ accordingly.
+
+Patrons: the card's expiry date comes from a vendor field when the tenant names one
+(``expiry_field``: Evergreen ``PA20191004``, Polaris ``PX20180609    235959``), a temporary
+password from a screen message matching the tenant's patterns.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date
+from datetime import UTC, date, datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -44,7 +50,9 @@ __all__ = [
     "TITLE_PREFIX",
     "ListEntry",
     "ListMode",
+    "TitleEntries",
     "blocks_from_status",
+    "card_expiry",
     "hold_from_entry",
     "hold_placed",
     "hold_status",
@@ -57,9 +65,11 @@ __all__ = [
     "renew_all_results",
     "renewed_loan",
     "sip_day",
+    "title_entry",
 ]
 
 ListMode = Literal["item_id", "title", "item_id_title"]
+TitleEntries = Literal["title", "record_id_title"]
 TITLE_PREFIX = "title:"
 
 # SIP2 media type (CK) -> material type. Books with a disc or tape lend as books.
@@ -124,13 +134,16 @@ class ListEntry:
     raw: str
     item_id: str | None
     title: str | None
+    record_id: str | None = None
+    """The title record's id, when the ACS lists one for a hold with no copy yet."""
 
     @property
     def key(self) -> str:
-        """The id the adapter gives what this entry names (barcode, else ``title:<title>``)."""
+        """The id the adapter gives what this entry names: the barcode, else
+        ``title:<record id>``, else ``title:<title>``."""
         if self.item_id is not None:
             return self.item_id
-        return TITLE_PREFIX + (self.title or self.raw)
+        return TITLE_PREFIX + (self.record_id or self.title or self.raw)
 
 
 def parse_list_entry(raw: str, mode: ListMode) -> ListEntry:
@@ -142,6 +155,29 @@ def parse_list_entry(raw: str, mode: ListMode) -> ListEntry:
         barcode, _, title = text.partition(" ")
         return ListEntry(raw, barcode, title.strip() or None)
     return ListEntry(raw, text, None)
+
+
+def title_entry(entry: ListEntry, title_entries: TitleEntries) -> ListEntry:
+    """``entry`` read as naming a title (the ACS knows no such item), with its record id when
+    the ACS writes ``<record id> <title>``."""
+    text = entry.raw.strip()
+    if title_entries == "record_id_title":
+        record, _, title = text.partition(" ")
+        if record.isdigit() and title.strip():
+            return ListEntry(entry.raw, None, title.strip(), record_id=record)
+    return ListEntry(entry.raw, None, entry.title or text)
+
+
+def card_expiry(msg: PatronInformationResponse, field_id: str | None) -> date | None:
+    """The expiry date in vendor field ``field_id`` (YYYYMMDD first); None when absent or not
+    a date."""
+    if field_id is None:
+        return None
+    raw = (msg.get(field_id) or "").strip()
+    try:
+        return datetime.strptime(raw[:8], "%Y%m%d").date()
+    except ValueError:
+        return None
 
 
 def sip_day(value: SipDate | None, tz: ZoneInfo) -> date | None:
@@ -184,17 +220,30 @@ def blocks_from_status(
     return tuple(found)
 
 
-def patron_from_64(msg: PatronInformationResponse, card_number: str) -> Patron:
-    """The patron a 64 describes (counts, blocks, contact data)."""
-    screen = msg.screen_messages
+def patron_from_64(
+    msg: PatronInformationResponse,
+    card_number: str,
+    *,
+    expiry_field: str | None = None,
+    temporary_password: Sequence[re.Pattern[str]] = (),
+) -> Patron:
+    """The patron a 64 describes (counts, blocks, contact data, card expiry, temporary
+    password). ``card_expires`` is left unset when the ACS does not say."""
+    temporary = [
+        line for line in msg.screen_messages if any(p.search(line) for p in temporary_password)
+    ]
+    screen = [line for line in msg.screen_messages if line not in temporary]
     blocks = blocks_from_status(msg.patron_status, screen)
     hold_ready = msg.hold_items_count or 0
+    expires = card_expiry(msg, expiry_field)
     return Patron(
         id=msg.patron_identifier or card_number,
         card_number=card_number,
         name=(msg.personal_name or "").strip(),
         blocks=blocks,
         block_messages=tuple(line for line in screen if line.strip()) if blocks else (),
+        **({"card_expires": expires} if expires is not None else {}),
+        temporary_password=bool(temporary),
         email=msg.email_address or None,
         phone=msg.home_phone_number or None,
         loans_count=msg.charged_items_count or 0,
