@@ -2,7 +2,9 @@
 
 - Holds listed: cancelled and expired holds go into the cancelled-hold history (``observe``);
   a patron with hold sequences has them enforced (later members held back or released), and
-  every hold carries its place in its sequence (``annotate``).
+  every hold carries its place in its sequence (``annotate``). When enforcing fails (the
+  library refused a suspend, timed out…) the list is still shown, annotated; the periodic job
+  or the next look tries again.
 - Before a cancel: a hold in a sequence cannot be cancelled (``check_cancel``).
 - After a cancel through the gateway: it goes into the cancelled-hold history (``record``).
 - Loans listed: recorded in the reading history when the patron has it on (``capture``), on
@@ -17,6 +19,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
+import structlog
+
+from ils_gateway.domain.errors import GatewayError
 from ils_gateway.domain.models import Hold, Loan
 from ils_gateway.store.records import CancelReason
 
@@ -24,6 +29,8 @@ if TYPE_CHECKING:
     from ils_gateway.services.context import Caller, TenantContext
     from ils_gateway.services.mylists.context import PatronContext
     from ils_gateway.services.mylists.runtime import MyLists
+
+log = structlog.get_logger(__name__)
 
 
 class HoldHooks(Protocol):
@@ -64,9 +71,14 @@ class ListHooks:
         """Record ended holds; enforce and annotate sequences."""
         ctx = self._ctx(caller)
         await self._lists.cancelled.observe(ctx, holds)
-        if await self._lists.store.sequences.list(ctx.owner):
+        if not await self._lists.store.sequences.list(ctx.owner):
+            return list(holds)
+        try:
             return await self._lists.sequences.enforce(ctx, self._tenant.backend)
-        return list(holds)
+        except GatewayError as exc:
+            # The list still shows; the job (or the next look) keeps the order.
+            log.warning("sequence enforcement failed", tenant=ctx.tenant.id, error=exc.type_slug)
+            return await self._lists.sequences.annotate(ctx, holds)
 
     async def before_cancel(self, caller: Caller, hold: Hold) -> None:
         """A hold in a sequence must leave it before it can be cancelled."""
