@@ -14,7 +14,7 @@ from ils_gateway.adapters.base import Capability
 from ils_gateway.adapters.sip2.backend import Sip2Backend
 from ils_gateway.domain.errors import FeatureDisabled
 from ils_gateway.domain.models import Patron
-from ils_gateway.domain.vocab import HoldStatus, Outcome, RefusalReason
+from ils_gateway.domain.vocab import Outcome, RefusalReason
 from ils_gateway.simulators.library import SimulatedLibrary
 from ils_gateway.simulators.policy import HoldState
 from ils_gateway.simulators.sip2_acs import SimulatedACS, start_sip2_simulator
