@@ -16,6 +16,7 @@ import mylists_api_support as support
 from mylists_api_support import KIOSK_KEY, OTHER_CARD, OTHER_PASSWORD, T, login
 
 from ils_gateway.api.routes_mylists import routes
+from ils_gateway.simulators.library import Operation
 from ils_gateway.simulators.policy import HoldState
 
 globals().update(support.FIXTURES)
@@ -306,3 +307,25 @@ async def test_without_a_store_the_lists_are_switched_off(make_gateway) -> None:
     assert response.status == 403 and (await response.json())["feature"] == "my_lists"
     # The core routes work as before.
     assert (await bare.get(f"{T}/holds", headers=auth)).status == 200
+
+
+async def test_a_failed_enforcement_still_shows_the_holds(gw, sim, lists_clock) -> None:
+    auth = await login(gw)
+    h1, h2 = await _place(gw, auth, "2000101", "2000102")
+    created = await gw.post(f"{T}/hold-sequences", json={"hold_ids": [h1, h2]}, headers=auth)
+    assert created.status == 201
+    sim.checkin("2000101", "CEN")
+    lists_clock.advance(days=2)
+    sim.advance()
+    sim.faults.failure_rate[Operation.RESUME_HOLD] = 1.0  # the library refuses to resume now
+    auth = await login(gw)
+    listed = await gw.get(f"{T}/holds", headers=auth)
+    assert listed.status == 200, await listed.text()
+    holds = {h["id"]: h for h in (await listed.json())["holds"]}
+    # Shown as the library has it (still suspended, its turn has come), with its place.
+    assert holds[h1]["status"] == "ready"
+    assert holds[h2]["status"] == "suspended" and holds[h2]["sequence"]["position"] == 2
+    assert sim.hold_by_id(int(h2)).suspended
+    sim.faults.failure_rate.clear()
+    await gw.get(f"{T}/holds", headers=auth)  # the next look releases it
+    assert not sim.hold_by_id(int(h2)).suspended
