@@ -23,6 +23,8 @@ port = {port}
 institution_id = "DEMO"
 login_user = "gateway"
 login_password = "demo"
+title_hold_entries = "record_id_title"  # the simulator lists "<record id> <title>" in CD
+expiry_field = "PA"  # card expiry, YYYYMMDD, as Evergreen sends it
 refusal_patterns = [
   {{ pattern = "on_reserve|予約", reason = "has_holds" }},
   {{ pattern = "too_many|回数", reason = "renewal_limit" }},
