@@ -20,7 +20,7 @@ from ils_gateway.simulators.library import SimulatedLibrary
 from ils_gateway.simulators.sample_data import DEFAULT_SEED, SAMPLE_NOW, build_sample_data
 from ils_gateway.simulators.sip2_acs import SimulatedACS, start_sip2_simulator
 from ils_gateway.tenants.backends import Sip2Backend
-from ils_gateway.tenants.demo import demo_registry, demo_tenant
+from ils_gateway.tenants.demo import demo_tenant
 from ils_gateway.tenants.loader import TenantRegistry
 
 
@@ -43,13 +43,14 @@ async def embedded_settings(
     *,
     clock: Clock | None = None,
     sip2_latency: Mapping[str, float] | None = None,
-    registry: TenantRegistry | None = None,
+    elibrary: bool = True,
     **settings: object,
 ) -> tuple[GatewaySettings, SimulatedACS]:
     """Start the SIP2 simulator; the settings serving ``demo`` on it, and the simulator.
 
     ``sip2_latency`` (seconds per request code, ``"*"`` for all) slows the simulator down for
-    benchmarks; other keyword arguments go to ``GatewaySettings`` (e.g. ``redis_url``).
+    benchmarks; ``elibrary=False`` serves the demo tenant without its e-library; other keyword
+    arguments go to ``GatewaySettings`` (e.g. ``redis_url``).
     """
     clock = clock or RunningClock()
     library = SimulatedLibrary(build_sample_data(DEFAULT_SEED, SAMPLE_NOW), clock)
@@ -72,8 +73,11 @@ async def embedded_settings(
         finally:
             await server.aclose()
 
+    tenant = demo_tenant(server.port, server.host)
+    if not elibrary:
+        tenant = tenant.model_copy(update={"elibrary": None})
     gateway_settings = GatewaySettings(
-        tenants=registry or demo_registry(server.port, server.host),
+        tenants=TenantRegistry([tenant]),
         clock=clock,
         extra_cleanups=[stop_simulator],
         **settings,  # type: ignore[arg-type]

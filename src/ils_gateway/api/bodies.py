@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
+from pydantic_core import to_json
 
 from ils_gateway.api.keys import FRESHNESS
 from ils_gateway.domain.errors import BadRequest
@@ -32,11 +33,12 @@ async def read_body(request: web.Request, model: type[M]) -> M:
 
 
 def json_response(body: BaseModel | dict[str, Any], status: int = 200) -> web.Response:
-    """``body`` as a JSON response (pydantic models in their JSON mode)."""
-    data = body.model_dump(mode="json") if isinstance(body, BaseModel) else body
+    """``body`` as a JSON response (pydantic models in their JSON mode, UTF-8)."""
+    # pydantic-core writes the bytes directly: no intermediate dict, no second encoder.
+    raw = to_json(body) if isinstance(body, BaseModel) else json.dumps(body, ensure_ascii=False)
     return web.Response(
         status=status,
-        body=json.dumps(data, ensure_ascii=False).encode(),
+        body=raw if isinstance(raw, bytes) else raw.encode(),
         content_type="application/json",
     )
 

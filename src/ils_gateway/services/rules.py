@@ -129,6 +129,8 @@ def annotate_loan(loan: Loan, policy: RenewalPolicy, today: date) -> Loan:
         update |= {"renewable": False, "refusal_reason": reason}
     elif not loan.renewable and loan.refusal_reason is None:
         update["refusal_reason"] = RefusalReason.NOT_RENEWABLE
+    if all(getattr(loan, name) == value for name, value in update.items()):
+        return loan  # nothing to add (the common case): frozen, so safe to share
     return loan.model_copy(update=update)
 
 

@@ -1,0 +1,217 @@
+"""Benchmarks of the patron API: cached GET loans throughput, and a 20-loan list over slow SIP2.
+
+Run: ``.venv/bin/python benchmarks/api.py [requests]``. Prints two figures:
+
+1. Cached ``GET …/loans`` requests/second through the whole gateway (middlewares, session
+   store, read cache, rules, JSON), as a ratio to a bare aiohttp handler answering the same
+   JSON body, measured in the same run with the same client. Each server runs in its own
+   process (logging as in production: JSON lines, here to /dev/null); the client keeps
+   ``CONCURRENCY`` requests in flight. Target: ratio ≥ 0.6.
+2. An uncached loans list of 20 items from the SIP2 simulator answering every request after
+   10 ms, as a multiple of one SIP2 round trip (an uncached item lookup through the same
+   stack). Target: ≤ 1 + ⌈20 / pool size⌉.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import multiprocessing as mp
+import os
+import statistics
+import sys
+import time
+from typing import Any
+
+import aiohttp
+import structlog
+from aiohttp import web
+
+CONCURRENCY = 16
+LATENCY = 0.010  # seconds the SIP2 simulator waits before each answer (figure 2)
+CARD, PASSWORD = "1000000001", "hanako01"
+T = "/v1/tenants/demo"
+
+
+def _quiet_logs() -> None:
+    from ils_gateway.logging import configure_logging
+
+    sys.stderr = open(os.devnull, "w")  # for the life of the process
+    configure_logging(json=True, level=logging.INFO)
+
+
+# -- servers (each in its own process) --------------------------------------------------------
+
+
+def _serve_bare(body: bytes, ports: Any) -> None:
+    async def loans(request: web.Request) -> web.Response:
+        return web.Response(body=body, content_type="application/json")
+
+    async def main() -> None:
+        app = web.Application()
+        app.router.add_get(T + "/loans", loans)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        ports.put(runner.addresses[0][1])
+        await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
+def _serve_gateway(elibrary: bool, ports: Any) -> None:
+    _quiet_logs()
+
+    async def main() -> None:
+        from ils_gateway.api.app import create_app
+        from ils_gateway.embedded import embedded_settings
+        from ils_gateway.simulators.library import ManualClock
+        from ils_gateway.simulators.sample_data import SAMPLE_NOW
+
+        settings, _acs = await embedded_settings(clock=ManualClock(SAMPLE_NOW), elibrary=elibrary)
+        runner = web.AppRunner(create_app(settings), access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        ports.put(runner.addresses[0][1])
+        await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
+@contextlib.contextmanager
+def _server(target: Any, *args: Any) -> Any:
+    ctx = mp.get_context("spawn")
+    ports = ctx.Queue()
+    process = ctx.Process(target=target, args=(*args, ports), daemon=True)
+    process.start()
+    try:
+        yield f"http://127.0.0.1:{ports.get(timeout=60)}"
+    finally:
+        process.terminate()
+        process.join()
+
+
+# -- client -------------------------------------------------------------------------------------
+
+
+async def _rate(url: str, headers: dict[str, str], requests: int) -> float:
+    """Requests/second for ``requests`` GETs of ``url`` with CONCURRENCY in flight."""
+    connector = aiohttp.TCPConnector(limit=CONCURRENCY)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def worker(count: int) -> None:
+            for _ in range(count):
+                async with session.get(url, headers=headers) as response:
+                    await response.read()
+                    assert response.status == 200, response.status
+
+        await asyncio.gather(*(worker(20) for _ in range(CONCURRENCY)))  # warm up
+        started = time.perf_counter()
+        share = requests // CONCURRENCY
+        await asyncio.gather(*(worker(share) for _ in range(CONCURRENCY)))
+        return share * CONCURRENCY / (time.perf_counter() - started)
+
+
+async def _login(session: aiohttp.ClientSession, base: str) -> dict[str, str]:
+    async with session.post(
+        f"{base}{T}/sessions", json={"card_number": CARD, "password": PASSWORD}
+    ) as response:
+        token = (await response.json())["token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
+def throughput(requests: int, *, elibrary: bool) -> None:
+    with _server(_serve_gateway, elibrary) as base:
+
+        async def gateway() -> tuple[float, bytes]:
+            async with aiohttp.ClientSession() as session:
+                auth = await _login(session, base)
+                async with session.get(f"{base}{T}/loans", headers=auth) as response:
+                    body = await response.read()
+            return await _rate(f"{base}{T}/loans", auth, requests), body
+
+        gateway_rate, body = asyncio.run(gateway())
+    with _server(_serve_bare, body) as base:
+        bare_rate = asyncio.run(_rate(f"{base}{T}/loans", {}, requests))
+    ratio = gateway_rate / bare_rate
+    what = "demo tenant with its e-library" if elibrary else "demo tenant, library system only"
+    verdict = "OK" if ratio >= 0.6 else "BELOW TARGET"
+    print(
+        f"cached GET loans ({what}): gateway {gateway_rate:,.0f} req/s, "
+        f"bare aiohttp {bare_rate:,.0f} req/s (same {len(body)}-byte body, "
+        f"{CONCURRENCY} in flight): ratio {ratio:.2f} (target >= 0.6) {verdict}"
+    )
+
+
+# -- 20 loans over slow SIP2 ---------------------------------------------------------------------
+
+
+async def twenty_loans(runs: int = 5) -> None:
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from ils_gateway.adapters.resilience.backend import CachePolicy, ResilientBackend
+    from ils_gateway.api.app import create_app
+    from ils_gateway.embedded import embedded_settings
+    from ils_gateway.simulators.library import ManualClock
+    from ils_gateway.simulators.sample_data import SAMPLE_NOW
+
+    def uncached(tenant: Any, backend: Any, cache: Any) -> ResilientBackend:
+        no_cache = CachePolicy(patron_fresh_for=0.0, shared_fresh_for=0.0)
+        return ResilientBackend(backend, tenant_id=tenant.id, cache=cache, cache_policy=no_cache)
+
+    settings, acs = await embedded_settings(
+        clock=ManualClock(SAMPLE_NOW),
+        sip2_latency={"*": LATENCY},
+        wrap_backend=uncached,
+        elibrary=False,
+    )
+    library = acs.library
+    on_shelf = [
+        item.barcode
+        for item in library.data.items
+        if item.status.value == "available" and not item.not_for_loan
+    ]
+    while len(library.loans(CARD)) < 20:
+        library.checkout(CARD, on_shelf.pop())
+    pool_size = next(iter(settings.tenants)).backend.pool_size  # type: ignore[union-attr]
+    async with TestClient(TestServer(create_app(settings))) as client:
+        response = await client.post(
+            f"{T}/sessions", json={"card_number": CARD, "password": PASSWORD}
+        )
+        auth = {"Authorization": f"Bearer {(await response.json())['token']}"}
+
+        async def timed(path: str) -> float:
+            started = time.perf_counter()
+            answer = await client.get(path, headers=auth)
+            assert answer.status == 200, await answer.text()
+            body = await answer.json()
+            elapsed = time.perf_counter() - started
+            if path.endswith("/loans"):
+                assert len(body["loans"]) == 20
+            return elapsed
+
+        await timed(f"{T}/loans")  # warm: every pool connection open
+        item = on_shelf[0]
+        round_trip = statistics.median([await timed(f"{T}/items/{item}") for _ in range(runs)])
+        loans = statistics.median([await timed(f"{T}/loans") for _ in range(runs)])
+    target = 1 + math.ceil(20 / pool_size)
+    multiple = loans / round_trip
+    print(f"20 loans, {LATENCY * 1000:.0f} ms per SIP2 answer, pool {pool_size}: "
+          f"{loans * 1000:.1f} ms = {multiple:.2f} × one round trip ({round_trip * 1000:.1f} ms) "
+          f"(target <= {target}) {'OK' if multiple <= target else 'ABOVE TARGET'}")  # fmt: skip
+
+
+def main() -> None:
+    requests = int(sys.argv[1]) if len(sys.argv) > 1 else 4000
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    throughput(requests, elibrary=False)
+    throughput(requests, elibrary=True)
+    asyncio.run(twenty_loans())
+
+
+if __name__ == "__main__":
+    main()
