@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from ils_gateway.domain.models import Patron
-from ils_gateway.domain.vocab import Channel
+from ils_gateway.domain.vocab import Channel, Feature
 from ils_gateway.services.mylists.basket import BasketService
 from ils_gateway.services.mylists.cancelled_holds import CancelledHoldService
 from ils_gateway.services.mylists.context import PatronContext
@@ -93,9 +93,14 @@ class MyLists:
 
     async def at_login(self, ctx: PatronContext, password: str) -> LoginOutcome:
         """Call only after the library accepted ``password``: open the history key for the
-        session (a new one if the library reset the password) and enrol for the jobs."""
-        opened = await self.history.open_at_login(ctx, password)
+        session (a new one if the library reset the password) and enrol for the jobs.
+
+        A channel that may not show the history (kiosks, at most libraries) gets no key.
+        """
         await self.sync_enrolment(ctx)
+        if not ctx.policy.feature_enabled(Feature.READING_HISTORY, ctx.channel):
+            return LoginOutcome(extra={})
+        opened = await self.history.open_at_login(ctx, password)
         extra = self.keys.extra_for(opened.key) if opened.key is not None else {}
         return LoginOutcome(extra=extra, history_reset=opened.reset)
 
