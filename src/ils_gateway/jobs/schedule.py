@@ -1,0 +1,140 @@
+"""The periodic jobs as ``serve`` runs them: one task per job, each on its own interval.
+
+Several gateway processes may share one store. Each run first takes the job's lease in the store
+(``store.leases``) for one interval, so one process runs a given job per interval; if that
+process dies, another takes over once the lease expires. (The jobs are also safe to run twice at
+once — records are deduplicated, purges and releases idempotent — so the lease saves work rather
+than guarding correctness.)
+
+``jobs_context(intervals)`` is an aiohttp cleanup context: append it after ``create_app`` so it
+starts after the gateway (it reads the tenants from ``GATEWAY_KEY``) and stops before it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import structlog
+from aiohttp import web
+
+from ils_gateway.api.keys import GATEWAY_KEY
+from ils_gateway.jobs.history import capture_reading_history
+from ils_gateway.jobs.purge import purge_cancelled_holds
+from ils_gateway.jobs.runner import every
+from ils_gateway.jobs.sequences import enforce_hold_sequences
+from ils_gateway.services.context import TenantContext
+from ils_gateway.services.mylists.runtime import MyLists
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class JobIntervals:
+    """Seconds between runs of each job; None switches a job off."""
+
+    capture_reading_history: float | None = 3600.0
+    enforce_hold_sequences: float | None = 600.0
+    purge_cancelled_holds: float | None = 6 * 3600.0
+
+
+@dataclass
+class JobScheduler:
+    """Runs the periodic jobs over ``tenants`` under store leases held as ``holder``."""
+
+    lists: MyLists
+    tenants: list[TenantContext]
+    intervals: JobIntervals = JobIntervals()
+    holder: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    def jobs(self) -> dict[str, Callable[[], Awaitable[Any]]]:
+        """The jobs by name (the lease name)."""
+        return {
+            "capture_reading_history": self.capture_reading_history,
+            "enforce_hold_sequences": self.enforce_hold_sequences,
+            "purge_cancelled_holds": self.purge_cancelled_holds,
+        }
+
+    async def capture_reading_history(self) -> dict[str, Any]:
+        """One capture run over every tenant."""
+        return {
+            t.id: await capture_reading_history(
+                self.lists.store, self.lists.history, t.config, t.backend, self.lists.roster
+            )
+            for t in self.tenants
+        }
+
+    async def enforce_hold_sequences(self) -> dict[str, Any]:
+        """One enforcement run over every tenant."""
+        return {
+            t.id: await enforce_hold_sequences(
+                self.lists.store, self.lists.sequences, t.config, t.backend, self.lists.roster
+            )
+            for t in self.tenants
+        }
+
+    async def purge_cancelled_holds(self) -> dict[str, int]:
+        """One purge over every tenant."""
+        return await purge_cancelled_holds(self.lists.cancelled, (t.config for t in self.tenants))
+
+    async def run_once(self, name: str, lease: timedelta) -> Any | None:
+        """Run job ``name`` if this process gets its lease; None when another process has it."""
+        if not await self.lists.store.leases.acquire(name, self.holder, lease):
+            return None
+        report = await self.jobs()[name]()
+        log.info("periodic job ran", job=name)
+        return report
+
+    def start(self, stop: asyncio.Event) -> list[asyncio.Task[int]]:
+        """One task per job that has an interval; they end when ``stop`` is set."""
+        tasks: list[asyncio.Task[int]] = []
+        for name in self.jobs():
+            interval = getattr(self.intervals, name)
+            if interval is None:
+                continue
+            lease = timedelta(seconds=interval)
+
+            async def run(name: str = name, lease: timedelta = lease) -> None:
+                await self.run_once(name, lease)
+
+            run.__name__ = name
+            tasks.append(asyncio.create_task(every(interval, run, stop), name=f"job:{name}"))
+        return tasks
+
+
+def jobs_context(
+    intervals: JobIntervals,
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """A cleanup context running the jobs while the app runs (nothing without a store)."""
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        runtimes = list(app[GATEWAY_KEY])
+        lists = _lists_of(runtimes)
+        if lists is None:
+            yield
+            return
+        scheduler = JobScheduler(lists, [r.context for r in runtimes], intervals)
+        stop = asyncio.Event()
+        tasks = scheduler.start(stop)
+        try:
+            yield
+        finally:
+            stop.set()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    return context
+
+
+def _lists_of(runtimes: Iterable[Any]) -> MyLists | None:
+    for runtime in runtimes:
+        lists = getattr(runtime, "mylists", None)
+        if lists is not None:
+            return lists
+    return None
