@@ -102,7 +102,7 @@ class HoldService:
             await self._hooks.before_cancel(caller, hold)
         reason = rules.cancel_refusal(hold, self._tenant.policy.holds)
         if reason is not None:
-            raise CancelRefused(reason, self._label(reason), backend_message=hold.backend_status)
+            raise CancelRefused(reason, self._label(reason))
         await self._tenant.backend.cancel_hold(caller.patron, hold_id)
         if self._hooks is not None:
             await self._hooks.hold_cancelled(caller, hold)
