@@ -4,6 +4,7 @@ the periodic job; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -15,7 +16,7 @@ from mylists_api_support import CARD, KIOSK_KEY, PASSWORD, T, login
 from sqlalchemy import MetaData, select
 
 from ils_gateway.api.keys import GATEWAY_KEY
-from ils_gateway.jobs.schedule import JobScheduler
+from ils_gateway.jobs.schedule import JobIntervals, JobScheduler, jobs_context
 from ils_gateway.store.engine import create_engine
 
 globals().update(support.FIXTURES)
@@ -218,3 +219,17 @@ async def _dump(url: str, only: tuple[str, ...] | None = None) -> str:
             return "\n".join(rows)
     finally:
         await engine.dispose()
+
+
+async def test_the_jobs_context_starts_with_the_app_and_stops_with_it(
+    koha_sim, lists_clock, lists_store_url, aiohttp_client
+) -> None:
+    sim_, url = koha_sim
+    app = support.build_app(url, sim_, lists_clock, lists_store_url)
+    app.cleanup_ctx.append(jobs_context(JobIntervals(capture_reading_history=None)))
+    client = await aiohttp_client(app)
+    running = {t.get_name() for t in asyncio.all_tasks() if t.get_name().startswith("job:")}
+    assert running == {"job:enforce_hold_sequences", "job:purge_cancelled_holds"}
+    assert (await client.get("/healthz")).status == 200
+    await client.close()
+    assert not [t for t in asyncio.all_tasks() if t.get_name().startswith("job:")]
