@@ -16,3 +16,11 @@ def test_store_upgrade_and_current_from_the_command_line(tmp_path: Path) -> None
     assert "0002 -> 0002" in again.output
     current = runner.invoke(main, ["store", "current"], env={"ILS_GATEWAY_STORE_URL": url})
     assert current.output.strip() == "0002"
+
+
+def test_store_upgrade_defaults_to_the_var_directory(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ILS_GATEWAY_STORE_URL", raising=False)
+    result = CliRunner().invoke(main, ["store", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "var" / "ils-gateway.sqlite3").is_file()

@@ -8,7 +8,7 @@ import click
 
 from ils_gateway.cli import main
 from ils_gateway.store.engine import current_revision, default_url, upgrade
-from ils_gateway.store.location import DEFAULT_PATH
+from ils_gateway.store.location import DEFAULT_PATH, store_url
 
 DEFAULT_URL = default_url(DEFAULT_PATH)
 
@@ -27,17 +27,18 @@ def store() -> None:
 _url_option = click.option(
     "--url",
     envvar="ILS_GATEWAY_STORE_URL",
-    default=DEFAULT_URL,
-    show_default=True,
-    help="SQLAlchemy URL: sqlite+aiosqlite:///path or postgresql+asyncpg://…",
+    default=None,
+    help="SQLAlchemy URL: sqlite+aiosqlite:///path or postgresql+asyncpg://… "
+    f"[default: {DEFAULT_URL}]",
 )
 
 
 @store.command("upgrade")
 @_url_option
 @click.option("--revision", default="head", show_default=True)
-def upgrade_command(url: str, revision: str) -> None:
+def upgrade_command(url: str | None, revision: str) -> None:
     """Apply pending migrations (does nothing when the database is current)."""
+    url = store_url(url)
     before = asyncio.run(current_revision(url))
     asyncio.run(upgrade(url, revision))
     after = asyncio.run(current_revision(url))
@@ -46,6 +47,7 @@ def upgrade_command(url: str, revision: str) -> None:
 
 @store.command("current")
 @_url_option
-def current_command(url: str) -> None:
+def current_command(url: str | None) -> None:
     """Show the revision the database is at."""
+    url = store_url(url)
     click.echo(asyncio.run(current_revision(url)) or "empty (no migrations applied)")
