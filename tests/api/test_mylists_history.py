@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "services" / "mylists"))
 
 import mylists_api_support as support
 from mylists_api_support import CARD, KIOSK_KEY, PASSWORD, T, login
-from sqlalchemy import MetaData, select
+from sqlalchemy import MetaData, select, text
 
 from ils_gateway.api.keys import GATEWAY_KEY
 from ils_gateway.jobs.schedule import JobIntervals, JobScheduler, jobs_context
@@ -233,3 +233,28 @@ async def test_the_jobs_context_starts_with_the_app_and_stops_with_it(
     assert (await client.get("/healthz")).status == 200
     await client.close()
     assert not [t for t in asyncio.all_tasks() if t.get_name().startswith("job:")]
+
+
+async def test_a_failing_store_does_not_hide_the_librarys_lists(gw, sim, lists_store_url) -> None:
+    auth = await login(gw)
+    await _enable(gw, auth)
+    placed = await gw.post(
+        f"{T}/holds", json={"item_ids": ["2000104"], "pickup_library": "CEN"}, headers=auth
+    )
+    (result,) = (await placed.json())["results"]
+    engine = create_engine(lists_store_url)
+    try:
+        async with engine.begin() as conn:  # the store loses the tables the hooks write to
+            await conn.execute(text("DROP TABLE reading_history_entries"))
+            await conn.execute(text("DROP TABLE cancelled_holds"))
+    finally:
+        await engine.dispose()
+    sim.checkout(CARD, "2000105", "CEN")
+    loans = await gw.get(f"{T}/loans", headers=auth)
+    assert loans.status == 200
+    assert [loan["item"]["id"] for loan in (await loans.json())["loans"]] == ["2000105"]
+    assert (await gw.get(f"{T}/holds", headers=auth)).status == 200
+    # The library cancelled it: the answer says so although the history could not keep it.
+    cancelled = await gw.delete(f"{T}/holds/{result['hold']['id']}", headers=auth)
+    assert cancelled.status == 204
+    assert sim.hold_by_id(int(result["hold"]["id"])).state.value == "cancelled"

@@ -4,7 +4,8 @@
   a patron with hold sequences has them enforced (later members held back or released), and
   every hold carries its place in its sequence (``annotate``). When enforcing fails (the
   library refused a suspend, timed out…) the list is still shown, annotated; the periodic job
-  or the next look tries again.
+  or the next look tries again. A failing gateway store never hides the library's lists
+  (recording is skipped and logged); a cancel is refused when the sequence check cannot run.
 - Before a cancel: a hold in a sequence cannot be cancelled (``check_cancel``).
 - After a cancel through the gateway: it goes into the cancelled-hold history (``record``).
 - Loans listed: recorded in the reading history when the patron has it on (``capture``), on
@@ -70,7 +71,11 @@ class ListHooks:
     async def holds_listed(self, caller: Caller, holds: Sequence[Hold]) -> list[Hold]:
         """Record ended holds; enforce and annotate sequences."""
         ctx = self._ctx(caller)
-        await self._lists.cancelled.observe(ctx, holds)
+        try:
+            await self._lists.cancelled.observe(ctx, holds)
+        except Exception:
+            # The gateway store failing must not hide the library's own list.
+            log.exception("cancelled-hold history not recorded", tenant=ctx.tenant.id)
         if not await self._lists.store.sequences.list(ctx.owner):
             return list(holds)
         try:
@@ -85,9 +90,21 @@ class ListHooks:
         await self._lists.sequences.check_cancel(self._ctx(caller), hold.id)
 
     async def hold_cancelled(self, caller: Caller, hold: Hold) -> None:
-        """Keep the cancelled hold in the cancelled-hold history."""
-        await self._lists.cancelled.record(self._ctx(caller), hold, CancelReason.CANCELLED)
+        """Keep the cancelled hold in the cancelled-hold history (the cancel itself is done:
+        a store failure here is logged, not reported as a failed cancel)."""
+        ctx = self._ctx(caller)
+        try:
+            await self._lists.cancelled.record(ctx, hold, CancelReason.CANCELLED)
+        except Exception:
+            log.exception("cancelled-hold history not recorded", tenant=ctx.tenant.id)
 
     async def loans_listed(self, caller: Caller, loans: Sequence[Loan]) -> None:
-        """Record the loans in the reading history (if the patron has it on)."""
-        await self._lists.history.capture(self._ctx(caller), loans)
+        """Record the loans in the reading history (if the patron has it on).
+
+        A failure is logged and the loans are still shown; the periodic job catches up.
+        """
+        ctx = self._ctx(caller)
+        try:
+            await self._lists.history.capture(ctx, loans)
+        except Exception:
+            log.exception("reading history not captured", tenant=ctx.tenant.id)
