@@ -14,12 +14,14 @@ answers to gateway errors. The parts here know nothing about any vendor:
 - ``error_for_status``: the error class a vendor's (call, status) table chose, built the same
   way for every vendor (and the fallbacks for statuses the table does not name).
 - ``decode_json``: a body that is not JSON is the peer's fault (``BackendProtocolError``).
+- ``renew_in_turn``: a multi-item renewal as single renewals, one after the other, each
+  refusal or failure kept as that item's result.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
@@ -40,6 +42,7 @@ from ils_gateway.domain.errors import (
     OutcomeUnknown,
     Refused,
 )
+from ils_gateway.domain.models import BatchResult, RenewalResult
 
 if TYPE_CHECKING:
     from ils_gateway.domain.vocab import RefusalReason
@@ -236,3 +239,19 @@ def decode_json(system: str, response: httpx.Response) -> object:
             detail="The library system sent an answer the gateway cannot read.",
             operator_detail=f"{system} {request.method} {request.url.path}: body is not JSON",
         ) from exc
+
+
+async def renew_in_turn(
+    renew: Callable[[str], Awaitable[RenewalResult]], item_ids: Sequence[str]
+) -> BatchResult[RenewalResult]:
+    """Renew each of ``item_ids`` with ``renew``, one at a time; a raised error is its result.
+
+    One at a time because each renewal changes what the next may do (limits, fines).
+    """
+    results: list[RenewalResult] = []
+    for item_id in item_ids:
+        try:
+            results.append(await renew(item_id))
+        except GatewayError as error:
+            results.append(RenewalResult.from_error(item_id, error))
+    return BatchResult[RenewalResult](results=tuple(results))

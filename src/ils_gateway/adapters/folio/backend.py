@@ -24,6 +24,7 @@ Every hold call first reads the request and checks it is the patron's own.
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
@@ -47,11 +48,11 @@ from ils_gateway.adapters.folio.mapping import (
     parse,
     parse_list,
 )
+from ils_gateway.adapters.rest import renew_in_turn
 from ils_gateway.domain.errors import (
     AuthenticationFailed,
     CancelRefused,
     FeatureDisabled,
-    GatewayError,
     HoldRefused,
     NotFound,
 )
@@ -226,13 +227,7 @@ class FolioBackend:
     async def renew_many(
         self, patron: Patron, item_ids: Sequence[str]
     ) -> BatchResult[RenewalResult]:
-        results: list[RenewalResult] = []
-        for item_id in item_ids:  # one at a time: each renewal changes what the next may do
-            try:
-                results.append(await self.renew(patron, item_id))
-            except GatewayError as error:
-                results.append(RenewalResult.from_error(item_id, error))
-        return BatchResult[RenewalResult](results=tuple(results))
+        return await renew_in_turn(functools.partial(self.renew, patron), item_ids)
 
     # -- holds (FOLIO requests) ------------------------------------------------------------
 

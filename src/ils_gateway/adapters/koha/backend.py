@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import functools
 import time
 from collections.abc import Callable, Sequence
 from datetime import date
@@ -40,10 +41,10 @@ from ils_gateway.adapters.koha.schemas import (
     KohaPatron,
     parse,
 )
+from ils_gateway.adapters.rest import renew_in_turn
 from ils_gateway.domain.errors import (
     AuthenticationFailed,
     FeatureDisabled,
-    GatewayError,
     NotFound,
 )
 from ils_gateway.domain.models import (
@@ -286,13 +287,7 @@ class KohaBackend:
     async def renew_many(
         self, patron: Patron, item_ids: Sequence[str]
     ) -> BatchResult[RenewalResult]:
-        results: list[RenewalResult] = []
-        for item_id in item_ids:  # one at a time: each renewal changes what the next may do
-            try:
-                results.append(await self.renew(patron, item_id))
-            except GatewayError as error:
-                results.append(RenewalResult.from_error(item_id, error))
-        return BatchResult[RenewalResult](results=tuple(results))
+        return await renew_in_turn(functools.partial(self.renew, patron), item_ids)
 
     # -- holds -----------------------------------------------------------------------------
 
