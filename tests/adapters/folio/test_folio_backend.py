@@ -14,9 +14,9 @@ from datetime import date
 
 import httpx
 import pytest
+from folio_fake import CANCEL_REASON, PATRON_CARD, PATRON_ID, Answer, FakeFolio
 from folio_schemas import CIRCULATION, example
 
-from conftest import CANCEL_REASON, PATRON_CARD, PATRON_ID, Answer, FakeFolio
 from ils_gateway.adapters.base import Capability, ILSBackend, Support
 from ils_gateway.adapters.folio.backend import FolioBackend
 from ils_gateway.domain.errors import (

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 import httpx
 import pytest
 import respx
+from folio_fake import NOW, OKAPI, TENANT, Answer, FakeFolio, folio_config
 
-from conftest import NOW, OKAPI, TENANT, Answer, FakeFolio, folio_config
 from ils_gateway.adapters.folio.client import FolioClient
 from ils_gateway.adapters.folio.errors import FolioCall
 from ils_gateway.domain.errors import (

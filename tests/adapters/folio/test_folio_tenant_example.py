@@ -6,8 +6,8 @@ from pathlib import Path
 
 import httpx
 import respx
+from folio_fake import PATRON_ID, Answer, FakeFolio
 
-from conftest import PATRON_ID, Answer, FakeFolio
 from ils_gateway.adapters.base import Capability
 from ils_gateway.adapters.folio.backend import FolioBackend
 from ils_gateway.adapters.folio.config import FolioBackendConfig
