@@ -11,8 +11,10 @@ answers to gateway errors. The parts here know nothing about any vendor:
   (``services/`` decide that).
 - ``translate_transport``: a failure below HTTP becomes ``OutcomeUnknown`` for a write that may
   have been sent, ``BackendProtocolError`` for a broken answer, else ``BackendUnavailable``.
-- ``error_for_status``: the error class a vendor's (call, status) table chose, built the same
-  way for every vendor (and the fallbacks for statuses the table does not name).
+- ``status_class``: the error class for a status, from a vendor's (call, status) table, else
+  ``ANY_CALL_STATUSES`` (what a status means on any call to any of them).
+- ``error_for_status``: the error that class stands for, built the same way for every vendor
+  (and the fallbacks for statuses no table names).
 - ``decode_json``: a body that is not JSON is the peer's fault (``BackendProtocolError``).
 - ``renew_in_turn``: a multi-item renewal as single renewals, one after the other, each
   refusal or failure kept as that item's result.
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import httpx
 import structlog
@@ -38,16 +40,36 @@ from ils_gateway.domain.errors import (
     AuthenticationFailed,
     BackendProtocolError,
     BackendUnavailable,
+    BadRequest,
+    Conflict,
     GatewayError,
+    NotFound,
     OutcomeUnknown,
     Refused,
 )
 from ils_gateway.domain.models import BatchResult, RenewalResult
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from ils_gateway.domain.vocab import RefusalReason
 
 RETRYABLE_STATUSES = frozenset({502, 503, 504})
+
+_Call = TypeVar("_Call")  # a vendor's call enum
+
+# What a status means whatever the gateway was asking, unless a vendor's table says otherwise.
+ANY_CALL_STATUSES: dict[int, type[GatewayError]] = {
+    400: BadRequest,
+    # 401/403 here: the library system refused the *gateway's* credentials or permissions.
+    # The patron can do nothing about it; the operator must fix the tenant file or the API user.
+    401: BackendUnavailable,
+    403: BackendUnavailable,
+    404: NotFound,
+    # e.g. FOLIO's optimistic locking: a record changed by staff meanwhile.
+    409: Conflict,
+    503: BackendUnavailable,
+}
 
 _log = structlog.get_logger("ils_gateway.adapters.rest")
 
@@ -183,6 +205,14 @@ def translate_transport(
         operator_detail=operator,
         retry_after=retry_after,
     )
+
+
+def status_class(
+    table: Mapping[tuple[_Call | None, int], type[GatewayError]], call: _Call, status: int
+) -> type[GatewayError] | None:
+    """The error class for ``status`` on ``call``: the vendor's row for that call, its row for
+    any call (``None``), else ``ANY_CALL_STATUSES``; None when nobody names the status."""
+    return table.get((call, status)) or table.get((None, status)) or ANY_CALL_STATUSES.get(status)
 
 
 def error_for_status(

@@ -21,16 +21,14 @@ import re
 import httpx
 
 from ils_gateway.adapters.folio.auth import LoginFailed
-from ils_gateway.adapters.rest import error_for_status
+from ils_gateway.adapters.rest import error_for_status, status_class
 from ils_gateway.domain.errors import (
     AuthenticationFailed,
     BackendUnavailable,
     BadRequest,
     CancelRefused,
-    Conflict,
     GatewayError,
     HoldRefused,
-    NotFound,
     RenewalRefused,
 )
 from ils_gateway.domain.vocab import RefusalReason
@@ -65,15 +63,9 @@ STATUS_TABLE: dict[tuple[FolioCall | None, int], type[GatewayError]] = {
     (FolioCall.CANCEL_HOLD, 422): CancelRefused,
     # 422 on a read is a query FOLIO could not run (e.g. CQL it rejects): the gateway's input.
     (None, 422): BadRequest,
-    (None, 400): BadRequest,
-    # 401 after a fresh login, or 403 ("Access requires permission: ..."): the *gateway's*
-    # FOLIO user lacks a permission. Patrons can do nothing about it; the operator must.
-    (None, 401): BackendUnavailable,
-    (None, 403): BackendUnavailable,
-    (None, 404): NotFound,
-    # PUT on a request changed by staff meanwhile (optimistic locking on _version).
-    (None, 409): Conflict,
-    (None, 503): BackendUnavailable,
+    # Elsewhere a status means what rest.ANY_CALL_STATUSES says: 401 after a fresh login or
+    # 403 ("Access requires permission: ...") is the *gateway's* FOLIO user lacking a
+    # permission; 409 is a PUT on a request staff changed meanwhile (optimistic locking).
 }
 
 # mod-circulation message (searched, case-insensitive) -> canonical reason. First match wins.
@@ -152,7 +144,7 @@ def translate_response(
     where = f"{SYSTEM} {response.request.method} {response.request.url.path} -> {status}"
     operator = f"{where}: {message or '(no message)'}"
     return error_for_status(
-        STATUS_TABLE.get((call, status)) or STATUS_TABLE.get((None, status)),
+        status_class(STATUS_TABLE, call, status),
         status=status,
         writes=call.writes,
         reason=lambda: refusal_reason(messages, blocks, call),

@@ -25,16 +25,13 @@ import re
 import httpx
 
 from ils_gateway.adapters.koha.auth import TokenRequestFailed
-from ils_gateway.adapters.rest import error_for_status
+from ils_gateway.adapters.rest import error_for_status, status_class
 from ils_gateway.domain.errors import (
     AuthenticationFailed,
     BackendUnavailable,
-    BadRequest,
     CancelRefused,
-    Conflict,
     GatewayError,
     HoldRefused,
-    NotFound,
     RenewalRefused,
 )
 from ils_gateway.domain.vocab import RefusalReason
@@ -77,14 +74,8 @@ STATUS_TABLE: dict[tuple[KohaCall | None, int], type[GatewayError]] = {
     **{(call, 403): HoldRefused for call in _HOLD_CALLS},
     # PUT /holds/{id}/pickup_location: "Unable to perform action on hold" (waiting, in transit).
     (KohaCall.CHANGE_PICKUP, 409): HoldRefused,
-    (None, 400): BadRequest,
-    # 401/403 elsewhere: Koha refused the *gateway's* credentials or permissions. The patron
-    # can do nothing about it; the operator must fix the tenant file or Koha's API user.
-    (None, 401): BackendUnavailable,
-    (None, 403): BackendUnavailable,
-    (None, 404): NotFound,
-    (None, 409): Conflict,
-    (None, 503): BackendUnavailable,
+    # Elsewhere a status means what rest.ANY_CALL_STATUSES says (401/403: the gateway's API
+    # user, not the patron).
 }
 
 # Koha refusal code -> canonical reason; codes new to us fall back per call (see below).
@@ -175,7 +166,7 @@ def translate_response(
     where = f"{SYSTEM} {response.request.method} {response.request.url.path} -> {status}"
     operator = f"{where}: {message or '(no message)'}" + (f" [{code}]" if code else "")
     return error_for_status(
-        STATUS_TABLE.get((call, status)) or STATUS_TABLE.get((None, status)),
+        status_class(STATUS_TABLE, call, status),
         status=status,
         writes=call.writes,
         reason=lambda: refusal_reason(code, call),
