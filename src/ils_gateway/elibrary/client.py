@@ -2,25 +2,25 @@
 
 It owns connection pooling, timeouts, the library's OAuth2 client-credentials token (fetched
 when missing or about to expire; on a 401 fetched afresh and the request sent once more), the
-retry policy and JSON decoding. Only GETs are retried (on transport failures and 502/503/504),
-because a borrow or a hold that may have reached the e-library must be read back before it is
-tried again, and ``services/`` decide that. Every failure leaves as a gateway error made in
+retry policy and JSON decoding. Only GETs are retried (on transport failures and 502/503/504,
+by ``adapters.rest.send_with_retries`` as for the library systems' REST APIs), because a
+borrow or a hold that may have reached the e-library must be read back before it is tried
+again, and ``services/`` decide that. Every failure leaves as a gateway error made in
 ``errors``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import enum
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import structlog
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
+from ils_gateway.adapters.rest import ClientState, send_with_retries
+from ils_gateway.adapters.rest import RetryPolicy as _SendRetries
 from ils_gateway.domain.errors import BackendProtocolError, BackendUnavailable
 from ils_gateway.elibrary.errors import (
     ElibraryCall,
@@ -30,18 +30,8 @@ from ils_gateway.elibrary.errors import (
 )
 from ils_gateway.tenants.backends import KinodenElibrary
 
-_log = structlog.get_logger("ils_gateway.elibrary")
-
-_RETRYABLE_STATUSES = frozenset({502, 503, 504})
 # Renew a little before the e-library's own expiry, so a token does not die in flight.
 _EXPIRY_MARGIN_SECONDS = 30.0
-
-
-class ClientState(enum.Enum):
-    """Lifecycle of a KinodenClient: usable until closed, never reopened."""
-
-    OPEN = "open"
-    CLOSED = "closed"
 
 
 @dataclass(frozen=True)
@@ -65,18 +55,9 @@ DEFAULT_RETRY = RetryPolicy()
 DEFAULT_LIMITS = PoolLimits()
 
 
-class _RetryableStatus(Exception):
-    def __init__(self, response: httpx.Response) -> None:
-        self.response = response
-
-
 class _TokenRefused(Exception):
     def __init__(self, response: httpx.Response) -> None:
         self.response = response
-
-
-def _retryable(exc: BaseException) -> bool:
-    return isinstance(exc, _RetryableStatus | httpx.TransportError)
 
 
 class KinodenClient:
@@ -93,6 +74,7 @@ class KinodenClient:
     ) -> None:
         self._config = config
         self._retry = retry
+        self._send_retries = _SendRetries(retry.read_attempts, retry.backoff_seconds)
         self._clock = clock
         t = config.timeouts
         self._http = httpx.AsyncClient(
@@ -201,36 +183,21 @@ class KinodenClient:
             raise RuntimeError("KinodenClient used after aclose()")
         headers = {"X-Patron-Card": card_number} if card_number is not None else {}
         request = self._http.build_request(method, path, params=params, json=json, headers=headers)
-        idempotent = method == "GET"
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(self._retry.read_attempts if idempotent else 1),
-            wait=wait_exponential(multiplier=self._retry.backoff_seconds, max=5.0),
-            retry=retry_if_exception(_retryable),
-            reraise=True,
-        )
         retry_after = self._retry.retry_after
         try:
-            async for attempt in retrying:
-                with attempt:
-                    if attempt.retry_state.attempt_number > 1:
-                        _log.info(
-                            "elibrary.retry",
-                            call=call.value,
-                            attempt=attempt.retry_state.attempt_number,
-                        )
-                    response = await self._send_authenticated(request)
-                    if response.is_success:
-                        return response
-                    if idempotent and response.status_code in _RETRYABLE_STATUSES:
-                        raise _RetryableStatus(response)
-                    raise translate_error(call, response, retry_after=retry_after)
-        except _RetryableStatus as exhausted:
-            raise translate_error(call, exhausted.response, retry_after=retry_after) from None
+            response = await send_with_retries(
+                lambda: self._send_authenticated(request),
+                idempotent=method == "GET",
+                policy=self._send_retries,
+                system="e-library",
+            )
         except _TokenRefused as refused:
             raise translate_token_failure(refused.response, retry_after=retry_after) from None
         except httpx.TransportError as exc:
             raise translate_transport(call, exc, retry_after=retry_after) from exc
-        raise AssertionError("unreachable: tenacity either returns or raises")
+        if not response.is_success:
+            raise translate_error(call, response, retry_after=retry_after)
+        return response
 
     async def request_json(self, call: ElibraryCall, method: str, path: str, **kwargs: Any) -> Any:
         """Like :meth:`request`, then decode the JSON body (malformed JSON is the peer's fault)."""
