@@ -15,6 +15,7 @@ import time
 import structlog
 from aiohttp import web
 from aiohttp.typedefs import Handler
+from structlog.contextvars import bind_contextvars, reset_contextvars
 
 from ils_gateway.adapters.resilience.freshness import track_freshness
 from ils_gateway.api.auth import check_kiosk_key
@@ -63,17 +64,19 @@ async def request_id_middleware(request: web.Request, handler: Handler) -> web.S
 @web.middleware
 async def log_context_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Bind the request id (and method, path) to every log line of this request."""
-    with structlog.contextvars.bound_contextvars(
+    # bind/reset by token: the cheapest way to scope context to one request (on every request)
+    tokens = bind_contextvars(
         request_id=request[REQUEST_ID], method=request.method, path=request.path
-    ):
-        started = time.perf_counter()
-        status = 500
-        try:
-            response = await handler(request)
-            status = response.status
-            return response
-        finally:
-            _log.info("request", status=status, ms=round((time.perf_counter() - started) * 1000, 1))
+    )
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    finally:
+        _log.info("request", status=status, ms=round((time.perf_counter() - started) * 1000, 1))
+        reset_contextvars(**tokens)
 
 
 @web.middleware
@@ -129,10 +132,13 @@ async def session_middleware(request: web.Request, handler: Handler) -> web.Stre
     if session.password_change_required and route.name not in PASSWORD_CHANGE_ROUTES:
         raise PasswordChangeRequired()
     request[SESSION] = session
-    with structlog.contextvars.bound_contextvars(
+    tokens = bind_contextvars(
         tenant=tenant_id, patron=session.patron.masked_card, channel=str(session.channel)
-    ):
+    )
+    try:
         return await handler(request)
+    finally:
+        reset_contextvars(**tokens)
 
 
 def _bearer(request: web.Request) -> str:
