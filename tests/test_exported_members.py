@@ -1,0 +1,271 @@
+"""Pins the public names of the reviewed packages' modules, as httpx's test_exported_members.
+
+These packages re-export nothing from ``__init__`` ("import from the submodules"), so a
+module's public names are what it defines at top level without a leading underscore (or its
+``__all__`` where it has one). A name appearing or vanishing here is an API change for the
+layers above: update the table on purpose.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import inspect
+
+import pytest
+
+PUBLIC: dict[str, set[str]] = {
+    "adapters.folio.backend": {"FolioBackend", "cql_string"},
+    "adapters.folio.client": {"FolioClient"},
+    "adapters.folio.config": {"FolioBackendConfig", "gateway_root"},
+    "adapters.folio.errors": {
+        "FolioCall",
+        "REFUSAL_MESSAGES",
+        "STATUS_TABLE",
+        "SYSTEM",
+        "refusal_reason",
+        "translate_login_failure",
+        "translate_response",
+        "vendor_messages",
+    },
+    "adapters.koha.backend": {
+        "CancelOutcome",
+        "KohaBackend",
+        "TITLE_FETCH_CONCURRENCY",
+        "TITLE_TTL_SECONDS",
+    },
+    "adapters.koha.client": {"ClientState", "KohaClient"},
+    "adapters.koha.config": {"DEFAULT_ITEM_TYPES", "KohaBackendConfig", "api_root", "item_types"},
+    "adapters.koha.errors": {
+        "KohaCall",
+        "REFUSAL_CODES",
+        "STATUS_TABLE",
+        "SYSTEM",
+        "refusal_reason",
+        "translate_response",
+        "translate_token_failure",
+    },
+    "adapters.resilience.backend": {
+        "CachePolicy",
+        "CallTimeouts",
+        "ResilientBackend",
+        "RetryPolicy",
+        "T",
+        "Verdict",
+    },
+    "adapters.resilience.breaker": {
+        "BreakerState",
+        "CircuitBreaker",
+        "Clock",
+        "is_backend_failure",
+    },
+    "adapters.resilience.cache": {
+        "CachedRead",
+        "Clock",
+        "MemoryReadCache",
+        "ReadCache",
+        "RedisReadCache",
+    },
+    "adapters.resilience.freshness": {"Freshness", "report_stale", "track_freshness"},
+    "adapters.resilience.readback": {
+        "cancelled",
+        "changed_as_asked",
+        "find_hold",
+        "find_loan",
+        "new_hold_for",
+        "renewed",
+        "resumed",
+        "suspended_as_asked",
+    },
+    "adapters.rest": {
+        "ANY_CALL_STATUSES",
+        "ClientState",
+        "RETRYABLE_STATUSES",
+        "RetryPolicy",
+        "decode_json",
+        "error_for_status",
+        "http_client",
+        "renew_in_turn",
+        "send_with_retries",
+        "status_class",
+        "translate_transport",
+    },
+    "elibrary.base": {"ElibraryBackend"},
+    "elibrary.client": {
+        "ClientState",
+        "DEFAULT_LIMITS",
+        "DEFAULT_RETRY",
+        "KinodenClient",
+        "PoolLimits",
+        "RetryPolicy",
+    },
+    "elibrary.errors": {
+        "ERROR_CODES",
+        "ElibraryCall",
+        "REFUSAL_CLASSES",
+        "Rule",
+        "SERVER_FAILURE",
+        "VendorError",
+        "read_vendor_error",
+        "translate_error",
+        "translate_token_failure",
+        "translate_transport",
+    },
+    "elibrary.kinoden": {"HOLD_STATUSES", "KinodenBackend", "W"},
+    "idempotency": {
+        "Clock",
+        "DEFAULT_PENDING_TTL",
+        "DEFAULT_TTL",
+        "IdempotencyStore",
+        "MemoryIdempotencyStore",
+        "RedisIdempotencyStore",
+        "StoredResponse",
+        "Ticket",
+        "request_fingerprint",
+    },
+    "ratelimit": {
+        "Clock",
+        "MemoryRateLimiter",
+        "RateDecision",
+        "RateLimit",
+        "RateLimiter",
+        "RedisRateLimiter",
+    },
+    "sessions": {
+        "Clock",
+        "MemorySessionStore",
+        "NewSession",
+        "RedisSessionStore",
+        "SessionData",
+        "SessionStore",
+        "TOKEN_BYTES",
+        "token_hash",
+        "utc_now",
+    },
+    "store.engine": {
+        "SQLITE_BUSY_TIMEOUT_MS",
+        "WRITE_OPTION",
+        "alembic_config",
+        "create_engine",
+        "current_revision",
+        "default_url",
+        "open_store",
+        "upgrade",
+    },
+    "store.errors": {
+        "AlreadyPresent",
+        "HistoryKeyError",
+        "HistoryNotSetUp",
+        "HoldAlreadyInSequence",
+        "InvalidValue",
+        "ItemAlreadyOnShelf",
+        "LimitExceeded",
+        "RecordNotFound",
+        "SequenceNotFound",
+        "ShelfItemLimitExceeded",
+        "ShelfItemNotFound",
+        "ShelfLimitExceeded",
+        "ShelfNotFound",
+        "StoreError",
+        "WrongHistoryPassword",
+    },
+    "store.records": {
+        "BasketAddOutcome",
+        "BasketAddResult",
+        "BasketItem",
+        "CancelReason",
+        "CancelledHold",
+        "EmailKind",
+        "HistoryRecordOutcome",
+        "HoldContactMethod",
+        "HoldNoticeAddress",
+        "HoldSequence",
+        "ITEM_COMMENT_MAX_CHARS",
+        "IdempotencyClaim",
+        "IdempotencyRecord",
+        "PatronRef",
+        "PatronSettings",
+        "RATING_MAX",
+        "RATING_MIN",
+        "ReadingHistoryEntry",
+        "ReadingHistoryPage",
+        "SHELF_COMMENT_MAX_CHARS",
+        "SHELF_NAME_MAX_CHARS",
+        "SequenceMember",
+        "Shelf",
+        "ShelfItem",
+        "StoredHistoryEntry",
+        "UNSET",
+        "UnlockedHistoryKey",
+        "Unset",
+        "checked_rating",
+        "checked_text",
+    },
+    "tenants.backends": {
+        "BackendConfig",
+        "ElibraryConfig",
+        "FolioBackend",
+        "KinodenElibrary",
+        "KohaBackend",
+        "RefusalPattern",
+        "SimulatorBackend",
+        "SimulatorElibrary",
+        "Sip2Backend",
+        "Timeouts",
+        "TlsSettings",
+    },
+    "tenants.demo": {"demo_registry", "demo_tenant"},
+    "tenants.loader": {
+        "TenantConfigError",
+        "TenantRegistry",
+        "key_path",
+        "load_tenants",
+        "parse_tenants",
+    },
+    "tenants.models": {"LabelsConfig", "TenantConfig", "TenantFile"},
+    "tenants.policy": {
+        "AccountPolicy",
+        "CardPolicy",
+        "EbookPolicy",
+        "EmailPolicy",
+        "HoldLimit",
+        "HoldPolicy",
+        "ListsPolicy",
+        "MaintenanceSchedule",
+        "NotificationPolicy",
+        "OverdueRenewal",
+        "PasswordPolicy",
+        "PickupExtension",
+        "Policy",
+        "Regex",
+        "RenewalPolicy",
+    },
+}
+
+
+def defined_names(module: str) -> set[str]:
+    """``__all__`` when the module has one, else the public names it binds at top level."""
+    mod = importlib.import_module(f"ils_gateway.{module}")
+    if hasattr(mod, "__all__"):
+        return set(mod.__all__)
+    names: set[str] = set()
+    for node in ast.parse(inspect.getsource(mod)).body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            for target in node.targets:
+                elts = target.elts if isinstance(target, ast.Tuple) else [target]
+                names.update(t.id for t in elts if isinstance(t, ast.Name))
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+    return {n for n in names if not n.startswith("_")}
+
+
+MODULES = sorted(PUBLIC)
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_public_names(module: str) -> None:
+    assert defined_names(module) == PUBLIC[module]
+    mod = importlib.import_module(f"ils_gateway.{module}")
+    assert all(hasattr(mod, name) for name in PUBLIC[module])
