@@ -20,7 +20,9 @@ async def login(client, card: str = CARD, password: str = PASSWORD, **headers: s
     return {"Authorization": f"Bearer {body['token']}"}
 
 
-def tenant_toml(url: str, extra: str = "") -> str:
-    """The koha-demo example tenant pointed at ``url``, with ``extra`` TOML appended."""
+def tenant_toml(url: str, extra: str = "", fields: str = "") -> str:
+    """The koha-demo example tenant pointed at ``url``, with ``extra`` TOML appended and
+    ``fields`` (keys of the ``[[tenants]]`` table itself, e.g. ``kiosk_keys``) added."""
     text = KOHA_EXAMPLE.read_text(encoding="utf-8").replace("http://127.0.0.1:6201", url)
+    text = text.replace('id = "koha-demo"\n', f'id = "koha-demo"\n{fields}\n', 1)
     return text + "\n" + extra

@@ -40,8 +40,8 @@ async def koha_url(library: SimulatedLibrary) -> AsyncIterator[str]:
 
 @pytest.fixture
 def make_client(aiohttp_client, koha_url: str, clock: ManualClock) -> Callable:
-    async def make(extra: str = "", **settings: object):
-        registry = TenantRegistry(parse_tenants(tenant_toml(koha_url, extra)).tenants)
+    async def make(extra: str = "", fields: str = "", **settings: object):
+        registry = TenantRegistry(parse_tenants(tenant_toml(koha_url, extra, fields)).tenants)
         app = create_app(GatewaySettings(tenants=registry, clock=clock, **settings))
         return await aiohttp_client(app)
 
