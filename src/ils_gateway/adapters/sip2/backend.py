@@ -8,7 +8,10 @@ Requests per operation (each line one round trip; "∥" = in parallel over the p
   loan (due date AH, status, hold queue CF) — 1 + ceil(n / pool size) round trips;
 - renew: 29; renew many: ∥ one 29 per loan (65 only when the ACS lacks 29);
 - holds: ∥ 63 listing AS (ready) and 63 listing CD (not yet), then ∥ one 17 per entry;
-- place / cancel / change pickup: 15 with mode ``+`` / ``-`` / ``*``; item: 17.
+- place / cancel / change pickup: 15 with mode ``+`` / ``-`` / ``*``; a placed hold is then
+  read back as holds are (a title-level hold is listed under its title, not the barcode it
+  was placed with); item: 17;
+- checkout: 11; checkin: 09 (self-check kiosks).
 
 Refusals (``ok 0``) become ``RenewalRefused`` / ``HoldRefused`` / ``CancelRefused`` with a
 reason from the AF pattern table (``refusals``) and the ACS's text as ``backend_message``;
@@ -41,6 +44,7 @@ from ils_gateway.domain.errors import (
     GatewayError,
     HoldRefused,
     NotFound,
+    Refused,
     RenewalRefused,
 )
 from ils_gateway.domain.models import (
@@ -56,6 +60,10 @@ from ils_gateway.domain.vocab import ContactMethod, Feature, Outcome
 from ils_gateway.sip2.client import SIP2ClientPool
 from ils_gateway.sip2.fields import HoldMode, HoldType, SipDate, Summary, SummaryItem
 from ils_gateway.sip2.messages import (
+    CheckinRequest,
+    CheckinResponse,
+    CheckoutRequest,
+    CheckoutResponse,
     HoldRequest,
     HoldResponse,
     ItemInformationRequest,
@@ -376,6 +384,10 @@ class Sip2Backend:
         pickup_library: str,
         contact_method: ContactMethod | None = None,
     ) -> Hold:
+        placed = await self._place(patron, item_id, pickup_library)
+        return await self._as_listed(patron, placed)
+
+    async def _place(self, patron: Patron, item_id: str, pickup_library: str) -> Hold:
         await self._require(Capability.PLACE_HOLD, Feature.HOLDS)
         answer = await self._hold_request(
             HoldMode.ADD,
@@ -392,6 +404,32 @@ class Sip2Backend:
             title_level=self._title_level,
             pickup_library=pickup_library,
             tz=self._tz,
+        )
+
+    async def _as_listed(self, patron: Patron, placed: Hold) -> Hold:
+        """The new hold as the hold list shows it, so its id is the one cancel and change take.
+
+        A title-level hold not yet tied to a copy is listed by its title (CD entry), not by the
+        barcode it was placed with; the 16 cannot say which. ``placed`` when no entry matches.
+        """
+        if not self.capabilities.supports(Capability.LIST_HOLDS):
+            return placed
+        try:
+            listed = await self.list_holds(patron)
+        except GatewayError:
+            return placed  # the hold is placed; a failed read-back must not say otherwise
+        found = next((hold for hold in listed if hold.id == placed.id), None)
+        if found is None:  # listed by title (record id or title text, per ACS)
+            titled = (
+                hold
+                for hold in listed
+                if hold.id.startswith(TITLE_PREFIX) and hold.item.title == placed.item.title
+            )
+            found = next(titled, None)
+        if found is None:
+            return placed
+        return found.model_copy(
+            update={"pickup_library": found.pickup_library or placed.pickup_library}
         )
 
     async def cancel_hold(self, patron: Patron, hold_id: str) -> None:
@@ -419,7 +457,8 @@ class Sip2Backend:
             return await self._own_hold(patron, hold_id)
         if self._pickup_change == "replace":
             await self.cancel_hold(patron, hold_id)
-            return await self.place_hold(patron, hold_id, pickup_library)
+            # placed again by the id it is listed under, so it keeps that id (no read-back)
+            return await self._place(patron, hold_id, pickup_library)
         answer = await self._hold_request(
             HoldMode.CHANGE, patron, hold_id, pickup_library=pickup_library
         )
@@ -488,6 +527,49 @@ class Sip2Backend:
             raise NotFound("No such item.", operator_detail=f"SIP2 18: unknown item {item_id!r}")
         return mapping.item_from_18(info)
 
+    # -- circulation (self-check kiosks) ----------------------------------------------------
+
+    async def checkout(self, patron: Patron, item_id: str) -> Loan:
+        await self._require(Capability.CHECKOUT, Feature.LOANS)
+        request = CheckoutRequest.build(
+            transaction_date=self._now(),
+            patron_identifier=patron.card_number,
+            item_identifier=item_id,
+            **self._common(),
+        )
+        answer = await self._request(request, CheckoutResponse, write=True)
+        if not answer.ok:
+            lines = answer.screen_messages
+            text = backend_message(lines)
+            if text and _NOT_FOUND.search(text):
+                raise NotFound("No such item.", operator_detail=f"SIP2 12 ok=0: {text}")
+            raise Refused(
+                self._refusals.reason(lines, SipAction.CHECKOUT),
+                backend_message=text,
+                operator_detail=f"SIP2 12 ok=0 for item {item_id}",
+            )
+        return mapping.loan_from_12(answer, today=self._today(), tz=self._tz)
+
+    async def checkin(self, item_id: str) -> Item:
+        await self._require(Capability.CHECKIN, Feature.LOANS)
+        request = CheckinRequest.build(
+            transaction_date=self._now(),
+            return_date=self._now(),
+            current_location=self._config.location or "",
+            item_identifier=item_id,
+            **self._common(),
+        )
+        answer = await self._request(request, CheckinResponse, write=True)
+        if not answer.ok:
+            text = backend_message(answer.screen_messages)
+            if text and _NOT_FOUND.search(text):
+                raise NotFound("No such item.", operator_detail=f"SIP2 10 ok=0: {text}")
+            raise BackendProtocolError(
+                "The library system did not take the item back.",
+                operator_detail=f"SIP2 10 ok=0 for item {item_id}: {text or '(no message)'}",
+            )
+        return mapping.item_from_10(answer)
+
     # -- what SIP2 cannot do ----------------------------------------------------------------
 
     async def suspend_hold(self, patron: Patron, hold_id: str, until: date | None) -> Hold:
@@ -500,12 +582,6 @@ class Sip2Backend:
         raise FeatureDisabled(
             Feature.HOLDS, operator_detail="SIP2 has no request listing pickup libraries"
         )
-
-    async def checkout(self, patron: Patron, item_id: str) -> Loan:
-        raise FeatureDisabled(Feature.LOANS, operator_detail="SIP2 adapter: checkout not offered")
-
-    async def checkin(self, item_id: str) -> Item:
-        raise FeatureDisabled(Feature.LOANS, operator_detail="SIP2 adapter: checkin not offered")
 
     async def change_password(self, patron: Patron, old_password: str, new_password: str) -> None:
         raise FeatureDisabled(

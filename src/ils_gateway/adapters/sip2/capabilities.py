@@ -75,4 +75,8 @@ def capabilities_from_bx(
             )
     if "17" in ok:
         table[Capability.GET_ITEM] = Support.NATIVE
+    if "11" in ok:
+        table[Capability.CHECKOUT] = Support.NATIVE
+    if "09" in ok:
+        table[Capability.CHECKIN] = Support.NATIVE
     return Capabilities(table)

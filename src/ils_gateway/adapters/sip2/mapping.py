@@ -39,6 +39,8 @@ from ils_gateway.domain.vocab import (
 )
 from ils_gateway.sip2.fields import CirculationStatus, PatronStatus, PatronStatusFlag, SipDate
 from ils_gateway.sip2.messages import (
+    CheckinResponse,
+    CheckoutResponse,
     HoldResponse,
     ItemInformationResponse,
     PatronInformationResponse,
@@ -56,8 +58,10 @@ __all__ = [
     "hold_from_entry",
     "hold_placed",
     "hold_status",
+    "item_from_10",
     "item_from_18",
     "item_known",
+    "loan_from_12",
     "loan_from_18",
     "material_type",
     "parse_list_entry",
@@ -382,6 +386,43 @@ def renewed_loan(msg: RenewResponse, *, today: date, tz: ZoneInfo) -> Loan:
         due_date=due,
         state=LoanState.OVERDUE if late else LoanState.ON_LOAN,
         days_overdue=late,
+    )
+
+
+def loan_from_12(msg: CheckoutResponse, *, today: date, tz: ZoneInfo) -> Loan:
+    """The new loan a successful 12 (ok 1) describes: its due date is AH."""
+    item_id = msg.item_identifier or ""
+    due = sip_day(msg.due_date, tz)
+    if due is None:
+        raise BackendProtocolError(
+            "The library system did not give the due date of the new loan.",
+            operator_detail=f"SIP2 12 ok=1 without a readable AH: {msg.due_date!r}",
+        )
+    item = Item(
+        id=item_id,
+        title=(msg.title_identifier or "").strip() or item_id,
+        material_type=material_type(msg.media_type),
+    )
+    late = max(0, (today - due).days)
+    # "renewal ok" in a 12 says the checkout renewed a loan the patron already had, not
+    # whether the new loan may be renewed: SIP2 gives no verdict on that (as for the 30).
+    return Loan(
+        id=item_id,
+        item=item,
+        due_date=due,
+        state=LoanState.OVERDUE if late else LoanState.ON_LOAN,
+        days_overdue=late,
+    )
+
+
+def item_from_10(msg: CheckinResponse) -> Item:
+    """The item a successful 10 (ok 1) describes, back in its library (AQ)."""
+    item_id = msg.item_identifier or ""
+    return Item(
+        id=item_id,
+        title=(msg.title_identifier or "").strip() or item_id,
+        material_type=material_type(msg.media_type),
+        location=msg.permanent_location or None,
     )
 
 

@@ -32,6 +32,7 @@ class SipAction(Enum):
     PLACE_HOLD = "place_hold"
     CANCEL_HOLD = "cancel_hold"
     CHANGE_HOLD = "change_hold"
+    CHECKOUT = "checkout"
 
 
 # When the ACS gives no recognisable text, the reason is the generic one for the action.
@@ -40,6 +41,7 @@ _FALLBACK = {
     SipAction.PLACE_HOLD: R.UNKNOWN,
     SipAction.CANCEL_HOLD: R.NOT_CANCELLABLE_IN_STATE,
     SipAction.CHANGE_HOLD: R.NOT_MODIFIABLE_IN_STATE,
+    SipAction.CHECKOUT: R.UNKNOWN,
 }
 
 # reason: alternatives (joined with "|"): Koha tokens (C4::Circulation / C4::Reserves codes,
