@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from ils_gateway.contract.errors import describe_error
-from ils_gateway.contract.report import UNDO_LOG, check_order
+from ils_gateway.contract.report import TARGET_DESCRIPTION, UNDO_LOG, check_order
 from ils_gateway.contract.session import ContractSession
 from ils_gateway.contract.target import ContractOptions, ContractTarget
 from ils_gateway.domain.errors import GatewayError
@@ -81,6 +81,7 @@ def contract(request: pytest.FixtureRequest) -> Iterator[ContractSession]:
     """The opened target for this run (backends built from the tenant config)."""
     session = ContractSession(contract_options(request.config))
     request.config.stash[UNDO_LOG] = session.target.undo
+    request.config.stash[TARGET_DESCRIPTION] = session.target.description
     try:
         yield session
     finally:

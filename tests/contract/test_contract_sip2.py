@@ -17,12 +17,13 @@ from ils_gateway.contract.report import Result
 from ils_gateway.contract.runner import ContractRun, run_contract_suite
 from ils_gateway.contract.target import ContractOptions
 from ils_gateway.simulators.broken import Sip2Fault, start_broken_sip2_simulator
+from ils_gateway.simulators.library import SimulatedLibrary
 from ils_gateway.simulators.sample_data import DEMO_PATRONS, sample_library
 
 HANAKO = DEMO_PATRONS[0]
 
 
-def _library_as_of_now():  # type: ignore[no-untyped-def]
+def _library_as_of_now() -> SimulatedLibrary:
     # A tenant file gives the adapter the system clock: the sample data is written as of now.
     return sample_library(now=datetime.now(ZoneInfo("Asia/Tokyo")))
 
@@ -37,6 +38,7 @@ kind = "sip2"
 host = "127.0.0.1"
 port = {port}
 institution_id = "TEST"
+title_hold_entries = "record_id_title"  # the simulator lists "<record id> <title>" in CD
 
 [[tenants.pickup_libraries]]
 code = "CEN"
@@ -90,6 +92,43 @@ def test_sip2_tenant_without_pickup_list_fails_the_pickup_check(
     assert "[[tenants.pickup_libraries]]" in why
 
 
+def _items(library: SimulatedLibrary) -> tuple[str, ...]:
+    """A copy to hold (first --item) and one to check out (second --item)."""
+    found = (
+        holdable_waiting_item(library, HANAKO.card_number),
+        lendable_item(library, HANAKO.card_number),
+    )
+    return tuple(i for i in found if i is not None)
+
+
+def test_sip2_tenant_misreading_title_holds_fails_the_hold_checks(
+    sim_loop: BackgroundLoop, tmp_path: Path
+) -> None:
+    # The ACS lists a pending title-level hold as "<record id> <title>"; a tenant file that
+    # leaves title_hold_entries at "title" names it by that whole text, not the record id.
+    library = _library_as_of_now()
+    server, _ = sim_loop.run(start_broken_sip2_simulator(library, Sip2Fault.NONE))
+    config = tmp_path / "tenant.toml"
+    config.write_text(
+        SIP2_TENANT.format(port=server.port).replace("record_id_title", "title"), encoding="utf-8"
+    )
+    try:
+        run, text = _run(
+            ContractOptions(
+                config=config,
+                patron=HANAKO.card_number,
+                password=HANAKO.password,
+                items=_items(library),
+                allow_writes=True,
+            )
+        )
+    finally:
+        sim_loop.run(server.aclose())
+    assert _failed(run) == {"test_place_hold", "test_change_pickup"}, text
+    why = next(o.why for o in run.outcomes.values() if o.title == "writes/place_hold")
+    assert "not in the patron's hold list" in why, why
+
+
 @pytest.mark.parametrize(
     ("fault", "writes", "expected_failures"),
     [
@@ -116,10 +155,6 @@ def test_broken_sip2_fails_the_right_checks(
     expected_failures: set[str],
 ) -> None:
     library = _library_as_of_now()
-    items = (
-        holdable_waiting_item(library, HANAKO.card_number),
-        lendable_item(library, HANAKO.card_number),
-    )
     server, _ = sim_loop.run(start_broken_sip2_simulator(library, fault))
     config = tmp_path / "tenant.toml"
     config.write_text(SIP2_TENANT.format(port=server.port), encoding="utf-8")
@@ -129,7 +164,7 @@ def test_broken_sip2_fails_the_right_checks(
                 config=config,
                 patron=HANAKO.card_number,
                 password=HANAKO.password,
-                items=tuple(i for i in items if i is not None),
+                items=_items(library),
                 allow_writes=writes,
             )
         )

@@ -9,6 +9,7 @@ pytest's ``--junitxml``; the backend's words are also a ``backend_said`` propert
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -19,6 +20,8 @@ import pytest
 from ils_gateway.contract.undo import UndoLog
 
 UNDO_LOG = pytest.StashKey[UndoLog]()
+TARGET_DESCRIPTION = pytest.StashKey[str]()
+"""Where the checks run (backend kind and address, no secret), once the target is open."""
 
 # Checks run (and are listed) in this order of their modules: login first, writes last.
 AREAS = (
@@ -103,6 +106,7 @@ class ContractReporter:
         self.undo: UndoLog | None = None
         self._total = 0
         self._done = 0
+        self.target: str | None = None
         self.collection_errors: list[str] = []
 
     def _print(self, text: str = "") -> None:
@@ -117,6 +121,14 @@ class ContractReporter:
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
             self.collection_errors.append(f"{report.nodeid}: {report.longreprtext.strip()}")
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> Iterator[None]:
+        yield
+        # The target is opened by the first check's fixtures: say once where the run goes.
+        if self.target is None and TARGET_DESCRIPTION in item.config.stash:
+            self.target = item.config.stash[TARGET_DESCRIPTION]
+            self._print(f"Target: {self.target}")
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         outcome = self.outcomes.setdefault(
@@ -140,6 +152,8 @@ class ContractReporter:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         self.undo = session.config.stash.get(UNDO_LOG, None)
         self._print()
+        if self.target is not None:
+            self._print(f"Checked: {self.target}")
         self._print(self.table())
         for error in self.collection_errors:
             self._print(f"could not load checks: {error}")
