@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ils_gateway.contract.session import ContractSession
+from ils_gateway.contract.titles import title_problem
 from ils_gateway.contract.vocabularies import unmapped_hold_status
 from ils_gateway.domain.errors import FeatureDisabled
 from ils_gateway.domain.models import Hold, Patron
@@ -20,7 +21,7 @@ def pickup_codes(contract: ContractSession) -> set[str]:
 
 
 def test_holds_well_formed(contract: ContractSession, patron: Patron) -> None:
-    """Every hold has an id, an item id, a canonical status and actions"""
+    """Every hold has an id, an item id and title, a canonical status and actions"""
     holds = contract.run(contract.target.ils.list_holds(patron))
     problems: list[str] = []
     for hold in holds:
@@ -28,6 +29,8 @@ def test_holds_well_formed(contract: ContractSession, patron: Patron) -> None:
         where = f"hold {hold.id!r}"
         if not hold.item.id:
             problems.append(f"{where}: item has no id")
+        if (title := title_problem(hold.item)) is not None:
+            problems.append(f"{where}: item {title}")
         if not hold.id:
             problems.append("a hold has no id")
         if not isinstance(hold.status, HoldStatus):

@@ -6,6 +6,7 @@ import pytest
 
 from ils_gateway.adapters.base import Capability
 from ils_gateway.contract.session import ContractSession
+from ils_gateway.contract.titles import title_problem
 from ils_gateway.domain.errors import GatewayError, NotFound
 from ils_gateway.domain.models import Item
 
@@ -32,7 +33,7 @@ def _sample_ids(contract: ContractSession) -> list[str]:
 
 
 def test_item_lookup(contract: ContractSession) -> None:
-    """Items named with --item (or the test patron's borrowed items) are found by their id"""
+    """Items named with --item (or the test patron's borrowed items) are found, with a title"""
     _needs_item_lookup(contract)
     ids = _sample_ids(contract)
     if not ids:
@@ -43,6 +44,8 @@ def test_item_lookup(contract: ContractSession) -> None:
         Item.model_validate(item.model_dump())
         if item.id != item_id:
             problems.append(f"asked for item {item_id!r}, got {item.id!r}")
+        if (title := title_problem(item)) is not None:
+            problems.append(f"item {item_id!r} {title}")
     assert not problems, "; ".join(problems)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from ils_gateway.contract.session import ContractSession
+from ils_gateway.contract.titles import title_problem
 from ils_gateway.domain.models import Loan, Patron
 from ils_gateway.domain.vocab import LoanState, RefusalReason
 
@@ -22,6 +23,8 @@ def _problems(loan: Loan) -> list[str]:
         problems.append(f"{where}: state {loan.state!r} is not canonical")
     if not loan.item.id:
         problems.append(f"{where}: item has no id")
+    if (title := title_problem(loan.item)) is not None:
+        problems.append(f"{where}: item {title}")
     if not loan.renewable and not isinstance(loan.refusal_reason, RefusalReason):
         problems.append(f"{where}: not renewable, but no reason given")
     if loan.state is LoanState.OVERDUE and loan.days_overdue == 0:
@@ -30,7 +33,7 @@ def _problems(loan: Loan) -> list[str]:
 
 
 def test_loans_well_formed(contract: ContractSession, patron: Patron) -> None:
-    """Every loan has an id, an item id, a due date and a canonical state"""
+    """Every loan has an id, an item id and title, a due date and a canonical state"""
     loans = contract.run(contract.target.ils.list_loans(patron))
     problems = [p for loan in loans for p in _problems(loan)]
     assert not problems, "; ".join(problems)

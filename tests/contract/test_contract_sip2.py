@@ -144,6 +144,11 @@ def test_sip2_tenant_misreading_title_holds_fails_the_hold_checks(
             {"test_loans_well_formed", "test_loan_renewability_has_reason"},
         ),
         (Sip2Fault.RENEWAL_WITHOUT_EFFECT, True, {"test_renew"}),
+        (
+            Sip2Fault.MISSING_TITLE,
+            False,
+            {"test_loans_well_formed", "test_holds_well_formed", "test_item_lookup"},
+        ),
     ],
     ids=lambda v: v.value if isinstance(v, Sip2Fault) else None,
 )
@@ -175,6 +180,9 @@ def test_broken_sip2_fails_the_right_checks(
     if fault is Sip2Fault.UNMAPPABLE_HOLD_STATUS:
         why = next(o.why for o in run.outcomes.values() if o.title == "holds/hold_statuses_mapped")
         assert "'CD 01' shown as waiting" in why, why
+    if fault is Sip2Fault.MISSING_TITLE:
+        why = next(o.why for o in run.outcomes.values() if o.title == "loans/well_formed")
+        assert "item has no title but its id" in why, why
     if fault is Sip2Fault.RENEWAL_WITHOUT_EFFECT:
         why = next(o.why for o in run.outcomes.values() if o.title == "writes/renew")
         assert "the due date did not move" in why, why

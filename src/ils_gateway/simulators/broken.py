@@ -17,6 +17,7 @@ so the contract tests can be shown to fail, and to fail in the right check.
 - ``missing_due_date``: the 18 of a copy on loan has no AH; ``blank_due_date``: AH is empty.
 - ``renewal_without_effect``: a 29 is answered ok with the loan's unchanged due date; nothing
   renewed.
+- ``missing_title``: the 18 of any item has no AJ (title identifier).
 
 Never serve these to anything but tests.
 """
@@ -127,6 +128,7 @@ class Sip2Fault(StrEnum):
     MISSING_DUE_DATE = "missing_due_date"
     BLANK_DUE_DATE = "blank_due_date"
     RENEWAL_WITHOUT_EFFECT = "renewal_without_effect"
+    MISSING_TITLE = "missing_title"
 
 
 @dataclass
@@ -153,6 +155,8 @@ class BrokenACS(SimulatedACS):
             blank = self.fault is Sip2Fault.BLANK_DUE_DATE
             fields = [(f, "" if blank else None) if f == "AH" else (f, v) for f, v in answer.fields]
             return replace(answer, fields=tuple((f, v) for f, v in fields if v is not None))
+        elif self.fault is Sip2Fault.MISSING_TITLE:
+            return replace(answer, fields=tuple((f, v) for f, v in answer.fields if f != "AJ"))
         return answer
 
     def _renewed_in_name_only(self, message: RenewRequest) -> RenewResponse:
