@@ -1,7 +1,8 @@
 """Options and fixtures of the contract suite (see the README section "Contract tests").
 
 The same options work for ``pytest contract_tests/`` and ``ils-gateway contract-test``:
-``--config FILE --tenant ID --patron CARD --password PW --item BARCODE … --allow-writes``.
+``--config FILE --tenant ID --patron CARD --password PW --item BARCODE … --ebook TITLE …
+--allow-writes``.
 With no ``--config`` the suite runs against the embedded demo (the project's simulators).
 The password may instead be given in ``ILS_GATEWAY_CONTRACT_PASSWORD``, out of shell history.
 """
@@ -20,6 +21,7 @@ from ils_gateway.contract.session import ContractSession
 from ils_gateway.contract.target import ContractOptions, ContractTarget
 from ils_gateway.domain.errors import GatewayError
 from ils_gateway.domain.models import Patron
+from ils_gateway.elibrary.base import ElibraryBackend
 
 PASSWORD_ENV = "ILS_GATEWAY_CONTRACT_PASSWORD"
 
@@ -34,9 +36,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--item", action="append", default=[], help="barcode of a test item (repeatable)"
     )
     group.addoption(
+        "--ebook",
+        action="append",
+        default=[],
+        help="e-library title id for the e-book write checks (repeatable: hold, then borrow)",
+    )
+    group.addoption(
         "--allow-writes",
         action="store_true",
-        help="also renew, place/change/cancel a hold, check out/in (each undone afterwards)",
+        help="also renew, place/change/cancel a hold, check out/in, and hold and borrow an "
+        "e-book (each undone afterwards)",
     )
     group.addoption("--unknown-card", help="a card number the ILS certainly does not know")
 
@@ -52,6 +61,7 @@ def contract_options(config: pytest.Config) -> ContractOptions:
         items=tuple(config.getoption("--item")),
         allow_writes=config.getoption("--allow-writes"),
         unknown_card=config.getoption("--unknown-card"),
+        ebooks=tuple(config.getoption("--ebook")),
     )
 
 
@@ -103,6 +113,14 @@ def patron(contract: ContractSession) -> Patron:
     if isinstance(login, GatewayError):
         pytest.skip(f"the test patron could not log in (see the login check): {login.detail}")
     return login
+
+
+@pytest.fixture(scope="session")
+def elibrary(contract: ContractSession) -> ElibraryBackend:
+    """The tenant's e-library; checks using it skip when the tenant has none."""
+    if contract.target.elibrary is None:
+        pytest.skip("the tenant has no e-library")
+    return contract.target.elibrary
 
 
 @pytest.fixture

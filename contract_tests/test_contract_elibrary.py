@@ -14,13 +14,6 @@ from ils_gateway.elibrary.base import ElibraryBackend
 NO_SUCH_TITLE = "CONTRACT-TEST-NO-SUCH-TITLE"
 
 
-@pytest.fixture(scope="module")
-def elibrary(contract: ContractSession) -> ElibraryBackend:
-    if contract.target.elibrary is None:
-        pytest.skip("the tenant has no e-library")
-    return contract.target.elibrary
-
-
 def test_ebook_loans_well_formed(
     contract: ContractSession, elibrary: ElibraryBackend, patron: Patron
 ) -> None:

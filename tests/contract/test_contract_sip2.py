@@ -49,6 +49,11 @@ name = "北図書館"
 """
 
 WRITE_CHECKS = ("test_renew", "test_place_hold", "test_change_pickup", "test_cancel_hold")
+EBOOK_WRITE_CHECKS = (
+    "test_place_ebook_hold",
+    "test_cancel_ebook_hold",
+    "test_borrow_and_return_ebook",
+)
 
 
 def _run(options: ContractOptions) -> tuple[ContractRun, str]:
@@ -68,11 +73,14 @@ def test_embedded_demo_on_sip2_passes_with_writes() -> None:
     passed = run.by_result(Result.PASS)
     for check in (*WRITE_CHECKS, "test_checkout_checkin"):
         assert f"test_contract_writes.py::{check}" in passed, text
+    for check in EBOOK_WRITE_CHECKS:
+        assert f"test_contract_elibrary_writes.py::{check}" in passed, text
     for check in ("test_hold_statuses_mapped", "test_pickup_libraries", "test_login"):
         assert any(name.endswith(check) for name in passed), text
     # Only the renewal stays (a renewal cannot be taken back); the hold and the loan were undone.
     undo = text.split("could not undo", 1)[1]
     assert "writes: renew" in undo and "writes: hold" not in undo and "checkout" not in undo
+    assert "e-book" not in undo
 
 
 def test_sip2_tenant_without_pickup_list_fails_the_pickup_check(

@@ -24,11 +24,25 @@ from ils_gateway.contract.target import ContractOptions
     envvar="ILS_GATEWAY_CONTRACT_PASSWORD",
     help="The test patron's password (or $ILS_GATEWAY_CONTRACT_PASSWORD).",
 )
-@click.option("--item", "items", multiple=True, metavar="BARCODE", help="A test item (repeat).")
+@click.option(
+    "--item",
+    "items",
+    multiple=True,
+    metavar="BARCODE",
+    help="A test item (repeat): the first is held, the last checked out and in.",
+)
+@click.option(
+    "--ebook",
+    "ebooks",
+    multiple=True,
+    metavar="TITLE",
+    help="An e-library title id (repeat): the first is held (all copies out), the last borrowed.",
+)
 @click.option(
     "--allow-writes",
     is_flag=True,
-    help="Also renew, place/change/cancel a hold and check out/in; each undone afterwards.",
+    help="Also renew, place/change/cancel a hold, check out/in, hold and borrow an e-book; "
+    "each undone afterwards.",
 )
 @click.option("--unknown-card", help="A card number the ILS certainly does not know.")
 @click.option(
@@ -40,6 +54,7 @@ def contract_test(
     patron: str | None,
     password: str | None,
     items: tuple[str, ...],
+    ebooks: tuple[str, ...],
     allow_writes: bool,
     unknown_card: str | None,
     junit: Path | None,
@@ -57,6 +72,7 @@ def contract_test(
         items=items,
         allow_writes=allow_writes,
         unknown_card=unknown_card,
+        ebooks=ebooks,
     )
     run = run_contract_suite(options, junit=junit)
     if junit is not None:

@@ -6,7 +6,8 @@ tenant (``ils_gateway.tenants.demo``) talking SIP2 to the ACS simulator over the
 (みどり市立図書館), with the e-library simulator. The test patron defaults to demo patron
 1000000001 and, with ``--allow-writes``, the items to a copy whose title is all out on loan
 (a hold on it stays waiting, so it can be moved and cancelled) and a copy on the shelf that
-nobody waits for (checked out, then in).
+nobody waits for (checked out, then in); the e-books to a title whose only copy another demo
+patron borrows first (so it can be held) and a title with a copy free (borrowed, returned).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from contextlib import asynccontextmanager
 from dataclasses import replace
 
 from ils_gateway.contract.target import ContractOptions, ContractTarget, open_tenant
+from ils_gateway.elibrary.base import ElibraryBackend
+from ils_gateway.simulators.elibrary import SEED_TITLES
 from ils_gateway.simulators.library import ManualClock, SimulatedLibrary
 from ils_gateway.simulators.sample_data import DEMO_PATRONS, SAMPLE_NOW, sample_library
 from ils_gateway.simulators.sip2_acs import start_sip2_simulator
@@ -51,6 +54,28 @@ def lendable_item(library: SimulatedLibrary, card_number: str) -> str | None:
             if copy.status == "available" and not copy.not_for_loan and not copy.hold_queue_length:
                 return copy.barcode
     return None
+
+
+async def demo_ebooks(elibrary: ElibraryBackend, card_number: str) -> tuple[str, ...]:
+    """An e-book to hold and one to borrow for ``card_number`` on the e-library simulator.
+
+    Another demo patron borrows the only copy of the first, as a reader would, so that the
+    e-library takes a hold on it. Empty when the catalogue has no such pair.
+    """
+    loans, holds = await elibrary.list_loans(card_number), await elibrary.list_holds(card_number)
+    mine = {x.title.id for x in loans} | {h.title.id for h in holds}
+    free = [
+        t
+        for t in await elibrary.get_titles([t.id for t in SEED_TITLES])
+        if t.id not in mine and t.can_borrow_now and t.availability is not None
+    ]
+    single = next((t for t in free if t.availability and t.availability.copies_owned == 1), None)
+    other = next((p.card_number for p in DEMO_PATRONS if p.card_number != card_number), None)
+    to_borrow = next((t for t in free if single is None or t.id != single.id), None)
+    if single is None or other is None or to_borrow is None:
+        return ()
+    await elibrary.borrow(other, single.id)
+    return (single.id, to_borrow.id)
 
 
 def with_demo_defaults(options: ContractOptions, library: SimulatedLibrary) -> ContractOptions:
@@ -100,6 +125,8 @@ async def open_embedded(
             ),
             clock=library.now,
         ) as target:
+            if target.allow_writes and not target.ebooks and target.elibrary is not None:
+                target.ebooks = await demo_ebooks(target.elibrary, target.card_number or "")
             yield target
     finally:
         await server.aclose()

@@ -34,6 +34,7 @@ AREAS = (
     "capabilities",
     "elibrary",
     "writes",
+    "elibrary_writes",
 )
 
 

@@ -50,6 +50,8 @@ def pytest_args(options: ContractOptions, junit: Path | None = None) -> list[str
         args.append("--allow-writes")
     if options.unknown_card:
         args += ["--unknown-card", options.unknown_card]
+    for title_id in options.ebooks:
+        args += ["--ebook", title_id]
     if junit is not None:
         args += ["--junitxml", str(junit)]
     return args

@@ -38,11 +38,12 @@ class ContractOptions:
     items: tuple[str, ...] = ()
     allow_writes: bool = False
     unknown_card: str | None = None
+    ebooks: tuple[str, ...] = ()
 
 
 @dataclass
 class ContractTarget:
-    """One tenant's opened backends plus the test patron and items the operator named."""
+    """One tenant's opened backends plus the test patron, items and e-books the operator named."""
 
     tenant: TenantConfig
     ils: ILSBackend
@@ -53,6 +54,7 @@ class ContractTarget:
     allow_writes: bool
     unknown_card: str | None
     description: str
+    ebooks: tuple[str, ...] = ()
     undo: UndoLog = field(default_factory=UndoLog)
 
     @property
@@ -126,6 +128,7 @@ async def open_tenant(
             allow_writes=options.allow_writes,
             unknown_card=options.unknown_card,
             description=description or describe_backend(tenant),
+            ebooks=options.ebooks,
         )
 
 

@@ -1,4 +1,5 @@
-"""Deliberately wrong variants of the Koha REST and SIP2 simulators, for proving the contract suite.
+"""Deliberately wrong variants of the Koha REST, SIP2 and e-library simulators, for proving the
+contract suite.
 
 Each fault breaks one promise the way a misconfigured or buggy ILS would, on top of the
 correct simulator (a middleware, or a wrapper round the ACS's handler, rewrites its answers),
@@ -19,6 +20,10 @@ so the contract tests can be shown to fail, and to fail in the right check.
   renewed.
 - ``missing_title``: the 18 of any item has no AJ (title identifier).
 
+``ElibraryFault``:
+
+- ``return_without_effect``: returning an e-book answers 204, and the patron keeps it.
+
 Never serve these to anything but tests.
 """
 
@@ -33,6 +38,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ils_gateway.simulators.elibrary import ElibrarySimulatorConfig, create_elibrary_app
 from ils_gateway.simulators.koha import (
     API,
     KOHA_LIBRARY,
@@ -199,3 +205,28 @@ async def start_broken_sip2_simulator(
     )
     await server.start()
     return server, acs
+
+
+class ElibraryFault(StrEnum):
+    """One way the broken e-library simulator breaks the contract."""
+
+    RETURN_WITHOUT_EFFECT = "return_without_effect"
+
+
+_EBOOK_RETURN = re.compile(r"^/v1/patron/checkouts/[^/]+$")
+
+
+def create_broken_elibrary_app(
+    fault: ElibraryFault, config: ElibrarySimulatorConfig | None = None
+) -> web.Application:
+    """The e-library simulator (state under ``ELIBRARY_STATE``) with ``fault``."""
+
+    @web.middleware
+    async def broken(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.method == "DELETE" and _EBOOK_RETURN.match(request.path):
+            return web.Response(status=204)  # said returned; nothing returned
+        return await handler(request)
+
+    app = create_elibrary_app(config)
+    app.middlewares.append(broken)
+    return app
