@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from ils_gateway.domain.labels import Labels, validate_overrides
 from ils_gateway.domain.models import Library
+from ils_gateway.kiosk.config import KioskSip2Config
 from ils_gateway.tenants.backends import BackendConfig, ElibraryConfig
 from ils_gateway.tenants.policy import Policy
 
@@ -48,6 +49,7 @@ class TenantConfig(BaseModel):
     policy: Policy = Policy()
     labels: LabelsConfig = LabelsConfig()
     kiosk_keys: tuple[SecretStr, ...] = Field((), description="credentials of OPAC kiosks")
+    kiosk_sip2: KioskSip2Config | None = Field(None, description="SIP2 face for self-checks")
     pickup_libraries: tuple[Library, ...] = Field(
         (), description="where holds can be collected, for backends that cannot list them (SIP2)"
     )

@@ -1,0 +1,792 @@
+"""The gateway as an ACS for self-check machines: one tenant's ``SIP2Server`` handler.
+
+``KioskFace(runtime, config)`` answers each request from the tenant's backend (SIP2, Koha or
+FOLIO) through the same services and rules as the patron API, on the ``kiosk`` channel:
+
+- 93 against the tenant's kiosk logins; 99 → 98 with BX saying only what the backend can do;
+- 23/63 authenticate the card (normalised by the tenant's rule) and password (AD, required:
+  the backends only lend a patron record to a caller who knows it); a blocked or expired card
+  is answered with BL=Y, its status bits set and the block's label in AF; an unknown card or a
+  wrong password with BL=N, CQ=N. 63 lists loans (AU), overdue loans (AT), ready holds (AS)
+  and other holds (CD), paged by BP/BQ;
+- 11 checkout (the reading history of an opted-in patron captures the loan through the list
+  hooks, sealed to the patron's public key: no password needed), 09 checkin, 17 item
+  information, 29 renew and 65 renew all (tenant renewal rules first), 15 hold (+ place,
+  - cancel, * change pickup), 35 end session;
+- every refusal is ok=0 (or N) with a patron-readable screen message (AF): the tenant's label
+  for the refusal or block reason, in Japanese unless configured otherwise.
+
+96/97 and repeated requests are the server face's (``sip2.server``); so is log redaction
+(passwords hidden, card numbers masked). ``open_kiosk_faces(gateway)`` starts one server per
+tenant whose ``kiosk_sip2`` is enabled; ``kiosk_context`` does it inside the aiohttp app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import date, datetime, time
+from typing import Any
+
+import structlog
+from aiohttp import web
+
+from ils_gateway.adapters.base import Capability
+from ils_gateway.api.keys import GATEWAY_KEY
+from ils_gateway.domain.errors import (
+    AuthenticationFailed,
+    BackendUnavailable,
+    FeatureDisabled,
+    GatewayError,
+    MaintenanceWindow,
+    NotFound,
+    PatronBlocked,
+    Refused,
+)
+from ils_gateway.domain.labels import Language
+from ils_gateway.domain.models import Hold, Loan, Patron
+from ils_gateway.domain.vocab import BlockReason, Channel, HoldStatus, RefusalReason
+from ils_gateway.gateway import Gateway, TenantRuntime
+from ils_gateway.kiosk.config import KioskSip2Config, server_settings
+from ils_gateway.services import rules
+from ils_gateway.services.context import Caller
+from ils_gateway.services.mylists.hooks import ListHooks
+from ils_gateway.sip2.fields import (
+    CirculationStatus,
+    HoldMode,
+    PatronStatus,
+    PatronStatusFlag,
+    SipDate,
+    SummaryItem,
+    SupportedMessages,
+)
+from ils_gateway.sip2.messages import (
+    ACSStatus,
+    BlockPatron,
+    CheckinRequest,
+    CheckinResponse,
+    CheckoutRequest,
+    CheckoutResponse,
+    EndPatronSessionRequest,
+    EndSessionResponse,
+    FeePaidRequest,
+    FeePaidResponse,
+    HoldRequest,
+    HoldResponse,
+    ItemInformationRequest,
+    ItemInformationResponse,
+    ItemStatusUpdateRequest,
+    ItemStatusUpdateResponse,
+    LoginRequest,
+    LoginResponse,
+    Message,
+    PatronEnableRequest,
+    PatronEnableResponse,
+    PatronInformationRequest,
+    PatronInformationResponse,
+    PatronStatusRequest,
+    PatronStatusResponse,
+    RenewAllRequest,
+    RenewAllResponse,
+    RenewRequest,
+    RenewResponse,
+    SCStatus,
+)
+from ils_gateway.sip2.server import SIP2Server, SIP2Session
+
+__all__ = ["KioskFace", "kiosk_context", "open_kiosk_faces"]
+
+log = structlog.get_logger(__name__)
+
+# Screen messages for what is not a labelled refusal or block: (Japanese, English).
+_TEXTS: dict[str, tuple[str, str]] = {
+    "bad_login": ("カード番号またはパスワードが正しくありません", "Wrong card number or password"),
+    "no_password": ("パスワードを入力してください", "Please enter your password"),
+    "no_item": ("資料が見つかりません", "Item not found"),
+    "no_hold": ("該当する予約がありません", "No such hold"),
+    "no_pickup": ("受取館を指定してください", "Please choose a pickup library"),
+    "not_here": ("この機械ではご利用いただけません", "Not available on this machine"),
+    "maintenance": (
+        "システムメンテナンス中です。しばらくしてからご利用ください",
+        "Maintenance in progress; please try again later",
+    ),
+    "unavailable": (
+        "ただいま処理できません。カウンターにお問い合わせください",
+        "Cannot be done now; please ask at the counter",
+    ),
+    "not_on_loan": ("貸出されていない資料です", "This item was not on loan"),
+}
+
+# Statuses as adapters report them (SIP2 names, Koha and FOLIO words) → the 18's code.
+_CIRCULATION = {
+    "checked_out": CirculationStatus.CHARGED,
+    "awaiting_pickup": CirculationStatus.WAITING_ON_HOLD_SHELF,
+    "on_hold_shelf": CirculationStatus.WAITING_ON_HOLD_SHELF,
+    "aged_to_lost": CirculationStatus.LOST,
+    "declared_lost": CirculationStatus.LOST,
+    "withdrawn": CirculationStatus.OTHER,
+    "not_for_loan": CirculationStatus.OTHER,
+}
+
+# Blocks that make the card unusable deny every privilege; the others set their own bit.
+_BLOCK_FLAGS: dict[BlockReason, frozenset[PatronStatusFlag]] = {
+    BlockReason.LOST_CARD: frozenset({PatronStatusFlag.CARD_REPORTED_LOST}),
+    BlockReason.OVERDUE_ITEMS: frozenset({PatronStatusFlag.TOO_MANY_ITEMS_OVERDUE}),
+    BlockReason.FINES: frozenset({PatronStatusFlag.EXCESSIVE_OUTSTANDING_FINES}),
+    BlockReason.TOO_MANY_CLAIMS: frozenset({PatronStatusFlag.TOO_MANY_CLAIMS_OF_ITEMS_RETURNED}),
+}
+_ALL_DENIED = frozenset(
+    {
+        PatronStatusFlag.CHARGE_PRIVILEGES_DENIED,
+        PatronStatusFlag.RENEWAL_PRIVILEGES_DENIED,
+        PatronStatusFlag.RECALL_PRIVILEGES_DENIED,
+        PatronStatusFlag.HOLD_PRIVILEGES_DENIED,
+    }
+)
+_UNKNOWN_PATRON = PatronStatus("Y" * 4 + " " * 10)
+_PAGE_LIMIT = 50  # most entries in one 64 list, whatever BP/BQ ask
+
+
+class _Screen(Exception):
+    """A refusal whose screen message is already worded."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
+class KioskFace:
+    """Answers one tenant's self-check machines from its backend and rules (a SIP2 handler)."""
+
+    def __init__(self, runtime: TenantRuntime, config: KioskSip2Config) -> None:
+        self._runtime = runtime
+        self._config = config
+        self._lang: Language = config.screen_language
+        mylists = runtime.mylists
+        self._hooks = ListHooks(mylists, runtime.context) if mylists is not None else None
+        self._handlers: dict[str, Callable[[Any, SIP2Session], Awaitable[Message]]] = {
+            "93": self._login,
+            "99": self._status,
+            "23": self._patron_status,
+            "63": self._patron_information,
+            "11": self._checkout,
+            "09": self._checkin,
+            "17": self._item_information,
+            "29": self._renew,
+            "65": self._renew_all,
+            "15": self._hold,
+            "35": self._end_session,
+            "01": self._block_patron,
+            "19": self._item_status_update,
+            "25": self._patron_enable,
+            "37": self._fee_paid,
+        }
+
+    @property
+    def tenant_id(self) -> str:
+        """The tenant this face answers for."""
+        return self._runtime.config.id
+
+    async def handle(self, message: Message, session: SIP2Session) -> Message:
+        """Answer one request (the ``SIP2Server`` handler)."""
+        return await self._handlers[message.code](message, session)
+
+    # --- session ---------------------------------------------------------------------------
+
+    async def _login(self, msg: LoginRequest, session: SIP2Session) -> LoginResponse:
+        user = msg.login_user_id or ""
+        ok = self._config.login_accepted(user, msg.login_password or "")
+        if ok:
+            session.login_user = user
+        else:
+            log.warning("kiosk.login_refused", tenant=self.tenant_id, user=user)
+        return LoginResponse.build(ok=ok)
+
+    async def _status(self, msg: SCStatus, session: SIP2Session) -> ACSStatus:
+        supported = self.supported_messages()
+        writable = self._writes_allowed()
+        return ACSStatus.build(
+            online_status=True,
+            checkin_ok=supported.checkin and writable,
+            checkout_ok=supported.checkout and writable,
+            acs_renewal_policy=supported.renew and writable,
+            status_update_ok=False,
+            offline_ok=False,
+            timeout_period=self._config.timeout_period,
+            retries_allowed=3,
+            date_time_sync=self._now(),
+            protocol_version="2.00",
+            institution_id=self._config.institution_id,
+            library_name=self._config.library_name or self._runtime.config.name,
+            supported_messages=supported.to_bx(),
+            terminal_location=session.login_user or None,
+            screen_messages=[] if writable else [self._text("maintenance")],
+        )
+
+    def supported_messages(self) -> SupportedMessages:
+        """BX: the requests this face can honour with the tenant's backend."""
+        caps = self._runtime.context.backend.capabilities
+        can = caps.supports
+        return SupportedMessages(
+            patron_status=can(Capability.AUTHENTICATE),
+            checkout=can(Capability.CHECKOUT),
+            checkin=can(Capability.CHECKIN),
+            block_patron=False,
+            sc_acs_status=True,
+            request_resend=True,
+            login=True,
+            patron_information=can(Capability.AUTHENTICATE) and can(Capability.LIST_LOANS),
+            end_patron_session=True,
+            fee_paid=False,
+            item_information=can(Capability.GET_ITEM),
+            item_status_update=False,
+            patron_enable=False,
+            hold=can(Capability.PLACE_HOLD) or can(Capability.CANCEL_HOLD),
+            renew=can(Capability.RENEW),
+            renew_all=can(Capability.RENEW) or can(Capability.RENEW_MANY),
+        )
+
+    async def _end_session(
+        self, msg: EndPatronSessionRequest, session: SIP2Session
+    ) -> EndSessionResponse:
+        return EndSessionResponse.build(
+            end_session=True,
+            transaction_date=self._now(),
+            institution_id=self._ao(msg),
+            patron_identifier=msg.patron_identifier or "",
+        )
+
+    # --- patrons ---------------------------------------------------------------------------
+
+    async def _patron_status(
+        self, msg: PatronStatusRequest, session: SIP2Session
+    ) -> PatronStatusResponse:
+        card = msg.patron_identifier or ""
+        answer = {
+            "language": msg.language,
+            "transaction_date": self._now(),
+            "institution_id": self._ao(msg),
+            "patron_identifier": card,
+        }
+        try:
+            patron = await self._authenticate(card, msg.patron_password)
+        except (_Screen, GatewayError) as exc:
+            return PatronStatusResponse.build(
+                strip=True,
+                patron_status=_UNKNOWN_PATRON,
+                personal_name="",
+                valid_patron=False,
+                valid_patron_password=False,
+                screen_messages=[self._screen_text(exc)],
+                **answer,
+            )
+        return PatronStatusResponse.build(
+            strip=True,
+            patron_status=self._status_bits(patron),
+            personal_name=patron.name,
+            valid_patron=True,
+            valid_patron_password=True,
+            screen_messages=self._block_texts(patron),
+            **answer,
+        )
+
+    async def _patron_information(
+        self, msg: PatronInformationRequest, session: SIP2Session
+    ) -> PatronInformationResponse:
+        card = msg.patron_identifier or ""
+        answer = {
+            "language": msg.language,
+            "transaction_date": self._now(),
+            "institution_id": self._ao(msg),
+            "patron_identifier": card,
+        }
+        try:
+            patron = await self._authenticate(card, msg.patron_password)
+            caller = Caller(patron, Channel.KIOSK)
+            summary = await self._runtime.account.summary(caller)
+            loans = await self._optional(self._runtime.loans.list_loans(caller))
+            holds = await self._optional(self._runtime.holds.list_holds(caller))
+        except (_Screen, GatewayError) as exc:
+            return PatronInformationResponse.build(
+                strip=True,
+                patron_status=_UNKNOWN_PATRON,
+                personal_name="",
+                valid_patron=False,
+                valid_patron_password=False,
+                screen_messages=[self._screen_text(exc)],
+                **answer,
+            )
+        summary = summary.model_copy(update={"blocks": patron.blocks or summary.blocks})
+        lists = _patron_lists(loans, holds)
+        wanted = _requested_list(msg.summary.items)
+        entries: dict[str, list[str]] = {}
+        if wanted is not None and wanted in lists:
+            entries[wanted] = _page(lists[wanted], msg.start_item, msg.end_item)
+        limits = self._runtime.context.policy.holds
+        return PatronInformationResponse.build(
+            strip=True,
+            patron_status=self._status_bits(summary, overdue=len(lists["overdue_items"])),
+            hold_items_count=len(lists["hold_items"]),
+            overdue_items_count=len(lists["overdue_items"]),
+            charged_items_count=len(lists["charged_items"]),
+            fine_items_count=0,
+            recall_items_count=0,
+            unavailable_holds_count=len(lists["unavailable_hold_items"]),
+            personal_name=summary.name,
+            hold_items_limit=str(limits.max_total) if limits.max_total is not None else None,
+            valid_patron=True,
+            valid_patron_password=True,
+            screen_messages=self._block_texts(summary),
+            **entries,
+            **answer,
+        )
+
+    async def _optional(self, listing: Awaitable[list[Any]]) -> list[Any]:
+        """A list the tenant may have switched off on kiosks: empty then."""
+        try:
+            return await listing
+        except FeatureDisabled:
+            return []
+
+    # --- items and circulation -----------------------------------------------------------
+
+    async def _checkout(self, msg: CheckoutRequest, session: SIP2Session) -> CheckoutResponse:
+        card, item_id = msg.patron_identifier or "", msg.item_identifier or ""
+        answer = {
+            "transaction_date": self._now(),
+            "institution_id": self._ao(msg),
+            "patron_identifier": card,
+            "item_identifier": item_id,
+        }
+        try:
+            patron = await self._usable_patron(card, msg.patron_password)
+            rules.check_writes_allowed(self._runtime.context.policy, self._runtime.context.now())
+            loan = await self._runtime.context.backend.checkout(patron, item_id)
+        except (_Screen, GatewayError) as exc:
+            log.info("kiosk.checkout_refused", tenant=self.tenant_id, error=_kind(exc))
+            return CheckoutResponse.build(
+                strip=True,
+                ok=False,
+                renewal_ok=False,
+                magnetic_media=None,
+                desensitize=False,
+                title_identifier="",
+                due_date=SipDate.none(),
+                screen_messages=[self._screen_text(exc)],
+                **answer,
+            )
+        if self._hooks is not None:
+            # Reading history for an opted-in patron (sealed without the password); a store
+            # failure is logged by the hook and never undoes the loan.
+            await self._hooks.loans_listed(Caller(patron, Channel.KIOSK), [loan])
+        return CheckoutResponse.build(
+            strip=True,
+            ok=True,
+            renewal_ok=False,
+            magnetic_media=None,
+            desensitize=True,
+            title_identifier=loan.item.title,
+            due_date=_end_of_day(loan.due_date),
+            **answer,
+        )
+
+    async def _checkin(self, msg: CheckinRequest, session: SIP2Session) -> CheckinResponse:
+        item_id = msg.item_identifier or ""
+        answer = {
+            "transaction_date": self._now(),
+            "institution_id": self._ao(msg),
+            "item_identifier": item_id,
+        }
+        try:
+            rules.check_writes_allowed(self._runtime.context.policy, self._runtime.context.now())
+            item = await self._runtime.context.backend.checkin(item_id)
+        except GatewayError as exc:
+            log.info("kiosk.checkin_refused", tenant=self.tenant_id, error=_kind(exc))
+            return CheckinResponse.build(
+                strip=True,
+                ok=False,
+                resensitize=False,
+                alert=True,
+                permanent_location="",
+                screen_messages=[self._screen_text(exc)],
+                **answer,
+            )
+        on_hold = _circulation(item.circulation_status) is CirculationStatus.WAITING_ON_HOLD_SHELF
+        return CheckinResponse.build(
+            strip=True,
+            ok=True,
+            resensitize=not on_hold,
+            alert=on_hold,
+            permanent_location=item.location or "",
+            title_identifier=item.title,
+            **answer,
+        )
+
+    async def _item_information(
+        self, msg: ItemInformationRequest, session: SIP2Session
+    ) -> ItemInformationResponse:
+        item_id = msg.item_identifier or ""
+        try:
+            item = await self._runtime.context.backend.get_item(item_id)
+        except GatewayError as exc:
+            return ItemInformationResponse.build(
+                strip=True,
+                circulation_status=CirculationStatus.OTHER,
+                transaction_date=self._now(),
+                item_identifier=item_id,
+                title_identifier="",
+                screen_messages=[self._screen_text(exc)],
+            )
+        return ItemInformationResponse.build(
+            strip=True,
+            circulation_status=_circulation(item.circulation_status),
+            transaction_date=self._now(),
+            item_identifier=item_id,
+            title_identifier=item.title,
+            permanent_location=item.location,
+        )
+
+    async def _renew(self, msg: RenewRequest, session: SIP2Session) -> RenewResponse:
+        card, item_id = msg.patron_identifier or "", msg.item_identifier or ""
+        answer = {
+            "transaction_date": self._now(),
+            "institution_id": self._ao(msg),
+            "patron_identifier": card,
+            "item_identifier": item_id,
+        }
+        try:
+            patron = await self._usable_patron(card, msg.patron_password)
+            result = await self._runtime.loans.renew(Caller(patron, Channel.KIOSK), item_id)
+        except (_Screen, GatewayError) as exc:
+            return RenewResponse.build(
+                strip=True,
+                ok=False,
+                renewal_ok=False,
+                magnetic_media=None,
+                desensitize=False,
+                title_identifier="",
+                due_date=SipDate.none(),
+                screen_messages=[self._screen_text(exc)],
+                **answer,
+            )
+        loan = result.loan
+        return RenewResponse.build(
+            strip=True,
+            ok=True,
+            renewal_ok=True,
+            magnetic_media=None,
+            desensitize=True,
+            title_identifier=loan.item.title if loan is not None else "",
+            due_date=_end_of_day(result.new_due_date) or SipDate.none(),
+            **answer,
+        )
+
+    async def _renew_all(self, msg: RenewAllRequest, session: SIP2Session) -> RenewAllResponse:
+        card = msg.patron_identifier or ""
+        answer = {"transaction_date": self._now(), "institution_id": self._ao(msg)}
+        try:
+            patron = await self._usable_patron(card, msg.patron_password)
+            caller = Caller(patron, Channel.KIOSK)
+            loans = await self._runtime.loans.list_loans(caller)
+            batch = await self._runtime.loans.renew_many(caller, [loan.item.id for loan in loans])
+        except (_Screen, GatewayError) as exc:
+            return RenewAllResponse.build(
+                strip=True,
+                ok=False,
+                renewed_count=0,
+                unrenewed_count=0,
+                screen_messages=[self._screen_text(exc)],
+                **answer,
+            )
+        renewed = [r.item_id for r in batch.results if r.ok]
+        refused = [r for r in batch.results if not r.ok]
+        notes = [f"{r.item_id}: {self._result_text(r.reason, r.detail)}" for r in refused]
+        return RenewAllResponse.build(
+            strip=True,
+            ok=True,
+            renewed_count=len(renewed),
+            unrenewed_count=len(refused),
+            renewed_items=renewed,
+            unrenewed_items=[r.item_id for r in refused],
+            screen_messages=notes,
+            **answer,
+        )
+
+    async def _hold(self, msg: HoldRequest, session: SIP2Session) -> HoldResponse:
+        card = msg.patron_identifier or ""
+        target = msg.item_identifier or msg.title_identifier or ""
+        answer = {
+            "transaction_date": self._now(),
+            "institution_id": self._ao(msg),
+            "patron_identifier": card,
+            "item_identifier": msg.item_identifier or None,
+        }
+        try:
+            patron = await self._usable_patron(card, msg.patron_password)
+            caller = Caller(patron, Channel.KIOSK)
+            hold = await self._hold_action(caller, msg.hold_mode, target, msg.pickup_location)
+        except (_Screen, GatewayError) as exc:
+            return HoldResponse.build(
+                strip=True,
+                ok=False,
+                available=False,
+                screen_messages=[self._screen_text(exc)],
+                **answer,
+            )
+        return HoldResponse.build(
+            strip=True,
+            ok=True,
+            available=hold.status is HoldStatus.READY,
+            expiration_date=_end_of_day(hold.pickup_deadline or hold.expires),
+            queue_position=str(hold.queue_position) if hold.queue_position else None,
+            pickup_location=hold.pickup_library,
+            title_identifier=hold.item.title,
+            **answer,
+        )
+
+    async def _hold_action(
+        self, caller: Caller, mode: HoldMode, target: str, pickup: str | None
+    ) -> Hold:
+        holds = self._runtime.holds
+        if mode is HoldMode.ADD:
+            pickup = pickup or caller.patron.home_library
+            if not pickup:
+                raise _Screen(self._text("no_pickup"))
+            batch = await holds.place_holds(caller, [target], pickup)
+            result = batch.results[0]
+            if result.hold is None:
+                raise _Screen(self._result_text(result.reason, result.detail))
+            return result.hold
+        hold = _find_hold(await holds.list_holds(caller), target)
+        if hold is None:
+            raise _Screen(self._text("no_hold"))
+        if mode is HoldMode.DELETE:
+            await holds.cancel_hold(caller, hold.id)
+            return hold.model_copy(update={"status": HoldStatus.CANCELLED})
+        if not pickup:
+            raise _Screen(self._text("no_pickup"))
+        return await holds.change_hold(caller, hold.id, pickup_library=pickup)
+
+    # --- what this face does not do: a clear "no" of the right shape ------------------------
+
+    async def _block_patron(self, msg: BlockPatron, session: SIP2Session) -> PatronStatusResponse:
+        return PatronStatusResponse.build(
+            patron_status=_UNKNOWN_PATRON,
+            transaction_date=self._now(),
+            institution_id=self._ao(msg),
+            patron_identifier=msg.patron_identifier or "",
+            personal_name="",
+            screen_messages=[self._text("not_here")],
+        )
+
+    async def _item_status_update(
+        self, msg: ItemStatusUpdateRequest, session: SIP2Session
+    ) -> ItemStatusUpdateResponse:
+        return ItemStatusUpdateResponse.build(
+            item_properties_ok=False,
+            transaction_date=self._now(),
+            item_identifier=msg.item_identifier or "",
+            screen_messages=[self._text("not_here")],
+        )
+
+    async def _patron_enable(
+        self, msg: PatronEnableRequest, session: SIP2Session
+    ) -> PatronEnableResponse:
+        return PatronEnableResponse.build(
+            patron_status=_UNKNOWN_PATRON,
+            transaction_date=self._now(),
+            institution_id=self._ao(msg),
+            patron_identifier=msg.patron_identifier or "",
+            personal_name="",
+            screen_messages=[self._text("not_here")],
+        )
+
+    async def _fee_paid(self, msg: FeePaidRequest, session: SIP2Session) -> FeePaidResponse:
+        return FeePaidResponse.build(
+            payment_accepted=False,
+            transaction_date=self._now(),
+            institution_id=self._ao(msg),
+            patron_identifier=msg.patron_identifier or "",
+            transaction_id=msg.transaction_id,
+            screen_messages=[self._text("not_here")],
+        )
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    async def _authenticate(self, raw_card: str, password: str | None) -> Patron:
+        """The patron behind card and password (AD); blocked patrons are returned, not refused."""
+        if not password:
+            raise _Screen(self._text("no_password"))
+        card = rules.normalise_card(self._runtime.context.policy.card, raw_card)
+        return await self._runtime.context.backend.authenticate(card, password)
+
+    async def _usable_patron(self, raw_card: str, password: str | None) -> Patron:
+        """As ``_authenticate``, refusing a card that cannot be used (expired, lost…)."""
+        patron = await self._authenticate(raw_card, password)
+        blocks = self._card_blocks(patron)
+        if blocks:
+            raise PatronBlocked(blocks, operator_detail="refused at the self-check")
+        return patron
+
+    def _card_blocks(self, patron: Patron) -> list[BlockReason]:
+        blocks = [b for b in patron.blocks if b in rules.CARD_BLOCKS]
+        if patron.card_expired_on(self._runtime.context.today()) and not blocks:
+            blocks.append(BlockReason.CARD_EXPIRED)
+        return blocks
+
+    def _status_bits(self, patron: Patron, overdue: int = 0) -> PatronStatus:
+        flags: set[PatronStatusFlag] = set()
+        blocks = set(patron.blocks) | set(self._card_blocks(patron))
+        if blocks & rules.CARD_BLOCKS:
+            flags |= _ALL_DENIED
+        for block in blocks:
+            flags |= _BLOCK_FLAGS.get(block, frozenset())
+        if overdue or patron.overdue_count:
+            flags.add(PatronStatusFlag.TOO_MANY_ITEMS_OVERDUE)
+        return PatronStatus.from_flags(flags)
+
+    def _block_texts(self, patron: Patron) -> list[str]:
+        labels = self._runtime.context.labels
+        blocks = dict.fromkeys([*self._card_blocks(patron), *patron.blocks])
+        return [labels.label(block, self._lang) for block in blocks]
+
+    def _screen_text(self, error: Exception) -> str:
+        """What the machine shows for a refusal: the tenant's label where there is one."""
+        labels = self._runtime.context.labels
+        if isinstance(error, _Screen):
+            return error.text
+        if isinstance(error, Refused):
+            if error.reason is RefusalReason.UNKNOWN and error.backend_message:
+                return error.backend_message
+            return labels.label(error.reason, self._lang)
+        if isinstance(error, PatronBlocked):
+            return "、".join(labels.label(b, self._lang) for b in error.blocks)
+        if isinstance(error, AuthenticationFailed):
+            return self._text("bad_login")
+        if isinstance(error, NotFound):
+            return self._text("no_item")
+        if isinstance(error, FeatureDisabled):
+            return self._text("not_here")
+        if isinstance(error, MaintenanceWindow):
+            return self._text("maintenance")
+        if not isinstance(error, BackendUnavailable):
+            log.warning("kiosk.request_failed", tenant=self.tenant_id, error=_kind(error))
+        return self._text("unavailable")
+
+    def _result_text(self, reason: RefusalReason | None, detail: str | None) -> str:
+        if reason is not None and reason is not RefusalReason.UNKNOWN:
+            return self._runtime.context.labels.label(reason, self._lang)
+        return detail or self._text("unavailable")
+
+    def _text(self, key: str) -> str:
+        ja, en = _TEXTS[key]
+        return ja if self._lang == "ja" else en
+
+    def _writes_allowed(self) -> bool:
+        try:
+            rules.check_writes_allowed(self._runtime.context.policy, self._runtime.context.now())
+        except MaintenanceWindow:
+            return False
+        return True
+
+    def _now(self) -> SipDate:
+        return SipDate.from_datetime(self._runtime.context.now().replace(tzinfo=None))
+
+    def _ao(self, msg: Message) -> str:
+        return msg.get("AO") or self._config.institution_id
+
+
+def _kind(error: Exception) -> str:
+    return error.type_slug if isinstance(error, GatewayError) else type(error).__name__
+
+
+def _end_of_day(day: date | None) -> SipDate | None:
+    """A due date as the end of that local day (what ACSs commonly send)."""
+    if day is None:
+        return None
+    return SipDate.from_datetime(datetime.combine(day, time(23, 59, 59)))
+
+
+def _circulation(status: str | None) -> CirculationStatus:
+    key = (status or "").strip().lower().replace(" ", "_").replace("-", "_")
+    if key in _CIRCULATION:
+        return _CIRCULATION[key]
+    try:
+        return CirculationStatus[key.upper()]
+    except KeyError:
+        return CirculationStatus.OTHER
+
+
+def _patron_lists(loans: Sequence[Loan], holds: Sequence[Hold]) -> dict[str, list[str]]:
+    """The 64 item lists by accessor name: AU, AT, AS (ready holds), CD (other holds)."""
+    active = [h for h in holds if h.status.is_active]
+    return {
+        "charged_items": [loan.item.id for loan in loans],
+        "overdue_items": [loan.item.id for loan in loans if loan.overdue],
+        "hold_items": [h.item.id for h in active if h.status is HoldStatus.READY],
+        "unavailable_hold_items": [h.item.id for h in active if h.status is not HoldStatus.READY],
+    }
+
+
+_SUMMARY_FIELDS = {
+    SummaryItem.HOLD_ITEMS: "hold_items",
+    SummaryItem.OVERDUE_ITEMS: "overdue_items",
+    SummaryItem.CHARGED_ITEMS: "charged_items",
+    SummaryItem.UNAVAILABLE_HOLDS: "unavailable_hold_items",
+}
+
+
+def _requested_list(items: frozenset[SummaryItem] | set[SummaryItem]) -> str | None:
+    """The one list a 63 asks for (the spec allows one; the first wins if several are set)."""
+    for item in sorted(items, key=lambda s: s.value):
+        return _SUMMARY_FIELDS.get(item)
+    return None
+
+
+def _page(entries: list[str], start: str | None, end: str | None) -> list[str]:
+    first = _bound(start, 1)
+    last = min(_bound(end, len(entries)), first + _PAGE_LIMIT - 1)
+    return entries[first - 1 : last]
+
+
+def _bound(raw: str | None, default: int) -> int:
+    if raw is None or not raw.strip().isdigit():
+        return default
+    return max(1, int(raw))
+
+
+def _find_hold(holds: Sequence[Hold], target: str) -> Hold | None:
+    for hold in holds:
+        if hold.status.is_active and target in (hold.id, hold.item.id, hold.item.title):
+            return hold
+    return None
+
+
+@asynccontextmanager
+async def open_kiosk_faces(gateway: Gateway) -> AsyncIterator[dict[str, SIP2Server]]:
+    """Start a SIP2 face for every tenant whose ``kiosk_sip2`` is enabled; close them on exit.
+
+    Yields the running servers by tenant id (their bound ports for tests and the operator).
+    """
+    async with AsyncExitStack() as stack:
+        servers: dict[str, SIP2Server] = {}
+        for runtime in gateway:
+            config = runtime.config.kiosk_sip2
+            if config is None or not config.enabled:
+                continue
+            face = KioskFace(runtime, config)
+            server = SIP2Server(face.handle, server_settings(config))
+            await stack.enter_async_context(server)
+            log.info("kiosk.face_started", tenant=face.tenant_id, port=server.port)
+            servers[face.tenant_id] = server
+        yield servers
+
+
+KIOSK_SERVERS_KEY = web.AppKey("kiosk_servers", dict)
+
+
+async def kiosk_context(app: web.Application) -> AsyncIterator[None]:
+    """aiohttp cleanup context: the SIP2 faces run while the app runs (after the gateway)."""
+    async with open_kiosk_faces(app[GATEWAY_KEY]) as servers:
+        app[KIOSK_SERVERS_KEY] = servers
+        yield

@@ -1,0 +1,202 @@
+"""The kiosk tests' library and gateway: a small simulated library behind its SIP2 ACS face or
+its Koha REST face (real TCP on 127.0.0.1), a gateway whose tenant uses it as backend and
+enables the SIP2 face, and ``SIP2ClientPool`` as the self-check machine."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from aiohttp import web
+
+from ils_gateway.gateway import Gateway, GatewaySettings, open_gateway
+from ils_gateway.kiosk.face import open_kiosk_faces
+from ils_gateway.services.mylists.runtime import StoreSettings
+from ils_gateway.simulators.koha import create_koha_app
+from ils_gateway.simulators.library import TOKYO, SimulatedLibrary
+from ils_gateway.simulators.policy import ItemType
+from ils_gateway.simulators.records import (
+    Biblio,
+    Branch,
+    Item,
+    ItemStatus,
+    LibraryData,
+    Loan,
+    Patron,
+    PatronCategory,
+)
+from ils_gateway.simulators.sip2_acs import start_sip2_simulator
+from ils_gateway.sip2.client import SIP2ClientPool, SIP2ClientSettings
+from ils_gateway.store.engine import default_url
+from ils_gateway.store.reading_history import KdfParams
+from ils_gateway.tenants.loader import TenantRegistry, parse_tenants
+
+NOW = datetime(2026, 1, 10, 10, 0, tzinfo=TOKYO)
+LENT_AT = datetime(2026, 1, 3, 11, 0, tzinfo=TOKYO)
+SECRET = b"kiosk-test-secret-0123456789abcdef"
+CARD, PASSWORD = "0000000001", "pass1234"
+OTHER_CARD, OTHER_PASSWORD = "0000000002", "pass5678"
+EXPIRED_CARD, EXPIRED_PASSWORD = "0000000003", "pass9999"
+SC_USER, SC_PASSWORD = "sc01", "kiosk-secret"
+FREE, FREE_2, LENT, REFERENCE = "2000105", "2000106", "2000104", "2000107"
+
+
+class Clock:
+    """A clock the test sets by hand; the library, gateway and store share it."""
+
+    def __init__(self, now: datetime = NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def _patron(pid: int, card: str, password: str, name: str, expiry: date) -> Patron:
+    return Patron(
+        pid, card, password, name, "カナ", PatronCategory.ADULT, "CEN",
+        date(1980, 4, 1), expiry, date(2026, 1, 3),
+    )  # fmt: skip
+
+
+def library_data() -> LibraryData:
+    """Free copies to borrow, one lent to the other patron, one reference-only; an expired card."""
+    biblios = [
+        Biblio(4, "吾輩は猫である", "夏目漱石", ItemType.BOOK),
+        Biblio(5, "ぐりとぐら", "中川李枝子", ItemType.PICTURE_BOOK),
+        Biblio(6, "坊っちゃん", "夏目漱石", ItemType.BOOK),
+        Biblio(7, "広辞苑", "新村出", ItemType.BOOK),
+    ]
+    items = [
+        Item(104, LENT, 4, "CEN", "CEN", "913/ナ", ItemStatus.CHECKED_OUT),
+        Item(105, FREE, 5, "CEN", "CEN", "E/ナ"),
+        Item(106, FREE_2, 6, "CEN", "CEN", "913/ナ"),
+        Item(107, REFERENCE, 7, "CEN", "CEN", "813/シ", not_for_loan=True),
+    ]
+    return LibraryData(
+        name="テスト市立図書館",
+        branches=[Branch("CEN", "中央図書館"), Branch("NIS", "西図書館")],
+        biblios=biblios,
+        items=items,
+        patrons=[
+            _patron(1, CARD, PASSWORD, "山田 花子", date(2028, 3, 31)),
+            _patron(2, OTHER_CARD, OTHER_PASSWORD, "佐藤 一郎", date(2028, 3, 31)),
+            _patron(3, EXPIRED_CARD, EXPIRED_PASSWORD, "鈴木 次郎", date(2025, 3, 31)),
+        ],
+        loans=[
+            Loan(1, 104, 2, "CEN", datetime(2026, 1, 3, 11, 0, tzinfo=TOKYO), date(2026, 1, 17))
+        ],
+    )
+
+
+_TENANT = """
+[[tenants]]
+id = "testlib"
+name = "テスト市立図書館"
+{backend}
+[[tenants.pickup_libraries]]
+code = "CEN"
+name = "中央図書館"
+
+[tenants.kiosk_sip2]
+enabled = true
+port = 0
+institution_id = "TEST"
+logins = [{{ user = "{sc_user}", password = "{sc_password}" }}]
+
+[tenants.policy.card]
+strip = "- "
+pattern = '^\\d{{10}}$'
+
+[tenants.policy.renewal]
+max_renewals = 1
+
+[tenants.policy.disabled_features]
+kiosk = ["reading_history"]
+"""
+
+_SIP2_BACKEND = """
+[tenants.backend]
+kind = "sip2"
+host = "127.0.0.1"
+port = {port}
+institution_id = "TEST"
+login_user = "gateway"
+login_password = "acs-secret"
+expiry_field = "PA"
+title_hold_entries = "record_id_title"
+"""
+
+_KOHA_BACKEND = """
+[tenants.backend]
+kind = "koha"
+base_url = "{url}"
+client_id = "koha-demo-gateway"
+client_secret = "koha-demo-secret"
+"""
+
+
+@dataclass
+class Setup:
+    """A running library, gateway and kiosk face; ``machine`` speaks to the face."""
+
+    sim: SimulatedLibrary
+    gateway: Gateway
+    machine: SIP2ClientPool
+    port: int
+
+
+def self_check(port: int, *, password: str = SC_PASSWORD) -> SIP2ClientPool:
+    """A self-check machine's connection pool to the gateway's face."""
+    return SIP2ClientPool(
+        SIP2ClientSettings(
+            host="127.0.0.1",
+            port=port,
+            login_user=SC_USER,
+            login_password=password,
+            institution_id="TEST",
+            pool_size=1,
+        )
+    )
+
+
+@asynccontextmanager
+async def running(
+    backend: str, clock: Clock, store_dir: Path | None = None
+) -> AsyncIterator[Setup]:
+    """The library behind ``backend`` ("sip2" or "koha"), a gateway on it (with a SQLite store
+    in ``store_dir`` when given) and its kiosk face, and a logged-in self-check machine."""
+    sim = SimulatedLibrary(library_data(), clock)
+    async with AsyncExitStack() as stack:
+        if backend == "sip2":
+            server, _acs = await start_sip2_simulator(
+                sim, logins={"gateway": "acs-secret"}, institution_id="TEST"
+            )
+            stack.push_async_callback(server.aclose)
+            section = _SIP2_BACKEND.format(port=server.port)
+        else:
+            runner = web.AppRunner(create_koha_app(sim))
+            await runner.setup()
+            stack.push_async_callback(runner.cleanup)
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            section = _KOHA_BACKEND.format(url=f"http://127.0.0.1:{runner.addresses[0][1]}")
+        text = _TENANT.format(backend=section, sc_user=SC_USER, sc_password=SC_PASSWORD)
+        store = None
+        if store_dir is not None:
+            url = default_url(store_dir / "gateway.sqlite3")
+            store = StoreSettings(url, SECRET, kdf=KdfParams.minimal())
+        settings = GatewaySettings(
+            tenants=TenantRegistry(parse_tenants(text, "<kiosk test>").tenants),
+            clock=clock,
+            # The tests change the library behind the gateway's back; no read cache.
+            wrap_backend=None,
+            store=store,
+        )
+        gateway = await stack.enter_async_context(open_gateway(settings))
+        faces = await stack.enter_async_context(open_kiosk_faces(gateway))
+        port = faces["testlib"].port
+        machine = await stack.enter_async_context(self_check(port))
+        yield Setup(sim, gateway, machine, port)
