@@ -1,9 +1,10 @@
 """A TCP-level fault injector for API tests: an HTTP proxy in front of a backend simulator.
 
 ``mode`` decides what happens to each request: ``pass`` forwards it; ``hang`` never answers
-(a backend too slow to wait for); ``lose_answer`` forwards the request (the backend acts on it)
-and then drops the connection instead of relaying the answer, once, for requests matching
-``lose_pattern``. ``go_down()`` stops listening: connections are refused from then on.
+(a backend too slow to wait for; ``release()`` drops the waiting requests unanswered);
+``lose_answer`` forwards the request (the backend acts on it) and then drops the connection
+instead of relaying the answer, once, for requests matching ``lose_pattern``. ``go_down()``
+stops listening: connections are refused from then on.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class FaultProxy:
         self.seen.append(line)
         if self.mode == "hang":
             await self._release.wait()
+            return _drop(request)  # released at last: the answer never comes
         body = await request.read()
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP}
         async with (
@@ -59,7 +61,7 @@ class FaultProxy:
         await self.runner.cleanup()
 
     def release(self) -> None:
-        """Let hanging requests go on (at teardown)."""
+        """End the hanging requests (their connections close without an answer)."""
         self._release.set()
 
 

@@ -114,6 +114,26 @@ async def test_slow_backend_write_is_an_unknown_outcome(faulty_client, proxy):
     assert (await response.json())["type"].endswith("/outcome-unknown")
 
 
+async def test_a_keyed_write_that_failed_with_5xx_runs_again_on_retry(
+    faulty_client, proxy, library
+):
+    client = await faulty_client(failure_threshold=5)
+    auth = await login(client)
+    item_id = _renewable(await (await client.get(f"{T}/loans", headers=auth)).json())
+    keyed = {**auth, "Idempotency-Key": "renew-after-timeout"}
+    proxy.mode = "hang"
+    unknown = await client.post(f"{T}/loans/{item_id}/renewal", headers=keyed)
+    assert unknown.status == 504
+    proxy.release()
+    proxy.mode = "pass"
+    # A 5xx is not kept as "the first answer": the retry runs (and the read-back-guarded
+    # renewal happens once).
+    retry = await client.post(f"{T}/loans/{item_id}/renewal", headers=keyed)
+    assert retry.status == 200, await retry.text()
+    assert "Idempotent-Replayed" not in retry.headers
+    assert [loan.renewals for loan in library.loans(CARD) if loan.barcode == item_id] == [1]
+
+
 async def test_lost_answer_is_read_back_and_a_keyed_retry_is_not_a_duplicate(
     faulty_client, proxy, library
 ):
