@@ -7,7 +7,8 @@ Idempotency-Keys and the read cache in Redis, for running several processes. The
 (basket, sequences, shelves, reading history…) is ``--store URL`` / ``ILS_GATEWAY_STORE_URL``,
 by default ``./var/ils-gateway.sqlite3`` (secret: ``ILS_GATEWAY_STORE_SECRET``, or a dev secret
 generated beside the SQLite file; see ``ils_gateway.store.location``); the periodic jobs run
-with it (``ils_gateway.jobs.schedule``).
+with it (``ils_gateway.jobs.schedule``), and so do the SIP2 faces for self-check machines of the
+tenants that enable ``kiosk_sip2`` (the demo tenant's on 127.0.0.1:6011; ``ils_gateway.kiosk``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ils_gateway.api.app import create_app
 from ils_gateway.cli import main
 from ils_gateway.gateway import GatewaySettings
 from ils_gateway.jobs.schedule import JobIntervals, jobs_context
+from ils_gateway.kiosk.face import kiosk_context
 from ils_gateway.logging import configure_logging
 from ils_gateway.services.mylists.runtime import StoreSettings, store_settings
 from ils_gateway.tenants.loader import TenantConfigError, load_tenants
@@ -28,6 +30,7 @@ from ils_gateway.tenants.loader import TenantConfigError, load_tenants
 
 def _with_jobs(app: web.Application) -> web.Application:
     app.cleanup_ctx.append(jobs_context(JobIntervals()))  # after the gateway: uses its tenants
+    app.cleanup_ctx.append(kiosk_context)  # SIP2 faces of tenants with kiosk_sip2 enabled
     return app
 
 

@@ -94,7 +94,7 @@ from ils_gateway.sip2.messages import (
 )
 from ils_gateway.sip2.server import SIP2Server, SIP2Session
 
-__all__ = ["KioskFace", "kiosk_context", "open_kiosk_faces"]
+__all__ = ["KIOSK_SERVERS_KEY", "KioskFace", "kiosk_context", "open_kiosk_faces"]
 
 log = structlog.get_logger(__name__)
 

@@ -35,6 +35,14 @@ refusal_patterns = [
 [tenants.elibrary]
 kind = "simulator"
 
+# Self-check machines speak SIP2 to the gateway (``serve`` starts this face on 127.0.0.1:6011).
+[tenants.kiosk_sip2]
+enabled = true
+host = "127.0.0.1"
+port = 6011
+institution_id = "DEMO"
+logins = [{{ user = "sc01", password = "demo-selfcheck" }}]
+
 # SIP2 cannot list pickup libraries: the sample library's branches and bookmobile stations.
 [[tenants.pickup_libraries]]
 code = "CEN"
