@@ -19,12 +19,14 @@ import pytest
 
 from ils_gateway.api.app import create_app
 from ils_gateway.gateway import GatewaySettings
+from ils_gateway.services.mylists.runtime import StoreSettings
 from ils_gateway.simulators.koha_cli import start_koha_simulator
 from ils_gateway.simulators.library import ManualClock, SimulatedLibrary
 from ils_gateway.simulators.records import LibraryData
 from ils_gateway.simulators.sample_data import SAMPLE_NOW, build_sample_data
 from ils_gateway.simulators.sip2_acs import start_sip2_simulator
 from ils_gateway.sip2.codec import CodecSettings
+from ils_gateway.store.reading_history import KdfParams
 from ils_gateway.tenants.backends import KohaBackend, Sip2Backend
 from ils_gateway.tenants.loader import TenantRegistry, parse_tenants
 
@@ -82,7 +84,7 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 async def open_site(
-    aiohttp_client, clock: ManualClock
+    aiohttp_client, clock: ManualClock, tmp_path: Path
 ) -> AsyncIterator[Callable[..., Awaitable[Site]]]:
     closers: list[Callable[[], Awaitable[None]]] = []
 
@@ -91,6 +93,7 @@ async def open_site(
         *,
         rules: dict[str, Any] | None = None,
         adjust: Callable[[LibraryData], None] | None = None,
+        store: bool = False,
     ) -> Site:
         data = build_sample_data(now=SAMPLE_NOW)
         if rules:
@@ -126,7 +129,11 @@ async def open_site(
             closers.append(runner.cleanup)
             text = text.replace(backend.base_url, url)
         registry = TenantRegistry(parse_tenants(text, name).tenants)
-        client = await aiohttp_client(create_app(GatewaySettings(tenants=registry, clock=clock)))
+        settings = GatewaySettings(tenants=registry, clock=clock)
+        if store:  # the gateway store (lists, skips…) in a SQLite file of this test
+            url = f"sqlite+aiosqlite:///{tmp_path / 'store.sqlite3'}"
+            settings.store = StoreSettings(url, b"e2e-secret" * 4, kdf=KdfParams.minimal())
+        client = await aiohttp_client(create_app(settings))
         return Site(client=client, library=library, tenant=tenant.id)
 
     yield open_site

@@ -36,3 +36,20 @@ async def test_audio_visual_hold_limit_gives_per_item_results(open_site):
     assert _open_av_holds(site.library, "1000000007") == 4
     listed = (await site.get("/holds", auth))["holds"]
     assert len(listed) == len(site.library.holds("1000000007"))
+
+
+async def test_hold_skip_is_offered_only_where_the_library_system_can_suspend(open_site):
+    # Akiruno allows skipping a turn, but its ACS (SIP2) has no way to suspend a hold: the
+    # holds list offers no "skip" and asking for one says which feature is missing.
+    site = await open_site("akiruno", rules=AKIRUNO_ILS, store=True)
+    auth = await site.login(*PATRON)
+    holds = (await site.get("/holds", auth))["holds"]
+    waiting = next(h for h in holds if h["status"] == "waiting")
+    assert "skip" not in waiting["allowed_actions"]
+    response = await site.client.post(
+        f"{site.base}/holds/{waiting['id']}/skip", headers=auth, json={"until": "2025-06-20"}
+    )
+    problem = await response.json()
+    assert response.status == 403
+    assert problem["type"].endswith("/feature-disabled") and problem["feature"] == "hold_skip"
+    assert not any(h.suspended for h in site.library.holds("1000000007"))
