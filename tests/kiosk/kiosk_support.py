@@ -113,6 +113,10 @@ pattern = '^\\d{{10}}$'
 [tenants.policy.renewal]
 max_renewals = 1
 
+[tenants.policy.maintenance]
+start = 03:50:00
+end = 04:20:00
+
 [tenants.policy.disabled_features]
 kiosk = ["reading_history"]
 """

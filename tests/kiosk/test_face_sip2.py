@@ -25,6 +25,7 @@ from kiosk_support import (
 )
 
 from ils_gateway.adapters.base import Capability
+from ils_gateway.simulators.library import TOKYO
 from ils_gateway.sip2.client import SIP2ClientPool, SIP2LoginFailed
 from ils_gateway.sip2.fields import (
     CirculationStatus,
@@ -62,6 +63,7 @@ from ils_gateway.sip2.messages import (
     SCStatus,
 )
 
+MAINTENANCE = "システムメンテナンス中です。しばらくしてからご利用ください"
 _WHEN = SipDate.from_datetime(datetime(2026, 1, 10, 10, 0))
 
 
@@ -332,3 +334,22 @@ async def test_logs_never_show_passwords_or_whole_cards(setup: Setup) -> None:
     assert any("AA=******0001" in f for e in frames for f in e["fields"])
     for secret in (PASSWORD, "wrong-password", "kiosk-secret", "acs-secret", CARD, OTHER_CARD):
         assert secret not in text
+
+
+async def test_the_nightly_maintenance_window_stops_circulation_only() -> None:
+    clock = Clock(datetime(2026, 1, 10, 4, 0, tzinfo=TOKYO))
+    async with running("sip2", clock) as setup:
+        status = await ask(setup.machine, SCStatus.build())
+        assert status.online_status
+        assert not status.checkout_ok and not status.checkin_ok
+        assert status.screen_messages == [MAINTENANCE]
+        refused = await checkout(setup.machine, FREE)
+        assert not refused.ok and refused.screen_messages == [MAINTENANCE]
+        assert setup.sim.item_info(FREE).circulation_status == CirculationStatus.AVAILABLE.value
+        # Reading is still allowed.
+        info = await ask(setup.machine, info_request())
+        assert info.get("BL") == "Y"
+
+        clock.now = datetime(2026, 1, 10, 4, 30, tzinfo=TOKYO)
+        assert (await ask(setup.machine, SCStatus.build())).checkout_ok
+        assert (await checkout(setup.machine, FREE)).ok
