@@ -204,6 +204,20 @@ async def test_refused_checkouts_carry_the_librarys_reason(setup: Setup) -> None
         assert not (refused.get("AH") or "").strip()
 
 
+async def test_a_cancelled_checkout_is_never_acted_on(setup: Setup) -> None:
+    cancel = req(
+        CheckoutRequest,
+        institution_id="TEST",
+        patron_identifier=CARD,
+        patron_password=PASSWORD,
+        item_identifier=FREE,
+        cancel="Y",
+    )
+    refused = await ask(setup.machine, cancel, idempotent=False)
+    assert not refused.ok
+    assert setup.sim.item_info(FREE).circulation_status == CirculationStatus.AVAILABLE.value
+
+
 async def test_checkin_and_item_information(setup: Setup) -> None:
     assert (await checkout(setup.machine, FREE)).ok
     item = await ask(setup.machine, req(ItemInformationRequest, item_identifier=FREE))

@@ -359,6 +359,7 @@ class KioskFace:
             "item_identifier": item_id,
         }
         try:
+            _refuse_cancel(msg.cancel, self._text("not_here"))
             patron = await self._usable_patron(card, msg.patron_password)
             rules.check_writes_allowed(self._runtime.context.policy, self._runtime.context.now())
             loan = await self._runtime.context.backend.checkout(patron, item_id)
@@ -398,9 +399,10 @@ class KioskFace:
             "item_identifier": item_id,
         }
         try:
+            _refuse_cancel(msg.cancel, self._text("not_here"))
             rules.check_writes_allowed(self._runtime.context.policy, self._runtime.context.now())
             item = await self._runtime.context.backend.checkin(item_id)
-        except GatewayError as exc:
+        except (_Screen, GatewayError) as exc:
             log.info("kiosk.checkin_refused", tenant=self.tenant_id, error=_kind(exc))
             return CheckinResponse.build(
                 strip=True,
@@ -694,6 +696,12 @@ class KioskFace:
 
     def _ao(self, msg: Message) -> str:
         return msg.get("AO") or self._config.institution_id
+
+
+def _refuse_cancel(cancel: str | None, text: str) -> None:
+    """BI=Y asks to undo the previous checkout or checkin: no backend can, so never act on it."""
+    if (cancel or "").upper() == "Y":
+        raise _Screen(text)
 
 
 def _kind(error: Exception) -> str:
