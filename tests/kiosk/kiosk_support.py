@@ -105,6 +105,8 @@ enabled = true
 port = 0
 institution_id = "TEST"
 logins = [{{ user = "{sc_user}", password = "{sc_password}" }}]
+encoding = "{encoding}"
+terminator = "{terminator}"
 
 [tenants.policy.card]
 strip = "- "
@@ -152,7 +154,9 @@ class Setup:
     port: int
 
 
-def self_check(port: int, *, password: str = SC_PASSWORD) -> SIP2ClientPool:
+def self_check(
+    port: int, *, password: str = SC_PASSWORD, encoding: str = "utf-8", terminator: str = "\r"
+) -> SIP2ClientPool:
     """A self-check machine's connection pool to the gateway's face."""
     return SIP2ClientPool(
         SIP2ClientSettings(
@@ -162,16 +166,19 @@ def self_check(port: int, *, password: str = SC_PASSWORD) -> SIP2ClientPool:
             login_password=password,
             institution_id="TEST",
             pool_size=1,
+            encoding=encoding,
+            terminator=terminator,
         )
     )
 
 
 @asynccontextmanager
 async def running(
-    backend: str, clock: Clock, store_dir: Path | None = None
+    backend: str, clock: Clock, store_dir: Path | None = None, *, shift_jis: bool = False
 ) -> AsyncIterator[Setup]:
     """The library behind ``backend`` ("sip2" or "koha"), a gateway on it (with a SQLite store
-    in ``store_dir`` when given) and its kiosk face, and a logged-in self-check machine."""
+    in ``store_dir`` when given) and its kiosk face, and a logged-in self-check machine
+    (``shift_jis``: face and machine speak CP932 with CRLF, as many installed machines do)."""
     sim = SimulatedLibrary(library_data(), clock)
     async with AsyncExitStack() as stack:
         if backend == "sip2":
@@ -187,7 +194,14 @@ async def running(
             site = web.TCPSite(runner, "127.0.0.1", 0)
             await site.start()
             section = _KOHA_BACKEND.format(url=f"http://127.0.0.1:{runner.addresses[0][1]}")
-        text = _TENANT.format(backend=section, sc_user=SC_USER, sc_password=SC_PASSWORD)
+        framing = ("cp932", "crlf", "\r\n") if shift_jis else ("utf-8", "cr", "\r")
+        text = _TENANT.format(
+            backend=section,
+            sc_user=SC_USER,
+            sc_password=SC_PASSWORD,
+            encoding=framing[0],
+            terminator=framing[1],
+        )
         store = None
         if store_dir is not None:
             url = default_url(store_dir / "gateway.sqlite3")
@@ -202,5 +216,7 @@ async def running(
         gateway = await stack.enter_async_context(open_gateway(settings))
         faces = await stack.enter_async_context(open_kiosk_faces(gateway))
         port = faces["testlib"].port
-        machine = await stack.enter_async_context(self_check(port))
+        machine = await stack.enter_async_context(
+            self_check(port, encoding=framing[0], terminator=framing[2])
+        )
         yield Setup(sim, gateway, machine, port)

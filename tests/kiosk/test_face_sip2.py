@@ -367,3 +367,15 @@ async def test_the_nightly_maintenance_window_stops_circulation_only() -> None:
         clock.now = datetime(2026, 1, 10, 4, 30, tzinfo=TOKYO)
         assert (await ask(setup.machine, SCStatus.build())).checkout_ok
         assert (await checkout(setup.machine, FREE)).ok
+
+
+async def test_machines_speaking_shift_jis_with_crlf() -> None:
+    async with running("sip2", Clock(), shift_jis=True) as setup:
+        face = setup.gateway.tenant("testlib").config.kiosk_sip2
+        assert face is not None and (face.encoding, face.terminator) == ("cp932", "crlf")
+        info = await ask(setup.machine, info_request())
+        assert info.get("AE") == "山田 花子"
+        out = await checkout(setup.machine, FREE)
+        assert out.ok and out.get("AJ") == "ぐりとぐら"
+        wrong = await ask(setup.machine, info_request(password="nope"))
+        assert wrong.screen_messages == ["カード番号またはパスワードが正しくありません"]
