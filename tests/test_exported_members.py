@@ -29,7 +29,6 @@ PUBLIC: dict[str, set[str]] = {
         "vendor_messages",
     },
     "adapters.koha.backend": {
-        "CancelOutcome",
         "KohaBackend",
         "TITLE_FETCH_CONCURRENCY",
         "TITLE_TTL_SECONDS",
@@ -68,6 +67,7 @@ PUBLIC: dict[str, set[str]] = {
     },
     "adapters.resilience.freshness": {"Freshness", "report_stale", "track_freshness"},
     "adapters.resilience.readback": {
+        "cancel_outcome",
         "cancelled",
         "changed_as_asked",
         "find_hold",

@@ -18,7 +18,8 @@ from aiohttp import web
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "adapters" / "koha"))
 from koha_spec import KohaSpec, SpecCheckingTransport, load_spec_or_skip
 
-from ils_gateway.adapters.koha.backend import CancelOutcome, KohaBackend
+from ils_gateway.adapters.base import CancelOutcome
+from ils_gateway.adapters.koha.backend import KohaBackend
 from ils_gateway.adapters.koha.config import KohaBackendConfig
 from ils_gateway.domain.errors import (
     AuthenticationFailed,
@@ -180,7 +181,7 @@ async def test_holds_end_to_end(
         assert suspended.status is HoldStatus.SUSPENDED
         assert (await koha.resume_hold(patron, hold.id)).status is HoldStatus.WAITING
         assert [lib.code for lib in await koha.hold_pickup_libraries(patron, hold.id)]
-        assert await koha.cancel_hold_outcome(patron, hold.id) is CancelOutcome.CANCELLED
+        assert await koha.cancel_hold(patron, hold.id) is CancelOutcome.CANCELLED
         assert await koha.list_holds(patron) == []
         item = await koha.get_item("1000102")
         assert item.material_type is MaterialType.PICTURE_BOOK
@@ -200,10 +201,11 @@ async def test_ready_hold_cancel(
         assert hold.status in (HoldStatus.READY, HoldStatus.PREPARING, HoldStatus.IN_TRANSIT)
         with pytest.raises(CancelRefused):
             await koha.cancel_hold(patron, hold.id)
-        outcome = await newer.cancel_hold_outcome(patron, hold.id)
+        outcome = await newer.cancel_hold(patron, hold.id)
         assert outcome is CancelOutcome.CANCELLATION_REQUESTED
         (listed,) = await koha.list_holds(patron)
         assert "cancellation requested" in (listed.backend_status or "")
+        assert listed.cancellation_requested and listed.status.is_active
     finally:
         await koha.close()
         await newer.close()
@@ -233,3 +235,22 @@ async def test_basic_auth(koha_url: tuple[str, SimulatedLibrary], koha_spec: Koh
         assert (await koha.authenticate("0000000002", "pass5678")).id == "2"
     finally:
         await koha.close()
+
+
+async def test_item_lookup_says_where_the_copy_is(
+    koha_url: tuple[str, SimulatedLibrary], koha_spec: KohaSpec
+) -> None:
+    """A lent copy is not "available": the simulator sends checked_out_date as Koha does, and
+    a copy set aside for a hold reads as such (Koha's item says nothing; its hold does)."""
+    url, _ = koha_url
+    koha, transport = await backend_for(url, koha_spec)
+    try:
+        assert (await koha.get_item("1000101")).circulation_status == "checked_out"
+        assert (await koha.get_item("1000103")).circulation_status == "checked_out"
+        assert (await koha.get_item("1000102")).circulation_status == "available"
+        patron = await koha.authenticate("0000000002", "pass5678")
+        await koha.place_hold(patron, "1000102", "CEN")  # on the shelf: set aside at once
+        assert (await koha.get_item("1000102")).circulation_status == "on_hold_shelf"
+    finally:
+        await koha.close()
+    assert transport.exchanges > 5

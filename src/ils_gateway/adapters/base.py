@@ -63,6 +63,18 @@ class Capability(StrEnum):
     CHANGE_PASSWORD = "change_password"
 
 
+class CancelOutcome(StrEnum):
+    """What the library system did with a patron's cancel.
+
+    ``CANCELLED``: the hold is gone. ``CANCELLATION_REQUESTED``: the hold stays until staff act
+    (newer Koha's cancellation request flow for a hold already on the hold shelf), so nobody
+    may tell the patron it is cancelled yet.
+    """
+
+    CANCELLED = "cancelled"
+    CANCELLATION_REQUESTED = "cancellation_requested"
+
+
 class Support(StrEnum):
     """How a backend offers a capability."""
 
@@ -215,8 +227,9 @@ class ILSBackend(Protocol):
         ``HoldRefused``."""
         ...
 
-    async def cancel_hold(self, patron: Patron, hold_id: str) -> None:
-        """Cancel one of the patron's holds. Raises ``CancelRefused`` or ``NotFound``."""
+    async def cancel_hold(self, patron: Patron, hold_id: str) -> CancelOutcome:
+        """Cancel one of the patron's holds, saying whether it is cancelled or only a
+        cancellation was requested. Raises ``CancelRefused`` or ``NotFound``."""
         ...
 
     async def change_hold(

@@ -163,6 +163,9 @@ class Hold(_Frozen):
     source: ItemSource = ItemSource.ILS
     sequence: HoldSequenceInfo | None = None
     pickup_extended: bool = False
+    cancellation_requested: bool = Field(
+        False, description="the patron asked to cancel; the hold stays until staff act"
+    )
 
     @property
     def material_type(self) -> MaterialType:

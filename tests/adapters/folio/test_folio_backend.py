@@ -17,7 +17,7 @@ import pytest
 from folio_fake import CANCEL_REASON, PATRON_CARD, PATRON_ID, Answer, FakeFolio
 from folio_schemas import CIRCULATION, example
 
-from ils_gateway.adapters.base import Capability, ILSBackend, Support
+from ils_gateway.adapters.base import CancelOutcome, Capability, ILSBackend, Support
 from ils_gateway.adapters.folio.backend import FolioBackend
 from ils_gateway.domain.errors import (
     AuthenticationFailed,
@@ -439,7 +439,7 @@ async def test_cancel_hold_puts_the_cancelled_record(
         "GET", f"/circulation/requests/{REQUEST_ID}", Answer(json=request_example(), schema=REQUEST)
     )
     folio.on("PUT", f"/circulation/requests/{REQUEST_ID}", Answer(204), body_schema=REQUEST)
-    await backend.cancel_hold(patron, REQUEST_ID)
+    assert await backend.cancel_hold(patron, REQUEST_ID) is CancelOutcome.CANCELLED
     sent = sent_json(folio, "PUT", REQUEST_ID)
     assert sent["status"] == "Closed - Cancelled"
     assert sent["cancellationReasonId"] == CANCEL_REASON

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from koha_fake import Answer, FakeKoha, oauth_config
 
-from ils_gateway.adapters.base import Capability, ILSBackend, Support
-from ils_gateway.adapters.koha.backend import CancelOutcome, KohaBackend
+from ils_gateway.adapters.base import CancelOutcome, Capability, ILSBackend, Support
+from ils_gateway.adapters.koha.backend import KohaBackend
 from ils_gateway.domain.errors import (
     AuthenticationFailed,
     BackendProtocolError,
@@ -363,7 +363,7 @@ async def test_place_hold_timeout_is_outcome_unknown(
 async def test_cancel_hold(fake_koha: FakeKoha, backend: KohaBackend) -> None:
     lookup = fake_koha.on("GET", "/holds", Answer(json=[hold_row(31)]))
     delete = fake_koha.on("DELETE", "/holds/31", Answer(204))
-    assert await backend.cancel_hold_outcome(PATRON, "31") is CancelOutcome.CANCELLED
+    assert await backend.cancel_hold(PATRON, "31") is CancelOutcome.CANCELLED
     assert lookup.calls.last.request.url.params["patron_id"] == "7"
     assert "x-koha-override" not in delete.calls.last.request.headers
 
@@ -385,7 +385,7 @@ async def test_cancel_waiting_hold_files_a_cancellation_request(fake_koha: FakeK
     delete = fake_koha.on("DELETE", "/holds/35", Answer(202), allow_newer=True)
     koha = KohaBackend(oauth_config(cancellation_request_flow=True))
     try:
-        assert await koha.cancel_hold_outcome(PATRON, "35") is CancelOutcome.CANCELLATION_REQUESTED
+        assert await koha.cancel_hold(PATRON, "35") is CancelOutcome.CANCELLATION_REQUESTED
     finally:
         await koha.close()
     assert delete.calls.last.request.headers["x-koha-override"] == "cancellation-request-flow"

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from ils_gateway.adapters.base import Capability, ILSBackend
+from ils_gateway.adapters.base import CancelOutcome, Capability, ILSBackend
 from ils_gateway.adapters.sip2.backend import Sip2Backend
 from ils_gateway.domain.errors import (
     AuthenticationFailed,
@@ -209,7 +209,7 @@ async def test_place_change_and_cancel_a_hold(
     assert changed.pickup_library == "MINAMI"
     assert library.hold_by_id(view.hold_id).pickup == "MINAMI"
 
-    await backend.cancel_hold(patron, hold.id)
+    assert await backend.cancel_hold(patron, hold.id) is CancelOutcome.CANCELLED
     assert library.hold_by_id(view.hold_id).state.value == "cancelled"
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Literal
 
-from ils_gateway.adapters.base import Capabilities, Capability
+from ils_gateway.adapters.base import CancelOutcome, Capabilities, Capability
 from ils_gateway.domain.errors import (
     BackendUnavailable,
     FeatureDisabled,
@@ -85,6 +85,7 @@ class FakeLibrary:
         self.calls: Counter[str] = Counter()
         self.faults: dict[str, list[Fault]] = {}
         self.down = False
+        self.cancellation_request_flow = False
         self._next_hold = 1
 
     @property
@@ -182,10 +183,17 @@ class FakeLibrary:
 
         return await self._run("place_hold", apply)
 
-    async def cancel_hold(self, p: Patron, hold_id: str) -> None:
-        def apply() -> None:
-            if self.holds.get(p.id, {}).pop(hold_id, None) is None:
+    async def cancel_hold(self, p: Patron, hold_id: str) -> CancelOutcome:
+        def apply() -> CancelOutcome:
+            hold = self.holds.get(p.id, {}).get(hold_id)
+            if hold is None:
                 raise NotFound()
+            if hold.status is HoldStatus.READY and self.cancellation_request_flow:
+                # newer Koha: a hold on the shelf stays, marked, until staff act
+                self.holds[p.id][hold_id] = hold.model_copy(update={"cancellation_requested": True})
+                return CancelOutcome.CANCELLATION_REQUESTED
+            del self.holds[p.id][hold_id]
+            return CancelOutcome.CANCELLED
 
         return await self._run("cancel_hold", apply)
 

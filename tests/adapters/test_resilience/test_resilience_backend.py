@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 import pytest
 from resilience_fakes import FakeClock, FakeLibrary, RecordingSleep, patron
 
-from ils_gateway.adapters.base import ILSBackend
+from ils_gateway.adapters.base import CancelOutcome, ILSBackend
 from ils_gateway.adapters.resilience.backend import (
     CachePolicy,
     CallTimeouts,
@@ -334,12 +334,29 @@ async def test_when_the_read_back_fails_the_outcome_stays_unknown(
 async def test_lost_answer_to_a_cancellation(backend: ResilientBackend, ils: FakeLibrary) -> None:
     hold = await backend.place_hold(P1, "i7", "CEN")
     ils.fault("cancel_hold", "lost")
-    assert await backend.cancel_hold(P1, hold.id) is None
+    assert await backend.cancel_hold(P1, hold.id) is CancelOutcome.CANCELLED
     assert ils.calls["cancel_hold"] == 1
     ils.fault("cancel_hold", "raise", OutcomeUnknown())
     hold = await backend.place_hold(P1, "i8", "CEN")
-    await backend.cancel_hold(P1, hold.id)
+    assert await backend.cancel_hold(P1, hold.id) is CancelOutcome.CANCELLED
     assert ils.calls["cancel_hold"] == 3 and ils.holds["p1"] == {}
+
+
+async def test_lost_answer_to_a_cancellation_request_reads_back_as_requested(
+    backend: ResilientBackend, ils: FakeLibrary
+) -> None:
+    ils.cancellation_request_flow = True
+    hold = await backend.place_hold(P1, "i7", "CEN")
+    ils.holds["p1"][hold.id] = hold.model_copy(update={"status": HoldStatus.READY})
+    assert await backend.cancel_hold(P1, hold.id) is CancelOutcome.CANCELLATION_REQUESTED
+    other = await backend.place_hold(P1, "i8", "CEN")
+    ils.holds["p1"][other.id] = other.model_copy(update={"status": HoldStatus.READY})
+    ils.fault("cancel_hold", "lost")
+    # still listed and active, marked requested: the request happened; not sent again
+    assert await backend.cancel_hold(P1, other.id) is CancelOutcome.CANCELLATION_REQUESTED
+    assert ils.calls["cancel_hold"] == 2
+    assert ils.holds["p1"][other.id].cancellation_requested
+    assert backend.metrics["readback_happened"] == 1
 
 
 async def test_lost_answers_to_hold_changes_are_read_back(

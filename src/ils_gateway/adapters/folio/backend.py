@@ -33,7 +33,13 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from ils_gateway.adapters.base import Capabilities, Capability, CapabilitySupport, Support
+from ils_gateway.adapters.base import (
+    CancelOutcome,
+    Capabilities,
+    Capability,
+    CapabilitySupport,
+    Support,
+)
 from ils_gateway.adapters.folio import mapping
 from ils_gateway.adapters.folio.client import FolioClient
 from ils_gateway.adapters.folio.config import FolioBackendConfig
@@ -311,7 +317,7 @@ class FolioBackend:
         record = parse(FolioRequest, body, "POST /circulation/requests/instances")
         return (await self._to_holds([record]))[0]
 
-    async def cancel_hold(self, patron: Patron, hold_id: str) -> None:
+    async def cancel_hold(self, patron: Patron, hold_id: str) -> CancelOutcome:
         raw = await self._own_request(patron, hold_id)
         if raw.get("status") not in OPEN_STATUSES:
             raise CancelRefused(
@@ -334,6 +340,8 @@ class FolioBackend:
             json=changed,
             accept=frozenset({204}),
         )
+        # FOLIO closes the request outright ("Closed - Cancelled"); there is no request flow.
+        return CancelOutcome.CANCELLED
 
     async def change_hold(
         self,

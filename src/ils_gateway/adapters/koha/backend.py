@@ -16,7 +16,6 @@ list of twenty loans of five titles costs five record reads, and the next list n
 from __future__ import annotations
 
 import asyncio
-import enum
 import functools
 import time
 from collections.abc import Callable, Sequence
@@ -26,7 +25,13 @@ from typing import Any
 import httpx
 from cachetools import TTLCache
 
-from ils_gateway.adapters.base import Capabilities, Capability, CapabilitySupport, Support
+from ils_gateway.adapters.base import (
+    CancelOutcome,
+    Capabilities,
+    Capability,
+    CapabilitySupport,
+    Support,
+)
 from ils_gateway.adapters.koha import mapping
 from ils_gateway.adapters.koha.client import KohaClient
 from ils_gateway.adapters.koha.config import KohaBackendConfig, item_types
@@ -67,13 +72,6 @@ TITLE_TTL_SECONDS = 3600.0
 TITLE_FETCH_CONCURRENCY = 4
 _TITLE_CACHE_SIZE = 4096
 _NOT_CACHED = object()
-
-
-class CancelOutcome(enum.Enum):
-    """What Koha did with a cancel: cancelled it, or filed a cancellation request for staff."""
-
-    CANCELLED = "cancelled"
-    CANCELLATION_REQUESTED = "cancellation_requested"
 
 
 class KohaBackend:
@@ -222,8 +220,21 @@ class KohaBackend:
             raise NotFound("No item with this id.")
         return items[0]
 
+    async def _found_hold_status(self, koha_item: KohaItem) -> str | None:
+        """The status letter of a hold this copy is set aside for (W, T, P), if any."""
+        rows = await self._client.call_json(
+            KohaCall.READ, "GET", "/holds", params={"item_id": koha_item.item_id, **_ALL}
+        )
+        holds = parse(list[KohaHold], rows, "GET /holds")
+        return next((h.status for h in holds if h.status), None)
+
     async def get_item(self, item_id: str) -> Item:
-        return await self._to_item(await self._item_by_barcode(item_id))
+        koha_item = await self._item_by_barcode(item_id)
+        found = None
+        if mapping.may_be_set_aside(koha_item):
+            found = await self._found_hold_status(koha_item)
+        biblio = await self._biblio(koha_item.biblio_id)
+        return mapping.to_item(koha_item, self._item_types, biblio, found)
 
     # -- loans -----------------------------------------------------------------------------
 
@@ -348,10 +359,7 @@ class KohaBackend:
         )
         return await self._to_hold(parse(KohaHold, row, "POST /holds"))
 
-    async def cancel_hold(self, patron: Patron, hold_id: str) -> None:
-        await self.cancel_hold_outcome(patron, hold_id)
-
-    async def cancel_hold_outcome(self, patron: Patron, hold_id: str) -> CancelOutcome:
+    async def cancel_hold(self, patron: Patron, hold_id: str) -> CancelOutcome:
         """Cancel, saying whether Koha cancelled the hold or filed a cancellation request.
 
         With ``cancellation_request_flow`` a hold already on the hold shelf is not cancelled

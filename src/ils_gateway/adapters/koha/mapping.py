@@ -87,9 +87,16 @@ def title_of(biblio: KohaBiblio | None) -> str:
 
 
 def to_item(
-    item: KohaItem, item_types: dict[str, MaterialType], biblio: KohaBiblio | None = None
+    item: KohaItem,
+    item_types: dict[str, MaterialType],
+    biblio: KohaBiblio | None = None,
+    found: str | None = None,
 ) -> Item:
-    """A gateway Item for one Koha item; its id is the barcode (``external_id``)."""
+    """A gateway Item for one Koha item; its id is the barcode (``external_id``).
+
+    ``found`` is the ``status`` letter of a hold this copy has been set aside for (W, T or P),
+    where the caller looked: Koha's item object itself does not say so.
+    """
     if biblio is None and item.biblio:  # an embedded record, where a newer Koha sends one
         biblio = parse(KohaBiblio, {"biblio_id": item.biblio_id, **item.biblio}, "item.biblio")
     return Item(
@@ -99,7 +106,7 @@ def to_item(
         material_type=material_type(item, item_types),
         call_number=item.callnumber,
         location=item.holding_library_id or item.home_library_id,
-        circulation_status=_circulation_status(item),
+        circulation_status=_circulation_status(item, found),
         reference_only=bool(item.not_for_loan_status or item.effective_not_for_loan_status),
     )
 
@@ -113,16 +120,43 @@ def biblio_item(biblio_id: int | None, biblio: KohaBiblio | None = None) -> Item
     )
 
 
-def _circulation_status(item: KohaItem) -> str:
+# A hold's ``status`` letter once a copy is set aside for it (definitions/hold.yaml; Koha's
+# reserves.found): the copy is no longer on the open shelf.
+_FOUND_HOLD_STATUS = {
+    "W": "on_hold_shelf",  # waiting at the pickup library
+    "T": "in_transit",  # travelling to the pickup library
+    "P": "in_process",  # arrived, being prepared for the hold shelf
+}
+
+
+def _circulation_status(item: KohaItem, found: str | None = None) -> str:
+    # Most final first: a withdrawn or lost copy may still show an old checkout date.
     if item.withdrawn:
         return "withdrawn"
     if item.lost_status:
         return "lost"
     if item.checked_out_date:
         return "checked_out"
+    if found in _FOUND_HOLD_STATUS:
+        return _FOUND_HOLD_STATUS[found]
+    if item.transfer:
+        return "in_transit"
     if item.not_for_loan_status or item.effective_not_for_loan_status:
         return "not_for_loan"
+    if item.damaged_status:
+        return "damaged"
     return "available"
+
+
+def may_be_set_aside(item: KohaItem) -> bool:
+    """Whether a hold could have this copy on its shelf or on its way (worth asking Koha)."""
+    return not (
+        item.withdrawn
+        or item.lost_status
+        or item.checked_out_date
+        or item.not_for_loan_status
+        or item.effective_not_for_loan_status
+    )
 
 
 def to_patron(patron: KohaPatron, card_number: str, today: date, counts: dict[str, int]) -> Patron:
@@ -195,6 +229,7 @@ def to_hold(hold: KohaHold, item: Item) -> Hold:
         status=status,
         queue_position=hold.priority if hold.priority and hold.priority > 0 else None,
         pickup_library=hold.pickup_library_id,
+        cancellation_requested=bool(hold.cancellation_requested),
         pickup_deadline=hold.expiration_date if status is HoldStatus.READY else None,
         created=hold.hold_date,
         expires=hold.expiration_date if status is not HoldStatus.READY else None,

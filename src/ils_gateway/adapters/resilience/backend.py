@@ -52,7 +52,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from ils_gateway.adapters.base import Capabilities, ILSBackend
+from ils_gateway.adapters.base import CancelOutcome, Capabilities, ILSBackend
 from ils_gateway.adapters.resilience import readback
 from ils_gateway.adapters.resilience.breaker import BreakerState, CircuitBreaker
 from ils_gateway.adapters.resilience.cache import CachedRead, MemoryReadCache, ReadCache
@@ -281,14 +281,16 @@ class ResilientBackend:
             expire=[(self._patron_scope(patron), None)],
         )
 
-    async def cancel_hold(self, patron: Patron, hold_id: str) -> None:
-        """Cancel a hold; an unknown outcome is settled by checking whether the hold is gone."""
+    async def cancel_hold(self, patron: Patron, hold_id: str) -> CancelOutcome:
+        """Cancel a hold; an unknown outcome is settled by checking whether the hold is gone
+        (cancelled) or still listed with a cancellation request (requested)."""
 
         async def verify() -> Verdict:
             hold = readback.find_hold(await self._read_back_holds(patron), hold_id)
-            return readback.cancelled(hold), None
+            outcome = readback.cancel_outcome(hold)
+            return outcome is not None, outcome
 
-        await self._write(
+        return await self._write(
             "cancel_hold",
             lambda: self.inner.cancel_hold(patron, hold_id),
             verify=verify,

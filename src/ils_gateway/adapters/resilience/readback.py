@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
+from ils_gateway.adapters.base import CancelOutcome
 from ils_gateway.domain.models import Hold, Loan
 from ils_gateway.domain.vocab import ContactMethod, HoldStatus
 
@@ -44,6 +45,16 @@ def new_hold_for(before: Iterable[Hold], after: Iterable[Hold], item_id: str) ->
 def cancelled(hold: Hold | None) -> bool:
     """True when a hold is gone from the list or no longer active."""
     return hold is None or not hold.status.is_active
+
+
+def cancel_outcome(hold: Hold | None) -> CancelOutcome | None:
+    """What a cancel of ``hold`` (read back now) did: cancelled it, filed a cancellation
+    request (the hold still listed, marked so), or nothing yet (None)."""
+    if cancelled(hold):
+        return CancelOutcome.CANCELLED
+    if hold is not None and hold.cancellation_requested:
+        return CancelOutcome.CANCELLATION_REQUESTED
+    return None
 
 
 def changed_as_asked(

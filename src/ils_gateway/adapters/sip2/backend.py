@@ -29,7 +29,7 @@ from datetime import date, datetime
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from ils_gateway.adapters.base import Capabilities, Capability
+from ils_gateway.adapters.base import CancelOutcome, Capabilities, Capability
 from ils_gateway.adapters.sip2 import mapping
 from ils_gateway.adapters.sip2.capabilities import PickupChange, capabilities_from_bx
 from ils_gateway.adapters.sip2.config import Sip2BackendConfig, client_settings
@@ -432,11 +432,13 @@ class Sip2Backend:
             update={"pickup_library": found.pickup_library or placed.pickup_library}
         )
 
-    async def cancel_hold(self, patron: Patron, hold_id: str) -> None:
+    async def cancel_hold(self, patron: Patron, hold_id: str) -> CancelOutcome:
         await self._require(Capability.CANCEL_HOLD, Feature.HOLDS)
         answer = await self._hold_request(HoldMode.DELETE, patron, hold_id)
         if not answer.ok:
             raise self._hold_refusal(answer, SipAction.CANCEL_HOLD, CancelRefused)
+        # SIP2's 16 has ok=1 or ok=0, nothing between: ok means the hold is gone.
+        return CancelOutcome.CANCELLED
 
     async def change_hold(
         self,
