@@ -15,6 +15,7 @@ from kiosk_support import (
     OTHER_CARD,
     OTHER_PASSWORD,
     PASSWORD,
+    REFERENCE,
     Clock,
     running,
 )
@@ -23,6 +24,7 @@ from ils_gateway.domain.errors import AuthenticationFailed
 from ils_gateway.domain.vocab import Channel
 from ils_gateway.services.mylists.errors import HistoryLocked
 from ils_gateway.sip2.fields import (
+    CirculationStatus,
     SipDate,
     Summary,
     SummaryItem,
@@ -77,9 +79,18 @@ async def test_a_rest_backend_behind_the_face() -> None:
             ItemInformationRequest.build(transaction_date=_WHEN, item_identifier=LENT),
             idempotent=True,
         )
-        # (The Koha adapter's item lookup reports this lent copy as available: its status is
-        # passed on as the adapter reads it, so only the title is checked here.)
         assert item.get("AJ") == "吾輩は猫である"
+        assert item.circulation_status is CirculationStatus.CHARGED
+        free = await machine.request(
+            ItemInformationRequest.build(transaction_date=_WHEN, item_identifier=FREE),
+            idempotent=True,
+        )
+        assert free.circulation_status is CirculationStatus.AVAILABLE
+        reference = await machine.request(
+            ItemInformationRequest.build(transaction_date=_WHEN, item_identifier=REFERENCE),
+            idempotent=True,
+        )
+        assert reference.circulation_status is CirculationStatus.OTHER
 
         renewed = await machine.request(
             RenewRequest.build(

@@ -144,7 +144,7 @@ def item_json(item: ItemInfo) -> dict[str, Any]:
         "lost_status": 1 if lost else 0,
         "withdrawn": 0,
         "damaged_status": 0,
-        "checked_out_date": None,
+        "checked_out_date": item.checked_out.isoformat() if item.checked_out else None,
         "holds_count": item.hold_queue_length,
     }
 
@@ -350,8 +350,11 @@ async def list_holds(request: web.Request) -> web.Response:
     library = _library(request)
     hold_id = request.query.get("hold_id")
     patron_id = request.query.get("patron_id")
+    item_id = request.query.get("item_id")
+    if patron_id is None and item_id is not None and item_id.isdigit():
+        return web.json_response([hold_json(h) for h in _holds_on_item(library, int(item_id))])
     if patron_id is None or not patron_id.isdigit():
-        return _error(400, "This simulator lists holds by patron_id only")
+        return _error(400, "This simulator lists holds by patron_id or item_id only")
     try:
         card = library.patron_by_id(int(patron_id)).card_number
     except UnknownRecord:
@@ -360,6 +363,15 @@ async def list_holds(request: web.Request) -> web.Response:
     if hold_id is not None:
         holds = [h for h in holds if str(h.hold_id) == hold_id]
     return web.json_response([hold_json(h) for h in holds])
+
+
+def _holds_on_item(library: SimulatedLibrary, item_id: int) -> list[HoldView]:
+    """Open holds a copy has been set aside for (Koha: reserves with this itemnumber)."""
+    return [
+        library.hold_by_id(h.id)
+        for h in library.data.holds
+        if h.item_id == item_id and h.state.is_open
+    ]
 
 
 _HOLD_FIELDS = {

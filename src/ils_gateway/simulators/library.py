@@ -949,6 +949,7 @@ class SimulatedLibrary:
             in_transit=item.status is ItemStatus.IN_TRANSIT,
             hold_pickup_deadline=found.deadline if found else None,
             hold_pickup=found.pickup if found else None,
+            checked_out=loan.checked_out.date() if loan else None,
         )
 
     def _patron_info(self, patron: Patron) -> PatronInfo:

@@ -246,6 +246,7 @@ class ItemInfo:
     in_transit: bool
     hold_pickup_deadline: date | None
     hold_pickup: str | None  # where the held copy goes / waits
+    checked_out: date | None = None  # the day the open loan began (Koha's checked_out_date)
 
 
 @dataclass(frozen=True)

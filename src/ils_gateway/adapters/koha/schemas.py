@@ -106,6 +106,7 @@ class KohaItem(_KohaObject):
     checked_out_date: date | None = None
     holds_count: int | None = None
     biblio: dict[str, Any] | None = None
+    transfer: dict[str, Any] | None = None  # an open transfer, where a Koha embeds it
 
 
 class KohaBiblio(_KohaObject):
