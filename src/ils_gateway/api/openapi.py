@@ -21,6 +21,7 @@ def build_openapi() -> dict[str, Any]:
     models: list[type[BaseModel]] = [Problem, Health]
     for route in ROUTES:
         models += [m for m in (route.body, route.response) if m is not None]
+        models += [model for _, model, _ in route.also]
     unique = list(dict.fromkeys(models))
     refs, defs = models_json_schema(
         [(m, "validation" if _is_body(m) else "serialization") for m in unique],
@@ -83,6 +84,12 @@ def _operation(route: Route, refs: dict[Any, Any]) -> dict[str, Any]:
             },
         },
     }
+    for status, model, description in route.also:
+        schema = refs[(model, "serialization")]
+        op["responses"][str(status)] = {
+            "description": description,
+            "content": {"application/json": {"schema": schema}},
+        }
     if route.session:
         op["security"] = [{"session": []}, {"session": [], "kiosk": []}]
     if route.body is not None:

@@ -31,6 +31,8 @@ class Route:
     session: bool = True
     media_type: str = "application/json"
     prefix: str = PREFIX  # the e-library's auth bridge lives outside the tenant prefix
+    # Other successful answers besides ``status``: (status, body model, description).
+    also: tuple[tuple[int, type[Any], str], ...] = ()
 
     @property
     def name(self) -> str:
@@ -58,7 +60,9 @@ ROUTES: tuple[Route, ...] = (
           response=schemas.HoldList),
     Route("POST", "/holds", holds.place_holds, "Place holds on several items", "holds",
           schemas.PlaceHoldsRequest, schemas.HoldBatch),
-    Route("DELETE", "/holds/{hold_id}", holds.cancel_hold, "Cancel a hold", "holds", status=204),
+    Route("DELETE", "/holds/{hold_id}", holds.cancel_hold, "Cancel a hold", "holds", status=204,
+          also=((202, schemas.CancellationRequested,
+                 "Only a cancellation request: the library cancels the hold later"),)),
     Route("PATCH", "/holds/{hold_id}", holds.change_hold,
           "Change pickup library or contact method", "holds", schemas.ChangeHoldRequest, Hold),
     Route("GET", "/libraries", catalog.pickup_libraries, "Pickup libraries", "catalog",

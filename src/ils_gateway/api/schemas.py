@@ -7,6 +7,7 @@ are; the wrappers here add what only the API knows (session token, staleness of 
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -145,6 +146,15 @@ class ItemView(_Body):
     item: Item
     stale: bool = False
     as_of: datetime | None = None
+
+
+class CancellationRequested(_Body):
+    """A cancel the library took only as a request (202): the hold stays, ready on the hold
+    shelf, until staff cancel it; it is not cancelled yet."""
+
+    status: Literal["cancellation_requested"] = "cancellation_requested"
+    label: str = Field(description="what to tell the patron (Japanese)")
+    label_en: str
 
 
 class Problem(BaseModel):

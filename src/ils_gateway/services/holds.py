@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ils_gateway.adapters.base import Capability
+from ils_gateway.adapters.base import CancelOutcome, Capability
 from ils_gateway.domain.errors import (
     CancelRefused,
     FeatureDisabled,
@@ -92,8 +92,12 @@ class HoldService:
             )
         return BatchResult[HoldResult](results=tuple(results), completed_at=self._tenant.now())
 
-    async def cancel_hold(self, caller: Caller, hold_id: str) -> None:
-        """Cancel one hold; ``CancelRefused`` when the tenant's states or a sequence forbid it."""
+    async def cancel_hold(self, caller: Caller, hold_id: str) -> CancelOutcome:
+        """Cancel one hold; ``CancelRefused`` when the tenant's states or a sequence forbid it.
+
+        Returns what the library did: only a real cancel goes into the cancelled-hold history;
+        a cancellation request leaves the hold listed until staff act.
+        """
         self._tenant.require_feature(Feature.HOLDS, caller.channel)
         self._require_capability(Capability.CANCEL_HOLD, Feature.HOLDS)
         rules.check_writes_allowed(self._tenant.policy, self._tenant.now())
@@ -103,9 +107,10 @@ class HoldService:
         reason = rules.cancel_refusal(hold, self._tenant.policy.holds)
         if reason is not None:
             raise CancelRefused(reason, self._label(reason))
-        await self._tenant.backend.cancel_hold(caller.patron, hold_id)
-        if self._hooks is not None:
+        outcome = await self._tenant.backend.cancel_hold(caller.patron, hold_id)
+        if outcome is CancelOutcome.CANCELLED and self._hooks is not None:
             await self._hooks.hold_cancelled(caller, hold)
+        return outcome
 
     async def change_hold(
         self,

@@ -149,6 +149,7 @@ def allowed_hold_actions(
     if (
         status in policy.cancel_allowed_states
         and hold.sequence is None
+        and not hold.cancellation_requested  # already asked; staff act next
         and capabilities.supports(Capability.CANCEL_HOLD)
     ):
         actions.add(HoldAction.CANCEL)

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from ils_gateway.adapters.base import CancelOutcome
 from ils_gateway.api.bodies import freshness_fields, json_response, read_body
 from ils_gateway.api.handlers.common import caller, runtime
 from ils_gateway.api.routes_ebooks import ebook_service, with_ebook_holds
-from ils_gateway.api.schemas import ChangeHoldRequest, HoldList, PlaceHoldsRequest
+from ils_gateway.api.schemas import (
+    CancellationRequested,
+    ChangeHoldRequest,
+    HoldList,
+    PlaceHoldsRequest,
+)
 from ils_gateway.domain.errors import BadRequest
 from ils_gateway.domain.vocab import ItemSource
+
+_REQUESTED_JA = "取消を受け付けました。図書館で手続きのうえ取り消します（それまで予約は残ります）"
+_REQUESTED_EN = "Cancellation requested: the library will cancel the hold (it stays until then)"
 
 
 async def list_holds(request: web.Request) -> web.Response:
@@ -34,11 +43,19 @@ async def place_holds(request: web.Request) -> web.Response:
 
 
 async def cancel_hold(request: web.Request) -> web.Response:
-    """DELETE …/holds/{hold_id} (``?source=ebook`` for an e-book hold)."""
+    """DELETE …/holds/{hold_id} (``?source=ebook`` for an e-book hold).
+
+    204 when the library cancelled the hold; 202 with ``CancellationRequested`` when it only
+    filed a request for staff (the hold is still there, so 204 would tell the patron a lie).
+    """
     if request.query.get("source") == ItemSource.EBOOK:
         await ebook_service(request).cancel_hold(caller(request), request.match_info["hold_id"])
         return web.Response(status=204)
-    await runtime(request).holds.cancel_hold(caller(request), request.match_info["hold_id"])
+    hold_id = request.match_info["hold_id"]
+    outcome = await runtime(request).holds.cancel_hold(caller(request), hold_id)
+    if outcome is CancelOutcome.CANCELLATION_REQUESTED:
+        body = CancellationRequested(label=_REQUESTED_JA, label_en=_REQUESTED_EN)
+        return json_response(body, status=202)
     return web.Response(status=204)
 
 

@@ -7,7 +7,8 @@
   or the next look tries again. A failing gateway store never hides the library's lists
   (recording is skipped and logged); a cancel is refused when the sequence check cannot run.
 - Before a cancel: a hold in a sequence cannot be cancelled (``check_cancel``).
-- After a cancel through the gateway: it goes into the cancelled-hold history (``record``).
+- After a cancel through the gateway: it goes into the cancelled-hold history (``record``),
+  only when the library cancelled it (a cancellation request leaves the hold active).
 - Loans listed: recorded in the reading history when the patron has it on (``capture``), on
   every channel (the kiosk rule is about showing the history, not about recording it).
 
