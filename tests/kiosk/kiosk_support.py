@@ -174,11 +174,17 @@ def self_check(
 
 @asynccontextmanager
 async def running(
-    backend: str, clock: Clock, store_dir: Path | None = None, *, shift_jis: bool = False
+    backend: str,
+    clock: Clock,
+    store_dir: Path | None = None,
+    *,
+    shift_jis: bool = False,
+    koha_request_flow: bool = False,
 ) -> AsyncIterator[Setup]:
     """The library behind ``backend`` ("sip2" or "koha"), a gateway on it (with a SQLite store
     in ``store_dir`` when given) and its kiosk face, and a logged-in self-check machine
-    (``shift_jis``: face and machine speak CP932 with CRLF, as many installed machines do)."""
+    (``shift_jis``: face and machine speak CP932 with CRLF, as many installed machines do;
+    ``koha_request_flow``: newer Koha's cancellation requests, ready holds cancellable)."""
     sim = SimulatedLibrary(library_data(), clock)
     async with AsyncExitStack() as stack:
         if backend == "sip2":
@@ -194,6 +200,8 @@ async def running(
             site = web.TCPSite(runner, "127.0.0.1", 0)
             await site.start()
             section = _KOHA_BACKEND.format(url=f"http://127.0.0.1:{runner.addresses[0][1]}")
+            if koha_request_flow:
+                section += "cancellation_request_flow = true\n"
         framing = ("cp932", "crlf", "\r\n") if shift_jis else ("utf-8", "cr", "\r")
         text = _TENANT.format(
             backend=section,
@@ -202,6 +210,8 @@ async def running(
             encoding=framing[0],
             terminator=framing[1],
         )
+        if koha_request_flow:
+            text += '\n[tenants.policy.holds]\ncancel_allowed_states = ["waiting", "ready"]\n'
         store = None
         if store_dir is not None:
             url = default_url(store_dir / "gateway.sqlite3")

@@ -31,7 +31,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from ils_gateway.adapters.base import Capability
+from ils_gateway.adapters.base import CancelOutcome, Capability
 from ils_gateway.api.keys import GATEWAY_KEY
 from ils_gateway.domain.errors import (
     AuthenticationFailed,
@@ -104,6 +104,10 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "no_password": ("パスワードを入力してください", "Please enter your password"),
     "no_item": ("資料が見つかりません", "Item not found"),
     "no_hold": ("該当する予約がありません", "No such hold"),
+    "cancel_requested": (
+        "取消を受け付けました。図書館で手続きのうえ取り消します",
+        "Cancellation requested: the library will cancel the hold",
+    ),
     "no_pickup": ("受取館を指定してください", "Please choose a pickup library"),
     "not_here": ("この機械ではご利用いただけません", "Not available on this machine"),
     "maintenance": (
@@ -527,6 +531,7 @@ class KioskFace:
             patron = await self._usable_patron(card, msg.patron_password)
             caller = Caller(patron, Channel.KIOSK)
             hold = await self._hold_action(caller, msg.hold_mode, target, msg.pickup_location)
+            requested = msg.hold_mode is HoldMode.DELETE and hold.cancellation_requested
         except (_Screen, GatewayError) as exc:
             return HoldResponse.build(
                 strip=True,
@@ -543,6 +548,7 @@ class KioskFace:
             queue_position=str(hold.queue_position) if hold.queue_position else None,
             pickup_location=hold.pickup_library,
             title_identifier=hold.item.title,
+            screen_messages=[self._text("cancel_requested")] if requested else [],
             **answer,
         )
 
@@ -563,7 +569,9 @@ class KioskFace:
         if hold is None:
             raise _Screen(self._text("no_hold"))
         if mode is HoldMode.DELETE:
-            await holds.cancel_hold(caller, hold.id)
+            if await holds.cancel_hold(caller, hold.id) is CancelOutcome.CANCELLATION_REQUESTED:
+                # Not cancelled yet: the hold stays on the shelf until staff act.
+                return hold.model_copy(update={"cancellation_requested": True})
             return hold.model_copy(update={"status": HoldStatus.CANCELLED})
         if not pickup:
             raise _Screen(self._text("no_pickup"))
