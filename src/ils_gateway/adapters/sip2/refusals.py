@@ -84,6 +84,7 @@ _DEFAULTS: tuple[tuple[RefusalReason, tuple[str, ...]], ...] = (
     # renewals
     (R.HAS_HOLDS, (
         "on_reserve", "recalled", "他の(方|利用者|人)が予約", "予約(者がい|が入って|がある)",
+        "他の(方|利用者|人)の予約",  # a checkout of a copy held for someone else
         "(?i:on hold for another|has holds|reserved for another|item is on hold)",
     )),
     (R.RENEWAL_LIMIT, (
