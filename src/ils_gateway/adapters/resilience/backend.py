@@ -34,30 +34,22 @@ Every backend call runs under ``asyncio.timeout`` (``CallTimeouts``). ``metrics`
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
 from pydantic import TypeAdapter
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception,
-    stop_after_attempt,
-    wait_random_exponential,
-)
 
 from ils_gateway.adapters.base import CancelOutcome, Capabilities, ILSBackend
 from ils_gateway.adapters.resilience import readback
-from ils_gateway.adapters.resilience.breaker import BreakerState, CircuitBreaker
-from ils_gateway.adapters.resilience.cache import CachedRead, MemoryReadCache, ReadCache
-from ils_gateway.adapters.resilience.freshness import report_stale
-from ils_gateway.domain.errors import BackendUnavailable, GatewayError, OutcomeUnknown
+from ils_gateway.adapters.resilience.breaker import CircuitBreaker
+from ils_gateway.adapters.resilience.cache import MemoryReadCache, ReadCache
+from ils_gateway.adapters.resilience.calls import GuardedCalls, opaque_scope
+from ils_gateway.domain.errors import GatewayError, OutcomeUnknown
 from ils_gateway.domain.models import (
     BatchResult,
     Hold,
@@ -136,11 +128,19 @@ class ResilientBackend:
         self.cache: ReadCache = cache if cache is not None else MemoryReadCache(clock=clock)
         self.breaker = breaker if breaker is not None else CircuitBreaker(tenant_id, clock=clock)
         self.metrics: Counter[str] = Counter()
-        self._retry = retry
-        self._timeouts = timeouts
         self._cache_policy = cache_policy
         self._clock = clock
-        self._sleep = sleep
+        self._calls = GuardedCalls(
+            tenant_id=tenant_id,
+            system="ils",
+            cache=self.cache,
+            breaker=self.breaker,
+            retry=retry,
+            timeouts=timeouts,
+            clock=clock,
+            sleep=sleep,
+            metrics=self.metrics,
+        )
         self._shared_scope = self._scope("shared")
 
     @property
@@ -388,8 +388,7 @@ class ResilientBackend:
 
     def _scope(self, *parts: str) -> str:
         # Opaque: SIP2 patron ids are card numbers, and scopes become Redis key names.
-        raw = "\x00".join((self.tenant_id, *parts)).encode()
-        return hashlib.sha256(raw).hexdigest()[:40]
+        return opaque_scope(self.tenant_id, *parts)
 
     def _patron_scope(self, patron: Patron) -> str:
         return self._scope("patron", patron.id)
@@ -403,67 +402,13 @@ class ResilientBackend:
         adapter: TypeAdapter[T],
         fresh_for: float,
     ) -> T:
-        cached = await self._cache_get(scope, key)
-        read_at = self._clock()
-        if cached is not None and cached.fresh(read_at):
-            self.metrics["cache_hits"] += 1
-            return adapter.validate_json(cached.payload)
-        self.metrics["cache_misses"] += 1
-        try:
-            value = await self._call_read(op, call)
-        except BackendUnavailable as exc:
-            if cached is None:
-                raise
-            self.metrics["stale_served"] += 1
-            as_of = datetime.fromtimestamp(cached.read_at, UTC)
-            _log.warning(
-                "stale_read", tenant=self.tenant_id, op=op, as_of=as_of.isoformat(), error=repr(exc)
-            )
-            report_stale(as_of)
-            return adapter.validate_json(cached.payload)
-        entry = CachedRead(adapter.dump_json(value), read_at, read_at + fresh_for)
-        await self._cache_put(scope, key, entry)
-        return value
+        return await self._calls.cached_read(op, scope, key, call, adapter, fresh_for)
 
     async def _call_read(self, op: str, call: Callable[[], Awaitable[T]]) -> T:
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(self._retry.attempts),
-            wait=wait_random_exponential(
-                multiplier=self._retry.first_wait, max=self._retry.max_wait
-            ),
-            retry=retry_if_exception(self._read_may_be_retried),
-            sleep=self._sleep,
-            before_sleep=self._count_retry,
-            reraise=True,
-        )
-        async for attempt in retrying:
-            with attempt:
-                return await self._attempt(op, call, self._timeouts.read, write=False)
-        raise AssertionError("tenacity ended without an outcome")  # pragma: no cover
-
-    def _read_may_be_retried(self, exc: BaseException) -> bool:
-        return isinstance(exc, BackendUnavailable) and self.breaker.state is BreakerState.CLOSED
-
-    def _count_retry(self, state: RetryCallState) -> None:
-        self.metrics["read_retries"] += 1
-
-    async def _attempt(
-        self, op: str, call: Callable[[], Awaitable[T]], limit: float, *, write: bool
-    ) -> T:
-        with self.breaker.guard():
-            try:
-                async with asyncio.timeout(limit):
-                    return await call()
-            except TimeoutError as exc:
-                detail = f"{op} timed out after {limit:g}s"
-                if write:
-                    raise OutcomeUnknown(operator_detail=detail) from exc
-                raise BackendUnavailable(
-                    retry_after=max(1, int(self.breaker.cooldown)), operator_detail=detail
-                ) from exc
+        return await self._calls.read(op, call)
 
     async def _attempt_write(self, op: str, call: Callable[[], Awaitable[T]]) -> T:
-        return await self._attempt(op, call, self._timeouts.write, write=True)
+        return await self._calls.write(op, call)
 
     async def _write(
         self,
@@ -547,9 +492,9 @@ class ResilientBackend:
 
         Only fresh data will do: a last-good list may predate an earlier write of this patron.
         """
-        cached = await self._cache_get(self._patron_scope(patron), key)
+        cached = await self._calls.cache_get(self._patron_scope(patron), key)
         if cached is not None and cached.fresh(self._clock()):
-            return adapter.validate_json(cached.payload)
+            return self._calls.decoded(cached, adapter)
         try:
             return await self._call_read(op, lambda: read(patron))
         except GatewayError:
@@ -561,29 +506,5 @@ class ResilientBackend:
     async def _read_back_holds(self, patron: Patron) -> list[Hold]:
         return await self._call_read("list_holds", lambda: self.inner.list_holds(patron))
 
-    # The cache is an optimisation: when it fails, the backend still answers.
-
-    async def _cache_get(self, scope: str, key: str) -> CachedRead | None:
-        try:
-            return await self.cache.get(scope, key)
-        except Exception as exc:
-            self._cache_failed("get", exc)
-            return None
-
-    async def _cache_put(self, scope: str, key: str, entry: CachedRead) -> None:
-        try:
-            await self.cache.put(scope, key, entry)
-        except Exception as exc:
-            self._cache_failed("put", exc)
-
     async def _expire(self, targets: list[tuple[str, str | None]]) -> None:
-        for scope, key in targets:
-            try:
-                await self.cache.expire(scope, key)
-            except Exception as exc:
-                # Other processes may serve pre-write data as fresh until it ages out.
-                self._cache_failed("expire", exc)
-
-    def _cache_failed(self, action: str, exc: Exception) -> None:
-        self.metrics["cache_errors"] += 1
-        _log.error("read_cache_failed", tenant=self.tenant_id, action=action, error=repr(exc))
+        await self._calls.expire(targets)

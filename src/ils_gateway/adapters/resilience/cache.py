@@ -9,6 +9,8 @@ fresh until its ``fresh_until``; after that it stays as the *last good* answer, 
 forgetting them: it records the time, and an entry whose read *started* before that time is no
 longer fresh. So a read that raced a patron's write never brings back the pre-write answer as
 fresh, in one process or many. Payloads are JSON bytes; the caller encodes and decodes them.
+An entry may also carry the decoded ``value`` (immutable: frozen models, tuples): the
+in-process cache keeps it, so a hit costs no decoding; the shared cache keeps only the payload.
 
 Times are wall-clock epoch seconds from the injected clock (shared across processes).
 """
@@ -18,7 +20,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from cachetools import TTLCache
@@ -35,6 +37,8 @@ class CachedRead:
     payload: bytes
     read_at: float
     fresh_until: float
+    # The decoded answer, when the cache could keep it (in process); None means decode payload.
+    value: Any = field(default=None, compare=False, repr=False)
 
     def fresh(self, now: float) -> bool:
         """True while the entry may be served without asking the backend."""
@@ -64,7 +68,10 @@ def _apply_expiry(entry: CachedRead, expired_at: float | None) -> CachedRead:
 
 
 class MemoryReadCache:
-    """In-process read cache: a cachetools ``TTLCache`` of scopes (one process, the default)."""
+    """In-process read cache: a cachetools ``TTLCache`` of scopes (one process, the default).
+
+    Entries are kept as given, decoded ``value`` included, so a hit returns it as it is.
+    """
 
     def __init__(
         self, *, keep_for: float = 24 * 3600, max_scopes: int = 10_000, clock: Clock = time.time
@@ -77,10 +84,16 @@ class MemoryReadCache:
 
     async def get(self, scope: str, key: str) -> CachedRead | None:
         entries = self._scopes.get(scope)
-        if entries is None or key not in entries:
+        if entries is None:
             return None
-        marks = [entries.get("!" + _WHOLE_SCOPE), entries.get("!" + key)]
-        return _apply_expiry(entries[key], max((m for m in marks if m is not None), default=None))
+        entry = entries.get(key)
+        if entry is None:
+            return None
+        # No marks (the common case): the entry as stored, no copy.
+        whole, mark = entries.get("!" + _WHOLE_SCOPE), entries.get("!" + key)
+        if whole is None or (mark is not None and mark > whole):
+            whole = mark
+        return _apply_expiry(entry, whole)
 
     async def put(self, scope: str, key: str, entry: CachedRead) -> None:
         entries = self._scopes.get(scope, {})
@@ -124,7 +137,7 @@ class RedisReadCache:
         )
         if raw is None:
             return None
-        data = json.loads(raw)
+        data = json.loads(raw)  # the payload only: a process decodes it for itself
         entry = CachedRead(data["p"].encode(), float(data["r"]), float(data["f"]))
         marks = [float(m) for m in (whole_mark, key_mark) if m is not None]
         return _apply_expiry(entry, max(marks, default=None))

@@ -1,0 +1,222 @@
+"""``GuardedCalls``: how a resilient wrapper calls the system behind it.
+
+Shared by ``backend.ResilientBackend`` (library systems) and
+``ils_gateway.elibrary.resilient.ResilientElibrary`` (e-libraries), so both cache, retry,
+time out, trip the breaker and serve last good data the same way:
+
+- ``cached_read``: fresh from the cache, else a retried read whose answer is cached; when the
+  system is down, the last good answer reported stale (``freshness.report_stale``);
+- ``read``: a retried read (``BackendUnavailable`` only, and not once the breaker has opened);
+- ``write``: one attempt under the breaker and the write timeout (never retried here);
+- ``expire``: end the freshness of cached entries after a write.
+
+Cached answers are kept decoded as well as encoded (``CachedRead.value``): lists as tuples of
+frozen models, handed out as new lists, so a cache hit validates nothing and a caller that
+appends to its list cannot change the cache.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import structlog
+from pydantic import TypeAdapter
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_random_exponential,
+)
+
+from ils_gateway.adapters.resilience.breaker import BreakerState, CircuitBreaker
+from ils_gateway.adapters.resilience.cache import CachedRead, ReadCache
+from ils_gateway.adapters.resilience.freshness import report_stale
+from ils_gateway.domain.errors import BackendUnavailable, OutcomeUnknown
+
+if TYPE_CHECKING:
+    from ils_gateway.adapters.resilience.backend import CallTimeouts, RetryPolicy
+
+T = TypeVar("T")
+
+_log = structlog.get_logger("ils_gateway.adapters.resilience")
+
+
+def opaque_scope(*parts: str) -> str:
+    """A cache scope naming ``parts`` without showing them (card numbers become key names)."""
+    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:40]
+
+
+def _kept(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _handed_out(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+class GuardedCalls:
+    """Reads and writes to one system under its breaker, timeouts, retry policy and cache."""
+
+    def __init__(
+        self,
+        *,
+        tenant_id: str,
+        system: str,
+        cache: ReadCache,
+        breaker: CircuitBreaker,
+        retry: RetryPolicy,
+        timeouts: CallTimeouts,
+        clock: Callable[[], float],
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        metrics: Counter[str] | None = None,
+    ) -> None:
+        self.tenant_id = tenant_id
+        self.system = system  # "ils" or "e-library", in log lines
+        self.cache = cache
+        self.breaker = breaker
+        self.retry = retry
+        self.timeouts = timeouts
+        self.clock = clock
+        self.metrics: Counter[str] = metrics if metrics is not None else Counter()
+        self._sleep = sleep
+
+    # --- reads -------------------------------------------------------------------------------
+
+    async def cached_read(
+        self,
+        op: str,
+        scope: str,
+        key: str,
+        call: Callable[[], Awaitable[T]],
+        adapter: TypeAdapter[T],
+        fresh_for: float,
+    ) -> T:
+        """The cached answer while fresh, else ``call`` (retried) cached; stale when down."""
+        cached = await self.cache_get(scope, key)
+        read_at = self.clock()
+        if cached is not None and cached.fresh(read_at):
+            self.metrics["cache_hits"] += 1
+            return self.decoded(cached, adapter)
+        self.metrics["cache_misses"] += 1
+        try:
+            value = await self.read(op, call)
+        except BackendUnavailable as exc:
+            if cached is None:
+                raise
+            self.serving_stale(op, cached, exc)
+            return self.decoded(cached, adapter)
+        await self.cache_put(scope, key, self.entry(value, adapter, read_at, fresh_for))
+        return value
+
+    @staticmethod
+    def entry(value: T, adapter: TypeAdapter[T], read_at: float, fresh_for: float) -> CachedRead:
+        """The cache entry for an answer read at ``read_at``."""
+        return CachedRead(adapter.dump_json(value), read_at, read_at + fresh_for, _kept(value))
+
+    @staticmethod
+    def decoded(cached: CachedRead, adapter: TypeAdapter[T]) -> T:
+        """The answer of a cache entry: its kept value (a fresh list), else its payload decoded."""
+        if cached.value is not None:
+            return _handed_out(cached.value)  # type: ignore[no-any-return]
+        return adapter.validate_json(cached.payload)
+
+    def serving_stale(self, op: str, cached: CachedRead, exc: BaseException) -> None:
+        """Count, log and report (``track_freshness``) one answer served from last good data."""
+        self.metrics["stale_served"] += 1
+        as_of = datetime.fromtimestamp(cached.read_at, UTC)
+        _log.warning(
+            "stale_read",
+            tenant=self.tenant_id,
+            system=self.system,
+            op=op,
+            as_of=as_of.isoformat(),
+            error=repr(exc),
+        )
+        report_stale(as_of)
+
+    async def read(self, op: str, call: Callable[[], Awaitable[T]]) -> T:
+        """``call`` under the breaker and read timeout, retried while the system is unreachable."""
+        if self.retry.attempts <= 1:
+            return await self.attempt(op, call, self.timeouts.read, write=False)
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.retry.attempts),
+            wait=wait_random_exponential(multiplier=self.retry.first_wait, max=self.retry.max_wait),
+            retry=retry_if_exception(self._may_retry),
+            sleep=self._sleep,
+            before_sleep=self._count_retry,
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await self.attempt(op, call, self.timeouts.read, write=False)
+        raise AssertionError("tenacity ended without an outcome")  # pragma: no cover
+
+    def _may_retry(self, exc: BaseException) -> bool:
+        return isinstance(exc, BackendUnavailable) and self.breaker.state is BreakerState.CLOSED
+
+    def _count_retry(self, state: RetryCallState) -> None:
+        self.metrics["read_retries"] += 1
+
+    # --- writes ------------------------------------------------------------------------------
+
+    async def write(self, op: str, call: Callable[[], Awaitable[T]]) -> T:
+        """One attempt of a write under the breaker and the write timeout (a timeout: unknown)."""
+        return await self.attempt(op, call, self.timeouts.write, write=True)
+
+    async def attempt(
+        self, op: str, call: Callable[[], Awaitable[T]], limit: float, *, write: bool
+    ) -> T:
+        """One call under the breaker, limited to ``limit`` seconds."""
+        with self.breaker.guard():
+            try:
+                async with asyncio.timeout(limit):
+                    return await call()
+            except TimeoutError as exc:
+                detail = f"{op} timed out after {limit:g}s"
+                if write:
+                    raise OutcomeUnknown(operator_detail=detail) from exc
+                raise BackendUnavailable(
+                    retry_after=max(1, int(self.breaker.cooldown)), operator_detail=detail
+                ) from exc
+
+    # --- the cache is an optimisation: when it fails, the system still answers ---------------
+
+    async def cache_get(self, scope: str, key: str) -> CachedRead | None:
+        """The cache entry, or None (also when the cache itself fails)."""
+        try:
+            return await self.cache.get(scope, key)
+        except Exception as exc:
+            self._cache_failed("get", exc)
+            return None
+
+    async def cache_put(self, scope: str, key: str, entry: CachedRead) -> None:
+        """Store an entry; a failing cache is logged and counted, not raised."""
+        try:
+            await self.cache.put(scope, key, entry)
+        except Exception as exc:
+            self._cache_failed("put", exc)
+
+    async def expire(self, targets: list[tuple[str, str | None]]) -> None:
+        """End the freshness of each (scope, key or None for the whole scope)."""
+        for scope, key in targets:
+            try:
+                await self.cache.expire(scope, key)
+            except Exception as exc:
+                # Other processes may serve pre-write data as fresh until it ages out.
+                self._cache_failed("expire", exc)
+
+    def _cache_failed(self, action: str, exc: Exception) -> None:
+        self.metrics["cache_errors"] += 1
+        _log.error(
+            "read_cache_failed",
+            tenant=self.tenant_id,
+            system=self.system,
+            action=action,
+            error=repr(exc),
+        )
