@@ -58,6 +58,7 @@ PUBLIC: dict[str, set[str]] = {
         "Clock",
         "is_backend_failure",
     },
+    "adapters.resilience.calls": {"GuardedCalls", "T", "opaque_scope"},
     "adapters.resilience.cache": {
         "CachedRead",
         "Clock",
@@ -112,6 +113,13 @@ PUBLIC: dict[str, set[str]] = {
         "translate_transport",
     },
     "elibrary.kinoden": {"HOLD_STATUSES", "KinodenBackend", "W"},
+    "elibrary.resilient": {
+        "DEFAULT_TIMEOUTS",
+        "ElibraryCachePolicy",
+        "NO_EXTRA_RETRIES",
+        "R",
+        "ResilientElibrary",
+    },
     "idempotency": {
         "Clock",
         "DEFAULT_PENDING_TTL",

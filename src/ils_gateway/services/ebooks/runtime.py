@@ -3,15 +3,20 @@
 ``open_ebooks(tenants, clock, redis_url=…)`` opens each tenant's e-library (starting the
 simulator where the tenant asks for it) and the bridge's rate limiters: in memory for one
 process, or in Redis when the gateway has a Redis URL, so that every process behind the load
-balancer counts the same patron checks. Everything it opened is closed on exit.
+balancer counts the same patron checks. Each e-library is wrapped in ``ResilientElibrary``
+(read cache, breaker, last good data), its cache in Redis too when there is one, so that a
+patron's e-book write in one process ends the cached lists of every process.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
+from ils_gateway.adapters.resilience.cache import MemoryReadCache, ReadCache, RedisReadCache
+from ils_gateway.elibrary.resilient import ResilientElibrary
 from ils_gateway.services.account import AccountService
 from ils_gateway.services.context import Clock, TenantContext
 from ils_gateway.services.ebooks.backends import open_elibrary
@@ -45,28 +50,51 @@ async def open_ebooks(
 ) -> AsyncIterator[dict[str, EbookRuntime]]:
     """Each tenant's ``EbookRuntime`` by tenant id; e-libraries and Redis closed on exit."""
     async with AsyncExitStack() as stack:
-        limiters = await _limiters(stack, clock, redis_url, redis_prefix)
+        redis = _redis(stack, redis_url)
+        limiters = _limiters(redis, clock, redis_prefix)
         runtimes: dict[str, EbookRuntime] = {}
         for tenant in tenants:
             config = tenant.context.config
-            elibrary = await stack.enter_async_context(open_elibrary(config, clock))
-            service = EbookService(tenant.context, elibrary) if elibrary is not None else None
+            opened = await stack.enter_async_context(open_elibrary(config, clock))
+            service = None
+            if opened is not None:
+                elibrary = ResilientElibrary(
+                    opened,
+                    tenant_id=config.id,
+                    cache=_read_cache(redis, clock, redis_prefix),
+                    clock=_seconds(clock),
+                )
+                service = EbookService(tenant.context, elibrary)
             keys = config.elibrary.bridge_keys if config.elibrary is not None else ()
             bridge = PatronCheckService(config.id, tenant.account, keys, limiters)
             runtimes[config.id] = EbookRuntime(service=service, bridge=bridge)
         yield runtimes
 
 
-async def _limiters(
-    stack: AsyncExitStack, clock: Clock, redis_url: str | None, prefix: str
-) -> BridgeLimiters:
+def _seconds(clock: Clock) -> Callable[[], float]:
     def seconds() -> float:
         return clock().timestamp()
 
+    return seconds
+
+
+def _redis(stack: AsyncExitStack, redis_url: str | None) -> Any:
     if redis_url is None:
-        return BridgeLimiters.in_memory(seconds)
+        return None
     import redis.asyncio as aioredis
 
     redis = aioredis.from_url(redis_url)
     stack.push_async_callback(redis.aclose)
-    return BridgeLimiters.in_redis(redis, prefix, seconds)
+    return redis
+
+
+def _limiters(redis: Any, clock: Clock, prefix: str) -> BridgeLimiters:
+    if redis is None:
+        return BridgeLimiters.in_memory(_seconds(clock))
+    return BridgeLimiters.in_redis(redis, prefix, _seconds(clock))
+
+
+def _read_cache(redis: Any, clock: Clock, prefix: str) -> ReadCache:
+    if redis is None:
+        return MemoryReadCache(clock=_seconds(clock))
+    return RedisReadCache(redis, prefix=prefix, clock=_seconds(clock))

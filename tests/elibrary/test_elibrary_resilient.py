@@ -1,0 +1,251 @@
+"""``ResilientElibrary``: e-library reads cached per patron and title, dropped on that patron's
+writes, refused fast by the breaker and served stale from the last good data (injected clock)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from ils_gateway.adapters.resilience.breaker import CircuitBreaker
+from ils_gateway.adapters.resilience.freshness import track_freshness
+from ils_gateway.domain.ebooks import EbookAvailability, EbookHold, EbookLoan, EbookTitle
+from ils_gateway.domain.errors import BackendUnavailable, NotFound
+from ils_gateway.domain.vocab import HoldStatus
+from ils_gateway.elibrary.resilient import ElibraryCachePolicy, ResilientElibrary
+
+START = datetime(2025, 4, 1, 1, 0, tzinfo=UTC)
+
+
+class Clock:
+    """Epoch seconds that move only when told."""
+
+    def __init__(self) -> None:
+        self.now = START.timestamp()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def title(title_id: str, free: int = 1) -> EbookTitle:
+    return EbookTitle(
+        id=title_id,
+        title=f"電子書籍 {title_id}",
+        availability=EbookAvailability(copies_owned=2, copies_available=free),
+    )
+
+
+class FakeElibrary:
+    """A test double of the e-library: titles, loans and holds in memory, and a down switch."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.titles = {i: title(i) for i in ("KD1", "KD2", "KD3")}
+        self.loans: dict[str, list[EbookLoan]] = {}
+        self.holds: dict[str, list[EbookHold]] = {}
+        self.calls: Counter[str] = Counter()
+        self.down = False
+
+    def _call(self, op: str) -> None:
+        self.calls[op] += 1
+        if self.down:
+            raise BackendUnavailable(retry_after=30, operator_detail="e-library down")
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), UTC)
+
+    async def list_loans(self, card_number: str) -> list[EbookLoan]:
+        self._call("list_loans")
+        return list(self.loans.get(card_number, []))
+
+    async def list_holds(self, card_number: str) -> list[EbookHold]:
+        self._call("list_holds")
+        return list(self.holds.get(card_number, []))
+
+    async def place_hold(
+        self, card_number: str, title_id: str, *, email: str | None = None
+    ) -> EbookHold:
+        self._call("place_hold")
+        hold = EbookHold(
+            title=self.titles[title_id],
+            status=HoldStatus.WAITING,
+            placed=self._now(),
+            queue_position=1,
+        )
+        self.holds.setdefault(card_number, []).append(hold)
+        return hold
+
+    async def cancel_hold(self, card_number: str, title_id: str) -> None:
+        self._call("cancel_hold")
+        self.holds[card_number] = [
+            h for h in self.holds.get(card_number, []) if h.title.id != title_id
+        ]
+
+    async def borrow(self, card_number: str, title_id: str) -> EbookLoan:
+        self._call("borrow")
+        now = self._now()
+        loan = EbookLoan(title=self.titles[title_id], borrowed=now, due=now + timedelta(days=14))
+        self.loans.setdefault(card_number, []).append(loan)
+        return loan
+
+    async def return_loan(self, card_number: str, title_id: str) -> None:
+        self._call("return_loan")
+        loans = self.loans.get(card_number, [])
+        if not any(loan.title.id == title_id for loan in loans):
+            raise NotFound("not on loan")
+        self.loans[card_number] = [loan for loan in loans if loan.title.id != title_id]
+
+    async def get_title(self, title_id: str) -> EbookTitle:
+        self._call("get_title")
+        if title_id not in self.titles:
+            raise NotFound("unknown title")
+        return self.titles[title_id]
+
+    async def get_titles(self, title_ids: Sequence[str]) -> list[EbookTitle]:
+        self._call("get_titles")
+        self.calls["titles_asked"] += len(title_ids)
+        return [self.titles[i] for i in title_ids if i in self.titles]
+
+    async def aclose(self) -> None:
+        pass
+
+
+CARD = "2000000001"
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def fake(clock: Clock) -> FakeElibrary:
+    return FakeElibrary(clock)
+
+
+@pytest.fixture
+def elibrary(fake: FakeElibrary, clock: Clock) -> ResilientElibrary:
+    breaker = CircuitBreaker("e-library", failure_threshold=2, cooldown=30, clock=clock)
+    return ResilientElibrary(
+        fake,
+        tenant_id="t",
+        breaker=breaker,
+        cache_policy=ElibraryCachePolicy(patron_fresh_for=60, title_fresh_for=30),
+        clock=clock,
+    )
+
+
+async def test_lists_are_cached_per_patron_until_they_age(elibrary, fake, clock) -> None:
+    await fake.borrow(CARD, "KD1")
+    first = await elibrary.list_loans(CARD)
+    assert [loan.title.id for loan in first] == ["KD1"]
+    assert await elibrary.list_loans(CARD) == first
+    assert await elibrary.list_loans("2000000002") == []  # another patron: their own read
+    assert fake.calls["list_loans"] == 2
+    await fake.borrow(CARD, "KD2")  # behind the gateway's back: seen once the entry ages
+    clock.advance(59)
+    assert len(await elibrary.list_loans(CARD)) == 1
+    clock.advance(1)
+    assert len(await elibrary.list_loans(CARD)) == 2
+    assert fake.calls["list_loans"] == 3
+
+
+async def test_a_patrons_writes_drop_their_cached_lists(elibrary, fake) -> None:
+    assert await elibrary.list_loans(CARD) == []
+    assert await elibrary.list_holds(CARD) == []
+    await elibrary.borrow(CARD, "KD1")
+    assert [loan.title.id for loan in await elibrary.list_loans(CARD)] == ["KD1"]
+    await elibrary.place_hold(CARD, "KD2")
+    assert [hold.title.id for hold in await elibrary.list_holds(CARD)] == ["KD2"]
+    await elibrary.cancel_hold(CARD, "KD2")
+    assert await elibrary.list_holds(CARD) == []
+    await elibrary.return_loan(CARD, "KD1")
+    assert await elibrary.list_loans(CARD) == []
+    with pytest.raises(NotFound):  # a refused write drops them too (it may have changed things)
+        await elibrary.return_loan(CARD, "KD1")
+    assert await elibrary.list_loans(CARD) == []
+    assert fake.calls["list_loans"] == 4 and fake.calls["list_holds"] == 3
+
+
+async def test_a_list_handed_out_cannot_change_the_cache(elibrary, fake) -> None:
+    await fake.borrow(CARD, "KD1")
+    mine = await elibrary.list_loans(CARD)
+    mine.clear()
+    assert len(await elibrary.list_loans(CARD)) == 1
+    assert fake.calls["list_loans"] == 1
+
+
+async def test_a_cached_loan_past_its_due_instant_is_left_out(elibrary, fake, clock) -> None:
+    policy = ElibraryCachePolicy(patron_fresh_for=3 * 3600)
+    long_lived = ResilientElibrary(fake, tenant_id="t", cache_policy=policy, clock=clock)
+    borrowed = datetime.fromtimestamp(clock(), UTC) - timedelta(days=14)
+    fake.loans[CARD] = [
+        EbookLoan(
+            title=title("KD1"), borrowed=borrowed, due=borrowed + timedelta(days=14, hours=1)
+        ),
+        EbookLoan(title=title("KD2"), borrowed=borrowed, due=borrowed + timedelta(days=15)),
+    ]
+    assert len(await long_lived.list_loans(CARD)) == 2
+    clock.advance(3600)  # the e-library returned KD1 by itself at its due instant
+    assert [loan.title.id for loan in await long_lived.list_loans(CARD)] == ["KD2"]
+    assert fake.calls["list_loans"] == 1
+
+
+async def test_down_lists_are_served_stale_then_refused_fast(elibrary, fake, clock) -> None:
+    await fake.borrow(CARD, "KD1")
+    read_at = datetime.fromtimestamp(clock(), UTC)
+    good = await elibrary.list_loans(CARD)
+    clock.advance(120)
+    fake.down = True
+    with track_freshness() as freshness:
+        assert await elibrary.list_loans(CARD) == good
+    assert freshness.stale and freshness.as_of == read_at
+    with track_freshness():
+        assert await elibrary.list_loans(CARD) == good  # second failure: the breaker opens
+    calls = fake.calls["list_loans"]
+    with track_freshness() as freshness:
+        assert await elibrary.list_loans(CARD) == good
+    assert freshness.stale and fake.calls["list_loans"] == calls  # not asked while open
+    with pytest.raises(BackendUnavailable):  # nothing good to fall back on
+        await elibrary.list_holds(CARD)
+    with pytest.raises(BackendUnavailable):  # writes are refused fast too
+        await elibrary.borrow(CARD, "KD2")
+    assert fake.calls["borrow"] == 1
+    assert elibrary.metrics["stale_served"] == 3
+    clock.advance(30)  # cool-down over: the probe finds it back and the list is fresh again
+    fake.down = False
+    with track_freshness() as freshness:
+        assert await elibrary.list_loans(CARD) == good
+    assert not freshness.stale
+
+
+async def test_titles_are_cached_one_by_one(elibrary, fake, clock) -> None:
+    assert [t.id for t in await elibrary.get_titles(["KD1", "KD2", "KD1", "nope"])] == [
+        "KD1",
+        "KD2",
+    ]
+    assert fake.calls["titles_asked"] == 3
+    assert [t.id for t in await elibrary.get_titles(["KD2", "KD3"])] == ["KD2", "KD3"]
+    assert fake.calls["titles_asked"] == 4  # only KD3 was asked
+    assert (await elibrary.get_title("KD3")).id == "KD3"
+    assert fake.calls["get_title"] == 0
+    await elibrary.borrow(CARD, "KD3")  # the title written about is read afresh
+    fake.titles["KD3"] = title("KD3", free=0)
+    assert not (await elibrary.get_title("KD3")).can_borrow_now
+    assert fake.calls["get_title"] == 1
+
+
+async def test_titles_stale_only_when_every_id_has_last_good_data(elibrary, fake, clock) -> None:
+    await elibrary.get_titles(["KD1", "KD2"])
+    clock.advance(31)
+    fake.down = True
+    with track_freshness() as freshness:
+        assert [t.id for t in await elibrary.get_titles(["KD2", "KD1"])] == ["KD2", "KD1"]
+    assert freshness.stale
+    with pytest.raises(BackendUnavailable):  # KD3 was never read: unknown, not "not licensed"
+        await elibrary.get_titles(["KD1", "KD3"])
