@@ -4,7 +4,8 @@ enables the SIP2 face, and ``SIP2ClientPool`` as the self-check machine."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import json
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -120,7 +121,7 @@ start = 03:50:00
 end = 04:20:00
 
 [tenants.policy.disabled_features]
-kiosk = ["reading_history"]
+kiosk = {kiosk_disabled}
 """
 
 _SIP2_BACKEND = """
@@ -180,11 +181,13 @@ async def running(
     *,
     shift_jis: bool = False,
     koha_request_flow: bool = False,
+    kiosk_disabled: Sequence[str] = ("reading_history",),
 ) -> AsyncIterator[Setup]:
     """The library behind ``backend`` ("sip2" or "koha"), a gateway on it (with a SQLite store
     in ``store_dir`` when given) and its kiosk face, and a logged-in self-check machine
     (``shift_jis``: face and machine speak CP932 with CRLF, as many installed machines do;
-    ``koha_request_flow``: newer Koha's cancellation requests, ready holds cancellable)."""
+    ``koha_request_flow``: newer Koha's cancellation requests, ready holds cancellable;
+    ``kiosk_disabled``: the features the tenant switches off on the kiosk channel)."""
     sim = SimulatedLibrary(library_data(), clock)
     async with AsyncExitStack() as stack:
         if backend == "sip2":
@@ -209,6 +212,7 @@ async def running(
             sc_password=SC_PASSWORD,
             encoding=framing[0],
             terminator=framing[1],
+            kiosk_disabled=json.dumps(list(kiosk_disabled)),
         )
         if koha_request_flow:
             text += '\n[tenants.policy.holds]\ncancel_allowed_states = ["waiting", "ready"]\n'

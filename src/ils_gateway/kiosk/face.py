@@ -45,7 +45,7 @@ from ils_gateway.domain.errors import (
 )
 from ils_gateway.domain.labels import Language
 from ils_gateway.domain.models import Hold, Loan, Patron
-from ils_gateway.domain.vocab import BlockReason, Channel, HoldStatus, RefusalReason
+from ils_gateway.domain.vocab import BlockReason, Channel, Feature, HoldStatus, RefusalReason
 from ils_gateway.gateway import Gateway, TenantRuntime
 from ils_gateway.kiosk.config import KioskSip2Config, server_settings
 from ils_gateway.services import rules
@@ -233,8 +233,8 @@ class KioskFace:
         can = caps.supports
         return SupportedMessages(
             patron_status=can(Capability.AUTHENTICATE),
-            checkout=can(Capability.CHECKOUT),
-            checkin=can(Capability.CHECKIN),
+            checkout=can(Capability.CHECKOUT) and self._lending_enabled(),
+            checkin=can(Capability.CHECKIN) and self._lending_enabled(),
             block_patron=False,
             sc_acs_status=True,
             request_resend=True,
@@ -364,6 +364,7 @@ class KioskFace:
         }
         try:
             _refuse_cancel(msg.cancel, self._text("not_here"))
+            self._require_lending()
             patron = await self._usable_patron(card, msg.patron_password)
             rules.check_writes_allowed(self._runtime.context.policy, self._runtime.context.now())
             loan = await self._runtime.context.backend.checkout(patron, item_id)
@@ -404,6 +405,7 @@ class KioskFace:
         }
         try:
             _refuse_cancel(msg.cancel, self._text("not_here"))
+            self._require_lending()
             rules.check_writes_allowed(self._runtime.context.policy, self._runtime.context.now())
             item = await self._runtime.context.backend.checkin(item_id)
         except (_Screen, GatewayError) as exc:
@@ -691,6 +693,14 @@ class KioskFace:
     def _text(self, key: str) -> str:
         ja, en = _TEXTS[key]
         return ja if self._lang == "ja" else en
+
+    def _require_lending(self) -> None:
+        # Checkout and checkin make and end loans: the tenant's "loans" switch for kiosks governs
+        # them, as it governs the loan list and renewals (the HTTP API's own check).
+        self._runtime.context.require_feature(Feature.LOANS, Channel.KIOSK)
+
+    def _lending_enabled(self) -> bool:
+        return self._runtime.context.policy.feature_enabled(Feature.LOANS, Channel.KIOSK)
 
     def _writes_allowed(self) -> bool:
         try:
