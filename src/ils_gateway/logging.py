@@ -18,20 +18,63 @@ from pydantic_core import to_json
 
 from ils_gateway.domain.models import mask_card
 
-# Any key containing one of these words is hidden (runs on every log line: one regex search).
+# Any key containing one of these words is hidden.
 _SECRET_KEY = re.compile("password|secret|token|authorization|kiosk_key")
 _CARD_KEYS = frozenset({"card", "card_number", "patron_identifier"})
+_KEEP, _HIDE, _MASK = 0, 1, 2
+# What to do with each key seen so far: log lines reuse a few dozen keys, so the regex runs
+# once per key name, not once per key of every line. Bounded in case keys are ever dynamic.
+_verdicts: dict[str, int] = {}
+_MAX_VERDICTS = 4096
+
+
+def _verdict(key: str) -> int:
+    lowered = key.lower()
+    verdict = _HIDE if _SECRET_KEY.search(lowered) else _MASK if lowered in _CARD_KEYS else _KEEP
+    if len(_verdicts) < _MAX_VERDICTS:
+        _verdicts[key] = verdict
+    return verdict
 
 
 def redact(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """structlog processor: hide passwords and tokens, mask card numbers."""
     for key, value in event.items():  # values are replaced in place; no key is added
-        lowered = key.lower()
-        if _SECRET_KEY.search(lowered):
+        verdict = _verdicts.get(key)
+        if verdict is None:
+            verdict = _verdict(key)
+        if verdict == _HIDE:
             event[key] = "***"
-        elif lowered in _CARD_KEYS and isinstance(value, str):
+        elif verdict == _MASK and isinstance(value, str):
             event[key] = mask_card(value)
     return event
+
+
+class ConfiguredLogger:
+    """A named structlog logger bound once per structlog configuration, for hot paths.
+
+    ``structlog.get_logger()`` returns a lazy proxy that binds a new logger on every call; this
+    keeps the bound one and binds again only when ``structlog.configure`` (or a test's
+    ``capture_logs``) has changed the processors, wrapper class or logger factory.
+    """
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._seen: tuple[Any, ...] = ()  # the configuration objects it was bound with
+        self._logger: Any = None
+
+    def get(self) -> Any:
+        """The bound logger for the configuration in force."""
+        config = structlog.get_config()
+        seen = (
+            config["processors"],
+            config["wrapper_class"],
+            config["logger_factory"],
+            config["context_class"],
+        )
+        if self._logger is None or any(a is not b for a, b in zip(seen, self._seen, strict=True)):
+            self._logger = structlog.get_logger(self._name).bind()
+            self._seen = seen
+        return self._logger
 
 
 def _json_line(event: Any, **_options: Any) -> str:
