@@ -76,7 +76,7 @@ class SessionData(BaseModel):
 
     def expired_at(self, now: datetime) -> bool:
         """True when the session has gone unused for its idle timeout."""
-        return now - self.last_seen >= self.idle_timeout
+        return (now - self.last_seen).total_seconds() >= self.idle_timeout_seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,7 +208,10 @@ class MemorySessionStore:
         if session is None or session.expired_at(now):
             self._sessions.pop(key, None)
             raise SessionExpired()
-        session = session.model_copy(update=_changes(now, password_change_required, extra))
+        if password_change_required is None and extra is None:  # a touch (every request)
+            session = session.model_copy(update={"last_seen": now})
+        else:
+            session = session.model_copy(update=_changes(now, password_change_required, extra))
         self._sessions[key] = session
         return session
 

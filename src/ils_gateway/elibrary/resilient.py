@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+from cachetools import LRUCache
 from pydantic import TypeAdapter
 
 from ils_gateway.adapters.resilience.backend import CallTimeouts, RetryPolicy
@@ -87,6 +88,7 @@ class ResilientElibrary:
             metrics=self.metrics,
         )
         self._titles_scope = opaque_scope(tenant_id, "ebook-titles")
+        self._patron_scopes: LRUCache[str, str] = LRUCache(maxsize=10_000)  # hashed once
 
     @property
     def cache(self) -> ReadCache:
@@ -221,7 +223,11 @@ class ResilientElibrary:
     # -- machinery -----------------------------------------------------------------------
 
     def _patron_scope(self, card_number: str) -> str:
-        return opaque_scope(self.tenant_id, "ebook-patron", card_number)
+        scope = self._patron_scopes.get(card_number)
+        if scope is None:
+            scope = opaque_scope(self.tenant_id, "ebook-patron", card_number)
+            self._patron_scopes[card_number] = scope
+        return scope
 
     async def _write(
         self, op: str, card_number: str, title_id: str, call: Callable[[], Awaitable[R]]

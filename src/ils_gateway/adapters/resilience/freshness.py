@@ -15,8 +15,7 @@ and tasks started inside the block (``asyncio.gather``) report into the same one
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,15 +38,24 @@ class Freshness:
 _current: ContextVar[Freshness | None] = ContextVar("ils_gateway_freshness", default=None)
 
 
-@contextmanager
-def track_freshness() -> Iterator[Freshness]:
+class _Tracking:
+    # A plain context manager rather than @contextmanager: it is entered on every request.
+    __slots__ = ("_report", "_token")
+
+    def __init__(self) -> None:
+        self._report = Freshness()
+
+    def __enter__(self) -> Freshness:
+        self._token = _current.set(self._report)
+        return self._report
+
+    def __exit__(self, *exc_info: object) -> None:
+        _current.reset(self._token)
+
+
+def track_freshness() -> AbstractContextManager[Freshness]:
     """Collect the freshness of every resilient read made inside the block."""
-    report = Freshness()
-    token = _current.set(report)
-    try:
-        yield report
-    finally:
-        _current.reset(token)
+    return _Tracking()
 
 
 def report_stale(as_of: datetime) -> None:
