@@ -23,8 +23,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from cachetools import TTLCache
-
 Clock = Callable[[], float]
 
 _WHOLE_SCOPE = ""
@@ -67,25 +65,37 @@ def _apply_expiry(entry: CachedRead, expired_at: float | None) -> CachedRead:
     return entry
 
 
-class MemoryReadCache:
-    """In-process read cache: a cachetools ``TTLCache`` of scopes (one process, the default).
+@dataclass(slots=True)
+class _Scope:
+    written_at: float  # last put or expire: the scope is forgotten keep_for after it
+    entries: dict[str, Any]  # {key: CachedRead}, plus expiry marks {"!" + key: time}
 
-    Entries are kept as given, decoded ``value`` included, so a hit returns it as it is.
+
+class MemoryReadCache:
+    """In-process read cache of scopes, each forgotten ``keep_for`` after its last write.
+
+    Entries are kept as given, decoded ``value`` included, so a hit returns it as it is. At
+    most ``max_scopes`` scopes are kept; past that the least recently written go first. (A
+    plain dict in write order rather than a cachetools ``TTLCache``: a hit is one dict lookup
+    and one clock reading, on every cached request.)
     """
 
     def __init__(
         self, *, keep_for: float = 24 * 3600, max_scopes: int = 10_000, clock: Clock = time.time
     ) -> None:
         self._clock = clock
-        # scope -> {key: CachedRead}, plus expiry marks {"!" + key: time} ("!" = whole scope)
-        self._scopes: TTLCache[str, dict[str, Any]] = TTLCache(
-            maxsize=max_scopes, ttl=keep_for, timer=clock
-        )
+        self._keep_for = keep_for
+        self._max_scopes = max_scopes
+        self._scopes: dict[str, _Scope] = {}  # least recently written first
 
     async def get(self, scope: str, key: str) -> CachedRead | None:
-        entries = self._scopes.get(scope)
-        if entries is None:
+        found = self._scopes.get(scope)
+        if found is None:
             return None
+        if self._clock() - found.written_at >= self._keep_for:
+            del self._scopes[scope]
+            return None
+        entries = found.entries
         entry = entries.get(key)
         if entry is None:
             return None
@@ -96,15 +106,30 @@ class MemoryReadCache:
         return _apply_expiry(entry, whole)
 
     async def put(self, scope: str, key: str, entry: CachedRead) -> None:
-        entries = self._scopes.get(scope, {})
-        entries[key] = entry
-        self._scopes[scope] = entries  # re-set: restarts the scope's keep_for
+        self._written(scope)[key] = entry
 
     async def expire(self, scope: str, key: str | None = None) -> None:
         # Marked even when nothing is cached yet: a read in flight may land after this write.
-        entries = self._scopes.get(scope, {})
-        entries["!" + (key or _WHOLE_SCOPE)] = self._clock()
-        self._scopes[scope] = entries
+        self._written(scope)["!" + (key or _WHOLE_SCOPE)] = self._clock()
+
+    def _written(self, scope: str) -> dict[str, Any]:
+        """The scope's entries, the scope moved last with its keep_for restarted."""
+        now = self._clock()
+        found = self._scopes.pop(scope, None)
+        entries = found.entries if found and now - found.written_at < self._keep_for else {}
+        self._scopes[scope] = _Scope(now, entries)
+        self._forget_old(now)
+        return entries
+
+    def _forget_old(self, now: float) -> None:
+        # Oldest writes first: drop forgotten scopes, then the oldest while over the bound.
+        while self._scopes:
+            oldest = next(iter(self._scopes))
+            if len(self._scopes) <= self._max_scopes and (
+                now - self._scopes[oldest].written_at < self._keep_for
+            ):
+                return
+            del self._scopes[oldest]
 
 
 class RedisReadCache:
