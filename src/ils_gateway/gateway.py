@@ -34,7 +34,8 @@ from ils_gateway.tenants.loader import TenantRegistry
 from ils_gateway.tenants.models import TenantConfig
 
 BackendFactory = Callable[[TenantConfig, Clock], ILSBackend]
-BackendWrapper = Callable[[TenantConfig, ILSBackend, ReadCache], ILSBackend]
+# The wrapper gets the tenant, its adapter, its read cache and the gateway's clock in epoch seconds.
+BackendWrapper = Callable[[TenantConfig, ILSBackend, ReadCache, Callable[[], float]], ILSBackend]
 
 _log = structlog.get_logger(__name__)
 
@@ -71,13 +72,28 @@ def _folio(tenant: TenantConfig, clock: Clock) -> ILSBackend:
 _BACKENDS: dict[str, BackendFactory] = {"sip2": _sip2, "koha": _koha, "folio": _folio}
 
 
-def resilient(tenant: TenantConfig, backend: ILSBackend, cache: ReadCache) -> ILSBackend:
-    """``backend`` wrapped in ``ResilientBackend`` with the tenant's timeouts and ``cache``."""
+def epoch_seconds(clock: Clock) -> Callable[[], float]:
+    """``clock`` as epoch seconds, the time the read cache and the breaker run on."""
+
+    def seconds() -> float:
+        return clock().timestamp()
+
+    return seconds
+
+
+def resilient(
+    tenant: TenantConfig, backend: ILSBackend, cache: ReadCache, seconds: Callable[[], float]
+) -> ILSBackend:
+    """``backend`` in ``ResilientBackend`` with the tenant's timeouts, ``cache`` and clock."""
     timeouts = getattr(tenant.backend, "timeouts", None)
     if timeouts is None:
-        return ResilientBackend(backend, tenant_id=tenant.id, cache=cache)
+        return ResilientBackend(backend, tenant_id=tenant.id, cache=cache, clock=seconds)
     return ResilientBackend(
-        backend, tenant_id=tenant.id, cache=cache, timeouts=CallTimeouts.from_backend(timeouts)
+        backend,
+        tenant_id=tenant.id,
+        cache=cache,
+        timeouts=CallTimeouts.from_backend(timeouts),
+        clock=seconds,
     )
 
 
@@ -162,13 +178,15 @@ class Gateway:
 
 @asynccontextmanager
 async def open_gateway(
-    settings: GatewaySettings, read_cache: Callable[[], ReadCache] = MemoryReadCache
+    settings: GatewaySettings, read_cache: Callable[[], ReadCache] | None = None
 ) -> AsyncIterator[Gateway]:
     """Build every tenant's backend and services; close the backends on exit.
 
     ``read_cache`` makes each tenant's read cache (shared in Redis when the app runs many
-    processes).
+    processes); by default one in memory. Caches and breakers run on ``settings.clock``.
     """
+    seconds = epoch_seconds(settings.clock)
+    new_cache = read_cache or (lambda: MemoryReadCache(clock=seconds))
     async with AsyncExitStack() as stack:
         mylists = None
         if settings.store is not None:
@@ -180,7 +198,7 @@ async def open_gateway(
             stack.push_async_callback(backend.close)
             starting.append(_start(tenant, backend))
             if settings.wrap_backend is not None:
-                backend = settings.wrap_backend(tenant, backend, read_cache())
+                backend = settings.wrap_backend(tenant, backend, new_cache(), seconds)
             context = TenantContext(config=tenant, backend=backend, clock=settings.clock)
             runtimes[tenant.id] = TenantRuntime.build(context, mylists)
         await asyncio.gather(*starting)

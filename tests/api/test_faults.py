@@ -1,8 +1,8 @@
 """Faults through the API: the Koha simulator behind a proxy that drops, stalls or loses answers.
 
 The resilient backend runs with small limits (0.3 s per call, two read attempts, no waits
-between them) and the gateway's ``ManualClock``, so the breaker and the cache's freshness move
-only when the test moves the clock.
+between them) and the gateway's ``ManualClock`` (the ``seconds`` the gateway hands its wrapper),
+so the breaker and the cache's freshness move only when the test moves the clock.
 """
 
 from __future__ import annotations
@@ -37,10 +37,7 @@ async def proxy(koha_url: str) -> AsyncIterator[FaultProxy]:
 def _settings(url: str, clock, *, failure_threshold: int, extra: str = "") -> GatewaySettings:
     toml = tenant_toml(url, extra).replace("read_attempts = 3", "read_attempts = 1")
 
-    def seconds() -> float:
-        return clock().timestamp()
-
-    def wrap(tenant, backend, cache):
+    def wrap(tenant, backend, cache, seconds):
         return ResilientBackend(
             backend,
             tenant_id=tenant.id,

@@ -15,7 +15,7 @@ from typing import Any
 
 from ils_gateway.adapters.resilience.cache import MemoryReadCache, ReadCache, RedisReadCache
 from ils_gateway.api.auth import PatronSessions
-from ils_gateway.gateway import GatewaySettings
+from ils_gateway.gateway import GatewaySettings, epoch_seconds
 from ils_gateway.idempotency import (
     IdempotencyStore,
     MemoryIdempotencyStore,
@@ -49,20 +49,19 @@ async def open_api_state(settings: GatewaySettings) -> AsyncIterator[ApiState]:
 
 
 def _memory_state(settings: GatewaySettings) -> ApiState:
-    def seconds() -> float:
-        return settings.clock().timestamp()
-
+    seconds = epoch_seconds(settings.clock)
     return ApiState(
         sessions=PatronSessions(MemorySessionStore(clock=settings.clock)),
         idempotency=MemoryIdempotencyStore(clock=seconds),
-        read_cache=MemoryReadCache,
+        read_cache=lambda: MemoryReadCache(clock=seconds),
     )
 
 
 def _redis_state(settings: GatewaySettings, redis: Any) -> ApiState:
     prefix = settings.redis_prefix
+    seconds = epoch_seconds(settings.clock)
     return ApiState(
         sessions=PatronSessions(RedisSessionStore(redis, prefix=prefix, clock=settings.clock)),
         idempotency=RedisIdempotencyStore(redis, prefix=prefix),
-        read_cache=lambda: RedisReadCache(redis, prefix=prefix),
+        read_cache=lambda: RedisReadCache(redis, prefix=prefix, clock=seconds),
     )
