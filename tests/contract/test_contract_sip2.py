@@ -5,27 +5,46 @@ ACSs fail exactly the checks they break."""
 from __future__ import annotations
 
 import io
-from datetime import datetime
+from collections.abc import Iterator
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 
+from ils_gateway.adapters.base import ILSBackend
+from ils_gateway.contract import target as contract_target
 from ils_gateway.contract.embedded import holdable_waiting_item, lendable_item
 from ils_gateway.contract.loop import BackgroundLoop
 from ils_gateway.contract.report import Result
 from ils_gateway.contract.runner import ContractRun, run_contract_suite
 from ils_gateway.contract.target import ContractOptions
+from ils_gateway.gateway import build_backend
+from ils_gateway.services.context import Clock
 from ils_gateway.simulators.broken import Sip2Fault, start_broken_sip2_simulator
-from ils_gateway.simulators.library import SimulatedLibrary
-from ils_gateway.simulators.sample_data import DEMO_PATRONS, sample_library
+from ils_gateway.simulators.library import ManualClock, SimulatedLibrary
+from ils_gateway.simulators.sample_data import DEMO_PATRONS, SAMPLE_NOW, sample_library
+from ils_gateway.tenants.models import TenantConfig
 
 HANAKO = DEMO_PATRONS[0]
 
 
-def _library_as_of_now() -> SimulatedLibrary:
-    # A tenant file gives the adapter the system clock: the sample data is written as of now.
-    return sample_library(now=datetime.now(ZoneInfo("Asia/Tokyo")))
+@pytest.fixture
+def library(monkeypatch: pytest.MonkeyPatch) -> Iterator[SimulatedLibrary]:
+    """The sample library at the fixed sample instant, its clock also the adapter's.
+
+    As in the embedded demo: a tenant file would give the adapter the system clock, so the
+    suite's backend builder is handed the library's clock instead (overdue days, renewals and
+    holds then read the same whatever the wall time, midnight in Japan included).
+    """
+    library = sample_library(clock=ManualClock(SAMPLE_NOW))
+    built: list[str] = []
+
+    def on_library_clock(tenant: TenantConfig, clock: Clock) -> ILSBackend:
+        built.append(tenant.id)
+        return build_backend(tenant, library.now)
+
+    monkeypatch.setattr(contract_target, "build_backend", on_library_clock)
+    yield library
+    assert built, "the suite built its backend without the library's clock"
 
 
 SIP2_TENANT = """
@@ -84,9 +103,9 @@ def test_embedded_demo_on_sip2_passes_with_writes() -> None:
 
 
 def test_sip2_tenant_without_pickup_list_fails_the_pickup_check(
-    sim_loop: BackgroundLoop, tmp_path: Path
+    sim_loop: BackgroundLoop, tmp_path: Path, library: SimulatedLibrary
 ) -> None:
-    server, _ = sim_loop.run(start_broken_sip2_simulator(_library_as_of_now(), Sip2Fault.NONE))
+    server, _ = sim_loop.run(start_broken_sip2_simulator(library, Sip2Fault.NONE))
     config = tmp_path / "tenant.toml"
     config.write_text(SIP2_TENANT.format(port=server.port).split("[[tenants.pickup")[0])
     try:
@@ -110,11 +129,10 @@ def _items(library: SimulatedLibrary) -> tuple[str, ...]:
 
 
 def test_sip2_tenant_misreading_title_holds_fails_the_hold_checks(
-    sim_loop: BackgroundLoop, tmp_path: Path
+    sim_loop: BackgroundLoop, tmp_path: Path, library: SimulatedLibrary
 ) -> None:
     # The ACS lists a pending title-level hold as "<record id> <title>"; a tenant file that
     # leaves title_hold_entries at "title" names it by that whole text, not the record id.
-    library = _library_as_of_now()
     server, _ = sim_loop.run(start_broken_sip2_simulator(library, Sip2Fault.NONE))
     config = tmp_path / "tenant.toml"
     config.write_text(
@@ -166,8 +184,8 @@ def test_broken_sip2_fails_the_right_checks(
     fault: Sip2Fault,
     writes: bool,
     expected_failures: set[str],
+    library: SimulatedLibrary,
 ) -> None:
-    library = _library_as_of_now()
     server, _ = sim_loop.run(start_broken_sip2_simulator(library, fault))
     config = tmp_path / "tenant.toml"
     config.write_text(SIP2_TENANT.format(port=server.port), encoding="utf-8")
