@@ -54,6 +54,7 @@ def _sip2(tenant: TenantConfig, clock: Clock) -> ILSBackend:
         tenant.backend,  # type: ignore[arg-type]
         tz=ZoneInfo(tenant.timezone),
         today=_local_today(tenant, clock),
+        now=clock,
     )
 
 

@@ -101,6 +101,7 @@ class Sip2Backend:
         pool: SIP2ClientPool | None = None,
         tz: ZoneInfo = TOKYO,
         today: Callable[[], date] | None = None,
+        now: Callable[[], datetime] | None = None,
         title_level_holds: bool | None = None,
         pickup_change: PickupChange | None = None,
         page_size: int | None = None,
@@ -110,7 +111,9 @@ class Sip2Backend:
         self._config = config
         self._pool = pool if pool is not None else SIP2ClientPool(client_settings(config))
         self._tz = tz
-        self._today = today if today is not None else (lambda: datetime.now(tz).date())
+        # The gateway's clock: transaction dates sent to the ACS, batch completion times.
+        self._clock = now if now is not None else (lambda: datetime.now(tz))
+        self._today = today if today is not None else (lambda: self._clock().astimezone(tz).date())
         self._title_level = (
             config.title_level_holds if title_level_holds is None else title_level_holds
         )
@@ -184,7 +187,7 @@ class Sip2Backend:
         }
 
     def _now(self) -> SipDate:
-        return SipDate.from_datetime(datetime.now(self._tz).replace(tzinfo=None))
+        return SipDate.from_datetime(self._clock().astimezone(self._tz).replace(tzinfo=None))
 
     async def _patron_info(
         self,
@@ -322,7 +325,7 @@ class Sip2Backend:
                 return RenewalResult.from_error(item_id, error)
 
         results = await asyncio.gather(*(one(i) for i in item_ids))
-        return BatchResult(results=tuple(results), completed_at=datetime.now(self._tz))
+        return BatchResult(results=tuple(results), completed_at=self._clock())
 
     async def _renew_all(
         self, patron: Patron, item_ids: Sequence[str]
@@ -341,7 +344,7 @@ class Sip2Backend:
         )
         answer = await self._request(request, RenewAllResponse, write=True)
         batch = mapping.renew_all_results(answer, item_ids, self._refusals)
-        return batch.model_copy(update={"completed_at": datetime.now(self._tz)})
+        return batch.model_copy(update={"completed_at": self._clock()})
 
     # -- holds ------------------------------------------------------------------------------
 
