@@ -15,12 +15,7 @@ from ils_gateway.api.docs import docs_page, openapi_json
 from ils_gateway.api.health import healthz, readyz
 from ils_gateway.api.idempotency import idempotency_middleware
 from ils_gateway.api.keys import GATEWAY_KEY, SETTINGS_KEY, STATE_KEY
-from ils_gateway.api.middleware import (
-    log_context_middleware,
-    problem_middleware,
-    request_id_middleware,
-    session_middleware,
-)
+from ils_gateway.api.middleware import gateway_middleware
 from ils_gateway.api.routes import add_routes
 from ils_gateway.api.routes_ebooks import setup_ebooks
 from ils_gateway.api.state import open_api_state
@@ -42,13 +37,7 @@ async def _gateway_context(app: web.Application) -> AsyncIterator[None]:
 def create_app(settings: GatewaySettings) -> web.Application:
     """The patron API for the tenants in ``settings``."""
     app = web.Application(
-        middlewares=[
-            request_id_middleware,
-            log_context_middleware,
-            problem_middleware,
-            session_middleware,
-            idempotency_middleware,
-        ],
+        middlewares=[gateway_middleware, idempotency_middleware],
         client_max_size=settings.client_max_size,
     )
     app[SETTINGS_KEY] = settings

@@ -1,5 +1,5 @@
-"""Middlewares, outermost first: request id → log context → errors as problem+json → session
-(then ``api.idempotency`` innermost).
+"""The gateway's middleware: request id → log context → errors as problem+json → session, in one
+frame (then ``api.idempotency`` innermost).
 
 The error renderer sits outside the session check so that "please log in" and "change your
 password first" are problem documents like every other error. Every response (errors too)
@@ -49,59 +49,46 @@ PASSWORD_CHANGE_ROUTES = frozenset({"change_password", "end_session"})
 
 
 @web.middleware
-async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Take a well-formed ``X-Request-ID`` from the client or make one; echo it back."""
+async def gateway_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Request id, log context and request line, errors as problem+json, tenant and session.
+
+    One frame for what every request needs (a middleware per concern cost a coroutine and a
+    partial each, on every request), in the order the concerns nest: the request id and log
+    context outermost, then the error renderer (outside the session check, so that "please log
+    in" is a problem document too), then the tenant and, on patron routes, the session.
+    """
     given = request.headers.get("X-Request-ID", "")
     # A label to find a request's lines by, not a secret: no system call for randomness.
     request_id = given if _REQUEST_ID.match(given) else f"{random.getrandbits(64):016x}"
     request[REQUEST_ID] = request_id
-    try:
-        response = await handler(request)
-    except web.HTTPException as exc:
-        exc.headers["X-Request-ID"] = request_id
-        raise
-    response.headers["X-Request-ID"] = request_id
-    return response
-
-
-@web.middleware
-async def log_context_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Bind the request id (and method, path) to every log line of this request."""
+    path = request.path
     # bind/reset by token: the cheapest way to scope context to one request (on every request)
-    tokens = bind_contextvars(
-        request_id=request[REQUEST_ID], method=request.method, path=request.path
-    )
+    tokens = bind_contextvars(request_id=request_id, method=request.method, path=path)
     started = time.perf_counter()
     status = 500
     try:
-        response = await handler(request)
+        try:
+            with track_freshness() as freshness:
+                request[FRESHNESS] = freshness
+                response = await _with_session(request, handler)
+        except GatewayError as exc:
+            response = render_error(request, exc)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                exc.headers["X-Request-ID"] = request_id
+                raise
+            response = http_problem_response(exc, instance=path, request_id=request_id)
+        except Exception:
+            _log.exception("unhandled_error")
+            response = problem_response(GatewayError(), instance=path, request_id=request_id)
         status = response.status
-        return response
     finally:
         _request_log.get().info(
             "request", status=status, ms=round((time.perf_counter() - started) * 1000, 1)
         )
         reset_contextvars(**tokens)
-
-
-@web.middleware
-async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Render every error as problem+json: domain errors, aiohttp's HTTP errors, and bugs."""
-    request_id = request.get(REQUEST_ID)
-    instance = request.path
-    try:
-        with track_freshness() as freshness:
-            request[FRESHNESS] = freshness
-            return await handler(request)
-    except GatewayError as exc:
-        return render_error(request, exc)
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        return http_problem_response(exc, instance=instance, request_id=request_id)
-    except Exception:
-        _log.exception("unhandled_error")
-        return problem_response(GatewayError(), instance=instance, request_id=request_id)
+    response.headers["X-Request-ID"] = request_id
+    return response
 
 
 def render_error(request: web.Request, exc: GatewayError) -> web.Response:
@@ -118,9 +105,8 @@ def render_error(request: web.Request, exc: GatewayError) -> web.Response:
     )
 
 
-@web.middleware
-async def session_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Resolve the tenant from the path and, on patron routes, the session and channel."""
+async def _with_session(request: web.Request, handler: Handler) -> web.StreamResponse:
+    # The tenant from the path and, on patron routes, the session and channel.
     tenant_id = request.match_info.get("tenant")
     if tenant_id is None:
         return await handler(request)
