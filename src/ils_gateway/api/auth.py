@@ -13,10 +13,13 @@ not kept, and a fresh record comes from the backend when a use case needs it.
 
 from __future__ import annotations
 
+import copy
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from types import MappingProxyType
+from typing import Any
 
 from pydantic import JsonValue, SecretStr
 
@@ -32,6 +35,10 @@ _KEPT_FIELDS = frozenset(
 
 # Sessions of tenants without an idle timeout still end; this is how long they may go unused.
 DEFAULT_IDLE_TIMEOUT = timedelta(hours=12)
+
+# Resolved sessions remembered (by tenant, patron and channel) so that a request whose stored
+# session is unchanged reuses the frozen PatronSession instead of validating the patron again.
+_MAX_RESOLVED = 1024
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,8 @@ class PatronSessions:
     ) -> None:
         self._store = store
         self._default_idle = default_idle_timeout
+        # (tenant, patron id, channel) -> (what the store held: flag, idle, extra; the session)
+        self._resolved: dict[tuple[str, str, Channel], tuple[Any, PatronSession]] = {}
 
     async def create(
         self,
@@ -96,14 +105,26 @@ class PatronSessions:
         if data.tenant_id != tenant_id:
             # A token of another library is no session here (and says nothing about it).
             raise SessionExpired("Please log in")
-        return PatronSession(
+        key = (data.tenant_id, data.patron_id, data.channel)
+        stored = (data.password_change_required, data.idle_timeout_seconds, data.extra)
+        known = self._resolved.get(key)
+        if known is not None and known[0] == stored:
+            return known[1]
+        session = PatronSession(
             tenant_id=data.tenant_id,
             patron=Patron.model_validate(data.extra["patron"]),
             channel=data.channel,
             password_change_required=data.password_change_required,
             idle_timeout=data.idle_timeout,
-            extra={k: v for k, v in data.extra.items() if k != "patron"},
+            # Read-only: the session is handed to every request until the store's copy changes.
+            extra=MappingProxyType({k: v for k, v in data.extra.items() if k != "patron"}),
         )
+        if len(self._resolved) >= _MAX_RESOLVED:
+            self._resolved.clear()
+        # A deep copy of what was stored: the comparison must not follow later changes to it.
+        snapshot = (stored[0], stored[1], copy.deepcopy(data.extra))
+        self._resolved[key] = (snapshot, session)
+        return session
 
     async def update_extra(self, token: str, values: Mapping[str, JsonValue]) -> None:
         """Merge ``values`` into the session's ``extra`` (a None value removes that key)."""
