@@ -8,6 +8,7 @@ the backend, whose refusal (reason mapped by the adapter, message kept) is passe
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import TYPE_CHECKING
 
 from ils_gateway.domain.errors import GatewayError, NotFound, RenewalRefused
@@ -15,9 +16,13 @@ from ils_gateway.domain.models import BatchResult, Loan, RenewalResult
 from ils_gateway.domain.vocab import Feature
 from ils_gateway.services import rules
 from ils_gateway.services.context import Caller, TenantContext
+from ils_gateway.tenants.policy import RenewalPolicy
 
 if TYPE_CHECKING:
     from ils_gateway.services.mylists.hooks import LoanHooks
+
+# Annotated loans remembered per service (a few per patron of the cached reads).
+_MAX_ANNOTATED = 4096
 
 
 class LoanService:
@@ -27,6 +32,10 @@ class LoanService:
         self._tenant = tenant
         # The reading history's capture, when the gateway has a store.
         self._hooks = hooks
+        # Cached reads hand out the same frozen Loan objects until the cache is refreshed, so
+        # each one's annotation is remembered: id(loan) -> (loan, policy, day, annotated loan).
+        # The loan is kept in the entry, so its id cannot be reused while the entry lives.
+        self._annotated: dict[int, tuple[Loan, RenewalPolicy, date, Loan]] = {}
 
     async def list_loans(self, caller: Caller) -> list[Loan]:
         """Current loans, each saying whether it can be renewed today and, if not, why."""
@@ -36,7 +45,17 @@ class LoanService:
             await self._hooks.loans_listed(caller, loans)
         today = self._tenant.today()
         policy = self._tenant.policy.renewal
-        return [rules.annotate_loan(loan, policy, today) for loan in loans]
+        return [self._annotate(loan, policy, today) for loan in loans]
+
+    def _annotate(self, loan: Loan, policy: RenewalPolicy, today: date) -> Loan:
+        known = self._annotated.get(id(loan))
+        if known is not None and known[0] is loan and known[1] is policy and known[2] == today:
+            return known[3]
+        annotated = rules.annotate_loan(loan, policy, today)
+        if len(self._annotated) >= _MAX_ANNOTATED:
+            self._annotated.clear()
+        self._annotated[id(loan)] = (loan, policy, today, annotated)
+        return annotated
 
     async def renew(self, caller: Caller, item_id: str) -> RenewalResult:
         """Renew one loan; raises ``RenewalRefused`` (with reason) or ``NotFound``."""
