@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import time
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -77,6 +78,31 @@ class ConfiguredLogger:
         return self._logger
 
 
+class UtcTimestamp:
+    """structlog processor: ``timestamp`` in ISO 8601, UTC, microseconds and ``Z``.
+
+    The same text as ``TimeStamper(fmt="iso", utc=True)``, with the date and time of day
+    formatted once a second instead of through a datetime on every line.
+    """
+
+    __slots__ = ("_prefix", "_second")
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._prefix = ""
+
+    def __call__(
+        self, _logger: Any, _method: str, event: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
+        now = time.time()
+        second = int(now)
+        if second != self._second:
+            self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._second = second
+        event["timestamp"] = f"{self._prefix}.{int((now - second) * 1_000_000):06d}Z"
+        return event
+
+
 def _json_line(event: Any, **_options: Any) -> str:
     # pydantic-core writes UTF-8 JSON several times faster than json.dumps (a line per request);
     # anything it cannot serialise is written as its repr.
@@ -96,7 +122,7 @@ def configure_logging(*, json: bool | None = None, level: int = logging.INFO) ->
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            UtcTimestamp(),
             redact,
             structlog.processors.format_exc_info,
             renderer,
