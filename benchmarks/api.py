@@ -192,9 +192,11 @@ async def twenty_loans(runs: int = 9) -> None:
     from ils_gateway.simulators.library import ManualClock
     from ils_gateway.simulators.sample_data import SAMPLE_NOW
 
-    def uncached(tenant: Any, backend: Any, cache: Any) -> ResilientBackend:
+    def uncached(tenant: Any, backend: Any, cache: Any, seconds: Any) -> ResilientBackend:
         no_cache = CachePolicy(patron_fresh_for=0.0, shared_fresh_for=0.0)
-        return ResilientBackend(backend, tenant_id=tenant.id, cache=cache, cache_policy=no_cache)
+        return ResilientBackend(
+            backend, tenant_id=tenant.id, cache=cache, cache_policy=no_cache, clock=seconds
+        )
 
     settings, acs = await embedded_settings(
         clock=ManualClock(SAMPLE_NOW),
