@@ -147,6 +147,7 @@ PUBLIC: dict[str, set[str]] = {
         "SessionData",
         "SessionStore",
         "TOKEN_BYTES",
+        "TOUCH_RESOLUTION",
         "token_hash",
         "utc_now",
     },

@@ -145,3 +145,60 @@ def test_card_numbers_must_be_masked() -> None:
             last_seen=now,
             idle_timeout_seconds=60,
         )
+
+
+async def test_touches_within_a_second_write_nothing(store: SessionStore, clock: Clock) -> None:
+    new = await login(store)
+    clock.now += timedelta(milliseconds=400)
+    first = await store.get(new.token)
+    assert first.last_seen == new.session.last_seen, "a touch within 1 s is not written"
+    clock.now += timedelta(milliseconds=700)  # 1.1 s after the last write
+    assert (await store.get(new.token)).last_seen == clock.now
+
+
+async def test_a_quiet_session_still_expires_on_time_with_touch_resolution(
+    store: SessionStore, clock: Clock
+) -> None:
+    new = await login(store)
+    clock.now += timedelta(milliseconds=999)
+    await store.get(new.token)  # not written: last_seen stays at login
+    clock.now = new.session.last_seen + timedelta(minutes=30)
+    with pytest.raises(SessionExpired):
+        await store.get(new.token)  # ended at most TOUCH_RESOLUTION early, never late
+
+
+async def test_memory_touches_within_a_second_hand_out_the_same_record(clock: Clock) -> None:
+    store = MemorySessionStore(clock=clock)
+    new = await login(store)
+    assert await store.get(new.token) is await store.get(new.token)
+
+
+async def test_an_update_within_a_second_is_still_written(store: SessionStore) -> None:
+    new = await login(store)
+    await store.update(new.token, extra={"k": 1})
+    assert (await store.get(new.token)).extra == {"k": 1}
+    await store.update(new.token, password_change_required=True)
+    assert (await store.get(new.token)).password_change_required is True
+
+
+async def test_redis_touch_within_a_second_sends_no_write(
+    redis_client: Any, redis_prefix: str, clock: Clock
+) -> None:
+    store = RedisSessionStore(redis_client, prefix=redis_prefix, clock=clock)
+    new = await login(store)
+    writes: list[Any] = []
+    real_set = redis_client.set
+
+    async def counting_set(*args: Any, **kwargs: Any) -> Any:
+        writes.append(args[0])
+        return await real_set(*args, **kwargs)
+
+    redis_client.set = counting_set
+    try:
+        await store.get(new.token)
+        assert writes == []
+        clock.now += timedelta(seconds=2)
+        await store.get(new.token)
+        assert len(writes) == 1
+    finally:
+        redis_client.set = real_set

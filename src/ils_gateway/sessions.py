@@ -11,7 +11,8 @@ Interface (``SessionStore``, implemented by ``MemorySessionStore`` for one proce
     await store.end(token)                    # logout
 
 The idle timeout is per session (the tenant's ``policy.idle_timeout_minutes`` at login), so the
-store needs no tenant configuration. ``extra`` is an opaque JSON-ready dict for the services
+store needs no tenant configuration. A touch within ``TOUCH_RESOLUTION`` (1 s) of the last one
+writes nothing. ``extra`` is an opaque JSON-ready dict for the services
 (e.g. an unwrapped reading-history key); it is stored as given, so keep secrets in it short-lived.
 Clocks are injected (timezone-aware ``datetime``); nothing depends on a request returning to the
 same process.
@@ -35,6 +36,11 @@ from ils_gateway.domain.vocab import Channel
 Clock = Callable[[], datetime]
 
 TOKEN_BYTES = 32  # 256 bits of randomness: guessing a live token is hopeless
+
+# A touch moves ``last_seen`` only once it is this old: a patron's burst of requests rewrites
+# the session once (in Redis: one write a second, not one per request), and the idle timeout
+# (minutes) ends at most this much early.
+TOUCH_RESOLUTION = timedelta(seconds=1)
 
 
 def utc_now() -> datetime:
@@ -209,6 +215,8 @@ class MemorySessionStore:
             self._sessions.pop(key, None)
             raise SessionExpired()
         if password_change_required is None and extra is None:  # a touch (every request)
+            if now - session.last_seen < TOUCH_RESOLUTION:
+                return session  # the same frozen record: callers may recognise it by identity
             session = session.model_copy(update={"last_seen": now})
         else:
             session = session.model_copy(update=_changes(now, password_change_required, extra))
@@ -290,6 +298,9 @@ class RedisSessionStore:
         if session.expired_at(now):
             await self._redis.delete(key)
             raise SessionExpired()
+        touch = password_change_required is None and extra is None
+        if touch and now - session.last_seen < TOUCH_RESOLUTION:
+            return session
         session = session.model_copy(update=_changes(now, password_change_required, extra))
         stored = await self._redis.set(
             key, session.model_dump_json(), ex=session.idle_timeout_seconds, xx=True

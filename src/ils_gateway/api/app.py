@@ -13,7 +13,6 @@ from aiohttp import web
 
 from ils_gateway.api.docs import docs_page, openapi_json
 from ils_gateway.api.health import healthz, readyz
-from ils_gateway.api.idempotency import idempotency_middleware
 from ils_gateway.api.keys import GATEWAY_KEY, SETTINGS_KEY, STATE_KEY
 from ils_gateway.api.middleware import gateway_middleware
 from ils_gateway.api.routes import add_routes
@@ -37,7 +36,7 @@ async def _gateway_context(app: web.Application) -> AsyncIterator[None]:
 def create_app(settings: GatewaySettings) -> web.Application:
     """The patron API for the tenants in ``settings``."""
     app = web.Application(
-        middlewares=[gateway_middleware, idempotency_middleware],
+        middlewares=[gateway_middleware],
         client_max_size=settings.client_max_size,
     )
     app[SETTINGS_KEY] = settings

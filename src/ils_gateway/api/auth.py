@@ -52,6 +52,13 @@ class PatronSession:
     idle_timeout: timedelta
     # What services keep in the session besides the patron (e.g. the sealed history key).
     extra: Mapping[str, JsonValue] = field(default_factory=dict, repr=False)
+    # For the log context of every request: worked out once per resolved session.
+    masked_card: str = field(init=False, repr=False)
+    channel_name: str = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "masked_card", self.patron.masked_card)
+        object.__setattr__(self, "channel_name", str(self.channel))
 
 
 class PatronSessions:
@@ -62,8 +69,9 @@ class PatronSessions:
     ) -> None:
         self._store = store
         self._default_idle = default_idle_timeout
-        # (tenant, patron id, channel) -> (what the store held: flag, idle, extra; the session)
-        self._resolved: dict[tuple[str, str, Channel], tuple[Any, PatronSession]] = {}
+        # (tenant, patron id, channel) -> (what the store held: flag, idle, extra; the session;
+        # the store's record it was made from, to recognise the same record by identity)
+        self._resolved: dict[tuple[str, str, Channel], tuple[Any, PatronSession, Any]] = {}
 
     async def create(
         self,
@@ -106,9 +114,12 @@ class PatronSessions:
             # A token of another library is no session here (and says nothing about it).
             raise SessionExpired("Please log in")
         key = (data.tenant_id, data.patron_id, data.channel)
-        stored = (data.password_change_required, data.idle_timeout_seconds, data.extra)
         known = self._resolved.get(key)
+        if known is not None and known[2] is data:
+            return known[1]  # the in-process store handed out the same (frozen) record
+        stored = (data.password_change_required, data.idle_timeout_seconds, data.extra)
         if known is not None and known[0] == stored:
+            self._resolved[key] = (known[0], known[1], data)
             return known[1]
         session = PatronSession(
             tenant_id=data.tenant_id,
@@ -123,7 +134,7 @@ class PatronSessions:
             self._resolved.clear()
         # A deep copy of what was stored: the comparison must not follow later changes to it.
         snapshot = (stored[0], stored[1], copy.deepcopy(data.extra))
-        self._resolved[key] = (snapshot, session)
+        self._resolved[key] = (snapshot, session, data)
         return session
 
     async def update_extra(self, token: str, values: Mapping[str, JsonValue]) -> None:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 from pydantic_core import to_json
 
-from ils_gateway.api.keys import FRESHNESS
+from ils_gateway.api.keys import FRESHNESS, STATE_KEY
 from ils_gateway.domain.errors import BadRequest
+from ils_gateway.services.ebooks.merge import EbookPart
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -49,3 +51,19 @@ def freshness_fields(request: web.Request) -> dict[str, Any]:
     if report is None or not report.stale:
         return {"stale": False, "as_of": None}
     return {"stale": True, "as_of": report.as_of}
+
+
+def list_response(
+    request: web.Request,
+    kind: str,
+    entries: Sequence[object],
+    part: EbookPart | None,
+    build: Callable[[dict[str, Any]], BaseModel],
+) -> web.Response:
+    """A list body (``build(freshness fields)``), rendered once per set of frozen entries
+    (``api.rendered``)."""
+    fields = freshness_fields(request)
+    raw = request.app[STATE_KEY].rendered.body(
+        kind, entries, part, fields["stale"], fields["as_of"], lambda: build(fields)
+    )
+    return web.Response(body=raw, content_type="application/json")

@@ -11,12 +11,12 @@ and will not duplicate it. Keys are scoped to tenant and patron.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from ils_gateway.api.keys import SESSION, STATE_KEY
-from ils_gateway.api.middleware import render_error
 from ils_gateway.domain.errors import BadRequest, GatewayError
 from ils_gateway.idempotency import (
     IdempotencyStore,
@@ -34,9 +34,18 @@ _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 _REPLAYED_HEADERS = ("Content-Type", "Location", "Retry-After")
 
 
-@web.middleware
-async def idempotency_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Run a keyed patron write once; replay its answer to repeats (innermost middleware)."""
+ErrorRenderer = Callable[[web.Request, GatewayError], web.Response]
+
+
+async def keyed_write(
+    request: web.Request, handler: Handler, render_error: ErrorRenderer
+) -> web.StreamResponse:
+    """Run a patron write once per ``Idempotency-Key``; replay its answer to repeats.
+
+    Called by the gateway middleware, once the session is known, for write methods carrying the
+    header (reads and unkeyed writes never come here). Refusals (4xx ``GatewayError``) are
+    rendered with ``render_error`` and kept like any answer.
+    """
     key = request.headers.get(HEADER)
     session = request.get(SESSION)
     if key is None or session is None or request.method not in WRITE_METHODS:
@@ -49,7 +58,7 @@ async def idempotency_middleware(request: web.Request, handler: Handler) -> web.
     if isinstance(outcome, StoredResponse):
         return _replay(outcome)
     try:
-        response = await _run(request, handler)
+        response = await _run(request, handler, render_error)
     except BaseException:
         await store.release(outcome)
         raise
@@ -57,7 +66,7 @@ async def idempotency_middleware(request: web.Request, handler: Handler) -> web.
     return response
 
 
-async def _run(request: web.Request, handler: Handler) -> web.Response:
+async def _run(request: web.Request, handler: Handler, render_error: ErrorRenderer) -> web.Response:
     try:
         response = await handler(request)
     except GatewayError as exc:

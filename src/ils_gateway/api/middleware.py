@@ -1,5 +1,5 @@
-"""The gateway's middleware: request id → log context → errors as problem+json → session, in one
-frame (then ``api.idempotency`` innermost).
+"""The gateway's middleware: request id → log context → errors as problem+json → session →
+Idempotency-Key (``api.idempotency``, patron writes only), in one frame.
 
 The error renderer sits outside the session check so that "please log in" and "change your
 password first" are problem documents like every other error. Every response (errors too)
@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 import re
 import time
+from typing import Any
 
 import structlog
 from aiohttp import web
@@ -19,6 +20,8 @@ from structlog.contextvars import bind_contextvars, reset_contextvars
 
 from ils_gateway.adapters.resilience.freshness import track_freshness
 from ils_gateway.api.auth import check_kiosk_key
+from ils_gateway.api.idempotency import HEADER as IDEMPOTENCY_HEADER
+from ils_gateway.api.idempotency import WRITE_METHODS, keyed_write
 from ils_gateway.api.keys import (
     FRESHNESS,
     GATEWAY_KEY,
@@ -38,10 +41,10 @@ from ils_gateway.domain.errors import (
     SessionExpired,
 )
 from ils_gateway.domain.vocab import Channel
-from ils_gateway.logging import ConfiguredLogger
+from ils_gateway.logging import RequestLog
 
 _log = structlog.get_logger("ils_gateway.api")
-_request_log = ConfiguredLogger("ils_gateway.api")  # one line per request: kept bound
+_request_log = RequestLog("ils_gateway.api")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 # Route names a session with a temporary password may still use.
@@ -50,7 +53,8 @@ PASSWORD_CHANGE_ROUTES = frozenset({"change_password", "end_session"})
 
 @web.middleware
 async def gateway_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Request id, log context and request line, errors as problem+json, tenant and session.
+    """Request id, log context and request line, errors as problem+json, tenant and session,
+    and Idempotency-Keys on patron writes.
 
     One frame for what every request needs (a middleware per concern cost a coroutine and a
     partial each, on every request), in the order the concerns nest: the request id and log
@@ -62,15 +66,18 @@ async def gateway_middleware(request: web.Request, handler: Handler) -> web.Stre
     request_id = given if _REQUEST_ID.match(given) else f"{random.getrandbits(64):016x}"
     request[REQUEST_ID] = request_id
     path = request.path
+    # The request's log context: bound as context variables for every line logged while it
+    # runs (tenant, patron and channel join once the session is known), and the request line's.
+    context = {"request_id": request_id, "method": request.method, "path": path}
     # bind/reset by token: the cheapest way to scope context to one request (on every request)
-    tokens = bind_contextvars(request_id=request_id, method=request.method, path=path)
+    tokens = bind_contextvars(**context)
     started = time.perf_counter()
     status = 500
     try:
         try:
             with track_freshness() as freshness:
                 request[FRESHNESS] = freshness
-                response = await _with_session(request, handler)
+                response = await _with_session(request, handler, context, tokens)
         except GatewayError as exc:
             response = render_error(request, exc)
         except web.HTTPException as exc:
@@ -83,9 +90,7 @@ async def gateway_middleware(request: web.Request, handler: Handler) -> web.Stre
             response = problem_response(GatewayError(), instance=path, request_id=request_id)
         status = response.status
     finally:
-        _request_log.get().info(
-            "request", status=status, ms=round((time.perf_counter() - started) * 1000, 1)
-        )
+        _request_log.done(context, status, round((time.perf_counter() - started) * 1000, 1))
         reset_contextvars(**tokens)
     response.headers["X-Request-ID"] = request_id
     return response
@@ -105,8 +110,11 @@ def render_error(request: web.Request, exc: GatewayError) -> web.Response:
     )
 
 
-async def _with_session(request: web.Request, handler: Handler) -> web.StreamResponse:
-    # The tenant from the path and, on patron routes, the session and channel.
+async def _with_session(
+    request: web.Request, handler: Handler, context: dict[str, str], tokens: dict[str, Any]
+) -> web.StreamResponse:
+    # The tenant from the path and, on patron routes, the session and channel (added to the
+    # log context and its tokens, which the caller resets).
     tenant_id = request.match_info.get("tenant")
     if tenant_id is None:
         return await handler(request)
@@ -123,13 +131,12 @@ async def _with_session(request: web.Request, handler: Handler) -> web.StreamRes
     if session.password_change_required and route.name not in PASSWORD_CHANGE_ROUTES:
         raise PasswordChangeRequired()
     request[SESSION] = session
-    tokens = bind_contextvars(
-        tenant=tenant_id, patron=session.patron.masked_card, channel=str(session.channel)
-    )
-    try:
-        return await handler(request)
-    finally:
-        reset_contextvars(**tokens)
+    patron = {"tenant": tenant_id, "patron": session.masked_card, "channel": session.channel_name}
+    context.update(patron)
+    tokens.update(bind_contextvars(**patron))
+    if request.method in WRITE_METHODS and IDEMPOTENCY_HEADER in request.headers:
+        return await keyed_write(request, handler, render_error)
+    return await handler(request)
 
 
 def _bearer(request: web.Request) -> str:

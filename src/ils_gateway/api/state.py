@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ils_gateway.adapters.resilience.cache import MemoryReadCache, ReadCache, RedisReadCache
 from ils_gateway.api.auth import PatronSessions
+from ils_gateway.api.rendered import RenderedLists
 from ils_gateway.gateway import GatewaySettings, epoch_seconds
 from ils_gateway.idempotency import (
     IdempotencyStore,
@@ -26,11 +27,13 @@ from ils_gateway.sessions import MemorySessionStore, RedisSessionStore
 
 @dataclass(frozen=True)
 class ApiState:
-    """The API's stores: patron sessions, Idempotency-Keys, and a read cache per tenant."""
+    """The API's stores: patron sessions, Idempotency-Keys, and a read cache per tenant; and
+    this process's rendered list bodies."""
 
     sessions: PatronSessions
     idempotency: IdempotencyStore
     read_cache: Callable[[], ReadCache]
+    rendered: RenderedLists = field(default_factory=RenderedLists)
 
 
 @asynccontextmanager

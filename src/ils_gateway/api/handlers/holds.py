@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ils_gateway.adapters.base import CancelOutcome
-from ils_gateway.api.bodies import freshness_fields, json_response, read_body
+from ils_gateway.api.bodies import json_response, list_response, read_body
 from ils_gateway.api.handlers.common import caller, runtime
 from ils_gateway.api.routes_ebooks import ebook_service, with_ebook_holds
 from ils_gateway.api.schemas import (
@@ -25,7 +25,9 @@ async def list_holds(request: web.Request) -> web.Response:
     """GET …/holds."""
     ils_holds = runtime(request).holds.list_holds(caller(request))
     holds, ebooks = await with_ebook_holds(request, ils_holds)
-    return json_response(HoldList(holds=holds, ebooks=ebooks, **freshness_fields(request)))
+    return list_response(
+        request, "holds", holds, ebooks, lambda f: HoldList(holds=holds, ebooks=ebooks, **f)
+    )
 
 
 async def place_holds(request: web.Request) -> web.Response:

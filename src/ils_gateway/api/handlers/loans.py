@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ils_gateway.api.bodies import freshness_fields, json_response, read_body
+from ils_gateway.api.bodies import json_response, list_response, read_body
 from ils_gateway.api.handlers.common import caller, runtime
 from ils_gateway.api.routes_ebooks import with_ebook_loans
 from ils_gateway.api.schemas import LoanList, RenewManyRequest
@@ -14,7 +14,9 @@ async def list_loans(request: web.Request) -> web.Response:
     """GET …/loans."""
     ils_loans = runtime(request).loans.list_loans(caller(request))
     loans, ebooks = await with_ebook_loans(request, ils_loans)
-    return json_response(LoanList(loans=loans, ebooks=ebooks, **freshness_fields(request)))
+    return list_response(
+        request, "loans", loans, ebooks, lambda f: LoanList(loans=loans, ebooks=ebooks, **f)
+    )
 
 
 async def renew_loan(request: web.Request) -> web.Response:
