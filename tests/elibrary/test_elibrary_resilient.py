@@ -249,3 +249,46 @@ async def test_titles_stale_only_when_every_id_has_last_good_data(elibrary, fake
     assert freshness.stale
     with pytest.raises(BackendUnavailable):  # KD3 was never read: unknown, not "not licensed"
         await elibrary.get_titles(["KD1", "KD3"])
+
+
+async def test_fresh_lists_in_process_are_answered_without_io(elibrary, fake, clock) -> None:
+    await fake.borrow(CARD, "KD1")
+    await fake.place_hold(CARD, "KD2")
+    assert elibrary.fresh_loans(CARD) is None and elibrary.fresh_holds(CARD) is None
+    loans, holds = await elibrary.list_loans(CARD), await elibrary.list_holds(CARD)
+    calls = dict(fake.calls)
+    assert elibrary.fresh_loans(CARD) == loans and elibrary.fresh_holds(CARD) == holds
+    assert elibrary.fresh_loans(CARD)[0] is loans[0], "the cached objects themselves"
+    assert dict(fake.calls) == calls
+    clock.advance(61)
+    assert elibrary.fresh_loans(CARD) is None, "aged: only an awaited read may refresh it"
+
+
+async def test_fresh_loans_leave_out_loans_past_due(fake, clock) -> None:
+    month = ElibraryCachePolicy(patron_fresh_for=30 * 86400)
+    elibrary = ResilientElibrary(fake, tenant_id="t", cache_policy=month, clock=clock)
+    now = datetime.fromtimestamp(clock(), UTC)
+    fake.loans[CARD] = [EbookLoan(title=title("KD1"), borrowed=now, due=now + timedelta(hours=1))]
+    await elibrary.list_loans(CARD)
+    clock.advance(3601)  # due passed: the e-library has returned it
+    assert elibrary.fresh_loans(CARD) == [] == await elibrary.list_loans(CARD)
+
+
+async def test_fresh_lists_need_a_cache_in_this_process(fake, clock) -> None:
+    class RemoteCache:  # like the Redis cache: nothing to peek at without awaiting
+        def __init__(self) -> None:
+            self.entries: dict = {}
+
+        async def get(self, scope, key):
+            return self.entries.get((scope, key))
+
+        async def put(self, scope, key, entry):
+            self.entries[(scope, key)] = entry
+
+        async def expire(self, scope, key=None):
+            pass
+
+    elibrary = ResilientElibrary(fake, tenant_id="t", cache=RemoteCache(), clock=clock)
+    await fake.borrow(CARD, "KD1")
+    await elibrary.list_loans(CARD)
+    assert elibrary.fresh_loans(CARD) is None

@@ -301,3 +301,32 @@ async def test_title_lookup_follows_the_kiosk_restrictions(elibrary, clock):
     with pytest.raises(FeatureDisabled):
         await service.titles(at_kiosk, ["KD000001"])
     assert (await service.title(HANAKO, "KD000001")).id == "KD000001"  # web is not restricted
+
+
+async def test_fresh_cached_ebook_lists_merge_without_a_task_and_with_the_same_entries(
+    elibrary, clock, monkeypatch
+):
+    from ils_gateway.elibrary.resilient import ResilientElibrary
+
+    seconds = lambda: clock().timestamp()  # noqa: E731
+    resilient = ResilientElibrary(elibrary[0], tenant_id="ibaraki", clock=seconds)
+    service = ibaraki(resilient, clock)
+    await service.borrow(HANAKO, "KD000001")
+    clock.advance(timedelta(seconds=1))  # reads in the instant of a write count as before it
+    first, _ = await service.merged_loans(HANAKO, _ils_loans())  # reads the e-library: a task
+
+    concurrent: list[int] = []
+    both = EbookService._both
+
+    async def counted(first, second):
+        concurrent.append(1)
+        return await both(first, second)
+
+    monkeypatch.setattr(EbookService, "_both", staticmethod(counted))
+    again, part = await service.merged_loans(HANAKO, _ils_loans())
+    assert concurrent == [], "no task beside the ILS read for a fresh cached e-book list"
+    await service.merged_holds(HANAKO, _no_ils_holds())  # not read yet: read beside the ILS
+    assert concurrent == [1]
+    assert part.available and part.count == 1
+    ebook = [loan for loan in again if loan.source is ItemSource.EBOOK]
+    assert ebook[0] is next(x for x in first if x.source is ItemSource.EBOOK)

@@ -112,6 +112,18 @@ class ResilientElibrary:
             _LOANS,
             self._policy.patron_fresh_for,
         )
+        return self._not_returned(loans)
+
+    def fresh_loans(self, card_number: str) -> list[EbookLoan] | None:
+        """``list_loans`` when a fresh answer is cached in this process, else None (no I/O)."""
+        loans = self._calls.fresh_in_process(self._patron_scope(card_number), "loans", _LOANS)
+        return None if loans is None else self._not_returned(loans)
+
+    def fresh_holds(self, card_number: str) -> list[EbookHold] | None:
+        """``list_holds`` when a fresh answer is cached in this process, else None (no I/O)."""
+        return self._calls.fresh_in_process(self._patron_scope(card_number), "holds", _HOLDS)
+
+    def _not_returned(self, loans: list[EbookLoan]) -> list[EbookLoan]:
         now = self._clock()
         if all(loan.due.timestamp() > now for loan in loans):
             return loans

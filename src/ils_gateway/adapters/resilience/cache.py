@@ -89,6 +89,10 @@ class MemoryReadCache:
         self._scopes: dict[str, _Scope] = {}  # least recently written first
 
     async def get(self, scope: str, key: str) -> CachedRead | None:
+        return self.peek(scope, key)
+
+    def peek(self, scope: str, key: str) -> CachedRead | None:
+        """``get`` without awaiting: this cache is in the process."""
         found = self._scopes.get(scope)
         if found is None:
             return None

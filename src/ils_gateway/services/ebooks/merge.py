@@ -9,7 +9,7 @@ the merged list carries the ILS entries and ``EbookPart(available=False)``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, tzinfo
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -78,13 +78,31 @@ def hold_from_ebook(hold: EbookHold, zone: tzinfo) -> Hold:
     )
 
 
-def merge_loans(ils: Sequence[Loan], ebooks: Sequence[EbookLoan], zone: tzinfo) -> list[Loan]:
-    """ILS loans and e-book loans in one list, earliest due first (ILS first on a tie)."""
-    merged = list(ils) + [loan_from_ebook(loan, zone) for loan in ebooks]
+def merge_loans(
+    ils: Sequence[Loan],
+    ebooks: Sequence[EbookLoan],
+    zone: tzinfo,
+    convert: Callable[[EbookLoan], Loan] | None = None,
+) -> list[Loan]:
+    """ILS loans and e-book loans in one list, earliest due first (ILS first on a tie).
+
+    ``convert`` turns an e-book loan into a ``Loan`` (default ``loan_from_ebook`` in ``zone``).
+    """
+    as_loan = convert or (lambda loan: loan_from_ebook(loan, zone))
+    merged = list(ils) + [as_loan(loan) for loan in ebooks]
     # sorted() is stable and ILS entries come first, so ties keep the ILS's own order.
     return sorted(merged, key=lambda loan: loan.due_date)
 
 
-def merge_holds(ils: Sequence[Hold], ebooks: Sequence[EbookHold], zone: tzinfo) -> list[Hold]:
-    """ILS holds in the ILS's order, then e-book holds in the order they were placed."""
-    return list(ils) + [hold_from_ebook(hold, zone) for hold in ebooks]
+def merge_holds(
+    ils: Sequence[Hold],
+    ebooks: Sequence[EbookHold],
+    zone: tzinfo,
+    convert: Callable[[EbookHold], Hold] | None = None,
+) -> list[Hold]:
+    """ILS holds in the ILS's order, then e-book holds in the order they were placed.
+
+    ``convert`` turns an e-book hold into a ``Hold`` (default ``hold_from_ebook`` in ``zone``).
+    """
+    as_hold = convert or (lambda hold: hold_from_ebook(hold, zone))
+    return list(ils) + [as_hold(hold) for hold in ebooks]

@@ -13,8 +13,9 @@ enter either.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Sequence
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Sequence
+from functools import cached_property
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -29,17 +30,23 @@ from ils_gateway.services.context import Caller, TenantContext
 from ils_gateway.services.ebooks.merge import (
     EbookPart,
     hold_from_ebook,
+    loan_from_ebook,
     merge_holds,
     merge_loans,
 )
 
 T = TypeVar("T")
+E = TypeVar("E")
+C = TypeVar("C")
 A = TypeVar("A")
 B = TypeVar("B")
 
 _log = structlog.get_logger("ils_gateway.ebooks")
 
 PART_UNAVAILABLE = "E-book loans and holds cannot be shown right now."
+
+# E-book list entries remembered per service (a few per patron of the cached reads).
+_MAX_ENTRIES = 4096
 
 
 class EbookService:
@@ -48,6 +55,14 @@ class EbookService:
     def __init__(self, tenant: TenantContext, elibrary: ElibraryBackend) -> None:
         self._tenant = tenant
         self._elibrary = elibrary
+        # A resilient e-library answers fresh cached lists without I/O (``fresh_loans``):
+        # the merged lists then need no task beside the ILS read.
+        self._fresh_loans = getattr(elibrary, "fresh_loans", None)
+        self._fresh_holds = getattr(elibrary, "fresh_holds", None)
+        # Cached reads hand out the same frozen e-book entries while fresh: each one's list
+        # entry is remembered (id -> (e-book entry, Loan/Hold)), so merged lists are made of
+        # the same objects too (``api.rendered`` then renders them once).
+        self._entries: dict[int, tuple[object, Any]] = {}
 
     # -- lists ---------------------------------------------------------------------------
 
@@ -74,15 +89,25 @@ class EbookService:
 
         An ILS failure fails the list; an e-library failure only marks the e-book part.
         """
-        ils, (ebooks, part) = await self._both(ils_loans, self._part(self.loans(caller)))
-        return merge_loans(ils, ebooks, self._zone), part
+        fresh = self._fresh(self._fresh_loans, caller)
+        if fresh is not None:
+            ils, ebooks, part = await ils_loans, fresh, EbookPart(available=True, count=len(fresh))
+        else:
+            ils, (ebooks, part) = await self._both(ils_loans, self._part(self.loans(caller)))
+        zone = self._zone
+        return merge_loans(ils, ebooks, zone, lambda e: self._entry(e, loan_from_ebook, zone)), part
 
     async def merged_holds(
         self, caller: Caller, ils_holds: Awaitable[list[Hold]]
     ) -> tuple[list[Hold], EbookPart]:
         """ILS holds (awaited as given) merged with e-book holds, read concurrently."""
-        ils, (ebooks, part) = await self._both(ils_holds, self._part(self.holds(caller)))
-        return merge_holds(ils, ebooks, self._zone), part
+        fresh = self._fresh(self._fresh_holds, caller)
+        if fresh is not None:
+            ils, ebooks, part = await ils_holds, fresh, EbookPart(available=True, count=len(fresh))
+        else:
+            ils, (ebooks, part) = await self._both(ils_holds, self._part(self.holds(caller)))
+        zone = self._zone
+        return merge_holds(ils, ebooks, zone, lambda e: self._entry(e, hold_from_ebook, zone)), part
 
     # -- titles --------------------------------------------------------------------------
 
@@ -159,7 +184,25 @@ class EbookService:
 
     # -- helpers -------------------------------------------------------------------------
 
-    @property
+    def _fresh(
+        self, peek: Callable[[str], list[T] | None] | None, caller: Caller
+    ) -> list[T] | None:
+        # Only where the e-book part would be read at all (else the usual path explains why).
+        if peek is None or not self._tenant.policy.feature_enabled(Feature.EBOOKS, caller.channel):
+            return None
+        return peek(caller.patron.card_number)
+
+    def _entry(self, ebook: E, convert: Callable[[E, ZoneInfo], C], zone: ZoneInfo) -> C:
+        known = self._entries.get(id(ebook))
+        if known is not None and known[0] is ebook:
+            return known[1]  # type: ignore[no-any-return]
+        entry = convert(ebook, zone)
+        if len(self._entries) >= _MAX_ENTRIES:
+            self._entries.clear()
+        self._entries[id(ebook)] = (ebook, entry)
+        return entry
+
+    @cached_property
     def _zone(self) -> ZoneInfo:
         return ZoneInfo(self._tenant.config.timezone)
 
