@@ -26,6 +26,7 @@ from pydantic import JsonValue, SecretStr
 from ils_gateway.domain.errors import AuthenticationFailed, BadRequest, SessionExpired
 from ils_gateway.domain.models import Patron
 from ils_gateway.domain.vocab import Channel
+from ils_gateway.services.context import Caller
 from ils_gateway.sessions import SessionStore
 
 # The Patron fields a session carries between requests (no contact data, no birth date).
@@ -55,10 +56,13 @@ class PatronSession:
     # For the log context of every request: worked out once per resolved session.
     masked_card: str = field(init=False, repr=False)
     channel_name: str = field(init=False, repr=False)
+    # The services' view of the request's patron, made once per resolved session.
+    caller: Caller = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "masked_card", self.patron.masked_card)
         object.__setattr__(self, "channel_name", str(self.channel))
+        object.__setattr__(self, "caller", Caller(patron=self.patron, channel=self.channel))
 
 
 class PatronSessions:

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ils_gateway.api.bodies import json_response, read_body
 from ils_gateway.api.handlers.common import caller, runtime
-from ils_gateway.api.keys import EBOOKS_KEY, GATEWAY_KEY, SETTINGS_KEY
+from ils_gateway.api.keys import EBOOKS_KEY, GATEWAY_KEY, SESSION, SETTINGS_KEY
 from ils_gateway.api.problems import PROBLEM_BASE, PROBLEM_CONTENT_TYPE
 from ils_gateway.domain.ebooks import EbookHold, EbookLoan, EbookTitle
 from ils_gateway.domain.errors import BadRequest, FeatureDisabled
@@ -153,7 +153,7 @@ def _ebooks_shown(request: web.Request) -> EbookService | None:
     found = request.app[EBOOKS_KEY].get(request.match_info["tenant"])
     if found is None or found.service is None:
         return None
-    if not runtime(request).config.policy.feature_enabled(Feature.EBOOKS, caller(request).channel):
+    if not runtime(request).config.policy.feature_enabled(Feature.EBOOKS, request[SESSION].channel):
         return None
     return found.service
 

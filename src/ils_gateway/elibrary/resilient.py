@@ -25,7 +25,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from cachetools import LRUCache
 from pydantic import TypeAdapter
 
 from ils_gateway.adapters.resilience.backend import CallTimeouts, RetryPolicy
@@ -41,6 +40,9 @@ R = TypeVar("R")
 _LOANS = TypeAdapter(list[EbookLoan])
 _HOLDS = TypeAdapter(list[EbookHold])
 _TITLE = TypeAdapter(EbookTitle)
+
+# Patrons whose cache scope name (a hash) is remembered; more start the memo again.
+_MAX_PATRON_SCOPES = 10_000
 
 # The adapter's client already retries GETs on transport failures and 502/503/504.
 NO_EXTRA_RETRIES = RetryPolicy(attempts=1)
@@ -88,7 +90,7 @@ class ResilientElibrary:
             metrics=self.metrics,
         )
         self._titles_scope = opaque_scope(tenant_id, "ebook-titles")
-        self._patron_scopes: LRUCache[str, str] = LRUCache(maxsize=10_000)  # hashed once
+        self._patron_scopes: dict[str, str] = {}  # hashed once per patron (bounded below)
 
     @property
     def cache(self) -> ReadCache:
@@ -112,19 +114,22 @@ class ResilientElibrary:
             _LOANS,
             self._policy.patron_fresh_for,
         )
-        return self._not_returned(loans)
+        return self._not_returned(loans, self._clock())
 
     def fresh_loans(self, card_number: str) -> list[EbookLoan] | None:
         """``list_loans`` when a fresh answer is cached in this process, else None (no I/O)."""
-        loans = self._calls.fresh_in_process(self._patron_scope(card_number), "loans", _LOANS)
-        return None if loans is None else self._not_returned(loans)
+        now = self._clock()
+        scope = self._patron_scope(card_number)
+        loans = self._calls.fresh_in_process(scope, "loans", _LOANS, now)
+        return None if loans is None else self._not_returned(loans, now)
 
     def fresh_holds(self, card_number: str) -> list[EbookHold] | None:
         """``list_holds`` when a fresh answer is cached in this process, else None (no I/O)."""
-        return self._calls.fresh_in_process(self._patron_scope(card_number), "holds", _HOLDS)
+        scope = self._patron_scope(card_number)
+        return self._calls.fresh_in_process(scope, "holds", _HOLDS, self._clock())
 
-    def _not_returned(self, loans: list[EbookLoan]) -> list[EbookLoan]:
-        now = self._clock()
+    @staticmethod
+    def _not_returned(loans: list[EbookLoan], now: float) -> list[EbookLoan]:
         if all(loan.due.timestamp() > now for loan in loans):
             return loans
         return [loan for loan in loans if loan.due.timestamp() > now]  # returned themselves
@@ -238,6 +243,8 @@ class ResilientElibrary:
         scope = self._patron_scopes.get(card_number)
         if scope is None:
             scope = opaque_scope(self.tenant_id, "ebook-patron", card_number)
+            if len(self._patron_scopes) >= _MAX_PATRON_SCOPES:
+                self._patron_scopes.clear()
             self._patron_scopes[card_number] = scope
         return scope
 

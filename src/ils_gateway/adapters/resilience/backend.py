@@ -42,7 +42,6 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
-from cachetools import LRUCache
 from pydantic import TypeAdapter
 
 from ils_gateway.adapters.base import CancelOutcome, Capabilities, ILSBackend
@@ -75,6 +74,9 @@ _LOANS = TypeAdapter(list[Loan])
 _HOLDS = TypeAdapter(list[Hold])
 _LIBRARIES = TypeAdapter(list[Library])
 _ITEM = TypeAdapter(Item)
+
+# Patrons whose cache scope name is remembered; more start the memo again.
+_MAX_PATRON_SCOPES = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +145,9 @@ class ResilientBackend:
             metrics=self.metrics,
         )
         self._shared_scope = self._scope("shared")
-        self._patron_scopes: LRUCache[str, str] = LRUCache(maxsize=10_000)
+        # Scope names (hashes) per patron id; a plain dict, cleared when full: an LRU's
+        # bookkeeping cost more than the hash it saves, on every cached read.
+        self._patron_scopes: dict[str, str] = {}
 
     @property
     def capabilities(self) -> Capabilities:
@@ -396,6 +400,8 @@ class ResilientBackend:
         # Hashed once per patron (a SHA-256 on every cached read showed in profiles).
         scope = self._patron_scopes.get(patron.id)
         if scope is None:
+            if len(self._patron_scopes) >= _MAX_PATRON_SCOPES:
+                self._patron_scopes.clear()
             scope = self._patron_scopes[patron.id] = self._scope("patron", patron.id)
         return scope
 

@@ -91,12 +91,12 @@ class MemoryReadCache:
     async def get(self, scope: str, key: str) -> CachedRead | None:
         return self.peek(scope, key)
 
-    def peek(self, scope: str, key: str) -> CachedRead | None:
-        """``get`` without awaiting: this cache is in the process."""
+    def peek(self, scope: str, key: str, now: float | None = None) -> CachedRead | None:
+        """``get`` without awaiting (this cache is in the process), at ``now`` if given."""
         found = self._scopes.get(scope)
         if found is None:
             return None
-        if self._clock() - found.written_at >= self._keep_for:
+        if (self._clock() if now is None else now) - found.written_at >= self._keep_for:
             del self._scopes[scope]
             return None
         entries = found.entries

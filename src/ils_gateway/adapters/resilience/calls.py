@@ -114,15 +114,17 @@ class GuardedCalls:
         await self.cache_put(scope, key, self.entry(value, adapter, read_at, fresh_for))
         return value
 
-    def fresh_in_process(self, scope: str, key: str, adapter: TypeAdapter[T]) -> T | None:
-        """The fresh cached answer when the cache is in this process and holds one, else None,
-        without awaiting (a caller may then skip starting a task for a read it needs no I/O
-        for); an answer given here counts as a cache hit, None counts nothing."""
+    def fresh_in_process(
+        self, scope: str, key: str, adapter: TypeAdapter[T], now: float
+    ) -> T | None:
+        """The answer fresh at ``now`` when the cache is in this process and holds one, else
+        None, without awaiting (a caller may then skip starting a task for a read it needs no
+        I/O for); an answer given here counts as a cache hit, None counts nothing."""
         peek = getattr(self.cache, "peek", None)
         if peek is None:
             return None
-        cached = peek(scope, key)
-        if cached is None or not cached.fresh(self.clock()):
+        cached = peek(scope, key, now)
+        if cached is None or not cached.fresh(now):
             return None
         self.metrics["cache_hits"] += 1
         return self.decoded(cached, adapter)

@@ -16,8 +16,7 @@ def runtime(request: web.Request) -> TenantRuntime:
 
 def caller(request: web.Request) -> Caller:
     """The logged-in patron and channel of this request."""
-    session = request[SESSION]
-    return Caller(patron=session.patron, channel=session.channel)
+    return request[SESSION].caller
 
 
 def token(request: web.Request) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -44,6 +44,13 @@ B = TypeVar("B")
 _log = structlog.get_logger("ils_gateway.ebooks")
 
 PART_UNAVAILABLE = "E-book loans and holds cannot be shown right now."
+
+
+@lru_cache(maxsize=128)
+def _available(count: int) -> EbookPart:
+    # The same frozen part for every merged list with ``count`` e-book entries.
+    return EbookPart(available=True, count=count)
+
 
 # E-book list entries remembered per service (a few per patron of the cached reads).
 _MAX_ENTRIES = 4096
@@ -91,7 +98,7 @@ class EbookService:
         """
         fresh = self._fresh(self._fresh_loans, caller)
         if fresh is not None:
-            ils, ebooks, part = await ils_loans, fresh, EbookPart(available=True, count=len(fresh))
+            ils, ebooks, part = await ils_loans, fresh, _available(len(fresh))
         else:
             ils, (ebooks, part) = await self._both(ils_loans, self._part(self.loans(caller)))
         zone = self._zone
@@ -103,7 +110,7 @@ class EbookService:
         """ILS holds (awaited as given) merged with e-book holds, read concurrently."""
         fresh = self._fresh(self._fresh_holds, caller)
         if fresh is not None:
-            ils, ebooks, part = await ils_holds, fresh, EbookPart(available=True, count=len(fresh))
+            ils, ebooks, part = await ils_holds, fresh, _available(len(fresh))
         else:
             ils, (ebooks, part) = await self._both(ils_holds, self._part(self.holds(caller)))
         zone = self._zone
