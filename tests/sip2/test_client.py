@@ -374,3 +374,38 @@ async def test_frame_logs_hide_passwords_and_card_numbers(library: SimulatedLibr
     for secret in ("S3cret-login", HANAKO_PW, "term-pw", HANAKO, "山田", "hanako@example.jp"):
         assert secret not in text
     assert "******0001" in text  # masked card keeps the last four digits
+
+
+async def test_frames_are_not_prepared_for_logging_when_debug_lines_are_dropped(
+    library: SimulatedLibrary, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import logging
+
+    from ils_gateway.sip2 import client as client_module
+    from ils_gateway.sip2 import server as server_module
+
+    prepared: list[str] = []
+    real = client_module.loggable
+
+    def counting(message):  # type: ignore[no-untyped-def]
+        prepared.append(message.code)
+        return real(message)
+
+    monkeypatch.setattr(client_module, "loggable", counting)
+    monkeypatch.setattr(server_module, "loggable", counting)
+    server, _ = await start_sip2_simulator(library)
+    request = PatronInformationRequest.build(
+        transaction_date=NOW, summary=Summary(), institution_id="MIDORI", patron_identifier=HANAKO
+    )
+    try:
+        structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.INFO))
+        async with SIP2ClientPool(settings_for(server.port)) as pool:
+            await pool.request(request, idempotent=True)
+        assert prepared == []
+        structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG))
+        async with SIP2ClientPool(settings_for(server.port)) as pool:
+            await pool.request(request, idempotent=True)
+        assert "63" in prepared and "64" in prepared
+    finally:
+        structlog.reset_defaults()
+        await server.aclose()

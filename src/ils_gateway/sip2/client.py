@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import ssl
 import time
 from collections import deque
@@ -76,6 +77,7 @@ __all__ = [
     "SIP2ProtocolError",
     "SIP2Timeout",
     "TLSSettings",
+    "frames_logged",
     "loggable",
 ]
 
@@ -212,6 +214,13 @@ def _mask_card(value: str) -> str:
     return "*" * (len(value) - keep) + (value[-keep:] if keep else "")
 
 
+def frames_logged(logger: Any) -> bool:
+    """True unless ``logger`` says it drops debug lines (frames are logged at debug, and
+    ``loggable`` is worth skipping on every request when nobody reads them)."""
+    enabled = getattr(logger, "is_enabled_for", None)
+    return enabled is None or bool(enabled(logging.DEBUG))
+
+
 def loggable(message: Message) -> dict[str, Any]:
     """A message as structlog keys, with passwords, card numbers and personal data hidden."""
     fields = []
@@ -272,7 +281,8 @@ class _Connection:
             data = self.protocol.send(message)
         except SIP2Error as exc:  # our own illegal step: nothing was written
             raise _Broken(exc, sent=False) from exc
-        self.log.debug("sip2.frame", direction="out", **loggable(message))
+        if frames_logged(self.log):
+            self.log.debug("sip2.frame", direction="out", **loggable(message))
         try:
             async with asyncio.timeout(seconds):
                 self.writer.write(data)
@@ -309,7 +319,8 @@ class _Connection:
                 await self.writer.drain()
                 continue
             assert isinstance(event, Message)
-            self.log.debug("sip2.frame", direction="in", **loggable(event))
+            if frames_logged(self.log):
+                self.log.debug("sip2.frame", direction="in", **loggable(event))
             return event
 
     async def close(self) -> None:
@@ -467,11 +478,14 @@ class SIP2ClientPool:
     async def _acquire(self) -> _Connection:
         if self.state is not PoolState.OPEN:
             raise SIP2PoolClosed(f"pool is {self.state.value}")
-        try:
-            async with asyncio.timeout(self.settings.timeouts.pool):
-                await self._slots.acquire()
-        except TimeoutError:
-            raise SIP2Timeout("no free SIP2 connection in the pool") from None
+        if self._slots.locked():  # wait for a free connection, not forever
+            try:
+                async with asyncio.timeout(self.settings.timeouts.pool):
+                    await self._slots.acquire()
+            except TimeoutError:
+                raise SIP2Timeout("no free SIP2 connection in the pool") from None
+        else:
+            await self._slots.acquire()  # free now: no wait, no timer
         self._busy += 1
         self._drained.clear()
         try:

@@ -319,11 +319,13 @@ class SIP2Connection:
             )
         after = self._next_state("send request", local=True)
         sequence = self._next_sequence if self.settings.error_detection else None
-        data = self._encode(message, sequence)
+        if message.sequence != sequence or message.checksum is not None:
+            message = dataclasses.replace(message, sequence=sequence, checksum=None)
+        data = encode(message, self.settings)
         self.state = after
         if sequence is not None:
             self._next_sequence = (sequence + 1) % 10
-        self._last_request = dataclasses.replace(message, sequence=sequence, checksum=None)
+        self._last_request = message
         self._last_request_bytes = data
         self._expected_response = message.response_code
         return data

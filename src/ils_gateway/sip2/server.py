@@ -29,7 +29,7 @@ from typing import Any
 
 import structlog
 
-from ils_gateway.sip2.client import loggable
+from ils_gateway.sip2.client import frames_logged, loggable
 from ils_gateway.sip2.codec import DEFAULT_SETTINGS, CodecSettings
 from ils_gateway.sip2.connection import (
     CLOSED,
@@ -218,13 +218,15 @@ class SIP2Server:
                     out = conn.send(RequestSCResend())
             else:
                 assert isinstance(event, Message)
-                bound.debug("sip2.frame", direction="in", **loggable(event))
+                if frames_logged(bound):
+                    bound.debug("sip2.frame", direction="in", **loggable(event))
                 if conn.login_needed_for(event):
                     bound.warning("sip2.server.login_required", code=event.code)
                     return
                 response = await self.handler(event, client.session)
                 out = conn.send(response)
-                bound.debug("sip2.frame", direction="out", **loggable(response))
+                if frames_logged(bound):
+                    bound.debug("sip2.frame", direction="out", **loggable(response))
             writer.write(out)
             await writer.drain()
             client.busy = False
