@@ -136,3 +136,55 @@ async def test_second_process_sees_it_and_the_dump_reveals_nothing(
     assert secret_title not in text and secret_item not in text
     assert ctx.patron.card_number not in text
     assert ctx.owner.patron_key in text  # positive control: the dump did read the rows
+
+
+class _CountingSettings:
+    """The store's settings table, counting reads."""
+
+    def __init__(self, inner) -> None:  # type: ignore[no-untyped-def]
+        self.inner = inner
+        self.reads = 0
+
+    async def get(self, owner):  # type: ignore[no-untyped-def]
+        self.reads += 1
+        return await self.inner.get(owner)
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        return getattr(self.inner, name)
+
+
+async def test_looking_again_at_the_same_loans_spares_the_store(
+    store: Store, ctx: PatronContext, library: Library, clock: Clock, monkeypatch
+) -> None:
+    counting = _CountingSettings(store.settings)
+    monkeypatch.setattr(store, "settings", counting)
+    history = ReadingHistoryService(store, clock)
+    loans = [loan("A1", "坊っちゃん", clock().date())]
+
+    # Off: asked once, then remembered for a while (a stale "off" only delays a capture).
+    assert await history.capture(ctx, loans, looked=True) == 0
+    assert await history.capture(ctx, loans, looked=True) == 0
+    assert counting.reads == 1
+    opened = await history.enable(ctx, library.backend, PASSWORD)  # forgets the "off" here
+    assert await history.capture(ctx, loans, looked=True) == 1
+    reads = counting.reads
+
+    # On: the same (cached, frozen) loans are not written again; new objects are asked about.
+    assert await history.capture(ctx, loans, looked=True) == 0
+    assert counting.reads == reads
+    await store.settings.set_reading_history(ctx.owner, False)  # switched off elsewhere
+    later = [loan("A2", "こころ", clock().date())]
+    assert await history.capture(ctx, later, looked=True) == 0, "'on' is never taken on trust"
+    assert [e.entry.title for e in (await history.list(ctx, opened.key)).entries] == ["坊っちゃん"]
+
+
+async def test_the_job_always_asks_the_store(
+    store: Store, ctx: PatronContext, library: Library, clock: Clock
+) -> None:
+    history = ReadingHistoryService(store, clock)
+    today = clock().date()
+    assert await history.capture(ctx, [loan("A1", "坊っちゃん", today)], looked=True) == 0
+    elsewhere = ReadingHistoryService(store, clock)  # another gateway process
+    await elsewhere.enable(ctx, library.backend, PASSWORD)
+    assert await history.capture(ctx, [loan("A1", "坊っちゃん", today)], looked=True) == 0
+    assert await history.capture(ctx, [loan("A1", "坊っちゃん", today)]) == 1  # the job

@@ -106,6 +106,6 @@ class ListHooks:
         """
         ctx = self._ctx(caller)
         try:
-            await self._lists.history.capture(ctx, loans)
+            await self._lists.history.capture(ctx, loans, looked=True)
         except Exception:
             log.exception("reading history not captured", tenant=ctx.tenant.id)

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, time
+from typing import Any
 
 from ils_gateway.adapters.base import ILSBackend
 from ils_gateway.domain.errors import AuthenticationFailed, NotFound
@@ -31,12 +32,17 @@ from ils_gateway.services.mylists.errors import HistoryLocked
 from ils_gateway.store.errors import HistoryNotSetUp, WrongHistoryPassword
 from ils_gateway.store.records import (
     HistoryRecordOutcome,
+    PatronRef,
     PatronSettings,
     ReadingHistoryEntry,
     ReadingHistoryPage,
     UnlockedHistoryKey,
 )
 from ils_gateway.store.store import Store
+
+# How long a patron found with history off is not asked again when they look at their loans.
+OFF_RECHECK_SECONDS = 30.0
+_MAX_REMEMBERED = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +60,15 @@ class ReadingHistoryService:
     def __init__(self, store: Store, clock: Callable[[], datetime]) -> None:
         self._store = store
         self._clock = clock
+        # Loan lists are captured on every look, and a portal looks often. Two memos spare the
+        # store (a query per look, a write per loan) without ever recording what should not be:
+        # - the loans last recorded per patron: the read cache hands out the same frozen loans
+        #   while fresh, and those are recorded already;
+        # - patrons found with history off, until when: only "off" is remembered. A stale
+        #   "off" delays a capture (the periodic job catches up; switching on here forgets
+        #   it); a stale "on" could record after the patron switched off, so "on" is re-read.
+        self._recorded: dict[PatronRef, tuple[Loan, ...]] = {}
+        self._off_until: dict[PatronRef, float] = {}
 
     async def status(self, ctx: PatronContext) -> PatronSettings:
         """The patron's settings, whose ``reading_history_*`` fields say whether it is on."""
@@ -68,11 +83,14 @@ class ReadingHistoryService:
         await _check_password(ctx, backend, password)
         opened = await self._open(ctx, password, create=True)
         await self._store.settings.set_reading_history(ctx.owner, True)
+        self._off_until.pop(ctx.owner, None)
+        self._recorded.pop(ctx.owner, None)
         return opened
 
     async def disable(self, ctx: PatronContext) -> PatronSettings:
         """Stop recording; what is recorded stays."""
         ctx.require(Feature.READING_HISTORY)
+        self._recorded.pop(ctx.owner, None)
         return await self._store.settings.set_reading_history(ctx.owner, False)
 
     async def open_at_login(self, ctx: PatronContext, password: str) -> HistoryKeyOpened:
@@ -144,15 +162,31 @@ class ReadingHistoryService:
         ctx.require(Feature.READING_HISTORY)
         return await self._store.reading_history.delete_all(ctx.owner)
 
-    async def capture(self, ctx: PatronContext, loans: Iterable[Loan]) -> int:
+    async def capture(
+        self, ctx: PatronContext, loans: Iterable[Loan], *, looked: bool = False
+    ) -> int:
         """Record ``loans`` if the patron has history on (only loans since it was switched on).
 
         Called wherever the gateway sees loans; a loan seen twice is kept once. Works on any
         channel: the kiosk restriction is about showing history, not about recording it.
+        ``looked``: the patron is looking at their loans (the memos above apply); the periodic
+        job passes False and always asks the store.
         """
-        settings = await self._store.settings.get(ctx.owner)
+        owner = ctx.owner
+        loans = tuple(loans)
+        now = self._clock().timestamp()
+        if looked:
+            if self._off_until.get(owner, 0.0) > now:
+                return 0
+            last = self._recorded.get(owner)
+            if last is not None and len(last) == len(loans):
+                if all(a is b for a, b in zip(last, loans, strict=True)):
+                    return 0
+        settings = await self._store.settings.get(owner)
         since = settings.reading_history_since
         if not settings.reading_history_enabled or since is None:
+            if looked:
+                self._remember(self._off_until, owner, now + OFF_RECHECK_SECONDS)
             return 0
         first_day = since.astimezone(ctx.timezone).date()
         added = 0
@@ -171,7 +205,15 @@ class ReadingHistoryService:
             )
             outcome = await self._store.reading_history.record(ctx.owner, entry)
             added += outcome is HistoryRecordOutcome.ADDED
+        if looked:
+            self._remember(self._recorded, owner, loans)
         return added
+
+    @staticmethod
+    def _remember(memo: dict[PatronRef, Any], owner: PatronRef, value: Any) -> None:
+        if len(memo) >= _MAX_REMEMBERED:
+            memo.clear()
+        memo[owner] = value
 
     async def _open(self, ctx: PatronContext, password: str, *, create: bool) -> HistoryKeyOpened:
         history = self._store.reading_history
