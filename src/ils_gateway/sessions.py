@@ -155,6 +155,17 @@ def _new_session(
     return NewSession(secrets.token_urlsafe(TOKEN_BYTES), data)
 
 
+def _worth_writing(
+    session: SessionData,
+    now: datetime,
+    password_change_required: bool | None,
+    extra: Mapping[str, JsonValue] | None,
+) -> bool:
+    """False for a plain touch within ``TOUCH_RESOLUTION`` of the last write."""
+    touch = password_change_required is None and extra is None
+    return not touch or now - session.last_seen >= TOUCH_RESOLUTION
+
+
 def _changes(
     now: datetime, password_change_required: bool | None, extra: Mapping[str, JsonValue] | None
 ) -> dict[str, Any]:
@@ -214,12 +225,9 @@ class MemorySessionStore:
         if session is None or session.expired_at(now):
             self._sessions.pop(key, None)
             raise SessionExpired()
-        if password_change_required is None and extra is None:  # a touch (every request)
-            if now - session.last_seen < TOUCH_RESOLUTION:
-                return session  # the same frozen record: callers may recognise it by identity
-            session = session.model_copy(update={"last_seen": now})
-        else:
-            session = session.model_copy(update=_changes(now, password_change_required, extra))
+        if not _worth_writing(session, now, password_change_required, extra):
+            return session  # the same frozen record: callers may recognise it by identity
+        session = session.model_copy(update=_changes(now, password_change_required, extra))
         self._sessions[key] = session
         return session
 
@@ -298,8 +306,7 @@ class RedisSessionStore:
         if session.expired_at(now):
             await self._redis.delete(key)
             raise SessionExpired()
-        touch = password_change_required is None and extra is None
-        if touch and now - session.last_seen < TOUCH_RESOLUTION:
+        if not _worth_writing(session, now, password_change_required, extra):
             return session
         session = session.model_copy(update=_changes(now, password_change_required, extra))
         stored = await self._redis.set(
