@@ -182,13 +182,15 @@ async def running(
     shift_jis: bool = False,
     koha_request_flow: bool = False,
     kiosk_disabled: Sequence[str] = ("reading_history",),
+    data: LibraryData | None = None,
 ) -> AsyncIterator[Setup]:
     """The library behind ``backend`` ("sip2" or "koha"), a gateway on it (with a SQLite store
     in ``store_dir`` when given) and its kiosk face, and a logged-in self-check machine
     (``shift_jis``: face and machine speak CP932 with CRLF, as many installed machines do;
     ``koha_request_flow``: newer Koha's cancellation requests, ready holds cancellable;
-    ``kiosk_disabled``: the features the tenant switches off on the kiosk channel)."""
-    sim = SimulatedLibrary(library_data(), clock)
+    ``kiosk_disabled``: the features the tenant switches off on the kiosk channel; ``data``:
+    another library than ``library_data()``)."""
+    sim = SimulatedLibrary(data or library_data(), clock)
     async with AsyncExitStack() as stack:
         if backend == "sip2":
             server, _acs = await start_sip2_simulator(

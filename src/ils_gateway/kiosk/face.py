@@ -12,7 +12,8 @@ FOLIO) through the same services and rules as the patron API, on the ``kiosk`` c
 - 11 checkout (the reading history of an opted-in patron captures the loan through the list
   hooks, sealed to the patron's public key: no password needed), 09 checkin, 17 item
   information, 29 renew and 65 renew all (tenant renewal rules first), 15 hold (+ place,
-  - cancel, * change pickup), 35 end session;
+  - cancel, * change pickup; a hold is named by its id or by the barcode it was placed with,
+  even when the ILS lists it under its title), 35 end session;
 - every refusal is ok=0 (or N) with a patron-readable screen message (AF): the tenant's label
   for the refusal or block reason, in Japanese unless configured otherwise.
 
@@ -567,7 +568,7 @@ class KioskFace:
             if result.hold is None:
                 raise _Screen(self._result_text(result.reason, result.detail))
             return result.hold
-        hold = _find_hold(await holds.list_holds(caller), target)
+        hold = await holds.find_hold(caller, target)
         if hold is None:
             raise _Screen(self._text("no_hold"))
         if mode is HoldMode.DELETE:
@@ -779,13 +780,6 @@ def _bound(raw: str | None, default: int) -> int:
     if raw is None or not raw.strip().isdigit():
         return default
     return max(1, int(raw))
-
-
-def _find_hold(holds: Sequence[Hold], target: str) -> Hold | None:
-    for hold in holds:
-        if hold.status.is_active and target in (hold.id, hold.item.id, hold.item.title):
-            return hold
-    return None
 
 
 @asynccontextmanager

@@ -45,6 +45,30 @@ class HoldService:
             holds = await self._hooks.holds_listed(caller, holds)
         return [self._annotate(hold, caller) for hold in holds]
 
+    async def find_hold(self, caller: Caller, scanned: str) -> Hold | None:
+        """The patron's open hold that ``scanned`` (a hold id, barcode or title) names.
+
+        A hold placed with a barcode is often title-level in the ILS and listed under the
+        title (``title:4``, ``biblio:4``) until a copy is set aside. Then the barcode's item
+        information gives its title, and the one open title-level hold on that title is it;
+        none when several are (a cancel must never hit the wrong hold).
+        """
+        if not scanned:
+            return None
+        holds = [h for h in await self.list_holds(caller) if h.status.is_active]
+        for hold in holds:
+            if scanned in (hold.id, hold.item.id, hold.item.title):
+                return hold
+        backend = self._tenant.backend
+        if not backend.capabilities.supports(Capability.GET_ITEM):
+            return None
+        try:
+            item = await backend.get_item(scanned)
+        except NotFound:
+            return None
+        same_title = [h for h in holds if h.title_level and h.item.title == item.title]
+        return same_title[0] if len(same_title) == 1 and item.title else None
+
     async def place_holds(
         self,
         caller: Caller,
