@@ -3,7 +3,9 @@
 Each probe names a record that does not exist (an unknown item, hold id 0-style ids), so
 nothing can change even on a backend that does the operation. A capability declared native
 or emulated must not answer ``FeatureDisabled``; one declared unavailable must (an adapter
-that looks the record up first may answer ``NotFound`` instead). Password change is never
+that looks the record up first may answer ``NotFound`` instead). A probe that gets no proper
+answer — a dropped connection, a protocol error, an outcome unknown (any 5xx error) — fails,
+with the error in the report. Password change is never
 probed: a wrong old password may count towards locking the test patron out.
 """
 
@@ -15,8 +17,16 @@ from typing import Any
 import pytest
 
 from ils_gateway.adapters.base import Capability, ILSBackend
+from ils_gateway.contract.errors import describe_error
 from ils_gateway.contract.session import ContractSession
-from ils_gateway.domain.errors import FeatureDisabled, GatewayError, NotFound
+from ils_gateway.domain.errors import (
+    BackendProtocolError,
+    BackendUnavailable,
+    FeatureDisabled,
+    GatewayError,
+    NotFound,
+    OutcomeUnknown,
+)
 from ils_gateway.domain.models import Patron
 from ils_gateway.domain.vocab import ContactMethod
 
@@ -53,6 +63,22 @@ def _feature_disabled_in(result: object) -> bool:
     return any(getattr(r, "error_type", None) == FeatureDisabled.type_slug for r in results)
 
 
+_NO_ANSWER_SLUGS = frozenset(
+    e.type_slug for e in (BackendUnavailable, BackendProtocolError, OutcomeUnknown)
+)
+
+
+def _no_proper_answer(answer: object) -> str | None:
+    """What broke the exchange (a 5xx error, also per item of a batch); None if nothing did."""
+    if isinstance(answer, GatewayError):
+        return describe_error(answer) if answer.status >= 500 else None
+    for result in getattr(answer, "results", ()):
+        if getattr(result, "error_type", None) in _NO_ANSWER_SLUGS:
+            detail = getattr(result, "detail", None) or ""
+            return f"item {getattr(result, 'item_id', '?')}: {result.error_type} {detail}".strip()
+    return None
+
+
 @pytest.mark.parametrize("capability", list(PROBES), ids=[c.value for c in PROBES])
 def test_capability_declared_matches_behaviour(
     contract: ContractSession, patron: Patron, capability: Capability
@@ -71,6 +97,13 @@ def test_capability_declared_matches_behaviour(
         return
     except GatewayError as error:
         answer = error
+    broken = _no_proper_answer(answer)
+    if broken is not None:
+        # A dropped connection, a protocol error, an unknown outcome: nothing shows the
+        # declaration true (nor false).
+        pytest.fail(
+            f"declared {declared.support.value}, but the probe got no proper answer: {broken}"
+        )
     if declared.available:
         assert not _feature_disabled_in(answer), (
             f"declared {declared.support.value}, but the item came back feature-disabled"

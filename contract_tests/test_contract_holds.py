@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from collections import Counter
+
 import pytest
 
 from ils_gateway.contract.session import ContractSession
@@ -20,25 +23,36 @@ def pickup_codes(contract: ContractSession) -> set[str]:
     return codes
 
 
+def empty_id(value: str) -> bool:
+    """An id that names nothing: blank, or a kind prefix with nothing after (``title:``)."""
+    return _EMPTY_ID.fullmatch(value) is not None
+
+
+_EMPTY_ID = re.compile(r"\s*(?:[A-Za-z_-]+:)?\s*")
+
+
 def test_holds_well_formed(contract: ContractSession, patron: Patron) -> None:
-    """Every hold has an id, an item id and title, a canonical status and actions"""
+    """Every hold has its own non-empty id, an item id and title, a canonical status and
+    actions"""
     holds = contract.run(contract.target.ils.list_holds(patron))
     problems: list[str] = []
     for hold in holds:
         Hold.model_validate(hold.model_dump())
         where = f"hold {hold.id!r}"
-        if not hold.item.id:
-            problems.append(f"{where}: item has no id")
+        if empty_id(hold.id):
+            problems.append(f"{where}: empty id")
+        if empty_id(hold.item.id):
+            problems.append(f"{where}: item has an empty id {hold.item.id!r}")
         if (title := title_problem(hold.item)) is not None:
             problems.append(f"{where}: item {title}")
-        if not hold.id:
-            problems.append("a hold has no id")
         if not isinstance(hold.status, HoldStatus):
             problems.append(f"{where}: status {hold.status!r} is not canonical")
         if not all(isinstance(a, HoldAction) for a in hold.allowed_actions):
             problems.append(f"{where}: allowed actions are not canonical")
         if hold.queue_position is not None and hold.status is HoldStatus.READY:
             problems.append(f"{where}: ready but still at queue position {hold.queue_position}")
+    repeated = Counter(hold.id for hold in holds)
+    problems += [f"hold id {i!r} listed {n} times" for i, n in repeated.items() if n > 1]
     assert not problems, "; ".join(problems)
 
 

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
+import pytest
 from aiohttp import web
 
+from ils_gateway.adapters.base import ILSBackend
+from ils_gateway.contract import target as contract_target
+from ils_gateway.gateway import build_backend
+from ils_gateway.services.context import Clock
 from ils_gateway.simulators.koha import create_koha_app
 from ils_gateway.simulators.library import SimulatedLibrary
+from ils_gateway.tenants.models import TenantConfig
 
 KOHA_CLIENT_ID = "contract-test"
 KOHA_CLIENT_SECRET = "contract-test-secret"
@@ -23,3 +31,29 @@ async def start_koha(
     await web.TCPSite(runner, "127.0.0.1", 0).start()
     host, port = runner.addresses[0][:2]
     return runner, f"http://{host}:{port}"
+
+
+# The Koha adapter's login answer counts no holds (issue 12; fixed on wt-koha: summary counts):
+# runs on the Koha simulator whose subject is another check leave this one out until the merge.
+# Remove with the xfail of test_summary_counts_match_lists_on_each_simulator[koha-holds].
+KOHA_SUMMARY_COUNTS_PENDING = frozenset({"test_summary_counts_match_lists"})
+
+
+def on_library_clock(
+    monkeypatch: pytest.MonkeyPatch,
+    library: SimulatedLibrary,
+    spoilers: Sequence[Callable[[ILSBackend], None]] = (),
+) -> None:
+    """Build the suite's ILS backends on ``library``'s clock, then hand each to ``spoilers``.
+
+    A tenant file gives the adapter the system clock while the sample library stands at its
+    own instant: overdue days would then be counted from two different todays.
+    """
+
+    def build(tenant: TenantConfig, clock: Clock) -> ILSBackend:
+        backend = build_backend(tenant, library.now)
+        for spoil in spoilers:
+            spoil(backend)
+        return backend
+
+    monkeypatch.setattr(contract_target, "build_backend", build)

@@ -155,20 +155,20 @@ def test_sip2_tenant_misreading_title_holds_fails_the_hold_checks(
     assert "not in the patron's hold list" in why, why
 
 
+LOANS_UNREADABLE = {
+    "test_loans_well_formed",
+    "test_loan_renewability_has_reason",
+    # The loan list probe ends in the protocol error (issue 12).
+    "test_capability_declared_matches_behaviour[list_loans]",
+}
+
+
 @pytest.mark.parametrize(
     ("fault", "writes", "expected_failures"),
     [
         (Sip2Fault.UNMAPPABLE_HOLD_STATUS, False, {"test_hold_statuses_mapped"}),
-        (
-            Sip2Fault.MISSING_DUE_DATE,
-            False,
-            {"test_loans_well_formed", "test_loan_renewability_has_reason"},
-        ),
-        (
-            Sip2Fault.BLANK_DUE_DATE,
-            False,
-            {"test_loans_well_formed", "test_loan_renewability_has_reason"},
-        ),
+        (Sip2Fault.MISSING_DUE_DATE, False, LOANS_UNREADABLE),
+        (Sip2Fault.BLANK_DUE_DATE, False, LOANS_UNREADABLE),
         (Sip2Fault.RENEWAL_WITHOUT_EFFECT, True, {"test_renew"}),
         (
             Sip2Fault.MISSING_TITLE,

@@ -19,6 +19,14 @@ so the contract tests can be shown to fail, and to fail in the right check.
 - ``renewal_without_effect``: a 29 is answered ok with the loan's unchanged due date; nothing
   renewed.
 - ``missing_title``: the 18 of any item has no AJ (title identifier).
+- ``checkin_drops_connection``: a 09 naming an item the library does not have closes the
+  connection, unanswered (as an ACS whose worker dies on an unknown barcode).
+- ``cancel_answered_with_resend``: a 15 cancelling a hold on an item the library does not have
+  is answered with a 96 (send again), however often it is sent: no readable answer.
+- ``summary_counts_zero``: a 64 that lists nothing (no summary field asked) says 0 for every
+  count; the 64s carrying a list keep the right counts.
+- ``overdue_count_zero``: every 64 says 0 overdue items (and lists none in AT).
+- ``repeated_hold_entry``: the first unavailable hold is listed twice in CD, and counted twice.
 
 ``ElibraryFault``:
 
@@ -49,13 +57,17 @@ from ils_gateway.simulators.koha import (
 from ils_gateway.simulators.library import SimulatedLibrary
 from ils_gateway.simulators.outcomes import UnknownRecord
 from ils_gateway.simulators.sip2_acs import SimulatedACS
-from ils_gateway.sip2.fields import CirculationStatus, SipDate
+from ils_gateway.sip2.fields import CirculationStatus, HoldMode, SipDate
 from ils_gateway.sip2.messages import (
+    CheckinRequest,
+    HoldRequest,
     ItemInformationResponse,
     Message,
+    PatronInformationRequest,
     PatronInformationResponse,
     RenewRequest,
     RenewResponse,
+    RequestSCResend,
 )
 from ils_gateway.sip2.server import SIP2Server, SIP2ServerSettings, SIP2Session
 
@@ -135,6 +147,11 @@ class Sip2Fault(StrEnum):
     BLANK_DUE_DATE = "blank_due_date"
     RENEWAL_WITHOUT_EFFECT = "renewal_without_effect"
     MISSING_TITLE = "missing_title"
+    CHECKIN_DROPS_CONNECTION = "checkin_drops_connection"
+    CANCEL_ANSWERED_WITH_RESEND = "cancel_answered_with_resend"
+    SUMMARY_COUNTS_ZERO = "summary_counts_zero"
+    OVERDUE_COUNT_ZERO = "overdue_count_zero"
+    REPEATED_HOLD_ENTRY = "repeated_hold_entry"
 
 
 @dataclass
@@ -149,9 +166,17 @@ class BrokenACS(SimulatedACS):
         """Answer as the correct ACS would, then break the answer."""
         if self.fault is Sip2Fault.RENEWAL_WITHOUT_EFFECT and isinstance(message, RenewRequest):
             return self._renewed_in_name_only(message)
+        unknown = self._names_unknown_item(message)
+        if self.fault is Sip2Fault.CHECKIN_DROPS_CONNECTION and unknown:
+            if isinstance(message, CheckinRequest):
+                raise ConnectionResetError("broken ACS: dropped on an unknown item")
+        if self.fault is Sip2Fault.CANCEL_ANSWERED_WITH_RESEND and unknown:
+            if isinstance(message, HoldRequest) and message.hold_mode is HoldMode.DELETE:
+                return RequestSCResend()
         answer = await super().handle(message, session)
         if isinstance(answer, PatronInformationResponse):
             self.held_copies.update(answer.get_all("AS") + answer.get_all("CD"))
+            return self._miscounted(message, answer)
         if not isinstance(answer, ItemInformationResponse):
             return answer
         if self.fault is Sip2Fault.UNMAPPABLE_HOLD_STATUS:
@@ -163,6 +188,44 @@ class BrokenACS(SimulatedACS):
             return replace(answer, fields=tuple((f, v) for f, v in fields if v is not None))
         elif self.fault is Sip2Fault.MISSING_TITLE:
             return replace(answer, fields=tuple((f, v) for f, v in answer.fields if f != "AJ"))
+        return answer
+
+    def _names_unknown_item(self, message: Message) -> bool:
+        barcode = message.get("AB")
+        if not barcode:
+            return False
+        try:
+            self.library.item_info(barcode)
+        except UnknownRecord:
+            return True
+        return False
+
+    def _unavailable_hold_entries(self, card: str) -> tuple[str, ...]:
+        entries = super()._unavailable_hold_entries(card)
+        if self.fault is Sip2Fault.REPEATED_HOLD_ENTRY:
+            return entries + entries[:1]
+        return entries
+
+    def _miscounted(
+        self, request: Message, answer: PatronInformationResponse
+    ) -> PatronInformationResponse:
+        if self.fault is Sip2Fault.REPEATED_HOLD_ENTRY and answer.unavailable_holds_count:
+            return replace(answer, unavailable_holds_count=answer.unavailable_holds_count + 1)
+        if self.fault is Sip2Fault.OVERDUE_COUNT_ZERO:
+            fields = tuple((f, v) for f, v in answer.fields if f != "AT")
+            return replace(answer, overdue_items_count=0, fields=fields)
+        lists_nothing = isinstance(request, PatronInformationRequest) and not request.summary.items
+        if self.fault is Sip2Fault.SUMMARY_COUNTS_ZERO and lists_nothing:
+            zero = dict.fromkeys(
+                (
+                    "hold_items_count",
+                    "overdue_items_count",
+                    "charged_items_count",
+                    "unavailable_holds_count",
+                ),
+                0,
+            )
+            return replace(answer, **zero)
         return answer
 
     def _renewed_in_name_only(self, message: RenewRequest) -> RenewResponse:
