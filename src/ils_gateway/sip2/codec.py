@@ -7,8 +7,11 @@ when error detection is on (``keep_checksum=True`` reproduces the received trail
 for relays and round-trip tests).
 
 Text is decoded as a whole before splitting on ``|`` (in CP932, 49 characters such as ポ and
-竹 have 0x7C as their second byte), then normalised to NFC. The checksum is verified on the
-bytes (or characters, per ``checksum_basis``) exactly as received.
+竹 have 0x7C as their second byte), then normalised to NFC. A byte the encoding cannot decode
+(a Latin-1 byte in a UTF-8 title, common in old records) does not fail the frame when it sits
+in free text (``REPLACEABLE_FIELDS``): it is read as U+FFFD and the field id is logged, never
+its value. Anywhere else — identifiers, fixed fields — it is a ``SIP2ParseError``. The
+checksum is verified on the bytes (or characters, per ``checksum_basis``) exactly as received.
 
 A character the wire encoding cannot write (e.g. 𠮷 or an emoji in CP932) fails the encode
 (``FieldValueError``) unless ``text_errors="replace"``: then, in free text only (titles,
@@ -20,9 +23,12 @@ Identifiers are never altered: a barcode or card number that cannot be written s
 from __future__ import annotations
 
 import codecs
+import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Literal
+
+import structlog
 
 from ils_gateway.sip2.checksum import ChecksumBasis
 from ils_gateway.sip2.errors import FieldValueError, SIP2ParseError
@@ -46,8 +52,11 @@ DEFAULT_MAX_FRAME_BYTES = 64 * 1024
 _TERMINATORS = ("\r", "\r\n", "\n")
 
 REPLACEABLE_FIELDS = frozenset({"AJ", "AF", "AG", "AE", "AM", "BD"})
-"""Free-text fields (title, screen message, print line, name, library name, address) whose
-unwritable characters ``text_errors="replace"`` may replace; never identifiers."""
+"""Free-text fields (title, screen message, print line, name, library name, address): on the
+way out, ``text_errors="replace"`` may replace their unwritable characters; on the way in,
+their undecodable bytes are read as U+FFFD (logged by field id). Never identifiers."""
+_UNDECODED = re.compile("[\udc80-\udcff]+")
+_log = structlog.get_logger("ils_gateway.sip2.codec")
 _REPLACEMENT = "〓"
 _HEX = frozenset("0123456789ABCDEFabcdef")
 
@@ -103,14 +112,6 @@ def _field_at(cls: type[Message] | None, text: str, offset: int) -> str:
     return text[start : start + 2] or "frame"
 
 
-def _decode_error(data: bytes, settings: CodecSettings, exc: UnicodeDecodeError) -> SIP2ParseError:
-    prefix = data[: exc.start].decode(settings.encoding, errors="replace")
-    cls = MESSAGE_TYPES.get(prefix[:2])
-    offset = len(prefix)
-    field = _field_at(cls, prefix + "\x00", offset)
-    return SIP2ParseError(offset, f"undecodable bytes for {settings.encoding}", field)
-
-
 def parse(frame: bytes, settings: CodecSettings = DEFAULT_SETTINGS) -> Message:
     """Parse one frame into its message object; ``SIP2ParseError`` when malformed."""
     end = len(frame)
@@ -119,10 +120,14 @@ def parse(frame: bytes, settings: CodecSettings = DEFAULT_SETTINGS) -> Message:
     if end > settings.max_frame_bytes:
         raise SIP2ParseError(-1, f"frame longer than {settings.max_frame_bytes} bytes", "frame")
     data = frame[:end] if end != len(frame) else frame
+    undecodable = False
     try:
         raw_text = data.decode(settings.encoding)
-    except UnicodeDecodeError as exc:
-        raise _decode_error(data, settings, exc) from None
+    except UnicodeDecodeError:
+        # Each undecodable byte becomes a lone surrogate (U+DC80-U+DCFF) in its place; the
+        # fields holding one are settled once the frame is split (_settle_undecodable).
+        raw_text = data.decode(settings.encoding, errors="surrogateescape")
+        undecodable = True
     if "\r" in raw_text or "\n" in raw_text:
         at = min(i for i in (raw_text.find("\r"), raw_text.find("\n")) if i >= 0)
         raise SIP2ParseError(at, "CR or LF inside a frame", "frame")
@@ -131,6 +136,8 @@ def parse(frame: bytes, settings: CodecSettings = DEFAULT_SETTINGS) -> Message:
     cls = MESSAGE_TYPES.get(text[:2])
     if cls is None:
         raise SIP2ParseError(0, f"unknown command code {text[:2]!r}", "command")
+    if undecodable and _UNDECODED.search(text, 0, 2):
+        raise SIP2ParseError(0, f"undecodable bytes for {settings.encoding}", "command")
 
     values = []
     append = values.append
@@ -141,6 +148,11 @@ def parse(frame: bytes, settings: CodecSettings = DEFAULT_SETTINGS) -> Message:
             append(value)
     except FixedReadError as exc:
         raise SIP2ParseError(pos, str(exc), cls._FIXED_NAMES[len(values)]) from None
+    if undecodable:
+        bad = _UNDECODED.search(text, 0, pos)
+        if bad is not None:
+            reason = f"undecodable bytes for {settings.encoding}"
+            raise SIP2ParseError(bad.start(), reason, _field_at(cls, text, bad.start()))
 
     # Trailer: [AY<digit>]AZ<4 hex> at the very end; the field before it may lack its "|".
     length = len(text)
@@ -164,6 +176,8 @@ def parse(frame: bytes, settings: CodecSettings = DEFAULT_SETTINGS) -> Message:
             raise SIP2ParseError(length, "no AZ checksum (error detection is on)", "AZ")
         if settings.checksum_basis is ChecksumBasis.BYTES:
             total = sum(data[: len(data) - 4])
+        elif undecodable:  # an undecodable byte counts as its own value
+            total = sum(_char_value(c) for c in raw_text[: len(raw_text) - 4])
         else:
             total = sum(map(ord, raw_text[: len(raw_text) - 4]))
         expected = f"{-total & 0xFFFF:04X}"
@@ -189,7 +203,38 @@ def parse(frame: bytes, settings: CodecSettings = DEFAULT_SETTINGS) -> Message:
                     break
                 offset += len(s) + 1
             raise SIP2ParseError(offset, "variable field without a two-character id", s or "|")
+        if undecodable:
+            fields = _settle_undecodable(cls.code, fields, pos, settings.encoding)
     return cls._from_wire(values, fields, sequence, checksum, terminated)
+
+
+def _char_value(c: str) -> int:
+    n = ord(c)
+    return n - 0xDC00 if 0xDC80 <= n <= 0xDCFF else n
+
+
+def _settle_undecodable(
+    code: str, fields: tuple[Field, ...], start: int, encoding: str
+) -> tuple[Field, ...]:
+    """Fields with undecodable bytes: free text (``REPLACEABLE_FIELDS``) gets U+FFFD for each
+    and its id is logged (never its value); anywhere else — ids above all — it is a
+    ``SIP2ParseError``. ``start`` is where the variable fields begin, for the offset."""
+    settled = []
+    offset = start
+    for fid, value in fields:
+        if _UNDECODED.search(fid):
+            raise SIP2ParseError(offset, f"undecodable bytes for {encoding}", "frame")
+        bad = _UNDECODED.search(value)
+        if bad is not None:
+            if fid not in REPLACEABLE_FIELDS:
+                raise SIP2ParseError(
+                    offset + 2 + bad.start(), f"undecodable bytes for {encoding}", fid
+                )
+            _log.warning("sip2.codec.undecodable_text", code=code, field=fid, encoding=encoding)
+            value = _UNDECODED.sub("\ufffd", value)
+        settled.append((fid, value))
+        offset += len(fid) + len(value) + 1
+    return tuple(settled)
 
 
 def _writable(value: str, encoding: str) -> str:
