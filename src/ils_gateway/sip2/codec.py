@@ -80,6 +80,16 @@ class CodecSettings:
     text_errors: Literal["strict", "replace"] = "strict"
     """What encode does with a character ``encoding`` cannot write in ``REPLACEABLE_FIELDS``:
     fail (strict) or write a replacement mark (replace). Other fields always fail."""
+    require_checksum: bool = True
+    """With ``error_detection`` on: a frame without AZ is malformed (True), or read as sent
+    with error detection off (False) — decided per message, as Evergreen's SIPServer does
+    (``Sip/MsgType.pm``, ``new``: "error detection is active if ... the last nine characters
+    begin with a sequence number field"); a server face then answers such a frame without
+    AY/AZ. A frame that has AZ is always checked."""
+    raw_text_bytes: bool = False
+    """Simulators only: a lone surrogate U+DC80–U+DCFF in free text (``REPLACEABLE_FIELDS``)
+    is written as the single byte it stands for, to imitate a legacy byte in an old record
+    (a Latin-1 byte in a UTF-8 title). Identifiers never carry one."""
 
     def __post_init__(self) -> None:
         try:
@@ -171,7 +181,11 @@ def parse(frame: bytes, settings: CodecSettings = DEFAULT_SETTINGS) -> Message:
                 sequence = ord(digit) - 48
                 body_end -= 3
 
-    if settings.error_detection and settings.verify_checksum:
+    if (
+        settings.error_detection
+        and settings.verify_checksum
+        and (checksum is not None or settings.require_checksum)
+    ):
         if checksum is None:
             raise SIP2ParseError(length, "no AZ checksum (error detection is on)", "AZ")
         if settings.checksum_basis is ChecksumBasis.BYTES:
@@ -237,10 +251,10 @@ def _settle_undecodable(
     return tuple(settled)
 
 
-def _writable(value: str, encoding: str) -> str:
+def _writable(value: str, encoding: str, errors: str = "strict") -> str:
     """``value`` with each character ``encoding`` cannot write replaced by the mark."""
     try:
-        value.encode(encoding)
+        value.encode(encoding, errors)
         return value
     except UnicodeEncodeError:
         pass
@@ -251,16 +265,16 @@ def _writable(value: str, encoding: str) -> str:
     out = []
     for ch in value:
         try:
-            ch.encode(encoding)
+            ch.encode(encoding, errors)
             out.append(ch)
         except UnicodeEncodeError:
             out.append(mark)
     return "".join(out)
 
 
-def _encode_text(text: str, encoding: str, message: Message) -> bytes:
+def _encode_text(text: str, encoding: str, message: Message, errors: str = "strict") -> bytes:
     try:
-        return text.encode(encoding)
+        return text.encode(encoding, errors)
     except UnicodeEncodeError as exc:
         field = _field_at(type(message), text, exc.start)
         reason = f"{text[exc.start]!r} cannot be written in {encoding}"
@@ -285,11 +299,17 @@ def encode(
     parts = [message.code]
     for spec in message.FIXED:
         parts.append(spec.kind.write(spec.name, getattr(message, spec.name)))
+    errors = "strict"
     if message.fields:
         replace = settings.text_errors == "replace"
+        raw = settings.raw_text_bytes
         for fid, value in message.fields:
+            if raw and not value.isascii() and _UNDECODED.search(value):
+                if fid not in REPLACEABLE_FIELDS:
+                    raise FieldValueError(fid, "a raw byte is only allowed in free text")
+                errors = "surrogateescape"
             if replace and fid in REPLACEABLE_FIELDS and not value.isascii():
-                value = _writable(value, settings.encoding)
+                value = _writable(value, settings.encoding, errors)
             parts.append(fid)
             parts.append(value)
             parts.append("|")
@@ -301,15 +321,17 @@ def encode(
         if message.checksum is not None:
             parts.append(f"AZ{message.checksum}")
         text = "".join(parts)
-        data = _encode_text(text, settings.encoding, message)
+        data = _encode_text(text, settings.encoding, message, errors)
     else:
         if message.sequence is not None:
             parts.append(f"AY{message.sequence}")
         parts.append("AZ")
         text = "".join(parts)
-        data = _encode_text(text, settings.encoding, message)
+        data = _encode_text(text, settings.encoding, message, errors)
         if settings.checksum_basis is ChecksumBasis.BYTES:
             total = sum(data)
+        elif errors != "strict":
+            total = sum(_char_value(c) for c in text)
         else:
             total = sum(map(ord, text))
         data += f"{-total & 0xFFFF:04X}".encode("ascii")
