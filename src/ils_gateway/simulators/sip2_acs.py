@@ -88,7 +88,13 @@ from ils_gateway.sip2.messages import (
 )
 from ils_gateway.sip2.server import SIP2Server, SIP2ServerSettings, SIP2Session
 
-__all__ = ["QUIRK_NAMES", "SimulatedACS", "Sip2Quirks", "start_sip2_simulator"]
+__all__ = [
+    "QUIRK_NAMES",
+    "SimulatedACS",
+    "Sip2Quirks",
+    "server_settings",
+    "start_sip2_simulator",
+]
 
 # Screen messages for what the library model reports as exceptions rather than refusals.
 _NO_PATRON = "利用者が見つかりません"
@@ -976,6 +982,33 @@ def _real_order(code: str, fields: tuple[Field, ...]) -> tuple[Field, ...]:
     return fields
 
 
+def server_settings(
+    acs: SimulatedACS,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    codec: CodecSettings | None = None,
+    require_error_detection: bool = False,
+) -> SIP2ServerSettings:
+    """The server face's settings for ``acs``: its login rule and the wire-level quirks (CRLF
+    out, idle drop, legacy bytes), error detection per message unless required."""
+    codec = codec or CodecSettings(encoding=acs.encoding)
+    quirks = acs.quirks
+    return SIP2ServerSettings(
+        host=host,
+        port=port,
+        codec=dataclasses.replace(
+            codec,
+            text_errors="replace",
+            require_checksum=require_error_detection,
+            raw_text_bytes=quirks.legacy_title_bytes,
+            terminator="\r\n" if quirks.crlf_output else codec.terminator,
+        ),
+        login_required=acs.login_required,
+        idle_timeout=quirks.idle_drop,
+    )
+
+
 async def start_sip2_simulator(
     library: SimulatedLibrary,
     *,
@@ -1009,19 +1042,8 @@ async def start_sip2_simulator(
         encoding=codec.encoding,
         **options,  # type: ignore[arg-type]
     )
-    quirks = acs.quirks
-    settings = SIP2ServerSettings(
-        host=host,
-        port=port,
-        codec=dataclasses.replace(
-            codec,
-            text_errors="replace",
-            require_checksum=require_error_detection,
-            raw_text_bytes=quirks.legacy_title_bytes,
-            terminator="\r\n" if quirks.crlf_output else codec.terminator,
-        ),
-        login_required=acs.login_required,
-        idle_timeout=quirks.idle_drop,
+    settings = server_settings(
+        acs, host=host, port=port, codec=codec, require_error_detection=require_error_detection
     )
     server = SIP2Server(acs.handle, settings)
     await server.start()
