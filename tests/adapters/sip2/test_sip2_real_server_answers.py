@@ -19,7 +19,12 @@ from sip2_acs_recording import RecordingACS, backend_config
 
 from ils_gateway.adapters.sip2.backend import Sip2Backend
 from ils_gateway.contract.embedded import lendable_item
-from ils_gateway.domain.errors import BackendProtocolError, BadRequest, OutcomeUnknown
+from ils_gateway.domain.errors import (
+    BackendProtocolError,
+    BadRequest,
+    OutcomeUnknown,
+    RenewalRefused,
+)
 from ils_gateway.domain.models import Patron
 from ils_gateway.simulators.library import SimulatedLibrary
 from ils_gateway.simulators.sip2_acs import Sip2Quirks
@@ -225,3 +230,23 @@ async def test_no_block_due_date_blank_when_the_tenant_says_so(
         await blank_nb_backend.checkout(patron, barcode)
     (request,) = seen.of("11")
     assert request.nb_due_date.raw == " " * 18  # type: ignore[attr-defined]
+
+
+# --- renewals off while the flags say yes ----------------------------------------------------
+
+
+async def test_renewals_off_while_98_says_yes_is_a_refusal(
+    library: SimulatedLibrary, acs: tuple[RecordingACS, SIP2Server]
+) -> None:
+    recording, _server = acs
+    recording.acs.quirks = dataclasses.replace(recording.acs.quirks, renewals_off=True)
+    adapter = Sip2Backend(backend_config(acs[1].port), today=library.today)
+    try:
+        patron = await adapter.authenticate(*HANAKO)
+        barcode = next(v.barcode for v in library.loans(HANAKO[0]) if v.renewable)
+        with pytest.raises(RenewalRefused) as caught:
+            await adapter.renew(patron, barcode)
+    finally:
+        await adapter.close()
+    assert caught.value.status == 422
+    assert caught.value.backend_message == "現在、貸出延長は受け付けていません"
