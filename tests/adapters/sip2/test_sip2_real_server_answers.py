@@ -166,6 +166,8 @@ async def test_no_request_goes_out_with_an_empty_id(
         backend.place_hold(patron, "", "CEN"),
         backend.checkout(patron, ""),
         backend.checkin(""),
+        backend.authenticate("", "pw"),
+        backend.list_loans(patron.model_copy(update={"card_number": " "})),
     ):
         with pytest.raises(BadRequest):
             await call

@@ -223,7 +223,7 @@ class Sip2Backend:
             language=self._config.language,
             transaction_date=self._now(),
             summary=Summary.of(summary),
-            patron_identifier=card_number,
+            patron_identifier=_required_id(card_number, "card number"),
             patron_password=password,
             start_item=str(start) if start is not None else None,
             end_item=str(end) if end is not None else None,
