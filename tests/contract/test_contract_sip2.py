@@ -22,6 +22,7 @@ from ils_gateway.services.context import Clock
 from ils_gateway.simulators.broken import Sip2Fault, start_broken_sip2_simulator
 from ils_gateway.simulators.library import ManualClock, SimulatedLibrary
 from ils_gateway.simulators.sample_data import DEMO_PATRONS, SAMPLE_NOW, sample_library
+from ils_gateway.simulators.sip2_acs import Sip2Quirks, start_sip2_simulator
 from ils_gateway.tenants.models import TenantConfig
 
 HANAKO = DEMO_PATRONS[0]
@@ -153,6 +154,39 @@ def test_sip2_tenant_misreading_title_holds_fails_the_hold_checks(
     assert _failed(run) == {"test_place_hold", "test_change_pickup"}, text
     why = next(o.why for o in run.outcomes.values() if o.title == "writes/place_hold")
     assert "not in the patron's hold list" in why, why
+
+
+def test_sip2_with_every_real_server_quirk_passes_with_writes(
+    sim_loop: BackgroundLoop, tmp_path: Path, library: SimulatedLibrary
+) -> None:
+    """The suite against an ACS that behaves like real ones (``Sip2Quirks.all()``: padded
+    lists, AO last, empty AQ in 10, CRLF, misleading 98 flags, legacy title bytes, 37 dropped,
+    99 before 93 dropped, strict AC and no-block due date, error detection per message)."""
+    server, _ = sim_loop.run(
+        start_sip2_simulator(library, logins={"gateway": "sip-pass"}, quirks=Sip2Quirks.all())
+    )
+    config = tmp_path / "tenant.toml"
+    tenant = SIP2_TENANT.format(port=server.port).replace(
+        'institution_id = "TEST"',
+        'institution_id = "TEST"\nlogin_user = "gateway"\nlogin_password = "sip-pass"',
+    )
+    config.write_text(tenant, encoding="utf-8")
+    try:
+        run, text = _run(
+            ContractOptions(
+                config=config,
+                patron=HANAKO.card_number,
+                password=HANAKO.password,
+                items=_items(library),
+                allow_writes=True,
+            )
+        )
+    finally:
+        sim_loop.run(server.aclose())
+    assert run.exit_code == 0, text
+    passed = run.by_result(Result.PASS)
+    for check in (*WRITE_CHECKS, "test_checkout_checkin", "test_holds_well_formed"):
+        assert any(name.endswith(check) for name in passed), text
 
 
 LOANS_UNREADABLE = {

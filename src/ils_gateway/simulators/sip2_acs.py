@@ -29,8 +29,9 @@ the library's own fault knobs add theirs per operation.
 from __future__ import annotations
 
 import asyncio
+import codecs
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Literal
@@ -47,6 +48,7 @@ from ils_gateway.simulators.policy import HoldState, ItemType
 from ils_gateway.sip2.codec import CodecSettings
 from ils_gateway.sip2.fields import (
     CirculationStatus,
+    Field,
     PatronStatus,
     PatronStatusFlag,
     SipDate,
@@ -86,7 +88,13 @@ from ils_gateway.sip2.messages import (
 )
 from ils_gateway.sip2.server import SIP2Server, SIP2ServerSettings, SIP2Session
 
-__all__ = ["SimulatedACS", "start_sip2_simulator"]
+__all__ = [
+    "QUIRK_NAMES",
+    "SimulatedACS",
+    "Sip2Quirks",
+    "server_settings",
+    "start_sip2_simulator",
+]
 
 # Screen messages for what the library model reports as exceptions rather than refusals.
 _NO_PATRON = "利用者が見つかりません"
@@ -94,6 +102,7 @@ _NO_ITEM = "資料が見つかりません"
 _NO_HOLD = "該当する予約がありません"
 _WRONG_PASSWORD = "パスワードが正しくありません"
 _BAD_AMOUNT = "金額が正しくありません"
+_RENEWALS_OFF = "現在、貸出延長は受け付けていません"
 TEMPORARY_PASSWORD_MESSAGE = "仮パスワードです。パスワードを変更してください"
 
 _OPERATIONS = {
@@ -144,6 +153,121 @@ def _sip_day(day: date | None) -> SipDate | None:
     return SipDate.from_datetime(datetime.combine(day, time(23, 59, 59)))
 
 
+LEGACY_BYTES = {"utf-8": "\udce9", "cp932": "\udc85"}
+"""The byte a legacy record carries in a title, per wire encoding (as a surrogateescape
+character): Latin-1 é in UTF-8; an unmapped lead byte in CP932."""
+
+
+@dataclass(frozen=True)
+class Sip2Quirks:
+    """Switches for what real ACSs do that the spec does not say (sip2.md, "What real ACSs do"
+    and "More real-server behaviour"; frames in ``../shared/reference/sip2_wire_examples.txt``).
+
+    Every switch is off by default (the simulator then answers as the spec reads);
+    ``Sip2Quirks.all()`` turns on every quirk a gateway must live with. ``renewals_off`` is a
+    library setting rather than a protocol habit and stays out of ``all()``.
+    """
+
+    pad_lists: bool = False
+    """Pad the asked-for 64 list with empty entries up to the BP/BQ range (``AS|`` × 50 for
+    ``BP1|BQ50`` while the count says 0000). Evergreen returns ``[@list[($start-1)..($end-1)]]``
+    — a Perl slice past the end yields undef entries — and ``add_field`` writes undef as an
+    empty field (Evergreen ``Open-ILS/src/perlmods/lib/OpenILS/SIP/Patron.pm`` hold_items /
+    unavail_holds; ``evergreen-library-system/SIPServer`` ``ILS/Patron.pm`` and ``Sip.pm``
+    ``add_field``: "Undefined value being added")."""
+    real_field_order: bool = False
+    """Fields in the order real servers write them, not the spec's: AO after the other fields
+    (before AF/AG) in 30, 16 and 26, and last in 64 (Evergreen SIPServer ``Sip/MsgType.pm``
+    handle_renew / handle_hold / handle_patron_enable; wire example [24], an Evergreen 64 with
+    AO last); an empty ``AQ|`` in 10 (``Sip/MsgType.pm`` handle_checkin writes
+    ``add_field(FID_PERM_LOCN, $item->permanent_location)`` even when the item has none)."""
+    crlf_output: bool = False
+    """Answer with CRLF after each frame, as Koha's SIP server does by default (sip2.md
+    "Framing"). CR, CRLF and LF input are always accepted (Evergreen SIPServer ``Sip.pm``
+    read_SIP_packet strips them: "Cen-Tec self-check terminals transmit '\\r\\n'")."""
+    misleading_status_flags: bool = False
+    """98 says checkin N and checkout N while both work, and renewal policy Y whatever the
+    renewals do: FOLIO edge-sip2 takes these flags from the SC station settings, not from
+    what the ACS does (``repositories/SettingsRepository.java``: checkinOk, checkoutOk,
+    acsRenewalPolicy from ``scStationConfig``). Probe, do not trust (sip2.md)."""
+    renewals_off: bool = False
+    """Refuse every 29 and 65 (renewals switched off) while 98 and BX still say Y."""
+    idle_drop: float | None = None
+    """Close a connection silent for this many seconds (real ACSs do after about a minute,
+    sip2.md "Session"); None: never."""
+    drop_on: frozenset[str] = frozenset()
+    """Request codes answered by closing the connection instead of a response (37 on several
+    servers; a server-side crash on 09 — sip2.md "More real-server behaviour"). Evergreen
+    SIPServer ``Sip/MsgType.pm`` new() skips a message type it has no handler for and FOLIO
+    edge-sip2 ``MainVerticle.handleBuffer`` logs "Error locating handler" and answers
+    nothing."""
+    status_before_login: bool = True
+    """False: a 99 before a successful 93 closes the connection (when logins are configured;
+    sip2.md: "99 before 93 when status-before-login is off")."""
+    legacy_title_bytes: bool = False
+    """Titles of copies whose barcode ends in 3 carry one legacy byte (``LEGACY_BYTES``) after
+    the title, in 18, 12, 30, 16 and 10 (sip2.md: "a legacy byte in a title (Latin-1 in a
+    UTF-8 stream) is common in old records")."""
+    empty_aj_is_title_renewal: bool = False
+    """A 29 with an empty ``AJ|`` is read as a title renewal and refused (sip2.md: "leave AJ
+    out when there is no title")."""
+    strict_required_fields: bool = False
+    """Close the connection on an 11 or 09 without AC, and on an 11 or 29 whose "no block due
+    date" is 18 spaces (sip2.md: "Strict servers close the connection on what they cannot
+    parse")."""
+
+    @classmethod
+    def all(cls) -> Sip2Quirks:
+        """Every quirk a gateway must live with, on (idle drop after a minute, 37 dropped)."""
+        return cls(
+            pad_lists=True,
+            real_field_order=True,
+            crlf_output=True,
+            misleading_status_flags=True,
+            idle_drop=60.0,
+            drop_on=frozenset({"37"}),
+            status_before_login=False,
+            legacy_title_bytes=True,
+            empty_aj_is_title_renewal=True,
+            strict_required_fields=True,
+        )
+
+    @classmethod
+    def named(cls, names: Iterable[str]) -> Sip2Quirks:
+        """The quirks called ``names`` (``QUIRK_NAMES``; ``all`` for every one) on."""
+        chosen = set(names)
+        if "all" in chosen:
+            return cls.all()
+        unknown = chosen - set(QUIRK_NAMES)
+        if unknown:
+            raise ValueError(f"unknown SIP2 quirk(s): {', '.join(sorted(unknown))}")
+        every = cls.all()
+        values: dict[str, object] = {}
+        for name in chosen:
+            attr = name.replace("-", "_")
+            values[attr] = getattr(every, attr)
+        if "renewals-off" in chosen:
+            values["renewals_off"] = True
+        return cls(**values)  # type: ignore[arg-type]
+
+
+QUIRK_NAMES = (
+    "pad-lists",
+    "real-field-order",
+    "crlf-output",
+    "misleading-status-flags",
+    "renewals-off",
+    "idle-drop",
+    "drop-on",
+    "status-before-login",
+    "legacy-title-bytes",
+    "empty-aj-is-title-renewal",
+    "strict-required-fields",
+)
+"""Quirk names for ``--quirk`` (``status-before-login`` turns status-before-login *off*;
+``drop-on`` drops 37; ``idle-drop`` drops after 60 s)."""
+
+
 @dataclass
 class SimulatedACS:
     """A SIP2 ACS over ``SimulatedLibrary``: one ``handle`` call per request."""
@@ -168,6 +292,10 @@ class SimulatedACS:
     """BX of the 98: which requests this ACS says it supports."""
     timeout_period: int = 600
     """98 timeout in tenths of a second (600: one minute, a common ACS setting)."""
+    quirks: Sip2Quirks = field(default_factory=Sip2Quirks)
+    """Real-server behaviour switched on (``Sip2Quirks``)."""
+    encoding: str = "utf-8"
+    """The wire encoding (for ``legacy_title_bytes``: which byte a legacy title carries)."""
 
     @property
     def login_required(self) -> bool:
@@ -175,7 +303,12 @@ class SimulatedACS:
         return bool(self.logins)
 
     async def handle(self, message: Message, session: SIP2Session) -> Message:
-        """Answer one request (the ``SIP2Server`` handler)."""
+        """Answer one request (the ``SIP2Server`` handler).
+
+        Raises ``ConnectionAbortedError`` where a quirk makes the ACS drop the connection
+        instead of answering (the server face then closes it without a word).
+        """
+        self._refuse_or_drop(message, session)
         delay = self.latency.get(message.code, self.latency.get("*", 0.0))
         operation = _OPERATIONS.get(message.code)
         if operation is not None:
@@ -183,7 +316,64 @@ class SimulatedACS:
         if delay > 0:
             await asyncio.sleep(delay)
         method = getattr(self, f"_on_{message.code}")
-        return method(message, session)
+        answer: Message = method(message, session)
+        return self._as_real_servers_write(message, answer)
+
+    # --- quirks ---
+
+    def _refuse_or_drop(self, message: Message, session: SIP2Session) -> None:
+        quirks = self.quirks
+        code = message.code
+        if code in quirks.drop_on:
+            raise ConnectionAbortedError(f"{code}: this ACS drops the connection")
+        if (
+            code == "99"
+            and not quirks.status_before_login
+            and self.login_required
+            and session.login_user is None
+        ):
+            raise ConnectionAbortedError("99 before 93: this ACS drops the connection")
+        if quirks.strict_required_fields:
+            if code in ("11", "09") and message.get("AC") is None:
+                raise ConnectionAbortedError(f"{code} without AC: this ACS drops the connection")
+            nb_due = getattr(message, "nb_due_date", None)
+            if code in ("11", "29") and isinstance(nb_due, SipDate) and nb_due.raw == " " * 18:
+                raise ConnectionAbortedError(f"{code} with a blank no-block due date: dropped")
+
+    def _as_real_servers_write(self, request: Message, answer: Message) -> Message:
+        quirks = self.quirks
+        fields = answer.fields
+        changed: dict[str, object] = {}
+        if quirks.pad_lists and isinstance(answer, PatronInformationResponse):
+            fields = self._padded(request, fields)
+        if quirks.legacy_title_bytes and answer.code in ("18", "12", "30", "16", "10"):
+            fields = self._legacy_title(fields)
+        if quirks.real_field_order:
+            fields = _real_order(answer.code, fields)
+        if quirks.misleading_status_flags and isinstance(answer, ACSStatus):
+            changed = {"checkin_ok": False, "checkout_ok": False, "acs_renewal_policy": True}
+        if fields is answer.fields and not changed:
+            return answer
+        return dataclasses.replace(answer, fields=fields, **changed)
+
+    def _padded(self, request: Message, fields: tuple[Field, ...]) -> tuple[Field, ...]:
+        assert isinstance(request, PatronInformationRequest)
+        wanted = sorted(request.summary.items, key=lambda s: s.value)[:1]
+        if not wanted or request.start_item is None or request.end_item is None:
+            return fields  # Evergreen pads only a slice asked for with BP and BQ
+        fid, _ = _SUMMARY_LISTS[wanted[0]]
+        first = _page_bound(request.start_item, 1)
+        last = min(_page_bound(request.end_item, first), first + self.page_limit - 1)
+        listed = sum(1 for f, _ in fields if f == fid)
+        padding = [(fid, "")] * max(0, last - first + 1 - listed)
+        return _insert_before(fields, ("BD", "BE", "BF", "AF", "AG"), padding)
+
+    def _legacy_title(self, fields: tuple[Field, ...]) -> tuple[Field, ...]:
+        byte = LEGACY_BYTES.get(codecs.lookup(self.encoding).name)
+        barcode = next((v for f, v in fields if f == "AB"), "")
+        if byte is None or not barcode.endswith("3"):
+            return fields
+        return tuple((f, f"{v}{byte}" if f == "AJ" and v else v) for f, v in fields)
 
     # --- session ---
 
@@ -288,7 +478,7 @@ class SimulatedACS:
             institution_id=self._ao(msg),
             patron_identifier=card,
             personal_name=info.name,
-            hold_items_limit=str(rules.max_holds) if rules.max_holds is not None else None,
+            hold_items_limit=f"{rules.max_holds:04d}" if rules.max_holds is not None else None,
             valid_patron=True,
             valid_patron_password=self._password_ok(card, msg.patron_password),
             currency_type="JPY",
@@ -558,6 +748,10 @@ class SimulatedACS:
             "item_identifier": barcode,
         }
         refusal = self._patron_password_refusal(card, msg.patron_password)
+        if refusal is None and self.quirks.renewals_off:
+            refusal = _RENEWALS_OFF
+        if refusal is None and self.quirks.empty_aj_is_title_renewal and msg.get("AJ") == "":
+            refusal = _NO_ITEM  # read as a renewal of the title "", which it cannot find
         if refusal is None:
             try:
                 loan = self.library.renew(card, barcode)
@@ -598,6 +792,8 @@ class SimulatedACS:
         card = msg.patron_identifier or ""
         answer = {"transaction_date": self._now(), "institution_id": self._ao(msg)}
         refusal = self._patron_password_refusal(card, msg.patron_password)
+        if refusal is None and self.quirks.renewals_off:
+            refusal = _RENEWALS_OFF
         if refusal is None:
             try:
                 result = self.library.renew_all(card)
@@ -767,6 +963,52 @@ def _insert_before(
     return (*fields, *extra)
 
 
+# Where real servers put AO (Evergreen SIPServer Sip/MsgType.pm): after the other fields but
+# before AF/AG in 30, 16 and 26; last of all in 64 (wire example [24]).
+_AO_BEFORE_SCREEN = frozenset({"30", "16", "26"})
+
+
+def _real_order(code: str, fields: tuple[Field, ...]) -> tuple[Field, ...]:
+    if code == "10":
+        return tuple((f, "" if f == "AQ" else v) for f, v in fields)
+    if code == "64" or code in _AO_BEFORE_SCREEN:
+        ao = [f for f in fields if f[0] == "AO"]
+        rest = [f for f in fields if f[0] != "AO"]
+        if code == "64":
+            return (*rest, *ao)
+        screen = [f for f in rest if f[0] in ("AF", "AG")]
+        body = [f for f in rest if f[0] not in ("AF", "AG")]
+        return (*body, *ao, *screen)
+    return fields
+
+
+def server_settings(
+    acs: SimulatedACS,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    codec: CodecSettings | None = None,
+    require_error_detection: bool = False,
+) -> SIP2ServerSettings:
+    """The server face's settings for ``acs``: its login rule and the wire-level quirks (CRLF
+    out, idle drop, legacy bytes), error detection per message unless required."""
+    codec = codec or CodecSettings(encoding=acs.encoding)
+    quirks = acs.quirks
+    return SIP2ServerSettings(
+        host=host,
+        port=port,
+        codec=dataclasses.replace(
+            codec,
+            text_errors="replace",
+            require_checksum=require_error_detection,
+            raw_text_bytes=quirks.legacy_title_bytes,
+            terminator="\r\n" if quirks.crlf_output else codec.terminator,
+        ),
+        login_required=acs.login_required,
+        idle_timeout=quirks.idle_drop,
+    )
+
+
 async def start_sip2_simulator(
     library: SimulatedLibrary,
     *,
@@ -776,26 +1018,32 @@ async def start_sip2_simulator(
     codec: CodecSettings | None = None,
     latency: Mapping[str, float] | None = None,
     institution_id: str = "MIDORI",
+    require_error_detection: bool = False,
     **options: object,
 ) -> tuple[SIP2Server, SimulatedACS]:
     """Start an ACS over ``library``; ``aclose()`` the server to stop it.
+
+    Error detection is decided per message, as real ACSs do: a request with AY/AZ is checked
+    and answered with them, one without is answered without; ``require_error_detection``
+    makes a request without AZ a bad frame (answered 96). ``quirks=Sip2Quirks(...)`` (or
+    ``Sip2Quirks.all()``) switches on real-server behaviour; the server-level ones (CRLF out,
+    idle drop, legacy bytes on the wire) are set up here.
 
     ``options`` are further ``SimulatedACS`` fields (``title_hold_entries``, ``expiry_field``,
     ``supported_messages``, …). Titles and screen messages the encoding cannot write are
     always replaced, whatever ``codec`` says: an ACS does not fail an answer over a glyph.
     """
+    codec = codec or CodecSettings()
     acs = SimulatedACS(
         library,
         logins=dict(logins or {}),
         institution_id=institution_id,
         latency=latency or {},
+        encoding=codec.encoding,
         **options,  # type: ignore[arg-type]
     )
-    settings = SIP2ServerSettings(
-        host=host,
-        port=port,
-        codec=dataclasses.replace(codec or CodecSettings(), text_errors="replace"),
-        login_required=acs.login_required,
+    settings = server_settings(
+        acs, host=host, port=port, codec=codec, require_error_detection=require_error_detection
     )
     server = SIP2Server(acs.handle, settings)
     await server.start()

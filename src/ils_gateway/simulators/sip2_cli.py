@@ -10,7 +10,7 @@ import click
 from ils_gateway.cli import simulate
 from ils_gateway.simulators.library import ManualClock, SimulatedLibrary
 from ils_gateway.simulators.sample_data import DEFAULT_SEED, SAMPLE_NOW, sample_library
-from ils_gateway.simulators.sip2_acs import start_sip2_simulator
+from ils_gateway.simulators.sip2_acs import QUIRK_NAMES, Sip2Quirks, start_sip2_simulator
 from ils_gateway.sip2.codec import CodecSettings
 from ils_gateway.sip2.messages import MESSAGE_TYPES
 
@@ -56,19 +56,38 @@ async def _serve(
     codec: CodecSettings,
     latency: dict[str, float],
     logins: dict[str, str],
+    quirks: Sip2Quirks,
+    require_error_detection: bool,
 ) -> None:
     server, _acs = await start_sip2_simulator(
-        library, host=host, port=port, logins=logins, codec=codec, latency=latency
+        library,
+        host=host,
+        port=port,
+        logins=logins,
+        codec=codec,
+        latency=latency,
+        quirks=quirks,
+        require_error_detection=require_error_detection,
     )
     click.echo(f"SIP2 ACS simulator on {server.host}:{server.port} ({library.data.name})")
     click.echo(
         f"encoding={codec.encoding} terminator={codec.terminator!r} "
         f"logins={', '.join(sorted(logins)) or '(none required)'}"
     )
+    on = [n for n in QUIRK_NAMES if _is_on(quirks, n)]
+    detection = "required" if require_error_detection else "per message"
+    click.echo(f"error detection={detection} quirks={', '.join(on) or '(none)'}")
     try:
         await asyncio.Event().wait()
     finally:
         await server.aclose()
+
+
+def _is_on(quirks: Sip2Quirks, name: str) -> bool:
+    value = getattr(quirks, name.replace("-", "_"))
+    if name == "status-before-login":
+        return value is False
+    return bool(value)
 
 
 @simulate.command("sip2")
@@ -101,6 +120,20 @@ async def _serve(
     metavar="USER:PASS",
     help="Accept this 93 login (repeatable); when given, login is required first.",
 )
+@click.option(
+    "--quirk",
+    "quirks",
+    multiple=True,
+    type=click.Choice([*QUIRK_NAMES, "all"]),
+    help="Behave like real ACSs in this respect (repeatable; 'all' for every quirk but "
+    "renewals-off). See docs/simulator.md.",
+)
+@click.option("--all-quirks", is_flag=True, help="Same as --quirk all.")
+@click.option(
+    "--require-error-detection",
+    is_flag=True,
+    help="Answer a request without AY/AZ with 96 (default: decided per message).",
+)
 def simulate_sip2(
     host: str,
     port: int,
@@ -110,6 +143,9 @@ def simulate_sip2(
     terminator: str,
     latency: str,
     logins: tuple[str, ...],
+    quirks: tuple[str, ...],
+    all_quirks: bool,
+    require_error_detection: bool,
 ) -> None:
     """Serve SIP2 2.00 over TCP from the simulated library's Japanese sample data."""
     if data is not None:
@@ -119,7 +155,16 @@ def simulate_sip2(
     codec = CodecSettings(encoding=encoding, terminator=_TERMINATORS[terminator])
     try:
         asyncio.run(
-            _serve(library, host, port, codec, parse_latency(latency), parse_logins(logins))
+            _serve(
+                library,
+                host,
+                port,
+                codec,
+                parse_latency(latency),
+                parse_logins(logins),
+                Sip2Quirks.named([*quirks, *(["all"] if all_quirks else [])]),
+                require_error_detection,
+            )
         )
     except KeyboardInterrupt:
         pass

@@ -28,6 +28,12 @@ What the caller learns when things go wrong, by whether the request may have rea
   resent and fail with ``SIP2OutcomeUnknown`` (the cause chained), because a checkout,
   renewal or hold may have happened.
 
+Every response is checked against its request before anyone sees it: the sequence number (AY,
+in the sans-I/O connection) and the identity fields ``IDENTITY_FIELDS`` lists per response
+code — the patron (AA) and item (AB) asked about. A response naming another patron or item is
+``SIP2IdentityMismatch`` (a protocol error, never retried: an ACS that answers about someone
+else once may do it again); a field the ACS leaves out or sends empty is not a mismatch.
+
 A connection that failed in any way is closed, never reused: its next bytes could belong to
 the request that failed (cross-talk). Frames are logged at debug level through structlog with
 passwords removed and card numbers and personal fields masked (``loggable``).
@@ -65,12 +71,14 @@ from ils_gateway.sip2.messages import (
 )
 
 __all__ = [
+    "IDENTITY_FIELDS",
     "SUPPORTED_MESSAGE_ORDER",
     "ClientTimeouts",
     "SIP2ClientError",
     "SIP2ClientPool",
     "SIP2ClientSettings",
     "SIP2ConnectionError",
+    "SIP2IdentityMismatch",
     "SIP2LoginFailed",
     "SIP2OutcomeUnknown",
     "SIP2PoolClosed",
@@ -107,6 +115,19 @@ class SIP2Timeout(SIP2ClientError):
 
 class SIP2ProtocolError(SIP2ClientError, RemoteProtocolError):
     """The ACS broke the protocol: unreadable after resends, wrong response, bad sequence."""
+
+
+class SIP2IdentityMismatch(SIP2ProtocolError):
+    """The response names another patron (AA) or item (AB) than the request asked about.
+
+    The message names the field and the response code only: the ids are personal (a card
+    number) and are logged masked, once, by the pool.
+    """
+
+    def __init__(self, code: str, field: str) -> None:
+        self.code = code
+        self.field = field
+        super().__init__(f"{code} answers about another {_IDENTITY_NAMES[field]} ({field})")
 
 
 class SIP2OutcomeUnknown(SIP2ClientError):
@@ -236,6 +257,47 @@ def loggable(message: Message) -> dict[str, Any]:
     if message.sequence is not None:
         event["sequence"] = message.sequence
     return event
+
+
+# --- does the response answer the request? ------------------------------------------------
+
+IDENTITY_FIELDS: dict[str, tuple[str, ...]] = {
+    "24": ("AA",),  # patron status (answers 23 and 01)
+    "64": ("AA",),  # patron information
+    "26": ("AA",),  # patron enable
+    "36": ("AA",),  # end session
+    "38": ("AA",),  # fee paid
+    "66": ("AA",),  # renew all: AA is not in the spec's 66, but ACSs that add it must match
+    "12": ("AA", "AB"),  # checkout
+    "30": ("AA", "AB"),  # renew
+    "16": ("AA", "AB"),  # hold
+    "10": ("AA", "AB"),  # checkin (09 names no patron: only AB is compared)
+    "18": ("AB",),  # item information
+    "20": ("AB",),  # item status update
+}
+"""Response code → the fields that must name what the request named (AA patron, AB item)."""
+
+_IDENTITY_NAMES = {"AA": "patron", "AB": "item"}
+
+
+def _same_id(asked: str, answered: str) -> bool:
+    # ACSs echo the stored form of an id: Koha's database compares barcodes and card numbers
+    # without case (MySQL's default collation) and some ACSs pad fields with spaces.
+    return asked.strip().casefold() == answered.strip().casefold()
+
+
+def identity_mismatch(request: Message, response: Message) -> str | None:
+    """The first identity field whose value in ``response`` names another patron or item
+    than ``request`` asked about; None when they match. A field either side leaves out (or
+    sends empty) is not compared."""
+    for fid in IDENTITY_FIELDS.get(response.code, ()):
+        asked = request.get(fid)
+        if not asked:
+            continue
+        answered = response.get(fid)
+        if answered and not _same_id(asked, answered):
+            return fid
+    return None
 
 
 # --- one connection ------------------------------------------------------------------------
@@ -461,6 +523,18 @@ class SIP2ClientPool:
             except BaseException:
                 await self._discard(conn)  # cancelled mid-request: never reuse
                 raise
+            mismatch = identity_mismatch(message, response)
+            if mismatch is not None:
+                await self._discard(conn)  # its next bytes may be the answer we wanted
+                conn.log.error(
+                    "sip2.client.identity_mismatch",
+                    code=response.code,
+                    request=message.code,
+                    field=mismatch,
+                    asked=_mask_card(message.get(mismatch) or ""),
+                    answered=_mask_card(response.get(mismatch) or ""),
+                )
+                raise SIP2IdentityMismatch(response.code, mismatch)
             await self._release(conn)
             return response
 

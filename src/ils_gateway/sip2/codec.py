@@ -7,8 +7,11 @@ when error detection is on (``keep_checksum=True`` reproduces the received trail
 for relays and round-trip tests).
 
 Text is decoded as a whole before splitting on ``|`` (in CP932, 49 characters such as ポ and
-竹 have 0x7C as their second byte), then normalised to NFC. The checksum is verified on the
-bytes (or characters, per ``checksum_basis``) exactly as received.
+竹 have 0x7C as their second byte), then normalised to NFC. A byte the encoding cannot decode
+(a Latin-1 byte in a UTF-8 title, common in old records) does not fail the frame when it sits
+in free text (``REPLACEABLE_FIELDS``): it is read as U+FFFD and the field id is logged, never
+its value. Anywhere else — identifiers, fixed fields — it is a ``SIP2ParseError``. The
+checksum is verified on the bytes (or characters, per ``checksum_basis``) exactly as received.
 
 A character the wire encoding cannot write (e.g. 𠮷 or an emoji in CP932) fails the encode
 (``FieldValueError``) unless ``text_errors="replace"``: then, in free text only (titles,
@@ -20,9 +23,12 @@ Identifiers are never altered: a barcode or card number that cannot be written s
 from __future__ import annotations
 
 import codecs
+import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Literal
+
+import structlog
 
 from ils_gateway.sip2.checksum import ChecksumBasis
 from ils_gateway.sip2.errors import FieldValueError, SIP2ParseError
@@ -46,8 +52,11 @@ DEFAULT_MAX_FRAME_BYTES = 64 * 1024
 _TERMINATORS = ("\r", "\r\n", "\n")
 
 REPLACEABLE_FIELDS = frozenset({"AJ", "AF", "AG", "AE", "AM", "BD"})
-"""Free-text fields (title, screen message, print line, name, library name, address) whose
-unwritable characters ``text_errors="replace"`` may replace; never identifiers."""
+"""Free-text fields (title, screen message, print line, name, library name, address): on the
+way out, ``text_errors="replace"`` may replace their unwritable characters; on the way in,
+their undecodable bytes are read as U+FFFD (logged by field id). Never identifiers."""
+_UNDECODED = re.compile("[\udc80-\udcff]+")
+_log = structlog.get_logger("ils_gateway.sip2.codec")
 _REPLACEMENT = "〓"
 _HEX = frozenset("0123456789ABCDEFabcdef")
 
@@ -71,6 +80,16 @@ class CodecSettings:
     text_errors: Literal["strict", "replace"] = "strict"
     """What encode does with a character ``encoding`` cannot write in ``REPLACEABLE_FIELDS``:
     fail (strict) or write a replacement mark (replace). Other fields always fail."""
+    require_checksum: bool = True
+    """With ``error_detection`` on: a frame without AZ is malformed (True), or read as sent
+    with error detection off (False) — decided per message, as Evergreen's SIPServer does
+    (``Sip/MsgType.pm``, ``new``: "error detection is active if ... the last nine characters
+    begin with a sequence number field"); a server face then answers such a frame without
+    AY/AZ. A frame that has AZ is always checked."""
+    raw_text_bytes: bool = False
+    """Simulators only: a lone surrogate U+DC80–U+DCFF in free text (``REPLACEABLE_FIELDS``)
+    is written as the single byte it stands for, to imitate a legacy byte in an old record
+    (a Latin-1 byte in a UTF-8 title). Identifiers never carry one."""
 
     def __post_init__(self) -> None:
         try:
@@ -103,14 +122,6 @@ def _field_at(cls: type[Message] | None, text: str, offset: int) -> str:
     return text[start : start + 2] or "frame"
 
 
-def _decode_error(data: bytes, settings: CodecSettings, exc: UnicodeDecodeError) -> SIP2ParseError:
-    prefix = data[: exc.start].decode(settings.encoding, errors="replace")
-    cls = MESSAGE_TYPES.get(prefix[:2])
-    offset = len(prefix)
-    field = _field_at(cls, prefix + "\x00", offset)
-    return SIP2ParseError(offset, f"undecodable bytes for {settings.encoding}", field)
-
-
 def parse(frame: bytes, settings: CodecSettings = DEFAULT_SETTINGS) -> Message:
     """Parse one frame into its message object; ``SIP2ParseError`` when malformed."""
     end = len(frame)
@@ -119,10 +130,14 @@ def parse(frame: bytes, settings: CodecSettings = DEFAULT_SETTINGS) -> Message:
     if end > settings.max_frame_bytes:
         raise SIP2ParseError(-1, f"frame longer than {settings.max_frame_bytes} bytes", "frame")
     data = frame[:end] if end != len(frame) else frame
+    undecodable = False
     try:
         raw_text = data.decode(settings.encoding)
-    except UnicodeDecodeError as exc:
-        raise _decode_error(data, settings, exc) from None
+    except UnicodeDecodeError:
+        # Each undecodable byte becomes a lone surrogate (U+DC80-U+DCFF) in its place; the
+        # fields holding one are settled once the frame is split (_settle_undecodable).
+        raw_text = data.decode(settings.encoding, errors="surrogateescape")
+        undecodable = True
     if "\r" in raw_text or "\n" in raw_text:
         at = min(i for i in (raw_text.find("\r"), raw_text.find("\n")) if i >= 0)
         raise SIP2ParseError(at, "CR or LF inside a frame", "frame")
@@ -131,6 +146,8 @@ def parse(frame: bytes, settings: CodecSettings = DEFAULT_SETTINGS) -> Message:
     cls = MESSAGE_TYPES.get(text[:2])
     if cls is None:
         raise SIP2ParseError(0, f"unknown command code {text[:2]!r}", "command")
+    if undecodable and _UNDECODED.search(text, 0, 2):
+        raise SIP2ParseError(0, f"undecodable bytes for {settings.encoding}", "command")
 
     values = []
     append = values.append
@@ -141,6 +158,11 @@ def parse(frame: bytes, settings: CodecSettings = DEFAULT_SETTINGS) -> Message:
             append(value)
     except FixedReadError as exc:
         raise SIP2ParseError(pos, str(exc), cls._FIXED_NAMES[len(values)]) from None
+    if undecodable:
+        bad = _UNDECODED.search(text, 0, pos)
+        if bad is not None:
+            reason = f"undecodable bytes for {settings.encoding}"
+            raise SIP2ParseError(bad.start(), reason, _field_at(cls, text, bad.start()))
 
     # Trailer: [AY<digit>]AZ<4 hex> at the very end; the field before it may lack its "|".
     length = len(text)
@@ -159,11 +181,17 @@ def parse(frame: bytes, settings: CodecSettings = DEFAULT_SETTINGS) -> Message:
                 sequence = ord(digit) - 48
                 body_end -= 3
 
-    if settings.error_detection and settings.verify_checksum:
+    if (
+        settings.error_detection
+        and settings.verify_checksum
+        and (checksum is not None or settings.require_checksum)
+    ):
         if checksum is None:
             raise SIP2ParseError(length, "no AZ checksum (error detection is on)", "AZ")
         if settings.checksum_basis is ChecksumBasis.BYTES:
             total = sum(data[: len(data) - 4])
+        elif undecodable:  # an undecodable byte counts as its own value
+            total = sum(_char_value(c) for c in raw_text[: len(raw_text) - 4])
         else:
             total = sum(map(ord, raw_text[: len(raw_text) - 4]))
         expected = f"{-total & 0xFFFF:04X}"
@@ -189,13 +217,44 @@ def parse(frame: bytes, settings: CodecSettings = DEFAULT_SETTINGS) -> Message:
                     break
                 offset += len(s) + 1
             raise SIP2ParseError(offset, "variable field without a two-character id", s or "|")
+        if undecodable:
+            fields = _settle_undecodable(cls.code, fields, pos, settings.encoding)
     return cls._from_wire(values, fields, sequence, checksum, terminated)
 
 
-def _writable(value: str, encoding: str) -> str:
+def _char_value(c: str) -> int:
+    n = ord(c)
+    return n - 0xDC00 if 0xDC80 <= n <= 0xDCFF else n
+
+
+def _settle_undecodable(
+    code: str, fields: tuple[Field, ...], start: int, encoding: str
+) -> tuple[Field, ...]:
+    """Fields with undecodable bytes: free text (``REPLACEABLE_FIELDS``) gets U+FFFD for each
+    and its id is logged (never its value); anywhere else — ids above all — it is a
+    ``SIP2ParseError``. ``start`` is where the variable fields begin, for the offset."""
+    settled = []
+    offset = start
+    for fid, value in fields:
+        if _UNDECODED.search(fid):
+            raise SIP2ParseError(offset, f"undecodable bytes for {encoding}", "frame")
+        bad = _UNDECODED.search(value)
+        if bad is not None:
+            if fid not in REPLACEABLE_FIELDS:
+                raise SIP2ParseError(
+                    offset + 2 + bad.start(), f"undecodable bytes for {encoding}", fid
+                )
+            _log.warning("sip2.codec.undecodable_text", code=code, field=fid, encoding=encoding)
+            value = _UNDECODED.sub("\ufffd", value)
+        settled.append((fid, value))
+        offset += len(fid) + len(value) + 1
+    return tuple(settled)
+
+
+def _writable(value: str, encoding: str, errors: str = "strict") -> str:
     """``value`` with each character ``encoding`` cannot write replaced by the mark."""
     try:
-        value.encode(encoding)
+        value.encode(encoding, errors)
         return value
     except UnicodeEncodeError:
         pass
@@ -206,16 +265,16 @@ def _writable(value: str, encoding: str) -> str:
     out = []
     for ch in value:
         try:
-            ch.encode(encoding)
+            ch.encode(encoding, errors)
             out.append(ch)
         except UnicodeEncodeError:
             out.append(mark)
     return "".join(out)
 
 
-def _encode_text(text: str, encoding: str, message: Message) -> bytes:
+def _encode_text(text: str, encoding: str, message: Message, errors: str = "strict") -> bytes:
     try:
-        return text.encode(encoding)
+        return text.encode(encoding, errors)
     except UnicodeEncodeError as exc:
         field = _field_at(type(message), text, exc.start)
         reason = f"{text[exc.start]!r} cannot be written in {encoding}"
@@ -240,11 +299,17 @@ def encode(
     parts = [message.code]
     for spec in message.FIXED:
         parts.append(spec.kind.write(spec.name, getattr(message, spec.name)))
+    errors = "strict"
     if message.fields:
         replace = settings.text_errors == "replace"
+        raw = settings.raw_text_bytes
         for fid, value in message.fields:
+            if raw and not value.isascii() and _UNDECODED.search(value):
+                if fid not in REPLACEABLE_FIELDS:
+                    raise FieldValueError(fid, "a raw byte is only allowed in free text")
+                errors = "surrogateescape"
             if replace and fid in REPLACEABLE_FIELDS and not value.isascii():
-                value = _writable(value, settings.encoding)
+                value = _writable(value, settings.encoding, errors)
             parts.append(fid)
             parts.append(value)
             parts.append("|")
@@ -256,15 +321,17 @@ def encode(
         if message.checksum is not None:
             parts.append(f"AZ{message.checksum}")
         text = "".join(parts)
-        data = _encode_text(text, settings.encoding, message)
+        data = _encode_text(text, settings.encoding, message, errors)
     else:
         if message.sequence is not None:
             parts.append(f"AY{message.sequence}")
         parts.append("AZ")
         text = "".join(parts)
-        data = _encode_text(text, settings.encoding, message)
+        data = _encode_text(text, settings.encoding, message, errors)
         if settings.checksum_basis is ChecksumBasis.BYTES:
             total = sum(data)
+        elif errors != "strict":
+            total = sum(_char_value(c) for c in text)
         else:
             total = sum(map(ord, text))
         data += f"{-total & 0xFFFF:04X}".encode("ascii")

@@ -7,7 +7,9 @@
 - framing: CR, CRLF, LF (and LF after CR, blank lines) accepted; our terminator per settings;
   the receive buffer is bounded by ``CodecSettings.max_frame_bytes``;
 - error detection: the AY sequence (0–9, wrapping, one per request; the ACS echoes it and the
-  client checks the echo) and the AZ checksum, written and verified through the codec;
+  client checks the echo) and the AZ checksum, written and verified through the codec; with
+  ``CodecSettings.require_checksum`` off, a server decides per message (a request without AZ
+  is answered without AY/AZ, as real ACSs do);
 - the 96/97 resend logic: the server keeps its last response and answers 97 from it; a
   request repeating the previous request's AY and AZ is reported as ``RepeatedRequest`` so
   the server answers from that cache instead of acting twice; a frame that fails to parse
@@ -168,6 +170,8 @@ class SIP2Connection:
         self._current_request: Message | None = None
         self._last_response_bytes: bytes | None = None
         self._answered_key: tuple[str, int | None, str] | None = None
+        # Server, error detection decided per message: how a frame without AZ is answered.
+        self._plain = dataclasses.replace(settings, error_detection=False)
 
     # --- rules ------------------------------------------------------------------------
 
@@ -300,10 +304,12 @@ class SIP2Connection:
             return self._client_send(message)
         return self._server_send(message)
 
-    def _encode(self, message: Message, sequence: int | None) -> bytes:
+    def _encode(
+        self, message: Message, sequence: int | None, settings: CodecSettings | None = None
+    ) -> bytes:
         if message.sequence != sequence or message.checksum is not None:
             message = dataclasses.replace(message, sequence=sequence, checksum=None)
-        return encode(message, self.settings)
+        return encode(message, settings or self.settings)
 
     def _client_send(self, message: Message) -> bytes:
         if message.sender != "SC":
@@ -355,8 +361,11 @@ class SIP2Connection:
             raise LocalProtocolError(
                 self.role.value, self.state.value, f"login required before {request.code}"
             )
-        sequence = request.sequence if self.settings.error_detection else None
-        data = self._encode(message, sequence)
+        settings = self.settings
+        if settings.error_detection and request.checksum is None and not settings.require_checksum:
+            settings = self._plain  # asked without AY/AZ: answered without (sip2.md)
+        sequence = request.sequence if settings.error_detection else None
+        data = self._encode(message, sequence, settings)
         self.state = after
         if isinstance(message, LoginResponse):
             self.authenticated = message.ok

@@ -198,9 +198,9 @@ class Message:
         """Build a message from fixed-field and named variable-field values.
 
         Known variable fields are written in specification order, required ones even when
-        not given (empty); repeatable ones take a list; ``extra_fields`` (vendor fields) go
-        after them. With ``strip=True``, ``|``, CR and LF are removed from values instead
-        of being refused.
+        not given or given as None (empty); repeatable ones take a list; ``extra_fields``
+        (vendor fields) go after them. With ``strip=True``, ``|``, CR and LF are removed from
+        values instead of being refused.
         """
         fixed = {name: values.pop(name) for name in cls._FIXED_NAMES if name in values}
         fields: list[Field] = []
@@ -208,6 +208,8 @@ class Message:
             if accessor.name in values:
                 value = values.pop(accessor.name)
                 if value is None:
+                    if accessor.required:  # required fields travel even when empty (AC in 11)
+                        fields.append((accessor.field_id, ""))
                     continue
                 fid = accessor.field_id
                 for v in accessor.to_wire(value):

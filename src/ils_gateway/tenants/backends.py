@@ -100,6 +100,12 @@ class Sip2Backend(_Config):
         description="15 mode '*' works (native), cancel and place again (replace), or neither",
     )
     title_level_holds: bool = Field(True, description="holds placed on the title (hold type 2)")
+    no_block_due_date: Literal["transaction_date", "blank"] = Field(
+        "transaction_date",
+        description="the 'no block due date' of 11 checkout and 29 renew: the transaction date"
+        " (default; strict servers refuse a blank fixed date) or 18 spaces (the spec's 'no"
+        " date', for ACSs that want exactly that)",
+    )
 
     @property
     def terminator_text(self) -> str:

@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 
 from ils_gateway.simulators.library import SimulatedLibrary
-from ils_gateway.simulators.sip2_acs import SimulatedACS
+from ils_gateway.simulators.sip2_acs import SimulatedACS, Sip2Quirks
 from ils_gateway.sip2.messages import Message
 from ils_gateway.sip2.server import SIP2Session
 from ils_gateway.tenants.backends import Sip2Backend as Sip2BackendConfig
@@ -20,8 +20,10 @@ Handler = Callable[[Message, SIP2Session], Awaitable[Message]]
 class RecordingACS:
     """The simulated ACS with a request log (codes in order) and an optional interceptor."""
 
-    def __init__(self, library: SimulatedLibrary) -> None:
-        self.acs = SimulatedACS(library, logins={LOGIN_USER: LOGIN_PASSWORD})
+    def __init__(self, library: SimulatedLibrary, quirks: Sip2Quirks | None = None) -> None:
+        self.acs = SimulatedACS(
+            library, logins={LOGIN_USER: LOGIN_PASSWORD}, quirks=quirks or Sip2Quirks()
+        )
         self.log: list[str] = []
         self.intercept: Callable[[Message, SIP2Session, Handler], Awaitable[Message]] | None = None
 

@@ -17,7 +17,7 @@ from ils_gateway.domain.models import Patron
 from ils_gateway.domain.vocab import Outcome, RefusalReason
 from ils_gateway.simulators.library import SimulatedLibrary
 from ils_gateway.simulators.policy import HoldState
-from ils_gateway.simulators.sip2_acs import SimulatedACS, start_sip2_simulator
+from ils_gateway.simulators.sip2_acs import SimulatedACS, Sip2Quirks, start_sip2_simulator
 from ils_gateway.sip2.fields import SupportedMessages
 from ils_gateway.sip2.server import SIP2Server
 
@@ -33,8 +33,8 @@ async def _simulator(
 
 
 @pytest.fixture
-async def wire(library: SimulatedLibrary) -> AsyncIterator[SIP2Server]:
-    server, _ = await _simulator(library)
+async def wire(library: SimulatedLibrary, quirks: Sip2Quirks) -> AsyncIterator[SIP2Server]:
+    server, _ = await _simulator(library, quirks=quirks)
     yield server
     await server.aclose()
 

@@ -39,6 +39,7 @@ from ils_gateway.adapters.sip2.refusals import RefusalTable, SipAction, backend_
 from ils_gateway.domain.errors import (
     AuthenticationFailed,
     BackendProtocolError,
+    BadRequest,
     CancelRefused,
     FeatureDisabled,
     GatewayError,
@@ -89,6 +90,14 @@ DEFAULT_PAGE_SIZE = 50
 _NOT_FOUND = re.compile(
     r"該当する予約がありません|見つかりません|(?i:not found|no such|unknown (item|hold))"
 )
+
+
+def _required_id(value: str, what: str) -> str:
+    """``value`` when it names something; ``BadRequest`` before any I/O when it is empty (a
+    17 or 15 with an empty AB or AJ asks the ACS about nothing, or about everything)."""
+    if not value.strip():
+        raise BadRequest(f"The {what} is missing.", operator_detail=f"SIP2: empty {what} not sent")
+    return value
 
 
 class Sip2Backend:
@@ -189,6 +198,18 @@ class Sip2Backend:
     def _now(self) -> SipDate:
         return SipDate.from_datetime(self._clock().astimezone(self._tz).replace(tzinfo=None))
 
+    def _no_block_due_date(self, now: SipDate) -> SipDate:
+        """The "no block due date" of 11 and 29 (used only for offline no-block transactions).
+
+        The spec's "no date" is 18 spaces, but strict servers refuse a blank fixed date and
+        close the connection (sip2.md "More real-server behaviour"); by default the
+        transaction date is sent, which every server reads as a date. ``no_block_due_date =
+        "blank"`` in the tenant file sends 18 spaces for servers that want exactly that.
+        """
+        if self._config.no_block_due_date == "blank":
+            return SipDate.none()
+        return now
+
     async def _patron_info(
         self,
         card_number: str,
@@ -202,7 +223,7 @@ class Sip2Backend:
             language=self._config.language,
             transaction_date=self._now(),
             summary=Summary.of(summary),
-            patron_identifier=card_number,
+            patron_identifier=_required_id(card_number, "card number"),
             patron_password=password,
             start_item=str(start) if start is not None else None,
             end_item=str(end) if end is not None else None,
@@ -217,7 +238,13 @@ class Sip2Backend:
         return answer
 
     async def _list(self, card_number: str, which: SummaryItem) -> list[str]:
-        """Every entry of one 64 list, page by page (BP/BQ) while the ACS caps pages."""
+        """Every entry of one 64 list, page by page (BP/BQ) while the ACS caps pages.
+
+        Real ACSs pad a page with empty entries (50 ``AS|`` for ``BP1|BQ50`` while the count
+        says 0000, sip2.md "More real-server behaviour"): empty entries are dropped, and where
+        the fixed-field count and the entries disagree the count wins (an ACS that leaves the
+        count blank gets one page: without a count, paging could never end).
+        """
         field, count_attr = _LISTS[which]
         entries: list[str] = []
         while True:
@@ -225,15 +252,21 @@ class Sip2Backend:
             answer = await self._patron_info(
                 card_number, which, start=start, end=start + self._page_size - 1
             )
-            page = answer.get_all(field)
+            page = [e for e in answer.get_all(field) if e.strip()]
             entries.extend(page)
-            total = getattr(answer, count_attr) or 0
-            if not page or len(entries) >= total:
+            total: int | None = getattr(answer, count_attr)
+            if total is None:  # no count to page by: this page is all there is
+                return entries
+            if len(entries) >= total:
+                return entries[:total]
+            if not page:
                 return entries
 
     async def _item_info(self, item_id: str) -> ItemInformationResponse:
         request = ItemInformationRequest.build(
-            transaction_date=self._now(), item_identifier=item_id, **self._common()
+            transaction_date=self._now(),
+            item_identifier=_required_id(item_id, "item id"),
+            **self._common(),
         )
         return await self._request(request, ItemInformationResponse)
 
@@ -293,9 +326,12 @@ class Sip2Backend:
         return loans
 
     async def renew(self, patron: Patron, item_id: str) -> RenewalResult:
+        _required_id(item_id, "item id")
         await self._require(Capability.RENEW, Feature.RENEWALS)
+        now = self._now()
         request = RenewRequest.build(
-            transaction_date=self._now(),
+            transaction_date=now,
+            nb_due_date=self._no_block_due_date(now),
             patron_identifier=patron.card_number,
             item_identifier=item_id,
             **self._common(),
@@ -391,6 +427,7 @@ class Sip2Backend:
         return await self._as_listed(patron, placed)
 
     async def _place(self, patron: Patron, item_id: str, pickup_library: str) -> Hold:
+        _required_id(item_id.removeprefix(TITLE_PREFIX), "item id")
         await self._require(Capability.PLACE_HOLD, Feature.HOLDS)
         answer = await self._hold_request(
             HoldMode.ADD,
@@ -436,6 +473,7 @@ class Sip2Backend:
         )
 
     async def cancel_hold(self, patron: Patron, hold_id: str) -> CancelOutcome:
+        _required_id(hold_id.removeprefix(TITLE_PREFIX), "hold id")
         await self._require(Capability.CANCEL_HOLD, Feature.HOLDS)
         answer = await self._hold_request(HoldMode.DELETE, patron, hold_id)
         if not answer.ok:
@@ -494,6 +532,9 @@ class Sip2Backend:
         hold_type: HoldType | None = None,
     ) -> HoldResponse:
         by_title = target.startswith(TITLE_PREFIX)
+        _required_id(
+            target.removeprefix(TITLE_PREFIX), "item id" if mode is HoldMode.ADD else "hold id"
+        )
         request = HoldRequest.build(
             hold_mode=mode,
             transaction_date=self._now(),
@@ -526,6 +567,7 @@ class Sip2Backend:
     # -- items ------------------------------------------------------------------------------
 
     async def get_item(self, item_id: str) -> Item:
+        _required_id(item_id, "item id")
         await self._require(Capability.GET_ITEM, Feature.LOANS)
         info = await self._item_info(item_id)
         if not mapping.item_known(info):
@@ -535,9 +577,12 @@ class Sip2Backend:
     # -- circulation (self-check kiosks) ----------------------------------------------------
 
     async def checkout(self, patron: Patron, item_id: str) -> Loan:
+        _required_id(item_id, "item id")
         await self._require(Capability.CHECKOUT, Feature.LOANS)
+        now = self._now()
         request = CheckoutRequest.build(
-            transaction_date=self._now(),
+            transaction_date=now,
+            nb_due_date=self._no_block_due_date(now),
             patron_identifier=patron.card_number,
             item_identifier=item_id,
             **self._common(),
@@ -556,6 +601,7 @@ class Sip2Backend:
         return mapping.loan_from_12(answer, today=self._today(), tz=self._tz)
 
     async def checkin(self, item_id: str) -> Item:
+        _required_id(item_id, "item id")
         await self._require(Capability.CHECKIN, Feature.LOANS)
         request = CheckinRequest.build(
             transaction_date=self._now(),
