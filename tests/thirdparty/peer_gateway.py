@@ -20,9 +20,10 @@ from ils_gateway.tenants.loader import TenantRegistry
 
 # The sample library's first demo patron: three loans and holds in every state.
 CARD, PASSWORD = "1000000001", "hanako01"
-LOAN = "2100000046"  # hanako's, due 2025-06-09, renewable
+LOAN = "2100000046"  # hanako's, due 2025-06-09, at its renewal limit
+RENEWABLE = "2100000001"  # hanako's, due 2025-06-04, renewable
 FREE = "2100000002"  # on the shelf, lendable
-FREE_OTHER_TITLE = "2100000015"  # on the shelf, a title hanako has no hold on
+HOLDABLE = "2100000026"  # every copy of its title lent; hanako has no hold on it
 # The simulator's and the face's 93 logins.
 ACS_USER, ACS_PASSWORD = "gateway", "demo"
 SC_USER, SC_PASSWORD = "sc01", "demo-selfcheck"

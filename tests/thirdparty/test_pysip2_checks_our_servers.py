@@ -13,9 +13,10 @@ import pytest
 from peer_gateway import (
     CARD,
     FREE,
-    FREE_OTHER_TITLE,
+    HOLDABLE,
     LOAN,
     PASSWORD,
+    RENEWABLE,
     SIM_INSTITUTION,
     Target,
     running,
@@ -90,13 +91,15 @@ EXCHANGES: dict[str, list[Message]] = {
     ],
     "29-renew": [
         RenewRequest.build(transaction_date=WHEN, nb_due_date=WHEN, item_identifier=LOAN, **PATRON),
-        RenewRequest.build(transaction_date=WHEN, nb_due_date=WHEN, item_identifier=FREE, **PATRON),
+        RenewRequest.build(
+            transaction_date=WHEN, nb_due_date=WHEN, item_identifier=RENEWABLE, **PATRON
+        ),
     ],
     "65-renew-all": [RenewAllRequest.build(transaction_date=WHEN, **PATRON)],
     "15-hold-place-cancel": [
-        _hold(HoldMode.ADD, FREE_OTHER_TITLE),
-        _hold(HoldMode.DELETE, FREE_OTHER_TITLE),
-        _hold(HoldMode.DELETE, FREE_OTHER_TITLE),
+        _hold(HoldMode.ADD, HOLDABLE),
+        _hold(HoldMode.DELETE, HOLDABLE),
+        _hold(HoldMode.DELETE, HOLDABLE),
     ],
     "11-09-checkout-checkin": [
         CheckoutRequest.build(
