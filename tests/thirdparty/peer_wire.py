@@ -1,7 +1,8 @@
 """What went over the wire, judged by a third party: a recording TCP relay and pysip2's codec.
 
 ``FrameTap`` sits between a SIP2 client and server on 127.0.0.1 (port 0) and records the
-bytes of each direction before passing them on, so whatever a peer received is recorded.
+bytes of each direction as it passes them on, so whatever a peer received is recorded (a test
+may change a chunk on the way: ``mangle``).
 ``strict_requests`` / ``strict_responses`` decode every recorded frame with pysip2's decoder
 (``pysip2.codec.decode_message``: fixed fields at their width and pattern, required fields
 present, no duplicate fields, valid AY/AZ trailer) and fail naming each frame that is not a
@@ -12,12 +13,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pysip2 import SIP2Error, SIPMessage, SIPRequest, SIPResponse, decode_message
 from pysip2.models import spec_for_type
 
-__all__ = ["FrameTap", "Wire", "codes", "split_frames", "strict_requests", "strict_responses"]
+__all__ = [
+    "FrameTap",
+    "Wire",
+    "codes",
+    "decode_requests",
+    "split_frames",
+    "strict_requests",
+    "strict_responses",
+]
 
 
 @dataclass
@@ -47,6 +57,10 @@ class FrameTap:
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.port = 0
+        self.mangle: dict[bool, Callable[[bytes], bytes | None]] = {}
+        """One-shot byte changes per direction (True: to the server), applied to a chunk
+        before it is recorded and passed on; a mangler returning None leaves that chunk alone
+        and stays for the next."""
 
     async def __aenter__(self) -> FrameTap:
         self._server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
@@ -76,8 +90,8 @@ class FrameTap:
             return
         try:
             await asyncio.gather(
-                _pump(reader, up_writer, wire.to_server),
-                _pump(up_reader, writer, wire.to_client),
+                _pump(reader, up_writer, wire.to_server, self._mangler(True)),
+                _pump(up_reader, writer, wire.to_client, self._mangler(False)),
             )
         except asyncio.CancelledError:
             pass  # the tap is closing; a server callback task must not end cancelled
@@ -88,6 +102,17 @@ class FrameTap:
                     await w.wait_closed()
             self._tasks.discard(task)
 
+    def _mangler(self, to_server: bool) -> Callable[[bytes], bytes]:
+        def apply(data: bytes) -> bytes:
+            change = self.mangle.get(to_server)
+            changed = change(data) if change is not None else None
+            if changed is None:
+                return data
+            del self.mangle[to_server]
+            return changed
+
+        return apply
+
     def frames(self, *, to_server: bool) -> list[bytes]:
         """Every frame sent one way, connection by connection."""
         out: list[bytes] = []
@@ -96,9 +121,15 @@ class FrameTap:
         return out
 
 
-async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, log: bytearray) -> None:
+async def _pump(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    log: bytearray,
+    mangle: Callable[[bytes], bytes],
+) -> None:
     try:
         while data := await reader.read(65536):
+            data = mangle(data)
             log += data
             writer.write(data)
             await writer.drain()
@@ -126,9 +157,14 @@ def _strict(frames: list[bytes], kind: type[SIPMessage], encoding: str) -> list[
     return decoded
 
 
+def decode_requests(frames: list[bytes], encoding: str = "utf-8") -> list[SIPMessage]:
+    """``frames`` decoded by pysip2 as requests (fails on any invalid one)."""
+    return _strict(frames, SIPRequest, encoding)
+
+
 def strict_requests(tap: FrameTap, encoding: str = "utf-8") -> list[SIPMessage]:
     """Every frame the client sent, decoded by pysip2 as a request (fails on any invalid one)."""
-    return _strict(tap.frames(to_server=True), SIPRequest, encoding)
+    return decode_requests(tap.frames(to_server=True), encoding)
 
 
 def strict_responses(tap: FrameTap, encoding: str = "utf-8") -> list[SIPMessage]:

@@ -6,7 +6,7 @@ pysip2 decode every frame our client sent: each must be a valid SIP2 2.00 reques
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -26,7 +26,8 @@ from peer_acs import (
     FixtureLibrary,
     PeerACS,
 )
-from peer_wire import FrameTap, codes, strict_requests, strict_responses
+from peer_wire import FrameTap, codes, decode_requests, strict_requests, strict_responses
+from pysip2 import SIP2ChecksumError, decode_message
 
 from ils_gateway.adapters.base import Capability
 from ils_gateway.adapters.sip2.backend import Sip2Backend
@@ -233,3 +234,55 @@ async def test_checkin_with_a_terminal_password(peer: Peer) -> None:
     await peer.backend.checkin(QUEUED)
     assert peer.library.copies[QUEUED].borrower is None
     assert peer.requests()[-1] == "09"
+
+
+def _garble(code: bytes) -> Callable[[bytes], bytes | None]:
+    """Change one digit of the transaction date of the first frame starting with ``code``:
+    the frame still parses, its checksum no longer matches."""
+
+    def garble(chunk: bytes) -> bytes | None:
+        if not chunk.startswith(code):
+            return None
+        at = 10
+        return chunk[:at] + (b"1" if chunk[at : at + 1] != b"1" else b"2") + chunk[at + 1 :]
+
+    return garble
+
+
+def _refused_by_checksum(frame: bytes) -> bool:
+    try:
+        decode_message(frame, encoding="utf-8")
+    except SIP2ChecksumError:
+        return True
+    return False
+
+
+async def test_a_garbled_response_is_asked_for_again_with_97(peer: Peer) -> None:
+    peer.tap.mangle[False] = _garble(b"64")
+    patron = await _login(peer)
+    assert patron.name == "山田 花子"
+    assert peer.requests() == ["93", "99", "63", "97"]
+    answers = peer.tap.frames(to_server=False)
+    assert _refused_by_checksum(answers[2])  # what our client got, and refused
+    assert answers[3] != answers[2] and answers[3].startswith(b"64")  # pysip2's replay
+
+
+async def test_a_request_garbled_on_the_way_is_sent_again_after_96(peer: Peer) -> None:
+    peer.tap.mangle[True] = _garble(b"63")
+    patron = await _login(peer)
+    assert patron.name == "山田 花子"
+    sent = peer.tap.frames(to_server=True)
+    assert _refused_by_checksum(sent[2])  # pysip2 answered it with 96
+    assert codes(strict_responses(peer.tap)) == ["94", "98", "96", "64"]
+    assert codes(decode_requests(sent[:2] + sent[3:])) == ["93", "99", "63"]
+    assert peer.acs.requests.count("63") == 1
+
+
+async def test_unknown_card_and_unknown_item(peer: Peer) -> None:
+    from ils_gateway.domain.errors import AuthenticationFailed, NotFound
+
+    with pytest.raises(AuthenticationFailed):
+        await peer.backend.authenticate("2999999999", "x")
+    with pytest.raises(NotFound):
+        await peer.backend.get_item("B999")
+    assert peer.requests() == ["93", "99", "63", "17"]

@@ -321,3 +321,25 @@ async def test_unknown_patron(target: Target) -> None:
     with pytest.raises(UnknownRecord):
         target.library.patron_info("1999999999")
     strict_responses(target.tap)
+
+
+@targets()
+@pytest.mark.filterwarnings("ignore:ssl.PROTOCOL_TLS is deprecated:DeprecationWarning")
+async def test_default_connect_probes_tls_first(target: Target) -> None:
+    """``connect`` with ``tlsEnable`` (the peer's default) opens with a TLS ClientHello on the
+    plain SIP2 port: our servers answer the bytes with 96 (never a crash), and the plain
+    connection the peer falls back to logs in."""
+    sip = PeerSip2(target.port)
+    sip.tlsEnable = True
+
+    def work(sip: PeerSip2) -> dict[str, Any]:
+        sip.connect()
+        return sip.exchange(
+            sip.sip_login_request(target.user, target.password), sip.sip_login_response
+        )
+
+    login = await run(sip, work)
+    assert login["fixed"]["Ok"] == "1"
+    assert len(target.tap.wires) == 2 and target.tap.wires[0].to_server.startswith(b"\x16\x03")
+    answers = codes(strict_responses(target.tap))
+    assert set(answers[:-1]) == {"96"} and answers[-1] == "94"
