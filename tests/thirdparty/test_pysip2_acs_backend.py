@@ -286,3 +286,11 @@ async def test_unknown_card_and_unknown_item(peer: Peer) -> None:
     with pytest.raises(NotFound):
         await peer.backend.get_item("B999")
     assert peer.requests() == ["93", "99", "63", "17"]
+
+
+async def test_hold_pickup_change(peer: Peer) -> None:
+    patron = await _login(peer)
+    moved = await peer.backend.change_hold(patron, QUEUED, pickup_library="CEN")
+    assert moved.id == QUEUED and moved.pickup_library == "CEN"
+    assert [h.pickup for h in peer.library.copies[QUEUED].holds] == ["CEN"]
+    assert peer.requests()[-1] == "15"
