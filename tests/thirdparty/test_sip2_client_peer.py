@@ -15,6 +15,7 @@ The client's own bugs, worked around here (file: Sip2/sip2.py of the sip2 1.1 sd
   without BW loses its AO/AA fields. The test reads the 16's fields from offset 22.
 - ``get_response`` (l. 603) reads one ``recv(4096)``: a longer or split response is cut off.
   Our responses here stay well under it and every one is checked to end with CR.
+- ``__del__`` (l. 168) prints "Sip2 object unset" to stdout: ``PeerSip2`` closes quietly.
 - ``_init_logger`` (l. 389) writes ``sip2.log`` into the working directory and adds a file
   handler on every connect: ``PeerSip2`` comes with a plain logger instead.
 - ``connect`` with ``tlsEnable`` (the default, l. 100) first sends a TLS ClientHello to the
@@ -30,6 +31,7 @@ many self-check machines do; pysip2 would refuse that frame, our servers accept 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -63,6 +65,11 @@ class PeerSip2(Sip2):
         self.institutionId = SIM_INSTITUTION
         self.scLocation = "CEN"
         self.log = logging.getLogger("tests.thirdparty.sip2")
+
+    def __del__(self) -> None:
+        # The peer's __del__ (l. 168) prints "Sip2 object unset" to stdout at every collection.
+        with contextlib.suppress(Exception):
+            self.disconnect()
 
     def _crc_calc(self, msg: str) -> str:
         return f"{int(super()._crc_calc(msg), 16):04X}"
