@@ -64,6 +64,7 @@ ON_LOAN, OVERDUE, FREE, ON_SHELF, QUEUED, FREE_2 = (
     "B106",
 )
 LOAN_DAYS = 14
+TITLE_RECORD, TITLE = "900", "門"  # a title on order: no copy yet
 
 
 @dataclass
@@ -102,6 +103,8 @@ class FixtureLibrary:
 
     readers: dict[str, Reader]
     copies: dict[str, Copy]
+    title_holds: dict[str, list[Hold]] = field(default_factory=dict)
+    """Holds on a title with no copy yet, by title record id (listed ``<id> <title>``)."""
 
     @classmethod
     def build(cls) -> FixtureLibrary:
@@ -127,7 +130,7 @@ class FixtureLibrary:
             ),
             FREE_2: Copy(FREE_2, "それから"),
         }
-        return cls(readers, copies)
+        return cls(readers, copies, {TITLE_RECORD: [Hold(CARD, "CEN")]})
 
     def loans(self, card: str) -> list[Copy]:
         return [c for c in self.copies.values() if c.borrower == card]
@@ -236,7 +239,11 @@ class PeerACS:
         overdue = [c for c in loans if c.due is not None and c.due < TODAY]
         holds = lib.holds(reader.card)
         ready = [c.barcode for c, h in holds if h.ready]
-        waiting = [c.barcode for c, h in holds if not h.ready]
+        waiting = [c.barcode for c, h in holds if not h.ready] + [
+            f"{record} {TITLE}"
+            for record, queue in lib.title_holds.items()
+            if any(h.card == reader.card for h in queue)
+        ]
         lists = {
             0: ("hold_items", ready),
             1: ("overdue_items", [c.barcode for c in overdue]),
@@ -361,6 +368,8 @@ class PeerACS:
     async def hold(self, req: HoldRequest, ctx: RequestContext) -> HoldResponse:
         self.requests.append("15")
         card = req.patron_identifier
+        if req.item_identifier is None and req.title_identifier is not None:
+            return self._title_hold(req, ctx)
         copy = self.library.copies.get(req.item_identifier or "")
 
         def answer(ok: bool, note: str | None = None, hold: Hold | None = None) -> HoldResponse:
@@ -397,6 +406,28 @@ class PeerACS:
             return answer(False, "受取館を指定してください")
         mine.pickup = req.pickup_location
         return answer(True, hold=mine)
+
+    def _title_hold(self, req: HoldRequest, ctx: RequestContext) -> HoldResponse:
+        """A hold named by its title record (AJ): cancel or move one; none placed this way."""
+        queue = self.library.title_holds.get(req.title_identifier or "", [])
+        mine = next((h for h in queue if h.card == req.patron_identifier), None)
+        ok = mine is not None and req.hold_mode in "-*"
+        if ok and mine is not None:
+            if req.hold_mode == "-":
+                queue.remove(mine)
+            elif req.pickup_location:
+                mine.pickup = req.pickup_location
+            else:
+                ok = False
+        return HoldResponse(
+            ok="1" if ok else "0",
+            available="N",
+            transaction_date=self._now(ctx),
+            institution_id=req.institution_id,
+            patron_identifier=req.patron_identifier,
+            title_identifier=TITLE if ok else req.title_identifier,
+            screen_message=() if ok else ("該当する予約がありません",),
+        )
 
     async def checkout(self, req: CheckoutRequest, ctx: RequestContext) -> CheckoutResponse:
         self.requests.append("11")

@@ -22,12 +22,14 @@ from peer_acs import (
     OVERDUE,
     PASSWORD,
     QUEUED,
+    TITLE,
+    TITLE_RECORD,
     TODAY,
     FixtureLibrary,
     PeerACS,
 )
 from peer_wire import FrameTap, codes, decode_requests, strict_requests, strict_responses
-from pysip2 import SIP2ChecksumError, decode_message
+from pysip2 import HoldRequest, SIP2ChecksumError, decode_message
 
 from ils_gateway.adapters.base import Capability
 from ils_gateway.adapters.sip2.backend import Sip2Backend
@@ -62,6 +64,7 @@ def config(port: int, **extra: object) -> Sip2BackendConfig:
             "login_password": LOGIN_PASSWORD,
             "institution_id": INSTITUTION,
             "pool_size": 1,
+            "title_hold_entries": "record_id_title",  # as this ACS lists holds with no copy
             **extra,
         }
     )
@@ -97,7 +100,7 @@ async def test_login_and_status_then_patron_information(peer: Peer) -> None:
     patron = await _login(peer)
     assert patron.name == "山田 花子"
     assert (patron.loans_count, patron.overdue_count) == (2, 1)
-    assert (patron.holds_count, patron.holds_ready_count) == (2, 1)
+    assert (patron.holds_count, patron.holds_ready_count) == (3, 1)
     summary = await peer.backend.patron_summary(patron)
     assert summary.loans_count == 2
     assert peer.requests() == ["93", "99", "63", "63"]
@@ -124,10 +127,23 @@ async def test_loans_list(peer: Peer) -> None:
 async def test_holds_list(peer: Peer) -> None:
     holds = await peer.backend.list_holds(await _login(peer))
     by_id = {hold.id: hold for hold in holds}
-    assert set(by_id) == {ON_SHELF, QUEUED}
+    title_hold = f"title:{TITLE_RECORD}"
+    assert set(by_id) == {ON_SHELF, QUEUED, title_hold}
     assert by_id[ON_SHELF].status.value == "ready"
     assert by_id[QUEUED].status.value == "waiting"
-    assert sorted(peer.requests()[3:]) == ["17", "17", "63", "63"]
+    assert by_id[title_hold].item.title == TITLE and by_id[title_hold].title_level
+    # one 17 per entry: the title entry is asked about too, and read as a title when unknown
+    assert sorted(peer.requests()[3:]) == ["17", "17", "17", "63", "63"]
+
+
+async def test_a_title_hold_is_cancelled_by_its_record_id(peer: Peer) -> None:
+    """A hold with no copy is named by its title record: the 15 carries AJ and no AB."""
+    patron = await _login(peer)
+    await peer.backend.cancel_hold(patron, f"title:{TITLE_RECORD}")
+    assert peer.library.title_holds[TITLE_RECORD] == []
+    sent = strict_requests(peer.tap)[-1]
+    assert isinstance(sent, HoldRequest)
+    assert (sent.hold_mode, sent.item_identifier, sent.title_identifier) == ("-", None, "900")
 
 
 async def test_item_information(peer: Peer) -> None:
