@@ -338,7 +338,10 @@ class KioskFace:
             recall_items_count=0,
             unavailable_holds_count=len(lists["unavailable_hold_items"]),
             personal_name=summary.name,
-            hold_items_limit=str(limits.max_total) if limits.max_total is not None else None,
+            # BZ is four digits (spec); strict SCs refuse "20".
+            hold_items_limit=(
+                f"{min(limits.max_total, 9999):04d}" if limits.max_total is not None else None
+            ),
             valid_patron=True,
             valid_patron_password=True,
             screen_messages=self._block_texts(summary),
