@@ -184,11 +184,6 @@ async def test_end_session_from_our_client(peer: Peer) -> None:
     assert peer.requests()[-1] == "35"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="fixed on wt-sip2: 29 'no block due date' sent as 18 spaces (pysip2: nb_due_date "
-    "must match YYYYMMDDZZZZHHMMSS)",
-)
 async def test_renew(peer: Peer) -> None:
     patron = await _login(peer)
     result = await peer.backend.renew(patron, ON_LOAN)
@@ -196,11 +191,6 @@ async def test_renew(peer: Peer) -> None:
     assert peer.requests()[-1] == "29"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="fixed on wt-sip2: 29 'no block due date' sent as 18 spaces (pysip2: nb_due_date "
-    "must match YYYYMMDDZZZZHHMMSS)",
-)
 async def test_renew_refused(peer: Peer) -> None:
     from ils_gateway.domain.errors import RenewalRefused
 
@@ -220,11 +210,6 @@ async def test_renew_all_when_the_acs_has_no_single_renew(peer: Peer) -> None:
     assert peer.requests()[-2:] == ["63", "65"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="fixed on wt-sip2: 11 leaves out AC without a terminal password, and sends the "
-    "'no block due date' as 18 spaces (pysip2: missing required field AC / nb_due_date)",
-)
 async def test_checkout(peer: Peer) -> None:
     patron = await _login(peer)
     loan = await peer.backend.checkout(patron, FREE)
@@ -233,11 +218,6 @@ async def test_checkout(peer: Peer) -> None:
     assert peer.requests()[-1] == "11"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="fixed on wt-sip2: 09 leaves out AC without a terminal password (pysip2: missing "
-    "required field AC)",
-)
 async def test_checkin(peer: Peer) -> None:
     item = await peer.backend.checkin(QUEUED)
     assert item.location == "CEN"

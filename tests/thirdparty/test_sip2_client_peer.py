@@ -94,9 +94,6 @@ class PeerSip2(Sip2):
         return parse(raw)
 
 
-_BZ = "fixed on wt-sip2: simulator fixed-field widths (64 BZ 'hold items limit' is 4 digits)"
-
-
 def targets(
     simulator_defect: str | None = None, face_defect: str | None = None
 ) -> pytest.MarkDecorator:
@@ -149,7 +146,7 @@ def _var(parsed: dict[str, Any], field: str) -> list[str]:
     return parsed["variable"].get(field, [])
 
 
-@targets(_BZ)
+@targets()
 async def test_login_status_and_patron(target: Target) -> None:
     sip = await session(target)
 
@@ -172,7 +169,7 @@ async def test_login_status_and_patron(target: Target) -> None:
     assert codes(responses) == ["94", "98", "64", "24", "24"]
 
 
-@targets(_BZ)
+@targets()
 @pytest.mark.parametrize(
     ("info_type", "field"), [("charged", "AU"), ("hold", "AS"), ("unavail", "CD")]
 )
@@ -270,10 +267,7 @@ async def test_renew_all(target: Target) -> None:
     assert codes(strict_responses(target.tap))[-2:] == ["96", "66"]
 
 
-@targets(
-    face_defect="fixed on wt-kiosk: a hold placed through the face with an item barcode "
-    "(title-level in the ILS) cannot be cancelled through the face with the same barcode"
-)
+@targets()
 async def test_hold_place_and_cancel(target: Target) -> None:
     sip = await session(target)
 
