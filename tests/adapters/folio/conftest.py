@@ -23,6 +23,7 @@ def folio() -> Iterator[FakeFolio]:
     with respx.mock(base_url=OKAPI, assert_all_called=False) as router:
         fake = FakeFolio(router)
         fake.login_ok()
+        fake.blocks()
         yield fake
         assert fake.violations == [], "\n".join(fake.violations)
 
