@@ -13,6 +13,12 @@ from ils_gateway.adapters.folio.backend import FolioBackend
 from ils_gateway.domain.models import Patron
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "folio_sim(**options): options of the FOLIO simulator a test runs against"
+    )
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _reference() -> None:
     reference_or_skip()
