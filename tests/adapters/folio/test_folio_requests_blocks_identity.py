@@ -327,7 +327,7 @@ async def test_automated_block_refusal_is_a_patron_block(
 async def test_item_by_barcode(folio: FakeFolio, backend: FolioBackend) -> None:
     route = folio.on("GET", "/inventory/items", Answer(json={"items": [ITEM], "totalRecords": 1}))
     item = await backend.get_item(ITEM_BARCODE)
-    assert item.id == ITEM_ID and item.title == "Children of Time"
+    assert item.id == ITEM_BARCODE and item.title == "Children of Time"
     assert route.calls.last.request.url.params["query"] == f'barcode=="{ITEM_BARCODE}"'
 
 

@@ -638,7 +638,8 @@ class FolioBackend:
         return [mapping.library(p) for p in await self._service_points()]
 
     async def get_item(self, item_id: str) -> Item:
-        """An item by UUID or barcode, or a title by ``instance:<uuid>``."""
+        """An item by UUID or barcode, or a title by ``instance:<uuid>``; the answer carries the
+        id it was asked by."""
         if item_id.startswith(INSTANCE_PREFIX):
             instance_id = item_id[len(INSTANCE_PREFIX) :]
             if not _UUID.match(instance_id):
@@ -650,7 +651,8 @@ class FolioBackend:
             if record.id != instance_id:
                 raise _mismatch("GET /inventory/instances/{id}", instance_id, record.id)
             return mapping.instance(record)
-        return mapping.item(await self._item_record(item_id))
+        # The item under the id it was asked by (its UUID or its barcode), like every lookup.
+        return mapping.item(await self._item_record(item_id)).model_copy(update={"id": item_id})
 
     # -- not offered by this adapter ---------------------------------------------------------
 
