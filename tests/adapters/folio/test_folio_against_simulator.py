@@ -291,3 +291,21 @@ async def test_wrong_gateway_password_is_unavailable(sim: Sim) -> None:
 async def test_legacy_login_works_too(sim: Sim) -> None:
     backend = sim.backend(login_path="/authn/login")
     assert await backend.list_pickup_libraries()
+
+
+# -- faults -------------------------------------------------------------------------------------
+
+
+async def test_injected_faults_are_folio_s_500s(sim: Sim) -> None:
+    from ils_gateway.domain.errors import BackendUnavailable, OutcomeUnknown
+    from ils_gateway.simulators.library import Operation
+
+    backend, patron = await _login(sim, read_attempts=2)
+    title = _title_id(sim, _waiting_barcode(sim, HANAKO.card_number))
+    sim.library.faults.failure_rate.update({Operation.LOANS: 1.0, Operation.PLACE_HOLD: 1.0})
+    with pytest.raises(BackendUnavailable):
+        await backend.list_loans(patron)
+    with pytest.raises(OutcomeUnknown):  # a write that failed inside FOLIO is never resent
+        await backend.place_hold(patron, title, "CEN")
+    posts = [x for x in sim.state.traffic if x.route == "/circulation/requests/instances"]
+    assert [(x.status, x.answer) for x in posts] == [(500, "Internal server error")]
