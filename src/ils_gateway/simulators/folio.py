@@ -210,15 +210,23 @@ def _allowed(state: FolioState, request_type: str) -> list[str]:
     return [c for c in pickup if c in state.allowed_service_points.get(request_type, frozenset())]
 
 
-def _requestable_types(state: FolioState, statuses: list[str], holdable: bool) -> list[str]:
-    """Request types FOLIO allows for copies with these statuses (RequestTypeItemStatusWhiteList:
-    a Page only for an available copy, a Hold for one that is not available)."""
+# mod-circulation RequestTypeItemStatusWhiteList: the item statuses a Page or a Hold may be
+# placed on (of those this library's copies can have).
+_PAGEABLE = frozenset({"Available"})
+_HOLDABLE = frozenset(
+    {"Checked out", "Awaiting pickup", "In transit", "Missing", "On order", "In process"}
+)
+
+
+def _requestable_types(statuses: list[str], holdable: bool) -> list[str]:
+    """Request types FOLIO allows for copies with these statuses: a Page for an available
+    copy, a Hold for one on loan, on its way, ordered or missing; none for a lost one."""
     if not holdable:
         return []
     types = []
-    if "Available" in statuses:
+    if _PAGEABLE & set(statuses):
         types.append("Page")
-    if any(s != "Available" for s in statuses):
+    if _HOLDABLE & set(statuses):
         types.append("Hold")
     return types
 
@@ -685,7 +693,7 @@ async def create_request(request: web.Request) -> web.Response:
         # mod-circulation takes holdings and instance from the item; a client that sends others
         # is wrong, and the simulator says so rather than guess which it meant
         return _refused("Holdings record does not exist", holdingsRecordId=body["holdingsRecordId"])
-    types = _requestable_types(state, [_status_name(info.status)], info.holdable)
+    types = _requestable_types([_status_name(info.status)], info.holdable)
     if request_type not in types or request_type not in REQUEST_TYPES:
         return _refused(
             f"{request_type} requests are not allowed for this patron and item combination",
@@ -718,7 +726,7 @@ async def _title_request(
     copies = library.items_of(biblio_id)
     holdable = any(c.holdable for c in copies) or not copies
     statuses = [_status_name(c.status) for c in copies if not c.not_for_loan] or ["On order"]
-    possible = [t for t in tried if t in _requestable_types(state, statuses, holdable)]
+    possible = [t for t in tried if t in _requestable_types(statuses, holdable)]
     if not possible:
         return _refused(
             "Hold requests are not allowed for this patron and title combination",
@@ -887,12 +895,12 @@ async def allowed_points(request: web.Request) -> web.Response:
                 return web.json_response({})
             if "itemId" in q:
                 info = library.item_info(_barcode_by_uuid(library, q["itemId"]))
-                types = _requestable_types(state, [_status_name(info.status)], info.holdable)
+                types = _requestable_types([_status_name(info.status)], info.holdable)
             else:
                 copies = library.items_of(_biblio_by_uuid(library, q["instanceId"]))
                 holdable = any(c.holdable for c in copies) or not copies
                 statuses = [_status_name(c.status) for c in copies if not c.not_for_loan]
-                types = _requestable_types(state, statuses or ["On order"], holdable)
+                types = _requestable_types(statuses or ["On order"], holdable)
     except UnknownRecord as exc:
         return _text(422, f"{exc.kind.capitalize()} with ID {exc.key} was not found")
     points = _points(library)
