@@ -11,7 +11,7 @@ meaning any call. The vendor's message is always kept: as ``backend_message`` on
 FOLIO gives no stable codes for most refusals, so ``REFUSAL_MESSAGES`` maps mod-circulation's
 English messages (its ``RenewalValidator``, ``RequestService`` and policy checks) by pattern;
 an ``overridableBlock`` named ``patronBlock`` is always a patron block, and so are the codes of
-``BLOCK_CODES`` (mod-circulation ``ErrorCode``): an automated block's message is whatever text
+``_BLOCK_CODES`` (mod-circulation ``ErrorCode``): an automated block's message is whatever text
 the library configured for the block condition, so only its code says what it is.
 """
 
@@ -98,14 +98,14 @@ REFUSAL_MESSAGES: tuple[tuple[re.Pattern[str], RefusalReason], ...] = tuple(
 
 # mod-circulation ErrorCode values that mean the patron is blocked (UserManualBlocksValidator,
 # AutomatedPatronBlocksValidator).
-BLOCK_CODES = frozenset({"USER_IS_BLOCKED_MANUALLY", "USER_IS_BLOCKED_AUTOMATICALLY"})
+_BLOCK_CODES = frozenset({"USER_IS_BLOCKED_MANUALLY", "USER_IS_BLOCKED_AUTOMATICALLY"})
 
 
 def refusal_reason(
     messages: list[str], blocks: list[str], call: FolioCall | None = None
 ) -> RefusalReason:
     """The canonical reason for FOLIO's refusal messages, or a call's fallback."""
-    if "patronBlock" in blocks or BLOCK_CODES & set(blocks):
+    if "patronBlock" in blocks or _BLOCK_CODES & set(blocks):
         return RefusalReason.PATRON_BLOCKED
     for message in messages:
         for pattern, reason in REFUSAL_MESSAGES:
@@ -139,7 +139,7 @@ def vendor_messages(response: httpx.Response) -> tuple[list[str], list[str]]:
         block = error.get("overridableBlock")
         if isinstance(block, dict) and isinstance(block.get("name"), str):
             blocks.append(block["name"])
-        if error.get("code") in BLOCK_CODES:
+        if error.get("code") in _BLOCK_CODES:
             blocks.append(error["code"])
     return messages, blocks
 
