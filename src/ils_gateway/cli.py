@@ -18,7 +18,7 @@ def main() -> None:
 
 @main.group()
 def simulate() -> None:
-    """Run a simulated backend (SIP2 ILS, Koha REST, e-library) for demos and tests."""
+    """Run a simulated backend (SIP2 ILS, Koha REST, FOLIO, e-library) for demos and tests."""
 
 
 @main.group()
@@ -40,6 +40,7 @@ _COMMAND_MODULES: list[str] = [
     "ils_gateway.store.cli",
     "ils_gateway.simulators.elibrary_cli",
     "ils_gateway.simulators.koha_cli",
+    "ils_gateway.simulators.folio_cli",
     "ils_gateway.simulators.sip2_cli",
     "ils_gateway.serve",
     "ils_gateway.contract.cli",

@@ -13,6 +13,12 @@ from ils_gateway.adapters.folio.backend import FolioBackend
 from ils_gateway.domain.models import Patron
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "folio_sim(**options): options of the FOLIO simulator a test runs against"
+    )
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _reference() -> None:
     reference_or_skip()
@@ -23,6 +29,7 @@ def folio() -> Iterator[FakeFolio]:
     with respx.mock(base_url=OKAPI, assert_all_called=False) as router:
         fake = FakeFolio(router)
         fake.login_ok()
+        fake.blocks()
         yield fake
         assert fake.violations == [], "\n".join(fake.violations)
 

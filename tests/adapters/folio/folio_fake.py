@@ -75,6 +75,22 @@ class FakeFolio:
 
         return self.router.route(method=method, path=path).mock(side_effect=effect)
 
+    def blocks(
+        self,
+        manual: list[dict[str, Any]] | None = None,
+        automated: list[dict[str, Any]] | None = None,
+    ) -> None:
+        """The patron's manual blocks (mod-feesfines) and automated blocks (mod-patron-blocks)."""
+        rows = manual or []
+        self.on(
+            "GET", "/manualblocks", Answer(json={"manualblocks": rows, "totalRecords": len(rows)})
+        )
+        self.on(
+            "GET",
+            f"/automated-patron-blocks/{PATRON_ID}",
+            Answer(json={"automatedPatronBlocks": automated or []}),
+        )
+
     def login_ok(self) -> respx.Route:
         """``/authn/login-with-expiry`` issuing tok-1, tok-2, … valid for an hour."""
 

@@ -100,6 +100,30 @@ def request_example(**changes: object) -> dict:
     return body
 
 
+def loans_example() -> dict:
+    """mod-circulation's loans example, as this patron's loans (the example's users differ)."""
+    body = copy.deepcopy(example(f"{CIRCULATION}/examples/loans.json"))
+    for loan in body["loans"]:
+        loan["userId"] = PATRON_ID
+    return body
+
+
+def loan_example() -> dict:
+    """mod-circulation's loan example, as this patron's loan."""
+    return {**example(f"{CIRCULATION}/examples/loan.json"), "userId": PATRON_ID}
+
+
+INSTANCE_ID = "86c722c3-2f5e-42e1-bd0e-7ffbbd3b4972"  # examples/request.json
+ALLOWED = f"{CIRCULATION}/allowed-service-points-response.json"
+
+
+def allowed(*ids: str, request_type: str = "Hold") -> Answer:
+    """mod-circulation's allowed service points: ``ids`` for ``request_type``."""
+    names = {SP_MAIN: "Circ Desk 1", SP_EAST: "East"}
+    rows = [{"id": i, "name": names.get(i, "Other")} for i in ids]
+    return Answer(json={request_type: rows} if rows else {}, schema=ALLOWED)
+
+
 def sent_json(folio: FakeFolio, method: str, path_part: str) -> dict:
     matches = [r for r in folio.seen if r.method == method and path_part in r.url.path]
     assert matches, f"no {method} {path_part}"
@@ -201,7 +225,7 @@ async def test_patron_summary_counts_loans_and_holds(
     folio.on(
         "GET",
         "/circulation/loans",
-        Answer(json=example(f"{CIRCULATION}/examples/loans.json"), schema=LOANS),
+        Answer(json=loans_example(), schema=LOANS),
     )
     ready = request_example(status="Open - Awaiting pickup")
     waiting = request_example(id="f5cec279-0da6-4b44-a3df-f49b0903f325")
@@ -226,7 +250,7 @@ async def test_list_loans_maps_the_examples(
     route = folio.on(
         "GET",
         "/circulation/loans",
-        Answer(json=example(f"{CIRCULATION}/examples/loans.json"), schema=LOANS),
+        Answer(json=loans_example(), schema=LOANS),
     )
     loans = await backend.list_loans(patron)
     assert [ln.id for ln in loans] == ["cf23adf0-61ba-4887-bf82-956c4aae2260"]  # closed one dropped
@@ -240,7 +264,7 @@ async def test_list_loans_maps_the_examples(
 
 
 async def test_renew_by_item_id(folio: FakeFolio, backend: FolioBackend, patron: Patron) -> None:
-    renewed = example(f"{CIRCULATION}/examples/loan.json")
+    renewed = loan_example()
     folio.on(
         "POST",
         "/circulation/renew-by-id",
@@ -259,7 +283,7 @@ async def test_renew_by_barcode(folio: FakeFolio, backend: FolioBackend, patron:
     folio.on(
         "POST",
         "/circulation/renew-by-barcode",
-        Answer(201, example(f"{CIRCULATION}/examples/loan.json"), schema=LOAN),
+        Answer(201, loan_example(), schema=LOAN),
         body_schema=f"{CIRCULATION}/renew-by-barcode-request.json",
     )
     result = await backend.renew(patron, "036000291452")
@@ -300,7 +324,7 @@ async def test_renew_many_reports_per_item(
     folio.on(
         "POST",
         "/circulation/renew-by-id",
-        Answer(200, example(f"{CIRCULATION}/examples/loan.json"), schema=LOAN),
+        Answer(200, loan_example(), schema=LOAN),
         errors("loan at maximum renewal number"),
         Answer(500, content=b"Internal server error"),
     )
@@ -343,7 +367,7 @@ async def test_list_holds_maps_status_pickup_and_position(
     assert first.allowed_actions == {HoldAction.CANCEL, HoldAction.CHANGE_PICKUP}
     assert first.backend_status == "Open - Not yet filled"
     assert second.status is HoldStatus.READY and second.queue_position is None
-    assert second.title_level and second.item.id == ready["instanceId"]
+    assert second.title_level and second.item.id == f"instance:{ready['instanceId']}"
     assert second.pickup_library == "east" and second.pickup_deadline == date(2026, 3, 17)
     assert second.allowed_actions == {HoldAction.CANCEL}
     assert route.calls.last.request.url.params["query"].startswith(f'requesterId=="{PATRON_ID}"')
@@ -362,6 +386,7 @@ async def test_place_hold_on_a_title(
     folio: FakeFolio, backend: FolioBackend, patron: Patron
 ) -> None:
     folio.on("GET", "/service-points", Answer(json=SERVICE_POINTS))
+    folio.on("GET", "/circulation/requests/allowed-service-points", allowed(SP_MAIN, SP_EAST))
     created = request_example(requestLevel="Title", pickupServicePointId=SP_EAST)
     folio.on(
         "POST",
@@ -370,7 +395,7 @@ async def test_place_hold_on_a_title(
         body_schema=f"{CIRCULATION}/request-by-instance-id.json",
     )
     hold = await backend.place_hold(
-        patron, created["instanceId"], "east", contact_method=ContactMethod.EMAIL
+        patron, f"instance:{created['instanceId']}", "east", contact_method=ContactMethod.EMAIL
     )
     assert hold.id == REQUEST_ID and hold.status is HoldStatus.WAITING
     assert hold.pickup_library == "east" and hold.title_level
@@ -387,9 +412,10 @@ async def test_place_hold_at_a_non_pickup_point_is_refused_before_folio(
     folio: FakeFolio, backend: FolioBackend, patron: Patron
 ) -> None:
     folio.on("GET", "/service-points", Answer(json=SERVICE_POINTS))
+    folio.on("GET", "/circulation/requests/allowed-service-points", allowed(SP_MAIN, SP_EAST))
     post = folio.on("POST", "/circulation/requests/instances", Answer(201))
     with pytest.raises(HoldRefused) as caught:
-        await backend.place_hold(patron, "86c722c3-2f5e-42e1-bd0e-7ffbbd3b4972", "bo")
+        await backend.place_hold(patron, f"instance:{INSTANCE_ID}", "bo")
     assert caught.value.reason is RefusalReason.INVALID_PICKUP_LIBRARY
     assert post.call_count == 0
 
@@ -414,9 +440,10 @@ async def test_hold_refusals(
     folio: FakeFolio, backend: FolioBackend, patron: Patron, message: str, reason: RefusalReason
 ) -> None:
     folio.on("GET", "/service-points", Answer(json=SERVICE_POINTS))
+    folio.on("GET", "/circulation/requests/allowed-service-points", allowed(SP_MAIN))
     folio.on("POST", "/circulation/requests/instances", errors(message))
     with pytest.raises(HoldRefused) as caught:
-        await backend.place_hold(patron, "86c722c3-2f5e-42e1-bd0e-7ffbbd3b4972", "cd1")
+        await backend.place_hold(patron, f"instance:{INSTANCE_ID}", "cd1")
     assert caught.value.reason is reason and caught.value.backend_message == message
 
 
@@ -424,11 +451,12 @@ async def test_place_hold_timeout_is_outcome_unknown_and_not_resent(
     folio: FakeFolio, backend: FolioBackend, patron: Patron
 ) -> None:
     folio.on("GET", "/service-points", Answer(json=SERVICE_POINTS))
+    folio.on("GET", "/circulation/requests/allowed-service-points", allowed(SP_MAIN))
     post = folio.on(
         "POST", "/circulation/requests/instances", Answer(raises=httpx.ReadTimeout("slow"))
     )
     with pytest.raises(OutcomeUnknown):
-        await backend.place_hold(patron, "86c722c3-2f5e-42e1-bd0e-7ffbbd3b4972", "cd1")
+        await backend.place_hold(patron, f"instance:{INSTANCE_ID}", "cd1")
     assert post.call_count == 1
 
 
@@ -496,6 +524,7 @@ async def test_change_pickup_moves_the_service_point(
         Answer(json=moved, schema=REQUEST),
     )
     folio.on("GET", "/service-points", Answer(json=SERVICE_POINTS))
+    folio.on("GET", "/circulation/requests/allowed-service-points", allowed(SP_MAIN, SP_EAST))
     folio.on("PUT", f"/circulation/requests/{REQUEST_ID}", Answer(204), body_schema=REQUEST)
     hold = await backend.change_hold(patron, REQUEST_ID, pickup_library="east")
     assert hold.pickup_library == "east"
@@ -519,6 +548,7 @@ async def test_change_pickup_conflict_when_staff_changed_it(
         "GET", f"/circulation/requests/{REQUEST_ID}", Answer(json=request_example(), schema=REQUEST)
     )
     folio.on("GET", "/service-points", Answer(json=SERVICE_POINTS))
+    folio.on("GET", "/circulation/requests/allowed-service-points", allowed(SP_MAIN, SP_EAST))
     folio.on(
         "PUT",
         f"/circulation/requests/{REQUEST_ID}",

@@ -11,13 +11,26 @@ Routes, and where each is defined:
   /patron-pin/verify`` with ``{"id", "pin"}`` (mod-users: 200 match, 422 no match);
 - loans: ``GET /circulation/loans``; renew: ``POST /circulation/renew-by-id`` (item UUID)
   or ``/circulation/renew-by-barcode`` (item barcode) (mod-circulation);
-- holds are FOLIO requests: ``GET /circulation/requests``, place ``POST
-  /circulation/requests/instances`` (a title: FOLIO picks the copy, or makes a title-level
-  request when ``request_level = "Title"``), cancel and move pickup by ``PUT
-  /circulation/requests/{id}`` with the whole record changed (mod-circulation);
+- holds are FOLIO requests: ``GET /circulation/requests``; a title (``instance:<uuid>``, or
+  an item when ``request_level = "Title"``) is requested with ``POST
+  /circulation/requests/instances`` (``request-by-instance-id.json``: FOLIO makes a title-level
+  request when its TLR setting is on, else picks a copy), one copy (``request_level = "Item"``)
+  with ``POST /circulation/requests`` (``request.json``: ``requestLevel`` Item with the item,
+  its holdings record and instance, as mod-patron's ``RequestObjectFactory`` builds it); cancel
+  and move pickup by ``PUT /circulation/requests/{id}`` with the whole record changed;
+- where a request may be picked up: ``GET /circulation/requests/allowed-service-points``
+  (``operation=create`` with ``requesterId`` and ``itemId`` or ``instanceId``,
+  ``operation=replace`` with ``requestId``): the request policy's service points per request
+  type (``allowed-service-points-response.json``), checked before anything is sent;
 - pickup libraries: ``GET /service-points?query=pickupLocation==true``; items: ``GET
-  /inventory/items/{id}`` (mod-inventory-storage, mod-inventory).
+  /inventory/items/{id}`` or ``?query=barcode==…``, ``GET /holdings-storage/holdings/{id}``,
+  ``GET /inventory/instances/{id}`` (mod-inventory-storage, mod-inventory);
+- blocks: ``GET /manualblocks?query=userId==…`` (mod-feesfines) and ``GET
+  /automated-patron-blocks/{userId}`` (mod-patron-blocks).
 
+Every answer is checked against what was asked before it is used: loans and requests belong to
+the patron, a renewed loan is the item renewed, a created request is for the patron and the
+title or item asked, an item is the item asked. A mismatch is ``BackendProtocolError`` (502).
 Every hold call first reads the request and checks it is the patron's own.
 """
 
@@ -45,9 +58,15 @@ from ils_gateway.adapters.folio.client import FolioClient
 from ils_gateway.adapters.folio.config import FolioBackendConfig
 from ils_gateway.adapters.folio.errors import FolioCall
 from ils_gateway.adapters.folio.mapping import (
+    INSTANCE_PREFIX,
     OPEN_STATUSES,
+    FolioAllowedServicePoint,
+    FolioAutomatedBlock,
+    FolioHoldings,
+    FolioInstance,
     FolioInventoryItem,
     FolioLoan,
+    FolioManualBlock,
     FolioRequest,
     FolioServicePoint,
     FolioUser,
@@ -57,6 +76,7 @@ from ils_gateway.adapters.folio.mapping import (
 from ils_gateway.adapters.rest import renew_in_turn
 from ils_gateway.domain.errors import (
     AuthenticationFailed,
+    BackendProtocolError,
     CancelRefused,
     FeatureDisabled,
     HoldRefused,
@@ -70,13 +90,33 @@ from ils_gateway.domain.models import (
     Loan,
     Patron,
     RenewalResult,
+    mask_card,
 )
-from ils_gateway.domain.vocab import ContactMethod, Feature, HoldStatus, Outcome, RefusalReason
+from ils_gateway.domain.vocab import (
+    BlockReason,
+    ContactMethod,
+    Feature,
+    HoldStatus,
+    Outcome,
+    RefusalReason,
+)
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _LIMIT = 1000  # FOLIO pages collections (default 10); a patron's loans and holds fit in one
 _CANCELLED = "Closed - Cancelled"
 _CANCEL_NOTE = "Cancelled by the patron online"
+# Request types for one copy, in the order tried. FOLIO's own instance requests try Page, Recall,
+# Hold (RequestByInstanceIdResource); a patron portal asks for a Hold before a Recall, because a
+# recall cuts short another patron's loan.
+_ITEM_REQUEST_TYPES = ("Page", "Hold", "Recall")
+
+
+def _mismatch(what: str, asked: str, got: object) -> BackendProtocolError:
+    """FOLIO answered about something other than what was asked."""
+    return BackendProtocolError(
+        detail="The library system sent an unexpected answer.",
+        operator_detail=f"FOLIO {what}: answer is for {got!r}, asked {asked!r}",
+    )
 
 
 def cql_string(value: str) -> str:
@@ -160,6 +200,10 @@ class FolioBackend:
                 operator_detail=f"FOLIO /users by barcode: {len(users)} matches"
             )
         user = users[0]
+        if user.barcode is not None and user.barcode != card_number:
+            raise _mismatch(
+                "GET /users by barcode", mask_card(card_number), mask_card(user.barcode)
+            )
         if self._config.verify_patron_pin:
             if not password:
                 raise AuthenticationFailed(operator_detail="empty PIN")
@@ -170,20 +214,45 @@ class FolioBackend:
                 json={"id": user.id, "pin": password},
                 accept=frozenset({200, 204}),
             )
-        return mapping.patron(user, card_number, self._today(), self._zone)
+        blocks = await self._blocks(user.id)
+        return mapping.patron(user, card_number, self._today(), self._zone, blocks)
+
+    async def _blocks(self, user_id: str) -> list[BlockReason]:
+        """The patron's manual and automated blocks, both checked to be this patron's."""
+        manual_body, automated_body = await asyncio.gather(
+            self._client.call_json(
+                FolioCall.READ,
+                "GET",
+                "/manualblocks",
+                params={"query": f"userId=={cql_string(user_id)}", "limit": _LIMIT},
+            ),
+            self._client.call_json(
+                FolioCall.READ, "GET", f"/automated-patron-blocks/{_path_id(user_id)}"
+            ),
+        )
+        manual = parse_list(FolioManualBlock, manual_body, "manualblocks", "GET /manualblocks")
+        for block in manual:
+            if block.userId != user_id:
+                raise _mismatch("GET /manualblocks", user_id, block.userId)
+        automated = parse_list(
+            FolioAutomatedBlock,
+            automated_body,
+            "automatedPatronBlocks",
+            "GET /automated-patron-blocks/{userId}",
+        )
+        return mapping.patron_blocks(manual, automated, self._now())
 
     async def patron_summary(self, patron: Patron) -> Patron:
-        body, loans, requests = await asyncio.gather(
+        body, loans, requests, blocks = await asyncio.gather(
             self._client.call_json(FolioCall.READ, "GET", f"/users/{_path_id(patron.id)}"),
             self._open_loans(patron),
             self._open_requests(patron),
+            self._blocks(patron.id),
         )
-        fresh = mapping.patron(
-            parse(FolioUser, body, "GET /users/{id}"),
-            patron.card_number,
-            self._today(),
-            self._zone,
-        )
+        user = parse(FolioUser, body, "GET /users/{id}")
+        if user.id != patron.id:
+            raise _mismatch("GET /users/{id}", patron.id, user.id)
+        fresh = mapping.patron(user, patron.card_number, self._today(), self._zone, blocks)
         today = self._today()
         statuses = [mapping.hold_status(r.status) for r in requests]
         return fresh.model_copy(
@@ -210,6 +279,9 @@ class FolioBackend:
             },
         )
         loans = parse_list(FolioLoan, body, "loans", "GET /circulation/loans")
+        for ln in loans:
+            if ln.userId != patron.id:
+                raise _mismatch("GET /circulation/loans", patron.id, ln.userId)
         # The query asks for open loans only; a closed one FOLIO sends anyway is not current.
         return [ln for ln in loans if ln.status is None or ln.status.name != "Closed"]
 
@@ -227,7 +299,13 @@ class FolioBackend:
         body = await self._client.call_json(
             FolioCall.RENEW, "POST", path, json=payload, accept=frozenset({200, 201})
         )
-        renewed = mapping.loan(parse(FolioLoan, body, f"POST {path}"), self._today(), self._zone)
+        record = parse(FolioLoan, body, f"POST {path}")
+        got = record.itemId if _UUID.match(item_id) else record.item.barcode
+        if got != item_id:
+            raise _mismatch(f"POST {path}", item_id, got)
+        if record.userId != patron.id:
+            raise _mismatch(f"POST {path}", patron.id, record.userId)
+        renewed = mapping.loan(record, self._today(), self._zone)
         return RenewalResult(item_id=item_id, outcome=Outcome.OK, loan=renewed)
 
     async def renew_many(
@@ -250,7 +328,11 @@ class FolioBackend:
                 "limit": _LIMIT,
             },
         )
-        return parse_list(FolioRequest, body, "requests", "GET /circulation/requests")
+        requests = parse_list(FolioRequest, body, "requests", "GET /circulation/requests")
+        for r in requests:
+            if r.requesterId != patron.id:
+                raise _mismatch("GET /circulation/requests", patron.id, r.requesterId)
+        return requests
 
     async def _own_request(self, patron: Patron, hold_id: str) -> dict[str, Any]:
         if not _UUID.match(hold_id):
@@ -259,6 +341,8 @@ class FolioBackend:
             FolioCall.READ, "GET", f"/circulation/requests/{hold_id}"
         )
         record = parse(FolioRequest, raw, "GET /circulation/requests/{id}")
+        if record.id != hold_id:
+            raise _mismatch("GET /circulation/requests/{id}", hold_id, record.id)
         if record.requesterId != patron.id:
             raise NotFound("No such hold.", operator_detail="request of another patron")
         assert isinstance(raw, dict)
@@ -278,14 +362,94 @@ class FolioBackend:
     async def list_holds(self, patron: Patron) -> list[Hold]:
         return await self._to_holds(await self._open_requests(patron))
 
-    async def _service_point_id(self, pickup_library: str, call_error: type[HoldRefused]) -> str:
+    async def _service_point_id(self, pickup_library: str) -> str:
         for point in await self._service_points():
             if pickup_library in (point.code, point.id):
                 return point.id
-        raise call_error(
+        raise HoldRefused(
             RefusalReason.INVALID_PICKUP_LIBRARY,
             "This library is not a pickup location.",
             operator_detail=f"no FOLIO pickup service point with code {pickup_library!r}",
+        )
+
+    async def _allowed_service_points(self, **params: str) -> dict[str, set[str]]:
+        """Request type -> ids of the service points the request policy allows."""
+        body = await self._client.call_json(
+            FolioCall.READ, "GET", "/circulation/requests/allowed-service-points", params=params
+        )
+        if not isinstance(body, dict):
+            raise BackendProtocolError(
+                detail="The library system sent an unexpected answer.",
+                operator_detail="FOLIO allowed-service-points: not an object",
+            )
+        allowed: dict[str, set[str]] = {}
+        for request_type, rows in body.items():
+            points = [
+                parse(FolioAllowedServicePoint, row, "GET allowed-service-points")
+                for row in rows or []
+            ]
+            allowed[request_type] = {p.id for p in points}
+        return allowed
+
+    async def _item_record(self, item_id: str) -> FolioInventoryItem:
+        """An item by UUID or by barcode, checked to be the item asked for."""
+        if _UUID.match(item_id):
+            body = await self._client.call_json(
+                FolioCall.READ, "GET", f"/inventory/items/{item_id}"
+            )
+            record = parse(FolioInventoryItem, body, "GET /inventory/items/{id}")
+            if record.id != item_id:
+                raise _mismatch("GET /inventory/items/{id}", item_id, record.id)
+            return record
+        if not item_id.strip():
+            raise NotFound("No such item.")
+        body = await self._client.call_json(
+            FolioCall.READ,
+            "GET",
+            "/inventory/items",
+            params={"query": f"barcode=={cql_string(item_id)}", "limit": 2},
+        )
+        found = parse_list(FolioInventoryItem, body, "items", "GET /inventory/items")
+        if not found:
+            raise NotFound("No such item.", operator_detail="no FOLIO item with that barcode")
+        if len(found) > 1:
+            raise BackendProtocolError(
+                detail="The library system sent an unexpected answer.",
+                operator_detail="FOLIO GET /inventory/items: two items with one barcode",
+            )
+        if found[0].barcode != item_id:
+            raise _mismatch("GET /inventory/items by barcode", item_id, found[0].barcode)
+        return found[0]
+
+    async def _instance_of(self, record: FolioInventoryItem) -> str:
+        """The instance of an item, through its holdings record (as mod-patron finds it)."""
+        if record.holdingsRecordId is None or not _UUID.match(record.holdingsRecordId):
+            raise BackendProtocolError(
+                detail="The library system sent an unexpected answer.",
+                operator_detail=f"FOLIO item {record.id} has no holdings record",
+            )
+        body = await self._client.call_json(
+            FolioCall.READ, "GET", f"/holdings-storage/holdings/{record.holdingsRecordId}"
+        )
+        holdings = parse(FolioHoldings, body, "GET /holdings-storage/holdings/{id}")
+        if holdings.id != record.holdingsRecordId:
+            raise _mismatch(
+                "GET /holdings-storage/holdings/{id}", record.holdingsRecordId, holdings.id
+            )
+        return holdings.instanceId
+
+    @staticmethod
+    def _not_allowed(allowed: dict[str, set[str]], pickup_library: str) -> HoldRefused:
+        if not any(allowed.values()):
+            return HoldRefused(
+                RefusalReason.NON_CIRCULATING,
+                "This title cannot be reserved.",
+                operator_detail="FOLIO request policy allows no request here",
+            )
+        return HoldRefused(
+            RefusalReason.INVALID_PICKUP_LIBRARY,
+            "This title cannot be collected at this library.",
+            operator_detail=f"FOLIO request policy does not allow pickup at {pickup_library!r}",
         )
 
     async def place_hold(
@@ -295,27 +459,92 @@ class FolioBackend:
         pickup_library: str,
         contact_method: ContactMethod | None = None,
     ) -> Hold:
+        """A title (``instance:<uuid>``) is requested as a title; an item (UUID or barcode) as
+        its title when ``request_level`` is Title, else as that copy. The pickup point must be
+        one the request policy allows for this patron and title or copy."""
         # FOLIO notifies by the patron's notice preferences, not per request (declared as
         # PLACE_HOLD option contact_method=False), so contact_method is not sent.
-        if not _UUID.match(item_id):
-            raise NotFound("No such title.", operator_detail=f"not a FOLIO instance id: {item_id}")
-        point_id = await self._service_point_id(pickup_library, HoldRefused)
+        if item_id.startswith(INSTANCE_PREFIX):
+            instance_id = item_id[len(INSTANCE_PREFIX) :]
+            if not _UUID.match(instance_id):
+                raise NotFound("No such title.", operator_detail="not a FOLIO instance id")
+            return await self._request_title(patron, instance_id, pickup_library)
+        record = await self._item_record(item_id)
+        instance_id = await self._instance_of(record)
+        if self._config.request_level == "Title":
+            return await self._request_title(patron, instance_id, pickup_library)
+        return await self._request_item(patron, record, instance_id, pickup_library)
+
+    async def _request_title(self, patron: Patron, instance_id: str, pickup_library: str) -> Hold:
+        point_id, allowed = await asyncio.gather(
+            self._service_point_id(pickup_library),
+            self._allowed_service_points(
+                operation="create", requesterId=patron.id, instanceId=instance_id
+            ),
+        )
+        if not any(point_id in points for points in allowed.values()):
+            raise self._not_allowed(allowed, pickup_library)
         payload = {
             "requestDate": _folio_instant(self._now()),
             "requesterId": patron.id,
-            "instanceId": item_id,
+            "instanceId": instance_id,
             "requestLevel": self._config.request_level,
             "pickupServicePointId": point_id,
         }
+        path = "/circulation/requests/instances"
         body = await self._client.call_json(
-            FolioCall.PLACE_HOLD,
-            "POST",
-            "/circulation/requests/instances",
-            json=payload,
-            accept=frozenset({201}),
+            FolioCall.PLACE_HOLD, "POST", path, json=payload, accept=frozenset({201})
         )
-        record = parse(FolioRequest, body, "POST /circulation/requests/instances")
+        record = parse(FolioRequest, body, f"POST {path}")
+        self._check_created(record, patron, path, instance_id=instance_id)
         return (await self._to_holds([record]))[0]
+
+    async def _request_item(
+        self, patron: Patron, item: FolioInventoryItem, instance_id: str, pickup_library: str
+    ) -> Hold:
+        point_id, allowed = await asyncio.gather(
+            self._service_point_id(pickup_library),
+            self._allowed_service_points(operation="create", requesterId=patron.id, itemId=item.id),
+        )
+        request_type = next(
+            (t for t in _ITEM_REQUEST_TYPES if point_id in allowed.get(t, set())), None
+        )
+        if request_type is None:
+            raise self._not_allowed(allowed, pickup_library)
+        payload = {
+            "requestType": request_type,
+            "requestLevel": "Item",
+            "requestDate": _folio_instant(self._now()),
+            "requesterId": patron.id,
+            "instanceId": instance_id,
+            "holdingsRecordId": item.holdingsRecordId,
+            "itemId": item.id,
+            "fulfillmentPreference": "Hold Shelf",
+            "pickupServicePointId": point_id,
+        }
+        path = "/circulation/requests"
+        body = await self._client.call_json(
+            FolioCall.PLACE_HOLD, "POST", path, json=payload, accept=frozenset({201})
+        )
+        record = parse(FolioRequest, body, f"POST {path}")
+        self._check_created(record, patron, path, instance_id=instance_id, item_id=item.id)
+        return (await self._to_holds([record]))[0]
+
+    @staticmethod
+    def _check_created(
+        record: FolioRequest,
+        patron: Patron,
+        path: str,
+        *,
+        instance_id: str,
+        item_id: str | None = None,
+    ) -> None:
+        if record.requesterId != patron.id:
+            raise _mismatch(f"POST {path}", patron.id, record.requesterId)
+        if record.instanceId is not None and record.instanceId != instance_id:
+            raise _mismatch(f"POST {path}", instance_id, record.instanceId)
+        if item_id is not None and record.itemId != item_id:
+            raise _mismatch(f"POST {path}", item_id, record.itemId)
 
     async def cancel_hold(self, patron: Patron, hold_id: str) -> CancelOutcome:
         raw = await self._own_request(patron, hold_id)
@@ -364,7 +593,12 @@ class FolioBackend:
                     "The pickup library cannot be changed now.",
                     backend_message=str(raw.get("status")),
                 )
-            point_id = await self._service_point_id(pickup_library, HoldRefused)
+            point_id, allowed = await asyncio.gather(
+                self._service_point_id(pickup_library),
+                self._allowed_service_points(operation="replace", requestId=hold_id),
+            )
+            if point_id not in allowed.get(str(raw.get("requestType")), set()):
+                raise self._not_allowed(allowed, pickup_library)
             changed = {k: v for k, v in raw.items() if k != "pickupServicePoint"}
             changed["pickupServicePointId"] = point_id
             await self._client.call(
@@ -404,10 +638,21 @@ class FolioBackend:
         return [mapping.library(p) for p in await self._service_points()]
 
     async def get_item(self, item_id: str) -> Item:
-        if not _UUID.match(item_id):
-            raise NotFound("No such item.")
-        body = await self._client.call_json(FolioCall.READ, "GET", f"/inventory/items/{item_id}")
-        return mapping.item(parse(FolioInventoryItem, body, "GET /inventory/items/{id}"))
+        """An item by UUID or barcode, or a title by ``instance:<uuid>``; the answer carries the
+        id it was asked by."""
+        if item_id.startswith(INSTANCE_PREFIX):
+            instance_id = item_id[len(INSTANCE_PREFIX) :]
+            if not _UUID.match(instance_id):
+                raise NotFound("No such title.")
+            body = await self._client.call_json(
+                FolioCall.READ, "GET", f"/inventory/instances/{instance_id}"
+            )
+            record = parse(FolioInstance, body, "GET /inventory/instances/{id}")
+            if record.id != instance_id:
+                raise _mismatch("GET /inventory/instances/{id}", instance_id, record.id)
+            return mapping.instance(record)
+        # The item under the id it was asked by (its UUID or its barcode), like every lookup.
+        return mapping.item(await self._item_record(item_id)).model_copy(update={"id": item_id})
 
     # -- not offered by this adapter ---------------------------------------------------------
 

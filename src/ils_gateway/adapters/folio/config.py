@@ -6,8 +6,9 @@ mean to the adapter:
 - ``okapi_url``, ``tenant``: the gateway (Okapi or Kong) and the ``X-Okapi-Tenant`` header.
 - ``username``, ``password``: a FOLIO staff/system user for the gateway itself, logged in at
   ``login_path``. It needs the permissions of users (read, patron-pin verify), circulation
-  (loans read, renew-by-id, renew-by-barcode, requests all), service-points read and
-  inventory items read.
+  (loans read, renew-by-id, renew-by-barcode, requests all, requests allowed-service-points),
+  service-points read, inventory items and instances read, holdings-storage read, manual
+  blocks read (mod-feesfines) and automated patron blocks read (mod-patron-blocks).
 - ``login_path``: ``/authn/login-with-expiry`` (FOLIO Poppy and later: the access token comes
   back as the ``folioAccessToken`` cookie with an expiry) or the legacy ``/authn/login``
   (token in the ``x-okapi-token`` header, no expiry: refreshed on 401 only).
@@ -15,7 +16,9 @@ mean to the adapter:
   (FOLIO's PIN, set by staff). Off: the card number alone identifies the patron, for a
   portal that authenticates patrons elsewhere (e.g. single sign-on) — a deliberate choice.
 - ``request_level``: ``Title`` for title-level requests (FOLIO setting "Allow title level
-  requests" on), ``Item`` when FOLIO picks one copy of the title for the request.
+  requests" on): a hold on an item is placed on its title; ``Item``: a hold on an item is
+  placed on that copy (an item-level request), and one on a title (``instance:<uuid>``) lets
+  FOLIO pick the copy.
 - ``cancellation_reason_id``: the FOLIO cancellation reason recorded when a patron cancels.
 - ``timeouts``, ``max_connections``, ``max_keepalive_connections``, ``read_attempts``,
   ``retry_backoff``, ``retry_after``: the HTTP pool and retry policy (reads only).

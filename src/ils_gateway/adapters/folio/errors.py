@@ -10,7 +10,9 @@ meaning any call. The vendor's message is always kept: as ``backend_message`` on
 
 FOLIO gives no stable codes for most refusals, so ``REFUSAL_MESSAGES`` maps mod-circulation's
 English messages (its ``RenewalValidator``, ``RequestService`` and policy checks) by pattern;
-an ``overridableBlock`` named ``patronBlock`` is always a patron block.
+an ``overridableBlock`` named ``patronBlock`` is always a patron block, and so are the codes of
+``_BLOCK_CODES`` (mod-circulation ``ErrorCode``): an automated block's message is whatever text
+the library configured for the block condition, so only its code says what it is.
 """
 
 from __future__ import annotations
@@ -94,11 +96,16 @@ REFUSAL_MESSAGES: tuple[tuple[re.Pattern[str], RefusalReason], ...] = tuple(
 )
 
 
+# mod-circulation ErrorCode values that mean the patron is blocked (UserManualBlocksValidator,
+# AutomatedPatronBlocksValidator).
+_BLOCK_CODES = frozenset({"USER_IS_BLOCKED_MANUALLY", "USER_IS_BLOCKED_AUTOMATICALLY"})
+
+
 def refusal_reason(
     messages: list[str], blocks: list[str], call: FolioCall | None = None
 ) -> RefusalReason:
     """The canonical reason for FOLIO's refusal messages, or a call's fallback."""
-    if "patronBlock" in blocks:
+    if "patronBlock" in blocks or _BLOCK_CODES & set(blocks):
         return RefusalReason.PATRON_BLOCKED
     for message in messages:
         for pattern, reason in REFUSAL_MESSAGES:
@@ -114,7 +121,8 @@ def refusal_reason(
 
 
 def vendor_messages(response: httpx.Response) -> tuple[list[str], list[str]]:
-    """FOLIO's messages and overridable block names in an error answer (text or ``errors``)."""
+    """FOLIO's messages, and overridable block names and block codes, in an error answer (text
+    or ``errors``)."""
     try:
         body = response.json()
     except ValueError:
@@ -131,6 +139,8 @@ def vendor_messages(response: httpx.Response) -> tuple[list[str], list[str]]:
         block = error.get("overridableBlock")
         if isinstance(block, dict) and isinstance(block.get("name"), str):
             blocks.append(block["name"])
+        if error.get("code") in _BLOCK_CODES:
+            blocks.append(error["code"])
     return messages, blocks
 
 

@@ -5,9 +5,16 @@ and ``request.json``, mod-users' user record, and inventory's service point and 
 anything else FOLIO sends is ignored. A record missing what the gateway needs is FOLIO
 breaking its contract (``BackendProtocolError``).
 
-Ids: a patron is FOLIO's user UUID; a loan is the loan UUID; an item is the item UUID; a title
-(instance) is the instance UUID; a request (hold) is the request UUID; a pickup library is a
+Ids: a patron is FOLIO's user UUID; a loan is the loan UUID; an item is the item UUID (or its
+barcode, as kiosks know it); a title (instance) is ``instance:<instance UUID>``, so that a title
+is never mistaken for an item; a request (hold) is the request UUID; a pickup library is a
 service point, by its ``code``.
+
+Patron blocks come from two modules: manual blocks staff set (mod-feesfines ``/manualblocks``,
+``manualblockdata.json``: ``borrowing``, ``renewals``, ``requests``, ``expirationDate``) and
+automated blocks FOLIO computes from the patron group's limits (mod-patron-blocks
+``GET /automated-patron-blocks/{userId}``, ``automated-patron-block.json``; its condition ids
+are fixed reference data, ``PatronBlockConditionId`` in mod-patron-blocks).
 """
 
 from __future__ import annotations
@@ -21,6 +28,14 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from ils_gateway.domain.errors import BackendProtocolError
 from ils_gateway.domain.models import Hold, Item, Library, Loan, Patron
 from ils_gateway.domain.vocab import BlockReason, HoldAction, HoldStatus, LoanState, MaterialType
+
+INSTANCE_PREFIX = "instance:"
+
+
+def instance_ref(instance_id: str) -> str:
+    """The gateway's id of a FOLIO title (instance)."""
+    return INSTANCE_PREFIX + instance_id
+
 
 # FOLIO request status -> canonical status. The first six are the ones edge-patron's hold.json
 # allows; mod-circulation's request.json adds "Open - Awaiting delivery" and "Closed - Unfilled",
@@ -118,6 +133,7 @@ class FolioLoan(_Record):
     """A mod-circulation loan (``loan.json``)."""
 
     id: str | None = None
+    userId: str | None = None
     itemId: str
     item: FolioLoanItem = FolioLoanItem()
     loanDate: str
@@ -172,6 +188,7 @@ class FolioInventoryItem(_Record):
     """An item as mod-inventory's ``/inventory/items/{id}`` returns it (title included)."""
 
     id: str
+    holdingsRecordId: str | None = None
     title: str | None = None
     barcode: str | None = None
     callNumber: str | None = None
@@ -179,6 +196,61 @@ class FolioInventoryItem(_Record):
     materialType: Named | None = None
     status: Named | None = None
     effectiveLocation: Named | None = None
+
+
+class FolioHoldings(_Record):
+    """A holdings record (mod-inventory-storage ``/holdings-storage/holdings/{id}``): the link
+    from an item to its instance."""
+
+    id: str
+    instanceId: str
+
+
+class FolioInstance(_Record):
+    """An instance (title) as mod-inventory's ``/inventory/instances/{id}`` returns it."""
+
+    id: str
+    title: str | None = None
+    contributors: list[Named] = []
+
+
+class FolioAllowedServicePoint(_Record):
+    """One entry of mod-circulation's ``allowed-service-points-response.json``."""
+
+    id: str
+    name: str
+
+
+class FolioManualBlock(_Record):
+    """A staff block (mod-feesfines ``manualblockdata.json``)."""
+
+    userId: str
+    desc: str | None = None
+    borrowing: bool = False
+    renewals: bool = False
+    requests: bool = False
+    expirationDate: str | None = None
+
+
+class FolioAutomatedBlock(_Record):
+    """A computed block (mod-patron-blocks ``automated-patron-block.json``)."""
+
+    patronBlockConditionId: str | None = None
+    blockBorrowing: bool
+    blockRenewals: bool
+    blockRequests: bool
+    message: str
+
+
+# mod-patron-blocks PatronBlockConditionId (fixed reference data) -> why the patron is blocked.
+BLOCK_CONDITIONS: dict[str, BlockReason] = {
+    "3d7c52dc-c732-4223-8bf8-e5917801386f": BlockReason.OTHER,  # max items charged out
+    "72b67965-5b73-4840-bc0b-be8f3f6e047e": BlockReason.OTHER,  # max lost items
+    "584fbd4f-6a34-4730-a6ca-73a6a6a9d845": BlockReason.OVERDUE_ITEMS,  # max overdue items
+    "e5b45031-a202-4abb-917b-e1df9346fe2c": BlockReason.OVERDUE_ITEMS,  # max overdue recalls
+    "08530ac4-07f2-48e6-9dda-a97bc2bf7053": BlockReason.OVERDUE_ITEMS,  # recall overdue by days
+    "cf7a0d5f-a327-4ca1-aa9e-dc55ec006b8a": BlockReason.FINES,  # max fee/fine balance
+}
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -233,8 +305,31 @@ def material_type(name: str | None) -> MaterialType:
     return MATERIAL_TYPES.get((name or "").strip().lower(), MaterialType.OTHER)
 
 
-def patron(user: FolioUser, card_number: str, today: date, zone: ZoneInfo) -> Patron:
-    """A ``Patron`` from a mod-users user; an inactive or expired user carries a block."""
+def patron_blocks(
+    manual: list[FolioManualBlock], automated: list[FolioAutomatedBlock], now: datetime
+) -> list[BlockReason]:
+    """Why the patron is blocked, from both kinds of FOLIO block (an expired manual block and
+    one that blocks nothing no longer count, as mod-circulation's UserManualBlocksValidator)."""
+    found: list[BlockReason] = []
+    for block in manual:
+        live = block.expirationDate is None or instant(block.expirationDate, "block") > now
+        if live and (block.borrowing or block.renewals or block.requests):
+            found.append(BlockReason.ADMINISTRATIVE)
+    for auto in automated:
+        if auto.blockBorrowing or auto.blockRenewals or auto.blockRequests:
+            found.append(BLOCK_CONDITIONS.get(auto.patronBlockConditionId or "", BlockReason.OTHER))
+    return list(dict.fromkeys(found))
+
+
+def patron(
+    user: FolioUser,
+    card_number: str,
+    today: date,
+    zone: ZoneInfo,
+    more_blocks: list[BlockReason] | None = None,
+) -> Patron:
+    """A ``Patron`` from a mod-users user; an inactive or expired user carries a block, and so
+    do the manual and automated blocks given in ``more_blocks``."""
     p = user.personal
     first = p.preferredFirstName or p.firstName
     name = " ".join(part for part in (p.lastName, first) if part)
@@ -244,6 +339,7 @@ def patron(user: FolioUser, card_number: str, today: date, zone: ZoneInfo) -> Pa
         blocks.append(BlockReason.CARD_EXPIRED)
     elif not user.active:
         blocks.append(BlockReason.ADMINISTRATIVE)
+    blocks += [b for b in more_blocks or () if b not in blocks]
     return Patron(
         id=user.id,
         card_number=user.barcode or card_number,
@@ -304,7 +400,10 @@ def hold(record: FolioRequest, zone: ZoneInfo, pickup_codes: dict[str, str]) -> 
     to codes for requests that do not embed their service point."""
     status = hold_status(record.status)
     title_level = record.requestLevel == "Title"
-    item_id = record.instanceId if title_level or not record.itemId else record.itemId
+    if (title_level or not record.itemId) and record.instanceId:
+        item_id: str | None = instance_ref(record.instanceId)
+    else:
+        item_id = record.itemId
     pickup = None
     if record.pickupServicePoint is not None and record.pickupServicePoint.code:
         pickup = record.pickupServicePoint.code
@@ -332,6 +431,16 @@ def hold(record: FolioRequest, zone: ZoneInfo, pickup_codes: dict[str, str]) -> 
 def library(point: FolioServicePoint) -> Library:
     """A pickup ``Library`` from a service point (its code, its patron-facing name)."""
     return Library(code=point.code, name=point.discoveryDisplayName or point.name)
+
+
+def instance(record: FolioInstance) -> Item:
+    """An ``Item`` for a title from mod-inventory's instance record."""
+    authors = [c.name for c in record.contributors if c.name]
+    return Item(
+        id=instance_ref(record.id),
+        title=record.title or "",
+        author="; ".join(authors) or None,
+    )
 
 
 def item(record: FolioInventoryItem) -> Item:

@@ -1,0 +1,167 @@
+"""The part of CQL (Contextual Query Language) FOLIO's collection queries use, over JSON records.
+
+FOLIO's storage modules translate CQL to SQL (RMB's CQL2PgJSON); the simulator evaluates the
+same queries on the records' JSON instead. Supported: ``index==value`` (exact; an unescaped
+``*`` at the end is a prefix), ``index=value`` (every word of the value is in the field),
+``index<>value``, ``and``, ``or``, ``not``, parentheses, ``cql.allRecords=1`` and a trailing
+``sortby index[/sort.descending]``. Values are quoted (``"..."`` with ``\\`` escapes) or bare.
+Indexes are dotted paths into the record (``status.name``). Anything else is a
+``CqlError``, which FOLIO answers with an error status, never with a silent match-all.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+Record = dict[str, Any]
+Predicate = Callable[[Record], bool]
+
+_TOKEN = re.compile(
+    r'\s*(?:(?P<lp>\()|(?P<rp>\))|(?P<rel>==|<>|=)|"(?P<q>(?:[^"\\]|\\.)*)"|(?P<w>[^\s()="<>]+))'
+)
+
+
+class CqlError(ValueError):
+    """A query outside the supported CQL."""
+
+
+def _tokens(text: str) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    pos = 0
+    text = text.rstrip()
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if m is None or m.end() == pos:
+            raise CqlError(f"cannot parse CQL at {text[pos : pos + 20]!r}")
+        pos = m.end()
+        kind = m.lastgroup or ""
+        out.append((kind, m.group(kind)))
+    return out
+
+
+def _field(record: Record, path: str) -> Any:
+    value: Any = record
+    for part in path.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _exact(term: str) -> Callable[[str], bool]:
+    prefix = term.endswith("*") and not term.endswith("\\*")
+    body = term[:-1] if prefix else term
+    literal = re.sub(r"\\(.)", r"\1", body)
+    if prefix:
+        return lambda v: v.startswith(literal)
+    return lambda v: v == literal
+
+
+def _words(term: str) -> Callable[[str], bool]:
+    words = re.sub(r"\\(.)", r"\1", term).lower().split()
+    return lambda v: all(w in v.lower().split() for w in words)
+
+
+class _Parser:
+    def __init__(self, tokens: list[tuple[str, str]]) -> None:
+        self.tokens = tokens
+        self.pos = 0
+
+    def peek(self) -> tuple[str, str] | None:
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+
+    def take(self) -> tuple[str, str]:
+        token = self.peek()
+        if token is None:
+            raise CqlError("unexpected end of CQL")
+        self.pos += 1
+        return token
+
+    def keyword(self, word: str) -> bool:
+        token = self.peek()
+        if token and token[0] == "w" and token[1].lower() == word:
+            self.pos += 1
+            return True
+        return False
+
+    def query(self) -> Predicate:
+        left = self.term()
+        while True:
+            if self.keyword("and"):
+                right = self.term()
+                left = (lambda a, b: lambda r: a(r) and b(r))(left, right)
+            elif self.keyword("or"):
+                right = self.term()
+                left = (lambda a, b: lambda r: a(r) or b(r))(left, right)
+            elif self.keyword("not"):
+                right = self.term()
+                left = (lambda a, b: lambda r: a(r) and not b(r))(left, right)
+            else:
+                return left
+
+    def term(self) -> Predicate:
+        kind, value = self.take()
+        if kind == "lp":
+            inner = self.query()
+            if self.take()[0] != "rp":
+                raise CqlError("missing )")
+            return inner
+        if kind != "w":
+            raise CqlError(f"expected an index, got {value!r}")
+        index = value
+        rel_kind, relation = self.take()
+        if rel_kind != "rel":
+            raise CqlError(f"expected a relation after {index!r}")
+        term_kind, term = self.take()
+        if term_kind not in ("q", "w"):
+            raise CqlError(f"expected a value after {index}{relation}")
+        if index == "cql.allRecords":
+            return lambda r: True
+        match = _exact(term) if relation in ("==", "<>") else _words(term)
+
+        def test(record: Record) -> bool:
+            found = _text(_field(record, index))
+            hit = found is not None and match(found)
+            return not hit if relation == "<>" else hit
+
+        return test
+
+
+def parse(query: str) -> tuple[Predicate, tuple[str, bool] | None]:
+    """A predicate for ``query`` and its sort (index, descending), if any."""
+    parts = re.split(r"(?i)\ssortby\s", query, maxsplit=1)
+    parser = _Parser(_tokens(parts[0]))
+    predicate = parser.query()
+    left = parser.peek()
+    if left is not None:
+        raise CqlError(f"unexpected {left[1]!r}")
+    order: tuple[str, bool] | None = None
+    if len(parts) == 2:
+        sort = parts[1].strip()
+        index, _, modifier = sort.partition("/")
+        if not index or modifier not in ("", "sort.ascending", "sort.descending"):
+            raise CqlError(f"unsupported sortby {sort!r}")
+        order = (index, modifier == "sort.descending")
+    return predicate, order
+
+
+def select(records: list[Record], query: str | None) -> list[Record]:
+    """The records matching ``query`` (all when None), sorted as it says."""
+    if query is None or not query.strip():
+        return list(records)
+    predicate, order = parse(query)
+    found = [r for r in records if predicate(r)]
+    if order is not None:
+        index, descending = order
+        found.sort(key=lambda r: _text(_field(r, index)) or "", reverse=descending)
+    return found
