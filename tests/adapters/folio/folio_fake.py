@@ -91,6 +91,23 @@ class FakeFolio:
             Answer(json={"automatedPatronBlocks": automated or []}),
         )
 
+    def lists(
+        self,
+        loans: list[dict[str, Any]] | None = None,
+        requests: list[dict[str, Any]] | None = None,
+    ) -> None:
+        """The patron's open loans and requests (the login answer counts them too)."""
+        self.on(
+            "GET",
+            "/circulation/loans",
+            Answer(json={"loans": loans or [], "totalRecords": len(loans or [])}),
+        )
+        self.on(
+            "GET",
+            "/circulation/requests",
+            Answer(json={"requests": requests or [], "totalRecords": len(requests or [])}),
+        )
+
     def login_ok(self) -> respx.Route:
         """``/authn/login-with-expiry`` issuing tok-1, tok-2, … valid for an hour."""
 

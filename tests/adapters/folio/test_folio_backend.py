@@ -175,6 +175,7 @@ async def test_authenticate_finds_user_by_barcode_and_verifies_pin(
 ) -> None:
     users = folio.on("GET", "/users", Answer(json={"users": [USER], "totalRecords": 1}))
     pin = folio.on("POST", "/patron-pin/verify", Answer(200))
+    folio.lists()
     patron = await backend.authenticate(PATRON_CARD, "4321")
     assert patron.id == PATRON_ID and patron.name == "山田 花子"
     assert patron.card_expires == date(2027, 3, 31) and patron.blocks == ()
@@ -214,8 +215,25 @@ async def test_expired_user_is_returned_blocked(folio: FakeFolio, backend: Folio
     expired = {**USER, "active": False, "expirationDate": "2026-03-01T00:00:00Z"}
     folio.on("GET", "/users", Answer(json={"users": [expired], "totalRecords": 1}))
     folio.on("POST", "/patron-pin/verify", Answer(204))
+    folio.lists()
     patron = await backend.authenticate(PATRON_CARD, "4321")
     assert patron.blocks == (BlockReason.CARD_EXPIRED,)
+
+
+async def test_login_answer_counts_the_lists_the_patron_is_shown(
+    folio: FakeFolio, backend: FolioBackend
+) -> None:
+    """The login answer's counts come from the same lists as GET /patron (it said 0 loans
+    while the loan list had 3: the contract check 'summary counts match lists')."""
+    folio.on("GET", "/users", Answer(json={"users": [USER], "totalRecords": 1}))
+    folio.on("POST", "/patron-pin/verify", Answer(204))
+    ready = request_example(status="Open - Awaiting pickup")
+    waiting = request_example(id="f5cec279-0da6-4b44-a3df-f49b0903f325")
+    folio.lists(loans=loans_example()["loans"], requests=[ready, waiting])
+    folio.on("GET", "/service-points", Answer(json=SERVICE_POINTS))
+    patron = await backend.authenticate(PATRON_CARD, "4321")
+    assert (patron.loans_count, patron.overdue_count) == (1, 1)
+    assert (patron.holds_count, patron.holds_ready_count) == (2, 1)
 
 
 async def test_patron_summary_counts_loans_and_holds(

@@ -221,6 +221,7 @@ async def test_pickup_change_to_a_point_the_policy_does_not_allow_is_refused(
 def _login_routes(folio: FakeFolio) -> None:
     folio.on("GET", "/users", Answer(json={"users": [USER], "totalRecords": 1}))
     folio.on("POST", "/patron-pin/verify", Answer(200))
+    folio.lists()
 
 
 async def test_manual_and_automated_blocks_block_the_patron(

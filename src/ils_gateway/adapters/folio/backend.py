@@ -214,8 +214,7 @@ class FolioBackend:
                 json={"id": user.id, "pin": password},
                 accept=frozenset({200, 204}),
             )
-        blocks = await self._blocks(user.id)
-        return mapping.patron(user, card_number, self._today(), self._zone, blocks)
+        return await self._summary(user, card_number)
 
     async def _blocks(self, user_id: str) -> list[BlockReason]:
         """The patron's manual and automated blocks, both checked to be this patron's."""
@@ -242,20 +241,16 @@ class FolioBackend:
         )
         return mapping.patron_blocks(manual, automated, self._now())
 
-    async def patron_summary(self, patron: Patron) -> Patron:
-        body, loans, requests, blocks = await asyncio.gather(
-            self._client.call_json(FolioCall.READ, "GET", f"/users/{_path_id(patron.id)}"),
-            self._open_loans(patron),
-            self._open_requests(patron),
-            self._blocks(patron.id),
+    async def _summary(self, user: FolioUser, card_number: str) -> Patron:
+        """The patron with blocks, and counts from the same loan and request lists the patron
+        is shown: the login answer and ``patron_summary`` never disagree with the lists."""
+        bare = mapping.patron(user, card_number, self._today(), self._zone, [])
+        loans, requests, blocks = await asyncio.gather(
+            self._open_loans(bare), self._open_requests(bare), self._blocks(user.id)
         )
-        user = parse(FolioUser, body, "GET /users/{id}")
-        if user.id != patron.id:
-            raise _mismatch("GET /users/{id}", patron.id, user.id)
-        fresh = mapping.patron(user, patron.card_number, self._today(), self._zone, blocks)
         today = self._today()
         statuses = [mapping.hold_status(r.status) for r in requests]
-        return fresh.model_copy(
+        return mapping.patron(user, card_number, today, self._zone, blocks).model_copy(
             update={
                 "loans_count": len(loans),
                 "overdue_count": sum(
@@ -265,6 +260,13 @@ class FolioBackend:
                 "holds_ready_count": statuses.count(HoldStatus.READY),
             }
         )
+
+    async def patron_summary(self, patron: Patron) -> Patron:
+        body = await self._client.call_json(FolioCall.READ, "GET", f"/users/{_path_id(patron.id)}")
+        user = parse(FolioUser, body, "GET /users/{id}")
+        if user.id != patron.id:
+            raise _mismatch("GET /users/{id}", patron.id, user.id)
+        return await self._summary(user, patron.card_number)
 
     # -- loans -----------------------------------------------------------------------------
 
