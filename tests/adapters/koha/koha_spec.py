@@ -42,7 +42,18 @@ import jsonschema
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-KOHA_REFERENCE = REPO_ROOT / ".." / "shared" / "reference" / "koha" / "api" / "v1" / "swagger"
+_SWAGGER = Path("shared") / "reference" / "koha" / "api" / "v1" / "swagger"
+
+
+def _reference_dir() -> Path:
+    """``shared/`` beside the repository, or beside a folder holding it (a git worktree)."""
+    for folder in REPO_ROOT.parents:
+        if (folder / _SWAGGER).is_dir():
+            return folder / _SWAGGER
+    return REPO_ROOT / ".." / _SWAGGER
+
+
+KOHA_REFERENCE = _reference_dir()
 ROOT_FILE = KOHA_REFERENCE / "swagger.yaml"
 
 _HTTP_METHODS = ("get", "put", "post", "delete", "patch")
