@@ -381,7 +381,17 @@ BIBLIO_TO_API: dict[str, Any] = {
         "author": {"type": ["string", "null"]},
     },
 }
-FREE_FORM_JSON = {("GET", "/biblios/{biblio_id}", 200): BIBLIO_TO_API}
+# POST /holds/{id}/suspension: the definition declares no body, Koha/REST/V1/Holds.pm
+# ``suspend`` renders {"end_date": <date or null>} all the same.
+SUSPENSION_BODY: dict[str, Any] = {
+    "type": "object",
+    "properties": {"end_date": {"type": ["string", "null"], "format": "date"}},
+    "additionalProperties": False,
+}
+FREE_FORM_JSON = {
+    ("GET", "/biblios/{biblio_id}", 200): BIBLIO_TO_API,
+    ("POST", "/holds/{hold_id}/suspension", 201): SUSPENSION_BODY,
+}
 
 # What newer Koha servers do beyond the shipped snapshot (see the module docstring).
 # GET /holds and /patrons/{id}/holds: x-koha-embed cancellation_requested (Koha::Hold->to_api,

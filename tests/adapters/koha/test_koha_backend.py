@@ -442,7 +442,7 @@ async def test_suspend_and_resume(fake_koha: FakeKoha, backend: KohaBackend) -> 
         Answer(json=[hold_row(31, suspended=True)]),
         Answer(json=[hold_row(31)]),
     )
-    suspend = fake_koha.on("POST", "/holds/31/suspension", Answer(201))
+    suspend = fake_koha.on("POST", "/holds/31/suspension", Answer(201, {"end_date": "2026-02-01"}))
     resume = fake_koha.on("DELETE", "/holds/31/suspension", Answer(204))
     hold = await backend.suspend_hold(PATRON, "31", date(2026, 2, 1))
     assert hold.status is HoldStatus.SUSPENDED

@@ -48,6 +48,7 @@ from ils_gateway.adapters.koha.schemas import (
     KohaAllowsRenewal,
     KohaBiblio,
     KohaCheckout,
+    KohaCheckoutSummary,
     KohaHold,
     KohaItem,
     KohaLibrary,
@@ -163,7 +164,8 @@ class KohaBackend:
         """The patron with counts from the same loan and hold lists the patron is shown."""
         today = self._today()
         patron = mapping.to_patron(koha_patron, card_number, today)
-        checkouts, holds = await asyncio.gather(self._checkouts(patron), self._koha_holds(patron))
+        rows, holds = await asyncio.gather(self._checkout_rows(patron), self._koha_holds(patron))
+        checkouts = parse(list[KohaCheckoutSummary], rows, "GET /checkouts")
         return mapping.with_counts(patron, checkouts, holds, today)
 
     async def authenticate(self, card_number: str, password: str) -> Patron:
@@ -271,12 +273,16 @@ class KohaBackend:
     # -- loans -----------------------------------------------------------------------------
 
     async def _checkouts(self, patron: Patron) -> list[KohaCheckout]:
+        return parse(list[KohaCheckout], await self._checkout_rows(patron), "GET /checkouts")
+
+    async def _checkout_rows(self, patron: Patron) -> list[Any]:
+        """The patron's current checkouts as Koha sent them, each one checked to be theirs."""
         rows = await self._client.call_list(
             "/checkouts", params={"patron_id": patron.id, "checked_in": "false", **_EXACT}
         )
-        checkouts = parse(list[KohaCheckout], rows, "GET /checkouts")
-        require_belongs(checkouts, "GET /checkouts", patron_id=patron.id)
-        return checkouts
+        owners = parse(list[KohaCheckoutSummary], rows, "GET /checkouts")
+        require_belongs(owners, "GET /checkouts", patron_id=patron.id)
+        return rows
 
     async def _renewability(self, checkout_id: int) -> KohaAllowsRenewal:
         row = await self._client.call_json(

@@ -11,7 +11,7 @@ Lists: Koha pages every list it serves through ``$c->objects->search`` (Koha/RES
 Objects.pm: ``_per_page`` defaults to the RESTdefaultPageSize preference, 20 out of the box,
 installer/data/mysql/mandatory/sysprefs.sql) and says how many rows match in ``X-Total-Count``
 and where the next page is in ``Link`` (Koha/REST/Plugin/Pagination.pm). ``call_list`` reads
-every page, bounded by ``MAX_LIST_ROWS``. It does not ask for ``_per_page=-1`` ("all rows"):
+every page, bounded by ``_MAX_LIST_ROWS``. It does not ask for ``_per_page=-1`` ("all rows"):
 newer Koha refuses page sizes beyond a limit on patron data (Koha/REST/Plugin/
 PatronDisclosure.pm, 400 ``patron_disclosure_page_size_exceeded``), while the size Koha
 chose for the first page is always one it accepts.
@@ -44,11 +44,11 @@ from ils_gateway.adapters.rest import (
 )
 from ils_gateway.domain.errors import BackendProtocolError
 
-__all__ = ["MAX_LIST_ROWS", "ClientState", "KohaClient"]
+__all__ = ["ClientState", "KohaClient"]
 
 # The most rows one list may have: far above any patron's loans or holds or a library's
 # branches; beyond it Koha is not answering the question the gateway asked.
-MAX_LIST_ROWS = 2000
+_MAX_LIST_ROWS = 2000
 
 
 class KohaClient:
@@ -144,7 +144,7 @@ class KohaClient:
         *,
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
-        max_rows: int = MAX_LIST_ROWS,
+        max_rows: int = _MAX_LIST_ROWS,
     ) -> list[Any]:
         """Every row of the Koha list at ``path``, reading page after page.
 

@@ -11,7 +11,7 @@ codes are the ones Koha 23.x puts in ``allows_renewal.error`` (C4::Circulation::
 and in the 403 text of POST /holds (C4::Reserves::CanItemBeReserved / CanBookBeReserved), plus
 the patron checks of newer Koha (Koha::Patron::can_place_holds).
 
-Where the code travels (``REFUSAL_FORMS``): Koha sends ``error_code`` only on some answers, so
+Where the code travels (``_REFUSAL_FORMS``): Koha sends ``error_code`` only on some answers, so
 the code is also read from the message text, in the shapes Koha's controllers write them:
 
 - POST /checkouts/{id}/renewal, refused: 403 ``{"error": "Renewal not authorized (<code>)"}``
@@ -136,15 +136,15 @@ REFUSAL_CODES: dict[str, str] = {
 }
 
 # Where Koha writes the code into the message (see the module docstring).
-REFUSAL_FORMS = (
+_REFUSAL_FORMS = (
     re.compile(r"^Renewal not authorized \((\w+)\)"),
     re.compile(r"Reason:\s*(\w+)"),
 )
 
 
-def code_in_text(message: str | None) -> str | None:
+def _code_in_text(message: str | None) -> str | None:
     """The refusal code in one of Koha's message shapes, if it has one."""
-    for form in REFUSAL_FORMS:
+    for form in _REFUSAL_FORMS:
         match = form.search(message or "")
         if match:
             return match.group(1)
@@ -178,7 +178,7 @@ def _vendor_message(response: httpx.Response) -> tuple[str | None, str | None]:
     if not isinstance(message, str):
         message = None
     if not isinstance(code, str):
-        code = code_in_text(message)
+        code = _code_in_text(message)
     return message, code
 
 

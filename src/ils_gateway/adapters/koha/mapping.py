@@ -19,6 +19,7 @@ not list), so the closed statuses never come from Koha's hold list.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 from ils_gateway.adapters.koha.errors import KohaCall, refusal_reason
@@ -26,6 +27,7 @@ from ils_gateway.adapters.koha.schemas import (
     KohaAllowsRenewal,
     KohaBiblio,
     KohaCheckout,
+    KohaCheckoutSummary,
     KohaHold,
     KohaItem,
     KohaLibrary,
@@ -183,13 +185,18 @@ def to_patron(patron: KohaPatron, card_number: str, today: date) -> Patron:
     )
 
 
-def days_overdue(checkout: KohaCheckout, today: date) -> int:
-    """Whole days past the due date (0 when not overdue), as the loan list shows it."""
+def days_overdue(checkout: KohaCheckout | KohaCheckoutSummary, today: date) -> int:
+    """Whole days past the due date (0 when not overdue or unknown), as the loan list says."""
+    if checkout.due_date is None:
+        return 0
     return max((today - checkout.due_date.date()).days, 0)
 
 
 def with_counts(
-    patron: Patron, checkouts: list[KohaCheckout], holds: list[KohaHold], today: date
+    patron: Patron,
+    checkouts: Sequence[KohaCheckout | KohaCheckoutSummary],
+    holds: Sequence[KohaHold],
+    today: date,
 ) -> Patron:
     """The patron with summary counts taken from the very lists the patron is shown.
 

@@ -51,6 +51,15 @@ class KohaCheckout(_KohaObject):
     item: dict[str, Any] | None = None
 
 
+class KohaCheckoutSummary(_KohaObject):
+    """definitions/checkout.yaml: what the patron summary counts by, read leniently so that
+    one malformed checkout does not stop a login (the loan list still reports it)."""
+
+    checkout_id: int
+    patron_id: int
+    due_date: datetime | None = None
+
+
 class KohaAllowsRenewal(_KohaObject):
     """definitions/allows_renewal.yaml"""
 
