@@ -859,6 +859,8 @@ async def _koha_errors(request: web.Request, handler: Handler) -> web.StreamResp
     if request.path != f"{API}/oauth/token" and not _authorized(request):
         return _error(401, "Authentication failure.")
     try:
+        if "x-koha-embed" in request.headers:
+            _embed(request, getattr(request.match_info.handler, "__name__", ""))
         return await handler(request)
     except _Rejected as rejected:
         return rejected.response
