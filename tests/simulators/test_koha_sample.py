@@ -65,9 +65,7 @@ async def test_patrons_see_only_their_own_records_and_all_of_them() -> None:
         assert {loan.id for loan in loans} == {
             str(v.checkout_id) for v in library.loans(first.card_number)
         }
-        open_holds = [
-            h for h in library.holds(first.card_number) if h.state.value != "suggested"
-        ]
+        open_holds = [h for h in library.holds(first.card_number) if h.state.value != "suggested"]
         assert {h.id for h in holds} == {str(h.hold_id) for h in open_holds}
         summary = await koha.patron_summary(patron)
         for counted in (patron, summary):
