@@ -368,3 +368,12 @@ async def test_login_and_summary_counts_come_from_the_lists(
             patron.holds_ready_count,
         )
         assert counts == (3, 3, 7, 1)
+
+
+async def test_a_pickup_change_answered_for_another_library_is_a_protocol_error(
+    fake_koha: FakeKoha, backend: KohaBackend
+) -> None:
+    fake_koha.on("GET", "/holds", Answer(json=[hold_row(31)]))
+    fake_koha.on("PUT", "/holds/31/pickup_location", Answer(json={"pickup_library_id": "CEN"}))
+    with pytest.raises(BackendProtocolError):
+        await backend.change_hold(PATRON, "31", pickup_library="NIS")

@@ -53,6 +53,7 @@ from ils_gateway.adapters.koha.schemas import (
     KohaItem,
     KohaLibrary,
     KohaPatron,
+    KohaPickupChange,
     parse,
 )
 from ils_gateway.adapters.rest import renew_in_turn
@@ -446,13 +447,16 @@ class KohaBackend:
             )
         hold = await self._own_hold(patron, hold_id)
         if pickup_library is not None and pickup_library != hold.pickup_library_id:
-            await self._client.call_json(
+            row = await self._client.call_json(
                 KohaCall.CHANGE_PICKUP,
                 "PUT",
                 f"/holds/{hold.hold_id}/pickup_location",
                 json={"pickup_library_id": pickup_library},
                 idempotent=True,
             )
+            moved = parse(KohaPickupChange, row, "PUT /holds/{hold_id}/pickup_location")
+            where = "PUT /holds/{hold_id}/pickup_location"
+            require_belongs([moved], where, pickup_library_id=pickup_library)
             hold = await self._own_hold(patron, hold_id)
         return await self._to_hold(hold)
 

@@ -88,6 +88,12 @@ class KohaHold(_KohaObject):
     cancellation_requested: bool | None = None
 
 
+class KohaPickupChange(_KohaObject):
+    """PUT /holds/{hold_id}/pickup_location: the pickup library now set (paths/holds.yaml)."""
+
+    pickup_library_id: str
+
+
 class KohaLibrary(_KohaObject):
     """definitions/library.yaml"""
 
