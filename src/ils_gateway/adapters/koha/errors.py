@@ -108,6 +108,8 @@ REFUSAL_CODES: dict[str, str] = {
     "onsite_checkout": "excluded_item_type",
     "recalled": "has_holds",
     "card_expired": "card_expired",
+    # renewals allowed without the item in hand (UnseenRenewals) are used up: bring it in
+    "too_unseen": "renewal_limit",
     # holds (POST /holds 403 "Hold cannot be placed. Reason: <code>", CanItemBeReserved)
     "tooManyReserves": "hold_limit",
     "tooManyHoldsForThisRecord": "hold_limit",
