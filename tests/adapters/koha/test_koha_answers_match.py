@@ -27,7 +27,12 @@ from test_koha_backend import (
 )
 
 from ils_gateway.adapters.koha.backend import KohaBackend
-from ils_gateway.domain.errors import BackendProtocolError, HoldRefused, RenewalRefused
+from ils_gateway.domain.errors import (
+    BackendProtocolError,
+    HoldRefused,
+    NotFound,
+    RenewalRefused,
+)
 from ils_gateway.domain.vocab import RefusalReason
 
 DEFAULT_PAGE_SIZE = 20  # RESTdefaultPageSize as Koha installs it
@@ -377,3 +382,17 @@ async def test_a_pickup_change_answered_for_another_library_is_a_protocol_error(
     fake_koha.on("PUT", "/holds/31/pickup_location", Answer(json={"pickup_library_id": "CEN"}))
     with pytest.raises(BackendProtocolError):
         await backend.change_hold(PATRON, "31", pickup_library="NIS")
+
+
+@pytest.mark.parametrize("hold_id", ["031", "３１"])
+async def test_a_hold_id_is_read_as_the_number_it_is(
+    fake_koha: FakeKoha, backend: KohaBackend, hold_id: str
+) -> None:
+    """ "031" is hold 31 (not a 502 for Koha answering hold 31); "３１" is no hold id."""
+    lookup = fake_koha.on("GET", "/holds", Answer(json=[hold_row(31)]))
+    if hold_id.isascii():
+        assert (await backend.change_hold(PATRON, hold_id)).id == "31"
+    else:
+        with pytest.raises(NotFound):
+            await backend.change_hold(PATRON, hold_id)
+        assert lookup.call_count == 0

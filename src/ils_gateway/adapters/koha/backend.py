@@ -353,15 +353,16 @@ class KohaBackend:
         return holds
 
     async def _own_hold(self, patron: Patron, hold_id: str) -> KohaHold:
-        if not hold_id.isdigit():
+        if not (hold_id.isascii() and hold_id.isdigit()):
             raise NotFound("No such hold.")
+        number = int(hold_id)
         rows = await self._client.call_list(
             "/holds",
-            params={"hold_id": hold_id, "patron_id": patron.id, **_EXACT},
+            params={"hold_id": number, "patron_id": patron.id, **_EXACT},
             headers=self._hold_embed,
         )
         holds = parse(list[KohaHold], rows, "GET /holds")
-        require_belongs(holds, "GET /holds", hold_id=hold_id, patron_id=patron.id)
+        require_belongs(holds, "GET /holds", hold_id=number, patron_id=patron.id)
         if not holds:
             raise NotFound("No such hold.")
         return holds[0]
