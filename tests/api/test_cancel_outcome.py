@@ -100,14 +100,15 @@ async def test_a_waiting_hold_cancel_is_a_cancel_and_is_kept_in_history(make_gat
     assert waiting["id"] in await _history_ids(client, auth)
 
 
-async def test_without_the_flow_a_ready_hold_cancel_is_refused_not_faked(make_gateway) -> None:
+async def test_without_the_flow_koha_cancels_a_ready_hold_outright(make_gateway) -> None:
+    """Koha's DELETE /holds/{id} cancels any hold (Koha/REST/V1/Holds.pm ``delete``): only
+    with the cancellation-request flow does a waiting hold get a request instead."""
     client = await make_gateway(request_flow=False)
     auth = await login(client)
     ready = _first(await _holds(client, auth), "ready")
     response = await client.delete(f"{T}/holds/{ready['id']}", headers=auth)
-    assert response.status == 422
-    assert (await response.json())["reason"] == "not_cancellable_in_state"
-    assert ready["id"] not in await _history_ids(client, auth)
+    assert response.status == 204
+    assert ready["id"] in await _history_ids(client, auth)
 
 
 async def test_a_replayed_request_answers_202_again(make_gateway) -> None:

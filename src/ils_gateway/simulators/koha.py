@@ -6,18 +6,56 @@ status codes and JSON shapes of Koha's published definition (the 23.05 snapshot 
 patron a record belongs to, as Koha's does. Authentication: OAuth2 client credentials
 (``POST /api/v1/oauth/token``) or Basic, with the credentials given to ``create_koha_app``.
 
-Koha's refusal texts are kept: ``"Hold cannot be placed. Reason: tooManyReserves"``,
-``"Renewal not authorized (too_soon)"``, with the code also in ``error_code``. The simulated
-library's own tokens stay inside it: ``koha_code`` says what Koha sends in each situation
-(its own code, the code of the Koha setting a site would use for that rule, or no code where
-Koha answers with a bare message, e.g. suspending a found hold).
+Koha's defaults and quirks are kept, each from Koha's own source (Koha-Community/Koha):
+
+- Filters match by *contains* unless ``_match`` says ``exact``, ``starts_with`` or
+  ``ends_with`` (Koha/REST/Plugin/Query.pm, ``build_query_params``; MySQL's ``LIKE`` and
+  ``=`` under Koha's ``utf8mb4_unicode_ci`` collation ignore case). ``patron_id=1`` finds
+  patrons 1, 10, 11, 21…. Only the query parameters a route's definition declares filter;
+  ``q`` takes a JSON object of ``field: value`` (exact) or ``field: {"-in": [...]}`` /
+  ``{"like": "..."}`` (Query.pm ``merge_q_params``; the subset the gateway could send).
+- Every list is paged: ``_per_page`` defaults to RESTdefaultPageSize, 20 as installed
+  (Koha/REST/Plugin/Objects.pm ``search_rs``; installer/data/mysql/mandatory/sysprefs.sql),
+  ``_per_page=-1`` returns all rows; answers carry ``X-Total-Count``, ``X-Base-Total-Count``
+  and one ``Link`` header per relation, ``prev``/``next`` where they exist, always ``first``
+  and ``last`` (Koha/REST/Plugin/Pagination.pm). ``max_page_size`` imitates newer Koha with
+  patron disclosure auditing, which refuses an explicit larger size, -1 included, with 400
+  ``patron_disclosure_page_size_exceeded`` (Koha/REST/Plugin/PatronDisclosure.pm).
+- ``x-koha-embed`` is honoured only where a route declares it: an embed on a route that has
+  none is 400 "Embedding objects is not allowed on this endpoint." (Query.pm
+  ``stash_embed``; t/db_dependent/api/v1/query.t). A hold's ``cancellation_requested``
+  appears only when embedded (Koha::Hold->to_api; definitions/hold.yaml "(x-koha-embed)").
+- A new hold's ``status`` is null: POST /holds calls AddReserve with ``found => undef``
+  (Koha/REST/V1/Holds.pm ``add``), and a hold is found (T/W) only when its copy is checked
+  in, unless ReservesNeedReturns is off, when an item-level hold on a copy already at the
+  pickup library is waiting at once (C4/Reserves.pm ``AddReserve``; ReservesNeedReturns is 1
+  as installed). ``reserves_need_returns`` sets that preference here.
+- Purchase suggestions are not holds: Koha keeps them in ``suggestions``, never in
+  ``reserves`` (Koha/Suggestion.pm), so they are not listed or found as holds.
+- DELETE /holds/{id} cancels any hold (Koha/REST/V1/Holds.pm ``delete``: ``$hold->cancel``);
+  with ``x-koha-override: cancellation-request-flow`` a *waiting* hold gets a cancellation
+  request and 202 instead (newer Koha, same file).
+- Error bodies as Koha's controllers write them: a refused renewal is 403
+  ``{"error": "Renewal not authorized (<code>)"}`` without ``error_code``
+  (Koha/REST/V1/Checkouts.pm ``renew``); a hold refused by the item or record rules is 403
+  ``{"error": "Hold cannot be placed. Reason: <code>"}`` and one refused because of the
+  patron 409 with ``error_code`` as well (Holds.pm ``add``, newer Koha's
+  ``can_place_holds``); suspending a found hold is 400 "Found hold cannot be suspended.
+  Status=<letter>" (Koha/Exceptions/Hold.pm); a request the definition rejects is 400
+  ``{"errors": [{"message", "path"}], "status": 400}`` (Mojolicious::Plugin::OpenAPI).
+
+The simulated library's own tokens stay inside it: ``koha_code`` says what Koha sends in each
+situation (its own code, the code of the Koha setting a site would use for that rule, or no
+code where Koha answers with a bare message).
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
@@ -36,12 +74,27 @@ from ils_gateway.simulators.outcomes import (
     SimulatedFault,
     UnknownRecord,
 )
+from ils_gateway.simulators.policy import HoldState
 from ils_gateway.simulators.records import Biblio, ContactMethod, ItemStatus
 
 API = "/api/v1"
 TOKEN_LIFETIME = 3600
 KOHA_LIBRARY = web.AppKey("koha_library", SimulatedLibrary)
 _STATE = web.AppKey("koha_state", dict)
+_SETTINGS = web.AppKey("koha_settings", "KohaSettings")
+
+# RESTdefaultPageSize as Koha installs it (installer/data/mysql/mandatory/sysprefs.sql).
+DEFAULT_PAGE_SIZE = 20
+
+
+@dataclass(frozen=True)
+class KohaSettings:
+    """The Koha system preferences (and version traits) the face imitates."""
+
+    page_size: int = DEFAULT_PAGE_SIZE  # RESTdefaultPageSize
+    reserves_need_returns: bool = True  # ReservesNeedReturns (1 as installed)
+    max_page_size: int | None = None  # patron disclosure auditing (newer Koha), off by default
+
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -89,9 +142,41 @@ def koha_code(token: RefusalToken) -> str | None:
     return _KOHA_EQUIVALENTS.get(token)
 
 
-def _refused(status: int, refusal: Refusal, text: str | None = None) -> web.Response:
-    code = koha_code(refusal.token)
-    return _error(status, text.format(code=code) if code and text else refusal.message, code)
+# Why Koha refuses a hold because of the patron, not the item (newer Koha: Holds.pm ``add``
+# asks Koha::Patron->can_place_holds first and answers 409 with its message as error_code).
+_PATRON_HOLD_CODES: dict[RefusalToken, str] = {
+    RefusalToken.EXPIRED: "expired",
+    RefusalToken.DEBARRED: "restricted",
+    RefusalToken.ITEM_OVERDUE: "restricted",  # the OVERDUES restriction is a debarment
+}
+
+
+def _hold_refused(refusal: Refusal) -> web.Response:
+    """POST /holds refused, in the shape Koha/REST/V1/Holds.pm ``add`` writes."""
+    patron_code = _PATRON_HOLD_CODES.get(refusal.token)
+    if patron_code is not None:
+        return _error(409, f"Hold cannot be placed. Reason: {patron_code}", patron_code)
+    code = koha_code(refusal.token) or refusal.token.value
+    return _error(403, f"Hold cannot be placed. Reason: {code}")
+
+
+def _renewal_refused(refusal: Refusal) -> web.Response:
+    """A refused renewal as Koha/REST/V1/Checkouts.pm ``renew`` writes it: no error_code."""
+    return _error(403, f"Renewal not authorized ({koha_code(refusal.token) or ''})")
+
+
+def _internal_error() -> web.Response:
+    """Koha's ``unhandled_exception`` (Koha/REST/Plugin/Exceptions.pm)."""
+    return _error(
+        500, "Something went wrong, check Koha logs for details.", "internal_server_error"
+    )
+
+
+def _invalid(path: str, message: str) -> web.Response:
+    """A request the definition rejects, as Mojolicious::Plugin::OpenAPI renders it."""
+    return web.json_response(
+        {"errors": [{"message": message, "path": path}], "status": 400}, status=400
+    )
 
 
 # -- Koha JSON shapes ---------------------------------------------------------------------
@@ -167,9 +252,9 @@ def checkout_json(loan: LoanView) -> dict[str, Any]:
     }
 
 
-def hold_json(hold: HoldView) -> dict[str, Any]:
-    """definitions/hold.yaml"""
-    return {
+def hold_json(hold: HoldView, embed: frozenset[str] | set[str] = frozenset()) -> dict[str, Any]:
+    """definitions/hold.yaml; ``cancellation_requested`` only when embedded (Koha::Hold)."""
+    body: dict[str, Any] = {
         "hold_id": hold.hold_id,
         "patron_id": hold.patron_id,
         "biblio_id": hold.biblio_id,
@@ -186,8 +271,10 @@ def hold_json(hold: HoldView) -> dict[str, Any]:
             else None
         ),
         "expiration_date": hold.deadline.isoformat() if hold.deadline else None,
-        "cancellation_requested": hold.cancellation_requested,
     }
+    if "cancellation_requested" in embed:
+        body["cancellation_requested"] = hold.cancellation_requested
+    return body
 
 
 def biblio_json(biblio: Biblio) -> dict[str, Any]:
@@ -208,6 +295,216 @@ def library_json(location: PickupLocation) -> dict[str, Any]:
     return {"library_id": location.code, "name": location.name, "pickup_location": True}
 
 
+# -- Koha's list machinery: filters, q, embeds, pages -------------------------------------
+
+# Query parameters that are not filters (Koha/REST/Plugin/Query.pm ``_reserved_words``).
+_RESERVED = frozenset(
+    {"_match", "_order_by", "_page", "_per_page", "q", "query", "x-koha-request-id"}
+)
+_MATCHES = ("contains", "exact", "starts_with", "ends_with")  # swagger.yaml parameters/match
+
+# The filters each list declares (paths/*.yaml), limited to fields these rows carry.
+_PATRON_FILTERS = (
+    "patron_id",
+    "cardnumber",
+    "surname",
+    "firstname",
+    "other_name",
+    "email",
+    "phone",
+    "date_of_birth",
+    "library_id",
+    "category_id",
+    "expiry_date",
+    "restricted",
+    "userid",
+)
+_CHECKOUT_FILTERS = ("patron_id",)  # paths/checkouts.yaml (patron_id_qp)
+_HOLD_FILTERS = (
+    "hold_id",
+    "patron_id",
+    "hold_date",
+    "biblio_id",
+    "pickup_library_id",
+    "priority",
+    "status",
+    "item_id",
+    "expiration_date",
+    "suspended",
+    "suspended_until",
+)
+_ITEM_FILTERS = ("external_id",)  # paths/items.yaml
+_LIBRARY_FILTERS = ("name",)  # paths/libraries.yaml
+
+# x-koha-embed values each route declares (paths/*.yaml; GET /holds and /patrons/{id}/holds
+# as newer Koha declares them, for cancellation requests).
+_EMBEDS: dict[str, frozenset[str]] = {
+    "list_patrons": frozenset(
+        {"extended_attributes", "checkouts+count", "overdues+count", "account_balance", "library"}
+    ),
+    "get_patron": frozenset({"extended_attributes"}),
+    "list_checkouts": frozenset({"issuer", "renewals"}),
+    "list_holds": frozenset({"cancellation_requested"}),
+    "patron_holds": frozenset({"cancellation_requested"}),
+    "list_items": frozenset({"+strings"}),
+    "get_item": frozenset({"+strings"}),
+}
+
+
+class _Rejected(Exception):
+    """A request Koha answers with an error before doing anything."""
+
+    def __init__(self, response: web.Response) -> None:
+        self.response = response
+
+
+def _embed(request: web.Request, route: str = "") -> set[str]:
+    """The embeds asked for, as Koha's ``stash_embed`` and the definition allow them."""
+    asked = {e.strip() for e in request.headers.get("x-koha-embed", "").split(",") if e.strip()}
+    if not asked:
+        return set()
+    allowed = _EMBEDS.get(route)
+    if allowed is None:
+        raise _Rejected(
+            web.json_response("Embedding objects is not allowed on this endpoint.", status=400)
+        )
+    if asked - allowed:
+        raise _Rejected(_invalid("/x-koha-embed", f"Not in enum list: {', '.join(allowed)}."))
+    return asked
+
+
+def _text(value: Any) -> str | None:
+    """A field as MySQL compares it (booleans are tinyint)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value)
+
+
+def _param_text(raw: str) -> str:
+    return {"true": "1", "false": "0"}.get(raw, raw)
+
+
+def _like(value: str | None, wanted: str, match: str) -> bool:
+    """Query.pm ``build_query_params``: LIKE '%x%' / 'x%' / '%x' or =, without case."""
+    if value is None:
+        return False
+    got, wanted = value.casefold(), wanted.casefold()
+    if match == "exact":
+        return got == wanted
+    if match == "starts_with":
+        return got.startswith(wanted)
+    if match == "ends_with":
+        return got.endswith(wanted)
+    return wanted in got
+
+
+def _q_matches(row: dict[str, Any], query: Any) -> bool:
+    """The subset of Koha's ``q`` (SQL::Abstract as JSON) that a client of ids would send."""
+    if not isinstance(query, dict):
+        raise ValueError("q must be an object")
+    for field, condition in query.items():
+        value = _text(row.get(field.removeprefix("me.")))
+        if isinstance(condition, dict):
+            for op, operand in condition.items():
+                if op == "-in" and isinstance(operand, list):
+                    ok = value in {_text(o) for o in operand}
+                elif op in ("=", "-eq"):
+                    ok = value == _text(operand)
+                elif op == "like":
+                    pattern = str(operand)
+                    ok = _like(value, pattern.strip("%"), _like_mode(pattern))
+                else:
+                    raise ValueError(f"operator {op} is not simulated")
+                if not ok:
+                    return False
+        elif value != _text(condition):
+            return False
+    return True
+
+
+def _like_mode(pattern: str) -> str:
+    starts, ends = pattern.startswith("%"), pattern.endswith("%")
+    if starts and ends:
+        return "contains"
+    if ends:
+        return "starts_with"
+    if starts:
+        return "ends_with"
+    return "exact"
+
+
+def _int_param(request: web.Request, name: str, default: int) -> int:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise _Rejected(_invalid(f"/{name}", "Expected integer - got string.")) from None
+
+
+def _search(
+    request: web.Request, rows: Sequence[dict[str, Any]], filters: Sequence[str]
+) -> web.Response:
+    """Koha's ``$c->objects->search``: filter, page, and add the pagination headers.
+
+    Koha/REST/Plugin/Objects.pm ``search_rs`` and Koha/REST/Plugin/Pagination.pm.
+    """
+    match = request.query.get("_match", "contains")
+    if match not in _MATCHES:
+        raise _Rejected(_invalid("/_match", f"Not in enum list: {', '.join(_MATCHES)}."))
+    found = list(rows)
+    for name in filters:
+        if name in request.query and name not in _RESERVED:
+            wanted = _param_text(request.query[name])
+            found = [r for r in found if _like(_text(r.get(name)), wanted, match)]
+    for raw in request.query.getall("q", []):
+        if not raw:
+            continue
+        try:
+            query = json.loads(raw)
+            found = [r for r in found if _q_matches(r, query)]
+        except ValueError:
+            raise _Rejected(_internal_error()) from None
+    settings = request.app[_SETTINGS]
+    explicit = "_per_page" in request.query
+    per_page = _int_param(request, "_per_page", settings.page_size)
+    page = _int_param(request, "_page", 1)
+    limit = settings.max_page_size
+    if limit is not None and explicit and not 1 <= per_page <= limit:
+        raise _Rejected(
+            _error(
+                400,
+                f"Page size must be between 1 and {limit} while patron "
+                "disclosure auditing is enabled",
+                "patron_disclosure_page_size_exceeded",
+            )
+        )
+    if per_page == 0 or per_page < -1 or page < 1:
+        raise _Rejected(_internal_error())
+    total = len(found)
+    if per_page == -1:
+        shown, page, pages = found, 1, 1
+    else:
+        shown = found[(page - 1) * per_page : page * per_page]
+        pages = total // per_page + (1 if total % per_page else 0)
+    response = web.json_response(shown)
+    links: list[tuple[int, str]] = []
+    if per_page != -1 and pages > 1 and page > 1:
+        links.append((page - 1, "prev"))
+    if per_page != -1 and pages > 1 and page < pages:
+        links.append((page + 1, "next"))
+    links += [(1, "first"), (pages, "last")]
+    for number, rel in links:
+        url = request.url.update_query({"_page": str(number), "_per_page": str(per_page)})
+        response.headers.add("Link", f'<{url}>; rel="{rel}"')
+    response.headers["X-Total-Count"] = str(total)
+    response.headers["X-Base-Total-Count"] = str(len(rows))
+    return response
+
+
 # -- helpers over the model ---------------------------------------------------------------
 
 
@@ -218,19 +515,24 @@ def _library(request: web.Request) -> SimulatedLibrary:
 def _int(request: web.Request, name: str) -> int:
     raw = request.match_info[name]
     if not raw.isdigit():
-        raise web.HTTPBadRequest(
-            text='{"error": "Invalid path parameter"}', content_type="application/json"
-        )
+        raise _Rejected(_invalid(f"/{name}", "Expected integer - got string."))
     return int(raw)
 
 
-def _embed(request: web.Request) -> set[str]:
-    return {e.strip() for e in request.headers.get("x-koha-embed", "").split(",") if e.strip()}
+def _is_hold(hold: HoldView) -> bool:
+    """Koha lists reserves only: a purchase suggestion is not one (Koha/Suggestion.pm)."""
+    return hold.state.is_open and hold.state is not HoldState.SUGGESTED
+
+
+def _hold(library: SimulatedLibrary, hold_id: int) -> HoldView:
+    hold = library.hold_by_id(hold_id)
+    if not _is_hold(hold):
+        raise UnknownRecord("hold", hold_id)
+    return hold
 
 
 def _hold_owner_card(library: SimulatedLibrary, hold_id: int) -> str:
-    hold = library.hold_by_id(hold_id)
-    return library.patron_by_id(hold.patron_id).card_number
+    return library.patron_by_id(_hold(library, hold_id).patron_id).card_number
 
 
 def _barcode_of(library: SimulatedLibrary, item_id: int) -> str:
@@ -246,16 +548,19 @@ def _open_loan(library: SimulatedLibrary, checkout_id: int) -> tuple[str, str]:
             return library.patron_by_id(loan.patron_id).card_number, _barcode_of(
                 library, loan.item_id
             )
-    raise UnknownRecord("checkout", checkout_id)
+    raise _Rejected(_error(404, "Checkout doesn't exist"))
+
+
+def _all_holds(library: SimulatedLibrary) -> list[HoldView]:
+    views = (library.hold_by_id(h.id) for h in library.data.holds)
+    return sorted((h for h in views if _is_hold(h)), key=lambda h: h.hold_id)
 
 
 async def _json_body(request: web.Request) -> Any:
     try:
         return await request.json()
     except ValueError:
-        raise web.HTTPBadRequest(
-            text='{"error": "Malformed JSON"}', content_type="application/json"
-        ) from None
+        raise _Rejected(_invalid("/body", "Invalid JSON.")) from None
 
 
 # -- handlers -----------------------------------------------------------------------------
@@ -278,7 +583,7 @@ async def token(request: web.Request) -> web.Response:
 async def validate_password(request: web.Request) -> web.Response:
     body = await _json_body(request)
     if not isinstance(body, dict) or not {"userid", "password"} <= body.keys():
-        return _error(400, "Missing userid or password")
+        return _invalid("/body", "Missing property.")
     result = _library(request).authenticate(str(body["userid"]), str(body["password"]))
     if not result.ok:
         return _error(400, "Validation failed")
@@ -286,38 +591,37 @@ async def validate_password(request: web.Request) -> web.Response:
 
 
 async def list_patrons(request: web.Request) -> web.Response:
-    card = request.query.get("cardnumber")
     library = _library(request)
-    if card is None:
-        return _error(400, "This simulator lists patrons by cardnumber only")
-    try:
-        found = [library.patron_info(card)]
-    except UnknownRecord:
-        found = []
-    return web.json_response([patron_json(p, _embed(request)) for p in found])
+    embed = _embed(request, "list_patrons")
+    rows = [patron_json(library.patron_by_id(p.id), embed) for p in library.data.patrons]
+    return _search(request, sorted(rows, key=lambda r: r["patron_id"]), _PATRON_FILTERS)
 
 
 async def get_patron(request: web.Request) -> web.Response:
+    _embed(request, "get_patron")
     patron = _library(request).patron_by_id(_int(request, "patron_id"))
     return web.json_response(patron_json(patron))
 
 
 async def patron_holds(request: web.Request) -> web.Response:
     library = _library(request)
+    embed = _embed(request, "patron_holds")
     patron = library.patron_by_id(_int(request, "patron_id"))
-    return web.json_response([hold_json(h) for h in library.holds(patron.card_number)])
+    holds = [h for h in library.holds(patron.card_number) if _is_hold(h)]
+    return _search(request, [hold_json(h, embed) for h in holds], ())
 
 
 async def list_checkouts(request: web.Request) -> web.Response:
+    """Checkouts#list: current checkouts, or returned ones with ``checked_in`` (Checkouts.pm)."""
     library = _library(request)
-    patron_id = request.query.get("patron_id")
-    if patron_id is None or not patron_id.isdigit():
-        return _error(400, "This simulator lists checkouts by patron_id only")
-    try:
-        card = library.patron_by_id(int(patron_id)).card_number
-    except UnknownRecord:
-        return web.json_response([])
-    return web.json_response([checkout_json(loan) for loan in library.loans(card)])
+    _embed(request, "list_checkouts")
+    returned = request.query.get("checked_in") in ("true", "1")
+    rows = []
+    for patron in library.data.patrons:
+        if returned:
+            continue  # the simulated library keeps no old_issues for this face
+        rows.extend(checkout_json(loan) for loan in library.loans(patron.card_number))
+    return _search(request, sorted(rows, key=lambda r: r["checkout_id"]), _CHECKOUT_FILTERS)
 
 
 async def allows_renewal(request: web.Request) -> web.Response:
@@ -342,36 +646,14 @@ async def renew(request: web.Request) -> web.Response:
     try:
         loan = library.renew(card, barcode)
     except Refusal as refusal:
-        return _refused(403, refusal, "Renewal not authorized ({code})")
+        return _renewal_refused(refusal)
     return web.json_response(checkout_json(loan), status=201)
 
 
 async def list_holds(request: web.Request) -> web.Response:
-    library = _library(request)
-    hold_id = request.query.get("hold_id")
-    patron_id = request.query.get("patron_id")
-    item_id = request.query.get("item_id")
-    if patron_id is None and item_id is not None and item_id.isdigit():
-        return web.json_response([hold_json(h) for h in _holds_on_item(library, int(item_id))])
-    if patron_id is None or not patron_id.isdigit():
-        return _error(400, "This simulator lists holds by patron_id or item_id only")
-    try:
-        card = library.patron_by_id(int(patron_id)).card_number
-    except UnknownRecord:
-        return web.json_response([])
-    holds = library.holds(card)
-    if hold_id is not None:
-        holds = [h for h in holds if str(h.hold_id) == hold_id]
-    return web.json_response([hold_json(h) for h in holds])
-
-
-def _holds_on_item(library: SimulatedLibrary, item_id: int) -> list[HoldView]:
-    """Open holds a copy has been set aside for (Koha: reserves with this itemnumber)."""
-    return [
-        library.hold_by_id(h.id)
-        for h in library.data.holds
-        if h.item_id == item_id and h.state.is_open
-    ]
+    embed = _embed(request, "list_holds")
+    rows = [hold_json(h, embed) for h in _all_holds(_library(request))]
+    return _search(request, rows, _HOLD_FILTERS)
 
 
 _HOLD_FIELDS = {
@@ -389,15 +671,37 @@ _HOLD_FIELDS = {
 
 
 async def place_hold(request: web.Request) -> web.Response:
+    """Holds#add (Koha/REST/V1/Holds.pm), in its order of checks."""
     library = _library(request)
+    settings = request.app[_SETTINGS]
     body = await _json_body(request)
-    if (
-        not isinstance(body, dict)
-        or not {"patron_id", "pickup_library_id"} <= body.keys()
-        or body.keys() - _HOLD_FIELDS
-    ):
-        return _error(400, "Missing or wrong parameters")
-    card = library.patron_by_id(int(body["patron_id"])).card_number
+    if not isinstance(body, dict):
+        return _invalid("/body", "Expected object - got other.")
+    for required in ("patron_id", "pickup_library_id"):
+        if required not in body:
+            return _invalid(f"/body/{required}", "Missing property.")
+    for extra in sorted(body.keys() - _HOLD_FIELDS):
+        return _invalid("/body", f"Properties not allowed: {extra}.")
+    item_id, biblio_id = body.get("item_id"), body.get("biblio_id")
+    barcode = None
+    if item_id is not None:
+        try:
+            barcode = _barcode_of(library, int(item_id))
+        except UnknownRecord:
+            return _error(404, "item_id not found.")
+        if biblio_id is not None and library.item_info(barcode).biblio_id != int(biblio_id):
+            return _error(400, f"Item {item_id} doesn't belong to biblio {biblio_id}")
+    elif biblio_id is not None:
+        try:
+            library.biblio(int(biblio_id))
+        except UnknownRecord:
+            return web.json_response("Biblio not found.", status=400)
+    else:
+        return _error(400, "At least one of biblio_id, item_id should be given")
+    try:
+        card = library.patron_by_id(int(body["patron_id"])).card_number
+    except UnknownRecord:
+        return _error(400, "patron_id not found")
     pickup = str(body["pickup_library_id"])
     if pickup not in {p.code for p in library.pickup_locations()}:
         return _error(400, "The supplied pickup location is not valid")
@@ -405,36 +709,39 @@ async def place_hold(request: web.Request) -> web.Response:
     # ring patrons collecting at a bookmobile stop, so the model's phone-only rule holds.
     stations = {p.code for p in library.pickup_locations() if p.bookmobile is not None}
     contact = ContactMethod.PHONE if pickup in stations else None
+    # AddReserve: found stays undef, except an item-level hold on a copy already at the
+    # pickup library while ReservesNeedReturns is off (C4/Reserves.pm).
+    allocate = (
+        barcode is not None
+        and not settings.reserves_need_returns
+        and library.item_info(barcode).location == pickup
+    )
     try:
-        if body.get("item_id") is not None:
-            barcode = _barcode_of(library, int(body["item_id"]))
-            hold = library.place_hold(card, pickup, barcode=barcode, contact=contact)
-        elif body.get("biblio_id") is not None:
+        if barcode is not None:
             hold = library.place_hold(
-                card, pickup, biblio_id=int(body["biblio_id"]), contact=contact
+                card, pickup, barcode=barcode, contact=contact, allocate=allocate
             )
         else:
-            return _error(400, "At least one of biblio_id, item_id should be given")
+            hold = library.place_hold(
+                card, pickup, biblio_id=int(biblio_id), contact=contact, allocate=False
+            )
     except Refusal as refusal:
-        return _refused(403, refusal, "Hold cannot be placed. Reason: {code}")
+        return _hold_refused(refusal)
     return web.json_response(hold_json(hold), status=201)
 
 
 async def cancel_hold(request: web.Request) -> web.Response:
+    """Holds#delete: cancels any hold; with the cancellation-request-flow override a waiting
+    hold gets a cancellation request and 202 (newer Koha)."""
     library = _library(request)
     hold_id = _int(request, "hold_id")
     card = _hold_owner_card(library, hold_id)
-    hold = library.hold_by_id(hold_id)
-    asked_for_request = "cancellation-request-flow" in request.headers.get("x-koha-override", "")
-    if hold.state not in library.rules.cancellable_states and not asked_for_request:
-        # Koha 23.05 has no cancellation request over this route: refuse rather than pretend.
-        return _refused(403, Refusal(RefusalToken.NOT_CANCELLABLE))
-    try:
-        after = library.cancel_hold(card, hold_id)
-    except Refusal as refusal:
-        return _refused(403, refusal)
-    if after.cancellation_requested and after.state.is_open:
+    hold = _hold(library, hold_id)
+    overrides = {o.strip() for o in request.headers.get("x-koha-override", "").split(",")}
+    if "cancellation-request-flow" in overrides and hold.found == "W":
+        library.cancel_hold(card, hold_id, mode="request")
         return web.Response(status=202)
+    library.cancel_hold(card, hold_id, mode="cancel")
     return web.Response(status=204)
 
 
@@ -443,7 +750,7 @@ async def change_pickup(request: web.Request) -> web.Response:
     hold_id = _int(request, "hold_id")
     body = await _json_body(request)
     if not isinstance(body, dict) or set(body) != {"pickup_library_id"}:
-        return _error(400, "Missing or wrong parameters")
+        return _invalid("/body/pickup_library_id", "Missing property.")
     card = _hold_owner_card(library, hold_id)
     try:
         hold = library.change_pickup(card, hold_id, str(body["pickup_library_id"]))
@@ -461,17 +768,19 @@ async def suspend(request: web.Request) -> web.Response:
     if request.can_read_body:
         body = await _json_body(request)
         if not isinstance(body, dict) or body.keys() - {"end_date"}:
-            return _error(400, "Missing or wrong parameters")
+            return _invalid("/body", "Properties not allowed.")
         if body.get("end_date"):
             until = date.fromisoformat(str(body["end_date"]))
     card = _hold_owner_card(library, hold_id)
+    hold = _hold(library, hold_id)
     try:
         library.suspend_hold(card, hold_id, until)
     except Refusal as refusal:
         if refusal.token is RefusalToken.HOLD_FOUND:
-            return _error(400, "Found hold cannot be suspended")
-        return _refused(403, refusal)
-    return web.Response(status=201)
+            # Koha::Exceptions::Hold::CannotSuspendFound, stringified (Koha/Exceptions/Hold.pm)
+            return _error(400, f"Found hold cannot be suspended. Status={hold.found}")
+        return _error(400, refusal.message)
+    return web.json_response({"end_date": until.isoformat() if until else None}, status=201)
 
 
 async def resume(request: web.Request) -> web.Response:
@@ -481,30 +790,27 @@ async def resume(request: web.Request) -> web.Response:
     try:
         library.resume_hold(card, hold_id)
     except Refusal as refusal:
-        return _refused(400, refusal)
+        return _error(400, refusal.message)
     return web.Response(status=204)
 
 
 async def hold_pickup_locations(request: web.Request) -> web.Response:
     library = _library(request)
-    library.hold_by_id(_int(request, "hold_id"))
-    return web.json_response([library_json(p) for p in library.pickup_locations()])
+    _hold(library, _int(request, "hold_id"))
+    rows = [library_json(p) for p in library.pickup_locations()]
+    return _search(request, rows, ())
 
 
 async def list_items(request: web.Request) -> web.Response:
     library = _library(request)
-    barcode = request.query.get("external_id")
-    if barcode is None:
-        return _error(400, "This simulator lists items by external_id only")
-    try:
-        found = [library.item_info(barcode)]
-    except UnknownRecord:
-        found = []
-    return web.json_response([item_json(i) for i in found])
+    _embed(request, "list_items")
+    rows = [item_json(library.item_info(i.barcode)) for i in library.data.items]
+    return _search(request, sorted(rows, key=lambda r: r["item_id"]), _ITEM_FILTERS)
 
 
 async def get_item(request: web.Request) -> web.Response:
     library = _library(request)
+    _embed(request, "get_item")
     return web.json_response(
         item_json(library.item_info(_barcode_of(library, _int(request, "item_id"))))
     )
@@ -532,13 +838,16 @@ async def get_biblio(request: web.Request) -> web.Response:
 
 
 async def item_pickup_locations(request: web.Request) -> web.Response:
+    """Items#pickup_locations: ``patron_id`` picks the patron and is not a filter."""
     library = _library(request)
     _barcode_of(library, _int(request, "item_id"))
-    return web.json_response([library_json(p) for p in library.pickup_locations()])
+    rows = [library_json(p) for p in library.pickup_locations()]
+    return _search(request, rows, ())
 
 
 async def list_libraries(request: web.Request) -> web.Response:
-    return web.json_response([library_json(p) for p in _library(request).pickup_locations()])
+    rows = [library_json(p) for p in _library(request).pickup_locations()]
+    return _search(request, rows, _LIBRARY_FILTERS)
 
 
 # -- app ----------------------------------------------------------------------------------
@@ -550,15 +859,15 @@ async def _koha_errors(request: web.Request, handler: Handler) -> web.StreamResp
     if request.path != f"{API}/oauth/token" and not _authorized(request):
         return _error(401, "Authentication failure.")
     try:
+        if "x-koha-embed" in request.headers:
+            _embed(request, getattr(request.match_info.handler, "__name__", ""))
         return await handler(request)
+    except _Rejected as rejected:
+        return rejected.response
     except UnknownRecord as exc:
         return _error(404, f"{exc.kind.capitalize()} not found")
     except SimulatedFault:
-        return _error(
-            500,
-            "Something went wrong, check Koha logs for details.",
-            "internal_server_error",
-        )
+        return _internal_error()
 
 
 def _authorized(request: web.Request) -> bool:
@@ -582,11 +891,13 @@ def create_koha_app(
     client_id: str = "koha-demo-gateway",
     client_secret: str = "koha-demo-secret",
     basic: tuple[str, str] | None = None,
+    settings: KohaSettings | None = None,
 ) -> web.Application:
     """The Koha-like REST app over ``library`` (bind it with ``web.AppRunner``)."""
     app = web.Application(middlewares=[_koha_errors])
     app[KOHA_LIBRARY] = library
     app[_STATE] = {"client": (client_id, client_secret), "tokens": set(), "basic": basic}
+    app[_SETTINGS] = settings or KohaSettings()
     r = app.router
     r.add_post(f"{API}/oauth/token", token)
     r.add_post(f"{API}/auth/password/validation", validate_password)

@@ -9,7 +9,7 @@ import click
 from aiohttp import web
 
 from ils_gateway.cli import simulate
-from ils_gateway.simulators.koha import create_koha_app
+from ils_gateway.simulators.koha import DEFAULT_PAGE_SIZE, KohaSettings, create_koha_app
 from ils_gateway.simulators.library import ManualClock, SimulatedLibrary
 from ils_gateway.simulators.sample_data import DEFAULT_SEED, SAMPLE_NOW, sample_library
 
@@ -21,9 +21,12 @@ async def start_koha_simulator(
     port: int = 6201,
     client_id: str = "koha-demo-gateway",
     client_secret: str = "koha-demo-secret",
+    settings: KohaSettings | None = None,
 ) -> tuple[web.AppRunner, str]:
     """Start serving; returns the runner (clean it up to stop) and the base URL."""
-    app = create_koha_app(library, client_id=client_id, client_secret=client_secret)
+    app = create_koha_app(
+        library, client_id=client_id, client_secret=client_secret, settings=settings
+    )
     runner = web.AppRunner(app)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
@@ -32,10 +35,15 @@ async def start_koha_simulator(
 
 
 async def _serve(
-    library: SimulatedLibrary, host: str, port: int, client_id: str, secret: str
+    library: SimulatedLibrary,
+    host: str,
+    port: int,
+    client_id: str,
+    secret: str,
+    settings: KohaSettings,
 ) -> None:
     runner, url = await start_koha_simulator(
-        library, host=host, port=port, client_id=client_id, client_secret=secret
+        library, host=host, port=port, client_id=client_id, client_secret=secret, settings=settings
     )
     click.echo(f"Koha REST simulator on {url}/api/v1 ({library.data.name})")
     click.echo(f"OAuth2 client_id={client_id} (secret as configured)")
@@ -56,8 +64,21 @@ async def _serve(
 )
 @click.option("--client-id", default="koha-demo-gateway", show_default=True)
 @click.option("--client-secret", default="koha-demo-secret", envvar="KOHA_SIM_CLIENT_SECRET")
+@click.option(
+    "--page-size",
+    default=DEFAULT_PAGE_SIZE,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Koha's RESTdefaultPageSize: rows per page of every list.",
+)
 def simulate_koha(
-    host: str, port: int, seed: int, data: Path | None, client_id: str, client_secret: str
+    host: str,
+    port: int,
+    seed: int,
+    data: Path | None,
+    client_id: str,
+    client_secret: str,
+    page_size: int,
 ) -> None:
     """Serve Koha's REST API (v1 subset) over the simulated library's Japanese sample data."""
     if data is not None:
@@ -65,6 +86,7 @@ def simulate_koha(
     else:
         library = sample_library(seed)
     try:
-        asyncio.run(_serve(library, host, port, client_id, client_secret))
+        settings = KohaSettings(page_size=page_size)
+        asyncio.run(_serve(library, host, port, client_id, client_secret, settings))
     except KeyboardInterrupt:
         pass

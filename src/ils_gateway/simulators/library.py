@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 from pydantic import TypeAdapter
@@ -170,6 +170,7 @@ class ManualClock:
 
 
 R = TypeVar("R")
+CancelMode = Literal["rules", "cancel", "request"]
 
 
 def _operation(
@@ -439,10 +440,13 @@ class SimulatedLibrary:
         biblio_id: int | None = None,
         barcode: str | None = None,
         contact: ContactMethod | None = None,
+        allocate: bool = True,
     ) -> HoldView:
         """Place a title-level hold (``biblio_id``) or an item-level hold (``barcode``).
 
-        When a copy is on the shelf it is allocated at once (staff would pull it).
+        When a copy is on the shelf it is allocated at once (staff would pull it), unless
+        ``allocate`` is False: then the hold waits in the queue until a copy is checked in,
+        as Koha's holds do (see ``simulators.koha``).
         """
         if (biblio_id is None) == (barcode is None):
             raise ValueError("give exactly one of biblio_id and barcode")
@@ -486,16 +490,26 @@ class SimulatedLibrary:
             contact=contact,
         )
         self.data.holds.append(hold)
-        on_shelf = self._copy_on_shelf(hold)
+        on_shelf = self._copy_on_shelf(hold) if allocate else None
         if on_shelf is not None:
             self._allocate(on_shelf, on_shelf.location, now)
         return self._hold_view(hold)
 
     @_operation(Operation.CANCEL_HOLD)
-    def cancel_hold(self, card_number: str, hold_id: int) -> HoldView:
-        """Cancel a hold; a found hold that may not be cancelled gets a cancellation request."""
+    def cancel_hold(
+        self, card_number: str, hold_id: int, *, mode: CancelMode = "rules"
+    ) -> HoldView:
+        """Cancel a hold; a found hold that may not be cancelled gets a cancellation request.
+
+        ``mode``: "rules" as above; "cancel" cancels in any open state, as a staff client may
+        (Koha's DELETE /holds/{id}); "request" files a cancellation request on a found hold.
+        """
         hold = self._own_hold(self._patron(card_number), hold_id)
-        if hold.state in self.rules.cancellable_states:
+        if mode == "request":
+            if not hold.state.is_found:
+                raise Refusal(RefusalToken.NOT_CANCELLABLE)
+            hold.cancellation_requested = True
+        elif mode == "cancel" or hold.state in self.rules.cancellable_states:
             self._close(hold, HoldState.CANCELLED)
             self._release_found_copy(hold)
         elif hold.state.is_found and self.rules.cancellation_request_when_found:

@@ -24,6 +24,7 @@ class Answer:
     content: bytes | None = None
     raises: Exception | None = None
     check: bool = True  # False only for deliberately broken answers (malformed JSON)
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -69,9 +70,9 @@ class FakeKoha:
                     headers={"content-type": "application/json"},
                 )
             elif answer.json is None:
-                response = httpx.Response(answer.status)
+                response = httpx.Response(answer.status, headers=answer.headers)
             else:
-                response = httpx.Response(answer.status, json=answer.json)
+                response = httpx.Response(answer.status, json=answer.json, headers=answer.headers)
             if answer.check:
                 try:
                     self.spec.check_response(

@@ -127,6 +127,8 @@ async def test_authenticate_checks_the_password_with_koha(
 ) -> None:
     lookup = fake_koha.on("GET", "/patrons", Answer(json=[PATRON_ROW]))
     check = fake_koha.on("POST", "/auth/password/validation", Answer(204))
+    fake_koha.on("GET", "/checkouts", Answer(json=[checkout_row()]))
+    fake_koha.on("GET", "/patrons/7/holds", Answer(json=[]))
     patron = await backend.authenticate("1000000001", "pw-1234")
     assert patron.id == "7" and patron.name == "山田 花子" and patron.loans_count == 1
     assert patron.blocks == ()
@@ -153,7 +155,8 @@ async def test_expired_and_restricted_patrons_carry_blocks(
     fake_koha: FakeKoha, backend: KohaBackend
 ) -> None:
     row = {**PATRON_ROW, "expiry_date": "2025-12-31", "restricted": True}
-    fake_koha.on("GET", "/patrons", Answer(json=[row]))
+    fake_koha.on("GET", "/patrons/7", Answer(json=row))
+    fake_koha.on("GET", "/checkouts", Answer(json=[]))
     fake_koha.on("GET", "/patrons/7/holds", Answer(json=[hold_row(status="W")]))
     patron = await backend.patron_summary(PATRON)
     assert set(patron.blocks) == {BlockReason.CARD_EXPIRED, BlockReason.ADMINISTRATIVE}
@@ -381,7 +384,9 @@ async def test_cancel_someone_elses_hold_is_not_found(
 async def test_cancel_waiting_hold_files_a_cancellation_request(fake_koha: FakeKoha) -> None:
     """Newer Koha (beyond the shipped 23.05 definition) answers 202 for a hold on the shelf."""
     fake_koha.token()
-    fake_koha.on("GET", "/holds", Answer(json=[hold_row(35, status="W", priority=0)]))
+    lookup = fake_koha.on(
+        "GET", "/holds", Answer(json=[hold_row(35, status="W", priority=0)]), allow_newer=True
+    )
     delete = fake_koha.on("DELETE", "/holds/35", Answer(202), allow_newer=True)
     koha = KohaBackend(oauth_config(cancellation_request_flow=True))
     try:
@@ -389,6 +394,7 @@ async def test_cancel_waiting_hold_files_a_cancellation_request(fake_koha: FakeK
     finally:
         await koha.close()
     assert delete.calls.last.request.headers["x-koha-override"] == "cancellation-request-flow"
+    assert lookup.calls.last.request.headers["x-koha-embed"] == "cancellation_requested"
 
 
 async def test_change_pickup_library(fake_koha: FakeKoha, backend: KohaBackend) -> None:
@@ -436,7 +442,7 @@ async def test_suspend_and_resume(fake_koha: FakeKoha, backend: KohaBackend) -> 
         Answer(json=[hold_row(31, suspended=True)]),
         Answer(json=[hold_row(31)]),
     )
-    suspend = fake_koha.on("POST", "/holds/31/suspension", Answer(201))
+    suspend = fake_koha.on("POST", "/holds/31/suspension", Answer(201, {"end_date": "2026-02-01"}))
     resume = fake_koha.on("DELETE", "/holds/31/suspension", Answer(204))
     hold = await backend.suspend_hold(PATRON, "31", date(2026, 2, 1))
     assert hold.status is HoldStatus.SUSPENDED

@@ -6,6 +6,13 @@ Ids: a loan's id is Koha's ``checkout_id``; an item's id is its barcode (``exter
 same id the SIP2 face uses; a title (record) is ``biblio:<biblio_id>``; a hold's id is
 ``hold_id``. Every hold call first checks that the hold is the patron's own.
 
+Every filter on an id asks for an exact match (``_match=exact``): Koha's default is
+*contains* (Koha/REST/Plugin/Query.pm), under which ``patron_id=1`` also finds patron 10.
+Every answer is then held against the request (``answers.require_belongs``) before it is
+used; lists are read to their last page (``KohaClient.call_list``). The summary counts
+come from the same lists the patron is shown (``mapping.with_counts``), at login as on
+``patron_summary``.
+
 Titles: Koha's checkout, hold and item objects carry none, and the snapshot's only ``biblio``
 embed is on bundled items, so titles come from ``GET /biblios/{biblio_id}`` with
 ``Accept: application/json`` (Koha::Biblio->to_api; API permission ``catalogue``). They are
@@ -33,6 +40,7 @@ from ils_gateway.adapters.base import (
     Support,
 )
 from ils_gateway.adapters.koha import mapping
+from ils_gateway.adapters.koha.answers import require_belongs
 from ils_gateway.adapters.koha.client import KohaClient
 from ils_gateway.adapters.koha.config import KohaBackendConfig, item_types
 from ils_gateway.adapters.koha.errors import KohaCall
@@ -40,15 +48,18 @@ from ils_gateway.adapters.koha.schemas import (
     KohaAllowsRenewal,
     KohaBiblio,
     KohaCheckout,
+    KohaCheckoutSummary,
     KohaHold,
     KohaItem,
     KohaLibrary,
     KohaPatron,
+    KohaPickupChange,
     parse,
 )
 from ils_gateway.adapters.rest import renew_in_turn
 from ils_gateway.domain.errors import (
     AuthenticationFailed,
+    BackendProtocolError,
     FeatureDisabled,
     NotFound,
 )
@@ -63,8 +74,13 @@ from ils_gateway.domain.models import (
 )
 from ils_gateway.domain.vocab import ContactMethod, Feature, Outcome
 
-_ALL = {"_per_page": -1}  # Koha pages lists (RESTdefaultPageSize); -1 asks for all rows
+# Koha matches filters by "contains" unless told (Koha/REST/Plugin/Query.pm).
+_EXACT = {"_match": "exact"}
 _BIBLIO_PREFIX = "biblio:"
+# Newer Koha returns a hold's cancellation_requested only when embedded (Koha::Hold->to_api;
+# definitions/hold.yaml: "(x-koha-embed)"); older Koha refuses an embed it does not declare
+# (400 "Embedding objects is not allowed on this endpoint.", Koha/REST/Plugin/Query.pm).
+_CANCELLATION_EMBED = {"x-koha-embed": "cancellation_requested"}
 
 # Titles change rarely (a cataloguer's correction); an hour keeps lists cheap and fresh enough.
 TITLE_TTL_SECONDS = 3600.0
@@ -96,6 +112,7 @@ class KohaBackend:
         self._biblio_fetches: dict[int, asyncio.Future[KohaBiblio | None]] = {}
         self._biblio_slots = asyncio.Semaphore(title_concurrency)
         self._item_types = item_types(config)
+        self._hold_embed = _CANCELLATION_EMBED if config.cancellation_request_flow else None
         self._capabilities = Capabilities(
             {
                 Capability.AUTHENTICATE: Support.NATIVE,
@@ -128,27 +145,33 @@ class KohaBackend:
 
     # -- patrons ---------------------------------------------------------------------------
 
-    async def _patron_by_card(self, card_number: str) -> tuple[KohaPatron, dict[str, int]]:
-        rows = await self._client.call_json(
-            KohaCall.READ,
-            "GET",
-            "/patrons",
-            params={"cardnumber": card_number, "_match": "exact"},
-            headers={"x-koha-embed": "checkouts+count,overdues+count"},
+    async def _patron_by_card(self, card_number: str) -> KohaPatron:
+        rows = await self._client.call_list(
+            "/patrons", params={"cardnumber": card_number, **_EXACT}
         )
         patrons = parse(list[KohaPatron], rows, "GET /patrons")
+        require_belongs(patrons, "GET /patrons", folded=True, cardnumber=card_number)
         matches = [p for p in patrons if p.cardnumber == card_number]
-        if len(matches) != 1:
+        if len(matches) > 1:
+            raise BackendProtocolError(
+                detail="The library system answered a different request.",
+                operator_detail="Koha GET /patrons: one card number, several patrons",
+            )
+        if not matches:
             raise NotFound("No patron with this card number.")
-        counts = {}
-        for row in rows:
-            if isinstance(row, dict) and row.get("patron_id") == matches[0].patron_id:
-                counts = {k: int(row.get(k) or 0) for k in ("checkouts_count", "overdues_count")}
-        return matches[0], counts
+        return matches[0]
+
+    async def _summary(self, koha_patron: KohaPatron, card_number: str) -> Patron:
+        """The patron with counts from the same loan and hold lists the patron is shown."""
+        today = self._today()
+        patron = mapping.to_patron(koha_patron, card_number, today)
+        rows, holds = await asyncio.gather(self._checkout_rows(patron), self._koha_holds(patron))
+        checkouts = parse(list[KohaCheckoutSummary], rows, "GET /checkouts")
+        return mapping.with_counts(patron, checkouts, holds, today)
 
     async def authenticate(self, card_number: str, password: str) -> Patron:
         try:
-            koha_patron, counts = await self._patron_by_card(card_number)
+            koha_patron = await self._patron_by_card(card_number)
         except NotFound:
             raise AuthenticationFailed(operator_detail="Koha: no patron with that card") from None
         await self._client.call(
@@ -158,14 +181,13 @@ class KohaBackend:
             json={"userid": koha_patron.userid or card_number, "password": password},
             accept=frozenset({200, 201, 204}),
         )
-        return mapping.to_patron(koha_patron, card_number, self._today(), counts)
+        return await self._summary(koha_patron, card_number)
 
     async def patron_summary(self, patron: Patron) -> Patron:
-        koha_patron, counts = await self._patron_by_card(patron.card_number)
-        holds = await self._koha_holds(patron)
-        fresh = mapping.to_patron(koha_patron, patron.card_number, self._today(), counts)
-        ready = sum(1 for h in holds if mapping.hold_status(h).value == "ready")
-        return fresh.model_copy(update={"holds_count": len(holds), "holds_ready_count": ready})
+        row = await self._client.call_json(KohaCall.READ, "GET", f"/patrons/{patron.id}")
+        koha_patron = parse(KohaPatron, row, "GET /patrons/{patron_id}")
+        require_belongs([koha_patron], "GET /patrons/{patron_id}", patron_id=patron.id)
+        return await self._summary(koha_patron, patron.card_number)
 
     # -- titles ----------------------------------------------------------------------------
 
@@ -195,6 +217,7 @@ class KohaBackend:
                 biblio = None  # deleted record: the loan or hold stays, without a title
             else:
                 biblio = parse(KohaBiblio, row, "GET /biblios/{biblio_id}")
+                require_belongs([biblio], "GET /biblios/{biblio_id}", biblio_id=biblio_id)
         self._biblios[biblio_id] = biblio
         return biblio
 
@@ -206,29 +229,41 @@ class KohaBackend:
 
     async def _item_by_id(self, koha_item_id: int) -> KohaItem:
         row = await self._client.call_json(KohaCall.READ, "GET", f"/items/{koha_item_id}")
-        return parse(KohaItem, row, "GET /items/{item_id}")
+        item = parse(KohaItem, row, "GET /items/{item_id}")
+        require_belongs([item], "GET /items/{item_id}", item_id=koha_item_id)
+        return item
 
     async def _item_by_barcode(self, barcode: str) -> KohaItem:
-        rows = await self._client.call_json(
-            KohaCall.READ,
-            "GET",
-            "/items",
-            params={"external_id": barcode, "_match": "exact"},
-        )
-        items = [i for i in parse(list[KohaItem], rows, "GET /items") if i.external_id == barcode]
+        if not barcode or barcode.startswith(_BIBLIO_PREFIX):
+            raise NotFound("No item with this id.")  # a title id is never a barcode
+        rows = await self._client.call_list("/items", params={"external_id": barcode, **_EXACT})
+        found = parse(list[KohaItem], rows, "GET /items")
+        require_belongs(found, "GET /items", folded=True, external_id=barcode)
+        items = [i for i in found if i.external_id == barcode]
         if not items:
             raise NotFound("No item with this id.")
         return items[0]
 
     async def _found_hold_status(self, koha_item: KohaItem) -> str | None:
         """The status letter of a hold this copy is set aside for (W, T, P), if any."""
-        rows = await self._client.call_json(
-            KohaCall.READ, "GET", "/holds", params={"item_id": koha_item.item_id, **_ALL}
+        rows = await self._client.call_list(
+            "/holds", params={"item_id": koha_item.item_id, **_EXACT}
         )
         holds = parse(list[KohaHold], rows, "GET /holds")
+        require_belongs(holds, "GET /holds", item_id=koha_item.item_id)
         return next((h.status for h in holds if h.status), None)
 
+    async def _title(self, item_id: str) -> Item:
+        """The Item standing for a title (``biblio:N``), from its record alone."""
+        biblio_id = _biblio_id(item_id)
+        biblio = await self._biblio(biblio_id) if biblio_id is not None else None
+        if biblio is None:
+            raise NotFound("No item with this id.")
+        return mapping.biblio_item(biblio_id, biblio)
+
     async def get_item(self, item_id: str) -> Item:
+        if item_id.startswith(_BIBLIO_PREFIX):
+            return await self._title(item_id)
         koha_item = await self._item_by_barcode(item_id)
         found = None
         if mapping.may_be_set_aside(koha_item):
@@ -239,13 +274,16 @@ class KohaBackend:
     # -- loans -----------------------------------------------------------------------------
 
     async def _checkouts(self, patron: Patron) -> list[KohaCheckout]:
-        rows = await self._client.call_json(
-            KohaCall.READ,
-            "GET",
-            "/checkouts",
-            params={"patron_id": patron.id, "checked_in": "false", **_ALL},
+        return parse(list[KohaCheckout], await self._checkout_rows(patron), "GET /checkouts")
+
+    async def _checkout_rows(self, patron: Patron) -> list[Any]:
+        """The patron's current checkouts as Koha sent them, each one checked to be theirs."""
+        rows = await self._client.call_list(
+            "/checkouts", params={"patron_id": patron.id, "checked_in": "false", **_EXACT}
         )
-        return parse(list[KohaCheckout], rows, "GET /checkouts")
+        owners = parse(list[KohaCheckoutSummary], rows, "GET /checkouts")
+        require_belongs(owners, "GET /checkouts", patron_id=patron.id)
+        return rows
 
     async def _renewability(self, checkout_id: int) -> KohaAllowsRenewal:
         row = await self._client.call_json(
@@ -292,6 +330,12 @@ class KohaBackend:
             accept=frozenset({201}),
         )
         renewed = parse(KohaCheckout, row, "POST /checkouts/{checkout_id}/renewal")
+        require_belongs(
+            [renewed],
+            "POST /checkouts/{checkout_id}/renewal",
+            checkout_id=checkout.checkout_id,
+            patron_id=patron.id,
+        )
         loan = await self._loan(renewed)
         return RenewalResult(item_id=item_id, outcome=Outcome.OK, loan=loan)
 
@@ -303,25 +347,25 @@ class KohaBackend:
     # -- holds -----------------------------------------------------------------------------
 
     async def _koha_holds(self, patron: Patron) -> list[KohaHold]:
-        rows = await self._client.call_json(
-            KohaCall.READ, "GET", f"/patrons/{patron.id}/holds", params=_ALL
-        )
-        return parse(list[KohaHold], rows, "GET /patrons/{patron_id}/holds")
+        rows = await self._client.call_list(f"/patrons/{patron.id}/holds", headers=self._hold_embed)
+        holds = parse(list[KohaHold], rows, "GET /patrons/{patron_id}/holds")
+        require_belongs(holds, "GET /patrons/{patron_id}/holds", patron_id=patron.id)
+        return holds
 
     async def _own_hold(self, patron: Patron, hold_id: str) -> KohaHold:
-        if not hold_id.isdigit():
+        if not (hold_id.isascii() and hold_id.isdigit()):
             raise NotFound("No such hold.")
-        rows = await self._client.call_json(
-            KohaCall.READ,
-            "GET",
+        number = int(hold_id)
+        rows = await self._client.call_list(
             "/holds",
-            params={"hold_id": hold_id, "patron_id": patron.id},
+            params={"hold_id": number, "patron_id": patron.id, **_EXACT},
+            headers=self._hold_embed,
         )
         holds = parse(list[KohaHold], rows, "GET /holds")
-        mine = [h for h in holds if str(h.hold_id) == hold_id and str(h.patron_id) == patron.id]
-        if not mine:
+        require_belongs(holds, "GET /holds", hold_id=number, patron_id=patron.id)
+        if not holds:
             raise NotFound("No such hold.")
-        return mine[0]
+        return holds[0]
 
     async def _hold_item(self, hold: KohaHold) -> Item:
         if hold.item_level and hold.item_id is not None:
@@ -346,8 +390,11 @@ class KohaBackend:
         # contact_method is not a hold attribute in Koha: it notifies by the patron's
         # messaging preferences (declared as PLACE_HOLD option contact_method=False).
         body: dict[str, Any] = {"patron_id": int(patron.id), "pickup_library_id": pickup_library}
-        if item_id.startswith(_BIBLIO_PREFIX) and item_id[len(_BIBLIO_PREFIX) :].isdigit():
-            body["biblio_id"] = int(item_id[len(_BIBLIO_PREFIX) :])
+        if item_id.startswith(_BIBLIO_PREFIX):
+            biblio_id = _biblio_id(item_id)
+            if biblio_id is None:
+                raise NotFound("No item with this id.")
+            body["biblio_id"] = biblio_id  # a title: never looked up as a barcode
         else:
             koha_item = await self._item_by_barcode(item_id)
             if self._config.hold_level == "item":
@@ -357,7 +404,12 @@ class KohaBackend:
         row = await self._client.call_json(
             KohaCall.PLACE_HOLD, "POST", "/holds", json=body, accept=frozenset({201})
         )
-        return await self._to_hold(parse(KohaHold, row, "POST /holds"))
+        hold = parse(KohaHold, row, "POST /holds")
+        asked = {k: body[k] for k in ("patron_id", "biblio_id") if k in body}
+        require_belongs([hold], "POST /holds", **asked)
+        if "item_id" in body:
+            require_belongs([hold], "POST /holds", item_id=body["item_id"])
+        return await self._to_hold(hold)
 
     async def cancel_hold(self, patron: Patron, hold_id: str) -> CancelOutcome:
         """Cancel, saying whether Koha cancelled the hold or filed a cancellation request.
@@ -396,13 +448,16 @@ class KohaBackend:
             )
         hold = await self._own_hold(patron, hold_id)
         if pickup_library is not None and pickup_library != hold.pickup_library_id:
-            await self._client.call_json(
+            row = await self._client.call_json(
                 KohaCall.CHANGE_PICKUP,
                 "PUT",
                 f"/holds/{hold.hold_id}/pickup_location",
                 json={"pickup_library_id": pickup_library},
                 idempotent=True,
             )
+            moved = parse(KohaPickupChange, row, "PUT /holds/{hold_id}/pickup_location")
+            where = "PUT /holds/{hold_id}/pickup_location"
+            require_belongs([moved], where, pickup_library_id=pickup_library)
             hold = await self._own_hold(patron, hold_id)
         return await self._to_hold(hold)
 
@@ -430,24 +485,19 @@ class KohaBackend:
     async def hold_pickup_libraries(self, patron: Patron, hold_id: str) -> list[Library]:
         """Where this one hold may be collected (Koha's pickup rules for its item or title)."""
         hold = await self._own_hold(patron, hold_id)
-        rows = await self._client.call_json(
-            KohaCall.READ, "GET", f"/holds/{hold.hold_id}/pickup_locations"
-        )
+        rows = await self._client.call_list(f"/holds/{hold.hold_id}/pickup_locations")
         return [mapping.to_library(lib) for lib in parse(list[KohaLibrary], rows, "pickups")]
 
     async def item_pickup_libraries(self, patron: Patron, item_id: str) -> list[Library]:
         """Where the patron could collect a hold on this item."""
         koha_item = await self._item_by_barcode(item_id)
-        rows = await self._client.call_json(
-            KohaCall.READ,
-            "GET",
-            f"/items/{koha_item.item_id}/pickup_locations",
-            params={"patron_id": patron.id},
+        rows = await self._client.call_list(
+            f"/items/{koha_item.item_id}/pickup_locations", params={"patron_id": patron.id}
         )
         return [mapping.to_library(lib) for lib in parse(list[KohaLibrary], rows, "pickups")]
 
     async def list_pickup_libraries(self) -> list[Library]:
-        rows = await self._client.call_json(KohaCall.READ, "GET", "/libraries", params=_ALL)
+        rows = await self._client.call_list("/libraries")
         libraries = parse(list[KohaLibrary], rows, "GET /libraries")
         return [mapping.to_library(lib) for lib in libraries if lib.pickup_location is not False]
 
@@ -468,3 +518,9 @@ class KohaBackend:
             Feature.PASSWORD_CHANGE,
             operator_detail="Koha adapter: password change is not in the v1 subset used",
         )
+
+
+def _biblio_id(item_id: str) -> int | None:
+    """N of a title id ``biblio:N`` (None when it is not one)."""
+    rest = item_id[len(_BIBLIO_PREFIX) :] if item_id.startswith(_BIBLIO_PREFIX) else ""
+    return int(rest) if rest.isascii() and rest.isdigit() else None

@@ -9,7 +9,18 @@ always kept: as ``backend_message`` on refusals, in ``operator_detail`` otherwis
 Koha's refusal codes are mapped to the canonical RefusalReason by ``REFUSAL_CODES``; the
 codes are the ones Koha 23.x puts in ``allows_renewal.error`` (C4::Circulation::CanBookBeRenewed)
 and in the 403 text of POST /holds (C4::Reserves::CanItemBeReserved / CanBookBeReserved), plus
-the patron checks of newer Koha (Koha::Patron::can_place_holds). Only Koha's own codes are
+the patron checks of newer Koha (Koha::Patron::can_place_holds).
+
+Where the code travels (``_REFUSAL_FORMS``): Koha sends ``error_code`` only on some answers, so
+the code is also read from the message text, in the shapes Koha's controllers write them:
+
+- POST /checkouts/{id}/renewal, refused: 403 ``{"error": "Renewal not authorized (<code>)"}``
+  with no ``error_code`` (Koha/REST/V1/Checkouts.pm, ``renew``).
+- POST /holds, refused by the item or record rules: 403 ``{"error": "Hold cannot be placed.
+  Reason: <code>"}`` (Koha/REST/V1/Holds.pm, ``add``, every version).
+- POST /holds, refused because of the patron (newer Koha, ``can_place_holds``): 409
+  ``{"error": "Hold cannot be placed. Reason: <code>", "error_code": "<code>"}`` (the same
+  file; t/db_dependent/api/v1/holds.t checks these bodies). Only Koha's own codes are
 listed: a library rule Koha has no code for reaches us as the code Koha would send (e.g. an
 interlibrary loan a site denies through ItemsDeniedRenewal is ``item_denied_renewal``).
 Errors Koha sends without a code (suspending a found hold, moving one) fall back per call.
@@ -70,6 +81,8 @@ STATUS_TABLE: dict[tuple[KohaCall | None, int], type[GatewayError]] = {
     # 400 on a hold write is "The supplied pickup location is not valid" and the like.
     **{(call, 400): HoldRefused for call in _HOLD_CALLS},
     (KohaCall.RENEW, 403): RenewalRefused,
+    # Newer Koha: a patron who may not place holds at all (Holds.pm ``can_place_holds``).
+    (KohaCall.PLACE_HOLD, 409): HoldRefused,
     (KohaCall.CANCEL_HOLD, 403): CancelRefused,
     **{(call, 403): HoldRefused for call in _HOLD_CALLS},
     # PUT /holds/{id}/pickup_location: "Unable to perform action on hold" (waiting, in transit).
@@ -95,6 +108,8 @@ REFUSAL_CODES: dict[str, str] = {
     "onsite_checkout": "excluded_item_type",
     "recalled": "has_holds",
     "card_expired": "card_expired",
+    # renewals allowed without the item in hand (UnseenRenewals) are used up: bring it in
+    "too_unseen": "renewal_limit",
     # holds (POST /holds 403 "Hold cannot be placed. Reason: <code>", CanItemBeReserved)
     "tooManyReserves": "hold_limit",
     "tooManyHoldsForThisRecord": "hold_limit",
@@ -122,7 +137,20 @@ REFUSAL_CODES: dict[str, str] = {
     "hold_limit": "hold_limit",
 }
 
-_CODE_IN_TEXT = re.compile(r"Reason:\s*(\w+)")
+# Where Koha writes the code into the message (see the module docstring).
+_REFUSAL_FORMS = (
+    re.compile(r"^Renewal not authorized \((\w+)\)"),
+    re.compile(r"Reason:\s*(\w+)"),
+)
+
+
+def _code_in_text(message: str | None) -> str | None:
+    """The refusal code in one of Koha's message shapes, if it has one."""
+    for form in _REFUSAL_FORMS:
+        match = form.search(message or "")
+        if match:
+            return match.group(1)
+    return None
 
 
 def refusal_reason(code: str | None, call: KohaCall | None = None) -> RefusalReason:
@@ -152,8 +180,7 @@ def _vendor_message(response: httpx.Response) -> tuple[str | None, str | None]:
     if not isinstance(message, str):
         message = None
     if not isinstance(code, str):
-        match = _CODE_IN_TEXT.search(message or "")
-        code = match.group(1) if match else None
+        code = _code_in_text(message)
     return message, code
 
 

@@ -19,6 +19,7 @@ not list), so the closed statuses never come from Koha's hold list.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 from ils_gateway.adapters.koha.errors import KohaCall, refusal_reason
@@ -26,6 +27,7 @@ from ils_gateway.adapters.koha.schemas import (
     KohaAllowsRenewal,
     KohaBiblio,
     KohaCheckout,
+    KohaCheckoutSummary,
     KohaHold,
     KohaItem,
     KohaLibrary,
@@ -159,8 +161,9 @@ def may_be_set_aside(item: KohaItem) -> bool:
     )
 
 
-def to_patron(patron: KohaPatron, card_number: str, today: date, counts: dict[str, int]) -> Patron:
-    """A gateway Patron for a Koha patron, with the blocks Koha's record shows."""
+def to_patron(patron: KohaPatron, card_number: str, today: date) -> Patron:
+    """A gateway Patron for a Koha patron, with the blocks Koha's record shows (no counts:
+    ``with_counts`` adds them from the lists)."""
     blocks: list[BlockReason] = []
     if patron.expiry_date is not None and patron.expiry_date < today:
         blocks.append(BlockReason.CARD_EXPIRED)
@@ -179,8 +182,35 @@ def to_patron(patron: KohaPatron, card_number: str, today: date, counts: dict[st
         email=patron.email,
         email2=patron.secondary_email,
         phone=patron.phone,
-        loans_count=counts.get("checkouts_count", 0),
-        overdue_count=counts.get("overdues_count", 0),
+    )
+
+
+def days_overdue(checkout: KohaCheckout | KohaCheckoutSummary, today: date) -> int:
+    """Whole days past the due date (0 when not overdue or unknown), as the loan list says."""
+    if checkout.due_date is None:
+        return 0
+    return max((today - checkout.due_date.date()).days, 0)
+
+
+def with_counts(
+    patron: Patron,
+    checkouts: Sequence[KohaCheckout | KohaCheckoutSummary],
+    holds: Sequence[KohaHold],
+    today: date,
+) -> Patron:
+    """The patron with summary counts taken from the very lists the patron is shown.
+
+    Not from Koha's ``checkouts+count``/``overdues+count`` embeds: those count by Koha's clock
+    and rules, the lists by the gateway's, and a summary that disagrees with the lists next
+    to it is wrong whichever is right.
+    """
+    return patron.model_copy(
+        update={
+            "loans_count": len(checkouts),
+            "overdue_count": sum(1 for c in checkouts if days_overdue(c, today)),
+            "holds_count": len(holds),
+            "holds_ready_count": sum(1 for h in holds if hold_status(h) is HoldStatus.READY),
+        }
     )
 
 
@@ -192,7 +222,7 @@ def to_loan(
 ) -> Loan:
     """A gateway Loan for a Koha checkout, with Koha's renewability verdict and reason."""
     due = checkout.due_date.date()
-    overdue_days = max((today - due).days, 0)
+    overdue_days = days_overdue(checkout, today)
     renewable = renewability.allows_renewal if renewability is not None else True
     reason = None
     if not renewable:

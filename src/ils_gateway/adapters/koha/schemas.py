@@ -51,6 +51,15 @@ class KohaCheckout(_KohaObject):
     item: dict[str, Any] | None = None
 
 
+class KohaCheckoutSummary(_KohaObject):
+    """definitions/checkout.yaml: what the patron summary counts by, read leniently so that
+    one malformed checkout does not stop a login (the loan list still reports it)."""
+
+    checkout_id: int
+    patron_id: int
+    due_date: datetime | None = None
+
+
 class KohaAllowsRenewal(_KohaObject):
     """definitions/allows_renewal.yaml"""
 
@@ -77,6 +86,12 @@ class KohaHold(_KohaObject):
     suspended_until: datetime | None = None
     item_level: bool = False
     cancellation_requested: bool | None = None
+
+
+class KohaPickupChange(_KohaObject):
+    """PUT /holds/{hold_id}/pickup_location: the pickup library now set (paths/holds.yaml)."""
+
+    pickup_library_id: str
 
 
 class KohaLibrary(_KohaObject):
