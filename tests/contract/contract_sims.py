@@ -33,12 +33,6 @@ async def start_koha(
     return runner, f"http://{host}:{port}"
 
 
-# The Koha adapter's login answer counts no holds (issue 12; fixed on wt-koha: summary counts):
-# runs on the Koha simulator whose subject is another check leave this one out until the merge.
-# Remove with the xfail of test_summary_counts_match_lists_on_each_simulator[koha-holds].
-KOHA_SUMMARY_COUNTS_PENDING = frozenset({"test_summary_counts_match_lists"})
-
-
 def on_library_clock(
     monkeypatch: pytest.MonkeyPatch,
     library: SimulatedLibrary,

@@ -214,11 +214,7 @@ def test_counts_that_disagree_with_the_lists_fail_the_summary_check(
     [
         ("sip2", HANAKO),
         ("sip2", LATE),
-        pytest.param(
-            "koha",
-            HANAKO,
-            marks=pytest.mark.xfail(strict=True, reason="fixed on wt-koha: summary counts"),
-        ),
+        ("koha", HANAKO),
         ("koha", LATE),
     ],
     ids=["sip2-holds", "sip2-overdue", "koha-holds", "koha-overdue"],
