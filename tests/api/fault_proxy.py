@@ -3,8 +3,11 @@
 ``mode`` decides what happens to each request: ``pass`` forwards it; ``hang`` never answers
 (a backend too slow to wait for; ``release()`` drops the waiting requests unanswered);
 ``lose_answer`` forwards the request (the backend acts on it) and then drops the connection
-instead of relaying the answer, once, for requests matching ``lose_pattern``. ``go_down()``
-stops listening: connections are refused from then on.
+instead of relaying the answer, once, for requests matching ``lose_pattern``; ``silent_after``
+forwards the first request matching ``lose_pattern`` (the backend carries it out) and then
+answers nothing at all, that request included, until ``release()`` (a library system that does
+a write and goes silent for a while). ``go_down()`` stops listening: connections are refused
+from then on.
 """
 
 from __future__ import annotations
@@ -48,6 +51,10 @@ class FaultProxy:
             content_type = upstream.headers.get("Content-Type")
         if self.mode == "lose_answer" and re.search(self.lose_pattern, line):
             self.mode = "pass"
+            return _drop(request)
+        if self.mode == "silent_after" and re.search(self.lose_pattern, line):
+            self.mode = "hang"
+            await self._release.wait()
             return _drop(request)
         response = web.Response(status=status, body=payload)
         if content_type:
