@@ -5,8 +5,10 @@ Shared by ``backend.ResilientBackend`` (library systems) and
 time out, trip the breaker and serve last good data the same way:
 
 - ``cached_read``: fresh from the cache, else a retried read whose answer is cached; when the
-  system is down, the last good answer reported stale (``freshness.report_stale``);
-- ``read``: a retried read (``BackendUnavailable`` only, and not once the breaker has opened);
+  system is down or answers wrongly (a protocol error), the last good answer reported stale
+  (``freshness.report_stale``);
+- ``read``: a retried read (``BackendUnavailable`` or ``BackendProtocolError`` only, and not
+  once the breaker has opened);
 - ``write``: one attempt under the breaker and the write timeout (never retried here);
 - ``expire``: end the freshness of cached entries after a write.
 
@@ -37,7 +39,7 @@ from tenacity import (
 from ils_gateway.adapters.resilience.breaker import BreakerState, CircuitBreaker
 from ils_gateway.adapters.resilience.cache import CachedRead, ReadCache
 from ils_gateway.adapters.resilience.freshness import report_stale
-from ils_gateway.domain.errors import BackendUnavailable, OutcomeUnknown
+from ils_gateway.domain.errors import BackendProtocolError, BackendUnavailable, OutcomeUnknown
 
 if TYPE_CHECKING:
     from ils_gateway.adapters.resilience.backend import CallTimeouts, RetryPolicy
@@ -106,7 +108,8 @@ class GuardedCalls:
         self.metrics["cache_misses"] += 1
         try:
             value = await self.read(op, call)
-        except BackendUnavailable as exc:
+        except (BackendUnavailable, BackendProtocolError) as exc:
+            # Down, or answering wrongly (garbage, another patron's answer): last good data.
             if cached is None:
                 raise
             self.serving_stale(op, cached, exc)
@@ -173,7 +176,10 @@ class GuardedCalls:
         raise AssertionError("tenacity ended without an outcome")  # pragma: no cover
 
     def _may_retry(self, exc: BaseException) -> bool:
-        return isinstance(exc, BackendUnavailable) and self.breaker.state is BreakerState.CLOSED
+        return (
+            isinstance(exc, BackendUnavailable | BackendProtocolError)
+            and self.breaker.state is BreakerState.CLOSED
+        )
 
     def _count_retry(self, state: RetryCallState) -> None:
         self.metrics["read_retries"] += 1
