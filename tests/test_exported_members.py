@@ -67,6 +67,7 @@ PUBLIC: dict[str, set[str]] = {
         "RedisReadCache",
     },
     "adapters.resilience.freshness": {"Freshness", "report_stale", "track_freshness"},
+    "deadline": {"WRITE_SHARE", "bounded", "remaining", "request_deadline", "time_left"},
     "adapters.resilience.journal": {
         "Key",
         "PendingWrite",

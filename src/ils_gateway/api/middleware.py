@@ -1,5 +1,6 @@
-"""The gateway's middleware: request id → log context → errors as problem+json → session →
-Idempotency-Key (``api.idempotency``, patron writes only), in one frame.
+"""The gateway's middleware: request id → log context → errors as problem+json → tenant and
+its request deadline (``ils_gateway.deadline``) → session → Idempotency-Key
+(``api.idempotency``, patron writes only), in one frame.
 
 The error renderer sits outside the session check so that "please log in" and "change your
 password first" are problem documents like every other error. Every response (errors too)
@@ -35,6 +36,7 @@ from ils_gateway.api.problems import http_problem_response, problem_response
 
 # Routes open without a session (login, pickup libraries, item lookup…), from the route table.
 from ils_gateway.api.routes import PUBLIC_ROUTE_NAMES
+from ils_gateway.deadline import request_deadline
 from ils_gateway.domain.errors import (
     GatewayError,
     PasswordChangeRequired,
@@ -120,6 +122,19 @@ async def _with_session(
         return await handler(request)
     runtime = request.app[GATEWAY_KEY].tenant(tenant_id)
     request[TENANT] = runtime
+    # One deadline for everything this request waits for (``ils_gateway.deadline``).
+    with request_deadline(runtime.config.request_deadline):
+        return await _with_tenant(request, handler, context, tokens, tenant_id, runtime)
+
+
+async def _with_tenant(
+    request: web.Request,
+    handler: Handler,
+    context: dict[str, str],
+    tokens: dict[str, Any],
+    tenant_id: str,
+    runtime: Any,
+) -> web.StreamResponse:
     route = request.match_info.route
     if route.name in PUBLIC_ROUTE_NAMES:
         return await handler(request)

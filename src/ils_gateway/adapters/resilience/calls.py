@@ -36,6 +36,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from ils_gateway import deadline
 from ils_gateway.adapters.resilience.breaker import BreakerState, CircuitBreaker
 from ils_gateway.adapters.resilience.cache import CachedRead, ReadCache
 from ils_gateway.adapters.resilience.freshness import report_stale
@@ -162,9 +163,14 @@ class GuardedCalls:
         """``call`` under the breaker and read timeout, retried while the system is unreachable."""
         if self.retry.attempts <= 1:
             return await self.attempt(op, call, self.timeouts.read, write=False)
+        backoff = wait_random_exponential(multiplier=self.retry.first_wait, max=self.retry.max_wait)
+
+        def wait(state: RetryCallState) -> float:  # never past the request's deadline
+            return deadline.bounded(backoff(state))
+
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.retry.attempts),
-            wait=wait_random_exponential(multiplier=self.retry.first_wait, max=self.retry.max_wait),
+            wait=wait,
             retry=retry_if_exception(self._may_retry),
             sleep=self._sleep,
             before_sleep=self._count_retry,
@@ -179,6 +185,7 @@ class GuardedCalls:
         return (
             isinstance(exc, BackendUnavailable | BackendProtocolError)
             and self.breaker.state is BreakerState.CLOSED
+            and deadline.time_left()
         )
 
     def _count_retry(self, state: RetryCallState) -> None:
@@ -193,7 +200,16 @@ class GuardedCalls:
     async def attempt(
         self, op: str, call: Callable[[], Awaitable[T]], limit: float, *, write: bool
     ) -> T:
-        """One call under the breaker, limited to ``limit`` seconds."""
+        """One call under the breaker, limited to ``limit`` seconds and to the request's
+        deadline (a write to ``WRITE_SHARE`` of the time left, keeping the rest for reading
+        it back). Past the deadline nothing is sent."""
+        if not deadline.time_left():
+            raise BackendUnavailable(
+                "The library system did not answer in time; please try again shortly.",
+                retry_after=1,
+                operator_detail=f"request deadline reached before {op}",
+            )
+        limit = deadline.bounded(limit, deadline.WRITE_SHARE if write else 1.0)
         with self.breaker.guard():
             try:
                 async with asyncio.timeout(limit):

@@ -1,0 +1,64 @@
+"""One deadline per API request, shared by every layer that waits or retries.
+
+The API middleware opens ``request_deadline(seconds)`` (the tenant's ``request_deadline``,
+10 s by default) around a request. Inside it, each layer bounds what it waits for by what is
+left (``bounded``) and tries again only while time is left (``remaining``): the SIP2 pool
+(connect, login, one exchange, its one retry of a read), the REST adapters (their read
+retries) and the resilience layer (a write's one attempt, its read-back). So a request against
+a silent library system ends with its 503/504 problem at its deadline, whatever the layers'
+own timeouts, and no layer's retries multiply another's waiting.
+
+The deadline is an instant on the event loop's clock (what ``asyncio.timeout`` uses), kept in
+a context variable: concurrent requests each have their own, and tasks started inside the
+block inherit it. Outside any block (the kiosk face, the CLI) there is no deadline: only each
+layer's own timeouts apply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+_deadline: ContextVar[float | None] = ContextVar("ils_gateway_deadline", default=None)
+
+# What a write's one attempt may use of the time left; the rest is for reading it back.
+WRITE_SHARE = 0.6
+
+
+def _now() -> float:
+    return asyncio.get_running_loop().time()
+
+
+@contextmanager
+def request_deadline(seconds: float) -> Iterator[float]:
+    """Everything awaited inside the block shares one deadline ``seconds`` from now (a
+    deadline already in force that is sooner stays)."""
+    at = _now() + seconds
+    outer = _deadline.get()
+    token = _deadline.set(at if outer is None else min(at, outer))
+    try:
+        yield at
+    finally:
+        _deadline.reset(token)
+
+
+def remaining() -> float | None:
+    """Seconds left before the request's deadline (never below 0); None without one."""
+    at = _deadline.get()
+    if at is None:
+        return None
+    return max(0.0, at - _now())
+
+
+def bounded(limit: float, share: float = 1.0) -> float:
+    """``limit``, or ``share`` of the time left when that is sooner."""
+    left = remaining()
+    return limit if left is None else min(limit, left * share)
+
+
+def time_left() -> bool:
+    """False once the request's deadline has passed (True without one)."""
+    left = remaining()
+    return left is None or left > 0

@@ -1,0 +1,66 @@
+"""One deadline per API request, a tenant setting (issue 13), through the whole gateway: the
+Koha simulator behind a proxy that never answers, the gateway's default resilience wiring
+(the tenant's per-phase timeouts: 16 s per read, 26 s per write). Loop time is
+fast-forwarded (``looptime``), so the silent waits cost no real time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from api_helpers import login, tenant_toml
+from fault_proxy import FaultProxy, start_fault_proxy
+
+from ils_gateway.api.app import create_app
+from ils_gateway.gateway import GatewaySettings
+from ils_gateway.tenants.loader import TenantRegistry, parse_tenants
+
+pytestmark = pytest.mark.looptime
+
+T = "/v1/tenants/koha-demo"
+
+
+@pytest.fixture
+async def proxy(koha_url: str) -> AsyncIterator[FaultProxy]:
+    proxy = await start_fault_proxy(koha_url)
+    try:
+        yield proxy
+    finally:
+        proxy.release()
+        await proxy.runner.cleanup()
+
+
+@pytest.fixture
+async def client(aiohttp_client, proxy, clock):
+    toml = tenant_toml(proxy.url, fields="request_deadline = 4.0")
+    registry = TenantRegistry(parse_tenants(toml).tenants)
+    return await aiohttp_client(create_app(GatewaySettings(tenants=registry, clock=clock)))
+
+
+async def test_login_against_a_silent_library_ends_at_the_tenants_deadline(client, proxy):
+    proxy.mode = "hang"
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    response = await client.post(
+        f"{T}/sessions", json={"card_number": "1000000001", "password": "hanako01"}
+    )
+    assert response.status == 503
+    assert loop.time() - started <= 4.0 + 0.5
+
+
+async def test_a_write_against_a_silent_library_ends_at_the_deadline_saying_so(client, proxy):
+    auth = await login(client)
+    loans = (await (await client.get(f"{T}/loans", headers=auth)).json())["loans"]
+    item_id = next(loan["item"]["id"] for loan in loans if loan["renewable"])
+    proxy.mode, proxy.lose_pattern = "silent_after", r"^POST .*/renewal"
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    response = await client.post(
+        f"{T}/loans/{item_id}/renewal", headers={**auth, "Idempotency-Key": "k-1"}
+    )
+    assert response.status == 504
+    problem = await response.json()
+    assert "renewal may have been made" in problem["detail"]
+    assert loop.time() - started <= 4.0 + 0.5
