@@ -70,7 +70,7 @@ async def keyed_write(
         try:
             response = await _run(request, handler, render_error)
         except BaseException:
-            if journal.unknown:  # cut off mid-write: what was sent stays to be read back
+            if journal.pending:  # cut off mid-write: what was sent stays to be read back
                 await store.complete(outcome, _UNKNOWN_ANSWER, unsettled=journal.dumps())
             else:
                 await store.release(outcome)
@@ -95,7 +95,7 @@ async def _finish(
     headers = {h: response.headers[h] for h in _REPLAYED_HEADERS if h in response.headers}
     body = response.body if isinstance(response.body, bytes) else b""
     answer = StoredResponse(response.status, headers, body)
-    if journal.unknown:
+    if journal.pending:
         await store.complete(ticket, answer, unsettled=journal.dumps())
     elif response.status >= 500:
         await store.release(ticket)

@@ -199,3 +199,15 @@ async def test_a_refusal_settles_the_write(backend: ResilientBackend, ils: FakeL
         with pytest.raises(RenewalRefused):
             await backend.renew(P1, "i1")  # the fake allows one renewal
     assert journal.unknown == {}
+
+
+async def test_a_retry_that_never_reaches_the_write_keeps_it_unknown(
+    backend: ResilientBackend, ils: FakeLibrary
+) -> None:
+    await backend.list_loans(P1)
+    ils.fault("renew", "silent_after")
+    earlier = await _first_try(backend, lambda: backend.renew(P1, "i1"))
+    with write_journal(earlier) as journal:
+        pass  # e.g. refused by a pre-check before the backend was asked
+    assert list(journal.pending.values()) == earlier
+    assert WriteJournal.loads(journal.dumps()) == {w.key: w for w in earlier}

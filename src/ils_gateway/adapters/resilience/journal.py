@@ -65,9 +65,15 @@ class WriteJournal:
         self.unknown.pop((op, target), None)
         self.earlier.pop((op, target), None)
 
+    @property
+    def pending(self) -> dict[Key, PendingWrite]:
+        """Every write still unknown: left so now, or earlier and not settled since (a retry
+        that ended before reaching it, e.g. refused by a pre-check, must not forget it)."""
+        return {**self.earlier, **self.unknown}
+
     def dumps(self) -> bytes:
-        """The unknown writes as JSON (what the Idempotency-Key's record keeps)."""
-        writes = self.unknown.values()
+        """The writes still unknown (``pending``) as JSON (what the Idempotency-Key keeps)."""
+        writes = self.pending.values()
         kept = [{"op": w.op, "target": w.target, "baseline": w.baseline} for w in writes]
         return json.dumps(kept).encode()
 
