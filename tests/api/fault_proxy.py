@@ -6,8 +6,9 @@
 instead of relaying the answer, once, for requests matching ``lose_pattern``; ``silent_after``
 forwards the first request matching ``lose_pattern`` (the backend carries it out) and then
 answers nothing at all, that request included, until ``release()`` (a library system that does
-a write and goes silent for a while). ``go_down()`` stops listening: connections are refused
-from then on.
+a write and goes silent for a while); ``unavailable`` answers 503 to everything without
+forwarding (a library system stopped behind its web server). ``go_down()`` stops listening:
+connections are refused from then on.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ class FaultProxy:
         if self.mode == "hang":
             await self._release.wait()
             return _drop(request)  # released at last: the answer never comes
+        if self.mode == "unavailable":
+            return web.Response(status=503, text="Service Unavailable")
         body = await request.read()
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP}
         async with (

@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from api_helpers import login, tenant_toml
+from api_helpers import CARD, login, tenant_toml
 from fault_proxy import FaultProxy, start_fault_proxy
 
 from ils_gateway.api.app import create_app
@@ -64,3 +64,23 @@ async def test_a_write_against_a_silent_library_ends_at_the_deadline_saying_so(c
     problem = await response.json()
     assert "renewal may have been made" in problem["detail"]
     assert loop.time() - started <= 4.0 + 0.5
+
+
+async def test_writes_resume_within_seconds_after_an_outage(client, proxy, clock, library):
+    """A 10 s outage, a portal retrying every half second: the breaker opens, probes on a short
+    schedule, and the first write after the library system is back succeeds within 3 s (a fixed
+    30 s cool-down, re-armed by a probe that met the system still down, made it ~20 s)."""
+    auth = await login(client)
+    loans = (await (await client.get(f"{T}/loans", headers=auth)).json())["loans"]
+    item_id = next(loan["item"]["id"] for loan in loans if loan["renewable"])
+    proxy.mode = "unavailable"
+    for _ in range(20):  # 10 s of outage
+        response = await client.post(f"{T}/loans/{item_id}/renewal", headers=auth)
+        assert response.status == 503
+        clock.advance(seconds=0.5)
+    proxy.mode = "pass"
+    back_at = clock.now
+    while (await client.post(f"{T}/loans/{item_id}/renewal", headers=auth)).status != 200:
+        clock.advance(seconds=0.5)
+        assert (clock.now - back_at).total_seconds() <= 3.0, "still refused 3 s after the return"
+    assert [loan.renewals for loan in library.loans(CARD) if loan.barcode == item_id] == [1]
