@@ -17,8 +17,7 @@ layer's own timeouts apply.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from contextvars import ContextVar
 
 _deadline: ContextVar[float | None] = ContextVar("ils_gateway_deadline", default=None)
@@ -31,17 +30,29 @@ def _now() -> float:
     return asyncio.get_running_loop().time()
 
 
-@contextmanager
-def request_deadline(seconds: float) -> Iterator[float]:
+class _Deadline:
+    # A plain context manager rather than @contextmanager: it is entered on every request.
+    __slots__ = ("_seconds", "_token")
+
+    def __init__(self, seconds: float) -> None:
+        self._seconds = seconds
+
+    def __enter__(self) -> float:
+        at = _now() + self._seconds
+        outer = _deadline.get()
+        if outer is not None and outer < at:
+            at = outer
+        self._token = _deadline.set(at)
+        return at
+
+    def __exit__(self, *exc_info: object) -> None:
+        _deadline.reset(self._token)
+
+
+def request_deadline(seconds: float) -> AbstractContextManager[float]:
     """Everything awaited inside the block shares one deadline ``seconds`` from now (a
-    deadline already in force that is sooner stays)."""
-    at = _now() + seconds
-    outer = _deadline.get()
-    token = _deadline.set(at if outer is None else min(at, outer))
-    try:
-        yield at
-    finally:
-        _deadline.reset(token)
+    deadline already in force that is sooner stays); the block yields that instant."""
+    return _Deadline(seconds)
 
 
 def remaining() -> float | None:

@@ -124,34 +124,27 @@ async def _with_session(
     request[TENANT] = runtime
     # One deadline for everything this request waits for (``ils_gateway.deadline``).
     with request_deadline(runtime.config.request_deadline):
-        return await _with_tenant(request, handler, context, tokens, tenant_id, runtime)
-
-
-async def _with_tenant(
-    request: web.Request,
-    handler: Handler,
-    context: dict[str, str],
-    tokens: dict[str, Any],
-    tenant_id: str,
-    runtime: Any,
-) -> web.StreamResponse:
-    route = request.match_info.route
-    if route.name in PUBLIC_ROUTE_NAMES:
+        route = request.match_info.route
+        if route.name in PUBLIC_ROUTE_NAMES:
+            return await handler(request)
+        token = _bearer(request)
+        session = await request.app[STATE_KEY].sessions.resolve(tenant_id, token)
+        if session.channel is Channel.KIOSK:
+            header = request.app[SETTINGS_KEY].kiosk_header
+            check_kiosk_key(request.headers.get(header), runtime.config.kiosk_keys, header)
+        if session.password_change_required and route.name not in PASSWORD_CHANGE_ROUTES:
+            raise PasswordChangeRequired()
+        request[SESSION] = session
+        patron = {
+            "tenant": tenant_id,
+            "patron": session.masked_card,
+            "channel": session.channel_name,
+        }
+        context.update(patron)
+        tokens.update(bind_contextvars(**patron))
+        if request.method in WRITE_METHODS and IDEMPOTENCY_HEADER in request.headers:
+            return await keyed_write(request, handler, render_error)
         return await handler(request)
-    token = _bearer(request)
-    session = await request.app[STATE_KEY].sessions.resolve(tenant_id, token)
-    if session.channel is Channel.KIOSK:
-        header = request.app[SETTINGS_KEY].kiosk_header
-        check_kiosk_key(request.headers.get(header), runtime.config.kiosk_keys, header)
-    if session.password_change_required and route.name not in PASSWORD_CHANGE_ROUTES:
-        raise PasswordChangeRequired()
-    request[SESSION] = session
-    patron = {"tenant": tenant_id, "patron": session.masked_card, "channel": session.channel_name}
-    context.update(patron)
-    tokens.update(bind_contextvars(**patron))
-    if request.method in WRITE_METHODS and IDEMPOTENCY_HEADER in request.headers:
-        return await keyed_write(request, handler, render_error)
-    return await handler(request)
 
 
 def _bearer(request: web.Request) -> str:
