@@ -28,6 +28,7 @@ class FaultProxy:
     target: str
     mode: str = "pass"
     lose_pattern: str = ""
+    lose_skip: int = 0  # matching requests passed through before the fault applies
     seen: list[str] = field(default_factory=list)
     runner: web.AppRunner | None = None
     url: str = ""
@@ -56,13 +57,13 @@ class FaultProxy:
             self.mode = "pass"
             return _drop(request)
         if self.mode == "silent_after" and re.search(self.lose_pattern, line):
+            if self.lose_skip > 0:
+                self.lose_skip -= 1
+                return _relay(status, payload, content_type)
             self.mode = "hang"
             await self._release.wait()
             return _drop(request)
-        response = web.Response(status=status, body=payload)
-        if content_type:
-            response.headers["Content-Type"] = content_type
-        return response
+        return _relay(status, payload, content_type)
 
     async def go_down(self) -> None:
         """Stop listening and close every connection: the backend is unreachable."""
@@ -76,6 +77,13 @@ class FaultProxy:
 
 
 _HOP = {"host", "content-length", "connection", "transfer-encoding", "accept-encoding"}
+
+
+def _relay(status: int, payload: bytes, content_type: str | None) -> web.Response:
+    response = web.Response(status=status, body=payload)
+    if content_type:
+        response.headers["Content-Type"] = content_type
+    return response
 
 
 def _drop(request: web.Request) -> web.StreamResponse:

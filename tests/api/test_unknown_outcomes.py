@@ -19,6 +19,7 @@ from fault_proxy import FaultProxy, start_fault_proxy
 from ils_gateway.adapters.resilience.backend import CallTimeouts, ResilientBackend, RetryPolicy
 from ils_gateway.adapters.resilience.breaker import CircuitBreaker
 from ils_gateway.api.app import create_app
+from ils_gateway.contract.embedded import holdable_waiting_item
 from ils_gateway.gateway import GatewaySettings
 from ils_gateway.tenants.loader import TenantRegistry, parse_tenants
 
@@ -153,3 +154,31 @@ async def test_unknown_hold_in_a_batch_is_not_replayed_but_settled(client, proxy
     assert result["outcome"] == "ok", result
     assert len([h for h in library.holds(CARD) if h.hold_id not in before]) == 1
     assert sum(line.startswith("POST") and line.endswith("/holds") for line in proxy.seen) == 1
+
+
+async def test_a_batch_retry_keeps_the_items_done_the_first_time(client, proxy, library) -> None:
+    """Two holds in one request: the first placed and answered, the second carried out and
+    then silent. The retry re-runs the batch: the first is read back as placed (not refused
+    as a duplicate, not placed again), the second is learned."""
+    auth = await login(client)
+    second = holdable_waiting_item(library, CARD)
+    assert second is not None
+    assert library.item_info(second).biblio_id != library.item_info(HOLDABLE).biblio_id
+    before = {h.hold_id for h in library.holds(CARD)}
+    keyed = {**auth, "Idempotency-Key": "holds-two-1"}
+    proxy.mode, proxy.lose_pattern, proxy.lose_skip = "silent_after", r"^POST .*/holds$", 1
+    body = {"item_ids": [HOLDABLE, second], "pickup_library": "CEN"}
+
+    first = await client.post(f"{T}/holds", headers=keyed, json=body)
+    outcomes = [r["outcome"] for r in (await first.json())["results"]]
+    assert first.status == 200 and outcomes == ["ok", "error"]
+    proxy.release()
+    proxy.mode = "pass"
+
+    retry = await client.post(f"{T}/holds", headers=keyed, json=body)
+    results = (await retry.json())["results"]
+    assert [r["outcome"] for r in results] == ["ok", "ok"], results
+    assert len([h for h in library.holds(CARD) if h.hold_id not in before]) == 2
+    assert sum(line.startswith("POST") and line.endswith("/holds") for line in proxy.seen) == 2
+    again = await client.post(f"{T}/holds", headers=keyed, json=body)
+    assert again.headers["Idempotent-Replayed"] == "true"

@@ -316,11 +316,13 @@ class ResilientElibrary:
         try:
             earlier = journal.earlier_for(op, title_id) if journal is not None else None
             if earlier is not None:
+                assert journal is not None
                 happened, result = await verify()
                 if happened:
-                    journal.settled(op, title_id)  # type: ignore[union-attr]
+                    journal.carried_out(earlier)
                     return result  # type: ignore[return-value]
-                if happened is None:
+                if happened is None or earlier.done:  # a write done once is never resent
+                    journal.left_unknown(earlier)
                     raise OutcomeUnknown(_EBOOK_UNKNOWN)
             if journal is not None:
                 journal.left_unknown(PendingWrite(op, title_id))
@@ -337,7 +339,7 @@ class ResilientElibrary:
                     self.metrics["write_retries"] += 1
                     result = await self._attempt_write(op, call)
             if journal is not None:
-                journal.settled(op, title_id)
+                journal.carried_out(PendingWrite(op, title_id))
             return result  # type: ignore[return-value]
         except OutcomeUnknown:
             raise

@@ -280,7 +280,9 @@ class ResilientBackend:
                 if any(r.error_type == OutcomeUnknown.type_slug for r in results):
                     results = await self._settle_renewals(patron, bases, results)
                 for r in results:
-                    if r.error_type != OutcomeUnknown.type_slug:
+                    if r.ok and journal is not None:
+                        journal.carried_out(PendingWrite("renew", r.item_id, bases[r.item_id]))
+                    elif r.error_type != OutcomeUnknown.type_slug:
                         self._journal_settled(journal, "renew", r.item_id)
             done.update((r.item_id, r) for r in results)
             return BatchResult[RenewalResult](
@@ -504,13 +506,13 @@ class ResilientBackend:
         try:
             earlier = journal.earlier_for(op, target) if journal is not None else None
             if earlier is not None:
+                assert journal is not None
                 base = earlier.baseline
                 happened, result = await self._verify(op, verify, base)
                 if happened:
-                    self._journal_settled(journal, op, target)
+                    journal.carried_out(earlier)
                     return result  # type: ignore[no-any-return]
-                if happened is None:
-                    assert journal is not None
+                if happened is None or earlier.done:  # a write done once is never resent
                     journal.left_unknown(earlier)
                     raise _unknown(op, operator_detail=f"{op}: earlier try still unknown")
             else:
@@ -528,7 +530,8 @@ class ResilientBackend:
                     # Read back: it certainly did not happen, so one more try cannot duplicate it.
                     self.metrics["write_retries"] += 1
                     result = await self._attempt_write(op, call)
-            self._journal_settled(journal, op, target)
+            if journal is not None:
+                journal.carried_out(PendingWrite(op, target, base))
             return result  # type: ignore[no-any-return]
         except OutcomeUnknown as exc:
             if getattr(exc, "explained", False):
@@ -589,12 +592,12 @@ class ResilientBackend:
             if loans_now is not None and write.baseline.get("known"):
                 after = readback.find_loan(loans_now, item_id)
                 happened = readback.renewed(write.baseline.get("loan"), after)
+            assert journal is not None
             if happened:
                 done[item_id] = RenewalResult(item_id=item_id, outcome=Outcome.OK, loan=after)
-                self._journal_settled(journal, "renew", item_id)
-            elif happened is None:
+                journal.carried_out(write)
+            elif happened is None or write.done:  # a renewal made once is never resent
                 done[item_id] = RenewalResult.from_error(item_id, _unknown("renew"))
-                assert journal is not None
                 journal.left_unknown(write)
         return done
 

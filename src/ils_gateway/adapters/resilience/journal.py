@@ -38,6 +38,9 @@ class PendingWrite:
     op: str
     target: str
     baseline: dict[str, Any] = field(default_factory=dict)
+    done: bool = False
+    """Carried out (answered, or read back) in a request whose answer stayed provisional
+    because of another write: read back again by the retry, never sent again."""
 
     @property
     def key(self) -> Key:
@@ -47,10 +50,12 @@ class PendingWrite:
 
 @dataclass
 class WriteJournal:
-    """The writes of one request left unknown earlier (``earlier``) and now (``unknown``)."""
+    """The writes of one request left unknown (or done) earlier (``earlier``), left unknown
+    now (``unknown``) and carried out now (``done``)."""
 
     earlier: dict[Key, PendingWrite] = field(default_factory=dict)
     unknown: dict[Key, PendingWrite] = field(default_factory=dict)
+    done: dict[Key, PendingWrite] = field(default_factory=dict)
 
     def earlier_for(self, op: str, target: str) -> PendingWrite | None:
         """The earlier unknown write of ``op`` on ``target``, if any."""
@@ -61,20 +66,31 @@ class WriteJournal:
         self.unknown[write.key] = write
 
     def settled(self, op: str, target: str) -> None:
-        """The outcome of ``op`` on ``target`` is known now (it happened or certainly not)."""
+        """The outcome of ``op`` on ``target`` is known now: it certainly did not happen, or
+        the library system answered (a refusal)."""
         self.unknown.pop((op, target), None)
         self.earlier.pop((op, target), None)
+
+    def carried_out(self, write: PendingWrite) -> None:
+        """``write`` happened. Remembered in case the request's answer stays provisional
+        (another write unknown): its retry re-runs every write, and must not send this one
+        again, nor refuse it as a duplicate."""
+        self.settled(write.op, write.target)
+        self.done[write.key] = PendingWrite(write.op, write.target, write.baseline, done=True)
 
     @property
     def pending(self) -> dict[Key, PendingWrite]:
         """Every write still unknown: left so now, or earlier and not settled since (a retry
         that ended before reaching it, e.g. refused by a pre-check, must not forget it)."""
-        return {**self.earlier, **self.unknown}
+        return {**{k: w for k, w in self.earlier.items() if not w.done}, **self.unknown}
 
     def dumps(self) -> bytes:
-        """The writes still unknown (``pending``) as JSON (what the Idempotency-Key keeps)."""
-        writes = self.pending.values()
-        kept = [{"op": w.op, "target": w.target, "baseline": w.baseline} for w in writes]
+        """What the Idempotency-Key keeps for a provisional answer, as JSON: the writes still
+        unknown and those carried out (``done``)."""
+        writes = {**self.earlier, **self.done, **self.unknown}.values()
+        kept = [
+            {"op": w.op, "target": w.target, "baseline": w.baseline, "done": w.done} for w in writes
+        ]
         return json.dumps(kept).encode()
 
     @staticmethod
@@ -83,7 +99,10 @@ class WriteJournal:
         if not data:
             return {}
         kept = json.loads(data)
-        writes = (PendingWrite(w["op"], w["target"], w.get("baseline") or {}) for w in kept)
+        writes = (
+            PendingWrite(w["op"], w["target"], w.get("baseline") or {}, bool(w.get("done")))
+            for w in kept
+        )
         return {w.key: w for w in writes}
 
 
@@ -107,6 +126,7 @@ def current_journal() -> WriteJournal | None:
 
 
 def unsettled(op: str, target: str) -> bool:
-    """True when an earlier try of ``op`` on ``target`` left its outcome unknown."""
+    """True when an earlier try of ``op`` on ``target`` (same Idempotency-Key) left its
+    outcome unknown, or carried it out in a request whose answer stayed provisional."""
     journal = _current.get()
     return journal is not None and journal.earlier_for(op, target) is not None
