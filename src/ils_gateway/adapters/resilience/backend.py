@@ -15,12 +15,15 @@ Reads (``patron_summary``, ``list_loans``, ``list_holds``, ``list_pickup_librari
 
 Writes (renew, holds, checkout/checkin, password):
 
-- never retried blindly. A write that timed out or raised ``OutcomeUnknown`` is checked by
-  reading the patron's loans or holds back (``readback``): if it happened, its result is
-  returned; if it certainly did not, it is tried once more; if that cannot be told,
-  ``OutcomeUnknown`` is raised. Renewals and hold placement compare against a baseline taken
-  before the write (the fresh cached list, else one read). ``checkin`` and ``change_password``
-  cannot be checked and raise ``OutcomeUnknown``;
+- never retried blindly. A write that timed out, lost its answer or got an unreadable one
+  (``OutcomeUnknown``) is checked by reading the patron's loans or holds back (``readback``)
+  against a baseline taken before the write (the fresh cached list, else one read): if it
+  happened, its result is returned; if it certainly did not, it is tried once more; if that
+  cannot be told, ``OutcomeUnknown`` is raised, saying what may have happened, and the write
+  stays in the request's ``WriteJournal`` with its baseline. A retry with the same
+  Idempotency-Key brings that journal back: the write is read back against the *first*
+  baseline before anything is sent (``journal``). ``checkin`` and ``change_password`` cannot be
+  checked and stay unknown;
 - refused fast with ``BackendUnavailable(retry_after=…)`` while the breaker is open;
 - end the freshness of the patron's cached reads (kept only as last good data), whatever
   their outcome.
