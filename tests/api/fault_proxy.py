@@ -6,7 +6,9 @@
 instead of relaying the answer, once, for requests matching ``lose_pattern``; ``silent_after``
 forwards the first request matching ``lose_pattern`` (the backend carries it out) and then
 answers nothing at all, that request included, until ``release()`` (a library system that does
-a write and goes silent for a while); ``unavailable`` answers 503 to everything without
+a write and goes silent for a while); ``delay_forward`` holds the first request matching
+``lose_pattern`` for ``delay`` seconds and then delivers it, even to a client gone meanwhile (a
+slow link: a write that timed out may still land); ``unavailable`` answers 503 to everything without
 forwarding (a library system stopped behind its web server). ``go_down()`` stops listening:
 connections are refused from then on.
 """
@@ -29,7 +31,9 @@ class FaultProxy:
     mode: str = "pass"
     lose_pattern: str = ""
     lose_skip: int = 0  # matching requests passed through before the fault applies
+    delay: float = 0.0  # seconds a ``delay_forward`` request is held before it goes on
     seen: list[str] = field(default_factory=list)
+    forwarded: list[str] = field(default_factory=list)  # what reached the backend
     runner: web.AppRunner | None = None
     url: str = ""
     _release: asyncio.Event = field(default_factory=asyncio.Event)
@@ -44,6 +48,11 @@ class FaultProxy:
             return web.Response(status=503, text="Service Unavailable")
         body = await request.read()
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP}
+        if self.mode == "delay_forward" and re.search(self.lose_pattern, line):
+            self.mode = "pass"
+            # held on the way, then delivered even if the client has given up meanwhile
+            await asyncio.shield(asyncio.sleep(self.delay))
+        self.forwarded.append(line)
         async with (
             aiohttp.ClientSession() as session,
             session.request(

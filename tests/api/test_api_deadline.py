@@ -84,3 +84,26 @@ async def test_writes_resume_within_seconds_after_an_outage(client, proxy, clock
         clock.advance(seconds=0.5)
         assert (clock.now - back_at).total_seconds() <= 3.0, "still refused 3 s after the return"
     assert [loan.renewals for loan in library.loans(CARD) if loan.barcode == item_id] == [1]
+
+
+async def test_a_write_that_timed_out_may_land_late_and_is_not_sent_again(
+    client, proxy, clock, library
+):
+    """The renewal is held on the way for 6 s: the gateway gives up (its 60 % share of the
+    4 s deadline), reads back and does not see it — but it is still on its way. Sending it
+    again then would make it twice; the 504 says when a retry can learn more."""
+    auth = await login(client)
+    loans = (await (await client.get(f"{T}/loans", headers=auth)).json())["loans"]
+    item_id = next(loan["item"]["id"] for loan in loans if loan["renewable"])
+    proxy.mode, proxy.lose_pattern, proxy.delay = "delay_forward", r"^POST .*/renewal", 6.0
+    keyed = {**auth, "Idempotency-Key": "renew-late-1"}
+
+    first = await client.post(f"{T}/loans/{item_id}/renewal", headers=keyed)
+    assert first.status == 504
+    assert first.headers["Retry-After"] == "5"
+    await asyncio.sleep(6.0)  # loop time: the held request lands
+    clock.advance(seconds=5)
+    retry = await client.post(f"{T}/loans/{item_id}/renewal", headers=keyed)
+    assert retry.status == 200, await retry.text()
+    assert sum(line.endswith("/renewal") for line in proxy.forwarded) == 1
+    assert [loan.renewals for loan in library.loans(CARD) if loan.barcode == item_id] == [1]

@@ -38,8 +38,12 @@ def ils() -> FakeLibrary:
 
 
 @pytest.fixture
-def backend(ils: FakeLibrary) -> ResilientBackend:
-    clock = FakeClock()
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def backend(ils: FakeLibrary, clock: FakeClock) -> ResilientBackend:
     return ResilientBackend(
         ils,
         tenant_id="t",
@@ -78,12 +82,13 @@ async def test_renewal_carried_out_then_silent_is_not_made_twice(
 
 
 async def test_an_earlier_unknown_that_did_not_happen_is_sent_once(
-    backend: ResilientBackend, ils: FakeLibrary
+    backend: ResilientBackend, ils: FakeLibrary, clock: FakeClock
 ) -> None:
     await backend.list_loans(P1)
     ils.fault("renew", "hang")  # nothing done, no answer
     ils.fault("list_loans", "hang")  # and the read-back cannot tell
     earlier = await _first_try(backend, lambda: backend.renew(P1, "i1"))
+    clock.advance(5)  # it would have landed by now
     with write_journal(earlier) as journal:
         result = await backend.renew(P1, "i1")
     assert result.ok and ils.loans["p1"]["i1"].renewals_used == 1

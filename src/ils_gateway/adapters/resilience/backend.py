@@ -37,6 +37,7 @@ Every backend call runs under ``asyncio.timeout`` (``CallTimeouts``). ``metrics`
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
@@ -504,6 +505,9 @@ class ResilientBackend:
 
         When an earlier request (same Idempotency-Key) left this write unknown, it is read back
         first, against the earlier baseline, and sent only when it certainly did not happen.
+        A write that timed out may still reach the library system late (a slow server, a
+        delaying link): a read-back that finds nothing then allows sending it again only
+        ``RESEND_AFTER`` seconds after it was sent; until then the outcome stays unknown.
         """
         journal = current_journal()
         try:
@@ -518,17 +522,28 @@ class ResilientBackend:
                 if happened is None or earlier.done:  # a write done once is never resent
                     journal.left_unknown(earlier)
                     raise _unknown(op, operator_detail=f"{op}: earlier try still unknown")
+                wait = (earlier.resend_after or 0.0) - self._clock()
+                if wait > 0:  # the first try may still land: not yet
+                    journal.left_unknown(earlier)
+                    raise _unknown(op, operator_detail=f"{op}: may still land", retry_after=wait)
             else:
                 base = await baseline() if baseline is not None else {}
             # Unknown until an answer says otherwise: a request cut off here (its deadline)
-            # leaves the write unknown, never forgotten.
-            self._journal_unknown(journal, PendingWrite(op, target, base))
+            # leaves the write unknown, never forgotten (and it may still land).
+            late = PendingWrite(op, target, base, resend_after=self._clock() + RESEND_AFTER)
+            self._journal_unknown(journal, late)
             try:
                 result = await self._attempt_write(op, call)
             except OutcomeUnknown as unknown:
+                if not _may_land_late(unknown):  # the connection broke: nothing more to come
+                    self._journal_unknown(journal, PendingWrite(op, target, base))
                 happened, result = await self._verify(op, verify, base)
                 if happened is None:
                     raise _unknown(op, operator_detail=unknown.operator_detail) from unknown
+                if not happened and _may_land_late(unknown):
+                    detail = f"{op}: timed out, not seen yet; may still land"
+                    wait = RESEND_AFTER
+                    raise _unknown(op, operator_detail=detail, retry_after=wait) from unknown
                 if not happened:
                     # Read back: it certainly did not happen, so one more try cannot duplicate it.
                     self.metrics["write_retries"] += 1
@@ -695,8 +710,27 @@ _MAY_HAVE = {
 }
 
 
-def _unknown(op: str, *, operator_detail: str | None = None) -> OutcomeUnknown:
-    """``OutcomeUnknown`` saying what may have happened and how to learn the outcome."""
+# Seconds after sending a write that timed out before a read-back that does not find it
+# allows sending it again (it may still be on its way to the library system).
+RESEND_AFTER = 5.0
+
+
+def _may_land_late(error: BaseException) -> bool:
+    """True when ``error`` (or what caused it) is a timeout: the request may still be on its
+    way or being carried out, so "not there yet" does not mean "never"."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, TimeoutError) or "Timeout" in type(seen).__name__:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _unknown(
+    op: str, *, operator_detail: str | None = None, retry_after: float | None = None
+) -> OutcomeUnknown:
+    """``OutcomeUnknown`` saying what may have happened and how to learn the outcome (and,
+    with ``retry_after``, when a retry can learn more)."""
     done = _MAY_HAVE.get(op, "The request may have been carried out")
     error = OutcomeUnknown(
         f"{done}; the library system did not confirm it. Retry with the same "
@@ -704,4 +738,6 @@ def _unknown(op: str, *, operator_detail: str | None = None) -> OutcomeUnknown:
         operator_detail=operator_detail,
     )
     error.explained = True  # type: ignore[attr-defined]
+    if retry_after is not None:
+        error.retry_after = max(1, math.ceil(retry_after))  # type: ignore[attr-defined]
     return error

@@ -25,7 +25,7 @@ import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 Key = tuple[str, str]
@@ -41,6 +41,9 @@ class PendingWrite:
     done: bool = False
     """Carried out (answered, or read back) in a request whose answer stayed provisional
     because of another write: read back again by the retry, never sent again."""
+    resend_after: float | None = None
+    """Epoch seconds before which a read-back that finds nothing does not allow sending the
+    write again: a request that timed out may still reach the library system late."""
 
     @property
     def key(self) -> Key:
@@ -76,7 +79,7 @@ class WriteJournal:
         (another write unknown): its retry re-runs every write, and must not send this one
         again, nor refuse it as a duplicate."""
         self.settled(write.op, write.target)
-        self.done[write.key] = PendingWrite(write.op, write.target, write.baseline, done=True)
+        self.done[write.key] = PendingWrite(write.op, write.target, write.baseline, True)
 
     @property
     def pending(self) -> dict[Key, PendingWrite]:
@@ -88,21 +91,14 @@ class WriteJournal:
         """What the Idempotency-Key keeps for a provisional answer, as JSON: the writes still
         unknown and those carried out (``done``)."""
         writes = {**self.earlier, **self.done, **self.unknown}.values()
-        kept = [
-            {"op": w.op, "target": w.target, "baseline": w.baseline, "done": w.done} for w in writes
-        ]
-        return json.dumps(kept).encode()
+        return json.dumps([asdict(w) for w in writes]).encode()
 
     @staticmethod
     def loads(data: bytes | None) -> dict[Key, PendingWrite]:
         """Unknown writes kept by ``dumps`` (an empty dict for None)."""
         if not data:
             return {}
-        kept = json.loads(data)
-        writes = (
-            PendingWrite(w["op"], w["target"], w.get("baseline") or {}, bool(w.get("done")))
-            for w in kept
-        )
+        writes = (PendingWrite(**w) for w in json.loads(data))
         return {w.key: w for w in writes}
 
 
