@@ -151,7 +151,9 @@ async def test_another_titles_new_hold_does_not_count_as_this_one(
 ) -> None:
     ils.fault("place_hold", "raise", OutcomeUnknown())  # not done
     ils.holds["p1"] = {}
-    other = Hold(id="h99", item=Item(id="i8", title="別の本"), status=HoldStatus.WAITING)
+    other = Hold(
+        id="h99", item=Item(id="i8", title="別の本"), title_level=False, status=HoldStatus.WAITING
+    )
 
     async def list_holds_with_another(p):  # another device placed a hold meanwhile
         ils.holds["p1"]["h99"] = other
@@ -216,3 +218,21 @@ async def test_a_retry_that_never_reaches_the_write_keeps_it_unknown(
         pass  # e.g. refused by a pre-check before the backend was asked
     assert list(journal.pending.values()) == earlier
     assert WriteJournal.loads(journal.dumps()) == {w.key: w for w in earlier}
+
+
+async def test_an_unmatched_new_title_level_hold_leaves_the_outcome_unknown(
+    backend: ResilientBackend, ils: FakeLibrary
+) -> None:
+    ils.fault("place_hold", "raise", OutcomeUnknown())  # not done
+    ils.holds["p1"] = {}
+    other = Hold(id="title:77", item=Item(id="title:77", title="別の本"), status=HoldStatus.WAITING)
+
+    async def list_holds_with_another(p):  # a title-level hold whose title reads otherwise
+        ils.holds["p1"]["title:77"] = other
+        return list(ils.holds["p1"].values())
+
+    await backend.list_holds(P1)
+    ils.list_holds = list_holds_with_another  # type: ignore[method-assign]
+    with pytest.raises(OutcomeUnknown):
+        await backend.place_hold(P1, "i7", "CEN")
+    assert ils.calls["place_hold"] == 1, "not sent twice on a guess"
