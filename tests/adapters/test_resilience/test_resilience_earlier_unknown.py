@@ -20,7 +20,8 @@ from ils_gateway.adapters.resilience.backend import (
     ResilientBackend,
     RetryPolicy,
 )
-from ils_gateway.adapters.resilience.breaker import CircuitBreaker
+from ils_gateway.adapters.resilience.breaker import BreakerState, CircuitBreaker
+from ils_gateway.adapters.resilience.freshness import track_freshness
 from ils_gateway.adapters.resilience.journal import PendingWrite, WriteJournal, write_journal
 from ils_gateway.domain.errors import BackendProtocolError, OutcomeUnknown, RenewalRefused
 from ils_gateway.domain.models import Hold, Item
@@ -236,3 +237,20 @@ async def test_an_unmatched_new_title_level_hold_leaves_the_outcome_unknown(
     with pytest.raises(OutcomeUnknown):
         await backend.place_hold(P1, "i7", "CEN")
     assert ils.calls["place_hold"] == 1, "not sent twice on a guess"
+
+
+async def test_protocol_errors_serve_last_good_data_and_count_for_the_breaker(
+    ils: FakeLibrary, clock: FakeClock
+) -> None:
+    breaker = CircuitBreaker("t", failure_threshold=2, clock=clock)
+    backend = ResilientBackend(
+        ils, tenant_id="t", breaker=breaker, retry=RetryPolicy(attempts=1), clock=clock
+    )
+    fresh = await backend.list_loans(P1)
+    clock.advance(120)  # no longer fresh
+    ils.fault("list_loans", "raise", BackendProtocolError("an answer for another patron"), 2)
+    with track_freshness() as freshness:
+        assert await backend.list_loans(P1) == fresh
+        assert await backend.list_loans(P1) == fresh
+    assert freshness.stale
+    assert breaker.state is BreakerState.OPEN
