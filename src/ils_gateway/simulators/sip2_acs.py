@@ -206,8 +206,9 @@ class Sip2Quirks:
     sip2.md: "99 before 93 when status-before-login is off")."""
     legacy_title_bytes: bool = False
     """Titles of copies whose barcode ends in 3 carry one legacy byte (``LEGACY_BYTES``) after
-    the title, in 18, 12, 30, 16 and 10 (sip2.md: "a legacy byte in a title (Latin-1 in a
-    UTF-8 stream) is common in old records")."""
+    the title, in 18, 12, 30, 16 and 10, and so do the titles of records whose id ends in 3
+    where a 64 lists a hold by its title (CD) (sip2.md: "a legacy byte in a title (Latin-1 in
+    a UTF-8 stream) is common in old records")."""
     empty_aj_is_title_renewal: bool = False
     """A 29 with an empty ``AJ|`` is read as a title renewal and refused (sip2.md: "leave AJ
     out when there is no title")."""
@@ -505,10 +506,14 @@ class SimulatedACS:
                 continue
             if hold.barcode is not None:
                 entries.append(hold.barcode)
-            elif self.title_hold_entries == "record_id_title":
-                entries.append(f"{hold.biblio_id} {hold.title}")
+                continue
+            title = hold.title
+            if self.quirks.legacy_title_bytes and hold.biblio_id % 10 == 3:
+                title += LEGACY_BYTES.get(codecs.lookup(self.encoding).name, "")
+            if self.title_hold_entries == "record_id_title":
+                entries.append(f"{hold.biblio_id} {title}")
             else:
-                entries.append(hold.title)
+                entries.append(title)
         return tuple(entries)
 
     def _expiry(self, info: PatronInfo) -> list[tuple[str, str]]:
@@ -1002,6 +1007,8 @@ def server_settings(
             text_errors="replace",
             require_checksum=require_error_detection,
             raw_text_bytes=quirks.legacy_title_bytes,
+            # CD lists holds with no copy by title: free text (legacy bytes, replacement marks)
+            free_text_fields=codec.free_text_fields | {"AS", "CD"},
             terminator="\r\n" if quirks.crlf_output else codec.terminator,
         ),
         login_required=acs.login_required,

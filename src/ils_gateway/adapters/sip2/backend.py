@@ -312,6 +312,11 @@ class Sip2Backend:
         await self._require(Capability.LIST_LOANS, Feature.LOANS)
         raw = await self._list(patron.card_number, SummaryItem.CHARGED_ITEMS)
         entries = [mapping.parse_list_entry(e, self._config.list_mode) for e in raw]
+        if any(e.item_id is None for e in entries):  # a loan is a copy: its barcode is strict
+            raise BackendProtocolError(
+                "The library system listed a loan without a readable item id.",
+                operator_detail="SIP2 64: an AU entry's barcode has undecodable bytes",
+            )
         ids = [e.item_id for e in entries if e.item_id]
         infos = await self._gather([self._item_info(i) for i in ids])
         today = self._today()
