@@ -91,6 +91,10 @@ class CodecSettings:
     """Simulators only: a lone surrogate U+DC80–U+DCFF in free text (``REPLACEABLE_FIELDS``)
     is written as the single byte it stands for, to imitate a legacy byte in an old record
     (a Latin-1 byte in a UTF-8 title). Identifiers never carry one."""
+    cr_only_input: bool = False
+    """Read frames as strict servers do: CR (the spec's terminator) only. A frame ended by LF
+    or CRLF is a framing error that closes the connection (``SIP2Connection``); off, CR, CRLF
+    and LF are all accepted."""
     free_text_fields: frozenset[str] = frozenset()
     """Fields that hold free text on this connection besides ``REPLACEABLE_FIELDS``, treated
     like them both ways: the 64's list entries (AS, CD, …) on an ACS that lists titles there

@@ -4,8 +4,9 @@
 ``receive_data()`` and calls ``next_event()`` until it returns ``NEED_DATA``; it writes what
 ``send()`` and ``resend()`` return. The object owns:
 
-- framing: CR, CRLF, LF (and LF after CR, blank lines) accepted; our terminator per settings;
-  the receive buffer is bounded by ``CodecSettings.max_frame_bytes``;
+- framing: CR, CRLF, LF (and LF after CR, blank lines) accepted — CR only with
+  ``CodecSettings.cr_only_input``, where an LF ends the connection as on strict servers; our
+  terminator per settings; the receive buffer is bounded by ``CodecSettings.max_frame_bytes``;
 - error detection: the AY sequence (0–9, wrapping, one per request; the ACS echoes it and the
   client checks the echo) and the AZ checksum, written and verified through the codec; with
   ``CodecSettings.require_checksum`` off, a server decides per message (a request without AZ
@@ -214,9 +215,17 @@ class SIP2Connection:
         start = 0
         while start < len(buf) and buf[start] in (13, 10):
             start += 1
+        if self.settings.cr_only_input and 10 in buf[:start]:
+            self._lf_refused()
         if start:
             del buf[:start]
         m = _TERMINATOR.search(buf)
+        if (
+            self.settings.cr_only_input
+            and m is not None
+            and (buf[m.start()] == 10 or buf[m.end() : m.end() + 1] == b"\n")
+        ):
+            self._lf_refused()
         if m is None:
             if len(buf) > self.settings.max_frame_bytes:
                 self.state = State.ERROR
@@ -227,6 +236,11 @@ class SIP2Connection:
         frame = bytes(buf[: m.start()])
         del buf[: m.end()]
         return frame
+
+    def _lf_refused(self) -> None:
+        """A strict server's answer to LF or CRLF framing: none, the connection is closed."""
+        self.state = State.ERROR
+        raise RemoteProtocolError("frame ended with LF or CRLF; this peer reads CR only")
 
     def next_event(self) -> Event:
         """The next event from received bytes, or ``NEED_DATA`` / ``CLOSED``."""
