@@ -337,7 +337,7 @@ class Sip2Backend:
         request = RenewRequest.build(
             transaction_date=now,
             nb_due_date=self._no_block_due_date(now),
-            patron_identifier=patron.card_number,
+            patron_identifier=_required_id(patron.card_number, "card number"),
             item_identifier=item_id,
             **self._common(),
         )
@@ -381,7 +381,9 @@ class Sip2Backend:
                 operator_detail="SIP2 ACS has 65 (renew all) but not 29 (renew)",
             )
         request = RenewAllRequest.build(
-            transaction_date=self._now(), patron_identifier=patron.card_number, **self._common()
+            transaction_date=self._now(),
+            patron_identifier=_required_id(patron.card_number, "card number"),
+            **self._common(),
         )
         answer = await self._request(request, RenewAllResponse, write=True)
         batch = mapping.renew_all_results(answer, item_ids, self._refusals)
@@ -545,7 +547,7 @@ class Sip2Backend:
             transaction_date=self._now(),
             pickup_location=pickup_library,
             hold_type=hold_type.value if hold_type is not None else None,
-            patron_identifier=patron.card_number,
+            patron_identifier=_required_id(patron.card_number, "card number"),
             item_identifier=None if by_title else target,
             title_identifier=target.removeprefix(TITLE_PREFIX) if by_title else None,
             **self._common(),
@@ -588,7 +590,7 @@ class Sip2Backend:
         request = CheckoutRequest.build(
             transaction_date=now,
             nb_due_date=self._no_block_due_date(now),
-            patron_identifier=patron.card_number,
+            patron_identifier=_required_id(patron.card_number, "card number"),
             item_identifier=item_id,
             **self._common(),
         )
