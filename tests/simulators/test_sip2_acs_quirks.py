@@ -16,6 +16,7 @@ from ils_gateway.adapters.sip2.backend import Sip2Backend
 from ils_gateway.cli import main
 from ils_gateway.contract.embedded import holdable_waiting_item, lendable_item
 from ils_gateway.domain.errors import GatewayError
+from ils_gateway.simulators import sip2_cli
 from ils_gateway.simulators.library import SimulatedLibrary
 from ils_gateway.simulators.sample_data import sample_library
 from ils_gateway.simulators.sip2_acs import QUIRK_NAMES, Sip2Quirks, start_sip2_simulator
@@ -503,6 +504,24 @@ def test_cli_offers_quirks_and_error_detection() -> None:
         assert name in result.output
     bad = CliRunner().invoke(main, ["simulate", "sip2", "--quirk", "nonsense"])
     assert bad.exit_code == 2
+
+
+async def test_the_banner_shows_the_terminator_written(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--all-quirks`` starts, and says CRLF (crlf-output) rather than the --terminator."""
+
+    class Stop:
+        async def wait(self) -> None:
+            return None
+
+    monkeypatch.setattr(sip2_cli.asyncio, "Event", Stop)
+    await sip2_cli._serve(
+        sample_library(), "127.0.0.1", 0, CodecSettings(), {}, {}, Sip2Quirks.all(), False
+    )
+    out = capsys.readouterr().out
+    assert "SIP2 ACS simulator on 127.0.0.1:" in out
+    assert "terminator='\\r\\n'" in out and "cr-only-input" in out
 
 
 async def test_hold_answers_with_ao_before_screen_lines(quirky: Rig) -> None:
