@@ -8,11 +8,14 @@ gets the title then, and the copy's barcode once the hold has one.
 
 from __future__ import annotations
 
-from datetime import datetime
+import dataclasses
+from datetime import date, datetime
 
 import pytest
-from kiosk_support import CARD, FREE, LENT, PASSWORD, Clock, running
+from kiosk_support import CARD, FREE, LENT, LENT_AT, PASSWORD, Clock, library_data, running
 
+from ils_gateway.simulators.policy import ItemType
+from ils_gateway.simulators.records import Biblio, Item, ItemStatus, LibraryData, Loan
 from ils_gateway.sip2.fields import HoldMode, SipDate, Summary, SummaryItem
 from ils_gateway.sip2.messages import HoldRequest, PatronInformationRequest
 
@@ -62,3 +65,29 @@ async def test_hold_lists_show_barcodes_or_titles_not_internal_ids(backend: str)
         # title-level hold on its record (``biblio:5``) even then, so the face shows the title.
         expected = {"sip2": [on_shelf.barcode], "koha": ["ぐりとぐら"]}[backend]
         assert sorted(every) == sorted(["吾輩は猫である", *expected])
+
+
+def _unwritable_title() -> LibraryData:
+    """A record whose title has 𠮷 (not in CP932), its one copy lent to the other patron."""
+    data = library_data()
+    return dataclasses.replace(
+        data,
+        biblios=[*data.biblios, Biblio(8, "𠮷野の本", "著者", ItemType.BOOK)],
+        items=[
+            *data.items,
+            Item(108, "2000108", 8, "CEN", "CEN", "913/ヨ", ItemStatus.CHECKED_OUT),
+        ],
+        loans=[*data.loans, Loan(2, 108, 2, "CEN", LENT_AT, date(2026, 1, 17))],
+    )
+
+
+@pytest.mark.parametrize("backend", ["sip2", "koha"])
+async def test_a_listed_title_the_machine_encoding_cannot_write_gets_a_mark(backend: str) -> None:
+    """Over CP932 a title entry with 𠮷 is written with 〓, as titles are; the 64 still goes."""
+    async with running(backend, Clock(), shift_jis=True, data=_unwritable_title()) as setup:
+        placed = await setup.machine.request(_place("2000108"), idempotent=False)
+        assert placed.ok, placed.screen_messages
+
+        info = await setup.machine.request(_info(SummaryItem.UNAVAILABLE_HOLDS), idempotent=True)
+
+        assert info.get_all("CD") == ["〓野の本"]
