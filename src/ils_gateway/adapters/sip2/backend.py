@@ -457,7 +457,9 @@ class Sip2Backend:
         """The new hold as the hold list shows it, so its id is the one cancel and change take.
 
         A title-level hold not yet tied to a copy is listed by its title (CD entry), not by the
-        barcode it was placed with; the 16 cannot say which. ``placed`` when no entry matches.
+        barcode it was placed with; the 16 cannot say which. ``placed`` when no entry matches,
+        and when several title entries carry its title (two editions of one name: naming the
+        older hold would make a cancel hit it; the barcode still names the new one's record).
         """
         if not self.capabilities.supports(Capability.LIST_HOLDS):
             return placed
@@ -467,12 +469,12 @@ class Sip2Backend:
             return placed  # the hold is placed; a failed read-back must not say otherwise
         found = next((hold for hold in listed if hold.id == placed.id), None)
         if found is None:  # listed by title (record id or title text, per ACS)
-            titled = (
+            titled = [
                 hold
                 for hold in listed
                 if hold.id.startswith(TITLE_PREFIX) and hold.item.title == placed.item.title
-            )
-            found = next(titled, None)
+            ]
+            found = titled[0] if len(titled) == 1 else None
         if found is None:
             return placed
         return found.model_copy(
