@@ -20,12 +20,9 @@ from ils_gateway.adapters.base import Capability, ILSBackend
 from ils_gateway.contract.errors import describe_error
 from ils_gateway.contract.session import ContractSession
 from ils_gateway.domain.errors import (
-    BackendProtocolError,
-    BackendUnavailable,
     FeatureDisabled,
     GatewayError,
     NotFound,
-    OutcomeUnknown,
 )
 from ils_gateway.domain.models import Patron
 from ils_gateway.domain.vocab import ContactMethod
@@ -63,9 +60,16 @@ def _feature_disabled_in(result: object) -> bool:
     return any(getattr(r, "error_type", None) == FeatureDisabled.type_slug for r in results)
 
 
-_NO_ANSWER_SLUGS = frozenset(
-    e.type_slug for e in (BackendUnavailable, BackendProtocolError, OutcomeUnknown)
-)
+def _server_errors(cls: type[GatewayError]) -> set[str]:
+    """Slugs of ``cls`` and its subclasses that are 5xx problems."""
+    found = {cls.type_slug} if cls.status >= 500 else set()
+    for sub in cls.__subclasses__():
+        found |= _server_errors(sub)
+    return found
+
+
+# What a batch item carries when it got no proper answer: any 5xx, as for a single call.
+_NO_ANSWER_SLUGS = frozenset(_server_errors(GatewayError))
 
 
 def _no_proper_answer(answer: object) -> str | None:

@@ -11,7 +11,7 @@ simulators:
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -22,7 +22,8 @@ from ils_gateway.contract.loop import BackgroundLoop
 from ils_gateway.contract.report import Result
 from ils_gateway.contract.runner import ContractRun, run_contract_suite
 from ils_gateway.contract.target import ContractOptions
-from ils_gateway.domain.models import Hold, Patron
+from ils_gateway.domain.errors import GatewayError
+from ils_gateway.domain.models import BatchResult, Hold, Patron, RenewalResult
 from ils_gateway.simulators.broken import Sip2Fault, start_broken_sip2_simulator
 from ils_gateway.simulators.library import ManualClock, SimulatedLibrary
 from ils_gateway.simulators.sample_data import DEMO_PATRONS, SAMPLE_NOW, sample_library
@@ -283,3 +284,31 @@ def test_empty_hold_ids_fail_the_holds_check(
     why = _why(run, HOLDS_CHECK)
     for empty in ("''", "'title:'", "'title: '"):
         assert f"hold {empty}: empty id" in why, why
+
+
+def _renewals_fail_inside(backend: ILSBackend) -> None:
+    """A batch whose every item ended in an internal error (a 500 per item, not a refusal)."""
+
+    async def renew_many(patron: Patron, item_ids: Sequence[str]) -> BatchResult[RenewalResult]:
+        failed = [RenewalResult.from_error(i, GatewayError()) for i in item_ids]
+        return BatchResult(results=tuple(failed), completed_at=SAMPLE_NOW)
+
+    backend.renew_many = renew_many  # type: ignore[method-assign]
+
+
+def test_a_batch_probe_whose_items_end_in_a_server_error_fails(
+    sim_loop: BackgroundLoop,
+    tmp_path: Path,
+    library: SimulatedLibrary,
+    spoilers: list[Callable[[ILSBackend], None]],
+) -> None:
+    """Any 5xx per item is no proper answer, as it is for a single call (not only the
+    unavailable / protocol error / outcome unknown kinds)."""
+    spoilers.append(_renewals_fail_inside)
+
+    run, text = _on_sip2(sim_loop, tmp_path, library, Sip2Fault.NONE)
+
+    probe = "test_contract_capabilities.py::test_capability_declared_matches_behaviour[renew_many]"
+    assert any(name.endswith(probe) for name in _failed(run)), text
+    why = _why(run, probe)
+    assert "no proper answer" in why and GatewayError.type_slug in why, why

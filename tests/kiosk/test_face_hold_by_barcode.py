@@ -101,3 +101,26 @@ async def test_a_barcode_naming_one_of_two_held_titles_of_one_name_cancels_neith
 
         assert not refused.ok and refused.screen_messages == ["該当する予約がありません"]
         assert all(h.state.is_open for h in setup.sim.holds(CARD))
+
+
+@pytest.mark.parametrize("backend", ["sip2", "koha"])
+async def test_a_title_naming_two_held_records_cancels_neither(backend: str) -> None:
+    """CD shows a hold with no copy by its title; sent back in AJ it names the hold only when
+    one open hold has that title (two editions of 坊っちゃん: neither is cancelled)."""
+    async with running(backend, Clock(), data=_two_records_one_title()) as setup:
+        for barcode in ("2000108", "2000109"):
+            placed = await setup.machine.request(_hold(HoldMode.ADD, barcode), idempotent=False)
+            assert placed.ok, placed.screen_messages
+        by_title = HoldRequest.build(
+            transaction_date=_WHEN,
+            hold_mode=HoldMode.DELETE,
+            institution_id="TEST",
+            patron_identifier=CARD,
+            patron_password=PASSWORD,
+            title_identifier="坊っちゃん",
+        )
+
+        refused = await setup.machine.request(by_title, idempotent=False)
+
+        assert not refused.ok and refused.screen_messages == ["該当する予約がありません"]
+        assert all(h.state.is_open for h in setup.sim.holds(CARD))

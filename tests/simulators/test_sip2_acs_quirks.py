@@ -12,11 +12,15 @@ from collections.abc import AsyncIterator
 import pytest
 from click.testing import CliRunner
 
+from ils_gateway.adapters.sip2.backend import Sip2Backend
 from ils_gateway.cli import main
 from ils_gateway.contract.embedded import holdable_waiting_item, lendable_item
+from ils_gateway.domain.errors import GatewayError
+from ils_gateway.simulators import sip2_cli
 from ils_gateway.simulators.library import SimulatedLibrary
 from ils_gateway.simulators.sample_data import sample_library
 from ils_gateway.simulators.sip2_acs import QUIRK_NAMES, Sip2Quirks, start_sip2_simulator
+from ils_gateway.sip2.client import SIP2ClientSettings
 from ils_gateway.sip2.codec import CodecSettings, encode, parse
 from ils_gateway.sip2.fields import FeeType, HoldMode, PaymentType, SipDate, Summary, SummaryItem
 from ils_gateway.sip2.messages import (
@@ -34,6 +38,7 @@ from ils_gateway.sip2.messages import (
     SCStatus,
 )
 from ils_gateway.sip2.server import SIP2Server
+from ils_gateway.tenants.backends import Sip2Backend as Sip2BackendConfig
 
 HANAKO, HANAKO_PW = "1000000001", "hanako01"
 NOBODY_HOLDS = "1000000007"  # tadashi: no holds
@@ -276,13 +281,76 @@ async def test_real_field_order_puts_ao_last_and_an_empty_aq_in_10(quirky: Rig) 
     wire.close()
 
 
-async def test_crlf_out_and_crlf_in(quirky: Rig) -> None:
-    wire = await quirky.wire()
-    await wire.send(SCStatus.build(), end=b"\r\n")
-    frame = await wire.frame()
-    assert frame is not None and frame.startswith(b"98")
-    assert await wire.reader.readexactly(1) == b"\n"
+async def test_crlf_out_and_crlf_in() -> None:
+    rig, server = await _rig(Sip2Quirks(crlf_output=True))
+    try:
+        wire = await rig.wire()
+        await wire.send(SCStatus.build(), end=b"\r\n")
+        frame = await wire.frame()
+        assert frame is not None and frame.startswith(b"98")
+        assert await wire.reader.readexactly(1) == b"\n"
+        wire.close()
+    finally:
+        await server.aclose()
+
+
+@pytest.mark.parametrize("end", [b"\r\n", b"\n"], ids=["crlf", "lf"])
+async def test_cr_only_input_drops_a_frame_ended_by_lf_or_crlf(quirky: Rig, end: bytes) -> None:
+    wire = await quirky.wire()  # the 93 went with CR: answered
+    assert (await wire.ask(SCStatus.build())).code == "98"
+    await wire.send(SCStatus.build(), end=end)
+    assert await wire.frame() is None  # closed, no answer
     wire.close()
+
+
+async def test_cr_only_input_drops_an_lf_arriving_after_the_cr() -> None:
+    """The LF of a CRLF sent in a separate write: the frame before it is answered (the server
+    could not know), the LF then ends the connection."""
+    rig, server = await _rig(Sip2Quirks(cr_only_input=True))
+    try:
+        wire = await rig.wire()
+        await wire.send(SCStatus.build())
+        assert (await wire.frame() or b"").startswith(b"98")
+        wire.writer.write(b"\n")
+        await wire.writer.drain()
+        assert await wire.frame() is None
+        wire.close()
+    finally:
+        await server.aclose()
+
+
+async def test_the_gateway_client_writes_cr_only_and_a_strict_server_serves_it() -> None:
+    library = sample_library()
+    server, _acs = await start_sip2_simulator(
+        library, logins={"gateway": "gw-pass"}, quirks=Sip2Quirks(cr_only_input=True)
+    )
+    try:
+        base = {
+            "kind": "sip2",
+            "host": "127.0.0.1",
+            "port": server.port,
+            "login_user": "gateway",
+            "login_password": "gw-pass",
+            "institution_id": "MIDORI",
+        }
+        config = Sip2BackendConfig.model_validate(base)
+        assert config.terminator_text == "\r" and SIP2ClientSettings("h", 1).terminator == "\r"
+        backend = Sip2Backend(config, today=library.today)
+        try:
+            patron = await backend.authenticate(HANAKO, HANAKO_PW)
+            assert await backend.list_loans(patron)
+        finally:
+            await backend.close()
+        # The same server refuses a client configured for CRLF: the quirk bites.
+        crlf = Sip2BackendConfig.model_validate({**base, "terminator": "crlf"})
+        refused = Sip2Backend(crlf, today=library.today)
+        try:
+            with pytest.raises(GatewayError):
+                await refused.authenticate(HANAKO, HANAKO_PW)
+        finally:
+            await refused.close()
+    finally:
+        await server.aclose()
 
 
 async def test_misleading_status_flags_while_checkout_and_checkin_work(quirky: Rig) -> None:
@@ -418,6 +486,7 @@ def test_all_quirks_preset_and_names() -> None:
     every = Sip2Quirks.all()
     assert every.pad_lists and every.real_field_order and every.strict_required_fields
     assert every.drop_on == frozenset({"37"}) and not every.status_before_login
+    assert every.cr_only_input and Sip2Quirks.named(["cr-only-input"]).cr_only_input
     assert not every.renewals_off
     assert Sip2Quirks.named(["pad-lists"]) == Sip2Quirks(pad_lists=True)
     assert Sip2Quirks.named(["all"]) == every
@@ -435,6 +504,24 @@ def test_cli_offers_quirks_and_error_detection() -> None:
         assert name in result.output
     bad = CliRunner().invoke(main, ["simulate", "sip2", "--quirk", "nonsense"])
     assert bad.exit_code == 2
+
+
+async def test_the_banner_shows_the_terminator_written(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--all-quirks`` starts, and says CRLF (crlf-output) rather than the --terminator."""
+
+    class Stop:
+        async def wait(self) -> None:
+            return None
+
+    monkeypatch.setattr(sip2_cli.asyncio, "Event", Stop)
+    await sip2_cli._serve(
+        sample_library(), "127.0.0.1", 0, CodecSettings(), {}, {}, Sip2Quirks.all(), False
+    )
+    out = capsys.readouterr().out
+    assert "SIP2 ACS simulator on 127.0.0.1:" in out
+    assert "terminator='\\r\\n'" in out and "cr-only-input" in out
 
 
 async def test_hold_answers_with_ao_before_screen_lines(quirky: Rig) -> None:

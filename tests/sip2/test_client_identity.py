@@ -24,14 +24,21 @@ from ils_gateway.sip2.client import (
     SIP2ClientSettings,
     SIP2IdentityMismatch,
     SIP2ProtocolError,
+    identity_mismatch,
 )
 from ils_gateway.sip2.codec import CodecSettings, encode
 from ils_gateway.sip2.connection import NEED_DATA, Role, SIP2Connection
-from ils_gateway.sip2.fields import SipDate, Summary
+from ils_gateway.sip2.fields import HoldMode, SipDate, Summary
 from ils_gateway.sip2.messages import (
+    CheckinRequest,
+    CheckoutRequest,
+    EndPatronSessionRequest,
+    HoldRequest,
     ItemInformationRequest,
     Message,
     PatronInformationRequest,
+    PatronStatusRequest,
+    RenewAllRequest,
     RenewRequest,
 )
 from ils_gateway.sip2.server import SIP2Server, SIP2Session
@@ -257,3 +264,48 @@ async def test_a_response_with_another_sequence_number_is_a_protocol_error(
         await pool.aclose()
         await acs.aclose()
     assert acs.answered == 2  # a read is tried once more on a fresh connection, then fails
+
+
+class _Answer:
+    """Just what ``identity_mismatch`` reads of a response: its code and fields."""
+
+    def __init__(self, code: str, **fields: str) -> None:
+        self.code = code
+        self._fields = fields
+
+    def get(self, fid: str) -> str | None:
+        return self._fields.get(fid)
+
+
+# Every request → response pair the issue names, with the identity fields compared.
+_PAIRS = [
+    (PatronInformationRequest, "64", ("AA",)),
+    (PatronStatusRequest, "24", ("AA",)),
+    (CheckoutRequest, "12", ("AA", "AB")),
+    (RenewRequest, "30", ("AA", "AB")),
+    (HoldRequest, "16", ("AA", "AB")),
+    (RenewAllRequest, "66", ("AA",)),
+    (EndPatronSessionRequest, "36", ("AA",)),
+    (CheckinRequest, "10", ("AB",)),
+    (ItemInformationRequest, "18", ("AB",)),
+]
+
+
+@pytest.mark.parametrize(("request_cls", "code", "compared"), _PAIRS, ids=[p[1] for p in _PAIRS])
+def test_each_named_answer_is_held_to_its_request(
+    request_cls: type[Message], code: str, compared: tuple[str, ...]
+) -> None:
+    fixed = {n: NOW for n in request_cls._FIXED_NAMES if n.endswith("_date")}
+    if request_cls is HoldRequest:
+        fixed["hold_mode"] = HoldMode.ADD
+    named = (("patron_identifier", HANAKO), ("item_identifier", "2100000001"))
+    request = request_cls.build(
+        **fixed, **{name: value for name, value in named if hasattr(request_cls, name)}
+    )
+    assert {fid for fid in compared if request.get(fid)} == set(compared)
+    same = {fid: request.get(fid) or "" for fid in ("AA", "AB")}
+    assert identity_mismatch(request, _Answer(code, **same)) is None  # type: ignore[arg-type]
+    for fid in compared:
+        other = {**same, fid: KEN if fid == "AA" else "2100000002"}
+        assert identity_mismatch(request, _Answer(code, **other)) == fid  # type: ignore[arg-type]
+        assert identity_mismatch(request, _Answer(code, **{**same, fid: ""})) is None  # type: ignore[arg-type]

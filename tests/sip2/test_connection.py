@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 
 import pytest
@@ -160,6 +161,30 @@ def test_server_flags_a_repeated_request_instead_of_acting_twice() -> None:
     assert isinstance(deliver(answer, client)[0], CheckoutResponse)
     [fresh] = deliver(client.send(checkout), server)
     assert isinstance(fresh, CheckoutRequest) and fresh.sequence == 1
+
+
+def test_another_request_with_the_same_sequence_and_checksum_is_not_a_repeat() -> None:
+    """The AZ is a 16-bit sum: swapping two digits of a barcode keeps it. A self-check that
+    does not step AY (some never do) then sends another item's checkout with the previous
+    one's AY and AZ; it must be acted on, not answered with the other item's cached 12."""
+    server = SIP2Connection(Role.SERVER)
+
+    def checkout(barcode: str) -> bytes:
+        request = CheckoutRequest.build(
+            transaction_date=WHEN, patron_identifier="1", item_identifier=barcode
+        )
+        return encode(dataclasses.replace(request, sequence=1))
+
+    first_bytes, second_bytes = checkout("2100000012"), checkout("2100000021")
+    assert first_bytes[-8:] == second_bytes[-8:]  # same AY1AZxxxx
+    [first] = deliver(first_bytes, server)
+    assert isinstance(first, CheckoutRequest)
+    server.send(CheckoutResponse.build(
+        ok=True, renewal_ok=False, transaction_date=WHEN, item_identifier="2100000012",
+        due_date=SipDate("20240415    235959"),
+    ))  # fmt: skip
+    [second] = deliver(second_bytes, server)
+    assert isinstance(second, CheckoutRequest) and second.item_identifier == "2100000021"
 
 
 def test_bad_request_frame_answered_with_96_then_client_resends() -> None:

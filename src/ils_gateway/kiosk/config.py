@@ -93,9 +93,14 @@ class KioskSip2Config(_Config):
             error_detection=self.error_detection,
             checksum_basis=_BASES[self.checksum_basis],
             terminator=_TERMINATORS[self.terminator],
-            # Titles or names the encoding cannot write get a replacement mark, not a failure.
+            # Titles or names the encoding cannot write get a replacement mark, not a failure;
+            # so do list entries, which are titles where a hold has no copy (kiosk.face).
             text_errors="replace",
+            free_text_fields=_LIST_FIELDS,
         )
+
+
+_LIST_FIELDS = frozenset({"AS", "AT", "AU", "CD"})
 
 
 def server_settings(config: KioskSip2Config) -> SIP2ServerSettings:

@@ -8,7 +8,8 @@ FOLIO) through the same services and rules as the patron API, on the ``kiosk`` c
   the backends only lend a patron record to a caller who knows it); a blocked or expired card
   is answered with BL=Y, its status bits set and the block's label in AF; an unknown card or a
   wrong password with BL=N, CQ=N. 63 lists loans (AU), overdue loans (AT), ready holds (AS)
-  and other holds (CD), paged by BP/BQ;
+  and other holds (CD), paged by BP/BQ, each entry the copy's barcode or, where there is
+  none (a hold on a title), the title;
 - 11 checkout (the reading history of an opted-in patron captures the loan through the list
   hooks, sealed to the patron's public key: no password needed), 09 checkin, 17 item
   information, 29 renew and 65 renew all (tenant renewal rules first), 15 hold (+ place,
@@ -45,8 +46,15 @@ from ils_gateway.domain.errors import (
     Refused,
 )
 from ils_gateway.domain.labels import Language
-from ils_gateway.domain.models import Hold, Loan, Patron
-from ils_gateway.domain.vocab import BlockReason, Channel, Feature, HoldStatus, RefusalReason
+from ils_gateway.domain.models import Hold, Item, Loan, Patron
+from ils_gateway.domain.vocab import (
+    BlockReason,
+    Channel,
+    Feature,
+    HoldStatus,
+    ItemSource,
+    RefusalReason,
+)
 from ils_gateway.gateway import Gateway, TenantRuntime
 from ils_gateway.kiosk.config import KioskSip2Config, server_settings
 from ils_gateway.services import rules
@@ -747,14 +755,30 @@ def _circulation(status: str | None) -> CirculationStatus:
         return CirculationStatus.OTHER
 
 
+# Item ids the adapters give what is not a scannable copy: a title (SIP2 ``title:<record id>``
+# or ``title:<title>``, adapters/sip2/mapping.py; Koha ``biblio:<biblio_id>``) or a Koha copy
+# with no barcode (``item:<item_id>``, adapters/koha/mapping.py).
+_NOT_A_BARCODE = ("title:", "biblio:", "item:")
+
+
+def _entry(item: Item) -> str:
+    """A 64 list entry: the copy's barcode, else its title (a machine shows or scans these; the
+    gateway's own ids mean nothing to it)."""
+    if item.source is ItemSource.ILS and item.id and not item.id.startswith(_NOT_A_BARCODE):
+        return item.id
+    return item.title or item.id
+
+
 def _patron_lists(loans: Sequence[Loan], holds: Sequence[Hold]) -> dict[str, list[str]]:
     """The 64 item lists by accessor name: AU, AT, AS (ready holds), CD (other holds)."""
     active = [h for h in holds if h.status.is_active]
     return {
-        "charged_items": [loan.item.id for loan in loans],
-        "overdue_items": [loan.item.id for loan in loans if loan.overdue],
-        "hold_items": [h.item.id for h in active if h.status is HoldStatus.READY],
-        "unavailable_hold_items": [h.item.id for h in active if h.status is not HoldStatus.READY],
+        "charged_items": [_entry(loan.item) for loan in loans],
+        "overdue_items": [_entry(loan.item) for loan in loans if loan.overdue],
+        "hold_items": [_entry(h.item) for h in active if h.status is HoldStatus.READY],
+        "unavailable_hold_items": [
+            _entry(h.item) for h in active if h.status is not HoldStatus.READY
+        ],
     }
 
 

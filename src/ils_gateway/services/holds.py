@@ -52,14 +52,19 @@ class HoldService:
         A hold placed with a barcode is often title-level in the ILS and listed under the
         title (``title:4``, ``biblio:4``) until a copy is set aside. Then the barcode's item
         information gives its title, and the one open title-level hold on that title is it;
-        none when several are (a cancel must never hit the wrong hold).
+        none when several are (a cancel must never hit the wrong hold). So with a title
+        itself (what a self-check shows for a hold with no copy): the one open hold of that
+        title, none when two editions share it.
         """
         if not scanned:
             return None
         holds = [h for h in await self.list_holds(caller) if h.status.is_active]
         for hold in holds:
-            if scanned in (hold.id, hold.item.id, hold.item.title):
+            if scanned in (hold.id, hold.item.id):
                 return hold
+        titled = [h for h in holds if h.item.title == scanned]
+        if titled:
+            return titled[0] if len(titled) == 1 else None
         backend = self._tenant.backend
         if not backend.capabilities.supports(Capability.GET_ITEM):
             return None

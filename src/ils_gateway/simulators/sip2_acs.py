@@ -183,8 +183,15 @@ class Sip2Quirks:
     ``add_field(FID_PERM_LOCN, $item->permanent_location)`` even when the item has none)."""
     crlf_output: bool = False
     """Answer with CRLF after each frame, as Koha's SIP server does by default (sip2.md
-    "Framing"). CR, CRLF and LF input are always accepted (Evergreen SIPServer ``Sip.pm``
-    read_SIP_packet strips them: "Cen-Tec self-check terminals transmit '\\r\\n'")."""
+    "Framing"). CR, CRLF and LF input are accepted unless ``cr_only_input`` (Evergreen
+    SIPServer ``Sip.pm`` read_SIP_packet strips them: "Cen-Tec self-check terminals transmit
+    '\\r\\n'")."""
+    cr_only_input: bool = False
+    """Read CR-terminated frames only and close the connection, without an answer, on a frame
+    ended by LF or CRLF, as strict servers do (sip2.md "More real-server behaviour": "Strict
+    servers close the connection on what they cannot parse: ... CRLF terminators"; the spec's
+    terminator is CR alone). The gateway's client writes CR by default (``terminator = "cr"``
+    in the tenant file)."""
     misleading_status_flags: bool = False
     """98 says checkin N and checkout N while both work, and renewal policy Y whatever the
     renewals do: FOLIO edge-sip2 takes these flags from the SC station settings, not from
@@ -206,8 +213,9 @@ class Sip2Quirks:
     sip2.md: "99 before 93 when status-before-login is off")."""
     legacy_title_bytes: bool = False
     """Titles of copies whose barcode ends in 3 carry one legacy byte (``LEGACY_BYTES``) after
-    the title, in 18, 12, 30, 16 and 10 (sip2.md: "a legacy byte in a title (Latin-1 in a
-    UTF-8 stream) is common in old records")."""
+    the title, in 18, 12, 30, 16 and 10, and so do the titles of records whose id ends in 3
+    where a 64 lists a hold by its title (CD) (sip2.md: "a legacy byte in a title (Latin-1 in
+    a UTF-8 stream) is common in old records")."""
     empty_aj_is_title_renewal: bool = False
     """A 29 with an empty ``AJ|`` is read as a title renewal and refused (sip2.md: "leave AJ
     out when there is no title")."""
@@ -223,6 +231,7 @@ class Sip2Quirks:
             pad_lists=True,
             real_field_order=True,
             crlf_output=True,
+            cr_only_input=True,
             misleading_status_flags=True,
             idle_drop=60.0,
             drop_on=frozenset({"37"}),
@@ -255,6 +264,7 @@ QUIRK_NAMES = (
     "pad-lists",
     "real-field-order",
     "crlf-output",
+    "cr-only-input",
     "misleading-status-flags",
     "renewals-off",
     "idle-drop",
@@ -505,10 +515,14 @@ class SimulatedACS:
                 continue
             if hold.barcode is not None:
                 entries.append(hold.barcode)
-            elif self.title_hold_entries == "record_id_title":
-                entries.append(f"{hold.biblio_id} {hold.title}")
+                continue
+            title = hold.title
+            if self.quirks.legacy_title_bytes and hold.biblio_id % 10 == 3:
+                title += LEGACY_BYTES.get(codecs.lookup(self.encoding).name, "")
+            if self.title_hold_entries == "record_id_title":
+                entries.append(f"{hold.biblio_id} {title}")
             else:
-                entries.append(hold.title)
+                entries.append(title)
         return tuple(entries)
 
     def _expiry(self, info: PatronInfo) -> list[tuple[str, str]]:
@@ -991,7 +1005,8 @@ def server_settings(
     require_error_detection: bool = False,
 ) -> SIP2ServerSettings:
     """The server face's settings for ``acs``: its login rule and the wire-level quirks (CRLF
-    out, idle drop, legacy bytes), error detection per message unless required."""
+    out, CR-only input, idle drop, legacy bytes), error detection per message unless
+    required."""
     codec = codec or CodecSettings(encoding=acs.encoding)
     quirks = acs.quirks
     return SIP2ServerSettings(
@@ -1002,6 +1017,9 @@ def server_settings(
             text_errors="replace",
             require_checksum=require_error_detection,
             raw_text_bytes=quirks.legacy_title_bytes,
+            cr_only_input=quirks.cr_only_input,
+            # CD lists holds with no copy by title: free text (legacy bytes, replacement marks)
+            free_text_fields=codec.free_text_fields | {"AS", "CD"},
             terminator="\r\n" if quirks.crlf_output else codec.terminator,
         ),
         login_required=acs.login_required,

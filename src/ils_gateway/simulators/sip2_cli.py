@@ -71,7 +71,7 @@ async def _serve(
     )
     click.echo(f"SIP2 ACS simulator on {server.host}:{server.port} ({library.data.name})")
     click.echo(
-        f"encoding={codec.encoding} terminator={codec.terminator!r} "
+        f"encoding={codec.encoding} terminator={server.settings.codec.terminator!r} "
         f"logins={', '.join(sorted(logins)) or '(none required)'}"
     )
     on = [n for n in QUIRK_NAMES if _is_on(quirks, n)]

@@ -209,6 +209,9 @@ class SIP2ClientSettings:
     idle_probe_after: float | None = None
     """Seconds idle after which a connection is checked with 99 before use; None: half the
     ACS's 98 timeout (no check when the ACS gives none)."""
+    free_text_fields: frozenset[str] = frozenset()
+    """List fields (AS, CD, …) that hold titles on this ACS: an undecodable byte there is read
+    as U+FFFD, as in titles (``CodecSettings.free_text_fields``); empty: strict ids."""
 
     def __post_init__(self) -> None:
         if self.pool_size < 1:
@@ -223,6 +226,7 @@ class SIP2ClientSettings:
             checksum_basis=self.checksum_basis,
             terminator=self.terminator,
             max_frame_bytes=self.max_frame_bytes,
+            free_text_fields=self.free_text_fields,
         )
 
 

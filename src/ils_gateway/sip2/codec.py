@@ -9,7 +9,8 @@ for relays and round-trip tests).
 Text is decoded as a whole before splitting on ``|`` (in CP932, 49 characters such as ポ and
 竹 have 0x7C as their second byte), then normalised to NFC. A byte the encoding cannot decode
 (a Latin-1 byte in a UTF-8 title, common in old records) does not fail the frame when it sits
-in free text (``REPLACEABLE_FIELDS``): it is read as U+FFFD and the field id is logged, never
+in free text (``REPLACEABLE_FIELDS``, plus the connection's ``free_text_fields`` — list
+entries on an ACS that lists titles): it is read as U+FFFD and the field id is logged, never
 its value. Anywhere else — identifiers, fixed fields — it is a ``SIP2ParseError``. The
 checksum is verified on the bytes (or characters, per ``checksum_basis``) exactly as received.
 
@@ -90,6 +91,14 @@ class CodecSettings:
     """Simulators only: a lone surrogate U+DC80–U+DCFF in free text (``REPLACEABLE_FIELDS``)
     is written as the single byte it stands for, to imitate a legacy byte in an old record
     (a Latin-1 byte in a UTF-8 title). Identifiers never carry one."""
+    cr_only_input: bool = False
+    """Read frames as strict servers do: CR (the spec's terminator) only. A frame ended by LF
+    or CRLF is a framing error that closes the connection (``SIP2Connection``); off, CR, CRLF
+    and LF are all accepted."""
+    free_text_fields: frozenset[str] = frozenset()
+    """Fields that hold free text on this connection besides ``REPLACEABLE_FIELDS``, treated
+    like them both ways: the 64's list entries (AS, CD, …) on an ACS that lists titles there
+    (a tenant's ``list_mode``/``title_hold_entries``). Empty: list entries are strict ids."""
 
     def __post_init__(self) -> None:
         try:
@@ -218,7 +227,9 @@ def parse(frame: bytes, settings: CodecSettings = DEFAULT_SETTINGS) -> Message:
                 offset += len(s) + 1
             raise SIP2ParseError(offset, "variable field without a two-character id", s or "|")
         if undecodable:
-            fields = _settle_undecodable(cls.code, fields, pos, settings.encoding)
+            fields = _settle_undecodable(
+                cls.code, fields, pos, settings.encoding, settings.free_text_fields
+            )
     return cls._from_wire(values, fields, sequence, checksum, terminated)
 
 
@@ -228,11 +239,15 @@ def _char_value(c: str) -> int:
 
 
 def _settle_undecodable(
-    code: str, fields: tuple[Field, ...], start: int, encoding: str
+    code: str,
+    fields: tuple[Field, ...],
+    start: int,
+    encoding: str,
+    free_text: frozenset[str] = frozenset(),
 ) -> tuple[Field, ...]:
-    """Fields with undecodable bytes: free text (``REPLACEABLE_FIELDS``) gets U+FFFD for each
-    and its id is logged (never its value); anywhere else — ids above all — it is a
-    ``SIP2ParseError``. ``start`` is where the variable fields begin, for the offset."""
+    """Fields with undecodable bytes: free text (``REPLACEABLE_FIELDS`` and ``free_text``)
+    gets U+FFFD for each and its id is logged (never its value); anywhere else — ids above
+    all — it is a ``SIP2ParseError``. ``start`` is where the variable fields begin."""
     settled = []
     offset = start
     for fid, value in fields:
@@ -240,7 +255,7 @@ def _settle_undecodable(
             raise SIP2ParseError(offset, f"undecodable bytes for {encoding}", "frame")
         bad = _UNDECODED.search(value)
         if bad is not None:
-            if fid not in REPLACEABLE_FIELDS:
+            if fid not in REPLACEABLE_FIELDS and fid not in free_text:
                 raise SIP2ParseError(
                     offset + 2 + bad.start(), f"undecodable bytes for {encoding}", fid
                 )
@@ -303,12 +318,14 @@ def encode(
     if message.fields:
         replace = settings.text_errors == "replace"
         raw = settings.raw_text_bytes
+        extra = settings.free_text_fields
         for fid, value in message.fields:
+            free = fid in REPLACEABLE_FIELDS or fid in extra
             if raw and not value.isascii() and _UNDECODED.search(value):
-                if fid not in REPLACEABLE_FIELDS:
+                if not free:
                     raise FieldValueError(fid, "a raw byte is only allowed in free text")
                 errors = "surrogateescape"
-            if replace and fid in REPLACEABLE_FIELDS and not value.isascii():
+            if replace and free and not value.isascii():
                 value = _writable(value, settings.encoding, errors)
             parts.append(fid)
             parts.append(value)

@@ -4,14 +4,16 @@
 ``receive_data()`` and calls ``next_event()`` until it returns ``NEED_DATA``; it writes what
 ``send()`` and ``resend()`` return. The object owns:
 
-- framing: CR, CRLF, LF (and LF after CR, blank lines) accepted; our terminator per settings;
-  the receive buffer is bounded by ``CodecSettings.max_frame_bytes``;
+- framing: CR, CRLF, LF (and LF after CR, blank lines) accepted — CR only with
+  ``CodecSettings.cr_only_input``, where an LF ends the connection as on strict servers; our
+  terminator per settings; the receive buffer is bounded by ``CodecSettings.max_frame_bytes``;
 - error detection: the AY sequence (0–9, wrapping, one per request; the ACS echoes it and the
   client checks the echo) and the AZ checksum, written and verified through the codec; with
   ``CodecSettings.require_checksum`` off, a server decides per message (a request without AZ
   is answered without AY/AZ, as real ACSs do);
 - the 96/97 resend logic: the server keeps its last response and answers 97 from it; a
-  request repeating the previous request's AY and AZ is reported as ``RepeatedRequest`` so
+  request repeating the previous request exactly (its fields, AY and AZ — not AY and AZ
+  alone: AZ is a sum that a swap of two digits keeps) is reported as ``RepeatedRequest`` so
   the server answers from that cache instead of acting twice; a frame that fails to parse
   (bad checksum included) is reported as ``BadFrame`` so the caller can answer 96 (server)
   or 97 (client);
@@ -102,7 +104,7 @@ class BadFrame:
 
 @dataclass(frozen=True, slots=True)
 class RepeatedRequest:
-    """Server side: the request repeats the previous one (same AY and AZ): a resend.
+    """Server side: the request repeats the previous one exactly (fields, AY, AZ): a resend.
 
     Answer with ``resend()`` (the cached response) rather than acting twice.
     """
@@ -169,7 +171,8 @@ class SIP2Connection:
         # Server: the request being answered, the last response and what it answered.
         self._current_request: Message | None = None
         self._last_response_bytes: bytes | None = None
-        self._answered_key: tuple[str, int | None, str] | None = None
+        # The request the last response answered (with its AY/AZ): a resend repeats it exactly.
+        self._answered: Message | None = None
         # Server, error detection decided per message: how a frame without AZ is answered.
         self._plain = dataclasses.replace(settings, error_detection=False)
 
@@ -214,9 +217,17 @@ class SIP2Connection:
         start = 0
         while start < len(buf) and buf[start] in (13, 10):
             start += 1
+        if self.settings.cr_only_input and 10 in buf[:start]:
+            self._lf_refused()
         if start:
             del buf[:start]
         m = _TERMINATOR.search(buf)
+        if (
+            self.settings.cr_only_input
+            and m is not None
+            and (buf[m.start()] == 10 or buf[m.end() : m.end() + 1] == b"\n")
+        ):
+            self._lf_refused()
         if m is None:
             if len(buf) > self.settings.max_frame_bytes:
                 self.state = State.ERROR
@@ -227,6 +238,11 @@ class SIP2Connection:
         frame = bytes(buf[: m.start()])
         del buf[: m.end()]
         return frame
+
+    def _lf_refused(self) -> None:
+        """A strict server's answer to LF or CRLF framing: none, the connection is closed."""
+        self.state = State.ERROR
+        raise RemoteProtocolError("frame ended with LF or CRLF; this peer reads CR only")
 
     def next_event(self) -> Event:
         """The next event from received bytes, or ``NEED_DATA`` / ``CLOSED``."""
@@ -260,10 +276,11 @@ class SIP2Connection:
         if isinstance(message, RequestACSResend):
             self._step("receive 97", local=False)
             return message
-        key = (message.code, message.sequence, message.checksum)
+        # Same AY and AZ is not enough: AZ is a 16-bit sum, and swapping two digits of a
+        # barcode keeps it. A resend repeats the request exactly (every field, AY and AZ).
         if (
             message.checksum is not None
-            and key == self._answered_key
+            and message == self._answered
             and self._last_response_bytes is not None
         ):
             self._step("receive repeat", local=False)
@@ -370,9 +387,7 @@ class SIP2Connection:
         if isinstance(message, LoginResponse):
             self.authenticated = message.ok
         self._last_response_bytes = data
-        self._answered_key = (
-            (request.code, request.sequence, request.checksum) if request.checksum else None
-        )
+        self._answered = request if request.checksum else None
         self._current_request = None
         return data
 

@@ -5,7 +5,7 @@
 only moves bytes and decides what to write for each event:
 
 - a request → ``await handler(message, session)``, whose response is sent back;
-- ``97`` or a repeated request (same AY and AZ as the last one) → the cached last response,
+- ``97`` or a repeated request (the last one again, AY and AZ included) → the cached last response,
   so a resent checkout or renewal is never acted on twice;
 - a frame that fails to parse (bad checksum included) → ``96``;
 - a patron or circulation message before a successful 93, when ``login_required`` → the

@@ -174,6 +174,28 @@ async def test_no_request_goes_out_with_an_empty_id(
     assert seen.requests == []
 
 
+async def test_no_write_goes_out_for_a_blank_card(
+    backend: Sip2Backend, patron: Patron, seen: Seen, library: SimulatedLibrary
+) -> None:
+    """A patron record with a blank card number (from any caller) sends no 29, 11 or 15 with
+    an empty AA: the ACS would read it as no patron, or as any patron."""
+    blank = patron.model_copy(update={"card_number": " "})
+    barcode = lendable_item(library, HANAKO[0])
+    assert barcode is not None
+    for call in (
+        backend.renew(blank, barcode),
+        backend.checkout(blank, barcode),
+        backend.place_hold(blank, barcode, "CEN"),
+        backend.cancel_hold(blank, barcode),
+        backend.change_hold(blank, barcode, pickup_library="CEN"),
+    ):
+        with pytest.raises(BadRequest):
+            await call
+    batch = await backend.renew_many(blank, [barcode])
+    assert [r.error_type for r in batch.results] == [BadRequest.type_slug]
+    assert seen.requests == []
+
+
 # --- AC in 11 and 09 ------------------------------------------------------------------------
 
 

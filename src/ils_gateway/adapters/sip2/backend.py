@@ -312,6 +312,11 @@ class Sip2Backend:
         await self._require(Capability.LIST_LOANS, Feature.LOANS)
         raw = await self._list(patron.card_number, SummaryItem.CHARGED_ITEMS)
         entries = [mapping.parse_list_entry(e, self._config.list_mode) for e in raw]
+        if any(e.item_id is None for e in entries):  # a loan is a copy: its barcode is strict
+            raise BackendProtocolError(
+                "The library system listed a loan without a readable item id.",
+                operator_detail="SIP2 64: an AU entry's barcode has undecodable bytes",
+            )
         ids = [e.item_id for e in entries if e.item_id]
         infos = await self._gather([self._item_info(i) for i in ids])
         today = self._today()
@@ -332,7 +337,7 @@ class Sip2Backend:
         request = RenewRequest.build(
             transaction_date=now,
             nb_due_date=self._no_block_due_date(now),
-            patron_identifier=patron.card_number,
+            patron_identifier=_required_id(patron.card_number, "card number"),
             item_identifier=item_id,
             **self._common(),
         )
@@ -376,7 +381,9 @@ class Sip2Backend:
                 operator_detail="SIP2 ACS has 65 (renew all) but not 29 (renew)",
             )
         request = RenewAllRequest.build(
-            transaction_date=self._now(), patron_identifier=patron.card_number, **self._common()
+            transaction_date=self._now(),
+            patron_identifier=_required_id(patron.card_number, "card number"),
+            **self._common(),
         )
         answer = await self._request(request, RenewAllResponse, write=True)
         batch = mapping.renew_all_results(answer, item_ids, self._refusals)
@@ -450,7 +457,9 @@ class Sip2Backend:
         """The new hold as the hold list shows it, so its id is the one cancel and change take.
 
         A title-level hold not yet tied to a copy is listed by its title (CD entry), not by the
-        barcode it was placed with; the 16 cannot say which. ``placed`` when no entry matches.
+        barcode it was placed with; the 16 cannot say which. ``placed`` when no entry matches,
+        and when several title entries carry its title (two editions of one name: naming the
+        older hold would make a cancel hit it; the barcode still names the new one's record).
         """
         if not self.capabilities.supports(Capability.LIST_HOLDS):
             return placed
@@ -460,12 +469,12 @@ class Sip2Backend:
             return placed  # the hold is placed; a failed read-back must not say otherwise
         found = next((hold for hold in listed if hold.id == placed.id), None)
         if found is None:  # listed by title (record id or title text, per ACS)
-            titled = (
+            titled = [
                 hold
                 for hold in listed
                 if hold.id.startswith(TITLE_PREFIX) and hold.item.title == placed.item.title
-            )
-            found = next(titled, None)
+            ]
+            found = titled[0] if len(titled) == 1 else None
         if found is None:
             return placed
         return found.model_copy(
@@ -540,7 +549,7 @@ class Sip2Backend:
             transaction_date=self._now(),
             pickup_location=pickup_library,
             hold_type=hold_type.value if hold_type is not None else None,
-            patron_identifier=patron.card_number,
+            patron_identifier=_required_id(patron.card_number, "card number"),
             item_identifier=None if by_title else target,
             title_identifier=target.removeprefix(TITLE_PREFIX) if by_title else None,
             **self._common(),
@@ -583,7 +592,7 @@ class Sip2Backend:
         request = CheckoutRequest.build(
             transaction_date=now,
             nb_due_date=self._no_block_due_date(now),
-            patron_identifier=patron.card_number,
+            patron_identifier=_required_id(patron.card_number, "card number"),
             item_identifier=item_id,
             **self._common(),
         )

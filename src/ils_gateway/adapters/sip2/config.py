@@ -12,7 +12,7 @@ from ils_gateway.sip2.checksum import ChecksumBasis
 from ils_gateway.sip2.client import ClientTimeouts, SIP2ClientSettings, TLSSettings
 from ils_gateway.tenants.backends import Sip2Backend as Sip2BackendConfig
 
-__all__ = ["Sip2BackendConfig", "client_settings"]
+__all__ = ["Sip2BackendConfig", "client_settings", "title_list_fields"]
 
 
 def client_settings(config: Sip2BackendConfig) -> SIP2ClientSettings:
@@ -54,4 +54,21 @@ def client_settings(config: Sip2BackendConfig) -> SIP2ClientSettings:
             pool=config.timeouts.pool,
         ),
         pool_size=config.pool_size,
+        free_text_fields=title_list_fields(config),
     )
+
+
+# The 64's list fields; AS and CD (holds) also list titles for holds with no copy yet.
+_LIST_FIELDS = frozenset({"AS", "AT", "AU", "AV", "BU", "CD"})
+_HOLD_LIST_FIELDS = frozenset({"AS", "CD"})
+
+
+def title_list_fields(config: Sip2BackendConfig) -> frozenset[str]:
+    """The list fields whose entries carry titles on this ACS, decoded leniently like titles
+    (a legacy byte in an old record's title must not fail the whole list): every list when
+    ``list_mode`` is ``title`` or ``item_id_title``; else AS and CD, where a hold with no copy
+    yet is listed by its title (``title_hold_entries``). AU and AT of an ACS that lists
+    barcodes stay strict ids."""
+    if config.list_mode != "item_id":
+        return _LIST_FIELDS
+    return _HOLD_LIST_FIELDS

@@ -75,6 +75,7 @@ __all__ = [
 ListMode = Literal["item_id", "title", "item_id_title"]
 TitleEntries = Literal["title", "record_id_title"]
 TITLE_PREFIX = "title:"
+_UNREADABLE = "\ufffd"  # what the codec reads an undecodable byte of free text as
 
 # SIP2 media type (CK) -> material type. Books with a disc or tape lend as books.
 _MEDIA_TYPES = {
@@ -151,13 +152,21 @@ class ListEntry:
 
 
 def parse_list_entry(raw: str, mode: ListMode) -> ListEntry:
-    """Read a list entry as the tenant's ``list_mode`` says this ACS writes them."""
+    """Read a list entry as the tenant's ``list_mode`` says this ACS writes them.
+
+    A barcode never holds a byte the wire encoding could not decode (U+FFFD, read leniently
+    in lists that carry titles): such an entry names no copy and is read as a title, so it
+    is never sent back to the ACS as an item id."""
     text = raw.strip()
     if mode == "title":
         return ListEntry(raw, None, text)
     if mode == "item_id_title":
         barcode, _, title = text.partition(" ")
+        if _UNREADABLE in barcode:
+            return ListEntry(raw, None, text)
         return ListEntry(raw, barcode, title.strip() or None)
+    if _UNREADABLE in text:
+        return ListEntry(raw, None, text)
     return ListEntry(raw, text, None)
 
 
