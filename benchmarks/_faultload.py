@@ -83,8 +83,15 @@ def prepare_library(library: Any) -> None:
         fee.paid = fee.amount
 
 
-def tenant_toml(sip2_port: int, *, timeout: float, login_password: str) -> str:
-    """The tenant file the gateway is served with: SIP2 to ``sip2_port`` (the proxy)."""
+def tenant_toml(sip2_port: int, *, timeout: float | None, login_password: str) -> str:
+    """The tenant file the gateway is served with: SIP2 to ``sip2_port`` (the proxy), each
+    SIP2 timeout ``timeout`` s (None: the tenant file's defaults)."""
+    timeouts = (
+        f"timeouts = {{ connect = {timeout}, read = {timeout}, write = {timeout}, "
+        f"pool = {timeout} }}"
+        if timeout is not None
+        else ""
+    )
     pickups = "\n".join(
         f'[[tenants.pickup_libraries]]\ncode = "{c}"\nname = "{c}"' for c in PICKUPS
     )
@@ -102,7 +109,7 @@ login_user = "gateway"
 login_password = "{login_password}"
 title_hold_entries = "record_id_title"
 expiry_field = "PA"
-timeouts = {{ connect = {timeout}, read = {timeout}, write = {timeout}, pool = {timeout} }}
+{timeouts}
 refusal_patterns = [
   {{ pattern = "on_reserve|予約", reason = "has_holds" }},
   {{ pattern = "too_many|回数", reason = "renewal_limit" }},

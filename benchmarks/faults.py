@@ -43,7 +43,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -104,12 +104,12 @@ def ils_ready(child: subprocess.Popen[str], timeout: float = 60) -> dict[str, in
     raise RuntimeError("the ILS process did not start (see its log)")
 
 
-async def wait_healthy(base: str, child: subprocess.Popen[str], within: float = 60) -> None:
-    """Poll ``/healthz`` until the gateway answers."""
+async def wait_healthy(base: str, exited: Callable[[], bool], within: float = 60) -> None:
+    """Poll ``/healthz`` until the gateway answers (``exited``: has its process ended)."""
     deadline = time.monotonic() + within
     async with aiohttp.ClientSession() as session:
         while time.monotonic() < deadline:
-            if child.poll() is not None:
+            if exited():
                 raise RuntimeError("the gateway exited (see its log)")
             with contextlib.suppress(aiohttp.ClientError):
                 async with session.get(f"{base}/healthz") as response:
@@ -147,7 +147,7 @@ async def run(args: argparse.Namespace, work: Path) -> int:
         env_log = work / "gateway.log"
         with process(serve, env_log) as gateway:
             base = f"http://127.0.0.1:{port}"
-            await wait_healthy(base, gateway)
+            await wait_healthy(base, lambda: gateway.poll() is not None)
             state_url = f"http://127.0.0.1:{ports['state']}/patrons/"
             async with aiohttp.ClientSession() as reader:
 
