@@ -10,10 +10,12 @@ Both servers run as deployed, each in its own process: the library system is
 ``ils-gateway simulate sip2 --data FILE --port P --login …`` (the sample library with
 unlimited renewals, ``_faultload.prepare_library``), the gateway ``ils-gateway serve --config
 <generated tenant file>`` talking SIP2 straight to it (tenant timeouts as the tenant file's
-defaults unless ``--ils-timeout`` is given). Clients over real sockets: ``READERS`` patrons
-each list their loans (``GET …/loans``) every ``--gap`` s, ``WRITERS`` patrons each renew a
-loan every ``--gap`` s (a new Idempotency-Key each time; every call is measured, none
-retried).
+defaults unless ``--ils-timeout`` is given). Clients over real sockets: every patron of
+``READERS`` and ``WRITERS`` lists their loans (``GET …/loans``) every ``--gap`` s, and each
+of ``WRITERS`` also renews a loan every ``--gap`` s (a new Idempotency-Key each time; every
+call is measured, none retried). A read is *stale* when its body says so (``stale: true``);
+the readers' lists stay fresh in the gateway's cache for a minute, the writers' not (each
+renewal attempt drops them).
 
 For each outage: ``--warmup`` s of normal traffic; the ILS process is killed (SIGKILL: the
 library system is gone, no goodbye) and started again on the same port after the outage's
@@ -35,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -127,10 +130,9 @@ async def reader(
 async def writer(
     session: aiohttp.ClientSession, base: str, token: str, item: str, gap: float, line: Timeline
 ) -> None:
-    number = 0
     while line.running:
-        number += 1
-        headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": f"{token[:8]}-{number}"}
+        key = f"outage-{uuid.uuid4()}"  # never one used before: every call is a new renewal
+        headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": key}
         sent = time.monotonic()
         try:
             async with session.post(f"{base}/loans/{item}/renewal", headers=headers) as response:
@@ -178,7 +180,9 @@ def report(seconds: float, line: Timeline, stopped: float, back: float) -> bool:
     first = next((c for c in after if c.ok), None)
     print(f"\noutage of {seconds:g} s (ILS killed, started again; return = it listens again)")
     stale = sum(c.stale for c in reads)
-    print(f"  reads during the outage   {len(reads)}: {stale} stale, "
+    fresh = sum(c.ok and not c.stale for c in reads)
+    print(f"  reads during the outage   {len(reads)}: {stale} stale, {fresh} still fresh in the "
+          f"cache, "
           f"statuses {dict(Counter(c.status for c in reads))}; {_spread(reads)}")  # fmt: skip
     print(f"  writes during the outage  {len(writes)}: "
           f"statuses {dict(Counter(c.status for c in writes))}; {_spread(writes)}")  # fmt: skip
@@ -223,7 +227,7 @@ async def run(args: argparse.Namespace, work: Path) -> int:
                 line = Timeline()
                 tasks = [
                     asyncio.create_task(reader(session, base, tokens[c], args.gap, line))
-                    for c, _ in READERS
+                    for c, _ in READERS + WRITERS
                 ] + [
                     asyncio.create_task(writer(session, base, tokens[c], items[c], args.gap, line))
                     for c, _ in WRITERS
