@@ -177,3 +177,49 @@ async def test_redis_keys_expire_and_are_opaque(redis_client, redis_prefix) -> N
     assert 0 < await redis_client.pttl(name) <= 60_000
     await store.complete(ticket, ANSWER)
     assert 60_000 < await redis_client.pttl(name) <= 3_600_000
+
+
+# --- provisional answers: kept with the unknown writes until a retry settles them -----------
+
+UNKNOWN = StoredResponse(504, {}, b'{"type": "outcome-unknown"}')
+WRITES = b'[{"op": "renew", "target": "i1", "baseline": {"known": true}}]'
+
+
+async def test_a_provisional_answer_is_not_replayed_but_handed_to_the_retry(make_store) -> None:  # type: ignore[no-untyped-def]
+    store = make_store()
+    first = await store.begin("t", "p", "k", FP)
+    assert isinstance(first, Ticket) and first.unsettled is None
+    assert await store.complete(first, UNKNOWN, unsettled=WRITES)
+    retry = await store.begin("t", "p", "k", FP)
+    assert isinstance(retry, Ticket), "the retry runs to learn the outcome"
+    assert retry.unsettled == WRITES
+    # while it settles, the key is claimed as usual: another repeat waits, it does not run
+    ok = StoredResponse(200, {}, b'{"outcome": "ok"}')
+    assert await store.complete(retry, ok)
+    assert await store.begin("t", "p", "k", FP) == ok, "the learned outcome is final"
+
+
+async def test_a_failed_settling_attempt_keeps_the_unknown_writes(make_store) -> None:  # type: ignore[no-untyped-def]
+    store = make_store()
+    first = await store.begin("t", "p", "k", FP)
+    assert isinstance(first, Ticket)
+    await store.complete(first, UNKNOWN, unsettled=WRITES)
+    retry = await store.begin("t", "p", "k", FP)
+    assert isinstance(retry, Ticket)
+    await store.release(retry)  # e.g. the retry was cut off
+    again = await store.begin("t", "p", "k", FP)
+    assert isinstance(again, Ticket) and again.unsettled == WRITES
+
+
+async def test_a_settling_retry_still_unknown_stays_provisional(make_store) -> None:  # type: ignore[no-untyped-def]
+    store = make_store()
+    first = await store.begin("t", "p", "k", FP)
+    assert isinstance(first, Ticket)
+    await store.complete(first, UNKNOWN, unsettled=WRITES)
+    retry = await store.begin("t", "p", "k", FP)
+    assert isinstance(retry, Ticket)
+    await store.complete(retry, UNKNOWN, unsettled=WRITES)
+    again = await store.begin("t", "p", "k", FP)
+    assert isinstance(again, Ticket) and again.unsettled == WRITES
+    with pytest.raises(Conflict):
+        await store.begin("t", "p", "k", OTHER_FP)

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from ils_gateway.adapters.base import ILSBackend
-from ils_gateway.adapters.resilience.backend import CallTimeouts, ResilientBackend
+from ils_gateway.adapters.resilience.backend import CallTimeouts, ResilientBackend, RetryPolicy
 from ils_gateway.adapters.resilience.cache import MemoryReadCache, ReadCache
 from ils_gateway.domain.errors import GatewayError, NotFound
 from ils_gateway.services.account import AccountService
@@ -85,17 +85,29 @@ def epoch_seconds(clock: Clock) -> Callable[[], float]:
 def resilient(
     tenant: TenantConfig, backend: ILSBackend, cache: ReadCache, seconds: Callable[[], float]
 ) -> ILSBackend:
-    """``backend`` in ``ResilientBackend`` with the tenant's timeouts, ``cache`` and clock."""
+    """``backend`` in ``ResilientBackend`` with the tenant's timeouts, ``cache`` and clock.
+
+    Reads are retried by the adapter alone (the SIP2 pool once on a fresh connection, the REST
+    clients ``read_attempts`` times), not again here: one layer's retries never multiply
+    another's, and all of them share the request's deadline.
+    """
     timeouts = getattr(tenant.backend, "timeouts", None)
     if timeouts is None:
-        return ResilientBackend(backend, tenant_id=tenant.id, cache=cache, clock=seconds)
+        return ResilientBackend(
+            backend, tenant_id=tenant.id, cache=cache, retry=ADAPTER_RETRIES, clock=seconds
+        )
     return ResilientBackend(
         backend,
         tenant_id=tenant.id,
         cache=cache,
+        retry=ADAPTER_RETRIES,
         timeouts=CallTimeouts.from_backend(timeouts),
         clock=seconds,
     )
+
+
+# Reads are retried below the resilience layer (see ``resilient``).
+ADAPTER_RETRIES = RetryPolicy(attempts=1)
 
 
 def build_backend(tenant: TenantConfig, clock: Clock = system_clock) -> ILSBackend:

@@ -19,8 +19,15 @@ fingerprint), or when the first request with this key is still running after ``w
 a duplicate arriving while the first runs waits for its answer rather than running twice.
 Keys are scoped to (tenant, patron, key) and expire after ``ttl`` (24 h); an unfinished claim
 expires after ``pending_ttl`` so a crashed process does not block the key for a day.
-Suggested use: store answers below 500; release on 5xx (the resilient backend has already read
-back writes of unknown outcome).
+
+An answer given while some write's outcome was still unknown is *provisional*:
+``complete(ticket, response, unsettled=data)`` keeps it with ``data`` (the unknown writes and
+what the state was before them, ``WriteJournal.dumps``). It is never replayed: the next
+``begin`` with the key claims it again and returns a ``Ticket`` whose ``unsettled`` carries
+``data``, so that the retry reads the writes back and learns the outcome; its answer, once no
+write is unknown, is stored as final. ``release`` of such a ticket puts the provisional answer
+back (the data must outlive a failed settling attempt). Suggested use: store final answers
+below 500; release on other 5xx (nothing was left unknown).
 """
 
 from __future__ import annotations
@@ -68,6 +75,10 @@ class Ticket:
     key: str
     fingerprint: str
     owner: str = field(default_factory=lambda: secrets.token_hex(16))
+    unsettled: bytes | None = None
+    """Writes an earlier request with this key left unknown (None when this is the first)."""
+    provisional: StoredResponse | None = None
+    """That earlier request's answer, put back if this one ends without an answer."""
 
 
 class IdempotencyStore(Protocol):
@@ -79,12 +90,16 @@ class IdempotencyStore(Protocol):
         """A ``Ticket`` when this request is first; the first answer when it is a repeat."""
         ...
 
-    async def complete(self, ticket: Ticket, response: StoredResponse) -> bool:
-        """Store the answer; False when the claim had expired or was taken over meanwhile."""
+    async def complete(
+        self, ticket: Ticket, response: StoredResponse, *, unsettled: bytes | None = None
+    ) -> bool:
+        """Store the answer (provisional when ``unsettled`` is given); False when the claim
+        had expired or was taken over meanwhile."""
         ...
 
     async def release(self, ticket: Ticket) -> None:
-        """Forget the claim without an answer, so the same key may run again."""
+        """Forget the claim without an answer, so the same key may run again (a ticket that
+        was settling puts the provisional answer back)."""
         ...
 
 
@@ -102,6 +117,7 @@ class _Entry:
     owner: str
     expires_at: float
     response: StoredResponse | None = None
+    unsettled: bytes | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -136,6 +152,20 @@ class MemoryIdempotencyStore:
                 return ticket
             if entry.fingerprint != fingerprint:
                 raise _key_reused()
+            if entry.response is not None and entry.unsettled is not None:
+                # Provisional: this request settles the unknown writes.
+                ticket = Ticket(
+                    tenant_id,
+                    patron_id,
+                    key,
+                    fingerprint,
+                    unsettled=entry.unsettled,
+                    provisional=entry.response,
+                )
+                self._entries[scope] = _Entry(
+                    fingerprint, ticket.owner, self._clock() + self._pending_ttl
+                )
+                return ticket
             if entry.response is not None:
                 return entry.response
             try:
@@ -145,16 +175,22 @@ class MemoryIdempotencyStore:
                 raise _still_running() from None
             # Completed (replay it) or released (claim it) — look again.
 
-    async def complete(self, ticket: Ticket, response: StoredResponse) -> bool:
+    async def complete(
+        self, ticket: Ticket, response: StoredResponse, *, unsettled: bytes | None = None
+    ) -> bool:
         entry = self._owned(ticket)
         if entry is None:
             return False
         entry.response = response
+        entry.unsettled = unsettled
         entry.expires_at = self._clock() + self._ttl
         entry.done.set()
         return True
 
     async def release(self, ticket: Ticket) -> None:
+        if ticket.provisional is not None:
+            await self.complete(ticket, ticket.provisional, unsettled=ticket.unsettled)
+            return
         entry = self._owned(ticket)
         if entry is not None:
             del self._entries[(ticket.tenant_id, ticket.patron_id, ticket.key)]
@@ -175,6 +211,13 @@ class MemoryIdempotencyStore:
 
 # Compare-and-set / compare-and-delete on the exact pending value: only the claimant may finish.
 _COMPLETE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  return 1
+end
+return 0
+"""
+_CLAIM = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
   return 1
@@ -237,21 +280,39 @@ class RedisIdempotencyStore:
             if record["fp"] != fingerprint:
                 raise _key_reused()
             if record.get("status") is not None:
-                return StoredResponse(
+                stored = StoredResponse(
                     record["status"], record["headers"], base64.b64decode(record["body"])
                 )
+                if record.get("unsettled") is None:
+                    return stored
+                # Provisional: claim it to settle the unknown writes (if nobody did first).
+                ticket = Ticket(
+                    tenant_id,
+                    patron_id,
+                    key,
+                    fingerprint,
+                    unsettled=base64.b64decode(record["unsettled"]),
+                    provisional=stored,
+                )
+                claim = (_CLAIM, 1, name, raw, _pending(ticket), self._pending_ttl_ms)
+                if await self._redis.eval(*claim):
+                    return ticket
+                continue
             if polls >= self._polls:
                 raise _still_running()
             polls += 1
             await self._sleep(self._poll_interval)
 
-    async def complete(self, ticket: Ticket, response: StoredResponse) -> bool:
+    async def complete(
+        self, ticket: Ticket, response: StoredResponse, *, unsettled: bytes | None = None
+    ) -> bool:
         done = json.dumps(
             {
                 "fp": ticket.fingerprint,
                 "status": response.status,
                 "headers": dict(response.headers),
                 "body": base64.b64encode(response.body).decode(),
+                "unsettled": base64.b64encode(unsettled).decode() if unsettled else None,
             }
         )
         name = self._name(ticket.tenant_id, ticket.patron_id, ticket.key)
@@ -260,6 +321,9 @@ class RedisIdempotencyStore:
         )
 
     async def release(self, ticket: Ticket) -> None:
+        if ticket.provisional is not None:
+            await self.complete(ticket, ticket.provisional, unsettled=ticket.unsettled)
+            return
         name = self._name(ticket.tenant_id, ticket.patron_id, ticket.key)
         await self._redis.eval(_RELEASE, 1, name, _pending(ticket))
 

@@ -112,7 +112,7 @@ async def test_slow_backend_write_is_an_unknown_outcome(faulty_client, proxy):
 
 
 async def test_a_keyed_write_that_failed_with_5xx_runs_again_on_retry(
-    faulty_client, proxy, library
+    faulty_client, proxy, library, clock
 ):
     client = await faulty_client(failure_threshold=5)
     auth = await login(client)
@@ -123,8 +123,11 @@ async def test_a_keyed_write_that_failed_with_5xx_runs_again_on_retry(
     assert unknown.status == 504
     proxy.release()
     proxy.mode = "pass"
-    # A 5xx is not kept as "the first answer": the retry runs (and the read-back-guarded
-    # renewal happens once).
+    # An outcome-unknown answer is not kept as "the first answer": the retry reads back and,
+    # once a timed-out request can no longer land late, sends the renewal (exactly once).
+    too_soon = await client.post(f"{T}/loans/{item_id}/renewal", headers=keyed)
+    assert too_soon.status == 504 and too_soon.headers["Retry-After"] == "5"
+    clock.advance(seconds=5)
     retry = await client.post(f"{T}/loans/{item_id}/renewal", headers=keyed)
     assert retry.status == 200, await retry.text()
     assert "Idempotent-Replayed" not in retry.headers

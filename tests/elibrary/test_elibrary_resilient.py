@@ -9,10 +9,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ils_gateway.adapters.resilience.breaker import CircuitBreaker
+from ils_gateway.adapters.resilience.breaker import BreakerState, CircuitBreaker
 from ils_gateway.adapters.resilience.freshness import track_freshness
+from ils_gateway.adapters.resilience.journal import write_journal
 from ils_gateway.domain.ebooks import EbookAvailability, EbookHold, EbookLoan, EbookTitle
-from ils_gateway.domain.errors import BackendUnavailable, NotFound
+from ils_gateway.domain.errors import (
+    BackendProtocolError,
+    BackendUnavailable,
+    NotFound,
+    OutcomeUnknown,
+)
 from ils_gateway.domain.vocab import HoldStatus
 from ils_gateway.elibrary.resilient import ElibraryCachePolicy, ResilientElibrary
 
@@ -292,3 +298,100 @@ async def test_fresh_lists_need_a_cache_in_this_process(fake, clock) -> None:
     await fake.borrow(CARD, "KD1")
     await elibrary.list_loans(CARD)
     assert elibrary.fresh_loans(CARD) is None
+
+
+# --- writes of unknown outcome are read back (issue 13) -------------------------------------
+
+
+class LosingElibrary(FakeElibrary):
+    """Carries out the next ``lose`` write and then loses its answer; ``silent`` makes every
+    list fail as well (a system gone quiet right after the write)."""
+
+    def __init__(self, clock: Clock) -> None:
+        super().__init__(clock)
+        self.lose: set[str] = set()
+        self.silent = False
+
+    def _call(self, op: str) -> None:
+        super()._call(op)
+        if self.silent and op.startswith("list_"):
+            raise BackendUnavailable(retry_after=1, operator_detail="silent")
+
+    async def _lost(self, op: str, result):  # type: ignore[no-untyped-def]
+        if op in self.lose:
+            self.lose.discard(op)
+            raise OutcomeUnknown(operator_detail="answer lost")
+        return result
+
+    async def place_hold(self, card_number, title_id, *, email=None):  # type: ignore[no-untyped-def]
+        return await self._lost("place_hold", await super().place_hold(card_number, title_id))
+
+    async def cancel_hold(self, card_number, title_id):  # type: ignore[no-untyped-def]
+        return await self._lost("cancel_hold", await super().cancel_hold(card_number, title_id))
+
+    async def borrow(self, card_number, title_id):  # type: ignore[no-untyped-def]
+        return await self._lost("borrow", await super().borrow(card_number, title_id))
+
+
+@pytest.fixture
+def losing(clock: Clock) -> LosingElibrary:
+    return LosingElibrary(clock)
+
+
+@pytest.fixture
+def resilient_losing(losing: LosingElibrary, clock: Clock) -> ResilientElibrary:
+    breaker = CircuitBreaker("e-library", failure_threshold=20, clock=clock)
+    return ResilientElibrary(losing, tenant_id="t", breaker=breaker, clock=clock)
+
+
+async def test_lost_answer_to_an_ebook_hold_is_read_back_not_repeated(
+    resilient_losing: ResilientElibrary, losing: LosingElibrary
+) -> None:
+    losing.lose.add("place_hold")
+    hold = await resilient_losing.place_hold(CARD, "KD2")
+    assert hold.title.id == "KD2"
+    assert losing.calls["place_hold"] == 1 and len(losing.holds[CARD]) == 1
+
+
+async def test_lost_answer_to_an_ebook_cancel_is_a_cancel(
+    resilient_losing: ResilientElibrary, losing: LosingElibrary
+) -> None:
+    await resilient_losing.place_hold(CARD, "KD2")
+    losing.lose.add("cancel_hold")
+    await resilient_losing.cancel_hold(CARD, "KD2")
+    assert losing.calls["cancel_hold"] == 1 and losing.holds[CARD] == []
+
+
+async def test_ebook_borrow_done_then_silent_is_settled_by_the_retry(
+    resilient_losing: ResilientElibrary, losing: LosingElibrary
+) -> None:
+    losing.lose.add("borrow")
+    losing.silent = True
+    with write_journal() as first, pytest.raises(OutcomeUnknown) as raised:
+        await resilient_losing.borrow(CARD, "KD1")
+    assert "Idempotency-Key" in raised.value.detail
+    losing.silent = False
+    with write_journal(first.unknown.values()) as retry:
+        loan = await resilient_losing.borrow(CARD, "KD1")
+    assert loan.title.id == "KD1"
+    assert losing.calls["borrow"] == 1 and len(losing.loans[CARD]) == 1
+    assert retry.unknown == {}
+
+
+async def test_protocol_errors_open_the_breaker_and_lists_are_served_stale(
+    fake: FakeElibrary, clock: Clock
+) -> None:
+    breaker = CircuitBreaker("e-library", failure_threshold=2, clock=clock)
+    elibrary = ResilientElibrary(fake, tenant_id="t", breaker=breaker, clock=clock)
+    await elibrary.list_holds(CARD)
+    clock.advance(120)  # no longer fresh
+
+    async def garbage(card_number: str) -> list[EbookHold]:
+        raise BackendProtocolError("not JSON")
+
+    fake.list_holds = garbage  # type: ignore[method-assign]
+    with track_freshness() as freshness:
+        assert await elibrary.list_holds(CARD) == []
+        assert await elibrary.list_holds(CARD) == []
+    assert freshness.stale
+    assert breaker.state is BreakerState.OPEN

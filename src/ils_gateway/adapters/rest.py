@@ -36,6 +36,7 @@ from tenacity import (
     wait_exponential,
 )
 
+from ils_gateway.deadline import bounded, remaining
 from ils_gateway.domain.errors import (
     AuthenticationFailed,
     BackendProtocolError,
@@ -140,7 +141,8 @@ async def send_with_retries(
     policy: RetryPolicy,
     system: str,
 ) -> httpx.Response:
-    """Call ``send`` once, or up to ``policy.attempts`` times when ``idempotent``.
+    """Call ``send`` once, or up to ``policy.attempts`` times when ``idempotent`` and the
+    request's deadline (``ils_gateway.deadline``) leaves time.
 
     Returns the last response (whatever its status: the caller translates it). Transport
     errors of the last try are raised as they are, for ``translate_transport``.
@@ -157,9 +159,18 @@ async def send_with_retries(
             error=type(exc).__name__ if exc else None,
         )
 
+    backoff = wait_exponential(multiplier=policy.backoff, max=policy.max_wait)
+
+    def wait(state: RetryCallState) -> float:  # never past the request's deadline
+        return bounded(backoff(state))
+
+    def out_of_time(state: RetryCallState) -> bool:  # no time left after the wait
+        left = remaining()
+        return left is not None and left <= backoff(state)
+
     retrying = AsyncRetrying(
-        stop=stop_after_attempt(attempts),
-        wait=wait_exponential(multiplier=policy.backoff, max=policy.max_wait),
+        stop=stop_after_attempt(attempts) | out_of_time,
+        wait=wait,
         retry=retry_if_exception(_retryable),
         reraise=True,
         before_sleep=log_retry,

@@ -3,9 +3,16 @@
 A POST, PATCH or DELETE of a logged-in patron may carry ``Idempotency-Key``. The first request
 with a key runs; its answer (refusals included) is kept for 24 h and replayed, with
 ``Idempotent-Replayed: true``, to every repeat of the same request (same method, path and
-body). The same key with another request is a 409 ``conflict``. A 5xx answer is not kept: the
-resilient backend has already read back a write of unknown outcome, so a retry may run again
-and will not duplicate it. Keys are scoped to tenant and patron.
+body). The same key with another request is a 409 ``conflict``. Keys are scoped to tenant and
+patron.
+
+A request that leaves a write's outcome unknown (a 504 ``outcome-unknown``, or a batch with an
+item so) keeps its answer only provisionally, together with the request's ``WriteJournal``
+(what each unknown write was and the state before it). A repeat is not answered from it: it
+runs again with that journal, so the resilient backend reads each unknown write back against
+the state before the *first* attempt and sends nothing that may have happened. Its answer is
+kept as final once no write is unknown. Any other 5xx (nothing was sent, or nothing is
+unknown) is not kept, so a retry runs again.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from collections.abc import Callable
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from ils_gateway.adapters.resilience.journal import WriteJournal, write_journal
 from ils_gateway.api.keys import SESSION, STATE_KEY
 from ils_gateway.domain.errors import BadRequest, GatewayError
 from ils_gateway.idempotency import (
@@ -57,12 +65,17 @@ async def keyed_write(
     outcome = await store.begin(session.tenant_id, session.patron.id, key, fingerprint)
     if isinstance(outcome, StoredResponse):
         return _replay(outcome)
-    try:
-        response = await _run(request, handler, render_error)
-    except BaseException:
-        await store.release(outcome)
-        raise
-    await _finish(store, outcome, response)
+    earlier = WriteJournal.loads(outcome.unsettled).values()
+    with write_journal(earlier) as journal:
+        try:
+            response = await _run(request, handler, render_error)
+        except BaseException:
+            if journal.pending:  # cut off mid-write: what was sent stays to be read back
+                await store.complete(outcome, _UNKNOWN_ANSWER, unsettled=journal.dumps())
+            else:
+                await store.release(outcome)
+            raise
+    await _finish(store, outcome, response, journal)
     return response
 
 
@@ -70,21 +83,28 @@ async def _run(request: web.Request, handler: Handler, render_error: ErrorRender
     try:
         response = await handler(request)
     except GatewayError as exc:
-        if exc.status >= 500:
-            raise  # not kept: rendered (and logged) by the problem middleware
         return render_error(request, exc)
     if not isinstance(response, web.Response):
         raise TypeError("keyed writes must answer with a plain web.Response")
     return response
 
 
-async def _finish(store: IdempotencyStore, ticket: Ticket, response: web.Response) -> None:
-    if response.status >= 500:
-        await store.release(ticket)
-        return
+async def _finish(
+    store: IdempotencyStore, ticket: Ticket, response: web.Response, journal: WriteJournal
+) -> None:
     headers = {h: response.headers[h] for h in _REPLAYED_HEADERS if h in response.headers}
     body = response.body if isinstance(response.body, bytes) else b""
-    await store.complete(ticket, StoredResponse(response.status, headers, body))
+    answer = StoredResponse(response.status, headers, body)
+    if journal.pending:
+        await store.complete(ticket, answer, unsettled=journal.dumps())
+    elif response.status >= 500:
+        await store.release(ticket)
+    else:
+        await store.complete(ticket, answer)
+
+
+# Kept with the unknown writes of a request that ended without an answer (never replayed).
+_UNKNOWN_ANSWER = StoredResponse(504)
 
 
 def _replay(stored: StoredResponse) -> web.Response:

@@ -1,5 +1,6 @@
-"""The gateway's middleware: request id → log context → errors as problem+json → session →
-Idempotency-Key (``api.idempotency``, patron writes only), in one frame.
+"""The gateway's middleware: request id → log context → errors as problem+json → tenant and
+its request deadline (``ils_gateway.deadline``) → session → Idempotency-Key
+(``api.idempotency``, patron writes only), in one frame.
 
 The error renderer sits outside the session check so that "please log in" and "change your
 password first" are problem documents like every other error. Every response (errors too)
@@ -35,6 +36,7 @@ from ils_gateway.api.problems import http_problem_response, problem_response
 
 # Routes open without a session (login, pickup libraries, item lookup…), from the route table.
 from ils_gateway.api.routes import PUBLIC_ROUTE_NAMES
+from ils_gateway.deadline import request_deadline
 from ils_gateway.domain.errors import (
     GatewayError,
     PasswordChangeRequired,
@@ -120,23 +122,29 @@ async def _with_session(
         return await handler(request)
     runtime = request.app[GATEWAY_KEY].tenant(tenant_id)
     request[TENANT] = runtime
-    route = request.match_info.route
-    if route.name in PUBLIC_ROUTE_NAMES:
+    # One deadline for everything this request waits for (``ils_gateway.deadline``).
+    with request_deadline(runtime.config.request_deadline):
+        route = request.match_info.route
+        if route.name in PUBLIC_ROUTE_NAMES:
+            return await handler(request)
+        token = _bearer(request)
+        session = await request.app[STATE_KEY].sessions.resolve(tenant_id, token)
+        if session.channel is Channel.KIOSK:
+            header = request.app[SETTINGS_KEY].kiosk_header
+            check_kiosk_key(request.headers.get(header), runtime.config.kiosk_keys, header)
+        if session.password_change_required and route.name not in PASSWORD_CHANGE_ROUTES:
+            raise PasswordChangeRequired()
+        request[SESSION] = session
+        patron = {
+            "tenant": tenant_id,
+            "patron": session.masked_card,
+            "channel": session.channel_name,
+        }
+        context.update(patron)
+        tokens.update(bind_contextvars(**patron))
+        if request.method in WRITE_METHODS and IDEMPOTENCY_HEADER in request.headers:
+            return await keyed_write(request, handler, render_error)
         return await handler(request)
-    token = _bearer(request)
-    session = await request.app[STATE_KEY].sessions.resolve(tenant_id, token)
-    if session.channel is Channel.KIOSK:
-        header = request.app[SETTINGS_KEY].kiosk_header
-        check_kiosk_key(request.headers.get(header), runtime.config.kiosk_keys, header)
-    if session.password_change_required and route.name not in PASSWORD_CHANGE_ROUTES:
-        raise PasswordChangeRequired()
-    request[SESSION] = session
-    patron = {"tenant": tenant_id, "patron": session.masked_card, "channel": session.channel_name}
-    context.update(patron)
-    tokens.update(bind_contextvars(**patron))
-    if request.method in WRITE_METHODS and IDEMPOTENCY_HEADER in request.headers:
-        return await keyed_write(request, handler, render_error)
-    return await handler(request)
 
 
 def _bearer(request: web.Request) -> str:

@@ -13,7 +13,12 @@ from typing import Any
 
 from aiohttp import web
 
-from ils_gateway.domain.errors import BackendUnavailable, GatewayError, MaintenanceWindow
+from ils_gateway.domain.errors import (
+    BackendUnavailable,
+    GatewayError,
+    MaintenanceWindow,
+    OutcomeUnknown,
+)
 
 PROBLEM_BASE = "https://ils-gateway.dev/problems/"
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -60,6 +65,8 @@ def problem_response(
     retry_after: int | None = None
     if isinstance(error, BackendUnavailable):
         retry_after = error.retry_after
+    elif isinstance(error, OutcomeUnknown):
+        retry_after = getattr(error, "retry_after", None)  # when a retry can learn more
     elif isinstance(error, MaintenanceWindow):
         retry_after = error.retry_after
         if now is not None and error.until.tzinfo is not None:

@@ -12,8 +12,15 @@ An ``ElibraryBackend`` wrapping another, with the pieces of ``adapters.resilienc
   breaker has opened they are refused at once and answered from the last good data, reported
   stale; with none, ``BackendUnavailable`` stands (the merged lists mark the e-book part);
 - writes (borrow, early return, placing and cancelling holds) pass once under the breaker and
-  the write timeout (a timeout is ``OutcomeUnknown``), and, whatever their outcome, end the
-  freshness of the patron's cached lists and of the title written about.
+  the write timeout, and, whatever their outcome, end the freshness of the patron's cached
+  lists and of the title written about. A write whose outcome is unknown (no answer, or one
+  that breaks the protocol) is read back: the patron's holds or loans are read; the title
+  listed (hold placed, borrowed) or gone (hold cancelled, returned) is the state the write
+  makes, so it is answered as done; otherwise the write certainly did not happen and is sent
+  once more (a state, not a count: nothing can be doubled); a list that cannot be read leaves
+  it ``OutcomeUnknown``, kept in the request's
+  ``WriteJournal`` so that a retry with the same Idempotency-Key reads back before anything is
+  sent (as ``ResilientBackend`` does for the ILS).
 """
 
 from __future__ import annotations
@@ -31,8 +38,14 @@ from ils_gateway.adapters.resilience.backend import CallTimeouts, RetryPolicy
 from ils_gateway.adapters.resilience.breaker import CircuitBreaker
 from ils_gateway.adapters.resilience.cache import MemoryReadCache, ReadCache
 from ils_gateway.adapters.resilience.calls import GuardedCalls, opaque_scope
+from ils_gateway.adapters.resilience.journal import PendingWrite, current_journal
 from ils_gateway.domain.ebooks import EbookHold, EbookLoan, EbookTitle
-from ils_gateway.domain.errors import BackendUnavailable
+from ils_gateway.domain.errors import (
+    BackendProtocolError,
+    BackendUnavailable,
+    GatewayError,
+    OutcomeUnknown,
+)
 from ils_gateway.elibrary.base import ElibraryBackend
 
 R = TypeVar("R")
@@ -179,7 +192,7 @@ class ResilientElibrary:
                 fetched = await self._calls.read(
                     "ebook_get_titles", lambda: self.inner.get_titles(missing)
                 )
-            except BackendUnavailable as exc:
+            except (BackendUnavailable, BackendProtocolError) as exc:
                 last_good = [cached[i] for i in missing]
                 if any(entry is None for entry in last_good):
                     raise
@@ -207,6 +220,8 @@ class ResilientElibrary:
             card_number,
             title_id,
             lambda: self.inner.place_hold(card_number, title_id, email=email),
+            listed=self._holds_now,
+            done_when_listed=True,
         )
 
     async def cancel_hold(self, card_number: str, title_id: str) -> None:
@@ -216,12 +231,19 @@ class ResilientElibrary:
             card_number,
             title_id,
             lambda: self.inner.cancel_hold(card_number, title_id),
+            listed=self._holds_now,
+            done_when_listed=False,
         )
 
     async def borrow(self, card_number: str, title_id: str) -> EbookLoan:
         """Lend the title to the patron."""
         return await self._write(
-            "ebook_borrow", card_number, title_id, lambda: self.inner.borrow(card_number, title_id)
+            "ebook_borrow",
+            card_number,
+            title_id,
+            lambda: self.inner.borrow(card_number, title_id),
+            listed=self._loans_now,
+            done_when_listed=True,
         )
 
     async def return_loan(self, card_number: str, title_id: str) -> None:
@@ -231,6 +253,8 @@ class ResilientElibrary:
             card_number,
             title_id,
             lambda: self.inner.return_loan(card_number, title_id),
+            listed=self._loans_now,
+            done_when_listed=False,
         )
 
     async def aclose(self) -> None:
@@ -248,12 +272,94 @@ class ResilientElibrary:
             self._patron_scopes[card_number] = scope
         return scope
 
+    async def _holds_now(self, card_number: str) -> list[EbookHold]:
+        return await self._calls.read(
+            "ebook_list_holds", lambda: self.inner.list_holds(card_number)
+        )
+
+    async def _loans_now(self, card_number: str) -> list[EbookLoan]:
+        return await self._calls.read(
+            "ebook_list_loans", lambda: self.inner.list_loans(card_number)
+        )
+
     async def _write(
-        self, op: str, card_number: str, title_id: str, call: Callable[[], Awaitable[R]]
+        self,
+        op: str,
+        card_number: str,
+        title_id: str,
+        call: Callable[[], Awaitable[R]],
+        *,
+        listed: Callable[[str], Awaitable[Sequence[EbookHold] | Sequence[EbookLoan]]],
+        done_when_listed: bool,
     ) -> R:
+        """One write; when its outcome is unknown, the title's presence in ``listed`` says
+        whether the state it makes is there."""
+        journal = current_journal()
+
+        async def listing() -> Sequence[EbookHold] | Sequence[EbookLoan] | None:
+            try:
+                return await listed(card_number)
+            except GatewayError:
+                return None
+
+        def entry(entries: Sequence[EbookHold] | Sequence[EbookLoan] | None) -> R | None:
+            found = next((e for e in entries or () if e.title.id == title_id), None)
+            return found  # type: ignore[return-value]
+
+        async def verify() -> tuple[bool | None, R | None]:
+            now = await listing()
+            if now is None:
+                return None, None
+            found = entry(now)
+            return (found is not None) is done_when_listed, found
+
         try:
-            return await self._calls.write(op, call)
+            earlier = journal.earlier_for(op, title_id) if journal is not None else None
+            if earlier is not None:
+                assert journal is not None
+                happened, result = await verify()
+                if happened:
+                    journal.carried_out(earlier)
+                    return result  # type: ignore[return-value]
+                if happened is None or earlier.done:  # a write done once is never resent
+                    journal.left_unknown(earlier)
+                    raise OutcomeUnknown(_EBOOK_UNKNOWN)
+            if journal is not None:
+                journal.left_unknown(PendingWrite(op, title_id))
+            try:
+                result = await self._attempt_write(op, call)
+            except OutcomeUnknown as exc:
+                self.metrics["readbacks"] += 1
+                happened, result = await verify()
+                if happened is None:
+                    raise OutcomeUnknown(
+                        _EBOOK_UNKNOWN, operator_detail=exc.operator_detail
+                    ) from exc
+                if not happened:
+                    self.metrics["write_retries"] += 1
+                    result = await self._attempt_write(op, call)
+            if journal is not None:
+                journal.carried_out(PendingWrite(op, title_id))
+            return result  # type: ignore[return-value]
+        except OutcomeUnknown:
+            raise
+        except GatewayError:
+            if journal is not None:
+                journal.settled(op, title_id)
+            raise
         finally:
             await self._calls.expire(
                 [(self._patron_scope(card_number), None), (self._titles_scope, title_id)]
             )
+
+    async def _attempt_write(self, op: str, call: Callable[[], Awaitable[R]]) -> R:
+        try:
+            return await self._calls.write(op, call)
+        except BackendProtocolError as exc:  # an answer that could not be read: maybe done
+            raise OutcomeUnknown(_EBOOK_UNKNOWN, operator_detail=f"{op}: {exc!r}") from exc
+
+
+_EBOOK_UNKNOWN = (
+    "The e-library did not confirm this request; it may have been carried out. Retry with the "
+    "same Idempotency-Key to learn the outcome (it will not be done twice)."
+)

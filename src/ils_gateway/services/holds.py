@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ils_gateway.adapters.base import CancelOutcome, Capability
+from ils_gateway.adapters.resilience.journal import unsettled
 from ils_gateway.domain.errors import (
     CancelRefused,
     FeatureDisabled,
@@ -78,7 +79,9 @@ class HoldService:
         for item_id in item_ids:
             try:
                 item = await backend.get_item(item_id)
-                self._check_new_hold(item, counted, held_ids, on_loan_ids)
+                # An earlier try may have placed it (now a "duplicate"): the backend reads back.
+                if not unsettled("place_hold", item_id):
+                    self._check_new_hold(item, counted, held_ids, on_loan_ids)
                 hold = await backend.place_hold(
                     caller.patron, item_id, pickup_library, contact_method
                 )
@@ -101,6 +104,9 @@ class HoldService:
         self._tenant.require_feature(Feature.HOLDS, caller.channel)
         self._require_capability(Capability.CANCEL_HOLD, Feature.HOLDS)
         rules.check_writes_allowed(self._tenant.policy, self._tenant.now())
+        if unsettled("cancel_hold", hold_id):
+            # An earlier try may have cancelled it (no longer listed): the backend reads back.
+            return await self._settle_cancel(caller, hold_id)
         hold = await self._find(caller, hold_id)
         if self._hooks is not None:
             await self._hooks.before_cancel(caller, hold)
@@ -109,6 +115,14 @@ class HoldService:
             raise CancelRefused(reason, self._label(reason))
         outcome = await self._tenant.backend.cancel_hold(caller.patron, hold_id)
         if outcome is CancelOutcome.CANCELLED and self._hooks is not None:
+            await self._hooks.hold_cancelled(caller, hold)
+        return outcome
+
+    async def _settle_cancel(self, caller: Caller, hold_id: str) -> CancelOutcome:
+        listed = await self._tenant.backend.list_holds(caller.patron)
+        hold = next((h for h in listed if h.id == hold_id), None)
+        outcome = await self._tenant.backend.cancel_hold(caller.patron, hold_id)
+        if outcome is CancelOutcome.CANCELLED and hold is not None and self._hooks is not None:
             await self._hooks.hold_cancelled(caller, hold)
         return outcome
 
@@ -127,6 +141,11 @@ class HoldService:
         if contact_method is not None:
             self._require_capability(Capability.CHANGE_HOLD_CONTACT, Feature.HOLD_CHANGES)
         rules.check_writes_allowed(self._tenant.policy, self._tenant.now())
+        if unsettled("change_hold", hold_id):  # settled by the backend's read-back
+            changed = await self._tenant.backend.change_hold(
+                caller.patron, hold_id, pickup_library=pickup_library, contact_method=contact_method
+            )
+            return self._annotate(changed, caller)
         hold = await self._find(caller, hold_id)
         libraries: list[Library] = []
         if pickup_library is not None or hold.pickup_library is not None:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 
+from ils_gateway.adapters.resilience.journal import unsettled
 from ils_gateway.domain.errors import GatewayError, NotFound, RenewalRefused
 from ils_gateway.domain.models import BatchResult, Loan, RenewalResult
 from ils_gateway.domain.vocab import Feature
@@ -60,6 +61,10 @@ class LoanService:
     async def renew(self, caller: Caller, item_id: str) -> RenewalResult:
         """Renew one loan; raises ``RenewalRefused`` (with reason) or ``NotFound``."""
         loans = await self._prepare(caller)
+        if unsettled("renew", item_id):
+            # An earlier try may have renewed it: the loan now shows that renewal, so the
+            # rules would judge the wrong state. The backend reads it back and decides.
+            return await self._tenant.backend.renew(caller.patron, item_id)
         loan = _find(loans, item_id)
         if loan is None:
             raise NotFound("You are not borrowing this item", operator_detail=item_id)
@@ -75,6 +80,9 @@ class LoanService:
         to_ask: list[tuple[int, str]] = []
         for index, item_id in enumerate(item_ids):
             loan = _find(loans, item_id)
+            if unsettled("renew", item_id):  # settled by the backend (see ``renew``)
+                to_ask.append((index, item_id))
+                continue
             try:
                 if loan is None:
                     raise NotFound("You are not borrowing this item", operator_detail=item_id)

@@ -29,8 +29,10 @@ What the caller learns when things go wrong, by whether the request may have rea
   renewal or hold may have happened.
 
 A connection that failed in any way is closed, never reused: its next bytes could belong to
-the request that failed (cross-talk). Frames are logged at debug level through structlog with
-passwords removed and card numbers and personal fields masked (``loggable``).
+the request that failed (cross-talk). Inside an API request every wait (connect, login, a slot
+in the pool, one exchange) is bounded by the request's deadline (``ils_gateway.deadline``) and
+a read is tried again only while time is left. Frames are logged at debug level through
+structlog with passwords removed and card numbers and personal fields masked (``loggable``).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from typing import Any
 
 import structlog
 
+from ils_gateway.deadline import bounded, time_left
 from ils_gateway.sip2.checksum import ChecksumBasis
 from ils_gateway.sip2.codec import DEFAULT_MAX_FRAME_BYTES, CodecSettings
 from ils_gateway.sip2.connection import CLOSED, NEED_DATA, BadFrame, Role, SIP2Connection
@@ -440,7 +443,7 @@ class SIP2ClientPool:
         while True:
             conn = await self._acquire()
             try:
-                response = await conn.exchange(message, self.settings.timeouts.request)
+                response = await conn.exchange(message, bounded(self.settings.timeouts.request))
             except _Broken as broken:
                 await self._discard(conn)
                 if not broken.sent and isinstance(broken.error, SIP2Error):
@@ -455,7 +458,7 @@ class SIP2ClientPool:
                 )
                 if not idempotent:
                     raise SIP2OutcomeUnknown(message.code, str(broken.error)) from broken.error
-                if attempt < tries:
+                if attempt < tries and time_left():  # within the request's deadline
                     continue
                 raise _read_error(message, broken.error) from broken.error
             except BaseException:
@@ -480,7 +483,7 @@ class SIP2ClientPool:
             raise SIP2PoolClosed(f"pool is {self.state.value}")
         if self._slots.locked():  # wait for a free connection, not forever
             try:
-                async with asyncio.timeout(self.settings.timeouts.pool):
+                async with asyncio.timeout(bounded(self.settings.timeouts.pool)):
                     await self._slots.acquire()
             except TimeoutError:
                 raise SIP2Timeout("no free SIP2 connection in the pool") from None
@@ -508,7 +511,7 @@ class SIP2ClientPool:
     async def _probe(self, conn: _Connection) -> bool:
         """99 on an idle connection: True when it answered; closed when it did not."""
         try:
-            status = await conn.exchange(SCStatus.build(), self.settings.timeouts.connect)
+            status = await conn.exchange(SCStatus.build(), bounded(self.settings.timeouts.connect))
         except _Broken as broken:
             conn.log.info("sip2.client.idle_connection_dropped", error=type(broken.error).__name__)
             await conn.close()
@@ -545,7 +548,7 @@ class SIP2ClientPool:
         self._numbers += 1
         number = self._numbers
         try:
-            async with asyncio.timeout(s.timeouts.connect):
+            async with asyncio.timeout(bounded(s.timeouts.connect)):
                 reader, writer = await asyncio.open_connection(
                     s.host,
                     s.port,
@@ -563,10 +566,10 @@ class SIP2ClientPool:
                     login_password=s.login_password,
                     location_code=s.location_code,
                 )
-                answer = await conn.exchange(login, s.timeouts.connect)
+                answer = await conn.exchange(login, bounded(s.timeouts.connect))
                 if not isinstance(answer, LoginResponse) or not answer.ok:
                     raise SIP2LoginFailed(f"the ACS refused login user {s.login_user!r}")
-            status = await conn.exchange(SCStatus.build(), s.timeouts.connect)
+            status = await conn.exchange(SCStatus.build(), bounded(s.timeouts.connect))
         except _Broken as broken:
             await conn.close()
             raise SIP2ConnectionError(

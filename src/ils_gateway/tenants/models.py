@@ -53,6 +53,13 @@ class TenantConfig(BaseModel):
     pickup_libraries: tuple[Library, ...] = Field(
         (), description="where holds can be collected, for backends that cannot list them (SIP2)"
     )
+    request_deadline: float = Field(
+        10.0,
+        gt=0,
+        le=120,
+        description="seconds an API request may take, all retries and read-backs included; "
+        "then it ends with its 503/504 problem",
+    )
 
 
 class TenantFile(BaseModel):

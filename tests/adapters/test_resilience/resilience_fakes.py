@@ -29,7 +29,7 @@ from ils_gateway.domain.models import (
 )
 from ils_gateway.domain.vocab import ContactMethod, HoldStatus, Outcome, RefusalReason
 
-FaultKind = Literal["raise", "lost", "hang", "hang_after"]
+FaultKind = Literal["raise", "lost", "hang", "hang_after", "silent_after"]
 
 
 class FakeClock:
@@ -60,7 +60,9 @@ class Fault:
     """What the next call of one operation does wrong.
 
     raise: raise ``exc`` without doing anything; lost: do it, then raise ``OutcomeUnknown``
-    (the answer was lost); hang: never answer, do nothing; hang_after: do it, never answer.
+    (the answer was lost); hang: never answer, do nothing; hang_after: do it, never answer;
+    silent_after: do it, then answer nothing at all (this call and every later one) until
+    ``FakeLibrary.wake()`` — a library system that carries out a write and goes silent.
     """
 
     kind: FaultKind
@@ -86,6 +88,8 @@ class FakeLibrary:
         self.faults: dict[str, list[Fault]] = {}
         self.down = False
         self.cancellation_request_flow = False
+        self.title_level_ids = False  # list holds under ``title:<n>`` (SIP2 title entries)
+        self.silent = False
         self._next_hold = 1
 
     @property
@@ -101,8 +105,14 @@ class FakeLibrary:
     def fault(self, op: str, kind: FaultKind, exc: GatewayError | None = None, times: int = 1):
         self.faults.setdefault(op, []).extend(Fault(kind, exc) for _ in range(times))
 
+    def wake(self) -> None:
+        """End a silence: calls are answered again (those that hung stay unanswered)."""
+        self.silent = False
+
     async def _run(self, op: str, apply: Callable[[], Any]) -> Any:
         self.calls[op] += 1
+        if self.silent:
+            await asyncio.Event().wait()
         if self.down:
             raise BackendUnavailable(retry_after=60)
         queue = self.faults.get(op)
@@ -117,6 +127,8 @@ class FakeLibrary:
         result = apply()
         if fault.kind == "lost":
             raise OutcomeUnknown(operator_detail="answer lost")
+        if fault.kind == "silent_after":
+            self.silent = True
         await asyncio.Event().wait()  # hang_after
         return result  # pragma: no cover
 
@@ -170,9 +182,12 @@ class FakeLibrary:
         contact_method: ContactMethod | None = None,
     ) -> Hold:
         def apply() -> Hold:
+            listed = item(item_id)
+            if self.title_level_ids:  # listed under the title record, not the copy
+                listed = Item(id=f"title:{50 + self._next_hold}", title=listed.title)
             hold = Hold(
-                id=f"h{self._next_hold}",
-                item=item(item_id),
+                id=f"h{self._next_hold}" if not self.title_level_ids else listed.id,
+                item=listed,
                 status=HoldStatus.WAITING,
                 pickup_library=pickup_library,
                 contact_method=contact_method,

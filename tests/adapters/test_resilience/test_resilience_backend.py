@@ -18,6 +18,7 @@ from ils_gateway.adapters.resilience.backend import (
 )
 from ils_gateway.adapters.resilience.breaker import BreakerState, CircuitBreaker
 from ils_gateway.adapters.resilience.freshness import track_freshness
+from ils_gateway.adapters.resilience.journal import write_journal
 from ils_gateway.domain.errors import (
     BackendUnavailable,
     NotFound,
@@ -267,14 +268,34 @@ async def test_a_write_that_times_out_after_it_happened_is_read_back_not_repeate
     assert backend.metrics["readback_happened"] == 1
 
 
-async def test_a_write_that_timed_out_before_anything_happened_is_tried_once_more(
+async def test_a_write_that_timed_out_and_is_not_seen_is_not_resent_at_once(
     ils: FakeLibrary, clock: FakeClock, sleep: RecordingSleep
 ) -> None:
+    # A timed-out request may still reach the library system late: "not there yet" is not
+    # "never". The retry with the same key sends it once that time has passed.
     backend = make(ils, clock, sleep, timeouts=CallTimeouts(read=0.05, write=0.01))
     ils.fault("renew", "hang")
-    result = await backend.renew(P1, "i1")
+    with write_journal() as first, pytest.raises(OutcomeUnknown) as raised:
+        await backend.renew(P1, "i1")
+    assert raised.value.retry_after == 5  # type: ignore[attr-defined]
+    assert ils.calls["renew"] == 1
+    clock.advance(2)
+    with write_journal(first.pending.values()) as early, pytest.raises(OutcomeUnknown):
+        await backend.renew(P1, "i1")  # too early: still not sent again
+    assert ils.calls["renew"] == 1
+    clock.advance(3)
+    with write_journal(early.pending.values()):
+        result = await backend.renew(P1, "i1")
     assert result.ok and ils.loans["p1"]["i1"].renewals_used == 1
     assert ils.calls["renew"] == 2
+
+
+async def test_a_write_whose_connection_broke_and_is_not_seen_is_tried_once_more(
+    backend: ResilientBackend, ils: FakeLibrary
+) -> None:
+    ils.fault("renew", "raise", OutcomeUnknown(operator_detail="connection reset"))
+    result = await backend.renew(P1, "i1")
+    assert result.ok and ils.calls["renew"] == 2
     assert backend.metrics["write_retries"] == 1
 
 

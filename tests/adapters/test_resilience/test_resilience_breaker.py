@@ -6,7 +6,12 @@ import pytest
 from resilience_fakes import FakeClock
 
 from ils_gateway.adapters.resilience.breaker import BreakerState, CircuitBreaker
-from ils_gateway.domain.errors import BackendUnavailable, NotFound, OutcomeUnknown
+from ils_gateway.domain.errors import (
+    BackendProtocolError,
+    BackendUnavailable,
+    NotFound,
+    OutcomeUnknown,
+)
 
 
 def fail(breaker: CircuitBreaker, exc: BaseException | None = None) -> None:
@@ -87,3 +92,49 @@ def test_cancelled_probe_does_not_wedge_half_open() -> None:
         raise KeyboardInterrupt
     succeed(breaker)  # a new probe may go
     assert breaker.state is BreakerState.CLOSED
+
+
+# --- issue 13: protocol errors count; recovery within seconds -----------------------------
+
+
+def test_protocol_errors_count_like_timeouts() -> None:
+    breaker = CircuitBreaker("ils", failure_threshold=2, clock=FakeClock())
+    fail(breaker, BackendProtocolError("an answer for another patron"))
+    fail(breaker, BackendProtocolError("garbage"))
+    assert breaker.state is BreakerState.OPEN
+
+
+def test_probes_back_off_from_one_second_capped_at_a_few() -> None:
+    clock = FakeClock()
+    breaker = CircuitBreaker("ils", failure_threshold=1, clock=clock)
+    fail(breaker)
+    waits = []
+    for _ in range(5):
+        waits.append(breaker.retry_after)
+        clock.advance(breaker.cooldown)
+        assert breaker.state is BreakerState.HALF_OPEN
+        fail(breaker)  # the probe meets a library system still down or still starting
+    assert waits == [1, 2, 3, 3, 3]
+
+
+def test_library_back_after_a_long_outage_is_used_within_the_cap() -> None:
+    clock = FakeClock()
+    breaker = CircuitBreaker("ils", failure_threshold=1, clock=clock)
+    fail(breaker)
+    elapsed = 0.0
+    while elapsed < 60:  # a 60 s outage, a client retrying every half second
+        clock.advance(0.5)
+        elapsed += 0.5
+        if breaker.state is BreakerState.HALF_OPEN:
+            fail(breaker)
+    back_at = elapsed
+    while True:
+        clock.advance(0.5)
+        elapsed += 0.5
+        if breaker.state is BreakerState.HALF_OPEN:
+            succeed(breaker)
+            break
+    assert breaker.state is BreakerState.CLOSED
+    assert elapsed - back_at <= breaker.max_cooldown
+    fail(breaker)  # opened again later: the schedule starts from the short wait again
+    assert breaker.retry_after == 1

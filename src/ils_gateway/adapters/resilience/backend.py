@@ -15,12 +15,15 @@ Reads (``patron_summary``, ``list_loans``, ``list_holds``, ``list_pickup_librari
 
 Writes (renew, holds, checkout/checkin, password):
 
-- never retried blindly. A write that timed out or raised ``OutcomeUnknown`` is checked by
-  reading the patron's loans or holds back (``readback``): if it happened, its result is
-  returned; if it certainly did not, it is tried once more; if that cannot be told,
-  ``OutcomeUnknown`` is raised. Renewals and hold placement compare against a baseline taken
-  before the write (the fresh cached list, else one read). ``checkin`` and ``change_password``
-  cannot be checked and raise ``OutcomeUnknown``;
+- never retried blindly. A write that timed out, lost its answer or got an unreadable one
+  (``OutcomeUnknown``) is checked by reading the patron's loans or holds back (``readback``)
+  against a baseline taken before the write (the fresh cached list, else one read): if it
+  happened, its result is returned; if it certainly did not, it is tried once more; if that
+  cannot be told, ``OutcomeUnknown`` is raised, saying what may have happened, and the write
+  stays in the request's ``WriteJournal`` with its baseline. A retry with the same
+  Idempotency-Key brings that journal back: the write is read back against the *first*
+  baseline before anything is sent (``journal``). ``checkin`` and ``change_password`` cannot be
+  checked and stay unknown;
 - refused fast with ``BackendUnavailable(retry_after=…)`` while the breaker is open;
 - end the freshness of the patron's cached reads (kept only as last good data), whatever
   their outcome.
@@ -34,6 +37,7 @@ Every backend call runs under ``asyncio.timeout`` (``CallTimeouts``). ``metrics`
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
@@ -49,7 +53,8 @@ from ils_gateway.adapters.resilience import readback
 from ils_gateway.adapters.resilience.breaker import CircuitBreaker
 from ils_gateway.adapters.resilience.cache import MemoryReadCache, ReadCache
 from ils_gateway.adapters.resilience.calls import GuardedCalls, opaque_scope
-from ils_gateway.domain.errors import GatewayError, OutcomeUnknown
+from ils_gateway.adapters.resilience.journal import PendingWrite, WriteJournal, current_journal
+from ils_gateway.domain.errors import BackendProtocolError, GatewayError, OutcomeUnknown
 from ils_gateway.domain.models import (
     BatchResult,
     Hold,
@@ -220,19 +225,26 @@ class ResilientBackend:
     # --- writes ------------------------------------------------------------------------------
 
     async def renew(self, patron: Patron, item_id: str) -> RenewalResult:
-        """Renew one loan; an unknown outcome is settled by comparing the loan before and after."""
-        before = await self._baseline("list_loans", patron, "loans", _LOANS, self.inner.list_loans)
+        """Renew one loan; an unknown outcome is settled by comparing the loan with what it
+        was before the first attempt (due date, renewal count)."""
 
-        async def verify() -> Verdict:
+        async def baseline() -> dict[str, Any]:
+            loans = await self._loans_before(patron)
+            return readback.loan_baseline(loans, item_id)
+
+        async def verify(base: dict[str, Any]) -> Verdict:
+            if not base.get("known"):
+                return None, None
             after = readback.find_loan(await self._read_back_loans(patron), item_id)
-            old = readback.find_loan(before, item_id) if before is not None else None
-            happened = readback.renewed(old, after)
+            happened = readback.renewed(base.get("loan"), after)
             result = RenewalResult(item_id=item_id, outcome=Outcome.OK, loan=after)
             return happened, result if happened else None
 
         return await self._write(
             "renew",
+            item_id,
             lambda: self.inner.renew(patron, item_id),
+            baseline=baseline,
             verify=verify,
             expire=[(self._patron_scope(patron), None)],
         )
@@ -242,20 +254,44 @@ class ResilientBackend:
     ) -> BatchResult[RenewalResult]:
         """Renew several loans; items whose outcome is unknown are settled by reading back."""
         ids = list(item_ids)
-        before = await self._baseline("list_loans", patron, "loans", _LOANS, self.inner.list_loans)
+        journal = current_journal()
         try:
+            earlier = {
+                i: w for i in ids if journal and (w := journal.earlier_for("renew", i)) is not None
+            }
+            done = await self._settle_earlier_renewals(patron, earlier, journal)
+            to_send = [i for i in ids if i not in done]
             completed_at: datetime | None = None
-            try:
-                batch = await self._attempt_write(
-                    "renew_many", lambda: self.inner.renew_many(patron, ids)
-                )
-                results = list(batch.results)
-                completed_at = batch.completed_at
-            except OutcomeUnknown as unknown:
-                results = [RenewalResult.from_error(item_id, unknown) for item_id in ids]
-            if any(r.error_type == OutcomeUnknown.type_slug for r in results):
-                results = await self._settle_renewals(patron, before, results)
-            return BatchResult[RenewalResult](results=tuple(results), completed_at=completed_at)
+            results: list[RenewalResult] = []
+            if to_send:
+                loans = await self._loans_before(patron)
+                bases = {i: readback.loan_baseline(loans, i) for i in to_send}
+                bases.update((i, w.baseline) for i, w in earlier.items() if i in bases)
+                for i in to_send:
+                    self._journal_unknown(journal, PendingWrite("renew", i, bases[i]))
+                try:
+                    batch = await self._attempt_write(
+                        "renew_many", lambda: self.inner.renew_many(patron, to_send)
+                    )
+                    results = list(batch.results)
+                    completed_at = batch.completed_at
+                except OutcomeUnknown:
+                    results = [RenewalResult.from_error(i, _unknown("renew")) for i in to_send]
+                except GatewayError:
+                    for i in to_send:
+                        self._journal_settled(journal, "renew", i)
+                    raise
+                if any(r.error_type == OutcomeUnknown.type_slug for r in results):
+                    results = await self._settle_renewals(patron, bases, results)
+                for r in results:
+                    if r.ok and journal is not None:
+                        journal.carried_out(PendingWrite("renew", r.item_id, bases[r.item_id]))
+                    elif r.error_type != OutcomeUnknown.type_slug:
+                        self._journal_settled(journal, "renew", r.item_id)
+            done.update((r.item_id, r) for r in results)
+            return BatchResult[RenewalResult](
+                results=tuple(done[i] for i in ids), completed_at=completed_at
+            )
         finally:
             await self._expire([(self._patron_scope(patron), None)])
 
@@ -266,23 +302,31 @@ class ResilientBackend:
         pickup_library: str,
         contact_method: ContactMethod | None = None,
     ) -> Hold:
-        """Place a hold; an unknown outcome is settled by looking for a new hold on the item."""
-        before = await self._baseline("list_holds", patron, "holds", _HOLDS, self.inner.list_holds)
+        """Place a hold; an unknown outcome is settled by looking for a hold that was not there
+        before the first attempt, on the copy or (title-level, listed under the record) its
+        title."""
 
-        async def verify() -> Verdict:
-            if before is None:
+        async def baseline() -> dict[str, Any]:
+            holds = await self._baseline(
+                "list_holds", patron, "holds", _HOLDS, self.inner.list_holds
+            )
+            return {
+                "holds": [h.id for h in holds] if holds is not None else None,
+                "title": await self._item_title(item_id),
+            }
+
+        async def verify(base: dict[str, Any]) -> Verdict:
+            known = base.get("holds")
+            if known is None:
                 return None, None
             after = await self._read_back_holds(patron)
-            placed = readback.new_hold_for(before, after, item_id)
-            if placed is not None:
-                return True, placed
-            known = {h.id for h in before}
-            # Some other new hold appeared (another item id for the same title?): cannot tell.
-            return (None if any(h.id not in known for h in after) else False), None
+            return readback.hold_placed(known, after, item_id, base.get("title"))
 
         return await self._write(
             "place_hold",
+            item_id,
             lambda: self.inner.place_hold(patron, item_id, pickup_library, contact_method),
+            baseline=baseline,
             verify=verify,
             expire=[(self._patron_scope(patron), None)],
         )
@@ -291,14 +335,16 @@ class ResilientBackend:
         """Cancel a hold; an unknown outcome is settled by checking whether the hold is gone
         (cancelled) or still listed with a cancellation request (requested)."""
 
-        async def verify() -> Verdict:
+        async def verify(base: dict[str, Any]) -> Verdict:
             hold = readback.find_hold(await self._read_back_holds(patron), hold_id)
             outcome = readback.cancel_outcome(hold)
             return outcome is not None, outcome
 
         return await self._write(
             "cancel_hold",
+            hold_id,
             lambda: self.inner.cancel_hold(patron, hold_id),
+            baseline=None,
             verify=verify,
             expire=[(self._patron_scope(patron), None)],
         )
@@ -313,15 +359,17 @@ class ResilientBackend:
     ) -> Hold:
         """Change a hold; an unknown outcome is settled by reading the hold back."""
 
-        async def verify() -> Verdict:
+        async def verify(base: dict[str, Any]) -> Verdict:
             hold = readback.find_hold(await self._read_back_holds(patron), hold_id)
             return readback.changed_as_asked(hold, pickup_library, contact_method), hold
 
         return await self._write(
             "change_hold",
+            hold_id,
             lambda: self.inner.change_hold(
                 patron, hold_id, pickup_library=pickup_library, contact_method=contact_method
             ),
+            baseline=None,
             verify=verify,
             expire=[(self._patron_scope(patron), None)],
         )
@@ -329,13 +377,15 @@ class ResilientBackend:
     async def suspend_hold(self, patron: Patron, hold_id: str, until: date | None) -> Hold:
         """Suspend a hold; an unknown outcome is settled by reading the hold back."""
 
-        async def verify() -> Verdict:
+        async def verify(base: dict[str, Any]) -> Verdict:
             hold = readback.find_hold(await self._read_back_holds(patron), hold_id)
             return readback.suspended_as_asked(hold, until), hold
 
         return await self._write(
             "suspend_hold",
+            hold_id,
             lambda: self.inner.suspend_hold(patron, hold_id, until),
+            baseline=None,
             verify=verify,
             expire=[(self._patron_scope(patron), None)],
         )
@@ -343,36 +393,48 @@ class ResilientBackend:
     async def resume_hold(self, patron: Patron, hold_id: str) -> Hold:
         """Resume a hold; an unknown outcome is settled by reading the hold back."""
 
-        async def verify() -> Verdict:
+        async def verify(base: dict[str, Any]) -> Verdict:
             hold = readback.find_hold(await self._read_back_holds(patron), hold_id)
             return readback.resumed(hold), hold
 
         return await self._write(
             "resume_hold",
+            hold_id,
             lambda: self.inner.resume_hold(patron, hold_id),
+            baseline=None,
             verify=verify,
             expire=[(self._patron_scope(patron), None)],
         )
 
     async def checkout(self, patron: Patron, item_id: str) -> Loan:
-        """Lend an item; an unknown outcome is settled by looking for the loan."""
+        """Lend an item; an unknown outcome is settled by looking for the loan (and, when the
+        patron had it already, for a new due date)."""
 
-        async def verify() -> Verdict:
+        async def baseline() -> dict[str, Any]:
+            return readback.loan_baseline(await self._loans_before(patron), item_id)
+
+        async def verify(base: dict[str, Any]) -> Verdict:
+            if not base.get("known"):
+                return None, None
             loan = readback.find_loan(await self._read_back_loans(patron), item_id)
-            return loan is not None, loan
+            return readback.lent(base.get("loan"), loan), loan
 
         return await self._write(
             "checkout",
+            item_id,
             lambda: self.inner.checkout(patron, item_id),
+            baseline=baseline,
             verify=verify,
             expire=[(self._patron_scope(patron), None), (self._shared_scope, f"item:{item_id}")],
         )
 
     async def checkin(self, item_id: str) -> Item:
-        """Return an item (an unknown outcome is reported, not guessed)."""
+        """Return an item (an unknown outcome is reported, not guessed: no patron to read)."""
         return await self._write(
             "checkin",
+            item_id,
             lambda: self.inner.checkin(item_id),
+            baseline=None,
             verify=None,
             expire=[(self._shared_scope, f"item:{item_id}")],
         )
@@ -381,7 +443,9 @@ class ResilientBackend:
         """Change the password (an unknown outcome is reported, not guessed)."""
         await self._write(
             "change_password",
+            patron.id,
             lambda: self.inner.change_password(patron, old_password, new_password),
+            baseline=None,
             verify=None,
             expire=[(self._patron_scope(patron), None)],
         )
@@ -420,37 +484,95 @@ class ResilientBackend:
         return await self._calls.read(op, call)
 
     async def _attempt_write(self, op: str, call: Callable[[], Awaitable[T]]) -> T:
-        return await self._calls.write(op, call)
+        try:
+            return await self._calls.write(op, call)
+        except BackendProtocolError as exc:
+            # An answer came but could not be read (garbage, another patron's): the write
+            # may have been carried out.
+            raise _unknown(op, operator_detail=f"{op}: {exc!r}") from exc
 
     async def _write(
         self,
         op: str,
+        target: str,
         call: Callable[[], Awaitable[T]],
         *,
-        verify: Callable[[], Awaitable[Verdict]] | None,
+        baseline: Callable[[], Awaitable[dict[str, Any]]] | None,
+        verify: Callable[[dict[str, Any]], Awaitable[Verdict]] | None,
         expire: list[tuple[str, str | None]],
     ) -> T:
+        """One write, sent at most once more only when a read-back says it did not happen.
+
+        When an earlier request (same Idempotency-Key) left this write unknown, it is read back
+        first, against the earlier baseline, and sent only when it certainly did not happen.
+        A write that timed out may still reach the library system late (a slow server, a
+        delaying link): a read-back that finds nothing then allows sending it again only
+        ``RESEND_AFTER`` seconds after it was sent; until then the outcome stays unknown.
+        """
+        journal = current_journal()
         try:
-            try:
-                return await self._attempt_write(op, call)
-            except OutcomeUnknown:
-                if verify is None:
-                    raise
-                happened, result = await self._verify(op, verify)
-                if happened is None:
-                    raise
+            earlier = journal.earlier_for(op, target) if journal is not None else None
+            if earlier is not None:
+                assert journal is not None
+                base = earlier.baseline
+                happened, result = await self._verify(op, verify, base)
                 if happened:
+                    journal.carried_out(earlier)
                     return result  # type: ignore[no-any-return]
-            # Read back: it certainly did not happen, so one more try cannot duplicate it.
-            self.metrics["write_retries"] += 1
-            return await self._attempt_write(op, call)
+                if happened is None or earlier.done:  # a write done once is never resent
+                    journal.left_unknown(earlier)
+                    raise _unknown(op, operator_detail=f"{op}: earlier try still unknown")
+                wait = (earlier.resend_after or 0.0) - self._clock()
+                if wait > 0:  # the first try may still land: not yet
+                    journal.left_unknown(earlier)
+                    raise _unknown(op, operator_detail=f"{op}: may still land", retry_after=wait)
+            else:
+                base = await baseline() if baseline is not None else {}
+            # Unknown until an answer says otherwise: a request cut off here (its deadline)
+            # leaves the write unknown, never forgotten (and it may still land).
+            late = PendingWrite(op, target, base, resend_after=self._clock() + RESEND_AFTER)
+            self._journal_unknown(journal, late)
+            try:
+                result = await self._attempt_write(op, call)
+            except OutcomeUnknown as unknown:
+                if not _may_land_late(unknown):  # the connection broke: nothing more to come
+                    self._journal_unknown(journal, PendingWrite(op, target, base))
+                happened, result = await self._verify(op, verify, base)
+                if happened is None:
+                    raise _unknown(op, operator_detail=unknown.operator_detail) from unknown
+                if not happened and _may_land_late(unknown):
+                    detail = f"{op}: timed out, not seen yet; may still land"
+                    wait = RESEND_AFTER
+                    raise _unknown(op, operator_detail=detail, retry_after=wait) from unknown
+                if not happened:
+                    # Read back: it certainly did not happen, so one more try cannot duplicate it.
+                    self.metrics["write_retries"] += 1
+                    result = await self._attempt_write(op, call)
+            if journal is not None:
+                journal.carried_out(PendingWrite(op, target, base))
+            return result  # type: ignore[no-any-return]
+        except OutcomeUnknown as exc:
+            if getattr(exc, "explained", False):
+                raise
+            raise _unknown(op, operator_detail=exc.operator_detail) from exc
+        except GatewayError:
+            # An answer (a refusal) or a failure before sending: the outcome is known.
+            self._journal_settled(journal, op, target)
+            raise
         finally:
             await self._expire(expire)
 
-    async def _verify(self, op: str, verify: Callable[[], Awaitable[Verdict]]) -> Verdict:
+    async def _verify(
+        self,
+        op: str,
+        verify: Callable[[dict[str, Any]], Awaitable[Verdict]] | None,
+        base: dict[str, Any],
+    ) -> Verdict:
+        if verify is None:
+            return None, None
         self.metrics["readbacks"] += 1
         try:
-            happened, result = await verify()
+            happened, result = await verify(base)
         except GatewayError as exc:
             _log.warning("readback_failed", tenant=self.tenant_id, op=op, error=repr(exc))
             happened, result = None, None
@@ -459,22 +581,61 @@ class ResilientBackend:
         _log.info("write_read_back", tenant=self.tenant_id, op=op, outcome=outcome)
         return happened, result
 
+    @staticmethod
+    def _journal_unknown(journal: WriteJournal | None, write: PendingWrite) -> None:
+        if journal is not None:
+            journal.left_unknown(write)
+
+    @staticmethod
+    def _journal_settled(journal: WriteJournal | None, op: str, target: str) -> None:
+        if journal is not None:
+            journal.settled(op, target)
+
+    async def _settle_earlier_renewals(
+        self, patron: Patron, earlier: dict[str, PendingWrite], journal: WriteJournal | None
+    ) -> dict[str, RenewalResult]:
+        """Renewals an earlier try left unknown, read back before anything is sent: those that
+        happened answered ok, those still unknown answered unknown (neither is sent again)."""
+        if not earlier:
+            return {}
+
+        async def verify(base: dict[str, Any]) -> Verdict:
+            return True, await self._read_back_loans(patron)
+
+        _, loans_now = await self._verify("renew_many", verify, {})
+        done: dict[str, RenewalResult] = {}
+        for item_id, write in earlier.items():
+            happened: bool | None = None
+            after = None
+            if loans_now is not None and write.baseline.get("known"):
+                after = readback.find_loan(loans_now, item_id)
+                happened = readback.renewed(write.baseline.get("loan"), after)
+            assert journal is not None
+            if happened:
+                done[item_id] = RenewalResult(item_id=item_id, outcome=Outcome.OK, loan=after)
+                journal.carried_out(write)
+            elif happened is None or write.done:  # a renewal made once is never resent
+                done[item_id] = RenewalResult.from_error(item_id, _unknown("renew"))
+                journal.left_unknown(write)
+        return done
+
     async def _settle_renewals(
-        self, patron: Patron, before: list[Loan] | None, results: list[RenewalResult]
+        self, patron: Patron, bases: dict[str, dict[str, Any]], results: list[RenewalResult]
     ) -> list[RenewalResult]:
         unknown = OutcomeUnknown.type_slug
         settled: dict[str, RenewalResult] = {}
         to_retry: list[str] = []
 
-        async def verify() -> Verdict:
+        async def verify(base: dict[str, Any]) -> Verdict:
             return True, await self._read_back_loans(patron)
 
-        _, loans_now = await self._verify("renew_many", verify)
+        _, loans_now = await self._verify("renew_many", verify, {})
         for r in results:
-            if r.error_type != unknown or loans_now is None or before is None:
+            base = bases.get(r.item_id, {})
+            if r.error_type != unknown or loans_now is None or not base.get("known"):
                 continue
             after = readback.find_loan(loans_now, r.item_id)
-            happened = readback.renewed(readback.find_loan(before, r.item_id), after)
+            happened = readback.renewed(base.get("loan"), after)
             if happened:
                 settled[r.item_id] = RenewalResult(
                     item_id=r.item_id, outcome=Outcome.OK, loan=after
@@ -488,9 +649,21 @@ class ResilientBackend:
                     "renew_many", lambda: self.inner.renew_many(patron, to_retry)
                 )
                 settled.update((r.item_id, r) for r in retried.results)
+            except OutcomeUnknown as exc:
+                settled.update((i, RenewalResult.from_error(i, exc)) for i in to_retry)
             except GatewayError as exc:
                 settled.update((i, RenewalResult.from_error(i, exc)) for i in to_retry)
         return [settled.get(r.item_id, r) for r in results]
+
+    async def _loans_before(self, patron: Patron) -> list[Loan] | None:
+        return await self._baseline("list_loans", patron, "loans", _LOANS, self.inner.list_loans)
+
+    async def _item_title(self, item_id: str) -> str | None:
+        """The title of ``item_id`` (item information), which a title-level hold is listed by."""
+        try:
+            return (await self.get_item(item_id)).title or None
+        except GatewayError:
+            return None
 
     async def _baseline(
         self,
@@ -520,3 +693,51 @@ class ResilientBackend:
 
     async def _expire(self, targets: list[tuple[str, str | None]]) -> None:
         await self._calls.expire(targets)
+
+
+# What a patron is told a write of unknown outcome may have done.
+_MAY_HAVE = {
+    "renew": "The renewal may have been made",
+    "renew_many": "The renewals may have been made",
+    "place_hold": "The hold may have been placed",
+    "cancel_hold": "The hold may have been cancelled",
+    "change_hold": "The hold may have been changed",
+    "suspend_hold": "The hold may have been suspended",
+    "resume_hold": "The hold may have been resumed",
+    "checkout": "The item may have been lent",
+    "checkin": "The item may have been returned",
+    "change_password": "The password may have been changed",
+}
+
+
+# Seconds after sending a write that timed out before a read-back that does not find it
+# allows sending it again (it may still be on its way to the library system).
+RESEND_AFTER = 5.0
+
+
+def _may_land_late(error: BaseException) -> bool:
+    """True when ``error`` (or what caused it) is a timeout: the request may still be on its
+    way or being carried out, so "not there yet" does not mean "never"."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, TimeoutError) or "Timeout" in type(seen).__name__:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _unknown(
+    op: str, *, operator_detail: str | None = None, retry_after: float | None = None
+) -> OutcomeUnknown:
+    """``OutcomeUnknown`` saying what may have happened and how to learn the outcome (and,
+    with ``retry_after``, when a retry can learn more)."""
+    done = _MAY_HAVE.get(op, "The request may have been carried out")
+    error = OutcomeUnknown(
+        f"{done}; the library system did not confirm it. Retry with the same "
+        "Idempotency-Key to learn the outcome (it will not be done twice).",
+        operator_detail=operator_detail,
+    )
+    error.explained = True  # type: ignore[attr-defined]
+    if retry_after is not None:
+        error.retry_after = max(1, math.ceil(retry_after))  # type: ignore[attr-defined]
+    return error

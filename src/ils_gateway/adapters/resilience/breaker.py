@@ -1,11 +1,17 @@
 """A circuit breaker for one backend: closed → open after N consecutive failures → half-open.
 
 Closed: calls pass; each failure (the backend unreachable, a timeout, a write whose outcome is
-unknown) adds to a run of consecutive failures, and any answer from the backend (even a
-refusal or a not-found) ends the run. When the run reaches ``failure_threshold`` the breaker
-opens: calls are refused at once with ``BackendUnavailable(retry_after=…)`` for ``cooldown``
-seconds. Then it is half-open: one probe call passes (others are still refused); its success
-closes the breaker, its failure opens it again for another cool-down.
+unknown, an answer that breaks the protocol: garbage, wrong sequence, another patron's) adds
+to a run of consecutive failures, and any proper answer from the backend (even a refusal or a
+not-found) ends the run. When the run reaches ``failure_threshold`` the breaker opens: calls
+are refused at once with ``BackendUnavailable(retry_after=…)`` for a short cool-down. Then it
+is half-open: one probe call passes (others are still refused); its success closes the
+breaker, its failure opens it again.
+
+The cool-downs back off: ``cooldown`` seconds (about 1 s) after opening, doubled after each
+failed probe up to ``max_cooldown`` (a few seconds). So a library system that comes back is
+used again within ``max_cooldown`` seconds, and a probe that meets it still starting costs
+one more short wait, never a long one.
 
 The breaker is per process (each process learns for itself that a backend is down); the clock is
 injected so tests step through the states without waiting.
@@ -20,7 +26,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 
-from ils_gateway.domain.errors import BackendUnavailable, GatewayError, OutcomeUnknown
+from ils_gateway.domain.errors import (
+    BackendProtocolError,
+    BackendUnavailable,
+    GatewayError,
+    OutcomeUnknown,
+)
 
 Clock = Callable[[], float]
 
@@ -34,8 +45,11 @@ class BreakerState(StrEnum):
 
 
 def is_backend_failure(exc: BaseException) -> bool:
-    """True for errors that say the backend is not answering (what opens a breaker)."""
-    return isinstance(exc, BackendUnavailable | OutcomeUnknown | TimeoutError)
+    """True for errors that say the backend is not answering properly (what opens a breaker):
+    unreachable, timed out, outcome unknown, or an answer that breaks the protocol."""
+    return isinstance(
+        exc, BackendUnavailable | OutcomeUnknown | BackendProtocolError | TimeoutError
+    )
 
 
 class CircuitBreaker:
@@ -50,7 +64,8 @@ class CircuitBreaker:
         name: str,
         *,
         failure_threshold: int = 5,
-        cooldown: float = 30.0,
+        cooldown: float = 1.0,
+        max_cooldown: float = 3.0,
         clock: Clock = time.time,
     ) -> None:
         if failure_threshold < 1:
@@ -59,7 +74,10 @@ class CircuitBreaker:
             raise ValueError("cooldown must be positive")
         self.name = name
         self.failure_threshold = failure_threshold
+        self.first_cooldown = cooldown
+        self.max_cooldown = max(max_cooldown, cooldown)
         self.cooldown = cooldown
+        """The cool-down in force: ``first_cooldown``, doubled per failed probe, capped."""
         self._clock = clock
         self._consecutive_failures = 0
         self._opened_at: float | None = None
@@ -134,6 +152,7 @@ class CircuitBreaker:
         self._probe_in_flight = False
         if self._opened_at is not None:
             self._opened_at = None
+            self.cooldown = self.first_cooldown
             self.metrics["closed"] += 1
 
     def _record_failure(self) -> None:
@@ -141,8 +160,10 @@ class CircuitBreaker:
         self._consecutive_failures += 1
         was_probe = self._probe_in_flight
         self._probe_in_flight = False
-        if was_probe or (
-            self._opened_at is None and self._consecutive_failures >= self.failure_threshold
-        ):
-            self._opened_at = self._clock()
-            self.metrics["opened"] += 1
+        if was_probe:
+            # Still down (or still starting): open again, a little longer, never long.
+            self.cooldown = min(self.max_cooldown, self.cooldown * 2)
+        elif self._opened_at is not None or self._consecutive_failures < self.failure_threshold:
+            return  # a call that started before the breaker opened: no new cool-down
+        self._opened_at = self._clock()
+        self.metrics["opened"] += 1

@@ -5,8 +5,10 @@ Shared by ``backend.ResilientBackend`` (library systems) and
 time out, trip the breaker and serve last good data the same way:
 
 - ``cached_read``: fresh from the cache, else a retried read whose answer is cached; when the
-  system is down, the last good answer reported stale (``freshness.report_stale``);
-- ``read``: a retried read (``BackendUnavailable`` only, and not once the breaker has opened);
+  system is down or answers wrongly (a protocol error), the last good answer reported stale
+  (``freshness.report_stale``);
+- ``read``: a retried read (``BackendUnavailable`` or ``BackendProtocolError`` only, and not
+  once the breaker has opened);
 - ``write``: one attempt under the breaker and the write timeout (never retried here);
 - ``expire``: end the freshness of cached entries after a write.
 
@@ -34,10 +36,11 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from ils_gateway import deadline
 from ils_gateway.adapters.resilience.breaker import BreakerState, CircuitBreaker
 from ils_gateway.adapters.resilience.cache import CachedRead, ReadCache
 from ils_gateway.adapters.resilience.freshness import report_stale
-from ils_gateway.domain.errors import BackendUnavailable, OutcomeUnknown
+from ils_gateway.domain.errors import BackendProtocolError, BackendUnavailable, OutcomeUnknown
 
 if TYPE_CHECKING:
     from ils_gateway.adapters.resilience.backend import CallTimeouts, RetryPolicy
@@ -106,7 +109,8 @@ class GuardedCalls:
         self.metrics["cache_misses"] += 1
         try:
             value = await self.read(op, call)
-        except BackendUnavailable as exc:
+        except (BackendUnavailable, BackendProtocolError) as exc:
+            # Down, or answering wrongly (garbage, another patron's answer): last good data.
             if cached is None:
                 raise
             self.serving_stale(op, cached, exc)
@@ -159,9 +163,14 @@ class GuardedCalls:
         """``call`` under the breaker and read timeout, retried while the system is unreachable."""
         if self.retry.attempts <= 1:
             return await self.attempt(op, call, self.timeouts.read, write=False)
+        backoff = wait_random_exponential(multiplier=self.retry.first_wait, max=self.retry.max_wait)
+
+        def wait(state: RetryCallState) -> float:  # never past the request's deadline
+            return deadline.bounded(backoff(state))
+
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.retry.attempts),
-            wait=wait_random_exponential(multiplier=self.retry.first_wait, max=self.retry.max_wait),
+            wait=wait,
             retry=retry_if_exception(self._may_retry),
             sleep=self._sleep,
             before_sleep=self._count_retry,
@@ -173,7 +182,11 @@ class GuardedCalls:
         raise AssertionError("tenacity ended without an outcome")  # pragma: no cover
 
     def _may_retry(self, exc: BaseException) -> bool:
-        return isinstance(exc, BackendUnavailable) and self.breaker.state is BreakerState.CLOSED
+        return (
+            isinstance(exc, BackendUnavailable | BackendProtocolError)
+            and self.breaker.state is BreakerState.CLOSED
+            and deadline.time_left()
+        )
 
     def _count_retry(self, state: RetryCallState) -> None:
         self.metrics["read_retries"] += 1
@@ -187,7 +200,16 @@ class GuardedCalls:
     async def attempt(
         self, op: str, call: Callable[[], Awaitable[T]], limit: float, *, write: bool
     ) -> T:
-        """One call under the breaker, limited to ``limit`` seconds."""
+        """One call under the breaker, limited to ``limit`` seconds and to the request's
+        deadline (a write to ``WRITE_SHARE`` of the time left, keeping the rest for reading
+        it back). Past the deadline nothing is sent."""
+        if not deadline.time_left():
+            raise BackendUnavailable(
+                "The library system did not answer in time; please try again shortly.",
+                retry_after=1,
+                operator_detail=f"request deadline reached before {op}",
+            )
+        limit = deadline.bounded(limit, deadline.WRITE_SHARE if write else 1.0)
         with self.breaker.guard():
             try:
                 async with asyncio.timeout(limit):

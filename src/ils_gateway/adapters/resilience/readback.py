@@ -8,8 +8,9 @@ would have changed, and answers ``True`` (it happened), ``False`` (it certainly 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from datetime import date
+from typing import Any
 
 from ils_gateway.adapters.base import CancelOutcome
 from ils_gateway.domain.models import Hold, Loan
@@ -26,20 +27,60 @@ def find_hold(holds: Iterable[Hold], hold_id: str) -> Hold | None:
     return next((hold for hold in holds if hold.id == hold_id), None)
 
 
-def renewed(before: Loan | None, after: Loan | None) -> bool | None:
-    """Did a renewal happen between ``before`` and ``after`` (the same loan, read twice)?"""
+def loan_baseline(loans: Iterable[Loan] | None, item_id: str) -> dict[str, Any]:
+    """What a renewal or checkout of ``item_id`` is later compared with (JSON-ready):
+    ``known`` (the loans could be read), and the loan's due date and renewal count, if lent."""
+    if loans is None:
+        return {"known": False}
+    loan = find_loan(loans, item_id)
+    if loan is None:
+        return {"known": True, "loan": None}
+    mark = {"due_date": loan.due_date.isoformat(), "renewals_used": loan.renewals_used}
+    return {"known": True, "loan": mark}
+
+
+def renewed(before: Mapping[str, Any] | None, after: Loan | None) -> bool | None:
+    """Did a renewal happen since ``before`` (``loan_baseline``'s mark of the same loan)?
+
+    The due date moved later, or the renewal count went up (where the backend counts).
+    """
     if before is None or after is None:
         return None  # not on loan before, or returned since: cannot tell
-    return after.due_date > before.due_date or after.renewals_used > before.renewals_used
+    due = date.fromisoformat(before["due_date"])
+    return after.due_date > due or after.renewals_used > int(before.get("renewals_used", 0))
 
 
-def new_hold_for(before: Iterable[Hold], after: Iterable[Hold], item_id: str) -> Hold | None:
-    """A hold on ``item_id`` listed now that was not listed before (the one just placed)."""
-    known = {hold.id for hold in before}
-    return next(
-        (h for h in after if h.id not in known and h.item.id == item_id and h.status.is_active),
-        None,
-    )
+def lent(before: Mapping[str, Any] | None, after: Loan | None) -> bool | None:
+    """Did a checkout happen since ``before``: the loan is listed now (new, or renewed when
+    the patron had the item already)."""
+    if after is None:
+        return False
+    if before is None:
+        return True
+    return renewed(before, after)
+
+
+def hold_placed(
+    before: Collection[str], after: Iterable[Hold], item_id: str, title: str | None
+) -> tuple[bool | None, Hold | None]:
+    """Was a hold on ``item_id`` placed since ``before`` (the hold ids listed then)?
+
+    The new hold is listed under the copy's id, or, title-level, under the record (SIP2
+    ``title:51``, Koha ``biblio:51``, a FOLIO instance) with the copy's ``title`` (learnt from
+    the item information). A new hold with no title to compare says nothing: cannot tell.
+    """
+    known = set(before)
+    new = [h for h in after if h.id not in known and h.status.is_active]
+    for hold in new:
+        if hold.item.id == item_id:
+            return True, hold
+    if title:
+        for hold in new:
+            if hold.item.title == title:
+                return True, hold
+    if any(not h.item.title for h in new):
+        return None, None
+    return False, None
 
 
 def cancelled(hold: Hold | None) -> bool:
