@@ -40,7 +40,7 @@ from datetime import date
 from typing import Any
 
 import aiohttp
-from _faultproxy import Armed, Fault, FaultProxy, sip2_request
+from _faultproxy import Armed, Fault, FaultProxy, HttpFaultProxy, http_request, sip2_request
 
 ATTEMPTS = 4  # per logical operation, the first included
 BACKOFF = 0.25  # seconds before the second attempt; doubles each time, at most 2 s
@@ -83,27 +83,38 @@ def prepare_library(library: Any) -> None:
         fee.paid = fee.amount
 
 
-def tenant_toml(sip2_port: int, *, timeout: float | None, login_password: str) -> str:
-    """The tenant file the gateway is served with: SIP2 to ``sip2_port`` (the proxy), each
-    SIP2 timeout ``timeout`` s (None: the tenant file's defaults)."""
+def tenant_toml(
+    port: int, *, timeout: float | None, login_password: str, backend: str = "sip2"
+) -> str:
+    """The tenant file the gateway is served with: its library system at ``127.0.0.1:port``
+    (the proxy), SIP2 (login ``gateway`` / ``login_password``) or Koha REST (the Koha
+    simulator's OAuth client), each backend timeout ``timeout`` s (None: the defaults)."""
     timeouts = (
         f"timeouts = {{ connect = {timeout}, read = {timeout}, write = {timeout}, "
         f"pool = {timeout} }}"
         if timeout is not None
         else ""
     )
-    pickups = "\n".join(
-        f'[[tenants.pickup_libraries]]\ncode = "{c}"\nname = "{c}"' for c in PICKUPS
-    )
-    return f"""
-[[tenants]]
-id = "{TENANT}"
-name = "フォールト試験図書館"
-
+    if backend == "koha":
+        connection = f"""
+[tenants.backend]
+kind = "koha"
+base_url = "http://127.0.0.1:{port}"
+auth = "oauth2"
+client_id = "koha-demo-gateway"
+client_secret = "koha-demo-secret"
+hold_level = "biblio"
+{timeouts}
+"""
+    else:
+        pickups = "\n".join(
+            f'[[tenants.pickup_libraries]]\ncode = "{c}"\nname = "{c}"' for c in PICKUPS
+        )
+        connection = f"""
 [tenants.backend]
 kind = "sip2"
 host = "127.0.0.1"
-port = {sip2_port}
+port = {port}
 institution_id = "MIDORI"
 login_user = "gateway"
 login_password = "{login_password}"
@@ -116,7 +127,12 @@ refusal_patterns = [
 ]
 
 {pickups}
-
+"""
+    return f"""
+[[tenants]]
+id = "{TENANT}"
+name = "フォールト試験図書館"
+{connection}
 [tenants.policy.renewal]
 max_renewals = 1000000
 refuse_when_has_holds = false
@@ -144,12 +160,13 @@ def holdable_titles(library: Any) -> dict[int, list[str]]:
 
 
 def patron_state(library: Any, card: str) -> dict[str, Any]:
-    """What the library system holds for ``card``: loans (due date, renewals) and every hold
+    """What the library system holds for ``card``: its record id, loans (due date, renewals,
+    loan record id = Koha's checkout_id) and every hold
     record, open or closed. JSON-ready (the benchmark's ILS process serves it)."""
     patron = next(p for p in library.data.patrons if p.card_number == card)
     items = {item.id: item for item in library.data.items}
     loans = {
-        items[loan.item_id].barcode: [loan.due.isoformat(), loan.renewals]
+        items[loan.item_id].barcode: [loan.due.isoformat(), loan.renewals, loan.id]
         for loan in library.data.loans
         if loan.patron_id == patron.id and loan.returned is None
     }
@@ -164,7 +181,7 @@ def patron_state(library: Any, card: str) -> dict[str, Any]:
         for hold in library.data.holds
         if hold.patron_id == patron.id
     ]
-    return {"loans": loans, "holds": holds}
+    return {"patron_id": patron.id, "loans": loans, "holds": holds}
 
 
 # -- one portal client -------------------------------------------------------------------------
@@ -292,13 +309,14 @@ def _judge_answer(kind: str, status: int, text: str) -> tuple[str, str]:
 @dataclass
 class Workload:
     base: str
-    proxy: FaultProxy
+    proxy: FaultProxy | HttpFaultProxy
     snapshot: Snapshot
     patrons: list[tuple[str, str]]
     titles: dict[int, list[str]]
     operations: int
     fault_rate: float
     seed: int
+    backend: str = "sip2"
     ops: list[Op] = field(default_factory=list)
     logins_failed: list[str] = field(default_factory=list)
     _left: int = 0
@@ -343,7 +361,8 @@ class Workload:
             op.before = state
             armed: Armed | None = None
             if rng.random() < self.fault_rate:
-                armed = self.proxy.arm(rng.choice(FAULT_KINDS), _frame_of(op))
+                match = _frame_of(op, state) if self.backend == "sip2" else _call_of(op, state)
+                armed = self.proxy.arm(rng.choice(FAULT_KINDS), match)
             try:
                 await self._send(client, op)
             finally:
@@ -391,14 +410,38 @@ class Workload:
             body = {"item_ids": [self.titles[int(op.target)][-1]], "pickup_library": op.pickup}
             await client.call(op, "POST", "/holds", body)
         elif op.kind == "change":
-            await client.call(
-                op, "PATCH", f"/holds/title:{op.target}", {"pickup_library": op.pickup}
-            )
+            ref = self._hold_ref(op)
+            await client.call(op, "PATCH", f"/holds/{ref}", {"pickup_library": op.pickup})
         else:
-            await client.call(op, "DELETE", f"/holds/title:{op.target}")
+            await client.call(op, "DELETE", f"/holds/{self._hold_ref(op)}")
+
+    def _hold_ref(self, op: Op) -> str:
+        """The API's id of the open hold on the title: ``title:<record id>`` over SIP2 (a
+        title-level hold is listed by its record), Koha's hold_id over Koha."""
+        if self.backend == "sip2":
+            return f"title:{op.target}"
+        return str(_open_hold(op.before, int(op.target))["id"])
 
 
-def _frame_of(op: Op) -> Callable[[bytes], bool]:
+def _open_hold(state: dict[str, Any], biblio: int) -> dict[str, Any]:
+    return next(h for h in state["holds"] if h["biblio"] == biblio and h["state"] == "pending")
+
+
+def _call_of(op: Op, state: dict[str, Any]) -> Callable[[bytes], bool]:
+    """The Koha REST call of ``op`` (``_faultproxy.http_request``)."""
+    if op.kind == "renew":
+        checkout = state["loans"][op.target][2]
+        return http_request("POST", f"/api/v1/checkouts/{checkout}/renewal")
+    if op.kind == "place":
+        return http_request("POST", "/api/v1/holds", patron_id=state["patron_id"])
+    hold = _open_hold(state, int(op.target))["id"]
+    if op.kind == "change":
+        return http_request("PUT", f"/api/v1/holds/{hold}/pickup_location")
+    return http_request("DELETE", f"/api/v1/holds/{hold}")
+
+
+def _frame_of(op: Op, state: dict[str, Any]) -> Callable[[bytes], bool]:
+    """The SIP2 request frame of ``op`` (29, 15+, 15*, 15-, this patron's)."""
     if op.kind == "renew":
         return sip2_request("29", card=op.card, item=op.target)
     mode = {"place": "15+", "change": "15*", "cancel": "15-"}[op.kind]
@@ -429,8 +472,8 @@ def _effect(op: Op) -> tuple[bool, bool, str]:
     """(the ILS shows the operation done, done more than once, detail) from before/after."""
     before, after = op.before, op.after
     if op.kind == "renew":
-        due0, n0 = before["loans"][op.target]
-        due1, n1 = after["loans"].get(op.target, [due0, n0])
+        due0, n0, _ = before["loans"][op.target]
+        due1, n1, _ = after["loans"].get(op.target, before["loans"][op.target])
         moved = (date.fromisoformat(due1) - date.fromisoformat(due0)).days
         renewals = n1 - n0
         note = f"renewals +{renewals}, due +{moved} d"
@@ -480,7 +523,7 @@ class Summary:
         return self.unknown / self.operations if self.operations else 0.0
 
 
-def summarise(ops: list[Op], proxy: FaultProxy, *, title: str) -> Summary:
+def summarise(ops: list[Op], *, title: str) -> Summary:
     """The printed table: operations, faults, verdicts, statuses, latency."""
     verdicts = Counter(op.verdict for op in ops)
     by_kind = Counter(op.kind for op in ops)

@@ -30,6 +30,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 
 class Fault(StrEnum):
@@ -206,5 +207,130 @@ def sip2_request(code: str, *, card: str, item: str | None = None) -> Callable[[
 
     def match(frame: bytes) -> bool:
         return frame.startswith(prefix) and patron in frame and (copy is None or copy in frame)
+
+    return match
+
+
+@dataclass
+class HttpFaultProxy:
+    """The same faults for a REST library system (Koha): an HTTP proxy to ``upstream``.
+
+    A request is offered to the armed faults as ``b"METHOD /path?query\\n" + body``. The
+    faults act on the HTTP exchange: ``drop_before`` closes the gateway's connection without
+    forwarding; ``drop_after`` forwards, waits for the ILS's answer and closes the gateway's
+    connection instead of answering; ``drop_mid`` sends the status line, headers and half the
+    body, then closes; ``silent`` holds the answer ``silence`` s; ``delay`` ``delay`` s.
+    """
+
+    upstream: str
+    silence: float = 4.0
+    delay: float = 1.0
+    fired: Counter[str] = field(default_factory=Counter)
+    frames: int = 0
+    port: int = 0
+    url: str = ""
+    _armed: list[Armed] = field(default_factory=list)
+    _holding: int = 0
+    _idle: asyncio.Event = field(default_factory=asyncio.Event)
+    _runner: Any = None
+    _session: Any = None
+
+    arm = FaultProxy.arm
+    disarm = FaultProxy.disarm
+    idle = FaultProxy.idle
+    _take = FaultProxy._take
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
+        """Listen on ``host:port`` (0: a free port); returns the port."""
+        from aiohttp import ClientSession, web
+
+        self._idle.set()
+        self._session = ClientSession(auto_decompress=False)
+        app = web.Application(client_max_size=16 * 1024 * 1024)
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, host, port).start()
+        self.port = self._runner.addresses[0][1]
+        self.url = f"http://{host}:{self.port}"
+        return self.port
+
+    async def close(self) -> None:
+        """Stop listening and close every connection."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if self._session is not None:
+            await self._session.close()
+
+    async def _handle(self, request: Any) -> Any:
+        from aiohttp import web
+
+        body = await request.read()
+        self.frames += 1
+        armed = self._take(f"{request.method} {request.path_qs}\n".encode() + body)
+        kind = armed.kind if armed else None
+        if kind is Fault.DROP_BEFORE:
+            return _drop_http(request)
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP}
+        async with self._session.request(
+            request.method, self.upstream + request.path_qs, data=body, headers=headers
+        ) as upstream:
+            payload = await upstream.read()
+            status = upstream.status
+            answer_headers = {
+                k: v for k, v in upstream.headers.items() if k.lower() not in _HOP_ANSWER
+            }
+        if kind is Fault.DROP_AFTER:
+            return _drop_http(request)
+        if kind is Fault.DROP_MID:
+            response = web.StreamResponse(status=status, headers=answer_headers)
+            response.content_length = len(payload)
+            await response.prepare(request)
+            await response.write(payload[: max(1, len(payload) // 2)])
+            return _drop_http(request)
+        if kind in (Fault.SILENT, Fault.DELAY):
+            self._holding += 1
+            self._idle.clear()
+            try:
+                await asyncio.sleep(self.silence if kind is Fault.SILENT else self.delay)
+            finally:
+                self._holding -= 1
+                if not self._holding:
+                    self._idle.set()
+        return web.Response(status=status, body=payload, headers=answer_headers)
+
+
+_HOP = {"host", "content-length", "connection", "transfer-encoding", "keep-alive"}
+_HOP_ANSWER = _HOP | {"content-encoding"}
+
+
+def _drop_http(request: Any) -> Any:
+    from aiohttp import web
+
+    if request.transport is not None:
+        request.transport.close()
+    return web.Response(status=500)  # never reaches the gateway: its connection is gone
+
+
+def http_request(method: str, path_pattern: str, **body: object) -> Callable[[bytes], bool]:
+    """A ``match`` for HTTP requests: ``method``, a path matching ``path_pattern`` (regex,
+    whole path) and, when given, JSON body fields equal to ``body``."""
+    import json
+    import re
+
+    pattern = re.compile(path_pattern)
+
+    def match(seen: bytes) -> bool:
+        line, _, raw = seen.partition(b"\n")
+        seen_method, _, path = line.decode().partition(" ")
+        if seen_method != method or not pattern.fullmatch(path.split("?")[0]):
+            return False
+        if not body:
+            return True
+        try:
+            fields = json.loads(raw)
+        except ValueError:
+            return False
+        return isinstance(fields, dict) and all(fields.get(k) == v for k, v in body.items())
 
     return match

@@ -59,7 +59,7 @@ from _faultload import (
     summarise,
     tenant_toml,
 )
-from _faultproxy import FaultProxy
+from _faultproxy import FaultProxy, HttpFaultProxy
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
@@ -132,13 +132,22 @@ def write_dataset(path: Path, seed: int) -> dict[int, list[str]]:
 async def run(args: argparse.Namespace, work: Path) -> int:
     titles = write_dataset(work / "library.json", args.data_seed)
     ils_args = [sys.executable, str(HERE / "_ils.py"), "--data", str(work / "library.json")]
-    with process([*ils_args, "--login", LOGIN], work / "ils.log") as ils:
+    ils_args += ["--login", LOGIN, "--backend", args.backend]
+    with process(ils_args, work / "ils.log") as ils:
         ports = ils_ready(ils)
-        proxy = FaultProxy("127.0.0.1", ports["sip2"], silence=args.silence, delay=args.delay)
+        proxy: FaultProxy | HttpFaultProxy
+        if args.backend == "koha":
+            upstream = f"http://127.0.0.1:{ports['koha']}"
+            proxy = HttpFaultProxy(upstream, silence=args.silence, delay=args.delay)
+        else:
+            proxy = FaultProxy("127.0.0.1", ports["sip2"], silence=args.silence, delay=args.delay)
         await proxy.start()
         config = work / "tenants.toml"
+        password = LOGIN.split(":")[1]
         config.write_text(
-            tenant_toml(proxy.port, timeout=args.ils_timeout, login_password=LOGIN.split(":")[1]),
+            tenant_toml(
+                proxy.port, timeout=args.ils_timeout, login_password=password, backend=args.backend
+            ),
             encoding="utf-8",
         )
         port = free_port()
@@ -164,6 +173,7 @@ async def run(args: argparse.Namespace, work: Path) -> int:
                     operations=args.operations,
                     fault_rate=args.fault_rate,
                     seed=args.seed,
+                    backend=args.backend,
                 )
                 started = time.perf_counter()
                 ops = await workload.run()
@@ -172,11 +182,11 @@ async def run(args: argparse.Namespace, work: Path) -> int:
             await proxy.close()
     title = (
         f"fault run: {len(ops)} operations, fault rate {args.fault_rate:.0%}, seed {args.seed}, "
-        f"{len(PATRONS) - len(workload.logins_failed)} clients, {took:.0f} s; gateway SIP2 "
+        f"{len(PATRONS) - len(workload.logins_failed)} clients, {took:.0f} s; gateway backend "
         f"timeouts {args.ils_timeout} s, silence {args.silence} s, delay {args.delay} s "
-        f"(tenant '{TENANT}', backend sip2)"
+        f"(tenant '{TENANT}', backend {args.backend})"
     )
-    summary = summarise(ops, proxy, title=title)
+    summary = summarise(ops, title=title)
     print(summary.table)
     if workload.logins_failed:
         print(f"logins failed: {workload.logins_failed}")
@@ -187,11 +197,14 @@ async def run(args: argparse.Namespace, work: Path) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backend", choices=["sip2", "koha"], default="sip2")
     parser.add_argument("--operations", type=int, default=1000)
     parser.add_argument("--fault-rate", type=float, default=0.3)
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--data-seed", type=int, default=20250602, help="sample library seed")
-    parser.add_argument("--ils-timeout", type=float, default=2.0, help="gateway SIP2 timeouts")
+    parser.add_argument(
+        "--ils-timeout", type=float, default=2.0, help="the tenant's backend timeouts (s)"
+    )
     parser.add_argument("--silence", type=float, default=5.0, help="seconds of silence")
     parser.add_argument("--delay", type=float, default=0.5, help="seconds an answer is late")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")

@@ -83,7 +83,7 @@ async def test_no_write_is_lost_or_doubled_under_faults(rig: dict[str, Any]) -> 
     )
     ops = await workload.run()
     await workload.settle(wait=10)
-    summary = summarise(ops, proxy, title=f"short fault run, seed {SEED}")
+    summary = summarise(ops, title=f"short fault run, seed {SEED}")
     print(summary.table)
     assert not workload.logins_failed
     assert len(ops) == OPERATIONS
