@@ -48,6 +48,7 @@ CALL_TIMEOUT = 30.0  # seconds a client waits for one answer before it counts as
 PICKUPS = ("CEN", "KITA", "MINAMI", "EKI")
 RENEWAL_DAYS = 14
 TENANT = "faults"
+DEADLINE = 10.0  # seconds: the default request deadline of a tenant (issue 13)
 FAULT_KINDS = tuple(Fault)
 
 
@@ -561,6 +562,9 @@ def summarise(ops: list[Op], *, title: str) -> Summary:
     worst = max(attempts, default=0.0)
     lines.append(f"latency per call      p50 {_pct(attempts, 0.5) * 1000:.0f} ms, "
                  f"p99 {_pct(attempts, 0.99) * 1000:.0f} ms, max {worst:.1f} s")  # fmt: skip
+    late = sum(t > DEADLINE + 1 for t in attempts)
+    lines.append(f"calls over {DEADLINE + 1:g} s     {late}  (the tenant's default request "
+                 f"deadline {DEADLINE:g} s + 1 s)")  # fmt: skip
     lines.append(f"latency per operation p50 {_pct(elapsed, 0.5) * 1000:.0f} ms, "
                  f"p99 {_pct(elapsed, 0.99) * 1000:.0f} ms (retries included)")  # fmt: skip
     bad = [op for op in ops if op.verdict in ("lost", "doubled", "contradicted")]

@@ -9,19 +9,23 @@ Run::
 Three processes and the clients:
 
 - the library system: the SIP2 simulator over the seeded sample library (``_ils.py``, the
-  same simulator as ``ils-gateway simulate sip2 --data FILE``), with house rules under which
+  same simulator as ``ils-gateway simulate sip2 --data FILE``; ``--backend koha``: the Koha
+  REST simulator, as ``ils-gateway simulate koha``), with house rules under which
   every operation may succeed (``_faultload.prepare_library``: unlimited renewals of 14 days
   counted from the old due date, so a renewal made twice moves the due date 28 days), and a
   side port where the benchmark reads the library's own records;
-- a fault-injecting TCP proxy (``_faultproxy.FaultProxy``, in this process) in front of it;
+- a fault-injecting TCP proxy (``_faultproxy.FaultProxy``, in this process) in front of it
+  (for Koha an HTTP proxy, ``_faultproxy.HttpFaultProxy``, with the same faults);
 - the gateway: ``ils-gateway serve --config <generated tenant file> --store <temp SQLite>``,
-  whose SIP2 backend is the proxy (SIP2 timeouts ``--ils-timeout`` s, 2 by default);
+  whose backend is the proxy (backend timeouts ``--ils-timeout`` s, 2 by default;
+  ``default``: the tenant file's defaults, 10 s);
 - one portal client per demo patron, concurrently, each running renew / place-hold /
   change-pickup / cancel operations one after another through the HTTP API over real sockets,
   retrying a failed call with the same Idempotency-Key (at most 4 tries, backoff from 0.25 s).
 
 Before ``--fault-rate`` of the operations (random, seeded) the proxy is armed for that
-operation's SIP2 write (29, 15+, 15*, 15-, for that patron): drop before forwarding, drop
+operation's write (SIP2 29, 15+, 15*, 15- for that patron; Koha's POST renewal, POST
+hold, PUT pickup_location, DELETE hold): drop before forwarding, drop
 after forwarding (the ACS acts, the answer is lost), drop mid-answer, carry out then go silent
 for ``--silence`` s (longer than the gateway waits), or answer ``--delay`` s late. Afterwards
 every operation is judged against the library's records; the definitions of *lost*,
@@ -203,7 +207,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--data-seed", type=int, default=20250602, help="sample library seed")
     parser.add_argument(
-        "--ils-timeout", type=float, default=2.0, help="the tenant's backend timeouts (s)"
+        "--ils-timeout",
+        type=lambda text: None if text == "default" else float(text),
+        default=2.0,
+        help="the tenant's backend timeouts (s), or 'default' for the tenant file's defaults",
     )
     parser.add_argument("--silence", type=float, default=5.0, help="seconds of silence")
     parser.add_argument("--delay", type=float, default=0.5, help="seconds an answer is late")
