@@ -40,7 +40,7 @@ from ils_gateway.tenants.loader import TenantRegistry, parse_tenants
 
 SEED = 13
 OPERATIONS = 100
-TIMEOUT = 0.5  # the gateway's SIP2 timeouts here; the silent fault outlasts them
+TIMEOUT = 1.0  # the gateway's SIP2 timeouts here; the silent fault outlasts them
 PATRONS = [("1000000001", "hanako01"), ("1000000006", "yui00006"), ("1000000009", "naoki009")]
 PATRONS += [(f"10000000{n}", f"pass00{n}") for n in range(14, 21)]
 
@@ -51,7 +51,7 @@ async def rig() -> AsyncIterator[dict[str, Any]]:
     library = sample_library(clock=clock)
     prepare_library(library)
     server, _acs = await start_sip2_simulator(library, port=0, logins={"gateway": "gw-pass"})
-    proxy = FaultProxy("127.0.0.1", server.port, silence=3 * TIMEOUT, delay=TIMEOUT / 5)
+    proxy = FaultProxy("127.0.0.1", server.port, silence=2.5 * TIMEOUT, delay=TIMEOUT / 5)
     await proxy.start()
     toml = tenant_toml(proxy.port, timeout=TIMEOUT, login_password="gw-pass")
     registry = TenantRegistry(parse_tenants(toml).tenants)
