@@ -178,6 +178,8 @@ def patron_state(library: Any, card: str) -> dict[str, Any]:
             "state": hold.state.value,
             "pickup": hold.pickup,
             "cancellation_requested": hold.cancellation_requested,
+            "suspended": hold.suspended,
+            "item_level": hold.item_level,
         }
         for hold in library.data.holds
         if hold.patron_id == patron.id
@@ -374,10 +376,9 @@ class Workload:
             previous = op
 
     def _choose(self, rng: random.Random, card: str, state: dict[str, Any]) -> Op:
+        # Holds the patron may move or cancel: waiting, not suspended, on the whole title.
         open_held = sorted(
-            h["biblio"]
-            for h in state["holds"]
-            if h["state"] == "pending" and h["biblio"] in self.titles
+            h["biblio"] for h in state["holds"] if _movable(h) and h["biblio"] in self.titles
         )
         all_open = {h["biblio"] for h in state["holds"] if h["state"] not in _CLOSED}
         on_loan = set(state["loans"])
@@ -396,8 +397,7 @@ class Workload:
             return Op("renew", card, rng.choice(sorted(state["loans"])))
         if kind == "change":
             biblio = rng.choice(open_held)
-            current = next(h["pickup"] for h in state["holds"] if h["biblio"] == biblio
-                           and h["state"] == "pending")  # fmt: skip
+            current = _open_hold(state, biblio)["pickup"]
             pickup = rng.choice([p for p in PICKUPS if p != current])
             return Op("change", card, str(biblio), pickup=pickup)
         if kind == "cancel":
@@ -424,8 +424,12 @@ class Workload:
         return str(_open_hold(op.before, int(op.target))["id"])
 
 
+def _movable(hold: dict[str, Any]) -> bool:
+    return hold["state"] == "pending" and not hold["suspended"] and not hold["item_level"]
+
+
 def _open_hold(state: dict[str, Any], biblio: int) -> dict[str, Any]:
-    return next(h for h in state["holds"] if h["biblio"] == biblio and h["state"] == "pending")
+    return next(h for h in state["holds"] if h["biblio"] == biblio and _movable(h))
 
 
 def _call_of(op: Op, state: dict[str, Any]) -> Callable[[bytes], bool]:
