@@ -5,7 +5,9 @@ Shared by ``benchmarks/faults.py`` (gateway and ILS in their own processes) and
 its operations one after the other (renew a loan, place a hold, move a hold's pickup library,
 cancel a hold) through the HTTP API over real sockets; the patrons run concurrently. Before
 an operation a fault is armed on the proxy with probability ``fault_rate``, aimed at that
-operation's SIP2 write frame (29 renew, 15+ place, 15* change, 15- cancel, for that patron).
+operation's write: its SIP2 frame (29 renew, 15+ place, 15* change, 15- cancel, for that
+patron) or its Koha REST call (POST …/checkouts/{id}/renewal, POST /holds for that patron,
+PUT …/holds/{id}/pickup_location, DELETE …/holds/{id}).
 A failed call (no answer, a 5xx, a 429, or a hold result with ``outcome: error``) is sent
 again with the same Idempotency-Key, at most ``ATTEMPTS`` times with backoff, as the API docs
 tell portals to.
