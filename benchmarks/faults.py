@@ -184,10 +184,11 @@ async def run(args: argparse.Namespace, work: Path) -> int:
                 took = time.perf_counter() - started
                 await workload.settle(wait=args.silence + 5)
             await proxy.close()
+    timeouts = "the tenant's defaults" if args.ils_timeout is None else f"{args.ils_timeout} s"
     title = (
         f"fault run: {len(ops)} operations, fault rate {args.fault_rate:.0%}, seed {args.seed}, "
         f"{len(PATRONS) - len(workload.logins_failed)} clients, {took:.0f} s; gateway backend "
-        f"timeouts {args.ils_timeout} s, silence {args.silence} s, delay {args.delay} s "
+        f"timeouts {timeouts}, silence {args.silence} s, delay {args.delay} s "
         f"(tenant '{TENANT}', backend {args.backend})"
     )
     summary = summarise(ops, title=title)
