@@ -47,6 +47,7 @@ PUBLIC: dict[str, set[str]] = {
     "adapters.resilience.backend": {
         "CachePolicy",
         "CallTimeouts",
+        "RESEND_AFTER",
         "ResilientBackend",
         "RetryPolicy",
         "T",

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from ils_gateway.adapters.resilience.journal import PendingWrite, write_journal
 from ils_gateway.domain.errors import (
     BackendUnavailable,
     FeatureDisabled,
@@ -33,6 +34,7 @@ from ils_gateway.domain.vocab import (
 )
 from ils_gateway.elibrary.client import KinodenClient, RetryPolicy
 from ils_gateway.elibrary.kinoden import KinodenBackend
+from ils_gateway.elibrary.resilient import ResilientElibrary
 from ils_gateway.services.context import Caller, TenantContext
 from ils_gateway.services.ebooks.service import EbookService
 from ils_gateway.simulators.elibrary import (
@@ -330,3 +332,28 @@ async def test_fresh_cached_ebook_lists_merge_without_a_task_and_with_the_same_e
     assert part.available and part.count == 1
     ebook = [loan for loan in again if loan.source is ItemSource.EBOOK]
     assert ebook[0] is next(x for x in first if x.source is ItemSource.EBOOK)
+
+
+async def test_a_borrow_left_unknown_is_read_back_by_the_retry_not_refused(elibrary, clock):
+    """Issue 13: the first borrow was carried out but its answer lost (the journal kept it);
+    the retry with the same key must answer the loan, not "already on loan"."""
+    backend, state = elibrary
+    resilient = ResilientElibrary(backend, tenant_id="ibaraki", clock=lambda: START.timestamp())
+    service = ibaraki(resilient, clock)
+    await backend.borrow(HANAKO.patron.card_number, "KD000001")  # done; the answer was lost
+    earlier = [PendingWrite("ebook_borrow", "KD000001")]
+    with write_journal(earlier) as journal:
+        loan = await service.borrow(HANAKO, "KD000001")
+    assert loan.title.id == "KD000001" and journal.pending == {}
+    assert len(state.checkouts(HANAKO.patron.card_number)) == 1
+
+
+async def test_an_ebook_hold_left_unknown_is_read_back_not_refused_as_duplicate(elibrary, clock):
+    backend, _ = elibrary
+    resilient = ResilientElibrary(backend, tenant_id="ibaraki", clock=lambda: START.timestamp())
+    service = ibaraki(resilient, clock)
+    await service.borrow(TARO, "KD000002")
+    await backend.place_hold(HANAKO.patron.card_number, "KD000002")  # done; answer lost
+    with write_journal([PendingWrite("ebook_place_hold", "KD000002")]):
+        batch = await service.place_holds(HANAKO, ["KD000002"])
+    assert [r.outcome for r in batch.results] == [Outcome.OK]

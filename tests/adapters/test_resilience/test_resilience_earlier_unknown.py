@@ -20,7 +20,8 @@ from ils_gateway.adapters.resilience.backend import (
     ResilientBackend,
     RetryPolicy,
 )
-from ils_gateway.adapters.resilience.breaker import CircuitBreaker
+from ils_gateway.adapters.resilience.breaker import BreakerState, CircuitBreaker
+from ils_gateway.adapters.resilience.freshness import track_freshness
 from ils_gateway.adapters.resilience.journal import PendingWrite, WriteJournal, write_journal
 from ils_gateway.domain.errors import BackendProtocolError, OutcomeUnknown, RenewalRefused
 from ils_gateway.domain.models import Hold, Item
@@ -151,7 +152,9 @@ async def test_another_titles_new_hold_does_not_count_as_this_one(
 ) -> None:
     ils.fault("place_hold", "raise", OutcomeUnknown())  # not done
     ils.holds["p1"] = {}
-    other = Hold(id="h99", item=Item(id="i8", title="別の本"), status=HoldStatus.WAITING)
+    other = Hold(
+        id="h99", item=Item(id="i8", title="別の本"), title_level=False, status=HoldStatus.WAITING
+    )
 
     async def list_holds_with_another(p):  # another device placed a hold meanwhile
         ils.holds["p1"]["h99"] = other
@@ -216,3 +219,38 @@ async def test_a_retry_that_never_reaches_the_write_keeps_it_unknown(
         pass  # e.g. refused by a pre-check before the backend was asked
     assert list(journal.pending.values()) == earlier
     assert WriteJournal.loads(journal.dumps()) == {w.key: w for w in earlier}
+
+
+async def test_an_unmatched_new_title_level_hold_leaves_the_outcome_unknown(
+    backend: ResilientBackend, ils: FakeLibrary
+) -> None:
+    ils.fault("place_hold", "raise", OutcomeUnknown())  # not done
+    ils.holds["p1"] = {}
+    other = Hold(id="title:77", item=Item(id="title:77", title="別の本"), status=HoldStatus.WAITING)
+
+    async def list_holds_with_another(p):  # a title-level hold whose title reads otherwise
+        ils.holds["p1"]["title:77"] = other
+        return list(ils.holds["p1"].values())
+
+    await backend.list_holds(P1)
+    ils.list_holds = list_holds_with_another  # type: ignore[method-assign]
+    with pytest.raises(OutcomeUnknown):
+        await backend.place_hold(P1, "i7", "CEN")
+    assert ils.calls["place_hold"] == 1, "not sent twice on a guess"
+
+
+async def test_protocol_errors_serve_last_good_data_and_count_for_the_breaker(
+    ils: FakeLibrary, clock: FakeClock
+) -> None:
+    breaker = CircuitBreaker("t", failure_threshold=2, clock=clock)
+    backend = ResilientBackend(
+        ils, tenant_id="t", breaker=breaker, retry=RetryPolicy(attempts=1), clock=clock
+    )
+    fresh = await backend.list_loans(P1)
+    clock.advance(120)  # no longer fresh
+    ils.fault("list_loans", "raise", BackendProtocolError("an answer for another patron"), 2)
+    with track_freshness() as freshness:
+        assert await backend.list_loans(P1) == fresh
+        assert await backend.list_loans(P1) == fresh
+    assert freshness.stale
+    assert breaker.state is BreakerState.OPEN

@@ -67,7 +67,9 @@ def hold_placed(
 
     The new hold is listed under the copy's id, or, title-level, under the record (SIP2
     ``title:51``, Koha ``biblio:51``, a FOLIO instance) with the copy's ``title`` (learnt from
-    the item information). A new hold with no title to compare says nothing: cannot tell.
+    the item information). Another new title-level hold could still be this one (its title
+    written differently, or no title to compare): cannot tell, rather than send it twice.
+    Only new copy-level holds on other copies leave "it did not happen".
     """
     known = set(before)
     new = [h for h in after if h.id not in known and h.status.is_active]
@@ -78,7 +80,7 @@ def hold_placed(
         for hold in new:
             if hold.item.title == title:
                 return True, hold
-    if any(not h.item.title for h in new):
+    if any(h.title_level for h in new):
         return None, None
     return False, None
 
