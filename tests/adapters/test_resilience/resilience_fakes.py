@@ -90,6 +90,7 @@ class FakeLibrary:
         self.cancellation_request_flow = False
         self.title_level_ids = False  # list holds under ``title:<n>`` (SIP2 title entries)
         self.silent = False
+        self.lists_pickup = True  # False: hold lists leave the pickup library out (SIP2 CD)
         self._next_hold = 1
 
     @property
@@ -172,7 +173,13 @@ class FakeLibrary:
         return await self._run("renew_many", lambda: BatchResult(results=tuple(results)))
 
     async def list_holds(self, p: Patron) -> list[Hold]:
-        return await self._run("list_holds", lambda: list(self.holds.get(p.id, {}).values()))
+        def apply() -> list[Hold]:
+            holds = list(self.holds.get(p.id, {}).values())
+            if self.lists_pickup:
+                return holds
+            return [h.model_copy(update={"pickup_library": None}) for h in holds]
+
+        return await self._run("list_holds", apply)
 
     async def place_hold(
         self,

@@ -372,6 +372,7 @@ class ResilientBackend:
             baseline=None,
             verify=verify,
             expire=[(self._patron_scope(patron), None)],
+            idempotent=True,
         )
 
     async def suspend_hold(self, patron: Patron, hold_id: str, until: date | None) -> Hold:
@@ -500,8 +501,13 @@ class ResilientBackend:
         baseline: Callable[[], Awaitable[dict[str, Any]]] | None,
         verify: Callable[[dict[str, Any]], Awaitable[Verdict]] | None,
         expire: list[tuple[str, str | None]],
+        idempotent: bool = False,
     ) -> T:
         """One write, sent at most once more only when a read-back says it did not happen.
+
+        An ``idempotent`` write (setting a hold's pickup library or contact method: sent twice,
+        it leaves the same state) is sent again when the read-back cannot tell, since the
+        backend's lists may not show what it set.
 
         When an earlier request (same Idempotency-Key) left this write unknown, it is read back
         first, against the earlier baseline, and sent only when it certainly did not happen.
@@ -519,13 +525,18 @@ class ResilientBackend:
                 if happened:
                     journal.carried_out(earlier)
                     return result  # type: ignore[no-any-return]
-                if happened is None or earlier.done:  # a write done once is never resent
+                if idempotent:
+                    pass  # the same change again leaves the same state: send it
+                elif happened is None or earlier.done:  # a write done once is never resent
                     journal.left_unknown(earlier)
                     raise _unknown(op, operator_detail=f"{op}: earlier try still unknown")
-                wait = (earlier.resend_after or 0.0) - self._clock()
-                if wait > 0:  # the first try may still land: not yet
-                    journal.left_unknown(earlier)
-                    raise _unknown(op, operator_detail=f"{op}: may still land", retry_after=wait)
+                else:
+                    wait = (earlier.resend_after or 0.0) - self._clock()
+                    if wait > 0:  # the first try may still land: not yet
+                        journal.left_unknown(earlier)
+                        raise _unknown(
+                            op, operator_detail=f"{op}: may still land", retry_after=wait
+                        )
             else:
                 base = await baseline() if baseline is not None else {}
             # Unknown until an answer says otherwise: a request cut off here (its deadline)
@@ -538,9 +549,11 @@ class ResilientBackend:
                 if not _may_land_late(unknown):  # the connection broke: nothing more to come
                     self._journal_unknown(journal, PendingWrite(op, target, base))
                 happened, result = await self._verify(op, verify, base)
-                if happened is None:
+                if idempotent and not happened:
+                    happened = False  # cannot tell, or not yet: sending it again does no harm
+                elif happened is None:
                     raise _unknown(op, operator_detail=unknown.operator_detail) from unknown
-                if not happened and _may_land_late(unknown):
+                elif not happened and _may_land_late(unknown):
                     detail = f"{op}: timed out, not seen yet; may still land"
                     wait = RESEND_AFTER
                     raise _unknown(op, operator_detail=detail, retry_after=wait) from unknown

@@ -103,8 +103,14 @@ def cancel_outcome(hold: Hold | None) -> CancelOutcome | None:
 def changed_as_asked(
     hold: Hold | None, pickup_library: str | None, contact_method: ContactMethod | None
 ) -> bool | None:
-    """True when the hold now has the pickup library and contact method asked for."""
+    """True when the hold now has the pickup library and contact method asked for; None when
+    the list does not say (a SIP2 hold list carries no pickup library for waiting title-level
+    holds): "not listed" is not "not changed"."""
     if hold is None:
+        return None
+    if (pickup_library is not None and hold.pickup_library is None) or (
+        contact_method is not None and hold.contact_method is None
+    ):
         return None
     return (pickup_library is None or hold.pickup_library == pickup_library) and (
         contact_method is None or hold.contact_method == contact_method
