@@ -1,6 +1,6 @@
 """The gateway as an ACS for self-check machines: one tenant's ``SIP2Server`` handler.
 
-``KioskFace(runtime, config)`` answers each request from the tenant's backend (SIP2, Koha or
+``KioskFace(services, config)`` answers each request from the tenant's backend (SIP2, Koha or
 FOLIO) through the same services and rules as the patron API, on the ``kiosk`` channel:
 
 - 93 against the tenant's kiosk logins; 99 → 98 with BX saying only what the backend can do;
@@ -50,16 +50,15 @@ from ils_gateway.domain.models import Hold, Item, Loan, Patron
 from ils_gateway.domain.vocab import (
     BlockReason,
     Channel,
-    Feature,
     HoldStatus,
     ItemSource,
     RefusalReason,
 )
-from ils_gateway.gateway import Gateway, TenantRuntime
+from ils_gateway.gateway import Gateway
 from ils_gateway.kiosk.config import KioskSip2Config, server_settings
+from ils_gateway.kiosk.services import KioskServices, kiosk_services
 from ils_gateway.services import rules
 from ils_gateway.services.context import Caller
-from ils_gateway.services.mylists.hooks import ListHooks
 from ils_gateway.sip2.fields import (
     CirculationStatus,
     HoldMode,
@@ -171,12 +170,10 @@ class _Screen(Exception):
 class KioskFace:
     """Answers one tenant's self-check machines from its backend and rules (a SIP2 handler)."""
 
-    def __init__(self, runtime: TenantRuntime, config: KioskSip2Config) -> None:
-        self._runtime = runtime
+    def __init__(self, services: KioskServices, config: KioskSip2Config) -> None:
+        self._services = services
         self._config = config
         self._lang: Language = config.screen_language
-        mylists = runtime.mylists
-        self._hooks = ListHooks(mylists, runtime.context) if mylists is not None else None
         self._handlers: dict[str, Callable[[Any, SIP2Session], Awaitable[Message]]] = {
             "93": self._login,
             "99": self._status,
@@ -198,7 +195,7 @@ class KioskFace:
     @property
     def tenant_id(self) -> str:
         """The tenant this face answers for."""
-        return self._runtime.config.id
+        return self._services.tenant_id
 
     async def handle(self, message: Message, session: SIP2Session) -> Message:
         """Answer one request (the ``SIP2Server`` handler)."""
@@ -230,7 +227,7 @@ class KioskFace:
             date_time_sync=self._now(),
             protocol_version="2.00",
             institution_id=self._config.institution_id,
-            library_name=self._config.library_name or self._runtime.config.name,
+            library_name=self._config.library_name or self._services.tenant_name,
             supported_messages=supported.to_bx(),
             terminal_location=session.login_user or None,
             screen_messages=[] if writable else [self._text("maintenance")],
@@ -238,8 +235,7 @@ class KioskFace:
 
     def supported_messages(self) -> SupportedMessages:
         """BX: the requests this face can honour with the tenant's backend."""
-        caps = self._runtime.context.backend.capabilities
-        can = caps.supports
+        can = self._services.capabilities.supports
         return SupportedMessages(
             patron_status=can(Capability.AUTHENTICATE),
             checkout=can(Capability.CHECKOUT) and self._lending_enabled(),
@@ -316,9 +312,9 @@ class KioskFace:
         try:
             patron = await self._authenticate(card, msg.patron_password)
             caller = Caller(patron, Channel.KIOSK)
-            summary = await self._runtime.account.summary(caller)
-            loans = await self._optional(self._runtime.loans.list_loans(caller))
-            holds = await self._optional(self._runtime.holds.list_holds(caller))
+            summary = await self._services.account.summary(caller)
+            loans = await self._optional(self._services.loans.list_loans(caller))
+            holds = await self._optional(self._services.holds.list_holds(caller))
         except (_Screen, GatewayError) as exc:
             return PatronInformationResponse.build(
                 strip=True,
@@ -335,7 +331,7 @@ class KioskFace:
         entries: dict[str, list[str]] = {}
         if wanted is not None and wanted in lists:
             entries[wanted] = _page(lists[wanted], msg.start_item, msg.end_item)
-        limits = self._runtime.context.policy.holds
+        limits = self._services.policy.holds
         return PatronInformationResponse.build(
             strip=True,
             patron_status=self._status_bits(summary, overdue=len(lists["overdue_items"])),
@@ -376,10 +372,10 @@ class KioskFace:
         }
         try:
             _refuse_cancel(msg.cancel, self._text("not_here"))
-            self._require_lending()
+            # Refused before the ILS is asked for the patron.
+            self._services.circulation.require_lending(Channel.KIOSK)
             patron = await self._usable_patron(card, msg.patron_password)
-            rules.check_writes_allowed(self._runtime.context.policy, self._runtime.context.now())
-            loan = await self._runtime.context.backend.checkout(patron, item_id)
+            loan = await self._services.circulation.checkout(Caller(patron, Channel.KIOSK), item_id)
         except (_Screen, GatewayError) as exc:
             log.info("kiosk.checkout_refused", tenant=self.tenant_id, error=_kind(exc))
             return CheckoutResponse.build(
@@ -393,10 +389,6 @@ class KioskFace:
                 screen_messages=[self._screen_text(exc)],
                 **answer,
             )
-        if self._hooks is not None:
-            # Reading history for an opted-in patron (sealed without the password); a store
-            # failure is logged by the hook and never undoes the loan.
-            await self._hooks.loans_listed(Caller(patron, Channel.KIOSK), [loan])
         return CheckoutResponse.build(
             strip=True,
             ok=True,
@@ -417,9 +409,7 @@ class KioskFace:
         }
         try:
             _refuse_cancel(msg.cancel, self._text("not_here"))
-            self._require_lending()
-            rules.check_writes_allowed(self._runtime.context.policy, self._runtime.context.now())
-            item = await self._runtime.context.backend.checkin(item_id)
+            item = await self._services.circulation.checkin(item_id, Channel.KIOSK)
         except (_Screen, GatewayError) as exc:
             log.info("kiosk.checkin_refused", tenant=self.tenant_id, error=_kind(exc))
             return CheckinResponse.build(
@@ -447,7 +437,7 @@ class KioskFace:
     ) -> ItemInformationResponse:
         item_id = msg.item_identifier or ""
         try:
-            item = await self._runtime.context.backend.get_item(item_id)
+            item = await self._services.catalog.item(item_id)
         except GatewayError as exc:
             return ItemInformationResponse.build(
                 strip=True,
@@ -476,7 +466,7 @@ class KioskFace:
         }
         try:
             patron = await self._usable_patron(card, msg.patron_password)
-            result = await self._runtime.loans.renew(Caller(patron, Channel.KIOSK), item_id)
+            result = await self._services.loans.renew(Caller(patron, Channel.KIOSK), item_id)
         except (_Screen, GatewayError) as exc:
             return RenewResponse.build(
                 strip=True,
@@ -507,8 +497,8 @@ class KioskFace:
         try:
             patron = await self._usable_patron(card, msg.patron_password)
             caller = Caller(patron, Channel.KIOSK)
-            loans = await self._runtime.loans.list_loans(caller)
-            batch = await self._runtime.loans.renew_many(caller, [loan.item.id for loan in loans])
+            loans = await self._services.loans.list_loans(caller)
+            batch = await self._services.loans.renew_many(caller, [loan.item.id for loan in loans])
         except (_Screen, GatewayError) as exc:
             return RenewAllResponse.build(
                 strip=True,
@@ -569,7 +559,7 @@ class KioskFace:
     async def _hold_action(
         self, caller: Caller, mode: HoldMode, target: str, pickup: str | None
     ) -> Hold:
-        holds = self._runtime.holds
+        holds = self._services.holds
         if mode is HoldMode.ADD:
             pickup = pickup or caller.patron.home_library
             if not pickup:
@@ -637,26 +627,24 @@ class KioskFace:
 
     # --- helpers ---------------------------------------------------------------------------
 
-    async def _authenticate(self, raw_card: str, password: str | None) -> Patron:
+    async def _authenticate(self, card: str, password: str | None) -> Patron:
         """The patron behind card and password (AD); blocked patrons are returned, not refused."""
+        return await self._services.account.identify(card, self._password(password))
+
+    async def _usable_patron(self, card: str, password: str | None) -> Patron:
+        """As ``_authenticate``, refusing a card that cannot be used (expired, lost…): the
+        account service's login, as on the web."""
+        login = await self._services.account.login(card, self._password(password))
+        return login.patron
+
+    def _password(self, password: str | None) -> str:
+        """AD is required: the backends only lend a patron record to a caller who knows it."""
         if not password:
             raise _Screen(self._text("no_password"))
-        card = rules.normalise_card(self._runtime.context.policy.card, raw_card)
-        return await self._runtime.context.backend.authenticate(card, password)
-
-    async def _usable_patron(self, raw_card: str, password: str | None) -> Patron:
-        """As ``_authenticate``, refusing a card that cannot be used (expired, lost…)."""
-        patron = await self._authenticate(raw_card, password)
-        blocks = self._card_blocks(patron)
-        if blocks:
-            raise PatronBlocked(blocks, operator_detail="refused at the self-check")
-        return patron
+        return password
 
     def _card_blocks(self, patron: Patron) -> list[BlockReason]:
-        blocks = [b for b in patron.blocks if b in rules.CARD_BLOCKS]
-        if patron.card_expired_on(self._runtime.context.today()) and not blocks:
-            blocks.append(BlockReason.CARD_EXPIRED)
-        return blocks
+        return self._services.account.card_blocks(patron)
 
     def _status_bits(self, patron: Patron, overdue: int = 0) -> PatronStatus:
         flags: set[PatronStatusFlag] = set()
@@ -670,13 +658,13 @@ class KioskFace:
         return PatronStatus.from_flags(flags)
 
     def _block_texts(self, patron: Patron) -> list[str]:
-        labels = self._runtime.context.labels
+        labels = self._services.labels
         blocks = dict.fromkeys([*self._card_blocks(patron), *patron.blocks])
         return [labels.label(block, self._lang) for block in blocks]
 
     def _screen_text(self, error: Exception) -> str:
         """What the machine shows for a refusal: the tenant's label where there is one."""
-        labels = self._runtime.context.labels
+        labels = self._services.labels
         if isinstance(error, _Screen):
             return error.text
         if isinstance(error, Refused):
@@ -699,30 +687,25 @@ class KioskFace:
 
     def _result_text(self, reason: RefusalReason | None, detail: str | None) -> str:
         if reason is not None and reason is not RefusalReason.UNKNOWN:
-            return self._runtime.context.labels.label(reason, self._lang)
+            return self._services.labels.label(reason, self._lang)
         return detail or self._text("unavailable")
 
     def _text(self, key: str) -> str:
         ja, en = _TEXTS[key]
         return ja if self._lang == "ja" else en
 
-    def _require_lending(self) -> None:
-        # Checkout and checkin make and end loans: the tenant's "loans" switch for kiosks governs
-        # them, as it governs the loan list and renewals (the HTTP API's own check).
-        self._runtime.context.require_feature(Feature.LOANS, Channel.KIOSK)
-
     def _lending_enabled(self) -> bool:
-        return self._runtime.context.policy.feature_enabled(Feature.LOANS, Channel.KIOSK)
+        return self._services.circulation.lending_enabled(Channel.KIOSK)
 
     def _writes_allowed(self) -> bool:
         try:
-            rules.check_writes_allowed(self._runtime.context.policy, self._runtime.context.now())
+            rules.check_writes_allowed(self._services.policy, self._services.now())
         except MaintenanceWindow:
             return False
         return True
 
     def _now(self) -> SipDate:
-        return SipDate.from_datetime(self._runtime.context.now().replace(tzinfo=None))
+        return SipDate.from_datetime(self._services.now().replace(tzinfo=None))
 
     def _ao(self, msg: Message) -> str:
         return msg.get("AO") or self._config.institution_id
@@ -821,7 +804,7 @@ async def open_kiosk_faces(gateway: Gateway) -> AsyncIterator[dict[str, SIP2Serv
             config = runtime.config.kiosk_sip2
             if config is None or not config.enabled:
                 continue
-            face = KioskFace(runtime, config)
+            face = KioskFace(kiosk_services(runtime), config)
             server = SIP2Server(face.handle, server_settings(config))
             await stack.enter_async_context(server)
             log.info("kiosk.face_started", tenant=face.tenant_id, port=server.port)
