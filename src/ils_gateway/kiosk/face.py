@@ -18,16 +18,17 @@ FOLIO) through the same services and rules as the patron API, on the ``kiosk`` c
 - every refusal is ok=0 (or N) with a patron-readable screen message (AF): the tenant's label
   for the refusal or block reason, in Japanese unless configured otherwise.
 
-96/97 and repeated requests are the server face's (``sip2.server``); so is log redaction
-(passwords hidden, card numbers masked). ``open_kiosk_faces(gateway)`` starts one server per
-tenant whose ``kiosk_sip2`` is enabled; ``kiosk_context`` does it inside the aiohttp app.
+93, 99 → 98, 35 and the shape of each refusal are ``sip2.acs.ACSFace``'s, shared with the
+simulator's ACS; 96/97 and repeated requests are the server face's (``sip2.server``); so is
+log redaction (passwords hidden, card numbers masked). The face calls the tenant's services
+(``kiosk.services.KioskServices``), never a backend. ``open_kiosk_faces(gateway)`` starts one
+server per tenant whose ``kiosk_sip2`` is enabled; ``kiosk_context`` does it inside the aiohttp app.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
-from datetime import date, datetime, time
 from typing import Any
 
 import structlog
@@ -59,6 +60,7 @@ from ils_gateway.kiosk.config import KioskSip2Config, server_settings
 from ils_gateway.kiosk.services import KioskServices, kiosk_services
 from ils_gateway.services import rules
 from ils_gateway.services.context import Caller
+from ils_gateway.sip2.acs import ACSFace, RequestHandler, StatusReport, end_of_day, page
 from ils_gateway.sip2.fields import (
     CirculationStatus,
     HoldMode,
@@ -69,24 +71,17 @@ from ils_gateway.sip2.fields import (
     SupportedMessages,
 )
 from ils_gateway.sip2.messages import (
-    ACSStatus,
     BlockPatron,
     CheckinRequest,
     CheckinResponse,
     CheckoutRequest,
     CheckoutResponse,
-    EndPatronSessionRequest,
-    EndSessionResponse,
     FeePaidRequest,
-    FeePaidResponse,
     HoldRequest,
     HoldResponse,
     ItemInformationRequest,
     ItemInformationResponse,
     ItemStatusUpdateRequest,
-    ItemStatusUpdateResponse,
-    LoginRequest,
-    LoginResponse,
     Message,
     PatronEnableRequest,
     PatronEnableResponse,
@@ -98,7 +93,6 @@ from ils_gateway.sip2.messages import (
     RenewAllResponse,
     RenewRequest,
     RenewResponse,
-    SCStatus,
 )
 from ils_gateway.sip2.server import SIP2Server, SIP2Session
 
@@ -155,7 +149,6 @@ _ALL_DENIED = frozenset(
         PatronStatusFlag.HOLD_PRIVILEGES_DENIED,
     }
 )
-_UNKNOWN_PATRON = PatronStatus("Y" * 4 + " " * 10)
 _PAGE_LIMIT = 50  # most entries in one 64 list, whatever BP/BQ ask
 
 
@@ -167,16 +160,17 @@ class _Screen(Exception):
         self.text = text
 
 
-class KioskFace:
-    """Answers one tenant's self-check machines from its backend and rules (a SIP2 handler)."""
+class KioskFace(ACSFace):
+    """Answers one tenant's self-check machines through its services and rules (a SIP2 ACS)."""
 
     def __init__(self, services: KioskServices, config: KioskSip2Config) -> None:
         self._services = services
         self._config = config
         self._lang: Language = config.screen_language
-        self._handlers: dict[str, Callable[[Any, SIP2Session], Awaitable[Message]]] = {
-            "93": self._login,
-            "99": self._status,
+
+    def handlers(self) -> Mapping[str, RequestHandler]:
+        """This face's requests (93, 99 and 35 are ``ACSFace``'s)."""
+        return {
             "23": self._patron_status,
             "63": self._patron_information,
             "11": self._checkout,
@@ -185,7 +179,6 @@ class KioskFace:
             "29": self._renew,
             "65": self._renew_all,
             "15": self._hold,
-            "35": self._end_session,
             "01": self._block_patron,
             "19": self._item_status_update,
             "25": self._patron_enable,
@@ -197,39 +190,34 @@ class KioskFace:
         """The tenant this face answers for."""
         return self._services.tenant_id
 
-    async def handle(self, message: Message, session: SIP2Session) -> Message:
-        """Answer one request (the ``SIP2Server`` handler)."""
-        return await self._handlers[message.code](message, session)
+    @property
+    def institution_id(self) -> str:
+        """AO sent back to the machines."""
+        return self._config.institution_id
 
     # --- session ---------------------------------------------------------------------------
 
-    async def _login(self, msg: LoginRequest, session: SIP2Session) -> LoginResponse:
-        user = msg.login_user_id or ""
-        ok = self._config.login_accepted(user, msg.login_password or "")
-        if ok:
-            session.login_user = user
-        else:
-            log.warning("kiosk.login_refused", tenant=self.tenant_id, user=user)
-        return LoginResponse.build(ok=ok)
+    def login_accepted(self, user: str, password: str) -> bool:
+        """One of the tenant's kiosk logins."""
+        return self._config.login_accepted(user, password)
 
-    async def _status(self, msg: SCStatus, session: SIP2Session) -> ACSStatus:
+    def login_refused(self, user: str) -> None:
+        """Logged: a machine with a wrong login, or someone trying."""
+        log.warning("kiosk.login_refused", tenant=self.tenant_id, user=user)
+
+    def status_report(self, session: SIP2Session) -> StatusReport:
+        """98: only what the backend can do, and nothing written in a maintenance window."""
         supported = self.supported_messages()
         writable = self._writes_allowed()
-        return ACSStatus.build(
-            online_status=True,
+        return StatusReport(
             checkin_ok=supported.checkin and writable,
             checkout_ok=supported.checkout and writable,
-            acs_renewal_policy=supported.renew and writable,
+            renewal_policy=supported.renew and writable,
             status_update_ok=False,
-            offline_ok=False,
             timeout_period=self._config.timeout_period,
-            retries_allowed=3,
-            date_time_sync=self._now(),
-            protocol_version="2.00",
             institution_id=self._config.institution_id,
             library_name=self._config.library_name or self._services.tenant_name,
             supported_messages=supported.to_bx(),
-            terminal_location=session.login_user or None,
             screen_messages=[] if writable else [self._text("maintenance")],
         )
 
@@ -255,40 +243,17 @@ class KioskFace:
             renew_all=can(Capability.RENEW) or can(Capability.RENEW_MANY),
         )
 
-    async def _end_session(
-        self, msg: EndPatronSessionRequest, session: SIP2Session
-    ) -> EndSessionResponse:
-        return EndSessionResponse.build(
-            end_session=True,
-            transaction_date=self._now(),
-            institution_id=self._ao(msg),
-            patron_identifier=msg.patron_identifier or "",
-        )
-
     # --- patrons ---------------------------------------------------------------------------
 
     async def _patron_status(
         self, msg: PatronStatusRequest, session: SIP2Session
     ) -> PatronStatusResponse:
         card = msg.patron_identifier or ""
-        answer = {
-            "language": msg.language,
-            "transaction_date": self._now(),
-            "institution_id": self._ao(msg),
-            "patron_identifier": card,
-        }
+        answer = {"language": msg.language, **self.echo(msg, patron=True)}
         try:
             patron = await self._authenticate(card, msg.patron_password)
         except (_Screen, GatewayError) as exc:
-            return PatronStatusResponse.build(
-                strip=True,
-                patron_status=_UNKNOWN_PATRON,
-                personal_name="",
-                valid_patron=False,
-                valid_patron_password=False,
-                screen_messages=[self._screen_text(exc)],
-                **answer,
-            )
+            return self._unknown_patron(PatronStatusResponse, msg, exc)
         return PatronStatusResponse.build(
             strip=True,
             patron_status=self._status_bits(patron),
@@ -303,12 +268,7 @@ class KioskFace:
         self, msg: PatronInformationRequest, session: SIP2Session
     ) -> PatronInformationResponse:
         card = msg.patron_identifier or ""
-        answer = {
-            "language": msg.language,
-            "transaction_date": self._now(),
-            "institution_id": self._ao(msg),
-            "patron_identifier": card,
-        }
+        answer = {"language": msg.language, **self.echo(msg, patron=True)}
         try:
             patron = await self._authenticate(card, msg.patron_password)
             caller = Caller(patron, Channel.KIOSK)
@@ -316,21 +276,13 @@ class KioskFace:
             loans = await self._optional(self._services.loans.list_loans(caller))
             holds = await self._optional(self._services.holds.list_holds(caller))
         except (_Screen, GatewayError) as exc:
-            return PatronInformationResponse.build(
-                strip=True,
-                patron_status=_UNKNOWN_PATRON,
-                personal_name="",
-                valid_patron=False,
-                valid_patron_password=False,
-                screen_messages=[self._screen_text(exc)],
-                **answer,
-            )
+            return self._unknown_patron(PatronInformationResponse, msg, exc)
         summary = summary.model_copy(update={"blocks": patron.blocks or summary.blocks})
         lists = _patron_lists(loans, holds)
         wanted = _requested_list(msg.summary.items)
         entries: dict[str, list[str]] = {}
         if wanted is not None and wanted in lists:
-            entries[wanted] = _page(lists[wanted], msg.start_item, msg.end_item)
+            entries[wanted] = page(lists[wanted], msg.start_item, msg.end_item, _PAGE_LIMIT)
         limits = self._services.policy.holds
         return PatronInformationResponse.build(
             strip=True,
@@ -364,12 +316,6 @@ class KioskFace:
 
     async def _checkout(self, msg: CheckoutRequest, session: SIP2Session) -> CheckoutResponse:
         card, item_id = msg.patron_identifier or "", msg.item_identifier or ""
-        answer = {
-            "transaction_date": self._now(),
-            "institution_id": self._ao(msg),
-            "patron_identifier": card,
-            "item_identifier": item_id,
-        }
         try:
             _refuse_cancel(msg.cancel, self._text("not_here"))
             # Refused before the ILS is asked for the patron.
@@ -378,17 +324,7 @@ class KioskFace:
             loan = await self._services.circulation.checkout(Caller(patron, Channel.KIOSK), item_id)
         except (_Screen, GatewayError) as exc:
             log.info("kiosk.checkout_refused", tenant=self.tenant_id, error=_kind(exc))
-            return CheckoutResponse.build(
-                strip=True,
-                ok=False,
-                renewal_ok=False,
-                magnetic_media=None,
-                desensitize=False,
-                title_identifier="",
-                due_date=SipDate.none(),
-                screen_messages=[self._screen_text(exc)],
-                **answer,
-            )
+            return self.refused_checkout(msg, self._screen_text(exc))
         return CheckoutResponse.build(
             strip=True,
             ok=True,
@@ -396,31 +332,19 @@ class KioskFace:
             magnetic_media=None,
             desensitize=True,
             title_identifier=loan.item.title,
-            due_date=_end_of_day(loan.due_date),
-            **answer,
+            due_date=end_of_day(loan.due_date),
+            **self.echo(msg, patron=True, item=True),
         )
 
     async def _checkin(self, msg: CheckinRequest, session: SIP2Session) -> CheckinResponse:
-        item_id = msg.item_identifier or ""
-        answer = {
-            "transaction_date": self._now(),
-            "institution_id": self._ao(msg),
-            "item_identifier": item_id,
-        }
         try:
             _refuse_cancel(msg.cancel, self._text("not_here"))
-            item = await self._services.circulation.checkin(item_id, Channel.KIOSK)
+            item = await self._services.circulation.checkin(
+                msg.item_identifier or "", Channel.KIOSK
+            )
         except (_Screen, GatewayError) as exc:
             log.info("kiosk.checkin_refused", tenant=self.tenant_id, error=_kind(exc))
-            return CheckinResponse.build(
-                strip=True,
-                ok=False,
-                resensitize=False,
-                alert=True,
-                permanent_location="",
-                screen_messages=[self._screen_text(exc)],
-                **answer,
-            )
+            return self.refused_checkin(msg, self._screen_text(exc))
         on_hold = _circulation(item.circulation_status) is CirculationStatus.WAITING_ON_HOLD_SHELF
         return CheckinResponse.build(
             strip=True,
@@ -429,7 +353,7 @@ class KioskFace:
             alert=on_hold,
             permanent_location=item.location or "",
             title_identifier=item.title,
-            **answer,
+            **self.echo(msg, item=True),
         )
 
     async def _item_information(
@@ -439,18 +363,11 @@ class KioskFace:
         try:
             item = await self._services.catalog.item(item_id)
         except GatewayError as exc:
-            return ItemInformationResponse.build(
-                strip=True,
-                circulation_status=CirculationStatus.OTHER,
-                transaction_date=self._now(),
-                item_identifier=item_id,
-                title_identifier="",
-                screen_messages=[self._screen_text(exc)],
-            )
+            return self.item_not_found(item_id, self._screen_text(exc))
         return ItemInformationResponse.build(
             strip=True,
             circulation_status=_circulation(item.circulation_status),
-            transaction_date=self._now(),
+            transaction_date=self.sip_now(),
             item_identifier=item_id,
             title_identifier=item.title,
             permanent_location=item.location,
@@ -458,27 +375,11 @@ class KioskFace:
 
     async def _renew(self, msg: RenewRequest, session: SIP2Session) -> RenewResponse:
         card, item_id = msg.patron_identifier or "", msg.item_identifier or ""
-        answer = {
-            "transaction_date": self._now(),
-            "institution_id": self._ao(msg),
-            "patron_identifier": card,
-            "item_identifier": item_id,
-        }
         try:
             patron = await self._usable_patron(card, msg.patron_password)
             result = await self._services.loans.renew(Caller(patron, Channel.KIOSK), item_id)
         except (_Screen, GatewayError) as exc:
-            return RenewResponse.build(
-                strip=True,
-                ok=False,
-                renewal_ok=False,
-                magnetic_media=None,
-                desensitize=False,
-                title_identifier="",
-                due_date=SipDate.none(),
-                screen_messages=[self._screen_text(exc)],
-                **answer,
-            )
+            return self.refused_renew(msg, self._screen_text(exc))
         loan = result.loan
         return RenewResponse.build(
             strip=True,
@@ -487,27 +388,19 @@ class KioskFace:
             magnetic_media=None,
             desensitize=True,
             title_identifier=loan.item.title if loan is not None else "",
-            due_date=_end_of_day(result.new_due_date) or SipDate.none(),
-            **answer,
+            due_date=end_of_day(result.new_due_date) or SipDate.none(),
+            **self.echo(msg, patron=True, item=True),
         )
 
     async def _renew_all(self, msg: RenewAllRequest, session: SIP2Session) -> RenewAllResponse:
         card = msg.patron_identifier or ""
-        answer = {"transaction_date": self._now(), "institution_id": self._ao(msg)}
         try:
             patron = await self._usable_patron(card, msg.patron_password)
             caller = Caller(patron, Channel.KIOSK)
             loans = await self._services.loans.list_loans(caller)
             batch = await self._services.loans.renew_many(caller, [loan.item.id for loan in loans])
         except (_Screen, GatewayError) as exc:
-            return RenewAllResponse.build(
-                strip=True,
-                ok=False,
-                renewed_count=0,
-                unrenewed_count=0,
-                screen_messages=[self._screen_text(exc)],
-                **answer,
-            )
+            return self.refused_renew_all(msg, self._screen_text(exc))
         renewed = [r.item_id for r in batch.results if r.ok]
         refused = [r for r in batch.results if not r.ok]
         notes = [f"{r.item_id}: {self._result_text(r.reason, r.detail)}" for r in refused]
@@ -519,41 +412,30 @@ class KioskFace:
             renewed_items=renewed,
             unrenewed_items=[r.item_id for r in refused],
             screen_messages=notes,
-            **answer,
+            **self.echo(msg),
         )
 
     async def _hold(self, msg: HoldRequest, session: SIP2Session) -> HoldResponse:
         card = msg.patron_identifier or ""
         target = msg.item_identifier or msg.title_identifier or ""
-        answer = {
-            "transaction_date": self._now(),
-            "institution_id": self._ao(msg),
-            "patron_identifier": card,
-            "item_identifier": msg.item_identifier or None,
-        }
         try:
             patron = await self._usable_patron(card, msg.patron_password)
             caller = Caller(patron, Channel.KIOSK)
             hold = await self._hold_action(caller, msg.hold_mode, target, msg.pickup_location)
             requested = msg.hold_mode is HoldMode.DELETE and hold.cancellation_requested
         except (_Screen, GatewayError) as exc:
-            return HoldResponse.build(
-                strip=True,
-                ok=False,
-                available=False,
-                screen_messages=[self._screen_text(exc)],
-                **answer,
-            )
+            return self.refused_hold(msg, self._screen_text(exc))
         return HoldResponse.build(
             strip=True,
             ok=True,
             available=hold.status is HoldStatus.READY,
-            expiration_date=_end_of_day(hold.pickup_deadline or hold.expires),
+            expiration_date=end_of_day(hold.pickup_deadline or hold.expires),
             queue_position=str(hold.queue_position) if hold.queue_position else None,
             pickup_location=hold.pickup_library,
             title_identifier=hold.item.title,
             screen_messages=[self._text("cancel_requested")] if requested else [],
-            **answer,
+            item_identifier=msg.item_identifier or None,
+            **self.echo(msg, patron=True),
         )
 
     async def _hold_action(
@@ -583,47 +465,19 @@ class KioskFace:
 
     # --- what this face does not do: a clear "no" of the right shape ------------------------
 
-    async def _block_patron(self, msg: BlockPatron, session: SIP2Session) -> PatronStatusResponse:
-        return PatronStatusResponse.build(
-            patron_status=_UNKNOWN_PATRON,
-            transaction_date=self._now(),
-            institution_id=self._ao(msg),
-            patron_identifier=msg.patron_identifier or "",
-            personal_name="",
-            screen_messages=[self._text("not_here")],
-        )
+    async def _block_patron(self, msg: BlockPatron, session: SIP2Session) -> Message:
+        return self.unknown_patron(PatronStatusResponse, msg, self._text("not_here"), valid=None)
 
     async def _item_status_update(
         self, msg: ItemStatusUpdateRequest, session: SIP2Session
-    ) -> ItemStatusUpdateResponse:
-        return ItemStatusUpdateResponse.build(
-            item_properties_ok=False,
-            transaction_date=self._now(),
-            item_identifier=msg.item_identifier or "",
-            screen_messages=[self._text("not_here")],
-        )
+    ) -> Message:
+        return self.refused_item_status_update(msg, self._text("not_here"))
 
-    async def _patron_enable(
-        self, msg: PatronEnableRequest, session: SIP2Session
-    ) -> PatronEnableResponse:
-        return PatronEnableResponse.build(
-            patron_status=_UNKNOWN_PATRON,
-            transaction_date=self._now(),
-            institution_id=self._ao(msg),
-            patron_identifier=msg.patron_identifier or "",
-            personal_name="",
-            screen_messages=[self._text("not_here")],
-        )
+    async def _patron_enable(self, msg: PatronEnableRequest, session: SIP2Session) -> Message:
+        return self.unknown_patron(PatronEnableResponse, msg, self._text("not_here"), valid=None)
 
-    async def _fee_paid(self, msg: FeePaidRequest, session: SIP2Session) -> FeePaidResponse:
-        return FeePaidResponse.build(
-            payment_accepted=False,
-            transaction_date=self._now(),
-            institution_id=self._ao(msg),
-            patron_identifier=msg.patron_identifier or "",
-            transaction_id=msg.transaction_id,
-            screen_messages=[self._text("not_here")],
-        )
+    async def _fee_paid(self, msg: FeePaidRequest, session: SIP2Session) -> Message:
+        return self.refused_fee_paid(msg, self._text("not_here"))
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -704,11 +558,17 @@ class KioskFace:
             return False
         return True
 
-    def _now(self) -> SipDate:
+    def sip_now(self) -> SipDate:
+        """The tenant's local time."""
         return SipDate.from_datetime(self._services.now().replace(tzinfo=None))
 
-    def _ao(self, msg: Message) -> str:
-        return msg.get("AO") or self._config.institution_id
+    def _unknown_patron(
+        self,
+        answer: type[PatronStatusResponse | PatronInformationResponse],
+        msg: Message,
+        error: Exception,
+    ) -> Message:
+        return self.unknown_patron(answer, msg, self._screen_text(error), password_checked=True)
 
 
 def _refuse_cancel(cancel: str | None, text: str) -> None:
@@ -719,13 +579,6 @@ def _refuse_cancel(cancel: str | None, text: str) -> None:
 
 def _kind(error: Exception) -> str:
     return error.type_slug if isinstance(error, GatewayError) else type(error).__name__
-
-
-def _end_of_day(day: date | None) -> SipDate | None:
-    """A due date as the end of that local day (what ACSs commonly send)."""
-    if day is None:
-        return None
-    return SipDate.from_datetime(datetime.combine(day, time(23, 59, 59)))
 
 
 def _circulation(status: str | None) -> CirculationStatus:
@@ -778,18 +631,6 @@ def _requested_list(items: frozenset[SummaryItem] | set[SummaryItem]) -> str | N
     for item in sorted(items, key=lambda s: s.value):
         return _SUMMARY_FIELDS.get(item)
     return None
-
-
-def _page(entries: list[str], start: str | None, end: str | None) -> list[str]:
-    first = _bound(start, 1)
-    last = min(_bound(end, len(entries)), first + _PAGE_LIMIT - 1)
-    return entries[first - 1 : last]
-
-
-def _bound(raw: str | None, default: int) -> int:
-    if raw is None or not raw.strip().isdigit():
-        return default
-    return max(1, int(raw))
 
 
 @asynccontextmanager
