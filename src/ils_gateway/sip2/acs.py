@@ -61,6 +61,7 @@ __all__ = [
     "StatusReport",
     "end_of_day",
     "page",
+    "page_bound",
 ]
 
 RequestHandler = Callable[[Any, SIP2Session], Message | Awaitable[Message]]
@@ -130,15 +131,15 @@ class ACSFace(ABC):
     @cached_property
     def _table(self) -> dict[str, RequestHandler]:
         common: dict[str, RequestHandler] = {
-            "93": self._login,
-            "99": self._status,
-            "35": self._end_session,
+            "93": self._acs_login,
+            "99": self._acs_status,
+            "35": self._acs_end_session,
         }
         return {**common, **self.handlers()}
 
     # --- what every ACS answers alike ---------------------------------------------------
 
-    def _login(self, msg: LoginRequest, session: SIP2Session) -> LoginResponse:
+    def _acs_login(self, msg: LoginRequest, session: SIP2Session) -> LoginResponse:
         user = msg.login_user_id or ""
         ok = self.login_accepted(user, msg.login_password or "")
         if ok:
@@ -147,7 +148,7 @@ class ACSFace(ABC):
             self.login_refused(user)
         return LoginResponse.build(ok=ok)
 
-    def _status(self, msg: SCStatus, session: SIP2Session) -> ACSStatus:
+    def _acs_status(self, msg: SCStatus, session: SIP2Session) -> ACSStatus:
         report = self.status_report(session)
         return ACSStatus.build(
             online_status=True,
@@ -167,7 +168,7 @@ class ACSFace(ABC):
             screen_messages=list(report.screen_messages),
         )
 
-    def _end_session(self, msg: EndPatronSessionRequest, session: SIP2Session) -> Message:
+    def _acs_end_session(self, msg: EndPatronSessionRequest, session: SIP2Session) -> Message:
         return EndSessionResponse.build(
             end_session=True,
             transaction_date=self.sip_now(),
