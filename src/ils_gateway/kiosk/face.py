@@ -324,16 +324,9 @@ class KioskFace(ACSFace):
             loan = await self._services.circulation.checkout(Caller(patron, Channel.KIOSK), item_id)
         except (_Screen, GatewayError) as exc:
             log.info("kiosk.checkout_refused", tenant=self.tenant_id, error=_kind(exc))
-            return self.refused_checkout(msg, self._screen_text(exc))
-        return CheckoutResponse.build(
-            strip=True,
-            ok=True,
-            renewal_ok=False,
-            magnetic_media=None,
-            desensitize=True,
-            title_identifier=loan.item.title,
-            due_date=end_of_day(loan.due_date),
-            **self.echo(msg, patron=True, item=True),
+            return self.refused_loan(CheckoutResponse, msg, self._screen_text(exc))
+        return self.lent(
+            CheckoutResponse, msg, title=loan.item.title, due_date=end_of_day(loan.due_date)
         )
 
     async def _checkin(self, msg: CheckinRequest, session: SIP2Session) -> CheckinResponse:
@@ -379,17 +372,14 @@ class KioskFace(ACSFace):
             patron = await self._usable_patron(card, msg.patron_password)
             result = await self._services.loans.renew(Caller(patron, Channel.KIOSK), item_id)
         except (_Screen, GatewayError) as exc:
-            return self.refused_renew(msg, self._screen_text(exc))
+            return self.refused_loan(RenewResponse, msg, self._screen_text(exc))
         loan = result.loan
-        return RenewResponse.build(
-            strip=True,
-            ok=True,
-            renewal_ok=True,
-            magnetic_media=None,
-            desensitize=True,
-            title_identifier=loan.item.title if loan is not None else "",
+        return self.lent(
+            RenewResponse,
+            msg,
+            title=loan.item.title if loan is not None else "",
             due_date=end_of_day(result.new_due_date) or SipDate.none(),
-            **self.echo(msg, patron=True, item=True),
+            renewal_ok=True,
         )
 
     async def _renew_all(self, msg: RenewAllRequest, session: SIP2Session) -> RenewAllResponse:

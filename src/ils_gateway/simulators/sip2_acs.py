@@ -122,6 +122,9 @@ _OPERATIONS = {
     "37": Operation.PAY_FEE,
 }
 
+# The requests the simulated library answers itself.
+_HANDLED = ("23", "63", "01", "25", "37", "17", "19", "11", "09", "29", "65", "15")
+
 # SIP2 media type (CK) for each item type.
 _MEDIA_TYPE = {
     ItemType.BOOK: "001",
@@ -321,21 +324,8 @@ class SimulatedACS(ACSFace):
         return self._as_real_servers_write(message, answer)
 
     def handlers(self) -> Mapping[str, RequestHandler]:
-        """The library's requests (93, 99 and 35 are ``ACSFace``'s)."""
-        return {
-            "23": self._on_23,
-            "63": self._on_63,
-            "01": self._on_01,
-            "25": self._on_25,
-            "37": self._on_37,
-            "17": self._on_17,
-            "19": self._on_19,
-            "11": self._on_11,
-            "09": self._on_09,
-            "29": self._on_29,
-            "65": self._on_65,
-            "15": self._on_15,
-        }
+        """The library's requests, ``_on_<code>`` each (93, 99 and 35 are ``ACSFace``'s)."""
+        return {code: getattr(self, f"_on_{code}") for code in _HANDLED}
 
     # --- quirks ---
 
@@ -626,18 +616,16 @@ class SimulatedACS(ACSFace):
             except UnknownRecord as unknown:
                 refusal = _NO_PATRON if unknown.kind == "patron" else _NO_ITEM
             else:
-                return CheckoutResponse.build(
-                    strip=True,
-                    ok=True,
+                return self.lent(
+                    CheckoutResponse,
+                    msg,
+                    title=loan.title,
+                    due_date=end_of_day(loan.due),
                     renewal_ok=loan.renewable,
                     magnetic_media=False,
-                    desensitize=True,
-                    title_identifier=loan.title,
-                    due_date=end_of_day(loan.due),
                     media_type=_MEDIA_TYPE.get(loan.item_type),
-                    **self.echo(msg, patron=True, item=True),
                 )
-        return self.refused_checkout(msg, refusal, title=self._title(barcode))
+        return self.refused_loan(CheckoutResponse, msg, refusal, title=self._title(barcode))
 
     def _on_09(self, msg: CheckinRequest, session: SIP2Session) -> CheckinResponse:
         barcode = msg.item_identifier or ""
@@ -688,23 +676,21 @@ class SimulatedACS(ACSFace):
             except UnknownRecord as unknown:
                 refusal = _NO_PATRON if unknown.kind == "patron" else _NO_ITEM
             else:
-                return RenewResponse.build(
-                    strip=True,
-                    ok=True,
+                return self.lent(
+                    RenewResponse,
+                    msg,
+                    title=loan.title,
+                    due_date=end_of_day(loan.due),
                     renewal_ok=True,
                     magnetic_media=False,
-                    desensitize=True,
-                    title_identifier=loan.title,
-                    due_date=end_of_day(loan.due),
                     media_type=_MEDIA_TYPE.get(loan.item_type),
-                    **self.echo(msg, patron=True, item=True),
                 )
         due = None
         try:
             due = self.library.item_info(barcode).due
         except UnknownRecord:
             pass
-        return self.refused_renew(msg, refusal, title=self._title(barcode), due=due)
+        return self.refused_loan(RenewResponse, msg, refusal, title=self._title(barcode), due=due)
 
     def _on_65(self, msg: RenewAllRequest, session: SIP2Session) -> RenewAllResponse:
         card = msg.patron_identifier or ""

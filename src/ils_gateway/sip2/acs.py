@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 from ils_gateway.sip2.fields import CirculationStatus, PatronStatus, SipDate
 from ils_gateway.sip2.messages import (
@@ -63,6 +63,8 @@ __all__ = [
     "page",
     "page_bound",
 ]
+
+_LoanAnswer = TypeVar("_LoanAnswer", CheckoutResponse, RenewResponse)
 
 RequestHandler = Callable[[Any, SIP2Session], Message | Awaitable[Message]]
 """One request code's handler: the request (its message class) and the session → the answer."""
@@ -182,36 +184,50 @@ class ACSFace(ABC):
 
     # --- refusals: ok=0 (or N) and the screen message, in each answer's shape --------------
 
-    def refused_checkout(
-        self, msg: CheckoutRequest, text: str, *, title: str = ""
-    ) -> CheckoutResponse:
-        """11 refused (AJ: the copy's title where the ACS knows it)."""
-        return CheckoutResponse.build(
+    def lent(
+        self,
+        answer: type[_LoanAnswer],
+        msg: CheckoutRequest | RenewRequest,
+        *,
+        title: str,
+        due_date: SipDate | None,
+        renewal_ok: bool = False,
+        magnetic_media: bool | None = None,
+        media_type: str | None = None,
+        ok: bool = True,
+        screen_messages: Sequence[str] = (),
+    ) -> _LoanAnswer:
+        """12 or 30: the loan made or renewed (desensitize), or refused (``ok=False``)."""
+        return answer.build(
             strip=True,
-            ok=False,
-            renewal_ok=False,
-            magnetic_media=None,
-            desensitize=False,
+            ok=ok,
+            renewal_ok=renewal_ok,
+            magnetic_media=magnetic_media,
+            desensitize=ok,
             title_identifier=title,
-            due_date=SipDate.none(),
-            screen_messages=[text],
+            due_date=due_date,
+            media_type=media_type,
+            screen_messages=list(screen_messages),
             **self.echo(msg, patron=True, item=True),
         )
 
-    def refused_renew(
-        self, msg: RenewRequest, text: str, *, title: str = "", due: date | None = None
-    ) -> RenewResponse:
-        """29 refused (AJ and AH: the copy's title and current due date, where known)."""
-        return RenewResponse.build(
-            strip=True,
+    def refused_loan(
+        self,
+        answer: type[_LoanAnswer],
+        msg: CheckoutRequest | RenewRequest,
+        text: str,
+        *,
+        title: str = "",
+        due: date | None = None,
+    ) -> _LoanAnswer:
+        """11 or 29 refused: AJ and AH as far as the ACS knows them."""
+        return self.lent(
+            answer,
+            msg,
             ok=False,
-            renewal_ok=False,
-            magnetic_media=None,
-            desensitize=False,
-            title_identifier=title,
+            title=title,
             due_date=end_of_day(due) or SipDate.none(),
             screen_messages=[text],
-            **self.echo(msg, patron=True, item=True),
         )
 
     def refused_checkin(self, msg: CheckinRequest, text: str) -> CheckinResponse:
