@@ -7,7 +7,7 @@ these and never a backend. (The composition root can hand over its own bundle he
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 from ils_gateway.adapters.base import Capabilities
 from ils_gateway.domain.labels import Labels
@@ -64,10 +64,6 @@ class KioskServices:
     def now(self) -> datetime:
         """The current instant in the tenant's time zone."""
         return self.tenant.now()
-
-    def today(self) -> date:
-        """Today where the library is."""
-        return self.tenant.today()
 
 
 def kiosk_services(runtime: TenantRuntime) -> KioskServices:
