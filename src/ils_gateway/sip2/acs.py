@@ -16,7 +16,6 @@ face's (``sip2.server`` over ``sip2.connection``), not a handler's.
 
 from __future__ import annotations
 
-import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -126,9 +125,9 @@ class ACSFace(ABC):
         if handler is None:
             raise ConnectionAbortedError(f"{message.code}: no handler on this ACS")
         answer = handler(message, session)
-        if inspect.isawaitable(answer):
-            return await answer
-        return answer
+        if isinstance(answer, Message):
+            return answer
+        return await answer
 
     @cached_property
     def _table(self) -> dict[str, RequestHandler]:
