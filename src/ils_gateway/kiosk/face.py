@@ -1,6 +1,6 @@
 """The gateway as an ACS for self-check machines: one tenant's ``SIP2Server`` handler.
 
-``KioskFace(runtime, config)`` answers each request from the tenant's backend (SIP2, Koha or
+``KioskFace(services, config)`` answers each request from the tenant's backend (SIP2, Koha or
 FOLIO) through the same services and rules as the patron API, on the ``kiosk`` channel:
 
 - 93 against the tenant's kiosk logins; 99 → 98 with BX saying only what the backend can do;
@@ -18,16 +18,17 @@ FOLIO) through the same services and rules as the patron API, on the ``kiosk`` c
 - every refusal is ok=0 (or N) with a patron-readable screen message (AF): the tenant's label
   for the refusal or block reason, in Japanese unless configured otherwise.
 
-96/97 and repeated requests are the server face's (``sip2.server``); so is log redaction
-(passwords hidden, card numbers masked). ``open_kiosk_faces(gateway)`` starts one server per
-tenant whose ``kiosk_sip2`` is enabled; ``kiosk_context`` does it inside the aiohttp app.
+93, 99 → 98, 35 and the shape of each refusal are ``sip2.acs.ACSFace``'s, shared with the
+simulator's ACS; 96/97 and repeated requests are the server face's (``sip2.server``); so is
+log redaction (passwords hidden, card numbers masked). The face calls the tenant's services
+(``kiosk.services.KioskServices``), never a backend. ``open_kiosk_faces(gateway)`` starts one
+server per tenant whose ``kiosk_sip2`` is enabled; ``kiosk_context`` does it inside the aiohttp app.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
-from datetime import date, datetime, time
 from typing import Any
 
 import structlog
@@ -50,16 +51,16 @@ from ils_gateway.domain.models import Hold, Item, Loan, Patron
 from ils_gateway.domain.vocab import (
     BlockReason,
     Channel,
-    Feature,
     HoldStatus,
     ItemSource,
     RefusalReason,
 )
-from ils_gateway.gateway import Gateway, TenantRuntime
+from ils_gateway.gateway import Gateway
 from ils_gateway.kiosk.config import KioskSip2Config, server_settings
+from ils_gateway.kiosk.services import KioskServices, kiosk_services
 from ils_gateway.services import rules
 from ils_gateway.services.context import Caller
-from ils_gateway.services.mylists.hooks import ListHooks
+from ils_gateway.sip2.acs import ACSFace, RequestHandler, StatusReport, end_of_day, page
 from ils_gateway.sip2.fields import (
     CirculationStatus,
     HoldMode,
@@ -70,24 +71,17 @@ from ils_gateway.sip2.fields import (
     SupportedMessages,
 )
 from ils_gateway.sip2.messages import (
-    ACSStatus,
     BlockPatron,
     CheckinRequest,
     CheckinResponse,
     CheckoutRequest,
     CheckoutResponse,
-    EndPatronSessionRequest,
-    EndSessionResponse,
     FeePaidRequest,
-    FeePaidResponse,
     HoldRequest,
     HoldResponse,
     ItemInformationRequest,
     ItemInformationResponse,
     ItemStatusUpdateRequest,
-    ItemStatusUpdateResponse,
-    LoginRequest,
-    LoginResponse,
     Message,
     PatronEnableRequest,
     PatronEnableResponse,
@@ -99,7 +93,6 @@ from ils_gateway.sip2.messages import (
     RenewAllResponse,
     RenewRequest,
     RenewResponse,
-    SCStatus,
 )
 from ils_gateway.sip2.server import SIP2Server, SIP2Session
 
@@ -156,7 +149,6 @@ _ALL_DENIED = frozenset(
         PatronStatusFlag.HOLD_PRIVILEGES_DENIED,
     }
 )
-_UNKNOWN_PATRON = PatronStatus("Y" * 4 + " " * 10)
 _PAGE_LIMIT = 50  # most entries in one 64 list, whatever BP/BQ ask
 
 
@@ -168,18 +160,17 @@ class _Screen(Exception):
         self.text = text
 
 
-class KioskFace:
-    """Answers one tenant's self-check machines from its backend and rules (a SIP2 handler)."""
+class KioskFace(ACSFace):
+    """Answers one tenant's self-check machines through its services and rules (a SIP2 ACS)."""
 
-    def __init__(self, runtime: TenantRuntime, config: KioskSip2Config) -> None:
-        self._runtime = runtime
+    def __init__(self, services: KioskServices, config: KioskSip2Config) -> None:
+        self._services = services
         self._config = config
         self._lang: Language = config.screen_language
-        mylists = runtime.mylists
-        self._hooks = ListHooks(mylists, runtime.context) if mylists is not None else None
-        self._handlers: dict[str, Callable[[Any, SIP2Session], Awaitable[Message]]] = {
-            "93": self._login,
-            "99": self._status,
+
+    def handlers(self) -> Mapping[str, RequestHandler]:
+        """This face's requests (93, 99 and 35 are ``ACSFace``'s)."""
+        return {
             "23": self._patron_status,
             "63": self._patron_information,
             "11": self._checkout,
@@ -188,7 +179,6 @@ class KioskFace:
             "29": self._renew,
             "65": self._renew_all,
             "15": self._hold,
-            "35": self._end_session,
             "01": self._block_patron,
             "19": self._item_status_update,
             "25": self._patron_enable,
@@ -198,48 +188,42 @@ class KioskFace:
     @property
     def tenant_id(self) -> str:
         """The tenant this face answers for."""
-        return self._runtime.config.id
+        return self._services.tenant_id
 
-    async def handle(self, message: Message, session: SIP2Session) -> Message:
-        """Answer one request (the ``SIP2Server`` handler)."""
-        return await self._handlers[message.code](message, session)
+    @property
+    def institution_id(self) -> str:
+        """AO sent back to the machines."""
+        return self._config.institution_id
 
     # --- session ---------------------------------------------------------------------------
 
-    async def _login(self, msg: LoginRequest, session: SIP2Session) -> LoginResponse:
-        user = msg.login_user_id or ""
-        ok = self._config.login_accepted(user, msg.login_password or "")
-        if ok:
-            session.login_user = user
-        else:
-            log.warning("kiosk.login_refused", tenant=self.tenant_id, user=user)
-        return LoginResponse.build(ok=ok)
+    def login_accepted(self, user: str, password: str) -> bool:
+        """One of the tenant's kiosk logins."""
+        return self._config.login_accepted(user, password)
 
-    async def _status(self, msg: SCStatus, session: SIP2Session) -> ACSStatus:
+    def login_refused(self, user: str) -> None:
+        """Logged: a machine with a wrong login, or someone trying."""
+        log.warning("kiosk.login_refused", tenant=self.tenant_id, user=user)
+
+    def status_report(self, session: SIP2Session) -> StatusReport:
+        """98: only what the backend can do, and nothing written in a maintenance window."""
         supported = self.supported_messages()
         writable = self._writes_allowed()
-        return ACSStatus.build(
-            online_status=True,
+        return StatusReport(
             checkin_ok=supported.checkin and writable,
             checkout_ok=supported.checkout and writable,
-            acs_renewal_policy=supported.renew and writable,
+            renewal_policy=supported.renew and writable,
             status_update_ok=False,
-            offline_ok=False,
             timeout_period=self._config.timeout_period,
-            retries_allowed=3,
-            date_time_sync=self._now(),
-            protocol_version="2.00",
             institution_id=self._config.institution_id,
-            library_name=self._config.library_name or self._runtime.config.name,
+            library_name=self._config.library_name or self._services.tenant_name,
             supported_messages=supported.to_bx(),
-            terminal_location=session.login_user or None,
             screen_messages=[] if writable else [self._text("maintenance")],
         )
 
     def supported_messages(self) -> SupportedMessages:
         """BX: the requests this face can honour with the tenant's backend."""
-        caps = self._runtime.context.backend.capabilities
-        can = caps.supports
+        can = self._services.capabilities.supports
         return SupportedMessages(
             patron_status=can(Capability.AUTHENTICATE),
             checkout=can(Capability.CHECKOUT) and self._lending_enabled(),
@@ -259,40 +243,17 @@ class KioskFace:
             renew_all=can(Capability.RENEW) or can(Capability.RENEW_MANY),
         )
 
-    async def _end_session(
-        self, msg: EndPatronSessionRequest, session: SIP2Session
-    ) -> EndSessionResponse:
-        return EndSessionResponse.build(
-            end_session=True,
-            transaction_date=self._now(),
-            institution_id=self._ao(msg),
-            patron_identifier=msg.patron_identifier or "",
-        )
-
     # --- patrons ---------------------------------------------------------------------------
 
     async def _patron_status(
         self, msg: PatronStatusRequest, session: SIP2Session
     ) -> PatronStatusResponse:
         card = msg.patron_identifier or ""
-        answer = {
-            "language": msg.language,
-            "transaction_date": self._now(),
-            "institution_id": self._ao(msg),
-            "patron_identifier": card,
-        }
+        answer = {"language": msg.language, **self.echo(msg, patron=True)}
         try:
             patron = await self._authenticate(card, msg.patron_password)
         except (_Screen, GatewayError) as exc:
-            return PatronStatusResponse.build(
-                strip=True,
-                patron_status=_UNKNOWN_PATRON,
-                personal_name="",
-                valid_patron=False,
-                valid_patron_password=False,
-                screen_messages=[self._screen_text(exc)],
-                **answer,
-            )
+            return self._unknown_patron(PatronStatusResponse, msg, exc)
         return PatronStatusResponse.build(
             strip=True,
             patron_status=self._status_bits(patron),
@@ -307,35 +268,22 @@ class KioskFace:
         self, msg: PatronInformationRequest, session: SIP2Session
     ) -> PatronInformationResponse:
         card = msg.patron_identifier or ""
-        answer = {
-            "language": msg.language,
-            "transaction_date": self._now(),
-            "institution_id": self._ao(msg),
-            "patron_identifier": card,
-        }
+        answer = {"language": msg.language, **self.echo(msg, patron=True)}
         try:
             patron = await self._authenticate(card, msg.patron_password)
             caller = Caller(patron, Channel.KIOSK)
-            summary = await self._runtime.account.summary(caller)
-            loans = await self._optional(self._runtime.loans.list_loans(caller))
-            holds = await self._optional(self._runtime.holds.list_holds(caller))
+            summary = await self._services.account.summary(caller)
+            loans = await self._optional(self._services.loans.list_loans(caller))
+            holds = await self._optional(self._services.holds.list_holds(caller))
         except (_Screen, GatewayError) as exc:
-            return PatronInformationResponse.build(
-                strip=True,
-                patron_status=_UNKNOWN_PATRON,
-                personal_name="",
-                valid_patron=False,
-                valid_patron_password=False,
-                screen_messages=[self._screen_text(exc)],
-                **answer,
-            )
+            return self._unknown_patron(PatronInformationResponse, msg, exc)
         summary = summary.model_copy(update={"blocks": patron.blocks or summary.blocks})
         lists = _patron_lists(loans, holds)
         wanted = _requested_list(msg.summary.items)
         entries: dict[str, list[str]] = {}
         if wanted is not None and wanted in lists:
-            entries[wanted] = _page(lists[wanted], msg.start_item, msg.end_item)
-        limits = self._runtime.context.policy.holds
+            entries[wanted] = page(lists[wanted], msg.start_item, msg.end_item, _PAGE_LIMIT)
+        limits = self._services.policy.holds
         return PatronInformationResponse.build(
             strip=True,
             patron_status=self._status_bits(summary, overdue=len(lists["overdue_items"])),
@@ -368,69 +316,28 @@ class KioskFace:
 
     async def _checkout(self, msg: CheckoutRequest, session: SIP2Session) -> CheckoutResponse:
         card, item_id = msg.patron_identifier or "", msg.item_identifier or ""
-        answer = {
-            "transaction_date": self._now(),
-            "institution_id": self._ao(msg),
-            "patron_identifier": card,
-            "item_identifier": item_id,
-        }
         try:
             _refuse_cancel(msg.cancel, self._text("not_here"))
-            self._require_lending()
+            # Refused before the ILS is asked for the patron.
+            self._services.circulation.require_lending(Channel.KIOSK)
             patron = await self._usable_patron(card, msg.patron_password)
-            rules.check_writes_allowed(self._runtime.context.policy, self._runtime.context.now())
-            loan = await self._runtime.context.backend.checkout(patron, item_id)
+            loan = await self._services.circulation.checkout(Caller(patron, Channel.KIOSK), item_id)
         except (_Screen, GatewayError) as exc:
             log.info("kiosk.checkout_refused", tenant=self.tenant_id, error=_kind(exc))
-            return CheckoutResponse.build(
-                strip=True,
-                ok=False,
-                renewal_ok=False,
-                magnetic_media=None,
-                desensitize=False,
-                title_identifier="",
-                due_date=SipDate.none(),
-                screen_messages=[self._screen_text(exc)],
-                **answer,
-            )
-        if self._hooks is not None:
-            # Reading history for an opted-in patron (sealed without the password); a store
-            # failure is logged by the hook and never undoes the loan.
-            await self._hooks.loans_listed(Caller(patron, Channel.KIOSK), [loan])
-        return CheckoutResponse.build(
-            strip=True,
-            ok=True,
-            renewal_ok=False,
-            magnetic_media=None,
-            desensitize=True,
-            title_identifier=loan.item.title,
-            due_date=_end_of_day(loan.due_date),
-            **answer,
+            return self.refused_loan(CheckoutResponse, msg, self._screen_text(exc))
+        return self.lent(
+            CheckoutResponse, msg, title=loan.item.title, due_date=end_of_day(loan.due_date)
         )
 
     async def _checkin(self, msg: CheckinRequest, session: SIP2Session) -> CheckinResponse:
-        item_id = msg.item_identifier or ""
-        answer = {
-            "transaction_date": self._now(),
-            "institution_id": self._ao(msg),
-            "item_identifier": item_id,
-        }
         try:
             _refuse_cancel(msg.cancel, self._text("not_here"))
-            self._require_lending()
-            rules.check_writes_allowed(self._runtime.context.policy, self._runtime.context.now())
-            item = await self._runtime.context.backend.checkin(item_id)
+            item = await self._services.circulation.checkin(
+                msg.item_identifier or "", Channel.KIOSK
+            )
         except (_Screen, GatewayError) as exc:
             log.info("kiosk.checkin_refused", tenant=self.tenant_id, error=_kind(exc))
-            return CheckinResponse.build(
-                strip=True,
-                ok=False,
-                resensitize=False,
-                alert=True,
-                permanent_location="",
-                screen_messages=[self._screen_text(exc)],
-                **answer,
-            )
+            return self.refused_checkin(msg, self._screen_text(exc))
         on_hold = _circulation(item.circulation_status) is CirculationStatus.WAITING_ON_HOLD_SHELF
         return CheckinResponse.build(
             strip=True,
@@ -439,7 +346,7 @@ class KioskFace:
             alert=on_hold,
             permanent_location=item.location or "",
             title_identifier=item.title,
-            **answer,
+            **self.echo(msg, item=True),
         )
 
     async def _item_information(
@@ -447,20 +354,13 @@ class KioskFace:
     ) -> ItemInformationResponse:
         item_id = msg.item_identifier or ""
         try:
-            item = await self._runtime.context.backend.get_item(item_id)
+            item = await self._services.catalog.item(item_id)
         except GatewayError as exc:
-            return ItemInformationResponse.build(
-                strip=True,
-                circulation_status=CirculationStatus.OTHER,
-                transaction_date=self._now(),
-                item_identifier=item_id,
-                title_identifier="",
-                screen_messages=[self._screen_text(exc)],
-            )
+            return self.item_not_found(item_id, self._screen_text(exc))
         return ItemInformationResponse.build(
             strip=True,
             circulation_status=_circulation(item.circulation_status),
-            transaction_date=self._now(),
+            transaction_date=self.sip_now(),
             item_identifier=item_id,
             title_identifier=item.title,
             permanent_location=item.location,
@@ -468,56 +368,29 @@ class KioskFace:
 
     async def _renew(self, msg: RenewRequest, session: SIP2Session) -> RenewResponse:
         card, item_id = msg.patron_identifier or "", msg.item_identifier or ""
-        answer = {
-            "transaction_date": self._now(),
-            "institution_id": self._ao(msg),
-            "patron_identifier": card,
-            "item_identifier": item_id,
-        }
         try:
             patron = await self._usable_patron(card, msg.patron_password)
-            result = await self._runtime.loans.renew(Caller(patron, Channel.KIOSK), item_id)
+            result = await self._services.loans.renew(Caller(patron, Channel.KIOSK), item_id)
         except (_Screen, GatewayError) as exc:
-            return RenewResponse.build(
-                strip=True,
-                ok=False,
-                renewal_ok=False,
-                magnetic_media=None,
-                desensitize=False,
-                title_identifier="",
-                due_date=SipDate.none(),
-                screen_messages=[self._screen_text(exc)],
-                **answer,
-            )
+            return self.refused_loan(RenewResponse, msg, self._screen_text(exc))
         loan = result.loan
-        return RenewResponse.build(
-            strip=True,
-            ok=True,
+        return self.lent(
+            RenewResponse,
+            msg,
+            title=loan.item.title if loan is not None else "",
+            due_date=end_of_day(result.new_due_date) or SipDate.none(),
             renewal_ok=True,
-            magnetic_media=None,
-            desensitize=True,
-            title_identifier=loan.item.title if loan is not None else "",
-            due_date=_end_of_day(result.new_due_date) or SipDate.none(),
-            **answer,
         )
 
     async def _renew_all(self, msg: RenewAllRequest, session: SIP2Session) -> RenewAllResponse:
         card = msg.patron_identifier or ""
-        answer = {"transaction_date": self._now(), "institution_id": self._ao(msg)}
         try:
             patron = await self._usable_patron(card, msg.patron_password)
             caller = Caller(patron, Channel.KIOSK)
-            loans = await self._runtime.loans.list_loans(caller)
-            batch = await self._runtime.loans.renew_many(caller, [loan.item.id for loan in loans])
+            loans = await self._services.loans.list_loans(caller)
+            batch = await self._services.loans.renew_many(caller, [loan.item.id for loan in loans])
         except (_Screen, GatewayError) as exc:
-            return RenewAllResponse.build(
-                strip=True,
-                ok=False,
-                renewed_count=0,
-                unrenewed_count=0,
-                screen_messages=[self._screen_text(exc)],
-                **answer,
-            )
+            return self.refused_renew_all(msg, self._screen_text(exc))
         renewed = [r.item_id for r in batch.results if r.ok]
         refused = [r for r in batch.results if not r.ok]
         notes = [f"{r.item_id}: {self._result_text(r.reason, r.detail)}" for r in refused]
@@ -529,47 +402,36 @@ class KioskFace:
             renewed_items=renewed,
             unrenewed_items=[r.item_id for r in refused],
             screen_messages=notes,
-            **answer,
+            **self.echo(msg),
         )
 
     async def _hold(self, msg: HoldRequest, session: SIP2Session) -> HoldResponse:
         card = msg.patron_identifier or ""
         target = msg.item_identifier or msg.title_identifier or ""
-        answer = {
-            "transaction_date": self._now(),
-            "institution_id": self._ao(msg),
-            "patron_identifier": card,
-            "item_identifier": msg.item_identifier or None,
-        }
         try:
             patron = await self._usable_patron(card, msg.patron_password)
             caller = Caller(patron, Channel.KIOSK)
             hold = await self._hold_action(caller, msg.hold_mode, target, msg.pickup_location)
             requested = msg.hold_mode is HoldMode.DELETE and hold.cancellation_requested
         except (_Screen, GatewayError) as exc:
-            return HoldResponse.build(
-                strip=True,
-                ok=False,
-                available=False,
-                screen_messages=[self._screen_text(exc)],
-                **answer,
-            )
+            return self.refused_hold(msg, self._screen_text(exc))
         return HoldResponse.build(
             strip=True,
             ok=True,
             available=hold.status is HoldStatus.READY,
-            expiration_date=_end_of_day(hold.pickup_deadline or hold.expires),
+            expiration_date=end_of_day(hold.pickup_deadline or hold.expires),
             queue_position=str(hold.queue_position) if hold.queue_position else None,
             pickup_location=hold.pickup_library,
             title_identifier=hold.item.title,
             screen_messages=[self._text("cancel_requested")] if requested else [],
-            **answer,
+            item_identifier=msg.item_identifier or None,
+            **self.echo(msg, patron=True),
         )
 
     async def _hold_action(
         self, caller: Caller, mode: HoldMode, target: str, pickup: str | None
     ) -> Hold:
-        holds = self._runtime.holds
+        holds = self._services.holds
         if mode is HoldMode.ADD:
             pickup = pickup or caller.patron.home_library
             if not pickup:
@@ -593,70 +455,40 @@ class KioskFace:
 
     # --- what this face does not do: a clear "no" of the right shape ------------------------
 
-    async def _block_patron(self, msg: BlockPatron, session: SIP2Session) -> PatronStatusResponse:
-        return PatronStatusResponse.build(
-            patron_status=_UNKNOWN_PATRON,
-            transaction_date=self._now(),
-            institution_id=self._ao(msg),
-            patron_identifier=msg.patron_identifier or "",
-            personal_name="",
-            screen_messages=[self._text("not_here")],
-        )
+    async def _block_patron(self, msg: BlockPatron, session: SIP2Session) -> Message:
+        return self.unknown_patron(PatronStatusResponse, msg, self._text("not_here"), valid=None)
 
     async def _item_status_update(
         self, msg: ItemStatusUpdateRequest, session: SIP2Session
-    ) -> ItemStatusUpdateResponse:
-        return ItemStatusUpdateResponse.build(
-            item_properties_ok=False,
-            transaction_date=self._now(),
-            item_identifier=msg.item_identifier or "",
-            screen_messages=[self._text("not_here")],
-        )
+    ) -> Message:
+        return self.refused_item_status_update(msg, self._text("not_here"))
 
-    async def _patron_enable(
-        self, msg: PatronEnableRequest, session: SIP2Session
-    ) -> PatronEnableResponse:
-        return PatronEnableResponse.build(
-            patron_status=_UNKNOWN_PATRON,
-            transaction_date=self._now(),
-            institution_id=self._ao(msg),
-            patron_identifier=msg.patron_identifier or "",
-            personal_name="",
-            screen_messages=[self._text("not_here")],
-        )
+    async def _patron_enable(self, msg: PatronEnableRequest, session: SIP2Session) -> Message:
+        return self.unknown_patron(PatronEnableResponse, msg, self._text("not_here"), valid=None)
 
-    async def _fee_paid(self, msg: FeePaidRequest, session: SIP2Session) -> FeePaidResponse:
-        return FeePaidResponse.build(
-            payment_accepted=False,
-            transaction_date=self._now(),
-            institution_id=self._ao(msg),
-            patron_identifier=msg.patron_identifier or "",
-            transaction_id=msg.transaction_id,
-            screen_messages=[self._text("not_here")],
-        )
+    async def _fee_paid(self, msg: FeePaidRequest, session: SIP2Session) -> Message:
+        return self.refused_fee_paid(msg, self._text("not_here"))
 
     # --- helpers ---------------------------------------------------------------------------
 
-    async def _authenticate(self, raw_card: str, password: str | None) -> Patron:
+    async def _authenticate(self, card: str, password: str | None) -> Patron:
         """The patron behind card and password (AD); blocked patrons are returned, not refused."""
+        return await self._services.account.identify(card, self._password(password))
+
+    async def _usable_patron(self, card: str, password: str | None) -> Patron:
+        """As ``_authenticate``, refusing a card that cannot be used (expired, lost…): the
+        account service's login, as on the web."""
+        login = await self._services.account.login(card, self._password(password))
+        return login.patron
+
+    def _password(self, password: str | None) -> str:
+        """AD is required: the backends only lend a patron record to a caller who knows it."""
         if not password:
             raise _Screen(self._text("no_password"))
-        card = rules.normalise_card(self._runtime.context.policy.card, raw_card)
-        return await self._runtime.context.backend.authenticate(card, password)
-
-    async def _usable_patron(self, raw_card: str, password: str | None) -> Patron:
-        """As ``_authenticate``, refusing a card that cannot be used (expired, lost…)."""
-        patron = await self._authenticate(raw_card, password)
-        blocks = self._card_blocks(patron)
-        if blocks:
-            raise PatronBlocked(blocks, operator_detail="refused at the self-check")
-        return patron
+        return password
 
     def _card_blocks(self, patron: Patron) -> list[BlockReason]:
-        blocks = [b for b in patron.blocks if b in rules.CARD_BLOCKS]
-        if patron.card_expired_on(self._runtime.context.today()) and not blocks:
-            blocks.append(BlockReason.CARD_EXPIRED)
-        return blocks
+        return self._services.account.card_blocks(patron)
 
     def _status_bits(self, patron: Patron, overdue: int = 0) -> PatronStatus:
         flags: set[PatronStatusFlag] = set()
@@ -670,13 +502,13 @@ class KioskFace:
         return PatronStatus.from_flags(flags)
 
     def _block_texts(self, patron: Patron) -> list[str]:
-        labels = self._runtime.context.labels
+        labels = self._services.labels
         blocks = dict.fromkeys([*self._card_blocks(patron), *patron.blocks])
         return [labels.label(block, self._lang) for block in blocks]
 
     def _screen_text(self, error: Exception) -> str:
         """What the machine shows for a refusal: the tenant's label where there is one."""
-        labels = self._runtime.context.labels
+        labels = self._services.labels
         if isinstance(error, _Screen):
             return error.text
         if isinstance(error, Refused):
@@ -699,33 +531,34 @@ class KioskFace:
 
     def _result_text(self, reason: RefusalReason | None, detail: str | None) -> str:
         if reason is not None and reason is not RefusalReason.UNKNOWN:
-            return self._runtime.context.labels.label(reason, self._lang)
+            return self._services.labels.label(reason, self._lang)
         return detail or self._text("unavailable")
 
     def _text(self, key: str) -> str:
         ja, en = _TEXTS[key]
         return ja if self._lang == "ja" else en
 
-    def _require_lending(self) -> None:
-        # Checkout and checkin make and end loans: the tenant's "loans" switch for kiosks governs
-        # them, as it governs the loan list and renewals (the HTTP API's own check).
-        self._runtime.context.require_feature(Feature.LOANS, Channel.KIOSK)
-
     def _lending_enabled(self) -> bool:
-        return self._runtime.context.policy.feature_enabled(Feature.LOANS, Channel.KIOSK)
+        return self._services.circulation.lending_enabled(Channel.KIOSK)
 
     def _writes_allowed(self) -> bool:
         try:
-            rules.check_writes_allowed(self._runtime.context.policy, self._runtime.context.now())
+            rules.check_writes_allowed(self._services.policy, self._services.now())
         except MaintenanceWindow:
             return False
         return True
 
-    def _now(self) -> SipDate:
-        return SipDate.from_datetime(self._runtime.context.now().replace(tzinfo=None))
+    def sip_now(self) -> SipDate:
+        """The tenant's local time."""
+        return SipDate.from_datetime(self._services.now().replace(tzinfo=None))
 
-    def _ao(self, msg: Message) -> str:
-        return msg.get("AO") or self._config.institution_id
+    def _unknown_patron(
+        self,
+        answer: type[PatronStatusResponse | PatronInformationResponse],
+        msg: Message,
+        error: Exception,
+    ) -> Message:
+        return self.unknown_patron(answer, msg, self._screen_text(error), password_checked=True)
 
 
 def _refuse_cancel(cancel: str | None, text: str) -> None:
@@ -736,13 +569,6 @@ def _refuse_cancel(cancel: str | None, text: str) -> None:
 
 def _kind(error: Exception) -> str:
     return error.type_slug if isinstance(error, GatewayError) else type(error).__name__
-
-
-def _end_of_day(day: date | None) -> SipDate | None:
-    """A due date as the end of that local day (what ACSs commonly send)."""
-    if day is None:
-        return None
-    return SipDate.from_datetime(datetime.combine(day, time(23, 59, 59)))
 
 
 def _circulation(status: str | None) -> CirculationStatus:
@@ -797,18 +623,6 @@ def _requested_list(items: frozenset[SummaryItem] | set[SummaryItem]) -> str | N
     return None
 
 
-def _page(entries: list[str], start: str | None, end: str | None) -> list[str]:
-    first = _bound(start, 1)
-    last = min(_bound(end, len(entries)), first + _PAGE_LIMIT - 1)
-    return entries[first - 1 : last]
-
-
-def _bound(raw: str | None, default: int) -> int:
-    if raw is None or not raw.strip().isdigit():
-        return default
-    return max(1, int(raw))
-
-
 @asynccontextmanager
 async def open_kiosk_faces(gateway: Gateway) -> AsyncIterator[dict[str, SIP2Server]]:
     """Start a SIP2 face for every tenant whose ``kiosk_sip2`` is enabled; close them on exit.
@@ -821,7 +635,7 @@ async def open_kiosk_faces(gateway: Gateway) -> AsyncIterator[dict[str, SIP2Serv
             config = runtime.config.kiosk_sip2
             if config is None or not config.enabled:
                 continue
-            face = KioskFace(runtime, config)
+            face = KioskFace(kiosk_services(runtime), config)
             server = SIP2Server(face.handle, server_settings(config))
             await stack.enter_async_context(server)
             log.info("kiosk.face_started", tenant=face.tenant_id, port=server.port)

@@ -36,14 +36,24 @@ class AccountService:
 
     async def login(self, card_number: str, password: str) -> Login:
         """Check the card and password; raises ``AuthenticationFailed`` or ``PatronBlocked``."""
-        card = rules.normalise_card(self._tenant.policy.card, card_number)
-        patron = await self._tenant.backend.authenticate(card, password)
-        card_blocks = [b for b in patron.blocks if b in rules.CARD_BLOCKS]
-        if patron.card_expired_on(self._tenant.today()) and not card_blocks:
-            card_blocks = [BlockReason.CARD_EXPIRED]
+        patron = await self.identify(card_number, password)
+        card_blocks = self.card_blocks(patron)
         if card_blocks:
             raise PatronBlocked(card_blocks, operator_detail="; ".join(patron.block_messages))
         return Login(patron=patron, password_change_required=self._temporary(patron, password))
+
+    async def identify(self, card_number: str, password: str) -> Patron:
+        """The patron behind card and password, blocked or not (a self-check shows the blocks);
+        raises ``AuthenticationFailed``."""
+        card = rules.normalise_card(self._tenant.policy.card, card_number)
+        return await self._tenant.backend.authenticate(card, password)
+
+    def card_blocks(self, patron: Patron) -> list[BlockReason]:
+        """The blocks that make the card unusable today (expired counts when nothing else does)."""
+        blocks = [b for b in patron.blocks if b in rules.CARD_BLOCKS]
+        if patron.card_expired_on(self._tenant.today()) and not blocks:
+            blocks.append(BlockReason.CARD_EXPIRED)
+        return blocks
 
     async def summary(self, caller: Caller) -> Patron:
         """The patron's fresh record: counts, blocks, contact data."""

@@ -33,7 +33,6 @@ import codecs
 import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
 from typing import Literal
 
 from ils_gateway.simulators.library import Operation, SimulatedLibrary
@@ -45,6 +44,14 @@ from ils_gateway.simulators.outcomes import (
     UnknownRecord,
 )
 from ils_gateway.simulators.policy import HoldState, ItemType
+from ils_gateway.sip2.acs import (
+    ACSFace,
+    RequestHandler,
+    StatusReport,
+    end_of_day,
+    page,
+    page_bound,
+)
 from ils_gateway.sip2.codec import CodecSettings
 from ils_gateway.sip2.fields import (
     CirculationStatus,
@@ -61,8 +68,6 @@ from ils_gateway.sip2.messages import (
     CheckinResponse,
     CheckoutRequest,
     CheckoutResponse,
-    EndPatronSessionRequest,
-    EndSessionResponse,
     FeePaidRequest,
     FeePaidResponse,
     HoldRequest,
@@ -71,8 +76,6 @@ from ils_gateway.sip2.messages import (
     ItemInformationResponse,
     ItemStatusUpdateRequest,
     ItemStatusUpdateResponse,
-    LoginRequest,
-    LoginResponse,
     Message,
     PatronEnableRequest,
     PatronEnableResponse,
@@ -84,7 +87,6 @@ from ils_gateway.sip2.messages import (
     RenewAllResponse,
     RenewRequest,
     RenewResponse,
-    SCStatus,
 )
 from ils_gateway.sip2.server import SIP2Server, SIP2ServerSettings, SIP2Session
 
@@ -120,6 +122,9 @@ _OPERATIONS = {
     "37": Operation.PAY_FEE,
 }
 
+# The requests the simulated library answers itself.
+_HANDLED = ("23", "63", "01", "25", "37", "17", "19", "11", "09", "29", "65", "15")
+
 # SIP2 media type (CK) for each item type.
 _MEDIA_TYPE = {
     ItemType.BOOK: "001",
@@ -140,17 +145,6 @@ _SUMMARY_LISTS = {
     SummaryItem.RECALL_ITEMS: ("BU", None),
     SummaryItem.UNAVAILABLE_HOLDS: ("CD", "unavailable_holds"),
 }
-
-
-def _sip_now(when: datetime) -> SipDate:
-    return SipDate.from_datetime(when.replace(tzinfo=None))
-
-
-def _sip_day(day: date | None) -> SipDate | None:
-    """A due date as the end of that day, local time (what ACSs commonly send)."""
-    if day is None:
-        return None
-    return SipDate.from_datetime(datetime.combine(day, time(23, 59, 59)))
 
 
 LEGACY_BYTES = {"utf-8": "\udce9", "cp932": "\udc85"}
@@ -279,8 +273,9 @@ QUIRK_NAMES = (
 
 
 @dataclass
-class SimulatedACS:
-    """A SIP2 ACS over ``SimulatedLibrary``: one ``handle`` call per request."""
+class SimulatedACS(ACSFace):
+    """A SIP2 ACS over ``SimulatedLibrary``: one ``handle`` call per request (dispatch, 93,
+    99, 35 and the refusal shapes are ``sip2.acs.ACSFace``'s, shared with the kiosk face)."""
 
     library: SimulatedLibrary
     logins: Mapping[str, str] = field(default_factory=dict)
@@ -325,9 +320,12 @@ class SimulatedACS:
             delay += self.library.faults.latency_for(operation)
         if delay > 0:
             await asyncio.sleep(delay)
-        method = getattr(self, f"_on_{message.code}")
-        answer: Message = method(message, session)
+        answer = await self.dispatch(message, session)
         return self._as_real_servers_write(message, answer)
+
+    def handlers(self) -> Mapping[str, RequestHandler]:
+        """The library's requests, ``_on_<code>`` each (93, 99 and 35 are ``ACSFace``'s)."""
+        return {code: getattr(self, f"_on_{code}") for code in _HANDLED}
 
     # --- quirks ---
 
@@ -372,8 +370,8 @@ class SimulatedACS:
         if not wanted or request.start_item is None or request.end_item is None:
             return fields  # Evergreen pads only a slice asked for with BP and BQ
         fid, _ = _SUMMARY_LISTS[wanted[0]]
-        first = _page_bound(request.start_item, 1)
-        last = min(_page_bound(request.end_item, first), first + self.page_limit - 1)
+        first = page_bound(request.start_item, 1)
+        last = min(page_bound(request.end_item, first), first + self.page_limit - 1)
         listed = sum(1 for f, _ in fields if f == fid)
         padding = [(fid, "")] * max(0, last - first + 1 - listed)
         return _insert_before(fields, ("BD", "BE", "BF", "AF", "AG"), padding)
@@ -387,29 +385,21 @@ class SimulatedACS:
 
     # --- session ---
 
-    def _on_93(self, msg: LoginRequest, session: SIP2Session) -> LoginResponse:
-        user = msg.login_user_id or ""
-        ok = not self.logins or self.logins.get(user) == (msg.login_password or "")
-        if ok:
-            session.login_user = user
-        return LoginResponse.build(ok=ok)
+    def login_accepted(self, user: str, password: str) -> bool:
+        """One of ``logins`` (any login when there are none)."""
+        return not self.logins or self.logins.get(user) == password
 
-    def _on_99(self, msg: SCStatus, session: SIP2Session) -> ACSStatus:
-        return ACSStatus.build(
-            online_status=True,
+    def status_report(self, session: SIP2Session) -> StatusReport:
+        """98: everything on, ``supported_messages`` as configured."""
+        return StatusReport(
             checkin_ok=True,
             checkout_ok=True,
-            acs_renewal_policy=True,
+            renewal_policy=True,
             status_update_ok=True,
-            offline_ok=False,
             timeout_period=self.timeout_period,
-            retries_allowed=3,
-            date_time_sync=self._now(),
-            protocol_version="2.00",
             institution_id=self.institution_id,
             library_name=self.library.data.name,
             supported_messages=self.supported_messages,
-            terminal_location=session.login_user or None,
         )
 
     # --- patrons ---
@@ -419,21 +409,12 @@ class SimulatedACS:
         try:
             info = self.library.patron_info(card)
         except UnknownRecord:
-            return PatronStatusResponse.build(
-                patron_status=PatronStatus("Y" * 4 + " " * 10),
-                language=msg.language,
-                transaction_date=self._now(),
-                institution_id=self._ao(msg),
-                patron_identifier=card,
-                personal_name="",
-                valid_patron=False,
-                screen_messages=[_NO_PATRON],
-            )
+            return self.unknown_patron(PatronStatusResponse, msg, _NO_PATRON)
         return PatronStatusResponse.build(
             patron_status=self._status(info),
             language=msg.language,
-            transaction_date=self._now(),
-            institution_id=self._ao(msg),
+            transaction_date=self.sip_now(),
+            institution_id=self.ao(msg),
             patron_identifier=card,
             personal_name=info.name,
             valid_patron=True,
@@ -448,20 +429,11 @@ class SimulatedACS:
         self, msg: PatronInformationRequest, session: SIP2Session
     ) -> PatronInformationResponse:
         card = msg.patron_identifier or ""
-        now = self._now()
+        now = self.sip_now()
         try:
             info = self.library.patron_info(card)
         except UnknownRecord:
-            return PatronInformationResponse.build(
-                patron_status=PatronStatus("Y" * 4 + " " * 10),
-                language=msg.language,
-                transaction_date=now,
-                institution_id=self._ao(msg),
-                patron_identifier=card,
-                personal_name="",
-                valid_patron=False,
-                screen_messages=[_NO_PATRON],
-            )
+            return self.unknown_patron(PatronInformationResponse, msg, _NO_PATRON)
         counts = info.counts
         extra: list[tuple[str, str]] = []
         for wanted in sorted(msg.summary.items, key=lambda s: s.value)[:1]:
@@ -469,10 +441,8 @@ class SimulatedACS:
             entries: tuple[str, ...] = getattr(info, attr) if attr else ()
             if wanted is SummaryItem.UNAVAILABLE_HOLDS:
                 entries = self._unavailable_hold_entries(card)
-            first = _page_bound(msg.start_item, 1)
-            last = _page_bound(msg.end_item, len(entries))
-            last = min(last, first + self.page_limit - 1)
-            extra += [(fid, e) for e in entries[first - 1 : last]]
+            listed = page(entries, msg.start_item, msg.end_item, self.page_limit)
+            extra += [(fid, e) for e in listed]
         rules = self.library.rules
         response = PatronInformationResponse.build(
             strip=True,
@@ -485,7 +455,7 @@ class SimulatedACS:
             fine_items_count=counts["fine"],
             recall_items_count=counts["recall"],
             unavailable_holds_count=counts["unavailable_hold"],
-            institution_id=self._ao(msg),
+            institution_id=self.ao(msg),
             patron_identifier=card,
             personal_name=info.name,
             hold_items_limit=f"{rules.max_holds:04d}" if rules.max_holds is not None else None,
@@ -535,11 +505,11 @@ class SimulatedACS:
         try:
             info = self.library.block_patron(card, msg.blocked_card_message or None)
         except UnknownRecord:
-            return self._unknown_patron_24(msg, card)
+            return self.unknown_patron(PatronStatusResponse, msg, _NO_PATRON)
         return PatronStatusResponse.build(
             patron_status=self._status(info),
-            transaction_date=self._now(),
-            institution_id=self._ao(msg),
+            transaction_date=self.sip_now(),
+            institution_id=self.ao(msg),
             patron_identifier=card,
             personal_name=info.name,
             valid_patron=True,
@@ -551,19 +521,11 @@ class SimulatedACS:
         try:
             info = self.library.enable_patron(card)
         except UnknownRecord:
-            return PatronEnableResponse.build(
-                patron_status=PatronStatus("Y" * 4 + " " * 10),
-                transaction_date=self._now(),
-                institution_id=self._ao(msg),
-                patron_identifier=card,
-                personal_name="",
-                valid_patron=False,
-                screen_messages=[_NO_PATRON],
-            )
+            return self.unknown_patron(PatronEnableResponse, msg, _NO_PATRON)
         return PatronEnableResponse.build(
             patron_status=self._status(info),
-            transaction_date=self._now(),
-            institution_id=self._ao(msg),
+            transaction_date=self.sip_now(),
+            institution_id=self.ao(msg),
             patron_identifier=card,
             personal_name=info.name,
             valid_patron=True,
@@ -571,40 +533,27 @@ class SimulatedACS:
             screen_messages=self._block_messages(info),
         )
 
-    def _on_35(self, msg: EndPatronSessionRequest, session: SIP2Session) -> EndSessionResponse:
-        return EndSessionResponse.build(
-            end_session=True,
-            transaction_date=self._now(),
-            institution_id=self._ao(msg),
-            patron_identifier=msg.patron_identifier or "",
-        )
-
     def _on_37(self, msg: FeePaidRequest, session: SIP2Session) -> FeePaidResponse:
         card = msg.patron_identifier or ""
-        answer = {
-            "transaction_date": self._now(),
-            "institution_id": self._ao(msg),
-            "patron_identifier": card,
-            "transaction_id": msg.transaction_id,
-        }
         try:
             amount = float(msg.fee_amount or "")
             fee_id = int(msg.fee_identifier) if msg.fee_identifier else None
         except ValueError:
-            return FeePaidResponse.build(
-                payment_accepted=False, screen_messages=[_BAD_AMOUNT], **answer
-            )
+            return self.refused_fee_paid(msg, _BAD_AMOUNT)
         try:
             payment = self.library.pay_fee(card, round(amount), fee_id)
         except Refusal as refusal:
-            return FeePaidResponse.build(
-                payment_accepted=False, screen_messages=[refusal.message], **answer
-            )
+            return self.refused_fee_paid(msg, refusal.message)
         except UnknownRecord as unknown:
             text = _NO_PATRON if unknown.kind == "patron" else "該当する料金がありません"
-            return FeePaidResponse.build(payment_accepted=False, screen_messages=[text], **answer)
+            return self.refused_fee_paid(msg, text)
         note = f"{payment.accepted}円を受け付けました。未納額 {payment.outstanding}円"
-        return FeePaidResponse.build(payment_accepted=True, screen_messages=[note], **answer)
+        return FeePaidResponse.build(
+            payment_accepted=True,
+            transaction_id=msg.transaction_id,
+            screen_messages=[note],
+            **self.echo(msg, patron=True),
+        )
 
     # --- items ---
 
@@ -613,13 +562,7 @@ class SimulatedACS:
         try:
             info = self.library.item_info(barcode)
         except UnknownRecord:
-            return ItemInformationResponse.build(
-                circulation_status=CirculationStatus.OTHER,
-                transaction_date=self._now(),
-                item_identifier=barcode,
-                title_identifier="",
-                screen_messages=[_NO_ITEM],
-            )
+            return self.item_not_found(barcode, _NO_ITEM)
         notes = []
         if info.not_for_loan:
             notes.append("館内利用のみ")
@@ -628,10 +571,10 @@ class SimulatedACS:
         return ItemInformationResponse.build(
             strip=True,
             circulation_status=CirculationStatus(info.circulation_status),
-            transaction_date=self._now(),
+            transaction_date=self.sip_now(),
             hold_queue_length=str(info.hold_queue_length),
-            due_date=_sip_day(info.due),
-            hold_pickup_date=_sip_day(info.hold_pickup_deadline),
+            due_date=end_of_day(info.due),
+            hold_pickup_date=end_of_day(info.hold_pickup_deadline),
             item_identifier=barcode,
             title_identifier=info.title,
             owner=info.home_branch,
@@ -649,17 +592,12 @@ class SimulatedACS:
         try:
             info = self.library.item_info(barcode)
         except UnknownRecord:
-            return ItemStatusUpdateResponse.build(
-                item_properties_ok=False,
-                transaction_date=self._now(),
-                item_identifier=barcode,
-                screen_messages=[_NO_ITEM],
-            )
+            return self.refused_item_status_update(msg, _NO_ITEM)
         self.item_properties[barcode] = msg.item_properties or ""
         return ItemStatusUpdateResponse.build(
             strip=True,
             item_properties_ok=True,
-            transaction_date=self._now(),
+            transaction_date=self.sip_now(),
             item_identifier=barcode,
             title_identifier=info.title,
             item_properties=msg.item_properties,
@@ -669,12 +607,6 @@ class SimulatedACS:
 
     def _on_11(self, msg: CheckoutRequest, session: SIP2Session) -> CheckoutResponse:
         card, barcode = msg.patron_identifier or "", msg.item_identifier or ""
-        answer = {
-            "transaction_date": self._now(),
-            "institution_id": self._ao(msg),
-            "patron_identifier": card,
-            "item_identifier": barcode,
-        }
         refusal = self._patron_password_refusal(card, msg.patron_password)
         if refusal is None:
             try:
@@ -684,50 +616,26 @@ class SimulatedACS:
             except UnknownRecord as unknown:
                 refusal = _NO_PATRON if unknown.kind == "patron" else _NO_ITEM
             else:
-                return CheckoutResponse.build(
-                    strip=True,
-                    ok=True,
+                return self.lent(
+                    CheckoutResponse,
+                    msg,
+                    title=loan.title,
+                    due_date=end_of_day(loan.due),
                     renewal_ok=loan.renewable,
                     magnetic_media=False,
-                    desensitize=True,
-                    title_identifier=loan.title,
-                    due_date=_sip_day(loan.due),
                     media_type=_MEDIA_TYPE.get(loan.item_type),
-                    **answer,
                 )
-        return CheckoutResponse.build(
-            strip=True,
-            ok=False,
-            renewal_ok=False,
-            magnetic_media=None,
-            desensitize=False,
-            title_identifier=self._title(barcode),
-            due_date=SipDate.none(),
-            screen_messages=[refusal],
-            **answer,
-        )
+        return self.refused_loan(CheckoutResponse, msg, refusal, title=self._title(barcode))
 
     def _on_09(self, msg: CheckinRequest, session: SIP2Session) -> CheckinResponse:
         barcode = msg.item_identifier or ""
-        answer = {
-            "transaction_date": self._now(),
-            "institution_id": self._ao(msg),
-            "item_identifier": barcode,
-        }
         location = msg.current_location or ""
         branch = location if location in {b.code for b in self.library.data.branches} else None
         try:
             result = self.library.checkin(barcode, branch)
             info = self.library.item_info(barcode)
         except UnknownRecord:
-            return CheckinResponse.build(
-                ok=False,
-                resensitize=False,
-                alert=True,
-                permanent_location="",
-                screen_messages=[_NO_ITEM],
-                **answer,
-            )
+            return self.refused_checkin(msg, _NO_ITEM)
         notes: list[str] = []
         sort_bin = None
         if result.loan_id is None:
@@ -750,17 +658,11 @@ class SimulatedACS:
             sort_bin=sort_bin,
             media_type=_MEDIA_TYPE.get(info.item_type),
             screen_messages=notes,
-            **answer,
+            **self.echo(msg, item=True),
         )
 
     def _on_29(self, msg: RenewRequest, session: SIP2Session) -> RenewResponse:
         card, barcode = msg.patron_identifier or "", msg.item_identifier or ""
-        answer = {
-            "transaction_date": self._now(),
-            "institution_id": self._ao(msg),
-            "patron_identifier": card,
-            "item_identifier": barcode,
-        }
         refusal = self._patron_password_refusal(card, msg.patron_password)
         if refusal is None and self.quirks.renewals_off:
             refusal = _RENEWALS_OFF
@@ -774,37 +676,24 @@ class SimulatedACS:
             except UnknownRecord as unknown:
                 refusal = _NO_PATRON if unknown.kind == "patron" else _NO_ITEM
             else:
-                return RenewResponse.build(
-                    strip=True,
-                    ok=True,
+                return self.lent(
+                    RenewResponse,
+                    msg,
+                    title=loan.title,
+                    due_date=end_of_day(loan.due),
                     renewal_ok=True,
                     magnetic_media=False,
-                    desensitize=True,
-                    title_identifier=loan.title,
-                    due_date=_sip_day(loan.due),
                     media_type=_MEDIA_TYPE.get(loan.item_type),
-                    **answer,
                 )
         due = None
         try:
             due = self.library.item_info(barcode).due
         except UnknownRecord:
             pass
-        return RenewResponse.build(
-            strip=True,
-            ok=False,
-            renewal_ok=False,
-            magnetic_media=None,
-            desensitize=False,
-            title_identifier=self._title(barcode),
-            due_date=_sip_day(due) or SipDate.none(),
-            screen_messages=[refusal],
-            **answer,
-        )
+        return self.refused_loan(RenewResponse, msg, refusal, title=self._title(barcode), due=due)
 
     def _on_65(self, msg: RenewAllRequest, session: SIP2Session) -> RenewAllResponse:
         card = msg.patron_identifier or ""
-        answer = {"transaction_date": self._now(), "institution_id": self._ao(msg)}
         refusal = self._patron_password_refusal(card, msg.patron_password)
         if refusal is None and self.quirks.renewals_off:
             refusal = _RENEWALS_OFF
@@ -823,23 +712,15 @@ class SimulatedACS:
                     renewed_items=[loan.barcode for loan in result.renewed],
                     unrenewed_items=[barcode for barcode, _ in result.unrenewed],
                     screen_messages=notes,
-                    **answer,
+                    **self.echo(msg),
                 )
-        return RenewAllResponse.build(
-            ok=False, renewed_count=0, unrenewed_count=0, screen_messages=[refusal], **answer
-        )
+        return self.refused_renew_all(msg, refusal)
 
     # --- holds ---
 
     def _on_15(self, msg: HoldRequest, session: SIP2Session) -> HoldResponse:
         card = msg.patron_identifier or ""
         barcode = msg.item_identifier or None
-        answer = {
-            "transaction_date": self._now(),
-            "institution_id": self._ao(msg),
-            "patron_identifier": card,
-            "item_identifier": barcode,
-        }
         refusal = self._patron_password_refusal(card, msg.patron_password)
         if refusal is None:
             try:
@@ -855,15 +736,14 @@ class SimulatedACS:
                     strip=True,
                     ok=True,
                     available=view.state is HoldState.AWAITING_PICKUP,
-                    expiration_date=_sip_day(view.deadline),
+                    expiration_date=end_of_day(view.deadline),
                     queue_position=str(view.queue_position) if view.queue_position else None,
                     pickup_location=view.pickup,
                     title_identifier=view.title,
-                    **answer,
+                    item_identifier=barcode,
+                    **self.echo(msg, patron=True),
                 )
-        return HoldResponse.build(
-            strip=True, ok=False, available=False, screen_messages=[refusal], **answer
-        )
+        return self.refused_hold(msg, refusal)
 
     def _hold(self, msg: HoldRequest, card: str, barcode: str | None) -> HoldView:
         lib = self.library
@@ -891,11 +771,9 @@ class SimulatedACS:
 
     # --- helpers ---
 
-    def _now(self) -> SipDate:
-        return _sip_now(self.library.now())
-
-    def _ao(self, msg: Message) -> str:
-        return msg.get("AO") or self.institution_id
+    def sip_now(self) -> SipDate:
+        """The library's clock."""
+        return SipDate.from_datetime(self.library.now().replace(tzinfo=None))
 
     def _branch(self, session: SIP2Session) -> str | None:
         # A self-check logged in with a branch code as its user stands at that branch.
@@ -917,17 +795,6 @@ class SimulatedACS:
         if self._password_ok(card, password) is False:
             return _WRONG_PASSWORD
         return None
-
-    def _unknown_patron_24(self, msg: Message, card: str) -> PatronStatusResponse:
-        return PatronStatusResponse.build(
-            patron_status=PatronStatus("Y" * 4 + " " * 10),
-            transaction_date=self._now(),
-            institution_id=self._ao(msg),
-            patron_identifier=card,
-            personal_name="",
-            valid_patron=False,
-            screen_messages=[_NO_PATRON],
-        )
 
     @staticmethod
     def _status(info: PatronInfo) -> PatronStatus:
@@ -960,12 +827,6 @@ class SimulatedACS:
         if PatronBlock.MANUAL in info.blocks:
             notes.append(info.block_note or "利用が制限されています")
         return notes
-
-
-def _page_bound(raw: str | None, default: int) -> int:
-    if raw is None or not raw.strip().isdigit():
-        return default
-    return max(1, int(raw))
 
 
 def _insert_before(
