@@ -56,6 +56,7 @@ from ils_gateway.sip2.fields import (
     VarField,
     check_field_value,
 )
+from ils_gateway.sip2.redaction import redact
 
 __all__ = [
     "MESSAGE_TYPES",
@@ -95,14 +96,6 @@ __all__ = [
     "fixed_fields",
 ]
 
-# Fields whose values must never appear in logs or reprs.
-_SECRET_FIELDS = frozenset({"AC", "AD", "CO"})
-# Card numbers: masked to the last 4 characters at most.
-_MASKED_FIELDS = frozenset({"AA"})
-# Personal data (name, address, e-mail, phone): only the length is shown. A Japanese name is
-# short, so even its last few characters would identify the patron.
-_PERSONAL_FIELDS = frozenset({"AE", "BD", "BE", "BF"})
-
 
 @dataclass(frozen=True, slots=True)
 class FixedSpec:
@@ -119,16 +112,6 @@ def _fixed(kind: FixedKind, default: Any = dataclasses.MISSING) -> Any:
 def fixed_fields(cls: type[Message]) -> tuple[FixedSpec, ...]:
     """The fixed fields of ``cls`` in wire order."""
     return cls.FIXED
-
-
-def _mask(fid: str, value: str) -> str:
-    if fid in _SECRET_FIELDS:
-        return "***" if value else ""
-    if fid in _PERSONAL_FIELDS and value:
-        return f"<{len(value)} chars>"
-    if fid in _MASKED_FIELDS and value:
-        return "*" * max(0, len(value) - 4) + value[-4:] if len(value) > 4 else "****"
-    return value
 
 
 def _nfc(value: str) -> str:
@@ -262,7 +245,7 @@ class Message:
 
     def __repr__(self) -> str:
         fixed = ", ".join(f"{n}={getattr(self, n)!r}" for n in self._FIXED_NAMES)
-        var = ", ".join(f"{fid}={_mask(fid, v)!r}" for fid, v in self.fields)
+        var = ", ".join(f"{fid}={redact(fid, v)!r}" for fid, v in self.fields)
         parts = [p for p in (fixed, var) if p]
         if self.sequence is not None:
             parts.append(f"AY={self.sequence}")
