@@ -9,7 +9,7 @@ local to the tenant); instants are timezone-aware ``datetime``.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Generic, Self, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -192,7 +192,7 @@ class ItemResult(_Frozen):
         return self
 
     @classmethod
-    def from_error(cls, item_id: str, error: GatewayError, **extra: object) -> Self:
+    def from_error(cls, item_id: str, error: GatewayError, **extra: Any) -> Self:
         """The result for ``item_id`` when its operation raised ``error``."""
         if isinstance(error, Refused):
             return cls(

@@ -11,8 +11,12 @@ Public API, by module (import from the submodule):
   (35) / ``EndSessionResponse`` (36), ``FeePaidRequest`` (37/38), ``RequestACSResend`` (97),
   ``RequestSCResend`` (96) — each with typed fixed fields, ``fields`` (variable fields in
   wire order, unknown ones kept), named accessors (``msg.patron_identifier``,
-  ``msg.charged_items``, ``msg.screen_messages``) and ``Cls.build(...)``. ``MESSAGE_TYPES``
-  maps command code → class.
+  ``msg.charged_items``, ``msg.screen_messages``) and ``Cls.build(...)``, typed per class
+  through ``sip2.build_args`` (one ``TypedDict`` per message: a checker sees each field's
+  name and type). ``MESSAGE_TYPES`` maps command code → class.
+- ``sip2.redaction``: ``REDACTION``, the one table of fields hidden in reprs and logs
+  (passwords AC/AD/CO, the card number AA, personal AE/BD/BE/BF), ``redact``, ``mask_card``
+  and ``loggable`` (a message as log keys; used by the client and the server face).
 - ``sip2.fields``: ``SipDate`` (raw + ``.value``), code tables (``CirculationStatus``,
   ``FeeType``, ``SecurityMarker``, ``HoldMode``, ``PaymentType``, …), ``PatronStatus`` and
   ``Summary`` flag fields, ``MAX_FIELD_CHARS``.

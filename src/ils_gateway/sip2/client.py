@@ -72,6 +72,7 @@ from ils_gateway.sip2.messages import (
     RequestSCResend,
     SCStatus,
 )
+from ils_gateway.sip2.redaction import loggable, mask_card
 
 __all__ = [
     "IDENTITY_FIELDS",
@@ -230,16 +231,7 @@ class SIP2ClientSettings:
         )
 
 
-# --- log redaction -------------------------------------------------------------------------
-
-_SECRET = frozenset({"AC", "AD", "CO"})  # passwords: never shown
-_CARD = frozenset({"AA"})  # card numbers: last 4 at most
-_PERSONAL = frozenset({"AE", "BD", "BE", "BF"})  # name, address, e-mail, phone: hidden
-
-
-def _mask_card(value: str) -> str:
-    keep = max(0, min(4, len(value) - 1))
-    return "*" * (len(value) - keep) + (value[-keep:] if keep else "")
+# --- log redaction: the table and ``loggable`` live in ``sip2.redaction`` ----------------
 
 
 def frames_logged(logger: Any) -> bool:
@@ -247,23 +239,6 @@ def frames_logged(logger: Any) -> bool:
     ``loggable`` is worth skipping on every request when nobody reads them)."""
     enabled = getattr(logger, "is_enabled_for", None)
     return enabled is None or bool(enabled(logging.DEBUG))
-
-
-def loggable(message: Message) -> dict[str, Any]:
-    """A message as structlog keys, with passwords, card numbers and personal data hidden."""
-    fields = []
-    for fid, value in message.fields:
-        if fid in _SECRET:
-            value = "***" if value else ""
-        elif fid in _CARD:
-            value = _mask_card(value)
-        elif fid in _PERSONAL and value:
-            value = f"<{len(value)} chars>"
-        fields.append(f"{fid}={value}")
-    event: dict[str, Any] = {"code": message.code, "fields": fields}
-    if message.sequence is not None:
-        event["sequence"] = message.sequence
-    return event
 
 
 # --- does the response answer the request? ------------------------------------------------
@@ -538,8 +513,8 @@ class SIP2ClientPool:
                     code=response.code,
                     request=message.code,
                     field=mismatch,
-                    asked=_mask_card(message.get(mismatch) or ""),
-                    answered=_mask_card(response.get(mismatch) or ""),
+                    asked=mask_card(message.get(mismatch) or ""),
+                    answered=mask_card(response.get(mismatch) or ""),
                 )
                 raise SIP2IdentityMismatch(response.code, mismatch)
             await self._release(conn)

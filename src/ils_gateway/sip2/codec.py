@@ -27,7 +27,7 @@ import codecs
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import structlog
 
@@ -158,7 +158,7 @@ def parse(frame: bytes, settings: CodecSettings = DEFAULT_SETTINGS) -> Message:
     if undecodable and _UNDECODED.search(text, 0, 2):
         raise SIP2ParseError(0, f"undecodable bytes for {settings.encoding}", "command")
 
-    values = []
+    values: list[Any] = []
     append = values.append
     pos = 2
     try:

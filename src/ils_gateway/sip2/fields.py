@@ -518,7 +518,7 @@ class EnumCode(FixedKind):
     def __init__(self, enum: type[Enum], width: int) -> None:
         self.enum = enum
         self.width = width
-        self.lookup = {m.value: m for m in enum}  # type: ignore[var-annotated]
+        self.lookup: dict[str, Enum] = {m.value: m for m in enum}
 
     def read(self, text: str, pos: int) -> tuple[Enum, int]:
         end = pos + self.width

@@ -9,7 +9,8 @@ are the AY/AZ values as received (None when absent); ``last_field_terminated`` r
 whether the last variable field carried its ``|``.
 
 Build messages with ``Cls.build(fixed=..., named_field=..., extra_fields=[...])``, which
-writes known fields in specification order (required ones even when empty); or with
+writes known fields in specification order (required ones even when empty) and is typed
+per class (``build_args``: a checker sees each field's type and name); or with
 ``Cls(fixed=..., fields=((id, value), ...))`` for full control. Building validates every
 value (``FieldValueError``); ``|``, CR and LF are refused unless ``strip=True`` is passed
 to ``build``.
@@ -21,7 +22,7 @@ import dataclasses
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar, Unpack, dataclass_transform
 
 from ils_gateway.sip2.errors import FieldValueError
 from ils_gateway.sip2.fields import (
@@ -56,6 +57,10 @@ from ils_gateway.sip2.fields import (
     VarField,
     check_field_value,
 )
+from ils_gateway.sip2.redaction import redact
+
+if TYPE_CHECKING:
+    from ils_gateway.sip2 import build_args as _args
 
 __all__ = [
     "MESSAGE_TYPES",
@@ -95,14 +100,6 @@ __all__ = [
     "fixed_fields",
 ]
 
-# Fields whose values must never appear in logs or reprs.
-_SECRET_FIELDS = frozenset({"AC", "AD", "CO"})
-# Card numbers: masked to the last 4 characters at most.
-_MASKED_FIELDS = frozenset({"AA"})
-# Personal data (name, address, e-mail, phone): only the length is shown. A Japanese name is
-# short, so even its last few characters would identify the patron.
-_PERSONAL_FIELDS = frozenset({"AE", "BD", "BE", "BF"})
-
 
 @dataclass(frozen=True, slots=True)
 class FixedSpec:
@@ -112,23 +109,13 @@ class FixedSpec:
     kind: FixedKind
 
 
-def _fixed(kind: FixedKind, default: Any = dataclasses.MISSING) -> Any:
+def _fixed(kind: FixedKind, *, default: Any = dataclasses.MISSING) -> Any:
     return dataclasses.field(default=default, metadata={"sip2": kind})
 
 
 def fixed_fields(cls: type[Message]) -> tuple[FixedSpec, ...]:
     """The fixed fields of ``cls`` in wire order."""
     return cls.FIXED
-
-
-def _mask(fid: str, value: str) -> str:
-    if fid in _SECRET_FIELDS:
-        return "***" if value else ""
-    if fid in _PERSONAL_FIELDS and value:
-        return f"<{len(value)} chars>"
-    if fid in _MASKED_FIELDS and value:
-        return "*" * max(0, len(value) - 4) + value[-4:] if len(value) > 4 else "****"
-    return value
 
 
 def _nfc(value: str) -> str:
@@ -188,13 +175,13 @@ class Message:
             raise FieldValueError("AZ", "checksum must be four hex digits")
 
     @classmethod
-    def build(
-        cls: type[_M],
+    def _build(
+        cls,
         *,
         strip: bool = False,
         extra_fields: Iterable[Field] = (),
         **values: Any,
-    ) -> _M:
+    ) -> Self:
         """Build a message from fixed-field and named variable-field values.
 
         Known variable fields are written in specification order, required ones even when
@@ -223,15 +210,20 @@ class Message:
             raise TypeError(f"{cls.__name__}.build() got unknown fields: {sorted(values)}")
         return cls(**fixed, **trailer, fields=tuple(fields))
 
+    if not TYPE_CHECKING:
+        # Each message class declares a typed ``build`` for checkers (``build_args``); they
+        # all run this one.
+        build = _build
+
     @classmethod
     def _from_wire(
-        cls: type[_M],
+        cls,
         values: list[Any],
         fields: tuple[Field, ...],
         sequence: int | None,
         checksum: str | None,
         terminated: bool,
-    ) -> _M:
+    ) -> Self:
         # The parser has already validated everything: skip __post_init__ (hot path).
         obj = object.__new__(cls)
         setattr_ = object.__setattr__
@@ -262,7 +254,7 @@ class Message:
 
     def __repr__(self) -> str:
         fixed = ", ".join(f"{n}={getattr(self, n)!r}" for n in self._FIXED_NAMES)
-        var = ", ".join(f"{fid}={_mask(fid, v)!r}" for fid, v in self.fields)
+        var = ", ".join(f"{fid}={redact(fid, v)!r}" for fid, v in self.fields)
         parts = [p for p in (fixed, var) if p]
         if self.sequence is not None:
             parts.append(f"AY={self.sequence}")
@@ -275,8 +267,13 @@ MESSAGE_TYPES: dict[str, type[Message]] = {}
 """Registry: command code → message class."""
 
 
-def _message(code: str, sender: str, response_code: str | None = None) -> Callable[[type], Any]:
-    def register(cls: type) -> type[Message]:
+@dataclass_transform(kw_only_default=True, frozen_default=True, field_specifiers=(_fixed,))
+def _message(
+    code: str, sender: str, response_code: str | None = None
+) -> Callable[[type[_M]], type[_M]]:
+    """Make ``cls`` a frozen keyword-only dataclass and register it as message ``code``."""
+
+    def register(cls: type[_M]) -> type[_M]:
         cls = dataclass(frozen=True, slots=True, kw_only=True, repr=False)(cls)
         cls.code = code
         cls.sender = sender
@@ -315,11 +312,22 @@ def _aa() -> Var:
 class LoginRequest(Message):
     """93 Login: the SC logs in to the ACS with a user id and password."""
 
-    uid_algorithm: str = _fixed(CHAR, "0")
-    pwd_algorithm: str = _fixed(CHAR, "0")
+    uid_algorithm: str = _fixed(CHAR, default="0")
+    pwd_algorithm: str = _fixed(CHAR, default="0")
     login_user_id = Var("CN", required=True)
     login_password = Var("CO", required=True)
     location_code = Var("CP")
+
+    if TYPE_CHECKING:
+
+        @classmethod
+        def build(
+            cls,
+            *,
+            strip: bool = ...,
+            extra_fields: Iterable[Field] = ...,
+            **values: Unpack[_args.LoginRequestArgs],
+        ) -> Self: ...
 
 
 @_message("94", "ACS")
@@ -328,14 +336,36 @@ class LoginResponse(Message):
 
     ok: bool = _fixed(OK)
 
+    if TYPE_CHECKING:
+
+        @classmethod
+        def build(
+            cls,
+            *,
+            strip: bool = ...,
+            extra_fields: Iterable[Field] = ...,
+            **values: Unpack[_args.LoginResponseArgs],
+        ) -> Self: ...
+
 
 @_message("99", "SC", "98")
 class SCStatus(Message):
     """99 SC Status: the SC reports its state and asks for the ACS's (also a keep-alive)."""
 
-    status_code: SCStatusCode = _fixed(EnumCode(SCStatusCode, 1), SCStatusCode.OK)
-    max_print_width: int | None = _fixed(NUMBER3, 0)
-    protocol_version: str = _fixed(PROTOCOL_VERSION, "2.00")
+    status_code: SCStatusCode = _fixed(EnumCode(SCStatusCode, 1), default=SCStatusCode.OK)
+    max_print_width: int | None = _fixed(NUMBER3, default=0)
+    protocol_version: str = _fixed(PROTOCOL_VERSION, default="2.00")
+
+    if TYPE_CHECKING:
+
+        @classmethod
+        def build(
+            cls,
+            *,
+            strip: bool = ...,
+            extra_fields: Iterable[Field] = ...,
+            **values: Unpack[_args.SCStatusArgs],
+        ) -> Self: ...
 
 
 @_message("98", "ACS")
@@ -351,13 +381,24 @@ class ACSStatus(Message):
     timeout_period: int | None = _fixed(NUMBER3)
     retries_allowed: int | None = _fixed(NUMBER3)
     date_time_sync: SipDate = _fixed(DATE)
-    protocol_version: str = _fixed(PROTOCOL_VERSION, "2.00")
+    protocol_version: str = _fixed(PROTOCOL_VERSION, default="2.00")
     institution_id = _ao()
     library_name = Var("AM")
     supported_messages = Var("BX", required=True)
     terminal_location = Var("AN")
     screen_messages = Repeat("AF")
     print_lines = Repeat("AG")
+
+    if TYPE_CHECKING:
+
+        @classmethod
+        def build(
+            cls,
+            *,
+            strip: bool = ...,
+            extra_fields: Iterable[Field] = ...,
+            **values: Unpack[_args.ACSStatusArgs],
+        ) -> Self: ...
 
 
 # --- patron status, information, enable, block, end session -----------------------------
@@ -367,12 +408,23 @@ class ACSStatus(Message):
 class PatronStatusRequest(Message):
     """23 Patron Status Request: is this card valid, and is the patron blocked."""
 
-    language: str = _fixed(LANGUAGE, "000")
+    language: str = _fixed(LANGUAGE, default="000")
     transaction_date: SipDate = _fixed(DATE)
     institution_id = _ao()
     patron_identifier = _aa()
     terminal_password = Var("AC", required=True)
     patron_password = Var("AD", required=True)
+
+    if TYPE_CHECKING:
+
+        @classmethod
+        def build(
+            cls,
+            *,
+            strip: bool = ...,
+            extra_fields: Iterable[Field] = ...,
+            **values: Unpack[_args.PatronStatusRequestArgs],
+        ) -> Self: ...
 
 
 @_message("24", "ACS")
@@ -380,7 +432,7 @@ class PatronStatusResponse(Message):
     """24 Patron Status Response (also the answer to 01 Block Patron)."""
 
     patron_status: PatronStatus = _fixed(PATRON_STATUS)
-    language: str = _fixed(LANGUAGE, "000")
+    language: str = _fixed(LANGUAGE, default="000")
     transaction_date: SipDate = _fixed(DATE)
     institution_id = _ao()
     patron_identifier = _aa()
@@ -392,14 +444,25 @@ class PatronStatusResponse(Message):
     screen_messages = Repeat("AF")
     print_lines = Repeat("AG")
 
+    if TYPE_CHECKING:
+
+        @classmethod
+        def build(
+            cls,
+            *,
+            strip: bool = ...,
+            extra_fields: Iterable[Field] = ...,
+            **values: Unpack[_args.PatronStatusResponseArgs],
+        ) -> Self: ...
+
 
 @_message("63", "SC", "64")
 class PatronInformationRequest(Message):
     """63 Patron Information: the patron's record and, per ``summary``, one list of items."""
 
-    language: str = _fixed(LANGUAGE, "000")
+    language: str = _fixed(LANGUAGE, default="000")
     transaction_date: SipDate = _fixed(DATE)
-    summary: Summary = _fixed(SUMMARY, Summary())
+    summary: Summary = _fixed(SUMMARY, default=Summary())
     institution_id = _ao()
     patron_identifier = _aa()
     terminal_password = Var("AC")
@@ -407,20 +470,31 @@ class PatronInformationRequest(Message):
     start_item = Var("BP")
     end_item = Var("BQ")
 
+    if TYPE_CHECKING:
+
+        @classmethod
+        def build(
+            cls,
+            *,
+            strip: bool = ...,
+            extra_fields: Iterable[Field] = ...,
+            **values: Unpack[_args.PatronInformationRequestArgs],
+        ) -> Self: ...
+
 
 @_message("64", "ACS")
 class PatronInformationResponse(Message):
     """64 Patron Information Response: counts, limits, contact data and item lists."""
 
     patron_status: PatronStatus = _fixed(PATRON_STATUS)
-    language: str = _fixed(LANGUAGE, "000")
+    language: str = _fixed(LANGUAGE, default="000")
     transaction_date: SipDate = _fixed(DATE)
-    hold_items_count: int | None = _fixed(COUNT4, 0)
-    overdue_items_count: int | None = _fixed(COUNT4, 0)
-    charged_items_count: int | None = _fixed(COUNT4, 0)
-    fine_items_count: int | None = _fixed(COUNT4, 0)
-    recall_items_count: int | None = _fixed(COUNT4, 0)
-    unavailable_holds_count: int | None = _fixed(COUNT4, 0)
+    hold_items_count: int | None = _fixed(COUNT4, default=0)
+    overdue_items_count: int | None = _fixed(COUNT4, default=0)
+    charged_items_count: int | None = _fixed(COUNT4, default=0)
+    fine_items_count: int | None = _fixed(COUNT4, default=0)
+    recall_items_count: int | None = _fixed(COUNT4, default=0)
+    unavailable_holds_count: int | None = _fixed(COUNT4, default=0)
     institution_id = _ao()
     patron_identifier = _aa()
     personal_name = Var("AE", required=True)
@@ -444,6 +518,17 @@ class PatronInformationResponse(Message):
     screen_messages = Repeat("AF")
     print_lines = Repeat("AG")
 
+    if TYPE_CHECKING:
+
+        @classmethod
+        def build(
+            cls,
+            *,
+            strip: bool = ...,
+            extra_fields: Iterable[Field] = ...,
+            **values: Unpack[_args.PatronInformationResponseArgs],
+        ) -> Self: ...
+
 
 @_message("25", "SC", "26")
 class PatronEnableRequest(Message):
@@ -455,13 +540,24 @@ class PatronEnableRequest(Message):
     terminal_password = Var("AC")
     patron_password = Var("AD")
 
+    if TYPE_CHECKING:
+
+        @classmethod
+        def build(
+            cls,
+            *,
+            strip: bool = ...,
+            extra_fields: Iterable[Field] = ...,
+            **values: Unpack[_args.PatronEnableRequestArgs],
+        ) -> Self: ...
+
 
 @_message("26", "ACS")
 class PatronEnableResponse(Message):
     """26 Patron Enable Response: the patron's status after the enable."""
 
     patron_status: PatronStatus = _fixed(PATRON_STATUS)
-    language: str = _fixed(LANGUAGE, "000")
+    language: str = _fixed(LANGUAGE, default="000")
     transaction_date: SipDate = _fixed(DATE)
     institution_id = _ao()
     patron_identifier = _aa()
@@ -471,17 +567,39 @@ class PatronEnableResponse(Message):
     screen_messages = Repeat("AF")
     print_lines = Repeat("AG")
 
+    if TYPE_CHECKING:
+
+        @classmethod
+        def build(
+            cls,
+            *,
+            strip: bool = ...,
+            extra_fields: Iterable[Field] = ...,
+            **values: Unpack[_args.PatronEnableResponseArgs],
+        ) -> Self: ...
+
 
 @_message("01", "SC", "24")
 class BlockPatron(Message):
     """01 Block Patron: the SC blocks a card (e.g. retained); answered by 24."""
 
-    card_retained: bool = _fixed(YN, False)
+    card_retained: bool = _fixed(YN, default=False)
     transaction_date: SipDate = _fixed(DATE)
     institution_id = _ao()
     blocked_card_message = Var("AL", required=True)
     patron_identifier = _aa()
     terminal_password = Var("AC", required=True)
+
+    if TYPE_CHECKING:
+
+        @classmethod
+        def build(
+            cls,
+            *,
+            strip: bool = ...,
+            extra_fields: Iterable[Field] = ...,
+            **values: Unpack[_args.BlockPatronArgs],
+        ) -> Self: ...
 
 
 @_message("35", "SC", "36")
@@ -493,6 +611,17 @@ class EndPatronSessionRequest(Message):
     patron_identifier = _aa()
     terminal_password = Var("AC")
     patron_password = Var("AD")
+
+    if TYPE_CHECKING:
+
+        @classmethod
+        def build(
+            cls,
+            *,
+            strip: bool = ...,
+            extra_fields: Iterable[Field] = ...,
+            **values: Unpack[_args.EndPatronSessionRequestArgs],
+        ) -> Self: ...
 
 
 @_message("36", "ACS")
@@ -506,6 +635,17 @@ class EndSessionResponse(Message):
     screen_messages = Repeat("AF")
     print_lines = Repeat("AG")
 
+    if TYPE_CHECKING:
+
+        @classmethod
+        def build(
+            cls,
+            *,
+            strip: bool = ...,
+            extra_fields: Iterable[Field] = ...,
+            **values: Unpack[_args.EndSessionResponseArgs],
+        ) -> Self: ...
+
 
 # --- circulation ----------------------------------------------------------------------
 
@@ -514,10 +654,10 @@ class EndSessionResponse(Message):
 class CheckoutRequest(Message):
     """11 Checkout: lend an item to a patron."""
 
-    sc_renewal_policy: bool = _fixed(YN, False)
-    no_block: bool = _fixed(YN, False)
+    sc_renewal_policy: bool = _fixed(YN, default=False)
+    no_block: bool = _fixed(YN, default=False)
     transaction_date: SipDate = _fixed(DATE)
-    nb_due_date: SipDate = _fixed(DATE, SipDate.none())
+    nb_due_date: SipDate = _fixed(DATE, default=SipDate.none())
     institution_id = _ao()
     patron_identifier = _aa()
     item_identifier = Var("AB", required=True)
@@ -527,6 +667,17 @@ class CheckoutRequest(Message):
     fee_acknowledged = Var("BO")
     cancel = Var("BI")
 
+    if TYPE_CHECKING:
+
+        @classmethod
+        def build(
+            cls,
+            *,
+            strip: bool = ...,
+            extra_fields: Iterable[Field] = ...,
+            **values: Unpack[_args.CheckoutRequestArgs],
+        ) -> Self: ...
+
 
 @_message("12", "ACS")
 class CheckoutResponse(Message):
@@ -534,8 +685,8 @@ class CheckoutResponse(Message):
 
     ok: bool = _fixed(OK)
     renewal_ok: bool = _fixed(YN)
-    magnetic_media: bool | None = _fixed(YNU, None)
-    desensitize: bool | None = _fixed(YNU, None)
+    magnetic_media: bool | None = _fixed(YNU, default=None)
+    desensitize: bool | None = _fixed(YNU, default=None)
     transaction_date: SipDate = _fixed(DATE)
     institution_id = _ao()
     patron_identifier = _aa()
@@ -552,12 +703,23 @@ class CheckoutResponse(Message):
     screen_messages = Repeat("AF")
     print_lines = Repeat("AG")
 
+    if TYPE_CHECKING:
+
+        @classmethod
+        def build(
+            cls,
+            *,
+            strip: bool = ...,
+            extra_fields: Iterable[Field] = ...,
+            **values: Unpack[_args.CheckoutResponseArgs],
+        ) -> Self: ...
+
 
 @_message("09", "SC", "10")
 class CheckinRequest(Message):
     """09 Checkin: return an item."""
 
-    no_block: bool = _fixed(YN, False)
+    no_block: bool = _fixed(YN, default=False)
     transaction_date: SipDate = _fixed(DATE)
     return_date: SipDate = _fixed(DATE)
     current_location = Var("AP", required=True)
@@ -567,6 +729,17 @@ class CheckinRequest(Message):
     item_properties = Var("CH")
     cancel = Var("BI")
 
+    if TYPE_CHECKING:
+
+        @classmethod
+        def build(
+            cls,
+            *,
+            strip: bool = ...,
+            extra_fields: Iterable[Field] = ...,
+            **values: Unpack[_args.CheckinRequestArgs],
+        ) -> Self: ...
+
 
 @_message("10", "ACS")
 class CheckinResponse(Message):
@@ -574,8 +747,8 @@ class CheckinResponse(Message):
 
     ok: bool = _fixed(OK)
     resensitize: bool = _fixed(YN)
-    magnetic_media: bool | None = _fixed(YNU, None)
-    alert: bool = _fixed(YN, False)
+    magnetic_media: bool | None = _fixed(YNU, default=None)
+    alert: bool = _fixed(YN, default=False)
     transaction_date: SipDate = _fixed(DATE)
     institution_id = _ao()
     item_identifier = Var("AB", required=True)
@@ -588,6 +761,17 @@ class CheckinResponse(Message):
     screen_messages = Repeat("AF")
     print_lines = Repeat("AG")
 
+    if TYPE_CHECKING:
+
+        @classmethod
+        def build(
+            cls,
+            *,
+            strip: bool = ...,
+            extra_fields: Iterable[Field] = ...,
+            **values: Unpack[_args.CheckinResponseArgs],
+        ) -> Self: ...
+
 
 @_message("17", "SC", "18")
 class ItemInformationRequest(Message):
@@ -598,14 +782,27 @@ class ItemInformationRequest(Message):
     item_identifier = Var("AB", required=True)
     terminal_password = Var("AC")
 
+    if TYPE_CHECKING:
+
+        @classmethod
+        def build(
+            cls,
+            *,
+            strip: bool = ...,
+            extra_fields: Iterable[Field] = ...,
+            **values: Unpack[_args.ItemInformationRequestArgs],
+        ) -> Self: ...
+
 
 @_message("18", "ACS")
 class ItemInformationResponse(Message):
     """18 Item Information Response: circulation status, due date, locations, queue."""
 
     circulation_status: CirculationStatus = _fixed(EnumCode(CirculationStatus, 2))
-    security_marker: SecurityMarker = _fixed(EnumCode(SecurityMarker, 2), SecurityMarker.NONE)
-    fee_type: FeeType = _fixed(EnumCode(FeeType, 2), FeeType.OTHER)
+    security_marker: SecurityMarker = _fixed(
+        EnumCode(SecurityMarker, 2), default=SecurityMarker.NONE
+    )
+    fee_type: FeeType = _fixed(EnumCode(FeeType, 2), default=FeeType.OTHER)
     transaction_date: SipDate = _fixed(DATE)
     hold_queue_length = Var("CF")
     due_date = DateVar("AH")
@@ -623,6 +820,17 @@ class ItemInformationResponse(Message):
     screen_messages = Repeat("AF")
     print_lines = Repeat("AG")
 
+    if TYPE_CHECKING:
+
+        @classmethod
+        def build(
+            cls,
+            *,
+            strip: bool = ...,
+            extra_fields: Iterable[Field] = ...,
+            **values: Unpack[_args.ItemInformationResponseArgs],
+        ) -> Self: ...
+
 
 @_message("19", "SC", "20")
 class ItemStatusUpdateRequest(Message):
@@ -633,6 +841,17 @@ class ItemStatusUpdateRequest(Message):
     item_identifier = Var("AB", required=True)
     terminal_password = Var("AC")
     item_properties = Var("CH", required=True)
+
+    if TYPE_CHECKING:
+
+        @classmethod
+        def build(
+            cls,
+            *,
+            strip: bool = ...,
+            extra_fields: Iterable[Field] = ...,
+            **values: Unpack[_args.ItemStatusUpdateRequestArgs],
+        ) -> Self: ...
 
 
 @_message("20", "ACS")
@@ -646,6 +865,17 @@ class ItemStatusUpdateResponse(Message):
     item_properties = Var("CH")
     screen_messages = Repeat("AF")
     print_lines = Repeat("AG")
+
+    if TYPE_CHECKING:
+
+        @classmethod
+        def build(
+            cls,
+            *,
+            strip: bool = ...,
+            extra_fields: Iterable[Field] = ...,
+            **values: Unpack[_args.ItemStatusUpdateResponseArgs],
+        ) -> Self: ...
 
 
 @_message("15", "SC", "16")
@@ -665,6 +895,17 @@ class HoldRequest(Message):
     terminal_password = Var("AC")
     fee_acknowledged = Var("BO")
 
+    if TYPE_CHECKING:
+
+        @classmethod
+        def build(
+            cls,
+            *,
+            strip: bool = ...,
+            extra_fields: Iterable[Field] = ...,
+            **values: Unpack[_args.HoldRequestArgs],
+        ) -> Self: ...
+
 
 @_message("16", "ACS")
 class HoldResponse(Message):
@@ -683,15 +924,26 @@ class HoldResponse(Message):
     screen_messages = Repeat("AF")
     print_lines = Repeat("AG")
 
+    if TYPE_CHECKING:
+
+        @classmethod
+        def build(
+            cls,
+            *,
+            strip: bool = ...,
+            extra_fields: Iterable[Field] = ...,
+            **values: Unpack[_args.HoldResponseArgs],
+        ) -> Self: ...
+
 
 @_message("29", "SC", "30")
 class RenewRequest(Message):
     """29 Renew: renew one loan."""
 
-    third_party_allowed: bool = _fixed(YN, False)
-    no_block: bool = _fixed(YN, False)
+    third_party_allowed: bool = _fixed(YN, default=False)
+    no_block: bool = _fixed(YN, default=False)
     transaction_date: SipDate = _fixed(DATE)
-    nb_due_date: SipDate = _fixed(DATE, SipDate.none())
+    nb_due_date: SipDate = _fixed(DATE, default=SipDate.none())
     institution_id = _ao()
     patron_identifier = _aa()
     patron_password = Var("AD")
@@ -701,6 +953,17 @@ class RenewRequest(Message):
     item_properties = Var("CH")
     fee_acknowledged = Var("BO")
 
+    if TYPE_CHECKING:
+
+        @classmethod
+        def build(
+            cls,
+            *,
+            strip: bool = ...,
+            extra_fields: Iterable[Field] = ...,
+            **values: Unpack[_args.RenewRequestArgs],
+        ) -> Self: ...
+
 
 @_message("30", "ACS")
 class RenewResponse(Message):
@@ -708,8 +971,8 @@ class RenewResponse(Message):
 
     ok: bool = _fixed(OK)
     renewal_ok: bool = _fixed(YN)
-    magnetic_media: bool | None = _fixed(YNU, None)
-    desensitize: bool | None = _fixed(YNU, None)
+    magnetic_media: bool | None = _fixed(YNU, default=None)
+    desensitize: bool | None = _fixed(YNU, default=None)
     transaction_date: SipDate = _fixed(DATE)
     institution_id = _ao()
     patron_identifier = _aa()
@@ -726,6 +989,17 @@ class RenewResponse(Message):
     screen_messages = Repeat("AF")
     print_lines = Repeat("AG")
 
+    if TYPE_CHECKING:
+
+        @classmethod
+        def build(
+            cls,
+            *,
+            strip: bool = ...,
+            extra_fields: Iterable[Field] = ...,
+            **values: Unpack[_args.RenewResponseArgs],
+        ) -> Self: ...
+
 
 @_message("65", "SC", "66")
 class RenewAllRequest(Message):
@@ -738,20 +1012,42 @@ class RenewAllRequest(Message):
     terminal_password = Var("AC")
     fee_acknowledged = Var("BO")
 
+    if TYPE_CHECKING:
+
+        @classmethod
+        def build(
+            cls,
+            *,
+            strip: bool = ...,
+            extra_fields: Iterable[Field] = ...,
+            **values: Unpack[_args.RenewAllRequestArgs],
+        ) -> Self: ...
+
 
 @_message("66", "ACS")
 class RenewAllResponse(Message):
     """66 Renew All Response: counts and lists of renewed and unrenewed items."""
 
     ok: bool = _fixed(OK)
-    renewed_count: int | None = _fixed(COUNT4, 0)
-    unrenewed_count: int | None = _fixed(COUNT4, 0)
+    renewed_count: int | None = _fixed(COUNT4, default=0)
+    unrenewed_count: int | None = _fixed(COUNT4, default=0)
     transaction_date: SipDate = _fixed(DATE)
     institution_id = _ao()
     renewed_items = Repeat("BM")
     unrenewed_items = Repeat("BN")
     screen_messages = Repeat("AF")
     print_lines = Repeat("AG")
+
+    if TYPE_CHECKING:
+
+        @classmethod
+        def build(
+            cls,
+            *,
+            strip: bool = ...,
+            extra_fields: Iterable[Field] = ...,
+            **values: Unpack[_args.RenewAllResponseArgs],
+        ) -> Self: ...
 
 
 @_message("37", "SC", "38")
@@ -761,7 +1057,7 @@ class FeePaidRequest(Message):
     transaction_date: SipDate = _fixed(DATE)
     fee_type: FeeType = _fixed(EnumCode(FeeType, 2))
     payment_type: PaymentType = _fixed(EnumCode(PaymentType, 2))
-    currency_type: str = _fixed(CURRENCY, "JPY")
+    currency_type: str = _fixed(CURRENCY, default="JPY")
     fee_amount = Var("BV", required=True)
     institution_id = _ao()
     patron_identifier = _aa()
@@ -769,6 +1065,17 @@ class FeePaidRequest(Message):
     patron_password = Var("AD")
     fee_identifier = Var("CG")
     transaction_id = Var("BK")
+
+    if TYPE_CHECKING:
+
+        @classmethod
+        def build(
+            cls,
+            *,
+            strip: bool = ...,
+            extra_fields: Iterable[Field] = ...,
+            **values: Unpack[_args.FeePaidRequestArgs],
+        ) -> Self: ...
 
 
 @_message("38", "ACS")
@@ -783,6 +1090,17 @@ class FeePaidResponse(Message):
     screen_messages = Repeat("AF")
     print_lines = Repeat("AG")
 
+    if TYPE_CHECKING:
+
+        @classmethod
+        def build(
+            cls,
+            *,
+            strip: bool = ...,
+            extra_fields: Iterable[Field] = ...,
+            **values: Unpack[_args.FeePaidResponseArgs],
+        ) -> Self: ...
+
 
 # --- error detection --------------------------------------------------------------------
 
@@ -791,7 +1109,29 @@ class FeePaidResponse(Message):
 class RequestACSResend(Message):
     """97 Request ACS Resend: the SC could not read the last response (AZ only, no AY)."""
 
+    if TYPE_CHECKING:
+
+        @classmethod
+        def build(
+            cls,
+            *,
+            strip: bool = ...,
+            extra_fields: Iterable[Field] = ...,
+            **values: Unpack[_args.RequestACSResendArgs],
+        ) -> Self: ...
+
 
 @_message("96", "ACS")
 class RequestSCResend(Message):
     """96 Request SC Resend: the ACS could not read the last request (AZ only, no AY)."""
+
+    if TYPE_CHECKING:
+
+        @classmethod
+        def build(
+            cls,
+            *,
+            strip: bool = ...,
+            extra_fields: Iterable[Field] = ...,
+            **values: Unpack[_args.RequestSCResendArgs],
+        ) -> Self: ...

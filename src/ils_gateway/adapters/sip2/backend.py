@@ -26,7 +26,7 @@ import asyncio
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime
-from typing import TypeVar
+from typing import TypedDict, TypeVar
 from zoneinfo import ZoneInfo
 
 from ils_gateway.adapters.base import CancelOutcome, Capabilities, Capability
@@ -98,6 +98,13 @@ def _required_id(value: str, what: str) -> str:
     if not value.strip():
         raise BadRequest(f"The {what} is missing.", operator_detail=f"SIP2: empty {what} not sent")
     return value
+
+
+class _CommonFields(TypedDict):
+    """The fields every request this backend sends carries (typed for ``Cls.build``)."""
+
+    institution_id: str
+    terminal_password: str | None
 
 
 class Sip2Backend:
@@ -188,7 +195,7 @@ class Sip2Backend:
             )
         return answer
 
-    def _common(self) -> dict[str, str | None]:
+    def _common(self) -> _CommonFields:
         settings = self._pool.settings
         return {
             "institution_id": settings.institution_id,
