@@ -305,15 +305,14 @@ class ACSFace(ABC):
     ) -> Message:
         """24, 64 or 26 for a patron the ACS does not know or let in: BL=N (no BL when
         ``valid`` is None); CQ=N too where the ACS says the password was checked."""
-        extra = {"valid_patron_password": False} if password_checked else {}
         return answer.build(
             strip=True,
             patron_status=UNKNOWN_PATRON_STATUS,
             language=getattr(msg, "language", "000"),
             personal_name="",
             valid_patron=valid,
+            valid_patron_password=False if password_checked else None,
             screen_messages=[text],
-            **extra,
             **self.echo(msg, patron=True),
         )
 
