@@ -52,6 +52,7 @@ from ils_gateway.adapters.base import (
     Capability,
     CapabilitySupport,
     Support,
+    Unavailable,
 )
 from ils_gateway.adapters.folio import mapping
 from ils_gateway.adapters.folio.client import FolioClient
@@ -78,7 +79,6 @@ from ils_gateway.domain.errors import (
     AuthenticationFailed,
     BackendProtocolError,
     CancelRefused,
-    FeatureDisabled,
     HoldRefused,
     NotFound,
 )
@@ -95,7 +95,6 @@ from ils_gateway.domain.models import (
 from ils_gateway.domain.vocab import (
     BlockReason,
     ContactMethod,
-    Feature,
     HoldStatus,
     Outcome,
     RefusalReason,
@@ -109,6 +108,20 @@ _CANCEL_NOTE = "Cancelled by the patron online"
 # Hold (RequestByInstanceIdResource); a patron portal asks for a Hold before a Recall, because a
 # recall cuts short another patron's loan.
 _ITEM_REQUEST_TYPES = ("Page", "Hold", "Recall")
+
+# Why FOLIO's circulation APIs (as this adapter uses them) lack what they lack.
+_SELF_CHECK = Unavailable("FOLIO adapter: use SIP2 (edge-sip2) for self-check")
+_NOT_OFFERED = {
+    Capability.CHANGE_HOLD_CONTACT: Unavailable(
+        "FOLIO requests carry no contact method (notice preferences)"
+    ),
+    Capability.SUSPEND_HOLD: Unavailable("FOLIO requests cannot be suspended"),
+    Capability.CHECKOUT: _SELF_CHECK,
+    Capability.CHECKIN: _SELF_CHECK,
+    Capability.CHANGE_PASSWORD: Unavailable(
+        "FOLIO adapter: patron PINs are set by staff in mod-users"
+    ),
+}
 
 
 def _mismatch(what: str, asked: str, got: object) -> BackendProtocolError:
@@ -167,7 +180,8 @@ class FolioBackend:
                 Capability.CHANGE_HOLD_PICKUP: Support.NATIVE,
                 Capability.LIST_PICKUP_LIBRARIES: Support.NATIVE,
                 Capability.GET_ITEM: Support.NATIVE,
-            }
+            },
+            missing=_NOT_OFFERED,
         )
 
     @property
@@ -583,10 +597,7 @@ class FolioBackend:
         contact_method: ContactMethod | None = None,
     ) -> Hold:
         if contact_method is not None:
-            raise FeatureDisabled(
-                Feature.HOLD_CHANGES,
-                operator_detail="FOLIO requests carry no contact method (notice preferences)",
-            )
+            self._capabilities.require(Capability.CHANGE_HOLD_CONTACT)
         raw = await self._own_request(patron, hold_id)
         if pickup_library is not None:
             if raw.get("status") != "Open - Not yet filled":
@@ -615,14 +626,10 @@ class FolioBackend:
         return (await self._to_holds([record]))[0]
 
     async def suspend_hold(self, patron: Patron, hold_id: str, until: date | None) -> Hold:
-        raise FeatureDisabled(
-            Feature.HOLD_SKIP, operator_detail="FOLIO requests cannot be suspended"
-        )
+        raise self._capabilities.disabled(Capability.SUSPEND_HOLD)
 
     async def resume_hold(self, patron: Patron, hold_id: str) -> Hold:
-        raise FeatureDisabled(
-            Feature.HOLD_SKIP, operator_detail="FOLIO requests cannot be suspended"
-        )
+        raise self._capabilities.disabled(Capability.SUSPEND_HOLD)
 
     # -- libraries and items ---------------------------------------------------------------
 
@@ -659,20 +666,13 @@ class FolioBackend:
     # -- not offered by this adapter ---------------------------------------------------------
 
     async def checkout(self, patron: Patron, item_id: str) -> Loan:
-        raise FeatureDisabled(
-            Feature.LOANS, operator_detail="FOLIO adapter: use SIP2 (edge-sip2) for self-check"
-        )
+        raise self._capabilities.disabled(Capability.CHECKOUT)
 
     async def checkin(self, item_id: str) -> Item:
-        raise FeatureDisabled(
-            Feature.LOANS, operator_detail="FOLIO adapter: use SIP2 (edge-sip2) for self-check"
-        )
+        raise self._capabilities.disabled(Capability.CHECKIN)
 
     async def change_password(self, patron: Patron, old_password: str, new_password: str) -> None:
-        raise FeatureDisabled(
-            Feature.PASSWORD_CHANGE,
-            operator_detail="FOLIO adapter: patron PINs are set by staff in mod-users",
-        )
+        raise self._capabilities.disabled(Capability.CHANGE_PASSWORD)
 
 
 def _path_id(value: str) -> str:
