@@ -11,6 +11,7 @@ from ils_gateway.adapters.base import (
     Capabilities,
     Capability,
     CapabilitySupport,
+    GuardedBackend,
     ILSBackend,
     Support,
     Unavailable,
@@ -92,3 +93,19 @@ def test_the_guard_refuses_a_missing_capability_with_the_backends_reason() -> No
     assert changed.disabled(Capability.CHECKOUT).operator_detail == why.operator_detail
     assert caps == Capabilities({Capability.RENEW: Support.NATIVE})
     assert caps.disabled(Capability.SUSPEND_HOLD).feature is Feature.HOLD_SKIP
+
+
+async def test_what_a_backend_leaves_out_refuses_through_the_guard() -> None:
+    class Lends(GuardedBackend):
+        @property
+        def capabilities(self) -> Capabilities:
+            why = {Capability.CHANGE_PASSWORD: Unavailable("PINs are set by staff")}
+            return Capabilities({Capability.CHECKOUT: Support.NATIVE}, missing=why)
+
+    with pytest.raises(FeatureDisabled) as refused:
+        await Lends().change_password(None, "old", "new")  # type: ignore[arg-type]
+    assert refused.value.feature is Feature.PASSWORD_CHANGE
+    assert refused.value.operator_detail == "PINs are set by staff"
+    with pytest.raises(FeatureDisabled) as refused:
+        await Lends().resume_hold(None, "h1")  # type: ignore[arg-type]
+    assert refused.value.feature is Feature.HOLD_SKIP

@@ -15,7 +15,7 @@ Contract for every method:
 - A method whose capability is ``UNAVAILABLE`` raises ``FeatureDisabled``: through
   ``Capabilities.require`` / ``Capabilities.disabled``, the one guard, which names the feature
   ``DISABLED_FEATURE`` gives and the backend's own explanation (``Unavailable``) declared with
-  its capability table.
+  its capability table. ``GuardedBackend`` gives every adapter the methods it does not offer.
 
 Capabilities are declared data, in the manner of VuFind's ``checkFunction``: each feature is
 ``NATIVE`` (the backend does it), ``EMULATED`` (the adapter does it with other calls, e.g. a
@@ -336,3 +336,33 @@ class ILSBackend(Protocol):
     async def close(self) -> None:
         """Release connections; later calls fail clearly. Safe to call twice."""
         ...
+
+
+class GuardedBackend:
+    """The methods an adapter may leave out: each refuses through the capability guard.
+
+    An adapter derives from it, declares ``capabilities`` (with why it lacks what it lacks)
+    and implements what it offers; the rest raise ``FeatureDisabled``.
+    """
+
+    @property
+    def capabilities(self) -> Capabilities:
+        raise NotImplementedError
+
+    async def suspend_hold(self, patron: Patron, hold_id: str, until: date | None) -> Hold:
+        raise self.capabilities.disabled(Capability.SUSPEND_HOLD)
+
+    async def resume_hold(self, patron: Patron, hold_id: str) -> Hold:
+        raise self.capabilities.disabled(Capability.SUSPEND_HOLD)
+
+    async def list_pickup_libraries(self) -> list[Library]:
+        raise self.capabilities.disabled(Capability.LIST_PICKUP_LIBRARIES)
+
+    async def checkout(self, patron: Patron, item_id: str) -> Loan:
+        raise self.capabilities.disabled(Capability.CHECKOUT)
+
+    async def checkin(self, item_id: str) -> Item:
+        raise self.capabilities.disabled(Capability.CHECKIN)
+
+    async def change_password(self, patron: Patron, old_password: str, new_password: str) -> None:
+        raise self.capabilities.disabled(Capability.CHANGE_PASSWORD)

@@ -51,6 +51,7 @@ from ils_gateway.adapters.base import (
     Capabilities,
     Capability,
     CapabilitySupport,
+    GuardedBackend,
     Support,
     Unavailable,
 )
@@ -141,7 +142,7 @@ def _folio_instant(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-class FolioBackend:
+class FolioBackend(GuardedBackend):
     """The gateway's port to one library's FOLIO tenant, over its circulation APIs."""
 
     def __init__(
@@ -625,12 +626,6 @@ class FolioBackend:
         record = parse(FolioRequest, raw, "GET /circulation/requests/{id}")
         return (await self._to_holds([record]))[0]
 
-    async def suspend_hold(self, patron: Patron, hold_id: str, until: date | None) -> Hold:
-        raise self._capabilities.disabled(Capability.SUSPEND_HOLD)
-
-    async def resume_hold(self, patron: Patron, hold_id: str) -> Hold:
-        raise self._capabilities.disabled(Capability.SUSPEND_HOLD)
-
     # -- libraries and items ---------------------------------------------------------------
 
     async def _service_points(self) -> list[FolioServicePoint]:
@@ -662,17 +657,6 @@ class FolioBackend:
             return mapping.instance(record)
         # The item under the id it was asked by (its UUID or its barcode), like every lookup.
         return mapping.item(await self._item_record(item_id)).model_copy(update={"id": item_id})
-
-    # -- not offered by this adapter ---------------------------------------------------------
-
-    async def checkout(self, patron: Patron, item_id: str) -> Loan:
-        raise self._capabilities.disabled(Capability.CHECKOUT)
-
-    async def checkin(self, item_id: str) -> Item:
-        raise self._capabilities.disabled(Capability.CHECKIN)
-
-    async def change_password(self, patron: Patron, old_password: str, new_password: str) -> None:
-        raise self._capabilities.disabled(Capability.CHANGE_PASSWORD)
 
 
 def _path_id(value: str) -> str:

@@ -37,6 +37,7 @@ from ils_gateway.adapters.base import (
     Capabilities,
     Capability,
     CapabilitySupport,
+    GuardedBackend,
     Support,
     Unavailable,
 )
@@ -104,7 +105,7 @@ _NOT_OFFERED = {
 }
 
 
-class KohaBackend:
+class KohaBackend(GuardedBackend):
     """The gateway's port to one library's Koha, over its REST API."""
 
     def __init__(
@@ -511,17 +512,6 @@ class KohaBackend:
         rows = await self._client.call_list("/libraries")
         libraries = parse(list[KohaLibrary], rows, "GET /libraries")
         return [mapping.to_library(lib) for lib in libraries if lib.pickup_location is not False]
-
-    # -- not offered over Koha's REST API -----------------------------------------------------
-
-    async def checkout(self, patron: Patron, item_id: str) -> Loan:
-        raise self._capabilities.disabled(Capability.CHECKOUT)
-
-    async def checkin(self, item_id: str) -> Item:
-        raise self._capabilities.disabled(Capability.CHECKIN)
-
-    async def change_password(self, patron: Patron, old_password: str, new_password: str) -> None:
-        raise self._capabilities.disabled(Capability.CHANGE_PASSWORD)
 
 
 def _biblio_id(item_id: str) -> int | None:

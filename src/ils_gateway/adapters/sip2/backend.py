@@ -29,7 +29,7 @@ from datetime import date, datetime
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from ils_gateway.adapters.base import CancelOutcome, Capabilities, Capability
+from ils_gateway.adapters.base import CancelOutcome, Capabilities, Capability, GuardedBackend
 from ils_gateway.adapters.sip2 import mapping
 from ils_gateway.adapters.sip2.capabilities import PickupChange, capabilities_from_bx
 from ils_gateway.adapters.sip2.config import Sip2BackendConfig, client_settings
@@ -52,7 +52,6 @@ from ils_gateway.domain.models import (
     BatchResult,
     Hold,
     Item,
-    Library,
     Loan,
     Patron,
     RenewalResult,
@@ -100,7 +99,7 @@ def _required_id(value: str, what: str) -> str:
     return value
 
 
-class Sip2Backend:
+class Sip2Backend(GuardedBackend):
     """The gateway's port to one library system that speaks SIP2 2.00."""
 
     def __init__(
@@ -620,20 +619,6 @@ class Sip2Backend:
                 operator_detail=f"SIP2 10 ok=0 for item {item_id}: {text or '(no message)'}",
             )
         return mapping.item_from_10(answer)
-
-    # -- what SIP2 cannot do ----------------------------------------------------------------
-
-    async def suspend_hold(self, patron: Patron, hold_id: str, until: date | None) -> Hold:
-        raise self.capabilities.disabled(Capability.SUSPEND_HOLD)
-
-    async def resume_hold(self, patron: Patron, hold_id: str) -> Hold:
-        raise self.capabilities.disabled(Capability.SUSPEND_HOLD)
-
-    async def list_pickup_libraries(self) -> list[Library]:
-        raise self.capabilities.disabled(Capability.LIST_PICKUP_LIBRARIES)
-
-    async def change_password(self, patron: Patron, old_password: str, new_password: str) -> None:
-        raise self.capabilities.disabled(Capability.CHANGE_PASSWORD)
 
 
 _LISTS = {
