@@ -17,7 +17,7 @@ from ils_gateway.adapters.base import (
     Unavailable,
 )
 from ils_gateway.domain.errors import FeatureDisabled
-from ils_gateway.domain.vocab import Feature
+from ils_gateway.domain.vocab import ContactMethod, Feature
 
 
 def test_undeclared_capability_is_unavailable() -> None:
@@ -109,3 +109,6 @@ async def test_what_a_backend_leaves_out_refuses_through_the_guard() -> None:
     with pytest.raises(FeatureDisabled) as refused:
         await Lends().resume_hold(None, "h1")  # type: ignore[arg-type]
     assert refused.value.feature is Feature.HOLD_SKIP
+    with pytest.raises(FeatureDisabled) as refused:
+        await Lends().change_hold(None, "h1", contact_method=ContactMethod.EMAIL)  # type: ignore[arg-type]
+    assert refused.value.feature is Feature.HOLD_CHANGES

@@ -342,12 +342,31 @@ class GuardedBackend:
     """The methods an adapter may leave out: each refuses through the capability guard.
 
     An adapter derives from it, declares ``capabilities`` (with why it lacks what it lacks)
-    and implements what it offers; the rest raise ``FeatureDisabled``.
+    and implements what it offers; the rest raise ``FeatureDisabled``. ``change_hold`` checks
+    a contact method against the capabilities, then asks ``_change_pickup``.
     """
 
     @property
     def capabilities(self) -> Capabilities:
         raise NotImplementedError
+
+    async def change_hold(
+        self,
+        patron: Patron,
+        hold_id: str,
+        *,
+        pickup_library: str | None = None,
+        contact_method: ContactMethod | None = None,
+    ) -> Hold:
+        if contact_method is not None:
+            self.capabilities.require(Capability.CHANGE_HOLD_CONTACT)
+        return await self._change_pickup(patron, hold_id, pickup_library)
+
+    async def _change_pickup(
+        self, patron: Patron, hold_id: str, pickup_library: str | None
+    ) -> Hold:
+        """The hold with its pickup library changed (None: the hold as it stands)."""
+        raise self.capabilities.disabled(Capability.CHANGE_HOLD_PICKUP)
 
     async def suspend_hold(self, patron: Patron, hold_id: str, until: date | None) -> Hold:
         raise self.capabilities.disabled(Capability.SUSPEND_HOLD)

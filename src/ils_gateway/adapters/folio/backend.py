@@ -589,16 +589,9 @@ class FolioBackend(GuardedBackend):
         # FOLIO closes the request outright ("Closed - Cancelled"); there is no request flow.
         return CancelOutcome.CANCELLED
 
-    async def change_hold(
-        self,
-        patron: Patron,
-        hold_id: str,
-        *,
-        pickup_library: str | None = None,
-        contact_method: ContactMethod | None = None,
+    async def _change_pickup(
+        self, patron: Patron, hold_id: str, pickup_library: str | None
     ) -> Hold:
-        if contact_method is not None:
-            self._capabilities.require(Capability.CHANGE_HOLD_CONTACT)
         raw = await self._own_request(patron, hold_id)
         if pickup_library is not None:
             if raw.get("status") != "Open - Not yet filled":

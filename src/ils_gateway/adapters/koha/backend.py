@@ -448,16 +448,9 @@ class KohaBackend(GuardedBackend):
             return CancelOutcome.CANCELLATION_REQUESTED
         return CancelOutcome.CANCELLED
 
-    async def change_hold(
-        self,
-        patron: Patron,
-        hold_id: str,
-        *,
-        pickup_library: str | None = None,
-        contact_method: ContactMethod | None = None,
+    async def _change_pickup(
+        self, patron: Patron, hold_id: str, pickup_library: str | None
     ) -> Hold:
-        if contact_method is not None:
-            self._capabilities.require(Capability.CHANGE_HOLD_CONTACT)
         hold = await self._own_hold(patron, hold_id)
         if pickup_library is not None and pickup_library != hold.pickup_library_id:
             row = await self._client.call_json(

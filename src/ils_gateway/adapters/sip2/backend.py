@@ -484,16 +484,9 @@ class Sip2Backend(GuardedBackend):
         # SIP2's 16 has ok=1 or ok=0, nothing between: ok means the hold is gone.
         return CancelOutcome.CANCELLED
 
-    async def change_hold(
-        self,
-        patron: Patron,
-        hold_id: str,
-        *,
-        pickup_library: str | None = None,
-        contact_method: ContactMethod | None = None,
+    async def _change_pickup(
+        self, patron: Patron, hold_id: str, pickup_library: str | None
     ) -> Hold:
-        if contact_method is not None:
-            self.capabilities.require(Capability.CHANGE_HOLD_CONTACT)
         await self._require(Capability.CHANGE_HOLD_PICKUP)
         if pickup_library is None:
             return await self._own_hold(patron, hold_id)
