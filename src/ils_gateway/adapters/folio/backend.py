@@ -41,7 +41,7 @@ import functools
 import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -109,6 +109,8 @@ _CANCEL_NOTE = "Cancelled by the patron online"
 # Hold (RequestByInstanceIdResource); a patron portal asks for a Hold before a Recall, because a
 # recall cuts short another patron's loan.
 _ITEM_REQUEST_TYPES = ("Page", "Hold", "Recall")
+# The records read by id, each checked to be the one asked (``FolioBackend._by_id``).
+_R = TypeVar("_R", FolioUser, FolioRequest, FolioInventoryItem, FolioHoldings, FolioInstance)
 
 # Why FOLIO's circulation APIs (as this adapter uses them) lack what they lack.
 _SELF_CHECK = Unavailable("FOLIO adapter: use SIP2 (edge-sip2) for self-check")
@@ -277,10 +279,7 @@ class FolioBackend(GuardedBackend):
         )
 
     async def patron_summary(self, patron: Patron) -> Patron:
-        body = await self._client.call_json(FolioCall.READ, "GET", f"/users/{_path_id(patron.id)}")
-        user = parse(FolioUser, body, "GET /users/{id}")
-        if user.id != patron.id:
-            raise _mismatch("GET /users/{id}", patron.id, user.id)
+        user, _ = await self._by_id(FolioUser, "/users/{id}", _path_id(patron.id))
         return await self._summary(user, patron.card_number)
 
     # -- loans -----------------------------------------------------------------------------
@@ -351,15 +350,20 @@ class FolioBackend(GuardedBackend):
                 raise _mismatch("GET /circulation/requests", patron.id, r.requesterId)
         return requests
 
+    async def _by_id(self, model: type[_R], path: str, record_id: str) -> tuple[_R, Any]:
+        """The record at ``path`` whose ``{id}`` is ``record_id`` (a UUID), checked to be that
+        record, and the answer as FOLIO sent it."""
+        where = f"GET {path}"
+        raw = await self._client.call_json(FolioCall.READ, "GET", path.replace("{id}", record_id))
+        record = parse(model, raw, where)
+        if record.id != record_id:
+            raise _mismatch(where, record_id, record.id)
+        return record, raw
+
     async def _own_request(self, patron: Patron, hold_id: str) -> dict[str, Any]:
         if not _UUID.match(hold_id):
             raise NotFound("No such hold.")
-        raw = await self._client.call_json(
-            FolioCall.READ, "GET", f"/circulation/requests/{hold_id}"
-        )
-        record = parse(FolioRequest, raw, "GET /circulation/requests/{id}")
-        if record.id != hold_id:
-            raise _mismatch("GET /circulation/requests/{id}", hold_id, record.id)
+        record, raw = await self._by_id(FolioRequest, "/circulation/requests/{id}", hold_id)
         if record.requesterId != patron.id:
             raise NotFound("No such hold.", operator_detail="request of another patron")
         assert isinstance(raw, dict)
@@ -411,13 +415,7 @@ class FolioBackend(GuardedBackend):
     async def _item_record(self, item_id: str) -> FolioInventoryItem:
         """An item by UUID or by barcode, checked to be the item asked for."""
         if _UUID.match(item_id):
-            body = await self._client.call_json(
-                FolioCall.READ, "GET", f"/inventory/items/{item_id}"
-            )
-            record = parse(FolioInventoryItem, body, "GET /inventory/items/{id}")
-            if record.id != item_id:
-                raise _mismatch("GET /inventory/items/{id}", item_id, record.id)
-            return record
+            return (await self._by_id(FolioInventoryItem, "/inventory/items/{id}", item_id))[0]
         if not item_id.strip():
             raise NotFound("No such item.")
         body = await self._client.call_json(
@@ -445,14 +443,8 @@ class FolioBackend(GuardedBackend):
                 detail="The library system sent an unexpected answer.",
                 operator_detail=f"FOLIO item {record.id} has no holdings record",
             )
-        body = await self._client.call_json(
-            FolioCall.READ, "GET", f"/holdings-storage/holdings/{record.holdingsRecordId}"
-        )
-        holdings = parse(FolioHoldings, body, "GET /holdings-storage/holdings/{id}")
-        if holdings.id != record.holdingsRecordId:
-            raise _mismatch(
-                "GET /holdings-storage/holdings/{id}", record.holdingsRecordId, holdings.id
-            )
+        path = "/holdings-storage/holdings/{id}"
+        holdings, _ = await self._by_id(FolioHoldings, path, record.holdingsRecordId)
         return holdings.instanceId
 
     @staticmethod
@@ -641,12 +633,7 @@ class FolioBackend(GuardedBackend):
             instance_id = item_id[len(INSTANCE_PREFIX) :]
             if not _UUID.match(instance_id):
                 raise NotFound("No such title.")
-            body = await self._client.call_json(
-                FolioCall.READ, "GET", f"/inventory/instances/{instance_id}"
-            )
-            record = parse(FolioInstance, body, "GET /inventory/instances/{id}")
-            if record.id != instance_id:
-                raise _mismatch("GET /inventory/instances/{id}", instance_id, record.id)
+            record, _ = await self._by_id(FolioInstance, "/inventory/instances/{id}", instance_id)
             return mapping.instance(record)
         # The item under the id it was asked by (its UUID or its barcode), like every lookup.
         return mapping.item(await self._item_record(item_id)).model_copy(update={"id": item_id})
