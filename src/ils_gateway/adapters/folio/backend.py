@@ -109,7 +109,7 @@ _CANCEL_NOTE = "Cancelled by the patron online"
 # Hold (RequestByInstanceIdResource); a patron portal asks for a Hold before a Recall, because a
 # recall cuts short another patron's loan.
 _ITEM_REQUEST_TYPES = ("Page", "Hold", "Recall")
-# The records read by id, each checked to be the one asked (``FolioBackend._by_id``).
+# The records read by id or barcode (``FolioBackend._by_id``, ``_by_barcode``).
 _R = TypeVar("_R", FolioUser, FolioRequest, FolioInventoryItem, FolioHoldings, FolioInstance)
 
 # Why FOLIO's circulation APIs (as this adapter uses them) lack what they lack.
@@ -205,13 +205,7 @@ class FolioBackend(GuardedBackend):
     # -- patrons ---------------------------------------------------------------------------
 
     async def authenticate(self, card_number: str, password: str) -> Patron:
-        body = await self._client.call_json(
-            FolioCall.READ,
-            "GET",
-            "/users",
-            params={"query": f"barcode=={cql_string(card_number)}", "limit": 2},
-        )
-        users = parse_list(FolioUser, body, "users", "GET /users")
+        users = await self._by_barcode(FolioUser, "/users", "users", card_number)
         if len(users) != 1:  # none, or a barcode FOLIO holds twice: never guess
             raise AuthenticationFailed(
                 operator_detail=f"FOLIO /users by barcode: {len(users)} matches"
@@ -360,6 +354,17 @@ class FolioBackend(GuardedBackend):
             raise _mismatch(where, record_id, record.id)
         return record, raw
 
+    async def _by_barcode(self, model: type[_R], path: str, key: str, barcode: str) -> list[_R]:
+        """The records of the collection at ``path`` with ``barcode``: two at most, since one is
+        all the caller may use (``key`` names the list in FOLIO's answer)."""
+        body = await self._client.call_json(
+            FolioCall.READ,
+            "GET",
+            path,
+            params={"query": f"barcode=={cql_string(barcode)}", "limit": 2},
+        )
+        return parse_list(model, body, key, f"GET {path}")
+
     async def _own_request(self, patron: Patron, hold_id: str) -> dict[str, Any]:
         if not _UUID.match(hold_id):
             raise NotFound("No such hold.")
@@ -418,13 +423,7 @@ class FolioBackend(GuardedBackend):
             return (await self._by_id(FolioInventoryItem, "/inventory/items/{id}", item_id))[0]
         if not item_id.strip():
             raise NotFound("No such item.")
-        body = await self._client.call_json(
-            FolioCall.READ,
-            "GET",
-            "/inventory/items",
-            params={"query": f"barcode=={cql_string(item_id)}", "limit": 2},
-        )
-        found = parse_list(FolioInventoryItem, body, "items", "GET /inventory/items")
+        found = await self._by_barcode(FolioInventoryItem, "/inventory/items", "items", item_id)
         if not found:
             raise NotFound("No such item.", operator_detail="no FOLIO item with that barcode")
         if len(found) > 1:
