@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import inspect
 
+import pytest
+
 from ils_gateway.adapters.base import (
+    DISABLED_FEATURE,
     Capabilities,
     Capability,
     CapabilitySupport,
+    GuardedBackend,
     ILSBackend,
     Support,
+    Unavailable,
 )
+from ils_gateway.domain.errors import FeatureDisabled
+from ils_gateway.domain.vocab import ContactMethod, Feature
 
 
 def test_undeclared_capability_is_unavailable() -> None:
@@ -66,3 +73,42 @@ def test_ilsbackend_methods_are_pinned_and_async() -> None:
         assert inspect.iscoroutinefunction(getattr(ILSBackend, name)), name
         assert getattr(ILSBackend, name).__doc__, name
     assert isinstance(vars(ILSBackend)["capabilities"], property)
+
+
+def test_every_capability_names_the_feature_it_disables() -> None:
+    assert set(DISABLED_FEATURE) == set(Capability)
+
+
+def test_the_guard_refuses_a_missing_capability_with_the_backends_reason() -> None:
+    why = Unavailable("X adapter: use SIP2 for self-check", detail="Not here.")
+    caps = Capabilities({Capability.RENEW: Support.NATIVE}, missing={Capability.CHECKOUT: why})
+    caps.require(Capability.RENEW)
+    with pytest.raises(FeatureDisabled) as refused:
+        caps.require(Capability.CHECKOUT)
+    assert refused.value.feature is Feature.LOANS
+    assert refused.value.operator_detail == why.operator_detail
+    assert refused.value.detail == "Not here."
+    # the reason travels with copies, and is no part of what the backend can do
+    changed = caps.with_(Capability.RENEW, Support.EMULATED)
+    assert changed.disabled(Capability.CHECKOUT).operator_detail == why.operator_detail
+    assert caps == Capabilities({Capability.RENEW: Support.NATIVE})
+    assert caps.disabled(Capability.SUSPEND_HOLD).feature is Feature.HOLD_SKIP
+
+
+async def test_what_a_backend_leaves_out_refuses_through_the_guard() -> None:
+    class Lends(GuardedBackend):
+        @property
+        def capabilities(self) -> Capabilities:
+            why = {Capability.CHANGE_PASSWORD: Unavailable("PINs are set by staff")}
+            return Capabilities({Capability.CHECKOUT: Support.NATIVE}, missing=why)
+
+    with pytest.raises(FeatureDisabled) as refused:
+        await Lends().change_password(None, "old", "new")  # type: ignore[arg-type]
+    assert refused.value.feature is Feature.PASSWORD_CHANGE
+    assert refused.value.operator_detail == "PINs are set by staff"
+    with pytest.raises(FeatureDisabled) as refused:
+        await Lends().resume_hold(None, "h1")  # type: ignore[arg-type]
+    assert refused.value.feature is Feature.HOLD_SKIP
+    with pytest.raises(FeatureDisabled) as refused:
+        await Lends().change_hold(None, "h1", contact_method=ContactMethod.EMAIL)  # type: ignore[arg-type]
+    assert refused.value.feature is Feature.HOLD_CHANGES

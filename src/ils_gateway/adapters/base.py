@@ -12,7 +12,10 @@ Contract for every method:
 - An unreachable backend raises ``BackendUnavailable``; a malformed answer
   ``BackendProtocolError``; a write whose fate is unknown (timeout after sending)
   ``OutcomeUnknown``. Adapters never retry writes; ``resilience`` wrappers decide.
-- A method whose capability is ``UNAVAILABLE`` raises ``FeatureDisabled``.
+- A method whose capability is ``UNAVAILABLE`` raises ``FeatureDisabled``: through
+  ``Capabilities.require`` / ``Capabilities.disabled``, the one guard, which names the feature
+  ``DISABLED_FEATURE`` gives and the backend's own explanation (``Unavailable``) declared with
+  its capability table. ``GuardedBackend`` gives every adapter the methods it does not offer.
 
 Capabilities are declared data, in the manner of VuFind's ``checkFunction``: each feature is
 ``NATIVE`` (the backend does it), ``EMULATED`` (the adapter does it with other calls, e.g. a
@@ -29,6 +32,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, Protocol, runtime_checkable
 
+from ils_gateway.domain.errors import FeatureDisabled
 from ils_gateway.domain.models import (
     BatchResult,
     Hold,
@@ -38,7 +42,7 @@ from ils_gateway.domain.models import (
     Patron,
     RenewalResult,
 )
-from ils_gateway.domain.vocab import ContactMethod
+from ils_gateway.domain.vocab import ContactMethod, Feature
 
 
 class Capability(StrEnum):
@@ -61,6 +65,40 @@ class Capability(StrEnum):
     CHECKOUT = "checkout"
     CHECKIN = "checkin"
     CHANGE_PASSWORD = "change_password"
+
+
+# The feature a patron is told is switched off when a backend lacks a capability.
+DISABLED_FEATURE: Mapping[Capability, Feature] = MappingProxyType(
+    {
+        Capability.AUTHENTICATE: Feature.LOANS,
+        Capability.PATRON_SUMMARY: Feature.ACCOUNT_SETTINGS,
+        Capability.LIST_LOANS: Feature.LOANS,
+        Capability.RENEW: Feature.RENEWALS,
+        Capability.RENEW_MANY: Feature.RENEWALS,
+        Capability.LIST_HOLDS: Feature.HOLDS,
+        Capability.PLACE_HOLD: Feature.HOLDS,
+        Capability.CANCEL_HOLD: Feature.HOLDS,
+        Capability.CHANGE_HOLD_PICKUP: Feature.HOLD_CHANGES,
+        Capability.CHANGE_HOLD_CONTACT: Feature.HOLD_CHANGES,
+        Capability.SUSPEND_HOLD: Feature.HOLD_SKIP,
+        Capability.HOLD_SEQUENCES: Feature.HOLD_SEQUENCES,
+        Capability.LIST_PICKUP_LIBRARIES: Feature.HOLDS,
+        Capability.GET_ITEM: Feature.LOANS,
+        Capability.CHECKOUT: Feature.LOANS,
+        Capability.CHECKIN: Feature.LOANS,
+        Capability.CHANGE_PASSWORD: Feature.PASSWORD_CHANGE,
+    }
+)
+
+
+class Unavailable:
+    """Why a backend lacks a capability: for operators, and (optionally) for the patron."""
+
+    __slots__ = ("detail", "operator_detail")
+
+    def __init__(self, operator_detail: str, detail: str | None = None) -> None:
+        self.operator_detail = operator_detail
+        self.detail = detail
 
 
 class CancelOutcome(StrEnum):
@@ -114,13 +152,19 @@ _UNAVAILABLE = CapabilitySupport(Support.UNAVAILABLE)
 
 
 class Capabilities:
-    """What one backend can do: each capability native, emulated or (by default) unavailable."""
+    """What one backend can do: each capability native, emulated or (by default) unavailable.
 
-    __slots__ = ("_table",)
+    ``missing`` says why the backend lacks a capability (an ``Unavailable`` each); it explains,
+    it is not part of what the backend can do (equality and ``as_dict`` leave it out).
+    """
+
+    __slots__ = ("_missing", "_table")
 
     def __init__(
         self,
         table: Mapping[Capability, CapabilitySupport | Support] | None = None,
+        *,
+        missing: Mapping[Capability, Unavailable] | None = None,
     ) -> None:
         resolved: dict[Capability, CapabilitySupport] = {}
         for capability, value in (table or {}).items():
@@ -128,6 +172,7 @@ class Capabilities:
                 value if isinstance(value, CapabilitySupport) else CapabilitySupport(value)
             )
         self._table = MappingProxyType(resolved)
+        self._missing: Mapping[Capability, Unavailable] = MappingProxyType(dict(missing or {}))
 
     @classmethod
     def native(cls, *capabilities: Capability, **options: Mapping[str, Any]) -> Capabilities:
@@ -152,7 +197,23 @@ class Capabilities:
         """A copy with ``capability`` set to ``support``."""
         table: dict[Capability, CapabilitySupport | Support] = dict(self._table)
         table[capability] = support
-        return Capabilities(table)
+        return Capabilities(table, missing=self._missing)
+
+    def explained(self, missing: Mapping[Capability, Unavailable]) -> Capabilities:
+        """A copy that says why with ``missing`` (see the class docstring)."""
+        return Capabilities(self._table, missing=missing)
+
+    def disabled(self, capability: Capability) -> FeatureDisabled:
+        """The error for a call that needs ``capability`` this backend lacks."""
+        why = self._missing.get(capability) or Unavailable(f"{capability.value} unavailable")
+        return FeatureDisabled(
+            DISABLED_FEATURE[capability], detail=why.detail, operator_detail=why.operator_detail
+        )
+
+    def require(self, capability: Capability) -> None:
+        """Raise ``disabled(capability)`` unless ``capability`` is native or emulated."""
+        if not self.supports(capability):
+            raise self.disabled(capability)
 
     def as_dict(self) -> dict[str, dict[str, Any]]:
         """Every capability with its support and options (for health and docs)."""
@@ -275,3 +336,52 @@ class ILSBackend(Protocol):
     async def close(self) -> None:
         """Release connections; later calls fail clearly. Safe to call twice."""
         ...
+
+
+class GuardedBackend:
+    """The methods an adapter may leave out: each refuses through the capability guard.
+
+    An adapter derives from it, declares ``capabilities`` (with why it lacks what it lacks)
+    and implements what it offers; the rest raise ``FeatureDisabled``. ``change_hold`` checks
+    a contact method against the capabilities, then asks ``_change_pickup``.
+    """
+
+    @property
+    def capabilities(self) -> Capabilities:
+        raise NotImplementedError
+
+    async def change_hold(
+        self,
+        patron: Patron,
+        hold_id: str,
+        *,
+        pickup_library: str | None = None,
+        contact_method: ContactMethod | None = None,
+    ) -> Hold:
+        if contact_method is not None:
+            self.capabilities.require(Capability.CHANGE_HOLD_CONTACT)
+        return await self._change_pickup(patron, hold_id, pickup_library)
+
+    async def _change_pickup(
+        self, patron: Patron, hold_id: str, pickup_library: str | None
+    ) -> Hold:
+        """The hold with its pickup library changed (None: the hold as it stands)."""
+        raise self.capabilities.disabled(Capability.CHANGE_HOLD_PICKUP)
+
+    async def suspend_hold(self, patron: Patron, hold_id: str, until: date | None) -> Hold:
+        raise self.capabilities.disabled(Capability.SUSPEND_HOLD)
+
+    async def resume_hold(self, patron: Patron, hold_id: str) -> Hold:
+        raise self.capabilities.disabled(Capability.SUSPEND_HOLD)
+
+    async def list_pickup_libraries(self) -> list[Library]:
+        raise self.capabilities.disabled(Capability.LIST_PICKUP_LIBRARIES)
+
+    async def checkout(self, patron: Patron, item_id: str) -> Loan:
+        raise self.capabilities.disabled(Capability.CHECKOUT)
+
+    async def checkin(self, item_id: str) -> Item:
+        raise self.capabilities.disabled(Capability.CHECKIN)
+
+    async def change_password(self, patron: Patron, old_password: str, new_password: str) -> None:
+        raise self.capabilities.disabled(Capability.CHANGE_PASSWORD)

@@ -42,6 +42,7 @@ from aiohttp import web
 
 from ils_gateway.simulators import folio_cql
 from ils_gateway.simulators.folio_records import (
+    CANCELLATION_FIELDS,
     ITEM_STATUS,
     MAX_OVERDUE_ITEMS,
     errors_json,
@@ -628,6 +629,20 @@ def _remember(state: FolioState, hold: HoldView, body: dict[str, Any], **fields:
     state.extras[hold.hold_id] = {k: v for k, v in extra.items() if v is not None}
 
 
+def _requester(library: SimulatedLibrary, body: dict[str, Any]) -> PatronInfo | web.Response:
+    """The patron a request is for: one FOLIO knows, and active (mod-circulation's messages)."""
+    try:
+        patron = _patron_by_uuid(library, body["requesterId"])
+    except UnknownRecord:
+        return _refused(
+            "A valid user and patron group are required. User is null",
+            requesterId=body["requesterId"],
+        )
+    if not _active(patron):
+        return _refused("Inactive users cannot make requests", requesterId=body["requesterId"])
+    return patron
+
+
 async def create_request(request: web.Request) -> web.Response:
     """POST /circulation/requests (request.json): one copy (Item level) or, with TLR on, a
     title (Title level). Requires requesterId, requestType, requestDate,
@@ -651,15 +666,9 @@ async def create_request(request: web.Request) -> web.Response:
             fulfillmentPreference=body["fulfillmentPreference"],
         )
     level = body.get("requestLevel", "Item")
-    try:
-        patron = _patron_by_uuid(library, body["requesterId"])
-    except UnknownRecord:
-        return _refused(
-            "A valid user and patron group are required. User is null",
-            requesterId=body["requesterId"],
-        )
-    if not _active(patron):
-        return _refused("Inactive users cannot make requests", requesterId=body["requesterId"])
+    patron = _requester(library, body)
+    if isinstance(patron, web.Response):
+        return patron
     if not isinstance(body.get("instanceId"), str):
         return _refused("Cannot create a request with no instance ID", instanceId="null")
     try:
@@ -762,15 +771,9 @@ async def create_instance_request(request: web.Request) -> web.Response:
     ]
     if missing:
         return _refused(f"{missing[0]} is required", **{missing[0]: "null"})
-    try:
-        patron = _patron_by_uuid(library, body["requesterId"])
-    except UnknownRecord:
-        return _refused(
-            "A valid user and patron group are required. User is null",
-            requesterId=body["requesterId"],
-        )
-    if not _active(patron):
-        return _refused("Inactive users cannot make requests", requesterId=body["requesterId"])
+    patron = _requester(library, body)
+    if isinstance(patron, web.Response):
+        return patron
     try:
         biblio_id = _biblio_by_uuid(library, body["instanceId"])
     except UnknownRecord:
@@ -838,12 +841,7 @@ async def replace_request(request: web.Request) -> web.Response:
         except Refusal as refusal:
             return _request_refused(patron, refusal)
         extra = state.extras.setdefault(hold.hold_id, {})
-        for key in (
-            "cancellationReasonId",
-            "cancelledByUserId",
-            "cancelledDate",
-            "cancellationAdditionalInformation",
-        ):
+        for key in CANCELLATION_FIELDS:
             if body.get(key) is not None:
                 extra[key] = body[key]
         return web.Response(status=204)

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from ils_gateway.cli import simulate
 from ils_gateway.simulators.folio import REQUEST_TYPES, create_folio_app
+from ils_gateway.simulators.latency import parse_latency_spec
 from ils_gateway.simulators.library import ManualClock, Operation, SimulatedLibrary
 from ils_gateway.simulators.sample_data import DEFAULT_SEED, SAMPLE_NOW, sample_library
 
@@ -33,21 +34,10 @@ async def start_folio_simulator(
 def parse_latency(spec: str) -> dict[str, float]:
     """``0.05`` (every call) or ``renew=0.2,place_hold=0.5`` (per library operation)."""
     names = {op.value for op in Operation}
-    latency: dict[str, float] = {}
-    for part in filter(None, (p.strip() for p in spec.split(","))):
-        name, sep, seconds = part.rpartition("=")
-        if not sep:
-            name, seconds = "*", part
-        if name != "*" and name not in names:
-            raise click.BadParameter(f"{name!r} is not an operation ({', '.join(sorted(names))})")
-        try:
-            value = float(seconds)
-        except ValueError:
-            raise click.BadParameter(f"{seconds!r} is not a number of seconds") from None
-        if value < 0:
-            raise click.BadParameter("latency cannot be negative")
-        latency[name] = value
-    return latency
+    known = ", ".join(sorted(names))
+    return parse_latency_spec(
+        spec, lambda name: None if name in names else f"{name!r} is not an operation ({known})"
+    )
 
 
 def parse_allowed(pairs: tuple[str, ...]) -> Mapping[str, frozenset[str]] | None:

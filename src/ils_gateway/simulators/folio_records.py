@@ -19,6 +19,14 @@ from ils_gateway.simulators.outcomes import HoldView, ItemInfo, LoanView, Patron
 from ils_gateway.simulators.policy import HoldState, ItemType
 from ils_gateway.simulators.records import ItemStatus
 
+# What a PUT that cancels a request records, and later GETs show (request.json).
+CANCELLATION_FIELDS = (
+    "cancellationReasonId",
+    "cancelledByUserId",
+    "cancelledDate",
+    "cancellationAdditionalInformation",
+)
+
 NAMESPACE = uuid.UUID("6f1f4d2e-9a53-4c1e-8b0e-2f6a3d1c5b7a")
 
 # mod-circulation request.json ``status`` enum, for the library's own hold states. A copy that
@@ -241,14 +249,7 @@ def request_json(
         body["position"] = hold.queue_position
     if hold.state is HoldState.AWAITING_PICKUP and hold.deadline is not None:
         body["holdShelfExpirationDate"] = end_of_day(hold.deadline)
-    for key in (
-        "cancellationReasonId",
-        "cancelledByUserId",
-        "cancelledDate",
-        "cancellationAdditionalInformation",
-        "patronComments",
-        "requestExpirationDate",
-    ):
+    for key in (*CANCELLATION_FIELDS, "patronComments", "requestExpirationDate"):
         if extra.get(key) is not None:
             body[key] = extra[key]
     return body

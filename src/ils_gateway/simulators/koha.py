@@ -794,11 +794,15 @@ async def resume(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+def _pickup_locations(request: web.Request, library: SimulatedLibrary) -> web.Response:
+    """Every pickup location, unfiltered (Holds#pickup_locations, Items#pickup_locations)."""
+    return _search(request, [library_json(p) for p in library.pickup_locations()], ())
+
+
 async def hold_pickup_locations(request: web.Request) -> web.Response:
     library = _library(request)
     _hold(library, _int(request, "hold_id"))
-    rows = [library_json(p) for p in library.pickup_locations()]
-    return _search(request, rows, ())
+    return _pickup_locations(request, library)
 
 
 async def list_items(request: web.Request) -> web.Response:
@@ -841,8 +845,7 @@ async def item_pickup_locations(request: web.Request) -> web.Response:
     """Items#pickup_locations: ``patron_id`` picks the patron and is not a filter."""
     library = _library(request)
     _barcode_of(library, _int(request, "item_id"))
-    rows = [library_json(p) for p in library.pickup_locations()]
-    return _search(request, rows, ())
+    return _pickup_locations(request, library)
 
 
 async def list_libraries(request: web.Request) -> web.Response:

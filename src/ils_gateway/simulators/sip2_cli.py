@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from ils_gateway.cli import simulate
+from ils_gateway.simulators.latency import parse_latency_spec
 from ils_gateway.simulators.library import ManualClock, SimulatedLibrary
 from ils_gateway.simulators.sample_data import DEFAULT_SEED, SAMPLE_NOW, sample_library
 from ils_gateway.simulators.sip2_acs import QUIRK_NAMES, Sip2Quirks, start_sip2_simulator
@@ -20,21 +21,12 @@ _TERMINATORS = {"cr": "\r", "crlf": "\r\n", "lf": "\n"}
 
 def parse_latency(spec: str) -> dict[str, float]:
     """``0.05`` (every message) or ``63=0.2,11=0.5`` (per request code) → seconds per code."""
-    latency: dict[str, float] = {}
-    for part in filter(None, (p.strip() for p in spec.split(","))):
-        code, sep, seconds = part.rpartition("=")
-        if not sep:
-            code, seconds = "*", part
-        if code != "*" and (code not in MESSAGE_TYPES or MESSAGE_TYPES[code].sender != "SC"):
-            raise click.BadParameter(f"{code!r} is not a SIP2 request code")
-        try:
-            value = float(seconds)
-        except ValueError:
-            raise click.BadParameter(f"{seconds!r} is not a number of seconds") from None
-        if value < 0:
-            raise click.BadParameter("latency cannot be negative")
-        latency[code] = value
-    return latency
+
+    def unknown(code: str) -> str | None:
+        request = code in MESSAGE_TYPES and MESSAGE_TYPES[code].sender == "SC"
+        return None if request else f"{code!r} is not a SIP2 request code"
+
+    return parse_latency_spec(spec, unknown)
 
 
 def parse_logins(pairs: tuple[str, ...]) -> dict[str, str]:

@@ -10,31 +10,23 @@ The token comes from logging the gateway's own FOLIO user in (``login_path``):
   expiry.
 
 Either way, a 401 on an ordinary call means the token died early (revoked, FOLIO restarted):
-the flow logs in once more and sends the request again, once. One lock keeps concurrent
-requests from logging in each. This is the gateway's token, not a patron's: patrons' PINs are
-checked separately (``/patron-pin/verify``, see ``backend``).
+the flow logs in once more and sends the request again, once (``adapters.rest.TokenAuth``).
+This is the gateway's token, not a patron's: patrons' PINs are checked separately
+(``/patron-pin/verify``, see ``backend``).
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import httpx
 
+from ils_gateway.adapters.rest import CredentialsRefused, TokenAuth
+
 # Log in again a little before FOLIO's own expiry, so a token does not die in flight.
 _EXPIRY_MARGIN = timedelta(seconds=30)
 ACCESS_COOKIE = "folioAccessToken"
-
-
-class LoginFailed(Exception):
-    """FOLIO would not log the gateway's user in (wrong credentials, tenant or permissions)."""
-
-    def __init__(self, response: httpx.Response, reason: str) -> None:
-        super().__init__(reason)
-        self.response = response
-        self.reason = reason
 
 
 def _access_token(response: httpx.Response) -> str | None:
@@ -48,7 +40,7 @@ def _access_token(response: httpx.Response) -> str | None:
     return None
 
 
-class OkapiTokenAuth(httpx.Auth):
+class OkapiTokenAuth(TokenAuth):
     """``X-Okapi-Tenant`` and ``X-Okapi-Token`` on every request; logs in when needed."""
 
     def __init__(
@@ -60,17 +52,16 @@ class OkapiTokenAuth(httpx.Auth):
         *,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        super().__init__()
         self._login_url = login_url
         self._tenant = tenant
         self._username = username
         self._password = password
         self._now = now
-        self._token: str | None = None
         self._expires_at: datetime | None = None
-        self._lock = asyncio.Lock()
         self.logins = 0
 
-    def _login_request(self) -> httpx.Request:
+    def login_request(self) -> httpx.Request:
         return httpx.Request(
             "POST",
             self._login_url,
@@ -78,13 +69,12 @@ class OkapiTokenAuth(httpx.Auth):
             headers={"X-Okapi-Tenant": self._tenant, "Accept": "application/json"},
         )
 
-    async def _store(self, response: httpx.Response) -> None:
-        await response.aread()
+    def accept_login(self, response: httpx.Response) -> str:
         if response.status_code not in (200, 201):
-            raise LoginFailed(response, f"login answered {response.status_code}")
+            raise CredentialsRefused(response, f"login answered {response.status_code}")
         token = _access_token(response)
         if token is None:
-            raise LoginFailed(response, "login answer carries no access token")
+            raise CredentialsRefused(response, "login answer carries no access token")
         expires_at: datetime | None = None
         if response.content:
             try:
@@ -93,32 +83,14 @@ class OkapiTokenAuth(httpx.Auth):
                 if isinstance(raw, str):
                     expires_at = datetime.fromisoformat(raw.replace("Z", "+00:00"))
             except ValueError as exc:
-                raise LoginFailed(response, "login answer is malformed") from exc
-        self._token = token
+                raise CredentialsRefused(response, "login answer is malformed") from exc
         self._expires_at = expires_at - _EXPIRY_MARGIN if expires_at else None
         self.logins += 1
+        return token
 
-    def _usable(self) -> bool:
-        if self._token is None:
-            return False
-        return self._expires_at is None or self._now() < self._expires_at
+    def expired(self) -> bool:
+        return self._expires_at is not None and self._now() >= self._expires_at
 
-    async def async_auth_flow(
-        self, request: httpx.Request
-    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+    def apply(self, request: httpx.Request, token: str) -> None:
         request.headers["X-Okapi-Tenant"] = self._tenant
-        async with self._lock:
-            if not self._usable():
-                await self._store((yield self._login_request()))
-            used = self._token
-        assert used is not None
-        request.headers["X-Okapi-Token"] = used
-        response = yield request
-        if response.status_code != 401:
-            return
-        async with self._lock:
-            if self._token == used:  # nobody logged in again meanwhile
-                await self._store((yield self._login_request()))
-            assert self._token is not None
-            request.headers["X-Okapi-Token"] = self._token
-        yield request
+        request.headers["X-Okapi-Token"] = token

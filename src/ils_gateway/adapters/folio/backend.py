@@ -41,7 +41,7 @@ import functools
 import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -51,7 +51,9 @@ from ils_gateway.adapters.base import (
     Capabilities,
     Capability,
     CapabilitySupport,
+    GuardedBackend,
     Support,
+    Unavailable,
 )
 from ils_gateway.adapters.folio import mapping
 from ils_gateway.adapters.folio.client import FolioClient
@@ -78,7 +80,6 @@ from ils_gateway.domain.errors import (
     AuthenticationFailed,
     BackendProtocolError,
     CancelRefused,
-    FeatureDisabled,
     HoldRefused,
     NotFound,
 )
@@ -95,7 +96,6 @@ from ils_gateway.domain.models import (
 from ils_gateway.domain.vocab import (
     BlockReason,
     ContactMethod,
-    Feature,
     HoldStatus,
     Outcome,
     RefusalReason,
@@ -109,6 +109,22 @@ _CANCEL_NOTE = "Cancelled by the patron online"
 # Hold (RequestByInstanceIdResource); a patron portal asks for a Hold before a Recall, because a
 # recall cuts short another patron's loan.
 _ITEM_REQUEST_TYPES = ("Page", "Hold", "Recall")
+# The records read by id or barcode (``FolioBackend._by_id``, ``_by_barcode``).
+_R = TypeVar("_R", FolioUser, FolioRequest, FolioInventoryItem, FolioHoldings, FolioInstance)
+
+# Why FOLIO's circulation APIs (as this adapter uses them) lack what they lack.
+_SELF_CHECK = Unavailable("FOLIO adapter: use SIP2 (edge-sip2) for self-check")
+_NOT_OFFERED = {
+    Capability.CHANGE_HOLD_CONTACT: Unavailable(
+        "FOLIO requests carry no contact method (notice preferences)"
+    ),
+    Capability.SUSPEND_HOLD: Unavailable("FOLIO requests cannot be suspended"),
+    Capability.CHECKOUT: _SELF_CHECK,
+    Capability.CHECKIN: _SELF_CHECK,
+    Capability.CHANGE_PASSWORD: Unavailable(
+        "FOLIO adapter: patron PINs are set by staff in mod-users"
+    ),
+}
 
 
 def _mismatch(what: str, asked: str, got: object) -> BackendProtocolError:
@@ -128,7 +144,7 @@ def _folio_instant(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-class FolioBackend:
+class FolioBackend(GuardedBackend):
     """The gateway's port to one library's FOLIO tenant, over its circulation APIs."""
 
     def __init__(
@@ -167,7 +183,8 @@ class FolioBackend:
                 Capability.CHANGE_HOLD_PICKUP: Support.NATIVE,
                 Capability.LIST_PICKUP_LIBRARIES: Support.NATIVE,
                 Capability.GET_ITEM: Support.NATIVE,
-            }
+            },
+            missing=_NOT_OFFERED,
         )
 
     @property
@@ -188,13 +205,7 @@ class FolioBackend:
     # -- patrons ---------------------------------------------------------------------------
 
     async def authenticate(self, card_number: str, password: str) -> Patron:
-        body = await self._client.call_json(
-            FolioCall.READ,
-            "GET",
-            "/users",
-            params={"query": f"barcode=={cql_string(card_number)}", "limit": 2},
-        )
-        users = parse_list(FolioUser, body, "users", "GET /users")
+        users = await self._by_barcode(FolioUser, "/users", "users", card_number)
         if len(users) != 1:  # none, or a barcode FOLIO holds twice: never guess
             raise AuthenticationFailed(
                 operator_detail=f"FOLIO /users by barcode: {len(users)} matches"
@@ -262,10 +273,7 @@ class FolioBackend:
         )
 
     async def patron_summary(self, patron: Patron) -> Patron:
-        body = await self._client.call_json(FolioCall.READ, "GET", f"/users/{_path_id(patron.id)}")
-        user = parse(FolioUser, body, "GET /users/{id}")
-        if user.id != patron.id:
-            raise _mismatch("GET /users/{id}", patron.id, user.id)
+        user, _ = await self._by_id(FolioUser, "/users/{id}", _path_id(patron.id))
         return await self._summary(user, patron.card_number)
 
     # -- loans -----------------------------------------------------------------------------
@@ -336,15 +344,31 @@ class FolioBackend:
                 raise _mismatch("GET /circulation/requests", patron.id, r.requesterId)
         return requests
 
+    async def _by_id(self, model: type[_R], path: str, record_id: str) -> tuple[_R, Any]:
+        """The record at ``path`` whose ``{id}`` is ``record_id`` (a UUID), checked to be that
+        record, and the answer as FOLIO sent it."""
+        where = f"GET {path}"
+        raw = await self._client.call_json(FolioCall.READ, "GET", path.replace("{id}", record_id))
+        record = parse(model, raw, where)
+        if record.id != record_id:
+            raise _mismatch(where, record_id, record.id)
+        return record, raw
+
+    async def _by_barcode(self, model: type[_R], path: str, key: str, barcode: str) -> list[_R]:
+        """The records of the collection at ``path`` with ``barcode``: two at most, since one is
+        all the caller may use (``key`` names the list in FOLIO's answer)."""
+        body = await self._client.call_json(
+            FolioCall.READ,
+            "GET",
+            path,
+            params={"query": f"barcode=={cql_string(barcode)}", "limit": 2},
+        )
+        return parse_list(model, body, key, f"GET {path}")
+
     async def _own_request(self, patron: Patron, hold_id: str) -> dict[str, Any]:
         if not _UUID.match(hold_id):
             raise NotFound("No such hold.")
-        raw = await self._client.call_json(
-            FolioCall.READ, "GET", f"/circulation/requests/{hold_id}"
-        )
-        record = parse(FolioRequest, raw, "GET /circulation/requests/{id}")
-        if record.id != hold_id:
-            raise _mismatch("GET /circulation/requests/{id}", hold_id, record.id)
+        record, raw = await self._by_id(FolioRequest, "/circulation/requests/{id}", hold_id)
         if record.requesterId != patron.id:
             raise NotFound("No such hold.", operator_detail="request of another patron")
         assert isinstance(raw, dict)
@@ -396,22 +420,10 @@ class FolioBackend:
     async def _item_record(self, item_id: str) -> FolioInventoryItem:
         """An item by UUID or by barcode, checked to be the item asked for."""
         if _UUID.match(item_id):
-            body = await self._client.call_json(
-                FolioCall.READ, "GET", f"/inventory/items/{item_id}"
-            )
-            record = parse(FolioInventoryItem, body, "GET /inventory/items/{id}")
-            if record.id != item_id:
-                raise _mismatch("GET /inventory/items/{id}", item_id, record.id)
-            return record
+            return (await self._by_id(FolioInventoryItem, "/inventory/items/{id}", item_id))[0]
         if not item_id.strip():
             raise NotFound("No such item.")
-        body = await self._client.call_json(
-            FolioCall.READ,
-            "GET",
-            "/inventory/items",
-            params={"query": f"barcode=={cql_string(item_id)}", "limit": 2},
-        )
-        found = parse_list(FolioInventoryItem, body, "items", "GET /inventory/items")
+        found = await self._by_barcode(FolioInventoryItem, "/inventory/items", "items", item_id)
         if not found:
             raise NotFound("No such item.", operator_detail="no FOLIO item with that barcode")
         if len(found) > 1:
@@ -430,14 +442,8 @@ class FolioBackend:
                 detail="The library system sent an unexpected answer.",
                 operator_detail=f"FOLIO item {record.id} has no holdings record",
             )
-        body = await self._client.call_json(
-            FolioCall.READ, "GET", f"/holdings-storage/holdings/{record.holdingsRecordId}"
-        )
-        holdings = parse(FolioHoldings, body, "GET /holdings-storage/holdings/{id}")
-        if holdings.id != record.holdingsRecordId:
-            raise _mismatch(
-                "GET /holdings-storage/holdings/{id}", record.holdingsRecordId, holdings.id
-            )
+        path = "/holdings-storage/holdings/{id}"
+        holdings, _ = await self._by_id(FolioHoldings, path, record.holdingsRecordId)
         return holdings.instanceId
 
     @staticmethod
@@ -574,19 +580,9 @@ class FolioBackend:
         # FOLIO closes the request outright ("Closed - Cancelled"); there is no request flow.
         return CancelOutcome.CANCELLED
 
-    async def change_hold(
-        self,
-        patron: Patron,
-        hold_id: str,
-        *,
-        pickup_library: str | None = None,
-        contact_method: ContactMethod | None = None,
+    async def _change_pickup(
+        self, patron: Patron, hold_id: str, pickup_library: str | None
     ) -> Hold:
-        if contact_method is not None:
-            raise FeatureDisabled(
-                Feature.HOLD_CHANGES,
-                operator_detail="FOLIO requests carry no contact method (notice preferences)",
-            )
         raw = await self._own_request(patron, hold_id)
         if pickup_library is not None:
             if raw.get("status") != "Open - Not yet filled":
@@ -614,16 +610,6 @@ class FolioBackend:
         record = parse(FolioRequest, raw, "GET /circulation/requests/{id}")
         return (await self._to_holds([record]))[0]
 
-    async def suspend_hold(self, patron: Patron, hold_id: str, until: date | None) -> Hold:
-        raise FeatureDisabled(
-            Feature.HOLD_SKIP, operator_detail="FOLIO requests cannot be suspended"
-        )
-
-    async def resume_hold(self, patron: Patron, hold_id: str) -> Hold:
-        raise FeatureDisabled(
-            Feature.HOLD_SKIP, operator_detail="FOLIO requests cannot be suspended"
-        )
-
     # -- libraries and items ---------------------------------------------------------------
 
     async def _service_points(self) -> list[FolioServicePoint]:
@@ -646,33 +632,10 @@ class FolioBackend:
             instance_id = item_id[len(INSTANCE_PREFIX) :]
             if not _UUID.match(instance_id):
                 raise NotFound("No such title.")
-            body = await self._client.call_json(
-                FolioCall.READ, "GET", f"/inventory/instances/{instance_id}"
-            )
-            record = parse(FolioInstance, body, "GET /inventory/instances/{id}")
-            if record.id != instance_id:
-                raise _mismatch("GET /inventory/instances/{id}", instance_id, record.id)
+            record, _ = await self._by_id(FolioInstance, "/inventory/instances/{id}", instance_id)
             return mapping.instance(record)
         # The item under the id it was asked by (its UUID or its barcode), like every lookup.
         return mapping.item(await self._item_record(item_id)).model_copy(update={"id": item_id})
-
-    # -- not offered by this adapter ---------------------------------------------------------
-
-    async def checkout(self, patron: Patron, item_id: str) -> Loan:
-        raise FeatureDisabled(
-            Feature.LOANS, operator_detail="FOLIO adapter: use SIP2 (edge-sip2) for self-check"
-        )
-
-    async def checkin(self, item_id: str) -> Item:
-        raise FeatureDisabled(
-            Feature.LOANS, operator_detail="FOLIO adapter: use SIP2 (edge-sip2) for self-check"
-        )
-
-    async def change_password(self, patron: Patron, old_password: str, new_password: str) -> None:
-        raise FeatureDisabled(
-            Feature.PASSWORD_CHANGE,
-            operator_detail="FOLIO adapter: patron PINs are set by staff in mod-users",
-        )
 
 
 def _path_id(value: str) -> str:

@@ -13,6 +13,8 @@ English messages (its ``RenewalValidator``, ``RequestService`` and policy checks
 an ``overridableBlock`` named ``patronBlock`` is always a patron block, and so are the codes of
 ``_BLOCK_CODES`` (mod-circulation ``ErrorCode``): an automated block's message is whatever text
 the library configured for the block condition, so only its code says what it is.
+
+``FOLIO`` gives all of this, with FOLIO's login, to ``adapters.rest.RestClient``.
 """
 
 from __future__ import annotations
@@ -22,11 +24,9 @@ import re
 
 import httpx
 
-from ils_gateway.adapters.folio.auth import LoginFailed
-from ils_gateway.adapters.rest import error_for_status, status_class
+from ils_gateway.adapters.rest import ErrorBody, Vendor
 from ils_gateway.domain.errors import (
     AuthenticationFailed,
-    BackendUnavailable,
     BadRequest,
     CancelRefused,
     GatewayError,
@@ -120,14 +120,14 @@ def refusal_reason(
     return RefusalReason.UNKNOWN
 
 
-def vendor_messages(response: httpx.Response) -> tuple[list[str], list[str]]:
+def read_error(response: httpx.Response) -> ErrorBody:
     """FOLIO's messages, and overridable block names and block codes, in an error answer (text
     or ``errors``)."""
     try:
         body = response.json()
     except ValueError:
-        text = response.text.strip()
-        return ([text[:500]] if text else []), []
+        text = response.text.strip()[:500]
+        return ErrorBody((text,) if text else ())
     messages: list[str] = []
     blocks: list[str] = []
     errors = body.get("errors") if isinstance(body, dict) else None
@@ -141,34 +141,17 @@ def vendor_messages(response: httpx.Response) -> tuple[list[str], list[str]]:
             blocks.append(block["name"])
         if error.get("code") in _BLOCK_CODES:
             blocks.append(error["code"])
-    return messages, blocks
+    return ErrorBody(tuple(messages), blocks=tuple(blocks))
 
 
-def translate_response(
-    call: FolioCall, response: httpx.Response, *, retry_after: int
-) -> GatewayError:
-    """The gateway error for a FOLIO answer the caller did not accept."""
-    status = response.status_code
-    messages, blocks = vendor_messages(response)
-    message = "; ".join(messages) or None
-    where = f"{SYSTEM} {response.request.method} {response.request.url.path} -> {status}"
-    operator = f"{where}: {message or '(no message)'}"
-    return error_for_status(
-        status_class(STATUS_TABLE, call, status),
-        status=status,
-        writes=call.writes,
-        reason=lambda: refusal_reason(messages, blocks, call),
-        message=message,
-        operator=operator,
-        retry_after=retry_after,
-    )
-
-
-def translate_login_failure(exc: LoginFailed, *, retry_after: int) -> GatewayError:
-    """FOLIO refused to log the gateway in: an operator problem, unavailable to patrons."""
-    messages, _ = vendor_messages(exc.response)
-    return BackendUnavailable(
-        detail="The library system cannot be reached now.",
-        operator_detail=(f"{SYSTEM} login: {exc.reason}: {'; '.join(messages) or '(no message)'}"),
-        retry_after=retry_after,
-    )
+FOLIO: Vendor[FolioCall] = Vendor(
+    system=SYSTEM,
+    accept="application/json, text/plain",
+    read_call=FolioCall.READ,
+    status_table=STATUS_TABLE,
+    read_error=read_error,
+    refusal_reason=lambda body, call: refusal_reason(list(body.messages), list(body.blocks), call),
+    login_where="login",
+    # /patron-pin/verify is a POST that changes nothing: tried again like a read.
+    safe_calls=frozenset({FolioCall.PIN_VERIFY}),
+)

@@ -37,7 +37,9 @@ from ils_gateway.adapters.base import (
     Capabilities,
     Capability,
     CapabilitySupport,
+    GuardedBackend,
     Support,
+    Unavailable,
 )
 from ils_gateway.adapters.koha import mapping
 from ils_gateway.adapters.koha.answers import require_belongs
@@ -60,7 +62,6 @@ from ils_gateway.adapters.rest import renew_in_turn
 from ils_gateway.domain.errors import (
     AuthenticationFailed,
     BackendProtocolError,
-    FeatureDisabled,
     NotFound,
 )
 from ils_gateway.domain.models import (
@@ -72,7 +73,7 @@ from ils_gateway.domain.models import (
     Patron,
     RenewalResult,
 )
-from ils_gateway.domain.vocab import ContactMethod, Feature, Outcome
+from ils_gateway.domain.vocab import ContactMethod, Outcome
 
 # Koha matches filters by "contains" unless told (Koha/REST/Plugin/Query.pm).
 _EXACT = {"_match": "exact"}
@@ -89,8 +90,22 @@ TITLE_FETCH_CONCURRENCY = 4
 _TITLE_CACHE_SIZE = 4096
 _NOT_CACHED = object()
 
+# Why Koha's REST API (the v1 subset used) lacks what it lacks.
+_SELF_CHECK = Unavailable("Koha adapter: use SIP2 for self-check")
+_NOT_OFFERED = {
+    Capability.CHANGE_HOLD_CONTACT: Unavailable(
+        "Koha holds have no contact method",
+        detail="This library notifies by your account settings, not per hold.",
+    ),
+    Capability.CHECKOUT: _SELF_CHECK,
+    Capability.CHECKIN: _SELF_CHECK,
+    Capability.CHANGE_PASSWORD: Unavailable(
+        "Koha adapter: password change is not in the v1 subset used"
+    ),
+}
 
-class KohaBackend:
+
+class KohaBackend(GuardedBackend):
     """The gateway's port to one library's Koha, over its REST API."""
 
     def __init__(
@@ -133,7 +148,8 @@ class KohaBackend:
                 Capability.SUSPEND_HOLD: CapabilitySupport(Support.NATIVE, {"until_date": True}),
                 Capability.LIST_PICKUP_LIBRARIES: Support.NATIVE,
                 Capability.GET_ITEM: Support.NATIVE,
-            }
+            },
+            missing=_NOT_OFFERED,
         )
 
     @property
@@ -432,20 +448,9 @@ class KohaBackend:
             return CancelOutcome.CANCELLATION_REQUESTED
         return CancelOutcome.CANCELLED
 
-    async def change_hold(
-        self,
-        patron: Patron,
-        hold_id: str,
-        *,
-        pickup_library: str | None = None,
-        contact_method: ContactMethod | None = None,
+    async def _change_pickup(
+        self, patron: Patron, hold_id: str, pickup_library: str | None
     ) -> Hold:
-        if contact_method is not None:
-            raise FeatureDisabled(
-                Feature.HOLD_CHANGES,
-                detail="This library notifies by your account settings, not per hold.",
-                operator_detail="Koha holds have no contact method",
-            )
         hold = await self._own_hold(patron, hold_id)
         if pickup_library is not None and pickup_library != hold.pickup_library_id:
             row = await self._client.call_json(
@@ -500,24 +505,6 @@ class KohaBackend:
         rows = await self._client.call_list("/libraries")
         libraries = parse(list[KohaLibrary], rows, "GET /libraries")
         return [mapping.to_library(lib) for lib in libraries if lib.pickup_location is not False]
-
-    # -- not offered over Koha's REST API -----------------------------------------------------
-
-    async def checkout(self, patron: Patron, item_id: str) -> Loan:
-        raise FeatureDisabled(
-            Feature.LOANS, operator_detail="Koha adapter: use SIP2 for self-check"
-        )
-
-    async def checkin(self, item_id: str) -> Item:
-        raise FeatureDisabled(
-            Feature.LOANS, operator_detail="Koha adapter: use SIP2 for self-check"
-        )
-
-    async def change_password(self, patron: Patron, old_password: str, new_password: str) -> None:
-        raise FeatureDisabled(
-            Feature.PASSWORD_CHANGE,
-            operator_detail="Koha adapter: password change is not in the v1 subset used",
-        )
 
 
 def _biblio_id(item_id: str) -> int | None:

@@ -25,7 +25,8 @@ listed: a library rule Koha has no code for reaches us as the code Koha would se
 interlibrary loan a site denies through ItemsDeniedRenewal is ``item_denied_renewal``).
 Errors Koha sends without a code (suspending a found hold, moving one) fall back per call.
 
-Failures below HTTP are translated by ``adapters.rest.translate_transport``.
+``KOHA`` gives all of this, with Koha's paging and login, to ``adapters.rest.RestClient``;
+failures below HTTP are translated by ``adapters.rest.translate_transport``.
 """
 
 from __future__ import annotations
@@ -35,11 +36,9 @@ import re
 
 import httpx
 
-from ils_gateway.adapters.koha.auth import TokenRequestFailed
-from ils_gateway.adapters.rest import error_for_status, status_class
+from ils_gateway.adapters.rest import ErrorBody, PageLinks, Vendor
 from ils_gateway.domain.errors import (
     AuthenticationFailed,
-    BackendUnavailable,
     CancelRefused,
     GatewayError,
     HoldRefused,
@@ -167,47 +166,37 @@ def refusal_reason(code: str | None, call: KohaCall | None = None) -> RefusalRea
     return RefusalReason.UNKNOWN
 
 
-def _vendor_message(response: httpx.Response) -> tuple[str | None, str | None]:
+def read_error(response: httpx.Response) -> ErrorBody:
+    """Koha's ``{"error", "error_code"}`` body (the code read from the text when absent), or
+    the text of an answer that is not JSON."""
     try:
         body = response.json()
     except ValueError:
-        text = response.text.strip()
-        return (text[:500] or None), None
+        text = response.text.strip()[:500]
+        return ErrorBody((text,) if text else ())
     if not isinstance(body, dict):
-        return None, None
+        return ErrorBody()
     message = body.get("error")
     code = body.get("error_code")
     if not isinstance(message, str):
         message = None
     if not isinstance(code, str):
         code = _code_in_text(message)
-    return message, code
+    return ErrorBody((message,) if message else (), code)
 
 
-def translate_response(
-    call: KohaCall, response: httpx.Response, *, retry_after: int
-) -> GatewayError:
-    """The gateway error for a Koha answer the caller did not accept."""
-    status = response.status_code
-    message, code = _vendor_message(response)
-    where = f"{SYSTEM} {response.request.method} {response.request.url.path} -> {status}"
-    operator = f"{where}: {message or '(no message)'}" + (f" [{code}]" if code else "")
-    return error_for_status(
-        status_class(STATUS_TABLE, call, status),
-        status=status,
-        writes=call.writes,
-        reason=lambda: refusal_reason(code, call),
-        message=message,
-        operator=operator,
-        retry_after=retry_after,
-    )
-
-
-def translate_token_failure(exc: TokenRequestFailed, *, retry_after: int) -> GatewayError:
-    """Koha refused to issue the gateway a token: an operator problem, unavailable to patrons."""
-    message, _ = _vendor_message(exc.response)
-    return BackendUnavailable(
-        detail="The library system cannot be reached now.",
-        operator_detail=f"Koha /oauth/token: {exc.reason}: {message or '(no message)'}",
-        retry_after=retry_after,
-    )
+KOHA: Vendor[KohaCall] = Vendor(
+    system=SYSTEM,
+    accept="application/json",
+    read_call=KohaCall.READ,
+    status_table=STATUS_TABLE,
+    read_error=read_error,
+    refusal_reason=lambda body, call: refusal_reason(body.code, call),
+    login_where="/oauth/token",
+    # Only GETs are tried again; the password check (a POST) is sent once, since one that
+    # reached Koha may have counted toward the patron's FailedLoginAttempts (C4::Auth::checkpw).
+    safe_calls=frozenset(),
+    # The most rows one list may have: far above any patron's loans or holds or a library's
+    # branches; beyond it Koha is not answering the question the gateway asked.
+    paging=PageLinks(page="_page", size="_per_page", total="X-Total-Count", max_rows=2000),
+)

@@ -29,7 +29,7 @@ from datetime import date, datetime
 from typing import TypedDict, TypeVar
 from zoneinfo import ZoneInfo
 
-from ils_gateway.adapters.base import CancelOutcome, Capabilities, Capability
+from ils_gateway.adapters.base import CancelOutcome, Capabilities, Capability, GuardedBackend
 from ils_gateway.adapters.sip2 import mapping
 from ils_gateway.adapters.sip2.capabilities import PickupChange, capabilities_from_bx
 from ils_gateway.adapters.sip2.config import Sip2BackendConfig, client_settings
@@ -52,7 +52,6 @@ from ils_gateway.domain.models import (
     BatchResult,
     Hold,
     Item,
-    Library,
     Loan,
     Patron,
     RenewalResult,
@@ -107,7 +106,7 @@ class _CommonFields(TypedDict):
     terminal_password: str | None
 
 
-class Sip2Backend:
+class Sip2Backend(GuardedBackend):
     """The gateway's port to one library system that speaks SIP2 2.00."""
 
     def __init__(
@@ -141,7 +140,7 @@ class Sip2Backend:
         self._start_lock = asyncio.Lock()
         self._started = False
         self._caps_for: str | None = None
-        self._caps = Capabilities()
+        self._caps = capabilities_from_bx(None)
 
     # -- lifecycle and capabilities ---------------------------------------------------------
 
@@ -159,7 +158,7 @@ class Sip2Backend:
         status = self._pool.acs_status
         bx = status.supported_messages if status is not None else None
         if bx is None:
-            return Capabilities()
+            return capabilities_from_bx(None)
         if bx != self._caps_for:
             self._caps = capabilities_from_bx(
                 bx,
@@ -173,14 +172,9 @@ class Sip2Backend:
     async def close(self) -> None:
         await self._pool.aclose()
 
-    async def _require(self, capability: Capability, feature: Feature) -> None:
+    async def _require(self, capability: Capability) -> None:
         await self.start()  # capabilities are known once the ACS has sent its 98
-        if not self.capabilities.supports(capability):
-            raise FeatureDisabled(
-                feature,
-                detail="This library system does not offer this online.",
-                operator_detail=f"SIP2 ACS: {capability.value} unavailable (BX flags)",
-            )
+        self.capabilities.require(capability)
 
     # -- requests ---------------------------------------------------------------------------
 
@@ -288,7 +282,7 @@ class Sip2Backend:
     # -- patrons ----------------------------------------------------------------------------
 
     async def authenticate(self, card_number: str, password: str) -> Patron:
-        await self._require(Capability.AUTHENTICATE, Feature.LOANS)
+        await self._require(Capability.AUTHENTICATE)
         try:
             answer = await self._patron_info(card_number, password=password)
         except NotFound:
@@ -308,7 +302,7 @@ class Sip2Backend:
         )
 
     async def patron_summary(self, patron: Patron) -> Patron:
-        await self._require(Capability.PATRON_SUMMARY, Feature.ACCOUNT_SETTINGS)
+        await self._require(Capability.PATRON_SUMMARY)
         answer = await self._patron_info(patron.card_number)
         fresh = self._patron_from_64(answer, patron.card_number)
         return patron.model_copy(update=fresh.model_dump(exclude_unset=True))
@@ -316,7 +310,7 @@ class Sip2Backend:
     # -- loans ------------------------------------------------------------------------------
 
     async def list_loans(self, patron: Patron) -> list[Loan]:
-        await self._require(Capability.LIST_LOANS, Feature.LOANS)
+        await self._require(Capability.LIST_LOANS)
         raw = await self._list(patron.card_number, SummaryItem.CHARGED_ITEMS)
         entries = [mapping.parse_list_entry(e, self._config.list_mode) for e in raw]
         if any(e.item_id is None for e in entries):  # a loan is a copy: its barcode is strict
@@ -339,7 +333,7 @@ class Sip2Backend:
 
     async def renew(self, patron: Patron, item_id: str) -> RenewalResult:
         _required_id(item_id, "item id")
-        await self._require(Capability.RENEW, Feature.RENEWALS)
+        await self._require(Capability.RENEW)
         now = self._now()
         request = RenewRequest.build(
             transaction_date=now,
@@ -362,7 +356,7 @@ class Sip2Backend:
     async def renew_many(
         self, patron: Patron, item_ids: Sequence[str]
     ) -> BatchResult[RenewalResult]:
-        await self._require(Capability.RENEW_MANY, Feature.RENEWALS)
+        await self._require(Capability.RENEW_MANY)
         if not self.capabilities.supports(Capability.RENEW):
             return await self._renew_all(patron, item_ids)
 
@@ -399,7 +393,7 @@ class Sip2Backend:
     # -- holds ------------------------------------------------------------------------------
 
     async def list_holds(self, patron: Patron) -> list[Hold]:
-        await self._require(Capability.LIST_HOLDS, Feature.HOLDS)
+        await self._require(Capability.LIST_HOLDS)
         ready_raw, waiting_raw = await self._gather(
             [
                 self._list(patron.card_number, SummaryItem.HOLD_ITEMS),
@@ -442,7 +436,7 @@ class Sip2Backend:
 
     async def _place(self, patron: Patron, item_id: str, pickup_library: str) -> Hold:
         _required_id(item_id.removeprefix(TITLE_PREFIX), "item id")
-        await self._require(Capability.PLACE_HOLD, Feature.HOLDS)
+        await self._require(Capability.PLACE_HOLD)
         answer = await self._hold_request(
             HoldMode.ADD,
             patron,
@@ -490,28 +484,17 @@ class Sip2Backend:
 
     async def cancel_hold(self, patron: Patron, hold_id: str) -> CancelOutcome:
         _required_id(hold_id.removeprefix(TITLE_PREFIX), "hold id")
-        await self._require(Capability.CANCEL_HOLD, Feature.HOLDS)
+        await self._require(Capability.CANCEL_HOLD)
         answer = await self._hold_request(HoldMode.DELETE, patron, hold_id)
         if not answer.ok:
             raise self._hold_refusal(answer, SipAction.CANCEL_HOLD, CancelRefused)
         # SIP2's 16 has ok=1 or ok=0, nothing between: ok means the hold is gone.
         return CancelOutcome.CANCELLED
 
-    async def change_hold(
-        self,
-        patron: Patron,
-        hold_id: str,
-        *,
-        pickup_library: str | None = None,
-        contact_method: ContactMethod | None = None,
+    async def _change_pickup(
+        self, patron: Patron, hold_id: str, pickup_library: str | None
     ) -> Hold:
-        if contact_method is not None:
-            raise FeatureDisabled(
-                Feature.HOLD_CHANGES,
-                detail="The contact method of a hold cannot be changed online here.",
-                operator_detail="SIP2 has no field for a hold's contact method",
-            )
-        await self._require(Capability.CHANGE_HOLD_PICKUP, Feature.HOLD_CHANGES)
+        await self._require(Capability.CHANGE_HOLD_PICKUP)
         if pickup_library is None:
             return await self._own_hold(patron, hold_id)
         if self._pickup_change == "replace":
@@ -584,7 +567,7 @@ class Sip2Backend:
 
     async def get_item(self, item_id: str) -> Item:
         _required_id(item_id, "item id")
-        await self._require(Capability.GET_ITEM, Feature.LOANS)
+        await self._require(Capability.GET_ITEM)
         info = await self._item_info(item_id)
         if not mapping.item_known(info):
             raise NotFound("No such item.", operator_detail=f"SIP2 18: unknown item {item_id!r}")
@@ -594,7 +577,7 @@ class Sip2Backend:
 
     async def checkout(self, patron: Patron, item_id: str) -> Loan:
         _required_id(item_id, "item id")
-        await self._require(Capability.CHECKOUT, Feature.LOANS)
+        await self._require(Capability.CHECKOUT)
         now = self._now()
         request = CheckoutRequest.build(
             transaction_date=now,
@@ -618,7 +601,7 @@ class Sip2Backend:
 
     async def checkin(self, item_id: str) -> Item:
         _required_id(item_id, "item id")
-        await self._require(Capability.CHECKIN, Feature.LOANS)
+        await self._require(Capability.CHECKIN)
         request = CheckinRequest.build(
             transaction_date=self._now(),
             return_date=self._now(),
@@ -636,24 +619,6 @@ class Sip2Backend:
                 operator_detail=f"SIP2 10 ok=0 for item {item_id}: {text or '(no message)'}",
             )
         return mapping.item_from_10(answer)
-
-    # -- what SIP2 cannot do ----------------------------------------------------------------
-
-    async def suspend_hold(self, patron: Patron, hold_id: str, until: date | None) -> Hold:
-        raise FeatureDisabled(Feature.HOLD_SKIP, operator_detail="SIP2 cannot suspend holds")
-
-    async def resume_hold(self, patron: Patron, hold_id: str) -> Hold:
-        raise FeatureDisabled(Feature.HOLD_SKIP, operator_detail="SIP2 cannot suspend holds")
-
-    async def list_pickup_libraries(self) -> list[Library]:
-        raise FeatureDisabled(
-            Feature.HOLDS, operator_detail="SIP2 has no request listing pickup libraries"
-        )
-
-    async def change_password(self, patron: Patron, old_password: str, new_password: str) -> None:
-        raise FeatureDisabled(
-            Feature.PASSWORD_CHANGE, operator_detail="SIP2 has no password change request"
-        )
 
 
 _LISTS = {

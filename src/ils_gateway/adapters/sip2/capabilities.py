@@ -11,21 +11,54 @@ or change a password, so those are always unavailable. Changing a hold's pickup 
 holds are supported, unless the tenant says its ACS lacks it (``pickup_change="unavailable"``)
 or opts in to re-placing the hold (``"replace"``: cancel then place, which loses the queue
 position, hence declared emulated with that option).
+
+``WHY_MISSING`` says, for ``Capabilities.require``, why a capability is missing: the BX flags
+left it out, or SIP2 has no request for it.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from ils_gateway.adapters.base import Capabilities, Capability, CapabilitySupport, Support
+from ils_gateway.adapters.base import (
+    Capabilities,
+    Capability,
+    CapabilitySupport,
+    Support,
+    Unavailable,
+)
 from ils_gateway.sip2.client import SUPPORTED_MESSAGE_ORDER
 
-__all__ = ["BX_ORDER", "PickupChange", "capabilities_from_bx", "supported_requests"]
+__all__ = [
+    "BX_ORDER",
+    "WHY_MISSING",
+    "PickupChange",
+    "capabilities_from_bx",
+    "supported_requests",
+]
 
 PickupChange = Literal["native", "replace", "unavailable"]
 
 BX_ORDER = SUPPORTED_MESSAGE_ORDER
 """Request codes behind the 16 BX flags, in the specification's order."""
+
+
+WHY_MISSING: dict[Capability, Unavailable] = {
+    **{
+        c: Unavailable(
+            f"SIP2 ACS: {c.value} unavailable (BX flags)",
+            detail="This library system does not offer this online.",
+        )
+        for c in Capability
+    },
+    Capability.CHANGE_HOLD_CONTACT: Unavailable(
+        "SIP2 has no field for a hold's contact method",
+        detail="The contact method of a hold cannot be changed online here.",
+    ),
+    Capability.SUSPEND_HOLD: Unavailable("SIP2 cannot suspend holds"),
+    Capability.LIST_PICKUP_LIBRARIES: Unavailable("SIP2 has no request listing pickup libraries"),
+    Capability.CHANGE_PASSWORD: Unavailable("SIP2 has no password change request"),
+}
 
 
 def supported_requests(bx: str | None) -> frozenset[str]:
@@ -79,4 +112,4 @@ def capabilities_from_bx(
         table[Capability.CHECKOUT] = Support.NATIVE
     if "09" in ok:
         table[Capability.CHECKIN] = Support.NATIVE
-    return Capabilities(table)
+    return Capabilities(table, missing=WHY_MISSING)
