@@ -132,7 +132,7 @@ PUBLIC: dict[str, set[str]] = {
         "R",
         "ResilientElibrary",
     },
-    "idempotency": {
+    "state.idempotency": {
         "Clock",
         "DEFAULT_PENDING_TTL",
         "DEFAULT_TTL",
@@ -143,7 +143,7 @@ PUBLIC: dict[str, set[str]] = {
         "Ticket",
         "request_fingerprint",
     },
-    "ratelimit": {
+    "state.ratelimit": {
         "Clock",
         "MemoryRateLimiter",
         "RateDecision",
@@ -151,7 +151,7 @@ PUBLIC: dict[str, set[str]] = {
         "RateLimiter",
         "RedisRateLimiter",
     },
-    "sessions": {
+    "state.sessions": {
         "Clock",
         "MemorySessionStore",
         "NewSession",

@@ -1,4 +1,4 @@
-"""Patron sessions as the API uses them, over the shared ``ils_gateway.sessions`` store.
+"""Patron sessions as the API uses them, over the shared ``ils_gateway.state.sessions`` store.
 
 ``PatronSessions`` creates a session at login (the opaque token is returned once; the store
 keeps only its SHA-256), resolves ``Authorization: Bearer`` on each request (the store touches
@@ -27,7 +27,7 @@ from ils_gateway.domain.errors import AuthenticationFailed, BadRequest, SessionE
 from ils_gateway.domain.models import Patron
 from ils_gateway.domain.vocab import Channel
 from ils_gateway.services.context import Caller
-from ils_gateway.sessions import SessionStore
+from ils_gateway.state.sessions import SessionStore
 
 # The Patron fields a session carries between requests (no contact data, no birth date).
 _KEPT_FIELDS = frozenset(

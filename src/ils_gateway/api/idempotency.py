@@ -26,7 +26,7 @@ from aiohttp.typedefs import Handler
 from ils_gateway.adapters.resilience.journal import WriteJournal, write_journal
 from ils_gateway.api.keys import SESSION, STATE_KEY
 from ils_gateway.domain.errors import BadRequest, GatewayError
-from ils_gateway.idempotency import (
+from ils_gateway.state.idempotency import (
     IdempotencyStore,
     StoredResponse,
     Ticket,

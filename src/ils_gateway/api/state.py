@@ -17,12 +17,12 @@ from ils_gateway.adapters.resilience.cache import MemoryReadCache, ReadCache, Re
 from ils_gateway.api.auth import PatronSessions
 from ils_gateway.api.rendered import RenderedLists
 from ils_gateway.gateway import GatewaySettings, epoch_seconds
-from ils_gateway.idempotency import (
+from ils_gateway.state.idempotency import (
     IdempotencyStore,
     MemoryIdempotencyStore,
     RedisIdempotencyStore,
 )
-from ils_gateway.sessions import MemorySessionStore, RedisSessionStore
+from ils_gateway.state.sessions import MemorySessionStore, RedisSessionStore
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr
 
 from ils_gateway.domain.errors import AuthenticationFailed, BadRequest, PatronBlocked
 from ils_gateway.domain.models import mask_card
-from ils_gateway.ratelimit import MemoryRateLimiter, RateLimit, RateLimiter, RedisRateLimiter
+from ils_gateway.state.ratelimit import MemoryRateLimiter, RateLimit, RateLimiter, RedisRateLimiter
 from ils_gateway.services.account import AccountService
 
 _log = structlog.get_logger("ils_gateway.ebooks.bridge")
