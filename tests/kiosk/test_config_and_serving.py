@@ -3,6 +3,7 @@ demo tenant's, as ``serve`` runs it, moved to a free port)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 import pytest
@@ -10,9 +11,9 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from ils_gateway.api.app import create_app
-from ils_gateway.embedded import embedded_settings
 from ils_gateway.kiosk.config import KioskSip2Config, server_settings
 from ils_gateway.kiosk.face import KIOSK_SERVERS_KEY, kiosk_context
+from ils_gateway.runtime.demo import embedded_settings
 from ils_gateway.sip2.checksum import ChecksumBasis
 from ils_gateway.sip2.client import SIP2ClientPool, SIP2ClientSettings
 from ils_gateway.sip2.fields import PatronStatusFlag, SipDate
@@ -51,7 +52,9 @@ async def test_the_app_starts_and_stops_the_face() -> None:
     tenant = next(iter(settings.tenants))
     assert tenant.kiosk_sip2 is not None
     moved = tenant.kiosk_sip2.model_copy(update={"port": 0})
-    settings.tenants = TenantRegistry([tenant.model_copy(update={"kiosk_sip2": moved})])
+    settings = replace(
+        settings, tenants=TenantRegistry([tenant.model_copy(update={"kiosk_sip2": moved})])
+    )
     app = create_app(settings)
     app.cleanup_ctx.append(kiosk_context)
     runner = web.AppRunner(app)

@@ -34,7 +34,6 @@ import structlog
 from aiohttp import web
 
 from ils_gateway.adapters.base import CancelOutcome, Capability
-from ils_gateway.api.keys import GATEWAY_KEY
 from ils_gateway.domain.errors import (
     AuthenticationFailed,
     BackendUnavailable,
@@ -55,8 +54,9 @@ from ils_gateway.domain.vocab import (
     ItemSource,
     RefusalReason,
 )
-from ils_gateway.gateway import Gateway, TenantRuntime
 from ils_gateway.kiosk.config import KioskSip2Config, server_settings
+from ils_gateway.runtime.keys import GATEWAY_KEY
+from ils_gateway.runtime.tenant import Gateway, TenantRuntime
 from ils_gateway.services import rules
 from ils_gateway.services.context import Caller
 from ils_gateway.services.mylists.hooks import ListHooks

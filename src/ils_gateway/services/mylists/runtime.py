@@ -34,6 +34,9 @@ from ils_gateway.store.reading_history import KdfParams
 from ils_gateway.store.store import Store
 from ils_gateway.tenants.models import TenantConfig
 
+#: Session ``extra`` flag: the library reset the password, older history entries are unreadable.
+RESET_FLAG = "reading_history_reset"
+
 
 @dataclass(frozen=True)
 class StoreSettings:
