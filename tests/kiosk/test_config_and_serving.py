@@ -11,7 +11,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from ils_gateway.api.app import create_app
-from ils_gateway.kiosk.config import KioskSip2Config, server_settings
+from ils_gateway.kiosk.config import server_settings
 from ils_gateway.kiosk.face import KIOSK_SERVERS_KEY, kiosk_context
 from ils_gateway.runtime.demo import embedded_settings
 from ils_gateway.sip2.checksum import ChecksumBasis
@@ -19,6 +19,7 @@ from ils_gateway.sip2.client import SIP2ClientPool, SIP2ClientSettings
 from ils_gateway.sip2.fields import PatronStatusFlag, SipDate
 from ils_gateway.sip2.messages import PatronStatusRequest
 from ils_gateway.tenants.demo import demo_tenant
+from ils_gateway.tenants.kiosk import KioskSip2Config
 from ils_gateway.tenants.loader import TenantRegistry
 
 
