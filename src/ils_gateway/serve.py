@@ -24,7 +24,7 @@ from ils_gateway.jobs.schedule import JobIntervals, jobs_context
 from ils_gateway.kiosk.face import kiosk_context
 from ils_gateway.logging import configure_logging
 from ils_gateway.runtime.settings import GatewaySettings
-from ils_gateway.services.mylists.runtime import StoreSettings, store_settings
+from ils_gateway.runtime.store import StoreSettings, store_settings
 from ils_gateway.tenants.loader import TenantConfigError, load_tenants
 
 

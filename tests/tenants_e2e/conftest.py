@@ -19,7 +19,7 @@ import pytest
 
 from ils_gateway.api.app import create_app
 from ils_gateway.runtime.settings import GatewaySettings
-from ils_gateway.services.mylists.runtime import StoreSettings
+from ils_gateway.runtime.store import StoreSettings
 from ils_gateway.simulators.koha_cli import start_koha_simulator
 from ils_gateway.simulators.library import ManualClock, SimulatedLibrary
 from ils_gateway.simulators.records import LibraryData

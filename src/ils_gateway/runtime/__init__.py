@@ -4,6 +4,7 @@
   replace (backend factory and wrapper, clock).
 - ``backends``: one builder per backend kind, and the resilience wrapper around each adapter.
 - ``elibrary``: a tenant's e-library (the KinoDen adapter, or the simulator started in-process).
+- ``store``: ``StoreSettings`` and ``open_mylists`` (the gateway store and its list services).
 - ``shared``: the process-wide shared state (sessions, Idempotency-Keys, read caches, the
   bridge's rate limits) over ONE Redis client, or in memory.
 - ``tenant``: ``TenantRuntime`` (one tenant's use cases) and ``Gateway`` (every tenant's, by id).

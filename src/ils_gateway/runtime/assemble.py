@@ -39,7 +39,7 @@ async def open_gateway(
     seconds = epoch_seconds(settings.clock)
     async with AsyncExitStack() as stack:
         if mylists is None and settings.store is not None:
-            from ils_gateway.services.mylists.runtime import open_mylists
+            from ils_gateway.runtime.store import open_mylists
 
             mylists = await stack.enter_async_context(open_mylists(settings.store, settings.clock))
         runtimes: dict[str, TenantRuntime] = {}

@@ -23,7 +23,7 @@ from ils_gateway.runtime.assemble import open_gateway
 from ils_gateway.runtime.keys import GATEWAY_KEY, REDIS_KEY, SETTINGS_KEY, SHARED_KEY, STORE_KEY
 from ils_gateway.runtime.settings import GatewaySettings
 from ils_gateway.runtime.shared import open_redis, shared_state
-from ils_gateway.services.mylists.runtime import open_mylists
+from ils_gateway.runtime.store import open_mylists
 
 
 async def redis_context(app: web.Application) -> AsyncIterator[None]:
