@@ -80,7 +80,7 @@ def _serve_gateway(elibrary: bool, ports: Any) -> None:
 
     async def main() -> None:
         from ils_gateway.api.app import create_app
-        from ils_gateway.embedded import embedded_settings
+        from ils_gateway.runtime.demo import embedded_settings
         from ils_gateway.simulators.library import ManualClock
         from ils_gateway.simulators.sample_data import SAMPLE_NOW
 
@@ -259,8 +259,8 @@ async def twenty_loans(*, separate_acs: bool, runs: int = 21) -> tuple[float, in
 
     from ils_gateway.adapters.resilience.backend import CachePolicy, ResilientBackend
     from ils_gateway.api.app import create_app
-    from ils_gateway.embedded import embedded_settings
-    from ils_gateway.gateway import GatewaySettings
+    from ils_gateway.runtime.demo import embedded_settings
+    from ils_gateway.runtime.settings import GatewaySettings
     from ils_gateway.simulators.library import ManualClock
     from ils_gateway.simulators.sample_data import SAMPLE_NOW
     from ils_gateway.tenants.demo import demo_tenant

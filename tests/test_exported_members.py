@@ -138,7 +138,7 @@ PUBLIC: dict[str, set[str]] = {
         "R",
         "ResilientElibrary",
     },
-    "idempotency": {
+    "state.idempotency": {
         "Clock",
         "DEFAULT_PENDING_TTL",
         "DEFAULT_TTL",
@@ -149,7 +149,7 @@ PUBLIC: dict[str, set[str]] = {
         "Ticket",
         "request_fingerprint",
     },
-    "ratelimit": {
+    "state.ratelimit": {
         "Clock",
         "MemoryRateLimiter",
         "RateDecision",
@@ -157,7 +157,7 @@ PUBLIC: dict[str, set[str]] = {
         "RateLimiter",
         "RedisRateLimiter",
     },
-    "sessions": {
+    "state.sessions": {
         "Clock",
         "MemorySessionStore",
         "NewSession",

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from ils_gateway.domain.errors import Conflict
-from ils_gateway.idempotency import (
+from ils_gateway.state.idempotency import (
     IdempotencyStore,
     MemoryIdempotencyStore,
     RedisIdempotencyStore,

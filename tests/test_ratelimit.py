@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ils_gateway.ratelimit import (
+from ils_gateway.state.ratelimit import (
     MemoryRateLimiter,
     RateDecision,
     RateLimit,

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from ils_gateway.domain.errors import SessionExpired
 from ils_gateway.domain.vocab import Channel
-from ils_gateway.sessions import (
+from ils_gateway.state.sessions import (
     MemorySessionStore,
     RedisSessionStore,
     SessionData,

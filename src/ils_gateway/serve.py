@@ -2,7 +2,7 @@
 
 With no ``--config`` the SIP2 simulator over the seeded sample library starts in-process and
 the tenant ``demo`` is served on it over the SIP2 adapter, with the e-library simulator
-(``ils_gateway.embedded``). ``--redis URL`` (or ``ILS_GATEWAY_REDIS_URL``) keeps sessions,
+(``ils_gateway.runtime.demo``). ``--redis URL`` (or ``ILS_GATEWAY_REDIS_URL``) keeps sessions,
 Idempotency-Keys and the read cache in Redis, for running several processes. The gateway store
 (basket, sequences, shelves, reading history…) is ``--store URL`` / ``ILS_GATEWAY_STORE_URL``,
 by default ``./var/ils-gateway.sqlite3`` (secret: ``ILS_GATEWAY_STORE_SECRET``, or a dev secret
@@ -20,31 +20,33 @@ from aiohttp import web
 
 from ils_gateway.api.app import create_app
 from ils_gateway.cli import main
-from ils_gateway.gateway import GatewaySettings
 from ils_gateway.jobs.schedule import JobIntervals, jobs_context
 from ils_gateway.kiosk.face import kiosk_context
 from ils_gateway.logging import configure_logging
-from ils_gateway.services.mylists.runtime import StoreSettings, store_settings
+from ils_gateway.runtime.settings import GatewaySettings
+from ils_gateway.runtime.store import StoreSettings, store_settings
 from ils_gateway.tenants.loader import TenantConfigError, load_tenants
 
 
-def _with_jobs(app: web.Application) -> web.Application:
-    app.cleanup_ctx.append(jobs_context(JobIntervals()))  # after the gateway: uses its tenants
+def _faces(settings: GatewaySettings) -> web.Application:
+    """The process: the runtime with every face on it (the API, then the jobs and the kiosk
+    faces, whose contexts start after the runtime's and stop before them)."""
+    app = create_app(settings)
+    app.cleanup_ctx.append(jobs_context(JobIntervals()))
     app.cleanup_ctx.append(kiosk_context)  # SIP2 faces of tenants with kiosk_sip2 enabled
     return app
 
 
 async def _embedded_app(redis_url: str | None, store: StoreSettings) -> web.Application:
-    from ils_gateway.embedded import embedded_settings
+    from ils_gateway.runtime.demo import embedded_settings
 
-    settings, acs = await embedded_settings(redis_url=redis_url)
-    settings.store = store
+    settings, acs = await embedded_settings(redis_url=redis_url, store=store)
     tenant = next(iter(settings.tenants))
     click.echo(
         f"embedded SIP2 simulator ({acs.library.data.name}) on "
         f"{tenant.backend.host}:{tenant.backend.port}; tenant 'demo'"  # type: ignore[union-attr]
     )
-    return _with_jobs(create_app(settings))
+    return _faces(settings)
 
 
 @main.command("serve")
@@ -89,4 +91,4 @@ def serve(
             click.echo(f"{exc.source}: {problem}", err=True)
         raise SystemExit(1) from None
     settings = GatewaySettings(tenants=registry, redis_url=redis_url, store=store)
-    web.run_app(_with_jobs(create_app(settings)), host=host, port=port)
+    web.run_app(_faces(settings), host=host, port=port)

@@ -14,7 +14,7 @@ from api_helpers import CARD, login, tenant_toml
 from fault_proxy import FaultProxy, start_fault_proxy
 
 from ils_gateway.api.app import create_app
-from ils_gateway.gateway import GatewaySettings
+from ils_gateway.runtime.settings import GatewaySettings
 from ils_gateway.tenants.loader import TenantRegistry, parse_tenants
 
 pytestmark = pytest.mark.looptime

@@ -11,8 +11,8 @@ from datetime import timedelta
 from api_helpers import login, tenant_toml
 
 from ils_gateway.api.app import create_app
-from ils_gateway.api.keys import EBOOKS_KEY
-from ils_gateway.gateway import GatewaySettings
+from ils_gateway.runtime.keys import GATEWAY_KEY
+from ils_gateway.runtime.settings import GatewaySettings
 from ils_gateway.tenants.loader import TenantRegistry, parse_tenants
 
 T = "/v1/tenants/koha-demo"
@@ -199,7 +199,7 @@ async def test_ebook_routes_and_the_bridge_are_in_the_openapi_document(client):
 
 async def test_the_ebook_runtimes_live_under_the_api_app_key(make_client):
     client = await make_client(WITH_ELIBRARY)
-    runtimes = client.app[EBOOKS_KEY]
+    runtimes = {r.config.id: r.ebooks for r in client.app[GATEWAY_KEY]}
     assert set(runtimes) == {"koha-demo"} and runtimes["koha-demo"].service is not None
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ils_gateway.api.app import create_app
-from ils_gateway.embedded import RunningClock, embedded_settings
+from ils_gateway.runtime.demo import RunningClock, embedded_settings
 from ils_gateway.simulators.library import ManualClock
 from ils_gateway.simulators.sample_data import DEMO_PATRONS, SAMPLE_NOW
 

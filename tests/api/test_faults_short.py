@@ -32,7 +32,7 @@ from _faultload import (
 from _faultproxy import FaultProxy
 
 from ils_gateway.api.app import create_app
-from ils_gateway.gateway import GatewaySettings
+from ils_gateway.runtime.settings import GatewaySettings
 from ils_gateway.simulators.library import ManualClock
 from ils_gateway.simulators.sample_data import SAMPLE_NOW, sample_library
 from ils_gateway.simulators.sip2_acs import start_sip2_simulator

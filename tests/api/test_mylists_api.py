@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "services" / "mylists"))
 import mylists_api_support as support
 from mylists_api_support import KIOSK_KEY, OTHER_CARD, OTHER_PASSWORD, T, login
 
-from ils_gateway.api.routes_mylists import routes
+from ils_gateway.api.routes import LIST_ROUTES
 from ils_gateway.simulators.library import Operation
 from ils_gateway.simulators.policy import HoldState
 
@@ -38,7 +38,7 @@ async def _place(gw, auth: dict, *barcodes: str) -> list[str]:
 
 async def test_openapi_documents_every_list_route_behind_the_session(gw) -> None:
     document = await _json(await gw.get("/openapi.json"))
-    for route in routes():
+    for route in LIST_ROUTES:
         operation = document["paths"][f"/v1/tenants/{{tenant}}{route.path}"]
         op = operation[route.method.lower()]
         assert op["operationId"] == route.name

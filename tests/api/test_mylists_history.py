@@ -15,8 +15,8 @@ import mylists_api_support as support
 from mylists_api_support import CARD, KIOSK_KEY, PASSWORD, T, login
 from sqlalchemy import MetaData, select, text
 
-from ils_gateway.api.keys import GATEWAY_KEY
 from ils_gateway.jobs.schedule import JobIntervals, JobScheduler, jobs_context
+from ils_gateway.runtime.keys import GATEWAY_KEY
 from ils_gateway.store.engine import create_engine
 
 globals().update(support.FIXTURES)

@@ -9,7 +9,7 @@ from ils_gateway.api import middleware
 from ils_gateway.api.app import create_app
 from ils_gateway.api.openapi import build_openapi
 from ils_gateway.api.routes import PUBLIC_ROUTE_NAMES, ROUTES
-from ils_gateway.gateway import GatewaySettings
+from ils_gateway.runtime.settings import GatewaySettings
 from ils_gateway.tenants.loader import TenantRegistry, parse_tenants
 
 T = "/v1/tenants/koha-demo"

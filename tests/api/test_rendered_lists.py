@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from api_helpers import login
 from pydantic import BaseModel
 
-from ils_gateway.api.keys import STATE_KEY
+from ils_gateway.api.keys import RENDERED_KEY
 from ils_gateway.api.rendered import RenderedLists
 from ils_gateway.services.ebooks.merge import EbookPart
 
@@ -73,7 +73,7 @@ def test_bounded() -> None:
 
 async def test_repeated_loan_lists_are_rendered_once_and_a_renewal_shows(client) -> None:
     auth = await login(client)
-    rendered = client.server.app[STATE_KEY].rendered
+    rendered = client.server.app[RENDERED_KEY]
     first = await (await client.get(f"{T}/loans", headers=auth)).read()
     hits = rendered.hits
     second = await (await client.get(f"{T}/loans", headers=auth)).read()

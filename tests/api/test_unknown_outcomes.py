@@ -20,7 +20,7 @@ from ils_gateway.adapters.resilience.backend import CallTimeouts, ResilientBacke
 from ils_gateway.adapters.resilience.breaker import CircuitBreaker
 from ils_gateway.api.app import create_app
 from ils_gateway.contract.embedded import holdable_waiting_item
-from ils_gateway.gateway import GatewaySettings
+from ils_gateway.runtime.settings import GatewaySettings
 from ils_gateway.tenants.loader import TenantRegistry, parse_tenants
 
 T = "/v1/tenants/koha-demo"

@@ -13,9 +13,11 @@ from pathlib import Path
 
 from aiohttp import web
 
-from ils_gateway.gateway import Gateway, GatewaySettings, open_gateway
 from ils_gateway.kiosk.face import open_kiosk_faces
-from ils_gateway.services.mylists.runtime import StoreSettings
+from ils_gateway.runtime.assemble import open_gateway
+from ils_gateway.runtime.settings import GatewaySettings
+from ils_gateway.runtime.store import StoreSettings
+from ils_gateway.runtime.tenant import Gateway
 from ils_gateway.simulators.koha import create_koha_app
 from ils_gateway.simulators.library import TOKYO, SimulatedLibrary
 from ils_gateway.simulators.policy import ItemType

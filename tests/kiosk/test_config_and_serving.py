@@ -3,6 +3,7 @@ demo tenant's, as ``serve`` runs it, moved to a free port)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 import pytest
@@ -10,14 +11,15 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from ils_gateway.api.app import create_app
-from ils_gateway.embedded import embedded_settings
-from ils_gateway.kiosk.config import KioskSip2Config, server_settings
+from ils_gateway.kiosk.config import server_settings
 from ils_gateway.kiosk.face import KIOSK_SERVERS_KEY, kiosk_context
+from ils_gateway.runtime.demo import embedded_settings
 from ils_gateway.sip2.checksum import ChecksumBasis
 from ils_gateway.sip2.client import SIP2ClientPool, SIP2ClientSettings
 from ils_gateway.sip2.fields import PatronStatusFlag, SipDate
 from ils_gateway.sip2.messages import PatronStatusRequest
 from ils_gateway.tenants.demo import demo_tenant
+from ils_gateway.tenants.kiosk import KioskSip2Config
 from ils_gateway.tenants.loader import TenantRegistry
 
 
@@ -51,7 +53,9 @@ async def test_the_app_starts_and_stops_the_face() -> None:
     tenant = next(iter(settings.tenants))
     assert tenant.kiosk_sip2 is not None
     moved = tenant.kiosk_sip2.model_copy(update={"port": 0})
-    settings.tenants = TenantRegistry([tenant.model_copy(update={"kiosk_sip2": moved})])
+    settings = replace(
+        settings, tenants=TenantRegistry([tenant.model_copy(update={"kiosk_sip2": moved})])
+    )
     app = create_app(settings)
     app.cleanup_ctx.append(kiosk_context)
     runner = web.AppRunner(app)

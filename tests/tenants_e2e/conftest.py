@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from ils_gateway.api.app import create_app
-from ils_gateway.gateway import GatewaySettings
-from ils_gateway.services.mylists.runtime import StoreSettings
+from ils_gateway.runtime.settings import GatewaySettings
+from ils_gateway.runtime.store import StoreSettings
 from ils_gateway.simulators.koha_cli import start_koha_simulator
 from ils_gateway.simulators.library import ManualClock, SimulatedLibrary
 from ils_gateway.simulators.records import LibraryData
@@ -132,7 +132,8 @@ async def open_site(
         settings = GatewaySettings(tenants=registry, clock=clock)
         if store:  # the gateway store (lists, skips…) in a SQLite file of this test
             url = f"sqlite+aiosqlite:///{tmp_path / 'store.sqlite3'}"
-            settings.store = StoreSettings(url, b"e2e-secret" * 4, kdf=KdfParams.minimal())
+            store_at = StoreSettings(url, b"e2e-secret" * 4, kdf=KdfParams.minimal())
+            settings = replace(settings, store=store_at)
         client = await aiohttp_client(create_app(settings))
         return Site(client=client, library=library, tenant=tenant.id)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from ils_gateway.api.app import create_app
-from ils_gateway.gateway import GatewaySettings
+from ils_gateway.runtime.settings import GatewaySettings
 from ils_gateway.simulators.koha_cli import start_koha_simulator
 from ils_gateway.simulators.library import ManualClock
 from ils_gateway.simulators.sample_data import SAMPLE_NOW, sample_library

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 
 from peer_wire import FrameTap
 
-from ils_gateway.gateway import GatewaySettings, open_gateway
 from ils_gateway.kiosk.face import open_kiosk_faces
+from ils_gateway.runtime.assemble import open_gateway
+from ils_gateway.runtime.settings import GatewaySettings
 from ils_gateway.simulators.library import SimulatedLibrary
 from ils_gateway.simulators.sample_data import sample_library
 from ils_gateway.simulators.sip2_acs import start_sip2_simulator

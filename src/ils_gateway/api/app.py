@@ -1,36 +1,23 @@
 """``create_app(settings)``: the aiohttp application, composed (not subclassed).
 
-Resources open in cleanup contexts, in order, each torn down only if it was set up: extra
-resources from the settings (embedded simulators), the API's stores (sessions, Idempotency-Keys,
-read cache: memory or Redis), then the gateway (every tenant's backend).
+The runtime (``ils_gateway.runtime``) opens every process-wide resource in its own cleanup
+context (embedded simulators, the Redis client, the shared state, the store, the tenants'
+backends and services); the API adds its routes, middleware and its own per-process cache of
+rendered list bodies, and only translates between HTTP and the services.
 """
 
 from __future__ import annotations
-
-from collections.abc import AsyncIterator
 
 from aiohttp import web
 
 from ils_gateway.api.docs import docs_page, openapi_json
 from ils_gateway.api.health import healthz, readyz
-from ils_gateway.api.keys import GATEWAY_KEY, SETTINGS_KEY, STATE_KEY
+from ils_gateway.api.keys import RENDERED_KEY
 from ils_gateway.api.middleware import gateway_middleware
+from ils_gateway.api.rendered import RenderedLists
 from ils_gateway.api.routes import add_routes
-from ils_gateway.api.routes_ebooks import setup_ebooks
-from ils_gateway.api.state import open_api_state
-from ils_gateway.gateway import GatewaySettings, open_gateway
-
-
-async def _state_context(app: web.Application) -> AsyncIterator[None]:
-    async with open_api_state(app[SETTINGS_KEY]) as state:
-        app[STATE_KEY] = state
-        yield
-
-
-async def _gateway_context(app: web.Application) -> AsyncIterator[None]:
-    async with open_gateway(app[SETTINGS_KEY], app[STATE_KEY].read_cache) as gateway:
-        app[GATEWAY_KEY] = gateway
-        yield
+from ils_gateway.runtime.contexts import install
+from ils_gateway.runtime.settings import GatewaySettings
 
 
 def create_app(settings: GatewaySettings) -> web.Application:
@@ -39,13 +26,9 @@ def create_app(settings: GatewaySettings) -> web.Application:
         middlewares=[gateway_middleware],
         client_max_size=settings.client_max_size,
     )
-    app[SETTINGS_KEY] = settings
-    for cleanup in settings.extra_cleanups:
-        app.cleanup_ctx.append(lambda _app, cleanup=cleanup: cleanup())
-    app.cleanup_ctx.append(_state_context)
-    app.cleanup_ctx.append(_gateway_context)
+    install(app, settings)
+    app[RENDERED_KEY] = RenderedLists()
     add_routes(app)
-    setup_ebooks(app)  # after the gateway: e-book services use its tenants
     app.router.add_get("/healthz", healthz, name="healthz")
     app.router.add_get("/readyz", readyz, name="readyz")
     app.router.add_get("/openapi.json", openapi_json, name="openapi")

@@ -10,7 +10,7 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 from pydantic_core import to_json
 
-from ils_gateway.api.keys import FRESHNESS, STATE_KEY
+from ils_gateway.api.keys import FRESHNESS, RENDERED_KEY
 from ils_gateway.domain.errors import BadRequest
 from ils_gateway.services.ebooks.merge import EbookPart
 
@@ -63,7 +63,7 @@ def list_response(
     """A list body (``build(freshness fields)``), rendered once per set of frozen entries
     (``api.rendered``)."""
     fields = freshness_fields(request)
-    raw = request.app[STATE_KEY].rendered.body(
+    raw = request.app[RENDERED_KEY].body(
         kind, entries, part, fields["stale"], fields["as_of"], lambda: build(fields)
     )
     return web.Response(body=raw, content_type="application/json")

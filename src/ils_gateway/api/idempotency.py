@@ -23,10 +23,11 @@ from collections.abc import Callable
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from ils_gateway.adapters.resilience.journal import WriteJournal, write_journal
-from ils_gateway.api.keys import SESSION, STATE_KEY
+from ils_gateway.api.keys import SESSION
 from ils_gateway.domain.errors import BadRequest, GatewayError
-from ils_gateway.idempotency import (
+from ils_gateway.runtime.keys import SHARED_KEY
+from ils_gateway.services.tracking import WriteJournal, write_journal
+from ils_gateway.state.idempotency import (
     IdempotencyStore,
     StoredResponse,
     Ticket,
@@ -60,7 +61,7 @@ async def keyed_write(
         return await handler(request)
     if not _KEY.match(key):
         raise BadRequest(f"{HEADER} must be 1–255 printable ASCII characters")
-    store = request.app[STATE_KEY].idempotency
+    store = request.app[SHARED_KEY].idempotency
     fingerprint = request_fingerprint(request.method, request.path, await request.read())
     outcome = await store.begin(session.tenant_id, session.patron.id, key, fingerprint)
     if isinstance(outcome, StoredResponse):

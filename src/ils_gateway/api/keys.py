@@ -1,8 +1,9 @@
-"""Every AppKey and RequestKey of the API, in one place (aiohttp "no singletons").
+"""The API's own AppKey and its RequestKeys (aiohttp "no singletons").
 
-App-level: the gateway (tenants' services), the settings, the API's stores (sessions,
-Idempotency-Keys) and the tenants' e-book runtimes. Request-level:
-the request id, the tenant resolved from the path and the patron's session.
+The runtime's resources (settings, shared state, store, every tenant's runtime) are under
+``ils_gateway.runtime.keys``. Here: this process's rendered list bodies, and per request the
+request id, the tenant resolved from the path, the patron's session and the freshness report
+of the request's reads.
 """
 
 from __future__ import annotations
@@ -12,16 +13,12 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 if TYPE_CHECKING:
-    from ils_gateway.adapters.resilience.freshness import Freshness
-    from ils_gateway.api.auth import PatronSession
-    from ils_gateway.api.state import ApiState
-    from ils_gateway.gateway import Gateway, GatewaySettings, TenantRuntime
-    from ils_gateway.services.ebooks.runtime import EbookRuntime
+    from ils_gateway.api.rendered import RenderedLists
+    from ils_gateway.runtime.tenant import TenantRuntime
+    from ils_gateway.services.sessions import PatronSession
+    from ils_gateway.services.tracking import Freshness
 
-SETTINGS_KEY = web.AppKey("settings", "GatewaySettings")
-GATEWAY_KEY = web.AppKey("gateway", "Gateway")
-STATE_KEY = web.AppKey("state", "ApiState")
-EBOOKS_KEY = web.AppKey("ebooks", "dict[str, EbookRuntime]")  # tenant id -> e-book side
+RENDERED_KEY = web.AppKey("rendered", "RenderedLists")
 
 REQUEST_ID = web.RequestKey("request_id", str)
 TENANT = web.RequestKey("tenant", "TenantRuntime")
@@ -29,19 +26,13 @@ SESSION = web.RequestKey("session", "PatronSession")
 FRESHNESS = web.RequestKey("freshness", "Freshness")
 
 __all__ = [
-    "EBOOKS_KEY",
     "FRESHNESS",
-    "GATEWAY_KEY",
+    "RENDERED_KEY",
     "REQUEST_ID",
     "SESSION",
-    "SETTINGS_KEY",
-    "STATE_KEY",
     "TENANT",
-    "ApiState",
-    "EbookRuntime",
     "Freshness",
-    "Gateway",
-    "GatewaySettings",
     "PatronSession",
+    "RenderedLists",
     "TenantRuntime",
 ]

@@ -19,19 +19,10 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from structlog.contextvars import bind_contextvars, reset_contextvars
 
-from ils_gateway.adapters.resilience.freshness import track_freshness
 from ils_gateway.api.auth import check_kiosk_key
 from ils_gateway.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from ils_gateway.api.idempotency import WRITE_METHODS, keyed_write
-from ils_gateway.api.keys import (
-    FRESHNESS,
-    GATEWAY_KEY,
-    REQUEST_ID,
-    SESSION,
-    SETTINGS_KEY,
-    STATE_KEY,
-    TENANT,
-)
+from ils_gateway.api.keys import FRESHNESS, REQUEST_ID, SESSION, TENANT
 from ils_gateway.api.problems import http_problem_response, problem_response
 
 # Routes open without a session (login, pickup libraries, item lookup…), from the route table.
@@ -44,6 +35,8 @@ from ils_gateway.domain.errors import (
 )
 from ils_gateway.domain.vocab import Channel
 from ils_gateway.logging import RequestLog
+from ils_gateway.runtime.keys import GATEWAY_KEY, SETTINGS_KEY, SHARED_KEY
+from ils_gateway.services.tracking import track_freshness
 
 _log = structlog.get_logger("ils_gateway.api")
 _request_log = RequestLog("ils_gateway.api")
@@ -104,12 +97,7 @@ def render_error(request: web.Request, exc: GatewayError) -> web.Response:
     getattr(_log, level)(
         "gateway_error", type=exc.type_slug, status=exc.status, operator=exc.operator_detail
     )
-    return problem_response(
-        exc,
-        instance=request.path,
-        request_id=request.get(REQUEST_ID),
-        now=request.app[SETTINGS_KEY].clock(),
-    )
+    return problem_response(exc, instance=request.path, request_id=request.get(REQUEST_ID))
 
 
 async def _with_session(
@@ -128,7 +116,7 @@ async def _with_session(
         if route.name in PUBLIC_ROUTE_NAMES:
             return await handler(request)
         token = _bearer(request)
-        session = await request.app[STATE_KEY].sessions.resolve(tenant_id, token)
+        session = await request.app[SHARED_KEY].sessions.resolve(tenant_id, token)
         if session.channel is Channel.KIOSK:
             header = request.app[SETTINGS_KEY].kiosk_header
             check_kiosk_key(request.headers.get(header), runtime.config.kiosk_keys, header)

@@ -9,8 +9,9 @@ from pydantic.json_schema import models_json_schema
 
 from ils_gateway import __version__
 from ils_gateway.api.problems import PROBLEM_CONTENT_TYPE
-from ils_gateway.api.routes import ROUTES, Route
-from ils_gateway.api.schemas import Health, Problem
+from ils_gateway.api.routes import ROUTES
+from ils_gateway.api.routing import Route
+from ils_gateway.api.schemas.common import Health, Problem
 from ils_gateway.domain.errors import GatewayError
 
 _REF = "#/components/schemas/{model}"

@@ -8,17 +8,11 @@ patron-readable ``detail`` is sent, the ``operator_detail`` never is. aiohttp's 
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 
-from ils_gateway.domain.errors import (
-    BackendUnavailable,
-    GatewayError,
-    MaintenanceWindow,
-    OutcomeUnknown,
-)
+from ils_gateway.domain.errors import GatewayError
 
 PROBLEM_BASE = "https://ils-gateway.dev/problems/"
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -47,32 +41,19 @@ def problem_document(error: GatewayError, *, instance: str | None = None) -> dic
 
 
 def problem_response(
-    error: GatewayError,
-    *,
-    instance: str | None = None,
-    request_id: str | None = None,
-    now: datetime | None = None,
+    error: GatewayError, *, instance: str | None = None, request_id: str | None = None
 ) -> web.Response:
-    """``error`` as an HTTP response, with Retry-After where the error says when to retry.
+    """``error`` as an HTTP response, with ``Retry-After`` where the error says when to retry.
 
-    ``now`` is the gateway's clock, so a maintenance window's Retry-After counts from the same
-    instant the window was judged by (an injected clock in tests and demos).
+    The seconds are the error's own ``retry_after``, worked out once where it was raised (a
+    maintenance window's from the gateway's clock that judged it).
     """
     doc = problem_document(error, instance=instance)
     if request_id is not None:
         doc["request_id"] = request_id
     headers: dict[str, str] = {}
-    retry_after: int | None = None
-    if isinstance(error, BackendUnavailable):
-        retry_after = error.retry_after
-    elif isinstance(error, OutcomeUnknown):
-        retry_after = getattr(error, "retry_after", None)  # when a retry can learn more
-    elif isinstance(error, MaintenanceWindow):
-        retry_after = error.retry_after
-        if now is not None and error.until.tzinfo is not None:
-            retry_after = max(0, int((error.until - now).total_seconds()))
-    if retry_after is not None:
-        headers["Retry-After"] = str(retry_after)
+    if error.retry_after is not None:
+        headers["Retry-After"] = str(error.retry_after)
     return _response(doc, error.status, headers)
 
 

@@ -1,79 +1,176 @@
-"""The route table: one entry per endpoint, used to register handlers and to build OpenAPI."""
+"""The route table: one entry per endpoint, used to register handlers and to build OpenAPI.
+
+The table imports the handlers and schemas of every resource; nothing imports this module but
+the app, the middleware (which routes are public) and the OpenAPI document, so ``api`` has no
+import cycle.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any
-
 from aiohttp import web
 
-from ils_gateway.api import routes_ebooks, routes_mylists, schemas
-from ils_gateway.api.handlers import catalog, holds, loans, session
-from ils_gateway.domain.models import Hold, RenewalResult
+from ils_gateway.api.handlers import (
+    basket,
+    bridge,
+    catalog,
+    ebooks,
+    history,
+    holds,
+    loans,
+    sequences,
+    session,
+    settings,
+    shelves,
+)
+from ils_gateway.api.routing import BRIDGE_PREFIX, PREFIX, Route
+from ils_gateway.api.schemas import basket as basket_schemas
+from ils_gateway.api.schemas import catalog as catalog_schemas
+from ils_gateway.api.schemas import ebooks as ebook_schemas
+from ils_gateway.api.schemas import history as history_schemas
+from ils_gateway.api.schemas import holds as hold_schemas
+from ils_gateway.api.schemas import loans as loan_schemas
+from ils_gateway.api.schemas import sequences as sequence_schemas
+from ils_gateway.api.schemas import session as session_schemas
+from ils_gateway.api.schemas import settings as settings_schemas
+from ils_gateway.api.schemas import shelves as shelf_schemas
+from ils_gateway.domain.ebooks import EbookLoan
+from ils_gateway.domain.models import BatchResult, Hold, HoldResult, RenewalResult
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-PREFIX = "/v1/tenants/{tenant}"
-
-
-@dataclass(frozen=True)
-class Route:
-    """One endpoint: method, path, handler, and the models its document is built from."""
-
-    method: str
-    path: str
-    handler: Handler
-    summary: str
-    tag: str
-    body: type[Any] | None = None
-    response: type[Any] | None = None
-    status: int = 200
-    session: bool = True
-    media_type: str = "application/json"
-    prefix: str = PREFIX  # the e-library's auth bridge lives outside the tenant prefix
-    # Other successful answers besides ``status``: (status, body model, description).
-    also: tuple[tuple[int, type[Any], str], ...] = ()
-
-    @property
-    def name(self) -> str:
-        """The handler's name, used as the route name and the OpenAPI operationId."""
-        return self.handler.__name__
-
-
-ROUTES: tuple[Route, ...] = (
+CORE_ROUTES: tuple[Route, ...] = (
     Route("POST", "/sessions", session.create_session, "Log in", "session",
-          schemas.LoginRequest, schemas.SessionCreated, 201, session=False),
+          session_schemas.LoginRequest, session_schemas.SessionCreated, 201, session=False),
     Route("DELETE", "/sessions/current", session.end_session, "Log out", "session", status=204),
     Route("GET", "/patron", session.patron_summary, "Patron summary", "patron",
-          response=schemas.PatronSummary),
+          response=session_schemas.PatronSummary),
     Route("POST", "/patron/password", session.change_password, "Change password", "patron",
-          schemas.PasswordChangeRequest, status=204),
+          session_schemas.PasswordChangeRequest, status=204),
     Route("GET", "/patron/card.svg", session.card_barcode, "Card barcode (SVG)", "patron",
           media_type="image/svg+xml"),
     Route("GET", "/loans", loans.list_loans, "Current loans with renewability", "loans",
-          response=schemas.LoanList),
+          response=loan_schemas.LoanList),
     Route("POST", "/loans/renewals", loans.renew_loans, "Renew several loans", "loans",
-          schemas.RenewManyRequest, schemas.RenewalBatch),
+          loan_schemas.RenewManyRequest, loan_schemas.RenewalBatch),
     Route("POST", "/loans/{item_id}/renewal", loans.renew_loan, "Renew one loan", "loans",
           response=RenewalResult),
     Route("GET", "/holds", holds.list_holds, "Holds with allowed actions", "holds",
-          response=schemas.HoldList),
+          response=hold_schemas.HoldList),
     Route("POST", "/holds", holds.place_holds, "Place holds on several items", "holds",
-          schemas.PlaceHoldsRequest, schemas.HoldBatch),
+          hold_schemas.PlaceHoldsRequest, hold_schemas.HoldBatch),
     Route("DELETE", "/holds/{hold_id}", holds.cancel_hold, "Cancel a hold", "holds", status=204,
-          also=((202, schemas.CancellationRequested,
+          also=((202, hold_schemas.CancellationRequested,
                  "Only a cancellation request: the library cancels the hold later"),)),
     Route("PATCH", "/holds/{hold_id}", holds.change_hold,
-          "Change pickup library or contact method", "holds", schemas.ChangeHoldRequest, Hold),
+          "Change pickup library or contact method", "holds", hold_schemas.ChangeHoldRequest, Hold),
     Route("GET", "/libraries", catalog.pickup_libraries, "Pickup libraries", "catalog",
-          response=schemas.LibraryList, session=False),
+          response=catalog_schemas.LibraryList, session=False),
     Route("GET", "/items/{item_id}", catalog.item, "Item lookup", "catalog",
-          response=schemas.ItemView, session=False),
+          response=catalog_schemas.ItemView, session=False),
 )  # fmt: skip
-# Basket, sequences, hold extras, cancelled holds, shelves, reading history, settings (issue 6).
-ROUTES += routes_mylists.routes()
+# Basket, sequences, hold extras, cancelled holds, shelves, reading history, settings (issue 6):
+# every one needs a patron session.
+LIST_ROUTES: tuple[Route, ...] = (
+    Route("GET", "/basket", basket.basket_list, "The reservation basket", "basket",
+          response=basket_schemas.BasketView),
+    Route("POST", "/basket/items", basket.basket_add, "Put an item in the basket", "basket",
+          basket_schemas.BasketAddRequest, basket_schemas.BasketAddedView, 201),
+    Route("DELETE", "/basket/items/{item_id}", basket.basket_remove, "Take an item out", "basket",
+          status=204),
+    Route("DELETE", "/basket", basket.basket_clear, "Empty the basket", "basket", status=204),
+    Route("POST", "/basket/holds", basket.basket_confirm, "Place holds on chosen basket items",
+          "basket", basket_schemas.BasketConfirmRequest, BatchResult[HoldResult]),
+    Route("GET", "/hold-sequences", sequences.sequence_list, "Hold sequences", "hold sequences",
+          response=sequence_schemas.SequenceList),
+    Route("POST", "/hold-sequences", sequences.sequence_create,
+          "Order waiting holds into a sequence", "hold sequences",
+          sequence_schemas.SequenceCreateRequest, sequence_schemas.SequenceViewModel, 201),
+    Route("DELETE", "/hold-sequences/{sequence_id}", sequences.sequence_dissolve,
+          "Dissolve a sequence", "hold sequences", status=204),
+    Route("DELETE", "/holds/{hold_id}/sequence", sequences.sequence_leave,
+          "Take a hold out of its sequence", "hold sequences", status=204),
+    Route("POST", "/holds/{hold_id}/skip", holds.hold_skip, "Skip a waiting hold until a day",
+          "holds", hold_schemas.SkipRequest, Hold),
+    Route("DELETE", "/holds/{hold_id}/skip", holds.hold_resume, "End a skip", "holds",
+          response=Hold),
+    Route("POST", "/holds/{hold_id}/pickup-extension", holds.hold_extend_pickup,
+          "Keep a ready hold on the pickup shelf longer", "holds", response=Hold),
+    Route("GET", "/cancelled-holds", holds.cancelled_hold_list, "Cancelled and expired holds",
+          "holds", response=hold_schemas.CancelledHoldList),
+    Route("DELETE", "/cancelled-holds/{hold_id}", holds.cancelled_hold_delete,
+          "Delete a cancelled-hold entry", "holds", status=204),
+    Route("GET", "/shelves", shelves.shelf_list, "Bookshelves", "shelves",
+          response=shelf_schemas.ShelfList),
+    Route("POST", "/shelves", shelves.shelf_create, "Make a bookshelf", "shelves",
+          shelf_schemas.ShelfCreateRequest, shelf_schemas.ShelfView, 201),
+    Route("PATCH", "/shelves/{shelf_id}", shelves.shelf_update, "Rename or re-comment a shelf",
+          "shelves", shelf_schemas.ShelfUpdateRequest, shelf_schemas.ShelfView),
+    Route("DELETE", "/shelves/{shelf_id}", shelves.shelf_delete, "Delete a shelf", "shelves",
+          status=204),
+    Route("GET", "/shelves/{shelf_id}/items", shelves.shelf_items, "Items on a shelf", "shelves",
+          response=shelf_schemas.ShelfItemList),
+    Route("POST", "/shelves/{shelf_id}/items", shelves.shelf_item_add,
+          "Put an item (or a reading-history entry) on a shelf", "shelves",
+          shelf_schemas.ShelfItemAddRequest, shelf_schemas.ShelfItemView, 201),
+    Route("PATCH", "/shelves/{shelf_id}/items/{item_id}", shelves.shelf_item_update,
+          "Rate or comment an item", "shelves", shelf_schemas.ShelfItemUpdateRequest,
+          shelf_schemas.ShelfItemView),
+    Route("DELETE", "/shelves/{shelf_id}/items/{item_id}", shelves.shelf_item_remove,
+          "Take an item off a shelf", "shelves", status=204),
+    Route("POST", "/shelves/{shelf_id}/items/{item_id}/copy", shelves.shelf_item_copy,
+          "Copy an item to another shelf", "shelves", shelf_schemas.ShelfItemTransferRequest,
+          shelf_schemas.ShelfItemView, 201),
+    Route("POST", "/shelves/{shelf_id}/items/{item_id}/move", shelves.shelf_item_move,
+          "Move an item to another shelf", "shelves", shelf_schemas.ShelfItemTransferRequest,
+          shelf_schemas.ShelfItemView),
+    Route("GET", "/reading-history", history.history_list, "Reading history (opened key needed)",
+          "reading history", response=history_schemas.HistoryPageView),
+    Route("GET", "/reading-history/status", history.history_status, "Whether history is on",
+          "reading history", response=history_schemas.HistoryStatus),
+    Route("POST", "/reading-history/enable", history.history_enable, "Switch reading history on",
+          "reading history", history_schemas.PasswordRequest, history_schemas.HistoryStatus),
+    Route("POST", "/reading-history/disable", history.history_disable,
+          "Switch reading history off (entries stay)", "reading history",
+          response=history_schemas.HistoryStatus),
+    Route("POST", "/reading-history/unlock", history.history_unlock,
+          "Open the reading history in this session", "reading history",
+          history_schemas.PasswordRequest, history_schemas.HistoryStatus),
+    Route("DELETE", "/reading-history/entries/{entry_id}", history.history_delete,
+          "Delete one entry", "reading history", status=204),
+    Route("DELETE", "/reading-history/entries", history.history_delete_all, "Delete every entry",
+          "reading history", response=history_schemas.HistoryDeleted),
+    Route("GET", "/patron/settings", settings.settings_get, "Patron settings", "patron",
+          response=settings_schemas.SettingsView),
+    Route("PATCH", "/patron/settings", settings.settings_update, "Change patron settings", "patron",
+          settings_schemas.SettingsUpdateRequest, settings_schemas.SettingsView),
+)  # fmt: skip
+
 # E-book titles, loans, holds, and the e-library's patron-check bridge (issue 7).
-ROUTES += routes_ebooks.routes()
+E = "/ebooks"
+EBOOK_ROUTES: tuple[Route, ...] = (
+    Route("GET", E + "/titles", ebooks.list_titles,
+          "E-book titles' availability (?ids=KD000001,KD000002)", "ebooks",
+          response=ebook_schemas.EbookTitleList),
+    Route("GET", E + "/titles/{title_id}", ebooks.get_title, "One e-book title's availability",
+          "ebooks", response=ebook_schemas.EbookTitleView),
+    Route("GET", E + "/loans", ebooks.list_ebook_loans, "E-book loans with due instants", "ebooks",
+          response=ebook_schemas.EbookLoanList),
+    Route("POST", E + "/loans", ebooks.borrow_ebook, "Borrow an e-book (free, or a ready hold)",
+          "ebooks", ebook_schemas.BorrowRequest, EbookLoan, 201),
+    Route("DELETE", E + "/loans/{title_id}", ebooks.return_ebook, "Return an e-book early",
+          "ebooks", status=204),
+    Route("GET", E + "/holds", ebooks.list_ebook_holds, "E-book holds with the tenant's labels",
+          "ebooks", response=ebook_schemas.EbookHoldList),
+    Route("POST", E + "/holds", ebooks.place_ebook_hold, "Reserve an e-book", "ebooks",
+          ebook_schemas.EbookHoldRequest, ebook_schemas.EbookHoldView, 201),
+    Route("DELETE", E + "/holds/{title_id}", ebooks.cancel_ebook_hold, "Withdraw an e-book hold",
+          "ebooks", status=204),
+    Route("POST", "/patron-check", bridge.patron_check,
+          "E-library asks: is this card + password a valid patron? (Bearer: bridge key)",
+          "e-library bridge", ebook_schemas.PatronCheckRequest,
+          ebook_schemas.PatronCheckResponse, session=False, prefix=BRIDGE_PREFIX),
+)  # fmt: skip
+
+
+ROUTES: tuple[Route, ...] = CORE_ROUTES + LIST_ROUTES + EBOOK_ROUTES
 
 # Patron routes open without a session (the bridge, outside the tenant prefix, has its own key).
 PUBLIC_ROUTE_NAMES = frozenset(r.name for r in ROUTES if not r.session and r.prefix == PREFIX)

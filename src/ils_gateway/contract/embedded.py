@@ -18,14 +18,10 @@ from dataclasses import replace
 
 from ils_gateway.contract.target import ContractOptions, ContractTarget, open_tenant
 from ils_gateway.elibrary.base import ElibraryBackend
+from ils_gateway.runtime.demo import start_demo_sip2
 from ils_gateway.simulators.elibrary import SEED_TITLES
 from ils_gateway.simulators.library import ManualClock, SimulatedLibrary
 from ils_gateway.simulators.sample_data import DEMO_PATRONS, SAMPLE_NOW, sample_library
-from ils_gateway.simulators.sip2_acs import start_sip2_simulator
-from ils_gateway.sip2.server import SIP2Server
-from ils_gateway.tenants.backends import Sip2Backend
-from ils_gateway.tenants.demo import demo_tenant
-from ils_gateway.tenants.models import TenantConfig
 
 
 def holdable_waiting_item(library: SimulatedLibrary, card_number: str) -> str | None:
@@ -90,22 +86,6 @@ def with_demo_defaults(options: ContractOptions, library: SimulatedLibrary) -> C
     return options
 
 
-async def start_demo_sip2(library: SimulatedLibrary) -> tuple[SIP2Server, TenantConfig]:
-    """The SIP2 simulator over ``library`` on 127.0.0.1 (a free port) and the demo tenant on it.
-
-    The simulator takes the logins and institution the demo tenant uses, as ``serve`` does.
-    """
-    backend = demo_tenant(1).backend  # only its login settings are read here
-    assert isinstance(backend, Sip2Backend)
-    logins = {}
-    if backend.login_user is not None and backend.login_password is not None:
-        logins[backend.login_user] = backend.login_password.get_secret_value()
-    server, _ = await start_sip2_simulator(
-        library, logins=logins, institution_id=backend.institution_id
-    )
-    return server, demo_tenant(server.port, server.host)
-
-
 @asynccontextmanager
 async def open_embedded(
     options: ContractOptions, library: SimulatedLibrary | None = None
@@ -115,7 +95,7 @@ async def open_embedded(
     # dates and overdue days read as the demo stories describe them.
     clock = ManualClock(SAMPLE_NOW)
     library = library or sample_library(clock=clock)
-    server, tenant = await start_demo_sip2(library)
+    server, _acs, tenant = await start_demo_sip2(library)
     try:
         async with open_tenant(
             tenant,

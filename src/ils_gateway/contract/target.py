@@ -1,10 +1,10 @@
 """What the contract checks run against: one tenant's ILS and e-library backends.
 
-The backends are built exactly as the gateway builds them (``ils_gateway.gateway``'s
-``build_backend`` for the ILS, the KinoDen adapter for the e-library), but without the
-resilience wrapper: its cache and read-back would hide what the backend itself answers.
-A tenant whose e-library is ``kind = "simulator"`` gets the e-library simulator started on
-the contract loop, as ``serve`` does.
+The backends are built by the runtime exactly as the gateway builds them
+(``runtime.backends.build_backend`` for the ILS, ``runtime.elibrary.open_elibrary`` for the
+e-library), but without the resilience wrapper: its cache and read-back would hide what the
+backend itself answers. A tenant whose e-library is ``kind = "simulator"`` gets the e-library
+simulator started on the contract loop, as ``serve`` does.
 """
 
 from __future__ import annotations
@@ -14,15 +14,12 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import SecretStr
-
 from ils_gateway.adapters.base import ILSBackend
 from ils_gateway.contract.undo import UndoLog
 from ils_gateway.elibrary.base import ElibraryBackend
-from ils_gateway.elibrary.kinoden import KinodenBackend
-from ils_gateway.gateway import build_backend
+from ils_gateway.runtime.backends import build_backend
+from ils_gateway.runtime.elibrary import open_elibrary
 from ils_gateway.services.context import Clock, system_clock
-from ils_gateway.tenants.backends import KinodenElibrary, SimulatorElibrary
 from ils_gateway.tenants.loader import load_tenants
 from ils_gateway.tenants.models import TenantConfig
 
@@ -75,30 +72,6 @@ def describe_backend(tenant: TenantConfig) -> str:
     return backend.kind
 
 
-async def _open_elibrary(tenant: TenantConfig, stack: AsyncExitStack) -> ElibraryBackend | None:
-    config = tenant.elibrary
-    if config is None:
-        return None
-    if isinstance(config, SimulatorElibrary):
-        from ils_gateway.simulators.elibrary import (
-            ElibrarySimulatorConfig,
-            start_elibrary_simulator,
-        )
-
-        sim_config = ElibrarySimulatorConfig()
-        runner, url = await start_elibrary_simulator(sim_config)
-        stack.push_async_callback(runner.cleanup)
-        config = KinodenElibrary(
-            kind="kinoden",
-            base_url=url,
-            client_id=sim_config.client_id,
-            client_secret=SecretStr(sim_config.client_secret),
-        )
-    backend = KinodenBackend.from_config(config)
-    stack.push_async_callback(backend.aclose)
-    return backend
-
-
 @asynccontextmanager
 async def open_tenant(
     tenant: TenantConfig,
@@ -115,7 +88,7 @@ async def open_tenant(
     async with AsyncExitStack() as stack:
         ils = build_backend(tenant, clock)
         stack.push_async_callback(ils.close)
-        elibrary = await _open_elibrary(tenant, stack)
+        elibrary = await stack.enter_async_context(open_elibrary(tenant, clock))
         yield ContractTarget(
             tenant=tenant,
             ils=ils,

@@ -61,6 +61,8 @@ class GatewayError(Exception):
     type_slug: ClassVar[str] = "internal-error"
     status: ClassVar[int] = 500
     title: ClassVar[str] = "Internal error"
+    #: Seconds after which a retry may succeed (the ``Retry-After`` header), when known.
+    retry_after: int | None = None
 
     def __init__(self, detail: str | None = None, *, operator_detail: str | None = None) -> None:
         self.detail = detail if detail is not None else self.title
@@ -223,22 +225,25 @@ class MaintenanceWindow(GatewayError):
     title = "Service paused for maintenance"
 
     def __init__(
-        self, until: datetime, detail: str | None = None, *, operator_detail: str | None = None
+        self,
+        until: datetime,
+        detail: str | None = None,
+        *,
+        now: datetime | None = None,
+        operator_detail: str | None = None,
     ) -> None:
         self.until = until
         if detail is None:
             detail = f"Service paused until {until:%H:%M}"
         super().__init__(detail, operator_detail=operator_detail)
+        # Seconds to ``until``, counted once from ``now`` (the gateway's clock, which judged the
+        # window); None when ``until`` has no time zone.
+        if until.tzinfo is not None:
+            now = now if now is not None else datetime.now(until.tzinfo)
+            self.retry_after = max(0, int((until - now).total_seconds()))
 
     def extensions(self) -> dict[str, Any]:
         return {"until": self.until.isoformat()}
-
-    @property
-    def retry_after(self) -> int | None:
-        """Seconds from now to ``until`` when ``until`` is timezone-aware, else None."""
-        if self.until.tzinfo is None:
-            return None
-        return max(0, int((self.until - datetime.now(self.until.tzinfo)).total_seconds()))
 
 
 class BackendUnavailable(GatewayError):

@@ -6,8 +6,10 @@ process dies, another takes over once the lease expires. (The jobs are also safe
 once — records are deduplicated, purges and releases idempotent — so the lease saves work rather
 than guarding correctness.)
 
-``jobs_context(intervals)`` is an aiohttp cleanup context: append it after ``create_app`` so it
-starts after the gateway (it reads the tenants from ``GATEWAY_KEY``) and stops before it.
+``jobs_context(intervals)`` is an aiohttp cleanup context: append it after the runtime's
+(``runtime.contexts.install``, which ``create_app`` calls) so it starts after them (it reads
+the tenants from ``runtime.keys.GATEWAY_KEY`` and the store's list services from
+``STORE_KEY``) and stops before them.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -23,11 +25,11 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from ils_gateway.api.keys import GATEWAY_KEY
 from ils_gateway.jobs.history import capture_reading_history
 from ils_gateway.jobs.purge import purge_cancelled_holds
 from ils_gateway.jobs.runner import every
 from ils_gateway.jobs.sequences import enforce_hold_sequences
+from ils_gateway.runtime.keys import GATEWAY_KEY, STORE_KEY
 from ils_gateway.services.context import TenantContext
 from ils_gateway.services.mylists.runtime import MyLists
 
@@ -114,7 +116,7 @@ def jobs_context(
 
     async def context(app: web.Application) -> AsyncIterator[None]:
         runtimes = list(app[GATEWAY_KEY])
-        lists = _lists_of(runtimes)
+        lists = app[STORE_KEY]
         if lists is None:
             yield
             return
@@ -130,11 +132,3 @@ def jobs_context(
                     await task
 
     return context
-
-
-def _lists_of(runtimes: Iterable[Any]) -> MyLists | None:
-    for runtime in runtimes:
-        lists = getattr(runtime, "mylists", None)
-        if lists is not None:
-            return lists
-    return None

@@ -35,7 +35,6 @@ import structlog
 from aiohttp import web
 
 from ils_gateway.adapters.base import CancelOutcome, Capability
-from ils_gateway.api.keys import GATEWAY_KEY
 from ils_gateway.domain.errors import (
     AuthenticationFailed,
     BackendUnavailable,
@@ -55,9 +54,10 @@ from ils_gateway.domain.vocab import (
     ItemSource,
     RefusalReason,
 )
-from ils_gateway.gateway import Gateway
 from ils_gateway.kiosk.config import KioskSip2Config, server_settings
 from ils_gateway.kiosk.services import KioskServices, kiosk_services
+from ils_gateway.runtime.keys import GATEWAY_KEY
+from ils_gateway.runtime.tenant import Gateway
 from ils_gateway.services import rules
 from ils_gateway.services.context import Caller
 from ils_gateway.sip2.acs import ACSFace, RequestHandler, StatusReport, end_of_day, page

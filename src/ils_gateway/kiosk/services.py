@@ -11,14 +11,13 @@ from datetime import datetime
 
 from ils_gateway.adapters.base import Capabilities
 from ils_gateway.domain.labels import Labels
-from ils_gateway.gateway import TenantRuntime
+from ils_gateway.runtime.tenant import TenantRuntime
 from ils_gateway.services.account import AccountService
 from ils_gateway.services.catalog import CatalogService
 from ils_gateway.services.circulation import CirculationService
 from ils_gateway.services.context import TenantContext
 from ils_gateway.services.holds import HoldService
 from ils_gateway.services.loans import LoanService
-from ils_gateway.services.mylists.hooks import ListHooks
 from ils_gateway.tenants.policy import Policy
 
 __all__ = ["KioskServices", "kiosk_services"]
@@ -68,13 +67,11 @@ class KioskServices:
 
 def kiosk_services(runtime: TenantRuntime) -> KioskServices:
     """The kiosk face's services of ``runtime``'s tenant."""
-    context = runtime.context
-    hooks = ListHooks(runtime.mylists, context) if runtime.mylists is not None else None
     return KioskServices(
-        tenant=context,
+        tenant=runtime.context,
         account=runtime.account,
         loans=runtime.loans,
         holds=runtime.holds,
         catalog=runtime.catalog,
-        circulation=CirculationService(context, hooks),
+        circulation=runtime.circulation,
     )

@@ -6,18 +6,32 @@ Login normalises the card by the tenant's rule and turns every "no" into the one
 items or fines let the patron in to see what is wrong. A temporary password (flagged by the
 ILS, or matching the tenant's first-login pattern) yields a login that may do nothing but
 change the password, where the tenant gates it (Kanagawa, Ibaraki).
+
+With the shared session store, the account service also runs a patron session's steps:
+``start_session`` logs in and, only once the library accepted the password, lets the lists open
+the reading-history key into the session (and enrol the patron for the periodic jobs);
+``change_password_in_session`` re-wraps that key under the new password; ``end_session`` logs out.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from pydantic import JsonValue
 
 from ils_gateway.domain.errors import BadRequest, PatronBlocked
 from ils_gateway.domain.models import Patron
-from ils_gateway.domain.vocab import BlockReason, Feature
+from ils_gateway.domain.vocab import BlockReason, Channel, Feature
 from ils_gateway.services import rules
 from ils_gateway.services.context import Caller, TenantContext
+from ils_gateway.services.mylists.runtime import RESET_FLAG
+
+if TYPE_CHECKING:
+    from ils_gateway.services.mylists.runtime import MyLists
+    from ils_gateway.services.sessions import PatronSessions
 
 
 @dataclass(frozen=True)
@@ -28,11 +42,28 @@ class Login:
     password_change_required: bool
 
 
-class AccountService:
-    """Account use cases of one tenant."""
+@dataclass(frozen=True)
+class StartedSession:
+    """A new patron session: its token (seen in clear only here), the login, the idle timeout."""
 
-    def __init__(self, tenant: TenantContext) -> None:
+    token: str
+    login: Login
+    idle_timeout_minutes: int | None
+
+
+class AccountService:
+    """Account use cases of one tenant (and, with a session store, its sessions' steps)."""
+
+    def __init__(
+        self,
+        tenant: TenantContext,
+        *,
+        mylists: MyLists | None = None,
+        sessions: PatronSessions | None = None,
+    ) -> None:
         self._tenant = tenant
+        self._mylists = mylists
+        self._sessions = sessions
 
     async def login(self, card_number: str, password: str) -> Login:
         """Check the card and password; raises ``AuthenticationFailed`` or ``PatronBlocked``."""
@@ -78,3 +109,69 @@ class AccountService:
             return True
         pattern = account.temporary_password_pattern
         return pattern is not None and re.fullmatch(pattern, password) is not None
+
+    # --- session steps ------------------------------------------------------------------------
+
+    async def start_session(
+        self, card_number: str, password: str, channel: Channel
+    ) -> StartedSession:
+        """Log in and open a session on ``channel``; its ``extra`` holds what the lists keep
+        (the reading-history key, opened only now that the library accepted the password)."""
+        login = await self.login(card_number, password)
+        extra = await self._lists_at_login(login.patron, channel, password)
+        idle = self._tenant.policy.idle_timeout_minutes
+        token = await self._session_store().create(
+            self._tenant.id,
+            login.patron,
+            channel,
+            password_change_required=login.password_change_required,
+            idle_timeout_minutes=idle,
+            extra=extra,
+        )
+        return StartedSession(token=token, login=login, idle_timeout_minutes=idle)
+
+    async def change_password_in_session(
+        self,
+        caller: Caller,
+        token: str,
+        extra: Mapping[str, JsonValue],
+        *,
+        old_password: str,
+        new_password: str,
+    ) -> None:
+        """Change the password; then re-wrap the reading-history key under the new one (kept
+        in the session) and lift the session's "change your password first"."""
+        await self.change_password(caller, old_password, new_password)
+        sessions = self._session_store()
+        if self._mylists is not None:
+            lists = self._mylists
+            ctx = lists.context(self._tenant.config, caller.patron, caller.channel)
+            values = await lists.after_password_change(
+                ctx, extra, old_password=old_password, new_password=new_password
+            )
+            if values:
+                await sessions.update_extra(token, dict(values))
+        await sessions.password_changed(token)
+
+    async def end_session(self, token: str) -> None:
+        """Log out (ending an unknown token is a no-op)."""
+        await self._session_store().end(token)
+
+    async def _lists_at_login(
+        self, patron: Patron, channel: Channel, password: str
+    ) -> dict[str, JsonValue]:
+        if self._mylists is None:
+            return {}
+        lists = self._mylists
+        outcome = await lists.at_login(
+            lists.context(self._tenant.config, patron, channel), password
+        )
+        extra: dict[str, JsonValue] = {k: v for k, v in outcome.extra.items() if v is not None}
+        if outcome.history_reset:
+            extra[RESET_FLAG] = True
+        return extra
+
+    def _session_store(self) -> PatronSessions:
+        if self._sessions is None:
+            raise RuntimeError("this AccountService was built without a session store")
+        return self._sessions

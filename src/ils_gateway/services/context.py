@@ -1,6 +1,6 @@
 """What every service call needs: the tenant (config + backend + clock) and the caller.
 
-``TenantContext`` is built once per tenant by ``ils_gateway.gateway``; ``Caller`` once per
+``TenantContext`` is built once per tenant by ``ils_gateway.runtime``; ``Caller`` once per
 request from the patron's session. The clock is injected so rules that depend on the day or
 the hour (renewal windows, maintenance) are tested without waiting.
 """

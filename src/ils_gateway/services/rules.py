@@ -57,7 +57,7 @@ def check_writes_allowed(policy: Policy, now: datetime) -> None:
         return
     until = policy.maintenance.window_end(now)
     if until is not None:
-        raise MaintenanceWindow(until)
+        raise MaintenanceWindow(until, now=now)
 
 
 def days_overdue(loan: Loan, today: date) -> int:

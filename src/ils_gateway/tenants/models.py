@@ -6,8 +6,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from ils_gateway.domain.labels import Labels, validate_overrides
 from ils_gateway.domain.models import Library
-from ils_gateway.kiosk.config import KioskSip2Config
 from ils_gateway.tenants.backends import BackendConfig, ElibraryConfig
+from ils_gateway.tenants.kiosk import KioskSip2Config
 from ils_gateway.tenants.policy import Policy
 
 

@@ -24,8 +24,8 @@ from ils_gateway.adapters.koha.backend import KohaBackend
 from ils_gateway.adapters.koha.config import KohaBackendConfig
 from ils_gateway.api.app import create_app
 from ils_gateway.domain.models import Patron
-from ils_gateway.gateway import GatewaySettings
-from ils_gateway.services.mylists.runtime import StoreSettings
+from ils_gateway.runtime.settings import GatewaySettings
+from ils_gateway.runtime.store import StoreSettings
 from ils_gateway.simulators.koha import create_koha_app
 from ils_gateway.simulators.library import SimulatedLibrary
 from ils_gateway.store.engine import default_url

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from ils_gateway.api.bodies import freshness_fields, json_response
 from ils_gateway.api.handlers.common import runtime
-from ils_gateway.api.schemas import ItemView, LibraryList
+from ils_gateway.api.schemas.catalog import ItemView, LibraryList
 
 
 async def pickup_libraries(request: web.Request) -> web.Response:

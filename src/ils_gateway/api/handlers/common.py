@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from aiohttp import web
+from pydantic import JsonValue
 
 from ils_gateway.api.keys import SESSION, TENANT
-from ils_gateway.gateway import TenantRuntime
+from ils_gateway.domain.errors import FeatureDisabled
+from ils_gateway.runtime.keys import SHARED_KEY
+from ils_gateway.runtime.tenant import TenantRuntime
 from ils_gateway.services.context import Caller
+from ils_gateway.services.mylists.context import PatronContext
+from ils_gateway.services.mylists.runtime import MyLists
 
 
 def runtime(request: web.Request) -> TenantRuntime:
@@ -22,3 +29,23 @@ def caller(request: web.Request) -> Caller:
 def token(request: web.Request) -> str:
     """The bearer token of this request (already checked by the middleware)."""
     return request.headers["Authorization"].partition(" ")[2].strip()
+
+
+def lists_context(request: web.Request) -> tuple[MyLists, PatronContext, TenantRuntime]:
+    """The list services, the patron's context for them, and the tenant; ``FeatureDisabled``
+    when the gateway runs without a store."""
+    tenant = runtime(request)
+    lists = tenant.mylists
+    if lists is None:
+        raise FeatureDisabled(
+            "my_lists",
+            detail="This gateway keeps no lists",
+            operator_detail="no store configured (GatewaySettings.store)",
+        )
+    who = caller(request)
+    return lists, lists.context(tenant.config, who.patron, who.channel), tenant
+
+
+async def remember(request: web.Request, values: Mapping[str, JsonValue]) -> None:
+    """Merge ``values`` into this session's ``extra`` (a None value removes that key)."""
+    await request.app[SHARED_KEY].sessions.update_extra(token(request), values)

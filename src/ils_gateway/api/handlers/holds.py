@@ -1,21 +1,25 @@
-"""Holds: list, place several, cancel, change pickup library or contact method."""
+"""Holds: list, place several, cancel, change pickup library or contact method; skip a
+waiting hold, extend a ready one's pickup; the cancelled-hold history."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from ils_gateway.adapters.base import CancelOutcome
 from ils_gateway.api.bodies import json_response, list_response, read_body
-from ils_gateway.api.handlers.common import caller, runtime
-from ils_gateway.api.routes_ebooks import ebook_service, with_ebook_holds
-from ils_gateway.api.schemas import (
+from ils_gateway.api.handlers.common import caller, lists_context, runtime
+from ils_gateway.api.handlers.ebooks import ebook_service, with_ebook_holds
+from ils_gateway.api.schemas.holds import (
     CancellationRequested,
+    CancelledHoldList,
+    CancelledHoldView,
     ChangeHoldRequest,
     HoldList,
     PlaceHoldsRequest,
+    SkipRequest,
 )
 from ils_gateway.domain.errors import BadRequest
 from ils_gateway.domain.vocab import ItemSource
+from ils_gateway.services.holds import CancelOutcome
 
 _REQUESTED_JA = "取消を受け付けました。図書館で手続きのうえ取り消します（それまで予約は残ります）"
 _REQUESTED_EN = "Cancellation requested: the library will cancel the hold (it stays until then)"
@@ -73,3 +77,53 @@ async def change_hold(request: web.Request) -> web.Response:
         contact_method=body.contact_method,
     )
     return json_response(hold)
+
+
+async def hold_skip(request: web.Request) -> web.Response:
+    """POST …/holds/{hold_id}/skip."""
+    lists, ctx, tenant = lists_context(request)
+    body = await read_body(request, SkipRequest)
+    hold = await lists.extras.skip(
+        ctx, tenant.context.backend, request.match_info["hold_id"], body.until
+    )
+    return json_response(hold)
+
+
+async def hold_resume(request: web.Request) -> web.Response:
+    """DELETE …/holds/{hold_id}/skip: end a skip early."""
+    lists, ctx, tenant = lists_context(request)
+    hold = await lists.extras.resume(ctx, tenant.context.backend, request.match_info["hold_id"])
+    return json_response(hold)
+
+
+async def hold_extend_pickup(request: web.Request) -> web.Response:
+    """POST …/holds/{hold_id}/pickup-extension."""
+    lists, ctx, tenant = lists_context(request)
+    hold = await lists.extras.extend_pickup(
+        ctx, tenant.context.backend, request.match_info["hold_id"]
+    )
+    return json_response(hold)
+
+
+async def cancelled_hold_list(request: web.Request) -> web.Response:
+    """GET …/cancelled-holds."""
+    lists, ctx, _ = lists_context(request)
+    entries = await lists.cancelled.list(ctx)
+    policy = ctx.policy.holds
+    return json_response(
+        CancelledHoldList(
+            entries=[
+                CancelledHoldView(hold_id=e.hold_id, title=e.title, reason=e.reason, at=e.at)
+                for e in entries
+            ],
+            retention_days=policy.cancelled_history_days,
+            deletable=policy.cancelled_history_deletable,
+        )
+    )
+
+
+async def cancelled_hold_delete(request: web.Request) -> web.Response:
+    """DELETE …/cancelled-holds/{hold_id}."""
+    lists, ctx, _ = lists_context(request)
+    await lists.cancelled.delete(ctx, request.match_info["hold_id"])
+    return web.Response(status=204)

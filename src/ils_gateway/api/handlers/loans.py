@@ -6,8 +6,8 @@ from aiohttp import web
 
 from ils_gateway.api.bodies import json_response, list_response, read_body
 from ils_gateway.api.handlers.common import caller, runtime
-from ils_gateway.api.routes_ebooks import with_ebook_loans
-from ils_gateway.api.schemas import LoanList, RenewManyRequest
+from ils_gateway.api.handlers.ebooks import with_ebook_loans
+from ils_gateway.api.schemas.loans import LoanList, RenewManyRequest
 
 
 async def list_loans(request: web.Request) -> web.Response:

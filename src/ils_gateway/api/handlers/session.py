@@ -7,9 +7,8 @@ from aiohttp import web
 from ils_gateway.api.auth import check_kiosk_key
 from ils_gateway.api.bodies import freshness_fields, json_response, read_body
 from ils_gateway.api.handlers.common import caller, runtime, token
-from ils_gateway.api.keys import SETTINGS_KEY, STATE_KEY
-from ils_gateway.api.routes_mylists import rewrap_after_password_change, session_extra_at_login
-from ils_gateway.api.schemas import (
+from ils_gateway.api.keys import SESSION
+from ils_gateway.api.schemas.session import (
     LoginRequest,
     PasswordChangeRequest,
     PatronSummary,
@@ -17,6 +16,7 @@ from ils_gateway.api.schemas import (
     SessionCreated,
 )
 from ils_gateway.domain.vocab import Channel, Feature
+from ils_gateway.runtime.keys import SETTINGS_KEY
 from ils_gateway.services.barcode import card_barcode_svg
 
 
@@ -29,31 +29,20 @@ async def create_session(request: web.Request) -> web.Response:
     if header in request.headers:
         check_kiosk_key(request.headers[header], tenant.config.kiosk_keys, header)
         channel = Channel.KIOSK
-    login = await tenant.account.login(body.card_number, body.password)
-    # Only now, with the password accepted by the library, may it open the reading history.
-    extra = await session_extra_at_login(tenant, login.patron, channel, body.password)
-    idle = tenant.config.policy.idle_timeout_minutes
-    new_token = await request.app[STATE_KEY].sessions.create(
-        tenant.config.id,
-        login.patron,
-        channel,
-        password_change_required=login.password_change_required,
-        idle_timeout_minutes=idle,
-        extra=extra,
-    )
+    started = await tenant.account.start_session(body.card_number, body.password, channel)
     created = SessionCreated(
-        token=new_token,
+        token=started.token,
         channel=channel,
-        idle_timeout_minutes=idle,
-        password_change_required=login.password_change_required,
-        patron=PatronView.of(login.patron),
+        idle_timeout_minutes=started.idle_timeout_minutes,
+        password_change_required=started.login.password_change_required,
+        patron=PatronView.of(started.login.patron),
     )
     return json_response(created, status=201)
 
 
 async def end_session(request: web.Request) -> web.Response:
     """DELETE …/sessions/current: log out."""
-    await request.app[STATE_KEY].sessions.end(token(request))
+    await runtime(request).account.end_session(token(request))
     return web.Response(status=204)
 
 
@@ -66,11 +55,13 @@ async def patron_summary(request: web.Request) -> web.Response:
 async def change_password(request: web.Request) -> web.Response:
     """POST …/patron/password: change the password (the only thing a temporary one allows)."""
     body = await read_body(request, PasswordChangeRequest)
-    await runtime(request).account.change_password(
-        caller(request), body.old_password, body.new_password
+    await runtime(request).account.change_password_in_session(
+        caller(request),
+        token(request),
+        request[SESSION].extra,
+        old_password=body.old_password,
+        new_password=body.new_password,
     )
-    await rewrap_after_password_change(request, body.old_password, body.new_password)
-    await request.app[STATE_KEY].sessions.password_changed(token(request))
     return web.Response(status=204)
 
 

@@ -4,7 +4,6 @@
 with the tenant's e-book limits checked before asking the e-library; ``merge`` turns e-book
 loans and holds into the canonical ``Loan``/``Hold`` (``source = ebook``) and merges them into
 the ILS lists, marking the e-book part unavailable rather than failing the page; ``bridge``
-answers the e-library's "is this card + password a valid patron?"; ``backends`` opens each
-tenant's e-library (starting the simulator in-process where the tenant asks for it); ``runtime``
-opens every tenant's service and bridge together (rate limits in memory, or Redis when shared).
+answers the e-library's "is this card + password a valid patron?". Each tenant's e-library is
+opened by ``ils_gateway.runtime`` (``runtime.elibrary``), which builds these services over it.
 """

@@ -20,10 +20,15 @@ from typing import Any
 import structlog
 from pydantic import BaseModel, ConfigDict, SecretStr
 
-from ils_gateway.domain.errors import AuthenticationFailed, BadRequest, PatronBlocked
+from ils_gateway.domain.errors import (
+    AuthenticationFailed,
+    BadRequest,
+    GatewayError,
+    PatronBlocked,
+)
 from ils_gateway.domain.models import mask_card
-from ils_gateway.ratelimit import MemoryRateLimiter, RateLimit, RateLimiter, RedisRateLimiter
 from ils_gateway.services.account import AccountService
+from ils_gateway.state.ratelimit import MemoryRateLimiter, RateLimit, RateLimiter, RedisRateLimiter
 
 _log = structlog.get_logger("ils_gateway.ebooks.bridge")
 
@@ -44,11 +49,18 @@ class PatronCheckAnswer(BaseModel):
     patron_category: str | None = None
 
 
-class BridgeRateLimited(Exception):
+class BridgeRateLimited(GatewayError):
     """Too many checks from this client or for this card; try again after ``retry_after`` s."""
 
+    type_slug = "rate-limited"
+    status = 429
+    title = "Too many requests"
+
     def __init__(self, retry_after: int) -> None:
-        super().__init__(f"rate limited, retry after {retry_after}s")
+        super().__init__(
+            "Too many patron checks; try again later",
+            operator_detail=f"rate limited, retry after {retry_after}s",
+        )
         self.retry_after = retry_after
 
 

@@ -1,8 +1,8 @@
 """The list services of one gateway, over one store: built once, shared by every tenant.
 
-``open_mylists(settings, clock)`` opens the store (``ils_gateway.store.open_store``; migrations
-first) and builds the services, the shared job roster and the session-key seal; the gateway opens
-it inside its own cleanup context, so the store closes after the last request. ``MyLists`` also
+``MyLists.build(store, secret, clock)`` builds the services, the shared job roster and the
+session-key seal over an opened store; ``ils_gateway.runtime.store`` opens the store (in its own
+cleanup context, so it closes after the last request) and builds them. ``MyLists`` also
 holds the session-facing steps that several entry points share: what happens at login (open the
 history key once the ILS accepted the password; enrol for the jobs) and after a password change
 (re-wrap the key).
@@ -10,9 +10,8 @@ history key once the ILS accepted the password; enrol for the jobs) and after a 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -28,21 +27,11 @@ from ils_gateway.services.mylists.sequences import HoldSequenceService
 from ils_gateway.services.mylists.session_key import HistoryKeySeal
 from ils_gateway.services.mylists.settings import PatronSettingsService
 from ils_gateway.services.mylists.shelves import ShelfService
-from ils_gateway.store import location
-from ils_gateway.store.engine import open_store
-from ils_gateway.store.reading_history import KdfParams
 from ils_gateway.store.store import Store
 from ils_gateway.tenants.models import TenantConfig
 
-
-@dataclass(frozen=True)
-class StoreSettings:
-    """Where the gateway store lives, and the server secret its keys are derived from."""
-
-    url: str
-    secret: bytes = field(repr=False)
-    #: argon2 cost for history keys; None = libsodium "interactive" (tests pass the minimum).
-    kdf: KdfParams | None = None
+#: Session ``extra`` flag: the library reset the password, older history entries are unreadable.
+RESET_FLAG = "reading_history_reset"
 
 
 @dataclass(frozen=True)
@@ -134,20 +123,3 @@ class MyLists:
         else:
             await self.roster.withdraw(ctx.tenant.id, ctx.patron)
         return wanted
-
-
-@asynccontextmanager
-async def open_mylists(
-    settings: StoreSettings, clock: Callable[[], datetime]
-) -> AsyncIterator[MyLists]:
-    """Open the store of ``settings`` (migrated) and the list services over it."""
-    async with open_store(settings.url, secret=settings.secret, kdf=settings.kdf, clock=clock) as s:
-        yield MyLists.build(s, settings.secret, clock)
-
-
-def store_settings(url: str | None = None) -> StoreSettings:
-    """The store for ``serve``: ``url`` / ``ILS_GATEWAY_STORE_URL`` / ``./var/ils-gateway.sqlite3``,
-    secret from ``ILS_GATEWAY_STORE_SECRET`` or a generated dev secret beside a SQLite file
-    (``ils_gateway.store.location``)."""
-    chosen = location.store_url(url)
-    return StoreSettings(chosen, location.store_secret(chosen))

@@ -1,27 +1,32 @@
-"""The embedded default: the demo library on an in-process SIP2 simulator.
+"""The embedded demo: the demo library on an in-process SIP2 simulator.
 
 ``embedded_settings()`` starts the SIP2 ACS simulator over the seeded sample library
 (みどり市立図書館) on 127.0.0.1 (a free port) and returns the ``GatewaySettings`` of the
 ``demo`` tenant (``ils_gateway.tenants.demo``) talking SIP2 to it; the simulator stops in a
 cleanup context after the gateway. The demo tenant's e-library is ``kind = "simulator"``, which
-the e-book services start in-process. Nothing here reads files: it works from an installed
-package.
+``runtime.elibrary`` starts in-process. ``start_demo_sip2`` is the one place the simulator and
+the demo tenant are put together (``serve`` and ``contract-test`` both use it). Nothing here
+reads files: it works from an installed package.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
-from ils_gateway.gateway import GatewaySettings
+from ils_gateway.runtime.settings import GatewaySettings
 from ils_gateway.services.context import Clock
 from ils_gateway.simulators.library import SimulatedLibrary
 from ils_gateway.simulators.sample_data import DEFAULT_SEED, SAMPLE_NOW, build_sample_data
 from ils_gateway.simulators.sip2_acs import SimulatedACS, start_sip2_simulator
+from ils_gateway.sip2.server import SIP2Server
 from ils_gateway.tenants.backends import Sip2Backend
 from ils_gateway.tenants.demo import demo_tenant
 from ils_gateway.tenants.loader import TenantRegistry
+from ils_gateway.tenants.models import TenantConfig
 
 
 class RunningClock:
@@ -39,33 +44,41 @@ class RunningClock:
         return self._start + timedelta(seconds=time.monotonic() - self._started)
 
 
-async def embedded_settings(
-    *,
-    clock: Clock | None = None,
-    sip2_latency: Mapping[str, float] | None = None,
-    elibrary: bool = True,
-    **settings: object,
-) -> tuple[GatewaySettings, SimulatedACS]:
-    """Start the SIP2 simulator; the settings serving ``demo`` on it, and the simulator.
+async def start_demo_sip2(
+    library: SimulatedLibrary, *, latency: Mapping[str, float] | None = None
+) -> tuple[SIP2Server, SimulatedACS, TenantConfig]:
+    """The SIP2 simulator over ``library`` on 127.0.0.1 (a free port) and the demo tenant on it.
 
-    ``sip2_latency`` (seconds per request code, ``"*"`` for all) slows the simulator down for
-    benchmarks; ``elibrary=False`` serves the demo tenant without its e-library; other keyword
-    arguments go to ``GatewaySettings`` (e.g. ``redis_url``).
+    The simulator takes the logins and institution the demo tenant uses. ``latency`` (seconds
+    per request code, ``"*"`` for all) slows it down for benchmarks.
     """
-    clock = clock or RunningClock()
-    library = SimulatedLibrary(build_sample_data(DEFAULT_SEED, SAMPLE_NOW), clock)
     backend = demo_tenant(1).backend  # only its login settings are read here
     assert isinstance(backend, Sip2Backend)
     logins = {}
     if backend.login_user is not None and backend.login_password is not None:
         logins[backend.login_user] = backend.login_password.get_secret_value()
     server, acs = await start_sip2_simulator(
-        library,
-        port=0,
-        logins=logins,
-        latency=sip2_latency,
-        institution_id=backend.institution_id,
+        library, port=0, logins=logins, latency=latency, institution_id=backend.institution_id
     )
+    return server, acs, demo_tenant(server.port, server.host)
+
+
+async def embedded_settings(
+    *,
+    clock: Clock | None = None,
+    sip2_latency: Mapping[str, float] | None = None,
+    elibrary: bool = True,
+    **settings: Any,
+) -> tuple[GatewaySettings, SimulatedACS]:
+    """Start the SIP2 simulator; the settings serving ``demo`` on it, and the simulator.
+
+    ``sip2_latency`` (seconds per request code, ``"*"`` for all) slows the simulator down for
+    benchmarks; ``elibrary=False`` serves the demo tenant without its e-library; other keyword
+    arguments go to ``GatewaySettings`` (e.g. ``redis_url``, ``store``).
+    """
+    clock = clock or RunningClock()
+    library = SimulatedLibrary(build_sample_data(DEFAULT_SEED, SAMPLE_NOW), clock)
+    server, acs, tenant = await start_demo_sip2(library, latency=sip2_latency)
 
     async def stop_simulator() -> AsyncIterator[None]:
         try:
@@ -73,13 +86,9 @@ async def embedded_settings(
         finally:
             await server.aclose()
 
-    tenant = demo_tenant(server.port, server.host)
     if not elibrary:
         tenant = tenant.model_copy(update={"elibrary": None})
     gateway_settings = GatewaySettings(
-        tenants=TenantRegistry([tenant]),
-        clock=clock,
-        extra_cleanups=[stop_simulator],
-        **settings,  # type: ignore[arg-type]
+        tenants=TenantRegistry([tenant]), clock=clock, extra_cleanups=(stop_simulator,)
     )
-    return gateway_settings, acs
+    return replace(gateway_settings, **settings), acs

@@ -1,0 +1,55 @@
+"""The patron settings the gateway keeps."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from ils_gateway.api.schemas.common import Body
+from ils_gateway.services.mylists.records import (
+    EmailKind,
+    HoldContactMethod,
+    HoldNoticeAddress,
+    PatronSettings,
+)
+
+
+class SettingsView(Body):
+    """The patron's settings the gateway keeps."""
+
+    email1: str | None
+    email1_kind: EmailKind | None
+    email2: str | None
+    email2_kind: EmailKind | None
+    hold_notice_to: HoldNoticeAddress | None
+    default_pickup_library: str | None
+    hold_contact_method: HoldContactMethod | None
+    due_date_reminder: bool
+    reading_history_enabled: bool
+
+    @classmethod
+    def of(cls, settings: PatronSettings) -> SettingsView:
+        """The API view of stored settings."""
+        return cls(
+            email1=settings.email1,
+            email1_kind=settings.email1_kind,
+            email2=settings.email2,
+            email2_kind=settings.email2_kind,
+            hold_notice_to=settings.hold_notice_to,
+            default_pickup_library=settings.default_pickup_library,
+            hold_contact_method=settings.hold_contact_method,
+            due_date_reminder=settings.due_date_reminder,
+            reading_history_enabled=settings.reading_history_enabled,
+        )
+
+
+class SettingsUpdateRequest(Body):
+    """Fields to change (omit to keep, null to clear); the history switch has its own routes."""
+
+    email1: str | None = Field(None, max_length=254)
+    email1_kind: EmailKind | None = None
+    email2: str | None = Field(None, max_length=254)
+    email2_kind: EmailKind | None = None
+    hold_notice_to: HoldNoticeAddress | None = None
+    default_pickup_library: str | None = Field(None, max_length=128)
+    hold_contact_method: HoldContactMethod | None = None
+    due_date_reminder: bool | None = None

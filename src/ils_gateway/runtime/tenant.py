@@ -1,0 +1,96 @@
+"""``TenantRuntime``: one tenant's use cases; ``Gateway``: every tenant's, by id.
+
+A face gets the ``Gateway`` (or one ``TenantRuntime``) and calls the services on it; it never
+builds a backend, a pool or a Redis client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from ils_gateway.domain.errors import NotFound
+from ils_gateway.services.account import AccountService
+from ils_gateway.services.catalog import CatalogService
+from ils_gateway.services.circulation import CirculationService
+from ils_gateway.services.context import TenantContext
+from ils_gateway.services.ebooks.bridge import BridgeLimiters, PatronCheckService
+from ils_gateway.services.ebooks.service import EbookService
+from ils_gateway.services.holds import HoldService
+from ils_gateway.services.loans import LoanService
+from ils_gateway.services.mylists.hooks import ListHooks
+from ils_gateway.services.mylists.runtime import MyLists
+from ils_gateway.services.sessions import PatronSessions
+from ils_gateway.tenants.models import TenantConfig
+
+
+@dataclass(frozen=True)
+class EbookRuntime:
+    """One tenant's e-book service (None without an e-library) and the e-library's bridge."""
+
+    service: EbookService | None
+    bridge: PatronCheckService
+
+
+@dataclass(frozen=True)
+class TenantRuntime:
+    """One tenant's context and every use case, as a face gets them."""
+
+    context: TenantContext
+    account: AccountService
+    loans: LoanService
+    holds: HoldService
+    catalog: CatalogService
+    ebooks: EbookRuntime
+    circulation: CirculationService
+    mylists: MyLists | None = None
+
+    @classmethod
+    def build(
+        cls,
+        context: TenantContext,
+        *,
+        sessions: PatronSessions,
+        limiters: BridgeLimiters,
+        elibrary: EbookService | None = None,
+        mylists: MyLists | None = None,
+    ) -> TenantRuntime:
+        """The services of ``context`` (with the list services' hooks when there is a store),
+        the e-book service over ``elibrary`` and the bridge counting with ``limiters``."""
+        hooks = ListHooks(mylists, context) if mylists is not None else None
+        account = AccountService(context, mylists=mylists, sessions=sessions)
+        config = context.config
+        keys = config.elibrary.bridge_keys if config.elibrary is not None else ()
+        bridge = PatronCheckService(config.id, account, keys, limiters)
+        return cls(
+            context=context,
+            account=account,
+            loans=LoanService(context, hooks),
+            holds=HoldService(context, hooks),
+            catalog=CatalogService(context),
+            circulation=CirculationService(context, hooks),
+            ebooks=EbookRuntime(service=elibrary, bridge=bridge),
+            mylists=mylists,
+        )
+
+    @property
+    def config(self) -> TenantConfig:
+        """The tenant's configuration."""
+        return self.context.config
+
+
+class Gateway:
+    """Every tenant's runtime, by id (the runtime registry the faces get)."""
+
+    def __init__(self, runtimes: dict[str, TenantRuntime]) -> None:
+        self._runtimes = runtimes
+
+    def tenant(self, tenant_id: str) -> TenantRuntime:
+        """The runtime of ``tenant_id``; ``NotFound`` for an unknown library."""
+        try:
+            return self._runtimes[tenant_id]
+        except KeyError:
+            raise NotFound("Unknown library", operator_detail=f"tenant {tenant_id!r}") from None
+
+    def __iter__(self) -> Iterator[TenantRuntime]:
+        return iter(self._runtimes.values())
