@@ -32,11 +32,11 @@ async def open_elibrary(
         yield None
         return
     if isinstance(config, KinodenElibrary):
-        backend = KinodenBackend.from_config(config, retry=retry)
+        kinoden = KinodenBackend.from_config(config, retry=retry)
         try:
-            yield backend
+            yield kinoden
         finally:
-            await backend.aclose()
+            await kinoden.aclose()
         return
     async with _simulated(config, clock, retry) as backend:
         yield backend

@@ -16,11 +16,13 @@ if TYPE_CHECKING:
     from ils_gateway.runtime.tenant import Gateway
     from ils_gateway.services.mylists.runtime import MyLists
 
-SETTINGS_KEY = web.AppKey("settings", "GatewaySettings")
-REDIS_KEY = web.AppKey("redis", Any)  # the process's one Redis client, or None
-SHARED_KEY = web.AppKey("shared", "SharedState")  # sessions, Idempotency-Keys, caches, limits
-STORE_KEY = web.AppKey("store", "MyLists | None")  # the gateway store and its list services
-GATEWAY_KEY = web.AppKey("gateway", "Gateway")  # every tenant's runtime
+# The value types are named for the type checker only (the imports above are not made at run
+# time, so as not to import every layer with the keys).
+SETTINGS_KEY: web.AppKey[GatewaySettings] = web.AppKey("settings")
+REDIS_KEY: web.AppKey[Any] = web.AppKey("redis")  # the process's one Redis client, or None
+SHARED_KEY: web.AppKey[SharedState] = web.AppKey("shared")  # sessions, keys, caches, limits
+STORE_KEY: web.AppKey[MyLists | None] = web.AppKey("store")  # the store and its list services
+GATEWAY_KEY: web.AppKey[Gateway] = web.AppKey("gateway")  # every tenant's runtime
 
 __all__ = [
     "GATEWAY_KEY",
