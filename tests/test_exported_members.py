@@ -56,13 +56,11 @@ PUBLIC: dict[str, set[str]] = {
     "adapters.resilience.breaker": {
         "BreakerState",
         "CircuitBreaker",
-        "Clock",
         "is_backend_failure",
     },
     "adapters.resilience.calls": {"GuardedCalls", "T", "opaque_scope"},
     "adapters.resilience.cache": {
         "CachedRead",
-        "Clock",
         "MemoryReadCache",
         "ReadCache",
         "RedisReadCache",
@@ -133,7 +131,6 @@ PUBLIC: dict[str, set[str]] = {
         "ResilientElibrary",
     },
     "idempotency": {
-        "Clock",
         "DEFAULT_PENDING_TTL",
         "DEFAULT_TTL",
         "IdempotencyStore",
@@ -144,7 +141,6 @@ PUBLIC: dict[str, set[str]] = {
         "request_fingerprint",
     },
     "ratelimit": {
-        "Clock",
         "MemoryRateLimiter",
         "RateDecision",
         "RateLimit",
@@ -152,7 +148,6 @@ PUBLIC: dict[str, set[str]] = {
         "RedisRateLimiter",
     },
     "sessions": {
-        "Clock",
         "MemorySessionStore",
         "NewSession",
         "RedisSessionStore",
@@ -161,7 +156,6 @@ PUBLIC: dict[str, set[str]] = {
         "TOKEN_BYTES",
         "TOUCH_RESOLUTION",
         "token_hash",
-        "utc_now",
     },
     "store.engine": {
         "SQLITE_BUSY_TIMEOUT_MS",

@@ -14,8 +14,8 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from datetime import datetime, timedelta
 
+from ils_gateway.domain.clock import Clock
 from ils_gateway.gateway import GatewaySettings
-from ils_gateway.services.context import Clock
 from ils_gateway.simulators.library import SimulatedLibrary
 from ils_gateway.simulators.sample_data import DEFAULT_SEED, SAMPLE_NOW, build_sample_data
 from ils_gateway.simulators.sip2_acs import SimulatedACS, start_sip2_simulator

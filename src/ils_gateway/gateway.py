@@ -22,10 +22,11 @@ import structlog
 from ils_gateway.adapters.base import ILSBackend
 from ils_gateway.adapters.resilience.backend import CallTimeouts, ResilientBackend, RetryPolicy
 from ils_gateway.adapters.resilience.cache import MemoryReadCache, ReadCache
+from ils_gateway.domain.clock import Clock, EpochSeconds, epoch_seconds, system_clock
 from ils_gateway.domain.errors import GatewayError, NotFound
 from ils_gateway.services.account import AccountService
 from ils_gateway.services.catalog import CatalogService
-from ils_gateway.services.context import Clock, TenantContext, system_clock
+from ils_gateway.services.context import TenantContext
 from ils_gateway.services.holds import HoldService
 from ils_gateway.services.loans import LoanService
 from ils_gateway.services.mylists.hooks import ListHooks
@@ -35,7 +36,7 @@ from ils_gateway.tenants.models import TenantConfig
 
 BackendFactory = Callable[[TenantConfig, Clock], ILSBackend]
 # The wrapper gets the tenant, its adapter, its read cache and the gateway's clock in epoch seconds.
-BackendWrapper = Callable[[TenantConfig, ILSBackend, ReadCache, Callable[[], float]], ILSBackend]
+BackendWrapper = Callable[[TenantConfig, ILSBackend, ReadCache, EpochSeconds], ILSBackend]
 
 _log = structlog.get_logger(__name__)
 
@@ -73,17 +74,8 @@ def _folio(tenant: TenantConfig, clock: Clock) -> ILSBackend:
 _BACKENDS: dict[str, BackendFactory] = {"sip2": _sip2, "koha": _koha, "folio": _folio}
 
 
-def epoch_seconds(clock: Clock) -> Callable[[], float]:
-    """``clock`` as epoch seconds, the time the read cache and the breaker run on."""
-
-    def seconds() -> float:
-        return clock().timestamp()
-
-    return seconds
-
-
 def resilient(
-    tenant: TenantConfig, backend: ILSBackend, cache: ReadCache, seconds: Callable[[], float]
+    tenant: TenantConfig, backend: ILSBackend, cache: ReadCache, seconds: EpochSeconds
 ) -> ILSBackend:
     """``backend`` in ``ResilientBackend`` with the tenant's timeouts, ``cache`` and clock.
 

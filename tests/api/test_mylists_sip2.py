@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 
 from ils_gateway.api.app import create_app
 from ils_gateway.api.keys import GATEWAY_KEY
+from ils_gateway.domain.clock import ManualClock
 from ils_gateway.embedded import embedded_settings
 from ils_gateway.services.mylists.runtime import StoreSettings
-from ils_gateway.simulators.library import ManualClock
 from ils_gateway.simulators.sample_data import SAMPLE_NOW
 from ils_gateway.store.engine import default_url
 from ils_gateway.store.reading_history import KdfParams

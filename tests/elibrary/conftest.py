@@ -9,6 +9,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 from pydantic import SecretStr
 
+from ils_gateway.domain.clock import ManualClock
 from ils_gateway.elibrary.client import KinodenClient, RetryPolicy
 from ils_gateway.elibrary.kinoden import KinodenBackend
 from ils_gateway.simulators.elibrary import (
@@ -16,7 +17,6 @@ from ils_gateway.simulators.elibrary import (
     JST,
     ElibrarySimulatorConfig,
     ElibraryState,
-    ManualClock,
     create_elibrary_app,
 )
 from ils_gateway.tenants.backends import KinodenElibrary

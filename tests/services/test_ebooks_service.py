@@ -15,6 +15,7 @@ import pytest
 from pydantic import SecretStr
 
 from ils_gateway.adapters.resilience.journal import PendingWrite, write_journal
+from ils_gateway.domain.clock import ManualClock
 from ils_gateway.domain.errors import (
     BackendUnavailable,
     FeatureDisabled,
@@ -42,7 +43,6 @@ from ils_gateway.simulators.elibrary import (
     JST,
     ElibrarySimulatorConfig,
     ElibraryState,
-    ManualClock,
     create_elibrary_app,
 )
 from ils_gateway.tenants.backends import KinodenElibrary

@@ -16,7 +16,8 @@ from typing import Any
 from ils_gateway.adapters.resilience.cache import MemoryReadCache, ReadCache, RedisReadCache
 from ils_gateway.api.auth import PatronSessions
 from ils_gateway.api.rendered import RenderedLists
-from ils_gateway.gateway import GatewaySettings, epoch_seconds
+from ils_gateway.domain.clock import epoch_seconds
+from ils_gateway.gateway import GatewaySettings
 from ils_gateway.idempotency import (
     IdempotencyStore,
     MemoryIdempotencyStore,

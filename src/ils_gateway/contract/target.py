@@ -18,10 +18,10 @@ from pydantic import SecretStr
 
 from ils_gateway.adapters.base import ILSBackend
 from ils_gateway.contract.undo import UndoLog
+from ils_gateway.domain.clock import Clock, system_clock
 from ils_gateway.elibrary.base import ElibraryBackend
 from ils_gateway.elibrary.kinoden import KinodenBackend
 from ils_gateway.gateway import build_backend
-from ils_gateway.services.context import Clock, system_clock
 from ils_gateway.tenants.backends import KinodenElibrary, SimulatorElibrary
 from ils_gateway.tenants.loader import load_tenants
 from ils_gateway.tenants.models import TenantConfig

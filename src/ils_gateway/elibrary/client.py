@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +21,7 @@ import httpx
 
 from ils_gateway.adapters.rest import ClientState, send_with_retries
 from ils_gateway.adapters.rest import RetryPolicy as _SendRetries
+from ils_gateway.domain.clock import MonotonicSeconds
 from ils_gateway.domain.errors import BackendProtocolError, BackendUnavailable
 from ils_gateway.elibrary.errors import (
     ElibraryCall,
@@ -70,7 +71,7 @@ class KinodenClient:
         retry: RetryPolicy = DEFAULT_RETRY,
         limits: PoolLimits = DEFAULT_LIMITS,
         transport: httpx.AsyncBaseTransport | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        clock: MonotonicSeconds = time.monotonic,
     ) -> None:
         self._config = config
         self._retry = retry

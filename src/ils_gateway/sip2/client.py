@@ -49,7 +49,6 @@ import logging
 import ssl
 import time
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -58,6 +57,7 @@ from typing import Any
 import structlog
 
 from ils_gateway.deadline import bounded, time_left
+from ils_gateway.domain.clock import MonotonicSeconds
 from ils_gateway.sip2.checksum import ChecksumBasis
 from ils_gateway.sip2.codec import DEFAULT_MAX_FRAME_BYTES, CodecSettings
 from ils_gateway.sip2.connection import CLOSED, NEED_DATA, BadFrame, Role, SIP2Connection
@@ -414,7 +414,7 @@ class SIP2ClientPool:
     """Up to ``pool_size`` logged-in connections to one ACS, one request in flight on each."""
 
     def __init__(
-        self, settings: SIP2ClientSettings, *, clock: Callable[[], float] = time.monotonic
+        self, settings: SIP2ClientSettings, *, clock: MonotonicSeconds = time.monotonic
     ) -> None:
         self.settings = settings
         self._clock = clock

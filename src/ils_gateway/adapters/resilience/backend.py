@@ -54,6 +54,7 @@ from ils_gateway.adapters.resilience.breaker import CircuitBreaker
 from ils_gateway.adapters.resilience.cache import MemoryReadCache, ReadCache
 from ils_gateway.adapters.resilience.calls import GuardedCalls, opaque_scope
 from ils_gateway.adapters.resilience.journal import PendingWrite, WriteJournal, current_journal
+from ils_gateway.domain.clock import EpochSeconds
 from ils_gateway.domain.errors import BackendProtocolError, GatewayError, OutcomeUnknown
 from ils_gateway.domain.models import (
     BatchResult,
@@ -128,7 +129,7 @@ class ResilientBackend:
         retry: RetryPolicy = RetryPolicy(),
         timeouts: CallTimeouts = CallTimeouts(),
         cache_policy: CachePolicy = CachePolicy(),
-        clock: Callable[[], float] = time.time,
+        clock: EpochSeconds = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.inner = inner

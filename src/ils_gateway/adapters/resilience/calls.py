@@ -40,6 +40,7 @@ from ils_gateway import deadline
 from ils_gateway.adapters.resilience.breaker import BreakerState, CircuitBreaker
 from ils_gateway.adapters.resilience.cache import CachedRead, ReadCache
 from ils_gateway.adapters.resilience.freshness import report_stale
+from ils_gateway.domain.clock import EpochSeconds
 from ils_gateway.domain.errors import BackendProtocolError, BackendUnavailable, OutcomeUnknown
 
 if TYPE_CHECKING:
@@ -75,7 +76,7 @@ class GuardedCalls:
         breaker: CircuitBreaker,
         retry: RetryPolicy,
         timeouts: CallTimeouts,
-        clock: Callable[[], float],
+        clock: EpochSeconds,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         metrics: Counter[str] | None = None,
     ) -> None:

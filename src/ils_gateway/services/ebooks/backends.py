@@ -9,19 +9,18 @@ The simulator is imported only when a tenant asks for it.
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
 
 from pydantic import SecretStr
 
+from ils_gateway.domain.clock import Clock
+from ils_gateway.domain.retry import RetryPolicy
 from ils_gateway.elibrary.base import ElibraryBackend
-from ils_gateway.elibrary.client import DEFAULT_RETRY, RetryPolicy
+from ils_gateway.elibrary.client import DEFAULT_RETRY
 from ils_gateway.elibrary.kinoden import KinodenBackend
 from ils_gateway.tenants.backends import KinodenElibrary, SimulatorElibrary
 from ils_gateway.tenants.models import TenantConfig
-
-Clock = Callable[[], datetime]
 
 
 @asynccontextmanager

@@ -10,15 +10,16 @@ patron's e-book write in one process ends the cached lists of every process.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from ils_gateway.adapters.resilience.cache import MemoryReadCache, ReadCache, RedisReadCache
+from ils_gateway.domain.clock import Clock, epoch_seconds
 from ils_gateway.elibrary.resilient import ResilientElibrary
 from ils_gateway.services.account import AccountService
-from ils_gateway.services.context import Clock, TenantContext
+from ils_gateway.services.context import TenantContext
 from ils_gateway.services.ebooks.backends import open_elibrary
 from ils_gateway.services.ebooks.bridge import BridgeLimiters, PatronCheckService
 from ils_gateway.services.ebooks.service import EbookService
@@ -62,20 +63,13 @@ async def open_ebooks(
                     opened,
                     tenant_id=config.id,
                     cache=_read_cache(redis, clock, redis_prefix),
-                    clock=_seconds(clock),
+                    clock=epoch_seconds(clock),
                 )
                 service = EbookService(tenant.context, elibrary)
             keys = config.elibrary.bridge_keys if config.elibrary is not None else ()
             bridge = PatronCheckService(config.id, tenant.account, keys, limiters)
             runtimes[config.id] = EbookRuntime(service=service, bridge=bridge)
         yield runtimes
-
-
-def _seconds(clock: Clock) -> Callable[[], float]:
-    def seconds() -> float:
-        return clock().timestamp()
-
-    return seconds
 
 
 def _redis(stack: AsyncExitStack, redis_url: str | None) -> Any:
@@ -90,11 +84,11 @@ def _redis(stack: AsyncExitStack, redis_url: str | None) -> Any:
 
 def _limiters(redis: Any, clock: Clock, prefix: str) -> BridgeLimiters:
     if redis is None:
-        return BridgeLimiters.in_memory(_seconds(clock))
-    return BridgeLimiters.in_redis(redis, prefix, _seconds(clock))
+        return BridgeLimiters.in_memory(epoch_seconds(clock))
+    return BridgeLimiters.in_redis(redis, prefix, epoch_seconds(clock))
 
 
 def _read_cache(redis: Any, clock: Clock, prefix: str) -> ReadCache:
     if redis is None:
-        return MemoryReadCache(clock=_seconds(clock))
-    return RedisReadCache(redis, prefix=prefix, clock=_seconds(clock))
+        return MemoryReadCache(clock=epoch_seconds(clock))
+    return RedisReadCache(redis, prefix=prefix, clock=epoch_seconds(clock))

@@ -10,12 +10,12 @@ history key once the ILS accepted the password; enrol for the jobs) and after a 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
+from ils_gateway.domain.clock import Clock
 from ils_gateway.domain.models import Patron
 from ils_gateway.domain.vocab import Channel, Feature
 from ils_gateway.services.mylists.basket import BasketService
@@ -70,7 +70,7 @@ class MyLists:
     keys: HistoryKeySeal
 
     @classmethod
-    def build(cls, store: Store, secret: bytes, clock: Callable[[], datetime]) -> MyLists:
+    def build(cls, store: Store, secret: bytes, clock: Clock) -> MyLists:
         """The services over ``store``."""
         return cls(
             store=store,
@@ -137,9 +137,7 @@ class MyLists:
 
 
 @asynccontextmanager
-async def open_mylists(
-    settings: StoreSettings, clock: Callable[[], datetime]
-) -> AsyncIterator[MyLists]:
+async def open_mylists(settings: StoreSettings, clock: Clock) -> AsyncIterator[MyLists]:
     """Open the store of ``settings`` (migrated) and the list services over it."""
     async with open_store(settings.url, secret=settings.secret, kdf=settings.kdf, clock=clock) as s:
         yield MyLists.build(s, settings.secret, clock)
