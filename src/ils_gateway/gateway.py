@@ -20,10 +20,11 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from ils_gateway.adapters.base import ILSBackend
-from ils_gateway.adapters.resilience.backend import CallTimeouts, ResilientBackend, RetryPolicy
+from ils_gateway.adapters.resilience.backend import CallTimeouts, ResilientBackend
 from ils_gateway.adapters.resilience.cache import MemoryReadCache, ReadCache
 from ils_gateway.domain.clock import Clock, EpochSeconds, epoch_seconds, system_clock
 from ils_gateway.domain.errors import GatewayError, NotFound
+from ils_gateway.domain.retry import RetryPolicy
 from ils_gateway.services.account import AccountService
 from ils_gateway.services.catalog import CatalogService
 from ils_gateway.services.context import TenantContext

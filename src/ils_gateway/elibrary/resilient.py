@@ -34,7 +34,7 @@ from typing import TypeVar
 
 from pydantic import TypeAdapter
 
-from ils_gateway.adapters.resilience.backend import CallTimeouts, RetryPolicy
+from ils_gateway.adapters.resilience.backend import CallTimeouts
 from ils_gateway.adapters.resilience.breaker import CircuitBreaker
 from ils_gateway.adapters.resilience.cache import MemoryReadCache, ReadCache
 from ils_gateway.adapters.resilience.calls import GuardedCalls, opaque_scope
@@ -47,6 +47,7 @@ from ils_gateway.domain.errors import (
     GatewayError,
     OutcomeUnknown,
 )
+from ils_gateway.domain.retry import RetryPolicy
 from ils_gateway.elibrary.base import ElibraryBackend
 
 R = TypeVar("R")

@@ -65,6 +65,7 @@ from ils_gateway.domain.models import (
     Patron,
     RenewalResult,
 )
+from ils_gateway.domain.retry import RetryPolicy
 from ils_gateway.domain.vocab import ContactMethod, Outcome
 
 if TYPE_CHECKING:
@@ -83,15 +84,6 @@ _ITEM = TypeAdapter(Item)
 
 # Patrons whose cache scope name is remembered; more start the memo again.
 _MAX_PATRON_SCOPES = 10_000
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """How reads are retried: at most ``attempts`` tries, full-jitter exponential waits."""
-
-    attempts: int = 3
-    first_wait: float = 0.2  # seconds; the n-th wait is uniform in [0, first_wait * 2**(n-1)]
-    max_wait: float = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +108,10 @@ class CachePolicy:
     shared_fresh_for: float = 600.0  # pickup libraries, items
 
 
+# Reads here wait a random part (full jitter) of waits doubling from 0.2 s, at most 2 s.
+_RETRY = RetryPolicy(max_wait=2.0)
+
+
 class ResilientBackend:
     """An ``ILSBackend`` adding caching, retries, timeouts, a breaker and read-back to another."""
 
@@ -126,7 +122,7 @@ class ResilientBackend:
         tenant_id: str,
         cache: ReadCache | None = None,
         breaker: CircuitBreaker | None = None,
-        retry: RetryPolicy = RetryPolicy(),
+        retry: RetryPolicy = _RETRY,
         timeouts: CallTimeouts = CallTimeouts(),
         cache_policy: CachePolicy = CachePolicy(),
         clock: EpochSeconds = time.time,

@@ -44,7 +44,8 @@ from ils_gateway.domain.clock import EpochSeconds
 from ils_gateway.domain.errors import BackendProtocolError, BackendUnavailable, OutcomeUnknown
 
 if TYPE_CHECKING:
-    from ils_gateway.adapters.resilience.backend import CallTimeouts, RetryPolicy
+    from ils_gateway.adapters.resilience.backend import CallTimeouts
+    from ils_gateway.domain.retry import RetryPolicy
 
 T = TypeVar("T")
 
