@@ -79,9 +79,10 @@ def _serve_gateway(elibrary: bool, ports: Any) -> None:
     _quiet_logs()
 
     async def main() -> None:
+
         from ils_gateway.api.app import create_app
+        from ils_gateway.domain.clock import ManualClock
         from ils_gateway.runtime.demo import embedded_settings
-        from ils_gateway.simulators.library import ManualClock
         from ils_gateway.simulators.sample_data import SAMPLE_NOW
 
         settings, _acs = await embedded_settings(clock=ManualClock(SAMPLE_NOW), elibrary=elibrary)
@@ -208,7 +209,8 @@ def _serve_acs(ports: Any) -> None:
     _quiet_logs()
 
     async def main() -> None:
-        from ils_gateway.simulators.library import ManualClock, SimulatedLibrary
+        from ils_gateway.domain.clock import ManualClock
+        from ils_gateway.simulators.library import SimulatedLibrary
         from ils_gateway.simulators.sample_data import DEFAULT_SEED, SAMPLE_NOW, build_sample_data
         from ils_gateway.simulators.sip2_acs import start_sip2_simulator
         from ils_gateway.tenants.backends import Sip2Backend
@@ -259,9 +261,9 @@ async def twenty_loans(*, separate_acs: bool, runs: int = 21) -> tuple[float, in
 
     from ils_gateway.adapters.resilience.backend import CachePolicy, ResilientBackend
     from ils_gateway.api.app import create_app
+    from ils_gateway.domain.clock import ManualClock
     from ils_gateway.runtime.demo import embedded_settings
     from ils_gateway.runtime.settings import GatewaySettings
-    from ils_gateway.simulators.library import ManualClock
     from ils_gateway.simulators.sample_data import SAMPLE_NOW
     from ils_gateway.tenants.demo import demo_tenant
     from ils_gateway.tenants.loader import TenantRegistry

@@ -14,12 +14,21 @@ from typing import Any
 
 import pytest
 
+from logging_state import kept_logging
+
 PG_HOST = os.environ.get("ILS_GATEWAY_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("ILS_GATEWAY_TEST_PG_PORT", "5432"))
 PG_DB = os.environ.get("ILS_GATEWAY_TEST_PG_DB", "test")
 PG_USER = os.environ.get("ILS_GATEWAY_TEST_PG_USER", "postgres")
 REDIS_HOST = os.environ.get("ILS_GATEWAY_TEST_REDIS_HOST", "127.0.0.1")
 REDIS_PORT = int(os.environ.get("ILS_GATEWAY_TEST_REDIS_PORT", "6379"))
+
+
+@pytest.fixture(autouse=True)
+def _keep_global_logging() -> Iterator[None]:
+    """Every test leaves structlog and the root logger as it found them."""
+    with kept_logging():
+        yield
 
 
 def _reachable(host: str, port: int) -> bool:

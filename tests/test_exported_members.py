@@ -48,20 +48,17 @@ PUBLIC: dict[str, set[str]] = {
         "CallTimeouts",
         "RESEND_AFTER",
         "ResilientBackend",
-        "RetryPolicy",
         "T",
         "Verdict",
     },
     "adapters.resilience.breaker": {
         "BreakerState",
         "CircuitBreaker",
-        "Clock",
         "is_backend_failure",
     },
     "adapters.resilience.calls": {"GuardedCalls", "T", "opaque_scope"},
     "adapters.resilience.cache": {
         "CachedRead",
-        "Clock",
         "MemoryReadCache",
         "ReadCache",
         "RedisReadCache",
@@ -97,7 +94,6 @@ PUBLIC: dict[str, set[str]] = {
         "PageLinks",
         "RETRYABLE_STATUSES",
         "RestClient",
-        "RetryPolicy",
         "TokenAuth",
         "Vendor",
         "VendorCall",
@@ -114,9 +110,9 @@ PUBLIC: dict[str, set[str]] = {
         "ClientState",
         "DEFAULT_LIMITS",
         "DEFAULT_RETRY",
+        "DEFAULT_RETRY_AFTER",
         "KinodenClient",
         "PoolLimits",
-        "RetryPolicy",
     },
     "elibrary.errors": {
         "ERROR_CODES",
@@ -139,7 +135,6 @@ PUBLIC: dict[str, set[str]] = {
         "ResilientElibrary",
     },
     "state.idempotency": {
-        "Clock",
         "DEFAULT_PENDING_TTL",
         "DEFAULT_TTL",
         "IdempotencyStore",
@@ -150,7 +145,6 @@ PUBLIC: dict[str, set[str]] = {
         "request_fingerprint",
     },
     "state.ratelimit": {
-        "Clock",
         "MemoryRateLimiter",
         "RateDecision",
         "RateLimit",
@@ -158,7 +152,6 @@ PUBLIC: dict[str, set[str]] = {
         "RedisRateLimiter",
     },
     "state.sessions": {
-        "Clock",
         "MemorySessionStore",
         "NewSession",
         "RedisSessionStore",
@@ -167,7 +160,6 @@ PUBLIC: dict[str, set[str]] = {
         "TOKEN_BYTES",
         "TOUCH_RESOLUTION",
         "token_hash",
-        "utc_now",
     },
     "store.engine": {
         "SQLITE_BUSY_TIMEOUT_MS",

@@ -37,7 +37,6 @@ def stream(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
 
     out.configure = configure  # type: ignore[attr-defined]
     yield out
-    structlog.reset_defaults()
 
 
 def _lines(stream: io.StringIO) -> list[dict]:

@@ -11,8 +11,9 @@ import asyncio
 import httpx
 import pytest
 
-from ils_gateway.adapters.rest import RetryPolicy, send_with_retries
+from ils_gateway.adapters.rest import send_with_retries
 from ils_gateway.deadline import request_deadline
+from ils_gateway.domain.retry import RetryPolicy
 
 pytestmark = pytest.mark.looptime
 
@@ -32,7 +33,7 @@ async def test_read_retries_stop_when_the_deadline_leaves_no_time() -> None:
         response = await send_with_retries(
             slow_503,
             idempotent=True,
-            policy=RetryPolicy(attempts=5, backoff=1.0, max_wait=5.0),
+            policy=RetryPolicy(attempts=5, first_wait=1.0, max_wait=5.0),
             system="test",
         )
     assert response.status_code == 503
@@ -49,6 +50,6 @@ async def test_without_a_deadline_the_policy_alone_counts() -> None:
         sent += 1
         return httpx.Response(503)
 
-    policy = RetryPolicy(attempts=3, backoff=0.1, max_wait=1.0)
+    policy = RetryPolicy(attempts=3, first_wait=0.1, max_wait=1.0)
     await send_with_retries(unavailable, idempotent=True, policy=policy, system="test")
     assert sent == 3

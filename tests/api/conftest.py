@@ -12,9 +12,10 @@ import pytest
 from api_helpers import tenant_toml
 
 from ils_gateway.api.app import create_app
+from ils_gateway.domain.clock import ManualClock
 from ils_gateway.runtime.settings import GatewaySettings
 from ils_gateway.simulators.koha_cli import start_koha_simulator
-from ils_gateway.simulators.library import ManualClock, SimulatedLibrary
+from ils_gateway.simulators.library import SimulatedLibrary
 from ils_gateway.simulators.sample_data import SAMPLE_NOW, sample_library
 from ils_gateway.tenants.loader import TenantRegistry, parse_tenants
 

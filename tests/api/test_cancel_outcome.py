@@ -14,9 +14,9 @@ import pytest
 from api_helpers import CARD, login, tenant_toml
 
 from ils_gateway.api.app import create_app
+from ils_gateway.domain.clock import ManualClock
 from ils_gateway.runtime.settings import GatewaySettings
 from ils_gateway.runtime.store import StoreSettings
-from ils_gateway.simulators.library import ManualClock
 from ils_gateway.store.engine import default_url
 from ils_gateway.store.reading_history import KdfParams
 from ils_gateway.tenants.loader import TenantRegistry, parse_tenants

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from ils_gateway.api.app import create_app
+from ils_gateway.domain.clock import ManualClock
 from ils_gateway.domain.errors import BadRequest
 from ils_gateway.domain.models import Hold, Item, Patron
 from ils_gateway.domain.vocab import HoldStatus, ItemSource
@@ -22,7 +23,6 @@ from ils_gateway.runtime.keys import GATEWAY_KEY
 from ils_gateway.runtime.settings import GatewaySettings
 from ils_gateway.runtime.store import StoreSettings
 from ils_gateway.simulators.koha_cli import start_koha_simulator
-from ils_gateway.simulators.library import ManualClock
 from ils_gateway.simulators.sample_data import SAMPLE_NOW, sample_library
 from ils_gateway.store.engine import default_url
 from ils_gateway.store.reading_history import KdfParams

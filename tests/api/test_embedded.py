@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from ils_gateway.api.app import create_app
+from ils_gateway.domain.clock import ManualClock
 from ils_gateway.runtime.demo import RunningClock, embedded_settings
-from ils_gateway.simulators.library import ManualClock
 from ils_gateway.simulators.sample_data import DEMO_PATRONS, SAMPLE_NOW
 
 T = "/v1/tenants/demo"

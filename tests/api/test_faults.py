@@ -14,9 +14,10 @@ import pytest
 from api_helpers import CARD, login, tenant_toml
 from fault_proxy import FaultProxy, start_fault_proxy
 
-from ils_gateway.adapters.resilience.backend import CallTimeouts, ResilientBackend, RetryPolicy
+from ils_gateway.adapters.resilience.backend import CallTimeouts, ResilientBackend
 from ils_gateway.adapters.resilience.breaker import CircuitBreaker
 from ils_gateway.api.app import create_app
+from ils_gateway.domain.retry import RetryPolicy
 from ils_gateway.runtime.settings import GatewaySettings
 from ils_gateway.tenants.loader import TenantRegistry, parse_tenants
 

@@ -8,7 +8,6 @@ import logging
 import sys
 
 import pytest
-import structlog
 from api_helpers import CARD, PASSWORD
 
 from ils_gateway.logging import configure_logging, redact
@@ -29,7 +28,6 @@ def json_logs(monkeypatch):
 
     configure_logging(json=True, level=logging.DEBUG)
     yield lines
-    structlog.reset_defaults()
 
 
 async def test_request_lines_carry_the_request_id_and_never_the_password(client, json_logs):

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import func, select
 
 from ils_gateway.api.app import create_app
+from ils_gateway.domain.clock import ManualClock
 from ils_gateway.runtime.demo import embedded_settings
 from ils_gateway.runtime.keys import GATEWAY_KEY
 from ils_gateway.runtime.store import StoreSettings
-from ils_gateway.simulators.library import ManualClock
 from ils_gateway.simulators.sample_data import SAMPLE_NOW
 from ils_gateway.store.engine import default_url
 from ils_gateway.store.reading_history import KdfParams

@@ -9,8 +9,8 @@ from aiohttp import web
 
 from ils_gateway.adapters.base import ILSBackend
 from ils_gateway.contract import target as contract_target
+from ils_gateway.domain.clock import Clock
 from ils_gateway.runtime.backends import build_backend
-from ils_gateway.services.context import Clock
 from ils_gateway.simulators.koha import create_koha_app
 from ils_gateway.simulators.library import SimulatedLibrary
 from ils_gateway.tenants.models import TenantConfig

@@ -17,10 +17,10 @@ from ils_gateway.contract.loop import BackgroundLoop
 from ils_gateway.contract.report import Result
 from ils_gateway.contract.runner import ContractRun, run_contract_suite
 from ils_gateway.contract.target import ContractOptions
+from ils_gateway.domain.clock import Clock, ManualClock
 from ils_gateway.runtime.backends import build_backend
-from ils_gateway.services.context import Clock
 from ils_gateway.simulators.broken import Sip2Fault, start_broken_sip2_simulator
-from ils_gateway.simulators.library import ManualClock, SimulatedLibrary
+from ils_gateway.simulators.library import SimulatedLibrary
 from ils_gateway.simulators.sample_data import DEMO_PATRONS, SAMPLE_NOW, sample_library
 from ils_gateway.simulators.sip2_acs import Sip2Quirks, start_sip2_simulator
 from ils_gateway.tenants.models import TenantConfig

@@ -22,10 +22,11 @@ from ils_gateway.contract.loop import BackgroundLoop
 from ils_gateway.contract.report import Result
 from ils_gateway.contract.runner import ContractRun, run_contract_suite
 from ils_gateway.contract.target import ContractOptions
+from ils_gateway.domain.clock import ManualClock
 from ils_gateway.domain.errors import GatewayError
 from ils_gateway.domain.models import BatchResult, Hold, Patron, RenewalResult
 from ils_gateway.simulators.broken import Sip2Fault, start_broken_sip2_simulator
-from ils_gateway.simulators.library import ManualClock, SimulatedLibrary
+from ils_gateway.simulators.library import SimulatedLibrary
 from ils_gateway.simulators.sample_data import DEMO_PATRONS, SAMPLE_NOW, sample_library
 
 HANAKO = DEMO_PATRONS[0]  # 3 loans, 7 holds (1 ready)

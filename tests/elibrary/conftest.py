@@ -9,21 +9,23 @@ import pytest
 from aiohttp.test_utils import TestServer
 from pydantic import SecretStr
 
-from ils_gateway.elibrary.client import KinodenClient, RetryPolicy
+from ils_gateway.domain.clock import ManualClock
+from ils_gateway.domain.retry import RetryPolicy
+from ils_gateway.elibrary.client import KinodenClient
 from ils_gateway.elibrary.kinoden import KinodenBackend
 from ils_gateway.simulators.elibrary import (
     ELIBRARY_STATE,
     JST,
     ElibrarySimulatorConfig,
     ElibraryState,
-    ManualClock,
     create_elibrary_app,
 )
 from ils_gateway.tenants.backends import KinodenElibrary
 
 CLIENT_ID = "kanagawa-gateway"
 CLIENT_SECRET = "s3cret-for-tests"
-FAST_RETRY = RetryPolicy(read_attempts=3, backoff_seconds=0.0, retry_after=17)
+FAST_RETRY = RetryPolicy(attempts=3, first_wait=0.0)
+RETRY_AFTER = 17
 
 
 def kinoden_config(base_url: str) -> KinodenElibrary:
@@ -61,7 +63,9 @@ async def make_elibrary(
         settings = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, **settings}
         config = ElibrarySimulatorConfig(**settings)
         server = await aiohttp_server(create_elibrary_app(config, clock), host="127.0.0.1")
-        client = KinodenClient(kinoden_config(str(server.make_url("/"))), retry=FAST_RETRY)
+        client = KinodenClient(
+            kinoden_config(str(server.make_url("/"))), retry=FAST_RETRY, retry_after=RETRY_AFTER
+        )
         clients.append(client)
         return SimulatedElibrary(server, KinodenBackend(client), client)
 

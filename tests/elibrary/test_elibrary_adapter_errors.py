@@ -20,15 +20,17 @@ from ils_gateway.domain.errors import (
     PatronBlocked,
     Refused,
 )
+from ils_gateway.domain.retry import RetryPolicy
 from ils_gateway.domain.vocab import HoldStatus, RefusalReason
-from ils_gateway.elibrary.client import KinodenClient, RetryPolicy
+from ils_gateway.elibrary.client import KinodenClient
 from ils_gateway.elibrary.errors import ERROR_CODES
 from ils_gateway.elibrary.kinoden import KinodenBackend
 from ils_gateway.tenants.backends import KinodenElibrary
 
 BASE = "https://kinoden.test"
 CLIENT_SECRET = "s3cret-for-tests"
-FAST_RETRY = RetryPolicy(read_attempts=3, backoff_seconds=0.0, retry_after=17)
+FAST_RETRY = RetryPolicy(attempts=3, first_wait=0.0)
+RETRY_AFTER = 17
 CONFIG = KinodenElibrary(
     kind="kinoden", base_url=BASE, client_id="gateway", client_secret=CLIENT_SECRET
 )
@@ -57,7 +59,7 @@ async def api() -> AsyncIterator[respx.MockRouter]:
 
 @pytest.fixture
 async def client() -> AsyncIterator[KinodenClient]:
-    async with KinodenClient(CONFIG, retry=FAST_RETRY) as c:
+    async with KinodenClient(CONFIG, retry=FAST_RETRY, retry_after=RETRY_AFTER) as c:
         yield c
 
 
@@ -219,15 +221,15 @@ async def test_gets_give_up_after_the_attempts(api, backend):
     )
     with pytest.raises(BackendUnavailable) as info:
         await backend.list_loans(CARD)
-    assert route.call_count == FAST_RETRY.read_attempts
-    assert info.value.retry_after == FAST_RETRY.retry_after
+    assert route.call_count == FAST_RETRY.attempts
+    assert info.value.retry_after == RETRY_AFTER
 
 
 async def test_get_timeout_is_retried_then_unavailable(api, backend):
     route = api.get("/v1/patron/holds").mock(side_effect=httpx.ReadTimeout("slow"))
     with pytest.raises(BackendUnavailable):
         await backend.list_holds(CARD)
-    assert route.call_count == FAST_RETRY.read_attempts
+    assert route.call_count == FAST_RETRY.attempts
 
 
 async def test_get_timeout_then_success(api, backend):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from ils_gateway.domain.clock import ManualClock
 from ils_gateway.kiosk.face import open_kiosk_faces
 from ils_gateway.runtime.assemble import open_gateway
 from ils_gateway.runtime.settings import GatewaySettings
@@ -47,14 +48,11 @@ SC_USER, SC_PASSWORD = "sc01", "kiosk-secret"
 FREE, FREE_2, LENT, REFERENCE = "2000105", "2000106", "2000104", "2000107"
 
 
-class Clock:
+class Clock(ManualClock):
     """A clock the test sets by hand; the library, gateway and store share it."""
 
     def __init__(self, now: datetime = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
+        super().__init__(now)
 
 
 def _patron(pid: int, card: str, password: str, name: str, expiry: date) -> Patron:

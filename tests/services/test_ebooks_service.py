@@ -15,6 +15,7 @@ import pytest
 from pydantic import SecretStr
 
 from ils_gateway.adapters.resilience.journal import PendingWrite, write_journal
+from ils_gateway.domain.clock import ManualClock
 from ils_gateway.domain.errors import (
     BackendUnavailable,
     FeatureDisabled,
@@ -24,6 +25,7 @@ from ils_gateway.domain.errors import (
     Refused,
 )
 from ils_gateway.domain.models import Item, Loan, Patron
+from ils_gateway.domain.retry import RetryPolicy
 from ils_gateway.domain.vocab import (
     Channel,
     Feature,
@@ -32,7 +34,7 @@ from ils_gateway.domain.vocab import (
     Outcome,
     RefusalReason,
 )
-from ils_gateway.elibrary.client import KinodenClient, RetryPolicy
+from ils_gateway.elibrary.client import KinodenClient
 from ils_gateway.elibrary.kinoden import KinodenBackend
 from ils_gateway.elibrary.resilient import ResilientElibrary
 from ils_gateway.services.context import Caller, TenantContext
@@ -42,14 +44,13 @@ from ils_gateway.simulators.elibrary import (
     JST,
     ElibrarySimulatorConfig,
     ElibraryState,
-    ManualClock,
     create_elibrary_app,
 )
 from ils_gateway.tenants.backends import KinodenElibrary
 from ils_gateway.tenants.loader import load_tenants
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "tenants"
-FAST = RetryPolicy(read_attempts=2, backoff_seconds=0.0, retry_after=7)
+FAST = RetryPolicy(attempts=2, first_wait=0.0)
 SECRET = "ebook-service-test-secret"
 START = datetime(2025, 6, 2, 10, 0, tzinfo=JST)
 
@@ -76,7 +77,7 @@ async def elibrary(aiohttp_server, clock) -> AsyncIterator[tuple[KinodenBackend,
         client_id="ils-gateway",
         client_secret=SecretStr(SECRET),
     )
-    backend = KinodenBackend(KinodenClient(config, retry=FAST))
+    backend = KinodenBackend(KinodenClient(config, retry=FAST, retry_after=7))
     yield backend, app[ELIBRARY_STATE]
     await backend.aclose()
 
@@ -199,7 +200,7 @@ async def test_a_failing_elibrary_never_hides_the_ils_part(elibrary, clock):
         client_id="ils-gateway",
         client_secret=SecretStr(SECRET),
     )
-    backend = KinodenBackend(KinodenClient(dead, retry=FAST))
+    backend = KinodenBackend(KinodenClient(dead, retry=FAST, retry_after=7))
     try:
         service = ibaraki(backend, clock)
         loans, part = await service.merged_loans(HANAKO, _ils_loans())

@@ -11,12 +11,12 @@ from aiohttp.test_utils import TestClient
 from click.testing import CliRunner
 
 from ils_gateway.cli import main
+from ils_gateway.domain.clock import ManualClock
 from ils_gateway.simulators.elibrary import (
     JST,
     SEED_TITLES,
     ElibrarySimulatorConfig,
     ElibraryState,
-    ManualClock,
     SimTitle,
     create_elibrary_app,
     load_simulator_config,

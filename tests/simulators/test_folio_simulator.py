@@ -16,10 +16,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "adapters" / "folio
 from folio_schemas import CIRCULATION, reference_or_skip, schema
 from folio_sim_traffic import _ANSWERS, _ROWS, checked_routes, schema_violations
 
+from ils_gateway.domain.clock import ManualClock
 from ils_gateway.simulators.folio import DEFAULT_LIMIT, FOLIO_STATE, Exchange, FolioState
 from ils_gateway.simulators.folio_cli import start_folio_simulator
 from ils_gateway.simulators.folio_records import REQUEST_STATUS, folio_id
-from ils_gateway.simulators.library import ManualClock
 from ils_gateway.simulators.policy import HoldState
 from ils_gateway.simulators.sample_data import DEMO_PATRONS, SAMPLE_NOW, sample_library
 

@@ -21,6 +21,7 @@ from koha_spec import KohaSpec, SpecCheckingTransport, load_spec_or_skip
 from ils_gateway.adapters.base import CancelOutcome
 from ils_gateway.adapters.koha.backend import KohaBackend
 from ils_gateway.adapters.koha.config import KohaBackendConfig
+from ils_gateway.domain.clock import ManualClock
 from ils_gateway.domain.errors import (
     AuthenticationFailed,
     BackendUnavailable,
@@ -29,7 +30,7 @@ from ils_gateway.domain.errors import (
 )
 from ils_gateway.domain.vocab import HoldStatus, MaterialType, RefusalReason
 from ils_gateway.simulators.koha import create_koha_app
-from ils_gateway.simulators.library import TOKYO, ManualClock, SimulatedLibrary
+from ils_gateway.simulators.library import TOKYO, SimulatedLibrary
 from ils_gateway.simulators.policy import ItemType
 from ils_gateway.simulators.records import (
     Biblio,

@@ -7,10 +7,10 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
+from ils_gateway.domain.clock import ManualClock
 from ils_gateway.simulators.library import (
     TOKYO,
     FaultKnobs,
-    ManualClock,
     Operation,
     SimulatedLibrary,
 )

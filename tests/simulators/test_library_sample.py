@@ -8,7 +8,8 @@ from datetime import timedelta
 
 import pytest
 
-from ils_gateway.simulators.library import ManualClock, SimulatedLibrary
+from ils_gateway.domain.clock import ManualClock
+from ils_gateway.simulators.library import SimulatedLibrary
 from ils_gateway.simulators.outcomes import PatronBlock, RefusalToken
 from ils_gateway.simulators.policy import HoldState, ItemType
 from ils_gateway.simulators.records import BranchKind, ItemStatus, PatronCategory

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 import pytest
 import structlog
 
+from ils_gateway.domain.retry import RetryPolicy
 from ils_gateway.simulators.library import SimulatedLibrary
 from ils_gateway.simulators.sample_data import sample_library
 from ils_gateway.simulators.sip2_acs import SimulatedACS, start_sip2_simulator
@@ -195,6 +196,22 @@ async def test_read_fails_when_the_retry_breaks_too(library: SimulatedLibrary) -
         # The pool is still usable: the broken connections were thrown away.
         answer = await pool.request(item_info("2100000001"), idempotent=True)
         assert answer.code == "18"
+
+
+async def test_the_pools_retry_policy_sets_how_often_a_read_is_tried(
+    library: SimulatedLibrary,
+) -> None:
+    faults = {("17", 1): "close_mid_frame", ("17", 2): "close_mid_frame"}
+    acs = FaultyACS(library, faults)
+    port = await acs.start()
+    policy = RetryPolicy(attempts=3, first_wait=0.0, max_wait=0.0)
+    try:
+        async with SIP2ClientPool(settings_for(port), retry=policy) as pool:
+            answer = await pool.request(item_info("2100000001"), idempotent=True)
+    finally:
+        await acs.aclose()
+    assert answer.item_identifier == "2100000001"
+    assert acs.seen["17"] == 3
 
 
 async def test_write_broken_mid_frame_is_outcome_unknown_and_not_resent(
@@ -406,6 +423,5 @@ async def test_frames_are_not_prepared_for_logging_when_debug_lines_are_dropped(
         async with SIP2ClientPool(settings_for(server.port)) as pool:
             await pool.request(request, idempotent=True)
         assert "63" in prepared and "64" in prepared
-    finally:
-        structlog.reset_defaults()
+    finally:  # the suite's fixture puts structlog's configuration back
         await server.aclose()

@@ -18,10 +18,11 @@ from typing import Any
 import pytest
 
 from ils_gateway.api.app import create_app
+from ils_gateway.domain.clock import ManualClock
 from ils_gateway.runtime.settings import GatewaySettings
 from ils_gateway.runtime.store import StoreSettings
 from ils_gateway.simulators.koha_cli import start_koha_simulator
-from ils_gateway.simulators.library import ManualClock, SimulatedLibrary
+from ils_gateway.simulators.library import SimulatedLibrary
 from ils_gateway.simulators.records import LibraryData
 from ils_gateway.simulators.sample_data import SAMPLE_NOW, build_sample_data
 from ils_gateway.simulators.sip2_acs import start_sip2_simulator

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from ils_gateway.api.app import create_app
+from ils_gateway.domain.clock import ManualClock
 from ils_gateway.runtime.settings import GatewaySettings
 from ils_gateway.simulators.koha_cli import start_koha_simulator
-from ils_gateway.simulators.library import ManualClock
 from ils_gateway.simulators.sample_data import SAMPLE_NOW, sample_library
 from ils_gateway.tenants.loader import TenantRegistry, parse_tenants
 

@@ -58,6 +58,7 @@ from ils_gateway.domain.errors import (
     Refused,
 )
 from ils_gateway.domain.models import BatchResult, RenewalResult
+from ils_gateway.domain.retry import RetryPolicy
 
 if TYPE_CHECKING:
     from ils_gateway.domain.vocab import RefusalReason
@@ -131,17 +132,6 @@ def http_client(
     )
 
 
-class RetryPolicy:
-    """How often an idempotent call is tried (first try included) and how long to wait."""
-
-    __slots__ = ("attempts", "backoff", "max_wait")
-
-    def __init__(self, attempts: int = 3, backoff: float = 0.2, max_wait: float = 5.0) -> None:
-        self.attempts = attempts
-        self.backoff = backoff
-        self.max_wait = max_wait
-
-
 class _RetryableStatus(Exception):
     def __init__(self, response: httpx.Response) -> None:
         self.response = response
@@ -176,7 +166,7 @@ async def send_with_retries(
             error=type(exc).__name__ if exc else None,
         )
 
-    backoff = wait_exponential(multiplier=policy.backoff, max=policy.max_wait)
+    backoff = wait_exponential(multiplier=policy.first_wait, max=policy.max_wait)
 
     def wait(state: RetryCallState) -> float:  # never past the request's deadline
         return bounded(backoff(state))

@@ -17,10 +17,11 @@ from contextlib import asynccontextmanager
 from dataclasses import replace
 
 from ils_gateway.contract.target import ContractOptions, ContractTarget, open_tenant
+from ils_gateway.domain.clock import ManualClock
 from ils_gateway.elibrary.base import ElibraryBackend
 from ils_gateway.runtime.demo import start_demo_sip2
 from ils_gateway.simulators.elibrary import SEED_TITLES
-from ils_gateway.simulators.library import ManualClock, SimulatedLibrary
+from ils_gateway.simulators.library import SimulatedLibrary
 from ils_gateway.simulators.sample_data import DEMO_PATRONS, SAMPLE_NOW, sample_library
 
 

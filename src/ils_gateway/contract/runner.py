@@ -2,6 +2,9 @@
 
 pytest's own terminal output is switched off (the reporter prints instead) and the
 repository's ``addopts`` are cleared so the run does not depend on the caller's directory.
+
+pytest is imported only when a run starts: the gateway itself (``serve``, ``simulate``) runs
+without the test extras installed.
 """
 
 from __future__ import annotations
@@ -9,12 +12,12 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-import pytest
-
-from ils_gateway.contract.report import CheckOutcome, ContractReporter, Result
 from ils_gateway.contract.target import ContractOptions
+
+if TYPE_CHECKING:
+    from ils_gateway.contract.report import CheckOutcome, Result
 
 # The suite lives beside the package in the repository (contract_tests/ at the top).
 SUITE = Path(__file__).resolve().parents[3] / "contract_tests"
@@ -63,6 +66,10 @@ def run_contract_suite(
     """Run every contract check against ``options``'s target, printing progress to ``out``."""
     if not SUITE.is_dir():
         raise FileNotFoundError(f"contract suite not found at {SUITE}")
+    import pytest  # the test extra: only a contract run needs it
+
+    from ils_gateway.contract.report import ContractReporter
+
     reporter = ContractReporter(out or sys.stdout)
     code = pytest.main(pytest_args(options, junit), plugins=[reporter])
     return ContractRun(int(code), reporter.outcomes)

@@ -16,10 +16,10 @@ from pathlib import Path
 
 from ils_gateway.adapters.base import ILSBackend
 from ils_gateway.contract.undo import UndoLog
+from ils_gateway.domain.clock import Clock, system_clock
 from ils_gateway.elibrary.base import ElibraryBackend
 from ils_gateway.runtime.backends import build_backend
 from ils_gateway.runtime.elibrary import open_elibrary
-from ils_gateway.services.context import Clock, system_clock
 from ils_gateway.tenants.loader import load_tenants
 from ils_gateway.tenants.models import TenantConfig
 

@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from ils_gateway.adapters.rest import ClientState, send_with_retries
-from ils_gateway.adapters.rest import RetryPolicy as _SendRetries
+from ils_gateway.domain.clock import MonotonicSeconds
 from ils_gateway.domain.errors import BackendProtocolError, BackendUnavailable
+from ils_gateway.domain.retry import RetryPolicy
 from ils_gateway.elibrary.errors import (
     ElibraryCall,
     translate_error,
@@ -35,15 +36,6 @@ _EXPIRY_MARGIN_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
-    """How idempotent reads are retried, and what Retry-After to suggest when giving up."""
-
-    read_attempts: int = 3
-    backoff_seconds: float = 0.2
-    retry_after: int = 30
-
-
-@dataclass(frozen=True)
 class PoolLimits:
     """Connection pool size for one e-library."""
 
@@ -52,6 +44,7 @@ class PoolLimits:
 
 
 DEFAULT_RETRY = RetryPolicy()
+DEFAULT_RETRY_AFTER = 30  # seconds suggested to the patron when the e-library is unavailable
 DEFAULT_LIMITS = PoolLimits()
 
 
@@ -68,13 +61,14 @@ class KinodenClient:
         config: KinodenElibrary,
         *,
         retry: RetryPolicy = DEFAULT_RETRY,
+        retry_after: int = DEFAULT_RETRY_AFTER,
         limits: PoolLimits = DEFAULT_LIMITS,
         transport: httpx.AsyncBaseTransport | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        clock: MonotonicSeconds = time.monotonic,
     ) -> None:
         self._config = config
         self._retry = retry
-        self._send_retries = _SendRetries(retry.read_attempts, retry.backoff_seconds)
+        self._retry_after = retry_after
         self._clock = clock
         t = config.timeouts
         self._http = httpx.AsyncClient(
@@ -121,7 +115,7 @@ class KinodenClient:
             # Nothing was asked of the e-library yet, so even a write is known not to be done.
             raise BackendUnavailable(
                 "The e-library cannot be reached now.",
-                retry_after=self._retry.retry_after,
+                retry_after=self._retry_after,
                 operator_detail=f"e-library /oauth/token: {type(exc).__name__}: {exc}",
             ) from exc
         if response.status_code != 200:
@@ -183,12 +177,12 @@ class KinodenClient:
             raise RuntimeError("KinodenClient used after aclose()")
         headers = {"X-Patron-Card": card_number} if card_number is not None else {}
         request = self._http.build_request(method, path, params=params, json=json, headers=headers)
-        retry_after = self._retry.retry_after
+        retry_after = self._retry_after
         try:
             response = await send_with_retries(
                 lambda: self._send_authenticated(request),
                 idempotent=method == "GET",
-                policy=self._send_retries,
+                policy=self._retry,
                 system="e-library",
             )
         except _TokenRefused as refused:
@@ -214,8 +208,8 @@ class KinodenClient:
 __all__ = [
     "DEFAULT_LIMITS",
     "DEFAULT_RETRY",
+    "DEFAULT_RETRY_AFTER",
     "ClientState",
     "KinodenClient",
     "PoolLimits",
-    "RetryPolicy",
 ]

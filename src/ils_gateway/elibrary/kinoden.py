@@ -16,13 +16,13 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from ils_gateway.domain.ebooks import EbookAvailability, EbookHold, EbookLoan, EbookTitle
 from ils_gateway.domain.errors import BackendProtocolError
+from ils_gateway.domain.retry import RetryPolicy
 from ils_gateway.domain.vocab import HoldStatus
 from ils_gateway.elibrary.client import (
     DEFAULT_LIMITS,
     DEFAULT_RETRY,
     KinodenClient,
     PoolLimits,
-    RetryPolicy,
 )
 from ils_gateway.elibrary.errors import ElibraryCall
 from ils_gateway.tenants.backends import KinodenElibrary

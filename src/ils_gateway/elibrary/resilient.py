@@ -34,11 +34,12 @@ from typing import TypeVar
 
 from pydantic import TypeAdapter
 
-from ils_gateway.adapters.resilience.backend import CallTimeouts, RetryPolicy
+from ils_gateway.adapters.resilience.backend import CallTimeouts
 from ils_gateway.adapters.resilience.breaker import CircuitBreaker
 from ils_gateway.adapters.resilience.cache import MemoryReadCache, ReadCache
 from ils_gateway.adapters.resilience.calls import GuardedCalls, opaque_scope
 from ils_gateway.adapters.resilience.journal import PendingWrite, current_journal
+from ils_gateway.domain.clock import EpochSeconds
 from ils_gateway.domain.ebooks import EbookHold, EbookLoan, EbookTitle
 from ils_gateway.domain.errors import (
     BackendProtocolError,
@@ -46,6 +47,7 @@ from ils_gateway.domain.errors import (
     GatewayError,
     OutcomeUnknown,
 )
+from ils_gateway.domain.retry import RetryPolicy
 from ils_gateway.elibrary.base import ElibraryBackend
 
 R = TypeVar("R")
@@ -83,7 +85,7 @@ class ResilientElibrary:
         retry: RetryPolicy = NO_EXTRA_RETRIES,
         timeouts: CallTimeouts = DEFAULT_TIMEOUTS,
         cache_policy: ElibraryCachePolicy = ElibraryCachePolicy(),
-        clock: Callable[[], float] = time.time,
+        clock: EpochSeconds = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.inner = inner

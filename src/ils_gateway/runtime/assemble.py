@@ -12,8 +12,9 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
+from ils_gateway.domain.clock import epoch_seconds
 from ils_gateway.elibrary.resilient import ResilientElibrary
-from ils_gateway.runtime.backends import epoch_seconds, start_backend
+from ils_gateway.runtime.backends import start_backend
 from ils_gateway.runtime.elibrary import open_elibrary
 from ils_gateway.runtime.settings import GatewaySettings
 from ils_gateway.runtime.shared import SharedState, shared_state

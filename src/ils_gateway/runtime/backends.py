@@ -16,8 +16,8 @@ import structlog
 from ils_gateway.adapters.base import ILSBackend
 from ils_gateway.adapters.resilience.backend import CallTimeouts, ResilientBackend, RetryPolicy
 from ils_gateway.adapters.resilience.cache import ReadCache
+from ils_gateway.domain.clock import Clock, system_clock
 from ils_gateway.domain.errors import GatewayError
-from ils_gateway.services.context import Clock, system_clock
 from ils_gateway.tenants.models import TenantConfig
 
 BackendFactory = Callable[[TenantConfig, Clock], ILSBackend]
@@ -58,15 +58,6 @@ def _folio(tenant: TenantConfig, clock: Clock) -> ILSBackend:
 
 
 _BACKENDS: dict[str, BackendFactory] = {"sip2": _sip2, "koha": _koha, "folio": _folio}
-
-
-def epoch_seconds(clock: Clock) -> Callable[[], float]:
-    """``clock`` as epoch seconds, the time the read cache and the breaker run on."""
-
-    def seconds() -> float:
-        return clock().timestamp()
-
-    return seconds
 
 
 def resilient(

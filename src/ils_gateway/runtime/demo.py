@@ -17,8 +17,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from ils_gateway.domain.clock import Clock
 from ils_gateway.runtime.settings import GatewaySettings
-from ils_gateway.services.context import Clock
 from ils_gateway.simulators.library import SimulatedLibrary
 from ils_gateway.simulators.sample_data import DEFAULT_SEED, SAMPLE_NOW, build_sample_data
 from ils_gateway.simulators.sip2_acs import SimulatedACS, start_sip2_simulator

@@ -14,10 +14,11 @@ from contextlib import asynccontextmanager
 
 from pydantic import SecretStr
 
+from ils_gateway.domain.clock import Clock
+from ils_gateway.domain.retry import RetryPolicy
 from ils_gateway.elibrary.base import ElibraryBackend
-from ils_gateway.elibrary.client import DEFAULT_RETRY, RetryPolicy
+from ils_gateway.elibrary.client import DEFAULT_RETRY
 from ils_gateway.elibrary.kinoden import KinodenBackend
-from ils_gateway.services.context import Clock
 from ils_gateway.tenants.backends import KinodenElibrary, SimulatorElibrary
 from ils_gateway.tenants.models import TenantConfig
 

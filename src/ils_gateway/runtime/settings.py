@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
+from ils_gateway.domain.clock import Clock, system_clock
 from ils_gateway.runtime.backends import BackendFactory, BackendWrapper, build_backend, resilient
 from ils_gateway.runtime.store import StoreSettings
-from ils_gateway.services.context import Clock, system_clock
 from ils_gateway.tenants.loader import TenantRegistry
 
 # A resource started before the gateway and stopped after it (an embedded simulator).

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ils_gateway.adapters.resilience.cache import MemoryReadCache, ReadCache, RedisReadCache
-from ils_gateway.runtime.backends import epoch_seconds
+from ils_gateway.domain.clock import epoch_seconds
 from ils_gateway.runtime.settings import GatewaySettings
 from ils_gateway.services.ebooks.bridge import BridgeLimiters
 from ils_gateway.services.sessions import PatronSessions

@@ -8,11 +8,11 @@ store (``ils_gateway.store.open_store``; migrations first) and builds the list s
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
 
+from ils_gateway.domain.clock import Clock
 from ils_gateway.services.mylists.runtime import MyLists
 from ils_gateway.store import location
 from ils_gateway.store.engine import open_store
@@ -30,9 +30,7 @@ class StoreSettings:
 
 
 @asynccontextmanager
-async def open_mylists(
-    settings: StoreSettings, clock: Callable[[], datetime]
-) -> AsyncIterator[MyLists]:
+async def open_mylists(settings: StoreSettings, clock: Clock) -> AsyncIterator[MyLists]:
     """Open the store of ``settings`` (migrated) and the list services over it."""
     async with open_store(settings.url, secret=settings.secret, kdf=settings.kdf, clock=clock) as s:
         yield MyLists.build(s, settings.secret, clock)

@@ -7,25 +7,18 @@ the hour (renewal windows, maintenance) are tested without waiting.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from ils_gateway.adapters.base import ILSBackend
+from ils_gateway.domain.clock import Clock, system_clock
 from ils_gateway.domain.errors import FeatureDisabled
 from ils_gateway.domain.labels import Labels
 from ils_gateway.domain.models import Library, Patron
 from ils_gateway.domain.vocab import Channel, Feature
 from ils_gateway.tenants.models import TenantConfig
 from ils_gateway.tenants.policy import Policy
-
-Clock = Callable[[], datetime]
-
-
-def system_clock() -> datetime:
-    """The current instant, timezone-aware (UTC)."""
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

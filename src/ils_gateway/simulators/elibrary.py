@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -21,6 +21,8 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
+from ils_gateway.domain.clock import Clock
+
 __all__ = [
     "ELIBRARY_STATE",
     "JST",
@@ -28,7 +30,6 @@ __all__ = [
     "ElibraryError",
     "ElibrarySimulatorConfig",
     "ElibraryState",
-    "ManualClock",
     "SimTitle",
     "create_elibrary_app",
     "load_simulator_config",
@@ -37,27 +38,6 @@ __all__ = [
 ]
 
 JST = timezone(timedelta(hours=9), "JST")
-
-Clock = Callable[[], datetime]
-
-
-class ManualClock:
-    """A clock that stands still until told to move (tests and demos advance it)."""
-
-    def __init__(self, start: datetime) -> None:
-        if start.tzinfo is None:
-            raise ValueError("start must be timezone-aware")
-        self._now = start
-
-    def __call__(self) -> datetime:
-        return self._now
-
-    def advance(self, delta: timedelta) -> datetime:
-        """Move the clock forward by ``delta`` and return the new now."""
-        if delta < timedelta(0):
-            raise ValueError("the clock does not go backwards")
-        self._now += delta
-        return self._now
 
 
 def system_clock() -> datetime:

@@ -40,6 +40,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ils_gateway.domain.clock import Clock
 from ils_gateway.simulators import folio_cql
 from ils_gateway.simulators.folio_records import (
     CANCELLATION_FIELDS,
@@ -97,7 +98,7 @@ class FolioState:
     tlr_enabled: bool = True
     allowed_service_points: Mapping[str, frozenset[str]] | None = None
     latency: Mapping[str, float] = field(default_factory=dict)
-    token_clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    token_clock: Clock = lambda: datetime.now(UTC)
     tokens: dict[str, datetime] = field(default_factory=dict)
     extras: dict[int, dict[str, Any]] = field(default_factory=dict)
     traffic: list[Exchange] = field(default_factory=list)
@@ -1057,7 +1058,7 @@ def create_folio_app(
     tlr_enabled: bool = True,
     allowed_service_points: Mapping[str, frozenset[str]] | None = None,
     latency: Mapping[str, float] | None = None,
-    token_clock: Callable[[], datetime] | None = None,
+    token_clock: Clock | None = None,
 ) -> web.Application:
     """The FOLIO-like REST app over ``library`` (bind it with ``web.AppRunner``).
 

@@ -11,9 +11,10 @@ import click
 from aiohttp import web
 
 from ils_gateway.cli import simulate
+from ils_gateway.domain.clock import ManualClock
 from ils_gateway.simulators.folio import REQUEST_TYPES, create_folio_app
 from ils_gateway.simulators.latency import parse_latency_spec
-from ils_gateway.simulators.library import ManualClock, Operation, SimulatedLibrary
+from ils_gateway.simulators.library import Operation, SimulatedLibrary
 from ils_gateway.simulators.sample_data import DEFAULT_SEED, SAMPLE_NOW, sample_library
 
 DEFAULT_PORT = 9130  # Okapi's port

@@ -9,8 +9,9 @@ import click
 from aiohttp import web
 
 from ils_gateway.cli import simulate
+from ils_gateway.domain.clock import ManualClock
 from ils_gateway.simulators.koha import DEFAULT_PAGE_SIZE, KohaSettings, create_koha_app
-from ils_gateway.simulators.library import ManualClock, SimulatedLibrary
+from ils_gateway.simulators.library import SimulatedLibrary
 from ils_gateway.simulators.sample_data import DEFAULT_SEED, SAMPLE_NOW, sample_library
 
 

@@ -34,6 +34,9 @@ from zoneinfo import ZoneInfo
 
 from pydantic import TypeAdapter
 
+# ManualClock is re-exported while other branches still import it from here.
+from ils_gateway.domain.clock import Clock
+from ils_gateway.domain.clock import ManualClock as ManualClock
 from ils_gateway.simulators.outcomes import (
     Authentication,
     CheckinResult,
@@ -65,8 +68,6 @@ from ils_gateway.simulators.records import (
 )
 
 TOKYO = ZoneInfo("Asia/Tokyo")
-
-Clock = Callable[[], datetime]
 
 _DATA = TypeAdapter(LibraryData)
 _FORMAT = 1
@@ -150,23 +151,6 @@ class FaultKnobs:
     def latency_for(self, operation: Operation) -> float:
         """Seconds the face should wait before answering ``operation``."""
         return self.latency.get(operation, 0.0)
-
-
-class ManualClock:
-    """A clock for tests and demos: stands still until moved."""
-
-    def __init__(self, now: datetime) -> None:
-        if now.tzinfo is None:
-            raise ValueError("ManualClock needs an aware datetime")
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> datetime:
-        """Move forward by ``timedelta(**delta)`` and return the new time."""
-        self.now += timedelta(**delta)
-        return self.now
 
 
 R = TypeVar("R")

@@ -16,7 +16,8 @@ import random
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from ils_gateway.simulators.library import TOKYO, ManualClock, SimulatedLibrary
+from ils_gateway.domain.clock import ManualClock
+from ils_gateway.simulators.library import TOKYO, SimulatedLibrary
 from ils_gateway.simulators.outcomes import Refusal
 from ils_gateway.simulators.policy import HoldState, HouseRules, ItemType
 from ils_gateway.simulators.records import (

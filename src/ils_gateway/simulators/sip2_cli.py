@@ -8,8 +8,9 @@ from pathlib import Path
 import click
 
 from ils_gateway.cli import simulate
+from ils_gateway.domain.clock import ManualClock
 from ils_gateway.simulators.latency import parse_latency_spec
-from ils_gateway.simulators.library import ManualClock, SimulatedLibrary
+from ils_gateway.simulators.library import SimulatedLibrary
 from ils_gateway.simulators.sample_data import DEFAULT_SEED, SAMPLE_NOW, sample_library
 from ils_gateway.simulators.sip2_acs import QUIRK_NAMES, Sip2Quirks, start_sip2_simulator
 from ils_gateway.sip2.codec import CodecSettings

@@ -49,7 +49,6 @@ import logging
 import ssl
 import time
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -58,6 +57,8 @@ from typing import Any
 import structlog
 
 from ils_gateway.deadline import bounded, time_left
+from ils_gateway.domain.clock import MonotonicSeconds
+from ils_gateway.domain.retry import RetryPolicy
 from ils_gateway.sip2.checksum import ChecksumBasis
 from ils_gateway.sip2.codec import DEFAULT_MAX_FRAME_BYTES, CodecSettings
 from ils_gateway.sip2.connection import CLOSED, NEED_DATA, BadFrame, Role, SIP2Connection
@@ -377,6 +378,10 @@ class _Connection:
 # --- the pool ------------------------------------------------------------------------------
 
 
+READ_RETRY = RetryPolicy(attempts=2, first_wait=0.0, max_wait=0.0)
+"""A read is tried once more, at once, on a fresh connection (the ACS dropped the first)."""
+
+
 class PoolState(Enum):
     """Lifecycle of a pool."""
 
@@ -389,10 +394,15 @@ class SIP2ClientPool:
     """Up to ``pool_size`` logged-in connections to one ACS, one request in flight on each."""
 
     def __init__(
-        self, settings: SIP2ClientSettings, *, clock: Callable[[], float] = time.monotonic
+        self,
+        settings: SIP2ClientSettings,
+        *,
+        clock: MonotonicSeconds = time.monotonic,
+        retry: RetryPolicy = READ_RETRY,
     ) -> None:
         self.settings = settings
         self._clock = clock
+        self._retry = retry
         self.state = PoolState.UNOPENED
         self.acs_status: ACSStatus | None = None
         """The last 98 ACS Status (supported messages, timeout, retries)."""
@@ -476,10 +486,11 @@ class SIP2ClientPool:
     async def request(self, message: Message, *, idempotent: bool) -> Message:
         """Send one request on a pooled connection and return the ACS's response.
 
-        ``idempotent=True`` (reads) allows one more try on a fresh connection after a reset,
-        timeout or garbled answer; writes that may have been sent raise ``SIP2OutcomeUnknown``.
+        ``idempotent=True`` (reads) allows more tries (``READ_RETRY``: one more) on a fresh
+        connection after a reset, timeout or garbled answer; writes that may have been sent
+        raise ``SIP2OutcomeUnknown``.
         """
-        tries = 2 if idempotent else 1
+        tries = self._retry.attempts if idempotent else 1
         attempt = 0
         while True:
             conn = await self._acquire()
@@ -500,6 +511,9 @@ class SIP2ClientPool:
                 if not idempotent:
                     raise SIP2OutcomeUnknown(message.code, str(broken.error)) from broken.error
                 if attempt < tries and time_left():  # within the request's deadline
+                    wait = self._retry.wait_after(attempt)
+                    if wait > 0:
+                        await asyncio.sleep(bounded(wait))
                     continue
                 raise _read_error(message, broken.error) from broken.error
             except BaseException:

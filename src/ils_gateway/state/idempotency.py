@@ -43,9 +43,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ils_gateway.domain.clock import EpochSeconds
 from ils_gateway.domain.errors import Conflict
-
-Clock = Callable[[], float]
 
 DEFAULT_TTL = 24 * 3600.0
 DEFAULT_PENDING_TTL = 300.0
@@ -130,7 +129,7 @@ class MemoryIdempotencyStore:
         ttl: float = DEFAULT_TTL,
         pending_ttl: float = DEFAULT_PENDING_TTL,
         wait: float = 10.0,
-        clock: Clock = time.time,
+        clock: EpochSeconds = time.time,
     ) -> None:
         self._ttl = ttl
         self._pending_ttl = pending_ttl

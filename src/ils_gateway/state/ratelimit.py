@@ -18,13 +18,12 @@ from __future__ import annotations
 import hashlib
 import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from cachetools import TTLCache
 
-Clock = Callable[[], float]
+from ils_gateway.domain.clock import EpochSeconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +64,7 @@ def _digest(name: str, key: str) -> str:
 
 
 class _Windows:
-    def __init__(self, limit: RateLimit, clock: Clock) -> None:
+    def __init__(self, limit: RateLimit, clock: EpochSeconds) -> None:
         self.limit = limit
         self.clock = clock
 
@@ -88,7 +87,12 @@ class MemoryRateLimiter:
     """Rate limits in this process's memory (the one-process default)."""
 
     def __init__(
-        self, name: str, limit: RateLimit, *, max_keys: int = 100_000, clock: Clock = time.time
+        self,
+        name: str,
+        limit: RateLimit,
+        *,
+        max_keys: int = 100_000,
+        clock: EpochSeconds = time.time,
     ) -> None:
         self._name = name
         self._windows = _Windows(limit, clock)
@@ -118,7 +122,7 @@ class RedisRateLimiter:
         limit: RateLimit,
         *,
         prefix: str = "ilsgw:",
-        clock: Clock = time.time,
+        clock: EpochSeconds = time.time,
     ) -> None:
         self._redis = redis
         self._name = name

@@ -23,17 +23,16 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
+from ils_gateway.domain.clock import Clock, system_clock
 from ils_gateway.domain.errors import SessionExpired
 from ils_gateway.domain.vocab import Channel
-
-Clock = Callable[[], datetime]
 
 TOKEN_BYTES = 32  # 256 bits of randomness: guessing a live token is hopeless
 
@@ -41,11 +40,6 @@ TOKEN_BYTES = 32  # 256 bits of randomness: guessing a live token is hopeless
 # the session once (in Redis: one write a second, not one per request), and the idle timeout
 # (minutes) ends at most this much early.
 TOUCH_RESOLUTION = timedelta(seconds=1)
-
-
-def utc_now() -> datetime:
-    """The current time in UTC (the default clock)."""
-    return datetime.now(UTC)
 
 
 def token_hash(token: str) -> str:
@@ -180,7 +174,7 @@ def _changes(
 class MemorySessionStore:
     """Sessions in this process's memory (the one-process default)."""
 
-    def __init__(self, *, clock: Clock = utc_now) -> None:
+    def __init__(self, *, clock: Clock = system_clock) -> None:
         self._clock = clock
         self._sessions: dict[str, SessionData] = {}
 
@@ -250,7 +244,7 @@ class RedisSessionStore:
     owns.
     """
 
-    def __init__(self, redis: Any, *, prefix: str = "ilsgw:", clock: Clock = utc_now) -> None:
+    def __init__(self, redis: Any, *, prefix: str = "ilsgw:", clock: Clock = system_clock) -> None:
         self._redis = redis
         self._prefix = prefix
         self._clock = clock

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from datetime import datetime
+from collections.abc import Iterable
 
 from sqlalchemy import delete, func, select, tuple_
 
+from ils_gateway.domain.clock import Clock
 from ils_gateway.store._db import Database, owned_by, owner_values
 from ils_gateway.store.records import (
     BasketAddOutcome,
@@ -23,7 +23,7 @@ TITLE_MAX_CHARS = 1000
 class BasketRepository:
     """Adds, removes and lists basket items; the limit comes from the tenant policy."""
 
-    def __init__(self, db: Database, clock: Callable[[], datetime]) -> None:
+    def __init__(self, db: Database, clock: Clock) -> None:
         self._db = db
         self._clock = clock
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -21,6 +20,7 @@ from sqlalchemy import Connection, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from ils_gateway.domain.clock import Clock, system_clock
 from ils_gateway.store.reading_history import KdfParams
 from ils_gateway.store.store import Store
 
@@ -132,17 +132,13 @@ async def _run_alembic(
         await conn.run_sync(run)
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 @asynccontextmanager
 async def open_store(
     url: str,
     *,
     secret: bytes,
     kdf: KdfParams | None = None,
-    clock: Callable[[], datetime] = _utc_now,
+    clock: Clock = system_clock,
     migrate: bool = True,
 ) -> AsyncIterator[Store]:
     """Open the store at ``url`` (upgrading it first unless ``migrate`` is false); close on exit.

@@ -7,11 +7,11 @@ response once ``complete`` stored it).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import delete, select, update
 
+from ils_gateway.domain.clock import Clock
 from ils_gateway.store._db import Database, owned_by, owner_values
 from ils_gateway.store.errors import InvalidValue, RecordNotFound
 from ils_gateway.store.records import IdempotencyClaim, IdempotencyRecord, PatronRef
@@ -24,7 +24,7 @@ FINGERPRINT_MAX_CHARS = 128
 class IdempotencyRepository:
     """Claims keys, stores the first response, and forgets keys after their expiry."""
 
-    def __init__(self, db: Database, clock: Callable[[], datetime]) -> None:
+    def __init__(self, db: Database, clock: Clock) -> None:
         self._db = db
         self._clock = clock
 

@@ -14,14 +14,15 @@ expires, so several processes on one database run each job once per interval.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 from nacl.exceptions import CryptoError
 from nacl.secret import SecretBox
 from sqlalchemy import delete, select, update
 
+from ils_gateway.domain.clock import Clock
 from ils_gateway.store._db import Database, owned_by, owner_values
 from ils_gateway.store.patron_keys import derive_key
 from ils_gateway.store.records import PatronRef
@@ -31,7 +32,7 @@ from ils_gateway.store.schema import job_leases, job_roster
 class RosterRepository:
     """Enrols, withdraws and lists the patrons the periodic jobs visit, per tenant."""
 
-    def __init__(self, db: Database, *, secret: bytes, clock: Callable[[], datetime]) -> None:
+    def __init__(self, db: Database, *, secret: bytes, clock: Clock) -> None:
         self._db = db
         self._box = SecretBox(derive_key(secret, "job-roster/v1"))
         self._clock = clock
@@ -86,7 +87,7 @@ class RosterRepository:
 class LeaseRepository:
     """Expiring, named leases: at most one holder of a name at a time, across processes."""
 
-    def __init__(self, db: Database, clock: Callable[[], datetime]) -> None:
+    def __init__(self, db: Database, clock: Clock) -> None:
         self._db = db
         self._clock = clock
 

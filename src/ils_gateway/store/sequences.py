@@ -7,11 +7,12 @@ The store keeps the order; ``services/`` decides when a sequence may be set or c
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, select, update
 
+from ils_gateway.domain.clock import Clock
 from ils_gateway.store._db import Database, owned_by, owner_values
 from ils_gateway.store.errors import HoldAlreadyInSequence, InvalidValue, SequenceNotFound
 from ils_gateway.store.records import HoldSequence, PatronRef, SequenceMember
@@ -24,7 +25,7 @@ MIN_MEMBERS = 2
 class HoldSequenceRepository:
     """Creates, reads, shrinks and dissolves a patron's hold sequences."""
 
-    def __init__(self, db: Database, clock: Callable[[], datetime]) -> None:
+    def __init__(self, db: Database, clock: Clock) -> None:
         self._db = db
         self._clock = clock
 

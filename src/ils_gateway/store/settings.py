@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
 from enum import Enum
 from typing import Any
 
 from sqlalchemy import select
 
+from ils_gateway.domain.clock import Clock
 from ils_gateway.store._db import Database, owned_by, owner_values
 from ils_gateway.store.errors import InvalidValue
 from ils_gateway.store.records import (
@@ -52,7 +51,7 @@ def _check(settings: PatronSettings) -> None:
 class PatronSettingsRepository:
     """Reads and saves one settings row per patron; a patron without one gets the defaults."""
 
-    def __init__(self, db: Database, clock: Callable[[], datetime]) -> None:
+    def __init__(self, db: Database, clock: Clock) -> None:
         self._db = db
         self._clock = clock
 

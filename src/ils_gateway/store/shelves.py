@@ -7,13 +7,12 @@ Limits (shelves per patron, items per shelf) come from the tenant policy with ea
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ils_gateway.domain.clock import Clock
 from ils_gateway.store._db import Database, owned_by, owner_values
 from ils_gateway.store.errors import (
     ItemAlreadyOnShelf,
@@ -42,7 +41,7 @@ TITLE_MAX_CHARS = 1000
 class ShelfRepository:
     """Creates, changes and deletes a patron's bookshelves and the items on them."""
 
-    def __init__(self, db: Database, clock: Callable[[], datetime]) -> None:
+    def __init__(self, db: Database, clock: Clock) -> None:
         self._db = db
         self._clock = clock
 

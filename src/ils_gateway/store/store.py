@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
-
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ils_gateway.domain.clock import Clock
 from ils_gateway.store._db import Database
 from ils_gateway.store.basket import BasketRepository
 from ils_gateway.store.cancelled_holds import CancelledHoldRepository
@@ -29,7 +27,7 @@ class Store:
         *,
         secret: bytes,
         kdf: KdfParams,
-        clock: Callable[[], datetime],
+        clock: Clock,
         write_option: str,
     ) -> None:
         db = Database(engine, write_option)

@@ -6,8 +6,9 @@ import pytest
 from sip2_acs_recording import RecordingACS, backend_config
 
 from ils_gateway.adapters.sip2.backend import Sip2Backend
+from ils_gateway.domain.clock import ManualClock
 from ils_gateway.domain.vocab import LoanState
-from ils_gateway.simulators.library import ManualClock, SimulatedLibrary
+from ils_gateway.simulators.library import SimulatedLibrary
 from ils_gateway.simulators.sample_data import SAMPLE_NOW, sample_library
 from ils_gateway.sip2.fields import SipDate
 from ils_gateway.sip2.messages import Message

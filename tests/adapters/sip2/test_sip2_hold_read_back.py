@@ -13,7 +13,8 @@ import pytest
 from sip2_acs_recording import RecordingACS, backend_config
 
 from ils_gateway.adapters.sip2.backend import Sip2Backend
-from ils_gateway.simulators.library import ManualClock, SimulatedLibrary
+from ils_gateway.domain.clock import ManualClock
+from ils_gateway.simulators.library import SimulatedLibrary
 from ils_gateway.simulators.policy import ItemType
 from ils_gateway.simulators.records import Biblio, Item, ItemStatus
 from ils_gateway.simulators.sample_data import SAMPLE_NOW, build_sample_data

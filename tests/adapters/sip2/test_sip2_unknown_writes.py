@@ -17,13 +17,14 @@ import pytest
 from sip2_acs_recording import RecordingACS, backend_config
 
 from ils_gateway.adapters.base import CancelOutcome
-from ils_gateway.adapters.resilience.backend import CallTimeouts, ResilientBackend, RetryPolicy
+from ils_gateway.adapters.resilience.backend import CallTimeouts, ResilientBackend
 from ils_gateway.adapters.resilience.breaker import CircuitBreaker
 from ils_gateway.adapters.resilience.journal import write_journal
 from ils_gateway.adapters.sip2.backend import Sip2Backend
 from ils_gateway.contract.embedded import holdable_waiting_item
 from ils_gateway.deadline import request_deadline
 from ils_gateway.domain.errors import OutcomeUnknown
+from ils_gateway.domain.retry import RetryPolicy
 from ils_gateway.simulators.library import SimulatedLibrary
 from ils_gateway.simulators.policy import HoldState
 from ils_gateway.sip2.messages import Message

@@ -14,7 +14,6 @@ from ils_gateway.adapters.resilience.backend import (
     CachePolicy,
     CallTimeouts,
     ResilientBackend,
-    RetryPolicy,
 )
 from ils_gateway.adapters.resilience.breaker import BreakerState, CircuitBreaker
 from ils_gateway.adapters.resilience.freshness import track_freshness
@@ -25,6 +24,7 @@ from ils_gateway.domain.errors import (
     OutcomeUnknown,
     RenewalRefused,
 )
+from ils_gateway.domain.retry import RetryPolicy
 from ils_gateway.domain.vocab import ContactMethod, HoldStatus, Outcome
 
 P1 = patron("p1")

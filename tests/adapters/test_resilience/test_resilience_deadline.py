@@ -14,11 +14,12 @@ from datetime import date
 import pytest
 from resilience_fakes import FakeClock, FakeLibrary, patron
 
-from ils_gateway.adapters.resilience.backend import CallTimeouts, ResilientBackend, RetryPolicy
+from ils_gateway.adapters.resilience.backend import CallTimeouts, ResilientBackend
 from ils_gateway.adapters.resilience.breaker import CircuitBreaker
 from ils_gateway.adapters.resilience.journal import write_journal
 from ils_gateway.deadline import bounded, remaining, request_deadline
 from ils_gateway.domain.errors import BackendUnavailable, OutcomeUnknown
+from ils_gateway.domain.retry import RetryPolicy
 
 pytestmark = pytest.mark.looptime
 

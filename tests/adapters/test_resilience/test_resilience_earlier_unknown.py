@@ -18,13 +18,13 @@ from ils_gateway.adapters.resilience.backend import (
     CachePolicy,
     CallTimeouts,
     ResilientBackend,
-    RetryPolicy,
 )
 from ils_gateway.adapters.resilience.breaker import BreakerState, CircuitBreaker
 from ils_gateway.adapters.resilience.freshness import track_freshness
 from ils_gateway.adapters.resilience.journal import PendingWrite, WriteJournal, write_journal
 from ils_gateway.domain.errors import BackendProtocolError, OutcomeUnknown, RenewalRefused
 from ils_gateway.domain.models import Hold, Item
+from ils_gateway.domain.retry import RetryPolicy
 from ils_gateway.domain.vocab import HoldStatus
 
 P1 = patron("p1")

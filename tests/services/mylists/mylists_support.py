@@ -4,10 +4,11 @@ library the Koha adapter talks to over real HTTP on localhost, and tenants built
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from ils_gateway.adapters.koha.backend import KohaBackend
 from ils_gateway.adapters.koha.config import KohaBackendConfig
+from ils_gateway.domain.clock import ManualClock
 from ils_gateway.simulators.library import TOKYO, SimulatedLibrary
 from ils_gateway.simulators.policy import ItemType
 from ils_gateway.simulators.records import (
@@ -67,18 +68,11 @@ def make_tenant(tenant_id: str = "testlib", extra: str = "") -> TenantConfig:
     return parse_tenants(TENANT_TOML.format(id=tenant_id) + extra, "<test>").tenants[0]
 
 
-class Clock:
+class Clock(ManualClock):
     """A clock the test moves by hand; the simulator, store and services share it."""
 
     def __init__(self, now: datetime = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> datetime:
-        self.now += timedelta(**delta)
-        return self.now
+        super().__init__(now)
 
 
 def _patron(pid: int, card: str, password: str, name: str, branch: str) -> SimPatron:

@@ -54,6 +54,7 @@ from ils_gateway.adapters.resilience.breaker import CircuitBreaker
 from ils_gateway.adapters.resilience.cache import MemoryReadCache, ReadCache
 from ils_gateway.adapters.resilience.calls import GuardedCalls, opaque_scope
 from ils_gateway.adapters.resilience.journal import PendingWrite, WriteJournal, current_journal
+from ils_gateway.domain.clock import EpochSeconds
 from ils_gateway.domain.errors import BackendProtocolError, GatewayError, OutcomeUnknown
 from ils_gateway.domain.models import (
     BatchResult,
@@ -64,6 +65,7 @@ from ils_gateway.domain.models import (
     Patron,
     RenewalResult,
 )
+from ils_gateway.domain.retry import RetryPolicy
 from ils_gateway.domain.vocab import ContactMethod, Outcome
 
 if TYPE_CHECKING:
@@ -82,15 +84,6 @@ _ITEM = TypeAdapter(Item)
 
 # Patrons whose cache scope name is remembered; more start the memo again.
 _MAX_PATRON_SCOPES = 10_000
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """How reads are retried: at most ``attempts`` tries, full-jitter exponential waits."""
-
-    attempts: int = 3
-    first_wait: float = 0.2  # seconds; the n-th wait is uniform in [0, first_wait * 2**(n-1)]
-    max_wait: float = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +108,10 @@ class CachePolicy:
     shared_fresh_for: float = 600.0  # pickup libraries, items
 
 
+# Reads here wait a random part (full jitter) of waits doubling from 0.2 s, at most 2 s.
+_RETRY = RetryPolicy(max_wait=2.0)
+
+
 class ResilientBackend:
     """An ``ILSBackend`` adding caching, retries, timeouts, a breaker and read-back to another."""
 
@@ -125,10 +122,10 @@ class ResilientBackend:
         tenant_id: str,
         cache: ReadCache | None = None,
         breaker: CircuitBreaker | None = None,
-        retry: RetryPolicy = RetryPolicy(),
+        retry: RetryPolicy = _RETRY,
         timeouts: CallTimeouts = CallTimeouts(),
         cache_policy: CachePolicy = CachePolicy(),
-        clock: Callable[[], float] = time.time,
+        clock: EpochSeconds = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.inner = inner

@@ -22,18 +22,17 @@ from __future__ import annotations
 import math
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 
+from ils_gateway.domain.clock import EpochSeconds
 from ils_gateway.domain.errors import (
     BackendProtocolError,
     BackendUnavailable,
     GatewayError,
     OutcomeUnknown,
 )
-
-Clock = Callable[[], float]
 
 
 class BreakerState(StrEnum):
@@ -66,7 +65,7 @@ class CircuitBreaker:
         failure_threshold: int = 5,
         cooldown: float = 1.0,
         max_cooldown: float = 3.0,
-        clock: Clock = time.time,
+        clock: EpochSeconds = time.time,
     ) -> None:
         if failure_threshold < 1:
             raise ValueError("failure_threshold must be at least 1")

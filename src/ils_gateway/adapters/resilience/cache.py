@@ -19,11 +19,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-Clock = Callable[[], float]
+from ils_gateway.domain.clock import EpochSeconds
 
 _WHOLE_SCOPE = ""
 
@@ -81,7 +80,11 @@ class MemoryReadCache:
     """
 
     def __init__(
-        self, *, keep_for: float = 24 * 3600, max_scopes: int = 10_000, clock: Clock = time.time
+        self,
+        *,
+        keep_for: float = 24 * 3600,
+        max_scopes: int = 10_000,
+        clock: EpochSeconds = time.time,
     ) -> None:
         self._clock = clock
         self._keep_for = keep_for
@@ -150,7 +153,7 @@ class RedisReadCache:
         *,
         prefix: str = "ilsgw:",
         keep_for: float = 24 * 3600,
-        clock: Clock = time.time,
+        clock: EpochSeconds = time.time,
     ) -> None:
         self._redis = redis
         self._prefix = prefix

@@ -40,10 +40,12 @@ from ils_gateway import deadline
 from ils_gateway.adapters.resilience.breaker import BreakerState, CircuitBreaker
 from ils_gateway.adapters.resilience.cache import CachedRead, ReadCache
 from ils_gateway.adapters.resilience.freshness import report_stale
+from ils_gateway.domain.clock import EpochSeconds
 from ils_gateway.domain.errors import BackendProtocolError, BackendUnavailable, OutcomeUnknown
 
 if TYPE_CHECKING:
-    from ils_gateway.adapters.resilience.backend import CallTimeouts, RetryPolicy
+    from ils_gateway.adapters.resilience.backend import CallTimeouts
+    from ils_gateway.domain.retry import RetryPolicy
 
 T = TypeVar("T")
 
@@ -75,7 +77,7 @@ class GuardedCalls:
         breaker: CircuitBreaker,
         retry: RetryPolicy,
         timeouts: CallTimeouts,
-        clock: Callable[[], float],
+        clock: EpochSeconds,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         metrics: Counter[str] | None = None,
     ) -> None:

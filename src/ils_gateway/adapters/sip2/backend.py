@@ -36,6 +36,7 @@ from ils_gateway.adapters.sip2.config import Sip2BackendConfig, client_settings
 from ils_gateway.adapters.sip2.errors import translate_errors
 from ils_gateway.adapters.sip2.mapping import TITLE_PREFIX, ListEntry
 from ils_gateway.adapters.sip2.refusals import RefusalTable, SipAction, backend_message
+from ils_gateway.domain.clock import Clock
 from ils_gateway.domain.errors import (
     AuthenticationFailed,
     BackendProtocolError,
@@ -116,7 +117,7 @@ class Sip2Backend(GuardedBackend):
         pool: SIP2ClientPool | None = None,
         tz: ZoneInfo = TOKYO,
         today: Callable[[], date] | None = None,
-        now: Callable[[], datetime] | None = None,
+        now: Clock | None = None,
         title_level_holds: bool | None = None,
         pickup_change: PickupChange | None = None,
         page_size: int | None = None,

@@ -13,13 +13,14 @@ system that cannot be asked is an error (503), never a "no".
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import structlog
 from pydantic import BaseModel, ConfigDict, SecretStr
 
+from ils_gateway.domain.clock import EpochSeconds
 from ils_gateway.domain.errors import (
     AuthenticationFailed,
     BadRequest,
@@ -72,7 +73,7 @@ class BridgeLimiters:
     per_card: RateLimiter
 
     @classmethod
-    def in_memory(cls, clock: Callable[[], float]) -> BridgeLimiters:
+    def in_memory(cls, clock: EpochSeconds) -> BridgeLimiters:
         """Limits counted in this process (one gateway process)."""
         return cls(
             per_client=MemoryRateLimiter(CLIENT_LIMITER, CLIENT_LIMIT, clock=clock),
@@ -80,7 +81,7 @@ class BridgeLimiters:
         )
 
     @classmethod
-    def in_redis(cls, redis: Any, prefix: str, clock: Callable[[], float]) -> BridgeLimiters:
+    def in_redis(cls, redis: Any, prefix: str, clock: EpochSeconds) -> BridgeLimiters:
         """Limits counted in Redis, shared by every gateway process behind the load balancer.
 
         Without sharing, N processes would let N times as many password guesses through.

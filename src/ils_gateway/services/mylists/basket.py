@@ -7,11 +7,11 @@ basket, refused (or failed) ones stay with their reason. E-books never enter the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 from ils_gateway.adapters.base import Capability, ILSBackend
+from ils_gateway.domain.clock import Clock
 from ils_gateway.domain.errors import BadRequest, FeatureDisabled, GatewayError
 from ils_gateway.domain.models import BatchResult, HoldResult, Item
 from ils_gateway.domain.vocab import ContactMethod, Feature, ItemSource, MaterialType, Outcome
@@ -38,7 +38,7 @@ class BasketAdded:
 class BasketService:
     """Adds to, removes from, lists and confirms a patron's basket."""
 
-    def __init__(self, store: Store, clock: Callable[[], datetime]) -> None:
+    def __init__(self, store: Store, clock: Clock) -> None:
         self._store = store
         self._clock = clock
 

@@ -8,9 +8,10 @@ by ``purge`` (run by ``ils_gateway.jobs.purge``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from ils_gateway.domain.clock import Clock
 from ils_gateway.domain.errors import FeatureDisabled, NotFound
 from ils_gateway.domain.models import Hold
 from ils_gateway.domain.vocab import Feature, HoldStatus, ItemSource
@@ -31,7 +32,7 @@ def retention_cutoff(tenant: TenantConfig, now: datetime) -> datetime | None:
 class CancelledHoldService:
     """Records what the gateway sees cancelled or expired; lists, deletes and purges it."""
 
-    def __init__(self, store: Store, clock: Callable[[], datetime]) -> None:
+    def __init__(self, store: Store, clock: Clock) -> None:
         self._store = store
         self._clock = clock
 

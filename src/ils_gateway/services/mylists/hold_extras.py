@@ -10,11 +10,11 @@ with a patron-readable explanation.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date
 from typing import Protocol, runtime_checkable
 
 from ils_gateway.adapters.base import Capability, ILSBackend
+from ils_gateway.domain.clock import Clock
 from ils_gateway.domain.errors import BadRequest, FeatureDisabled, HoldRefused, NotFound
 from ils_gateway.domain.models import Hold, Patron
 from ils_gateway.domain.vocab import Feature, HoldStatus, ItemSource, RefusalReason
@@ -35,7 +35,7 @@ class PickupExtender(Protocol):
 class HoldExtrasService:
     """Extends pickup deadlines and skips (suspends) or resumes holds, per the tenant's rules."""
 
-    def __init__(self, store: Store, clock: Callable[[], datetime]) -> None:
+    def __init__(self, store: Store, clock: Clock) -> None:
         self._store = store
         self._clock = clock
 

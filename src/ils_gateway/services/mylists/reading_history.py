@@ -18,12 +18,13 @@ entry at the switch-on moment instead, so the same item borrowed again later is 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
 
 from ils_gateway.adapters.base import ILSBackend
+from ils_gateway.domain.clock import Clock
 from ils_gateway.domain.errors import AuthenticationFailed, NotFound
 from ils_gateway.domain.models import Loan
 from ils_gateway.domain.vocab import Feature
@@ -57,7 +58,7 @@ class HistoryKeyOpened:
 class ReadingHistoryService:
     """Switches history on and off, opens its key, captures loans, lists and deletes entries."""
 
-    def __init__(self, store: Store, clock: Callable[[], datetime]) -> None:
+    def __init__(self, store: Store, clock: Clock) -> None:
         self._store = store
         self._clock = clock
         # Loan lists are captured on every look, and a portal looks often. Two memos spare the

@@ -10,11 +10,11 @@ history key once the ILS accepted the password; enrol for the jobs) and after a 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
+from ils_gateway.domain.clock import Clock
 from ils_gateway.domain.models import Patron
 from ils_gateway.domain.vocab import Channel, Feature
 from ils_gateway.services.mylists.basket import BasketService
@@ -59,7 +59,7 @@ class MyLists:
     keys: HistoryKeySeal
 
     @classmethod
-    def build(cls, store: Store, secret: bytes, clock: Callable[[], datetime]) -> MyLists:
+    def build(cls, store: Store, secret: bytes, clock: Clock) -> MyLists:
         """The services over ``store``."""
         return cls(
             store=store,

@@ -19,11 +19,11 @@ as ``waiting`` with their place in the sequence (the library's own status stays 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 from ils_gateway.adapters.base import Capability, ILSBackend
+from ils_gateway.domain.clock import Clock
 from ils_gateway.domain.errors import BadRequest, CancelRefused, FeatureDisabled, HoldRefused
 from ils_gateway.domain.models import Hold, HoldSequenceInfo
 from ils_gateway.domain.vocab import Feature, HoldStatus, ItemSource, RefusalReason
@@ -48,7 +48,7 @@ class SequenceView:
 class HoldSequenceService:
     """Creates, shrinks and dissolves hold sequences and keeps their order in the backend."""
 
-    def __init__(self, store: Store, clock: Callable[[], datetime]) -> None:
+    def __init__(self, store: Store, clock: Clock) -> None:
         self._store = store
         self._clock = clock
 
