@@ -79,6 +79,8 @@ WRONG_WAY = [
     ("api.middleware", "adapters.resilience.breaker", "faces-no-resilience"),
     ("api.handlers.common", "adapters.resilience.backend", "faces-call-services"),
     ("api.handlers.common", "api.routes", "api-acyclic"),
+    ("tenants.models", "tenants.loader", "acyclic"),
+    ("services.context", "services.account", "acyclic"),
     ("jobs.schedule", "store.store", "faces-call-services"),
     ("jobs.schedule", "adapters.base", "faces-call-services"),
     ("contract.runner", "adapters.resilience.backend", "contract-face"),
