@@ -25,13 +25,13 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from ils_gateway.jobs.history import capture_reading_history
 from ils_gateway.jobs.purge import purge_cancelled_holds
 from ils_gateway.jobs.runner import every
-from ils_gateway.jobs.sequences import enforce_hold_sequences
 from ils_gateway.runtime.keys import GATEWAY_KEY, STORE_KEY
 from ils_gateway.services.context import TenantContext
+from ils_gateway.services.mylists.history_capture import capture_reading_history
 from ils_gateway.services.mylists.runtime import MyLists
+from ils_gateway.services.mylists.sequence_enforcement import enforce_hold_sequences
 
 log = structlog.get_logger(__name__)
 

@@ -10,7 +10,9 @@ change the password, where the tenant gates it (Kanagawa, Ibaraki).
 With the shared session store, the account service also runs a patron session's steps:
 ``start_session`` logs in and, only once the library accepted the password, lets the lists open
 the reading-history key into the session (and enrol the patron for the periodic jobs);
-``change_password_in_session`` re-wraps that key under the new password; ``end_session`` logs out.
+``change_password_in_session`` re-wraps that key under the new password; enabling, unlocking
+and deleting the reading history keep the session's copy of the key (and its "your password was
+reset" flag) in step; ``end_session`` logs out.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from ils_gateway.services.context import Caller, TenantContext
 from ils_gateway.services.mylists.runtime import RESET_FLAG
 
 if TYPE_CHECKING:
+    from ils_gateway.services.mylists.context import PatronContext
+    from ils_gateway.services.mylists.reading_history import HistoryKeyOpened
     from ils_gateway.services.mylists.runtime import MyLists
     from ils_gateway.services.sessions import PatronSessions
 
@@ -156,6 +160,43 @@ class AccountService:
     async def end_session(self, token: str) -> None:
         """Log out (ending an unknown token is a no-op)."""
         await self._session_store().end(token)
+
+    async def enable_history_in_session(self, caller: Caller, token: str, password: str) -> bool:
+        """Switch the reading history on (the library checks the password), keep the opened
+        key in the session and enrol for the periodic capture; returns whether a key is open."""
+        lists, ctx = self._lists_context(caller)
+        opened = await lists.history.enable(ctx, self._tenant.backend, password)
+        await self._keep_history_key(lists, token, opened)
+        await lists.sync_enrolment(ctx)
+        return opened.key is not None
+
+    async def unlock_history_in_session(self, caller: Caller, token: str, password: str) -> bool:
+        """Open the reading history in a session that lacks its key (the library checks the
+        password) and keep the key there; returns whether a key is open."""
+        lists, ctx = self._lists_context(caller)
+        opened = await lists.history.unlock(ctx, self._tenant.backend, password)
+        await self._keep_history_key(lists, token, opened)
+        return opened.key is not None
+
+    async def delete_history_in_session(self, caller: Caller, token: str) -> int:
+        """Delete every reading-history entry, readable or not, and drop the session's "older
+        entries are unreadable" flag; returns how many entries went."""
+        lists, ctx = self._lists_context(caller)
+        deleted = await lists.history.delete_all(ctx)
+        await self._session_store().update_extra(token, {RESET_FLAG: None})
+        return deleted
+
+    async def _keep_history_key(self, lists: MyLists, token: str, opened: HistoryKeyOpened) -> None:
+        values: dict[str, JsonValue] = dict(lists.keys.extra_for(opened.key))
+        if opened.reset:
+            values[RESET_FLAG] = True
+        await self._session_store().update_extra(token, values)
+
+    def _lists_context(self, caller: Caller) -> tuple[MyLists, PatronContext]:
+        if self._mylists is None:
+            raise RuntimeError("this AccountService was built without the list services")
+        lists = self._mylists
+        return lists, lists.context(self._tenant.config, caller.patron, caller.channel)
 
     async def _lists_at_login(
         self, patron: Patron, channel: Channel, password: str

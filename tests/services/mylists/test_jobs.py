@@ -6,12 +6,12 @@ import asyncio
 
 from mylists_support import OTHER_CARD, OTHER_PASSWORD, PASSWORD, Clock, Library
 
-from ils_gateway.jobs.history import capture_reading_history
 from ils_gateway.jobs.runner import every
-from ils_gateway.jobs.sequences import enforce_hold_sequences
 from ils_gateway.services.mylists.context import PatronContext
+from ils_gateway.services.mylists.history_capture import capture_reading_history
 from ils_gateway.services.mylists.reading_history import ReadingHistoryService
 from ils_gateway.services.mylists.roster import MemoryRoster
+from ils_gateway.services.mylists.sequence_enforcement import enforce_hold_sequences
 from ils_gateway.services.mylists.sequences import HoldSequenceService
 from ils_gateway.store.store import Store
 

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from aiohttp import web
-from pydantic import JsonValue
 
 from ils_gateway.api.keys import SESSION, TENANT
 from ils_gateway.domain.errors import FeatureDisabled
-from ils_gateway.runtime.keys import SHARED_KEY
 from ils_gateway.runtime.tenant import TenantRuntime
 from ils_gateway.services.context import Caller
 from ils_gateway.services.mylists.context import PatronContext
@@ -44,8 +40,3 @@ def lists_context(request: web.Request) -> tuple[MyLists, PatronContext, TenantR
         )
     who = caller(request)
     return lists, lists.context(tenant.config, who.patron, who.channel), tenant
-
-
-async def remember(request: web.Request, values: Mapping[str, JsonValue]) -> None:
-    """Merge ``values`` into this session's ``extra`` (a None value removes that key)."""
-    await request.app[SHARED_KEY].sessions.update_extra(token(request), values)

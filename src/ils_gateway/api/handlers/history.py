@@ -7,10 +7,9 @@ the patron's password; no route reads anyone's history but the patron's own.
 from __future__ import annotations
 
 from aiohttp import web
-from pydantic import JsonValue
 
 from ils_gateway.api.bodies import json_response, read_body
-from ils_gateway.api.handlers.common import lists_context, remember
+from ils_gateway.api.handlers.common import caller, lists_context, token
 from ils_gateway.api.keys import SESSION
 from ils_gateway.api.schemas.history import (
     HistoryDeleted,
@@ -76,10 +75,10 @@ async def history_enable(request: web.Request) -> web.Response:
     """POST …/reading-history/enable: switch on (records loans from now on)."""
     lists, ctx, tenant = lists_context(request)
     body = await read_body(request, PasswordRequest)
-    opened = await lists.history.enable(ctx, tenant.context.backend, body.password)
-    await _keep_opened(request, lists, opened.key, reset=opened.reset)
-    await lists.sync_enrolment(ctx)
-    return json_response(await _status(lists, ctx, request, unlocked=opened.key is not None))
+    unlocked = await tenant.account.enable_history_in_session(
+        caller(request), token(request), body.password
+    )
+    return json_response(await _status(lists, ctx, request, unlocked=unlocked))
 
 
 async def history_disable(request: web.Request) -> web.Response:
@@ -94,9 +93,10 @@ async def history_unlock(request: web.Request) -> web.Response:
     """POST …/reading-history/unlock: open the history in this session with the password."""
     lists, ctx, tenant = lists_context(request)
     body = await read_body(request, PasswordRequest)
-    opened = await lists.history.unlock(ctx, tenant.context.backend, body.password)
-    await _keep_opened(request, lists, opened.key, reset=opened.reset)
-    return json_response(await _status(lists, ctx, request, unlocked=opened.key is not None))
+    unlocked = await tenant.account.unlock_history_in_session(
+        caller(request), token(request), body.password
+    )
+    return json_response(await _status(lists, ctx, request, unlocked=unlocked))
 
 
 async def history_delete(request: web.Request) -> web.Response:
@@ -108,19 +108,9 @@ async def history_delete(request: web.Request) -> web.Response:
 
 async def history_delete_all(request: web.Request) -> web.Response:
     """DELETE …/reading-history/entries: every entry, readable or not."""
-    lists, ctx, _ = lists_context(request)
-    deleted = await lists.history.delete_all(ctx)
-    await remember(request, {RESET_FLAG: None})
+    _, _, tenant = lists_context(request)
+    deleted = await tenant.account.delete_history_in_session(caller(request), token(request))
     return json_response(HistoryDeleted(deleted=deleted))
-
-
-async def _keep_opened(
-    request: web.Request, lists: MyLists, key: UnlockedHistoryKey | None, *, reset: bool
-) -> None:
-    values: dict[str, JsonValue] = dict(lists.keys.extra_for(key))
-    if reset:
-        values[RESET_FLAG] = True
-    await remember(request, values)
 
 
 def _paging(request: web.Request) -> tuple[int | None, int]:

@@ -4,7 +4,7 @@
   off stops recording and keeps the entries. Delete one or all; no upper limit.
 - Entries are sealed to a per-patron key that only the patron's password opens (see
   docs/store.md). Recording needs no password, so loans are captured whenever the gateway sees
-  them (loan lists, kiosk checkouts) and by the periodic job (``ils_gateway.jobs.history``).
+  them (loan lists, kiosk checkouts) and by the periodic job (``services.mylists.history_capture``).
   Reading needs the opened key, which lives only in the patron's session.
 - A password change re-wraps the key (entries stay readable). When the library reset the
   password (the ILS accepts a password that does not open the key), a new key is made at the

@@ -10,7 +10,7 @@ the library system, and released (resumed) when the one before it arrives. A sus
 passed over when copies are allocated, so a held-back member cannot be filled early, even when
 it is first in its own queue. ``enforce`` does this for one patron from their current holds; it
 runs whenever the gateway lists the patron's holds and from the periodic job
-(``ils_gateway.jobs.sequences``). Without ``SUSPEND_HOLD`` the feature is unavailable.
+(``services.mylists.sequence_enforcement``). Without ``SUSPEND_HOLD`` the feature is unavailable.
 
 Because held-back members are suspended only on the gateway's behalf, the holds list shows them
 as ``waiting`` with their place in the sequence (the library's own status stays in

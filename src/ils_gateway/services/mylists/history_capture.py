@@ -1,5 +1,6 @@
 """Reading-history capture over enrolled patrons, so loans returned before the patron next logs
-in are still recorded (if the job ran while they were out)."""
+in are still recorded (if the job ran while they were out). The periodic job
+(``ils_gateway.jobs.schedule``) calls it once per tenant."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """Hold-sequence enforcement over enrolled patrons: releases the next hold once the one before
-it has arrived, even when the patron does not look at their holds."""
+it has arrived, even when the patron does not look at their holds. The periodic job
+(``ils_gateway.jobs.schedule``) calls it once per tenant."""
 
 from __future__ import annotations
 
