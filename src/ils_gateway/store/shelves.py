@@ -103,12 +103,8 @@ class ShelfRepository:
     async def delete(self, owner: PatronRef, shelf_id: str) -> None:
         """Delete a shelf and everything on it."""
         s = shelves
-        async with self._db.write() as conn:
-            result = await conn.execute(
-                delete(s).where(owned_by(s, owner), s.c.shelf_id == shelf_id)
-            )
-            if result.rowcount == 0:
-                raise ShelfNotFound(shelf_id)
+        if not await self._db.delete_owned(s, owner, s.c.shelf_id == shelf_id):
+            raise ShelfNotFound(shelf_id)
 
     async def list(self, owner: PatronRef) -> list[Shelf]:
         """The patron's shelves in the order they were made, with their item counts."""
