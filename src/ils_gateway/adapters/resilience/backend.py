@@ -160,13 +160,13 @@ class ResilientBackend:
 
     async def authenticate(self, card_number: str, password: str) -> Patron:
         """Check card + password (retried when the backend is unreachable; never cached)."""
-        return await self._call_read(
+        return await self._calls.read(
             "authenticate", lambda: self.inner.authenticate(card_number, password)
         )
 
     async def patron_summary(self, patron: Patron) -> Patron:
         """Fresh patron record, cached per patron."""
-        return await self._cached_read(
+        return await self._calls.cached_read(
             "patron_summary",
             self._patron_scope(patron),
             "patron",
@@ -177,7 +177,7 @@ class ResilientBackend:
 
     async def list_loans(self, patron: Patron) -> list[Loan]:
         """Current loans, cached per patron."""
-        return await self._cached_read(
+        return await self._calls.cached_read(
             "list_loans",
             self._patron_scope(patron),
             "loans",
@@ -188,7 +188,7 @@ class ResilientBackend:
 
     async def list_holds(self, patron: Patron) -> list[Hold]:
         """Current holds, cached per patron."""
-        return await self._cached_read(
+        return await self._calls.cached_read(
             "list_holds",
             self._patron_scope(patron),
             "holds",
@@ -199,7 +199,7 @@ class ResilientBackend:
 
     async def list_pickup_libraries(self) -> list[Library]:
         """Pickup libraries, cached per tenant."""
-        return await self._cached_read(
+        return await self._calls.cached_read(
             "list_pickup_libraries",
             self._shared_scope,
             "pickup_libraries",
@@ -210,7 +210,7 @@ class ResilientBackend:
 
     async def get_item(self, item_id: str) -> Item:
         """One item, cached per tenant (dropped on checkout/checkin of that item)."""
-        return await self._cached_read(
+        return await self._calls.cached_read(
             "get_item",
             self._shared_scope,
             f"item:{item_id}",
@@ -467,20 +467,6 @@ class ResilientBackend:
             scope = self._patron_scopes[patron.id] = self._scope("patron", patron.id)
         return scope
 
-    async def _cached_read(
-        self,
-        op: str,
-        scope: str,
-        key: str,
-        call: Callable[[], Awaitable[T]],
-        adapter: TypeAdapter[T],
-        fresh_for: float,
-    ) -> T:
-        return await self._calls.cached_read(op, scope, key, call, adapter, fresh_for)
-
-    async def _call_read(self, op: str, call: Callable[[], Awaitable[T]]) -> T:
-        return await self._calls.read(op, call)
-
     async def _attempt_write(self, op: str, call: Callable[[], Awaitable[T]]) -> T:
         try:
             return await self._calls.write(op, call)
@@ -691,15 +677,15 @@ class ResilientBackend:
         if cached is not None and cached.fresh(self._clock()):
             return self._calls.decoded(cached, adapter)
         try:
-            return await self._call_read(op, lambda: read(patron))
+            return await self._calls.read(op, lambda: read(patron))
         except GatewayError:
             return None
 
     async def _read_back_loans(self, patron: Patron) -> list[Loan]:
-        return await self._call_read("list_loans", lambda: self.inner.list_loans(patron))
+        return await self._calls.read("list_loans", lambda: self.inner.list_loans(patron))
 
     async def _read_back_holds(self, patron: Patron) -> list[Hold]:
-        return await self._call_read("list_holds", lambda: self.inner.list_holds(patron))
+        return await self._calls.read("list_holds", lambda: self.inner.list_holds(patron))
 
     async def _expire(self, targets: list[tuple[str, str | None]]) -> None:
         await self._calls.expire(targets)
