@@ -579,15 +579,15 @@ class FolioBackend(GuardedBackend):
             "cancelledDate": _folio_instant(self._now()),
             "cancellationAdditionalInformation": _CANCEL_NOTE,
         }
-        await self._client.call(
-            FolioCall.CANCEL_HOLD,
-            "PUT",
-            f"/circulation/requests/{hold_id}",
-            json=changed,
-            accept=frozenset({204}),
-        )
+        await self._put_request(FolioCall.CANCEL_HOLD, hold_id, changed)
         # FOLIO closes the request outright ("Closed - Cancelled"); there is no request flow.
         return CancelOutcome.CANCELLED
+
+    async def _put_request(self, call: FolioCall, hold_id: str, changed: dict[str, Any]) -> None:
+        """Replace the request ``hold_id`` with ``changed`` (FOLIO answers 204)."""
+        await self._client.call(
+            call, "PUT", f"/circulation/requests/{hold_id}", json=changed, accept=frozenset({204})
+        )
 
     async def _change_pickup(
         self, patron: Patron, hold_id: str, pickup_library: str | None
@@ -608,13 +608,7 @@ class FolioBackend(GuardedBackend):
                 raise self._not_allowed(allowed, pickup_library)
             changed = {k: v for k, v in raw.items() if k != "pickupServicePoint"}
             changed["pickupServicePointId"] = point_id
-            await self._client.call(
-                FolioCall.CHANGE_PICKUP,
-                "PUT",
-                f"/circulation/requests/{hold_id}",
-                json=changed,
-                accept=frozenset({204}),
-            )
+            await self._put_request(FolioCall.CHANGE_PICKUP, hold_id, changed)
             raw = await self._own_request(patron, hold_id)
         record = parse(FolioRequest, raw, "GET /circulation/requests/{id}")
         return (await self._to_holds([record]))[0]
