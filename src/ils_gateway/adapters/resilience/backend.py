@@ -166,57 +166,35 @@ class ResilientBackend:
 
     async def patron_summary(self, patron: Patron) -> Patron:
         """Fresh patron record, cached per patron."""
-        return await self._calls.cached_read(
-            "patron_summary",
-            self._patron_scope(patron),
-            "patron",
-            lambda: self.inner.patron_summary(patron),
-            _PATRON,
-            self._cache_policy.patron_fresh_for,
+        return await self._cached_per_patron(
+            patron, "patron_summary", "patron", lambda: self.inner.patron_summary(patron), _PATRON
         )
 
     async def list_loans(self, patron: Patron) -> list[Loan]:
         """Current loans, cached per patron."""
-        return await self._calls.cached_read(
-            "list_loans",
-            self._patron_scope(patron),
-            "loans",
-            lambda: self.inner.list_loans(patron),
-            _LOANS,
-            self._cache_policy.patron_fresh_for,
+        return await self._cached_per_patron(
+            patron, "list_loans", "loans", lambda: self.inner.list_loans(patron), _LOANS
         )
 
     async def list_holds(self, patron: Patron) -> list[Hold]:
         """Current holds, cached per patron."""
-        return await self._calls.cached_read(
-            "list_holds",
-            self._patron_scope(patron),
-            "holds",
-            lambda: self.inner.list_holds(patron),
-            _HOLDS,
-            self._cache_policy.patron_fresh_for,
+        return await self._cached_per_patron(
+            patron, "list_holds", "holds", lambda: self.inner.list_holds(patron), _HOLDS
         )
 
     async def list_pickup_libraries(self) -> list[Library]:
         """Pickup libraries, cached per tenant."""
-        return await self._calls.cached_read(
+        return await self._cached_per_tenant(
             "list_pickup_libraries",
-            self._shared_scope,
             "pickup_libraries",
             self.inner.list_pickup_libraries,
             _LIBRARIES,
-            self._cache_policy.shared_fresh_for,
         )
 
     async def get_item(self, item_id: str) -> Item:
         """One item, cached per tenant (dropped on checkout/checkin of that item)."""
-        return await self._calls.cached_read(
-            "get_item",
-            self._shared_scope,
-            f"item:{item_id}",
-            lambda: self.inner.get_item(item_id),
-            _ITEM,
-            self._cache_policy.shared_fresh_for,
+        return await self._cached_per_tenant(
+            "get_item", f"item:{item_id}", lambda: self.inner.get_item(item_id), _ITEM
         )
 
     # --- writes ------------------------------------------------------------------------------
@@ -457,6 +435,25 @@ class ResilientBackend:
     def _scope(self, *parts: str) -> str:
         # Opaque: SIP2 patron ids are card numbers, and scopes become Redis key names.
         return opaque_scope(self.tenant_id, *parts)
+
+    async def _cached_per_patron(
+        self,
+        patron: Patron,
+        op: str,
+        key: str,
+        call: Callable[[], Awaitable[T]],
+        adapter: TypeAdapter[T],
+    ) -> T:
+        """A read cached for this patron alone, fresh for the patron part of the policy."""
+        scope, fresh_for = self._patron_scope(patron), self._cache_policy.patron_fresh_for
+        return await self._calls.cached_read(op, scope, key, call, adapter, fresh_for)
+
+    async def _cached_per_tenant(
+        self, op: str, key: str, call: Callable[[], Awaitable[T]], adapter: TypeAdapter[T]
+    ) -> T:
+        """A read cached for every patron of the tenant, fresh for the shared part."""
+        fresh_for = self._cache_policy.shared_fresh_for
+        return await self._calls.cached_read(op, self._shared_scope, key, call, adapter, fresh_for)
 
     def _patron_scope(self, patron: Patron) -> str:
         # Hashed once per patron (a SHA-256 on every cached read showed in profiles).
