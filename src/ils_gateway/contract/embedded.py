@@ -12,7 +12,7 @@ patron borrows first (so it can be held) and a title with a copy free (borrowed,
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
 
@@ -22,17 +22,13 @@ from ils_gateway.elibrary.base import ElibraryBackend
 from ils_gateway.runtime.demo import start_demo_sip2
 from ils_gateway.simulators.elibrary import SEED_TITLES
 from ils_gateway.simulators.library import SimulatedLibrary
+from ils_gateway.simulators.records import Biblio
 from ils_gateway.simulators.sample_data import DEMO_PATRONS, SAMPLE_NOW, sample_library
 
 
 def holdable_waiting_item(library: SimulatedLibrary, card_number: str) -> str | None:
     """A barcode whose title ``card_number`` may hold and that stays waiting: every copy out."""
-    patron = library.patron_info(card_number)
-    held = {h.biblio_id for h in library.holds(patron.card_number)}
-    borrowed = {loan.biblio_id for loan in library.loans(patron.card_number)}
-    for biblio in library.biblios():
-        if biblio.id in held or biblio.id in borrowed:
-            continue
+    for biblio in _neither_held_nor_borrowed(library, card_number):
         copies = library.items_of(biblio.id)
         if copies and all(c.holdable and not c.not_for_loan and c.due for c in copies):
             return copies[0].barcode
@@ -41,16 +37,19 @@ def holdable_waiting_item(library: SimulatedLibrary, card_number: str) -> str | 
 
 def lendable_item(library: SimulatedLibrary, card_number: str) -> str | None:
     """A barcode on the shelf that ``card_number`` may borrow and nobody holds or waits for."""
-    patron = library.patron_info(card_number)
-    held = {h.biblio_id for h in library.holds(patron.card_number)}
-    borrowed = {loan.biblio_id for loan in library.loans(patron.card_number)}
-    for biblio in library.biblios():
-        if biblio.id in held or biblio.id in borrowed:
-            continue
+    for biblio in _neither_held_nor_borrowed(library, card_number):
         for copy in library.items_of(biblio.id):
             if copy.status == "available" and not copy.not_for_loan and not copy.hold_queue_length:
                 return copy.barcode
     return None
+
+
+def _neither_held_nor_borrowed(library: SimulatedLibrary, card_number: str) -> Iterator[Biblio]:
+    """The titles ``card_number`` neither holds nor has on loan, in catalogue order."""
+    patron = library.patron_info(card_number)
+    held = {h.biblio_id for h in library.holds(patron.card_number)}
+    borrowed = {loan.biblio_id for loan in library.loans(patron.card_number)}
+    return (b for b in library.biblios() if b.id not in held and b.id not in borrowed)
 
 
 async def demo_ebooks(elibrary: ElibraryBackend, card_number: str) -> tuple[str, ...]:

@@ -118,6 +118,15 @@ def _refused(message: str, code: str | None = None, **parameters: str) -> web.Re
     return web.json_response(errors_json(message, code, **parameters), status=422)
 
 
+def _first_missing(body: dict[str, Any], *required: tuple[str, str]) -> web.Response | None:
+    """FOLIO's 422 for the first ``(field, message)`` of ``required`` whose field is not a
+    string (the field named with the value "null"), or None when all are there."""
+    for key, message in required:
+        if not isinstance(body.get(key), str):
+            return _refused(message, **{key: "null"})
+    return None
+
+
 def _collection(request: web.Request, key: str, records: list[dict[str, Any]]) -> web.Response:
     """A paged FOLIO collection: ``limit`` (default 10) and ``offset`` of the CQL matches."""
     try:
@@ -503,10 +512,13 @@ async def renew_by_id(request: web.Request) -> web.Response:
     body = await _json_object(request)
     if isinstance(body, web.Response):
         return body
-    if not isinstance(body.get("itemId"), str):
-        return _refused("Renewal request must have an item ID", itemId="null")
-    if not isinstance(body.get("userId"), str):
-        return _refused("Renewal request must have a user ID", userId="null")
+    missing = _first_missing(
+        body,
+        ("itemId", "Renewal request must have an item ID"),
+        ("userId", "Renewal request must have a user ID"),
+    )
+    if missing is not None:
+        return missing
     library = _lib(request)
     try:
         barcode = _barcode_by_uuid(library, body["itemId"])
@@ -524,10 +536,13 @@ async def renew_by_barcode(request: web.Request) -> web.Response:
     body = await _json_object(request)
     if isinstance(body, web.Response):
         return body
-    if not isinstance(body.get("itemBarcode"), str):
-        return _refused("Renewal request must have an item barcode", itemBarcode="null")
-    if not isinstance(body.get("userBarcode"), str):
-        return _refused("Renewal request must have a user barcode", userBarcode="null")
+    missing = _first_missing(
+        body,
+        ("itemBarcode", "Renewal request must have an item barcode"),
+        ("userBarcode", "Renewal request must have a user barcode"),
+    )
+    if missing is not None:
+        return missing
     library = _lib(request)
     try:
         library.item_info(body["itemBarcode"])
@@ -653,14 +668,15 @@ async def create_request(request: web.Request) -> web.Response:
     body = await _json_object(request)
     if isinstance(body, web.Response):
         return body
-    for key, message in (
+    missing = _first_missing(
+        body,
         ("requesterId", "Request must have a requester id"),
         ("requestDate", "Request must have a request date"),
         ("requestType", "Request must have a request type"),
         ("fulfillmentPreference", "Request must have a fulfillment preference"),
-    ):
-        if not isinstance(body.get(key), str):
-            return _refused(message, **{key: "null"})
+    )
+    if missing is not None:
+        return missing
     if body["fulfillmentPreference"] != "Hold Shelf":
         return _refused(
             "Delivery is not offered by this library",
@@ -670,8 +686,9 @@ async def create_request(request: web.Request) -> web.Response:
     patron = _requester(library, body)
     if isinstance(patron, web.Response):
         return patron
-    if not isinstance(body.get("instanceId"), str):
-        return _refused("Cannot create a request with no instance ID", instanceId="null")
+    missing = _first_missing(body, ("instanceId", "Cannot create a request with no instance ID"))
+    if missing is not None:
+        return missing
     try:
         biblio_id = _biblio_by_uuid(library, body["instanceId"])
     except UnknownRecord:

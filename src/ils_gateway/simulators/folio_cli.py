@@ -11,11 +11,10 @@ import click
 from aiohttp import web
 
 from ils_gateway.cli import simulate
-from ils_gateway.domain.clock import ManualClock
+from ils_gateway.simulators.cli_options import library_from, library_options
 from ils_gateway.simulators.folio import REQUEST_TYPES, create_folio_app
 from ils_gateway.simulators.latency import parse_latency_spec
 from ils_gateway.simulators.library import Operation, SimulatedLibrary
-from ils_gateway.simulators.sample_data import DEFAULT_SEED, SAMPLE_NOW, sample_library
 
 DEFAULT_PORT = 9130  # Okapi's port
 
@@ -70,12 +69,7 @@ async def _serve(library: SimulatedLibrary, host: str, port: int, **options: Any
 @simulate.command("folio")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=DEFAULT_PORT, show_default=True, type=int)
-@click.option("--seed", default=DEFAULT_SEED, show_default=True, type=int)
-@click.option(
-    "--data",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="JSON dataset of the simulated library (default: the seeded sample library).",
-)
+@library_options
 @click.option("--tenant", default="midori", show_default=True, help="X-Okapi-Tenant to accept.")
 @click.option("--username", default="ils-gateway", show_default=True)
 @click.option("--password", default="folio-demo-pass", envvar="FOLIO_SIM_PASSWORD")
@@ -113,10 +107,7 @@ def simulate_folio(
 ) -> None:
     """Serve FOLIO's circulation APIs (through an Okapi-like gateway) over the simulated
     library's Japanese sample data."""
-    if data is not None:
-        library = SimulatedLibrary.from_json(data, ManualClock(SAMPLE_NOW))
-    else:
-        library = sample_library(seed)
+    library = library_from(data, seed)
     try:
         asyncio.run(
             _serve(

@@ -9,10 +9,9 @@ import click
 from aiohttp import web
 
 from ils_gateway.cli import simulate
-from ils_gateway.domain.clock import ManualClock
+from ils_gateway.simulators.cli_options import library_from, library_options
 from ils_gateway.simulators.koha import DEFAULT_PAGE_SIZE, KohaSettings, create_koha_app
 from ils_gateway.simulators.library import SimulatedLibrary
-from ils_gateway.simulators.sample_data import DEFAULT_SEED, SAMPLE_NOW, sample_library
 
 
 async def start_koha_simulator(
@@ -57,12 +56,7 @@ async def _serve(
 @simulate.command("koha")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=6201, show_default=True, type=int)
-@click.option("--seed", default=DEFAULT_SEED, show_default=True, type=int)
-@click.option(
-    "--data",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="JSON dataset of the simulated library (default: the seeded sample library).",
-)
+@library_options
 @click.option("--client-id", default="koha-demo-gateway", show_default=True)
 @click.option("--client-secret", default="koha-demo-secret", envvar="KOHA_SIM_CLIENT_SECRET")
 @click.option(
@@ -82,10 +76,7 @@ def simulate_koha(
     page_size: int,
 ) -> None:
     """Serve Koha's REST API (v1 subset) over the simulated library's Japanese sample data."""
-    if data is not None:
-        library = SimulatedLibrary.from_json(data, ManualClock(SAMPLE_NOW))
-    else:
-        library = sample_library(seed)
+    library = library_from(data, seed)
     try:
         settings = KohaSettings(page_size=page_size)
         asyncio.run(_serve(library, host, port, client_id, client_secret, settings))

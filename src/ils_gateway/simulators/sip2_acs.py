@@ -33,11 +33,12 @@ import codecs
 import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypeVar
 
 from ils_gateway.simulators.library import Operation, SimulatedLibrary
 from ils_gateway.simulators.outcomes import (
     HoldView,
+    LoanView,
     PatronBlock,
     PatronInfo,
     Refusal,
@@ -89,6 +90,8 @@ from ils_gateway.sip2.messages import (
     RenewResponse,
 )
 from ils_gateway.sip2.server import SIP2Server, SIP2ServerSettings, SIP2Session
+
+_LoanAnswer = TypeVar("_LoanAnswer", CheckoutResponse, RenewResponse)
 
 __all__ = [
     "QUIRK_NAMES",
@@ -616,16 +619,27 @@ class SimulatedACS(ACSFace):
             except UnknownRecord as unknown:
                 refusal = _NO_PATRON if unknown.kind == "patron" else _NO_ITEM
             else:
-                return self.lent(
-                    CheckoutResponse,
-                    msg,
-                    title=loan.title,
-                    due_date=end_of_day(loan.due),
-                    renewal_ok=loan.renewable,
-                    magnetic_media=False,
-                    media_type=_MEDIA_TYPE.get(loan.item_type),
-                )
+                return self._loan_answer(CheckoutResponse, msg, loan, renewal_ok=loan.renewable)
         return self.refused_loan(CheckoutResponse, msg, refusal, title=self._title(barcode))
+
+    def _loan_answer(
+        self,
+        answer: type[_LoanAnswer],
+        msg: CheckoutRequest | RenewRequest,
+        loan: LoanView,
+        *,
+        renewal_ok: bool,
+    ) -> _LoanAnswer:
+        """12 or 30 for a loan the library made or renewed: AJ, AH and CK from the loan."""
+        return self.lent(
+            answer,
+            msg,
+            title=loan.title,
+            due_date=end_of_day(loan.due),
+            renewal_ok=renewal_ok,
+            magnetic_media=False,
+            media_type=_MEDIA_TYPE.get(loan.item_type),
+        )
 
     def _on_09(self, msg: CheckinRequest, session: SIP2Session) -> CheckinResponse:
         barcode = msg.item_identifier or ""
@@ -676,15 +690,7 @@ class SimulatedACS(ACSFace):
             except UnknownRecord as unknown:
                 refusal = _NO_PATRON if unknown.kind == "patron" else _NO_ITEM
             else:
-                return self.lent(
-                    RenewResponse,
-                    msg,
-                    title=loan.title,
-                    due_date=end_of_day(loan.due),
-                    renewal_ok=True,
-                    magnetic_media=False,
-                    media_type=_MEDIA_TYPE.get(loan.item_type),
-                )
+                return self._loan_answer(RenewResponse, msg, loan, renewal_ok=True)
         due = None
         try:
             due = self.library.item_info(barcode).due

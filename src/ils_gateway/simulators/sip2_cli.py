@@ -8,10 +8,9 @@ from pathlib import Path
 import click
 
 from ils_gateway.cli import simulate
-from ils_gateway.domain.clock import ManualClock
+from ils_gateway.simulators.cli_options import library_from, library_options
 from ils_gateway.simulators.latency import parse_latency_spec
 from ils_gateway.simulators.library import SimulatedLibrary
-from ils_gateway.simulators.sample_data import DEFAULT_SEED, SAMPLE_NOW, sample_library
 from ils_gateway.simulators.sip2_acs import QUIRK_NAMES, Sip2Quirks, start_sip2_simulator
 from ils_gateway.sip2.codec import CodecSettings
 from ils_gateway.sip2.messages import MESSAGE_TYPES
@@ -86,12 +85,7 @@ def _is_on(quirks: Sip2Quirks, name: str) -> bool:
 @simulate.command("sip2")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=DEFAULT_PORT, show_default=True, type=int)
-@click.option("--seed", default=DEFAULT_SEED, show_default=True, type=int)
-@click.option(
-    "--data",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="JSON dataset of the simulated library (default: the seeded sample library).",
-)
+@library_options
 @click.option(
     "--encoding",
     type=click.Choice(["utf-8", "cp932"]),
@@ -141,10 +135,7 @@ def simulate_sip2(
     require_error_detection: bool,
 ) -> None:
     """Serve SIP2 2.00 over TCP from the simulated library's Japanese sample data."""
-    if data is not None:
-        library = SimulatedLibrary.from_json(data, ManualClock(SAMPLE_NOW))
-    else:
-        library = sample_library(seed)
+    library = library_from(data, seed)
     codec = CodecSettings(encoding=encoding, terminator=_TERMINATORS[terminator])
     try:
         asyncio.run(

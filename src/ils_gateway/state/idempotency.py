@@ -208,15 +208,9 @@ class MemoryIdempotencyStore:
         return entry if entry is not None and entry.owner == ticket.owner else None
 
 
-# Compare-and-set / compare-and-delete on the exact pending value: only the claimant may finish.
-_COMPLETE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-  return 1
-end
-return 0
-"""
-_CLAIM = """
+# Compare-and-set / compare-and-delete on the exact value last read: completing needs the
+# claimant's pending value, claiming a provisional answer needs that answer unchanged.
+_SET_IF_UNCHANGED = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
   return 1
@@ -293,7 +287,7 @@ class RedisIdempotencyStore:
                     unsettled=base64.b64decode(record["unsettled"]),
                     provisional=stored,
                 )
-                claim = (_CLAIM, 1, name, raw, _pending(ticket), self._pending_ttl_ms)
+                claim = (_SET_IF_UNCHANGED, 1, name, raw, _pending(ticket), self._pending_ttl_ms)
                 if await self._redis.eval(*claim):
                     return ticket
                 continue
@@ -316,7 +310,7 @@ class RedisIdempotencyStore:
         )
         name = self._name(ticket.tenant_id, ticket.patron_id, ticket.key)
         return bool(
-            await self._redis.eval(_COMPLETE, 1, name, _pending(ticket), done, self._ttl_ms)
+            await self._redis.eval(_SET_IF_UNCHANGED, 1, name, _pending(ticket), done, self._ttl_ms)
         )
 
     async def release(self, ticket: Ticket) -> None:

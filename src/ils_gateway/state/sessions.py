@@ -123,30 +123,40 @@ class SessionStore(Protocol):
         ...
 
 
-def _new_session(
-    clock: Clock,
-    *,
-    tenant_id: str,
-    patron_id: str,
-    masked_card: str,
-    channel: Channel,
-    idle_timeout: timedelta,
-    password_change_required: bool,
-    extra: Mapping[str, JsonValue] | None,
-) -> NewSession:
-    now = clock()
-    data = SessionData(
-        tenant_id=tenant_id,
-        patron_id=patron_id,
-        masked_card=masked_card,
-        channel=channel,
-        password_change_required=password_change_required,
-        created_at=now,
-        last_seen=now,
-        idle_timeout_seconds=max(1, int(idle_timeout.total_seconds())),
-        extra=dict(extra or {}),
-    )
-    return NewSession(secrets.token_urlsafe(TOKEN_BYTES), data)
+class _SessionMaker:
+    """What both stores do alike: make a new session, then ``_keep`` it their own way."""
+
+    _clock: Clock
+
+    async def create(
+        self,
+        *,
+        tenant_id: str,
+        patron_id: str,
+        masked_card: str,
+        channel: Channel,
+        idle_timeout: timedelta,
+        password_change_required: bool = False,
+        extra: Mapping[str, JsonValue] | None = None,
+    ) -> NewSession:
+        now = self._clock()
+        data = SessionData(
+            tenant_id=tenant_id,
+            patron_id=patron_id,
+            masked_card=masked_card,
+            channel=channel,
+            password_change_required=password_change_required,
+            created_at=now,
+            last_seen=now,
+            idle_timeout_seconds=max(1, int(idle_timeout.total_seconds())),
+            extra=dict(extra or {}),
+        )
+        new = NewSession(secrets.token_urlsafe(TOKEN_BYTES), data)
+        await self._keep(new)
+        return new
+
+    async def _keep(self, new: NewSession) -> None:
+        raise NotImplementedError
 
 
 def _worth_writing(
@@ -171,37 +181,16 @@ def _changes(
     return changes
 
 
-class MemorySessionStore:
+class MemorySessionStore(_SessionMaker):
     """Sessions in this process's memory (the one-process default)."""
 
     def __init__(self, *, clock: Clock = system_clock) -> None:
         self._clock = clock
         self._sessions: dict[str, SessionData] = {}
 
-    async def create(
-        self,
-        *,
-        tenant_id: str,
-        patron_id: str,
-        masked_card: str,
-        channel: Channel,
-        idle_timeout: timedelta,
-        password_change_required: bool = False,
-        extra: Mapping[str, JsonValue] | None = None,
-    ) -> NewSession:
+    async def _keep(self, new: NewSession) -> None:
         self._purge_expired()
-        new = _new_session(
-            self._clock,
-            tenant_id=tenant_id,
-            patron_id=patron_id,
-            masked_card=masked_card,
-            channel=channel,
-            idle_timeout=idle_timeout,
-            password_change_required=password_change_required,
-            extra=extra,
-        )
         self._sessions[token_hash(new.token)] = new.session
-        return new
 
     async def get(self, token: str) -> SessionData:
         return await self.update(token)
@@ -234,7 +223,7 @@ class MemorySessionStore:
             del self._sessions[key]
 
 
-class RedisSessionStore:
+class RedisSessionStore(_SessionMaker):
     """Sessions in Redis, shared by every gateway process.
 
     One key per session, ``<prefix>session:<sha256 of token>``, holding the JSON of
@@ -252,34 +241,13 @@ class RedisSessionStore:
     def _key(self, token: str) -> str:
         return f"{self._prefix}session:{token_hash(token)}"
 
-    async def create(
-        self,
-        *,
-        tenant_id: str,
-        patron_id: str,
-        masked_card: str,
-        channel: Channel,
-        idle_timeout: timedelta,
-        password_change_required: bool = False,
-        extra: Mapping[str, JsonValue] | None = None,
-    ) -> NewSession:
-        new = _new_session(
-            self._clock,
-            tenant_id=tenant_id,
-            patron_id=patron_id,
-            masked_card=masked_card,
-            channel=channel,
-            idle_timeout=idle_timeout,
-            password_change_required=password_change_required,
-            extra=extra,
-        )
+    async def _keep(self, new: NewSession) -> None:
         await self._redis.set(
             self._key(new.token),
             new.session.model_dump_json(),
             ex=new.session.idle_timeout_seconds,
             nx=True,
         )
-        return new
 
     async def get(self, token: str) -> SessionData:
         return await self.update(token)

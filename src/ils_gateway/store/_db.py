@@ -5,7 +5,7 @@ from __future__ import annotations
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from sqlalchemy import Table, text
+from sqlalchemy import Table, delete, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -33,6 +33,12 @@ class Database:
         if self.dialect == "postgresql":
             return postgresql.insert(table)
         return sqlite.insert(table)
+
+    async def delete_owned(self, table: Table, owner: PatronRef, *where: Any) -> int:
+        """Delete the patron's rows of ``table`` that match ``where``, in one write; how many."""
+        async with self.write() as conn:
+            result = await conn.execute(delete(table).where(owned_by(table, owner), *where))
+            return result.rowcount
 
     async def lock_patron(self, conn: AsyncConnection, owner: PatronRef, topic: str) -> None:
         """Serialise check-then-write sequences (limits) for one patron until commit.

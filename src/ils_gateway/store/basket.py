@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy import func, select, tuple_
 
 from ils_gateway.domain.clock import Clock
 from ils_gateway.store._db import Database, owned_by, owner_values
@@ -67,17 +67,11 @@ class BasketRepository:
         if not pairs:
             return 0
         t = basket_items
-        async with self._db.write() as conn:
-            result = await conn.execute(
-                delete(t).where(owned_by(t, owner), tuple_(t.c.source, t.c.item_id).in_(pairs))
-            )
-            return result.rowcount
+        return await self._db.delete_owned(t, owner, tuple_(t.c.source, t.c.item_id).in_(pairs))
 
     async def clear(self, owner: PatronRef) -> int:
         """Empty the basket; returns how many items were in it."""
-        async with self._db.write() as conn:
-            result = await conn.execute(delete(basket_items).where(owned_by(basket_items, owner)))
-            return result.rowcount
+        return await self._db.delete_owned(basket_items, owner)
 
     async def list(self, owner: PatronRef) -> list[BasketItem]:
         """The basket, oldest first."""

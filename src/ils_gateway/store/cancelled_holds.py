@@ -50,9 +50,7 @@ class CancelledHoldRepository:
     async def delete(self, owner: PatronRef, hold_id: str) -> bool:
         """Delete one entry at the patron's request; False when there was none."""
         t = cancelled_holds
-        async with self._db.write() as conn:
-            result = await conn.execute(delete(t).where(owned_by(t, owner), t.c.hold_id == hold_id))
-            return result.rowcount == 1
+        return await self._db.delete_owned(t, owner, t.c.hold_id == hold_id) == 1
 
     async def purge_older_than(self, tenant_id: str, cutoff: datetime) -> int:
         """Delete the tenant's entries from before ``cutoff`` (now minus its retention)."""

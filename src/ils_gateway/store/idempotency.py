@@ -74,8 +74,7 @@ class IdempotencyRepository:
     async def release(self, owner: PatronRef, key: str) -> None:
         """Forget a claim whose request ended before anything happened, so a retry may run."""
         t = idempotency_keys
-        async with self._db.write() as conn:
-            await conn.execute(delete(t).where(owned_by(t, owner), t.c.key == key))
+        await self._db.delete_owned(t, owner, t.c.key == key)
 
     async def get(self, owner: PatronRef, key: str) -> IdempotencyRecord | None:
         """The live record for ``key``, if any."""

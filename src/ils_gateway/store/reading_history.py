@@ -295,17 +295,11 @@ class ReadingHistoryRepository:
     async def delete(self, owner: PatronRef, entry_id: str) -> bool:
         """Delete one entry; False when the patron has no entry with that id."""
         t = reading_history_entries
-        async with self._db.write() as conn:
-            result = await conn.execute(
-                delete(t).where(owned_by(t, owner), t.c.entry_id == entry_id)
-            )
-            return result.rowcount == 1
+        return await self._db.delete_owned(t, owner, t.c.entry_id == entry_id) == 1
 
     async def delete_all(self, owner: PatronRef) -> int:
         """Delete every entry (readable or not); the key stays for future entries."""
-        t = reading_history_entries
-        async with self._db.write() as conn:
-            return (await conn.execute(delete(t).where(owned_by(t, owner)))).rowcount
+        return await self._db.delete_owned(reading_history_entries, owner)
 
     async def forget(self, owner: PatronRef) -> None:
         """Delete every entry and the keypair (the patron leaves or the account is closed)."""

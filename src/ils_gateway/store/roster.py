@@ -51,9 +51,7 @@ class RosterRepository:
 
     async def withdraw(self, owner: PatronRef) -> bool:
         """Stop visiting this patron; False when they were not enrolled."""
-        async with self._db.write() as conn:
-            result = await conn.execute(delete(job_roster).where(owned_by(job_roster, owner)))
-        return result.rowcount > 0
+        return await self._db.delete_owned(job_roster, owner) > 0
 
     async def is_enrolled(self, owner: PatronRef) -> bool:
         """True when the patron is on the roster."""

@@ -145,12 +145,8 @@ class HoldSequenceRepository:
     async def dissolve(self, owner: PatronRef, sequence_id: str) -> None:
         """Remove the whole sequence (its holds stay; they are just no longer ordered)."""
         s = hold_sequences
-        async with self._db.write() as conn:
-            result = await conn.execute(
-                delete(s).where(owned_by(s, owner), s.c.sequence_id == sequence_id)
-            )
-            if result.rowcount == 0:
-                raise SequenceNotFound(sequence_id)
+        if not await self._db.delete_owned(s, owner, s.c.sequence_id == sequence_id):
+            raise SequenceNotFound(sequence_id)
 
     async def _load(self, owner: PatronRef, sequence_id: str) -> HoldSequence | None:
         s, m = hold_sequences, hold_sequence_members

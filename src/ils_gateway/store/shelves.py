@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ils_gateway.domain.clock import Clock
@@ -103,12 +103,8 @@ class ShelfRepository:
     async def delete(self, owner: PatronRef, shelf_id: str) -> None:
         """Delete a shelf and everything on it."""
         s = shelves
-        async with self._db.write() as conn:
-            result = await conn.execute(
-                delete(s).where(owned_by(s, owner), s.c.shelf_id == shelf_id)
-            )
-            if result.rowcount == 0:
-                raise ShelfNotFound(shelf_id)
+        if not await self._db.delete_owned(s, owner, s.c.shelf_id == shelf_id):
+            raise ShelfNotFound(shelf_id)
 
     async def list(self, owner: PatronRef) -> list[Shelf]:
         """The patron's shelves in the order they were made, with their item counts."""
@@ -175,11 +171,7 @@ class ShelfRepository:
         i = shelf_items
         async with self._db.write() as conn:
             await self._require_shelf(conn, owner, shelf_id)
-            result = await conn.execute(
-                delete(i).where(
-                    owned_by(i, owner), i.c.shelf_id == shelf_id, i.c.item_id == item_id
-                )
-            )
+            result = await conn.execute(delete(i).where(_on_shelf(owner, shelf_id, item_id)))
             if result.rowcount == 0:
                 raise ShelfItemNotFound(item_id)
 
@@ -193,11 +185,7 @@ class ShelfRepository:
         max_items: int | None,
     ) -> ShelfItem:
         """Put a copy of an item (with its rating and comment) on another shelf."""
-        async with self._db.write() as conn:
-            await self._db.lock_patron(conn, owner, "shelves")
-            item = await self._item(conn, owner, from_shelf, item_id)
-            await self._insert_item(conn, owner, to_shelf, item, max_items)
-        return item
+        return await self._transfer(owner, item_id, from_shelf, to_shelf, max_items, move=False)
 
     async def move_item(
         self,
@@ -209,17 +197,7 @@ class ShelfRepository:
         max_items: int | None,
     ) -> ShelfItem:
         """Move an item to another shelf, keeping its rating and comment."""
-        i = shelf_items
-        async with self._db.write() as conn:
-            await self._db.lock_patron(conn, owner, "shelves")
-            item = await self._item(conn, owner, from_shelf, item_id)
-            await self._insert_item(conn, owner, to_shelf, item, max_items)
-            await conn.execute(
-                delete(i).where(
-                    owned_by(i, owner), i.c.shelf_id == from_shelf, i.c.item_id == item_id
-                )
-            )
-        return item
+        return await self._transfer(owner, item_id, from_shelf, to_shelf, max_items, move=True)
 
     async def annotate(
         self,
@@ -245,15 +223,32 @@ class ShelfRepository:
             await self._require_shelf(conn, owner, shelf_id)
             if values:
                 result = await conn.execute(
-                    update(i)
-                    .where(owned_by(i, owner), i.c.shelf_id == shelf_id, i.c.item_id == item_id)
-                    .values(**values)
+                    update(i).where(_on_shelf(owner, shelf_id, item_id)).values(**values)
                 )
                 if result.rowcount == 0:
                     raise ShelfItemNotFound(item_id)
             return await self._item(conn, owner, shelf_id, item_id)
 
     # --- helpers -------------------------------------------------------------------------------
+
+    async def _transfer(
+        self,
+        owner: PatronRef,
+        item_id: str,
+        from_shelf: str,
+        to_shelf: str,
+        max_items: int | None,
+        *,
+        move: bool,
+    ) -> ShelfItem:
+        """Put the item of ``from_shelf`` on ``to_shelf``; with ``move``, take it off the first."""
+        async with self._db.write() as conn:
+            await self._db.lock_patron(conn, owner, "shelves")
+            item = await self._item(conn, owner, from_shelf, item_id)
+            await self._insert_item(conn, owner, to_shelf, item, max_items)
+            if move:
+                await conn.execute(delete(shelf_items).where(_on_shelf(owner, from_shelf, item_id)))
+        return item
 
     async def _require_shelf(self, conn: AsyncConnection, owner: PatronRef, shelf_id: str) -> None:
         s = shelves
@@ -271,7 +266,7 @@ class ShelfRepository:
         row = (
             await conn.execute(
                 select(i.c.item_id, i.c.title, i.c.rating, i.c.comment, i.c.added_at).where(
-                    owned_by(i, owner), i.c.shelf_id == shelf_id, i.c.item_id == item_id
+                    _on_shelf(owner, shelf_id, item_id)
                 )
             )
         ).first()
@@ -309,3 +304,9 @@ class ShelfRepository:
                 added_at=item.added_at,
             )
         )
+
+
+def _on_shelf(owner: PatronRef, shelf_id: str, item_id: str) -> ColumnElement[bool]:
+    """The patron's row of ``item_id`` on ``shelf_id``."""
+    i = shelf_items
+    return and_(owned_by(i, owner), i.c.shelf_id == shelf_id, i.c.item_id == item_id)

@@ -19,6 +19,12 @@ from ils_gateway.tenants.policy import Regex
 class _Config(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    def _given_together(self, first: str, second: str) -> Self:
+        """This settings block, if ``first`` and ``second`` are both given or both left out."""
+        if (getattr(self, first) is None) != (getattr(self, second) is None):
+            raise ValueError(f"{first} and {second} must be given together")
+        return self
+
 
 class Timeouts(_Config):
     """Seconds allowed per phase of one backend exchange."""
@@ -41,9 +47,7 @@ class TlsSettings(_Config):
 
     @model_validator(mode="after")
     def _cert_and_key_together(self) -> Self:
-        if (self.cert_file is None) != (self.key_file is None):
-            raise ValueError("cert_file and key_file must be given together")
-        return self
+        return self._given_together("cert_file", "key_file")
 
 
 class RefusalPattern(_Config):
@@ -121,9 +125,7 @@ class Sip2Backend(_Config):
 
     @model_validator(mode="after")
     def _login_pair(self) -> Self:
-        if (self.login_user is None) != (self.login_password is None):
-            raise ValueError("login_user and login_password must be given together")
-        return self
+        return self._given_together("login_user", "login_password")
 
 
 class KohaBackend(_Config):

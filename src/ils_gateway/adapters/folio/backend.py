@@ -111,6 +111,7 @@ _CANCEL_NOTE = "Cancelled by the patron online"
 _ITEM_REQUEST_TYPES = ("Page", "Hold", "Recall")
 # The records read by id or barcode (``FolioBackend._by_id``, ``_by_barcode``).
 _R = TypeVar("_R", FolioUser, FolioRequest, FolioInventoryItem, FolioHoldings, FolioInstance)
+_Owned = TypeVar("_Owned", FolioLoan, FolioRequest)
 
 # Why FOLIO's circulation APIs (as this adapter uses them) lack what they lack.
 _SELF_CHECK = Unavailable("FOLIO adapter: use SIP2 (edge-sip2) for self-check")
@@ -279,19 +280,14 @@ class FolioBackend(GuardedBackend):
     # -- loans -----------------------------------------------------------------------------
 
     async def _open_loans(self, patron: Patron) -> list[FolioLoan]:
-        body = await self._client.call_json(
-            FolioCall.READ,
-            "GET",
+        loans = await self._patrons_records(
+            FolioLoan,
             "/circulation/loans",
-            params={
-                "query": f"userId=={cql_string(patron.id)} and status.name==Open",
-                "limit": _LIMIT,
-            },
+            "loans",
+            f"userId=={cql_string(patron.id)} and status.name==Open",
+            patron.id,
+            lambda ln: ln.userId,
         )
-        loans = parse_list(FolioLoan, body, "loans", "GET /circulation/loans")
-        for ln in loans:
-            if ln.userId != patron.id:
-                raise _mismatch("GET /circulation/loans", patron.id, ln.userId)
         # The query asks for open loans only; a closed one FOLIO sends anyway is not current.
         return [ln for ln in loans if ln.status is None or ln.status.name != "Closed"]
 
@@ -326,23 +322,36 @@ class FolioBackend(GuardedBackend):
     # -- holds (FOLIO requests) ------------------------------------------------------------
 
     async def _open_requests(self, patron: Patron) -> list[FolioRequest]:
-        body = await self._client.call_json(
-            FolioCall.READ,
-            "GET",
+        return await self._patrons_records(
+            FolioRequest,
             "/circulation/requests",
-            params={
-                "query": (
-                    f"requesterId=={cql_string(patron.id)} and "
-                    '(status=="Open*" or status=="New*") sortby requestDate'
-                ),
-                "limit": _LIMIT,
-            },
+            "requests",
+            f"requesterId=={cql_string(patron.id)} and "
+            '(status=="Open*" or status=="New*") sortby requestDate',
+            patron.id,
+            lambda r: r.requesterId,
         )
-        requests = parse_list(FolioRequest, body, "requests", "GET /circulation/requests")
-        for r in requests:
-            if r.requesterId != patron.id:
-                raise _mismatch("GET /circulation/requests", patron.id, r.requesterId)
-        return requests
+
+    async def _patrons_records(
+        self,
+        model: type[_Owned],
+        path: str,
+        key: str,
+        query: str,
+        patron_id: str,
+        owner: Callable[[_Owned], object],
+    ) -> list[_Owned]:
+        """The records of the collection at ``path`` that the CQL ``query`` finds (one page),
+        each checked to be the patron's (``owner`` reads whose it is)."""
+        where = f"GET {path}"
+        body = await self._client.call_json(
+            FolioCall.READ, "GET", path, params={"query": query, "limit": _LIMIT}
+        )
+        records = parse_list(model, body, key, where)
+        for record in records:
+            if owner(record) != patron_id:
+                raise _mismatch(where, patron_id, owner(record))
+        return records
 
     async def _by_id(self, model: type[_R], path: str, record_id: str) -> tuple[_R, Any]:
         """The record at ``path`` whose ``{id}`` is ``record_id`` (a UUID), checked to be that
@@ -570,15 +579,15 @@ class FolioBackend(GuardedBackend):
             "cancelledDate": _folio_instant(self._now()),
             "cancellationAdditionalInformation": _CANCEL_NOTE,
         }
-        await self._client.call(
-            FolioCall.CANCEL_HOLD,
-            "PUT",
-            f"/circulation/requests/{hold_id}",
-            json=changed,
-            accept=frozenset({204}),
-        )
+        await self._put_request(FolioCall.CANCEL_HOLD, hold_id, changed)
         # FOLIO closes the request outright ("Closed - Cancelled"); there is no request flow.
         return CancelOutcome.CANCELLED
+
+    async def _put_request(self, call: FolioCall, hold_id: str, changed: dict[str, Any]) -> None:
+        """Replace the request ``hold_id`` with ``changed`` (FOLIO answers 204)."""
+        await self._client.call(
+            call, "PUT", f"/circulation/requests/{hold_id}", json=changed, accept=frozenset({204})
+        )
 
     async def _change_pickup(
         self, patron: Patron, hold_id: str, pickup_library: str | None
@@ -599,13 +608,7 @@ class FolioBackend(GuardedBackend):
                 raise self._not_allowed(allowed, pickup_library)
             changed = {k: v for k, v in raw.items() if k != "pickupServicePoint"}
             changed["pickupServicePointId"] = point_id
-            await self._client.call(
-                FolioCall.CHANGE_PICKUP,
-                "PUT",
-                f"/circulation/requests/{hold_id}",
-                json=changed,
-                accept=frozenset({204}),
-            )
+            await self._put_request(FolioCall.CHANGE_PICKUP, hold_id, changed)
             raw = await self._own_request(patron, hold_id)
         record = parse(FolioRequest, raw, "GET /circulation/requests/{id}")
         return (await self._to_holds([record]))[0]

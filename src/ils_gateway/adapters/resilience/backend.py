@@ -160,63 +160,41 @@ class ResilientBackend:
 
     async def authenticate(self, card_number: str, password: str) -> Patron:
         """Check card + password (retried when the backend is unreachable; never cached)."""
-        return await self._call_read(
+        return await self._calls.read(
             "authenticate", lambda: self.inner.authenticate(card_number, password)
         )
 
     async def patron_summary(self, patron: Patron) -> Patron:
         """Fresh patron record, cached per patron."""
-        return await self._cached_read(
-            "patron_summary",
-            self._patron_scope(patron),
-            "patron",
-            lambda: self.inner.patron_summary(patron),
-            _PATRON,
-            self._cache_policy.patron_fresh_for,
+        return await self._cached_per_patron(
+            patron, "patron_summary", "patron", lambda: self.inner.patron_summary(patron), _PATRON
         )
 
     async def list_loans(self, patron: Patron) -> list[Loan]:
         """Current loans, cached per patron."""
-        return await self._cached_read(
-            "list_loans",
-            self._patron_scope(patron),
-            "loans",
-            lambda: self.inner.list_loans(patron),
-            _LOANS,
-            self._cache_policy.patron_fresh_for,
+        return await self._cached_per_patron(
+            patron, "list_loans", "loans", lambda: self.inner.list_loans(patron), _LOANS
         )
 
     async def list_holds(self, patron: Patron) -> list[Hold]:
         """Current holds, cached per patron."""
-        return await self._cached_read(
-            "list_holds",
-            self._patron_scope(patron),
-            "holds",
-            lambda: self.inner.list_holds(patron),
-            _HOLDS,
-            self._cache_policy.patron_fresh_for,
+        return await self._cached_per_patron(
+            patron, "list_holds", "holds", lambda: self.inner.list_holds(patron), _HOLDS
         )
 
     async def list_pickup_libraries(self) -> list[Library]:
         """Pickup libraries, cached per tenant."""
-        return await self._cached_read(
+        return await self._cached_per_tenant(
             "list_pickup_libraries",
-            self._shared_scope,
             "pickup_libraries",
             self.inner.list_pickup_libraries,
             _LIBRARIES,
-            self._cache_policy.shared_fresh_for,
         )
 
     async def get_item(self, item_id: str) -> Item:
         """One item, cached per tenant (dropped on checkout/checkin of that item)."""
-        return await self._cached_read(
-            "get_item",
-            self._shared_scope,
-            f"item:{item_id}",
-            lambda: self.inner.get_item(item_id),
-            _ITEM,
-            self._cache_policy.shared_fresh_for,
+        return await self._cached_per_tenant(
+            "get_item", f"item:{item_id}", lambda: self.inner.get_item(item_id), _ITEM
         )
 
     # --- writes ------------------------------------------------------------------------------
@@ -458,6 +436,25 @@ class ResilientBackend:
         # Opaque: SIP2 patron ids are card numbers, and scopes become Redis key names.
         return opaque_scope(self.tenant_id, *parts)
 
+    async def _cached_per_patron(
+        self,
+        patron: Patron,
+        op: str,
+        key: str,
+        call: Callable[[], Awaitable[T]],
+        adapter: TypeAdapter[T],
+    ) -> T:
+        """A read cached for this patron alone, fresh for the patron part of the policy."""
+        scope, fresh_for = self._patron_scope(patron), self._cache_policy.patron_fresh_for
+        return await self._calls.cached_read(op, scope, key, call, adapter, fresh_for)
+
+    async def _cached_per_tenant(
+        self, op: str, key: str, call: Callable[[], Awaitable[T]], adapter: TypeAdapter[T]
+    ) -> T:
+        """A read cached for every patron of the tenant, fresh for the shared part."""
+        fresh_for = self._cache_policy.shared_fresh_for
+        return await self._calls.cached_read(op, self._shared_scope, key, call, adapter, fresh_for)
+
     def _patron_scope(self, patron: Patron) -> str:
         # Hashed once per patron (a SHA-256 on every cached read showed in profiles).
         scope = self._patron_scopes.get(patron.id)
@@ -466,20 +463,6 @@ class ResilientBackend:
                 self._patron_scopes.clear()
             scope = self._patron_scopes[patron.id] = self._scope("patron", patron.id)
         return scope
-
-    async def _cached_read(
-        self,
-        op: str,
-        scope: str,
-        key: str,
-        call: Callable[[], Awaitable[T]],
-        adapter: TypeAdapter[T],
-        fresh_for: float,
-    ) -> T:
-        return await self._calls.cached_read(op, scope, key, call, adapter, fresh_for)
-
-    async def _call_read(self, op: str, call: Callable[[], Awaitable[T]]) -> T:
-        return await self._calls.read(op, call)
 
     async def _attempt_write(self, op: str, call: Callable[[], Awaitable[T]]) -> T:
         try:
@@ -691,15 +674,15 @@ class ResilientBackend:
         if cached is not None and cached.fresh(self._clock()):
             return self._calls.decoded(cached, adapter)
         try:
-            return await self._call_read(op, lambda: read(patron))
+            return await self._calls.read(op, lambda: read(patron))
         except GatewayError:
             return None
 
     async def _read_back_loans(self, patron: Patron) -> list[Loan]:
-        return await self._call_read("list_loans", lambda: self.inner.list_loans(patron))
+        return await self._calls.read("list_loans", lambda: self.inner.list_loans(patron))
 
     async def _read_back_holds(self, patron: Patron) -> list[Hold]:
-        return await self._call_read("list_holds", lambda: self.inner.list_holds(patron))
+        return await self._calls.read("list_holds", lambda: self.inner.list_holds(patron))
 
     async def _expire(self, targets: list[tuple[str, str | None]]) -> None:
         await self._calls.expire(targets)

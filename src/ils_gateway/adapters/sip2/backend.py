@@ -107,6 +107,15 @@ class _CommonFields(TypedDict):
     terminal_password: str | None
 
 
+class _LoanFields(_CommonFields):
+    """The fields of an 11 (checkout) or a 29 (renew) besides their own flags."""
+
+    transaction_date: SipDate
+    nb_due_date: SipDate
+    patron_identifier: str
+    item_identifier: str
+
+
 class Sip2Backend(GuardedBackend):
     """The gateway's port to one library system that speaks SIP2 2.00."""
 
@@ -200,17 +209,24 @@ class Sip2Backend(GuardedBackend):
     def _now(self) -> SipDate:
         return SipDate.from_datetime(self._clock().astimezone(self._tz).replace(tzinfo=None))
 
-    def _no_block_due_date(self, now: SipDate) -> SipDate:
-        """The "no block due date" of 11 and 29 (used only for offline no-block transactions).
+    def _loan_fields(self, patron: Patron, item_id: str) -> _LoanFields:
+        """The fields of an 11 or a 29 for the patron's loan of ``item_id``.
 
-        The spec's "no date" is 18 spaces, but strict servers refuse a blank fixed date and
-        close the connection (sip2.md "More real-server behaviour"); by default the
-        transaction date is sent, which every server reads as a date. ``no_block_due_date =
-        "blank"`` in the tenant file sends 18 spaces for servers that want exactly that.
+        The "no block due date" is used only for offline no-block transactions. The spec's
+        "no date" is 18 spaces, but strict servers refuse a blank fixed date and close the
+        connection (sip2.md "More real-server behaviour"); by default the transaction date is
+        sent, which every server reads as a date. ``no_block_due_date = "blank"`` in the
+        tenant file sends 18 spaces for servers that want exactly that.
         """
-        if self._config.no_block_due_date == "blank":
-            return SipDate.none()
-        return now
+        now = self._now()
+        blank = self._config.no_block_due_date == "blank"
+        return {
+            "transaction_date": now,
+            "nb_due_date": SipDate.none() if blank else now,
+            "patron_identifier": _required_id(patron.card_number, "card number"),
+            "item_identifier": item_id,
+            **self._common(),
+        }
 
     async def _patron_info(
         self,
@@ -335,14 +351,7 @@ class Sip2Backend(GuardedBackend):
     async def renew(self, patron: Patron, item_id: str) -> RenewalResult:
         _required_id(item_id, "item id")
         await self._require(Capability.RENEW)
-        now = self._now()
-        request = RenewRequest.build(
-            transaction_date=now,
-            nb_due_date=self._no_block_due_date(now),
-            patron_identifier=_required_id(patron.card_number, "card number"),
-            item_identifier=item_id,
-            **self._common(),
-        )
+        request = RenewRequest.build(**self._loan_fields(patron, item_id))
         answer = await self._request(request, RenewResponse, write=True)
         if not answer.ok:
             lines = answer.screen_messages
@@ -579,14 +588,7 @@ class Sip2Backend(GuardedBackend):
     async def checkout(self, patron: Patron, item_id: str) -> Loan:
         _required_id(item_id, "item id")
         await self._require(Capability.CHECKOUT)
-        now = self._now()
-        request = CheckoutRequest.build(
-            transaction_date=now,
-            nb_due_date=self._no_block_due_date(now),
-            patron_identifier=_required_id(patron.card_number, "card number"),
-            item_identifier=item_id,
-            **self._common(),
-        )
+        request = CheckoutRequest.build(**self._loan_fields(patron, item_id))
         answer = await self._request(request, CheckoutResponse, write=True)
         if not answer.ok:
             lines = answer.screen_messages

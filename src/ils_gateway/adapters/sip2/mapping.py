@@ -376,36 +376,43 @@ def hold_from_entry(
 
 def renewed_loan(msg: RenewResponse, *, today: date, tz: ZoneInfo) -> Loan:
     """The loan after a successful 30 (ok 1): its new due date is AH."""
-    item_id = msg.item_identifier or ""
-    due = sip_day(msg.due_date, tz)
-    if due is None:
-        raise BackendProtocolError(
-            "The library system did not give the new due date.",
-            operator_detail=f"SIP2 30 ok=1 without a readable AH: {msg.due_date!r}",
-        )
-    item = Item(
-        id=item_id,
-        title=(msg.title_identifier or "").strip() or item_id,
-        material_type=material_type(msg.media_type),
-    )
-    late = max(0, (today - due).days)
-    return Loan(
-        id=item_id,
-        item=item,
-        due_date=due,
-        state=LoanState.OVERDUE if late else LoanState.ON_LOAN,
-        days_overdue=late,
+    return _loan_due_on(
+        msg,
+        today=today,
+        tz=tz,
+        missing="The library system did not give the new due date.",
+        command="30",
     )
 
 
 def loan_from_12(msg: CheckoutResponse, *, today: date, tz: ZoneInfo) -> Loan:
     """The new loan a successful 12 (ok 1) describes: its due date is AH."""
+    # "renewal ok" in a 12 says the checkout renewed a loan the patron already had, not
+    # whether the new loan may be renewed: SIP2 gives no verdict on that (as for the 30).
+    return _loan_due_on(
+        msg,
+        today=today,
+        tz=tz,
+        missing="The library system did not give the due date of the new loan.",
+        command="12",
+    )
+
+
+def _loan_due_on(
+    msg: CheckoutResponse | RenewResponse,
+    *,
+    today: date,
+    tz: ZoneInfo,
+    missing: str,
+    command: str,
+) -> Loan:
+    """The loan an ok 12 or 30 describes (AB, AJ, CK), due on its AH."""
     item_id = msg.item_identifier or ""
     due = sip_day(msg.due_date, tz)
     if due is None:
         raise BackendProtocolError(
-            "The library system did not give the due date of the new loan.",
-            operator_detail=f"SIP2 12 ok=1 without a readable AH: {msg.due_date!r}",
+            missing,
+            operator_detail=f"SIP2 {command} ok=1 without a readable AH: {msg.due_date!r}",
         )
     item = Item(
         id=item_id,
@@ -413,8 +420,6 @@ def loan_from_12(msg: CheckoutResponse, *, today: date, tz: ZoneInfo) -> Loan:
         material_type=material_type(msg.media_type),
     )
     late = max(0, (today - due).days)
-    # "renewal ok" in a 12 says the checkout renewed a loan the patron already had, not
-    # whether the new loan may be renewed: SIP2 gives no verdict on that (as for the 30).
     return Loan(
         id=item_id,
         item=item,

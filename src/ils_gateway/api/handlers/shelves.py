@@ -121,25 +121,23 @@ async def shelf_item_remove(request: web.Request) -> web.Response:
 
 async def shelf_item_copy(request: web.Request) -> web.Response:
     """POST …/shelves/{shelf_id}/items/{item_id}/copy."""
-    lists, ctx, _ = lists_context(request)
-    body = await read_body(request, ShelfItemTransferRequest)
-    item = await lists.shelves.copy_item(
-        ctx,
-        request.match_info["item_id"],
-        from_shelf=request.match_info["shelf_id"],
-        to_shelf=body.to_shelf,
-    )
-    return json_response(ShelfItemView.of(item), status=201)
+    return await _transfer(request, move=False)
 
 
 async def shelf_item_move(request: web.Request) -> web.Response:
     """POST …/shelves/{shelf_id}/items/{item_id}/move."""
+    return await _transfer(request, move=True)
+
+
+async def _transfer(request: web.Request, *, move: bool) -> web.Response:
     lists, ctx, _ = lists_context(request)
     body = await read_body(request, ShelfItemTransferRequest)
-    item = await lists.shelves.move_item(
+    put = lists.shelves.move_item if move else lists.shelves.copy_item
+    item = await put(
         ctx,
         request.match_info["item_id"],
         from_shelf=request.match_info["shelf_id"],
         to_shelf=body.to_shelf,
     )
-    return json_response(ShelfItemView.of(item))
+    # A copy is a new entry on the other shelf; a move only changes where the entry is.
+    return json_response(ShelfItemView.of(item), status=200 if move else 201)

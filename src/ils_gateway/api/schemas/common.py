@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Self
+
 from pydantic import BaseModel, ConfigDict
 
 
@@ -9,6 +11,11 @@ class Body(BaseModel):
     """A request or response body: unknown members refused, frozen."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @classmethod
+    def copied_from(cls, record: object) -> Self:
+        """The view of ``record``: each field of this body from its attribute of that name."""
+        return cls.model_validate(record, from_attributes=True)
 
 
 class Problem(BaseModel):

@@ -41,17 +41,7 @@ class PatronView(Body):
     @classmethod
     def of(cls, patron: Patron) -> PatronView:
         """The view of ``patron``."""
-        return cls(
-            masked_card=patron.masked_card,
-            name=patron.name,
-            category=patron.category,
-            blocks=list(patron.blocks),
-            card_expires=patron.card_expires,
-            loans_count=patron.loans_count,
-            overdue_count=patron.overdue_count,
-            holds_count=patron.holds_count,
-            holds_ready_count=patron.holds_ready_count,
-        )
+        return cls.copied_from(patron)
 
 
 class SessionCreated(Body):

@@ -28,18 +28,8 @@ class SettingsView(Body):
 
     @classmethod
     def of(cls, settings: PatronSettings) -> SettingsView:
-        """The API view of stored settings."""
-        return cls(
-            email1=settings.email1,
-            email1_kind=settings.email1_kind,
-            email2=settings.email2,
-            email2_kind=settings.email2_kind,
-            hold_notice_to=settings.hold_notice_to,
-            default_pickup_library=settings.default_pickup_library,
-            hold_contact_method=settings.hold_contact_method,
-            due_date_reminder=settings.due_date_reminder,
-            reading_history_enabled=settings.reading_history_enabled,
-        )
+        """The API view of stored settings (without the moment history was switched on)."""
+        return cls.copied_from(settings)
 
 
 class SettingsUpdateRequest(Body):

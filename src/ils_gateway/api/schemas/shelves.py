@@ -36,13 +36,7 @@ class ShelfView(Body):
     @classmethod
     def of(cls, shelf: Shelf) -> ShelfView:
         """The API view of a stored shelf."""
-        return cls(
-            shelf_id=shelf.shelf_id,
-            name=shelf.name,
-            comment=shelf.comment,
-            created_at=shelf.created_at,
-            item_count=shelf.item_count,
-        )
+        return cls.copied_from(shelf)
 
 
 class ShelfList(Body):
@@ -86,13 +80,7 @@ class ShelfItemView(Body):
     @classmethod
     def of(cls, item: ShelfItem) -> ShelfItemView:
         """The API view of a stored shelf item."""
-        return cls(
-            item_id=item.item_id,
-            title=item.title,
-            rating=item.rating,
-            comment=item.comment,
-            added_at=item.added_at,
-        )
+        return cls.copied_from(item)
 
 
 class ShelfItemList(Body):

@@ -97,11 +97,7 @@ class EbookService:
 
         An ILS failure fails the list; an e-library failure only marks the e-book part.
         """
-        fresh = self._fresh(self._fresh_loans, caller)
-        if fresh is not None:
-            ils, ebooks, part = await ils_loans, fresh, _available(len(fresh))
-        else:
-            ils, (ebooks, part) = await self._both(ils_loans, self._part(self.loans(caller)))
+        ils, ebooks, part = await self._beside(caller, ils_loans, self._fresh_loans, self.loans)
         zone = self._zone
         return merge_loans(ils, ebooks, zone, lambda e: self._entry(e, loan_from_ebook, zone)), part
 
@@ -109,11 +105,7 @@ class EbookService:
         self, caller: Caller, ils_holds: Awaitable[list[Hold]]
     ) -> tuple[list[Hold], EbookPart]:
         """ILS holds (awaited as given) merged with e-book holds, read concurrently."""
-        fresh = self._fresh(self._fresh_holds, caller)
-        if fresh is not None:
-            ils, ebooks, part = await ils_holds, fresh, _available(len(fresh))
-        else:
-            ils, (ebooks, part) = await self._both(ils_holds, self._part(self.holds(caller)))
+        ils, ebooks, part = await self._beside(caller, ils_holds, self._fresh_holds, self.holds)
         zone = self._zone
         return merge_holds(ils, ebooks, zone, lambda e: self._entry(e, hold_from_ebook, zone)), part
 
@@ -195,6 +187,21 @@ class EbookService:
         await self._elibrary.cancel_hold(caller.patron.card_number, title_id)
 
     # -- helpers -------------------------------------------------------------------------
+
+    async def _beside(
+        self,
+        caller: Caller,
+        ils: Awaitable[A],
+        peek: Callable[[str], list[T] | None] | None,
+        read: Callable[[Caller], Awaitable[list[T]]],
+    ) -> tuple[A, list[T], EbookPart]:
+        """The ILS list and the e-book entries: those still fresh in this process, else
+        ``read`` beside the ILS read."""
+        fresh = self._fresh(peek, caller)
+        if fresh is not None:
+            return await ils, fresh, _available(len(fresh))
+        ils_entries, (ebooks, part) = await self._both(ils, self._part(read(caller)))
+        return ils_entries, ebooks, part
 
     def _fresh(
         self, peek: Callable[[str], list[T] | None] | None, caller: Caller

@@ -104,23 +104,29 @@ class ShelfService:
         self, ctx: PatronContext, item_id: str, *, from_shelf: str, to_shelf: str
     ) -> ShelfItem:
         """Copy an item (with its rating and comment) to another shelf."""
-        ctx.require(Feature.BOOKSHELVES)
-        with store_errors():
-            return await self._store.shelves.copy_item(
-                ctx.owner,
-                item_id,
-                from_shelf=from_shelf,
-                to_shelf=to_shelf,
-                max_items=ctx.policy.lists.max_items_per_shelf,
-            )
+        return await self._transfer(ctx, item_id, from_shelf, to_shelf, move=False)
 
     async def move_item(
         self, ctx: PatronContext, item_id: str, *, from_shelf: str, to_shelf: str
     ) -> ShelfItem:
         """Move an item (with its rating and comment) to another shelf."""
+        return await self._transfer(ctx, item_id, from_shelf, to_shelf, move=True)
+
+    async def _transfer(
+        self,
+        ctx: PatronContext,
+        item_id: str,
+        from_shelf: str,
+        to_shelf: str,
+        *,
+        move: bool,
+    ) -> ShelfItem:
+        """Copy or move an item between the patron's shelves, within the tenant's shelf size."""
         ctx.require(Feature.BOOKSHELVES)
+        shelves = self._store.shelves
+        put = shelves.move_item if move else shelves.copy_item
         with store_errors():
-            return await self._store.shelves.move_item(
+            return await put(
                 ctx.owner,
                 item_id,
                 from_shelf=from_shelf,
