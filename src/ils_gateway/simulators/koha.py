@@ -81,7 +81,7 @@ API = "/api/v1"
 TOKEN_LIFETIME = 3600
 KOHA_LIBRARY = web.AppKey("koha_library", SimulatedLibrary)
 _STATE = web.AppKey("koha_state", dict)
-_SETTINGS = web.AppKey("koha_settings", "KohaSettings")
+_SETTINGS: web.AppKey[KohaSettings] = web.AppKey("koha_settings")
 
 # RESTdefaultPageSize as Koha installs it (installer/data/mysql/mandatory/sysprefs.sql).
 DEFAULT_PAGE_SIZE = 20
@@ -616,7 +616,7 @@ async def list_checkouts(request: web.Request) -> web.Response:
     library = _library(request)
     _embed(request, "list_checkouts")
     returned = request.query.get("checked_in") in ("true", "1")
-    rows = []
+    rows: list[dict[str, Any]] = []
     for patron in library.data.patrons:
         if returned:
             continue  # the simulated library keeps no old_issues for this face
@@ -722,6 +722,7 @@ async def place_hold(request: web.Request) -> web.Response:
                 card, pickup, barcode=barcode, contact=contact, allocate=allocate
             )
         else:
+            assert biblio_id is not None  # without an item the biblio was required above
             hold = library.place_hold(
                 card, pickup, biblio_id=int(biblio_id), contact=contact, allocate=False
             )
