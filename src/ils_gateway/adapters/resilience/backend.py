@@ -749,5 +749,5 @@ def _unknown(
     )
     error.explained = True  # type: ignore[attr-defined]
     if retry_after is not None:
-        error.retry_after = max(1, math.ceil(retry_after))  # type: ignore[attr-defined]
+        error.retry_after = max(1, math.ceil(retry_after))
     return error
