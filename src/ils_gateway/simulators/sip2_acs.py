@@ -351,7 +351,6 @@ class SimulatedACS(ACSFace):
     def _as_real_servers_write(self, request: Message, answer: Message) -> Message:
         quirks = self.quirks
         fields = answer.fields
-        changed: dict[str, object] = {}
         if quirks.pad_lists and isinstance(answer, PatronInformationResponse):
             fields = self._padded(request, fields)
         if quirks.legacy_title_bytes and answer.code in ("18", "12", "30", "16", "10"):
@@ -359,10 +358,12 @@ class SimulatedACS(ACSFace):
         if quirks.real_field_order:
             fields = _real_order(answer.code, fields)
         if quirks.misleading_status_flags and isinstance(answer, ACSStatus):
-            changed = {"checkin_ok": False, "checkout_ok": False, "acs_renewal_policy": True}
-        if fields is answer.fields and not changed:
+            return dataclasses.replace(
+                answer, fields=fields, checkin_ok=False, checkout_ok=False, acs_renewal_policy=True
+            )
+        if fields is answer.fields:
             return answer
-        return dataclasses.replace(answer, fields=fields, **changed)
+        return dataclasses.replace(answer, fields=fields)
 
     def _padded(self, request: Message, fields: tuple[Field, ...]) -> tuple[Field, ...]:
         assert isinstance(request, PatronInformationRequest)
