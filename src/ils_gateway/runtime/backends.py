@@ -14,10 +14,11 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from ils_gateway.adapters.base import ILSBackend
-from ils_gateway.adapters.resilience.backend import CallTimeouts, ResilientBackend, RetryPolicy
+from ils_gateway.adapters.resilience.backend import CallTimeouts, ResilientBackend
 from ils_gateway.adapters.resilience.cache import ReadCache
 from ils_gateway.domain.clock import Clock, system_clock
 from ils_gateway.domain.errors import GatewayError
+from ils_gateway.domain.retry import RetryPolicy
 from ils_gateway.tenants.models import TenantConfig
 
 BackendFactory = Callable[[TenantConfig, Clock], ILSBackend]
