@@ -251,7 +251,7 @@ class Sip2Quirks:
             values[attr] = getattr(every, attr)
         if "renewals-off" in chosen:
             values["renewals_off"] = True
-        return cls(**values)  # type: ignore[arg-type]
+        return cls(**values)  # type: ignore[arg-type]  # each value read from Quirks.all() by field name
 
 
 QUIRK_NAMES = (
@@ -920,7 +920,7 @@ async def start_sip2_simulator(
         institution_id=institution_id,
         latency=latency or {},
         encoding=codec.encoding,
-        **options,  # type: ignore[arg-type]
+        **options,  # type: ignore[arg-type]  # further SimulatedACS fields, as documented above
     )
     settings = server_settings(
         acs, host=host, port=port, codec=codec, require_error_detection=require_error_detection
