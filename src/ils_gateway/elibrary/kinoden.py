@@ -118,7 +118,7 @@ class _WireHolds(_Wire):
 
 
 W = TypeVar("W", bound=_Wire)
-T = TypeVar("T")
+_T = TypeVar("_T")
 
 
 def _parse(model: type[W], body: Any, what: str) -> W:
@@ -131,7 +131,7 @@ def _parse(model: type[W], body: Any, what: str) -> W:
         ) from exc
 
 
-def _convert(what: str, build: Callable[[], T]) -> T:
+def _convert(what: str, build: Callable[[], _T]) -> _T:
     # Wire data that passes the schema but breaks a domain rule (a ready hold with no expiry).
     try:
         return build()
