@@ -33,7 +33,7 @@ import codecs
 import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from ils_gateway.simulators.library import Operation, SimulatedLibrary
 from ils_gateway.simulators.outcomes import (
@@ -245,13 +245,13 @@ class Sip2Quirks:
         if unknown:
             raise ValueError(f"unknown SIP2 quirk(s): {', '.join(sorted(unknown))}")
         every = cls.all()
-        values: dict[str, object] = {}
+        values: dict[str, Any] = {}  # each a field of Sip2Quirks, read by name
         for name in chosen:
             attr = name.replace("-", "_")
             values[attr] = getattr(every, attr)
         if "renewals-off" in chosen:
             values["renewals_off"] = True
-        return cls(**values)  # type: ignore[arg-type]  # each value read from Quirks.all() by field name
+        return cls(**values)
 
 
 QUIRK_NAMES = (
@@ -899,7 +899,7 @@ async def start_sip2_simulator(
     latency: Mapping[str, float] | None = None,
     institution_id: str = "MIDORI",
     require_error_detection: bool = False,
-    **options: object,
+    **options: Any,
 ) -> tuple[SIP2Server, SimulatedACS]:
     """Start an ACS over ``library``; ``aclose()`` the server to stop it.
 
@@ -920,7 +920,7 @@ async def start_sip2_simulator(
         institution_id=institution_id,
         latency=latency or {},
         encoding=codec.encoding,
-        **options,  # type: ignore[arg-type]  # further SimulatedACS fields, as documented above
+        **options,
     )
     settings = server_settings(
         acs, host=host, port=port, codec=codec, require_error_detection=require_error_detection
