@@ -25,6 +25,7 @@ from ils_gateway.kiosk.face import kiosk_context
 from ils_gateway.logging import configure_logging
 from ils_gateway.runtime.settings import GatewaySettings
 from ils_gateway.runtime.store import StoreSettings, store_settings
+from ils_gateway.tenants.backends import Sip2Backend
 from ils_gateway.tenants.loader import TenantConfigError, load_tenants
 
 
@@ -41,10 +42,11 @@ async def _embedded_app(redis_url: str | None, store: StoreSettings) -> web.Appl
     from ils_gateway.runtime.demo import embedded_settings
 
     settings, acs = await embedded_settings(redis_url=redis_url, store=store)
-    tenant = next(iter(settings.tenants))
+    backend = next(iter(settings.tenants)).backend
+    assert isinstance(backend, Sip2Backend)  # the demo tenant talks SIP2 to the simulator
     click.echo(
         f"embedded SIP2 simulator ({acs.library.data.name}) on "
-        f"{tenant.backend.host}:{tenant.backend.port}; tenant 'demo'"  # type: ignore[union-attr]
+        f"{backend.host}:{backend.port}; tenant 'demo'"
     )
     return _faces(settings)
 

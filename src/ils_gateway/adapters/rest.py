@@ -175,8 +175,13 @@ async def send_with_retries(
         left = remaining()
         return left is not None and left <= backoff(state)
 
+    after_last = stop_after_attempt(attempts)
+
+    def stop(state: RetryCallState) -> bool:  # tenacity's `|` is typed for stop_base only
+        return after_last(state) or out_of_time(state)
+
     retrying = AsyncRetrying(
-        stop=stop_after_attempt(attempts) | out_of_time,
+        stop=stop,
         wait=wait,
         retry=retry_if_exception(_retryable),
         reraise=True,
@@ -461,6 +466,7 @@ class RestClient(Generic[_Call]):
     ) -> None:
         self.vendor = vendor
         self._retry_after = settings.retry_after
+        self._auth = auth
         self._http = http_client(
             settings, base_url=base_url, auth=auth, accept=vendor.accept, transport=transport
         )
@@ -470,7 +476,7 @@ class RestClient(Generic[_Call]):
     @property
     def auth(self) -> httpx.Auth:
         """The authentication flow in use (tests read its login counter)."""
-        return self._http.auth
+        return self._auth
 
     async def aclose(self) -> None:
         """Close pooled connections; the client cannot be used afterwards."""

@@ -18,12 +18,13 @@ if TYPE_CHECKING:
     from ils_gateway.services.sessions import PatronSession
     from ils_gateway.services.tracking import Freshness
 
-RENDERED_KEY = web.AppKey("rendered", "RenderedLists")
+# The value types are named for the type checker only (imported under TYPE_CHECKING above).
+RENDERED_KEY: web.AppKey[RenderedLists] = web.AppKey("rendered")
 
 REQUEST_ID = web.RequestKey("request_id", str)
-TENANT = web.RequestKey("tenant", "TenantRuntime")
-SESSION = web.RequestKey("session", "PatronSession")
-FRESHNESS = web.RequestKey("freshness", "Freshness")
+TENANT: web.RequestKey[TenantRuntime] = web.RequestKey("tenant")
+SESSION: web.RequestKey[PatronSession] = web.RequestKey("session")
+FRESHNESS: web.RequestKey[Freshness] = web.RequestKey("freshness")
 
 __all__ = [
     "FRESHNESS",

@@ -65,7 +65,7 @@ async def gateway_middleware(request: web.Request, handler: Handler) -> web.Stre
     # runs (tenant, patron and channel join once the session is known), and the request line's.
     context = {"request_id": request_id, "method": request.method, "path": path}
     # bind/reset by token: the cheapest way to scope context to one request (on every request)
-    tokens = bind_contextvars(**context)
+    tokens = dict(bind_contextvars(**context))  # _with_session adds the patron's tokens
     started = time.perf_counter()
     status = 500
     try:

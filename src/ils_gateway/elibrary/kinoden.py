@@ -8,7 +8,7 @@ that does not fit the document is the e-library's fault: ``BackendProtocolError`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -118,6 +118,7 @@ class _WireHolds(_Wire):
 
 
 W = TypeVar("W", bound=_Wire)
+_T = TypeVar("_T")
 
 
 def _parse(model: type[W], body: Any, what: str) -> W:
@@ -130,7 +131,7 @@ def _parse(model: type[W], body: Any, what: str) -> W:
         ) from exc
 
 
-def _convert(what: str, build: Any) -> Any:
+def _convert(what: str, build: Callable[[], _T]) -> _T:
     # Wire data that passes the schema but breaks a domain rule (a ready hold with no expiry).
     try:
         return build()

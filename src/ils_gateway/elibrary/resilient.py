@@ -306,7 +306,7 @@ class ResilientElibrary:
 
         def entry(entries: Sequence[EbookHold] | Sequence[EbookLoan] | None) -> R | None:
             found = next((e for e in entries or () if e.title.id == title_id), None)
-            return found  # type: ignore[return-value]
+            return found  # type: ignore[return-value]  # R is the entry type `listed` returns
 
         async def verify() -> tuple[bool | None, R | None]:
             now = await listing()
@@ -322,7 +322,7 @@ class ResilientElibrary:
                 happened, result = await verify()
                 if happened:
                     journal.carried_out(earlier)
-                    return result  # type: ignore[return-value]
+                    return result  # type: ignore[return-value]  # a read-back's result is the write's own
                 if happened is None or earlier.done:  # a write done once is never resent
                     journal.left_unknown(earlier)
                     raise OutcomeUnknown(_EBOOK_UNKNOWN)
@@ -342,7 +342,7 @@ class ResilientElibrary:
                     result = await self._attempt_write(op, call)
             if journal is not None:
                 journal.carried_out(PendingWrite(op, title_id))
-            return result  # type: ignore[return-value]
+            return result  # type: ignore[return-value]  # a read-back's result is the write's own
         except OutcomeUnknown:
             raise
         except GatewayError:

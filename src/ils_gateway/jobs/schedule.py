@@ -115,7 +115,8 @@ def jobs_context(
     """A cleanup context running the jobs while the app runs (nothing without a store)."""
 
     async def context(app: web.Application) -> AsyncIterator[None]:
-        runtimes = list(app[GATEWAY_KEY])
+        gateway = app[GATEWAY_KEY]
+        runtimes = list(gateway)
         lists = app[STORE_KEY]
         if lists is None:
             yield

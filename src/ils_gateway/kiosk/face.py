@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 import structlog
 from aiohttp import web
@@ -60,7 +60,14 @@ from ils_gateway.runtime.keys import GATEWAY_KEY
 from ils_gateway.runtime.tenant import Gateway
 from ils_gateway.services import rules
 from ils_gateway.services.context import Caller
-from ils_gateway.sip2.acs import ACSFace, RequestHandler, StatusReport, end_of_day, page
+from ils_gateway.sip2.acs import (
+    ACSFace,
+    PatronAnswer,
+    RequestHandler,
+    StatusReport,
+    end_of_day,
+    page,
+)
 from ils_gateway.sip2.fields import (
     CirculationStatus,
     HoldMode,
@@ -280,7 +287,7 @@ class KioskFace(ACSFace):
         summary = summary.model_copy(update={"blocks": patron.blocks or summary.blocks})
         lists = _patron_lists(loans, holds)
         wanted = _requested_list(msg.summary.items)
-        entries: dict[str, list[str]] = {}
+        entries: _ItemLists = {}
         if wanted is not None and wanted in lists:
             entries[wanted] = page(lists[wanted], msg.start_item, msg.end_item, _PAGE_LIMIT)
         limits = self._services.policy.holds
@@ -554,10 +561,10 @@ class KioskFace(ACSFace):
 
     def _unknown_patron(
         self,
-        answer: type[PatronStatusResponse | PatronInformationResponse],
+        answer: type[PatronAnswer],
         msg: Message,
         error: Exception,
-    ) -> Message:
+    ) -> PatronAnswer:
         return self.unknown_patron(answer, msg, self._screen_text(error), password_checked=True)
 
 
@@ -608,7 +615,20 @@ def _patron_lists(loans: Sequence[Loan], holds: Sequence[Hold]) -> dict[str, lis
     }
 
 
-_SUMMARY_FIELDS = {
+_ListName = Literal["charged_items", "overdue_items", "hold_items", "unavailable_hold_items"]
+
+
+class _ItemLists(TypedDict, total=False):
+    """The 64 item list a 63 asked for (at most one), as ``PatronInformationResponse.build``
+    takes it."""
+
+    charged_items: list[str]
+    overdue_items: list[str]
+    hold_items: list[str]
+    unavailable_hold_items: list[str]
+
+
+_SUMMARY_FIELDS: dict[SummaryItem, _ListName] = {
     SummaryItem.HOLD_ITEMS: "hold_items",
     SummaryItem.OVERDUE_ITEMS: "overdue_items",
     SummaryItem.CHARGED_ITEMS: "charged_items",
@@ -616,7 +636,7 @@ _SUMMARY_FIELDS = {
 }
 
 
-def _requested_list(items: frozenset[SummaryItem] | set[SummaryItem]) -> str | None:
+def _requested_list(items: frozenset[SummaryItem] | set[SummaryItem]) -> _ListName | None:
     """The one list a 63 asks for (the spec allows one; the first wins if several are set)."""
     for item in sorted(items, key=lambda s: s.value):
         return _SUMMARY_FIELDS.get(item)

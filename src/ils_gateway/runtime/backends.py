@@ -14,10 +14,12 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from ils_gateway.adapters.base import ILSBackend
-from ils_gateway.adapters.resilience.backend import CallTimeouts, ResilientBackend, RetryPolicy
+from ils_gateway.adapters.resilience.backend import CallTimeouts, ResilientBackend
 from ils_gateway.adapters.resilience.cache import ReadCache
 from ils_gateway.domain.clock import Clock, system_clock
 from ils_gateway.domain.errors import GatewayError
+from ils_gateway.domain.retry import RetryPolicy
+from ils_gateway.tenants import backends as configs
 from ils_gateway.tenants.models import TenantConfig
 
 BackendFactory = Callable[[TenantConfig, Clock], ILSBackend]
@@ -37,8 +39,10 @@ def _local_today(tenant: TenantConfig, clock: Clock) -> Callable[[], date]:
 def _sip2(tenant: TenantConfig, clock: Clock) -> ILSBackend:
     from ils_gateway.adapters.sip2.backend import Sip2Backend
 
+    config = tenant.backend
+    assert isinstance(config, configs.Sip2Backend)  # build_backend picks the builder by kind
     return Sip2Backend(
-        tenant.backend,  # type: ignore[arg-type]
+        config,
         tz=ZoneInfo(tenant.timezone),
         today=_local_today(tenant, clock),
         now=clock,
@@ -48,13 +52,17 @@ def _sip2(tenant: TenantConfig, clock: Clock) -> ILSBackend:
 def _koha(tenant: TenantConfig, clock: Clock) -> ILSBackend:
     from ils_gateway.adapters.koha.backend import KohaBackend
 
-    return KohaBackend(tenant.backend, today=_local_today(tenant, clock))  # type: ignore[arg-type]
+    config = tenant.backend
+    assert isinstance(config, configs.KohaBackend)  # build_backend picks the builder by kind
+    return KohaBackend(config, today=_local_today(tenant, clock))
 
 
 def _folio(tenant: TenantConfig, clock: Clock) -> ILSBackend:
     from ils_gateway.adapters.folio.backend import FolioBackend
 
-    return FolioBackend(tenant.backend, now=clock, timezone=tenant.timezone)  # type: ignore[arg-type]
+    config = tenant.backend
+    assert isinstance(config, configs.FolioBackend)  # build_backend picks the builder by kind
+    return FolioBackend(config, now=clock, timezone=tenant.timezone)
 
 
 _BACKENDS: dict[str, BackendFactory] = {"sip2": _sip2, "koha": _koha, "folio": _folio}

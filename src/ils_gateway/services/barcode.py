@@ -24,7 +24,8 @@ _CODE39_DATA = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-. $/+%")
 
 def barcode_modules(card_number: str, symbology: Symbology) -> str:
     """The bar/space pattern as ``1``/``0`` modules (what the SVG draws, left to right)."""
-    return _symbol(card_number, symbology).build()[0]
+    modules: str = _symbol(card_number, symbology).build()[0]
+    return modules
 
 
 def card_barcode_svg(card_number: str, symbology: Symbology) -> bytes:

@@ -12,7 +12,9 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ils_gateway.adapters.base import CancelOutcome, Capability
+# CancelOutcome is part of this service's answer (the API handlers read it from here).
+from ils_gateway.adapters.base import CancelOutcome as CancelOutcome
+from ils_gateway.adapters.base import Capability
 from ils_gateway.adapters.resilience.journal import unsettled
 from ils_gateway.domain.errors import (
     CancelRefused,
@@ -22,7 +24,14 @@ from ils_gateway.domain.errors import (
     NotFound,
 )
 from ils_gateway.domain.models import BatchResult, Hold, HoldResult, Item, Library, Loan
-from ils_gateway.domain.vocab import ContactMethod, Feature, HoldStatus, Outcome, RefusalReason
+from ils_gateway.domain.vocab import (
+    ContactMethod,
+    Feature,
+    HoldStatus,
+    MaterialType,
+    Outcome,
+    RefusalReason,
+)
 from ils_gateway.services import rules
 from ils_gateway.services.context import Caller, TenantContext
 
@@ -226,7 +235,7 @@ class HoldService:
             raise HoldRefused(reason, self._label(reason))
 
     def _check_new_hold(
-        self, item: Item, counted: Counter, held_ids: set[str], on_loan_ids: set[str]
+        self, item: Item, counted: Counter[MaterialType], held_ids: set[str], on_loan_ids: set[str]
     ) -> None:
         policy = self._tenant.policy.holds
         reason: RefusalReason | None = None

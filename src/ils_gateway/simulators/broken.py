@@ -216,16 +216,13 @@ class BrokenACS(SimulatedACS):
             return replace(answer, overdue_items_count=0, fields=fields)
         lists_nothing = isinstance(request, PatronInformationRequest) and not request.summary.items
         if self.fault is Sip2Fault.SUMMARY_COUNTS_ZERO and lists_nothing:
-            zero = dict.fromkeys(
-                (
-                    "hold_items_count",
-                    "overdue_items_count",
-                    "charged_items_count",
-                    "unavailable_holds_count",
-                ),
-                0,
+            return replace(
+                answer,
+                hold_items_count=0,
+                overdue_items_count=0,
+                charged_items_count=0,
+                unavailable_holds_count=0,
             )
-            return replace(answer, **zero)
         return answer
 
     def _renewed_in_name_only(self, message: RenewRequest) -> RenewResponse:

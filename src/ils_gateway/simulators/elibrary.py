@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from pydantic import BaseModel, ConfigDict, Field
 
 from ils_gateway.domain.clock import Clock
@@ -399,7 +400,7 @@ def _error(exc: ElibraryError, state: ElibraryState) -> web.Response:
 
 
 @web.middleware
-async def _api_errors(request: web.Request, handler: Any) -> web.StreamResponse:
+async def _api_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     state = request.app[ELIBRARY_STATE]
     try:
         if request.path.startswith(("/v1/", "/admin/events")):

@@ -820,7 +820,7 @@ async def create_instance_request(request: web.Request) -> web.Response:
 
 def _json_errors(response: web.Response) -> list[dict[str, Any]]:
     assert response.body is not None
-    return list(json.loads(bytes(response.body))["errors"])  # type: ignore[arg-type]
+    return list(json.loads(bytes(response.body))["errors"])  # type: ignore[arg-type]  # aiohttp types body as bytes | Payload; json_response sets bytes
 
 
 _FIXED_ON_PUT = ("requesterId", "instanceId", "requestLevel", "requestType", "itemId")
@@ -1032,7 +1032,7 @@ async def _okapi(request: web.Request, handler: Handler) -> web.StreamResponse:
     answer: Any = None
     if isinstance(response, web.Response) and response.body is not None:
         if response.content_type == "application/json":
-            answer = json.loads(bytes(response.body))  # type: ignore[arg-type]
+            answer = json.loads(bytes(response.body))  # type: ignore[arg-type]  # aiohttp types body as bytes | Payload; json_response sets bytes
         else:
             answer = response.text
     state.traffic.append(Exchange(request.method, route, body, response.status, answer))

@@ -57,7 +57,7 @@ import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, TypedDict
 
 from aiohttp import web
 
@@ -80,8 +80,17 @@ from ils_gateway.simulators.records import Biblio, ContactMethod, ItemStatus
 API = "/api/v1"
 TOKEN_LIFETIME = 3600
 KOHA_LIBRARY = web.AppKey("koha_library", SimulatedLibrary)
-_STATE = web.AppKey("koha_state", dict)
-_SETTINGS = web.AppKey("koha_settings", "KohaSettings")
+_STATE: web.AppKey[_AuthState] = web.AppKey("koha_state")
+_SETTINGS: web.AppKey[KohaSettings] = web.AppKey("koha_settings")
+
+
+class _AuthState(TypedDict):
+    """The OAuth client, the tokens handed out, and the Basic credentials (when allowed)."""
+
+    client: tuple[str, str]
+    tokens: set[str]
+    basic: tuple[str, str] | None
+
 
 # RESTdefaultPageSize as Koha installs it (installer/data/mysql/mandatory/sysprefs.sql).
 DEFAULT_PAGE_SIZE = 20
@@ -616,7 +625,7 @@ async def list_checkouts(request: web.Request) -> web.Response:
     library = _library(request)
     _embed(request, "list_checkouts")
     returned = request.query.get("checked_in") in ("true", "1")
-    rows = []
+    rows: list[dict[str, Any]] = []
     for patron in library.data.patrons:
         if returned:
             continue  # the simulated library keeps no old_issues for this face
@@ -722,6 +731,7 @@ async def place_hold(request: web.Request) -> web.Response:
                 card, pickup, barcode=barcode, contact=contact, allocate=allocate
             )
         else:
+            assert biblio_id is not None  # without an item the biblio was required above
             hold = library.place_hold(
                 card, pickup, biblio_id=int(biblio_id), contact=contact, allocate=False
             )
@@ -899,7 +909,7 @@ def create_koha_app(
     """The Koha-like REST app over ``library`` (bind it with ``web.AppRunner``)."""
     app = web.Application(middlewares=[_koha_errors])
     app[KOHA_LIBRARY] = library
-    app[_STATE] = {"client": (client_id, client_secret), "tokens": set(), "basic": basic}
+    app[_STATE] = _AuthState(client=(client_id, client_secret), tokens=set(), basic=basic)
     app[_SETTINGS] = settings or KohaSettings()
     r = app.router
     r.add_post(f"{API}/oauth/token", token)

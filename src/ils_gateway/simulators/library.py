@@ -436,7 +436,11 @@ class SimulatedLibrary:
             raise ValueError("give exactly one of biblio_id and barcode")
         patron = self._patron(card_number)
         item = self._item(barcode) if barcode is not None else None
-        biblio = self._biblio(item.biblio_id if item else biblio_id)  # type: ignore[arg-type]
+        if item is not None:
+            biblio = self._biblio(item.biblio_id)
+        else:
+            assert biblio_id is not None  # exactly one of the two, checked above
+            biblio = self._biblio(biblio_id)
         contact = contact or self._default_contact(patron, pickup)
         self._check_pickup(pickup, contact)
         blocks = self._blocks(patron)
@@ -577,13 +581,15 @@ class SimulatedLibrary:
                 if arrival <= now:
                     hold.state = HoldState.PROCESSING
                     hold.state_since = arrival
-                    item = self._items[hold.item_id]  # type: ignore[index]
+                    assert hold.item_id is not None  # a hold in transit or processing has its copy
+                    item = self._items[hold.item_id]
                     item.status = ItemStatus.HOLD_SHELF
                     item.location = self._pickup_branch(hold.pickup)
             if hold.state is HoldState.PROCESSING and hold.state_since is not None:
                 shelved = hold.state_since + timedelta(hours=self.rules.processing_hours)
                 if shelved <= now:
-                    item = self._items[hold.item_id]  # type: ignore[index]
+                    assert hold.item_id is not None  # a hold in transit or processing has its copy
+                    item = self._items[hold.item_id]
                     self._put_on_shelf(hold, item, item.location, shelved)
             if (
                 hold.state is HoldState.AWAITING_PICKUP

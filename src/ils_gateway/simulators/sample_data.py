@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 
 from ils_gateway.domain.clock import ManualClock
 from ils_gateway.simulators.library import TOKYO, SimulatedLibrary
-from ils_gateway.simulators.outcomes import Refusal
+from ils_gateway.simulators.outcomes import HoldView, LoanView, Refusal
 from ils_gateway.simulators.policy import HoldState, HouseRules, ItemType
 from ils_gateway.simulators.records import (
     Biblio,
@@ -76,7 +76,16 @@ class _Title:
     interlibrary_from: str | None = None
 
 
-def _t(key: str, title: str, author: str, kind: ItemType, pub: str, year: int, copies, call):
+def _t(
+    key: str,
+    title: str,
+    author: str,
+    kind: ItemType,
+    pub: str,
+    year: int,
+    copies: tuple[int, int],
+    call: str,
+) -> _Title:
     return _Title(key, title, author, kind, pub, year, copies, call)
 
 
@@ -754,7 +763,9 @@ class _Builder:
     def at(self, days: float, hours: float = 0) -> None:
         self.clock.now = self.now + timedelta(days=days, hours=hours)
 
-    def lend(self, card: str, key: str, days: float, copy: int = 0, branch: str | None = None):
+    def lend(
+        self, card: str, key: str, days: float, copy: int = 0, branch: str | None = None
+    ) -> LoanView:
         self.at(days)
         return self.lib.checkout(card, self.copies[key][copy], branch)
 
@@ -767,9 +778,16 @@ class _Builder:
             self.at(days)
             self.lib.checkout(_FILLER_CARDS[(n + len(key)) % len(_FILLER_CARDS)], barcode)
 
-    def hold(self, card: str, key: str, days: float, pickup: str = "CEN", **kw):
+    def hold(
+        self,
+        card: str,
+        key: str,
+        days: float,
+        pickup: str = "CEN",
+        contact: ContactMethod | None = None,
+    ) -> HoldView:
         self.at(days)
-        return self.lib.place_hold(card, pickup, biblio_id=self.biblio_ids[key], **kw)
+        return self.lib.place_hold(card, pickup, biblio_id=self.biblio_ids[key], contact=contact)
 
     def _everyday_circulation(self) -> None:
         """Random loans by the extra patrons around the demo patrons' stories."""

@@ -33,7 +33,7 @@ import codecs
 import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from ils_gateway.simulators.library import Operation, SimulatedLibrary
 from ils_gateway.simulators.outcomes import (
@@ -248,13 +248,13 @@ class Sip2Quirks:
         if unknown:
             raise ValueError(f"unknown SIP2 quirk(s): {', '.join(sorted(unknown))}")
         every = cls.all()
-        values: dict[str, object] = {}
+        values: dict[str, Any] = {}  # each a field of Sip2Quirks, read by name
         for name in chosen:
             attr = name.replace("-", "_")
             values[attr] = getattr(every, attr)
         if "renewals-off" in chosen:
             values["renewals_off"] = True
-        return cls(**values)  # type: ignore[arg-type]
+        return cls(**values)
 
 
 QUIRK_NAMES = (
@@ -354,7 +354,6 @@ class SimulatedACS(ACSFace):
     def _as_real_servers_write(self, request: Message, answer: Message) -> Message:
         quirks = self.quirks
         fields = answer.fields
-        changed: dict[str, object] = {}
         if quirks.pad_lists and isinstance(answer, PatronInformationResponse):
             fields = self._padded(request, fields)
         if quirks.legacy_title_bytes and answer.code in ("18", "12", "30", "16", "10"):
@@ -362,10 +361,12 @@ class SimulatedACS(ACSFace):
         if quirks.real_field_order:
             fields = _real_order(answer.code, fields)
         if quirks.misleading_status_flags and isinstance(answer, ACSStatus):
-            changed = {"checkin_ok": False, "checkout_ok": False, "acs_renewal_policy": True}
-        if fields is answer.fields and not changed:
+            return dataclasses.replace(
+                answer, fields=fields, checkin_ok=False, checkout_ok=False, acs_renewal_policy=True
+            )
+        if fields is answer.fields:
             return answer
-        return dataclasses.replace(answer, fields=fields, **changed)
+        return dataclasses.replace(answer, fields=fields)
 
     def _padded(self, request: Message, fields: tuple[Field, ...]) -> tuple[Field, ...]:
         assert isinstance(request, PatronInformationRequest)
@@ -904,7 +905,7 @@ async def start_sip2_simulator(
     latency: Mapping[str, float] | None = None,
     institution_id: str = "MIDORI",
     require_error_detection: bool = False,
-    **options: object,
+    **options: Any,
 ) -> tuple[SIP2Server, SimulatedACS]:
     """Start an ACS over ``library``; ``aclose()`` the server to stop it.
 
@@ -925,7 +926,7 @@ async def start_sip2_simulator(
         institution_id=institution_id,
         latency=latency or {},
         encoding=codec.encoding,
-        **options,  # type: ignore[arg-type]
+        **options,
     )
     settings = server_settings(
         acs, host=host, port=port, codec=codec, require_error_detection=require_error_detection

@@ -56,6 +56,7 @@ from ils_gateway.sip2.server import SIP2Session
 __all__ = [
     "UNKNOWN_PATRON_STATUS",
     "ACSFace",
+    "PatronAnswer",
     "RequestHandler",
     "StatusReport",
     "end_of_day",
@@ -64,6 +65,10 @@ __all__ = [
 ]
 
 _LoanAnswer = TypeVar("_LoanAnswer", CheckoutResponse, RenewResponse)
+PatronAnswer = TypeVar(
+    "PatronAnswer", PatronStatusResponse, PatronInformationResponse, PatronEnableResponse
+)
+"""A 24, 64 or 26: ``unknown_patron`` answers with the class it is given."""
 
 RequestHandler = Callable[[Any, SIP2Session], Message | Awaitable[Message]]
 """One request code's handler: the request (its message class) and the session → the answer."""
@@ -296,13 +301,13 @@ class ACSFace(ABC):
 
     def unknown_patron(
         self,
-        answer: type[PatronStatusResponse | PatronInformationResponse | PatronEnableResponse],
+        answer: type[PatronAnswer],
         msg: Message,
         text: str,
         *,
         valid: bool | None = False,
         password_checked: bool = False,
-    ) -> Message:
+    ) -> PatronAnswer:
         """24, 64 or 26 for a patron the ACS does not know or let in: BL=N (no BL when
         ``valid`` is None); CQ=N too where the ACS says the password was checked."""
         return answer.build(

@@ -360,7 +360,7 @@ class SipDate:
             m = _FREE_DATE.match(raw)
             if m:
                 parts = [int(p) if p else 0 for p in m.groups()]
-                return datetime(*parts)  # type: ignore[arg-type]
+                return datetime(*parts)  # type: ignore[arg-type]  # typeshed: datetime(*list) of unknown length; _FREE_DATE has 6 groups
         except ValueError:
             return None
         return None
@@ -530,7 +530,7 @@ class EnumCode(FixedKind):
     def write(self, name: str, value: Any) -> str:
         if not isinstance(value, self.enum):
             raise FieldValueError(name, f"expected a {self.enum.__name__}")
-        return value.value  # type: ignore[no-any-return]
+        return value.value  # type: ignore[no-any-return]  # typeshed: Enum.value is Any; these enums are str-valued
 
 
 class FlagString(FixedKind):
@@ -644,7 +644,7 @@ class VarField(Generic[T]):
     def __get__(self, obj: object | None, owner: type) -> VarField[T] | T:
         if obj is None:
             return self
-        return self.extract(obj.fields)  # type: ignore[attr-defined]
+        return self.extract(obj.fields)  # type: ignore[attr-defined]  # a descriptor on Message classes (not importable here)
 
     def extract(self, fields: tuple[Field, ...]) -> T:
         """The accessor's value from a message's fields."""

@@ -8,8 +8,9 @@ response once ``complete`` stored it).
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Row, delete, select, update
 
 from ils_gateway.domain.clock import Clock
 from ils_gateway.store._db import Database, owned_by, owner_values
@@ -97,8 +98,8 @@ class IdempotencyRepository:
             return result.rowcount
 
 
-def _record(row: object) -> IdempotencyRecord:
-    r = row._mapping  # type: ignore[attr-defined]
+def _record(row: Row[Any]) -> IdempotencyRecord:
+    r = row._mapping
     return IdempotencyRecord(
         key=r["key"],
         fingerprint=r["fingerprint"],

@@ -119,14 +119,15 @@ class HoldSequenceRepository:
             await conn.execute(
                 delete(m).where(m.c.sequence_id == row.sequence_id, m.c.position == row.position)
             )
-            remaining = (
-                await conn.execute(
-                    select(m.c.position)
-                    .where(m.c.sequence_id == row.sequence_id)
-                    .order_by(m.c.position)
-                )
-            ).scalars()
-            remaining = list(remaining)
+            remaining = list(
+                (
+                    await conn.execute(
+                        select(m.c.position)
+                        .where(m.c.sequence_id == row.sequence_id)
+                        .order_by(m.c.position)
+                    )
+                ).scalars()
+            )
             if len(remaining) < MIN_MEMBERS:
                 await conn.execute(
                     delete(hold_sequences).where(hold_sequences.c.sequence_id == row.sequence_id)

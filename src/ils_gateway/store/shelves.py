@@ -6,6 +6,7 @@ Limits (shelves per patron, items per shelf) come from the tenant policy with ea
 
 from __future__ import annotations
 
+import builtins  # annotations after a method named ``list`` need the builtin by name
 import uuid
 from typing import Any
 
@@ -121,7 +122,7 @@ class ShelfRepository:
 
     async def _shelves(
         self, conn: AsyncConnection, owner: PatronRef, shelf_id: str | None = None
-    ) -> list[Shelf]:
+    ) -> builtins.list[Shelf]:
         s, i = shelves, shelf_items
         counts = (
             select(i.c.shelf_id, func.count().label("n"))
@@ -142,7 +143,7 @@ class ShelfRepository:
 
     # --- items ---------------------------------------------------------------------------------
 
-    async def items(self, owner: PatronRef, shelf_id: str) -> list[ShelfItem]:
+    async def items(self, owner: PatronRef, shelf_id: str) -> builtins.list[ShelfItem]:
         """What is on a shelf, in the order it was added."""
         i = shelf_items
         async with self._db.read() as conn:

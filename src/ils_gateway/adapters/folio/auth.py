@@ -30,7 +30,7 @@ ACCESS_COOKIE = "folioAccessToken"
 
 
 def _access_token(response: httpx.Response) -> str | None:
-    header = response.headers.get("x-okapi-token")
+    header: str | None = response.headers.get("x-okapi-token")
     if header:
         return header
     for raw in response.headers.get_list("set-cookie"):

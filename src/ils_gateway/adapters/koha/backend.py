@@ -23,6 +23,7 @@ list of twenty loans of five titles costs five record reads, and the next list n
 from __future__ import annotations
 
 import asyncio
+import enum
 import functools
 import time
 from collections.abc import Callable, Sequence
@@ -88,7 +89,11 @@ TITLE_TTL_SECONDS = 3600.0
 # Record reads in flight at once per backend: enough for a page of loans, gentle on Koha.
 TITLE_FETCH_CONCURRENCY = 4
 _TITLE_CACHE_SIZE = 4096
-_NOT_CACHED = object()
+
+
+class _Cache(enum.Enum):
+    NOT_CACHED = enum.auto()  # a record Koha no longer has is cached too, as None
+
 
 # Why Koha's REST API (the v1 subset used) lacks what it lacks.
 _SELF_CHECK = Unavailable("Koha adapter: use SIP2 for self-check")
@@ -209,9 +214,9 @@ class KohaBackend(GuardedBackend):
 
     async def _biblio(self, biblio_id: int) -> KohaBiblio | None:
         """The record ``biblio_id`` (None when Koha no longer has it), cached, one fetch per id."""
-        cached = self._biblios.get(biblio_id, _NOT_CACHED)
-        if cached is not _NOT_CACHED:
-            return cached  # type: ignore[return-value]
+        cached = self._biblios.get(biblio_id, _Cache.NOT_CACHED)
+        if cached is not _Cache.NOT_CACHED:
+            return cached
         pending = self._biblio_fetches.get(biblio_id)
         if pending is None:
             pending = asyncio.ensure_future(self._fetch_biblio(biblio_id))

@@ -136,7 +136,7 @@ class KohaBiblio(_KohaObject):
 T = TypeVar("T")
 
 
-def parse(kind: type[T] | Any, document: Any, where: str) -> T:
+def parse(kind: type[T], document: Any, where: str) -> T:
     """Validate ``document`` as ``kind`` (a model or e.g. ``list[KohaHold]``) or blame Koha."""
     try:
         return TypeAdapter(kind).validate_python(document)

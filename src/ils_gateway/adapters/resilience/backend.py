@@ -504,7 +504,7 @@ class ResilientBackend:
                 happened, result = await self._verify(op, verify, base)
                 if happened:
                     journal.carried_out(earlier)
-                    return result  # type: ignore[no-any-return]
+                    return result  # type: ignore[no-any-return]  # a Verdict carries the write's own result as Any
                 if idempotent:
                     pass  # the same change again leaves the same state: send it
                 elif happened is None or earlier.done:  # a write done once is never resent
@@ -543,7 +543,7 @@ class ResilientBackend:
                     result = await self._attempt_write(op, call)
             if journal is not None:
                 journal.carried_out(PendingWrite(op, target, base))
-            return result  # type: ignore[no-any-return]
+            return result  # type: ignore[no-any-return]  # a Verdict carries the write's own result as Any
         except OutcomeUnknown as exc:
             if getattr(exc, "explained", False):
                 raise
@@ -730,7 +730,7 @@ def _unknown(
         "Idempotency-Key to learn the outcome (it will not be done twice).",
         operator_detail=operator_detail,
     )
-    error.explained = True  # type: ignore[attr-defined]
+    error.explained = True  # type: ignore[attr-defined]  # a marker render_error reads with getattr
     if retry_after is not None:
-        error.retry_after = max(1, math.ceil(retry_after))  # type: ignore[attr-defined]
+        error.retry_after = max(1, math.ceil(retry_after))
     return error

@@ -144,7 +144,7 @@ class GuardedCalls:
     def decoded(cached: CachedRead, adapter: TypeAdapter[T]) -> T:
         """The answer of a cache entry: its kept value (a fresh list), else its payload decoded."""
         if cached.value is not None:
-            return _handed_out(cached.value)  # type: ignore[no-any-return]
+            return _handed_out(cached.value)  # type: ignore[no-any-return]  # the kept value is the T that was read
         return adapter.validate_json(cached.payload)
 
     def serving_stale(self, op: str, cached: CachedRead, exc: BaseException) -> None:

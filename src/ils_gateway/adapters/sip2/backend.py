@@ -290,11 +290,12 @@ class Sip2Backend(GuardedBackend):
 
     async def _gather(self, calls: Sequence[Awaitable[_T]]) -> list[_T]:
         """Run ``calls`` together (the pool bounds concurrency); the first error wins."""
-        results = await asyncio.gather(*calls, return_exceptions=True)
-        for result in results:
+        results: list[_T] = []
+        for result in await asyncio.gather(*calls, return_exceptions=True):
             if isinstance(result, BaseException):
                 raise result
-        return results  # type: ignore[return-value]
+            results.append(result)
+        return results
 
     # -- patrons ----------------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ import re
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Literal
+from typing import Literal, TypedDict
 from zoneinfo import ZoneInfo
 
 from ils_gateway.adapters.sip2.refusals import RefusalTable, SipAction, backend_message
@@ -233,6 +233,13 @@ def blocks_from_status(
     return tuple(found)
 
 
+class _CardExpiry(TypedDict, total=False):
+    """``Patron(card_expires=...)`` only when the ACS says (an unset field keeps the old one
+    when a summary is merged, ``model_dump(exclude_unset=True)``)."""
+
+    card_expires: date
+
+
 def patron_from_64(
     msg: PatronInformationResponse,
     card_number: str,
@@ -249,13 +256,14 @@ def patron_from_64(
     blocks = blocks_from_status(msg.patron_status, screen)
     hold_ready = msg.hold_items_count or 0
     expires = card_expiry(msg, expiry_field)
+    expiry: _CardExpiry = {"card_expires": expires} if expires is not None else {}
     return Patron(
         id=msg.patron_identifier or card_number,
         card_number=card_number,
         name=(msg.personal_name or "").strip(),
         blocks=blocks,
         block_messages=tuple(line for line in screen if line.strip()) if blocks else (),
-        **({"card_expires": expires} if expires is not None else {}),
+        **expiry,
         temporary_password=bool(temporary),
         email=msg.email_address or None,
         phone=msg.home_phone_number or None,

@@ -214,7 +214,7 @@ class EbookService:
     def _entry(self, ebook: E, convert: Callable[[E, ZoneInfo], C], zone: ZoneInfo) -> C:
         known = self._entries.get(id(ebook))
         if known is not None and known[0] is ebook:
-            return known[1]  # type: ignore[no-any-return]
+            return known[1]  # type: ignore[no-any-return]  # the identity check pins it to this C
         entry = convert(ebook, zone)
         if len(self._entries) >= _MAX_ENTRIES:
             self._entries.clear()

@@ -19,6 +19,7 @@ as ``waiting`` with their place in the sequence (the library's own status stays 
 
 from __future__ import annotations
 
+import builtins  # annotations after a method named ``list`` need the builtin by name
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -142,7 +143,7 @@ class HoldSequenceService:
 
     # --- keeping the order ----------------------------------------------------------------
 
-    async def annotate(self, ctx: PatronContext, holds: Sequence[Hold]) -> list[Hold]:
+    async def annotate(self, ctx: PatronContext, holds: Sequence[Hold]) -> builtins.list[Hold]:
         """``holds`` with each sequence member's place, held-back members shown as waiting."""
         sequences = await self._store.sequences.list(ctx.owner)
         by_id = {h.id: h for h in holds}
@@ -169,7 +170,7 @@ class HoldSequenceService:
             out.append(hold.model_copy(update=update))
         return out
 
-    async def enforce(self, ctx: PatronContext, backend: ILSBackend) -> list[Hold]:
+    async def enforce(self, ctx: PatronContext, backend: ILSBackend) -> builtins.list[Hold]:
         """Bring the backend in line with the patron's sequences; return the annotated holds.
 
         Members that left the hold list (collected, cancelled or expired at the library) leave

@@ -8,6 +8,7 @@ restrictions (Nishinomiya: web only).
 
 from __future__ import annotations
 
+import builtins  # annotations after a method named ``list`` need the builtin by name
 import unicodedata
 
 from ils_gateway.adapters.base import Capability, ILSBackend
@@ -59,7 +60,7 @@ class ShelfService:
         with store_errors():
             await self._store.shelves.delete(ctx.owner, shelf_id)
 
-    async def items(self, ctx: PatronContext, shelf_id: str) -> list[ShelfItem]:
+    async def items(self, ctx: PatronContext, shelf_id: str) -> builtins.list[ShelfItem]:
         """What is on a shelf, in the order it was added."""
         ctx.require(Feature.BOOKSHELVES)
         with store_errors():

@@ -8,6 +8,8 @@ Create Date: 2026-01-01
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -21,7 +23,7 @@ TS = sa.DateTime(timezone=True)
 AUTO_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
-def _owner() -> list[sa.Column]:
+def _owner() -> list[sa.Column[Any]]:
     return [
         sa.Column("tenant_id", sa.String(64), nullable=False),
         sa.Column("patron_key", sa.String(64), nullable=False),
