@@ -165,6 +165,26 @@ async def test_bridge_is_rate_limited_per_card(make_client, clock):
     assert (await client.post(BRIDGE, json=body, headers=key)).status == 200
 
 
+async def test_bridge_card_limit_counts_every_spelling_of_the_card_as_one(make_client):
+    # Hyphens, spaces and full-width digits are the same card after the tenant's card rule.
+    client = await make_client(WITH_ELIBRARY)
+    key = {"Authorization": f"Bearer {BRIDGE_KEY}"}
+    spellings = [
+        "1000000001",
+        "1000-000-001",
+        " 1000 000001 ",
+        "\uff11\uff10\uff10\uff10\uff10\uff10\uff10\uff10\uff10\uff11",
+        "10000-00001",
+    ]
+    for card in spellings:
+        body = {"cardNumber": card, "password": "guess"}
+        assert (await client.post(BRIDGE, json=body, headers=key)).status == 200
+    limited = await client.post(
+        BRIDGE, json={"cardNumber": "1 0 0 0 0 0 0 0 0 1", "password": "hanako01"}, headers=key
+    )
+    assert limited.status == 429 and int(limited.headers["Retry-After"]) >= 1
+
+
 # -- the route table, the app key, POST /holds, kiosks, Redis ------------------------------
 
 

@@ -18,6 +18,7 @@ reset" flag) in step; ``end_session`` logs out.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -36,6 +37,9 @@ if TYPE_CHECKING:
     from ils_gateway.services.mylists.reading_history import HistoryKeyOpened
     from ils_gateway.services.mylists.runtime import MyLists
     from ils_gateway.services.sessions import PatronSessions
+
+# Hyphens and dashes a patron may type between the digits of a card (after NFKC).
+_SEPARATORS = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc"
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,16 @@ class AccountService:
         raises ``AuthenticationFailed``."""
         card = rules.normalise_card(self._tenant.policy.card, card_number)
         return await self._tenant.backend.authenticate(card, password)
+
+    def card_key(self, card_number: str) -> str:
+        """The card that attempts are counted under: the tenant's canonical card, so hyphens,
+        spaces or full-width digits never make a fresh count; a card that cannot be valid is
+        folded the same way (NFKC, no separators or whitespace, upper case)."""
+        card = self._tenant.policy.card.normalise(card_number)
+        if card is not None:
+            return card
+        text = unicodedata.normalize("NFKC", card_number)
+        return "".join(ch for ch in text if not ch.isspace() and ch not in _SEPARATORS).upper()
 
     def card_blocks(self, patron: Patron) -> list[BlockReason]:
         """The blocks that make the card unusable today (expired counts when nothing else does)."""

@@ -136,7 +136,8 @@ class PatronCheckService:
         if not key_matches(api_key, self._keys):
             _log.info("bridge_key_refused", tenant=self._tenant_id)
             raise AuthenticationFailed("This client is not allowed to check patrons")
-        await self._hit(self._limiters.per_card, f"{self._tenant_id}:{card_number.strip()}")
+        card = self._account.card_key(card_number)
+        await self._hit(self._limiters.per_card, f"{self._tenant_id}:{card}")
         valid, category = await self._login(card_number, password)
         _log.info(
             "bridge_patron_check",
