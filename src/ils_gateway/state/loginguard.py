@@ -1,0 +1,144 @@
+"""Failed logins counted per key (a tenant's card, a client address) and temporary locks.
+
+Interface (``LoginGuard``, implemented by ``MemoryLoginGuard`` and ``RedisLoginGuard``)::
+
+    guard = MemoryLoginGuard()
+    wait = await guard.locked([card_key, address_key])  # seconds left of a lock, 0 if none
+    if wait:
+        ...  # answer 429 with Retry-After: wait; nothing goes to the library system
+    wait = await guard.failed(card_key, LoginLimit(failures=10, window=900, lock=900))
+    await guard.succeeded(card_key)  # forget the card's failures
+
+The failures of a key within the last ``window`` seconds are counted (a sliding window); the one
+that reaches ``failures`` locks the key for ``lock`` seconds and starts a fresh count. Keys are
+hashed before use, so a card number is never kept in clear. The clock is injected; the Redis
+guard is shared by every gateway process, so N processes do not allow N times the guesses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from cachetools import LRUCache
+
+from ils_gateway.domain.clock import EpochSeconds
+
+
+@dataclass(frozen=True, slots=True)
+class LoginLimit:
+    """``failures`` failed logins within ``window`` seconds lock the key for ``lock`` seconds."""
+
+    failures: int
+    window: float
+    lock: float
+
+    def __post_init__(self) -> None:
+        if self.failures < 1 or self.window <= 0 or self.lock <= 0:
+            raise ValueError("failures must be at least 1, window and lock positive")
+
+
+class LoginGuard(Protocol):
+    """Counts failed logins per key and locks a key that failed too often."""
+
+    async def locked(self, keys: Sequence[str]) -> int:
+        """Whole seconds until every lock on ``keys`` ends (0 when none is locked)."""
+        ...
+
+    async def failed(self, key: str, limit: LoginLimit) -> int:
+        """Count one failure for ``key``; the seconds of the lock it started, else 0."""
+        ...
+
+    async def succeeded(self, key: str) -> None:
+        """Forget ``key``'s failures."""
+        ...
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(f"login-guard\x00{key}".encode()).hexdigest()[:40]
+
+
+def _seconds(left: float) -> int:
+    return max(1, math.ceil(left)) if left > 0 else 0
+
+
+class MemoryLoginGuard:
+    """Failures and locks in this process's memory (the one-process default)."""
+
+    def __init__(self, *, max_keys: int = 100_000, clock: EpochSeconds = time.time) -> None:
+        self._clock = clock
+        # digest → times of the failures; digest → locked until. Bounded (least recent go first).
+        self._failures: LRUCache[str, tuple[float, ...]] = LRUCache(maxsize=max_keys)
+        self._locks: LRUCache[str, float] = LRUCache(maxsize=max_keys)
+
+    async def locked(self, keys: Sequence[str]) -> int:
+        now = self._clock()
+        until = max((self._locks.get(_digest(k), 0.0) for k in keys), default=0.0)
+        return _seconds(until - now)
+
+    async def failed(self, key: str, limit: LoginLimit) -> int:
+        now = self._clock()
+        slot = _digest(key)
+        since = now - limit.window
+        times = (*(t for t in self._failures.get(slot, ()) if t > since), now)
+        if len(times) < limit.failures:
+            self._failures[slot] = times
+            return 0
+        self._failures.pop(slot, None)
+        self._locks[slot] = now + limit.lock
+        return _seconds(limit.lock)
+
+    async def succeeded(self, key: str) -> None:
+        self._failures.pop(_digest(key), None)
+
+
+class RedisLoginGuard:
+    """Failures (a sorted set of their times) and locks (the lock's end, with a TTL) in Redis."""
+
+    def __init__(
+        self, redis: Any, *, prefix: str = "ilsgw:", clock: EpochSeconds = time.time
+    ) -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self._clock = clock
+
+    def _count_key(self, key: str) -> str:
+        return f"{self._prefix}login:fail:{_digest(key)}"
+
+    def _lock_key(self, key: str) -> str:
+        return f"{self._prefix}login:lock:{_digest(key)}"
+
+    async def locked(self, keys: Sequence[str]) -> int:
+        if not keys:
+            return 0
+        # The lock's end is stored as its value (epoch seconds), so the injected clock decides.
+        values = await self._redis.mget([self._lock_key(k) for k in keys])
+        until = max((float(v) for v in values if v is not None), default=0.0)
+        return _seconds(until - self._clock())
+
+    async def failed(self, key: str, limit: LoginLimit) -> int:
+        now = self._clock()
+        count_key = self._count_key(key)
+        window_ms = max(1, math.ceil(limit.window * 1000))
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.zremrangebyscore(count_key, "-inf", now - limit.window)
+            pipe.zadd(count_key, {uuid.uuid4().hex: now})
+            pipe.zcard(count_key)
+            pipe.pexpire(count_key, window_ms)
+            _, _, count, _ = await pipe.execute()
+        if int(count) < limit.failures:
+            return 0
+        lock_ms = max(1, math.ceil(limit.lock * 1000))
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(self._lock_key(key), repr(now + limit.lock), px=lock_ms)
+            pipe.delete(count_key)
+            await pipe.execute()
+        return _seconds(limit.lock)
+
+    async def succeeded(self, key: str) -> None:
+        await self._redis.delete(self._count_key(key))
