@@ -151,6 +151,12 @@ PUBLIC: dict[str, set[str]] = {
         "RateLimiter",
         "RedisRateLimiter",
     },
+    "state.loginguard": {
+        "LoginGuard",
+        "LoginLimit",
+        "MemoryLoginGuard",
+        "RedisLoginGuard",
+    },
     "state.sessions": {
         "MemorySessionStore",
         "NewSession",
@@ -250,6 +256,7 @@ PUBLIC: dict[str, set[str]] = {
         "HoldLimit",
         "HoldPolicy",
         "ListsPolicy",
+        "LoginPolicy",
         "MaintenanceSchedule",
         "NotificationPolicy",
         "OverdueRenewal",

@@ -63,6 +63,7 @@ async def open_gateway(
                 context,
                 sessions=shared.sessions,
                 limiters=shared.bridge_limiters,
+                guard=shared.login_guard,
                 elibrary=service,
                 mylists=mylists,
             )

@@ -1,9 +1,10 @@
 """The process-wide shared state, over ONE Redis client per process (or in memory).
 
-One process (the default): sessions, Idempotency-Keys, read caches and the e-library bridge's
-rate limits all in memory. Many processes behind a load balancer: ``GatewaySettings.redis_url``
-(``serve --redis URL`` or ``ILS_GATEWAY_REDIS_URL``) puts every one of them in Redis through
-the same client, so nothing correct depends on a request returning to the same process.
+One process (the default): sessions, Idempotency-Keys, read caches, the e-library bridge's
+rate limits and the failed-login counts all in memory. Many processes behind a load balancer:
+``GatewaySettings.redis_url`` (``serve --redis URL`` or ``ILS_GATEWAY_REDIS_URL``) puts every
+one of them in Redis through the same client, so nothing correct depends on a request returning
+to the same process.
 ``open_redis(settings)`` opens that client (closed on exit); ``shared_state(settings, redis)``
 builds the stores over it.
 """
@@ -25,17 +26,20 @@ from ils_gateway.state.idempotency import (
     MemoryIdempotencyStore,
     RedisIdempotencyStore,
 )
+from ils_gateway.state.loginguard import LoginGuard, MemoryLoginGuard, RedisLoginGuard
 from ils_gateway.state.sessions import MemorySessionStore, RedisSessionStore
 
 
 @dataclass(frozen=True)
 class SharedState:
-    """Patron sessions, Idempotency-Keys, a read cache per backend, the bridge's limiters."""
+    """Patron sessions, Idempotency-Keys, a read cache per backend, the bridge's limiters, the
+    failed-login counts."""
 
     sessions: PatronSessions
     idempotency: IdempotencyStore
     read_cache: Callable[[], ReadCache]
     bridge_limiters: BridgeLimiters
+    login_guard: LoginGuard
 
 
 @asynccontextmanager
@@ -62,6 +66,7 @@ def shared_state(settings: GatewaySettings, redis: Any = None) -> SharedState:
             idempotency=MemoryIdempotencyStore(clock=seconds),
             read_cache=lambda: MemoryReadCache(clock=seconds),
             bridge_limiters=BridgeLimiters.in_memory(seconds),
+            login_guard=MemoryLoginGuard(clock=seconds),
         )
     prefix = settings.redis_prefix
     return SharedState(
@@ -69,4 +74,5 @@ def shared_state(settings: GatewaySettings, redis: Any = None) -> SharedState:
         idempotency=RedisIdempotencyStore(redis, prefix=prefix),
         read_cache=lambda: RedisReadCache(redis, prefix=prefix, clock=seconds),
         bridge_limiters=BridgeLimiters.in_redis(redis, prefix, seconds),
+        login_guard=RedisLoginGuard(redis, prefix=prefix, clock=seconds),
     )

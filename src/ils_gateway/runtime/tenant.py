@@ -21,6 +21,7 @@ from ils_gateway.services.loans import LoanService
 from ils_gateway.services.mylists.hooks import ListHooks
 from ils_gateway.services.mylists.runtime import MyLists
 from ils_gateway.services.sessions import PatronSessions
+from ils_gateway.state.loginguard import LoginGuard
 from ils_gateway.tenants.models import TenantConfig
 
 
@@ -52,13 +53,15 @@ class TenantRuntime:
         *,
         sessions: PatronSessions,
         limiters: BridgeLimiters,
+        guard: LoginGuard | None = None,
         elibrary: EbookService | None = None,
         mylists: MyLists | None = None,
     ) -> TenantRuntime:
         """The services of ``context`` (with the list services' hooks when there is a store),
-        the e-book service over ``elibrary`` and the bridge counting with ``limiters``."""
+        the e-book service over ``elibrary`` and the bridge counting with ``limiters``;
+        failed logins counted by ``guard``."""
         hooks = ListHooks(mylists, context) if mylists is not None else None
-        account = AccountService(context, mylists=mylists, sessions=sessions)
+        account = AccountService(context, mylists=mylists, sessions=sessions, guard=guard)
         config = context.config
         keys = config.elibrary.bridge_keys if config.elibrary is not None else ()
         bridge = PatronCheckService(config.id, account, keys, limiters)

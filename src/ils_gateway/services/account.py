@@ -25,12 +25,18 @@ from typing import TYPE_CHECKING
 
 from pydantic import JsonValue
 
-from ils_gateway.domain.errors import BadRequest, PatronBlocked
+from ils_gateway.domain.errors import (
+    AuthenticationFailed,
+    BadRequest,
+    GatewayError,
+    PatronBlocked,
+)
 from ils_gateway.domain.models import Patron
 from ils_gateway.domain.vocab import BlockReason, Channel, Feature
 from ils_gateway.services import rules
 from ils_gateway.services.context import Caller, TenantContext
 from ils_gateway.services.mylists.runtime import RESET_FLAG
+from ils_gateway.state.loginguard import LoginGuard, LoginLimit
 
 if TYPE_CHECKING:
     from ils_gateway.services.mylists.context import PatronContext
@@ -40,6 +46,23 @@ if TYPE_CHECKING:
 
 # Hyphens and dashes a patron may type between the digits of a card (after NFKC).
 _SEPARATORS = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc"
+
+
+class LoginLocked(GatewayError):
+    """Too many failed logins for this card (or from this address); nothing reaches the
+    library system until ``retry_after`` seconds have passed. The same for every card, known
+    or not."""
+
+    type_slug = "login-locked"
+    status = 429
+    title = "Too many failed logins"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            "Too many failed logins; try again later",
+            operator_detail=f"login locked, retry after {retry_after}s",
+        )
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -68,24 +91,55 @@ class AccountService:
         *,
         mylists: MyLists | None = None,
         sessions: PatronSessions | None = None,
+        guard: LoginGuard | None = None,
     ) -> None:
         self._tenant = tenant
         self._mylists = mylists
         self._sessions = sessions
+        self._guard = guard
 
-    async def login(self, card_number: str, password: str) -> Login:
-        """Check the card and password; raises ``AuthenticationFailed`` or ``PatronBlocked``."""
-        patron = await self.identify(card_number, password)
+    async def login(self, card_number: str, password: str, *, client: str | None = None) -> Login:
+        """Check the card and password; raises ``AuthenticationFailed``, ``PatronBlocked`` or
+        ``LoginLocked``."""
+        patron = await self.identify(card_number, password, client=client)
         card_blocks = self.card_blocks(patron)
         if card_blocks:
             raise PatronBlocked(card_blocks, operator_detail="; ".join(patron.block_messages))
         return Login(patron=patron, password_change_required=self._temporary(patron, password))
 
-    async def identify(self, card_number: str, password: str) -> Patron:
+    async def identify(
+        self, card_number: str, password: str, *, client: str | None = None
+    ) -> Patron:
         """The patron behind card and password, blocked or not (a self-check shows the blocks);
-        raises ``AuthenticationFailed``."""
-        card = rules.normalise_card(self._tenant.policy.card, card_number)
-        return await self._tenant.backend.authenticate(card, password)
+        raises ``AuthenticationFailed``, or ``LoginLocked`` (before asking the library) while
+        the card or the client address ``client`` is locked by failed logins."""
+        if self._guard is None:
+            card = rules.normalise_card(self._tenant.policy.card, card_number)
+            return await self._tenant.backend.authenticate(card, password)
+        guard = self._guard
+        card_key = f"{self._tenant.id}:card:{self.card_key(card_number)}"
+        address_key = f"{self._tenant.id}:address:{client}" if client else None
+        keys = [card_key] if address_key is None else [card_key, address_key]
+        wait = await guard.locked(keys)
+        if wait:
+            raise LoginLocked(wait)
+        try:
+            card = rules.normalise_card(self._tenant.policy.card, card_number)
+            patron = await self._tenant.backend.authenticate(card, password)
+        except AuthenticationFailed:
+            await self._count_failure(card_key, address_key)
+            raise
+        await guard.succeeded(card_key)
+        return patron
+
+    async def _count_failure(self, card_key: str, address_key: str | None) -> None:
+        assert self._guard is not None
+        rule = self._tenant.policy.login
+        window, lock = rule.window_minutes * 60, rule.lock_minutes * 60
+        await self._guard.failed(card_key, LoginLimit(rule.max_failures, window, lock))
+        if address_key is not None:
+            limit = LoginLimit(rule.max_failures_per_address, window, lock)
+            await self._guard.failed(address_key, limit)
 
     def card_key(self, card_number: str) -> str:
         """The card that attempts are counted under: the tenant's canonical card, so hyphens,
@@ -131,11 +185,12 @@ class AccountService:
     # --- session steps ------------------------------------------------------------------------
 
     async def start_session(
-        self, card_number: str, password: str, channel: Channel
+        self, card_number: str, password: str, channel: Channel, *, client: str | None = None
     ) -> StartedSession:
-        """Log in and open a session on ``channel``; its ``extra`` holds what the lists keep
-        (the reading-history key, opened only now that the library accepted the password)."""
-        login = await self.login(card_number, password)
+        """Log in (from the address ``client``) and open a session on ``channel``; its
+        ``extra`` holds what the lists keep (the reading-history key, opened only now that the
+        library accepted the password)."""
+        login = await self.login(card_number, password, client=client)
         extra = await self._lists_at_login(login.patron, channel, password)
         idle = self._tenant.policy.idle_timeout_minutes
         token = await self._session_store().create(

@@ -102,6 +102,17 @@ class AccountPolicy(_Config):
     reset_link_minutes: int = Field(30, ge=1, le=24 * 60)
 
 
+class LoginPolicy(_Config):
+    """When failed logins lock a card (or a client address) for a while, on every face."""
+
+    max_failures: int = Field(10, ge=1, description="failed logins of one card that lock it")
+    window_minutes: int = Field(15, ge=1, description="the failures counted are this recent")
+    lock_minutes: int = Field(15, ge=1, description="how long a locked card stays locked")
+    max_failures_per_address: int = Field(
+        100, ge=1, description="failed logins from one client address that lock the address"
+    )
+
+
 class OverdueRenewal(_Config):
     """Whether an overdue loan may be renewed.
 
@@ -283,6 +294,7 @@ class Policy(_Config):
     card: CardPolicy = CardPolicy()
     password: PasswordPolicy = PasswordPolicy()
     account: AccountPolicy = AccountPolicy()
+    login: LoginPolicy = LoginPolicy()
     renewal: RenewalPolicy = RenewalPolicy()
     holds: HoldPolicy = HoldPolicy()
     ebooks: EbookPolicy = EbookPolicy()

@@ -29,7 +29,9 @@ async def create_session(request: web.Request) -> web.Response:
     if header in request.headers:
         check_kiosk_key(request.headers[header], tenant.config.kiosk_keys, header)
         channel = Channel.KIOSK
-    started = await tenant.account.start_session(body.card_number, body.password, channel)
+    started = await tenant.account.start_session(
+        body.card_number, body.password, channel, client=request.remote
+    )
     created = SessionCreated(
         token=started.token,
         channel=channel,
