@@ -59,6 +59,7 @@ from ils_gateway.kiosk.services import KioskServices, kiosk_services
 from ils_gateway.runtime.keys import GATEWAY_KEY
 from ils_gateway.runtime.tenant import Gateway
 from ils_gateway.services import rules
+from ils_gateway.services.account import LoginLocked
 from ils_gateway.services.context import Caller
 from ils_gateway.sip2.acs import (
     ACSFace,
@@ -89,6 +90,8 @@ from ils_gateway.sip2.messages import (
     ItemInformationRequest,
     ItemInformationResponse,
     ItemStatusUpdateRequest,
+    LoginRequest,
+    LoginResponse,
     Message,
     PatronEnableRequest,
     PatronEnableResponse,
@@ -110,6 +113,10 @@ log = structlog.get_logger(__name__)
 # Screen messages for what is not a labelled refusal or block: (Japanese, English).
 _TEXTS: dict[str, tuple[str, str]] = {
     "bad_login": ("カード番号またはパスワードが正しくありません", "Wrong card number or password"),
+    "login_locked": (
+        "ログインの失敗が続いたため、しばらくご利用いただけません",
+        "Too many failed logins; please try again later",
+    ),
     "no_password": ("パスワードを入力してください", "Please enter your password"),
     "no_item": ("資料が見つかりません", "Item not found"),
     "no_hold": ("該当する予約がありません", "No such hold"),
@@ -178,6 +185,7 @@ class KioskFace(ACSFace):
     def handlers(self) -> Mapping[str, RequestHandler]:
         """This face's requests (93, 99 and 35 are ``ACSFace``'s)."""
         return {
+            "93": self._terminal_login,
             "23": self._patron_status,
             "63": self._patron_information,
             "11": self._checkout,
@@ -207,6 +215,20 @@ class KioskFace(ACSFace):
     def login_accepted(self, user: str, password: str) -> bool:
         """One of the tenant's kiosk logins."""
         return self._config.login_accepted(user, password)
+
+    async def _terminal_login(self, msg: LoginRequest, session: SIP2Session) -> LoginResponse:
+        """93, counted: a user or address with too many failed logins is locked for a while
+        (the account service's guard), so a terminal password cannot be guessed."""
+        user = msg.login_user_id or ""
+        password = msg.login_password or ""
+        ok = await self._services.account.terminal_login(
+            user, session.peer, lambda: self.login_accepted(user, password)
+        )
+        if ok:
+            session.login_user = user
+        else:
+            self.login_refused(user)
+        return LoginResponse.build(ok=ok)
 
     def login_refused(self, user: str) -> None:
         """Logged: a machine with a wrong login, or someone trying."""
@@ -526,6 +548,8 @@ class KioskFace(ACSFace):
             return "、".join(labels.label(b, self._lang) for b in error.blocks)
         if isinstance(error, AuthenticationFailed):
             return self._text("bad_login")
+        if isinstance(error, LoginLocked):
+            return self._text("login_locked")
         if isinstance(error, NotFound):
             return self._text("no_item")
         if isinstance(error, FeatureDisabled):

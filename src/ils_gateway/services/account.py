@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -132,8 +132,25 @@ class AccountService:
         await guard.succeeded(card_key)
         return patron
 
+    async def terminal_login(self, user: str, address: str, accepted: Callable[[], bool]) -> bool:
+        """A self-check machine's login (SIP2 93) as ``user`` from ``address``: refused without
+        a check while the user or the address is locked by failed logins; else ``accepted()``,
+        a failure counted for both."""
+        if self._guard is None:
+            return accepted()
+        user_key = f"{self._tenant.id}:terminal:{user}"
+        address_key = f"{self._tenant.id}:terminal-address:{address}"
+        if await self._guard.locked([user_key, address_key]):
+            return False
+        if accepted():
+            await self._guard.succeeded(user_key)
+            return True
+        await self._count_failure(user_key, address_key)
+        return False
+
     async def _count_failure(self, card_key: str, address_key: str | None) -> None:
-        assert self._guard is not None
+        if self._guard is None:
+            return
         rule = self._tenant.policy.login
         window, lock = rule.window_minutes * 60, rule.lock_minutes * 60
         await self._guard.failed(card_key, LoginLimit(rule.max_failures, window, lock))

@@ -1,0 +1,70 @@
+"""Password guessing on the kiosk face: a terminal login (93) and a patron's password (AD in
+23/63/11/…) lock after the tenant's number of failures; while locked nothing reaches the
+library system."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from kiosk_support import CARD, PASSWORD, Clock, Setup, running, self_check
+from test_face_sip2 import checkout, info_request
+
+from ils_gateway.sip2.client import SIP2LoginFailed
+
+LOCKED = "ログインの失敗が続いたため、しばらくご利用いただけません"
+BAD_LOGIN = "カード番号またはパスワードが正しくありません"
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def setup(clock: Clock) -> AsyncIterator[Setup]:
+    async with running("sip2", clock) as s:
+        yield s
+
+
+async def test_ten_wrong_terminal_logins_lock_the_terminal(setup: Setup, clock: Clock) -> None:
+    for _ in range(10):
+        with pytest.raises(SIP2LoginFailed):
+            async with self_check(setup.port, password="wrong"):
+                pass
+    with pytest.raises(SIP2LoginFailed):
+        async with self_check(setup.port):
+            pass
+    clock.advance(timedelta(minutes=15))
+    async with self_check(setup.port) as machine:
+        answer = await machine.request(info_request(), idempotent=True)
+        assert answer.get("BL") == "Y"
+
+
+async def test_ten_wrong_patron_passwords_lock_the_card(
+    setup: Setup, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checks: list[str] = []
+    real = setup.sim.authenticate
+
+    def counting(card_number: str, password: str):  # type: ignore[no-untyped-def]
+        checks.append(card_number)
+        return real(card_number, password)
+
+    monkeypatch.setattr(setup.sim, "authenticate", counting)
+    for i in range(10):
+        answer = await setup.machine.request(
+            info_request(card="0000-000001", password=f"x{i}"), idempotent=True
+        )
+        assert answer.screen_messages == [BAD_LOGIN]
+    asked = len(checks)
+    assert asked >= 10
+    locked = await setup.machine.request(info_request(password=PASSWORD), idempotent=True)
+    assert locked.get("BL") == "N" and locked.screen_messages == [LOCKED]
+    refused = await checkout(setup.machine, "2000105", card=CARD, password=PASSWORD)
+    assert not refused.ok and refused.screen_messages == [LOCKED]
+    assert len(checks) == asked, "a locked card's password reached the library"
+    clock.advance(timedelta(minutes=15))
+    answer = await setup.machine.request(info_request(), idempotent=True)
+    assert answer.get("BL") == "Y" and answer.get("CQ") == "Y"
