@@ -42,14 +42,14 @@ class CountingBackend:
 
 @pytest.fixture
 def make_guarded(aiohttp_client, koha_url, clock):  # type: ignore[no-untyped-def]
-    async def make(failures: int = 10, per_address: int = 100, **settings: object):
+    async def make(failures: int = 10, per_address: int = 100, more: str = "", **settings: object):
         counted: list[CountingBackend] = []
 
         def wrap(tenant, backend, cache, seconds):  # type: ignore[no-untyped-def]
             counted.append(CountingBackend(backend))
             return counted[-1]
 
-        extra = LOGIN_POLICY.format(failures=failures, per_address=per_address)
+        extra = LOGIN_POLICY.format(failures=failures, per_address=per_address) + more
         registry = TenantRegistry(parse_tenants(tenant_toml(koha_url, extra)).tenants)
         app = create_app(
             GatewaySettings(tenants=registry, clock=clock, wrap_backend=wrap, **settings)
@@ -141,3 +141,18 @@ async def test_the_lock_is_shared_between_processes_through_redis(  # type: igno
     assert (await _login(first, CARD, PASSWORD)).status == 429
     assert (await _login(second, CARD, PASSWORD)).status == 429
     assert backend.authentications == 1
+
+
+async def test_a_card_locked_by_the_portal_login_is_locked_on_the_elibrary_bridge(make_guarded):  # type: ignore[no-untyped-def]
+    elibrary = '\n[tenants.elibrary]\nkind = "simulator"\nbridge_keys = ["bridge-key"]\n'
+    client, (backend,) = await make_guarded(failures=3, more=elibrary)
+    for _ in range(3):
+        assert (await _login(client, CARD, "wrong")).status == 401
+    asked = backend.authentications
+    check = await client.post(
+        "/elibrary/v1/libraries/koha-demo/patron-check",
+        json={"cardNumber": "1000-000-001", "password": PASSWORD},
+        headers={"Authorization": "Bearer bridge-key"},
+    )
+    assert check.status == 429 and int(check.headers["Retry-After"]) >= 1
+    assert backend.authentications == asked
