@@ -23,7 +23,10 @@ from datetime import date, datetime, time
 from functools import cached_property
 from typing import Any, TypeVar
 
-from ils_gateway.sip2.fields import CirculationStatus, PatronStatus, SipDate
+import structlog
+
+from ils_gateway.sip2.errors import RequestRejected, error_site
+from ils_gateway.sip2.fields import MAX_FIELD_CHARS, CirculationStatus, PatronStatus, SipDate
 from ils_gateway.sip2.messages import (
     ACSStatus,
     CheckinRequest,
@@ -42,8 +45,11 @@ from ils_gateway.sip2.messages import (
     LoginRequest,
     LoginResponse,
     Message,
+    PatronEnableRequest,
     PatronEnableResponse,
+    PatronInformationRequest,
     PatronInformationResponse,
+    PatronStatusRequest,
     PatronStatusResponse,
     RenewAllRequest,
     RenewAllResponse,
@@ -60,9 +66,12 @@ __all__ = [
     "RequestHandler",
     "StatusReport",
     "end_of_day",
+    "overlong_field",
     "page",
     "page_bound",
 ]
+
+log = structlog.get_logger("ils_gateway.sip2.acs")
 
 _LoanAnswer = TypeVar("_LoanAnswer", CheckoutResponse, RenewResponse)
 PatronAnswer = TypeVar(
@@ -125,14 +134,80 @@ class ACSFace(ABC):
         return await self.dispatch(message, session)
 
     async def dispatch(self, message: Message, session: SIP2Session) -> Message:
-        """The answer of the handler for ``message``'s code."""
+        """The answer of the handler for ``message``'s code.
+
+        A request the codec accepted but no handler can take (a field longer than
+        ``max_field_chars``, a value a handler cannot use: BV ``nan``, ...) never escapes as an
+        unhandled exception: it is answered with the refusal of its shape (``refusal``), or,
+        where no refusal can be written (an over-long field would have to be echoed), the
+        connection is closed (``RequestRejected``). Logged once, naming the message code and
+        the field or error type, never a value.
+        """
         handler = self._table.get(message.code)
         if handler is None:
             raise ConnectionAbortedError(f"{message.code}: no handler on this ACS")
-        answer = handler(message, session)
-        if isinstance(answer, Message):
-            return answer
-        return await answer
+        overlong = overlong_field(message, self.max_field_chars)
+        if overlong is not None:
+            log.warning(
+                "sip2.acs.field_too_long",
+                code=message.code,
+                field=overlong,
+                limit=self.max_field_chars,
+            )
+            raise RequestRejected(f"{message.code}: field {overlong} too long")
+        try:
+            answer = handler(message, session)
+            if not isinstance(answer, Message):
+                answer = await answer
+        except (ConnectionError, RequestRejected):
+            raise
+        except Exception as exc:
+            where = error_site(exc)
+            refusal = self.refusal(message, self.refusal_text)
+            log.warning(
+                "sip2.acs.request_failed",
+                code=message.code,
+                error=type(exc).__name__,
+                where=where,
+                answered="refusal" if refusal is not None else "closed",
+            )
+            if refusal is None:
+                raise RequestRejected(f"{message.code}: {type(exc).__name__}") from None
+            return refusal
+        return answer
+
+    max_field_chars: int = MAX_FIELD_CHARS
+    """The longest variable field a request may carry (SIP2 2.00: 255 characters); a longer
+    one closes the connection before any handler sees it."""
+
+    refusal_text: str = "Request refused"
+    """The screen message (AF) of a refusal for a request the handlers could not take."""
+
+    def refusal(self, msg: Message, text: str) -> Message | None:
+        """The refusal answer of ``msg``'s shape, or None for a request without one."""
+        if isinstance(msg, CheckoutRequest):
+            return self.refused_loan(CheckoutResponse, msg, text)
+        if isinstance(msg, RenewRequest):
+            return self.refused_loan(RenewResponse, msg, text)
+        if isinstance(msg, CheckinRequest):
+            return self.refused_checkin(msg, text)
+        if isinstance(msg, RenewAllRequest):
+            return self.refused_renew_all(msg, text)
+        if isinstance(msg, HoldRequest):
+            return self.refused_hold(msg, text)
+        if isinstance(msg, ItemStatusUpdateRequest):
+            return self.refused_item_status_update(msg, text)
+        if isinstance(msg, FeePaidRequest):
+            return self.refused_fee_paid(msg, text)
+        if msg.code == "17":
+            return self.item_not_found(msg.get("AB") or "", text)
+        if isinstance(msg, PatronStatusRequest):
+            return self.unknown_patron(PatronStatusResponse, msg, text, valid=None)
+        if isinstance(msg, PatronInformationRequest):
+            return self.unknown_patron(PatronInformationResponse, msg, text, valid=None)
+        if isinstance(msg, PatronEnableRequest):
+            return self.unknown_patron(PatronEnableResponse, msg, text, valid=None)
+        return None
 
     @cached_property
     def _table(self) -> dict[str, RequestHandler]:
@@ -329,6 +404,14 @@ class ACSFace(ABC):
         if item:
             echo["item_identifier"] = msg.get("AB") or ""
         return echo
+
+
+def overlong_field(message: Message, limit: int) -> str | None:
+    """The id of the first variable field of ``message`` longer than ``limit``, or None."""
+    for field_id, value in message.fields:
+        if len(value) > limit:
+            return field_id
+    return None
 
 
 def end_of_day(day: date | None) -> SipDate | None:

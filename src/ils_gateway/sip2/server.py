@@ -39,7 +39,12 @@ from ils_gateway.sip2.connection import (
     Role,
     SIP2Connection,
 )
-from ils_gateway.sip2.errors import RemoteProtocolError, SIP2Error
+from ils_gateway.sip2.errors import (
+    RemoteProtocolError,
+    RequestRejected,
+    SIP2Error,
+    error_site,
+)
 from ils_gateway.sip2.messages import Message, RequestACSResend, RequestSCResend
 
 __all__ = ["Handler", "SIP2Server", "SIP2ServerSettings", "SIP2Session"]
@@ -175,8 +180,13 @@ class SIP2Server:
             bound.warning("sip2.server.protocol_error", error=str(exc))
         except TimeoutError:
             bound.info("sip2.server.idle_timeout")
-        except Exception:
-            bound.exception("sip2.server.handler_failed")
+        except RequestRejected:
+            pass  # logged once by whoever rejected it
+        except Exception as exc:
+            # No traceback: its message and any rendered locals may hold a password.
+            bound.error(
+                "sip2.server.handler_failed", error=type(exc).__name__, where=error_site(exc)
+            )
         finally:
             del self._clients[session.connection_id]
             writer.close()
