@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 import structlog
 
 from ils_gateway.sip2.errors import RequestRejected, error_site
-from ils_gateway.sip2.fields import MAX_FIELD_CHARS, CirculationStatus, PatronStatus, SipDate
+from ils_gateway.sip2.fields import CirculationStatus, PatronStatus, SipDate
 from ils_gateway.sip2.messages import (
     ACSStatus,
     CheckinRequest,
@@ -66,7 +66,6 @@ __all__ = [
     "RequestHandler",
     "StatusReport",
     "end_of_day",
-    "overlong_field",
     "page",
     "page_bound",
 ]
@@ -136,25 +135,16 @@ class ACSFace(ABC):
     async def dispatch(self, message: Message, session: SIP2Session) -> Message:
         """The answer of the handler for ``message``'s code.
 
-        A request the codec accepted but no handler can take (a field longer than
-        ``max_field_chars``, a value a handler cannot use: BV ``nan``, ...) never escapes as an
-        unhandled exception: it is answered with the refusal of its shape (``refusal``), or,
-        where no refusal can be written (an over-long field would have to be echoed), the
-        connection is closed (``RequestRejected``). Logged once, naming the message code and
-        the field or error type, never a value.
+        A request the codec accepted but no handler can take (a value a handler cannot use:
+        BV ``nan``, ...) never escapes as an unhandled exception: it is answered with the
+        refusal of its shape (``refusal``), or the connection is closed (``RequestRejected``)
+        where there is none. (A field over its length limit never gets here: the server
+        face closes the connection, ``SIP2ServerSettings.max_field_chars``.) Logged once,
+        naming the message code and the error type, never a value.
         """
         handler = self._table.get(message.code)
         if handler is None:
             raise ConnectionAbortedError(f"{message.code}: no handler on this ACS")
-        overlong = overlong_field(message, self.max_field_chars)
-        if overlong is not None:
-            log.warning(
-                "sip2.acs.field_too_long",
-                code=message.code,
-                field=overlong,
-                limit=self.max_field_chars,
-            )
-            raise RequestRejected(f"{message.code}: field {overlong} too long")
         try:
             answer = handler(message, session)
             if not isinstance(answer, Message):
@@ -175,10 +165,6 @@ class ACSFace(ABC):
                 raise RequestRejected(f"{message.code}: {type(exc).__name__}") from None
             return refusal
         return answer
-
-    max_field_chars: int = MAX_FIELD_CHARS
-    """The longest variable field a request may carry (SIP2 2.00: 255 characters); a longer
-    one closes the connection before any handler sees it."""
 
     refusal_text: str = "Request refused"
     """The screen message (AF) of a refusal for a request the handlers could not take."""
@@ -404,14 +390,6 @@ class ACSFace(ABC):
         if item:
             echo["item_identifier"] = msg.get("AB") or ""
         return echo
-
-
-def overlong_field(message: Message, limit: int) -> str | None:
-    """The id of the first variable field of ``message`` longer than ``limit``, or None."""
-    for field_id, value in message.fields:
-        if len(value) > limit:
-            return field_id
-    return None
 
 
 def end_of_day(day: date | None) -> SipDate | None:
