@@ -86,3 +86,25 @@ async def test_the_app_starts_and_stops_the_face() -> None:
     finally:
         await runner.cleanup()
     assert server.connection_count == 0
+
+
+def test_hostile_client_limits_are_tenant_settings_with_defaults() -> None:
+    defaults = server_settings(KioskSip2Config(enabled=True))
+    assert defaults.idle_timeout == 1800.0 and defaults.frame_deadline == 30.0
+    assert defaults.max_connections == 200 and defaults.max_connections_per_address == 16
+    assert defaults.max_field_chars == 255
+    config = KioskSip2Config(
+        enabled=True,
+        idle_timeout=300,
+        frame_deadline=5,
+        max_connections=20,
+        max_connections_per_address=2,
+        max_field_chars=64,
+    )
+    settings = server_settings(config)
+    assert (settings.idle_timeout, settings.frame_deadline) == (300, 5)
+    assert (settings.max_connections, settings.max_connections_per_address) == (20, 2)
+    assert settings.max_field_chars == 64
+    for bad in ({"max_connections": 0}, {"frame_deadline": 0}, {"max_field_chars": 0}):
+        with pytest.raises(ValidationError):
+            KioskSip2Config(enabled=True, **bad)

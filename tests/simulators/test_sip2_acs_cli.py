@@ -7,6 +7,9 @@ import pytest
 from click.testing import CliRunner
 
 from ils_gateway.cli import main
+from ils_gateway.simulators import sip2_cli
+from ils_gateway.simulators.sample_data import sample_library
+from ils_gateway.simulators.sip2_acs import ServerLimits, SimulatedACS, server_settings
 from ils_gateway.simulators.sip2_cli import parse_latency, parse_logins
 
 
@@ -30,3 +33,29 @@ def test_command_is_registered() -> None:
     result = CliRunner().invoke(main, ["simulate", "sip2", "--help"])
     assert result.exit_code == 0
     assert "--terminator" in result.output and "--login" in result.output
+
+
+def test_hostile_client_limits_are_options_handed_to_the_server(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[ServerLimits] = []
+
+    async def serve(*args: object) -> None:
+        limits = args[-1]
+        assert isinstance(limits, ServerLimits)
+        seen.append(limits)
+
+    monkeypatch.setattr(sip2_cli, "_serve", serve)
+    options = ["--idle-timeout", "60", "--frame-deadline", "5", "--max-connections", "7"]
+    options += ["--max-connections-per-address", "2", "--max-field-chars", "40"]
+    result = CliRunner().invoke(main, ["simulate", "sip2", *options])
+    assert result.exit_code == 0, result.output
+    assert seen == [ServerLimits(60.0, 5.0, 7, 2, 40)]
+    settings = server_settings(SimulatedACS(sample_library()), limits=seen[0])
+    assert (settings.idle_timeout, settings.frame_deadline) == (60.0, 5.0)
+    assert (settings.max_connections, settings.max_connections_per_address) == (7, 2)
+    assert settings.max_field_chars == 40
+    result = CliRunner().invoke(main, ["simulate", "sip2", "--max-connections", "0"])
+    assert result.exit_code != 0
+    defaults = server_settings(SimulatedACS(sample_library()))
+    assert defaults.max_connections == 200 and defaults.frame_deadline == 30.0

@@ -17,8 +17,8 @@ PUBLIC = {
         "SIP2Connection", "State",
     },
     "errors": {
-        "FieldValueError", "LocalProtocolError", "RemoteProtocolError", "SIP2Error",
-        "SIP2ParseError",
+        "FieldValueError", "LocalProtocolError", "RemoteProtocolError", "RequestRejected",
+        "SIP2Error", "SIP2ParseError", "error_site",
     },
 }  # fmt: skip
 

@@ -21,4 +21,8 @@ def server_settings(config: KioskSip2Config) -> SIP2ServerSettings:
         login_required=bool(config.logins),
         ssl=config.tls.context() if config.tls is not None else None,
         idle_timeout=config.idle_timeout,
+        frame_deadline=config.frame_deadline,
+        max_connections=config.max_connections,
+        max_connections_per_address=config.max_connections_per_address,
+        max_field_chars=config.max_field_chars,
     )

@@ -95,6 +95,7 @@ _LoanAnswer = TypeVar("_LoanAnswer", CheckoutResponse, RenewResponse)
 
 __all__ = [
     "QUIRK_NAMES",
+    "ServerLimits",
     "SimulatedACS",
     "Sip2Quirks",
     "server_settings",
@@ -871,10 +872,13 @@ def server_settings(
     port: int = 0,
     codec: CodecSettings | None = None,
     require_error_detection: bool = False,
+    limits: ServerLimits | None = None,
 ) -> SIP2ServerSettings:
     """The server face's settings for ``acs``: its login rule and the wire-level quirks (CRLF
     out, CR-only input, idle drop, legacy bytes), error detection per message unless
-    required."""
+    required; ``limits`` against hostile clients (the server face's defaults otherwise; the
+    idle-drop quirk's timeout wins over ``limits.idle_timeout``)."""
+    limits = limits or ServerLimits()
     codec = codec or CodecSettings(encoding=acs.encoding)
     quirks = acs.quirks
     return SIP2ServerSettings(
@@ -891,8 +895,23 @@ def server_settings(
             terminator="\r\n" if quirks.crlf_output else codec.terminator,
         ),
         login_required=acs.login_required,
-        idle_timeout=quirks.idle_drop,
+        idle_timeout=quirks.idle_drop if quirks.idle_drop is not None else limits.idle_timeout,
+        frame_deadline=limits.frame_deadline,
+        max_connections=limits.max_connections,
+        max_connections_per_address=limits.max_connections_per_address,
+        max_field_chars=limits.max_field_chars,
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class ServerLimits:
+    """The simulator's limits against hostile clients (``SIP2ServerSettings``' defaults)."""
+
+    idle_timeout: float | None = SIP2ServerSettings.idle_timeout
+    frame_deadline: float | None = SIP2ServerSettings.frame_deadline
+    max_connections: int | None = SIP2ServerSettings.max_connections
+    max_connections_per_address: int | None = SIP2ServerSettings.max_connections_per_address
+    max_field_chars: int = SIP2ServerSettings.max_field_chars
 
 
 async def start_sip2_simulator(
@@ -905,6 +924,7 @@ async def start_sip2_simulator(
     latency: Mapping[str, float] | None = None,
     institution_id: str = "MIDORI",
     require_error_detection: bool = False,
+    limits: ServerLimits | None = None,
     **options: Any,
 ) -> tuple[SIP2Server, SimulatedACS]:
     """Start an ACS over ``library``; ``aclose()`` the server to stop it.
@@ -929,7 +949,12 @@ async def start_sip2_simulator(
         **options,
     )
     settings = server_settings(
-        acs, host=host, port=port, codec=codec, require_error_detection=require_error_detection
+        acs,
+        host=host,
+        port=port,
+        codec=codec,
+        require_error_detection=require_error_detection,
+        limits=limits,
     )
     server = SIP2Server(acs.handle, settings)
     await server.start()

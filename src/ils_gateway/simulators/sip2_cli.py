@@ -11,7 +11,12 @@ from ils_gateway.cli import simulate
 from ils_gateway.simulators.cli_options import library_from, library_options
 from ils_gateway.simulators.latency import parse_latency_spec
 from ils_gateway.simulators.library import SimulatedLibrary
-from ils_gateway.simulators.sip2_acs import QUIRK_NAMES, Sip2Quirks, start_sip2_simulator
+from ils_gateway.simulators.sip2_acs import (
+    QUIRK_NAMES,
+    ServerLimits,
+    Sip2Quirks,
+    start_sip2_simulator,
+)
 from ils_gateway.sip2.codec import CodecSettings
 from ils_gateway.sip2.messages import MESSAGE_TYPES
 
@@ -50,6 +55,7 @@ async def _serve(
     logins: dict[str, str],
     quirks: Sip2Quirks,
     require_error_detection: bool,
+    limits: ServerLimits | None = None,
 ) -> None:
     server, _acs = await start_sip2_simulator(
         library,
@@ -60,6 +66,7 @@ async def _serve(
         latency=latency,
         quirks=quirks,
         require_error_detection=require_error_detection,
+        limits=limits,
     )
     click.echo(f"SIP2 ACS simulator on {server.host}:{server.port} ({library.data.name})")
     click.echo(
@@ -121,6 +128,42 @@ def _is_on(quirks: Sip2Quirks, name: str) -> bool:
     is_flag=True,
     help="Answer a request without AY/AZ with 96 (default: decided per message).",
 )
+@click.option(
+    "--idle-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=ServerLimits.idle_timeout,
+    show_default=True,
+    help="Close connections silent this many seconds between frames.",
+)
+@click.option(
+    "--frame-deadline",
+    type=click.FloatRange(min=0, min_open=True),
+    default=ServerLimits.frame_deadline,
+    show_default=True,
+    help="Close a connection whose frame is not complete this many seconds after its "
+    "first byte (slowloris).",
+)
+@click.option(
+    "--max-connections",
+    type=click.IntRange(min=1),
+    default=ServerLimits.max_connections,
+    show_default=True,
+    help="Open connections at most; one more is closed at once.",
+)
+@click.option(
+    "--max-connections-per-address",
+    type=click.IntRange(min=1),
+    default=ServerLimits.max_connections_per_address,
+    show_default=True,
+    help="Open connections from one client address at most.",
+)
+@click.option(
+    "--max-field-chars",
+    type=click.IntRange(min=1),
+    default=ServerLimits.max_field_chars,
+    show_default=True,
+    help="Longest variable field of a request; a longer one closes the connection.",
+)
 def simulate_sip2(
     host: str,
     port: int,
@@ -133,6 +176,11 @@ def simulate_sip2(
     quirks: tuple[str, ...],
     all_quirks: bool,
     require_error_detection: bool,
+    idle_timeout: float,
+    frame_deadline: float,
+    max_connections: int,
+    max_connections_per_address: int,
+    max_field_chars: int,
 ) -> None:
     """Serve SIP2 2.00 over TCP from the simulated library's Japanese sample data."""
     library = library_from(data, seed)
@@ -148,6 +196,13 @@ def simulate_sip2(
                 parse_logins(logins),
                 Sip2Quirks.named([*quirks, *(["all"] if all_quirks else [])]),
                 require_error_detection,
+                ServerLimits(
+                    idle_timeout=idle_timeout,
+                    frame_deadline=frame_deadline,
+                    max_connections=max_connections,
+                    max_connections_per_address=max_connections_per_address,
+                    max_field_chars=max_field_chars,
+                ),
             )
         )
     except KeyboardInterrupt:

@@ -23,6 +23,9 @@ from datetime import date, datetime, time
 from functools import cached_property
 from typing import Any, TypeVar
 
+import structlog
+
+from ils_gateway.sip2.errors import RequestRejected, error_site
 from ils_gateway.sip2.fields import CirculationStatus, PatronStatus, SipDate
 from ils_gateway.sip2.messages import (
     ACSStatus,
@@ -42,8 +45,11 @@ from ils_gateway.sip2.messages import (
     LoginRequest,
     LoginResponse,
     Message,
+    PatronEnableRequest,
     PatronEnableResponse,
+    PatronInformationRequest,
     PatronInformationResponse,
+    PatronStatusRequest,
     PatronStatusResponse,
     RenewAllRequest,
     RenewAllResponse,
@@ -63,6 +69,8 @@ __all__ = [
     "page",
     "page_bound",
 ]
+
+log = structlog.get_logger("ils_gateway.sip2.acs")
 
 _LoanAnswer = TypeVar("_LoanAnswer", CheckoutResponse, RenewResponse)
 PatronAnswer = TypeVar(
@@ -125,14 +133,67 @@ class ACSFace(ABC):
         return await self.dispatch(message, session)
 
     async def dispatch(self, message: Message, session: SIP2Session) -> Message:
-        """The answer of the handler for ``message``'s code."""
+        """The answer of the handler for ``message``'s code.
+
+        A request the codec accepted but no handler can take (a value a handler cannot use:
+        BV ``nan``, ...) never escapes as an unhandled exception: it is answered with the
+        refusal of its shape (``refusal``), or the connection is closed (``RequestRejected``)
+        where there is none. (A field over its length limit never gets here: the server
+        face closes the connection, ``SIP2ServerSettings.max_field_chars``.) Logged once,
+        naming the message code and the error type, never a value.
+        """
         handler = self._table.get(message.code)
         if handler is None:
             raise ConnectionAbortedError(f"{message.code}: no handler on this ACS")
-        answer = handler(message, session)
-        if isinstance(answer, Message):
-            return answer
-        return await answer
+        try:
+            answer = handler(message, session)
+            if not isinstance(answer, Message):
+                answer = await answer
+        except (ConnectionError, RequestRejected):
+            raise
+        except Exception as exc:
+            where = error_site(exc)
+            refusal = self.refusal(message, self.refusal_text)
+            log.warning(
+                "sip2.acs.request_failed",
+                code=message.code,
+                error=type(exc).__name__,
+                where=where,
+                answered="refusal" if refusal is not None else "closed",
+            )
+            if refusal is None:
+                raise RequestRejected(f"{message.code}: {type(exc).__name__}") from None
+            return refusal
+        return answer
+
+    refusal_text: str = "Request refused"
+    """The screen message (AF) of a refusal for a request the handlers could not take."""
+
+    def refusal(self, msg: Message, text: str) -> Message | None:
+        """The refusal answer of ``msg``'s shape, or None for a request without one."""
+        if isinstance(msg, CheckoutRequest):
+            return self.refused_loan(CheckoutResponse, msg, text)
+        if isinstance(msg, RenewRequest):
+            return self.refused_loan(RenewResponse, msg, text)
+        if isinstance(msg, CheckinRequest):
+            return self.refused_checkin(msg, text)
+        if isinstance(msg, RenewAllRequest):
+            return self.refused_renew_all(msg, text)
+        if isinstance(msg, HoldRequest):
+            return self.refused_hold(msg, text)
+        if isinstance(msg, ItemStatusUpdateRequest):
+            return self.refused_item_status_update(msg, text)
+        if isinstance(msg, FeePaidRequest):
+            return self.refused_fee_paid(msg, text)
+        if msg.code == "17":
+            return self.item_not_found(msg.get("AB") or "", text)
+        if isinstance(msg, PatronStatusRequest):
+            return self.unknown_patron(PatronStatusResponse, msg, text, valid=None)
+        if isinstance(msg, PatronInformationRequest):
+            return self.unknown_patron(PatronInformationResponse, msg, text, valid=None)
+        if isinstance(msg, PatronEnableRequest):
+            return self.unknown_patron(PatronEnableResponse, msg, text, valid=None)
+        return None
 
     @cached_property
     def _table(self) -> dict[str, RequestHandler]:

@@ -19,8 +19,10 @@ __all__ = [
     "FieldValueError",
     "LocalProtocolError",
     "RemoteProtocolError",
+    "RequestRejected",
     "SIP2Error",
     "SIP2ParseError",
+    "error_site",
 ]
 
 
@@ -64,3 +66,20 @@ class FieldValueError(SIP2Error, ValueError):
         self.field = field
         self.reason = reason
         super().__init__(f"SIP2 field {field}: {reason}")
+
+
+class RequestRejected(SIP2Error):
+    """A request no answer can be written for (a field over its length limit, a value no
+    handler can use and no refusal shape): the server face closes the connection quietly."""
+
+
+def error_site(exc: BaseException) -> str:
+    """File, line and function an exception was raised in: for a log line that must carry
+    neither the message nor locals (either may hold a password or a card number)."""
+    tb = exc.__traceback__
+    if tb is None:
+        return "?"
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    code = tb.tb_frame.f_code
+    return f"{code.co_filename.rsplit('/', 1)[-1]}:{tb.tb_lineno} in {code.co_name}"

@@ -39,7 +39,13 @@ from ils_gateway.sip2.connection import (
     Role,
     SIP2Connection,
 )
-from ils_gateway.sip2.errors import RemoteProtocolError, SIP2Error
+from ils_gateway.sip2.errors import (
+    RemoteProtocolError,
+    RequestRejected,
+    SIP2Error,
+    error_site,
+)
+from ils_gateway.sip2.fields import MAX_FIELD_CHARS
 from ils_gateway.sip2.messages import Message, RequestACSResend, RequestSCResend
 
 __all__ = ["Handler", "SIP2Server", "SIP2ServerSettings", "SIP2Session"]
@@ -48,6 +54,18 @@ log = structlog.get_logger("ils_gateway.sip2.server")
 
 # One read from the socket; frames are bounded separately by CodecSettings.max_frame_bytes.
 _READ_CHUNK = 64 * 1024
+
+
+class _FrameTooSlow(Exception):
+    """A frame begun was not completed within ``frame_deadline``."""
+
+
+def _overlong_field(message: Message, limit: int) -> str | None:
+    """The id of the first variable field of ``message`` longer than ``limit``, or None."""
+    for field_id, value in message.fields:
+        if len(value) > limit:
+            return field_id
+    return None
 
 
 @dataclass
@@ -77,8 +95,23 @@ class SIP2ServerSettings:
     login_required: bool = False
     """Refuse everything but 93, 99 and 97 until a 93 was answered with ok=1."""
     ssl: ssl.SSLContext | None = None
-    idle_timeout: float | None = None
-    """Close connections silent for this many seconds (many real ACSs do)."""
+    idle_timeout: float | None = 1800.0
+    """Close connections silent this many seconds between frames (many real ACSs do). A
+    self-check machine sends 99 every few minutes or reconnects when it finds its connection
+    closed; half an hour keeps a machine that sits unused over lunch connected while 1,000
+    idle connections opened by anyone else do not stay for a day. None: never."""
+    frame_deadline: float | None = 30.0
+    """Seconds from a frame's first byte to its terminator (slowloris). A machine writes a
+    frame at once; 30 s is room for retransmissions on a bad link. None: no deadline."""
+    max_connections: int | None = 200
+    """Open connections at most; one more is closed at once, unanswered. A branch runs a few
+    to a few dozen machines with one or two connections each. None: no limit."""
+    max_connections_per_address: int | None = 16
+    """Open connections from one client address at most (several machines behind one NAT
+    address, each with its pool and a reconnect in progress). None: no limit."""
+    max_field_chars: int = MAX_FIELD_CHARS
+    """The longest variable field a request may carry (SIP2 2.00: 255 characters). A longer one
+    closes the connection before any handler sees it."""
     shutdown_grace: float = 5.0
     """Seconds ``aclose()`` lets requests being handled finish before cancelling them."""
 
@@ -88,6 +121,7 @@ class _Client:
     session: SIP2Session
     writer: asyncio.StreamWriter
     task: asyncio.Task[None]
+    address: str
     busy: bool = False
 
 
@@ -156,12 +190,32 @@ class SIP2Server:
         if self._server is not None:
             await self._server.wait_closed()
 
+    def _over_limit(self, address: str) -> str | None:
+        """Why one more connection from ``address`` is refused, or None."""
+        limit = self.settings.max_connections
+        if limit is not None and len(self._clients) >= limit:
+            return "max_connections"
+        limit = self.settings.max_connections_per_address
+        if limit is not None:
+            same = sum(1 for c in self._clients.values() if c.address == address)
+            if same >= limit:
+                return "max_connections_per_address"
+        return None
+
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
+        address = str(peer[0]) if peer else "?"
+        refused = self._over_limit(address)
+        if refused is not None:
+            log.warning("sip2.server.connection_refused", peer=address, limit=refused)
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+            return
         session = SIP2Session(next(self._ids), f"{peer[0]}:{peer[1]}" if peer else "?")
         task = asyncio.current_task()
         assert task is not None
-        client = _Client(session, writer, task)
+        client = _Client(session, writer, task, address)
         self._clients[session.connection_id] = client
         bound = log.bind(connection=session.connection_id, peer=session.peer)
         bound.info("sip2.server.connected")
@@ -173,10 +227,17 @@ class SIP2Server:
             bound.info("sip2.server.peer_gone", error=type(exc).__name__)
         except RemoteProtocolError as exc:
             bound.warning("sip2.server.protocol_error", error=str(exc))
+        except _FrameTooSlow:
+            bound.info("sip2.server.frame_deadline")
         except TimeoutError:
             bound.info("sip2.server.idle_timeout")
-        except Exception:
-            bound.exception("sip2.server.handler_failed")
+        except RequestRejected:
+            pass  # logged once by whoever rejected it
+        except Exception as exc:
+            # No traceback: its message and any rendered locals may hold a password.
+            bound.error(
+                "sip2.server.handler_failed", error=type(exc).__name__, where=error_site(exc)
+            )
         finally:
             del self._clients[session.connection_id]
             writer.close()
@@ -193,15 +254,29 @@ class SIP2Server:
     ) -> None:
         settings = self.settings
         conn = SIP2Connection(Role.SERVER, settings.codec, login_required=settings.login_required)
+        loop = asyncio.get_running_loop()
+        frame_due: float | None = None  # when the frame begun must be complete
         while True:
             event = conn.next_event()
             if event is NEED_DATA:
                 if self._closing:
                     return
-                async with asyncio.timeout(settings.idle_timeout):
-                    data = await reader.read(_READ_CHUNK)
+                if not conn.trailing_data:
+                    frame_due = None
+                elif frame_due is None and settings.frame_deadline is not None:
+                    frame_due = loop.time() + settings.frame_deadline
+                if frame_due is not None:
+                    try:
+                        async with asyncio.timeout_at(frame_due):
+                            data = await reader.read(_READ_CHUNK)
+                    except TimeoutError:
+                        raise _FrameTooSlow from None
+                else:
+                    async with asyncio.timeout(settings.idle_timeout):
+                        data = await reader.read(_READ_CHUNK)
                 conn.receive_data(data)
                 continue
+            frame_due = None
             if event is CLOSED:
                 return
             client.busy = True
@@ -222,6 +297,15 @@ class SIP2Server:
                     bound.debug("sip2.frame", direction="in", **loggable(event))
                 if conn.login_needed_for(event):
                     bound.warning("sip2.server.login_required", code=event.code)
+                    return
+                overlong = _overlong_field(event, settings.max_field_chars)
+                if overlong is not None:
+                    bound.warning(
+                        "sip2.server.field_too_long",
+                        code=event.code,
+                        field=overlong,
+                        limit=settings.max_field_chars,
+                    )
                     return
                 response = await self.handler(event, client.session)
                 out = conn.send(response)

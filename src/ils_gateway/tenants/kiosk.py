@@ -64,7 +64,20 @@ class KioskSip2Config(_Config):
     error_detection: bool = True
     checksum_basis: Literal["bytes", "chars"] = "bytes"
     timeout_period: int = Field(600, ge=0, le=999, description="98 timeout, tenths of a second")
-    idle_timeout: float | None = Field(None, gt=0, description="close silent connections (s)")
+    # Hostile-client limits (issue 15); the defaults are SIP2ServerSettings' (see there why).
+    idle_timeout: float | None = Field(
+        1800.0, gt=0, description="close connections silent this long between frames (s)"
+    )
+    frame_deadline: float | None = Field(
+        30.0, gt=0, description="a frame begun must end within this many seconds (slowloris)"
+    )
+    max_connections: int | None = Field(200, ge=1, description="open connections at most")
+    max_connections_per_address: int | None = Field(
+        16, ge=1, description="open connections from one client address at most"
+    )
+    max_field_chars: int = Field(
+        255, ge=1, le=4096, description="longest variable field of a request (SIP2: 255)"
+    )
     screen_language: Literal["ja", "en"] = "ja"
 
     @model_validator(mode="after")
