@@ -138,7 +138,10 @@ class ACSFace(ABC):
         A request the codec accepted but no handler can take (a value a handler cannot use:
         BV ``nan``, ...) never escapes as an unhandled exception: it is answered with the
         refusal of its shape (``refusal``), or the connection is closed (``RequestRejected``)
-        where there is none. (A field over its length limit never gets here: the server
+        where there is none. A write (11, 29, 09, 65, 15, 19, 37) is never answered "refused"
+        after a failure: it may have been carried out, so the connection is closed and the
+        machine (or the gateway's client) treats its outcome as unknown, never as "not done".
+        (A field over its length limit never gets here: the server
         face closes the connection, ``SIP2ServerSettings.max_field_chars``.) Logged once,
         naming the message code and the error type, never a value.
         """
@@ -170,21 +173,9 @@ class ACSFace(ABC):
     """The screen message (AF) of a refusal for a request the handlers could not take."""
 
     def refusal(self, msg: Message, text: str) -> Message | None:
-        """The refusal answer of ``msg``'s shape, or None for a request without one."""
-        if isinstance(msg, CheckoutRequest):
-            return self.refused_loan(CheckoutResponse, msg, text)
-        if isinstance(msg, RenewRequest):
-            return self.refused_loan(RenewResponse, msg, text)
-        if isinstance(msg, CheckinRequest):
-            return self.refused_checkin(msg, text)
-        if isinstance(msg, RenewAllRequest):
-            return self.refused_renew_all(msg, text)
-        if isinstance(msg, HoldRequest):
-            return self.refused_hold(msg, text)
-        if isinstance(msg, ItemStatusUpdateRequest):
-            return self.refused_item_status_update(msg, text)
-        if isinstance(msg, FeePaidRequest):
-            return self.refused_fee_paid(msg, text)
+        """The refusal answer of a read request ``msg`` (17, 23, 63, 25), or None: for a
+        write, whose failure may have come after it was carried out, and for a request with no
+        refusal shape."""
         if msg.code == "17":
             return self.item_not_found(msg.get("AB") or "", text)
         if isinstance(msg, PatronStatusRequest):
