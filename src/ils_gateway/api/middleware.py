@@ -42,6 +42,13 @@ _log = structlog.get_logger("ils_gateway.api")
 _request_log = RequestLog("ils_gateway.api")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
+# Answers a browser or proxy may keep: the anonymous catalog and the API's documents. Every
+# other answer (the login's, a patron's, any error) is sent ``Cache-Control: no-store``.
+STORABLE_ROUTE_NAMES = (PUBLIC_ROUTE_NAMES - {"create_session"}) | {"openapi", "docs"}
+# On every response: no content sniffing, and a Server header without versions (aiohttp's
+# default names Python's and aiohttp's).
+SERVER = "ils-gateway"
+
 # Route names a session with a temporary password may still use.
 PASSWORD_CHANGE_ROUTES = frozenset({"change_password", "end_session"})
 
@@ -87,7 +94,12 @@ async def gateway_middleware(request: web.Request, handler: Handler) -> web.Stre
     finally:
         _request_log.done(context, status, round((time.perf_counter() - started) * 1000, 1))
         reset_contextvars(**tokens)
-    response.headers["X-Request-ID"] = request_id
+    headers = response.headers
+    headers["X-Request-ID"] = request_id
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Server"] = SERVER
+    if request.match_info.route.name not in STORABLE_ROUTE_NAMES:
+        headers["Cache-Control"] = "no-store"
     return response
 
 
