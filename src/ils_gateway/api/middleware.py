@@ -70,7 +70,7 @@ async def gateway_middleware(request: web.Request, handler: Handler) -> web.Stre
     path = request.path
     # The request's log context: bound as context variables for every line logged while it
     # runs (tenant, patron and channel join once the session is known), and the request line's.
-    context = {"request_id": request_id, "method": request.method, "path": path}
+    context = {"request_id": request_id, "method": request.method, "path": _logged_path(request)}
     # bind/reset by token: the cheapest way to scope context to one request (on every request)
     tokens = dict(bind_contextvars(**context))  # _with_session adds the patron's tokens
     started = time.perf_counter()
@@ -101,6 +101,20 @@ async def gateway_middleware(request: web.Request, handler: Handler) -> web.Stre
     if request.match_info.route.name not in STORABLE_ROUTE_NAMES:
         headers["Cache-Control"] = "no-store"
     return response
+
+
+def _logged_path(request: web.Request) -> str:
+    """The path as logged: a route's variables (item, hold, title…) as their names, the tenant
+    as it is. The line names the patron too, and a patron next to an item is a reading record."""
+    info = request.match_info
+    if not info or (len(info) == 1 and "tenant" in info):  # no variable but the tenant
+        return request.path
+    resource = info.route.resource
+    if resource is None:
+        return request.path
+    canonical = resource.canonical
+    tenant = info.get("tenant")
+    return canonical.replace("{tenant}", tenant, 1) if tenant is not None else canonical
 
 
 def render_error(request: web.Request, exc: GatewayError) -> web.Response:
