@@ -6,6 +6,7 @@ Each subcommand lives beside the code it drives; this module only assembles the 
 from __future__ import annotations
 
 import click
+import structlog
 
 from ils_gateway import __version__
 
@@ -14,6 +15,26 @@ from ils_gateway import __version__
 @click.version_option(__version__, prog_name="ils-gateway")
 def main() -> None:
     """ils-gateway: one patron API over any library system."""
+    plain_tracebacks()
+
+
+def plain_tracebacks() -> None:
+    """Unless logging is configured already (``serve`` configures its own), log with plain
+    tracebacks: structlog's default renderer prints rich ones, with every frame's local
+    variables — passwords among them (the simulators log with structlog's defaults)."""
+    if structlog.is_configured():
+        return
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="%Y-%m-%d %H:%M:%S", utc=False),
+            structlog.processors.format_exc_info,
+            structlog.dev.ConsoleRenderer(
+                colors=False, exception_formatter=structlog.dev.plain_traceback
+            ),
+        ]
+    )
 
 
 @main.group()

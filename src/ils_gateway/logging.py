@@ -175,7 +175,10 @@ def configure_logging(*, json: bool | None = None, level: int = logging.INFO) ->
     renderer: Any = (
         structlog.processors.JSONRenderer(serializer=_json_line)
         if json
-        else structlog.dev.ConsoleRenderer(colors=False)
+        # Plain tracebacks: rich's (structlog's default) print each frame's local variables.
+        else structlog.dev.ConsoleRenderer(
+            colors=False, exception_formatter=structlog.dev.plain_traceback
+        )
     )
     stamp = UtcTimestamp()
     processors = [

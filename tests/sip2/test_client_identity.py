@@ -154,9 +154,14 @@ async def test_17_answered_with_another_items_18_is_a_protocol_error(
     acs, pool = swapping
     mine, other = on_loan(library, HANAKO)[:2]
     acs.before = lambda m: replace_field(m, "AB", other)
-    with pytest.raises(SIP2IdentityMismatch) as caught:
-        await pool.request(item_info(mine), idempotent=True)
+    with structlog.testing.capture_logs() as logs:
+        with pytest.raises(SIP2IdentityMismatch) as caught:
+            await pool.request(item_info(mine), idempotent=True)
     assert caught.value.field == "AB"
+    # Issue 15: the request's log context names the patron; items are shown by length only.
+    logged = next(e for e in logs if e["event"] == "sip2.client.identity_mismatch")
+    assert logged["asked"] == f"<{len(mine)} chars>"
+    assert mine[-4:] not in repr(logs) and other[-4:] not in repr(logs)
 
 
 async def test_a_renewal_answered_for_another_item_is_a_protocol_error_and_not_resent(

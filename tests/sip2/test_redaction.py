@@ -16,6 +16,7 @@ VALUES = {
     Redaction.SECRET: "S3cret-pw",
     Redaction.CARD: CARD,
     Redaction.PERSONAL: "山田 花子",
+    Redaction.READING: "ITEM-4242",
 }
 
 
@@ -65,6 +66,7 @@ def test_repr_and_logs_of_every_message_hide_what_the_table_names(cls: type[Mess
         texts = [repr(message), str(message), repr(loggable(message))]
         for text in texts:
             assert "S3cret-pw" not in text and "花子" not in text and CARD not in text
+            assert "ITEM-4242" not in text
         if "AA" in dict(message.fields):
             assert all("*********5678" in text for text in texts)
 
@@ -93,4 +95,6 @@ def test_an_empty_password_stays_empty_and_a_set_one_gives_no_length() -> None:
     assert redact("AD", "") == ""
     assert redact("AD", "x") == redact("CO", "a much longer password") == "***"
     assert redact("AE", "山田 花子") == "<5 chars>"
-    assert redact("AB", "2100000000042") == "2100000000042"  # items are not personal
+    # Issue 15: an item next to a patron is a reading record, so items show their length only.
+    assert redact("AB", "2100000000042") == "<13 chars>"
+    assert redact("AO", "CENTRAL") == "CENTRAL"  # fields outside the table are shown as they are

@@ -42,6 +42,13 @@ _log = structlog.get_logger("ils_gateway.api")
 _request_log = RequestLog("ils_gateway.api")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
+# Answers a browser or proxy may keep: the anonymous catalog and the API's documents. Every
+# other answer (the login's, a patron's, any error) is sent ``Cache-Control: no-store``.
+STORABLE_ROUTE_NAMES = (PUBLIC_ROUTE_NAMES - {"create_session"}) | {"openapi", "docs"}
+# On every response: no content sniffing, and a Server header without versions (aiohttp's
+# default names Python's and aiohttp's).
+SERVER = "ils-gateway"
+
 # Route names a session with a temporary password may still use.
 PASSWORD_CHANGE_ROUTES = frozenset({"change_password", "end_session"})
 
@@ -63,7 +70,7 @@ async def gateway_middleware(request: web.Request, handler: Handler) -> web.Stre
     path = request.path
     # The request's log context: bound as context variables for every line logged while it
     # runs (tenant, patron and channel join once the session is known), and the request line's.
-    context = {"request_id": request_id, "method": request.method, "path": path}
+    context = {"request_id": request_id, "method": request.method, "path": _logged_path(request)}
     # bind/reset by token: the cheapest way to scope context to one request (on every request)
     tokens = dict(bind_contextvars(**context))  # _with_session adds the patron's tokens
     started = time.perf_counter()
@@ -87,8 +94,27 @@ async def gateway_middleware(request: web.Request, handler: Handler) -> web.Stre
     finally:
         _request_log.done(context, status, round((time.perf_counter() - started) * 1000, 1))
         reset_contextvars(**tokens)
-    response.headers["X-Request-ID"] = request_id
+    headers = response.headers
+    headers["X-Request-ID"] = request_id
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Server"] = SERVER
+    if request.match_info.route.name not in STORABLE_ROUTE_NAMES:
+        headers["Cache-Control"] = "no-store"
     return response
+
+
+def _logged_path(request: web.Request) -> str:
+    """The path as logged: a route's variables (item, hold, title…) as their names, the tenant
+    as it is. The line names the patron too, and a patron next to an item is a reading record."""
+    info = request.match_info
+    if not info or (len(info) == 1 and "tenant" in info):  # no variable but the tenant
+        return request.path
+    resource = info.route.resource
+    if resource is None:
+        return request.path
+    canonical = resource.canonical
+    tenant = info.get("tenant")
+    return canonical.replace("{tenant}", tenant, 1) if tenant is not None else canonical
 
 
 def render_error(request: web.Request, exc: GatewayError) -> web.Response:

@@ -16,6 +16,8 @@ from ils_gateway.domain.errors import GatewayError
 
 PROBLEM_BASE = "https://ils-gateway.dev/problems/"
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+# RFC 9110 §11.6.1: every 401 names the scheme to authenticate with (RFC 6750, Bearer).
+BEARER_CHALLENGE = 'Bearer realm="ils-gateway"'
 
 # aiohttp exceptions that reach the error middleware, by status: (slug, title).
 HTTP_PROBLEMS: dict[int, tuple[str, str]] = {
@@ -54,6 +56,8 @@ def problem_response(
     headers: dict[str, str] = {}
     if error.retry_after is not None:
         headers["Retry-After"] = str(error.retry_after)
+    if error.status == 401:
+        headers["WWW-Authenticate"] = BEARER_CHALLENGE
     return _response(doc, error.status, headers)
 
 
@@ -73,6 +77,8 @@ def http_problem_response(
     if request_id is not None:
         doc["request_id"] = request_id
     headers = {k: v for k, v in exc.headers.items() if k.lower() == "allow"}
+    if exc.status == 401:
+        headers["WWW-Authenticate"] = BEARER_CHALLENGE
     return _response(doc, exc.status, headers)
 
 

@@ -73,7 +73,7 @@ from ils_gateway.sip2.messages import (
     RequestSCResend,
     SCStatus,
 )
-from ils_gateway.sip2.redaction import loggable, mask_card
+from ils_gateway.sip2.redaction import loggable, redact
 
 __all__ = [
     "IDENTITY_FIELDS",
@@ -527,8 +527,8 @@ class SIP2ClientPool:
                     code=response.code,
                     request=message.code,
                     field=mismatch,
-                    asked=mask_card(message.get(mismatch) or ""),
-                    answered=mask_card(response.get(mismatch) or ""),
+                    asked=redact(mismatch, message.get(mismatch) or ""),
+                    answered=redact(mismatch, response.get(mismatch) or ""),
                 )
                 raise SIP2IdentityMismatch(response.code, mismatch)
             await self._release(conn)

@@ -374,7 +374,10 @@ def _plausible_time(s: str) -> bool:
 
 
 class FixedReadError(Exception):
-    """Internal: a fixed field could not be read; the codec adds field name and offset."""
+    """Internal: a fixed field could not be read; the codec adds field name and offset.
+
+    The message never quotes the text read: in a misaligned frame that text can be a
+    password (AD, AC, CO), and parse-error reasons are logged."""
 
 
 class FixedKind:
@@ -409,7 +412,7 @@ class YesNo(FixedKind):
             return False, pos + 1
         if c == "U" and self.unknown:
             return None, pos + 1
-        raise FixedReadError(f"expected {'Y, N or U' if self.unknown else 'Y or N'}, got {c!r}")
+        raise FixedReadError(f"expected {'Y, N or U' if self.unknown else 'Y or N'}")
 
     def write(self, name: str, value: Any) -> str:
         if value is True:
@@ -433,7 +436,7 @@ class ZeroOne(FixedKind):
             return True, pos + 1
         if c == "0":
             return False, pos + 1
-        raise FixedReadError(f"expected 0 or 1, got {c!r}")
+        raise FixedReadError("expected 0 or 1")
 
     def write(self, name: str, value: Any) -> str:
         if value is True or value is False:
@@ -450,7 +453,7 @@ class AnyChar(FixedKind):
     def read(self, text: str, pos: int) -> tuple[str, int]:
         c = text[pos : pos + 1]
         if not c or c in "|\r\n":
-            raise FixedReadError(f"expected one character, got {c!r}")
+            raise FixedReadError("expected one character")
         return c, pos + 1
 
     def write(self, name: str, value: Any) -> str:
@@ -475,7 +478,7 @@ class Number(FixedKind):
             return int(s), end
         if s == self.blank:
             return None, end
-        raise FixedReadError(f"expected {self.width} digits, got {s!r}")
+        raise FixedReadError(f"expected {self.width} digits")
 
     def write(self, name: str, value: Any) -> str:
         if value is None:
@@ -502,7 +505,7 @@ class Code(FixedKind):
         s = text[pos:end]
         if len(s) == self.width and self.check(s):
             return s, end
-        raise FixedReadError(f"expected {self.what}, got {s!r}")
+        raise FixedReadError(f"expected {self.what}")
 
     def write(self, name: str, value: Any) -> str:
         if not isinstance(value, str) or len(value) != self.width or not self.check(value):
@@ -524,7 +527,7 @@ class EnumCode(FixedKind):
         end = pos + self.width
         member = self.lookup.get(text[pos:end])
         if member is None:
-            raise FixedReadError(f"{text[pos:end]!r} is not a {self.enum.__name__}")
+            raise FixedReadError(f"expected a {self.enum.__name__}")
         return member, end
 
     def write(self, name: str, value: Any) -> str:
@@ -546,7 +549,7 @@ class FlagString(FixedKind):
         end = pos + self.width
         s = text[pos:end]
         if len(s) != self.width or not _FLAG_CHARS.issuperset(s):
-            raise FixedReadError(f"expected {self.width} characters Y, N or space, got {s!r}")
+            raise FixedReadError(f"expected {self.width} characters Y, N or space")
         obj = object.__new__(self.cls)
         object.__setattr__(obj, "raw", s)
         return obj, end
@@ -575,7 +578,7 @@ class DateField(FixedKind):
         m = _SHORT_DATE.match(text, pos)
         if m and _plausible_time(m.group()[-6:]):
             return SipDate(m.group()), m.end()
-        raise FixedReadError(f"expected an 18-character date, got {s!r}")
+        raise FixedReadError("expected an 18-character date")
 
     def write(self, name: str, value: Any) -> str:
         if not isinstance(value, SipDate):

@@ -26,6 +26,9 @@ class Redaction(Enum):
     PERSONAL = "personal"
     """Name, address, e-mail, phone: only the length. A Japanese name is short, so even its
     last few characters would identify the patron."""
+    READING = "reading"
+    """Items and titles: only the length. Next to a patron (the frame's AA, or the request's
+    log context) an item or a title is a reading record."""
 
 
 REDACTION: dict[str, Redaction] = {
@@ -37,6 +40,14 @@ REDACTION: dict[str, Redaction] = {
     "BD": Redaction.PERSONAL,  # home address
     "BE": Redaction.PERSONAL,  # e-mail address
     "BF": Redaction.PERSONAL,  # home phone number
+    "AB": Redaction.READING,  # item identifier
+    "AJ": Redaction.READING,  # title identifier
+    "AS": Redaction.READING,  # hold items
+    "AT": Redaction.READING,  # overdue items
+    "AU": Redaction.READING,  # charged items
+    "AV": Redaction.READING,  # fine items
+    "BU": Redaction.READING,  # recall items
+    "CD": Redaction.READING,  # unavailable hold items
 }
 """Field id → how its value is hidden."""
 

@@ -8,6 +8,7 @@ PostgreSQL. A libpq-style ``options=-csearch_path=<schema>`` in a PostgreSQL URL
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -55,6 +56,7 @@ def create_engine(url: str) -> AsyncEngine:
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
+        _private_sqlite_file(parsed.database)
         engine = create_async_engine(parsed)
         _configure_sqlite(engine)
         return engine
@@ -65,6 +67,25 @@ def create_engine(url: str) -> AsyncEngine:
             connect_args["server_settings"] = {"search_path": search_path}
         return create_async_engine(parsed, connect_args=connect_args, pool_pre_ping=True)
     raise ValueError(f"unsupported store database {backend!r} (use sqlite or postgresql)")
+
+
+def _private_sqlite_file(database: str | None) -> None:
+    """Create the store's file readable by this user only (0600), or make an existing one so.
+
+    SQLite gives its WAL and shared-memory files the database file's mode, so they follow.
+    In-memory databases and URI file names are left to SQLite."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if not path.parent.is_dir():
+        return  # SQLite reports the missing directory itself
+    os.close(os.open(path, os.O_RDONLY | os.O_CREAT, 0o600))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            if file.stat().st_mode & 0o077:
+                file.chmod(0o600)
+        except (FileNotFoundError, PermissionError):
+            pass  # not there yet, or not ours to change: SQLite opens it as it is
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

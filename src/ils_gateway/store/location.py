@@ -1,7 +1,8 @@
 """Where the gateway store lives by default, and the server secret its keys derive from.
 
 - URL: ``--store URL`` or ``ILS_GATEWAY_STORE_URL``; by default the SQLite file
-  ``./var/ils-gateway.sqlite3`` (the directory is made when missing).
+  ``./var/ils-gateway.sqlite3`` (the directory is made when missing, mode 0700; the store
+  file itself is created 0600 by ``store.engine``).
 - Secret: ``ILS_GATEWAY_STORE_SECRET`` (at least 16 bytes; keep it out of the database and out
   of version control). Without it, and only for a SQLite file, a development secret is
   generated once and kept beside the database as ``<file>.secret`` (mode 0600), so restarts
@@ -35,7 +36,7 @@ def store_url(given: str | None = None) -> str:
     url = given or os.environ.get(URL_ENV)
     if url:
         return url
-    DEFAULT_PATH.parent.mkdir(parents=True, exist_ok=True)
+    DEFAULT_PATH.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     return default_url(DEFAULT_PATH)
 
 

@@ -22,11 +22,16 @@ _log = structlog.get_logger("ils_gateway.adapters.koha")
 
 # Fields whose values are card numbers: never logged in full.
 _CARD_FIELDS = frozenset({"cardnumber"})
+# Items and titles: only their length. The line runs in a request whose log context names the
+# patron, and a patron next to an item is a reading record.
+_READING_FIELDS = frozenset({"item_id", "external_id", "biblio_id"})
 
 
 def _shown(field: str, value: object) -> str:
     text = "" if value is None else str(value)
-    return mask_card(text) if field in _CARD_FIELDS else repr(text)
+    if field in _CARD_FIELDS:
+        return mask_card(text)
+    return f"<{len(text)} chars>" if field in _READING_FIELDS else repr(text)
 
 
 def _same(got: object, wanted: object, *, folded: bool) -> bool:
