@@ -184,3 +184,24 @@ def test_codec_accepted_hostile_frames_get_an_answer_or_a_clean_close(name: str)
         if event["event"] in ("sip2.acs.request_failed", "sip2.server.field_too_long"):
             assert set(event) <= {"event", "log_level", "code", "field", "limit", "error",
                                   "where", "answered", "connection", "peer"}  # fmt: skip
+
+
+def test_a_write_that_fails_in_its_handler_is_closed_not_refused() -> None:
+    """A write whose handler fails may have been carried out before it failed: answering
+    "refused" (ok=0) would tell the machine "not done". The connection is closed instead, so
+    the outcome reads as unknown; a read that fails the same way is refused."""
+    open_, login = SERVERS["simulator"]
+    login += checksum_of_bytes(login).encode() + b"\r"
+    write = frame("37", [("BV", "nan"), ("AO", "MIDORI"), ("AA", "1000000011")])
+    read = frame("63", [("AO", "MIDORI"), ("AA", "9" * 40), ("BP", "x"), ("BQ", "-")])
+    with _LoopThread(open_).running() as port, structlog.testing.capture_logs() as events:
+        answers = []
+        for data in (write, read):
+            with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+                sock.sendall(login)
+                assert _read_answer(sock).startswith(b"941")
+                sock.sendall(data + b"\r")
+                answers.append(_read_answer(sock))
+    assert answers[0] == b"", "the failed 37 was answered instead of closed"
+    failed = [e for e in events if e["event"] == "sip2.acs.request_failed"]
+    assert [e["answered"] for e in failed if e["code"] == "37"] == ["closed"]
