@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Self
+from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
+# A value the library system receives as one field. SIP2 cannot carry `|` (the field
+# separator, no escape), CR or LF (they end the frame) nor NUL, and writes at most 255
+# characters a field (sip2/fields.py MAX_FIELD_CHARS); refused for every tenant, so the API
+# document states one rule and nothing reaches a backend that cannot take it.
+LIBRARY_VALUE_PATTERN = r"^[^|\r\n\x00]*$"
+LIBRARY_VALUE_MAX = 255
+LibraryValue = Annotated[
+    str, StringConstraints(pattern=LIBRARY_VALUE_PATTERN, max_length=LIBRARY_VALUE_MAX)
+]
 
 
 class Body(BaseModel):
