@@ -88,3 +88,48 @@ async def test_path_ids_that_cannot_be_sip2_fields_are_refused(demo, bad):
     await _refused(await client.post(f"{T}/loans/{bad}/renewal", headers=auth), "item_id")
     await _refused(await client.get(f"{T}/items/{bad}"), "item_id")
     await _refused(await client.delete(f"{T}/holds/{bad}", headers=auth), "hold_id")
+
+
+# --- JSON bodies: media type, size, depth, numbers (without a session: the login route) ---
+
+
+async def test_a_body_that_is_not_json_is_415(demo):
+    client, _asked = demo
+    form = await client.post(f"{T}/sessions", data={"card_number": CARD, "password": PASSWORD})
+    text = await client.post(
+        f"{T}/sessions",
+        data=b'{"card_number": "1", "password": "x"}',
+        headers={"Content-Type": "text/plain"},
+    )
+    for response in (form, text):
+        assert response.status == 415, await response.text()
+        assert response.content_type == "application/problem+json"
+        assert "application/json" in (await response.json())["detail"]
+
+
+async def _bad_json(client, raw: bytes, words: str, status: int = 400) -> None:
+    response = await client.post(
+        f"{T}/sessions", data=raw, headers={"Content-Type": "application/json"}
+    )
+    assert response.status == status, await response.text()
+    assert response.content_type == "application/problem+json"
+    assert words in (await response.json())["detail"]
+
+
+async def test_json_nested_too_deep_is_400(demo):
+    client, _asked = demo
+    await _bad_json(client, b"[" * 1000 + b"]" * 1000, "nested")
+    await _bad_json(client, b'{"a":' * 1000 + b"1" + b"}" * 1000, "nested")
+
+
+async def test_huge_numbers_are_400(demo):
+    client, _asked = demo
+    await _bad_json(client, b'{"card_number": ' + b"9" * 5000 + b', "password": "x"}', "number")
+    await _bad_json(client, b'{"card_number": 1e999999, "password": "x"}', "number")
+    await _bad_json(client, b'{"card_number": NaN, "password": "x"}', "number")
+
+
+async def test_a_body_too_large_is_refused_naming_the_limit(demo):
+    client, _asked = demo
+    big = b'{"card_number": "1", "password": "' + b"x" * 70_000 + b'"}'
+    await _bad_json(client, big, "size", status=413)
