@@ -4,12 +4,17 @@ tenant (SIP2 adapter → SIP2 simulator over TCP)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from ils_gateway.api.app import create_app
+from ils_gateway.api.schemas.common import library_values
+from ils_gateway.api.schemas.holds import PlaceHoldsRequest
 from ils_gateway.domain.clock import ManualClock
 from ils_gateway.runtime.demo import embedded_settings
 from ils_gateway.simulators.sample_data import SAMPLE_NOW
+from ils_gateway.tenants.loader import TenantRegistry
 
 T = "/v1/tenants/demo"
 CARD, PASSWORD = "1000000001", "hanako01"
@@ -133,3 +138,38 @@ async def test_a_body_too_large_is_refused_naming_the_limit(demo):
     client, _asked = demo
     big = b'{"card_number": "1", "password": "' + b"x" * 70_000 + b'"}'
     await _bad_json(client, big, "size", status=413)
+
+
+async def test_values_the_tenants_encoding_cannot_write_are_refused(aiohttp_client):
+    settings, acs = await embedded_settings(clock=ManualClock(SAMPLE_NOW))
+    tenant = settings.tenants.get("demo")
+    ascii_backend = tenant.backend.model_copy(update={"encoding": "ascii"})
+    ascii_tenant = tenant.model_copy(update={"backend": ascii_backend})
+    settings = replace(settings, tenants=TenantRegistry([ascii_tenant]))
+    client = await aiohttp_client(create_app(settings))
+    asked: list[str] = []
+    dispatch = acs.dispatch
+
+    async def counted(message, session):
+        asked.append(message.code)
+        return await dispatch(message, session)
+
+    acs.dispatch = counted
+    url = f"{T}/sessions"
+    response = await client.post(url, json={"card_number": CARD, "password": "café"})
+    await _refused(response, "password")
+    assert "ascii" in (await response.json())["detail"]
+    await _refused(
+        await client.post(url, json={"card_number": "１０", "password": "x"}), "card_number"
+    )
+    assert [c for c in asked if c not in ("93", "99")] == []
+
+
+def test_library_values_are_found_in_lists_and_optionals():
+    body = PlaceHoldsRequest(item_ids=["a", "b"], pickup_library="c")
+    assert list(library_values(body)) == [
+        ("item_ids[0]", "a"),
+        ("item_ids[1]", "b"),
+        ("pickup_library", "c"),
+    ]
+    assert list(library_values(PlaceHoldsRequest(item_ids=["a"]))) == [("item_ids[0]", "a")]

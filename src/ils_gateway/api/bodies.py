@@ -12,9 +12,11 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 from pydantic_core import to_json
 
-from ils_gateway.api.keys import FRESHNESS, RENDERED_KEY
+from ils_gateway.api.keys import FRESHNESS, RENDERED_KEY, TENANT
+from ils_gateway.api.schemas.common import library_values
 from ils_gateway.domain.errors import BadRequest
 from ils_gateway.services.ebooks.merge import EbookPart
+from ils_gateway.tenants.backends import Sip2Backend
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -85,13 +87,31 @@ async def read_body(request: web.Request, model: type[M]) -> M:
     except (json.JSONDecodeError, RecursionError):
         raise BadRequest("The request body is not valid JSON") from None
     try:
-        return model.model_validate(data)
+        body = model.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}"
             for e in exc.errors(include_url=False, include_input=False)
         )
         raise BadRequest(f"Invalid request: {problems}") from None
+    _check_encodable(request, body)
+    return body
+
+
+def _check_encodable(request: web.Request, body: BaseModel) -> None:
+    """Each value sent to the library system must be writable in its wire encoding (a SIP2
+    tenant's ``encoding``; UTF-8 for REST): 400 naming the field, before any I/O."""
+    tenant = request.get(TENANT)
+    backend = tenant.config.backend if tenant is not None else None
+    encoding = backend.encoding if isinstance(backend, Sip2Backend) else "utf-8"
+    for name, value in library_values(body):
+        try:
+            value.encode(encoding)
+        except UnicodeEncodeError as exc:
+            raise BadRequest(
+                f"Invalid request: {name}: character {exc.start + 1} cannot be sent to the "
+                f"library system ({encoding})"
+            ) from None
 
 
 def json_response(body: BaseModel | dict[str, Any], status: int = 200) -> web.Response:

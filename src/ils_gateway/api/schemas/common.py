@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Self
+from collections.abc import Iterator
+from typing import Annotated, Self, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
@@ -12,9 +13,37 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 # document states one rule and nothing reaches a backend that cannot take it.
 LIBRARY_VALUE_PATTERN = r"^[^|\r\n\x00]*$"
 LIBRARY_VALUE_MAX = 255
+
+
+class _SentToLibrary:
+    """Marks a ``LibraryValue`` (pydantic ignores it) so ``library_values`` can find them."""
+
+
+SENT_TO_LIBRARY = _SentToLibrary()
 LibraryValue = Annotated[
-    str, StringConstraints(pattern=LIBRARY_VALUE_PATTERN, max_length=LIBRARY_VALUE_MAX)
+    str,
+    StringConstraints(pattern=LIBRARY_VALUE_PATTERN, max_length=LIBRARY_VALUE_MAX),
+    SENT_TO_LIBRARY,
 ]
+
+
+def _marked(annotation: object) -> bool:
+    if get_origin(annotation) is Annotated:
+        return SENT_TO_LIBRARY in get_args(annotation)[1:]
+    return any(_marked(arg) for arg in get_args(annotation))
+
+
+def library_values(body: BaseModel) -> Iterator[tuple[str, str]]:
+    """(field name, value) of each ``LibraryValue`` in ``body`` (list members named
+    ``field[i]``)."""
+    for name, info in type(body).model_fields.items():
+        if SENT_TO_LIBRARY not in info.metadata and not _marked(info.annotation):
+            continue
+        value = getattr(body, name)
+        if isinstance(value, str):
+            yield name, value
+        elif isinstance(value, list):
+            yield from ((f"{name}[{i}]", v) for i, v in enumerate(value) if isinstance(v, str))
 
 
 class Body(BaseModel):
