@@ -9,7 +9,9 @@ from dataclasses import replace
 import pytest
 
 from ils_gateway.api.app import create_app
-from ils_gateway.api.schemas.common import library_values
+from ils_gateway.api.bodies import MAX_JSON_DEPTH, MAX_NUMBER_CHARS
+from ils_gateway.api.openapi import build_openapi
+from ils_gateway.api.schemas.common import LIBRARY_VALUE_PATTERN, library_values
 from ils_gateway.api.schemas.holds import PlaceHoldsRequest
 from ils_gateway.domain.clock import ManualClock
 from ils_gateway.runtime.demo import embedded_settings
@@ -173,3 +175,28 @@ def test_library_values_are_found_in_lists_and_optionals():
         ("pickup_library", "c"),
     ]
     assert list(library_values(PlaceHoldsRequest(item_ids=["a"]))) == [("item_ids[0]", "a")]
+
+
+# --- the OpenAPI document states the same limits ---
+
+
+def test_openapi_states_the_input_limits():
+    doc = build_openapi()
+    schemas = doc["components"]["schemas"]
+    password = schemas["LoginRequest"]["properties"]["password"]
+    assert password["maxLength"] == 128 and password["pattern"] == LIBRARY_VALUE_PATTERN
+    item_ids = schemas["PlaceHoldsRequest"]["properties"]["item_ids"]
+    assert item_ids["maxItems"] == 100 and item_ids["items"]["pattern"] == LIBRARY_VALUE_PATTERN
+    renew = doc["paths"]["/v1/tenants/{tenant}/loans/{item_id}/renewal"]["post"]
+    (item_id,) = [p for p in renew["parameters"] if p["name"] == "item_id"]
+    assert item_id["schema"] == {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 255,
+        "pattern": LIBRARY_VALUE_PATTERN,
+    }
+    login = doc["paths"]["/v1/tenants/{tenant}/sessions"]["post"]
+    assert set(login["requestBody"]["content"]) == {"application/json"}
+    limits = login["requestBody"]["description"]
+    assert f"{MAX_JSON_DEPTH} levels" in limits and f"{MAX_NUMBER_CHARS} characters" in limits
+    assert {"400", "413", "415"} <= set(login["responses"])

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import Field
 
-from ils_gateway.api.schemas.common import Body, LibraryValue
+from ils_gateway.api.schemas.common import Body, LibraryId, LibraryValue
 from ils_gateway.domain.vocab import ContactMethod, ItemSource
 
 
@@ -46,6 +46,6 @@ class BasketAddedView(Body):
 class BasketConfirmRequest(Body):
     """Basket items to place holds on, all for one pickup library and contact method."""
 
-    item_ids: list[LibraryValue] = Field(min_length=1, max_length=100)
+    item_ids: list[LibraryId] = Field(min_length=1, max_length=100)
     pickup_library: LibraryValue = Field(min_length=1, max_length=64)
     contact_method: ContactMethod | None = None

@@ -20,11 +20,11 @@ class _SentToLibrary:
 
 
 SENT_TO_LIBRARY = _SentToLibrary()
-LibraryValue = Annotated[
-    str,
-    StringConstraints(pattern=LIBRARY_VALUE_PATTERN, max_length=LIBRARY_VALUE_MAX),
-    SENT_TO_LIBRARY,
-]
+# Each field gives its own max_length (at most LIBRARY_VALUE_MAX): a bound here would win
+# over the field's in validation and in the schema.
+LibraryValue = Annotated[str, StringConstraints(pattern=LIBRARY_VALUE_PATTERN), SENT_TO_LIBRARY]
+LibraryId = Annotated[LibraryValue, StringConstraints(min_length=1, max_length=LIBRARY_VALUE_MAX)]
+"""A member of a list of ids sent to the library system."""
 
 
 def _marked(annotation: object) -> bool:

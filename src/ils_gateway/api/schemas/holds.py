@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from ils_gateway.api.schemas.common import Body, LibraryValue
+from ils_gateway.api.schemas.common import Body, LibraryId, LibraryValue
 from ils_gateway.domain.models import BatchResult, Hold, HoldResult
 from ils_gateway.domain.vocab import ContactMethod, ItemSource
 from ils_gateway.services.ebooks.merge import EbookPart
@@ -17,7 +17,7 @@ from ils_gateway.services.mylists.records import CancelReason
 class PlaceHoldsRequest(Body):
     """Items to place holds on, all for one pickup library and contact method."""
 
-    item_ids: list[LibraryValue] = Field(min_length=1, max_length=100)
+    item_ids: list[LibraryId] = Field(min_length=1, max_length=100)
     pickup_library: LibraryValue | None = Field(
         None, min_length=1, max_length=64, description="required for ILS items; not for e-books"
     )
