@@ -164,6 +164,10 @@ async def test_values_the_tenants_encoding_cannot_write_are_refused(aiohttp_clie
     await _refused(
         await client.post(url, json={"card_number": "１０", "password": "x"}), "card_number"
     )
+    # The e-library's patron check reaches the same library system.
+    bridge = "/elibrary/v1/libraries/demo/patron-check"
+    response = await client.post(bridge, json={"cardNumber": CARD, "password": "café"})
+    await _refused(response, "password")
     assert [c for c in asked if c not in ("93", "99")] == []
 
 

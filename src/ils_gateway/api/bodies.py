@@ -15,6 +15,7 @@ from pydantic_core import to_json
 from ils_gateway.api.keys import FRESHNESS, RENDERED_KEY, TENANT
 from ils_gateway.api.schemas.common import library_values
 from ils_gateway.domain.errors import BadRequest
+from ils_gateway.runtime.tenant import TenantRuntime
 from ils_gateway.services.ebooks.merge import EbookPart
 from ils_gateway.tenants.backends import Sip2Backend
 
@@ -63,7 +64,7 @@ def _is_json(content_type: str) -> bool:
     )
 
 
-async def read_body(request: web.Request, model: type[M]) -> M:
+async def read_body(request: web.Request, model: type[M], tenant: TenantRuntime | None = None) -> M:
     """The JSON body as ``model``; ``BadRequest`` naming the fields at fault otherwise, 415
     for a body that is not ``application/json``, 400 past the depth and number limits."""
     if not _is_json(request.content_type):
@@ -94,14 +95,13 @@ async def read_body(request: web.Request, model: type[M]) -> M:
             for e in exc.errors(include_url=False, include_input=False)
         )
         raise BadRequest(f"Invalid request: {problems}") from None
-    _check_encodable(request, body)
+    _check_encodable(tenant or request.get(TENANT), body)
     return body
 
 
-def _check_encodable(request: web.Request, body: BaseModel) -> None:
+def _check_encodable(tenant: TenantRuntime | None, body: BaseModel) -> None:
     """Each value sent to the library system must be writable in its wire encoding (a SIP2
     tenant's ``encoding``; UTF-8 for REST): 400 naming the field, before any I/O."""
-    tenant = request.get(TENANT)
     backend = tenant.config.backend if tenant is not None else None
     encoding = backend.encoding if isinstance(backend, Sip2Backend) else "utf-8"
     for name, value in library_values(body):
