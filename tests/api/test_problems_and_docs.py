@@ -13,6 +13,7 @@ from ils_gateway.runtime.settings import GatewaySettings
 from ils_gateway.tenants.loader import TenantRegistry, parse_tenants
 
 T = "/v1/tenants/koha-demo"
+JSON = {"Content-Type": "application/json"}
 
 
 @pytest.mark.parametrize(
@@ -21,9 +22,16 @@ T = "/v1/tenants/koha-demo"
         ("GET", "/nowhere", {}, 404, "no-such-resource"),
         ("PUT", f"{T}/loans", {}, 405, "method-not-allowed"),
         ("GET", "/v1/tenants/nobody/libraries", {}, 404, "not-found"),
-        ("POST", f"{T}/sessions", {"data": b"{not json"}, 400, "bad-request"),
+        ("POST", f"{T}/sessions", {"data": b"{not json", "headers": JSON}, 400, "bad-request"),
+        ("POST", f"{T}/sessions", {"data": b"{not json"}, 415, "unsupported-media-type"),
         ("POST", f"{T}/sessions", {"json": {"card_number": "1"}}, 400, "bad-request"),
-        ("POST", f"{T}/sessions", {"data": b"x" * 70_000}, 413, "request-too-large"),
+        (
+            "POST",
+            f"{T}/sessions",
+            {"data": b"x" * 70_000, "headers": JSON},
+            413,
+            "request-too-large",
+        ),
         ("GET", f"{T}/loans", {}, 401, "session-expired"),
     ],
 )

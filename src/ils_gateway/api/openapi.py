@@ -8,10 +8,16 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from ils_gateway import __version__
+from ils_gateway.api.bodies import MAX_JSON_DEPTH, MAX_NUMBER_CHARS
 from ils_gateway.api.problems import PROBLEM_CONTENT_TYPE
 from ils_gateway.api.routes import ROUTES
 from ils_gateway.api.routing import Route
-from ils_gateway.api.schemas.common import Health, Problem
+from ils_gateway.api.schemas.common import (
+    LIBRARY_VALUE_MAX,
+    LIBRARY_VALUE_PATTERN,
+    Health,
+    Problem,
+)
 from ils_gateway.domain.errors import GatewayError
 
 _REF = "#/components/schemas/{model}"
@@ -96,8 +102,12 @@ def _operation(route: Route, refs: dict[Any, Any]) -> dict[str, Any]:
     if route.body is not None:
         op["requestBody"] = {
             "required": True,
+            "description": _BODY_LIMITS,
             "content": {"application/json": {"schema": refs[(route.body, "validation")]}},
         }
+        op["responses"]["400"] = _problem("The body is invalid (the problem names the field)")
+        op["responses"]["413"] = _problem("The body is larger than the server's limit")
+        op["responses"]["415"] = _problem("The body is not application/json")
     if route.method in {"POST", "PATCH", "DELETE"}:
         op["parameters"].append(
             {"name": "Idempotency-Key", "in": "header", "required": False,
@@ -140,4 +150,24 @@ def _path_names(path: str) -> list[str]:
 
 
 def _path_param(name: str) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+    # api.routes checks every path parameter as a LibraryValue (ids reach a SIP2 field).
+    schema = {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": LIBRARY_VALUE_MAX,
+        "pattern": LIBRARY_VALUE_PATTERN,
+    }
+    return {"name": name, "in": "path", "required": True, "schema": schema}
+
+
+# What api.bodies.read_body refuses before the body's schema is looked at.
+_BODY_LIMITS = (
+    "JSON only (`application/json`, else 415); larger than the server's body limit (default "
+    f"64 KiB): 413; nested deeper than {MAX_JSON_DEPTH} levels, or a number longer than "
+    f"{MAX_NUMBER_CHARS} characters or not finite: 400."
+)
+
+
+def _problem(description: str) -> dict[str, Any]:
+    schema = {"$ref": _REF.format(model="Problem")}
+    return {"description": description, "content": {PROBLEM_CONTENT_TYPE: {"schema": schema}}}

@@ -7,6 +7,9 @@ import cycle.
 
 from __future__ import annotations
 
+import functools
+import re
+
 from aiohttp import web
 
 from ils_gateway.api.handlers import (
@@ -22,7 +25,7 @@ from ils_gateway.api.handlers import (
     settings,
     shelves,
 )
-from ils_gateway.api.routing import BRIDGE_PREFIX, PREFIX, Route
+from ils_gateway.api.routing import BRIDGE_PREFIX, PREFIX, Handler, Route
 from ils_gateway.api.schemas import basket as basket_schemas
 from ils_gateway.api.schemas import catalog as catalog_schemas
 from ils_gateway.api.schemas import ebooks as ebook_schemas
@@ -33,7 +36,9 @@ from ils_gateway.api.schemas import sequences as sequence_schemas
 from ils_gateway.api.schemas import session as session_schemas
 from ils_gateway.api.schemas import settings as settings_schemas
 from ils_gateway.api.schemas import shelves as shelf_schemas
+from ils_gateway.api.schemas.common import LIBRARY_VALUE_MAX, LIBRARY_VALUE_PATTERN
 from ils_gateway.domain.ebooks import EbookLoan
+from ils_gateway.domain.errors import BadRequest
 from ils_gateway.domain.models import BatchResult, Hold, HoldResult, RenewalResult
 
 CORE_ROUTES: tuple[Route, ...] = (
@@ -188,5 +193,26 @@ def add_routes(app: web.Application) -> None:
     hot_first = sorted(ROUTES, key=lambda r: r.path not in HOT_PATHS)
     for route in hot_first:
         app.router.add_route(
-            route.method, route.prefix + route.path, route.handler, name=route.name
+            route.method, route.prefix + route.path, _checked(route.handler), name=route.name
         )
+
+
+_LIBRARY_VALUE = re.compile(LIBRARY_VALUE_PATTERN)
+
+
+def _checked(handler: Handler) -> Handler:
+    """``handler`` after every path parameter is checked as a ``LibraryValue`` (ids in the
+    path reach the library system as SIP2 fields): 400 naming the parameter, before any I/O."""
+
+    @functools.wraps(handler)
+    async def checked(request: web.Request) -> web.StreamResponse:
+        for name, value in request.match_info.items():
+            if len(value) > LIBRARY_VALUE_MAX:
+                raise BadRequest(
+                    f"Invalid request: {name}: longer than {LIBRARY_VALUE_MAX} characters"
+                )
+            if not _LIBRARY_VALUE.fullmatch(value):
+                raise BadRequest(f"Invalid request: {name}: must not contain '|', CR, LF or NUL")
+        return await handler(request)
+
+    return checked

@@ -17,7 +17,7 @@ from ils_gateway.runtime.keys import GATEWAY_KEY
 async def patron_check(request: web.Request) -> web.Response:
     """POST /elibrary/v1/libraries/{library}/patron-check: is this a valid patron? yes/no."""
     tenant = request.app[GATEWAY_KEY].tenant(request.match_info["library"])  # NotFound if not
-    body = await read_body(request, PatronCheckRequest)
+    body = await read_body(request, PatronCheckRequest, tenant)
     scheme, _, key = request.headers.get("Authorization", "").partition(" ")
     answer = await tenant.ebooks.bridge.check(
         api_key=key.strip() if scheme.lower() == "bearer" else None,

@@ -6,14 +6,14 @@ from datetime import datetime
 
 from pydantic import Field
 
-from ils_gateway.api.schemas.common import Body
+from ils_gateway.api.schemas.common import Body, LibraryId, LibraryValue
 from ils_gateway.domain.vocab import ContactMethod, ItemSource
 
 
 class BasketAddRequest(Body):
     """An item of the library system to put in the basket (the title from the search page)."""
 
-    item_id: str = Field(min_length=1, max_length=128)
+    item_id: LibraryValue = Field(min_length=1, max_length=128)
     title: str | None = Field(None, max_length=1000)
     source: ItemSource = Field(ItemSource.ILS, description="ebook is refused: never in a basket")
 
@@ -46,6 +46,6 @@ class BasketAddedView(Body):
 class BasketConfirmRequest(Body):
     """Basket items to place holds on, all for one pickup library and contact method."""
 
-    item_ids: list[str] = Field(min_length=1, max_length=100)
-    pickup_library: str = Field(min_length=1, max_length=64)
+    item_ids: list[LibraryId] = Field(min_length=1, max_length=100)
+    pickup_library: LibraryValue = Field(min_length=1, max_length=64)
     contact_method: ContactMethod | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ils_gateway.api.schemas.common import Body
+from ils_gateway.api.schemas.common import Body, LibraryValue
 from ils_gateway.domain.ebooks import EbookHold, EbookLoan, EbookTitle
 from ils_gateway.domain.labels import Labels
 
@@ -12,13 +12,13 @@ from ils_gateway.domain.labels import Labels
 class BorrowRequest(Body):
     """The title to borrow (a free copy, or the copy kept for the patron's ready hold)."""
 
-    title_id: str = Field(min_length=1, max_length=64)
+    title_id: LibraryValue = Field(min_length=1, max_length=64)
 
 
 class EbookHoldRequest(Body):
     """The title to reserve; ``email`` gets the e-library's "ready" mail (default: on file)."""
 
-    title_id: str = Field(min_length=1, max_length=64)
+    title_id: LibraryValue = Field(min_length=1, max_length=64)
     email: str | None = Field(None, max_length=254)
 
 
@@ -27,8 +27,8 @@ class PatronCheckRequest(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    cardNumber: str = Field(min_length=1, max_length=64)  # the e-library's field name
-    password: str = Field(min_length=1, max_length=128, repr=False)
+    cardNumber: LibraryValue = Field(min_length=1, max_length=64)  # the e-library's field name
+    password: LibraryValue = Field(min_length=1, max_length=128, repr=False)
 
 
 class PatronCheckResponse(BaseModel):

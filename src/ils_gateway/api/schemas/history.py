@@ -6,13 +6,13 @@ from datetime import datetime
 
 from pydantic import Field
 
-from ils_gateway.api.schemas.common import Body
+from ils_gateway.api.schemas.common import Body, LibraryValue
 
 
 class PasswordRequest(Body):
     """The patron's library password (opens or protects the reading-history key)."""
 
-    password: str = Field(min_length=1, max_length=128, repr=False)
+    password: LibraryValue = Field(min_length=1, max_length=128, repr=False)
 
 
 class HistoryStatus(Body):

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from ils_gateway.api.schemas.common import Body
+from ils_gateway.api.schemas.common import Body, LibraryId, LibraryValue
 from ils_gateway.domain.models import BatchResult, Hold, HoldResult
 from ils_gateway.domain.vocab import ContactMethod, ItemSource
 from ils_gateway.services.ebooks.merge import EbookPart
@@ -17,8 +17,8 @@ from ils_gateway.services.mylists.records import CancelReason
 class PlaceHoldsRequest(Body):
     """Items to place holds on, all for one pickup library and contact method."""
 
-    item_ids: list[str] = Field(min_length=1, max_length=100)
-    pickup_library: str | None = Field(
+    item_ids: list[LibraryId] = Field(min_length=1, max_length=100)
+    pickup_library: LibraryValue | None = Field(
         None, min_length=1, max_length=64, description="required for ILS items; not for e-books"
     )
     contact_method: ContactMethod | None = None
@@ -28,7 +28,7 @@ class PlaceHoldsRequest(Body):
 class ChangeHoldRequest(Body):
     """New pickup library and/or contact method (omit a field to keep it)."""
 
-    pickup_library: str | None = Field(None, min_length=1, max_length=64)
+    pickup_library: LibraryValue | None = Field(None, min_length=1, max_length=64)
     contact_method: ContactMethod | None = None
 
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import Field
 
-from ils_gateway.api.schemas.common import Body
+from ils_gateway.api.schemas.common import Body, LibraryId
 from ils_gateway.domain.models import BatchResult, Loan, RenewalResult
 from ils_gateway.services.ebooks.merge import EbookPart
 
@@ -14,7 +14,7 @@ from ils_gateway.services.ebooks.merge import EbookPart
 class RenewManyRequest(Body):
     """Loans to renew together (the "check several, one button" of the libraries' pages)."""
 
-    item_ids: list[str] = Field(min_length=1, max_length=100)
+    item_ids: list[LibraryId] = Field(min_length=1, max_length=100)
 
 
 class LoanList(Body):

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from pydantic import Field
 
-from ils_gateway.api.schemas.common import Body
+from ils_gateway.api.schemas.common import Body, LibraryValue
 from ils_gateway.domain.models import Patron
 from ils_gateway.domain.vocab import BlockReason, Channel
 
@@ -14,15 +14,15 @@ from ils_gateway.domain.vocab import BlockReason, Channel
 class LoginRequest(Body):
     """Card number (as the patron typed it) and password."""
 
-    card_number: str = Field(min_length=1, max_length=64)
-    password: str = Field(min_length=1, max_length=128, repr=False)
+    card_number: LibraryValue = Field(min_length=1, max_length=64)
+    password: LibraryValue = Field(min_length=1, max_length=128, repr=False)
 
 
 class PasswordChangeRequest(Body):
     """The current password and the new one (checked against the library's password rules)."""
 
-    old_password: str = Field(min_length=1, max_length=128, repr=False)
-    new_password: str = Field(min_length=1, max_length=128, repr=False)
+    old_password: LibraryValue = Field(min_length=1, max_length=128, repr=False)
+    new_password: LibraryValue = Field(min_length=1, max_length=128, repr=False)
 
 
 class PatronView(Body):
