@@ -240,6 +240,7 @@ PUBLIC: dict[str, set[str]] = {
         "TlsSettings",
     },
     "tenants.demo": {"demo_registry", "demo_tenant"},
+    "tenants.enforcement": {"PENDING", "RULES", "Enforcement", "Where", "explain", "policy_keys"},
     "tenants.loader": {
         "TenantConfigError",
         "TenantRegistry",
@@ -258,7 +259,6 @@ PUBLIC: dict[str, set[str]] = {
         "ListsPolicy",
         "LoginPolicy",
         "MaintenanceSchedule",
-        "NotificationPolicy",
         "OverdueRenewal",
         "PasswordPolicy",
         "PickupExtension",

@@ -57,7 +57,7 @@ def _register() -> None:
 
 
 _COMMAND_MODULES: list[str] = [
-    "ils_gateway.tenants.cli",
+    "ils_gateway.runtime.config_check",
     "ils_gateway.store.cli",
     "ils_gateway.simulators.elibrary_cli",
     "ils_gateway.simulators.koha_cli",

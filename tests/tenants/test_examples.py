@@ -78,7 +78,6 @@ def test_renewal_rules(registry) -> None:
         and not registry.get("nishinomiya").policy.renewal.interlibrary_loans
     )
     assert all(t.policy.renewal.max_renewals == 1 for t in registry)
-    assert all(t.policy.renewal.refuse_when_has_holds for t in registry)
 
 
 def test_hold_limits(registry) -> None:
@@ -98,7 +97,8 @@ def test_hold_limits(registry) -> None:
 def test_hold_handling(registry) -> None:
     saitama = registry.get("saitama").policy.holds
     assert saitama.bookmobile_contact == "phone_only"
-    assert saitama.pickup_extension is not None and saitama.pickup_extension.days == 5
+    # Saitama extends at the counter only: SIP2 has no request for it (issue 16).
+    assert saitama.pickup_extension is None
     history = {t.id: t.policy.holds.cancelled_history_days for t in registry}
     assert history == {
         "nishinomiya": 31,
@@ -107,7 +107,9 @@ def test_hold_handling(registry) -> None:
         "akiruno": 7,
         "ibaraki": None,
     }
-    assert registry.get("akiruno").policy.holds.skip_allowed
+    # Akiruno offers skip and sequences, but its SIP2 backend cannot suspend (issue 16).
+    akiruno = registry.get("akiruno").policy.holds
+    assert not akiruno.skip_allowed and not akiruno.sequences
 
 
 def test_lists_and_sessions(registry) -> None:

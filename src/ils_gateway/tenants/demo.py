@@ -82,15 +82,12 @@ limits = [
   {{ name = "av", material_types = ["cd", "cassette", "video", "dvd", "blu_ray"], max = 4 }},
 ]
 max_ebook_holds = 3
-pickup_shelf_days = 10
 sequences = true
 cancelled_history_days = 14
 
 [tenants.policy.ebooks]
 max_loans = 3
-loan_days = 15
 max_holds = 3
-pickup_shelf_days = 7
 
 [tenants.policy.lists]
 basket_size = 100

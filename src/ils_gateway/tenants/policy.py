@@ -133,7 +133,6 @@ class RenewalPolicy(_Config):
     branch_period_days: dict[str, int] = Field(
         default_factory=dict, description="loan branch code → period (Ibaraki branch rooms 14)"
     )
-    refuse_when_has_holds: bool = True
     overdue: OverdueRenewal = OverdueRenewal()
     earliest_days_before_due: int | None = Field(None, ge=0, description="None = any time")
     interlibrary_loans: bool = Field(True, description="may inter-library loans be renewed")
@@ -152,11 +151,13 @@ class HoldLimit(_Config):
 
 
 class PickupExtension(_Config):
-    """Extending a ready hold's pickup deadline (取置期限延長)."""
+    """Extending a ready hold's pickup deadline (取置期限延長).
+
+    How many days, and whether someone else waiting forbids it, are the library system's own
+    rules (it extends); the gateway only counts ``times``.
+    """
 
     times: int = Field(1, ge=1)
-    days: int = Field(5, ge=1)
-    only_if_nobody_waiting: bool = True
 
 
 class HoldPolicy(_Config):
@@ -173,12 +174,9 @@ class HoldPolicy(_Config):
     cancel_allowed_states: frozenset[HoldStatus] = frozenset({HoldStatus.WAITING})
     modify_allowed_states: frozenset[HoldStatus] = frozenset({HoldStatus.WAITING})
     bookmobile_contact: Literal["any", "phone_only"] = "any"
-    pickup_shelf_days: int | None = Field(None, ge=1)
-    pickup_days_exclude_closed: bool = False
     pickup_extension: PickupExtension | None = None
     skip_allowed: bool = Field(False, description="hold skip (予約取置スキップ)")
     sequences: bool = Field(False, description="hold sequences (順番予約)")
-    transfers: bool = Field(False, description="transfers of shelved items (取り寄せ)")
     cancelled_history_days: int | None = Field(
         None, ge=0, description="how long cancelled holds stay listed; None = ILS default"
     )
@@ -199,9 +197,7 @@ class EbookPolicy(_Config):
     """E-book limits (the e-library enforces them too; the gateway explains)."""
 
     max_loans: int | None = Field(None, ge=0)
-    loan_days: int | None = Field(None, ge=1)
     max_holds: int | None = Field(None, ge=0)
-    pickup_shelf_days: int | None = Field(None, ge=1)
 
 
 class ListsPolicy(_Config):
@@ -255,13 +251,12 @@ class MaintenanceSchedule(_Config):
 
 
 class EmailPolicy(_Config):
-    """E-mail address rules (Akiruno) and how changes are confirmed."""
+    """E-mail address rules (Akiruno)."""
 
     max_addresses: int = Field(2, ge=1, le=2)
     forbid_leading_symbol: bool = False
     forbid_dot_before_at: bool = False
     forbid_consecutive_dots: bool = False
-    confirm_change: bool = True
 
     def problems(self, address: str) -> list[str]:
         """Why ``address`` is not acceptable (empty when it is)."""
@@ -278,16 +273,6 @@ class EmailPolicy(_Config):
         return found
 
 
-class NotificationPolicy(_Config):
-    """When the gateway mails patrons."""
-
-    due_reminder_days_before: int | None = Field(None, ge=1)
-    overdue_notice_after_days: int | None = Field(None, ge=1)
-    new_arrivals_weekday: int | None = Field(None, ge=0, le=6, description="0 = Monday")
-    new_arrivals_time: time | None = None
-    child_entry_mail: bool = False
-
-
 class Policy(_Config):
     """Every per-library rule, grouped by what it governs."""
 
@@ -300,7 +285,6 @@ class Policy(_Config):
     ebooks: EbookPolicy = EbookPolicy()
     lists: ListsPolicy = ListsPolicy()
     email: EmailPolicy = EmailPolicy()
-    notifications: NotificationPolicy = NotificationPolicy()
     idle_timeout_minutes: int | None = Field(None, ge=1)
     maintenance: MaintenanceSchedule | None = None
     disabled_features: dict[Channel, frozenset[Feature]] = Field(

@@ -43,7 +43,7 @@ client_secret = "koha-demo-secret"
 [tenants.policy.holds]
 sequences = true
 skip_allowed = true
-pickup_extension = {{ times = 1, days = 5 }}
+pickup_extension = {{ times = 1 }}
 cancelled_history_days = 7
 cancelled_history_deletable = true
 ebook_cancelled_in_history = false
