@@ -119,3 +119,46 @@ async def _redis_value(redis, key: bytes) -> bytes:
     if kind in ("set", "zset", "list"):
         return repr(await redis.dump(key)).encode()
     return b""
+
+
+async def test_settings_checked_against_the_tenant_and_used_as_hold_defaults(
+    aiohttp_client, tmp_path: Path
+) -> None:
+    # Issue 16: SIP2 cannot list pickup libraries, so "NOPE" used to be saved; the tenant's
+    # own list is the reference, and the saved default is used when a hold names none.
+    app, library = await _app(default_url(tmp_path / "gateway.sqlite3"))
+    client = await aiohttp_client(app)
+    auth = await _login(client)
+    for code, field in (("NOPE", "default_pickup_library"), ("BM", "default_pickup_library")):
+        bad = await client.patch(
+            f"{T}/patron/settings", json={"default_pickup_library": code}, headers=auth
+        )
+        assert bad.status == 400, await bad.text()
+        assert (await bad.json())["detail"].startswith(f"{field}:")
+    saved = await client.patch(
+        f"{T}/patron/settings",
+        json={"default_pickup_library": "KITA", "hold_contact_method": "phone"},
+        headers=auth,
+    )
+    assert saved.status == 200, await saved.text()
+    item = library.loans("1000000014")[0].barcode
+    kita_before = [h.pickup for h in library.holds(CARD)].count("KITA")
+    placed = await client.post(f"{T}/holds", json={"item_ids": [item]}, headers=auth)
+    assert placed.status == 200, await placed.text()
+    result = (await placed.json())["results"][0]
+    assert result["outcome"] == "ok", result
+    assert result["hold"]["pickup_library"] == "KITA"
+    # In the library system too: one more hold for pickup at KITA than before.
+    assert [h.pickup for h in library.holds(CARD)].count("KITA") == kita_before + 1
+
+
+async def test_a_hold_without_pickup_library_or_default_is_a_400(
+    aiohttp_client, tmp_path: Path
+) -> None:
+    app, library = await _app(default_url(tmp_path / "gateway.sqlite3"))
+    client = await aiohttp_client(app)
+    auth = await _login(client)
+    item = library.loans("1000000014")[0].barcode
+    refused = await client.post(f"{T}/holds", json={"item_ids": [item]}, headers=auth)
+    assert refused.status == 400
+    assert "pickup_library" in (await refused.json())["detail"]

@@ -8,14 +8,15 @@ import pytest
 from mylists_support import Clock, Library, make_tenant
 
 from ils_gateway.domain.errors import BadRequest, FeatureDisabled, HoldRefused, NotFound
-from ils_gateway.domain.models import Hold, Item
-from ils_gateway.domain.vocab import HoldStatus, ItemSource, RefusalReason
+from ils_gateway.domain.models import BookmobileStation, Hold, Item, Patron
+from ils_gateway.domain.models import Library as DomainLibrary
+from ils_gateway.domain.vocab import ContactMethod, HoldStatus, ItemSource, RefusalReason
 from ils_gateway.services.mylists.cancelled_holds import CancelledHoldService
 from ils_gateway.services.mylists.context import PatronContext
 from ils_gateway.services.mylists.hold_extras import HoldExtrasService
 from ils_gateway.services.mylists.sequences import HoldSequenceService
 from ils_gateway.services.mylists.settings import PatronSettingsService
-from ils_gateway.store.records import CancelReason, EmailKind, HoldNoticeAddress
+from ils_gateway.store.records import CancelReason, EmailKind, HoldContactMethod, HoldNoticeAddress
 from ils_gateway.store.store import Store
 
 
@@ -134,3 +135,60 @@ async def test_extension_refused_with_a_reason_where_the_backend_cannot(
     assert "contact the library" in info.value.detail
     with pytest.raises(NotFound):
         await extras.extend_pickup(ctx, library.backend, "424242")
+
+
+class _Pickup:
+    """The tenant side of a settings check: its pickup libraries (as ``TenantContext``)."""
+
+    def __init__(self, libraries: list[DomainLibrary]) -> None:
+        self._libraries = libraries
+
+    async def pickup_libraries(self) -> list[DomainLibrary]:
+        return self._libraries
+
+
+async def test_default_pickup_and_contact_follow_the_tenant(store: Store, patron: Patron) -> None:
+    # Issue 16: checked against the tenant's list (SIP2 cannot list them), a bookmobile by a
+    # station, and Saitama's phone-only contact for bookmobile pickups.
+    tenant = make_tenant("saitamalike", "")
+    tenant = tenant.model_copy(
+        update={
+            "policy": tenant.policy.model_copy(
+                update={
+                    "holds": tenant.policy.holds.model_copy(
+                        update={"bookmobile_contact": "phone_only"}
+                    )
+                }
+            )
+        }
+    )
+    ctx = PatronContext.of(store, tenant, patron)
+    pickup = _Pickup(
+        [
+            DomainLibrary(code="CEN", name="中央"),
+            DomainLibrary(
+                code="BM",
+                name="移動図書館",
+                bookmobile_stations=(BookmobileStation(code="BM01", name="市役所前"),),
+            ),
+        ]
+    )
+    settings = PatronSettingsService(store)
+    problems = {
+        "NOPE": "default_pickup_library: not a pickup library",
+        "BM": "default_pickup_library: a bookmobile is chosen by one of its stations",
+    }
+    for code, message in problems.items():
+        with pytest.raises(BadRequest, match=message):
+            await settings.update(ctx, pickup, default_pickup_library=code)
+    with pytest.raises(BadRequest, match="hold_contact_method: pickups at a bookmobile"):
+        await settings.update(
+            ctx, pickup, default_pickup_library="BM01", hold_contact_method=HoldContactMethod.EMAIL
+        )
+    saved = await settings.update(
+        ctx, pickup, default_pickup_library="BM01", hold_contact_method=HoldContactMethod.PHONE
+    )
+    assert saved.default_pickup_library == "BM01"
+    with pytest.raises(BadRequest, match="hold_contact_method"):
+        await settings.update(ctx, pickup, hold_contact_method=HoldContactMethod.EMAIL)
+    assert await settings.hold_defaults(ctx) == ("BM01", ContactMethod.PHONE)

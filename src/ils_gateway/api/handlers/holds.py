@@ -18,7 +18,7 @@ from ils_gateway.api.schemas.holds import (
     SkipRequest,
 )
 from ils_gateway.domain.errors import BadRequest
-from ils_gateway.domain.vocab import ItemSource
+from ils_gateway.domain.vocab import ContactMethod, ItemSource
 from ils_gateway.services.holds import CancelOutcome
 
 _REQUESTED_JA = "取消を受け付けました。図書館で手続きのうえ取り消します（それまで予約は残ります）"
@@ -40,12 +40,27 @@ async def place_holds(request: web.Request) -> web.Response:
     if body.source is ItemSource.EBOOK:  # e-book holds go to the e-library
         ebook_batch = await ebook_service(request).place_holds(caller(request), body.item_ids)
         return json_response(ebook_batch)
-    if body.pickup_library is None:  # e-books have no pickup library; library items do
-        raise BadRequest("Invalid request: pickup_library: Field required")
+    pickup, contact = body.pickup_library, body.contact_method
+    if pickup is None or contact is None:  # the patron's saved defaults fill what is left out
+        saved_pickup, saved_contact = await _hold_defaults(request)
+        pickup, contact = pickup or saved_pickup, contact or saved_contact
+    if pickup is None:  # e-books have no pickup library; library items do
+        raise BadRequest(
+            "Invalid request: pickup_library: Field required"
+            " (no default pickup library in the patron's settings)"
+        )
     batch = await runtime(request).holds.place_holds(
-        caller(request), body.item_ids, body.pickup_library, body.contact_method
+        caller(request), body.item_ids, pickup, contact
     )
     return json_response(batch)
+
+
+async def _hold_defaults(request: web.Request) -> tuple[str | None, ContactMethod | None]:
+    """The patron's saved default pickup library and contact method; none without a store."""
+    if runtime(request).mylists is None:
+        return None, None
+    lists, ctx, _ = lists_context(request)
+    return await lists.settings.hold_defaults(ctx)
 
 
 async def cancel_hold(request: web.Request) -> web.Response:

@@ -23,5 +23,5 @@ async def settings_update(request: web.Request) -> web.Response:
     changes = {name: getattr(body, name) for name in body.model_fields_set}
     if changes.get("due_date_reminder", False) is None:
         raise BadRequest("due_date_reminder: true or false")
-    saved = await lists.settings.update(ctx, tenant.context.backend, **changes)
+    saved = await lists.settings.update(ctx, tenant.context, **changes)
     return json_response(SettingsView.of(saved))

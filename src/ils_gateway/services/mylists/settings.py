@@ -3,17 +3,23 @@
 E-mail 1 and 2 (each PC or mobile), which one gets hold notices, default pickup library, hold
 contact method and the due-date reminder. Addresses follow the tenant's rules (Akiruno: no
 leading symbol, no ``.`` right before ``@``, no two dots in a row) and the tenant's number of
-addresses. The reading-history switch is changed only through ``ReadingHistoryService``.
+addresses. The default pickup library must be one of the tenant's pickup libraries (its file's
+list, else the backend's), a bookmobile by one of its stations, and the hold contact method
+must suit it (Saitama: bookmobile pickups by phone only), as when a hold is placed: the
+defaults are used when a hold is placed without them (issue 16). The reading-history switch is
+changed only through ``ReadingHistoryService``.
 """
 
 from __future__ import annotations
 
 from dataclasses import fields, replace
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from ils_gateway.adapters.base import Capability, ILSBackend
 from ils_gateway.domain.errors import BadRequest
-from ils_gateway.domain.vocab import Feature
+from ils_gateway.domain.models import Library
+from ils_gateway.domain.vocab import ContactMethod, Feature, RefusalReason
+from ils_gateway.services import rules as house_rules
 from ils_gateway.services.mylists.context import PatronContext
 from ils_gateway.services.mylists.errors import store_errors
 from ils_gateway.store.records import PatronSettings
@@ -23,6 +29,26 @@ from ils_gateway.store.store import Store
 EDITABLE = frozenset(
     f.name for f in fields(PatronSettings) if not f.name.startswith("reading_history")
 )
+
+
+@runtime_checkable
+class PickupLibraries(Protocol):
+    """Where a tenant's holds can be collected (``TenantContext`` is one)."""
+
+    async def pickup_libraries(self) -> list[Library]:
+        """The tenant's pickup libraries: its file's list, else the backend's."""
+        ...
+
+
+_PICKUP_PROBLEMS = {
+    RefusalReason.INVALID_PICKUP_LIBRARY: "default_pickup_library: not a pickup library",
+    RefusalReason.BOOKMOBILE_STOP_REQUIRED: (
+        "default_pickup_library: a bookmobile is chosen by one of its stations"
+    ),
+    RefusalReason.BOOKMOBILE_CONTACT_PHONE_ONLY: (
+        "hold_contact_method: pickups at a bookmobile station are notified by phone only"
+    ),
+}
 
 
 class PatronSettingsService:
@@ -37,11 +63,15 @@ class PatronSettingsService:
         return await self._store.settings.get(ctx.owner)
 
     async def update(
-        self, ctx: PatronContext, backend: ILSBackend | None = None, **changes: Any
+        self,
+        ctx: PatronContext,
+        pickup: PickupLibraries | ILSBackend | None = None,
+        **changes: Any,
     ) -> PatronSettings:
         """Change the given fields, keep the others; every problem is reported at once.
 
-        With ``backend``, a default pickup library must be one the library offers.
+        With ``pickup`` (the tenant, or only its backend), a default pickup library must be
+        one the library offers, and the hold contact method must suit it.
         """
         ctx.require(Feature.ACCOUNT_SETTINGS)
         unknown = set(changes) - EDITABLE
@@ -51,12 +81,22 @@ class PatronSettingsService:
         with store_errors():
             wanted = replace(current, **changes)
         problems = self._problems(ctx, wanted)
-        if backend is not None and "default_pickup_library" in changes:
-            problems += await _pickup_problems(backend, wanted.default_pickup_library)
+        pickup_keys = {"default_pickup_library", "hold_contact_method"}
+        if pickup is not None and pickup_keys & set(changes):
+            problems += await _pickup_problems(ctx, pickup, wanted)
         if problems:
             raise BadRequest("; ".join(problems))
         with store_errors():
             return await self._store.settings.save(ctx.owner, wanted)
+
+    async def hold_defaults(self, ctx: PatronContext) -> tuple[str | None, ContactMethod | None]:
+        """The saved default pickup library and hold contact method (None where unset), for a
+        hold placed without them."""
+        saved = await self._store.settings.get(ctx.owner)
+        contact = saved.hold_contact_method
+        return saved.default_pickup_library, (
+            ContactMethod(contact.value) if contact is not None else None
+        )
 
     @staticmethod
     def _problems(ctx: PatronContext, settings: PatronSettings) -> list[str]:
@@ -77,10 +117,25 @@ class PatronSettingsService:
         return found
 
 
-async def _pickup_problems(backend: ILSBackend, code: str | None) -> list[str]:
-    if code is None or not backend.capabilities.supports(Capability.LIST_PICKUP_LIBRARIES):
+async def _pickup_problems(
+    ctx: PatronContext, pickup: PickupLibraries | ILSBackend, settings: PatronSettings
+) -> list[str]:
+    code = settings.default_pickup_library
+    if code is None:
         return []
-    libraries = await backend.list_pickup_libraries()
-    codes = {lib.code for lib in libraries if not lib.bookmobile_stations}
-    codes |= {s.code for lib in libraries for s in lib.bookmobile_stations}
-    return [] if code in codes else ["default_pickup_library: not a pickup library"]
+    if isinstance(pickup, PickupLibraries):
+        libraries = await pickup.pickup_libraries()
+    elif pickup.capabilities.supports(Capability.LIST_PICKUP_LIBRARIES):
+        libraries = await pickup.list_pickup_libraries()
+    else:
+        return []
+    contact = settings.hold_contact_method
+    reason = house_rules.pickup_refusal(
+        ctx.policy.holds,
+        libraries,
+        pickup_library=code,
+        contact_method=ContactMethod(contact.value) if contact is not None else None,
+    )
+    if reason is None:
+        return []
+    return [_PICKUP_PROBLEMS.get(reason, f"default_pickup_library: {reason.value}")]
