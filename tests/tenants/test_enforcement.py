@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import typing
+from enum import StrEnum
 
 import pytest
+from pydantic import BaseModel
 
 from ils_gateway.tenants.enforcement import PENDING, RULES, explain, policy_keys
+from ils_gateway.tenants.models import TenantFile
 from ils_gateway.tenants.policy import Policy
 
 KEYS = list(policy_keys())
@@ -69,3 +73,46 @@ def test_explain_lists_every_set_rule_with_where() -> None:
         for line in lines
     )
     assert not any("NOT ENFORCED" in line for line in lines)
+
+
+def _models(annotation: object, seen: dict[str, type[BaseModel]]) -> None:
+    for arg in typing.get_args(annotation):
+        _models(arg, seen)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        if annotation.__qualname__ not in seen:
+            seen[annotation.__qualname__] = annotation
+            for field in annotation.model_fields.values():
+                _models(field.annotation, seen)
+
+
+def _all_models() -> dict[str, type[BaseModel]]:
+    seen: dict[str, type[BaseModel]] = {}
+    _models(TenantFile, seen)
+    return seen
+
+
+@pytest.mark.parametrize("name", sorted(_all_models()))
+def test_every_tenant_file_table_refuses_unknown_keys(name: str) -> None:
+    assert _all_models()[name].model_config.get("extra") == "forbid"
+
+
+# Tables whose keys are data, not names of settings: each is checked by its own validator or
+# is a code of the library's own (branch codes, Koha item types, simulated operations).
+FREE_KEYS = {
+    "LabelsConfig.ja",  # validate_overrides: <vocabulary>.<value> must exist
+    "RenewalPolicy.branch_period_days",  # the library's branch codes
+    "KohaBackend.item_types",  # the Koha server's item type codes
+    "SimulatorBackend.failure_rates",  # not servable: config check refuses the kind
+}
+
+
+def test_dict_tables_have_checked_keys() -> None:
+    for name, model in _all_models().items():
+        for field_name, field in model.model_fields.items():
+            if typing.get_origin(field.annotation) is not dict:
+                continue
+            key_type = typing.get_args(field.annotation)[0]
+            enum_keys = isinstance(key_type, type) and issubclass(key_type, StrEnum)
+            assert enum_keys or f"{name}.{field_name}" in FREE_KEYS, (
+                f"{name}.{field_name}: a table with unchecked keys takes misspellings silently"
+            )
