@@ -8,6 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from ils_gateway.cli import main
+from ils_gateway.runtime.config_check import backend_facts, capability_problems
+from ils_gateway.tenants.demo import demo_tenant
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "tenants"
 
@@ -151,3 +153,9 @@ def test_temporary_password_gate_without_password_change_is_a_warning(tmp_path: 
     code, output = _check(tmp_path, _seed("ibaraki"))
     assert code == 0
     assert "ibaraki: policy.account.temporary_password_gate: warning:" in output
+
+
+async def test_the_demo_tenant_passes_the_capability_check() -> None:
+    demo = demo_tenant(40123)
+    problems = capability_problems(demo, await backend_facts(demo))
+    assert [p for p in problems if p.error] == []

@@ -82,7 +82,8 @@ limits = [
   {{ name = "av", material_types = ["cd", "cassette", "video", "dvd", "blu_ray"], max = 4 }},
 ]
 max_ebook_holds = 3
-sequences = true
+# Hold sequences need a backend that can suspend a hold; SIP2 cannot (config check says so).
+sequences = false
 cancelled_history_days = 14
 
 [tenants.policy.ebooks]
