@@ -138,7 +138,6 @@ name = "フォールト試験図書館"
 {connection}
 [tenants.policy.renewal]
 max_renewals = 1000000
-refuse_when_has_holds = false
 overdue = {{ mode = "allow" }}
 
 [tenants.policy.holds]
