@@ -13,12 +13,14 @@ tenants that enable ``kiosk_sip2`` (the demo tenant's on 127.0.0.1:6011; ``ils_g
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import click
 from aiohttp import web
 
 from ils_gateway.api.app import create_app
+from ils_gateway.api.server import serve_app
 from ils_gateway.cli import main
 from ils_gateway.jobs.schedule import JobIntervals, jobs_context
 from ils_gateway.kiosk.face import kiosk_context
@@ -84,7 +86,7 @@ def serve(
         click.echo(f"store: {exc}", err=True)
         raise SystemExit(1) from None
     if config_path is None:
-        web.run_app(_embedded_app(redis_url, store), host=host, port=port)
+        asyncio.run(serve_app(_embedded_app(redis_url, store), host, port))
         return
     try:
         registry = load_tenants(config_path)
@@ -93,4 +95,4 @@ def serve(
             click.echo(f"{exc.source}: {problem}", err=True)
         raise SystemExit(1) from None
     settings = GatewaySettings(tenants=registry, redis_url=redis_url, store=store)
-    web.run_app(_faces(settings), host=host, port=port)
+    asyncio.run(serve_app(_faces(settings), host, port))

@@ -29,6 +29,7 @@ from ils_gateway.api.problems import http_problem_response, problem_response
 from ils_gateway.api.routes import PUBLIC_ROUTE_NAMES
 from ils_gateway.deadline import request_deadline
 from ils_gateway.domain.errors import (
+    BadRequest,
     GatewayError,
     PasswordChangeRequired,
     SessionExpired,
@@ -48,6 +49,8 @@ STORABLE_ROUTE_NAMES = (PUBLIC_ROUTE_NAMES - {"create_session"}) | {"openapi", "
 # On every response: no content sniffing, and a Server header without versions (aiohttp's
 # default names Python's and aiohttp's).
 SERVER = "ils-gateway"
+
+_UNREADABLE_BODY = "The request body could not be read (its length or chunked encoding is wrong)"
 
 # Route names a session with a temporary password may still use.
 PASSWORD_CHANGE_ROUTES = frozenset({"change_password", "end_session"})
@@ -82,6 +85,11 @@ async def gateway_middleware(request: web.Request, handler: Handler) -> web.Stre
                 response = await _with_session(request, handler, context, tokens)
         except GatewayError as exc:
             response = render_error(request, exc)
+        except web.RequestPayloadError as exc:
+            # A body aiohttp could not read (bad chunking, short of its length): its message
+            # quotes the body, so only the class is logged (issue 15).
+            response = render_error(request, BadRequest(_UNREADABLE_BODY))
+            _log.info("unreadable_body", error=type(exc.__cause__ or exc).__name__)
         except web.HTTPException as exc:
             if exc.status < 400:
                 exc.headers["X-Request-ID"] = request_id
