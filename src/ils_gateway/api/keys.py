@@ -22,11 +22,14 @@ if TYPE_CHECKING:
 RENDERED_KEY: web.AppKey[RenderedLists] = web.AppKey("rendered")
 
 REQUEST_ID = web.RequestKey("request_id", str)
+# The client's address (api.client: the peer, or what a trusted proxy says); None: unknown.
+CLIENT: web.RequestKey[str | None] = web.RequestKey("client")
 TENANT: web.RequestKey[TenantRuntime] = web.RequestKey("tenant")
 SESSION: web.RequestKey[PatronSession] = web.RequestKey("session")
 FRESHNESS: web.RequestKey[Freshness] = web.RequestKey("freshness")
 
 __all__ = [
+    "CLIENT",
     "FRESHNESS",
     "RENDERED_KEY",
     "REQUEST_ID",

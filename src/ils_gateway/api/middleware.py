@@ -20,9 +20,10 @@ from aiohttp.typedefs import Handler
 from structlog.contextvars import bind_contextvars, reset_contextvars
 
 from ils_gateway.api.auth import check_kiosk_key
+from ils_gateway.api.client import client_address
 from ils_gateway.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from ils_gateway.api.idempotency import WRITE_METHODS, keyed_write
-from ils_gateway.api.keys import FRESHNESS, REQUEST_ID, SESSION, TENANT
+from ils_gateway.api.keys import CLIENT, FRESHNESS, REQUEST_ID, SESSION, TENANT
 from ils_gateway.api.problems import http_problem_response, problem_response
 
 # Routes open without a session (login, pickup libraries, item lookup…), from the route table.
@@ -70,10 +71,22 @@ async def gateway_middleware(request: web.Request, handler: Handler) -> web.Stre
     # A label to find a request's lines by, not a secret: no system call for randomness.
     request_id = given if _REQUEST_ID.match(given) else f"{random.getrandbits(64):016x}"
     request[REQUEST_ID] = request_id
+    settings = request.app[SETTINGS_KEY]
+    client = request[CLIENT] = client_address(
+        request.remote,
+        request.headers.getall(settings.forwarded_header, ()),
+        settings.trusted_proxies,
+        settings.forwarded_header,
+    )
     path = request.path
     # The request's log context: bound as context variables for every line logged while it
     # runs (tenant, patron and channel join once the session is known), and the request line's.
-    context = {"request_id": request_id, "method": request.method, "path": _logged_path(request)}
+    context = {
+        "request_id": request_id,
+        "method": request.method,
+        "path": _logged_path(request),
+        "client": client or "unknown",
+    }
     # bind/reset by token: the cheapest way to scope context to one request (on every request)
     tokens = dict(bind_contextvars(**context))  # _with_session adds the patron's tokens
     started = time.perf_counter()
