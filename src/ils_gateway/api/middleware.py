@@ -24,10 +24,11 @@ from ils_gateway.api.client import client_address
 from ils_gateway.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from ils_gateway.api.idempotency import WRITE_METHODS, keyed_write
 from ils_gateway.api.keys import CLIENT, FRESHNESS, REQUEST_ID, SESSION, TENANT
+from ils_gateway.api.limits import limit_lookup
 from ils_gateway.api.problems import http_problem_response, problem_response
 
 # Routes open without a session (login, pickup libraries, item lookup…), from the route table.
-from ils_gateway.api.routes import PUBLIC_ROUTE_NAMES
+from ils_gateway.api.routes import ANONYMOUS_LOOKUP_NAMES, PUBLIC_ROUTE_NAMES
 from ils_gateway.deadline import request_deadline
 from ils_gateway.domain.errors import (
     BadRequest,
@@ -119,7 +120,7 @@ async def gateway_middleware(request: web.Request, handler: Handler) -> web.Stre
     headers["X-Request-ID"] = request_id
     headers["X-Content-Type-Options"] = "nosniff"
     headers["Server"] = SERVER
-    if request.match_info.route.name not in STORABLE_ROUTE_NAMES:
+    if status >= 400 or request.match_info.route.name not in STORABLE_ROUTE_NAMES:
         headers["Cache-Control"] = "no-store"
     return response
 
@@ -161,6 +162,8 @@ async def _with_session(
     with request_deadline(runtime.config.request_deadline):
         route = request.match_info.route
         if route.name in PUBLIC_ROUTE_NAMES:
+            if route.name in ANONYMOUS_LOOKUP_NAMES:
+                await limit_lookup(request, tenant_id)
             return await handler(request)
         token = _bearer(request)
         session = await request.app[SHARED_KEY].sessions.resolve(tenant_id, token)
