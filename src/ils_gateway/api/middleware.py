@@ -19,6 +19,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from structlog.contextvars import bind_contextvars, reset_contextvars
 
+from ils_gateway.api import cors
 from ils_gateway.api.auth import check_kiosk_key
 from ils_gateway.api.client import client_address
 from ils_gateway.api.idempotency import HEADER as IDEMPOTENCY_HEADER
@@ -122,6 +123,9 @@ async def gateway_middleware(request: web.Request, handler: Handler) -> web.Stre
     headers["Server"] = SERVER
     if status >= 400 or request.match_info.route.name not in STORABLE_ROUTE_NAMES:
         headers["Cache-Control"] = "no-store"
+    tenant = request.get(TENANT)
+    if tenant is not None:
+        cors.mark(request, headers, tenant.config.cors)
     return response
 
 
@@ -155,6 +159,10 @@ async def _with_session(
     # log context and its tokens, which the caller resets).
     tenant_id = request.match_info.get("tenant")
     if tenant_id is None:
+        if request.method == "OPTIONS":  # no route has OPTIONS: CORS preflights (api.cors)
+            answer = await cors.preflight(request)
+            if answer is not None:
+                return answer
         return await handler(request)
     runtime = request.app[GATEWAY_KEY].tenant(tenant_id)
     request[TENANT] = runtime
