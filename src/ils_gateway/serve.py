@@ -13,17 +13,21 @@ tenants that enable ``kiosk_sip2`` (the demo tenant's on 127.0.0.1:6011; ``ils_g
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 from pathlib import Path
+from typing import Any
 
 import click
 from aiohttp import web
 
 from ils_gateway.api.app import create_app
+from ils_gateway.api.server import serve_app
 from ils_gateway.cli import main
 from ils_gateway.jobs.schedule import JobIntervals, jobs_context
 from ils_gateway.kiosk.face import kiosk_context
 from ils_gateway.logging import configure_logging
-from ils_gateway.runtime.settings import GatewaySettings
+from ils_gateway.runtime.settings import GatewaySettings, trusted_networks
 from ils_gateway.runtime.store import StoreSettings, store_settings
 from ils_gateway.tenants.backends import Sip2Backend
 from ils_gateway.tenants.loader import TenantConfigError, load_tenants
@@ -38,10 +42,13 @@ def _faces(settings: GatewaySettings) -> web.Application:
     return app
 
 
-async def _embedded_app(redis_url: str | None, store: StoreSettings) -> web.Application:
+async def _embedded_app(
+    redis_url: str | None, store: StoreSettings, proxies: dict[str, Any]
+) -> web.Application:
     from ils_gateway.runtime.demo import embedded_settings
 
     settings, acs = await embedded_settings(redis_url=redis_url, store=store)
+    settings = dataclasses.replace(settings, **proxies)
     backend = next(iter(settings.tenants)).backend
     assert isinstance(backend, Sip2Backend)  # the demo tenant talks SIP2 to the simulator
     click.echo(
@@ -73,8 +80,30 @@ async def _embedded_app(redis_url: str | None, store: StoreSettings) -> web.Appl
     help="Gateway store URL (sqlite+aiosqlite:///… or postgresql+asyncpg://…); "
     "default ./var/ils-gateway.sqlite3.",
 )
+@click.option(
+    "--trusted-proxy",
+    "trusted_proxies",
+    multiple=True,
+    envvar="ILS_GATEWAY_TRUSTED_PROXIES",
+    help="Address or CIDR of a reverse proxy whose forwarding header names the client "
+    "(repeatable; in the variable, separated by spaces or commas). Default: none, the peer.",
+)
+@click.option(
+    "--forwarded-header",
+    type=click.Choice(["X-Forwarded-For", "Forwarded"], case_sensitive=False),
+    default="X-Forwarded-For",
+    show_default=True,
+    envvar="ILS_GATEWAY_FORWARDED_HEADER",
+    help="The header the trusted proxies set (only this one is read).",
+)
 def serve(
-    config_path: Path | None, host: str, port: int, redis_url: str | None, store_url: str | None
+    config_path: Path | None,
+    host: str,
+    port: int,
+    redis_url: str | None,
+    store_url: str | None,
+    trusted_proxies: tuple[str, ...],
+    forwarded_header: str,
 ) -> None:
     """Serve the patron API (embedded simulated library when no --config is given)."""
     configure_logging()
@@ -83,8 +112,14 @@ def serve(
     except ValueError as exc:
         click.echo(f"store: {exc}", err=True)
         raise SystemExit(1) from None
+    try:
+        networks = trusted_networks(trusted_proxies)
+    except ValueError as exc:
+        click.echo(f"--trusted-proxy: {exc}", err=True)
+        raise SystemExit(1) from None
+    proxies: dict[str, Any] = {"trusted_proxies": networks, "forwarded_header": forwarded_header}
     if config_path is None:
-        web.run_app(_embedded_app(redis_url, store), host=host, port=port)
+        asyncio.run(serve_app(_embedded_app(redis_url, store, proxies), host, port))
         return
     try:
         registry = load_tenants(config_path)
@@ -92,5 +127,5 @@ def serve(
         for problem in exc.problems:
             click.echo(f"{exc.source}: {problem}", err=True)
         raise SystemExit(1) from None
-    settings = GatewaySettings(tenants=registry, redis_url=redis_url, store=store)
-    web.run_app(_faces(settings), host=host, port=port)
+    settings = GatewaySettings(tenants=registry, redis_url=redis_url, store=store, **proxies)
+    asyncio.run(serve_app(_faces(settings), host, port))

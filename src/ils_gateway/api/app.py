@@ -13,6 +13,7 @@ from aiohttp import web
 from ils_gateway.api.docs import docs_page, openapi_json
 from ils_gateway.api.health import healthz, readyz
 from ils_gateway.api.keys import RENDERED_KEY
+from ils_gateway.api.limits import lookup_limiter_context
 from ils_gateway.api.middleware import gateway_middleware
 from ils_gateway.api.rendered import RenderedLists
 from ils_gateway.api.routes import add_routes
@@ -27,6 +28,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
         client_max_size=settings.client_max_size,
     )
     install(app, settings)
+    app.cleanup_ctx.append(lookup_limiter_context)  # after the runtime's Redis client
     app[RENDERED_KEY] = RenderedLists()
     add_routes(app)
     app.router.add_get("/healthz", healthz, name="healthz")

@@ -19,16 +19,20 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from structlog.contextvars import bind_contextvars, reset_contextvars
 
+from ils_gateway.api import cors
 from ils_gateway.api.auth import check_kiosk_key
+from ils_gateway.api.client import client_address
 from ils_gateway.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from ils_gateway.api.idempotency import WRITE_METHODS, keyed_write
-from ils_gateway.api.keys import FRESHNESS, REQUEST_ID, SESSION, TENANT
+from ils_gateway.api.keys import CLIENT, FRESHNESS, REQUEST_ID, SESSION, TENANT
+from ils_gateway.api.limits import limit_lookup
 from ils_gateway.api.problems import http_problem_response, problem_response
 
 # Routes open without a session (login, pickup libraries, item lookup…), from the route table.
-from ils_gateway.api.routes import PUBLIC_ROUTE_NAMES
+from ils_gateway.api.routes import ANONYMOUS_LOOKUP_NAMES, PUBLIC_ROUTE_NAMES
 from ils_gateway.deadline import request_deadline
 from ils_gateway.domain.errors import (
+    BadRequest,
     GatewayError,
     PasswordChangeRequired,
     SessionExpired,
@@ -49,6 +53,8 @@ STORABLE_ROUTE_NAMES = (PUBLIC_ROUTE_NAMES - {"create_session"}) | {"openapi", "
 # default names Python's and aiohttp's).
 SERVER = "ils-gateway"
 
+_UNREADABLE_BODY = "The request body could not be read (its length or chunked encoding is wrong)"
+
 # Route names a session with a temporary password may still use.
 PASSWORD_CHANGE_ROUTES = frozenset({"change_password", "end_session"})
 
@@ -67,10 +73,22 @@ async def gateway_middleware(request: web.Request, handler: Handler) -> web.Stre
     # A label to find a request's lines by, not a secret: no system call for randomness.
     request_id = given if _REQUEST_ID.match(given) else f"{random.getrandbits(64):016x}"
     request[REQUEST_ID] = request_id
+    settings = request.app[SETTINGS_KEY]
+    client = request[CLIENT] = client_address(
+        request.remote,
+        request.headers.getall(settings.forwarded_header, ()),
+        settings.trusted_proxies,
+        settings.forwarded_header,
+    )
     path = request.path
     # The request's log context: bound as context variables for every line logged while it
     # runs (tenant, patron and channel join once the session is known), and the request line's.
-    context = {"request_id": request_id, "method": request.method, "path": _logged_path(request)}
+    context = {
+        "request_id": request_id,
+        "method": request.method,
+        "path": _logged_path(request),
+        "client": client or "unknown",
+    }
     # bind/reset by token: the cheapest way to scope context to one request (on every request)
     tokens = dict(bind_contextvars(**context))  # _with_session adds the patron's tokens
     started = time.perf_counter()
@@ -82,6 +100,11 @@ async def gateway_middleware(request: web.Request, handler: Handler) -> web.Stre
                 response = await _with_session(request, handler, context, tokens)
         except GatewayError as exc:
             response = render_error(request, exc)
+        except web.RequestPayloadError as exc:
+            # A body aiohttp could not read (bad chunking, short of its length): its message
+            # quotes the body, so only the class is logged (issue 15).
+            response = render_error(request, BadRequest(_UNREADABLE_BODY))
+            _log.info("unreadable_body", error=type(exc.__cause__ or exc).__name__)
         except web.HTTPException as exc:
             if exc.status < 400:
                 exc.headers["X-Request-ID"] = request_id
@@ -98,8 +121,11 @@ async def gateway_middleware(request: web.Request, handler: Handler) -> web.Stre
     headers["X-Request-ID"] = request_id
     headers["X-Content-Type-Options"] = "nosniff"
     headers["Server"] = SERVER
-    if request.match_info.route.name not in STORABLE_ROUTE_NAMES:
+    if status >= 400 or request.match_info.route.name not in STORABLE_ROUTE_NAMES:
         headers["Cache-Control"] = "no-store"
+    tenant = request.get(TENANT)
+    if tenant is not None:
+        cors.mark(request, headers, tenant.config.cors)
     return response
 
 
@@ -133,6 +159,10 @@ async def _with_session(
     # log context and its tokens, which the caller resets).
     tenant_id = request.match_info.get("tenant")
     if tenant_id is None:
+        if request.method == "OPTIONS":  # no route has OPTIONS: CORS preflights (api.cors)
+            answer = await cors.preflight(request)
+            if answer is not None:
+                return answer
         return await handler(request)
     runtime = request.app[GATEWAY_KEY].tenant(tenant_id)
     request[TENANT] = runtime
@@ -140,6 +170,8 @@ async def _with_session(
     with request_deadline(runtime.config.request_deadline):
         route = request.match_info.route
         if route.name in PUBLIC_ROUTE_NAMES:
+            if route.name in ANONYMOUS_LOOKUP_NAMES:
+                await limit_lookup(request, tenant_id)
             return await handler(request)
         token = _bearer(request)
         session = await request.app[SHARED_KEY].sessions.resolve(tenant_id, token)

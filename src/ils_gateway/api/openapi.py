@@ -10,7 +10,7 @@ from pydantic.json_schema import models_json_schema
 from ils_gateway import __version__
 from ils_gateway.api.bodies import MAX_JSON_DEPTH, MAX_NUMBER_CHARS
 from ils_gateway.api.problems import PROBLEM_CONTENT_TYPE
-from ils_gateway.api.routes import ROUTES
+from ils_gateway.api.routes import ANONYMOUS_LOOKUP_NAMES, ROUTES
 from ils_gateway.api.routing import Route
 from ils_gateway.api.schemas.common import (
     LIBRARY_VALUE_MAX,
@@ -108,6 +108,18 @@ def _operation(route: Route, refs: dict[Any, Any]) -> dict[str, Any]:
         op["responses"]["400"] = _problem("The body is invalid (the problem names the field)")
         op["responses"]["413"] = _problem("The body is larger than the server's limit")
         op["responses"]["415"] = _problem("The body is not application/json")
+    if route.name in ANONYMOUS_LOOKUP_NAMES:
+        limited = _problem(
+            "Too many lookups without a session from this client address (per tenant; the "
+            "server's limit, default 300 a minute): retry after Retry-After seconds"
+        )
+        limited["headers"] = {
+            "Retry-After": {
+                "description": "Seconds until the limit's window ends",
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        }
+        op["responses"]["429"] = limited
     if route.method in {"POST", "PATCH", "DELETE"}:
         op["parameters"].append(
             {"name": "Idempotency-Key", "in": "header", "required": False,

@@ -179,6 +179,9 @@ ROUTES: tuple[Route, ...] = CORE_ROUTES + LIST_ROUTES + EBOOK_ROUTES
 
 # Patron routes open without a session (the bridge, outside the tenant prefix, has its own key).
 PUBLIC_ROUTE_NAMES = frozenset(r.name for r in ROUTES if not r.session and r.prefix == PREFIX)
+# Of those, the catalog lookups: limited per client address (api.limits); the login has the
+# login guard instead.
+ANONYMOUS_LOOKUP_NAMES = PUBLIC_ROUTE_NAMES - {"create_session"}
 
 
 # Registered first: aiohttp tries the routes under one prefix in the order they were added, so

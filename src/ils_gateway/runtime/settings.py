@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
+from ipaddress import IPv4Network, IPv6Network, ip_network
 
 from ils_gateway.domain.clock import Clock, system_clock
 from ils_gateway.runtime.backends import BackendFactory, BackendWrapper, build_backend, resilient
 from ils_gateway.runtime.store import StoreSettings
+from ils_gateway.state.ratelimit import RateLimit
 from ils_gateway.tenants.loader import TenantRegistry
 
 # A resource started before the gateway and stopped after it (an embedded simulator).
 Resource = Callable[[], AsyncIterator[None]]
+
+
+# Default: 300 a minute from one address (a library's public PCs share one), per tenant.
+ANONYMOUS_LOOKUP_LIMIT = RateLimit(limit=300, window=60)
 
 
 @dataclass(frozen=True)
@@ -36,3 +42,27 @@ class GatewaySettings:
     store: StoreSettings | None = None
     # Resources started before the gateway (embedded simulators), closed after it.
     extra_cleanups: tuple[Resource, ...] = ()
+    # Reverse proxies whose forwarding header names the client (``api.client``); none: the
+    # socket peer is the client. The header read from them: X-Forwarded-For or Forwarded.
+    trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()
+    forwarded_header: str = "X-Forwarded-For"
+    # Requests without a session that look up the catalog (item, pickup libraries), per client
+    # address and tenant: 429 with Retry-After past it (``api.limits``).
+    anonymous_lookup_limit: RateLimit = ANONYMOUS_LOOKUP_LIMIT
+
+    def __post_init__(self) -> None:
+        if self.forwarded_header.lower() not in ("x-forwarded-for", "forwarded"):
+            raise ValueError("forwarded_header must be X-Forwarded-For or Forwarded")
+
+
+def trusted_networks(values: Iterable[str]) -> tuple[IPv4Network | IPv6Network, ...]:
+    """CIDRs (or single addresses) as networks, e.g. from ``--trusted-proxy``; ``ValueError``
+    naming the first that is not one. Values may be separated by commas or spaces."""
+    networks: list[IPv4Network | IPv6Network] = []
+    for value in values:
+        for text in value.replace(",", " ").split():
+            try:
+                networks.append(ip_network(text, strict=False))
+            except ValueError:
+                raise ValueError(f"not an address or CIDR: {text!r}") from None
+    return tuple(networks)

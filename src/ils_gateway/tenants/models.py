@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from ils_gateway.domain.labels import Labels, validate_overrides
 from ils_gateway.domain.models import Library
 from ils_gateway.tenants.backends import BackendConfig, ElibraryConfig
+from ils_gateway.tenants.http import CorsPolicy
 from ils_gateway.tenants.kiosk import KioskSip2Config
 from ils_gateway.tenants.policy import Policy
 
@@ -52,6 +53,9 @@ class TenantConfig(BaseModel):
     kiosk_sip2: KioskSip2Config | None = Field(None, description="SIP2 face for self-checks")
     pickup_libraries: tuple[Library, ...] = Field(
         (), description="where holds can be collected, for backends that cannot list them (SIP2)"
+    )
+    cors: CorsPolicy = Field(
+        CorsPolicy(), description="web origins allowed to call the API from a browser (none)"
     )
     request_deadline: float = Field(
         10.0,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ils_gateway.api.bodies import json_response, read_body
+from ils_gateway.api.keys import CLIENT
 from ils_gateway.api.schemas.ebooks import PatronCheckRequest, PatronCheckResponse
 from ils_gateway.runtime.keys import GATEWAY_KEY
 
@@ -21,7 +22,7 @@ async def patron_check(request: web.Request) -> web.Response:
     scheme, _, key = request.headers.get("Authorization", "").partition(" ")
     answer = await tenant.ebooks.bridge.check(
         api_key=key.strip() if scheme.lower() == "bearer" else None,
-        client=request.remote or "unknown",
+        client=request.get(CLIENT) or "unknown",
         card_number=body.cardNumber,
         password=body.password,
     )

@@ -7,7 +7,7 @@ from aiohttp import web
 from ils_gateway.api.auth import check_kiosk_key
 from ils_gateway.api.bodies import freshness_fields, json_response, read_body
 from ils_gateway.api.handlers.common import caller, runtime, token
-from ils_gateway.api.keys import SESSION
+from ils_gateway.api.keys import CLIENT, SESSION
 from ils_gateway.api.schemas.session import (
     LoginRequest,
     PasswordChangeRequest,
@@ -30,7 +30,7 @@ async def create_session(request: web.Request) -> web.Response:
         check_kiosk_key(request.headers[header], tenant.config.kiosk_keys, header)
         channel = Channel.KIOSK
     started = await tenant.account.start_session(
-        body.card_number, body.password, channel, client=request.remote
+        body.card_number, body.password, channel, client=request.get(CLIENT)
     )
     created = SessionCreated(
         token=started.token,
