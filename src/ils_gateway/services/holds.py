@@ -23,7 +23,15 @@ from ils_gateway.domain.errors import (
     HoldRefused,
     NotFound,
 )
-from ils_gateway.domain.models import BatchResult, Hold, HoldResult, Item, Library, Loan
+from ils_gateway.domain.models import (
+    BatchResult,
+    Hold,
+    HoldResult,
+    Item,
+    Library,
+    Loan,
+    Patron,
+)
 from ils_gateway.domain.vocab import (
     ContactMethod,
     Feature,
@@ -108,6 +116,7 @@ class HoldService:
         holds = await backend.list_holds(caller.patron)
         loans = await backend.list_loans(caller.patron)
         self._refuse_when_overdue(loans)
+        patron = await self._patron_for_age_limits(caller)
         counted = Counter(
             hold.item.material_type for hold in holds if self._counts_toward_limit(hold)
         )
@@ -120,7 +129,7 @@ class HoldService:
                 # An earlier try may have placed it (now a "duplicate"): the backend reads back.
                 if not unsettled("place_hold", item_id):
                     self._check_new_hold(item, counted, held_ids, on_loan_ids)
-                    self._check_age_limits(caller, item, counted)
+                    self._check_age_limits(patron, item, counted)
                 hold = await backend.place_hold(
                     caller.patron, item_id, pickup_library, contact_method
                 )
@@ -269,10 +278,19 @@ class HoldService:
         operator = f"gateway rule {rule}, before the ILS" if rule else None
         return HoldRefused(reason, detail, operator_detail=operator)
 
-    def _check_age_limits(self, caller: Caller, item: Item, counted: Counter[MaterialType]) -> None:
+    async def _patron_for_age_limits(self, caller: Caller) -> Patron:
+        """The patron with the birth date the age limits need: a session keeps no birth date,
+        so the backend's record is read (only for tenants with an age limit)."""
+        limits = self._tenant.policy.holds.age_limits
+        patron = caller.patron
+        if patron.birth_date is not None or not any(a.under_age for a in limits):
+            return patron
+        return await self._tenant.backend.patron_summary(patron)
+
+    def _check_age_limits(self, patron: Patron, item: Item, counted: Counter[MaterialType]) -> None:
         """Refuse before the ILS when the patron's age or category limit is reached
         (Akiruno: no holds below middle-school age, ``max = 0``)."""
-        patron, today = caller.patron, self._tenant.today()
+        today = self._tenant.today()
         for limit in self._tenant.policy.holds.age_limits:
             if not limit.counts(item.material_type):
                 continue
