@@ -9,11 +9,21 @@ Koha item types, and for title-level holds the type of the copy the hold was pla
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
+from ils_gateway.api.app import create_app
+from ils_gateway.runtime.settings import GatewaySettings
+from ils_gateway.simulators.folio_cli import start_folio_simulator
 from ils_gateway.simulators.library import SimulatedLibrary
 from ils_gateway.simulators.policy import ItemType
 from ils_gateway.simulators.records import LibraryData
+from ils_gateway.simulators.sample_data import SAMPLE_NOW, build_sample_data
+from ils_gateway.tenants.loader import TenantRegistry, parse_tenants
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "tenants"
 
 LENIENT_ILS: dict[str, Any] = {"max_holds": None, "hold_limits": ()}
 PATRON = ("1000000011", "keiko011")  # no holds, no loans in the sample library
@@ -172,3 +182,39 @@ async def test_kanagawa_koha_av_limit_is_six(open_site):
     listed = (await site.get("/holds", auth))["holds"]
     assert {h["item"]["material_type"] for h in listed} <= AV
     assert all(h["title_level"] for h in listed)
+
+
+async def test_folio_fifth_av_hold_is_refused_before_the_ils(aiohttp_client, clock, tmp_path):
+    # The FOLIO example (title-level requests): its AV limit of 4 counts requests by the
+    # material type of the title's copies (holdings, then items), mapped by the tenant.
+    data = build_sample_data(now=SAMPLE_NOW)
+    data.rules = replace(data.rules, **LENIENT_ILS)
+    library = SimulatedLibrary(data, clock)
+    runner, url = await start_folio_simulator(library, port=0)
+    try:
+        text = (EXAMPLES / "folio-example.toml").read_text(encoding="utf-8")
+        text = text.replace("https://okapi.folio.example.jp", url)
+        text = re.sub(r'(?m)^tenant = ".*"$', 'tenant = "midori"', text)
+        text = re.sub(r'(?m)^password = ".*"$', 'password = "folio-demo-pass"', text)
+        registry = TenantRegistry(parse_tenants(text, "folio-example").tenants)
+        client = await aiohttp_client(create_app(GatewaySettings(tenants=registry, clock=clock)))
+        base = "/v1/tenants/folio-example"
+        login = await client.post(
+            f"{base}/sessions", json={"card_number": PATRON[0], "password": PATRON[1]}
+        )
+        assert login.status == 201, await login.text()
+        auth = {"Authorization": f"Bearer {(await login.json())['token']}"}
+        sent = spy_on_holds(library)
+        response = await client.post(
+            f"{base}/holds", headers=auth, json={"item_ids": AV_COPIES, "pickup_library": "CEN"}
+        )
+        assert response.status == 200, await response.text()
+        results = (await response.json())["results"]
+        assert [r["outcome"] for r in results] == ["ok"] * 4 + ["refused"], results
+        assert "holds.limits av = 4" in results[4]["detail"]
+        assert len(sent) == 4
+        listed = await client.get(f"{base}/holds", headers=auth)
+        holds = (await listed.json())["holds"]
+        assert sorted(h["item"]["material_type"] for h in holds) == ["cd", "cd", "dvd", "dvd"]
+    finally:
+        await runner.cleanup()
