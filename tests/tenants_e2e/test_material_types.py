@@ -218,3 +218,39 @@ async def test_folio_fifth_av_hold_is_refused_before_the_ils(aiohttp_client, clo
         assert sorted(h["item"]["material_type"] for h in holds) == ["cd", "cd", "dvd", "dvd"]
     finally:
         await runner.cleanup()
+
+
+async def test_ibaraki_art_reproduction_loans_are_not_renewed_over_sip2(open_site):
+    # Ibaraki: 複製絵画 cannot be renewed. Over SIP2 the art print arrives with CK 000 ("other");
+    # the ACS's CR says ART, so the gateway refuses before sending a 29.
+    hanako = "1000000001"
+
+    def art_on_loan(data: LibraryData) -> None:
+        patron = next(p for p in data.patrons if p.card_number == hanako)
+        loan = next(ln for ln in data.loans if ln.patron_id == patron.id and ln.returned is None)
+        item = next(i for i in data.items if i.id == loan.item_id)
+        next(b for b in data.biblios if b.id == item.biblio_id).item_type = ItemType.ART
+
+    site = await open_site("ibaraki", adjust=art_on_loan)
+    auth = await site.login(hanako, "hanako01")
+    loans = (await site.get("/loans", auth))["loans"]
+    art = [ln for ln in loans if ln["item"]["material_type"] == "art_reproduction"]
+    assert len(art) == 1, loans
+    assert art[0]["renewable"] is False
+    assert art[0]["refusal_reason"] == "excluded_item_type"
+    renewed: list[str] = []
+    renew = site.library.renew
+
+    def spy(card: str, barcode: str) -> Any:
+        renewed.append(barcode)
+        return renew(card, barcode)
+
+    site.library.renew = spy  # type: ignore[method-assign]
+    response = await site.client.post(
+        f"{site.base}/loans/{art[0]['item']['id']}/renewal", headers=auth
+    )
+    body = await response.json()
+    assert response.status == 422, body
+    assert body["type"].endswith("/renewal-refused")
+    assert body["reason"] == "excluded_item_type"
+    assert renewed == []  # no 29 reached the library system
