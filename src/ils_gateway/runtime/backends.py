@@ -46,6 +46,7 @@ def _sip2(tenant: TenantConfig, clock: Clock) -> ILSBackend:
         tz=ZoneInfo(tenant.timezone),
         today=_local_today(tenant, clock),
         now=clock,
+        material_types=tenant.material_types,
     )
 
 
@@ -54,7 +55,9 @@ def _koha(tenant: TenantConfig, clock: Clock) -> ILSBackend:
 
     config = tenant.backend
     assert isinstance(config, configs.KohaBackend)  # build_backend picks the builder by kind
-    return KohaBackend(config, today=_local_today(tenant, clock))
+    return KohaBackend(
+        config, today=_local_today(tenant, clock), material_types=tenant.material_types
+    )
 
 
 def _folio(tenant: TenantConfig, clock: Clock) -> ILSBackend:
@@ -62,7 +65,9 @@ def _folio(tenant: TenantConfig, clock: Clock) -> ILSBackend:
 
     config = tenant.backend
     assert isinstance(config, configs.FolioBackend)  # build_backend picks the builder by kind
-    return FolioBackend(config, now=clock, timezone=tenant.timezone)
+    return FolioBackend(
+        config, now=clock, timezone=tenant.timezone, material_types=tenant.material_types
+    )
 
 
 _BACKENDS: dict[str, BackendFactory] = {"sip2": _sip2, "koha": _koha, "folio": _folio}

@@ -23,7 +23,15 @@ from ils_gateway.domain.errors import (
     HoldRefused,
     NotFound,
 )
-from ils_gateway.domain.models import BatchResult, Hold, HoldResult, Item, Library, Loan
+from ils_gateway.domain.models import (
+    BatchResult,
+    Hold,
+    HoldResult,
+    Item,
+    Library,
+    Loan,
+    Patron,
+)
 from ils_gateway.domain.vocab import (
     ContactMethod,
     Feature,
@@ -108,6 +116,7 @@ class HoldService:
         holds = await backend.list_holds(caller.patron)
         loans = await backend.list_loans(caller.patron)
         self._refuse_when_overdue(loans)
+        patron = await self._patron_for_age_limits(caller)
         counted = Counter(
             hold.item.material_type for hold in holds if self._counts_toward_limit(hold)
         )
@@ -120,6 +129,7 @@ class HoldService:
                 # An earlier try may have placed it (now a "duplicate"): the backend reads back.
                 if not unsettled("place_hold", item_id):
                     self._check_new_hold(item, counted, held_ids, on_loan_ids)
+                    self._check_age_limits(patron, item, counted)
                 hold = await backend.place_hold(
                     caller.patron, item_id, pickup_library, contact_method
                 )
@@ -239,6 +249,7 @@ class HoldService:
     ) -> None:
         policy = self._tenant.policy.holds
         reason: RefusalReason | None = None
+        rule: str | None = None  # the tenant rule that refuses, named in the answer
         if item.id in held_ids:
             reason = RefusalReason.DUPLICATE_HOLD
         elif item.id in on_loan_ids:
@@ -246,18 +257,48 @@ class HoldService:
         elif item.reference_only:
             reason = RefusalReason.NON_CIRCULATING
         elif item.material_type in policy.excluded_material_types:
-            reason = RefusalReason.EXCLUDED_ITEM_TYPE
+            reason, rule = RefusalReason.EXCLUDED_ITEM_TYPE, "holds.excluded_material_types"
         elif policy.max_total is not None and sum(counted.values()) >= policy.max_total:
-            reason = RefusalReason.HOLD_LIMIT
+            reason, rule = RefusalReason.HOLD_LIMIT, f"holds.max_total = {policy.max_total}"
         else:
             for limit in policy.limits:
                 if item.material_type in limit.material_types and (
                     sum(counted[t] for t in limit.material_types) >= limit.max
                 ):
                     reason = RefusalReason.HOLD_LIMIT
+                    rule = f"holds.limits {limit.name} = {limit.max}"
                     break
         if reason is not None:
-            raise HoldRefused(reason, self._label(reason))
+            raise self._refused(reason, rule)
+
+    def _refused(self, reason: RefusalReason, rule: str | None) -> HoldRefused:
+        """The refusal of a rule the gateway applies itself, before asking the ILS."""
+        label = self._label(reason)
+        detail = f"{label} ({rule})" if rule else label
+        operator = f"gateway rule {rule}, before the ILS" if rule else None
+        return HoldRefused(reason, detail, operator_detail=operator)
+
+    async def _patron_for_age_limits(self, caller: Caller) -> Patron:
+        """The patron with the birth date the age limits need: a session keeps no birth date,
+        so the backend's record is read (only for tenants with an age limit)."""
+        limits = self._tenant.policy.holds.age_limits
+        patron = caller.patron
+        if patron.birth_date is not None or not any(a.under_age for a in limits):
+            return patron
+        return await self._tenant.backend.patron_summary(patron)
+
+    def _check_age_limits(self, patron: Patron, item: Item, counted: Counter[MaterialType]) -> None:
+        """Refuse before the ILS when the patron's age or category limit is reached
+        (Akiruno: no holds below middle-school age, ``max = 0``)."""
+        today = self._tenant.today()
+        for limit in self._tenant.policy.holds.age_limits:
+            if not limit.counts(item.material_type):
+                continue
+            if not limit.applies(patron.birth_date, patron.category, today):
+                continue
+            if sum(n for kind, n in counted.items() if limit.counts(kind)) >= limit.max:
+                rule = f"holds.age_limits {limit.name} = {limit.max}"
+                raise self._refused(RefusalReason.AGE_RESTRICTION, rule)
 
     def _require_capability(self, capability: Capability, feature: Feature) -> None:
         if not self._tenant.backend.capabilities.supports(capability):

@@ -956,6 +956,27 @@ async def get_item(request: web.Request) -> web.Response:
     return web.json_response(item_json(library.item_info(barcode), library))
 
 
+def _holdings_json(item_biblio: int, branch: str, call_number: str | None) -> dict[str, Any]:
+    return {
+        "id": holdings_id(item_biblio, branch),
+        "instanceId": folio_id("instance", item_biblio),
+        "permanentLocationId": folio_id("location", branch),
+        "callNumber": call_number,
+        "sourceId": folio_id("holdings-source", "FOLIO"),
+    }
+
+
+async def list_holdings(request: web.Request) -> web.Response:
+    """GET /holdings-storage/holdings (mod-inventory-storage): CQL over holdings records
+    (``instanceId==<uuid>``: a title's holdings, the way to its copies)."""
+    library = _lib(request)
+    seen: dict[str, dict[str, Any]] = {}
+    for item in library.data.items:
+        record = _holdings_json(item.biblio_id, item.home_branch, item.call_number)
+        seen.setdefault(record["id"], record)
+    return _collection(request, "holdingsRecords", list(seen.values()))
+
+
 async def get_holdings(request: web.Request) -> web.Response:
     """GET /holdings-storage/holdings/{holdingsRecordId} (mod-inventory-storage
     holdingsrecord.json): the record that links copies to their instance."""
@@ -1122,5 +1143,6 @@ def create_folio_app(
     r.add_get("/inventory/items", list_items)
     r.add_get("/inventory/items/{id}", get_item)
     r.add_get("/inventory/instances/{id}", get_instance)
+    r.add_get("/holdings-storage/holdings", list_holdings)
     r.add_get("/holdings-storage/holdings/{id}", get_holdings)
     return app

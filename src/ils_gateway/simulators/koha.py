@@ -851,6 +851,23 @@ async def get_biblio(request: web.Request) -> web.Response:
     return web.json_response(biblio_json(biblio))
 
 
+async def biblio_items(request: web.Request) -> web.Response:
+    """Biblios#get_items (GET /biblios/{biblio_id}/items): the record's copies."""
+    library = _library(request)
+    biblio_id = _int(request, "biblio_id")
+    try:
+        library.biblio(biblio_id)
+    except UnknownRecord:
+        return _error(404, "Bibliographic record not found")
+    _embed(request, "list_items")
+    rows = [
+        item_json(library.item_info(i.barcode))
+        for i in library.data.items
+        if i.biblio_id == biblio_id
+    ]
+    return _search(request, sorted(rows, key=lambda r: r["item_id"]), _ITEM_FILTERS)
+
+
 async def item_pickup_locations(request: web.Request) -> web.Response:
     """Items#pickup_locations: ``patron_id`` picks the patron and is not a filter."""
     library = _library(request)
@@ -928,6 +945,7 @@ def create_koha_app(
     r.add_delete(f"{API}/holds/{{hold_id}}/suspension", resume)
     r.add_get(f"{API}/holds/{{hold_id}}/pickup_locations", hold_pickup_locations)
     r.add_get(f"{API}/biblios/{{biblio_id}}", get_biblio)
+    r.add_get(f"{API}/biblios/{{biblio_id}}/items", biblio_items)
     r.add_get(f"{API}/items", list_items)
     r.add_get(f"{API}/items/{{item_id}}", get_item)
     r.add_get(f"{API}/items/{{item_id}}/pickup_locations", item_pickup_locations)

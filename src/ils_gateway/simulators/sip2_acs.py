@@ -92,6 +92,9 @@ from ils_gateway.sip2.messages import (
 from ils_gateway.sip2.server import SIP2Server, SIP2ServerSettings, SIP2Session
 
 _LoanAnswer = TypeVar("_LoanAnswer", CheckoutResponse, RenewResponse)
+_Typed = TypeVar(
+    "_Typed", CheckoutResponse, RenewResponse, CheckinResponse, ItemInformationResponse
+)
 
 __all__ = [
     "QUIRK_NAMES",
@@ -305,6 +308,11 @@ class SimulatedACS(ACSFace):
     """Real-server behaviour switched on (``Sip2Quirks``)."""
     encoding: str = "utf-8"
     """The wire encoding (for ``legacy_title_bytes``: which byte a legacy title carries)."""
+    patron_age_fields: bool = True
+    """Send PB (birth date) and PC (patron category) in 64, as Koha's SIP server does."""
+    type_field: str | None = "CR"
+    """Vendor field carrying the library's own item type code (BK, DVD, CD…) in 18, 12, 30
+    and 10, as Koha's SIP server does with ``cr_item_field="itype"``; None: CK only."""
 
     @property
     def login_required(self) -> bool:
@@ -478,7 +486,9 @@ class SimulatedACS(ACSFace):
         return PatronInformationResponse(
             **{n: getattr(response, n) for n in response._FIXED_NAMES},
             fields=_insert_before(
-                response.fields, ("BD", "BE", "BF", "AF"), extra + self._expiry(info)
+                response.fields,
+                ("BD", "BE", "BF", "AF"),
+                extra + self._expiry(info) + self._age_fields(info),
             ),
         )
 
@@ -499,6 +509,12 @@ class SimulatedACS(ACSFace):
             else:
                 entries.append(title)
         return tuple(entries)
+
+    def _age_fields(self, info: PatronInfo) -> list[tuple[str, str]]:
+        """PB birth date and PC patron category, as Koha's SIP server sends them in 64."""
+        if not self.patron_age_fields:
+            return []
+        return [("PB", info.birth_date.strftime("%Y%m%d")), ("PC", str(info.category))]
 
     def _expiry(self, info: PatronInfo) -> list[tuple[str, str]]:
         if self.expiry_field is None:
@@ -573,21 +589,24 @@ class SimulatedACS(ACSFace):
             notes.append("館内利用のみ")
         if info.on_hold_shelf:
             notes.append("予約資料として取置中")
-        return ItemInformationResponse.build(
-            strip=True,
-            circulation_status=CirculationStatus(info.circulation_status),
-            transaction_date=self.sip_now(),
-            hold_queue_length=str(info.hold_queue_length),
-            due_date=end_of_day(info.due),
-            hold_pickup_date=end_of_day(info.hold_pickup_deadline),
-            item_identifier=barcode,
-            title_identifier=info.title,
-            owner=info.home_branch,
-            media_type=_MEDIA_TYPE.get(info.item_type, "000"),
-            permanent_location=info.home_branch,
-            current_location=info.location,
-            item_properties=self.item_properties.get(barcode),
-            screen_messages=notes,
+        return self._typed(
+            ItemInformationResponse.build(
+                strip=True,
+                circulation_status=CirculationStatus(info.circulation_status),
+                transaction_date=self.sip_now(),
+                hold_queue_length=str(info.hold_queue_length),
+                due_date=end_of_day(info.due),
+                hold_pickup_date=end_of_day(info.hold_pickup_deadline),
+                item_identifier=barcode,
+                title_identifier=info.title,
+                owner=info.home_branch,
+                media_type=_MEDIA_TYPE.get(info.item_type, "000"),
+                permanent_location=info.home_branch,
+                current_location=info.location,
+                item_properties=self.item_properties.get(barcode),
+                screen_messages=notes,
+            ),
+            info.item_type,
         )
 
     def _on_19(
@@ -633,7 +652,7 @@ class SimulatedACS(ACSFace):
         renewal_ok: bool,
     ) -> _LoanAnswer:
         """12 or 30 for a loan the library made or renewed: AJ, AH and CK from the loan."""
-        return self.lent(
+        lent = self.lent(
             answer,
             msg,
             title=loan.title,
@@ -642,6 +661,15 @@ class SimulatedACS(ACSFace):
             magnetic_media=False,
             media_type=_MEDIA_TYPE.get(loan.item_type),
         )
+        return self._typed(lent, loan.item_type)
+
+    def _typed(self, answer: _Typed, item_type: ItemType) -> _Typed:
+        """``answer`` with the item type code in ``type_field`` (before AF/AG, as Koha)."""
+        if self.type_field is None:
+            return answer
+        extra = [(self.type_field, item_type.value)]
+        fields = _insert_before(answer.fields, ("AF", "AG"), extra)
+        return type(answer)(**{n: getattr(answer, n) for n in answer._FIXED_NAMES}, fields=fields)
 
     def _on_09(self, msg: CheckinRequest, session: SIP2Session) -> CheckinResponse:
         barcode = msg.item_identifier or ""
@@ -663,18 +691,21 @@ class SimulatedACS(ACSFace):
             else:
                 notes.append("予約資料です。予約棚へ置いてください")
                 sort_bin = "HOLD"
-        return CheckinResponse.build(
-            strip=True,
-            ok=True,
-            resensitize=result.hold is None,
-            magnetic_media=False,
-            alert=result.hold is not None,
-            permanent_location=info.home_branch,
-            title_identifier=info.title,
-            sort_bin=sort_bin,
-            media_type=_MEDIA_TYPE.get(info.item_type),
-            screen_messages=notes,
-            **self.echo(msg, item=True),
+        return self._typed(
+            CheckinResponse.build(
+                strip=True,
+                ok=True,
+                resensitize=result.hold is None,
+                magnetic_media=False,
+                alert=result.hold is not None,
+                permanent_location=info.home_branch,
+                title_identifier=info.title,
+                sort_bin=sort_bin,
+                media_type=_MEDIA_TYPE.get(info.item_type),
+                screen_messages=notes,
+                **self.echo(msg, item=True),
+            ),
+            info.item_type,
         )
 
     def _on_29(self, msg: RenewRequest, session: SIP2Session) -> RenewResponse:

@@ -9,6 +9,7 @@ from ils_gateway.domain.models import Library
 from ils_gateway.tenants.backends import BackendConfig, ElibraryConfig
 from ils_gateway.tenants.http import CorsPolicy
 from ils_gateway.tenants.kiosk import KioskSip2Config
+from ils_gateway.tenants.materials import MaterialTypeMap
 from ils_gateway.tenants.policy import Policy
 
 
@@ -48,6 +49,9 @@ class TenantConfig(BaseModel):
     backend: BackendConfig
     elibrary: ElibraryConfig | None = None
     policy: Policy = Policy()
+    material_types: MaterialTypeMap = Field(
+        MaterialTypeMap(), description="the backend's item/media/material types -> canonical"
+    )
     labels: LabelsConfig = LabelsConfig()
     kiosk_keys: tuple[SecretStr, ...] = Field((), description="credentials of OPAC kiosks")
     kiosk_sip2: KioskSip2Config | None = Field(None, description="SIP2 face for self-checks")

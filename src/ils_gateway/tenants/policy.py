@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ils_gateway.domain.vocab import Channel, Feature, HoldStatus, MaterialType
+from ils_gateway.tenants.materials import AgeHoldLimit
 
 
 class _Config(BaseModel):
@@ -165,6 +166,9 @@ class HoldPolicy(_Config):
 
     max_total: int | None = Field(None, ge=0, description="all ILS holds together")
     limits: tuple[HoldLimit, ...] = ()
+    age_limits: tuple[AgeHoldLimit, ...] = Field(
+        (), description="limits by the patron's age or category (Akiruno: holds from age 12)"
+    )
     max_ebook_holds: int | None = Field(None, ge=0)
     count_cancelled: bool = Field(False, description="do listed cancelled holds count")
     refuse_when_overdue_days: int | None = Field(

@@ -45,6 +45,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import httpx
+from cachetools import TTLCache
 
 from ils_gateway.adapters.base import (
     CancelOutcome,
@@ -97,9 +98,11 @@ from ils_gateway.domain.vocab import (
     BlockReason,
     ContactMethod,
     HoldStatus,
+    MaterialType,
     Outcome,
     RefusalReason,
 )
+from ils_gateway.tenants.materials import MaterialTypeMap
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _LIMIT = 1000  # FOLIO pages collections (default 10); a patron's loans and holds fit in one
@@ -155,11 +158,22 @@ class FolioBackend(GuardedBackend):
         transport: httpx.AsyncBaseTransport | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         timezone: str = "Asia/Tokyo",
+        material_types: MaterialTypeMap | None = None,
     ) -> None:
         """``timezone`` is the tenant's (``TenantConfig.timezone``): FOLIO gives instants, and
         due dates and pickup deadlines are days in the library's own zone."""
         self._config = config
         self._client = FolioClient(config, transport=transport, now=now)
+        # With the tenant's map (the runtime always passes it) holds and titles are typed from
+        # their copies; without one (a bare adapter) defaults apply and no lookups are added.
+        self._type_holds = material_types is not None
+        self._types = material_types or MaterialTypeMap()
+        # Types of items and titles (instance -> its first copy) seen, for typing holds.
+        self._type_cache: TTLCache[str, MaterialType] = TTLCache(
+            4096,
+            max(self._types.title_type_cache_seconds, 1),
+            timer=lambda: now().timestamp(),
+        )
         self._now = now
         self._zone = ZoneInfo(timezone)
         self._capabilities = Capabilities(
@@ -266,7 +280,7 @@ class FolioBackend(GuardedBackend):
             update={
                 "loans_count": len(loans),
                 "overdue_count": sum(
-                    1 for ln in loans if mapping.loan(ln, today, self._zone).overdue
+                    1 for ln in loans if mapping.loan(ln, today, self._zone, self._types).overdue
                 ),
                 "holds_count": len(requests),
                 "holds_ready_count": statuses.count(HoldStatus.READY),
@@ -293,7 +307,10 @@ class FolioBackend(GuardedBackend):
 
     async def list_loans(self, patron: Patron) -> list[Loan]:
         today = self._today()
-        return [mapping.loan(ln, today, self._zone) for ln in await self._open_loans(patron)]
+        return [
+            mapping.loan(ln, today, self._zone, self._types)
+            for ln in await self._open_loans(patron)
+        ]
 
     async def renew(self, patron: Patron, item_id: str) -> RenewalResult:
         if _UUID.match(item_id):
@@ -311,7 +328,7 @@ class FolioBackend(GuardedBackend):
             raise _mismatch(f"POST {path}", item_id, got)
         if record.userId != patron.id:
             raise _mismatch(f"POST {path}", patron.id, record.userId)
-        renewed = mapping.loan(record, self._today(), self._zone)
+        renewed = mapping.loan(record, self._today(), self._zone, self._types)
         return RenewalResult(item_id=item_id, outcome=Outcome.OK, loan=renewed)
 
     async def renew_many(
@@ -392,7 +409,59 @@ class FolioBackend(GuardedBackend):
         for r in requests:  # an unknown status fails before any further call
             mapping.hold_status(r.status)
         codes = await self._pickup_codes(requests)
-        return [mapping.hold(r, self._zone, codes) for r in requests]
+        holds = [mapping.hold(r, self._zone, codes) for r in requests]
+        kinds = await asyncio.gather(*(self._request_type(r) for r in requests))
+        return [
+            h
+            if kind is None
+            else h.model_copy(update={"item": h.item.model_copy(update={"material_type": kind})})
+            for h, kind in zip(holds, kinds, strict=True)
+        ]
+
+    async def _request_type(self, record: FolioRequest) -> MaterialType | None:
+        """The type of what a request holds: its copy's, else its title's first copy's."""
+        if not self._type_holds:
+            return None
+        if record.itemId and _UUID.match(record.itemId):
+            return await self._item_type(record.itemId)
+        if record.instanceId and _UUID.match(record.instanceId):
+            return await self._title_type(record.instanceId)
+        return None
+
+    async def _item_type(self, item_id: str) -> MaterialType:
+        kind = self._type_cache.get(item_id)
+        if kind is None:
+            record, _ = await self._by_id(FolioInventoryItem, "/inventory/items/{id}", item_id)
+            kind = mapping.item(record, self._types).material_type
+            self._type_cache[item_id] = kind
+        return kind
+
+    async def _title_type(self, instance_id: str) -> MaterialType | None:
+        """A title's type from its copies: its holdings (``instanceId==``), then the first
+        holdings record's first item (``holdingsRecordId==``)."""
+        key = INSTANCE_PREFIX + instance_id
+        kind = self._type_cache.get(key)
+        if kind is not None:
+            return kind
+        query = f"instanceId=={cql_string(instance_id)}"
+        body = await self._client.call_json(
+            FolioCall.READ, "GET", "/holdings-storage/holdings", params={"query": query, "limit": 1}
+        )
+        holdings = parse_list(
+            FolioHoldings, body, "holdingsRecords", "GET /holdings-storage/holdings"
+        )
+        if not holdings or holdings[0].instanceId != instance_id:
+            return None
+        query = f"holdingsRecordId=={cql_string(holdings[0].id)}"
+        body = await self._client.call_json(
+            FolioCall.READ, "GET", "/inventory/items", params={"query": query, "limit": 1}
+        )
+        items = parse_list(FolioInventoryItem, body, "items", "GET /inventory/items")
+        if not items:
+            return None
+        kind = mapping.item(items[0], self._types).material_type
+        self._type_cache[key] = kind
+        return kind
 
     async def list_holds(self, patron: Patron) -> list[Hold]:
         return await self._to_holds(await self._open_requests(patron))
@@ -636,9 +705,13 @@ class FolioBackend(GuardedBackend):
             if not _UUID.match(instance_id):
                 raise NotFound("No such title.")
             record, _ = await self._by_id(FolioInstance, "/inventory/instances/{id}", instance_id)
-            return mapping.instance(record)
+            title = mapping.instance(record)
+            kind = await self._title_type(instance_id) if self._type_holds else None
+            return title if kind is None else title.model_copy(update={"material_type": kind})
         # The item under the id it was asked by (its UUID or its barcode), like every lookup.
-        return mapping.item(await self._item_record(item_id)).model_copy(update={"id": item_id})
+        found = mapping.item(await self._item_record(item_id), self._types)
+        self._type_cache[found.id] = found.material_type
+        return found.model_copy(update={"id": item_id})
 
 
 def _path_id(value: str) -> str:

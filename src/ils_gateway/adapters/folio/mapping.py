@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from ils_gateway.domain.errors import BackendProtocolError
 from ils_gateway.domain.models import Hold, Item, Library, Loan, Patron
 from ils_gateway.domain.vocab import BlockReason, HoldAction, HoldStatus, LoanState, MaterialType
+from ils_gateway.tenants.materials import MaterialTypeMap
 
 INSTANCE_PREFIX = "instance:"
 
@@ -90,9 +91,10 @@ class _Record(BaseModel):
 
 
 class Named(_Record):
-    """Any FOLIO ``{"name": ...}`` reference."""
+    """Any FOLIO ``{"name": ...}`` reference (``id`` where FOLIO gives it)."""
 
     name: str | None = None
+    id: str | None = None
 
 
 class FolioPersonal(_Record):
@@ -300,9 +302,21 @@ def local_day(raw: str | None, zone: ZoneInfo, what: str) -> date | None:
     return instant(raw, what).astimezone(zone).date() if raw else None
 
 
-def material_type(name: str | None) -> MaterialType:
-    """Canonical material type for a FOLIO material type name."""
+def material_type(
+    name: str | None, type_id: str | None = None, types: MaterialTypeMap | None = None
+) -> MaterialType:
+    """Canonical material type for a FOLIO material type (the tenant's map by id or name,
+    then FOLIO's reference names); ``other`` when nobody knows it."""
+    if types is not None and (name or type_id):
+        return types.folio((name or "").strip() or None, type_id, MATERIAL_TYPES)
     return MATERIAL_TYPES.get((name or "").strip().lower(), MaterialType.OTHER)
+
+
+def named_type(ref: Named | None, types: MaterialTypeMap | None = None) -> MaterialType:
+    """The material type of an embedded ``materialType`` reference."""
+    if ref is None:
+        return material_type(None)
+    return material_type(ref.name, ref.id, types)
 
 
 def patron_blocks(
@@ -352,7 +366,9 @@ def patron(
     )
 
 
-def loan(record: FolioLoan, today: date, zone: ZoneInfo) -> Loan:
+def loan(
+    record: FolioLoan, today: date, zone: ZoneInfo, types: MaterialTypeMap | None = None
+) -> Loan:
     """A ``Loan`` from a mod-circulation loan; overdue by the tenant's calendar day."""
     if record.dueDate is None:
         raise BackendProtocolError(
@@ -367,7 +383,7 @@ def loan(record: FolioLoan, today: date, zone: ZoneInfo) -> Loan:
         id=record.itemId,
         title=i.title or "",
         author=i.primaryContributor,
-        material_type=material_type(i.materialType.name if i.materialType else None),
+        material_type=named_type(i.materialType, types),
         call_number=i.callNumber,
         location=i.location.name if i.location else None,
         circulation_status=i.status.name if i.status else None,
@@ -443,14 +459,14 @@ def instance(record: FolioInstance) -> Item:
     )
 
 
-def item(record: FolioInventoryItem) -> Item:
+def item(record: FolioInventoryItem, types: MaterialTypeMap | None = None) -> Item:
     """An ``Item`` from mod-inventory's item record."""
     authors = [c.name for c in record.contributorNames if c.name]
     return Item(
         id=record.id,
         title=record.title or "",
         author="; ".join(authors) or None,
-        material_type=material_type(record.materialType.name if record.materialType else None),
+        material_type=named_type(record.materialType, types),
         call_number=record.callNumber,
         location=record.effectiveLocation.name if record.effectiveLocation else None,
         circulation_status=record.status.name if record.status else None,

@@ -74,7 +74,8 @@ from ils_gateway.domain.models import (
     Patron,
     RenewalResult,
 )
-from ils_gateway.domain.vocab import ContactMethod, Outcome
+from ils_gateway.domain.vocab import ContactMethod, MaterialType, Outcome
+from ils_gateway.tenants.materials import MaterialTypeMap
 
 # Koha matches filters by "contains" unless told (Koha/REST/Plugin/Query.pm).
 _EXACT = {"_match": "exact"}
@@ -122,6 +123,7 @@ class KohaBackend(GuardedBackend):
         today: Callable[[], date] = date.today,
         title_ttl: float = TITLE_TTL_SECONDS,
         title_concurrency: int = TITLE_FETCH_CONCURRENCY,
+        material_types: MaterialTypeMap | None = None,
     ) -> None:
         self._config = config
         self._client = KohaClient(config, transport=transport, clock=clock)
@@ -131,7 +133,15 @@ class KohaBackend(GuardedBackend):
         )
         self._biblio_fetches: dict[int, asyncio.Future[KohaBiblio | None]] = {}
         self._biblio_slots = asyncio.Semaphore(title_concurrency)
-        self._item_types = item_types(config)
+        # With the tenant's map (the runtime always passes it) titles are typed from their
+        # copies; without one (a bare adapter) defaults apply and no extra lookups are made.
+        self._type_titles = material_types is not None
+        types = material_types or MaterialTypeMap()
+        self._item_types = {**item_types(config), **types.koha_item_types}
+        # A title's type, from its first copy (GET /biblios/{id}/items), for title-level holds.
+        self._title_types: TTLCache[int, MaterialType] = TTLCache(
+            _TITLE_CACHE_SIZE, max(types.title_type_cache_seconds, 1), timer=clock
+        )
         self._hold_embed = _CANCELLATION_EMBED if config.cancellation_request_flow else None
         self._capabilities = Capabilities(
             {
@@ -280,7 +290,22 @@ class KohaBackend(GuardedBackend):
         biblio = await self._biblio(biblio_id) if biblio_id is not None else None
         if biblio is None:
             raise NotFound("No item with this id.")
-        return mapping.biblio_item(biblio_id, biblio)
+        return await self._typed_title(mapping.biblio_item(biblio_id, biblio), biblio_id)
+
+    async def _typed_title(self, item: Item, biblio_id: int | None) -> Item:
+        """A title's Item with the type of its copies (the first copy's item type)."""
+        if biblio_id is None or not self._type_titles:
+            return item
+        kind = self._title_types.get(biblio_id)
+        if kind is None:
+            rows = await self._client.call_list(f"/biblios/{biblio_id}/items")
+            copies = parse(list[KohaItem], rows, "GET /biblios/{biblio_id}/items")
+            require_belongs(copies, "GET /biblios/{biblio_id}/items", biblio_id=biblio_id)
+            if not copies:
+                return item
+            kind = mapping.material_type(copies[0], self._item_types)
+            self._title_types[biblio_id] = kind
+        return item.model_copy(update={"material_type": kind})
 
     async def get_item(self, item_id: str) -> Item:
         if item_id.startswith(_BIBLIO_PREFIX):
@@ -392,7 +417,7 @@ class KohaBackend(GuardedBackend):
         if hold.item_level and hold.item_id is not None:
             return await self._to_item(await self._item_by_id(int(hold.item_id)))
         biblio = await self._biblio(hold.biblio_id) if hold.biblio_id is not None else None
-        return mapping.biblio_item(hold.biblio_id, biblio)
+        return await self._typed_title(mapping.biblio_item(hold.biblio_id, biblio), hold.biblio_id)
 
     async def _to_hold(self, hold: KohaHold) -> Hold:
         return mapping.to_hold(hold, await self._hold_item(hold))

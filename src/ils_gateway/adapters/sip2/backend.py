@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import TypedDict, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -57,7 +57,7 @@ from ils_gateway.domain.models import (
     Patron,
     RenewalResult,
 )
-from ils_gateway.domain.vocab import ContactMethod, Feature, Outcome
+from ils_gateway.domain.vocab import ContactMethod, Feature, MaterialType, Outcome
 from ils_gateway.sip2.client import SIP2ClientPool
 from ils_gateway.sip2.fields import HoldMode, HoldType, SipDate, Summary, SummaryItem
 from ils_gateway.sip2.messages import (
@@ -77,6 +77,7 @@ from ils_gateway.sip2.messages import (
     RenewRequest,
     RenewResponse,
 )
+from ils_gateway.tenants.materials import MaterialTypeMap
 
 __all__ = ["Sip2Backend"]
 
@@ -116,6 +117,10 @@ class _LoanFields(_CommonFields):
     item_identifier: str
 
 
+# Types of title-level holds remembered (a hold listed by its title has no copy to ask).
+_MAX_HOLD_TYPES = 50_000
+
+
 class Sip2Backend(GuardedBackend):
     """The gateway's port to one library system that speaks SIP2 2.00."""
 
@@ -131,6 +136,7 @@ class Sip2Backend(GuardedBackend):
         pickup_change: PickupChange | None = None,
         page_size: int | None = None,
         retry_after: int = 30,
+        material_types: MaterialTypeMap | None = None,
     ) -> None:
         # Keyword arguments override the tenant config (tests, benchmarks); None: the config's.
         self._config = config
@@ -151,6 +157,34 @@ class Sip2Backend(GuardedBackend):
         self._started = False
         self._caps_for: str | None = None
         self._caps = capabilities_from_bx(None)
+        self._types = material_types or MaterialTypeMap()
+        # Types of copies and titles seen (17/18), by barcode and by the key a title-level hold
+        # is listed under (``title:...``): a title with no copy is typed by the copy it was
+        # placed with. Each entry lives ``title_type_cache_seconds``.
+        self._seen_types: dict[str, tuple[MaterialType, datetime]] = {}
+        self._hold_types: dict[str, MaterialType] = {}
+
+    def _remember_type(self, key: str, material_type: MaterialType, *, hold: bool = False) -> None:
+        """Remember a copy's type briefly; a hold's (listed by title) while it may be listed."""
+        if hold:
+            if len(self._hold_types) >= _MAX_HOLD_TYPES:
+                self._hold_types.pop(next(iter(self._hold_types)))
+            self._hold_types[key] = material_type
+            return
+        ttl = timedelta(seconds=self._types.title_type_cache_seconds)
+        if ttl:
+            self._seen_types[key] = (material_type, self._clock() + ttl)
+
+    def _known_type(self, key: str) -> MaterialType | None:
+        if key in self._hold_types:
+            return self._hold_types[key]
+        found = self._seen_types.get(key)
+        if found is None:
+            return None
+        if found[1] <= self._clock():
+            del self._seen_types[key]
+            return None
+        return found[0]
 
     # -- lifecycle and capabilities ---------------------------------------------------------
 
@@ -346,7 +380,7 @@ class Sip2Backend(GuardedBackend):
                     "The library system listed a loan it does not know.",
                     operator_detail=f"SIP2: 17 for charged item {item_id!r} found nothing",
                 )
-            loans.append(mapping.loan_from_18(info, today=today, tz=self._tz))
+            loans.append(mapping.loan_from_18(info, today=today, tz=self._tz, types=self._types))
         return loans
 
     async def renew(self, patron: Patron, item_id: str) -> RenewalResult:
@@ -361,7 +395,7 @@ class Sip2Backend(GuardedBackend):
                 backend_message=backend_message(lines),
                 operator_detail=f"SIP2 30 ok=0 for item {item_id}",
             )
-        loan = mapping.renewed_loan(answer, today=self._today(), tz=self._tz)
+        loan = mapping.renewed_loan(answer, today=self._today(), tz=self._tz, types=self._types)
         return RenewalResult(item_id=item_id, outcome=Outcome.OK, loan=loan)
 
     async def renew_many(
@@ -416,16 +450,21 @@ class Sip2Backend(GuardedBackend):
             (mapping.parse_list_entry(e, mode), False) for e in waiting_raw
         ]
         infos = await self._gather([self._entry_info(entry) for entry, _ in listed])
-        return [
-            mapping.hold_from_entry(
-                entry if info is not None else mapping.title_entry(entry, titles),
-                available_list=ready,
-                item_info=info,
-                tz=self._tz,
-                title_level=self._title_level,
+        holds = []
+        for (entry, ready), info in zip(listed, infos, strict=True):
+            shown = entry if info is not None else mapping.title_entry(entry, titles)
+            holds.append(
+                mapping.hold_from_entry(
+                    shown,
+                    available_list=ready,
+                    item_info=info,
+                    tz=self._tz,
+                    title_level=self._title_level,
+                    types=self._types,
+                    title_type=self._known_type(shown.key) if info is None else None,
+                )
             )
-            for (entry, ready), info in zip(listed, infos, strict=True)
-        ]
+        return holds
 
     async def _entry_info(self, entry: ListEntry) -> ItemInformationResponse | None:
         """The 18 of the copy a hold entry names; None when it names a title only."""
@@ -443,7 +482,28 @@ class Sip2Backend(GuardedBackend):
         contact_method: ContactMethod | None = None,
     ) -> Hold:
         placed = await self._place(patron, item_id, pickup_library)
-        return await self._as_listed(patron, placed)
+        material_type = await self._type_of(item_id)
+        if material_type is not None:
+            # listed by its title from now on: remember the type its copy gave
+            self._remember_type(placed.id, material_type, hold=True)
+        listed = await self._as_listed(patron, placed)
+        if material_type is None:
+            return listed
+        self._remember_type(listed.id, material_type, hold=True)
+        item = listed.item.model_copy(update={"material_type": material_type})
+        return listed.model_copy(update={"item": item})
+
+    async def _type_of(self, item_id: str) -> MaterialType | None:
+        """The type of the copy a hold is placed with (remembered from 17/18, else asked)."""
+        known = self._known_type(item_id)
+        if known is not None or item_id.startswith(TITLE_PREFIX):
+            return known
+        if not self.capabilities.supports(Capability.GET_ITEM):
+            return None
+        try:
+            return (await self.get_item(item_id)).material_type
+        except GatewayError:
+            return None  # the 15 decides; the hold is typed later from its copy
 
     async def _place(self, patron: Patron, item_id: str, pickup_library: str) -> Hold:
         _required_id(item_id.removeprefix(TITLE_PREFIX), "item id")
@@ -582,7 +642,9 @@ class Sip2Backend(GuardedBackend):
         info = await self._item_info(item_id)
         if not mapping.item_known(info):
             raise NotFound("No such item.", operator_detail=f"SIP2 18: unknown item {item_id!r}")
-        return mapping.item_from_18(info)
+        item = mapping.item_from_18(info, types=self._types)
+        self._remember_type(item.id or item_id, item.material_type)
+        return item
 
     # -- circulation (self-check kiosks) ----------------------------------------------------
 
@@ -601,7 +663,7 @@ class Sip2Backend(GuardedBackend):
                 backend_message=text,
                 operator_detail=f"SIP2 12 ok=0 for item {item_id}",
             )
-        return mapping.loan_from_12(answer, today=self._today(), tz=self._tz)
+        return mapping.loan_from_12(answer, today=self._today(), tz=self._tz, types=self._types)
 
     async def checkin(self, item_id: str) -> Item:
         _required_id(item_id, "item id")
@@ -622,7 +684,7 @@ class Sip2Backend(GuardedBackend):
                 "The library system did not take the item back.",
                 operator_detail=f"SIP2 10 ok=0 for item {item_id}: {text or '(no message)'}",
             )
-        return mapping.item_from_10(answer)
+        return mapping.item_from_10(answer, self._types)
 
 
 _LISTS = {

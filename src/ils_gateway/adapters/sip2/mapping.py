@@ -47,6 +47,7 @@ from ils_gateway.sip2.messages import (
     RenewAllResponse,
     RenewResponse,
 )
+from ils_gateway.tenants.materials import MaterialTypeMap
 
 __all__ = [
     "TITLE_PREFIX",
@@ -70,6 +71,7 @@ __all__ = [
     "renewed_loan",
     "sip_day",
     "title_entry",
+    "typed",
 ]
 
 ListMode = Literal["item_id", "title", "item_id_title"]
@@ -77,20 +79,9 @@ TitleEntries = Literal["title", "record_id_title"]
 TITLE_PREFIX = "title:"
 _UNREADABLE = "\ufffd"  # what the codec reads an undecodable byte of free text as
 
-# SIP2 media type (CK) -> material type. Books with a disc or tape lend as books.
-_MEDIA_TYPES = {
-    "000": MaterialType.OTHER,
-    "001": MaterialType.BOOK,
-    "002": MaterialType.MAGAZINE,
-    "003": MaterialType.MAGAZINE,
-    "004": MaterialType.CASSETTE,
-    "005": MaterialType.VIDEO,
-    "006": MaterialType.CD,
-    "007": MaterialType.OTHER,
-    "008": MaterialType.BOOK,
-    "009": MaterialType.BOOK,
-    "010": MaterialType.BOOK,
-}
+_STANDARD_TYPES = MaterialTypeMap()
+_TypedMessage = ItemInformationResponse | CheckoutResponse | RenewResponse | CheckinResponse
+
 
 # Patron status flags that are blocks in their own right.
 _FLAG_BLOCKS = {
@@ -206,10 +197,16 @@ def sip_day(value: SipDate | None, tz: ZoneInfo) -> date | None:
 
 
 def material_type(media_type: str | None) -> MaterialType:
-    """The material type for a CK media type; books when the ACS does not say."""
-    if not media_type:
-        return MaterialType.BOOK
-    return _MEDIA_TYPES.get(media_type.strip(), MaterialType.OTHER)
+    """The material type for a CK media type (standard table); books when the ACS does not say."""
+    return _STANDARD_TYPES.sip2(media_type)
+
+
+def typed(msg: _TypedMessage, types: MaterialTypeMap | None = None) -> MaterialType:
+    """The material type of the item an 18/12/30/10 describes: the tenant's vendor field
+    (Koha ``CR``) when it names a mapped value, else ``CK`` through the tenant's table."""
+    types = types or _STANDARD_TYPES
+    vendor = msg.get(types.sip2_type_field) if types.sip2_type_field else None
+    return types.sip2(msg.media_type, vendor)
 
 
 def blocks_from_status(
@@ -257,6 +254,11 @@ def patron_from_64(
     hold_ready = msg.hold_items_count or 0
     expires = card_expiry(msg, expiry_field)
     expiry: _CardExpiry = {"card_expires": expires} if expires is not None else {}
+    # Koha's SIP server sends the birth date (PB) and patron category (PC) in 64, "SIP 2.0
+    # extensions used by Envisionware" (C4/SIP/Sip/MsgType.pm handle_patron_info); Evergreen
+    # sends PC too (wire example [24]). Age-based hold limits read them.
+    born = _vendor_date(msg.get("PB"))
+    category = (msg.get("PC") or "").strip() or None
     return Patron(
         id=msg.patron_identifier or card_number,
         card_number=card_number,
@@ -264,6 +266,8 @@ def patron_from_64(
         blocks=blocks,
         block_messages=tuple(line for line in screen if line.strip()) if blocks else (),
         **expiry,
+        birth_date=born,
+        category=category,
         temporary_password=bool(temporary),
         email=msg.email_address or None,
         phone=msg.home_phone_number or None,
@@ -274,19 +278,32 @@ def patron_from_64(
     )
 
 
+def _vendor_date(raw: str | None) -> date | None:
+    """A vendor date field's day: ``YYYYMMDD`` first (Koha PB), or ISO ``YYYY-MM-DD``."""
+    text = (raw or "").strip().replace("-", "")
+    try:
+        return datetime.strptime(text[:8], "%Y%m%d").date() if len(text) >= 8 else None
+    except ValueError:
+        return None
+
+
 def _queue_length(msg: ItemInformationResponse) -> int | None:
     raw = (msg.hold_queue_length or "").strip()
     return int(raw) if raw.isdigit() else None
 
 
-def item_from_18(msg: ItemInformationResponse, fallback_title: str | None = None) -> Item:
-    """The item an 18 describes."""
+def item_from_18(
+    msg: ItemInformationResponse,
+    fallback_title: str | None = None,
+    types: MaterialTypeMap | None = None,
+) -> Item:
+    """The item an 18 describes, typed by the tenant's ``types``."""
     item_id = msg.item_identifier or ""
     title = (msg.title_identifier or "").strip() or fallback_title or item_id
     return Item(
         id=item_id,
         title=title,
-        material_type=material_type(msg.media_type),
+        material_type=typed(msg, types),
         location=msg.permanent_location or None,
         circulation_status=msg.circulation_status.name.lower(),
     )
@@ -305,9 +322,10 @@ def loan_from_18(
     today: date,
     tz: ZoneInfo,
     overdue_ids: Collection[str] = (),
+    types: MaterialTypeMap | None = None,
 ) -> Loan:
     """A loan from the 18 of a charged item (AU entry); the due date is AH."""
-    item = item_from_18(msg)
+    item = item_from_18(msg, types=types)
     due = sip_day(msg.due_date, tz)
     if due is None:
         raise BackendProtocolError(
@@ -350,16 +368,22 @@ def hold_from_entry(
     item_info: ItemInformationResponse | None,
     tz: ZoneInfo,
     title_level: bool = True,
+    types: MaterialTypeMap | None = None,
+    title_type: MaterialType | None = None,
 ) -> Hold:
-    """A hold from its AS/CD entry and (when the entry names a copy) that copy's 18."""
+    """A hold from its AS/CD entry and (when the entry names a copy) that copy's 18.
+
+    A title-only entry has no copy to ask: ``title_type`` is its type when known (from the
+    copy the hold was placed with), else the item stays a book.
+    """
     status = hold_status(available_list, item_info)
     if item_info is not None:
-        item = item_from_18(item_info, fallback_title=entry.title)
+        item = item_from_18(item_info, fallback_title=entry.title, types=types)
         queue = _queue_length(item_info)
         backend = f"{'AS' if available_list else 'CD'} {item_info.circulation_status.value}"
     else:
         title = entry.title or entry.raw.strip()
-        item = Item(id=entry.key, title=title)
+        item = Item(id=entry.key, title=title, material_type=title_type or MaterialType.BOOK)
         queue = None
         backend = "AS" if available_list else "CD"
     ready = status is HoldStatus.READY
@@ -382,18 +406,23 @@ def hold_from_entry(
     )
 
 
-def renewed_loan(msg: RenewResponse, *, today: date, tz: ZoneInfo) -> Loan:
+def renewed_loan(
+    msg: RenewResponse, *, today: date, tz: ZoneInfo, types: MaterialTypeMap | None = None
+) -> Loan:
     """The loan after a successful 30 (ok 1): its new due date is AH."""
     return _loan_due_on(
         msg,
         today=today,
         tz=tz,
+        types=types,
         missing="The library system did not give the new due date.",
         command="30",
     )
 
 
-def loan_from_12(msg: CheckoutResponse, *, today: date, tz: ZoneInfo) -> Loan:
+def loan_from_12(
+    msg: CheckoutResponse, *, today: date, tz: ZoneInfo, types: MaterialTypeMap | None = None
+) -> Loan:
     """The new loan a successful 12 (ok 1) describes: its due date is AH."""
     # "renewal ok" in a 12 says the checkout renewed a loan the patron already had, not
     # whether the new loan may be renewed: SIP2 gives no verdict on that (as for the 30).
@@ -401,6 +430,7 @@ def loan_from_12(msg: CheckoutResponse, *, today: date, tz: ZoneInfo) -> Loan:
         msg,
         today=today,
         tz=tz,
+        types=types,
         missing="The library system did not give the due date of the new loan.",
         command="12",
     )
@@ -413,6 +443,7 @@ def _loan_due_on(
     tz: ZoneInfo,
     missing: str,
     command: str,
+    types: MaterialTypeMap | None = None,
 ) -> Loan:
     """The loan an ok 12 or 30 describes (AB, AJ, CK), due on its AH."""
     item_id = msg.item_identifier or ""
@@ -425,7 +456,7 @@ def _loan_due_on(
     item = Item(
         id=item_id,
         title=(msg.title_identifier or "").strip() or item_id,
-        material_type=material_type(msg.media_type),
+        material_type=typed(msg, types),
     )
     late = max(0, (today - due).days)
     return Loan(
@@ -437,13 +468,13 @@ def _loan_due_on(
     )
 
 
-def item_from_10(msg: CheckinResponse) -> Item:
+def item_from_10(msg: CheckinResponse, types: MaterialTypeMap | None = None) -> Item:
     """The item a successful 10 (ok 1) describes, back in its library (AQ)."""
     item_id = msg.item_identifier or ""
     return Item(
         id=item_id,
         title=(msg.title_identifier or "").strip() or item_id,
-        material_type=material_type(msg.media_type),
+        material_type=typed(msg, types),
         location=msg.permanent_location or None,
     )
 
