@@ -102,7 +102,12 @@ FREE_KEYS = {
     "LabelsConfig.ja",  # validate_overrides: <vocabulary>.<value> must exist
     "RenewalPolicy.branch_period_days",  # the library's branch codes
     "KohaBackend.item_types",  # the Koha server's item type codes
-    "SimulatorBackend.failure_rates",  # not servable: config check refuses the kind
+    "SimulatorBackend.failure_rates",
+    # the library system's own codes (SIP2 CK/vendor values, Koha item types, FOLIO names/ids)
+    "MaterialTypeMap.sip2_media_types",
+    "MaterialTypeMap.sip2_type_values",
+    "MaterialTypeMap.koha_item_types",
+    "MaterialTypeMap.folio_material_types",  # not servable: config check refuses the kind
 }
 
 

@@ -118,6 +118,14 @@ RULES: dict[str, Enforcement] = {
     ),
     "holds.limits[].material_types": _g((_HOLDS, ".material_types")),
     "holds.limits[].max": _g((_HOLDS, "limit.max")),
+    "holds.age_limits[].name": _g((_HOLDS, "limit.name")),
+    "holds.age_limits[].under_age": _g(("ils_gateway.tenants.materials", "self.under_age")),
+    "holds.age_limits[].age_on": _g(("ils_gateway.tenants.materials", "self.age_on")),
+    "holds.age_limits[].categories": _g(("ils_gateway.tenants.materials", "self.categories")),
+    "holds.age_limits[].material_types": _g(
+        ("ils_gateway.tenants.materials", "self.material_types")
+    ),
+    "holds.age_limits[].max": _g((_HOLDS, "limit.max")),
     "holds.max_ebook_holds": _g((_EBOOKS, ".max_ebook_holds")),
     "holds.count_cancelled": _g((_HOLDS, ".count_cancelled")),
     "holds.refuse_when_overdue_days": _g((_HOLDS, ".refuse_when_overdue_days")),
