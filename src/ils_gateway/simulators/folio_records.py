@@ -200,6 +200,12 @@ def loan_json(loan: LoanView, library: SimulatedLibrary) -> dict[str, Any]:
         "status": {"name": "Open" if loan.returned is None else "Closed"},
         "renewalCount": loan.renewals,
         "checkoutServicePointId": folio_id("service-point", loan.branch),
+        # mod-circulation embeds the (read-only) service point of the checkout.
+        "checkoutServicePoint": {
+            "id": folio_id("service-point", loan.branch),
+            "code": loan.branch,
+            "name": _branch_name(library, loan.branch),
+        },
     }
     if body["item"]["primaryContributor"] is None:
         del body["item"]["primaryContributor"]

@@ -954,6 +954,8 @@ class SimulatedLibrary:
             hold_pickup_deadline=found.deadline if found else None,
             hold_pickup=found.pickup if found else None,
             checked_out=loan.checked_out.date() if loan else None,
+            renewals=loan.renewals if loan else None,
+            loan_branch=loan.branch if loan else None,
         )
 
     def _patron_info(self, patron: Patron) -> PatronInfo:

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ils_gateway.domain.vocab import Channel, Feature, HoldStatus, MaterialType
+from ils_gateway.tenants.loans import LoanPolicy
 
 
 class _Config(BaseModel):
@@ -131,7 +132,9 @@ class RenewalPolicy(_Config):
     max_renewals: int = Field(1, ge=0)
     period_days: int | None = Field(None, ge=1, description="new due = renewal day + N")
     branch_period_days: dict[str, int] = Field(
-        default_factory=dict, description="loan branch code → period (Ibaraki branch rooms 14)"
+        default_factory=dict,
+        description="loan branch code (or bookmobile code, or 'bookmobile' for any) → period"
+        " (Ibaraki branch rooms 14)",
     )
     refuse_when_has_holds: bool = True
     overdue: OverdueRenewal = OverdueRenewal()
@@ -139,7 +142,9 @@ class RenewalPolicy(_Config):
     interlibrary_loans: bool = Field(True, description="may inter-library loans be renewed")
     excluded_material_types: frozenset[MaterialType] = frozenset()
     excluded_loan_branches: frozenset[str] = Field(
-        frozenset(), description="loans from these branches (e.g. bookmobiles) are not renewable"
+        frozenset(),
+        description="loans from these branches are not renewable: branch, bookmobile or station"
+        " codes, or 'bookmobile' for every bookmobile of [tenants.policy.loans]",
     )
 
 
@@ -296,6 +301,7 @@ class Policy(_Config):
     account: AccountPolicy = AccountPolicy()
     login: LoginPolicy = LoginPolicy()
     renewal: RenewalPolicy = RenewalPolicy()
+    loans: LoanPolicy = LoanPolicy()
     holds: HoldPolicy = HoldPolicy()
     ebooks: EbookPolicy = EbookPolicy()
     lists: ListsPolicy = ListsPolicy()

@@ -293,7 +293,19 @@ class FolioBackend(GuardedBackend):
 
     async def list_loans(self, patron: Patron) -> list[Loan]:
         today = self._today()
-        return [mapping.loan(ln, today, self._zone) for ln in await self._open_loans(patron)]
+        loans = await self._open_loans(patron)
+        codes = await self._checkout_point_codes(loans)
+        return [mapping.loan(ln, today, self._zone, codes) for ln in loans]
+
+    async def _checkout_point_codes(self, loans: Sequence[FolioLoan]) -> dict[str, str]:
+        """Service point id -> code, when a loan names its checkout point by id only."""
+        if all(
+            ln.checkoutServicePointId is None
+            or (ln.checkoutServicePoint is not None and ln.checkoutServicePoint.code)
+            for ln in loans
+        ):
+            return {}
+        return {p.id: p.code for p in await self._service_points()}
 
     async def renew(self, patron: Patron, item_id: str) -> RenewalResult:
         if _UUID.match(item_id):

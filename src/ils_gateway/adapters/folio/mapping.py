@@ -20,6 +20,7 @@ are fixed reference data, ``PatronBlockConditionId`` in mod-patron-blocks).
 from __future__ import annotations
 
 from datetime import date, datetime
+from collections.abc import Mapping
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -129,6 +130,13 @@ class FolioLoanItem(_Record):
     primaryContributor: str | None = None
 
 
+class FolioServicePointRef(_Record):
+    """A service point embedded in a request (pickup) or a loan (checkout)."""
+
+    name: str | None = None
+    code: str | None = None
+
+
 class FolioLoan(_Record):
     """A mod-circulation loan (``loan.json``)."""
 
@@ -140,20 +148,14 @@ class FolioLoan(_Record):
     dueDate: str | None = None
     renewalCount: int = 0
     status: Named | None = None
-    checkoutServicePoint: Named | None = None
+    checkoutServicePointId: str | None = None
+    checkoutServicePoint: FolioServicePointRef | None = None
 
 
 class FolioRequestInstance(_Record):
     """The instance (title) copy embedded in a request."""
 
     title: str | None = None
-
-
-class FolioServicePointRef(_Record):
-    """The pickup service point embedded in a request."""
-
-    name: str | None = None
-    code: str | None = None
 
 
 class FolioRequest(_Record):
@@ -352,8 +354,14 @@ def patron(
     )
 
 
-def loan(record: FolioLoan, today: date, zone: ZoneInfo) -> Loan:
-    """A ``Loan`` from a mod-circulation loan; overdue by the tenant's calendar day."""
+def loan(
+    record: FolioLoan, today: date, zone: ZoneInfo, point_codes: Mapping[str, str] | None = None
+) -> Loan:
+    """A ``Loan`` from a mod-circulation loan; overdue by the tenant's calendar day.
+
+    The lending branch is the checkout service point's code (embedded, or looked up by
+    ``checkoutServicePointId`` in ``point_codes``); FOLIO's renewal count is ``renewalCount``.
+    """
     if record.dueDate is None:
         raise BackendProtocolError(
             detail="The library system sent an unexpected answer.",
@@ -380,8 +388,17 @@ def loan(record: FolioLoan, today: date, zone: ZoneInfo) -> Loan:
         state=LoanState.OVERDUE if days_overdue else LoanState.ON_LOAN,
         days_overdue=days_overdue,
         renewals_used=record.renewalCount,
-        loan_branch=record.checkoutServicePoint.name if record.checkoutServicePoint else None,
+        loan_branch=_checkout_point(record, point_codes or {}),
     )
+
+
+def _checkout_point(record: FolioLoan, point_codes: Mapping[str, str]) -> str | None:
+    embedded = record.checkoutServicePoint
+    if embedded is not None and embedded.code:
+        return embedded.code
+    if record.checkoutServicePointId and record.checkoutServicePointId in point_codes:
+        return point_codes[record.checkoutServicePointId]
+    return embedded.name if embedded is not None else None
 
 
 def hold_status(status: str) -> HoldStatus:
