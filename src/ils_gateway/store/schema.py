@@ -210,6 +210,17 @@ reading_history_entries = Table(
     ),
 )
 
+# Loans the patron had out when reading history was switched on: never recorded while still
+# out (the history starts at the switch). Keyed hashes of (patron, item) under a server-held
+# key, so the database alone does not say which items they were.
+reading_history_preexisting = Table(
+    "reading_history_preexisting",
+    metadata,
+    *_owner(),
+    Column("tag", String(64), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "patron_key", "tag"),
+)
+
 # Patrons the periodic jobs visit: the ILS patron record sealed under a key derived from the
 # server secret (the card must be known to ask the ILS, and must not be readable in a dump).
 job_roster = Table(

@@ -20,7 +20,6 @@ from ils_gateway.domain.vocab import (
     RefusalReason,
 )
 from ils_gateway.sip2.codec import encode, parse
-from ils_gateway.tenants.loans import Sip2LoanFields
 from ils_gateway.sip2.fields import CirculationStatus, PatronStatus, PatronStatusFlag, SipDate
 from ils_gateway.sip2.messages import (
     HoldResponse,
@@ -30,6 +29,7 @@ from ils_gateway.sip2.messages import (
     RenewAllResponse,
     RenewResponse,
 )
+from ils_gateway.tenants.loans import Sip2LoanFields
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 TODAY = date(2025, 6, 2)

@@ -19,8 +19,8 @@ are fixed reference data, ``PatronBlockConditionId`` in mod-patron-blocks).
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from collections.abc import Mapping
+from datetime import date, datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
