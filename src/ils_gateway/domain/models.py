@@ -114,6 +114,13 @@ class RenewabilityUnknown(StrEnum):
     NO_VERDICT = "no_verdict"  # the library system gives no renewability verdict
 
 
+class HoldEndedBy(StrEnum):
+    """Who ended a hold that was cancelled."""
+
+    PATRON = "patron"
+    LIBRARY = "library"
+
+
 class Loan(_Frozen):
     """One item the patron is borrowing, with whether (and why not) it can be renewed now."""
 
@@ -201,6 +208,14 @@ class Hold(_Frozen):
     pickup_extended: bool = False
     cancellation_requested: bool = Field(
         False, description="the patron asked to cancel; the hold stays until staff act"
+    )
+    ended_by: HoldEndedBy | None = Field(
+        None,
+        description="a cancelled hold: whether the patron or the library cancelled it, where"
+        " the library system says (an expired one lapsed by the library's deadline)",
+    )
+    ended_at: datetime | None = Field(
+        None, description="when a cancelled or expired hold ended, where the library system says"
     )
 
     @property

@@ -255,6 +255,11 @@ def request_json(
         body["position"] = hold.queue_position
     if hold.state is HoldState.AWAITING_PICKUP and hold.deadline is not None:
         body["holdShelfExpirationDate"] = end_of_day(hold.deadline)
+    if hold.state is HoldState.CANCELLED and hold.closed is not None:
+        # Cancelled in the library model (a desk or the patron's own cancel elsewhere): who and
+        # when, as mod-circulation records them; a cancel through this face overrides below.
+        by = folio_id("user", "staff") if hold.cancelled_by_staff else body["requesterId"]
+        body |= {"cancelledByUserId": by, "cancelledDate": instant(hold.closed)}
     for key in (*CANCELLATION_FIELDS, "patronComments", "requestExpirationDate"):
         if extra.get(key) is not None:
             body[key] = extra[key]

@@ -208,6 +208,8 @@ class HoldView:
     extensions: int
     cancellation_requested: bool
     contact: ContactMethod
+    closed: datetime | None = None  # when a closed hold was closed
+    cancelled_by_staff: bool = False  # a cancelled hold: the library cancelled it
 
     @property
     def found(self) -> str | None:

@@ -119,6 +119,7 @@ cancelled_holds = Table(
     Column("title", Text, nullable=False),
     Column("reason", String(16), nullable=False),
     Column("at", UTCDateTime, nullable=False),
+    Column("cancelled_by", String(16), nullable=True),
     PrimaryKeyConstraint("tenant_id", "patron_key", "hold_id"),
     Index("ix_cancelled_holds_tenant_at", "tenant_id", "at"),
 )

@@ -409,6 +409,20 @@ class FolioBackend(GuardedBackend):
     async def list_holds(self, patron: Patron) -> list[Hold]:
         return await self._to_holds(await self._open_requests(patron))
 
+    async def list_ended_holds(self, patron: Patron) -> list[Hold]:
+        """Requests closed as cancelled (by the patron or staff) or expired, newest first."""
+        closed = await self._patrons_records(
+            FolioRequest,
+            "/circulation/requests",
+            "requests",
+            f"requesterId=={cql_string(patron.id)} and "
+            '(status=="Closed - Cancelled" or status=="Closed - Pickup expired" or '
+            'status=="Closed - Unfilled") sortby requestDate/sort.descending',
+            patron.id,
+            lambda r: r.requesterId,
+        )
+        return await self._to_holds(closed)
+
     async def _service_point_id(self, pickup_library: str) -> str:
         for point in await self._service_points():
             if pickup_library in (point.code, point.id):

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ils_gateway.domain.errors import BackendProtocolError
-from ils_gateway.domain.models import Hold, Item, Library, Loan, Patron
+from ils_gateway.domain.models import Hold, HoldEndedBy, Item, Library, Loan, Patron
 from ils_gateway.domain.vocab import BlockReason, HoldAction, HoldStatus, LoanState, MaterialType
 
 INSTANCE_PREFIX = "instance:"
@@ -174,6 +174,8 @@ class FolioRequest(_Record):
     pickupServicePoint: FolioServicePointRef | None = None
     requestExpirationDate: str | None = None
     holdShelfExpirationDate: str | None = None
+    cancelledByUserId: str | None = None
+    cancelledDate: str | None = None
 
 
 class FolioServicePoint(_Record):
@@ -442,7 +444,27 @@ def hold(record: FolioRequest, zone: ZoneInfo, pickup_codes: dict[str, str]) -> 
         expires=local_day(record.requestExpirationDate, zone, "request.requestExpirationDate"),
         backend_status=record.status,
         allowed_actions=ALLOWED_ACTIONS.get(record.status, frozenset()),
+        **_ending(record, status),
     )
+
+
+def _ending(record: FolioRequest, status: HoldStatus) -> dict[str, Any]:
+    """Who cancelled a closed request (``cancelledByUserId``: the requester or staff) and
+    when (``cancelledDate``); an expired one lapsed by the library's deadline."""
+    if status is HoldStatus.EXPIRED:
+        return {"ended_by": HoldEndedBy.LIBRARY}
+    if status is not HoldStatus.CANCELLED:
+        return {}
+    ended: dict[str, Any] = {}
+    if record.cancelledByUserId is not None:
+        by_patron = record.cancelledByUserId == record.requesterId
+        ended["ended_by"] = HoldEndedBy.PATRON if by_patron else HoldEndedBy.LIBRARY
+    if record.cancelledDate is not None:
+        try:
+            ended["ended_at"] = datetime.fromisoformat(record.cancelledDate.replace("Z", "+00:00"))
+        except ValueError:
+            pass  # an unreadable date: the gateway's clock stands in
+    return ended
 
 
 def library(point: FolioServicePoint) -> Library:

@@ -1,4 +1,5 @@
-"""Loans out when reading history was switched on (never recorded while still out), issue 16.
+"""Issue 16: loans out when reading history was switched on (never recorded while still out);
+who cancelled a hold in the cancelled-hold history (the patron or the library).
 
 Revision ID: 0003
 Revises: 0002
@@ -17,6 +18,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.add_column("cancelled_holds", sa.Column("cancelled_by", sa.String(16), nullable=True))
     op.create_table(
         "reading_history_preexisting",
         sa.Column("tenant_id", sa.String(64), nullable=False),
@@ -30,3 +32,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("reading_history_preexisting")
+    op.drop_column("cancelled_holds", "cancelled_by")
