@@ -119,6 +119,8 @@ async def test_rest_backends_give_their_renewal_counts(
     assert all(loan["renewals_remaining"] is not None for loan in loans)
     assert all(loan["renewable"] is not None for loan in loans)
     assert any(loan["refusal_reason"] == "renewal_limit" for loan in loans)
+    # The library system's own limit: Koha's renewability check, FOLIO's loan policy.
+    assert {loan["renewals_allowed"] for loan in loans} == {library.rules.max_renewals}
 
 
 def test_openapi_documents_unknown_renewability() -> None:

@@ -20,6 +20,9 @@ from ils_gateway.simulators.policy import HoldState, ItemType
 from ils_gateway.simulators.records import ItemStatus
 
 # What a PUT that cancels a request records, and later GETs show (request.json).
+# The one loan policy of the simulated library (its renewal limit: the house rules').
+LOAN_POLICY_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "ils-gateway-sim/loan-policy/default"))
+
 CANCELLATION_FIELDS = (
     "cancellationReasonId",
     "cancelledByUserId",
@@ -199,6 +202,7 @@ def loan_json(loan: LoanView, library: SimulatedLibrary) -> dict[str, Any]:
         "action": "renewed" if loan.renewals else "checkedout",
         "status": {"name": "Open" if loan.returned is None else "Closed"},
         "renewalCount": loan.renewals,
+        "loanPolicyId": LOAN_POLICY_ID,
         "checkoutServicePointId": folio_id("service-point", loan.branch),
         # mod-circulation embeds the (read-only) service point of the checkout.
         "checkoutServicePoint": {

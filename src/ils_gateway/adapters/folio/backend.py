@@ -45,6 +45,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import httpx
+import structlog
 
 from ils_gateway.adapters.base import (
     CancelOutcome,
@@ -68,6 +69,7 @@ from ils_gateway.adapters.folio.mapping import (
     FolioInstance,
     FolioInventoryItem,
     FolioLoan,
+    FolioLoanPolicy,
     FolioManualBlock,
     FolioRequest,
     FolioServicePoint,
@@ -80,6 +82,7 @@ from ils_gateway.domain.errors import (
     AuthenticationFailed,
     BackendProtocolError,
     CancelRefused,
+    GatewayError,
     HoldRefused,
     NotFound,
 )
@@ -111,6 +114,8 @@ _CANCEL_NOTE = "Cancelled by the patron online"
 _ITEM_REQUEST_TYPES = ("Page", "Hold", "Recall")
 # The records read by id or barcode (``FolioBackend._by_id``, ``_by_barcode``).
 _R = TypeVar("_R", FolioUser, FolioRequest, FolioInventoryItem, FolioHoldings, FolioInstance)
+log = structlog.get_logger(__name__)
+
 _Owned = TypeVar("_Owned", FolioLoan, FolioRequest)
 
 # Why FOLIO's circulation APIs (as this adapter uses them) lack what they lack.
@@ -162,6 +167,8 @@ class FolioBackend(GuardedBackend):
         self._client = FolioClient(config, transport=transport, now=now)
         self._now = now
         self._zone = ZoneInfo(timezone)
+        # Renewals allowed per loan policy id (None: unlimited or not said), read once each.
+        self._loan_policies: dict[str, int | None] = {}
         self._capabilities = Capabilities(
             {
                 Capability.AUTHENTICATE: CapabilitySupport(
@@ -295,7 +302,30 @@ class FolioBackend(GuardedBackend):
         today = self._today()
         loans = await self._open_loans(patron)
         codes = await self._checkout_point_codes(loans)
-        return [mapping.loan(ln, today, self._zone, codes) for ln in loans]
+        limits = await self._renewal_limits({ln.loanPolicyId for ln in loans if ln.loanPolicyId})
+        return [
+            mapping.loan(ln, today, self._zone, codes, limits.get(ln.loanPolicyId or ""))
+            for ln in loans
+        ]
+
+    async def _renewal_limits(self, policy_ids: set[str]) -> dict[str, int | None]:
+        """Renewals each loan policy allows (``renewalsPolicy``), remembered per policy id.
+
+        A policy that cannot be read (no permission, gone) gives no limit: the tenant's
+        ``max_renewals`` stands, and the loan list is still shown.
+        """
+        for policy_id in policy_ids - self._loan_policies.keys():
+            path = f"/loan-policy-storage/loan-policies/{policy_id}"
+            try:
+                body = await self._client.call_json(FolioCall.READ, "GET", path)
+                allowed = parse(FolioLoanPolicy, body, f"GET {path}").renewals_allowed
+            except GatewayError as exc:
+                log.info("folio loan policy not read", error=exc.type_slug)
+                continue
+            if len(self._loan_policies) >= 256:
+                self._loan_policies.clear()
+            self._loan_policies[policy_id] = allowed
+        return {i: self._loan_policies[i] for i in policy_ids if i in self._loan_policies}
 
     async def _checkout_point_codes(self, loans: Sequence[FolioLoan]) -> dict[str, str]:
         """Service point id -> code, when a loan names its checkout point by id only."""

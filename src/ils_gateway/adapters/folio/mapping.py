@@ -148,6 +148,7 @@ class FolioLoan(_Record):
     dueDate: str | None = None
     renewalCount: int = 0
     status: Named | None = None
+    loanPolicyId: str | None = None
     checkoutServicePointId: str | None = None
     checkoutServicePoint: FolioServicePointRef | None = None
 
@@ -356,8 +357,36 @@ def patron(
     )
 
 
+class FolioRenewalsPolicy(_Record):
+    """A loan policy's ``renewalsPolicy`` (mod-circulation-storage loan-policy.json)."""
+
+    unlimited: bool = False
+    numberAllowed: int | None = None
+
+
+class FolioLoanPolicy(_Record):
+    """A loan policy: whether its loans renew, and how many times."""
+
+    id: str
+    renewable: bool = True
+    renewalsPolicy: FolioRenewalsPolicy = FolioRenewalsPolicy()
+
+    @property
+    def renewals_allowed(self) -> int | None:
+        """Renewals allowed in all; None when unlimited or not said."""
+        if not self.renewable:
+            return 0
+        if self.renewalsPolicy.unlimited:
+            return None
+        return self.renewalsPolicy.numberAllowed
+
+
 def loan(
-    record: FolioLoan, today: date, zone: ZoneInfo, point_codes: Mapping[str, str] | None = None
+    record: FolioLoan,
+    today: date,
+    zone: ZoneInfo,
+    point_codes: Mapping[str, str] | None = None,
+    renewals_allowed: int | None = None,
 ) -> Loan:
     """A ``Loan`` from a mod-circulation loan; overdue by the tenant's calendar day.
 
@@ -390,6 +419,7 @@ def loan(
         state=LoanState.OVERDUE if days_overdue else LoanState.ON_LOAN,
         days_overdue=days_overdue,
         renewals_used=record.renewalCount,
+        renewals_allowed=renewals_allowed,
         loan_branch=_checkout_point(record, point_codes or {}),
     )
 
