@@ -114,7 +114,7 @@ _CANCEL_NOTE = "Cancelled by the patron online"
 _ITEM_REQUEST_TYPES = ("Page", "Hold", "Recall")
 # The records read by id or barcode (``FolioBackend._by_id``, ``_by_barcode``).
 _R = TypeVar("_R", FolioUser, FolioRequest, FolioInventoryItem, FolioHoldings, FolioInstance)
-log = structlog.get_logger(__name__)
+_log = structlog.get_logger(__name__)
 
 _Owned = TypeVar("_Owned", FolioLoan, FolioRequest)
 
@@ -320,7 +320,7 @@ class FolioBackend(GuardedBackend):
                 body = await self._client.call_json(FolioCall.READ, "GET", path)
                 allowed = parse(FolioLoanPolicy, body, f"GET {path}").renewals_allowed
             except GatewayError as exc:
-                log.info("folio loan policy not read", error=exc.type_slug)
+                _log.info("folio loan policy not read", error=exc.type_slug)
                 continue
             if len(self._loan_policies) >= 256:
                 self._loan_policies.clear()
