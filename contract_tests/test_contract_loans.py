@@ -25,8 +25,10 @@ def _problems(loan: Loan) -> list[str]:
         problems.append(f"{where}: item has no id")
     if (title := title_problem(loan.item)) is not None:
         problems.append(f"{where}: item {title}")
-    if not loan.renewable and not isinstance(loan.refusal_reason, RefusalReason):
+    if loan.renewable is False and not isinstance(loan.refusal_reason, RefusalReason):
         problems.append(f"{where}: not renewable, but no reason given")
+    if loan.renewable is None and loan.renewable_unknown is None:
+        problems.append(f"{where}: renewability unknown, but not why")
     if loan.state is LoanState.OVERDUE and loan.days_overdue == 0:
         problems.append(f"{where}: overdue with days_overdue 0")
     return problems
@@ -40,11 +42,12 @@ def test_loans_well_formed(contract: ContractSession, patron: Patron) -> None:
 
 
 def test_loan_renewability_has_reason(contract: ContractSession, patron: Patron) -> None:
-    """A loan that cannot be renewed says why, in a canonical reason"""
+    """A loan that cannot be renewed says why, in a canonical reason (one whose renewability
+    the backend does not give, e.g. plain SIP2 with no renewal count, says that instead)"""
     loans = contract.run(contract.target.ils.list_loans(patron))
     missing = [
         loan.id
         for loan in loans
-        if not loan.renewable and not isinstance(loan.refusal_reason, RefusalReason)
+        if loan.renewable is False and not isinstance(loan.refusal_reason, RefusalReason)
     ]
     assert not missing, f"not renewable without a reason: {', '.join(missing)}"

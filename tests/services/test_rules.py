@@ -9,7 +9,15 @@ import pytest
 
 from ils_gateway.adapters.base import Capabilities, Capability, Support
 from ils_gateway.domain.errors import AuthenticationFailed, MaintenanceWindow
-from ils_gateway.domain.models import BookmobileStation, Hold, HoldSequenceInfo, Item, Library, Loan
+from ils_gateway.domain.models import (
+    BookmobileStation,
+    Hold,
+    HoldSequenceInfo,
+    Item,
+    Library,
+    Loan,
+    RenewabilityUnknown,
+)
 from ils_gateway.domain.vocab import (
     ContactMethod,
     HoldAction,
@@ -19,6 +27,7 @@ from ils_gateway.domain.vocab import (
 )
 from ils_gateway.services import rules
 from ils_gateway.tenants.loader import load_tenants
+from ils_gateway.tenants.loans import Bookmobile, LoanPolicy
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "tenants"
 TENANTS = load_tenants(EXAMPLES)
@@ -182,3 +191,54 @@ def test_saitama_bookmobile_needs_a_station_and_phone():
     assert check("BM-01", ContactMethod.EMAIL) is RefusalReason.BOOKMOBILE_CONTACT_PHONE_ONLY
     assert check("BM-01", ContactMethod.PHONE) is None
     assert check("NOPE", ContactMethod.PHONE) is RefusalReason.INVALID_PICKUP_LIBRARY
+
+
+def test_bookmobile_loans_by_vehicle_or_station_code():
+    # Issue 16: "bookmobile" in excluded_loan_branches means any bookmobile of the tenant file,
+    # lent by the vehicle or at one of its stations; a bookmobile's own code means that one.
+    loans_policy = LoanPolicy(bookmobiles=(Bookmobile(code="BM", stations=("BM01", "BM02")),))
+    extra = [Bookmobile(code="BM9", stations=("S1",))]  # e.g. from the pickup libraries
+    renewal = policy("ibaraki").renewal
+    due = TODAY + timedelta(days=3)
+    for branch, mobile in (("BM", "BM"), ("BM02", "BM"), ("S1", "BM9"), ("CEN", None)):
+        placed = rules.with_bookmobile(loan(due, loan_branch=branch), loans_policy, extra)
+        assert placed.bookmobile == mobile
+        expected = RefusalReason.EXCLUDED_ITEM_TYPE if mobile else None
+        assert rules.renewal_refusal(placed, renewal, TODAY) is expected
+    only_bm9 = renewal.model_copy(
+        update={"excluded_loan_branches": frozenset({"BM9"}), "branch_period_days": {"BM": 7}}
+    )
+    at_station = rules.with_bookmobile(loan(due, loan_branch="BM01"), loans_policy)
+    assert rules.renewal_refusal(at_station, only_bm9, TODAY) is None
+    assert rules.renewal_period_days(at_station, only_bm9, TODAY) == 7
+
+
+def test_bookmobile_codes_must_be_unique():
+    with pytest.raises(ValueError, match="BM01"):
+        LoanPolicy(
+            bookmobiles=(
+                Bookmobile(code="BM", stations=("BM01",)),
+                Bookmobile(code="BM2", stations=("BM01",)),
+            )
+        )
+
+
+def test_renewability_unknown_without_a_renewal_count():
+    renewal = policy("nishinomiya").renewal
+    due = TODAY + timedelta(days=3)
+    unknown = rules.annotate_loan(loan(due, renewals_used=None), renewal, TODAY)
+    assert unknown.renewable is None and unknown.refusal_reason is None
+    assert unknown.renewable_unknown is RenewabilityUnknown.RENEWAL_COUNT_UNKNOWN
+    assert unknown.renewals_remaining is None
+    # A rule that refuses still refuses (an overdue loan at Nishinomiya).
+    late = rules.annotate_loan(loan(TODAY - timedelta(days=1), renewals_used=None), renewal, TODAY)
+    assert late.renewable is False and late.renewable_unknown is None
+    # The backend's own limit, when stricter than the rule's, is the one that counts.
+    known = rules.annotate_loan(loan(due, renewals_used=0, renewals_allowed=0), renewal, TODAY)
+    assert (known.renewable, known.refusal_reason, known.renewals_remaining) == (
+        False,
+        RefusalReason.RENEWAL_LIMIT,
+        0,
+    )
+    fresh = rules.annotate_loan(loan(due, renewals_used=0), renewal, TODAY)
+    assert (fresh.renewable, fresh.renewals_remaining) == (True, 1)

@@ -11,7 +11,8 @@ PATRON = ("1000000001", "hanako01")
 
 async def _renewable(site, auth) -> str:
     loans = (await site.get("/loans", auth))["loans"]
-    return next(loan["item"]["id"] for loan in loans if loan["renewable"])
+    # Plain SIP2 gives no renewal count: "not refused" is what the gateway can say.
+    return next(loan["item"]["id"] for loan in loans if loan["renewable"] is not False)
 
 
 async def test_writes_are_refused_in_the_nightly_window(open_site, clock):
@@ -52,3 +53,18 @@ async def test_idle_logout_after_fifteen_minutes(open_site, clock):
     expired = await site.client.get(f"{site.base}/loans", headers=auth)
     assert expired.status == 401
     assert (await expired.json())["type"].endswith("/session-expired")
+
+
+async def test_bookmobile_loans_are_not_renewable(open_site):
+    # Issue 16: the SIP2 18 says where a loan was made (AP); the tenant file names the
+    # bookmobile's codes, so "bookmobile loans are not renewable" applies before the ILS is asked.
+    site = await open_site("ibaraki")
+    auth = await site.login("1000000012", "daisuke2")
+    (loan,) = (await site.get("/loans", auth))["loans"]
+    assert (loan["loan_branch"], loan["bookmobile"]) == ("BM", "BM")
+    assert loan["renewable"] is False and loan["refusal_reason"] == "excluded_item_type"
+    refused = await site.client.post(
+        f"{site.base}/loans/{loan['item']['id']}/renewal", headers=auth
+    )
+    assert refused.status == 422 and (await refused.json())["reason"] == "excluded_item_type"
+    assert [v.renewals for v in site.library.loans("1000000012")] == [0]

@@ -9,6 +9,7 @@ local to the tenant); instants are timezone-aware ``datetime``.
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any, Generic, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -106,6 +107,20 @@ class Library(_Frozen):
     bookmobile_stations: tuple[BookmobileStation, ...] = ()
 
 
+class RenewabilityUnknown(StrEnum):
+    """Why a loan's renewability is not known (``Loan.renewable`` is null)."""
+
+    RENEWAL_COUNT_UNKNOWN = "renewal_count_unknown"  # renewals used (or allowed) not reported
+    NO_VERDICT = "no_verdict"  # the library system gives no renewability verdict
+
+
+class HoldEndedBy(StrEnum):
+    """Who ended a hold that was cancelled."""
+
+    PATRON = "patron"
+    LIBRARY = "library"
+
+
 class Loan(_Frozen):
     """One item the patron is borrowing, with whether (and why not) it can be renewed now."""
 
@@ -115,13 +130,39 @@ class Loan(_Frozen):
     due_date: date
     state: LoanState = LoanState.ON_LOAN
     days_overdue: int = Field(0, ge=0)
-    renewals_used: int = Field(0, ge=0)
-    renewals_allowed: int | None = Field(None, ge=0)
-    renewable: bool = True
+    renewals_used: int | None = Field(
+        0,
+        ge=0,
+        description="renewals made so far; null when the library system does not say (plain"
+        " SIP2 has no renewal count)",
+    )
+    renewals_allowed: int | None = Field(
+        None, ge=0, description="renewals allowed in all (the library system's, else the rule's)"
+    )
+    renewals_remaining: int | None = Field(
+        None, ge=0, description="renewals left; null when the count or the limit is not known"
+    )
+    renewable: bool | None = Field(
+        True,
+        description="whether a renewal asked for now would be accepted: true, false (see"
+        " refusal_reason), or null when the library system does not say and the gateway cannot"
+        " tell (see renewable_unknown)",
+    )
+    renewable_unknown: RenewabilityUnknown | None = Field(
+        None, description="why renewable is null: what the library system does not say"
+    )
     refusal_reason: RefusalReason | None = None
     backend_message: str | None = None
     interlibrary: bool = False
-    loan_branch: str | None = Field(None, description="library (or bookmobile) that lent it")
+    loan_branch: str | None = Field(
+        None,
+        description="code of the library, bookmobile or bookmobile station that lent it (SIP2"
+        " AP or the tenant's vendor field, Koha checkout library_id, FOLIO checkout service"
+        " point)",
+    )
+    bookmobile: str | None = Field(
+        None, description="the bookmobile's code, when it was lent by a bookmobile (or at a stop)"
+    )
     source: ItemSource = ItemSource.ILS
 
     @property
@@ -131,8 +172,10 @@ class Loan(_Frozen):
 
     @model_validator(mode="after")
     def _reason_only_when_not_renewable(self) -> Self:
-        if self.renewable and self.refusal_reason is not None:
-            raise ValueError("a renewable loan cannot carry a refusal_reason")
+        if self.renewable is not False and self.refusal_reason is not None:
+            raise ValueError("only a loan that is not renewable carries a refusal_reason")
+        if (self.renewable is None) != (self.renewable_unknown is not None):
+            raise ValueError("renewable_unknown is given exactly when renewable is null")
         return self
 
 
@@ -165,6 +208,14 @@ class Hold(_Frozen):
     pickup_extended: bool = False
     cancellation_requested: bool = Field(
         False, description="the patron asked to cancel; the hold stays until staff act"
+    )
+    ended_by: HoldEndedBy | None = Field(
+        None,
+        description="a cancelled hold: whether the patron or the library cancelled it, where"
+        " the library system says (an expired one lapsed by the library's deadline)",
+    )
+    ended_at: datetime | None = Field(
+        None, description="when a cancelled or expired hold ended, where the library system says"
     )
 
     @property

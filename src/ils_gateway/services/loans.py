@@ -17,6 +17,7 @@ from ils_gateway.domain.models import BatchResult, Loan, RenewalResult
 from ils_gateway.domain.vocab import Feature
 from ils_gateway.services import rules
 from ils_gateway.services.context import Caller, TenantContext
+from ils_gateway.tenants.loans import Bookmobile
 from ils_gateway.tenants.policy import RenewalPolicy
 
 if TYPE_CHECKING:
@@ -46,7 +47,17 @@ class LoanService:
             await self._hooks.loans_listed(caller, loans)
         today = self._tenant.today()
         policy = self._tenant.policy.renewal
-        return [self._annotate(loan, policy, today) for loan in loans]
+        return [self._annotate(self._placed(loan), policy, today) for loan in loans]
+
+    def _placed(self, loan: Loan) -> Loan:
+        """``loan`` with its bookmobile named when a bookmobile (or one of its stops) lent it."""
+        config = self._tenant.config
+        extra = [
+            Bookmobile(code=lib.code, stations=tuple(s.code for s in lib.bookmobile_stations))
+            for lib in config.pickup_libraries
+            if lib.bookmobile_stations
+        ]
+        return rules.with_bookmobile(loan, config.policy.loans, extra)
 
     def _annotate(self, loan: Loan, policy: RenewalPolicy, today: date) -> Loan:
         known = self._annotated.get(id(loan))
@@ -68,7 +79,7 @@ class LoanService:
         loan = _find(loans, item_id)
         if loan is None:
             raise NotFound("You are not borrowing this item", operator_detail=item_id)
-        self._refuse_by_rule(loan)
+        self._refuse_by_rule(self._placed(loan))
         return await self._tenant.backend.renew(caller.patron, item_id)
 
     async def renew_many(
@@ -86,7 +97,7 @@ class LoanService:
             try:
                 if loan is None:
                     raise NotFound("You are not borrowing this item", operator_detail=item_id)
-                self._refuse_by_rule(loan)
+                self._refuse_by_rule(self._placed(loan))
             except GatewayError as exc:
                 results[index] = RenewalResult.from_error(item_id, exc)
             else:

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 
 from ils_gateway.adapters.base import Capabilities, Capability
 from ils_gateway.domain.errors import AuthenticationFailed, MaintenanceWindow
-from ils_gateway.domain.models import Hold, Library, Loan
+from ils_gateway.domain.models import Hold, Library, Loan, RenewabilityUnknown
 from ils_gateway.domain.vocab import (
     BlockReason,
     Channel,
@@ -26,6 +26,7 @@ from ils_gateway.domain.vocab import (
     LoanState,
     RefusalReason,
 )
+from ils_gateway.tenants.loans import Bookmobile, LoanPolicy, branch_keys
 from ils_gateway.tenants.policy import CardPolicy, HoldPolicy, Policy, RenewalPolicy
 
 # Blocks that make the card itself unusable: login is refused with PatronBlocked. Other blocks
@@ -75,9 +76,9 @@ def renewal_refusal(loan: Loan, policy: RenewalPolicy, today: date) -> RefusalRe
         return RefusalReason.INTERLIBRARY_LOAN
     if loan.item.material_type in policy.excluded_material_types:
         return RefusalReason.EXCLUDED_ITEM_TYPE
-    if loan.loan_branch is not None and loan.loan_branch in policy.excluded_loan_branches:
+    if any(key in policy.excluded_loan_branches for key in _branch_keys(loan)):
         return RefusalReason.EXCLUDED_ITEM_TYPE
-    if loan.renewals_used >= policy.max_renewals:
+    if loan.renewals_used is not None and loan.renewals_used >= renewal_limit(loan, policy):
         return RefusalReason.RENEWAL_LIMIT
     late = days_overdue(loan, today)
     if late > 0:
@@ -100,9 +101,29 @@ def renewal_period_days(loan: Loan, policy: RenewalPolicy, today: date) -> int |
     late = days_overdue(loan, today)
     if late > 0 and policy.overdue.mode == "shortened":
         return policy.overdue.grace_days - late
-    if loan.loan_branch is not None and loan.loan_branch in policy.branch_period_days:
-        return policy.branch_period_days[loan.loan_branch]
+    for key in _branch_keys(loan):
+        if key in policy.branch_period_days:
+            return policy.branch_period_days[key]
     return policy.period_days
+
+
+def _branch_keys(loan: Loan) -> tuple[str, ...]:
+    return branch_keys(loan.loan_branch, loan.bookmobile)
+
+
+def renewal_limit(loan: Loan, policy: RenewalPolicy) -> int:
+    """Renewals allowed in all: the stricter of the library system's limit and the rule's."""
+    if loan.renewals_allowed is None:
+        return policy.max_renewals
+    return min(loan.renewals_allowed, policy.max_renewals)
+
+
+def with_bookmobile(loan: Loan, loans_policy: LoanPolicy, extra: Iterable[Bookmobile] = ()) -> Loan:
+    """``loan`` with ``bookmobile`` set when its branch is a bookmobile or one of its stations."""
+    mobile = loans_policy.bookmobile_of(loan.loan_branch, extra)
+    if mobile is None or mobile == loan.bookmobile:
+        return loan
+    return loan.model_copy(update={"bookmobile": mobile})
 
 
 def expected_due_date(loan: Loan, policy: RenewalPolicy, today: date) -> date | None:
@@ -124,11 +145,21 @@ def annotate_loan(loan: Loan, policy: RenewalPolicy, today: date) -> Loan:
     update: dict[str, object] = {"days_overdue": late}
     if late > 0:
         update["state"] = LoanState.OVERDUE
+    limit = renewal_limit(loan, policy)
+    if loan.renewals_used is not None:
+        update["renewals_remaining"] = max(0, limit - loan.renewals_used)
     reason = renewal_refusal(loan, policy, today)
     if reason is not None:
-        update |= {"renewable": False, "refusal_reason": reason}
-    elif not loan.renewable and loan.refusal_reason is None:
+        update |= {"renewable": False, "refusal_reason": reason, "renewable_unknown": None}
+    elif loan.renewable is False and loan.refusal_reason is None:
         update["refusal_reason"] = RefusalReason.NOT_RENEWABLE
+    elif loan.renewable is True and loan.renewals_used is None:
+        # Nothing says how many renewals were used: "yes" would be a guess that the library
+        # system may refuse (renewal_limit). The renewal itself still goes to the ILS.
+        update |= {
+            "renewable": None,
+            "renewable_unknown": RenewabilityUnknown.RENEWAL_COUNT_UNKNOWN,
+        }
     if all(getattr(loan, name) == value for name, value in update.items()):
         return loan  # nothing to add (the common case): frozen, so safe to share
     return loan.model_copy(update=update)

@@ -45,6 +45,7 @@ from ils_gateway.simulators import folio_cql
 from ils_gateway.simulators.folio_records import (
     CANCELLATION_FIELDS,
     ITEM_STATUS,
+    LOAN_POLICY_ID,
     MAX_OVERDUE_ITEMS,
     errors_json,
     folio_id,
@@ -977,6 +978,24 @@ async def list_holdings(request: web.Request) -> web.Response:
     return _collection(request, "holdingsRecords", list(seen.values()))
 
 
+async def get_loan_policy(request: web.Request) -> web.Response:
+    """GET /loan-policy-storage/loan-policies/{id} (mod-circulation-storage loan-policy.json):
+    the one policy every loan of the simulated library has; its renewal limit is the house
+    rules' ``max_renewals``."""
+    if request.match_info["id"] != LOAN_POLICY_ID:
+        return _text(404, "Not found")
+    rules = _lib(request).rules
+    return web.json_response(
+        {
+            "id": LOAN_POLICY_ID,
+            "name": "みどり市立図書館 貸出方針",
+            "loanable": True,
+            "renewable": rules.max_renewals > 0,
+            "renewalsPolicy": {"unlimited": False, "numberAllowed": rules.max_renewals},
+        }
+    )
+
+
 async def get_holdings(request: web.Request) -> web.Response:
     """GET /holdings-storage/holdings/{holdingsRecordId} (mod-inventory-storage
     holdingsrecord.json): the record that links copies to their instance."""
@@ -1145,4 +1164,5 @@ def create_folio_app(
     r.add_get("/inventory/instances/{id}", get_instance)
     r.add_get("/holdings-storage/holdings", list_holdings)
     r.add_get("/holdings-storage/holdings/{id}", get_holdings)
+    r.add_get("/loan-policy-storage/loan-policies/{id}", get_loan_policy)
     return app

@@ -20,6 +20,9 @@ from ils_gateway.simulators.policy import HoldState, ItemType
 from ils_gateway.simulators.records import ItemStatus
 
 # What a PUT that cancels a request records, and later GETs show (request.json).
+# The one loan policy of the simulated library (its renewal limit: the house rules').
+LOAN_POLICY_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "ils-gateway-sim/loan-policy/default"))
+
 CANCELLATION_FIELDS = (
     "cancellationReasonId",
     "cancelledByUserId",
@@ -199,7 +202,14 @@ def loan_json(loan: LoanView, library: SimulatedLibrary) -> dict[str, Any]:
         "action": "renewed" if loan.renewals else "checkedout",
         "status": {"name": "Open" if loan.returned is None else "Closed"},
         "renewalCount": loan.renewals,
+        "loanPolicyId": LOAN_POLICY_ID,
         "checkoutServicePointId": folio_id("service-point", loan.branch),
+        # mod-circulation embeds the (read-only) service point of the checkout.
+        "checkoutServicePoint": {
+            "id": folio_id("service-point", loan.branch),
+            "code": loan.branch,
+            "name": _branch_name(library, loan.branch),
+        },
     }
     if body["item"]["primaryContributor"] is None:
         del body["item"]["primaryContributor"]
@@ -249,6 +259,11 @@ def request_json(
         body["position"] = hold.queue_position
     if hold.state is HoldState.AWAITING_PICKUP and hold.deadline is not None:
         body["holdShelfExpirationDate"] = end_of_day(hold.deadline)
+    if hold.state is HoldState.CANCELLED and hold.closed is not None:
+        # Cancelled in the library model (a desk or the patron's own cancel elsewhere): who and
+        # when, as mod-circulation records them; a cancel through this face overrides below.
+        by = folio_id("user", "staff") if hold.cancelled_by_staff else body["requesterId"]
+        body |= {"cancelledByUserId": by, "cancelledDate": instant(hold.closed)}
     for key in (*CANCELLATION_FIELDS, "patronComments", "requestExpirationDate"):
         if extra.get(key) is not None:
             body[key] = extra[key]

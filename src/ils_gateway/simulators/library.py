@@ -485,14 +485,21 @@ class SimulatedLibrary:
 
     @_operation(Operation.CANCEL_HOLD)
     def cancel_hold(
-        self, card_number: str, hold_id: int, *, mode: CancelMode = "rules"
+        self,
+        card_number: str,
+        hold_id: int,
+        *,
+        mode: CancelMode = "rules",
+        by_staff: bool = False,
     ) -> HoldView:
         """Cancel a hold; a found hold that may not be cancelled gets a cancellation request.
 
         ``mode``: "rules" as above; "cancel" cancels in any open state, as a staff client may
         (Koha's DELETE /holds/{id}); "request" files a cancellation request on a found hold.
+        ``by_staff``: the library cancels it at its desk (not the patron); it says so later.
         """
         hold = self._own_hold(self._patron(card_number), hold_id)
+        hold.cancelled_by_staff = by_staff
         if mode == "request":
             if not hold.state.is_found:
                 raise Refusal(RefusalToken.NOT_CANCELLABLE)
@@ -922,6 +929,8 @@ class SimulatedLibrary:
             extensions=hold.extensions,
             cancellation_requested=hold.cancellation_requested,
             contact=hold.contact,
+            closed=None if hold.state.is_open else hold.state_since,
+            cancelled_by_staff=hold.cancelled_by_staff and hold.state is HoldState.CANCELLED,
         )
 
     def _item_info(self, item: Item) -> ItemInfo:
@@ -954,6 +963,8 @@ class SimulatedLibrary:
             hold_pickup_deadline=found.deadline if found else None,
             hold_pickup=found.pickup if found else None,
             checked_out=loan.checked_out.date() if loan else None,
+            renewals=loan.renewals if loan else None,
+            loan_branch=loan.branch if loan else None,
         )
 
     def _patron_info(self, patron: Patron) -> PatronInfo:

@@ -208,6 +208,8 @@ class HoldView:
     extensions: int
     cancellation_requested: bool
     contact: ContactMethod
+    closed: datetime | None = None  # when a closed hold was closed
+    cancelled_by_staff: bool = False  # a cancelled hold: the library cancelled it
 
     @property
     def found(self) -> str | None:
@@ -247,6 +249,8 @@ class ItemInfo:
     hold_pickup_deadline: date | None
     hold_pickup: str | None  # where the held copy goes / waits
     checked_out: date | None = None  # the day the open loan began (Koha's checked_out_date)
+    renewals: int | None = None  # renewals of the open loan (None: not on loan)
+    loan_branch: str | None = None  # where the open loan was made (a branch or bookmobile)
 
 
 @dataclass(frozen=True)

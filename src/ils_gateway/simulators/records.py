@@ -166,6 +166,7 @@ class Hold:
     cancellation_requested: bool = False
     contact: ContactMethod = ContactMethod.EMAIL
     note: str = ""  # a purchase request's text
+    cancelled_by_staff: bool = False  # cancelled by the library, not the patron
 
 
 @dataclass

@@ -38,6 +38,7 @@ from typing import Any, Literal, TypeVar
 from ils_gateway.simulators.library import Operation, SimulatedLibrary
 from ils_gateway.simulators.outcomes import (
     HoldView,
+    ItemInfo,
     LoanView,
     PatronBlock,
     PatronInfo,
@@ -298,6 +299,11 @@ class SimulatedACS(ACSFace):
     """How AS/CD list a hold with no copy yet: ``<record id> <title>`` or the title only."""
     expiry_field: str | None = "PA"
     """Vendor field id carrying the card's expiry date (YYYYMMDD) in 64 and 24; None: none."""
+    renewals_field: str | None = "ZR"
+    """Vendor field id with a charged item's renewals so far, in 18; None: not sent (SIP2 2.00
+    has no renewal count; real ACSs send one in a vendor field, if at all)."""
+    renewals_limit_field: str | None = "ZL"
+    """Vendor field id with the renewals allowed, in 18 of a charged item; None: not sent."""
     temporary_password_message: str = TEMPORARY_PASSWORD_MESSAGE
     """Screen message (AF) of a patron who logged in with a temporary password."""
     supported_messages: str = "Y" * 16
@@ -602,12 +608,23 @@ class SimulatedACS(ACSFace):
                 owner=info.home_branch,
                 media_type=_MEDIA_TYPE.get(info.item_type, "000"),
                 permanent_location=info.home_branch,
-                current_location=info.location,
+                current_location=info.loan_branch or info.location,  # a charged item: where lent
                 item_properties=self.item_properties.get(barcode),
                 screen_messages=notes,
+                extra_fields=self._loan_counts(info),
             ),
             info.item_type,
         )
+
+    def _loan_counts(self, info: ItemInfo) -> list[Field]:
+        """Vendor fields with the open loan's renewals used and allowed (charged items only)."""
+        if info.renewals is None:
+            return []
+        counts = [
+            (self.renewals_field, str(info.renewals)),
+            (self.renewals_limit_field, str(self.library.rules.max_renewals)),
+        ]
+        return [(fid, value) for fid, value in counts if fid is not None]
 
     def _on_19(
         self, msg: ItemStatusUpdateRequest, session: SIP2Session

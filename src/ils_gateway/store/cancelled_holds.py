@@ -30,6 +30,7 @@ class CancelledHoldRepository:
                 title=checked_text("title", entry.title, TITLE_MAX_CHARS),
                 reason=CancelReason(entry.reason).value,
                 at=entry.at,
+                cancelled_by=entry.by,
             )
             .on_conflict_do_nothing(index_elements=["tenant_id", "patron_key", "hold_id"])
         )
@@ -41,11 +42,14 @@ class CancelledHoldRepository:
         t = cancelled_holds
         async with self._db.read() as conn:
             rows = await conn.execute(
-                select(t.c.hold_id, t.c.title, t.c.reason, t.c.at)
+                select(t.c.hold_id, t.c.title, t.c.reason, t.c.at, t.c.cancelled_by)
                 .where(owned_by(t, owner))
                 .order_by(t.c.at.desc(), t.c.hold_id)
             )
-            return [CancelledHold(r.hold_id, r.title, CancelReason(r.reason), r.at) for r in rows]
+            return [
+                CancelledHold(r.hold_id, r.title, CancelReason(r.reason), r.at, r.cancelled_by)
+                for r in rows
+            ]
 
     async def delete(self, owner: PatronRef, hold_id: str) -> bool:
         """Delete one entry at the patron's request; False when there was none."""

@@ -24,6 +24,7 @@ import hashlib
 import hmac
 import json
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -46,7 +47,11 @@ from ils_gateway.store.records import (
     StoredHistoryEntry,
     UnlockedHistoryKey,
 )
-from ils_gateway.store.schema import reading_history_entries, reading_history_keys
+from ils_gateway.store.schema import (
+    reading_history_entries,
+    reading_history_keys,
+    reading_history_preexisting,
+)
 
 #: Sealed payloads are padded to a multiple of this many bytes (titles rarely pass 256 bytes).
 PAD_TO = 256
@@ -304,8 +309,42 @@ class ReadingHistoryRepository:
     async def forget(self, owner: PatronRef) -> None:
         """Delete every entry and the keypair (the patron leaves or the account is closed)."""
         async with self._db.write() as conn:
-            for t in (reading_history_entries, reading_history_keys):
+            for t in (reading_history_entries, reading_history_keys, reading_history_preexisting):
                 await conn.execute(delete(t).where(owned_by(t, owner)))
+
+    # --- loans out at the switch -----------------------------------------------------------------
+
+    def loan_tag(self, owner: PatronRef, loan_id: str, item_id: str) -> str:
+        """A keyed hash of (patron, loan, item): what ``preexisting`` keeps instead of ids.
+
+        Where the backend has loan ids (Koha, FOLIO) a new loan of the same item differs; where
+        the loan id is the item id (SIP2) it differs only once the old loan was seen returned.
+        """
+        parts = ("preexisting", owner.tenant_id, owner.patron_key, loan_id, item_id)
+        return hmac.new(self._dedupe_key, "\x00".join(parts).encode(), hashlib.sha256).hexdigest()
+
+    async def set_preexisting(self, owner: PatronRef, tags: Iterable[str]) -> None:
+        """Replace the set of loans (``loan_tag``) the patron had out when switching on."""
+        t = reading_history_preexisting
+        tags = sorted(set(tags))
+        async with self._db.write() as conn:
+            await conn.execute(delete(t).where(owned_by(t, owner)))
+            if tags:
+                await conn.execute(t.insert(), [{**owner_values(owner), "tag": g} for g in tags])
+
+    async def preexisting(self, owner: PatronRef) -> frozenset[str]:
+        """Tags of the loans out at the switch that are still out (as last seen)."""
+        t = reading_history_preexisting
+        async with self._db.read() as conn:
+            rows = (await conn.execute(select(t.c.tag).where(owned_by(t, owner)))).all()
+        return frozenset(r.tag for r in rows)
+
+    async def release_preexisting(self, owner: PatronRef, tags: Iterable[str]) -> None:
+        """Forget loans out at the switch that have been returned (a later loan is new)."""
+        tags = list(tags)
+        if tags:
+            t = reading_history_preexisting
+            await self._db.delete_owned(t, owner, t.c.tag.in_(tags))
 
     # --- helpers -------------------------------------------------------------------------------
 

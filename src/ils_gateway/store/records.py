@@ -134,6 +134,7 @@ class CancelledHold:
     title: str
     reason: CancelReason
     at: datetime
+    by: str | None = None  # "patron" or "library" where known (HoldEndedBy)
 
 
 # --- bookshelves ----------------------------------------------------------------------------

@@ -119,6 +119,7 @@ cancelled_holds = Table(
     Column("title", Text, nullable=False),
     Column("reason", String(16), nullable=False),
     Column("at", UTCDateTime, nullable=False),
+    Column("cancelled_by", String(16), nullable=True),
     PrimaryKeyConstraint("tenant_id", "patron_key", "hold_id"),
     Index("ix_cancelled_holds_tenant_at", "tenant_id", "at"),
 )
@@ -208,6 +209,17 @@ reading_history_entries = Table(
     UniqueConstraint(
         "tenant_id", "patron_key", "dedupe_tag", name="uq_reading_history_entries_dedupe"
     ),
+)
+
+# Loans the patron had out when reading history was switched on: never recorded while still
+# out (the history starts at the switch). Keyed hashes of (patron, item) under a server-held
+# key, so the database alone does not say which items they were.
+reading_history_preexisting = Table(
+    "reading_history_preexisting",
+    metadata,
+    *_owner(),
+    Column("tag", String(64), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "patron_key", "tag"),
 )
 
 # Patrons the periodic jobs visit: the ILS patron record sealed under a key derived from the

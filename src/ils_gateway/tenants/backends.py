@@ -13,6 +13,7 @@ from typing import Annotated, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from ils_gateway.domain.vocab import MaterialType, RefusalReason
+from ils_gateway.tenants.loans import Sip2LoanFields
 from ils_gateway.tenants.policy import Regex
 
 
@@ -88,6 +89,9 @@ class Sip2Backend(_Config):
         " (the record id then goes back in AJ to cancel or move it)",
     )
     refusal_patterns: tuple[RefusalPattern, ...] = ()
+    loan_fields: Sip2LoanFields = Field(
+        Sip2LoanFields(), description="18 fields with a loan's branch and renewal count"
+    )
     expiry_field: str | None = Field(
         None,
         pattern=r"^[A-Z0-9]{2}$",

@@ -25,6 +25,9 @@ login_user = "gateway"
 login_password = "demo"
 title_hold_entries = "record_id_title"  # the simulator lists "<record id> <title>" in CD
 expiry_field = "PA"  # card expiry, YYYYMMDD, as Evergreen sends it
+# SIP2 has no renewal count: the simulator sends one in vendor fields, as some ACSs do. Without
+# these the loans say renewable = null (not known) instead of guessing "yes".
+loan_fields = {{ branch = "AP", renewals_used = "ZR", renewals_allowed = "ZL" }}
 refusal_patterns = [
   {{ pattern = "on_reserve|予約", reason = "has_holds" }},
   {{ pattern = "too_many|回数", reason = "renewal_limit" }},

@@ -126,6 +126,12 @@ RULES: dict[str, Enforcement] = {
         ("ils_gateway.tenants.materials", "self.material_types")
     ),
     "holds.age_limits[].max": _g((_HOLDS, "limit.max")),
+    "loans.bookmobiles[].code": _g(("ils_gateway.tenants.loans", "mobile.code")),
+    "loans.bookmobiles[].name": _g(
+        ("ils_gateway.tenants.enforcement", 'getattr(limit, "name"'),
+        note="names the bookmobile in config check --explain",
+    ),
+    "loans.bookmobiles[].stations": _g(("ils_gateway.tenants.loans", "mobile.stations")),
     "holds.max_ebook_holds": _g((_EBOOKS, ".max_ebook_holds")),
     "holds.count_cancelled": _g((_HOLDS, ".count_cancelled")),
     "holds.refuse_when_overdue_days": _g((_HOLDS, ".refuse_when_overdue_days")),

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ils_gateway.domain.vocab import Channel, Feature, HoldStatus, MaterialType
+from ils_gateway.tenants.loans import LoanPolicy
 from ils_gateway.tenants.materials import AgeHoldLimit
 
 
@@ -132,14 +133,18 @@ class RenewalPolicy(_Config):
     max_renewals: int = Field(1, ge=0)
     period_days: int | None = Field(None, ge=1, description="new due = renewal day + N")
     branch_period_days: dict[str, int] = Field(
-        default_factory=dict, description="loan branch code → period (Ibaraki branch rooms 14)"
+        default_factory=dict,
+        description="loan branch code (or bookmobile code, or 'bookmobile' for any) → period"
+        " (Ibaraki branch rooms 14)",
     )
     overdue: OverdueRenewal = OverdueRenewal()
     earliest_days_before_due: int | None = Field(None, ge=0, description="None = any time")
     interlibrary_loans: bool = Field(True, description="may inter-library loans be renewed")
     excluded_material_types: frozenset[MaterialType] = frozenset()
     excluded_loan_branches: frozenset[str] = Field(
-        frozenset(), description="loans from these branches (e.g. bookmobiles) are not renewable"
+        frozenset(),
+        description="loans from these branches are not renewable: branch, bookmobile or station"
+        " codes, or 'bookmobile' for every bookmobile of [tenants.policy.loans]",
     )
 
 
@@ -285,6 +290,7 @@ class Policy(_Config):
     account: AccountPolicy = AccountPolicy()
     login: LoginPolicy = LoginPolicy()
     renewal: RenewalPolicy = RenewalPolicy()
+    loans: LoanPolicy = LoanPolicy()
     holds: HoldPolicy = HoldPolicy()
     ebooks: EbookPolicy = EbookPolicy()
     lists: ListsPolicy = ListsPolicy()

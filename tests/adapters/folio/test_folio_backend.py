@@ -270,6 +270,11 @@ async def test_list_loans_maps_the_examples(
         "/circulation/loans",
         Answer(json=loans_example(), schema=LOANS),
     )
+    folio.on(
+        "GET",
+        "/loan-policy-storage/loan-policies/e2af3ba4-6801-4722-be45-d7a49d13564d",
+        Answer(404, content=b"Not found"),
+    )
     loans = await backend.list_loans(patron)
     assert [ln.id for ln in loans] == ["cf23adf0-61ba-4887-bf82-956c4aae2260"]  # closed one dropped
     loan = loans[0]
@@ -279,6 +284,25 @@ async def test_list_loans_maps_the_examples(
     assert loan.state is LoanState.OVERDUE and loan.renewals_used == 1
     query = route.calls.last.request.url.params["query"]
     assert query == f'userId=="{PATRON_ID}" and status.name==Open'
+
+
+async def test_loan_policy_gives_the_renewal_limit(
+    folio: FakeFolio, backend: FolioBackend, patron: Patron
+) -> None:
+    folio.on("GET", "/circulation/loans", Answer(json=loans_example(), schema=LOANS))
+    policy_id = "e2af3ba4-6801-4722-be45-d7a49d13564d"  # the examples' loanPolicyId
+    policy = {"id": policy_id, "renewable": True, "renewalsPolicy": {"numberAllowed": 2}}
+    reads = folio.on(
+        "GET",
+        f"/loan-policy-storage/loan-policies/{policy_id}",
+        Answer(403, content=b"Access requires permission"),
+        Answer(json=policy),
+    )
+    # Not readable (no permission): no limit from FOLIO, the tenant's rule stands.
+    assert [ln.renewals_allowed for ln in await backend.list_loans(patron)] == [None]
+    assert [ln.renewals_allowed for ln in await backend.list_loans(patron)] == [2]
+    assert [ln.renewals_allowed for ln in await backend.list_loans(patron)] == [2]
+    assert reads.call_count == 2  # read once it could be read
 
 
 async def test_renew_by_item_id(folio: FakeFolio, backend: FolioBackend, patron: Patron) -> None:

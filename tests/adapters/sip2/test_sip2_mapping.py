@@ -10,6 +10,7 @@ import pytest
 from ils_gateway.adapters.sip2 import mapping
 from ils_gateway.adapters.sip2.refusals import RefusalTable
 from ils_gateway.domain.errors import BackendProtocolError
+from ils_gateway.domain.models import Loan, RenewabilityUnknown
 from ils_gateway.domain.vocab import (
     BlockReason,
     HoldStatus,
@@ -28,6 +29,7 @@ from ils_gateway.sip2.messages import (
     RenewAllResponse,
     RenewResponse,
 )
+from ils_gateway.tenants.loans import Sip2LoanFields
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 TODAY = date(2025, 6, 2)
@@ -180,7 +182,68 @@ def test_loan_from_18() -> None:
     assert loan.item.title == "こころ"
     assert loan.due_date == date(2025, 6, 4)
     assert loan.state is LoanState.ON_LOAN
-    assert loan.renewable and loan.refusal_reason is None
+    # SIP2 2.00 has no renewal count: not "renewable", but "not known" (issue 16).
+    assert loan.renewable is None and loan.refusal_reason is None
+    assert loan.renewable_unknown is RenewabilityUnknown.RENEWAL_COUNT_UNKNOWN
+    assert loan.renewals_used is None
+
+
+def test_loan_branch_is_the_current_location_and_locations_are_kept() -> None:
+    # sip2.md: 18 carries AQ permanent location, AP current location, BG owner.
+    msg = item_18(
+        due_date=SipDate("20250604    235959"),
+        permanent_location="CEN",
+        current_location="BM",
+        owner="MIDORI",
+    )
+    loan = mapping.loan_from_18(msg, today=TODAY, tz=TOKYO)
+    assert (loan.loan_branch, loan.item.location) == ("BM", "CEN")
+    by_vendor = item_18(
+        due_date=SipDate("20250604    235959"),
+        current_location="CEN",
+        extra_fields=[("XB", "BM02")],
+    )
+    fields = Sip2LoanFields(branch="XB")
+    assert mapping.loan_from_18(by_vendor, today=TODAY, tz=TOKYO, fields=fields).loan_branch == (
+        "BM02"
+    )
+    no_branch = Sip2LoanFields(branch=None)
+    assert mapping.loan_from_18(msg, today=TODAY, tz=TOKYO, fields=no_branch).loan_branch is None
+
+
+def test_renewal_count_from_vendor_fields() -> None:
+    fields = Sip2LoanFields(renewals_used="ZR", renewals_allowed="ZL")
+
+    def loan_with(*extra: tuple[str, str]) -> Loan:
+        msg = item_18(due_date=SipDate("20250604    235959"), extra_fields=list(extra))
+        return mapping.loan_from_18(msg, today=TODAY, tz=TOKYO, fields=fields)
+
+    fresh = loan_with(("ZR", "0"), ("ZL", "1"))
+    assert (fresh.renewable, fresh.renewals_used, fresh.renewals_allowed) == (True, 0, 1)
+    used_up = loan_with(("ZR", "1"), ("ZL", "1"))
+    assert used_up.renewable is False
+    assert used_up.refusal_reason is RefusalReason.RENEWAL_LIMIT
+    count_only = loan_with(("ZR", "1"))  # the tenant's max_renewals decides (rules)
+    assert (count_only.renewable, count_only.renewals_allowed) == (True, None)
+    garbage = loan_with(("ZR", "x"))
+    assert garbage.renewable is None and garbage.renewals_used is None
+
+
+def test_renewed_loan_does_not_claim_a_renewal_count() -> None:
+    msg = wire(
+        RenewResponse.build(
+            ok=True,
+            renewal_ok=True,
+            magnetic_media=False,
+            desensitize=False,
+            transaction_date=NOW,
+            item_identifier="2100000001",
+            title_identifier="こころ",
+            due_date=SipDate("20250616    235959"),
+        )
+    )
+    loan = mapping.renewed_loan(msg, today=TODAY, tz=TOKYO)  # type: ignore[arg-type]
+    assert loan.renewals_used is None and loan.renewable is None
 
 
 def test_overdue_loan() -> None:

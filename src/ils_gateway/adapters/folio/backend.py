@@ -45,6 +45,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import httpx
+import structlog
 from cachetools import TTLCache
 
 from ils_gateway.adapters.base import (
@@ -69,6 +70,7 @@ from ils_gateway.adapters.folio.mapping import (
     FolioInstance,
     FolioInventoryItem,
     FolioLoan,
+    FolioLoanPolicy,
     FolioManualBlock,
     FolioRequest,
     FolioServicePoint,
@@ -81,6 +83,7 @@ from ils_gateway.domain.errors import (
     AuthenticationFailed,
     BackendProtocolError,
     CancelRefused,
+    GatewayError,
     HoldRefused,
     NotFound,
 )
@@ -114,6 +117,8 @@ _CANCEL_NOTE = "Cancelled by the patron online"
 _ITEM_REQUEST_TYPES = ("Page", "Hold", "Recall")
 # The records read by id or barcode (``FolioBackend._by_id``, ``_by_barcode``).
 _R = TypeVar("_R", FolioUser, FolioRequest, FolioInventoryItem, FolioHoldings, FolioInstance)
+_log = structlog.get_logger(__name__)
+
 _Owned = TypeVar("_Owned", FolioLoan, FolioRequest)
 
 # Why FOLIO's circulation APIs (as this adapter uses them) lack what they lack.
@@ -176,6 +181,8 @@ class FolioBackend(GuardedBackend):
         )
         self._now = now
         self._zone = ZoneInfo(timezone)
+        # Renewals allowed per loan policy id (None: unlimited or not said), read once each.
+        self._loan_policies: dict[str, int | None] = {}
         self._capabilities = Capabilities(
             {
                 Capability.AUTHENTICATE: CapabilitySupport(
@@ -280,7 +287,9 @@ class FolioBackend(GuardedBackend):
             update={
                 "loans_count": len(loans),
                 "overdue_count": sum(
-                    1 for ln in loans if mapping.loan(ln, today, self._zone, self._types).overdue
+                    1
+                    for ln in loans
+                    if mapping.loan(ln, today, self._zone, types=self._types).overdue
                 ),
                 "holds_count": len(requests),
                 "holds_ready_count": statuses.count(HoldStatus.READY),
@@ -307,10 +316,49 @@ class FolioBackend(GuardedBackend):
 
     async def list_loans(self, patron: Patron) -> list[Loan]:
         today = self._today()
+        loans = await self._open_loans(patron)
+        codes = await self._checkout_point_codes(loans)
+        limits = await self._renewal_limits({ln.loanPolicyId for ln in loans if ln.loanPolicyId})
         return [
-            mapping.loan(ln, today, self._zone, self._types)
-            for ln in await self._open_loans(patron)
+            mapping.loan(
+                ln,
+                today,
+                self._zone,
+                codes,
+                limits.get(ln.loanPolicyId or ""),
+                self._types,
+            )
+            for ln in loans
         ]
+
+    async def _renewal_limits(self, policy_ids: set[str]) -> dict[str, int | None]:
+        """Renewals each loan policy allows (``renewalsPolicy``), remembered per policy id.
+
+        A policy that cannot be read (no permission, gone) gives no limit: the tenant's
+        ``max_renewals`` stands, and the loan list is still shown.
+        """
+        for policy_id in policy_ids - self._loan_policies.keys():
+            path = f"/loan-policy-storage/loan-policies/{policy_id}"
+            try:
+                body = await self._client.call_json(FolioCall.READ, "GET", path)
+                allowed = parse(FolioLoanPolicy, body, f"GET {path}").renewals_allowed
+            except GatewayError as exc:
+                _log.info("folio loan policy not read", error=exc.type_slug)
+                continue
+            if len(self._loan_policies) >= 256:
+                self._loan_policies.clear()
+            self._loan_policies[policy_id] = allowed
+        return {i: self._loan_policies[i] for i in policy_ids if i in self._loan_policies}
+
+    async def _checkout_point_codes(self, loans: Sequence[FolioLoan]) -> dict[str, str]:
+        """Service point id -> code, when a loan names its checkout point by id only."""
+        if all(
+            ln.checkoutServicePointId is None
+            or (ln.checkoutServicePoint is not None and ln.checkoutServicePoint.code)
+            for ln in loans
+        ):
+            return {}
+        return {p.id: p.code for p in await self._service_points()}
 
     async def renew(self, patron: Patron, item_id: str) -> RenewalResult:
         if _UUID.match(item_id):
@@ -328,7 +376,7 @@ class FolioBackend(GuardedBackend):
             raise _mismatch(f"POST {path}", item_id, got)
         if record.userId != patron.id:
             raise _mismatch(f"POST {path}", patron.id, record.userId)
-        renewed = mapping.loan(record, self._today(), self._zone, self._types)
+        renewed = mapping.loan(record, self._today(), self._zone, types=self._types)
         return RenewalResult(item_id=item_id, outcome=Outcome.OK, loan=renewed)
 
     async def renew_many(
@@ -465,6 +513,20 @@ class FolioBackend(GuardedBackend):
 
     async def list_holds(self, patron: Patron) -> list[Hold]:
         return await self._to_holds(await self._open_requests(patron))
+
+    async def list_ended_holds(self, patron: Patron) -> list[Hold]:
+        """Requests closed as cancelled (by the patron or staff) or expired, newest first."""
+        closed = await self._patrons_records(
+            FolioRequest,
+            "/circulation/requests",
+            "requests",
+            f"requesterId=={cql_string(patron.id)} and "
+            '(status=="Closed - Cancelled" or status=="Closed - Pickup expired" or '
+            'status=="Closed - Unfilled") sortby requestDate/sort.descending',
+            patron.id,
+            lambda r: r.requesterId,
+        )
+        return await self._to_holds(closed)
 
     async def _service_point_id(self, pickup_library: str) -> str:
         for point in await self._service_points():

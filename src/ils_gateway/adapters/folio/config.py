@@ -8,7 +8,9 @@ mean to the adapter:
   ``login_path``. It needs the permissions of users (read, patron-pin verify), circulation
   (loans read, renew-by-id, renew-by-barcode, requests all, requests allowed-service-points),
   service-points read, inventory items and instances read, holdings-storage read, manual
-  blocks read (mod-feesfines) and automated patron blocks read (mod-patron-blocks).
+  blocks read (mod-feesfines), automated patron blocks read (mod-patron-blocks), and loan
+  policies read (mod-circulation-storage, for each loan's renewal limit; without it the
+  tenant's ``max_renewals`` stands).
 - ``login_path``: ``/authn/login-with-expiry`` (FOLIO Poppy and later: the access token comes
   back as the ``folioAccessToken`` cookie with an expiry) or the legacy ``/authn/login``
   (token in the ``x-okapi-token`` header, no expiry: refreshed on 401 only).

@@ -19,6 +19,7 @@ are fixed reference data, ``PatronBlockConditionId`` in mod-patron-blocks).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -26,7 +27,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ils_gateway.domain.errors import BackendProtocolError
-from ils_gateway.domain.models import Hold, Item, Library, Loan, Patron
+from ils_gateway.domain.models import Hold, HoldEndedBy, Item, Library, Loan, Patron
 from ils_gateway.domain.vocab import BlockReason, HoldAction, HoldStatus, LoanState, MaterialType
 from ils_gateway.tenants.materials import MaterialTypeMap
 
@@ -131,6 +132,13 @@ class FolioLoanItem(_Record):
     primaryContributor: str | None = None
 
 
+class FolioServicePointRef(_Record):
+    """A service point embedded in a request (pickup) or a loan (checkout)."""
+
+    name: str | None = None
+    code: str | None = None
+
+
 class FolioLoan(_Record):
     """A mod-circulation loan (``loan.json``)."""
 
@@ -142,20 +150,15 @@ class FolioLoan(_Record):
     dueDate: str | None = None
     renewalCount: int = 0
     status: Named | None = None
-    checkoutServicePoint: Named | None = None
+    loanPolicyId: str | None = None
+    checkoutServicePointId: str | None = None
+    checkoutServicePoint: FolioServicePointRef | None = None
 
 
 class FolioRequestInstance(_Record):
     """The instance (title) copy embedded in a request."""
 
     title: str | None = None
-
-
-class FolioServicePointRef(_Record):
-    """The pickup service point embedded in a request."""
-
-    name: str | None = None
-    code: str | None = None
 
 
 class FolioRequest(_Record):
@@ -174,6 +177,8 @@ class FolioRequest(_Record):
     pickupServicePoint: FolioServicePointRef | None = None
     requestExpirationDate: str | None = None
     holdShelfExpirationDate: str | None = None
+    cancelledByUserId: str | None = None
+    cancelledDate: str | None = None
 
 
 class FolioServicePoint(_Record):
@@ -366,10 +371,43 @@ def patron(
     )
 
 
+class FolioRenewalsPolicy(_Record):
+    """A loan policy's ``renewalsPolicy`` (mod-circulation-storage loan-policy.json)."""
+
+    unlimited: bool = False
+    numberAllowed: int | None = None
+
+
+class FolioLoanPolicy(_Record):
+    """A loan policy: whether its loans renew, and how many times."""
+
+    id: str
+    renewable: bool = True
+    renewalsPolicy: FolioRenewalsPolicy = FolioRenewalsPolicy()
+
+    @property
+    def renewals_allowed(self) -> int | None:
+        """Renewals allowed in all; None when unlimited or not said."""
+        if not self.renewable:
+            return 0
+        if self.renewalsPolicy.unlimited:
+            return None
+        return self.renewalsPolicy.numberAllowed
+
+
 def loan(
-    record: FolioLoan, today: date, zone: ZoneInfo, types: MaterialTypeMap | None = None
+    record: FolioLoan,
+    today: date,
+    zone: ZoneInfo,
+    point_codes: Mapping[str, str] | None = None,
+    renewals_allowed: int | None = None,
+    types: MaterialTypeMap | None = None,
 ) -> Loan:
-    """A ``Loan`` from a mod-circulation loan; overdue by the tenant's calendar day."""
+    """A ``Loan`` from a mod-circulation loan; overdue by the tenant's calendar day.
+
+    The lending branch is the checkout service point's code (embedded, or looked up by
+    ``checkoutServicePointId`` in ``point_codes``); FOLIO's renewal count is ``renewalCount``.
+    """
     if record.dueDate is None:
         raise BackendProtocolError(
             detail="The library system sent an unexpected answer.",
@@ -396,8 +434,18 @@ def loan(
         state=LoanState.OVERDUE if days_overdue else LoanState.ON_LOAN,
         days_overdue=days_overdue,
         renewals_used=record.renewalCount,
-        loan_branch=record.checkoutServicePoint.name if record.checkoutServicePoint else None,
+        renewals_allowed=renewals_allowed,
+        loan_branch=_checkout_point(record, point_codes or {}),
     )
+
+
+def _checkout_point(record: FolioLoan, point_codes: Mapping[str, str]) -> str | None:
+    embedded = record.checkoutServicePoint
+    if embedded is not None and embedded.code:
+        return embedded.code
+    if record.checkoutServicePointId and record.checkoutServicePointId in point_codes:
+        return point_codes[record.checkoutServicePointId]
+    return embedded.name if embedded is not None else None
 
 
 def hold_status(status: str) -> HoldStatus:
@@ -441,7 +489,27 @@ def hold(record: FolioRequest, zone: ZoneInfo, pickup_codes: dict[str, str]) -> 
         expires=local_day(record.requestExpirationDate, zone, "request.requestExpirationDate"),
         backend_status=record.status,
         allowed_actions=ALLOWED_ACTIONS.get(record.status, frozenset()),
+        **_ending(record, status),
     )
+
+
+def _ending(record: FolioRequest, status: HoldStatus) -> dict[str, Any]:
+    """Who cancelled a closed request (``cancelledByUserId``: the requester or staff) and
+    when (``cancelledDate``); an expired one lapsed by the library's deadline."""
+    if status is HoldStatus.EXPIRED:
+        return {"ended_by": HoldEndedBy.LIBRARY}
+    if status is not HoldStatus.CANCELLED:
+        return {}
+    ended: dict[str, Any] = {}
+    if record.cancelledByUserId is not None:
+        by_patron = record.cancelledByUserId == record.requesterId
+        ended["ended_by"] = HoldEndedBy.PATRON if by_patron else HoldEndedBy.LIBRARY
+    if record.cancelledDate is not None:
+        try:
+            ended["ended_at"] = datetime.fromisoformat(record.cancelledDate.replace("Z", "+00:00"))
+        except ValueError:
+            pass  # an unreadable date: the gateway's clock stands in
+    return ended
 
 
 def library(point: FolioServicePoint) -> Library:

@@ -182,6 +182,16 @@ class ResilientBackend:
             patron, "list_holds", "holds", lambda: self.inner.list_holds(patron), _HOLDS
         )
 
+    async def list_ended_holds(self, patron: Patron) -> list[Hold]:
+        """Holds the library system reports cancelled or expired (by anyone), cached per
+        patron; empty where the backend cannot list them (SIP2, Koha's REST API)."""
+        inner = getattr(self.inner, "list_ended_holds", None)
+        if inner is None:
+            return []
+        return await self._cached_per_patron(
+            patron, "list_ended_holds", "ended_holds", lambda: inner(patron), _HOLDS
+        )
+
     async def list_pickup_libraries(self) -> list[Library]:
         """Pickup libraries, cached per tenant."""
         return await self._cached_per_tenant(

@@ -47,7 +47,12 @@ def renewed(before: Mapping[str, Any] | None, after: Loan | None) -> bool | None
     if before is None or after is None:
         return None  # not on loan before, or returned since: cannot tell
     due = date.fromisoformat(before["due_date"])
-    return after.due_date > due or after.renewals_used > int(before.get("renewals_used", 0))
+    used_before = before.get("renewals_used", 0)
+    return after.due_date > due or (
+        after.renewals_used is not None
+        and used_before is not None
+        and after.renewals_used > int(used_before)
+    )
 
 
 def lent(before: Mapping[str, Any] | None, after: Loan | None) -> bool | None:

@@ -380,7 +380,15 @@ class Sip2Backend(GuardedBackend):
                     "The library system listed a loan it does not know.",
                     operator_detail=f"SIP2: 17 for charged item {item_id!r} found nothing",
                 )
-            loans.append(mapping.loan_from_18(info, today=today, tz=self._tz, types=self._types))
+            loans.append(
+                mapping.loan_from_18(
+                    info,
+                    today=today,
+                    tz=self._tz,
+                    types=self._types,
+                    fields=self._config.loan_fields,
+                )
+            )
         return loans
 
     async def renew(self, patron: Patron, item_id: str) -> RenewalResult:

@@ -28,7 +28,15 @@ from zoneinfo import ZoneInfo
 
 from ils_gateway.adapters.sip2.refusals import RefusalTable, SipAction, backend_message
 from ils_gateway.domain.errors import BackendProtocolError
-from ils_gateway.domain.models import BatchResult, Hold, Item, Loan, Patron, RenewalResult
+from ils_gateway.domain.models import (
+    BatchResult,
+    Hold,
+    Item,
+    Loan,
+    Patron,
+    RenewabilityUnknown,
+    RenewalResult,
+)
 from ils_gateway.domain.vocab import (
     BlockReason,
     HoldStatus,
@@ -47,6 +55,7 @@ from ils_gateway.sip2.messages import (
     RenewAllResponse,
     RenewResponse,
 )
+from ils_gateway.tenants.loans import Sip2LoanFields
 from ils_gateway.tenants.materials import MaterialTypeMap
 
 __all__ = [
@@ -323,8 +332,16 @@ def loan_from_18(
     tz: ZoneInfo,
     overdue_ids: Collection[str] = (),
     types: MaterialTypeMap | None = None,
+    fields: Sip2LoanFields | None = None,
 ) -> Loan:
-    """A loan from the 18 of a charged item (AU entry); the due date is AH."""
+    """A loan from the 18 of a charged item (AU entry); the due date is AH.
+
+    The lending branch is the field ``fields.branch`` names (AP, the current location, by
+    default: the branch a charged item was lent at on Koha and most ACSs). The renewals used
+    and allowed come from vendor fields where the tenant names them; SIP2 2.00 has none, so
+    without them the loan's renewability is unknown (``renewable`` None), not "yes".
+    """
+    fields = fields if fields is not None else Sip2LoanFields()
     item = item_from_18(msg, types=types)
     due = sip_day(msg.due_date, tz)
     if due is None:
@@ -339,17 +356,45 @@ def loan_from_18(
         state = LoanState.OVERDUE
     else:
         state = LoanState.ON_LOAN
-    # SIP2 gives no renewability verdict; others waiting (CF) is the one hint it does give.
+    # SIP2 gives no renewability verdict; others waiting (CF) is the one hint it does give,
+    # and a renewal count only where the ACS sends one in a vendor field.
     waiting = _queue_length(msg) or 0
-    return Loan(
-        id=item.id,
-        item=item,
-        due_date=due,
-        state=state,
-        days_overdue=late,
-        renewable=waiting == 0,
-        refusal_reason=RefusalReason.HAS_HOLDS if waiting else None,
+    used = _count(msg, fields.renewals_used)
+    allowed = _count(msg, fields.renewals_allowed)
+    verdict: dict[str, object]
+    if waiting:
+        verdict = {"renewable": False, "refusal_reason": RefusalReason.HAS_HOLDS}
+    elif used is not None and allowed is not None and used >= allowed:
+        verdict = {"renewable": False, "refusal_reason": RefusalReason.RENEWAL_LIMIT}
+    elif used is None:
+        verdict = {
+            "renewable": None,
+            "renewable_unknown": RenewabilityUnknown.RENEWAL_COUNT_UNKNOWN,
+        }
+    else:
+        verdict = {"renewable": True}
+    branch = (msg.get(fields.branch) or "").strip() if fields.branch else ""
+    return Loan.model_validate(
+        {
+            "id": item.id,
+            "item": item,
+            "due_date": due,
+            "state": state,
+            "days_overdue": late,
+            "renewals_used": used,
+            "renewals_allowed": allowed,
+            "loan_branch": branch or None,
+            **verdict,
+        }
     )
+
+
+def _count(msg: ItemInformationResponse, field_id: str | None) -> int | None:
+    """A vendor field's count (digits), or None when not configured, absent or not a number."""
+    if field_id is None:
+        return None
+    raw = (msg.get(field_id) or "").strip()
+    return int(raw) if raw.isdigit() else None
 
 
 def hold_status(available_list: bool, msg: ItemInformationResponse | None) -> HoldStatus:
@@ -459,12 +504,23 @@ def _loan_due_on(
         material_type=typed(msg, types),
     )
     late = max(0, (today - due).days)
-    return Loan(
-        id=item_id,
-        item=item,
-        due_date=due,
-        state=LoanState.OVERDUE if late else LoanState.ON_LOAN,
-        days_overdue=late,
+    if command == "12":  # a new loan: no renewals yet
+        counts: dict[str, object] = {"renewals_used": 0}
+    else:  # a 30 says nothing of how many renewals are used now
+        counts = {
+            "renewals_used": None,
+            "renewable": None,
+            "renewable_unknown": RenewabilityUnknown.RENEWAL_COUNT_UNKNOWN,
+        }
+    return Loan.model_validate(
+        {
+            "id": item_id,
+            "item": item,
+            "due_date": due,
+            "state": LoanState.OVERDUE if late else LoanState.ON_LOAN,
+            "days_overdue": late,
+            **counts,
+        }
     )
 
 

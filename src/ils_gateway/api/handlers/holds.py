@@ -3,6 +3,8 @@ waiting hold, extend a ready one's pickup; the cancelled-hold history."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from aiohttp import web
 
 from ils_gateway.api.bodies import json_response, list_response, read_body
@@ -120,6 +122,9 @@ async def hold_extend_pickup(request: web.Request) -> web.Response:
     return json_response(hold)
 
 
+_BY: dict[str, Literal["patron", "library"]] = {"patron": "patron", "library": "library"}
+
+
 async def cancelled_hold_list(request: web.Request) -> web.Response:
     """GET …/cancelled-holds."""
     lists, ctx, _ = lists_context(request)
@@ -128,7 +133,13 @@ async def cancelled_hold_list(request: web.Request) -> web.Response:
     return json_response(
         CancelledHoldList(
             entries=[
-                CancelledHoldView(hold_id=e.hold_id, title=e.title, reason=e.reason, at=e.at)
+                CancelledHoldView(
+                    hold_id=e.hold_id,
+                    title=e.title,
+                    reason=e.reason,
+                    at=e.at,
+                    cancelled_by=_BY.get(e.by or ""),
+                )
                 for e in entries
             ],
             retention_days=policy.cancelled_history_days,

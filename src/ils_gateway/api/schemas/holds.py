@@ -66,6 +66,13 @@ class CancelledHoldView(Body):
     title: str
     reason: CancelReason
     at: datetime
+    cancelled_by: Literal["patron", "library"] | None = Field(
+        None,
+        description="who cancelled it, where known: the patron (through the gateway or, where"
+        " the library system says, elsewhere) or the library; an expired hold: the library's"
+        " pickup deadline passed. Library cancellations are listed where the library system"
+        " reports ended holds (FOLIO closed requests); SIP2 and Koha's REST API do not.",
+    )
 
 
 class CancelledHoldList(Body):

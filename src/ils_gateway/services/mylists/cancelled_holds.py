@@ -54,7 +54,9 @@ class CancelledHoldService:
             return False
         if hold.source is ItemSource.EBOOK and not policy.ebook_cancelled_in_history:
             return False
-        entry = CancelledHold(hold.id, hold.item.title, reason, self._clock())
+        by = hold.ended_by.value if hold.ended_by is not None else None
+        at = hold.ended_at if hold.ended_at is not None else self._clock()
+        entry = CancelledHold(hold.id, hold.item.title, reason, at, by)
         return await self._store.cancelled_holds.record(ctx.owner, entry)
 
     async def list(self, ctx: PatronContext) -> list[CancelledHold]:

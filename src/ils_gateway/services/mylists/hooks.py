@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Protocol
 import structlog
 
 from ils_gateway.domain.errors import GatewayError
-from ils_gateway.domain.models import Hold, Loan
+from ils_gateway.domain.models import Hold, HoldEndedBy, Loan
 from ils_gateway.store.records import CancelReason
 
 if TYPE_CHECKING:
@@ -74,6 +74,7 @@ class ListHooks:
         ctx = self._ctx(caller)
         try:
             await self._lists.cancelled.observe(ctx, holds)
+            await self._observe_ended(caller, ctx)
         except Exception:
             # The gateway store failing must not hide the library's own list.
             log.exception("cancelled-hold history not recorded", tenant=ctx.tenant.id)
@@ -86,6 +87,21 @@ class ListHooks:
             log.warning("sequence enforcement failed", tenant=ctx.tenant.id, error=exc.type_slug)
             return await self._lists.sequences.annotate(ctx, holds)
 
+    async def _observe_ended(self, caller: Caller, ctx: PatronContext) -> None:
+        """Keep the holds the library system reports ended (cancelled by the library too, or
+        expired), where it can list them (FOLIO's closed requests); a failure is logged."""
+        if ctx.policy.holds.cancelled_history_days is None:
+            return
+        source = getattr(self._tenant.backend, "list_ended_holds", None)
+        if source is None:
+            return
+        try:
+            ended = await source(caller.patron)
+        except GatewayError as exc:
+            log.warning("ended holds not read", tenant=ctx.tenant.id, error=exc.type_slug)
+            return
+        await self._lists.cancelled.observe(ctx, ended)
+
     async def before_cancel(self, caller: Caller, hold: Hold) -> None:
         """A hold in a sequence must leave it before it can be cancelled."""
         await self._lists.sequences.check_cancel(self._ctx(caller), hold.id)
@@ -95,7 +111,8 @@ class ListHooks:
         a store failure here is logged, not reported as a failed cancel)."""
         ctx = self._ctx(caller)
         try:
-            await self._lists.cancelled.record(ctx, hold, CancelReason.CANCELLED)
+            mine = hold.model_copy(update={"ended_by": HoldEndedBy.PATRON})
+            await self._lists.cancelled.record(ctx, mine, CancelReason.CANCELLED)
         except Exception:
             log.exception("cancelled-hold history not recorded", tenant=ctx.tenant.id)
 

@@ -12,8 +12,12 @@
 - There is no staff or operator path to read it: every read goes through a patron's key.
 
 Loan dates are days (``Loan.loaned_on``); a loan is recorded when it was lent on or after the
-local day history was switched on. A backend that gives no loan date (plain SIP2) anchors the
-entry at the switch-on moment instead, so the same item borrowed again later is kept once.
+local day history was switched on and was not already out at the switch: switching on notes
+the loans out at that moment (as keyed hashes, ``set_preexisting``), and those are never
+recorded while they stay out — the only way to tell for a backend that gives no loan date
+(plain SIP2), and for a loan made earlier on the day of the switch. Once such a loan is seen
+returned it is forgotten, so the same item borrowed again is recorded. A loan with no date is
+anchored at the switch-on moment.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
 
-from ils_gateway.adapters.base import ILSBackend
+from ils_gateway.adapters.base import Capability, ILSBackend
 from ils_gateway.domain.clock import Clock
 from ils_gateway.domain.errors import AuthenticationFailed, NotFound
 from ils_gateway.domain.models import Loan
@@ -83,6 +87,14 @@ class ReadingHistoryService:
         ctx.require(Feature.READING_HISTORY)
         await _check_password(ctx, backend, password)
         opened = await self._open(ctx, password, create=True)
+        # What is out now was lent before the switch: never recorded while it stays out.
+        out_now: list[Loan] = []
+        if backend.capabilities.supports(Capability.LIST_LOANS):
+            out_now = await backend.list_loans(ctx.patron)
+        repository = self._store.reading_history
+        await repository.set_preexisting(
+            ctx.owner, (repository.loan_tag(ctx.owner, loan.id, loan.item.id) for loan in out_now)
+        )
         await self._store.settings.set_reading_history(ctx.owner, True)
         self._off_until.pop(ctx.owner, None)
         self._recorded.pop(ctx.owner, None)
@@ -164,9 +176,19 @@ class ReadingHistoryService:
         return await self._store.reading_history.delete_all(ctx.owner)
 
     async def capture(
-        self, ctx: PatronContext, loans: Iterable[Loan], *, looked: bool = False
+        self,
+        ctx: PatronContext,
+        loans: Iterable[Loan],
+        *,
+        looked: bool = False,
+        complete: bool = True,
     ) -> int:
         """Record ``loans`` if the patron has history on (only loans since it was switched on).
+
+        Loans out when history was switched on are never recorded while they stay out, whatever
+        the backend says of their loan date (SIP2 gives none). ``complete``: ``loans`` is the
+        patron's whole loan list, so loans out at the switch that are missing from it have been
+        returned and are forgotten (a later loan of the same item is recorded).
 
         Called wherever the gateway sees loans; a loan seen twice is kept once. Works on any
         channel: the kiosk restriction is about showing history, not about recording it.
@@ -190,12 +212,18 @@ class ReadingHistoryService:
                 self._remember(self._off_until, owner, now + OFF_RECHECK_SECONDS)
             return 0
         first_day = since.astimezone(ctx.timezone).date()
+        repository = self._store.reading_history
+        before_switch = await repository.preexisting(owner)
+        tags = [repository.loan_tag(owner, loan.id, loan.item.id) for loan in loans]
         added = 0
-        for loan in loans:
+        for loan, tag in zip(loans, tags, strict=True):
+            out_at_switch = tag in before_switch
             if loan.loaned_on is None:
+                if out_at_switch:
+                    continue  # lent before the switch (no loan date: it was out at the switch)
                 loaned_at = since
-            elif loan.loaned_on < first_day:
-                continue
+            elif loan.loaned_on < first_day or (loan.loaned_on == first_day and out_at_switch):
+                continue  # lent before the switch
             else:
                 loaned_at = datetime.combine(loan.loaned_on, time(), ctx.timezone)
             entry = ReadingHistoryEntry(
@@ -204,8 +232,11 @@ class ReadingHistoryService:
                 loaned_at=loaned_at,
                 author=loan.item.author,
             )
-            outcome = await self._store.reading_history.record(ctx.owner, entry)
+            outcome = await repository.record(ctx.owner, entry)
             added += outcome is HistoryRecordOutcome.ADDED
+        if complete:
+            # Returned since the switch: the same item borrowed again later is a new loan.
+            await repository.release_preexisting(owner, before_switch - set(tags))
         if looked:
             self._remember(self._recorded, owner, loans)
         return added
