@@ -66,7 +66,10 @@ async def _login(client, card: str, password: str):  # type: ignore[no-untyped-d
 
 async def test_ten_wrong_passwords_lock_the_card_until_the_window_ends(make_guarded, clock):  # type: ignore[no-untyped-def]
     client, (backend,) = await make_guarded()
-    statuses = [(await _login(client, CARD, f"wrong{i}")).status for i in range(10)]
+    statuses = []
+    for i in range(10):
+        statuses.append((await _login(client, CARD, f"wrong{i}")).status)
+        clock.advance(timedelta(seconds=30))  # past each growing delay
     assert statuses == [401] * 10
     assert backend.authentications == 10
     locked = await _login(client, CARD, PASSWORD)

@@ -58,6 +58,7 @@ async def test_ten_wrong_patron_passwords_lock_the_card(
             info_request(card="0000-000001", password=f"x{i}"), idempotent=True
         )
         assert answer.screen_messages == [BAD_LOGIN]
+        clock.advance(timedelta(seconds=30))  # past each growing delay
     asked = len(checks)
     assert asked >= 10
     locked = await setup.machine.request(info_request(password=PASSWORD), idempotent=True)

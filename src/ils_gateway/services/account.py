@@ -65,6 +65,24 @@ class LoginLocked(GatewayError):
         self.retry_after = retry_after
 
 
+class LoginThrottled(LoginLocked):
+    """A failed login for this card (or from this address) was recent: the next attempt must
+    wait ``retry_after`` seconds, a delay that grows with each failure until the lock. Nothing
+    reaches the library system meanwhile; the same for every card, known or not."""
+
+    type_slug = "login-throttled"
+    status = 429
+    title = "Too many failed logins"
+
+    def __init__(self, retry_after: int) -> None:
+        GatewayError.__init__(
+            self,
+            "Too many failed logins; try again later",
+            operator_detail=f"login delayed, retry after {retry_after}s",
+        )
+        self.retry_after = retry_after
+
+
 @dataclass(frozen=True)
 class Login:
     """A successful login: the patron, and whether only a password change is allowed now."""
@@ -120,9 +138,7 @@ class AccountService:
         card_key = f"{self._tenant.id}:card:{self.card_key(card_number)}"
         address_key = f"{self._tenant.id}:address:{client}" if client else None
         keys = [card_key] if address_key is None else [card_key, address_key]
-        wait = await guard.locked(keys)
-        if wait:
-            raise LoginLocked(wait)
+        await self._refuse_while_held(keys)
         try:
             card = rules.normalise_card(self._tenant.policy.card, card_number)
             patron = await self._tenant.backend.authenticate(card, password)
@@ -140,7 +156,9 @@ class AccountService:
             return accepted()
         user_key = f"{self._tenant.id}:terminal:{user}"
         address_key = f"{self._tenant.id}:terminal-address:{address}"
-        if await self._guard.locked([user_key, address_key]):
+        try:
+            await self._refuse_while_held([user_key, address_key])
+        except LoginLocked:
             return False
         if accepted():
             await self._guard.succeeded(user_key)
@@ -148,14 +166,29 @@ class AccountService:
         await self._count_failure(user_key, address_key)
         return False
 
+    async def _refuse_while_held(self, keys: list[str]) -> None:
+        """``LoginLocked`` while a key is locked, ``LoginThrottled`` while a key's growing delay
+        lasts (a lock says when it ends; a delay is shorter)."""
+        if self._guard is None:
+            return
+        wait = await self._guard.locked(keys)
+        if wait:
+            raise LoginLocked(wait)
+        wait = await self._guard.delayed(keys)
+        if wait:
+            raise LoginThrottled(wait)
+
     async def _count_failure(self, card_key: str, address_key: str | None) -> None:
         if self._guard is None:
             return
         rule = self._tenant.policy.login
         window, lock = rule.window_minutes * 60, rule.lock_minutes * 60
-        await self._guard.failed(card_key, LoginLimit(rule.max_failures, window, lock))
+        delay, cap = rule.first_delay_seconds, rule.max_delay_seconds
+        limit = LoginLimit(rule.max_failures, window, lock, rule.delay_after_failures, delay, cap)
+        await self._guard.failed(card_key, limit)
         if address_key is not None:
-            limit = LoginLimit(rule.max_failures_per_address, window, lock)
+            free = rule.delay_after_failures_per_address
+            limit = LoginLimit(rule.max_failures_per_address, window, lock, free, delay, cap)
             await self._guard.failed(address_key, limit)
 
     def card_key(self, card_number: str) -> str:

@@ -102,6 +102,8 @@ from ils_gateway.domain.vocab import (
 )
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+# The user id an unknown card's PIN is checked against: the nil UUID, no user's id.
+_DECOY_USER_ID = "00000000-0000-0000-0000-000000000000"
 _LIMIT = 1000  # FOLIO pages collections (default 10); a patron's loans and holds fit in one
 _CANCELLED = "Closed - Cancelled"
 _CANCEL_NOTE = "Cancelled by the patron online"
@@ -208,6 +210,7 @@ class FolioBackend(GuardedBackend):
     async def authenticate(self, card_number: str, password: str) -> Patron:
         users = await self._by_barcode(FolioUser, "/users", "users", card_number)
         if len(users) != 1:  # none, or a barcode FOLIO holds twice: never guess
+            await self._decoy_pin_check(password)
             raise AuthenticationFailed(
                 operator_detail=f"FOLIO /users by barcode: {len(users)} matches"
             )
@@ -227,6 +230,23 @@ class FolioBackend(GuardedBackend):
                 accept=frozenset({200, 204}),
             )
         return await self._summary(user, card_number)
+
+    async def _decoy_pin_check(self, password: str) -> None:
+        """For a card FOLIO does not know, the same PIN check a known card gets (against the
+        nil UUID, no user's id; whatever it answers), so an unknown card and a wrong PIN cost
+        the same requests and about the same time: card numbers cannot be probed."""
+        if not self._config.verify_patron_pin or not password:
+            return
+        try:
+            await self._client.call(
+                FolioCall.PIN_VERIFY,
+                "POST",
+                "/patron-pin/verify",
+                json={"id": _DECOY_USER_ID, "pin": password},
+                accept=frozenset({200, 204}),
+            )
+        except AuthenticationFailed:
+            pass
 
     async def _blocks(self, user_id: str) -> list[BlockReason]:
         """The patron's manual and automated blocks, both checked to be this patron's."""
