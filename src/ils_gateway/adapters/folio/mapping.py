@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ils_gateway.domain.errors import BackendProtocolError
+from ils_gateway.domain.logsafe import shape_errors
 from ils_gateway.domain.models import Hold, Item, Library, Loan, Patron
 from ils_gateway.domain.vocab import BlockReason, HoldAction, HoldStatus, LoanState, MaterialType
 
@@ -263,7 +264,7 @@ def parse(model: type[M], data: Any, what: str) -> M:
     except ValidationError as exc:
         raise BackendProtocolError(
             detail="The library system sent an unexpected answer.",
-            operator_detail=f"FOLIO {what}: {exc.error_count()} field error(s): {exc}",
+            operator_detail=f"FOLIO {what}: {shape_errors(exc)}",
         ) from exc
 
 
