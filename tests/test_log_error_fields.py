@@ -13,7 +13,7 @@ from ils_gateway.adapters.folio.mapping import FolioUser, parse
 from ils_gateway.adapters.koha.schemas import KohaPatron
 from ils_gateway.adapters.koha.schemas import parse as koha_parse
 from ils_gateway.domain.errors import BackendProtocolError, HoldRefused
-from ils_gateway.domain.logsafe import safe_error
+from ils_gateway.domain.logsafe import path_shape, safe_error
 from ils_gateway.domain.vocab import RefusalReason
 from ils_gateway.elibrary.kinoden import _parse as kinoden_parse
 from ils_gateway.elibrary.kinoden import _WireTitle
@@ -69,3 +69,29 @@ async def test_a_failed_read_back_logs_no_backend_message() -> None:
     failed = [e for e in logs if e["event"] == "readback_failed"]
     assert failed and failed[0]["error"] == "hold-refused"
     assert TITLE not in str(logs) and NAME not in str(logs)
+
+
+@pytest.mark.parametrize(
+    ("path", "shape"),
+    [
+        ("/api/v1/items/2000105", "/api/v1/items/{id}"),
+        ("/api/v1/patrons/7/holds", "/api/v1/patrons/{id}/holds"),
+        ("/inventory/items/0b5a-11aa-4c1b", "/inventory/items/{id}"),
+        ("/v2/titles/KD000001/holds", "/v2/titles/{id}/holds"),
+        ("/users", "/users"),
+    ],
+)
+def test_paths_in_operator_details_keep_their_shape_not_their_ids(path: str, shape: str) -> None:
+    assert path_shape(path) == shape
+
+
+async def test_a_rest_refusal_names_no_item_in_its_path() -> None:
+    import httpx
+
+    from ils_gateway.adapters.koha.errors import KOHA, KohaCall
+
+    request = httpx.Request("GET", "http://koha/api/v1/items/2000105")
+    response = httpx.Response(404, json={"error": "Item not found"}, request=request)
+    error = KOHA.translate(KohaCall.READ, response, retry_after=1)
+    assert "2000105" not in (error.operator_detail or "")
+    assert "/api/v1/items/{id}" in (error.operator_detail or "")

@@ -3,11 +3,13 @@ values it quotes (a card, a password, a patron's name, a title, an item: issue 1
 
 from __future__ import annotations
 
+import re
+
 from pydantic import ValidationError
 
 from ils_gateway.domain.errors import GatewayError
 
-__all__ = ["safe_error", "shape_errors"]
+__all__ = ["path_shape", "safe_error", "shape_errors"]
 
 
 def safe_error(error: BaseException) -> str:
@@ -26,3 +28,12 @@ def shape_errors(error: ValidationError, limit: int = 3) -> str:
     )
     more = f" (+{len(found) - limit} more)" if len(found) > limit else ""
     return f"{len(found)} field error(s): {where}{more}"
+
+
+_ID_SEGMENT = re.compile(r"(?!v\d+$)[^/]*\d[^/]*")
+
+
+def path_shape(path: str) -> str:
+    """``path`` with every segment that holds a digit (an item, title, patron or record id)
+    replaced by ``{id}`` (a version such as ``v1`` is kept): ``/api/v1/items/{id}``."""
+    return "/".join("{id}" if _ID_SEGMENT.fullmatch(s) else s for s in path.split("/"))

@@ -134,7 +134,8 @@ def _mismatch(what: str, asked: str, got: object) -> BackendProtocolError:
     """FOLIO answered about something other than what was asked."""
     return BackendProtocolError(
         detail="The library system sent an unexpected answer.",
-        operator_detail=f"FOLIO {what}: answer is for {got!r}, asked {asked!r}",
+        # Neither value: they are cards, items or patrons' ids.
+        operator_detail=f"FOLIO {what}: the answer is about another record than asked",
     )
 
 
@@ -469,7 +470,7 @@ class FolioBackend(GuardedBackend):
         if record.holdingsRecordId is None or not _UUID.match(record.holdingsRecordId):
             raise BackendProtocolError(
                 detail="The library system sent an unexpected answer.",
-                operator_detail=f"FOLIO item {record.id} has no holdings record",
+                operator_detail="FOLIO: an item has no holdings record",
             )
         path = "/holdings-storage/holdings/{id}"
         holdings, _ = await self._by_id(FolioHoldings, path, record.holdingsRecordId)
