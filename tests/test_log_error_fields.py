@@ -95,3 +95,30 @@ async def test_a_rest_refusal_names_no_item_in_its_path() -> None:
     error = KOHA.translate(KohaCall.READ, response, retry_after=1)
     assert "2000105" not in (error.operator_detail or "")
     assert "/api/v1/items/{id}" in (error.operator_detail or "")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
+    from ils_gateway.store.engine import default_url
+
+    if request.param == "sqlite":
+        return default_url(tmp_path / "s.sqlite3")
+    return str(request.getfixturevalue("postgres_url"))
+
+
+async def test_a_store_error_quotes_no_parameter(store_url: str) -> None:
+    """A failing statement's text (logged in a traceback when the cancelled-hold history or
+    the reading history cannot be written) shows no parameter: they are titles and ids."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from ils_gateway.store.engine import create_engine
+
+    engine = create_engine(store_url)
+    try:
+        with pytest.raises(SQLAlchemyError) as info:
+            async with engine.begin() as conn:
+                await conn.execute(text("SELECT * FROM no_such_table WHERE t = :t"), {"t": TITLE})
+        assert TITLE not in str(info.value)
+    finally:
+        await engine.dispose()
