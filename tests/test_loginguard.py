@@ -144,3 +144,18 @@ def test_the_delay_schedule() -> None:
     assert DELAYED.delay_after(10_000) == 5
     with pytest.raises(ValueError):
         LoginLimit(failures=3, window=900, lock=900, delay=-1)
+
+
+async def test_one_check_of_a_key_at_a_time(guard: LoginGuard) -> None:
+    assert await guard.claim("t:card:1", 60)
+    assert not await guard.claim("t:card:1", 60), "a parallel check must wait"
+    assert await guard.claim("t:card:2", 60), "another card is not held up"
+    await guard.release("t:card:1")
+    assert await guard.claim("t:card:1", 60)
+
+
+async def test_a_lost_release_ends_with_the_claim(clock) -> None:  # type: ignore[no-untyped-def]
+    guard = MemoryLoginGuard(clock=clock)
+    assert await guard.claim("k", 60)
+    clock.now += 61
+    assert await guard.claim("k", 60)

@@ -6,6 +6,7 @@ unknown card and wrong password look the same; every spelling of a card is one c
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -284,3 +285,59 @@ async def test_the_elibrary_bridge_is_held_back_by_the_same_delays(make_guarded,
     assert (await _login(client, CARD, PASSWORD)).status == 429
     clock.advance(timedelta(seconds=1))
     assert (await (await check("1000000001", PASSWORD)).json())["valid"] is True
+
+
+class HeldBackend(CountingBackend):
+    """Counts password checks and holds each until the test lets them go."""
+
+    def __init__(self, backend: object) -> None:
+        super().__init__(backend)
+        self.go = asyncio.Event()
+        self.waiting = asyncio.Event()
+
+    async def authenticate(self, card: str, password: str):  # type: ignore[no-untyped-def]
+        self.authentications += 1
+        self.waiting.set()
+        await self.go.wait()
+        return await self._backend.authenticate(card, password)  # type: ignore[attr-defined]
+
+
+async def test_parallel_guesses_of_one_card_reach_the_library_one_at_a_time(  # type: ignore[no-untyped-def]
+    aiohttp_client, koha_url, clock
+):
+    await _parallel_guesses(aiohttp_client, koha_url, clock)
+
+
+async def test_parallel_guesses_wait_for_each_other_across_processes_through_redis(  # type: ignore[no-untyped-def]
+    aiohttp_client, koha_url, clock, redis_url, redis_prefix
+):
+    await _parallel_guesses(
+        aiohttp_client, koha_url, clock, redis_url=redis_url, redis_prefix=redis_prefix
+    )
+
+
+async def _parallel_guesses(aiohttp_client, koha_url, clock, **shared):  # type: ignore[no-untyped-def]
+    held: list[HeldBackend] = []
+
+    def wrap(tenant, backend, cache, seconds):  # type: ignore[no-untyped-def]
+        held.append(HeldBackend(backend))
+        return held[-1]
+
+    registry = TenantRegistry(parse_tenants(tenant_toml(koha_url)).tenants)
+    app = create_app(GatewaySettings(tenants=registry, clock=clock, wrap_backend=wrap, **shared))
+    client = await aiohttp_client(app)
+    (backend,) = held
+    first = asyncio.ensure_future(_login(client, CARD, "guess-0"))
+    await backend.waiting.wait()  # the first check is at the library
+    # (a bound only: without the guard's claim the others would wait at the library forever)
+    others = await asyncio.wait_for(
+        asyncio.gather(*(_login(client, CARD, f"guess-{i}") for i in range(1, 6))), 30
+    )
+    assert [r.status for r in others] == [429] * 5
+    types = [(await r.json())["type"] for r in others]
+    assert all(t.endswith("login-throttled") for t in types)
+    assert backend.authentications == 1
+    backend.go.set()
+    assert (await first).status == 401
+    # The check is over: the card's next attempt reaches the library again.
+    assert (await _login(client, CARD, PASSWORD)).status == 201

@@ -44,6 +44,8 @@ if TYPE_CHECKING:
     from ils_gateway.services.mylists.runtime import MyLists
     from ils_gateway.services.sessions import PatronSessions
 
+# The longest a card's check may stay claimed if its release is lost (a crashed process).
+_CLAIM_SECONDS = 60.0
 # Hyphens and dashes a patron may type between the digits of a card (after NFKC).
 _SEPARATORS = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc"
 
@@ -139,13 +141,19 @@ class AccountService:
         address_key = f"{self._tenant.id}:address:{client}" if client else None
         keys = [card_key] if address_key is None else [card_key, address_key]
         await self._refuse_while_held(keys)
+        # One check of a card at a time: parallel guesses wait like sequential ones.
+        if not await guard.claim(card_key, _CLAIM_SECONDS):
+            raise LoginThrottled(1)
         try:
-            card = rules.normalise_card(self._tenant.policy.card, card_number)
-            patron = await self._tenant.backend.authenticate(card, password)
-        except AuthenticationFailed:
-            await self._count_failure(card_key, address_key)
-            raise
-        await guard.succeeded(card_key)
+            try:
+                card = rules.normalise_card(self._tenant.policy.card, card_number)
+                patron = await self._tenant.backend.authenticate(card, password)
+            except AuthenticationFailed:
+                await self._count_failure(card_key, address_key)
+                raise
+            await guard.succeeded(card_key)
+        finally:
+            await guard.release(card_key)
         return patron
 
     async def terminal_login(self, user: str, address: str, accepted: Callable[[], bool]) -> bool:
@@ -160,11 +168,16 @@ class AccountService:
             await self._refuse_while_held([user_key, address_key])
         except LoginLocked:
             return False
-        if accepted():
-            await self._guard.succeeded(user_key)
-            return True
-        await self._count_failure(user_key, address_key)
-        return False
+        if not await self._guard.claim(user_key, _CLAIM_SECONDS):
+            return False
+        try:
+            if accepted():
+                await self._guard.succeeded(user_key)
+                return True
+            await self._count_failure(user_key, address_key)
+            return False
+        finally:
+            await self._guard.release(user_key)
 
     async def _refuse_while_held(self, keys: list[str]) -> None:
         """``LoginLocked`` while a key is locked, ``LoginThrottled`` while a key's growing delay

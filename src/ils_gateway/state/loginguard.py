@@ -10,8 +10,13 @@ Interface (``LoginGuard``, implemented by ``MemoryLoginGuard`` and ``RedisLoginG
     if wait:
         ...  # answer 429 with Retry-After: wait; nothing goes to the library system
     limit = LoginLimit(failures=10, window=900, lock=900, free=3, delay=1, max_delay=30)
-    wait = await guard.failed(card_key, limit)
-    await guard.succeeded(card_key)  # forget the card's failures (and its delay)
+    if await guard.claim(card_key, 60):  # one check of a card at a time
+        try:
+            ...  # ask the library; on a wrong password:
+            wait = await guard.failed(card_key, limit)
+            # on success: guard.succeeded(card_key) forgets the failures (and the delay)
+        finally:
+            await guard.release(card_key)
 
 The failures of a key within the last ``window`` seconds are counted (a sliding window); the one
 that reaches ``failures`` locks the key for ``lock`` seconds and starts a fresh count. Before
@@ -86,6 +91,15 @@ class LoginGuard(Protocol):
         """Forget ``key``'s failures and its delay."""
         ...
 
+    async def claim(self, key: str, seconds: float) -> bool:
+        """Mark a check of ``key`` as under way (for at most ``seconds``); False when one
+        already is, so parallel guesses cannot all pass before the first failure counts."""
+        ...
+
+    async def release(self, key: str) -> None:
+        """The check of ``key`` is over."""
+        ...
+
 
 def _digest(key: str) -> str:
     return hashlib.sha256(f"login-guard\x00{key}".encode()).hexdigest()[:40]
@@ -104,6 +118,7 @@ class MemoryLoginGuard:
         self._failures: LRUCache[str, tuple[float, ...]] = LRUCache(maxsize=max_keys)
         self._locks: LRUCache[str, float] = LRUCache(maxsize=max_keys)
         self._delays: LRUCache[str, float] = LRUCache(maxsize=max_keys)
+        self._busy: LRUCache[str, float] = LRUCache(maxsize=max_keys)
 
     async def locked(self, keys: Sequence[str]) -> int:
         now = self._clock()
@@ -135,6 +150,16 @@ class MemoryLoginGuard:
         self._failures.pop(_digest(key), None)
         self._delays.pop(_digest(key), None)
 
+    async def claim(self, key: str, seconds: float) -> bool:
+        now, slot = self._clock(), _digest(key)
+        if self._busy.get(slot, 0.0) > now:
+            return False
+        self._busy[slot] = now + seconds
+        return True
+
+    async def release(self, key: str) -> None:
+        self._busy.pop(_digest(key), None)
+
 
 class RedisLoginGuard:
     """Failures (a sorted set of their times) and locks (the lock's end, with a TTL) in Redis."""
@@ -154,6 +179,9 @@ class RedisLoginGuard:
 
     def _delay_key(self, key: str) -> str:
         return f"{self._prefix}login:delay:{_digest(key)}"
+
+    def _busy_key(self, key: str) -> str:
+        return f"{self._prefix}login:busy:{_digest(key)}"
 
     async def locked(self, keys: Sequence[str]) -> int:
         return await self._until([self._lock_key(k) for k in keys])
@@ -194,3 +222,11 @@ class RedisLoginGuard:
 
     async def succeeded(self, key: str) -> None:
         await self._redis.delete(self._count_key(key), self._delay_key(key))
+
+    async def claim(self, key: str, seconds: float) -> bool:
+        # A safety expiry only (Redis's own clock): release() ends the claim.
+        ms = max(1, math.ceil(seconds * 1000))
+        return bool(await self._redis.set(self._busy_key(key), "1", nx=True, px=ms))
+
+    async def release(self, key: str) -> None:
+        await self._redis.delete(self._busy_key(key))
