@@ -148,8 +148,13 @@ async def test_bridge_answers_yes_or_no_only(make_client):
     assert unknown_library.status == 404
 
 
+# The bridge's own per-card limit, without the login guard's growing delays (tested in
+# test_login_guard) answering first.
+NO_LOGIN_DELAYS = "\n[tenants.policy.login]\nfirst_delay_seconds = 0\n"
+
+
 async def test_bridge_is_rate_limited_per_card(make_client, clock):
-    client = await make_client(WITH_ELIBRARY)
+    client = await make_client(WITH_ELIBRARY + NO_LOGIN_DELAYS)
     key = {"Authorization": f"Bearer {BRIDGE_KEY}"}
     body = {"cardNumber": "1000000001", "password": "guess"}
     statuses = [(await client.post(BRIDGE, json=body, headers=key)).status for _ in range(5)]
@@ -167,7 +172,7 @@ async def test_bridge_is_rate_limited_per_card(make_client, clock):
 
 async def test_bridge_card_limit_counts_every_spelling_of_the_card_as_one(make_client):
     # Hyphens, spaces and full-width digits are the same card after the tenant's card rule.
-    client = await make_client(WITH_ELIBRARY)
+    client = await make_client(WITH_ELIBRARY + NO_LOGIN_DELAYS)
     key = {"Authorization": f"Bearer {BRIDGE_KEY}"}
     spellings = [
         "1000000001",
@@ -269,8 +274,9 @@ async def test_bridge_limits_are_shared_between_processes_through_redis(
     make_client, redis_url, redis_prefix
 ):
     # Two apps on one Redis stand for two gateway processes behind a load balancer.
-    first = await make_client(WITH_ELIBRARY, redis_url=redis_url, redis_prefix=redis_prefix)
-    second = await make_client(WITH_ELIBRARY, redis_url=redis_url, redis_prefix=redis_prefix)
+    tenant = WITH_ELIBRARY + NO_LOGIN_DELAYS
+    first = await make_client(tenant, redis_url=redis_url, redis_prefix=redis_prefix)
+    second = await make_client(tenant, redis_url=redis_url, redis_prefix=redis_prefix)
     key = {"Authorization": f"Bearer {BRIDGE_KEY}"}
     body = {"cardNumber": "1000000001", "password": "guess"}
     for client in (first, second, first, second, first):

@@ -11,6 +11,7 @@ import pytest
 from kiosk_support import CARD, PASSWORD, Clock, Setup, running, self_check
 from test_face_sip2 import checkout, info_request
 
+from ils_gateway.adapters.sip2.backend import Sip2Backend
 from ils_gateway.sip2.client import SIP2LoginFailed
 
 LOCKED = "ログインの失敗が続いたため、しばらくご利用いただけません"
@@ -58,6 +59,7 @@ async def test_ten_wrong_patron_passwords_lock_the_card(
             info_request(card="0000-000001", password=f"x{i}"), idempotent=True
         )
         assert answer.screen_messages == [BAD_LOGIN]
+        clock.advance(timedelta(seconds=30))  # past each growing delay
     asked = len(checks)
     assert asked >= 10
     locked = await setup.machine.request(info_request(password=PASSWORD), idempotent=True)
@@ -68,3 +70,73 @@ async def test_ten_wrong_patron_passwords_lock_the_card(
     clock.advance(timedelta(minutes=15))
     answer = await setup.machine.request(info_request(), idempotent=True)
     assert answer.get("BL") == "Y" and answer.get("CQ") == "Y"
+
+
+async def test_wrong_terminal_logins_delay_the_next_one(setup: Setup, clock: Clock) -> None:
+    """After 3 free failures each further one holds the terminal back (1, 2, 4… s): even the
+    right password is refused until the delay has passed."""
+    for _ in range(4):
+        with pytest.raises(SIP2LoginFailed):
+            async with self_check(setup.port, password="wrong"):
+                pass
+    with pytest.raises(SIP2LoginFailed):
+        async with self_check(setup.port):
+            pass
+    clock.advance(timedelta(seconds=1))
+    async with self_check(setup.port) as machine:
+        answer = await machine.request(info_request(), idempotent=True)
+        assert answer.get("BL") == "Y"
+
+
+async def test_wrong_patron_passwords_delay_the_next_check(
+    setup: Setup, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checks: list[str] = []
+    real = setup.sim.authenticate
+
+    def counting(card_number: str, password: str):  # type: ignore[no-untyped-def]
+        checks.append(card_number)
+        return real(card_number, password)
+
+    monkeypatch.setattr(setup.sim, "authenticate", counting)
+    for i in range(4):
+        answer = await setup.machine.request(
+            info_request(card="0000-000001", password=f"x{i}"), idempotent=True
+        )
+        assert answer.screen_messages == [BAD_LOGIN]
+    asked = len(checks)
+    held = await setup.machine.request(info_request(password=PASSWORD), idempotent=True)
+    assert held.get("BL") == "N" and held.screen_messages == [LOCKED]
+    refused = await checkout(setup.machine, "2000105", card=CARD, password=PASSWORD)
+    assert not refused.ok and refused.screen_messages == [LOCKED]
+    assert len(checks) == asked, "a held-back card's password reached the library"
+    clock.advance(timedelta(seconds=1))
+    answer = await setup.machine.request(info_request(), idempotent=True)
+    assert answer.get("BL") == "Y" and answer.get("CQ") == "Y"
+
+
+async def test_unknown_card_and_wrong_password_answer_alike_on_the_kiosk(
+    setup: Setup, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same fields, the same delays, and the same requests to the library (one 63 for
+    each check) for a patron's card and a card the library does not know."""
+    asked: list[str] = []
+    real = Sip2Backend._patron_info
+
+    async def counting(self, card_number, *args, **kwargs):  # type: ignore[no-untyped-def]
+        asked.append(card_number)
+        return await real(self, card_number, *args, **kwargs)
+
+    monkeypatch.setattr(Sip2Backend, "_patron_info", counting)
+    seen = []
+    for card in (CARD, "0000999999"):
+        before = len(asked)
+        answers = []
+        for i in range(5):
+            answer = await setup.machine.request(
+                info_request(card=card, password=f"x{i}"), idempotent=True
+            )
+            answers.append([f for f in answer.fields if f[0] not in ("AA", "AY", "AZ")])
+        seen.append((answers, len(asked) - before))
+    assert seen[0] == seen[1]
+    assert seen[0][1] == 4, "the 5th check waits out a delay, without asking the library"

@@ -57,6 +57,7 @@ from ils_gateway.domain.errors import (
     OutcomeUnknown,
     Refused,
 )
+from ils_gateway.domain.logsafe import path_shape
 from ils_gateway.domain.models import BatchResult, RenewalResult
 from ils_gateway.domain.retry import RetryPolicy
 
@@ -288,9 +289,10 @@ def decode_json(system: str, response: httpx.Response) -> object:
         return response.json()
     except ValueError as exc:
         request = response.request
+        path = path_shape(request.url.path)
         raise BackendProtocolError(
             detail="The library system sent an answer the gateway cannot read.",
-            operator_detail=f"{system} {request.method} {request.url.path}: body is not JSON",
+            operator_detail=f"{system} {request.method} {path}: body is not JSON",
         ) from exc
 
 
@@ -415,7 +417,8 @@ class Vendor(Generic[_Call]):
         status = response.status_code
         body = self.read_error(response)
         message = body.message
-        where = f"{self.system} {response.request.method} {response.request.url.path} -> {status}"
+        request = response.request
+        where = f"{self.system} {request.method} {path_shape(request.url.path)} -> {status}"
         operator = f"{where}: {message or '(no message)'}" + (
             f" [{body.code}]" if body.code else ""
         )
@@ -595,7 +598,7 @@ class _Pages:
 
     def broken(self, what: str, response: httpx.Response | None = None) -> BackendProtocolError:
         """``response`` names the path as sent (with the API root), else the list's path."""
-        path = response.request.url.path if response is not None else self._path
+        path = path_shape(response.request.url.path if response is not None else self._path)
         return BackendProtocolError(
             detail="The library system sent an answer the gateway cannot read.",
             operator_detail=f"{self._system} {path}: {what}",

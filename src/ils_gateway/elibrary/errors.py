@@ -26,6 +26,7 @@ from ils_gateway.domain.errors import (
     PatronBlocked,
     Refused,
 )
+from ils_gateway.domain.logsafe import path_shape
 from ils_gateway.domain.vocab import BlockReason, RefusalReason
 
 
@@ -155,7 +156,7 @@ def translate_error(
     error = read_vendor_error(response)
     request = response.request
     operator = (
-        f"e-library {request.method} {request.url.path} -> {error.status}"
+        f"e-library {request.method} {path_shape(request.url.path)} -> {error.status}"
         f" [{error.code or 'no code'}]: {error.message or '(no message)'}"
     )
     wait = error.retry_after if error.retry_after is not None else retry_after

@@ -16,6 +16,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from ils_gateway.domain.ebooks import EbookAvailability, EbookHold, EbookLoan, EbookTitle
 from ils_gateway.domain.errors import BackendProtocolError
+from ils_gateway.domain.logsafe import shape_errors
 from ils_gateway.domain.retry import RetryPolicy
 from ils_gateway.domain.vocab import HoldStatus
 from ils_gateway.elibrary.client import (
@@ -127,7 +128,7 @@ def _parse(model: type[W], body: Any, what: str) -> W:
     except ValidationError as exc:
         raise BackendProtocolError(
             "The e-library sent an answer the gateway cannot read.",
-            operator_detail=f"e-library {what}: {exc.error_count()} schema errors: {exc}",
+            operator_detail=f"e-library {what}: {shape_errors(exc)}",
         ) from exc
 
 
@@ -136,9 +137,11 @@ def _convert(what: str, build: Callable[[], _T]) -> _T:
     try:
         return build()
     except (ValueError, ValidationError) as exc:
+        # ValidationError is a ValueError: its text quotes the values (titles, cards).
+        reason = shape_errors(exc) if isinstance(exc, ValidationError) else type(exc).__name__
         raise BackendProtocolError(
             "The e-library sent an answer the gateway cannot read.",
-            operator_detail=f"e-library {what}: {exc}",
+            operator_detail=f"e-library {what}: {reason}",
         ) from exc
 
 

@@ -44,6 +44,8 @@ if TYPE_CHECKING:
     from ils_gateway.services.mylists.runtime import MyLists
     from ils_gateway.services.sessions import PatronSessions
 
+# The longest a card's check may stay claimed if its release is lost (a crashed process).
+_CLAIM_SECONDS = 60.0
 # Hyphens and dashes a patron may type between the digits of a card (after NFKC).
 _SEPARATORS = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc"
 
@@ -61,6 +63,24 @@ class LoginLocked(GatewayError):
         super().__init__(
             "Too many failed logins; try again later",
             operator_detail=f"login locked, retry after {retry_after}s",
+        )
+        self.retry_after = retry_after
+
+
+class LoginThrottled(LoginLocked):
+    """A failed login for this card (or from this address) was recent: the next attempt must
+    wait ``retry_after`` seconds, a delay that grows with each failure until the lock. Nothing
+    reaches the library system meanwhile; the same for every card, known or not."""
+
+    type_slug = "login-throttled"
+    status = 429
+    title = "Too many failed logins"
+
+    def __init__(self, retry_after: int) -> None:
+        GatewayError.__init__(
+            self,
+            "Too many failed logins; try again later",
+            operator_detail=f"login delayed, retry after {retry_after}s",
         )
         self.retry_after = retry_after
 
@@ -120,16 +140,20 @@ class AccountService:
         card_key = f"{self._tenant.id}:card:{self.card_key(card_number)}"
         address_key = f"{self._tenant.id}:address:{client}" if client else None
         keys = [card_key] if address_key is None else [card_key, address_key]
-        wait = await guard.locked(keys)
-        if wait:
-            raise LoginLocked(wait)
+        await self._refuse_while_held(keys)
+        # One check of a card at a time: parallel guesses wait like sequential ones.
+        if not await guard.claim(card_key, _CLAIM_SECONDS):
+            raise LoginThrottled(1)
         try:
-            card = rules.normalise_card(self._tenant.policy.card, card_number)
-            patron = await self._tenant.backend.authenticate(card, password)
-        except AuthenticationFailed:
-            await self._count_failure(card_key, address_key)
-            raise
-        await guard.succeeded(card_key)
+            try:
+                card = rules.normalise_card(self._tenant.policy.card, card_number)
+                patron = await self._tenant.backend.authenticate(card, password)
+            except AuthenticationFailed:
+                await self._count_failure(card_key, address_key)
+                raise
+            await guard.succeeded(card_key)
+        finally:
+            await guard.release(card_key)
         return patron
 
     async def terminal_login(self, user: str, address: str, accepted: Callable[[], bool]) -> bool:
@@ -140,22 +164,44 @@ class AccountService:
             return accepted()
         user_key = f"{self._tenant.id}:terminal:{user}"
         address_key = f"{self._tenant.id}:terminal-address:{address}"
-        if await self._guard.locked([user_key, address_key]):
+        try:
+            await self._refuse_while_held([user_key, address_key])
+        except LoginLocked:
             return False
-        if accepted():
-            await self._guard.succeeded(user_key)
-            return True
-        await self._count_failure(user_key, address_key)
-        return False
+        if not await self._guard.claim(user_key, _CLAIM_SECONDS):
+            return False
+        try:
+            if accepted():
+                await self._guard.succeeded(user_key)
+                return True
+            await self._count_failure(user_key, address_key)
+            return False
+        finally:
+            await self._guard.release(user_key)
+
+    async def _refuse_while_held(self, keys: list[str]) -> None:
+        """``LoginLocked`` while a key is locked, ``LoginThrottled`` while a key's growing delay
+        lasts (a lock says when it ends; a delay is shorter)."""
+        if self._guard is None:
+            return
+        wait = await self._guard.locked(keys)
+        if wait:
+            raise LoginLocked(wait)
+        wait = await self._guard.delayed(keys)
+        if wait:
+            raise LoginThrottled(wait)
 
     async def _count_failure(self, card_key: str, address_key: str | None) -> None:
         if self._guard is None:
             return
         rule = self._tenant.policy.login
         window, lock = rule.window_minutes * 60, rule.lock_minutes * 60
-        await self._guard.failed(card_key, LoginLimit(rule.max_failures, window, lock))
+        delay, cap = rule.first_delay_seconds, rule.max_delay_seconds
+        limit = LoginLimit(rule.max_failures, window, lock, rule.delay_after_failures, delay, cap)
+        await self._guard.failed(card_key, limit)
         if address_key is not None:
-            limit = LoginLimit(rule.max_failures_per_address, window, lock)
+            free = rule.delay_after_failures_per_address
+            limit = LoginLimit(rule.max_failures_per_address, window, lock, free, delay, cap)
             await self._guard.failed(address_key, limit)
 
     def card_key(self, card_number: str) -> str:

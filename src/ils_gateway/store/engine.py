@@ -52,12 +52,15 @@ def _search_path_from_options(url: URL) -> tuple[URL, str | None]:
 
 
 def create_engine(url: str) -> AsyncEngine:
-    """Create the async engine for ``url`` with the store's per-database settings."""
+    """Create the async engine for ``url`` with the store's per-database settings.
+
+    Statement parameters are hidden from error texts (``hide_parameters``): they are titles,
+    item and patron ids, and a failing write's text reaches the log in a traceback."""
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         _private_sqlite_file(parsed.database)
-        engine = create_async_engine(parsed)
+        engine = create_async_engine(parsed, hide_parameters=True)
         _configure_sqlite(engine)
         return engine
     if backend == "postgresql":
@@ -65,7 +68,9 @@ def create_engine(url: str) -> AsyncEngine:
         connect_args: dict[str, Any] = {}
         if search_path:
             connect_args["server_settings"] = {"search_path": search_path}
-        return create_async_engine(parsed, connect_args=connect_args, pool_pre_ping=True)
+        return create_async_engine(
+            parsed, connect_args=connect_args, pool_pre_ping=True, hide_parameters=True
+        )
     raise ValueError(f"unsupported store database {backend!r} (use sqlite or postgresql)")
 
 

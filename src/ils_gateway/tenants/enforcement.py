@@ -93,7 +93,16 @@ RULES: dict[str, Enforcement] = {
     "account.temporary_password_pattern": _g((_ACCOUNT, ".temporary_password_pattern")),
     **{
         f"login.{k}": _g((_ACCOUNT, f".{k}"))
-        for k in ("max_failures", "window_minutes", "lock_minutes", "max_failures_per_address")
+        for k in (
+            "max_failures",
+            "window_minutes",
+            "lock_minutes",
+            "max_failures_per_address",
+            "delay_after_failures",
+            "delay_after_failures_per_address",
+            "first_delay_seconds",
+            "max_delay_seconds",
+        )
     },
     # renewals: explained and refused by the gateway first; the ILS still has the last word
     **{

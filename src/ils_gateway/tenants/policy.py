@@ -105,7 +105,10 @@ class AccountPolicy(_Config):
 
 
 class LoginPolicy(_Config):
-    """When failed logins lock a card (or a client address) for a while, on every face."""
+    """When failed logins lock a card (or a client address) for a while, on every face, and
+    the growing delays before that: after ``delay_after_failures`` failures within the window,
+    each further one holds the card back ``first_delay_seconds``, then twice, four times… that,
+    at most ``max_delay_seconds`` (the address likewise after its own number)."""
 
     max_failures: int = Field(10, ge=1, description="failed logins of one card that lock it")
     window_minutes: int = Field(15, ge=1, description="the failures counted are this recent")
@@ -113,6 +116,16 @@ class LoginPolicy(_Config):
     max_failures_per_address: int = Field(
         100, ge=1, description="failed logins from one client address that lock the address"
     )
+    delay_after_failures: int = Field(
+        3, ge=0, description="failed logins of one card before each further one delays the next"
+    )
+    delay_after_failures_per_address: int = Field(
+        20, ge=0, description="failed logins from one address before each further one delays"
+    )
+    first_delay_seconds: int = Field(
+        1, ge=0, description="the first delay; it doubles with each further failure (0: none)"
+    )
+    max_delay_seconds: int = Field(30, ge=0, description="the longest delay before the lock")
 
 
 class OverdueRenewal(_Config):

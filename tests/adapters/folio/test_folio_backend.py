@@ -197,15 +197,34 @@ async def test_wrong_pin_is_authentication_failed(folio: FakeFolio, backend: Fol
 async def test_unknown_or_ambiguous_card_is_authentication_failed(
     folio: FakeFolio, backend: FolioBackend, found: list
 ) -> None:
+    """Refused after the same requests as a wrong PIN: the PIN is checked against the nil
+    UUID (no user's id, and never a user found), whatever that answers."""
     folio.on("GET", "/users", Answer(json={"users": found, "totalRecords": len(found)}))
     pin = folio.on("POST", "/patron-pin/verify", Answer(200))
     with pytest.raises(AuthenticationFailed):
         await backend.authenticate(PATRON_CARD, "4321")
-    assert pin.call_count == 0
+    assert pin.call_count == 1
+    sent = json.loads(pin.calls.last.request.content)
+    assert sent == {"id": "00000000-0000-0000-0000-000000000000", "pin": "4321"}
+
+
+async def test_unknown_card_and_wrong_pin_cost_the_same_requests(
+    folio: FakeFolio, backend: FolioBackend
+) -> None:
+    counts = []
+    for found in ([USER], []):
+        before = len(folio.seen)
+        folio.on("GET", "/users", Answer(json={"users": found, "totalRecords": len(found)}))
+        folio.on("POST", "/patron-pin/verify", Answer(422, content=b"PIN does not match"))
+        with pytest.raises(AuthenticationFailed):
+            await backend.authenticate(PATRON_CARD, "0000")
+        counts.append([(r.method, r.url.path) for r in folio.seen[before:]])
+    assert counts[0] == counts[1]
 
 
 async def test_card_number_is_escaped_in_cql(folio: FakeFolio, backend: FolioBackend) -> None:
     users = folio.on("GET", "/users", Answer(json={"users": [], "totalRecords": 0}))
+    folio.on("POST", "/patron-pin/verify", Answer(404, content=b"User not found"))
     with pytest.raises(AuthenticationFailed):
         await backend.authenticate('12" or barcode=*', "x")
     assert users.calls.last.request.url.params["query"] == r'barcode=="12\" or barcode=\*"'

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
@@ -137,18 +138,33 @@ async def test_authenticate_checks_the_password_with_koha(
 
 
 @pytest.mark.parametrize(
-    ("rows", "status"),
-    [([PATRON_ROW], 400), ([], None)],
+    ("rows", "userid"),
+    [([PATRON_ROW], "yamada"), ([], "ils-gateway-no-such-patron")],
     ids=["wrong-password", "unknown-card"],
 )
-async def test_bad_card_or_password_is_one_error(
-    fake_koha: FakeKoha, backend: KohaBackend, rows: list[Any], status: int | None
+async def test_bad_card_or_password_is_one_error_after_the_same_requests(
+    fake_koha: FakeKoha, backend: KohaBackend, rows: list[Any], userid: str
 ) -> None:
-    fake_koha.on("GET", "/patrons", Answer(json=rows))
-    fake_koha.on("POST", "/auth/password/validation", Answer(status or 204, {"error": "x"}))
+    """An unknown card's password is checked too (against a user id no patron has), so both
+    cost one lookup and one password check: card numbers cannot be probed by timing."""
+    lookup = fake_koha.on("GET", "/patrons", Answer(json=rows))
+    check = fake_koha.on(
+        "POST", "/auth/password/validation", Answer(400, {"error": "Validation failed"})
+    )
     with pytest.raises(AuthenticationFailed) as info:
         await backend.authenticate("1000000001", "nope")
     assert info.value.detail == AuthenticationFailed.title
+    assert (lookup.call_count, check.call_count) == (1, 1)
+    assert json.loads(check.calls.last.request.read()) == {"userid": userid, "password": "nope"}
+
+
+async def test_an_unknown_card_is_refused_whatever_the_decoy_check_answers(
+    fake_koha: FakeKoha, backend: KohaBackend
+) -> None:
+    fake_koha.on("GET", "/patrons", Answer(json=[]))
+    fake_koha.on("POST", "/auth/password/validation", Answer(204))
+    with pytest.raises(AuthenticationFailed):
+        await backend.authenticate("1000000001", "nope")
 
 
 async def test_expired_and_restricted_patrons_carry_blocks(

@@ -108,6 +108,8 @@ from ils_gateway.domain.vocab import (
 from ils_gateway.tenants.materials import MaterialTypeMap
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+# The user id an unknown card's PIN is checked against: the nil UUID, no user's id.
+_DECOY_USER_ID = "00000000-0000-0000-0000-000000000000"
 _LIMIT = 1000  # FOLIO pages collections (default 10); a patron's loans and holds fit in one
 _CANCELLED = "Closed - Cancelled"
 _CANCEL_NOTE = "Cancelled by the patron online"
@@ -140,7 +142,8 @@ def _mismatch(what: str, asked: str, got: object) -> BackendProtocolError:
     """FOLIO answered about something other than what was asked."""
     return BackendProtocolError(
         detail="The library system sent an unexpected answer.",
-        operator_detail=f"FOLIO {what}: answer is for {got!r}, asked {asked!r}",
+        # Neither value: they are cards, items or patrons' ids.
+        operator_detail=f"FOLIO {what}: the answer is about another record than asked",
     )
 
 
@@ -229,6 +232,7 @@ class FolioBackend(GuardedBackend):
     async def authenticate(self, card_number: str, password: str) -> Patron:
         users = await self._by_barcode(FolioUser, "/users", "users", card_number)
         if len(users) != 1:  # none, or a barcode FOLIO holds twice: never guess
+            await self._decoy_pin_check(password)
             raise AuthenticationFailed(
                 operator_detail=f"FOLIO /users by barcode: {len(users)} matches"
             )
@@ -248,6 +252,23 @@ class FolioBackend(GuardedBackend):
                 accept=frozenset({200, 204}),
             )
         return await self._summary(user, card_number)
+
+    async def _decoy_pin_check(self, password: str) -> None:
+        """For a card FOLIO does not know, the same PIN check a known card gets (against the
+        nil UUID, no user's id; whatever it answers), so an unknown card and a wrong PIN cost
+        the same requests and about the same time: card numbers cannot be probed."""
+        if not self._config.verify_patron_pin or not password:
+            return
+        try:
+            await self._client.call(
+                FolioCall.PIN_VERIFY,
+                "POST",
+                "/patron-pin/verify",
+                json={"id": _DECOY_USER_ID, "pin": password},
+                accept=frozenset({200, 204}),
+            )
+        except AuthenticationFailed:
+            pass
 
     async def _blocks(self, user_id: str) -> list[BlockReason]:
         """The patron's manual and automated blocks, both checked to be this patron's."""
@@ -580,7 +601,7 @@ class FolioBackend(GuardedBackend):
         if record.holdingsRecordId is None or not _UUID.match(record.holdingsRecordId):
             raise BackendProtocolError(
                 detail="The library system sent an unexpected answer.",
-                operator_detail=f"FOLIO item {record.id} has no holdings record",
+                operator_detail="FOLIO: an item has no holdings record",
             )
         path = "/holdings-storage/holdings/{id}"
         holdings, _ = await self._by_id(FolioHoldings, path, record.holdingsRecordId)

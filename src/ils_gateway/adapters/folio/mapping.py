@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ils_gateway.domain.errors import BackendProtocolError
+from ils_gateway.domain.logsafe import shape_errors
 from ils_gateway.domain.models import Hold, HoldEndedBy, Item, Library, Loan, Patron
 from ils_gateway.domain.vocab import BlockReason, HoldAction, HoldStatus, LoanState, MaterialType
 from ils_gateway.tenants.materials import MaterialTypeMap
@@ -270,7 +271,7 @@ def parse(model: type[M], data: Any, what: str) -> M:
     except ValidationError as exc:
         raise BackendProtocolError(
             detail="The library system sent an unexpected answer.",
-            operator_detail=f"FOLIO {what}: {exc.error_count()} field error(s): {exc}",
+            operator_detail=f"FOLIO {what}: {shape_errors(exc)}",
         ) from exc
 
 

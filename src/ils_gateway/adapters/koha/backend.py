@@ -79,6 +79,8 @@ from ils_gateway.tenants.materials import MaterialTypeMap
 
 # Koha matches filters by "contains" unless told (Koha/REST/Plugin/Query.pm).
 _EXACT = {"_match": "exact"}
+# The user id an unknown card's password is checked against (its answer is never used).
+_DECOY_USERID = "ils-gateway-no-such-patron"
 _BIBLIO_PREFIX = "biblio:"
 # Newer Koha returns a hold's cancellation_requested only when embedded (Koha::Hold->to_api;
 # definitions/hold.yaml: "(x-koha-embed)"); older Koha refuses an embed it does not declare
@@ -204,6 +206,7 @@ class KohaBackend(GuardedBackend):
         try:
             koha_patron = await self._patron_by_card(card_number)
         except NotFound:
+            await self._decoy_password_check(password)
             raise AuthenticationFailed(operator_detail="Koha: no patron with that card") from None
         await self._client.call(
             KohaCall.PATRON_LOGIN,
@@ -213,6 +216,21 @@ class KohaBackend(GuardedBackend):
             accept=frozenset({200, 201, 204}),
         )
         return await self._summary(koha_patron, card_number)
+
+    async def _decoy_password_check(self, password: str) -> None:
+        """For a card Koha does not know, the same password check a known card gets (against a
+        user id no patron has, whatever it answers), so an unknown card and a wrong password
+        cost the same requests and about the same time: card numbers cannot be probed."""
+        try:
+            await self._client.call(
+                KohaCall.PATRON_LOGIN,
+                "POST",
+                "/auth/password/validation",
+                json={"userid": _DECOY_USERID, "password": password},
+                accept=frozenset({200, 201, 204}),
+            )
+        except AuthenticationFailed:
+            pass
 
     async def patron_summary(self, patron: Patron) -> Patron:
         row = await self._client.call_json(KohaCall.READ, "GET", f"/patrons/{patron.id}")

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from ils_gateway.domain.errors import BackendProtocolError
+from ils_gateway.domain.logsafe import shape_errors
 
 
 class _KohaObject(BaseModel):
@@ -143,5 +144,5 @@ def parse(kind: type[T], document: Any, where: str) -> T:
     except ValidationError as exc:
         raise BackendProtocolError(
             detail="The library system sent an answer the gateway cannot read.",
-            operator_detail=f"Koha {where}: unexpected shape: {exc.errors()[:3]}",
+            operator_detail=f"Koha {where}: unexpected shape: {shape_errors(exc)}",
         ) from exc

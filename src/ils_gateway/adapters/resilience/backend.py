@@ -55,7 +55,12 @@ from ils_gateway.adapters.resilience.cache import MemoryReadCache, ReadCache
 from ils_gateway.adapters.resilience.calls import GuardedCalls, opaque_scope
 from ils_gateway.adapters.resilience.journal import PendingWrite, WriteJournal, current_journal
 from ils_gateway.domain.clock import EpochSeconds
-from ils_gateway.domain.errors import BackendProtocolError, GatewayError, OutcomeUnknown
+from ils_gateway.domain.errors import (
+    BackendProtocolError,
+    GatewayError,
+    OutcomeUnknown,
+)
+from ils_gateway.domain.logsafe import safe_error
 from ils_gateway.domain.models import (
     BatchResult,
     Hold,
@@ -577,7 +582,7 @@ class ResilientBackend:
         try:
             happened, result = await verify(base)
         except GatewayError as exc:
-            _log.warning("readback_failed", tenant=self.tenant_id, op=op, error=repr(exc))
+            _log.warning("readback_failed", tenant=self.tenant_id, op=op, error=safe_error(exc))
             happened, result = None, None
         outcome = {True: "happened", False: "not_happened", None: "unknown"}[happened]
         self.metrics[f"readback_{outcome}"] += 1

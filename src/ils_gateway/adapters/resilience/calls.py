@@ -41,7 +41,12 @@ from ils_gateway.adapters.resilience.breaker import BreakerState, CircuitBreaker
 from ils_gateway.adapters.resilience.cache import CachedRead, ReadCache
 from ils_gateway.adapters.resilience.freshness import report_stale
 from ils_gateway.domain.clock import EpochSeconds
-from ils_gateway.domain.errors import BackendProtocolError, BackendUnavailable, OutcomeUnknown
+from ils_gateway.domain.errors import (
+    BackendProtocolError,
+    BackendUnavailable,
+    OutcomeUnknown,
+)
+from ils_gateway.domain.logsafe import safe_error
 
 if TYPE_CHECKING:
     from ils_gateway.adapters.resilience.backend import CallTimeouts
@@ -157,7 +162,7 @@ class GuardedCalls:
             system=self.system,
             op=op,
             as_of=as_of.isoformat(),
-            error=repr(exc),
+            error=safe_error(exc),
         )
         report_stale(as_of)
 
@@ -257,5 +262,5 @@ class GuardedCalls:
             tenant=self.tenant_id,
             system=self.system,
             action=action,
-            error=repr(exc),
+            error=safe_error(exc),
         )

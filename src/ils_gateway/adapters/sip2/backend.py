@@ -374,11 +374,11 @@ class Sip2Backend(GuardedBackend):
         infos = await self._gather([self._item_info(i) for i in ids])
         today = self._today()
         loans = []
-        for item_id, info in zip(ids, infos, strict=True):
+        for info in infos:
             if not mapping.item_known(info):
                 raise BackendProtocolError(
                     "The library system listed a loan it does not know.",
-                    operator_detail=f"SIP2: 17 for charged item {item_id!r} found nothing",
+                    operator_detail="SIP2: 17 for a charged item found nothing",
                 )
             loans.append(
                 mapping.loan_from_18(
@@ -401,7 +401,7 @@ class Sip2Backend(GuardedBackend):
             raise RenewalRefused(
                 self._refusals.reason(lines, SipAction.RENEW),
                 backend_message=backend_message(lines),
-                operator_detail=f"SIP2 30 ok=0 for item {item_id}",
+                operator_detail="SIP2 30 ok=0",
             )
         loan = mapping.renewed_loan(answer, today=self._today(), tz=self._tz, types=self._types)
         return RenewalResult(item_id=item_id, outcome=Outcome.OK, loan=loan)
@@ -635,7 +635,7 @@ class Sip2Backend(GuardedBackend):
         text = backend_message(lines)
         operator = f"SIP2 16 ok=0 ({action.value})"
         if text and _NOT_FOUND.search(text):
-            return NotFound("No such hold or item.", operator_detail=f"{operator}: {text}")
+            return NotFound("No such hold or item.", operator_detail=f"{operator}: not found")
         return error(
             self._refusals.reason(lines, action),
             backend_message=text,
@@ -649,7 +649,7 @@ class Sip2Backend(GuardedBackend):
         await self._require(Capability.GET_ITEM)
         info = await self._item_info(item_id)
         if not mapping.item_known(info):
-            raise NotFound("No such item.", operator_detail=f"SIP2 18: unknown item {item_id!r}")
+            raise NotFound("No such item.", operator_detail="SIP2 18: unknown item")
         item = mapping.item_from_18(info, types=self._types)
         self._remember_type(item.id or item_id, item.material_type)
         return item
@@ -665,11 +665,11 @@ class Sip2Backend(GuardedBackend):
             lines = answer.screen_messages
             text = backend_message(lines)
             if text and _NOT_FOUND.search(text):
-                raise NotFound("No such item.", operator_detail=f"SIP2 12 ok=0: {text}")
+                raise NotFound("No such item.", operator_detail="SIP2 12 ok=0: not found")
             raise Refused(
                 self._refusals.reason(lines, SipAction.CHECKOUT),
                 backend_message=text,
-                operator_detail=f"SIP2 12 ok=0 for item {item_id}",
+                operator_detail="SIP2 12 ok=0",
             )
         return mapping.loan_from_12(answer, today=self._today(), tz=self._tz, types=self._types)
 
@@ -687,10 +687,10 @@ class Sip2Backend(GuardedBackend):
         if not answer.ok:
             text = backend_message(answer.screen_messages)
             if text and _NOT_FOUND.search(text):
-                raise NotFound("No such item.", operator_detail=f"SIP2 10 ok=0: {text}")
+                raise NotFound("No such item.", operator_detail="SIP2 10 ok=0: not found")
             raise BackendProtocolError(
                 "The library system did not take the item back.",
-                operator_detail=f"SIP2 10 ok=0 for item {item_id}: {text or '(no message)'}",
+                operator_detail=f"SIP2 10 ok=0 ({'a' if text else 'no'} screen message)",
             )
         return mapping.item_from_10(answer, self._types)
 
