@@ -11,6 +11,7 @@ from ils_gateway.state.ratelimit import (
     RateLimiter,
     RedisRateLimiter,
 )
+from sealed_state import SEALED
 
 
 class Clock:
@@ -32,7 +33,9 @@ def make_limiter(request: pytest.FixtureRequest, clock: Clock):  # type: ignore[
         return lambda name, limit: MemoryRateLimiter(name, limit, clock=clock)
     client = request.getfixturevalue("redis_client")
     prefix = request.getfixturevalue("redis_prefix")
-    return lambda name, limit: RedisRateLimiter(client, name, limit, prefix=prefix, clock=clock)
+    return lambda name, limit: RedisRateLimiter(
+        client, name, limit, sealed=SEALED, prefix=prefix, clock=clock
+    )
 
 
 async def test_allows_up_to_the_limit_then_says_when(make_limiter, clock: Clock) -> None:  # type: ignore[no-untyped-def]
@@ -71,7 +74,9 @@ async def test_limiters_with_other_names_do_not_share_counts(make_limiter) -> No
 
 async def test_two_processes_share_one_redis_count(redis_client, redis_prefix, clock) -> None:  # type: ignore[no-untyped-def]
     one, two = (
-        RedisRateLimiter(redis_client, "login", RateLimit(2, 60), prefix=redis_prefix, clock=clock)
+        RedisRateLimiter(
+            redis_client, "login", RateLimit(2, 60), sealed=SEALED, prefix=redis_prefix, clock=clock
+        )
         for _ in range(2)
     )
     await one.hit("tokyo-a:20001234567")
