@@ -226,3 +226,34 @@ async def test_a_settling_retry_still_unknown_stays_provisional(make_store) -> N
     assert isinstance(again, Ticket) and again.unsettled == WRITES
     with pytest.raises(Conflict):
         await store.begin("t", "p", "k", OTHER_FP)
+
+
+async def test_redis_names_keys_by_keyed_hash_and_seals_answers(redis_client, redis_prefix) -> None:  # type: ignore[no-untyped-def]
+    store = RedisIdempotencyStore(redis_client, sealed=SEALED, prefix=redis_prefix)
+    ticket = await store.begin("tokyo-a", "20001234567", "renew-1", FP, session="s1")
+    assert isinstance(ticket, Ticket)
+    await store.complete(ticket, ANSWER, unsettled=b'{"loans": ["\xe3\x81\x90\xe3\x82\x8a"]}')
+    names = [k async for k in redis_client.scan_iter(match=f"{redis_prefix}*")]
+    assert len(names) == 2  # the record and its session's index
+    stored = b"".join(names)
+    for name in names:
+        if b"idem-session" in name:
+            stored += b"".join(await redis_client.smembers(name))
+        else:
+            stored += await redis_client.get(name)
+    for clear in (b"20001234567", b"tokyo-a", b"renew-1", FP.encode(), b"h1", b"Location"):
+        assert clear not in stored
+    again = await store.begin("tokyo-a", "20001234567", "renew-1", FP)
+    assert isinstance(again, Ticket) and again.unsettled and again.provisional == ANSWER
+
+
+async def test_logout_forgets_the_keys_begun_in_that_session(make_store) -> None:  # type: ignore[no-untyped-def]
+    store: IdempotencyStore = make_store()
+    mine = await store.begin("tokyo-a", "p1", "k1", FP, session="phone")
+    other = await store.begin("tokyo-a", "p1", "k2", FP, session="web")
+    assert isinstance(mine, Ticket) and isinstance(other, Ticket)
+    await store.complete(mine, ANSWER)
+    await store.complete(other, ANSWER)
+    await store.forget_session("phone")
+    assert isinstance(await store.begin("tokyo-a", "p1", "k1", FP), Ticket)  # forgotten
+    assert await store.begin("tokyo-a", "p1", "k2", FP) == ANSWER  # another session's: kept

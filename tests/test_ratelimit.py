@@ -90,3 +90,28 @@ async def test_two_processes_share_one_redis_count(redis_client, redis_prefix, c
 def test_limits_must_make_sense() -> None:
     with pytest.raises(ValueError):
         RateLimit(limit=0, window=60)
+
+
+async def test_redis_counters_are_named_by_a_keyed_hash(redis_client, redis_prefix, clock) -> None:  # type: ignore[no-untyped-def]
+    import hashlib
+
+    from ils_gateway.sealing import SealedState
+
+    limit = RateLimit(1, 300)
+    ours = RedisRateLimiter(
+        redis_client, "card", limit, sealed=SEALED, prefix=redis_prefix, clock=clock
+    )
+    await ours.hit("tokyo-a:20001234567")
+    (name,) = [k.decode() async for k in redis_client.scan_iter(match=f"{redis_prefix}*")]
+    plain = hashlib.sha256(b"card\x00tokyo-a:20001234567").hexdigest()[:40]
+    assert "20001234567" not in name and plain not in name
+    # Another deployment's secret counts under other names.
+    theirs = RedisRateLimiter(
+        redis_client,
+        "card",
+        limit,
+        sealed=SealedState(b"another-secret-0123456789"),
+        prefix=redis_prefix,
+        clock=clock,
+    )
+    assert (await theirs.hit("tokyo-a:20001234567")).allowed

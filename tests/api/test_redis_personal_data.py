@@ -2,7 +2,7 @@
 simulator, e-library simulator, the gateway store, reading history on) every Redis key and
 value is dumped, and no patron name, card number, title, barcode or e-book id is found there,
 in any type of value, in clear, JSON-escaped or base64-wrapped. Logging out then removes the
-patron's cached data (the session too)."""
+patron's cached data (the session too), in Redis and in memory."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from typing import Any
 from ils_gateway.api.app import create_app
 from ils_gateway.domain.clock import ManualClock
 from ils_gateway.runtime.demo import embedded_settings
+from ils_gateway.runtime.keys import GATEWAY_KEY
 from ils_gateway.runtime.store import StoreSettings
 from ils_gateway.simulators.elibrary import SEED_TITLES
 from ils_gateway.simulators.sample_data import SAMPLE_NOW
@@ -209,3 +210,22 @@ async def test_logout_removes_the_patrons_cached_data_from_redis(
     assert {"session", "cache", "idem"} <= kinds, kinds
     left = {key.decode()[len(redis_prefix) :].split(":")[0] for key in after}
     assert "session" not in left and "idem" not in left, left
+
+
+async def test_logout_removes_the_patrons_cached_data_in_memory(make_client) -> None:
+    elibrary = '[tenants.elibrary]\nkind = "simulator"\n'
+    client = await make_client(elibrary)
+    koha = "/v1/tenants/koha-demo"
+    login = await client.post(f"{koha}/sessions", json={"card_number": CARD, "password": PASSWORD})
+    auth = {"Authorization": f"Bearer {(await login.json())['token']}"}
+    for path in ("/loans", "/holds", "/patron", "/ebooks/loans"):
+        assert (await client.get(koha + path, headers=auth)).status == 200
+    tenant = client.app[GATEWAY_KEY].tenant("koha-demo")
+    ils_cache = tenant.context.backend.cache
+    assert tenant.ebooks.service is not None
+    ebook_cache = tenant.ebooks.service._elibrary.cache
+    assert ils_cache._personal.scopes and ebook_cache._personal.scopes
+
+    assert (await client.delete(f"{koha}/sessions/current", headers=auth)).status == 204
+
+    assert not ils_cache._personal.scopes and not ebook_cache._personal.scopes
