@@ -97,6 +97,7 @@ def _apply_expiry(entry: CachedRead, expired_at: float | None) -> CachedRead:
 class _Scope:
     written_at: float  # last put or expire: the scope is forgotten keep_for after it
     entries: dict[str, Any]  # {key: CachedRead}, plus expiry marks {"!" + key: time}
+    keep_for: float  # its kind's (personal or shared), kept here for the hot path
 
 
 class _Scopes:
@@ -140,12 +141,11 @@ class MemoryReadCache:
 
     def peek(self, scope: str, key: str, now: float | None = None) -> CachedRead | None:
         """``get`` without awaiting (this cache is in the process), at ``now`` if given."""
-        kind = self._of(scope)
-        found = kind.scopes.get(scope)
+        found = self._personal.scopes.get(scope) or self._shared.scopes.get(scope)
         if found is None:
             return None
-        if (self._clock() if now is None else now) - found.written_at >= kind.keep_for:
-            del kind.scopes[scope]
+        if (self._clock() if now is None else now) - found.written_at >= found.keep_for:
+            del self._of(scope).scopes[scope]
             return None
         entries = found.entries
         entry = entries.get(key)
@@ -173,7 +173,7 @@ class MemoryReadCache:
         kind = self._of(scope)
         found = kind.scopes.pop(scope, None)
         entries = found.entries if found and now - found.written_at < kind.keep_for else {}
-        kind.scopes[scope] = _Scope(now, entries)
+        kind.scopes[scope] = _Scope(now, entries, kind.keep_for)
         self._forget_old(kind, now)
         return entries
 
