@@ -17,6 +17,7 @@ from ils_gateway.state.idempotency import (
     Ticket,
     request_fingerprint,
 )
+from sealed_state import SEALED
 
 FP = request_fingerprint("POST", "/v1/holds", b'{"item_id": "i1"}')
 OTHER_FP = request_fingerprint("POST", "/v1/holds", b'{"item_id": "i2"}')
@@ -54,7 +55,7 @@ def make_store(request: pytest.FixtureRequest) -> Callable[..., IdempotencyStore
     client = request.getfixturevalue("redis_client")
     prefix = request.getfixturevalue("redis_prefix")
     return lambda **kw: RedisIdempotencyStore(
-        client, prefix=prefix, **{k: v for k, v in kw.items() if k != "clock"}
+        client, sealed=SEALED, prefix=prefix, **{k: v for k, v in kw.items() if k != "clock"}
     )
 
 
@@ -147,7 +148,7 @@ async def test_redis_duplicate_gives_up_after_its_polls(redis_client, redis_pref
         waits.append(seconds)
 
     store = RedisIdempotencyStore(
-        redis_client, prefix=redis_prefix, wait=0.2, poll_interval=0.05, sleep=sleep
+        redis_client, sealed=SEALED, prefix=redis_prefix, wait=0.2, poll_interval=0.05, sleep=sleep
     )
     await store.begin("tokyo-a", "p1", "k1", FP)
     with pytest.raises(Conflict, match="still being processed"):
@@ -170,7 +171,9 @@ async def test_memory_keys_expire() -> None:
 
 
 async def test_redis_keys_expire_and_are_opaque(redis_client, redis_prefix) -> None:  # type: ignore[no-untyped-def]
-    store = RedisIdempotencyStore(redis_client, prefix=redis_prefix, ttl=3600, pending_ttl=60)
+    store = RedisIdempotencyStore(
+        redis_client, sealed=SEALED, prefix=redis_prefix, ttl=3600, pending_ttl=60
+    )
     ticket = await store.begin("tokyo-a", "20001234567", "k1", FP)
     [name] = [k async for k in redis_client.scan_iter(match=f"{redis_prefix}*")]
     assert b"20001234567" not in name and b"k1" not in name
@@ -223,3 +226,34 @@ async def test_a_settling_retry_still_unknown_stays_provisional(make_store) -> N
     assert isinstance(again, Ticket) and again.unsettled == WRITES
     with pytest.raises(Conflict):
         await store.begin("t", "p", "k", OTHER_FP)
+
+
+async def test_redis_names_keys_by_keyed_hash_and_seals_answers(redis_client, redis_prefix) -> None:  # type: ignore[no-untyped-def]
+    store = RedisIdempotencyStore(redis_client, sealed=SEALED, prefix=redis_prefix)
+    ticket = await store.begin("tokyo-a", "20001234567", "renew-1", FP, session="s1")
+    assert isinstance(ticket, Ticket)
+    await store.complete(ticket, ANSWER, unsettled=b'{"loans": ["\xe3\x81\x90\xe3\x82\x8a"]}')
+    names = [k async for k in redis_client.scan_iter(match=f"{redis_prefix}*")]
+    assert len(names) == 2  # the record and its session's index
+    stored = b"".join(names)
+    for name in names:
+        if b"idem-session" in name:
+            stored += b"".join(await redis_client.smembers(name))
+        else:
+            stored += await redis_client.get(name)
+    for clear in (b"20001234567", b"tokyo-a", b"renew-1", FP.encode(), b"h1", b"Location"):
+        assert clear not in stored
+    again = await store.begin("tokyo-a", "20001234567", "renew-1", FP)
+    assert isinstance(again, Ticket) and again.unsettled and again.provisional == ANSWER
+
+
+async def test_logout_forgets_the_keys_begun_in_that_session(make_store) -> None:  # type: ignore[no-untyped-def]
+    store: IdempotencyStore = make_store()
+    mine = await store.begin("tokyo-a", "p1", "k1", FP, session="phone")
+    other = await store.begin("tokyo-a", "p1", "k2", FP, session="web")
+    assert isinstance(mine, Ticket) and isinstance(other, Ticket)
+    await store.complete(mine, ANSWER)
+    await store.complete(other, ANSWER)
+    await store.forget_session("phone")
+    assert isinstance(await store.begin("tokyo-a", "p1", "k1", FP), Ticket)  # forgotten
+    assert await store.begin("tokyo-a", "p1", "k2", FP) == ANSWER  # another session's: kept

@@ -11,6 +11,7 @@ from ils_gateway.state.ratelimit import (
     RateLimiter,
     RedisRateLimiter,
 )
+from sealed_state import SEALED
 
 
 class Clock:
@@ -32,7 +33,9 @@ def make_limiter(request: pytest.FixtureRequest, clock: Clock):  # type: ignore[
         return lambda name, limit: MemoryRateLimiter(name, limit, clock=clock)
     client = request.getfixturevalue("redis_client")
     prefix = request.getfixturevalue("redis_prefix")
-    return lambda name, limit: RedisRateLimiter(client, name, limit, prefix=prefix, clock=clock)
+    return lambda name, limit: RedisRateLimiter(
+        client, name, limit, sealed=SEALED, prefix=prefix, clock=clock
+    )
 
 
 async def test_allows_up_to_the_limit_then_says_when(make_limiter, clock: Clock) -> None:  # type: ignore[no-untyped-def]
@@ -71,7 +74,9 @@ async def test_limiters_with_other_names_do_not_share_counts(make_limiter) -> No
 
 async def test_two_processes_share_one_redis_count(redis_client, redis_prefix, clock) -> None:  # type: ignore[no-untyped-def]
     one, two = (
-        RedisRateLimiter(redis_client, "login", RateLimit(2, 60), prefix=redis_prefix, clock=clock)
+        RedisRateLimiter(
+            redis_client, "login", RateLimit(2, 60), sealed=SEALED, prefix=redis_prefix, clock=clock
+        )
         for _ in range(2)
     )
     await one.hit("tokyo-a:20001234567")
@@ -85,3 +90,28 @@ async def test_two_processes_share_one_redis_count(redis_client, redis_prefix, c
 def test_limits_must_make_sense() -> None:
     with pytest.raises(ValueError):
         RateLimit(limit=0, window=60)
+
+
+async def test_redis_counters_are_named_by_a_keyed_hash(redis_client, redis_prefix, clock) -> None:  # type: ignore[no-untyped-def]
+    import hashlib
+
+    from ils_gateway.sealing import SealedState
+
+    limit = RateLimit(1, 300)
+    ours = RedisRateLimiter(
+        redis_client, "card", limit, sealed=SEALED, prefix=redis_prefix, clock=clock
+    )
+    await ours.hit("tokyo-a:20001234567")
+    (name,) = [k.decode() async for k in redis_client.scan_iter(match=f"{redis_prefix}*")]
+    plain = hashlib.sha256(b"card\x00tokyo-a:20001234567").hexdigest()[:40]
+    assert "20001234567" not in name and plain not in name
+    # Another deployment's secret counts under other names.
+    theirs = RedisRateLimiter(
+        redis_client,
+        "card",
+        limit,
+        sealed=SealedState(b"another-secret-0123456789"),
+        prefix=redis_prefix,
+        clock=clock,
+    )
+    assert (await theirs.hit("tokyo-a:20001234567")).allowed

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from ils_gateway.domain.errors import SessionExpired
 from ils_gateway.domain.vocab import Channel
+from ils_gateway.sealing import SealedState
 from ils_gateway.state.sessions import (
     MemorySessionStore,
     RedisSessionStore,
@@ -18,6 +19,7 @@ from ils_gateway.state.sessions import (
     SessionStore,
     token_hash,
 )
+from sealed_state import SEALED
 
 
 class Clock:
@@ -39,6 +41,7 @@ def store(request: pytest.FixtureRequest, clock: Clock) -> SessionStore:
         return MemorySessionStore(clock=clock)
     return RedisSessionStore(
         request.getfixturevalue("redis_client"),
+        sealed=SEALED,
         prefix=request.getfixturevalue("redis_prefix"),
         clock=clock,
     )
@@ -105,13 +108,29 @@ async def test_end_session(store: SessionStore) -> None:
 
 
 async def test_token_is_never_stored_in_clear(redis_client, redis_prefix: str, clock: Clock):  # type: ignore[no-untyped-def]
-    store = RedisSessionStore(redis_client, prefix=redis_prefix, clock=clock)
+    store = RedisSessionStore(redis_client, sealed=SEALED, prefix=redis_prefix, clock=clock)
     new = await login(store)
     keys = [k.decode() async for k in redis_client.scan_iter(match=f"{redis_prefix}*")]
     assert keys == [f"{redis_prefix}session:{token_hash(new.token)}"]
-    value = (await redis_client.get(keys[0])).decode()
-    assert new.token not in value and new.token not in keys[0]
+    value = await redis_client.get(keys[0])
+    assert new.token.encode() not in value and new.token not in keys[0]
     assert 0 < await redis_client.ttl(keys[0]) <= 30 * 60
+
+
+async def test_redis_sessions_are_sealed(redis_client, redis_prefix: str, clock: Clock):  # type: ignore[no-untyped-def]
+    store = RedisSessionStore(redis_client, sealed=SEALED, prefix=redis_prefix, clock=clock)
+    new = await login(store, extra={"note": "kept"})
+    (key,) = [k async for k in redis_client.scan_iter(match=f"{redis_prefix}*")]
+    value = await redis_client.get(key)
+    for clear in (b"20001234567", b"4567", b"tokyo-a", b"kept", b"patron_id"):
+        assert clear not in value
+    assert (await store.get(new.token)).extra == {"note": "kept"}
+    # Under another server secret the value does not open: the session is gone, not misread.
+    other = RedisSessionStore(
+        redis_client, sealed=SealedState(b"another-secret-0123456789"), prefix=redis_prefix
+    )
+    with pytest.raises(SessionExpired):
+        await other.get(new.token)
 
 
 async def test_memory_store_keys_by_hash_only(clock: Clock) -> None:
@@ -124,8 +143,8 @@ async def test_memory_store_keys_by_hash_only(clock: Clock) -> None:
 async def test_a_session_on_another_process_is_the_same_session(
     redis_client, redis_prefix: str, clock: Clock
 ) -> None:  # type: ignore[no-untyped-def]
-    one = RedisSessionStore(redis_client, prefix=redis_prefix, clock=clock)
-    two = RedisSessionStore(redis_client, prefix=redis_prefix, clock=clock)
+    one = RedisSessionStore(redis_client, sealed=SEALED, prefix=redis_prefix, clock=clock)
+    two = RedisSessionStore(redis_client, sealed=SEALED, prefix=redis_prefix, clock=clock)
     new = await login(one)
     assert (await two.get(new.token)).patron_id == "20001234567"
     await two.end(new.token)
@@ -184,7 +203,7 @@ async def test_an_update_within_a_second_is_still_written(store: SessionStore) -
 async def test_redis_touch_within_a_second_sends_no_write(
     redis_client: Any, redis_prefix: str, clock: Clock
 ) -> None:
-    store = RedisSessionStore(redis_client, prefix=redis_prefix, clock=clock)
+    store = RedisSessionStore(redis_client, sealed=SEALED, prefix=redis_prefix, clock=clock)
     new = await login(store)
     writes: list[Any] = []
     real_set = redis_client.set

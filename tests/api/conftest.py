@@ -18,6 +18,7 @@ from ils_gateway.simulators.koha_cli import start_koha_simulator
 from ils_gateway.simulators.library import SimulatedLibrary
 from ils_gateway.simulators.sample_data import SAMPLE_NOW, sample_library
 from ils_gateway.tenants.loader import TenantRegistry, parse_tenants
+from sealed_state import TEST_SECRET
 
 
 @pytest.fixture
@@ -42,6 +43,8 @@ async def koha_url(library: SimulatedLibrary) -> AsyncIterator[str]:
 @pytest.fixture
 def make_client(aiohttp_client, koha_url: str, clock: ManualClock) -> Callable:
     async def make(extra: str = "", fields: str = "", **settings: object):
+        if "redis_url" in settings:  # no store here: the server secret is given directly
+            settings.setdefault("secret", TEST_SECRET)
         registry = TenantRegistry(parse_tenants(tenant_toml(koha_url, extra, fields)).tenants)
         app = create_app(GatewaySettings(tenants=registry, clock=clock, **settings))
         return await aiohttp_client(app)

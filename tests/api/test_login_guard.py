@@ -15,6 +15,7 @@ from api_helpers import CARD, PASSWORD, tenant_toml
 from ils_gateway.api.app import create_app
 from ils_gateway.runtime.settings import GatewaySettings
 from ils_gateway.tenants.loader import TenantRegistry, parse_tenants
+from sealed_state import TEST_SECRET
 
 SESSIONS = "/v1/tenants/koha-demo/sessions"
 LOGIN_POLICY = """
@@ -136,10 +137,9 @@ async def test_failures_from_one_address_lock_the_address(make_guarded):  # type
 async def test_the_lock_is_shared_between_processes_through_redis(  # type: ignore[no-untyped-def]
     make_guarded, redis_url, redis_prefix
 ):
-    first, _ = await make_guarded(failures=2, redis_url=redis_url, redis_prefix=redis_prefix)
-    second, (backend,) = await make_guarded(
-        failures=2, redis_url=redis_url, redis_prefix=redis_prefix
-    )
+    shared = {"redis_url": redis_url, "redis_prefix": redis_prefix, "secret": TEST_SECRET}
+    first, _ = await make_guarded(failures=2, **shared)
+    second, (backend,) = await make_guarded(failures=2, **shared)
     assert (await _login(first, CARD, "wrong")).status == 401
     assert (await _login(second, CARD, "wrong")).status == 401
     assert (await _login(first, CARD, PASSWORD)).status == 429
@@ -252,8 +252,9 @@ async def test_failures_from_one_address_delay_the_address(make_guarded, clock):
 async def test_the_delay_is_shared_between_processes_through_redis(  # type: ignore[no-untyped-def]
     make_guarded, redis_url, redis_prefix
 ):
-    first, _ = await make_guarded(redis_url=redis_url, redis_prefix=redis_prefix)
-    second, (backend,) = await make_guarded(redis_url=redis_url, redis_prefix=redis_prefix)
+    shared = {"redis_url": redis_url, "redis_prefix": redis_prefix, "secret": TEST_SECRET}
+    first, _ = await make_guarded(**shared)
+    second, (backend,) = await make_guarded(**shared)
     for i in range(4):
         assert (await _login(first, CARD, f"wrong{i}")).status == 401
     held = await _login(second, CARD, PASSWORD)
@@ -312,7 +313,12 @@ async def test_parallel_guesses_wait_for_each_other_across_processes_through_red
     aiohttp_client, koha_url, clock, redis_url, redis_prefix
 ):
     await _parallel_guesses(
-        aiohttp_client, koha_url, clock, redis_url=redis_url, redis_prefix=redis_prefix
+        aiohttp_client,
+        koha_url,
+        clock,
+        redis_url=redis_url,
+        redis_prefix=redis_prefix,
+        secret=TEST_SECRET,
     )
 
 

@@ -14,6 +14,7 @@ from ils_gateway.api.openapi import build_openapi
 from ils_gateway.runtime.settings import GatewaySettings, trusted_networks
 from ils_gateway.state.ratelimit import RateLimit
 from ils_gateway.tenants.loader import TenantRegistry, parse_tenants
+from sealed_state import TEST_SECRET
 
 T = "/v1/tenants/koha-demo"
 LIMIT = RateLimit(limit=3, window=60)
@@ -93,8 +94,9 @@ async def test_patron_routes_are_not_counted(make) -> None:
 async def test_the_count_is_shared_between_processes_through_redis(
     make, redis_url, redis_prefix
 ) -> None:
-    first, _ = await make(redis_url=redis_url, redis_prefix=redis_prefix)
-    second, _ = await make(redis_url=redis_url, redis_prefix=redis_prefix)
+    shared = {"redis_url": redis_url, "redis_prefix": redis_prefix, "secret": TEST_SECRET}
+    first, _ = await make(**shared)
+    second, _ = await make(**shared)
     for client in (first, second, first):
         assert (await client.get(f"{T}/libraries")).status == 200
     assert (await second.get(f"{T}/libraries")).status == 429

@@ -4,9 +4,13 @@ through HTTP against the Koha simulator."""
 from __future__ import annotations
 
 import hashlib
+import json
 
 import pytest
 from api_helpers import CARD, login
+
+from ils_gateway.sealing import SealedState
+from sealed_state import TEST_SECRET
 
 T = "/v1/tenants/koha-demo"
 IDLE_15 = "[tenants.policy]\nidle_timeout_minutes = 15\n"
@@ -62,10 +66,14 @@ async def test_redis_sessions_are_shared_by_processes_and_stored_hashed(
     keys = [k.decode() async for k in redis_client.scan_iter(match=f"{redis_prefix}session:*")]
     assert keys == [f"{redis_prefix}session:{hashlib.sha256(token.encode()).hexdigest()}"]
     stored = await redis_client.get(keys[0])
-    assert token.encode() not in stored
-    # The identity the backend calls need is kept; contact data and birth date are not.
-    assert b'"masked_card":"******0001"' in stored
-    assert b"email" not in stored and b"phone" not in stored and b"birth_date" not in stored
+    assert token.encode() not in stored and CARD.encode() not in stored
+    # Sealed: opened with the deployment's secret, it keeps what the backend calls need; no
+    # name, contact data or birth date.
+    session = json.loads(SealedState(TEST_SECRET).open(stored, context=keys[0]))
+    assert session["masked_card"] == "******0001"
+    kept = session["extra"]["patron"]
+    assert kept["card_number"] == CARD
+    assert not {"name", "email", "phone", "birth_date"} & set(kept)
     assert (await second.delete(f"{T}/sessions/current", headers=auth)).status == 204
     assert (await first.get(f"{T}/loans", headers=auth)).status == 401
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ils_gateway.adapters.resilience.breaker import BreakerState, CircuitBreaker
+from ils_gateway.adapters.resilience.cache import MemoryReadCache
 from ils_gateway.adapters.resilience.freshness import track_freshness
 from ils_gateway.adapters.resilience.journal import write_journal
 from ils_gateway.domain.ebooks import EbookAvailability, EbookHold, EbookLoan, EbookTitle
@@ -188,7 +189,10 @@ async def test_a_list_handed_out_cannot_change_the_cache(elibrary, fake) -> None
 
 async def test_a_cached_loan_past_its_due_instant_is_left_out(elibrary, fake, clock) -> None:
     policy = ElibraryCachePolicy(patron_fresh_for=3 * 3600)
-    long_lived = ResilientElibrary(fake, tenant_id="t", cache_policy=policy, clock=clock)
+    kept = MemoryReadCache(personal_keep_for=3 * 3600, clock=clock)  # fresh as long as kept
+    long_lived = ResilientElibrary(
+        fake, tenant_id="t", cache=kept, cache_policy=policy, clock=clock
+    )
     borrowed = datetime.fromtimestamp(clock(), UTC) - timedelta(days=14)
     fake.loans[CARD] = [
         EbookLoan(
@@ -272,7 +276,8 @@ async def test_fresh_lists_in_process_are_answered_without_io(elibrary, fake, cl
 
 async def test_fresh_loans_leave_out_loans_past_due(fake, clock) -> None:
     month = ElibraryCachePolicy(patron_fresh_for=30 * 86400)
-    elibrary = ResilientElibrary(fake, tenant_id="t", cache_policy=month, clock=clock)
+    kept = MemoryReadCache(personal_keep_for=30 * 86400, clock=clock)  # fresh as long as kept
+    elibrary = ResilientElibrary(fake, tenant_id="t", cache=kept, cache_policy=month, clock=clock)
     now = datetime.fromtimestamp(clock(), UTC)
     fake.loans[CARD] = [EbookLoan(title=title("KD1"), borrowed=now, due=now + timedelta(hours=1))]
     await elibrary.list_loans(CARD)

@@ -33,6 +33,7 @@ from ils_gateway.state.idempotency import (
     Ticket,
     request_fingerprint,
 )
+from ils_gateway.state.sessions import token_hash
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -63,7 +64,10 @@ async def keyed_write(
         raise BadRequest(f"{HEADER} must be 1–255 printable ASCII characters")
     store = request.app[SHARED_KEY].idempotency
     fingerprint = request_fingerprint(request.method, request.path, await request.read())
-    outcome = await store.begin(session.tenant_id, session.patron.id, key, fingerprint)
+    bearer = request.headers.get("Authorization", "").partition(" ")[2].strip()
+    outcome = await store.begin(
+        session.tenant_id, session.patron.id, key, fingerprint, session=token_hash(bearer)
+    )
     if isinstance(outcome, StoredResponse):
         return _replay(outcome)
     earlier = WriteJournal.loads(outcome.unsettled).values()

@@ -36,8 +36,13 @@ from pydantic import TypeAdapter
 
 from ils_gateway.adapters.resilience.backend import CallTimeouts
 from ils_gateway.adapters.resilience.breaker import CircuitBreaker
-from ils_gateway.adapters.resilience.cache import MemoryReadCache, ReadCache
-from ils_gateway.adapters.resilience.calls import GuardedCalls, opaque_scope
+from ils_gateway.adapters.resilience.cache import (
+    MemoryReadCache,
+    ReadCache,
+    patron_scope,
+    tenant_scope,
+)
+from ils_gateway.adapters.resilience.calls import GuardedCalls
 from ils_gateway.adapters.resilience.journal import PendingWrite, current_journal
 from ils_gateway.domain.clock import EpochSeconds
 from ils_gateway.domain.ebooks import EbookHold, EbookLoan, EbookTitle
@@ -104,7 +109,7 @@ class ResilientElibrary:
             sleep=sleep,
             metrics=self.metrics,
         )
-        self._titles_scope = opaque_scope(tenant_id, "ebook-titles")
+        self._titles_scope = tenant_scope(tenant_id, "ebook-titles")
         self._patron_scopes: dict[str, str] = {}  # hashed once per patron (bounded below)
 
     @property
@@ -259,6 +264,12 @@ class ResilientElibrary:
             done_when_listed=False,
         )
 
+    async def forget_patron(self, card_number: str) -> None:
+        """Drop the patron's cached e-book loans and holds at once: at logout."""
+        scope = self._patron_scope(card_number)
+        self._patron_scopes.pop(card_number, None)
+        await self._calls.forget(scope)
+
     async def aclose(self) -> None:
         """Close the wrapped e-library."""
         await self.inner.aclose()
@@ -268,7 +279,7 @@ class ResilientElibrary:
     def _patron_scope(self, card_number: str) -> str:
         scope = self._patron_scopes.get(card_number)
         if scope is None:
-            scope = opaque_scope(self.tenant_id, "ebook-patron", card_number)
+            scope = patron_scope(self.tenant_id, "ebook", card_number)
             if len(self._patron_scopes) >= _MAX_PATRON_SCOPES:
                 self._patron_scopes.clear()
             self._patron_scopes[card_number] = scope

@@ -11,6 +11,7 @@ from typing import Any
 
 from ils_gateway.domain.clock import epoch_seconds
 from ils_gateway.runtime.settings import GatewaySettings
+from ils_gateway.runtime.shared import shared_sealing
 from ils_gateway.state.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 
 LOOKUP_LIMITER = "anonymous-lookup"
@@ -23,5 +24,10 @@ def lookup_limiter(settings: GatewaySettings, redis: Any = None) -> RateLimiter:
     if redis is None:
         return MemoryRateLimiter(LOOKUP_LIMITER, limit, clock=seconds)
     return RedisRateLimiter(
-        redis, LOOKUP_LIMITER, limit, prefix=settings.redis_prefix, clock=seconds
+        redis,
+        LOOKUP_LIMITER,
+        limit,
+        sealed=shared_sealing(settings),
+        prefix=settings.redis_prefix,
+        clock=seconds,
     )

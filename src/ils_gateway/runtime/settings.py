@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from ipaddress import IPv4Network, IPv6Network, ip_network
 
 from ils_gateway.domain.clock import Clock, system_clock
@@ -35,11 +35,17 @@ class GatewaySettings:
     kiosk_header: str = "X-Kiosk-Key"
     json_logs: bool | None = None
     # Sessions, Idempotency-Keys, read caches and rate limits in Redis (many processes): one
-    # client per process. In memory when None.
+    # client per process. In memory when None. In Redis, names are keyed hashes and personal
+    # values sealed under keys derived from the server secret (``server_secret``).
     redis_url: str | None = None
     redis_prefix: str = "ilsgw:"
     # The gateway store (basket, sequences, shelves, reading history…); None: those are off.
     store: StoreSettings | None = None
+    # The server secret shared state is sealed with; None: the store's (the usual case).
+    secret: bytes | None = field(default=None, repr=False)
+    # How long a patron's cached data (loans, holds, summary, e-book lists) is kept after its
+    # last write, as last good data for when the library system is down; in memory and Redis.
+    personal_data_minutes: float = 5.0
     # Resources started before the gateway (embedded simulators), closed after it.
     extra_cleanups: tuple[Resource, ...] = ()
     # Reverse proxies whose forwarding header names the client (``api.client``); none: the
@@ -53,6 +59,13 @@ class GatewaySettings:
     def __post_init__(self) -> None:
         if self.forwarded_header.lower() not in ("x-forwarded-for", "forwarded"):
             raise ValueError("forwarded_header must be X-Forwarded-For or Forwarded")
+
+    @property
+    def server_secret(self) -> bytes | None:
+        """The secret shared state is sealed with: ``secret``, else the store's, else None."""
+        if self.secret is not None:
+            return self.secret
+        return self.store.secret if self.store is not None else None
 
 
 def trusted_networks(values: Iterable[str]) -> tuple[IPv4Network | IPv6Network, ...]:

@@ -7,11 +7,19 @@ one of them in Redis through the same client, so nothing correct depends on a re
 to the same process.
 ``open_redis(settings)`` opens that client (closed on exit); ``shared_state(settings, redis)``
 builds the stores over it.
+
+In Redis nothing personal is readable (issue 15): every store names its keys by a keyed hash
+and seals what holds personal data, through the one codec ``ils_gateway.sealing`` with keys
+derived from the server secret (``GatewaySettings.server_secret``: the store's), which every
+process of a deployment shares; the failed-login counts are named the same way
+(``KeyedLoginGuard``). A patron's cached data is kept ``personal_data_minutes`` after its last
+write, in memory and in Redis; logging out forgets the session's Idempotency-Keys here, and the
+patron's cached reads in the tenant's services.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +27,7 @@ from typing import Any
 from ils_gateway.adapters.resilience.cache import MemoryReadCache, ReadCache, RedisReadCache
 from ils_gateway.domain.clock import epoch_seconds
 from ils_gateway.runtime.settings import GatewaySettings
+from ils_gateway.sealing import SealedState
 from ils_gateway.services.ebooks.bridge import BridgeLimiters
 from ils_gateway.services.sessions import PatronSessions
 from ils_gateway.state.idempotency import (
@@ -26,8 +35,48 @@ from ils_gateway.state.idempotency import (
     MemoryIdempotencyStore,
     RedisIdempotencyStore,
 )
-from ils_gateway.state.loginguard import LoginGuard, MemoryLoginGuard, RedisLoginGuard
+from ils_gateway.state.loginguard import LoginGuard, LoginLimit, MemoryLoginGuard, RedisLoginGuard
 from ils_gateway.state.sessions import MemorySessionStore, RedisSessionStore
+
+
+class SecretMissing(ValueError):
+    """Shared state in Redis was asked for without a server secret to seal it with."""
+
+
+class KeyedLoginGuard:
+    """A login guard whose keys (``tenant:card:…``, ``tenant:address:…``) reach the guard only
+    as their keyed hash: the counts in Redis cannot be tied to a card by trying every card."""
+
+    def __init__(self, inner: LoginGuard, sealed: SealedState) -> None:
+        self._inner = inner
+        self._sealed = sealed
+
+    def _key(self, key: str) -> str:
+        return self._sealed.name("login-guard", key)
+
+    async def locked(self, keys: Sequence[str]) -> int:
+        """Whole seconds until every lock on ``keys`` ends (0 when none is locked)."""
+        return await self._inner.locked([self._key(k) for k in keys])
+
+    async def delayed(self, keys: Sequence[str]) -> int:
+        """Whole seconds until every growing delay on ``keys`` has passed (0 when none)."""
+        return await self._inner.delayed([self._key(k) for k in keys])
+
+    async def failed(self, key: str, limit: LoginLimit) -> int:
+        """Count one failure for ``key``; the seconds of the lock it started, else 0."""
+        return await self._inner.failed(self._key(key), limit)
+
+    async def claim(self, key: str, seconds: float) -> bool:
+        """Take ``key``'s one check-at-a-time slot for ``seconds``; False when taken."""
+        return await self._inner.claim(self._key(key), seconds)
+
+    async def release(self, key: str) -> None:
+        """Give ``key``'s slot back."""
+        await self._inner.release(self._key(key))
+
+    async def succeeded(self, key: str) -> None:
+        """Forget ``key``'s failures."""
+        await self._inner.succeeded(self._key(key))
 
 
 @dataclass(frozen=True)
@@ -57,22 +106,42 @@ async def open_redis(settings: GatewaySettings) -> AsyncIterator[Any]:
         await client.aclose()
 
 
+def shared_sealing(settings: GatewaySettings) -> SealedState:
+    """The codec of shared state, from the server secret; ``SecretMissing`` without one."""
+    secret = settings.server_secret
+    if secret is None:
+        raise SecretMissing(
+            "shared state in Redis needs the server secret: configure the store "
+            "(ILS_GATEWAY_STORE_SECRET) or GatewaySettings.secret"
+        )
+    return SealedState(secret)
+
+
 def shared_state(settings: GatewaySettings, redis: Any = None) -> SharedState:
     """The stores of ``settings``: in Redis through ``redis`` when given, else in memory."""
     seconds = epoch_seconds(settings.clock)
+    personal = settings.personal_data_minutes * 60
     if redis is None:
+        idempotency = MemoryIdempotencyStore(clock=seconds)
         return SharedState(
-            sessions=PatronSessions(MemorySessionStore(clock=settings.clock)),
-            idempotency=MemoryIdempotencyStore(clock=seconds),
-            read_cache=lambda: MemoryReadCache(clock=seconds),
+            sessions=PatronSessions(
+                MemorySessionStore(clock=settings.clock), on_end=(idempotency.forget_session,)
+            ),
+            idempotency=idempotency,
+            read_cache=lambda: MemoryReadCache(personal_keep_for=personal, clock=seconds),
             bridge_limiters=BridgeLimiters.in_memory(seconds),
             login_guard=MemoryLoginGuard(clock=seconds),
         )
     prefix = settings.redis_prefix
+    sealed = shared_sealing(settings)
+    redis_idempotency = RedisIdempotencyStore(redis, sealed=sealed, prefix=prefix)
+    sessions = RedisSessionStore(redis, sealed=sealed, prefix=prefix, clock=settings.clock)
     return SharedState(
-        sessions=PatronSessions(RedisSessionStore(redis, prefix=prefix, clock=settings.clock)),
-        idempotency=RedisIdempotencyStore(redis, prefix=prefix),
-        read_cache=lambda: RedisReadCache(redis, prefix=prefix, clock=seconds),
-        bridge_limiters=BridgeLimiters.in_redis(redis, prefix, seconds),
-        login_guard=RedisLoginGuard(redis, prefix=prefix, clock=seconds),
+        sessions=PatronSessions(sessions, on_end=(redis_idempotency.forget_session,)),
+        idempotency=redis_idempotency,
+        read_cache=lambda: RedisReadCache(
+            redis, sealed=sealed, prefix=prefix, personal_keep_for=personal, clock=seconds
+        ),
+        bridge_limiters=BridgeLimiters.in_redis(redis, prefix, seconds, sealed),
+        login_guard=KeyedLoginGuard(RedisLoginGuard(redis, prefix=prefix, clock=seconds), sealed),
     )

@@ -61,7 +61,10 @@ class TenantRuntime:
         the e-book service over ``elibrary`` and the bridge counting with ``limiters``;
         failed logins counted by ``guard``."""
         hooks = ListHooks(mylists, context) if mylists is not None else None
-        account = AccountService(context, mylists=mylists, sessions=sessions, guard=guard)
+        caches = (elibrary.forget_patron,) if elibrary is not None else ()
+        account = AccountService(
+            context, mylists=mylists, sessions=sessions, guard=guard, patron_caches=caches
+        )
         config = context.config
         keys = config.elibrary.bridge_keys if config.elibrary is not None else ()
         bridge = PatronCheckService(config.id, account, keys, limiters)

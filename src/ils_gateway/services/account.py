@@ -12,14 +12,14 @@ With the shared session store, the account service also runs a patron session's 
 the reading-history key into the session (and enrol the patron for the periodic jobs);
 ``change_password_in_session`` re-wraps that key under the new password; enabling, unlocking
 and deleting the reading history keep the session's copy of the key (and its "your password was
-reset" flag) in step; ``end_session`` logs out.
+reset" flag) in step; ``end_session`` logs out and drops the patron's cached data.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -112,11 +112,15 @@ class AccountService:
         mylists: MyLists | None = None,
         sessions: PatronSessions | None = None,
         guard: LoginGuard | None = None,
+        patron_caches: Sequence[Callable[[Patron], Awaitable[None]]] = (),
     ) -> None:
+        """``patron_caches``: besides the backend's, what forgets a patron's cached data at
+        logout (the e-book service's)."""
         self._tenant = tenant
         self._mylists = mylists
         self._sessions = sessions
         self._guard = guard
+        self._patron_caches = tuple(patron_caches)
 
     async def login(self, card_number: str, password: str, *, client: str | None = None) -> Login:
         """Check the card and password; raises ``AuthenticationFailed``, ``PatronBlocked`` or
@@ -289,9 +293,17 @@ class AccountService:
                 await sessions.update_extra(token, dict(values))
         await sessions.password_changed(token)
 
-    async def end_session(self, token: str) -> None:
-        """Log out (ending an unknown token is a no-op)."""
+    async def end_session(self, token: str, patron: Patron | None = None) -> None:
+        """Log out (ending an unknown token is a no-op); then drop ``patron``'s cached data
+        (loans, holds, summary, e-book lists) wherever it is cached: in memory or in Redis."""
         await self._session_store().end(token)
+        if patron is None:
+            return
+        forget = getattr(self._tenant.backend, "forget_patron", None)
+        if forget is not None:
+            await forget(patron)
+        for forget_elsewhere in self._patron_caches:
+            await forget_elsewhere(patron)
 
     async def enable_history_in_session(self, caller: Caller, token: str, password: str) -> bool:
         """Switch the reading history on (the library checks the password), keep the opened

@@ -6,15 +6,16 @@ it: the idle timeout counts from the last use, and is the tenant's ``idle_timeou
 fixed at login) and ends it at logout. The store is in memory for one process or in Redis for
 many; nothing here depends on a request coming back to the same process.
 
-Between requests the session keeps the patron's identity (ids, card, name, category) so that
-handlers can call the backend without logging in again; contact data and the birth date are
-not kept, and a fresh record comes from the backend when a use case needs it.
+Between requests the session keeps the least the backend calls need: the patron's ids and card,
+category, home library, child flag and card expiry. The name, contact data and birth date are
+not kept (the login answer and the patron summary come fresh from the backend); in Redis the
+whole session is sealed (``ils_gateway.sealing``).
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from types import MappingProxyType
@@ -26,11 +27,12 @@ from ils_gateway.domain.errors import SessionExpired
 from ils_gateway.domain.models import Patron
 from ils_gateway.domain.vocab import Channel
 from ils_gateway.services.context import Caller
-from ils_gateway.state.sessions import SessionStore
+from ils_gateway.state.sessions import SessionStore, token_hash
 
-# The Patron fields a session carries between requests (no contact data, no birth date).
+# The Patron fields a session carries between requests: what backend calls and house rules need
+# (no name, no contact data, no birth date).
 _KEPT_FIELDS = frozenset(
-    {"id", "card_number", "name", "category", "home_library", "is_child", "card_expires"}
+    {"id", "card_number", "category", "home_library", "is_child", "card_expires"}
 )
 
 # Sessions of tenants without an idle timeout still end; this is how long they may go unused.
@@ -68,10 +70,17 @@ class PatronSessions:
     """Creates, resolves (touching, with idle timeout) and ends patron sessions in a store."""
 
     def __init__(
-        self, store: SessionStore, *, default_idle_timeout: timedelta = DEFAULT_IDLE_TIMEOUT
+        self,
+        store: SessionStore,
+        *,
+        default_idle_timeout: timedelta = DEFAULT_IDLE_TIMEOUT,
+        on_end: Sequence[Callable[[str], Awaitable[None]]] = (),
     ) -> None:
+        """``on_end``: called with the session's opaque id (``token_hash``) when it is ended
+        (e.g. to forget the Idempotency-Keys begun in it)."""
         self._store = store
         self._default_idle = default_idle_timeout
+        self._on_end = tuple(on_end)
         # (tenant, patron id, channel) -> (what the store held: flag, idle, extra; the session;
         # the store's record it was made from, to recognise the same record by identity)
         self._resolved: dict[tuple[str, str, Channel], tuple[Any, PatronSession, Any]] = {}
@@ -153,5 +162,8 @@ class PatronSessions:
         await self._store.update(token, password_change_required=False)
 
     async def end(self, token: str) -> None:
-        """End the session (logout); ending an unknown token is a no-op."""
+        """End the session (logout), then forget what was kept for it (``on_end``); ending an
+        unknown token is a no-op."""
         await self._store.end(token)
+        for forget in self._on_end:
+            await forget(token_hash(token))

@@ -18,7 +18,8 @@ Interface (``IdempotencyStore``, implemented by ``MemoryIdempotencyStore`` and
 fingerprint), or when the first request with this key is still running after ``wait`` seconds;
 a duplicate arriving while the first runs waits for its answer rather than running twice.
 Keys are scoped to (tenant, patron, key) and expire after ``ttl`` (24 h); an unfinished claim
-expires after ``pending_ttl`` so a crashed process does not block the key for a day.
+expires after ``pending_ttl`` so a crashed process does not block the key for a day. A key
+begun in a session (``begin(..., session=id)``) goes with it: ``forget_session`` at logout.
 
 An answer given while some write's outcome was still unknown is *provisional*:
 ``complete(ticket, response, unsettled=data)`` keeps it with ``data`` (the unknown writes and
@@ -45,6 +46,7 @@ from typing import Any, Protocol
 
 from ils_gateway.domain.clock import EpochSeconds
 from ils_gateway.domain.errors import Conflict
+from ils_gateway.sealing import SealedState
 
 DEFAULT_TTL = 24 * 3600.0
 DEFAULT_PENDING_TTL = 300.0
@@ -84,9 +86,12 @@ class IdempotencyStore(Protocol):
     """Claims Idempotency-Keys and keeps first answers; see the module docstring."""
 
     async def begin(
-        self, tenant_id: str, patron_id: str, key: str, fingerprint: str
+        self, tenant_id: str, patron_id: str, key: str, fingerprint: str, *, session: str = ""
     ) -> Ticket | StoredResponse:
-        """A ``Ticket`` when this request is first; the first answer when it is a repeat."""
+        """A ``Ticket`` when this request is first; the first answer when it is a repeat.
+
+        ``session`` (an opaque id of the patron's session) files the key under that session,
+        so that ``forget_session`` removes it at logout."""
         ...
 
     async def complete(
@@ -99,6 +104,11 @@ class IdempotencyStore(Protocol):
     async def release(self, ticket: Ticket) -> None:
         """Forget the claim without an answer, so the same key may run again (a ticket that
         was settling puts the provisional answer back)."""
+        ...
+
+    async def forget_session(self, session: str) -> None:
+        """Forget every key begun in ``session`` (at logout: its answers hold personal data,
+        and a logged-out session sends no more retries)."""
         ...
 
 
@@ -115,6 +125,7 @@ class _Entry:
     fingerprint: str
     owner: str
     expires_at: float
+    session: str = ""
     response: StoredResponse | None = None
     unsettled: bytes | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
@@ -138,7 +149,7 @@ class MemoryIdempotencyStore:
         self._entries: dict[tuple[str, str, str], _Entry] = {}
 
     async def begin(
-        self, tenant_id: str, patron_id: str, key: str, fingerprint: str
+        self, tenant_id: str, patron_id: str, key: str, fingerprint: str, *, session: str = ""
     ) -> Ticket | StoredResponse:
         scope = (tenant_id, patron_id, key)
         while True:
@@ -146,7 +157,7 @@ class MemoryIdempotencyStore:
             if entry is None:
                 ticket = Ticket(tenant_id, patron_id, key, fingerprint)
                 self._entries[scope] = _Entry(
-                    fingerprint, ticket.owner, self._clock() + self._pending_ttl
+                    fingerprint, ticket.owner, self._clock() + self._pending_ttl, session
                 )
                 return ticket
             if entry.fingerprint != fingerprint:
@@ -162,7 +173,7 @@ class MemoryIdempotencyStore:
                     provisional=entry.response,
                 )
                 self._entries[scope] = _Entry(
-                    fingerprint, ticket.owner, self._clock() + self._pending_ttl
+                    fingerprint, ticket.owner, self._clock() + self._pending_ttl, entry.session
                 )
                 return ticket
             if entry.response is not None:
@@ -194,6 +205,12 @@ class MemoryIdempotencyStore:
         if entry is not None:
             del self._entries[(ticket.tenant_id, ticket.patron_id, ticket.key)]
             entry.done.set()
+
+    async def forget_session(self, session: str) -> None:
+        if not session:
+            return
+        for scope in [s for s, e in self._entries.items() if e.session == session]:
+            self._entries.pop(scope).done.set()
 
     def _live(self, scope: tuple[str, str, str]) -> _Entry | None:
         entry = self._entries.get(scope)
@@ -228,16 +245,22 @@ return 0
 class RedisIdempotencyStore:
     """Idempotency keys in Redis, shared by every process (SET NX claims a key).
 
-    One key per (tenant, patron, key), named by their hash: ``<prefix>idem:<sha256>``. A claim
-    is a pending record written with ``SET NX PX pending_ttl``; the claimant replaces it with the
-    answer (``PX ttl``) or deletes it. A duplicate polls every ``poll_interval`` seconds for up
-    to ``wait`` seconds. ``redis`` is a ``redis.asyncio.Redis`` the caller owns.
+    One key per (tenant, patron, key), named by their keyed hash (``sealed.name``; never the
+    patron's id or a plain hash of it): ``<prefix>idem:<name>``. A claim is a pending record
+    written with ``SET NX PX pending_ttl``; the claimant replaces it with the answer (``PX
+    ttl``) or deletes it. Records carry the request's fingerprint as a keyed hash; an answer
+    (its body, and the unknown writes' baselines: loans, titles) is sealed
+    (``ils_gateway.sealing``). The names of a session's records are kept in the set
+    ``<prefix>idem-session:<name>`` so that logging out deletes them. A duplicate polls every
+    ``poll_interval`` seconds for up to ``wait`` seconds. ``redis`` is a ``redis.asyncio.Redis``
+    the caller owns.
     """
 
     def __init__(
         self,
         redis: Any,
         *,
+        sealed: SealedState,
         prefix: str = "ilsgw:",
         ttl: float = DEFAULT_TTL,
         pending_ttl: float = DEFAULT_PENDING_TTL,
@@ -246,6 +269,7 @@ class RedisIdempotencyStore:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._redis = redis
+        self._sealed = sealed
         self._prefix = prefix
         self._ttl_ms = int(ttl * 1000)
         self._pending_ttl_ms = int(pending_ttl * 1000)
@@ -254,29 +278,38 @@ class RedisIdempotencyStore:
         self._sleep = sleep
 
     def _name(self, tenant_id: str, patron_id: str, key: str) -> str:
-        digest = hashlib.sha256("\x00".join((tenant_id, patron_id, key)).encode()).hexdigest()
-        return f"{self._prefix}idem:{digest}"
+        return f"{self._prefix}idem:{self._sealed.name('idem', tenant_id, patron_id, key)}"
+
+    def _session_set(self, session: str) -> str:
+        return f"{self._prefix}idem-session:{self._sealed.name('idem-session', session)}"
+
+    def _fp(self, fingerprint: str) -> str:
+        return self._sealed.name("idem-fp", fingerprint)
 
     async def begin(
-        self, tenant_id: str, patron_id: str, key: str, fingerprint: str
+        self, tenant_id: str, patron_id: str, key: str, fingerprint: str, *, session: str = ""
     ) -> Ticket | StoredResponse:
         name = self._name(tenant_id, patron_id, key)
+        fp = self._fp(fingerprint)
         polls = 0
         while True:
             ticket = Ticket(tenant_id, patron_id, key, fingerprint)
-            if await self._redis.set(name, _pending(ticket), nx=True, px=self._pending_ttl_ms):
+            if await self._redis.set(name, self._pending(ticket), nx=True, px=self._pending_ttl_ms):
+                if session:
+                    await self._file_under(session, name)
                 return ticket
             raw = await self._redis.get(name)
             if raw is None:
                 continue  # expired or released between the two calls: try to claim again
             record = json.loads(raw)
-            if record["fp"] != fingerprint:
+            if record["fp"] != fp:
                 raise _key_reused()
-            if record.get("status") is not None:
+            if record.get("sealed") is not None:
+                answer = self._sealed.open_json(base64.b64decode(record["sealed"]), context=name)
                 stored = StoredResponse(
-                    record["status"], record["headers"], base64.b64decode(record["body"])
+                    answer["status"], answer["headers"], base64.b64decode(answer["body"])
                 )
-                if record.get("unsettled") is None:
+                if answer.get("unsettled") is None:
                     return stored
                 # Provisional: claim it to settle the unknown writes (if nobody did first).
                 ticket = Ticket(
@@ -284,10 +317,11 @@ class RedisIdempotencyStore:
                     patron_id,
                     key,
                     fingerprint,
-                    unsettled=base64.b64decode(record["unsettled"]),
+                    unsettled=base64.b64decode(answer["unsettled"]),
                     provisional=stored,
                 )
-                claim = (_SET_IF_UNCHANGED, 1, name, raw, _pending(ticket), self._pending_ttl_ms)
+                pending = self._pending(ticket)
+                claim = (_SET_IF_UNCHANGED, 1, name, raw, pending, self._pending_ttl_ms)
                 if await self._redis.eval(*claim):
                     return ticket
                 continue
@@ -296,21 +330,29 @@ class RedisIdempotencyStore:
             polls += 1
             await self._sleep(self._poll_interval)
 
+    async def _file_under(self, session: str, name: str) -> None:
+        index = self._session_set(session)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.sadd(index, name)
+            pipe.pexpire(index, self._ttl_ms)
+            await pipe.execute()
+
     async def complete(
         self, ticket: Ticket, response: StoredResponse, *, unsettled: bytes | None = None
     ) -> bool:
-        done = json.dumps(
-            {
-                "fp": ticket.fingerprint,
-                "status": response.status,
-                "headers": dict(response.headers),
-                "body": base64.b64encode(response.body).decode(),
-                "unsettled": base64.b64encode(unsettled).decode() if unsettled else None,
-            }
-        )
         name = self._name(ticket.tenant_id, ticket.patron_id, ticket.key)
+        answer = {
+            "status": response.status,
+            "headers": dict(response.headers),
+            "body": base64.b64encode(response.body).decode(),
+            "unsettled": base64.b64encode(unsettled).decode() if unsettled else None,
+        }
+        sealed = base64.b64encode(self._sealed.seal_json(answer, context=name)).decode()
+        done = json.dumps({"fp": self._fp(ticket.fingerprint), "sealed": sealed})
         return bool(
-            await self._redis.eval(_SET_IF_UNCHANGED, 1, name, _pending(ticket), done, self._ttl_ms)
+            await self._redis.eval(
+                _SET_IF_UNCHANGED, 1, name, self._pending(ticket), done, self._ttl_ms
+            )
         )
 
     async def release(self, ticket: Ticket) -> None:
@@ -318,8 +360,15 @@ class RedisIdempotencyStore:
             await self.complete(ticket, ticket.provisional, unsettled=ticket.unsettled)
             return
         name = self._name(ticket.tenant_id, ticket.patron_id, ticket.key)
-        await self._redis.eval(_RELEASE, 1, name, _pending(ticket))
+        await self._redis.eval(_RELEASE, 1, name, self._pending(ticket))
 
+    async def forget_session(self, session: str) -> None:
+        if not session:
+            return
+        index = self._session_set(session)
+        names = await self._redis.smembers(index)
+        await self._redis.delete(index, *names)
 
-def _pending(ticket: Ticket) -> str:
-    return json.dumps({"fp": ticket.fingerprint, "owner": ticket.owner})
+    def _pending(self, ticket: Ticket) -> str:
+        # No personal data: the keyed fingerprint and a random owner (compared byte for byte).
+        return json.dumps({"fp": self._fp(ticket.fingerprint), "owner": ticket.owner})

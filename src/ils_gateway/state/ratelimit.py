@@ -10,7 +10,9 @@ Interface (``RateLimiter``, implemented by ``MemoryRateLimiter`` and ``RedisRate
 
 A window is ``window`` seconds long and aligned to the clock (``floor(now / window)``); at most
 ``limit`` hits are allowed in it. Keys are hashed before use, so a card number in a key is never
-kept in clear. The clock is injected; the Redis limiter is shared by every process.
+kept in clear; in Redis by a keyed hash (HMAC under the server secret, ``ils_gateway.sealing``),
+so that trying every card number cannot tell whose counts they are. The clock is injected; the
+Redis limiter is shared by every process.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any, Protocol
 from cachetools import TTLCache
 
 from ils_gateway.domain.clock import EpochSeconds
+from ils_gateway.sealing import SealedState
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +116,8 @@ class MemoryRateLimiter:
 
 
 class RedisRateLimiter:
-    """Rate limits in Redis (INCR on one key per window), shared by every process."""
+    """Rate limits in Redis (INCR on one key per window), shared by every process; each
+    counter is named ``<prefix>rl:<name>:<keyed hash of the key>:<window>``."""
 
     def __init__(
         self,
@@ -121,16 +125,18 @@ class RedisRateLimiter:
         name: str,
         limit: RateLimit,
         *,
+        sealed: SealedState,
         prefix: str = "ilsgw:",
         clock: EpochSeconds = time.time,
     ) -> None:
         self._redis = redis
+        self._sealed = sealed
         self._name = name
         self._prefix = prefix
         self._windows = _Windows(limit, clock)
 
     def _slot(self, key: str, index: int) -> str:
-        return f"{self._prefix}rl:{self._name}:{_digest(self._name, key)}:{index}"
+        return f"{self._prefix}rl:{self._name}:{self._sealed.name('rl', self._name, key)}:{index}"
 
     async def hit(self, key: str) -> RateDecision:
         index, left = self._windows.current()

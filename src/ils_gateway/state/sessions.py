@@ -21,7 +21,6 @@ same process.
 from __future__ import annotations
 
 import hashlib
-import json
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 from ils_gateway.domain.clock import Clock, system_clock
 from ils_gateway.domain.errors import SessionExpired
 from ils_gateway.domain.vocab import Channel
+from ils_gateway.sealing import SealBroken, SealedState
 
 TOKEN_BYTES = 32  # 256 bits of randomness: guessing a live token is hopeless
 
@@ -226,27 +226,38 @@ class MemorySessionStore(_SessionMaker):
 class RedisSessionStore(_SessionMaker):
     """Sessions in Redis, shared by every gateway process.
 
-    One key per session, ``<prefix>session:<sha256 of token>``, holding the JSON of
-    ``SessionData``; Redis forgets it after the idle timeout (refreshed on each touch), and the
-    injected clock is checked as well. Touches only rewrite a key that still exists, so a
-    logout racing a request is never undone. ``redis`` is a ``redis.asyncio.Redis`` the caller
-    owns.
+    One key per session, ``<prefix>session:<sha256 of token>`` (the token is 256 random bits:
+    its hash names nobody), holding the JSON of ``SessionData`` sealed by ``sealed`` (AES-GCM
+    under a key from the server secret, bound to the key's name; ``ils_gateway.sealing``), so
+    Redis alone shows neither the patron's card nor anything else of the session. Redis forgets
+    it after the idle timeout (refreshed on each touch), and the injected clock is checked as
+    well. Touches only rewrite a key that still exists, so a logout racing a request is never
+    undone. ``redis`` is a ``redis.asyncio.Redis`` the caller owns.
     """
 
-    def __init__(self, redis: Any, *, prefix: str = "ilsgw:", clock: Clock = system_clock) -> None:
+    def __init__(
+        self,
+        redis: Any,
+        *,
+        sealed: SealedState,
+        prefix: str = "ilsgw:",
+        clock: Clock = system_clock,
+    ) -> None:
         self._redis = redis
+        self._sealed = sealed
         self._prefix = prefix
         self._clock = clock
 
     def _key(self, token: str) -> str:
         return f"{self._prefix}session:{token_hash(token)}"
 
+    def _seal(self, key: str, session: SessionData) -> bytes:
+        return self._sealed.seal(session.model_dump_json().encode(), context=key)
+
     async def _keep(self, new: NewSession) -> None:
+        key = self._key(new.token)
         await self._redis.set(
-            self._key(new.token),
-            new.session.model_dump_json(),
-            ex=new.session.idle_timeout_seconds,
-            nx=True,
+            key, self._seal(key, new.session), ex=new.session.idle_timeout_seconds, nx=True
         )
 
     async def get(self, token: str) -> SessionData:
@@ -263,7 +274,10 @@ class RedisSessionStore(_SessionMaker):
         raw = await self._redis.get(key)
         if raw is None:
             raise SessionExpired()
-        session = SessionData.model_validate(json.loads(raw))
+        try:
+            session = SessionData.model_validate_json(self._sealed.open(raw, context=key))
+        except SealBroken:  # sealed under another secret (a rotation without ``older``)
+            raise SessionExpired() from None
         now = self._clock()
         if session.expired_at(now):
             await self._redis.delete(key)
@@ -272,7 +286,7 @@ class RedisSessionStore(_SessionMaker):
             return session
         session = session.model_copy(update=_changes(now, password_change_required, extra))
         stored = await self._redis.set(
-            key, session.model_dump_json(), ex=session.idle_timeout_seconds, xx=True
+            key, self._seal(key, session), ex=session.idle_timeout_seconds, xx=True
         )
         if not stored:  # ended meanwhile
             raise SessionExpired()

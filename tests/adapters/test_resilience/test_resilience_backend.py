@@ -16,6 +16,7 @@ from ils_gateway.adapters.resilience.backend import (
     ResilientBackend,
 )
 from ils_gateway.adapters.resilience.breaker import BreakerState, CircuitBreaker
+from ils_gateway.adapters.resilience.cache import is_personal
 from ils_gateway.adapters.resilience.freshness import track_freshness
 from ils_gateway.adapters.resilience.journal import write_journal
 from ils_gateway.domain.errors import (
@@ -131,10 +132,19 @@ async def test_items_are_cached_per_tenant_and_dropped_on_checkout(
     assert ils.calls["get_item"] == 2
 
 
-async def test_scopes_never_contain_the_patron_id(backend: ResilientBackend) -> None:
+async def test_patron_reads_are_cached_in_a_personal_scope(
+    backend: ResilientBackend, ils: FakeLibrary
+) -> None:
+    # Personal scopes are kept only briefly; in Redis their names are keyed hashes
+    # (test_resilience_cache: test_redis_names_are_keyed_and_entries_sealed).
     await backend.list_loans(P1)
-    scopes = list(backend.cache._scopes.keys())  # type: ignore[attr-defined]
-    assert scopes and all(P1.id not in s and P1.card_number not in s for s in scopes)
+    await backend.list_holds(P1)
+    scopes = list(backend.cache._personal.scopes)  # type: ignore[attr-defined]
+    assert len(scopes) == 1 and is_personal(scopes[0])
+    await backend.forget_patron(P1)
+    assert not backend.cache._personal.scopes  # type: ignore[attr-defined]
+    await backend.list_loans(P1)
+    assert ils.calls["list_loans"] == 2  # forgotten: read again
 
 
 # --- retries -------------------------------------------------------------------------------

@@ -13,17 +13,23 @@ from ils_gateway.adapters.resilience.cache import (
     MemoryReadCache,
     ReadCache,
     RedisReadCache,
+    patron_scope,
+    tenant_scope,
 )
 from ils_gateway.adapters.resilience.freshness import track_freshness
+from ils_gateway.sealing import SealedState
+from sealed_state import SEALED
 
 
 @pytest.fixture(params=["memory", "redis"])
 def make_cache(request: pytest.FixtureRequest, clock: FakeClock):  # type: ignore[no-untyped-def]
     if request.param == "memory":
-        return lambda: MemoryReadCache(keep_for=3600, clock=clock)
+        return lambda: MemoryReadCache(keep_for=3600, personal_keep_for=300, clock=clock)
     client = request.getfixturevalue("redis_client")
     prefix = request.getfixturevalue("redis_prefix")
-    return lambda: RedisReadCache(client, prefix=prefix, keep_for=3600, clock=clock)
+    return lambda: RedisReadCache(
+        client, sealed=SEALED, prefix=prefix, keep_for=3600, personal_keep_for=300, clock=clock
+    )
 
 
 @pytest.fixture
@@ -101,7 +107,7 @@ async def test_two_processes_share_freshness_and_stale_data_through_redis(
         return ResilientBackend(
             ils,
             tenant_id="tokyo-a",
-            cache=RedisReadCache(redis_client, prefix=redis_prefix, clock=clock),
+            cache=RedisReadCache(redis_client, sealed=SEALED, prefix=redis_prefix, clock=clock),
             breaker=CircuitBreaker(name, failure_threshold=1, clock=clock),
             clock=clock,
             sleep=RecordingSleep(),
@@ -138,3 +144,63 @@ async def test_a_failing_cache_does_not_fail_reads(clock: FakeClock) -> None:
     assert await backend.list_holds(patron("p1")) == []
     await backend.place_hold(patron("p1"), "i1", "CEN")
     assert backend.metrics["cache_errors"] >= 3
+
+
+async def test_redis_names_are_keyed_and_entries_sealed(redis_client, redis_prefix, clock) -> None:  # type: ignore[no-untyped-def]
+    cache = RedisReadCache(
+        redis_client, sealed=SEALED, prefix=redis_prefix, personal_keep_for=300, clock=clock
+    )
+    scope = patron_scope("tokyo-a", "ils", "20001234567")
+    await cache.put(scope, "item:2000105", entry(clock, payload='["ぐりとぐら"]'.encode()))
+    await cache.expire(scope, "item:2000105")
+    (name,) = [k async for k in redis_client.scan_iter(match=f"{redis_prefix}*")]
+    stored = b"".join(p for kv in (await redis_client.hgetall(name)).items() for p in kv)
+    for clear in (b"20001234567", b"tokyo-a", b"2000105", "ぐりとぐら".encode(), b"item"):
+        assert clear not in name and clear not in stored
+    assert 0 < await redis_client.pttl(name) <= 300_000  # a patron's scope: minutes
+    got = await cache.get(scope, "item:2000105")
+    assert got is not None and got.payload == '["ぐりとぐら"]'.encode() and not got.fresh(clock.now)
+    # Another deployment's secret names other keys and opens nothing.
+    other = RedisReadCache(
+        redis_client, sealed=SealedState(b"another-secret-0123456789"), prefix=redis_prefix
+    )
+    assert await other.get(scope, "item:2000105") is None
+    await cache.forget(scope)
+    assert [k async for k in redis_client.scan_iter(match=f"{redis_prefix}*")] == []
+
+
+async def test_memory_keeps_shared_scopes_longer_than_personal_ones(clock) -> None:  # type: ignore[no-untyped-def]
+    cache = MemoryReadCache(keep_for=3600, personal_keep_for=300, clock=clock)
+    await cache.put(patron_scope("t", "ils", "p1"), "loans", entry(clock))
+    await cache.put(tenant_scope("t", "ils"), "pickup_libraries", entry(clock))
+    clock.advance(299)
+    assert await cache.get(patron_scope("t", "ils", "p1"), "loans") is not None
+    clock.advance(2)
+    assert await cache.get(patron_scope("t", "ils", "p1"), "loans") is None
+    assert await cache.get(tenant_scope("t", "ils"), "pickup_libraries") is not None
+    await cache.put(patron_scope("t", "ils", "p2"), "loans", entry(clock))  # a write purges
+    assert list(cache._personal.scopes) == [patron_scope("t", "ils", "p2")]
+
+
+async def test_redis_keeps_shared_scopes_longer_than_personal_ones(  # type: ignore[no-untyped-def]
+    redis_client, redis_prefix, clock
+):
+    cache = RedisReadCache(
+        redis_client, sealed=SEALED, prefix=redis_prefix, personal_keep_for=300, clock=clock
+    )
+    await cache.put(patron_scope("t", "ils", "p1"), "loans", entry(clock))
+    await cache.put(tenant_scope("t", "ils"), "pickup_libraries", entry(clock))
+    ttls = sorted(
+        [await redis_client.pttl(k) async for k in redis_client.scan_iter(f"{redis_prefix}*")]
+    )
+    assert 0 < ttls[0] <= 300_000 and ttls[1] > 3600_000
+
+
+async def test_forget_drops_a_scope_at_once(make_cache, clock) -> None:  # type: ignore[no-untyped-def]
+    cache: ReadCache = make_cache()
+    scope, other = patron_scope("t", "ils", "p1"), patron_scope("t", "ils", "p2")
+    await cache.put(scope, "loans", entry(clock))
+    await cache.put(other, "loans", entry(clock))
+    await cache.forget(scope)
+    assert await cache.get(scope, "loans") is None
+    assert await cache.get(other, "loans") is not None

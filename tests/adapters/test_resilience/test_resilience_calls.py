@@ -11,6 +11,7 @@ from ils_gateway.adapters.resilience.backend import ResilientBackend
 from ils_gateway.adapters.resilience.cache import MemoryReadCache, ReadCache, RedisReadCache
 from ils_gateway.adapters.resilience.calls import GuardedCalls
 from ils_gateway.domain.models import Loan
+from sealed_state import SEALED
 
 
 @pytest.fixture
@@ -41,7 +42,7 @@ async def test_shared_cache_hits_decode_the_payload(  # type: ignore[no-untyped-
 ) -> None:
     ils = FakeLibrary()
     ils.lend("p1", "i1")
-    cache = RedisReadCache(redis_client, prefix=redis_prefix, clock=clock)
+    cache = RedisReadCache(redis_client, sealed=SEALED, prefix=redis_prefix, clock=clock)
     first = await backend(ils, cache, clock).list_loans(patron("p1"))
     other_process = backend(ils, cache, clock)
     again = await other_process.list_loans(patron("p1"))

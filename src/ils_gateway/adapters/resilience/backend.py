@@ -51,8 +51,13 @@ from pydantic import TypeAdapter
 from ils_gateway.adapters.base import CancelOutcome, Capabilities, ILSBackend
 from ils_gateway.adapters.resilience import readback
 from ils_gateway.adapters.resilience.breaker import CircuitBreaker
-from ils_gateway.adapters.resilience.cache import MemoryReadCache, ReadCache
-from ils_gateway.adapters.resilience.calls import GuardedCalls, opaque_scope
+from ils_gateway.adapters.resilience.cache import (
+    MemoryReadCache,
+    ReadCache,
+    patron_scope,
+    tenant_scope,
+)
+from ils_gateway.adapters.resilience.calls import GuardedCalls
 from ils_gateway.adapters.resilience.journal import PendingWrite, WriteJournal, current_journal
 from ils_gateway.domain.clock import EpochSeconds
 from ils_gateway.domain.errors import (
@@ -151,9 +156,9 @@ class ResilientBackend:
             sleep=sleep,
             metrics=self.metrics,
         )
-        self._shared_scope = self._scope("shared")
-        # Scope names (hashes) per patron id; a plain dict, cleared when full: an LRU's
-        # bookkeeping cost more than the hash it saves, on every cached read.
+        self._shared_scope = tenant_scope(tenant_id, "ils")
+        # Scope names per patron id; a plain dict, cleared when full: an LRU's bookkeeping
+        # cost more than the string it saves, on every cached read.
         self._patron_scopes: dict[str, str] = {}
 
     @property
@@ -441,15 +446,17 @@ class ResilientBackend:
             expire=[(self._patron_scope(patron), None)],
         )
 
+    async def forget_patron(self, patron: Patron) -> None:
+        """Drop the patron's cached reads (loans, holds, summary) at once: at logout."""
+        scope = self._patron_scope(patron)
+        self._patron_scopes.pop(patron.id, None)
+        await self._calls.forget(scope)
+
     async def close(self) -> None:
         """Close the wrapped backend."""
         await self.inner.close()
 
     # --- machinery ---------------------------------------------------------------------------
-
-    def _scope(self, *parts: str) -> str:
-        # Opaque: SIP2 patron ids are card numbers, and scopes become Redis key names.
-        return opaque_scope(self.tenant_id, *parts)
 
     async def _cached_per_patron(
         self,
@@ -471,12 +478,12 @@ class ResilientBackend:
         return await self._calls.cached_read(op, self._shared_scope, key, call, adapter, fresh_for)
 
     def _patron_scope(self, patron: Patron) -> str:
-        # Hashed once per patron (a SHA-256 on every cached read showed in profiles).
+        # Made once per patron (the shared cache names it by a keyed hash in Redis).
         scope = self._patron_scopes.get(patron.id)
         if scope is None:
             if len(self._patron_scopes) >= _MAX_PATRON_SCOPES:
                 self._patron_scopes.clear()
-            scope = self._patron_scopes[patron.id] = self._scope("patron", patron.id)
+            scope = self._patron_scopes[patron.id] = patron_scope(self.tenant_id, "ils", patron.id)
         return scope
 
     async def _attempt_write(self, op: str, call: Callable[[], Awaitable[T]]) -> T:

@@ -1,9 +1,15 @@
 """Read caches for ``ResilientBackend``: in-process (cachetools) or shared (Redis).
 
-Entries are grouped by *scope* (one patron of one tenant, or a tenant's shared data such as
-pickup libraries) and named by a key within it (``"loans"``, ``"item:123"``). An entry is
-fresh until its ``fresh_until``; after that it stays as the *last good* answer, served only
-(marked stale) when the backend is down, until the cache forgets it after ``keep_for``.
+Entries are grouped by *scope* (one patron of one tenant, ``patron_scope(...)``, or a tenant's
+shared data such as pickup libraries, ``tenant_scope(...)``) and named by a key within it
+(``"loans"``, ``"item:123"``). An entry is fresh until its ``fresh_until``; after that it stays
+as the *last good* answer, served only (marked stale) when the backend is down, until the cache
+forgets it: a patron's scope ``personal_keep_for`` after its last write (minutes: it holds
+personal data; ``GatewaySettings.personal_data_minutes``), any other ``keep_for`` after it.
+``forget(scope)`` drops a scope at once (a patron's, at logout).
+
+The shared cache names scopes and keys in Redis by their keyed hash and seals every entry
+(``ils_gateway.sealing``): Redis shows no card, title or item id.
 
 ``expire(scope, key=None)`` ends the freshness of a scope's entries (or of one key) without
 forgetting them: it records the time, and an entry whose read *started* before that time is no
@@ -17,14 +23,33 @@ Times are wall-clock epoch seconds from the injected clock (shared across proces
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from ils_gateway.domain.clock import EpochSeconds
+from ils_gateway.sealing import SealBroken, SealedState
 
 _WHOLE_SCOPE = ""
+_PATRON = "patron\x00"
+
+#: How long a patron's cached data is kept (as last good data) after its last write, by default.
+DEFAULT_PERSONAL_KEEP_FOR = 5 * 60.0
+
+
+def patron_scope(*parts: str) -> str:
+    """The scope of one patron's data (e.g. tenant, system, patron id): kept only briefly."""
+    return _PATRON + "\x00".join(parts)
+
+
+def tenant_scope(*parts: str) -> str:
+    """The scope of data every patron of a tenant shares (pickup libraries, items, titles)."""
+    return "tenant\x00" + "\x00".join(parts)
+
+
+def is_personal(scope: str) -> bool:
+    """True for a scope made by ``patron_scope``."""
+    return scope.startswith(_PATRON)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +82,10 @@ class ReadCache(Protocol):
         """End the freshness of the scope's entries (or one key), keeping them as last good."""
         ...
 
+    async def forget(self, scope: str) -> None:
+        """Drop the scope's entries at once (a patron's data at logout)."""
+        ...
+
 
 def _apply_expiry(entry: CachedRead, expired_at: float | None) -> CachedRead:
     if expired_at is not None and entry.read_at <= expired_at:
@@ -68,39 +97,55 @@ def _apply_expiry(entry: CachedRead, expired_at: float | None) -> CachedRead:
 class _Scope:
     written_at: float  # last put or expire: the scope is forgotten keep_for after it
     entries: dict[str, Any]  # {key: CachedRead}, plus expiry marks {"!" + key: time}
+    keep_for: float  # its kind's (personal or shared), kept here for the hot path
+
+
+class _Scopes:
+    """Scopes of one lifetime, least recently written first."""
+
+    __slots__ = ("keep_for", "scopes")
+
+    def __init__(self, keep_for: float) -> None:
+        self.keep_for = keep_for
+        self.scopes: dict[str, _Scope] = {}
 
 
 class MemoryReadCache:
-    """In-process read cache of scopes, each forgotten ``keep_for`` after its last write.
+    """In-process read cache of scopes, each forgotten ``keep_for`` after its last write
+    (a patron's: ``personal_keep_for``).
 
     Entries are kept as given, decoded ``value`` included, so a hit returns it as it is. At
-    most ``max_scopes`` scopes are kept; past that the least recently written go first. (A
-    plain dict in write order rather than a cachetools ``TTLCache``: a hit is one dict lookup
-    and one clock reading, on every cached request.)
+    most ``max_scopes`` scopes of each lifetime are kept; past that the least recently written
+    go first. (Plain dicts in write order rather than a cachetools ``TTLCache``: a hit is one
+    dict lookup and one clock reading, on every cached request.)
     """
 
     def __init__(
         self,
         *,
         keep_for: float = 24 * 3600,
+        personal_keep_for: float = DEFAULT_PERSONAL_KEEP_FOR,
         max_scopes: int = 10_000,
         clock: EpochSeconds = time.time,
     ) -> None:
         self._clock = clock
-        self._keep_for = keep_for
+        self._shared = _Scopes(keep_for)
+        self._personal = _Scopes(personal_keep_for)
         self._max_scopes = max_scopes
-        self._scopes: dict[str, _Scope] = {}  # least recently written first
+
+    def _of(self, scope: str) -> _Scopes:
+        return self._personal if scope.startswith(_PATRON) else self._shared
 
     async def get(self, scope: str, key: str) -> CachedRead | None:
         return self.peek(scope, key)
 
     def peek(self, scope: str, key: str, now: float | None = None) -> CachedRead | None:
         """``get`` without awaiting (this cache is in the process), at ``now`` if given."""
-        found = self._scopes.get(scope)
+        found = self._personal.scopes.get(scope) or self._shared.scopes.get(scope)
         if found is None:
             return None
-        if (self._clock() if now is None else now) - found.written_at >= self._keep_for:
-            del self._scopes[scope]
+        if (self._clock() if now is None else now) - found.written_at >= found.keep_for:
+            del self._of(scope).scopes[scope]
             return None
         entries = found.entries
         entry = entries.get(key)
@@ -119,72 +164,96 @@ class MemoryReadCache:
         # Marked even when nothing is cached yet: a read in flight may land after this write.
         self._written(scope)["!" + (key or _WHOLE_SCOPE)] = self._clock()
 
+    async def forget(self, scope: str) -> None:
+        self._of(scope).scopes.pop(scope, None)
+
     def _written(self, scope: str) -> dict[str, Any]:
         """The scope's entries, the scope moved last with its keep_for restarted."""
         now = self._clock()
-        found = self._scopes.pop(scope, None)
-        entries = found.entries if found and now - found.written_at < self._keep_for else {}
-        self._scopes[scope] = _Scope(now, entries)
-        self._forget_old(now)
+        kind = self._of(scope)
+        found = kind.scopes.pop(scope, None)
+        entries = found.entries if found and now - found.written_at < kind.keep_for else {}
+        kind.scopes[scope] = _Scope(now, entries, kind.keep_for)
+        self._forget_old(kind, now)
         return entries
 
-    def _forget_old(self, now: float) -> None:
+    def _forget_old(self, kind: _Scopes, now: float) -> None:
         # Oldest writes first: drop forgotten scopes, then the oldest while over the bound.
-        while self._scopes:
-            oldest = next(iter(self._scopes))
-            if len(self._scopes) <= self._max_scopes and (
-                now - self._scopes[oldest].written_at < self._keep_for
-            ):
+        scopes = kind.scopes
+        while scopes:
+            oldest = next(iter(scopes))
+            if len(scopes) <= self._max_scopes and now - scopes[oldest].written_at < kind.keep_for:
                 return
-            del self._scopes[oldest]
+            del scopes[oldest]
 
 
 class RedisReadCache:
-    """Read cache shared by many processes: one Redis hash per scope, forgotten after keep_for.
+    """Read cache shared by many processes: one Redis hash per scope, forgotten after keep_for
+    (a patron's: ``personal_keep_for``).
 
     ``redis`` is a ``redis.asyncio.Redis`` the caller owns (and closes). ``prefix`` namespaces
-    every key (e.g. ``"ilsgw:"``). Scopes should already be opaque (hashed) strings: they are
-    part of Redis key names.
+    every key (e.g. ``"ilsgw:"``). The hash of a scope is named ``<prefix>cache:<keyed hash of
+    the scope>``, its fields by the keyed hash of their key, and each entry is sealed, bound to
+    its scope and key (``sealed``; ``ils_gateway.sealing``).
     """
 
     def __init__(
         self,
         redis: Any,
         *,
+        sealed: SealedState,
         prefix: str = "ilsgw:",
         keep_for: float = 24 * 3600,
+        personal_keep_for: float = DEFAULT_PERSONAL_KEEP_FOR,
         clock: EpochSeconds = time.time,
     ) -> None:
         self._redis = redis
+        self._sealed = sealed
         self._prefix = prefix
         self._keep_for_ms = int(keep_for * 1000)
+        self._personal_keep_for_ms = int(personal_keep_for * 1000)
         self._clock = clock
 
     def _name(self, scope: str) -> str:
-        return f"{self._prefix}cache:{scope}"
+        return f"{self._prefix}cache:{self._sealed.name('cache', scope)}"
+
+    def _field(self, key: str) -> str:
+        return self._sealed.name("cache-key", key)
+
+    def _keep_ms(self, scope: str) -> int:
+        return self._personal_keep_for_ms if is_personal(scope) else self._keep_for_ms
 
     async def get(self, scope: str, key: str) -> CachedRead | None:
+        name, field = self._name(scope), self._field(key)
         raw, whole_mark, key_mark = await self._redis.hmget(
-            self._name(scope), "=" + key, "!" + _WHOLE_SCOPE, "!" + key
+            name, "=" + field, "!" + _WHOLE_SCOPE, "!" + field
         )
         if raw is None:
             return None
-        data = json.loads(raw)  # the payload only: a process decodes it for itself
+        try:  # the payload only: a process decodes it for itself
+            data = self._sealed.open_json(raw, context=f"{name}={field}")
+        except SealBroken:  # sealed under another secret: as if not cached
+            return None
         entry = CachedRead(data["p"].encode(), float(data["r"]), float(data["f"]))
         marks = [float(m) for m in (whole_mark, key_mark) if m is not None]
         return _apply_expiry(entry, max(marks, default=None))
 
     async def put(self, scope: str, key: str, entry: CachedRead) -> None:
-        raw = json.dumps({"p": entry.payload.decode(), "r": entry.read_at, "f": entry.fresh_until})
-        name = self._name(scope)
+        name, field = self._name(scope), self._field(key)
+        plain = {"p": entry.payload.decode(), "r": entry.read_at, "f": entry.fresh_until}
+        sealed = self._sealed.seal_json(plain, context=f"{name}={field}")
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(name, "=" + key, raw)
-            pipe.pexpire(name, self._keep_for_ms)
+            pipe.hset(name, "=" + field, sealed)
+            pipe.pexpire(name, self._keep_ms(scope))
             await pipe.execute()
 
     async def expire(self, scope: str, key: str | None = None) -> None:
         name = self._name(scope)
+        mark = "!" + (_WHOLE_SCOPE if key is None else self._field(key))
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(name, "!" + (key or _WHOLE_SCOPE), repr(self._clock()))
-            pipe.pexpire(name, self._keep_for_ms)
+            pipe.hset(name, mark, repr(self._clock()))
+            pipe.pexpire(name, self._keep_ms(scope))
             await pipe.execute()
+
+    async def forget(self, scope: str) -> None:
+        await self._redis.delete(self._name(scope))

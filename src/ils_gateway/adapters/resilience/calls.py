@@ -10,7 +10,8 @@ time out, trip the breaker and serve last good data the same way:
 - ``read``: a retried read (``BackendUnavailable`` or ``BackendProtocolError`` only, and not
   once the breaker has opened);
 - ``write``: one attempt under the breaker and the write timeout (never retried here);
-- ``expire``: end the freshness of cached entries after a write.
+- ``expire``: end the freshness of cached entries after a write;
+- ``forget``: drop a patron's cached entries (logout).
 
 Cached answers are kept decoded as well as encoded (``CachedRead.value``): lists as tuples of
 frozen models, handed out as new lists, so a cache hit validates nothing and a caller that
@@ -20,7 +21,6 @@ appends to its list cannot change the cache.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -55,11 +55,6 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 _log = structlog.get_logger("ils_gateway.adapters.resilience")
-
-
-def opaque_scope(*parts: str) -> str:
-    """A cache scope naming ``parts`` without showing them (card numbers become key names)."""
-    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:40]
 
 
 def _kept(value: Any) -> Any:
@@ -254,6 +249,13 @@ class GuardedCalls:
             except Exception as exc:
                 # Other processes may serve pre-write data as fresh until it ages out.
                 self._cache_failed("expire", exc)
+
+    async def forget(self, scope: str) -> None:
+        """Drop a scope's entries (a patron's, at logout); a failing cache is logged."""
+        try:
+            await self.cache.forget(scope)
+        except Exception as exc:
+            self._cache_failed("forget", exc)
 
     def _cache_failed(self, action: str, exc: Exception) -> None:
         self.metrics["cache_errors"] += 1

@@ -43,8 +43,8 @@ async def create_session(request: web.Request) -> web.Response:
 
 
 async def end_session(request: web.Request) -> web.Response:
-    """DELETE …/sessions/current: log out."""
-    await runtime(request).account.end_session(token(request))
+    """DELETE …/sessions/current: log out (the patron's cached data goes too)."""
+    await runtime(request).account.end_session(token(request), caller(request).patron)
     return web.Response(status=204)
 
 

@@ -28,6 +28,7 @@ from ils_gateway.domain.errors import (
     PatronBlocked,
 )
 from ils_gateway.domain.models import mask_card
+from ils_gateway.sealing import SealedState
 from ils_gateway.services.account import AccountService
 from ils_gateway.state.ratelimit import MemoryRateLimiter, RateLimit, RateLimiter, RedisRateLimiter
 
@@ -81,16 +82,21 @@ class BridgeLimiters:
         )
 
     @classmethod
-    def in_redis(cls, redis: Any, prefix: str, clock: EpochSeconds) -> BridgeLimiters:
-        """Limits counted in Redis, shared by every gateway process behind the load balancer.
+    def in_redis(
+        cls, redis: Any, prefix: str, clock: EpochSeconds, sealed: SealedState
+    ) -> BridgeLimiters:
+        """Limits counted in Redis, shared by every gateway process behind the load balancer
+        (counters named by a keyed hash under the server secret, ``sealed``).
 
         Without sharing, N processes would let N times as many password guesses through.
         """
         return cls(
             per_client=RedisRateLimiter(
-                redis, CLIENT_LIMITER, CLIENT_LIMIT, prefix=prefix, clock=clock
+                redis, CLIENT_LIMITER, CLIENT_LIMIT, sealed=sealed, prefix=prefix, clock=clock
             ),
-            per_card=RedisRateLimiter(redis, CARD_LIMITER, CARD_LIMIT, prefix=prefix, clock=clock),
+            per_card=RedisRateLimiter(
+                redis, CARD_LIMITER, CARD_LIMIT, sealed=sealed, prefix=prefix, clock=clock
+            ),
         )
 
 

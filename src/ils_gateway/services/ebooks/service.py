@@ -23,7 +23,7 @@ import structlog
 from ils_gateway.adapters.resilience.journal import unsettled
 from ils_gateway.domain.ebooks import EbookHold, EbookLoan, EbookTitle
 from ils_gateway.domain.errors import GatewayError, HoldRefused, NotFound, Refused
-from ils_gateway.domain.models import BatchResult, Hold, HoldResult, Loan
+from ils_gateway.domain.models import BatchResult, Hold, HoldResult, Loan, Patron
 from ils_gateway.domain.vocab import Feature, Outcome, RefusalReason
 from ils_gateway.elibrary.base import ElibraryBackend
 from ils_gateway.services import rules
@@ -71,6 +71,13 @@ class EbookService:
         # entry is remembered (id -> (e-book entry, Loan/Hold)), so merged lists are made of
         # the same objects too (``api.rendered`` then renders them once).
         self._entries: dict[int, tuple[object, Any]] = {}
+
+    async def forget_patron(self, patron: Patron) -> None:
+        """Drop the patron's cached e-book lists (at logout), where the e-library caches them."""
+        forget = getattr(self._elibrary, "forget_patron", None)
+        if forget is not None:
+            await forget(patron.card_number)
+        self._entries.clear()  # the list entries remembered for rendering go with them
 
     # -- lists ---------------------------------------------------------------------------
 
