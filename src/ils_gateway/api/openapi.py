@@ -9,6 +9,8 @@ from pydantic.json_schema import models_json_schema
 
 from ils_gateway import __version__
 from ils_gateway.api.bodies import MAX_JSON_DEPTH, MAX_NUMBER_CHARS
+from ils_gateway.api.idempotency import HEADER as IDEMPOTENCY_HEADER
+from ils_gateway.api.idempotency import KEY_MAX, KEY_PATTERN, WRITE_METHODS
 from ils_gateway.api.problems import PROBLEM_CONTENT_TYPE
 from ils_gateway.api.routes import ROUTES
 from ils_gateway.api.routing import Route
@@ -76,6 +78,11 @@ def _is_body(model: type[Any]) -> bool:
 
 def _operation(route: Route, refs: dict[Any, Any]) -> dict[str, Any]:
     params = [_path_param(p) for p in _path_names(route.prefix + route.path)]
+    params += [
+        {"name": q.name, "in": "query", "required": q.required, "description": q.description,
+         "schema": q.schema}
+        for q in route.query
+    ]  # fmt: skip
     op: dict[str, Any] = {
         "operationId": route.name,
         "summary": route.summary,
@@ -108,10 +115,13 @@ def _operation(route: Route, refs: dict[Any, Any]) -> dict[str, Any]:
         op["responses"]["400"] = _problem("The body is invalid (the problem names the field)")
         op["responses"]["413"] = _problem("The body is larger than the server's limit")
         op["responses"]["415"] = _problem("The body is not application/json")
-    if route.method in {"POST", "PATCH", "DELETE"}:
+    if route.session and route.method in WRITE_METHODS:
+        # Only a patron's writes are keyed (api.idempotency): the login and the bridge ignore it.
         op["parameters"].append(
-            {"name": "Idempotency-Key", "in": "header", "required": False,
-             "schema": {"type": "string", "maxLength": 128}}
+            {"name": IDEMPOTENCY_HEADER, "in": "header", "required": False,
+             "description": "Repeats of the same request get the first answer (kept 24 h)",
+             "schema": {"type": "string", "minLength": 1, "maxLength": KEY_MAX,
+                        "pattern": KEY_PATTERN}}
         )  # fmt: skip
     return op
 
