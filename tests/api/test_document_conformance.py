@@ -62,9 +62,9 @@ async def test_idempotency_key_is_taken_up_to_the_documented_length_and_no_furth
 
 
 def test_idempotency_key_is_documented_only_where_it_is_honoured():
-    for path, method in ((f"{P}/sessions", "post"), ("/elibrary/v1/libraries/{library}/patron-check", "post")):  # fmt: skip
-        names = {p["name"] for p in _operation(path, method)["parameters"]}
-        assert "Idempotency-Key" not in names, (method, path)
+    for path in (f"{P}/sessions", "/elibrary/v1/libraries/{library}/patron-check"):
+        names = {p["name"] for p in _operation(path, "post")["parameters"]}
+        assert "Idempotency-Key" not in names, path
     assert (
         _parameter(_operation(f"{P}/holds", "post"), "Idempotency-Key")["schema"]["minLength"] == 1
     )

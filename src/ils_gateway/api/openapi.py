@@ -106,6 +106,9 @@ def _operation(route: Route, refs: dict[Any, Any]) -> dict[str, Any]:
         }
     if route.session:
         op["security"] = [{"session": []}, {"session": [], "kiosk": []}]
+    elif route.name == "create_session":
+        # A kiosk logs in with its key (a kiosk session); a portal without.
+        op["security"] = [{}, {"kiosk": []}]
     if route.body is not None:
         op["requestBody"] = {
             "required": True,
