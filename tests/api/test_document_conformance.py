@@ -148,3 +148,23 @@ async def test_a_reading_history_offset_past_the_bound_is_a_400_not_a_500(make_c
         assert response.status == 400, (offset, await response.text())
     last = await client.get(f"{T}/reading-history?offset=1000000", headers=auth)
     assert last.status == 200, await last.text()
+
+
+async def test_documented_response_headers_are_sent(make_client):
+    client = await make_client()
+    loans = _operation(f"{P}/loans", "get")["responses"]
+    assert loans["401"]["headers"]["WWW-Authenticate"]["required"] is True
+    for response in loans.values():
+        assert {"X-Request-ID", "Cache-Control"} <= set(response["headers"])
+    refused = await client.get(f"{T}/loans")
+    assert refused.status == 401
+    assert (
+        refused.headers["WWW-Authenticate"]
+        in (loans["401"]["headers"]["WWW-Authenticate"]["schema"]["enum"])
+    )
+    assert refused.headers["Cache-Control"] == "no-store" and refused.headers["X-Request-ID"]
+    # The anonymous catalog may be stored: no Cache-Control is promised there.
+    libraries = _operation(f"{P}/libraries", "get")["responses"]["200"]["headers"]
+    assert "Cache-Control" not in libraries and libraries["X-Request-ID"]["required"] is True
+    health = _operation("/healthz", "get")["responses"]
+    assert "default" in health, "a wrong method on /healthz is a problem document too"

@@ -56,7 +56,31 @@ SEED = 15
 CONFIG = schemathesis.Config.from_dict(
     {
         "seed": SEED,
-        "parameters": {"path.tenant": TENANT, "path.library": TENANT},
+        "parameters": {
+            "path.tenant": TENANT,
+            "path.library": TENANT,
+            # Half the ids are the demo library's own, so renewals, holds, lookups and lists
+            # run through to the library systems, not only to their 404s.
+            **{
+                key: {"dictionary": "items", "probability": 0.5}
+                for key in ("path.item_id", "body.item_id", "body.item_ids[*]")
+            },
+            "path.hold_id": {"dictionary": "holds", "probability": 0.5},
+            **{
+                key: {"dictionary": "titles", "probability": 0.5}
+                for key in ("path.title_id", "body.title_id", "query.ids")
+            },
+            "body.pickup_library": {"dictionary": "libraries", "probability": 0.5},
+        },
+        "dictionaries": {
+            # The demo patron's loans and two other copies; holds; e-books; pickup libraries.
+            "items": {
+                "values": ["2100000001", "2100000166", "2100000046", "2100000010", "2100000156"]
+            },
+            "holds": {"values": ["9", "10", "11", "12", "13", "27"]},
+            "titles": {"values": ["KD000001", "KD000002", "KD000003", "KD000004"]},
+            "libraries": {"values": ["CEN", "KITA"]},
+        },
         "generation": {
             "mode": "all",
             "max-examples": MAX_EXAMPLES,
