@@ -79,7 +79,7 @@ async def read_body(request: web.Request, model: type[M], tenant: TenantRuntime 
     if _too_deep(text):
         raise BadRequest(f"The request body is nested deeper than {MAX_JSON_DEPTH} levels")
     try:
-        data = json.loads(
+        json.loads(
             text,
             parse_int=_number(int),
             parse_float=_number(float),
@@ -88,7 +88,9 @@ async def read_body(request: web.Request, model: type[M], tenant: TenantRuntime 
     except (json.JSONDecodeError, RecursionError):
         raise BadRequest("The request body is not valid JSON") from None
     try:
-        body = model.model_validate(data)
+        # Strict, as the document states the types: no 0/1 for a boolean, no "5" for a number
+        # (JSON's own forms stay: dates and enum values as strings, arrays for tuples).
+        body = model.model_validate_json(text, strict=True)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}"

@@ -39,7 +39,10 @@ HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 WRITE_METHODS = frozenset({"POST", "PATCH", "DELETE"})
 # Printable ASCII, bounded: the IETF draft's keys are UUIDs; 255 leaves room for other schemes.
-_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+# api/openapi.py documents the header with the same bound and pattern.
+KEY_MAX = 255
+KEY_PATTERN = r"^[\x21-\x7e]+$"
+_KEY = re.compile(rf"^[\x21-\x7e]{{1,{KEY_MAX}}}$")
 # Headers of the first answer that a replay repeats.
 _REPLAYED_HEADERS = ("Content-Type", "Location", "Retry-After")
 

@@ -9,7 +9,10 @@ from pydantic.json_schema import models_json_schema
 
 from ils_gateway import __version__
 from ils_gateway.api.bodies import MAX_JSON_DEPTH, MAX_NUMBER_CHARS
-from ils_gateway.api.problems import PROBLEM_CONTENT_TYPE
+from ils_gateway.api.idempotency import HEADER as IDEMPOTENCY_HEADER
+from ils_gateway.api.idempotency import KEY_MAX, KEY_PATTERN, WRITE_METHODS
+from ils_gateway.api.middleware import STORABLE_ROUTE_NAMES
+from ils_gateway.api.problems import BEARER_CHALLENGE, PROBLEM_CONTENT_TYPE
 from ils_gateway.api.routes import ANONYMOUS_LOOKUP_NAMES, ROUTES
 from ils_gateway.api.routing import Route
 from ils_gateway.api.schemas.common import (
@@ -76,6 +79,11 @@ def _is_body(model: type[Any]) -> bool:
 
 def _operation(route: Route, refs: dict[Any, Any]) -> dict[str, Any]:
     params = [_path_param(p) for p in _path_names(route.prefix + route.path)]
+    params += [
+        {"name": q.name, "in": "query", "required": q.required, "description": q.description,
+         "schema": q.schema}
+        for q in route.query
+    ]  # fmt: skip
     op: dict[str, Any] = {
         "operationId": route.name,
         "summary": route.summary,
@@ -99,6 +107,9 @@ def _operation(route: Route, refs: dict[Any, Any]) -> dict[str, Any]:
         }
     if route.session:
         op["security"] = [{"session": []}, {"session": [], "kiosk": []}]
+    elif route.name == "create_session":
+        # A kiosk logs in with its key (a kiosk session); a portal without.
+        op["security"] = [{}, {"kiosk": []}]
     if route.body is not None:
         op["requestBody"] = {
             "required": True,
@@ -120,12 +131,52 @@ def _operation(route: Route, refs: dict[Any, Any]) -> dict[str, Any]:
             }
         }
         op["responses"]["429"] = limited
-    if route.method in {"POST", "PATCH", "DELETE"}:
+    if route.session and route.method in WRITE_METHODS:
+        # Only a patron's writes are keyed (api.idempotency): the login and the bridge ignore it.
         op["parameters"].append(
-            {"name": "Idempotency-Key", "in": "header", "required": False,
-             "schema": {"type": "string", "maxLength": 128}}
+            {"name": IDEMPOTENCY_HEADER, "in": "header", "required": False,
+             "description": "Repeats of the same request get the first answer (kept 24 h)",
+             "schema": {"type": "string", "minLength": 1, "maxLength": KEY_MAX,
+                        "pattern": KEY_PATTERN}}
         )  # fmt: skip
+    unauthorized = _UNAUTHORIZED.get(
+        route.name, _UNAUTHORIZED["session"] if route.session else None
+    )
+    if unauthorized is not None:
+        op["responses"]["401"] = _problem(unauthorized)
+        op["responses"]["401"]["headers"] = {"WWW-Authenticate": _CHALLENGE}
+    _add_response_headers(op, storable=route.name in STORABLE_ROUTE_NAMES)
     return op
+
+
+# Who answers 401 and why (api.problems sends the Bearer challenge with every 401).
+_UNAUTHORIZED = {
+    "session": "No session, an expired one, or (from a kiosk) a wrong kiosk key",
+    "create_session": "The card or password is wrong (one answer for both), or the kiosk key",
+    "patron_check": "The bridge key is missing or wrong",
+}
+_CHALLENGE = {
+    "description": "The Bearer challenge",
+    "required": True,
+    "schema": {"type": "string", "enum": [BEARER_CHALLENGE]},
+}
+
+
+def _add_response_headers(op: dict[str, Any], *, storable: bool) -> None:
+    """The headers the middleware puts on every response of ``op`` (errors too)."""
+    for response in op["responses"].values():
+        headers = response.setdefault("headers", {})
+        headers["X-Request-ID"] = {
+            "description": "The request's id (the one given, when well-formed)",
+            "required": True,
+            "schema": {"type": "string"},
+        }
+        if not storable:
+            headers["Cache-Control"] = {
+                "description": "A personal or error answer: never stored",
+                "required": True,
+                "schema": {"type": "string", "enum": ["no-store"]},
+            }
 
 
 def _success(route: Route, refs: dict[Any, Any]) -> dict[str, Any]:
@@ -143,7 +194,7 @@ def _success(route: Route, refs: dict[Any, Any]) -> dict[str, Any]:
 
 def _health_op(name: str, summary: str, refs: dict[Any, Any]) -> dict[str, Any]:
     schema = refs[(Health, "serialization")]
-    return {
+    op = {
         "operationId": name,
         "summary": summary,
         "tags": ["health"],
@@ -153,8 +204,11 @@ def _health_op(name: str, summary: str, refs: dict[Any, Any]) -> dict[str, Any]:
                 "description": "Not ready",
                 "content": {"application/json": {"schema": schema}},
             },
+            "default": _problem("Problem"),
         },
     }
+    _add_response_headers(op, storable=name in STORABLE_ROUTE_NAMES)
+    return op
 
 
 def _path_names(path: str) -> list[str]:

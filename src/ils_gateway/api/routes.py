@@ -25,7 +25,7 @@ from ils_gateway.api.handlers import (
     settings,
     shelves,
 )
-from ils_gateway.api.routing import BRIDGE_PREFIX, PREFIX, Handler, Route
+from ils_gateway.api.routing import BRIDGE_PREFIX, PREFIX, Handler, QueryParam, Route
 from ils_gateway.api.schemas import basket as basket_schemas
 from ils_gateway.api.schemas import catalog as catalog_schemas
 from ils_gateway.api.schemas import ebooks as ebook_schemas
@@ -40,6 +40,7 @@ from ils_gateway.api.schemas.common import LIBRARY_VALUE_MAX, LIBRARY_VALUE_PATT
 from ils_gateway.domain.ebooks import EbookLoan
 from ils_gateway.domain.errors import BadRequest
 from ils_gateway.domain.models import BatchResult, Hold, HoldResult, RenewalResult
+from ils_gateway.domain.vocab import ItemSource
 
 CORE_ROUTES: tuple[Route, ...] = (
     Route("POST", "/sessions", session.create_session, "Log in", "session",
@@ -63,7 +64,10 @@ CORE_ROUTES: tuple[Route, ...] = (
           hold_schemas.PlaceHoldsRequest, hold_schemas.HoldBatch),
     Route("DELETE", "/holds/{hold_id}", holds.cancel_hold, "Cancel a hold", "holds", status=204,
           also=((202, hold_schemas.CancellationRequested,
-                 "Only a cancellation request: the library cancels the hold later"),)),
+                 "Only a cancellation request: the library cancels the hold later"),),
+          query=(QueryParam("source", {"type": "string", "enum": [s.value for s in ItemSource],
+                                       "default": ItemSource.ILS.value},
+                            "Which system holds the hold (an e-book hold: ebook)"),)),
     Route("PATCH", "/holds/{hold_id}", holds.change_hold,
           "Change pickup library or contact method", "holds", hold_schemas.ChangeHoldRequest, Hold),
     Route("GET", "/libraries", catalog.pickup_libraries, "Pickup libraries", "catalog",
@@ -77,7 +81,9 @@ LIST_ROUTES: tuple[Route, ...] = (
     Route("GET", "/basket", basket.basket_list, "The reservation basket", "basket",
           response=basket_schemas.BasketView),
     Route("POST", "/basket/items", basket.basket_add, "Put an item in the basket", "basket",
-          basket_schemas.BasketAddRequest, basket_schemas.BasketAddedView, 201),
+          basket_schemas.BasketAddRequest, basket_schemas.BasketAddedView, 201,
+          also=((200, basket_schemas.BasketAddedView,
+                 "Already in the basket (added: false): nothing changed"),)),
     Route("DELETE", "/basket/items/{item_id}", basket.basket_remove, "Take an item out", "basket",
           status=204),
     Route("DELETE", "/basket", basket.basket_clear, "Empty the basket", "basket", status=204),
@@ -127,7 +133,13 @@ LIST_ROUTES: tuple[Route, ...] = (
           "Move an item to another shelf", "shelves", shelf_schemas.ShelfItemTransferRequest,
           shelf_schemas.ShelfItemView),
     Route("GET", "/reading-history", history.history_list, "Reading history (opened key needed)",
-          "reading history", response=history_schemas.HistoryPageView),
+          "reading history", response=history_schemas.HistoryPageView,
+          query=(QueryParam("limit", {"type": "integer", "minimum": 1,
+                                      "maximum": history.LIMIT_MAX},
+                            "At most this many entries (default: all)"),
+                 QueryParam("offset", {"type": "integer", "minimum": 0,
+                                       "maximum": history.OFFSET_MAX, "default": 0},
+                            "Entries skipped first"))),
     Route("GET", "/reading-history/status", history.history_status, "Whether history is on",
           "reading history", response=history_schemas.HistoryStatus),
     Route("POST", "/reading-history/enable", history.history_enable, "Switch reading history on",
@@ -153,7 +165,12 @@ E = "/ebooks"
 EBOOK_ROUTES: tuple[Route, ...] = (
     Route("GET", E + "/titles", ebooks.list_titles,
           "E-book titles' availability (?ids=KD000001,KD000002)", "ebooks",
-          response=ebook_schemas.EbookTitleList),
+          response=ebook_schemas.EbookTitleList,
+          query=(QueryParam("ids", {"type": "string", "minLength": 1,
+                                    "pattern": LIBRARY_VALUE_PATTERN},
+                            f"Title ids separated by commas: 1 to {ebooks.MAX_TITLE_IDS}, each "
+                            f"at most {LIBRARY_VALUE_MAX} characters",
+                            required=True),)),
     Route("GET", E + "/titles/{title_id}", ebooks.get_title, "One e-book title's availability",
           "ebooks", response=ebook_schemas.EbookTitleView),
     Route("GET", E + "/loans", ebooks.list_ebook_loans, "E-book loans with due instants", "ebooks",

@@ -15,6 +15,16 @@ BRIDGE_PREFIX = "/elibrary/v1/libraries/{library}"
 
 
 @dataclass(frozen=True)
+class QueryParam:
+    """A query parameter of a route, as the document states it (the handler checks it)."""
+
+    name: str
+    schema: dict[str, Any]
+    description: str
+    required: bool = False
+
+
+@dataclass(frozen=True)
 class Route:
     """One endpoint: method, path, handler, and the models its document is built from."""
 
@@ -31,6 +41,7 @@ class Route:
     prefix: str = PREFIX
     # Other successful answers besides ``status``: (status, body model, description).
     also: tuple[tuple[int, type[Any], str], ...] = ()
+    query: tuple[QueryParam, ...] = ()
 
     @property
     def name(self) -> str:

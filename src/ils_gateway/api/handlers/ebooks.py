@@ -7,6 +7,7 @@ answers 403 ``feature-disabled``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable
 
 from aiohttp import web
@@ -14,6 +15,7 @@ from aiohttp import web
 from ils_gateway.api.bodies import json_response, read_body
 from ils_gateway.api.handlers.common import caller, runtime
 from ils_gateway.api.keys import SESSION
+from ils_gateway.api.schemas.common import LIBRARY_VALUE_MAX, LIBRARY_VALUE_PATTERN
 from ils_gateway.api.schemas.ebooks import (
     BorrowRequest,
     EbookHoldList,
@@ -30,6 +32,7 @@ from ils_gateway.services.ebooks.merge import EbookPart
 from ils_gateway.services.ebooks.service import EbookService
 
 MAX_TITLE_IDS = 50
+_LIBRARY_VALUE = re.compile(LIBRARY_VALUE_PATTERN)
 
 
 def ebook_service(request: web.Request) -> EbookService:
@@ -76,9 +79,14 @@ async def with_ebook_holds(
 
 async def list_titles(request: web.Request) -> web.Response:
     """GET …/ebooks/titles?ids=KD000001,KD000002: availability of several titles."""
-    ids = [i for i in request.query.get("ids", "").split(",") if i.strip()]
+    given = request.query.get("ids", "")
+    if not _LIBRARY_VALUE.fullmatch(given):
+        raise BadRequest("Invalid request: ids: must not contain '|', CR, LF or NUL")
+    ids = [i for i in given.split(",") if i.strip()]
     if not ids or len(ids) > MAX_TITLE_IDS:
         raise BadRequest(f"Give between 1 and {MAX_TITLE_IDS} title ids in 'ids'")
+    if any(len(i.strip()) > LIBRARY_VALUE_MAX for i in ids):
+        raise BadRequest(f"Invalid request: ids: an id is longer than {LIBRARY_VALUE_MAX}")
     titles = await ebook_service(request).titles(caller(request), [i.strip() for i in ids])
     return json_response(EbookTitleList(titles=titles))
 

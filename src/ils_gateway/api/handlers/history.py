@@ -113,12 +113,18 @@ async def history_delete_all(request: web.Request) -> web.Response:
     return json_response(HistoryDeleted(deleted=deleted))
 
 
+# The bounds of ?limit= and ?offset= (api.routes documents them). An offset without a bound
+# reached the store as a number SQLite cannot bind (a 500).
+LIMIT_MAX = 500
+OFFSET_MAX = 1_000_000
+
+
 def _paging(request: web.Request) -> tuple[int | None, int]:
     try:
         limit = int(request.query["limit"]) if "limit" in request.query else None
         offset = int(request.query.get("offset", "0"))
     except ValueError:
         raise BadRequest("limit and offset must be whole numbers") from None
-    if (limit is not None and not 1 <= limit <= 500) or offset < 0:
-        raise BadRequest("limit: 1 to 500; offset: 0 or more")
+    if (limit is not None and not 1 <= limit <= LIMIT_MAX) or not 0 <= offset <= OFFSET_MAX:
+        raise BadRequest(f"limit: 1 to {LIMIT_MAX}; offset: 0 to {OFFSET_MAX}")
     return limit, offset

@@ -71,7 +71,10 @@ async def cancel_hold(request: web.Request) -> web.Response:
     204 when the library cancelled the hold; 202 with ``CancellationRequested`` when it only
     filed a request for staff (the hold is still there, so 204 would tell the patron a lie).
     """
-    if request.query.get("source") == ItemSource.EBOOK:
+    source = request.query.get("source", ItemSource.ILS)
+    if source not in set(ItemSource):
+        raise BadRequest("Invalid request: source: must be 'ils' or 'ebook'")
+    if source == ItemSource.EBOOK:
         await ebook_service(request).cancel_hold(caller(request), request.match_info["hold_id"])
         return web.Response(status=204)
     hold_id = request.match_info["hold_id"]
