@@ -23,7 +23,8 @@ async def test_writes_are_refused_in_the_nightly_window(open_site, clock):
     paused = await site.client.post(f"{site.base}/loans/{item}/renewal", headers=auth)
     problem = await paused.json()
     assert paused.status == 503 and problem["type"].endswith("/maintenance")
-    assert problem["detail"] == "Service paused until 04:20"
+    assert problem["detail"] == "メンテナンスのため 04:20 まで休止しています"
+    assert paused.headers["Content-Language"] == "ja"
     assert paused.headers["Retry-After"] == str(30 * 60)
     holds = (await site.get("/holds", auth))["holds"]  # reads go on
     waiting = next(h for h in holds if "cancel" in h["allowed_actions"])

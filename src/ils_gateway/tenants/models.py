@@ -6,19 +6,22 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from ils_gateway.domain.labels import Labels, validate_overrides
 from ils_gateway.domain.models import Library
+from ils_gateway.tenants.account import LanguageConfig, PasswordChangeConfig
 from ils_gateway.tenants.backends import BackendConfig, ElibraryConfig
 from ils_gateway.tenants.kiosk import KioskSip2Config
 from ils_gateway.tenants.policy import Policy
 
 
 class LabelsConfig(BaseModel):
-    """Per-tenant Japanese label overrides: ``[tenants.labels.ja.hold_status] ready = "…"``."""
+    """Per-tenant label overrides: ``[tenants.labels.ja.hold_status] ready = "…"`` (the
+    library's own words), and ``[tenants.labels.en.…]`` for its English wording."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     ja: dict[str, dict[str, str]] = Field(default_factory=dict)
+    en: dict[str, dict[str, str]] = Field(default_factory=dict)
 
-    @field_validator("ja")
+    @field_validator("ja", "en")
     @classmethod
     def _known_keys(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
         validate_overrides(_flatten(value))
@@ -26,7 +29,7 @@ class LabelsConfig(BaseModel):
 
     def build(self) -> Labels:
         """The tenant's label catalogue."""
-        return Labels(_flatten(self.ja))
+        return Labels(_flatten(self.ja), en_overrides=_flatten(self.en))
 
 
 def _flatten(nested: dict[str, dict[str, str]]) -> dict[str, str]:
@@ -48,6 +51,8 @@ class TenantConfig(BaseModel):
     elibrary: ElibraryConfig | None = None
     policy: Policy = Policy()
     labels: LabelsConfig = LabelsConfig()
+    language: LanguageConfig = LanguageConfig()
+    password_change: PasswordChangeConfig = PasswordChangeConfig()
     kiosk_keys: tuple[SecretStr, ...] = Field((), description="credentials of OPAC kiosks")
     kiosk_sip2: KioskSip2Config | None = Field(None, description="SIP2 face for self-checks")
     pickup_libraries: tuple[Library, ...] = Field(

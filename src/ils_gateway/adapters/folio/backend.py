@@ -82,6 +82,7 @@ from ils_gateway.domain.errors import (
     CancelRefused,
     HoldRefused,
     NotFound,
+    PasswordRejected,
 )
 from ils_gateway.domain.models import (
     BatchResult,
@@ -123,7 +124,7 @@ _NOT_OFFERED = {
     Capability.CHECKOUT: _SELF_CHECK,
     Capability.CHECKIN: _SELF_CHECK,
     Capability.CHANGE_PASSWORD: Unavailable(
-        "FOLIO adapter: patron PINs are set by staff in mod-users"
+        "FOLIO adapter: this tenant checks no patron PIN (verify_patron_pin = false)"
     ),
 }
 
@@ -184,6 +185,11 @@ class FolioBackend(GuardedBackend):
                 Capability.CHANGE_HOLD_PICKUP: Support.NATIVE,
                 Capability.LIST_PICKUP_LIBRARIES: Support.NATIVE,
                 Capability.GET_ITEM: Support.NATIVE,
+                # The patron's password is the mod-users patron PIN: checked with
+                # /patron-pin/verify, set with POST /patron-pin.
+                **(
+                    {Capability.CHANGE_PASSWORD: Support.NATIVE} if config.verify_patron_pin else {}
+                ),
             },
             missing=_NOT_OFFERED,
         )
@@ -227,6 +233,31 @@ class FolioBackend(GuardedBackend):
                 accept=frozenset({200, 204}),
             )
         return await self._summary(user, card_number)
+
+    async def change_password(self, patron: Patron, old_password: str, new_password: str) -> None:
+        """Check the old PIN (``POST /patron-pin/verify``), then set the new one with
+        ``POST /patron-pin`` ``{"id", "pin"}`` (mod-users PatronPinAPI, 201)."""
+        try:
+            await self._client.call(
+                FolioCall.PIN_VERIFY,
+                "POST",
+                "/patron-pin/verify",
+                json={"id": patron.id, "pin": old_password},
+                accept=frozenset({200, 204}),
+            )
+        except AuthenticationFailed:
+            raise PasswordRejected(
+                "The current password is not correct",
+                problems=["current password is not correct"],
+                operator_detail="FOLIO: old PIN refused",
+            ) from None
+        await self._client.call(
+            FolioCall.SET_PIN,
+            "POST",
+            "/patron-pin",
+            json={"id": patron.id, "pin": new_password},
+            accept=frozenset({200, 201, 204}),
+        )
 
     async def _blocks(self, user_id: str) -> list[BlockReason]:
         """The patron's manual and automated blocks, both checked to be this patron's."""
