@@ -53,3 +53,40 @@ async def test_idle_logout_after_fifteen_minutes(open_site, clock):
     expired = await site.client.get(f"{site.base}/loans", headers=auth)
     assert expired.status == 401
     assert (await expired.json())["type"].endswith("/session-expired")
+
+
+async def test_a_temporary_password_is_sent_to_the_librarys_own_page(open_site):
+    """SIP2 cannot change a password: the gate answers with the library's page, not for ever
+    403 (issue 16)."""
+    site = await open_site("ibaraki")
+    page = "https://library.example.jp/ibaraki/mylibrary/password"
+    created = await site.client.post(
+        f"{site.base}/sessions", json={"card_number": "1000000004", "password": "4825170396"}
+    )
+    body = await created.json()
+    assert created.status == 201, body
+    assert body["password_change_required"] is True
+    assert body["password_change_url"] == page
+    auth = {"Authorization": f"Bearer {body['token']}"}
+    gated = await site.client.get(f"{site.base}/loans", headers=auth)
+    problem = await gated.json()
+    assert gated.status == 403 and problem["type"].endswith("/password-change-required")
+    assert problem["change_url"] == page
+    assert problem["title"] == "仮パスワードを変更してください"  # ja: the tenant's default
+    change = await site.client.post(
+        f"{site.base}/patron/password",
+        headers={**auth, "Accept-Language": "en"},
+        json={"old_password": "4825170396", "new_password": "misaki2025"},
+    )
+    problem = await change.json()
+    assert change.status == 403 and problem["type"].endswith("/password-change-elsewhere")
+    assert problem["change_url"] == page and page in problem["detail"]
+    assert problem["feature"] == "password_change"
+    assert change.headers["Content-Language"] == "en"
+    # Changed on the library's page (here: in the library system itself), the next login is
+    # an ordinary one.
+    site.library.change_password("1000000004", "4825170396", "misaki2025")
+    again = await site.client.post(
+        f"{site.base}/sessions", json={"card_number": "1000000004", "password": "misaki2025"}
+    )
+    assert (await again.json())["password_change_required"] is False
