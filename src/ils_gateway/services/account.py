@@ -107,7 +107,7 @@ class AccountService:
         card_blocks = self.card_blocks(patron)
         if card_blocks:
             raise PatronBlocked(card_blocks, operator_detail="; ".join(patron.block_messages))
-        return Login(patron=patron, password_change_required=self._temporary(patron, password))
+        return Login(patron=patron, password_change_required=self.temporary(patron, password))
 
     async def identify(
         self, card_number: str, password: str, *, client: str | None = None
@@ -204,7 +204,9 @@ class AccountService:
             return None
         return self._tenant.config.password_change.link
 
-    def _temporary(self, patron: Patron, password: str) -> bool:
+    def temporary(self, patron: Patron, password: str) -> bool:
+        """Whether ``password`` is a temporary one the tenant makes the patron change first
+        (flagged by the library system, or matching the first-login pattern)."""
         account = self._tenant.policy.account
         if not account.temporary_password_gate:
             return False
