@@ -92,3 +92,9 @@ async def test_openapi_documents_accept_language(client) -> None:
     names = {p.get("name") for p in operation.get("parameters", [])}
     refs = {p.get("$ref") for p in operation.get("parameters", [])}
     assert "Accept-Language" in names or "#/components/parameters/AcceptLanguage" in refs
+
+
+async def test_the_patrons_blocks_are_labelled_even_when_there_are_none(client) -> None:
+    auth = await login(client)
+    patron = (await (await client.get(f"{T}/patron", headers=auth)).json())["patron"]
+    assert len(patron["blocks_labels"]) == len(patron["blocks"])

@@ -17,7 +17,7 @@ from __future__ import annotations
 from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, get_args, get_origin
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -127,11 +127,21 @@ def labelled(body: BaseModel, chosen: AnswerLanguage | None = None) -> dict[str,
 
 
 def _add_labels(model: BaseModel, data: dict[str, Any], labels: Labels, lang: Language) -> None:
-    for name in type(model).model_fields:
+    for name, field in type(model).model_fields.items():
         if name not in data:
             continue
         value = getattr(model, name)
+        if isinstance(value, (list, tuple)) and not value and _labelled_list(field.annotation):
+            data.setdefault(f"{name}_labels", [])  # an empty list of blocks has no labels
+            continue
         _label_value(name, value, data, data[name], labels, lang)
+
+
+def _labelled_list(annotation: Any) -> bool:
+    """Whether a field's type is a list (or tuple) of a labelled vocabulary."""
+    return get_origin(annotation) in (list, tuple) and any(
+        arg in _LABELLED_TYPES for arg in get_args(annotation)
+    )
 
 
 def _label_value(

@@ -17,7 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
-__all__ = ["LanguageConfig", "PasswordChangeConfig"]
+__all__ = ["LanguageConfig", "PasswordChangeConfig", "password_way_out_problem"]
 
 
 class _Config(BaseModel):
@@ -41,3 +41,23 @@ class LanguageConfig(_Config):
     """The language answers use when the request does not choose one (``Accept-Language``)."""
 
     default: Literal["ja", "en"] = "ja"
+
+
+def password_way_out_problem(
+    gate: bool, backend_kind: str, verify_patron_pin: bool, page: PasswordChangeConfig
+) -> str | None:
+    """Why a temporary-password gate would lock patrons out for good (None when it would not):
+    the gate is on, the library system cannot change passwords through the gateway (SIP2; a
+    FOLIO that checks no patron PIN) and the tenant names no page of its own."""
+    if not gate or page.url is not None:
+        return None
+    if backend_kind == "sip2":
+        why = "SIP2 has no password change"
+    elif backend_kind == "folio" and not verify_patron_pin:
+        why = "this FOLIO checks no patron PIN (backend.verify_patron_pin = false)"
+    else:
+        return None
+    return (
+        "policy.account.temporary_password_gate: a temporary password could never be changed "
+        f"({why}); name the library's own page in [tenants.password_change] url"
+    )

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from ils_gateway.domain.labels import Labels, validate_overrides
 from ils_gateway.domain.models import Library
-from ils_gateway.tenants.account import LanguageConfig, PasswordChangeConfig
+from ils_gateway.tenants.account import (
+    LanguageConfig,
+    PasswordChangeConfig,
+    password_way_out_problem,
+)
 from ils_gateway.tenants.backends import BackendConfig, ElibraryConfig
 from ils_gateway.tenants.kiosk import KioskSip2Config
 from ils_gateway.tenants.policy import Policy
@@ -65,6 +71,18 @@ class TenantConfig(BaseModel):
         description="seconds an API request may take, all retries and read-backs included; "
         "then it ends with its 503/504 problem",
     )
+
+    @model_validator(mode="after")
+    def _temporary_passwords_have_a_way_out(self) -> Self:
+        problem = password_way_out_problem(
+            self.policy.account.temporary_password_gate,
+            self.backend.kind,
+            getattr(self.backend, "verify_patron_pin", True),
+            self.password_change,
+        )
+        if problem is not None:
+            raise ValueError(problem)
+        return self
 
 
 class TenantFile(BaseModel):
