@@ -87,6 +87,7 @@ PUBLIC: dict[str, set[str]] = {
         "hold_placed",
         "lent",
         "loan_baseline",
+        "password_changed",
         "renewed",
         "resumed",
         "suspended_as_asked",

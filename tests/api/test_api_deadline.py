@@ -62,7 +62,8 @@ async def test_a_write_against_a_silent_library_ends_at_the_deadline_saying_so(c
     )
     assert response.status == 504
     problem = await response.json()
-    assert "renewal may have been made" in problem["detail"]
+    assert "延長された可能性があります" in problem["detail"]  # ja: the tenant default
+    assert problem["title"] == "処理の結果を確認できませんでした"
     assert loop.time() - started <= 4.0 + 0.5
 
 

@@ -92,7 +92,7 @@ async def test_the_basket_refuses_ebooks(make_client):
     )
     problem = await ebook.json()
     assert ebook.status == 400 and problem["type"].endswith("/bad-request")
-    assert "E-books are reserved directly" in problem["detail"]
+    assert "電子書籍は予約かごを使わずに直接予約してください" == problem["detail"]
     # Without a source or a title, the library system is asked, and it has no such item.
     unknown = await client.post(f"{t}/basket/items", json={"item_id": "KD000001"}, headers=auth)
     assert unknown.status == 404

@@ -87,3 +87,35 @@ def test_running_clock_starts_at_the_sample_instant_and_moves_forward():
     clock = RunningClock()
     first, second = clock(), clock()
     assert SAMPLE_NOW <= first <= second
+
+
+async def test_demo_flags_its_temporary_password_patron(embedded):
+    """1000000004 is on a temporary password in the demo library: the session may only change
+    it, and SIP2 cannot, so the gate names the library's page (issue 16)."""
+    client, _library = embedded
+    response = await client.post(
+        f"{T}/sessions", json={"card_number": "1000000004", "password": "4825170396"}
+    )
+    body = await response.json()
+    assert response.status == 201 and body["password_change_required"] is True
+    assert body["password_change_url"].startswith("https://")
+    auth = {"Authorization": f"Bearer {body['token']}"}
+    gated = await client.get(f"{T}/loans", headers=auth)
+    problem = await gated.json()
+    assert gated.status == 403 and problem["change_url"] == body["password_change_url"]
+
+
+async def test_demo_batch_refusals_carry_the_reason_in_the_librarys_words(embedded):
+    client, _library = embedded
+    auth = await _login(client)
+    loans = (await (await client.get(f"{T}/loans", headers=auth)).json())["loans"]
+    borrowed = loans[0]["item"]["id"]  # a hold on a copy the patron is borrowing
+    response = await client.post(
+        f"{T}/holds",
+        headers={**auth, "Accept-Language": "ja"},
+        json={"item_ids": [borrowed], "pickup_library": "CEN"},
+    )
+    body = await response.json()
+    refused = [r for r in body["results"] if r["outcome"] == "refused"]
+    assert refused, body
+    assert all(r["reason_label"] and not r["reason_label"].isascii() for r in refused)

@@ -108,8 +108,8 @@ async def test_unknown_card_and_wrong_password_get_the_same_answers(make_guarded
         assert answers[2].headers["Retry-After"] == str(15 * 60)
         seen.append([_without_request(await r.json()) for r in answers])
     assert seen[0] == seen[1]
-    assert seen[0][0]["title"] == "Card number or password is incorrect"
-    assert seen[0][2]["title"] == "Too many failed logins"
+    assert seen[0][0]["title"] == "カード番号またはパスワードが正しくありません"
+    assert seen[0][2]["title"] == "ログインの失敗が続いたため、しばらくログインできません"
 
 
 def _without_request(problem: dict) -> dict:

@@ -200,7 +200,7 @@ async def test_skip_resume_and_extension_where_koha_has_none(gw, sim, lists_cloc
     problem = await extension.json()
     assert extension.status == 422 and problem["type"].endswith("/hold-refused")
     assert problem["reason"] == "extension_not_allowed"
-    assert "contact the library" in problem["detail"]
+    assert "図書館にお問い合わせください" in problem["detail"]
 
 
 async def test_shelves_rules_over_http(gw) -> None:

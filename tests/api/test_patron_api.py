@@ -124,8 +124,15 @@ async def test_temporary_password_allows_only_a_password_change(make_client):
         headers=auth,
         json={"old_password": "4825170396", "new_password": "misaki-2025"},
     )
-    # The Koha adapter cannot change passwords: the route is reached (not gated) and says so.
-    assert change.status == 403
-    assert (await change.json())["feature"] == "password_change"
-    assert (await client.get(f"{T}/holds", headers=auth)).status == 403
+    # Koha changes it (POST /patrons/{patron_id}/password): the session is let through now.
+    assert change.status == 204, await change.text()
+    assert (await client.get(f"{T}/holds", headers=auth)).status == 200
     assert (await client.delete(f"{T}/sessions/current", headers=auth)).status == 204
+    again = await client.post(
+        f"{T}/sessions", json={"card_number": "1000000004", "password": "misaki-2025"}
+    )
+    assert again.status == 201 and (await again.json())["password_change_required"] is False
+    old = await client.post(
+        f"{T}/sessions", json={"card_number": "1000000004", "password": "4825170396"}
+    )
+    assert old.status == 401

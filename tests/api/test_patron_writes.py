@@ -75,7 +75,9 @@ async def test_maintenance_window_refuses_writes_and_serves_reads(make_client, c
     clock.now = datetime(2025, 6, 3, 3, 55, tzinfo=TOKYO)
     read = await client.get(f"{T}/loans", headers=auth)
     assert read.status == 200
-    paused = await client.post(f"{T}/loans/{item_id}/renewal", headers=auth)
+    paused = await client.post(
+        f"{T}/loans/{item_id}/renewal", headers={**auth, "Accept-Language": "en"}
+    )
     problem = await paused.json()
     assert paused.status == 503
     assert problem["type"].endswith("/maintenance")

@@ -83,7 +83,7 @@ async def test_renewal_carried_out_then_silent_is_made_once(client, proxy, libra
         proxy, lambda: client.post(f"{T}/loans/{item_id}/renewal", headers=keyed)
     )
     assert problem["type"].endswith("/outcome-unknown")
-    assert "may have been made" in problem["detail"]
+    assert "延長された可能性があります" in problem["detail"]
     assert "Idempotency-Key" in problem["detail"]
 
     retry = await client.post(f"{T}/loans/{item_id}/renewal", headers=keyed)
@@ -110,7 +110,7 @@ async def test_cancel_carried_out_then_silent_answers_cancelled_on_retry(
     problem = await _unknown_then_back(
         proxy, lambda: client.delete(f"{T}/holds/{hold['id']}", headers=keyed)
     )
-    assert "may have been cancelled" in problem["detail"]
+    assert "予約が取り消された可能性があります" in problem["detail"]
 
     retry = await client.delete(f"{T}/holds/{hold['id']}", headers=keyed)
     assert retry.status == 204, await retry.text()

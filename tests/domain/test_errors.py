@@ -24,7 +24,9 @@ CONTRACT = {
     "SessionExpired": ("GatewayError", 401, "session-expired"),
     "PatronBlocked": ("GatewayError", 403, "patron-blocked"),
     "PasswordChangeRequired": ("GatewayError", 403, "password-change-required"),
+    "PasswordRejected": ("GatewayError", 400, "password-rejected"),
     "FeatureDisabled": ("GatewayError", 403, "feature-disabled"),
+    "PasswordChangeElsewhere": ("FeatureDisabled", 403, "password-change-elsewhere"),
     "NotFound": ("GatewayError", 404, "not-found"),
     "Conflict": ("GatewayError", 409, "conflict"),
     "Refused": ("GatewayError", 422, "refused"),
@@ -45,6 +47,8 @@ def _example(cls: type[errors.GatewayError]) -> errors.GatewayError:
         return cls([BlockReason.CARD_EXPIRED])
     if cls is errors.FeatureDisabled:
         return cls(Feature.BOOKSHELVES, Channel.KIOSK)
+    if cls is errors.PasswordChangeElsewhere:
+        return cls("https://library.example.jp/pw", operator_detail="upstream said: secret stuff")
     if cls is errors.MaintenanceWindow:
         return cls(datetime(2025, 1, 1, 4, 20, tzinfo=UTC))
     return cls(operator_detail="upstream said: secret stuff")

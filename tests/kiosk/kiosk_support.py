@@ -183,13 +183,14 @@ async def running(
     koha_request_flow: bool = False,
     kiosk_disabled: Sequence[str] = ("reading_history",),
     data: LibraryData | None = None,
+    extra: str = "",
 ) -> AsyncIterator[Setup]:
     """The library behind ``backend`` ("sip2" or "koha"), a gateway on it (with a SQLite store
     in ``store_dir`` when given) and its kiosk face, and a logged-in self-check machine
     (``shift_jis``: face and machine speak CP932 with CRLF, as many installed machines do;
     ``koha_request_flow``: newer Koha's cancellation requests, ready holds cancellable;
     ``kiosk_disabled``: the features the tenant switches off on the kiosk channel; ``data``:
-    another library than ``library_data()``)."""
+    another library than ``library_data()``; ``extra``: TOML added to the tenant)."""
     sim = SimulatedLibrary(data or library_data(), clock)
     async with AsyncExitStack() as stack:
         if backend == "sip2":
@@ -216,6 +217,7 @@ async def running(
             terminator=framing[1],
             kiosk_disabled=json.dumps(list(kiosk_disabled)),
         )
+        text += extra
         if koha_request_flow:
             text += '\n[tenants.policy.holds]\ncancel_allowed_states = ["waiting", "ready"]\n'
         store = None

@@ -24,7 +24,8 @@ async def test_writes_are_refused_in_the_nightly_window(open_site, clock):
     paused = await site.client.post(f"{site.base}/loans/{item}/renewal", headers=auth)
     problem = await paused.json()
     assert paused.status == 503 and problem["type"].endswith("/maintenance")
-    assert problem["detail"] == "Service paused until 04:20"
+    assert problem["detail"] == "メンテナンスのため 04:20 まで休止しています"
+    assert paused.headers["Content-Language"] == "ja"
     assert paused.headers["Retry-After"] == str(30 * 60)
     holds = (await site.get("/holds", auth))["holds"]  # reads go on
     waiting = next(h for h in holds if "cancel" in h["allowed_actions"])
@@ -68,3 +69,40 @@ async def test_bookmobile_loans_are_not_renewable(open_site):
     )
     assert refused.status == 422 and (await refused.json())["reason"] == "excluded_item_type"
     assert [v.renewals for v in site.library.loans("1000000012")] == [0]
+
+
+async def test_a_temporary_password_is_sent_to_the_librarys_own_page(open_site):
+    """SIP2 cannot change a password: the gate answers with the library's page, not for ever
+    403 (issue 16)."""
+    site = await open_site("ibaraki")
+    page = "https://library.example.jp/ibaraki/mylibrary/password"
+    created = await site.client.post(
+        f"{site.base}/sessions", json={"card_number": "1000000004", "password": "4825170396"}
+    )
+    body = await created.json()
+    assert created.status == 201, body
+    assert body["password_change_required"] is True
+    assert body["password_change_url"] == page
+    auth = {"Authorization": f"Bearer {body['token']}"}
+    gated = await site.client.get(f"{site.base}/loans", headers=auth)
+    problem = await gated.json()
+    assert gated.status == 403 and problem["type"].endswith("/password-change-required")
+    assert problem["change_url"] == page
+    assert problem["title"] == "仮パスワードを変更してください"  # ja: the tenant's default
+    change = await site.client.post(
+        f"{site.base}/patron/password",
+        headers={**auth, "Accept-Language": "en"},
+        json={"old_password": "4825170396", "new_password": "misaki2025"},
+    )
+    problem = await change.json()
+    assert change.status == 403 and problem["type"].endswith("/password-change-elsewhere")
+    assert problem["change_url"] == page and page in problem["detail"]
+    assert problem["feature"] == "password_change"
+    assert change.headers["Content-Language"] == "en"
+    # Changed on the library's page (here: in the library system itself), the next login is
+    # an ordinary one.
+    site.library.change_password("1000000004", "4825170396", "misaki2025")
+    again = await site.client.post(
+        f"{site.base}/sessions", json={"card_number": "1000000004", "password": "misaki2025"}
+    )
+    assert (await again.json())["password_change_required"] is False

@@ -32,15 +32,23 @@ async def test_temporary_password_must_be_changed_first(open_site):
         json={"old_password": FIRST_PASSWORD, "new_password": "abcdefghij1"},
     )
     assert weak.status == 400 and "#$%&@+*=!()" in (await weak.json())["detail"]
+    assert site.library.authenticate(CARD, FIRST_PASSWORD).ok  # refused before Koha was asked
     strong = await site.client.post(
         f"{site.base}/patron/password",
         headers=auth,
         json={"old_password": FIRST_PASSWORD, "new_password": "Sakura#2025x"},
     )
-    # Koha's REST subset used here has no password change: the gate lets it through to the
-    # backend, which says so (the patron changes it at the library's own page).
-    assert strong.status == 403
-    assert (await strong.json())["feature"] == "password_change"
+    # Koha changes it (POST /patrons/{patron_id}/password); the session may do everything now.
+    assert strong.status == 204, await strong.text()
+    assert (await site.client.get(f"{site.base}/loans", headers=auth)).status == 200
+    again = await site.client.post(
+        f"{site.base}/sessions", json={"card_number": CARD, "password": "Sakura#2025x"}
+    )
+    assert again.status == 201 and (await again.json())["password_change_required"] is False
+    first = await site.client.post(
+        f"{site.base}/sessions", json={"card_number": CARD, "password": FIRST_PASSWORD}
+    )
+    assert first.status == 401
 
 
 async def test_ten_digit_cards_are_not_kanagawa_cards(open_site):

@@ -13,6 +13,7 @@ from aiohttp import web
 from ils_gateway.api.docs import docs_page, openapi_json
 from ils_gateway.api.health import healthz, readyz
 from ils_gateway.api.keys import RENDERED_KEY
+from ils_gateway.api.language import language_middleware
 from ils_gateway.api.limits import lookup_limiter_context
 from ils_gateway.api.middleware import gateway_middleware
 from ils_gateway.api.rendered import RenderedLists
@@ -24,7 +25,7 @@ from ils_gateway.runtime.settings import GatewaySettings
 def create_app(settings: GatewaySettings) -> web.Application:
     """The patron API for the tenants in ``settings``."""
     app = web.Application(
-        middlewares=[gateway_middleware],
+        middlewares=[language_middleware, gateway_middleware],
         client_max_size=settings.client_max_size,
     )
     install(app, settings)

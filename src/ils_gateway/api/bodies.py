@@ -12,6 +12,7 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 from pydantic_core import to_json
 
+from ils_gateway.api import language
 from ils_gateway.api.keys import FRESHNESS, RENDERED_KEY, TENANT
 from ils_gateway.api.schemas.common import library_values
 from ils_gateway.domain.errors import BadRequest
@@ -118,8 +119,14 @@ def _check_encodable(tenant: TenantRuntime | None, body: BaseModel) -> None:
 
 def json_response(body: BaseModel | dict[str, Any], status: int = 200) -> web.Response:
     """``body`` as a JSON response (pydantic models in their JSON mode, UTF-8)."""
-    # pydantic-core writes the bytes directly: no intermediate dict, no second encoder.
-    raw = to_json(body) if isinstance(body, BaseModel) else json.dumps(body, ensure_ascii=False)
+    # pydantic-core writes the bytes directly (no second encoder); inside a tenant's request
+    # each labelled value gets the tenant's words next to it (``api.language.labelled``).
+    raw: bytes | str
+    if isinstance(body, BaseModel):
+        chosen = language.current()
+        raw = to_json(body if chosen is None else language.labelled(body, chosen))
+    else:
+        raw = json.dumps(body, ensure_ascii=False)
     return web.Response(
         status=status,
         body=raw if isinstance(raw, bytes) else raw.encode(),
@@ -145,7 +152,15 @@ def list_response(
     """A list body (``build(freshness fields)``), rendered once per set of frozen entries
     (``api.rendered``)."""
     fields = freshness_fields(request)
+    chosen = language.current()
+    if chosen is not None:  # the labels differ by language: so do the bodies
+        kind = f"{kind}:{chosen.lang}"
     raw = request.app[RENDERED_KEY].body(
-        kind, entries, part, fields["stale"], fields["as_of"], lambda: build(fields)
+        kind,
+        entries,
+        part,
+        fields["stale"],
+        fields["as_of"],
+        lambda: build(fields) if chosen is None else language.labelled(build(fields), chosen),
     )
     return web.Response(body=raw, content_type="application/json")

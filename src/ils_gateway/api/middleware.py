@@ -179,7 +179,7 @@ async def _with_session(
             header = request.app[SETTINGS_KEY].kiosk_header
             check_kiosk_key(request.headers.get(header), runtime.config.kiosk_keys, header)
         if session.password_change_required and route.name not in PASSWORD_CHANGE_ROUTES:
-            raise PasswordChangeRequired()
+            raise PasswordChangeRequired(change_url=runtime.account.password_change_url())
         request[SESSION] = session
         patron = {
             "tenant": tenant_id,

@@ -77,6 +77,21 @@ def _is_body(model: type[Any]) -> bool:
     return any(route.body is model for route in ROUTES)
 
 
+# Every operation answers in the language Accept-Language chooses (api.language).
+ACCEPT_LANGUAGE = {
+    "name": "Accept-Language",
+    "in": "header",
+    "required": False,
+    "description": "Language of problem `title`/`detail` and of every `*_label`: `ja` or `en` "
+    "(RFC 9110 quality values; `ja-JP`, `en-US` count). Neither, `*` or absent: the tenant's "
+    "`[tenants.language] default` (`ja` unless set). The answer says `Content-Language` and "
+    "`Vary: Accept-Language`. Labels are the tenant's words (`[tenants.labels.ja|en.…]`): "
+    "each field holding a hold status, refusal reason, block, material type or contact "
+    "method has a `<field>_label` sibling (a list of them `<field>_labels`).",
+    "schema": {"type": "string", "examples": ["ja", "en-US,en;q=0.9"]},
+}
+
+
 def _operation(route: Route, refs: dict[Any, Any]) -> dict[str, Any]:
     params = [_path_param(p) for p in _path_names(route.prefix + route.path)]
     params += [
@@ -84,6 +99,7 @@ def _operation(route: Route, refs: dict[Any, Any]) -> dict[str, Any]:
          "schema": q.schema}
         for q in route.query
     ]  # fmt: skip
+    params.append(dict(ACCEPT_LANGUAGE))
     op: dict[str, Any] = {
         "operationId": route.name,
         "summary": route.summary,

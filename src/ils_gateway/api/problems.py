@@ -3,6 +3,10 @@
 ``type`` is ``https://ils-gateway.dev/problems/<type_slug>`` (unique per error class); the
 patron-readable ``detail`` is sent, the ``operator_detail`` never is. aiohttp's own HTTP errors
 (404 no route, 405, 413 body too large) are rendered the same way under their own slugs.
+
+``title`` and ``detail`` are in the request's language (``api.language``: ``Accept-Language``
+against the tenant's default), refusals and blocks in the tenant's words
+(``domain.messages.problem_text``).
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ from typing import Any
 
 from aiohttp import web
 
+from ils_gateway.api.language import current
 from ils_gateway.domain.errors import GatewayError
+from ils_gateway.domain.messages import JA_TITLES, problem_text
 
 PROBLEM_BASE = "https://ils-gateway.dev/problems/"
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -28,13 +34,22 @@ HTTP_PROBLEMS: dict[int, tuple[str, str]] = {
 }
 
 
+# aiohttp errors about the request's form: their English detail (the limit) is kept in Japanese.
+INPUT_SLUGS = frozenset({"request-too-large", "unsupported-media-type"})
+
+
 def problem_document(error: GatewayError, *, instance: str | None = None) -> dict[str, Any]:
     """The problem document for ``error`` (extension members included, operator detail not)."""
+    chosen = current()
+    if chosen is None:
+        title, detail = error.title, error.detail
+    else:
+        title, detail = problem_text(error, chosen.lang, chosen.labels)
     doc: dict[str, Any] = {
         "type": PROBLEM_BASE + error.type_slug,
-        "title": error.title,
+        "title": title,
         "status": error.status,
-        "detail": error.detail,
+        "detail": detail,
     }
     if instance is not None:
         doc["instance"] = instance
@@ -66,11 +81,17 @@ def http_problem_response(
 ) -> web.Response:
     """An aiohttp HTTP error (no route, wrong method, body too large…) as problem+json."""
     slug, title = HTTP_PROBLEMS.get(exc.status, ("http-error", exc.reason))
+    detail = exc.text if exc.text and not exc.text.startswith(str(exc.status)) else title
+    chosen = current()
+    if chosen is not None and chosen.lang == "ja":
+        english = detail if detail != title else None
+        title = JA_TITLES.get(slug, JA_TITLES["http-error"])
+        detail = f"{title}（{english}）" if english and slug in INPUT_SLUGS else title
     doc: dict[str, Any] = {
         "type": PROBLEM_BASE + slug,
         "title": title,
         "status": exc.status,
-        "detail": exc.text if exc.text and not exc.text.startswith(str(exc.status)) else title,
+        "detail": detail,
     }
     if instance is not None:
         doc["instance"] = instance

@@ -46,7 +46,7 @@ class RenderedLists:
         part: EbookPart | None,
         stale: bool,
         as_of: datetime | None,
-        build: Callable[[], BaseModel],
+        build: Callable[[], BaseModel | dict[str, Any]],
     ) -> bytes:
         """The JSON of ``build()``, from memory when these very entries were rendered before."""
         key = (kind, tuple(map(id, entries)), _part_key(part), stale, as_of)

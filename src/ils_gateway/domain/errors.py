@@ -12,8 +12,10 @@ RFC 9457 ``application/problem+json``; the domain never imports ``api/``.
     ├── AuthenticationFailed       401 authentication-failed
     ├── SessionExpired             401 session-expired
     ├── PatronBlocked              403 patron-blocked          (blocks)
-    ├── PasswordChangeRequired     403 password-change-required
+    ├── PasswordChangeRequired     403 password-change-required (change_url)
+    ├── PasswordRejected           400 password-rejected       (problems)
     ├── FeatureDisabled            403 feature-disabled        (feature, channel)
+    │   └── PasswordChangeElsewhere 403 password-change-elsewhere (change_url)
     ├── NotFound                   404 not-found
     ├── Conflict                   409 conflict
     ├── Refused                    422 refused                 (reason, backend_message)
@@ -47,7 +49,9 @@ __all__ = [
     "MaintenanceWindow",
     "NotFound",
     "OutcomeUnknown",
+    "PasswordChangeElsewhere",
     "PasswordChangeRequired",
+    "PasswordRejected",
     "PatronBlocked",
     "Refused",
     "RenewalRefused",
@@ -130,6 +134,45 @@ class PasswordChangeRequired(GatewayError):
     status = 403
     title = "Please change your temporary password"
 
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        change_url: str | None = None,
+        operator_detail: str | None = None,
+    ) -> None:
+        """``change_url``: the library's own page where the password can be changed, for
+        libraries whose system cannot change it through the gateway (SIP2)."""
+        self.change_url = change_url
+        super().__init__(detail, operator_detail=operator_detail)
+
+    def extensions(self) -> dict[str, Any]:
+        return {"change_url": self.change_url} if self.change_url else {}
+
+
+class PasswordRejected(GatewayError):
+    """The new password breaks the tenant's password rules (``problems``, in English) or the
+    library system's own."""
+
+    type_slug = "password-rejected"
+    status = 400
+    title = "The new password is not acceptable"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        problems: Iterable[str] = (),
+        operator_detail: str | None = None,
+    ) -> None:
+        self.problems: list[str] = list(problems)
+        if detail is None and self.problems:
+            detail = "The new password is not acceptable: " + "; ".join(self.problems)
+        super().__init__(detail, operator_detail=operator_detail)
+
+    def extensions(self) -> dict[str, Any]:
+        return {"problems": self.problems}
+
 
 class FeatureDisabled(GatewayError):
     """The tenant does not offer this feature on this channel (or at all)."""
@@ -155,6 +198,26 @@ class FeatureDisabled(GatewayError):
             "feature": str(self.feature),
             "channel": str(self.channel) if self.channel is not None else None,
         }
+
+
+class PasswordChangeElsewhere(FeatureDisabled):
+    """The library system cannot change passwords through the gateway (SIP2): the patron
+    changes it on the library's own page, ``change_url``."""
+
+    type_slug = "password-change-elsewhere"
+    title = "Please change your password on the library's own page"
+
+    def __init__(self, change_url: str, *, operator_detail: str | None = None) -> None:
+        self.change_url = change_url
+        super().__init__(
+            Feature.PASSWORD_CHANGE,
+            None,
+            "This library's password is changed on its own page: " + change_url,
+            operator_detail=operator_detail,
+        )
+
+    def extensions(self) -> dict[str, Any]:
+        return {**super().extensions(), "change_url": self.change_url}
 
 
 class NotFound(GatewayError):

@@ -1,8 +1,8 @@
 """English and Japanese labels for the canonical vocabularies, with per-tenant overrides.
 
-English labels are built in and fixed. Japanese labels have a neutral default that each
-tenant may override key by key (``"hold_status.ready" = "お渡しできます"``), because the
-libraries word the same state differently (提供可能, お渡しできます, 貸出可能, 取置中).
+English and Japanese labels are built in; each tenant may override them key by key
+(``"hold_status.ready" = "お渡しできます"``), because the libraries word the same state
+differently (提供可能, お渡しできます, 貸出可能, 取置中).
 """
 
 from __future__ import annotations
@@ -178,19 +178,28 @@ def validate_overrides(overrides: Mapping[str, str]) -> None:
 
 
 class Labels:
-    """The labels one tenant shows: built-in English, Japanese with the tenant's overrides."""
+    """The labels one tenant shows: built-in English and Japanese, each with the tenant's
+    overrides (the library's own words)."""
 
-    def __init__(self, ja_overrides: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        ja_overrides: Mapping[str, str] | None = None,
+        *,
+        en_overrides: Mapping[str, str] | None = None,
+    ) -> None:
         overrides = dict(ja_overrides or {})
+        english = dict(en_overrides or {})
         validate_overrides(overrides)
+        validate_overrides(english)
         self._ja_overrides = overrides
+        self._en_overrides = english
 
     def label(self, value: StrEnum, lang: Language = "ja") -> str:
         """The label of ``value`` in ``lang``."""
         key = label_key(value)
         en, ja = _DEFAULTS[value]
         if lang == "en":
-            return en
+            return self._en_overrides.get(key, en)
         return self._ja_overrides.get(key, ja)
 
     def catalog(self, lang: Language = "ja") -> dict[str, str]:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
+from contextvars import ContextVar
 from typing import Any, Literal, TypedDict
 
 import structlog
@@ -180,7 +181,9 @@ class KioskFace(ACSFace):
     def __init__(self, services: KioskServices, config: KioskSip2Config) -> None:
         self._services = services
         self._config = config
-        self._lang: Language = config.screen_language
+        self._default_lang: Language = (
+            config.screen_language or services.tenant.config.language.default
+        )
 
     def handlers(self) -> Mapping[str, RequestHandler]:
         """This face's requests (93, 99 and 35 are ``ACSFace``'s)."""
@@ -277,6 +280,13 @@ class KioskFace(ACSFace):
     async def _patron_status(
         self, msg: PatronStatusRequest, session: SIP2Session
     ) -> PatronStatusResponse:
+        token = _REQUEST_LANGUAGE.set(_SIP2_LANGUAGES.get(msg.language))
+        try:
+            return await self._patron_status_in_language(msg)
+        finally:
+            _REQUEST_LANGUAGE.reset(token)
+
+    async def _patron_status_in_language(self, msg: PatronStatusRequest) -> PatronStatusResponse:
         card = msg.patron_identifier or ""
         answer = {"language": msg.language, **self.echo(msg, patron=True)}
         try:
@@ -289,12 +299,24 @@ class KioskFace(ACSFace):
             personal_name=patron.name,
             valid_patron=True,
             valid_patron_password=True,
-            screen_messages=self._block_texts(patron),
+            screen_messages=[
+                *self._password_note(patron, msg.patron_password),
+                *self._block_texts(patron),
+            ],
             **answer,
         )
 
     async def _patron_information(
         self, msg: PatronInformationRequest, session: SIP2Session
+    ) -> PatronInformationResponse:
+        token = _REQUEST_LANGUAGE.set(_SIP2_LANGUAGES.get(msg.language))
+        try:
+            return await self._patron_information_in_language(msg)
+        finally:
+            _REQUEST_LANGUAGE.reset(token)
+
+    async def _patron_information_in_language(
+        self, msg: PatronInformationRequest
     ) -> PatronInformationResponse:
         card = msg.patron_identifier or ""
         answer = {"language": msg.language, **self.echo(msg, patron=True)}
@@ -329,7 +351,10 @@ class KioskFace(ACSFace):
             ),
             valid_patron=True,
             valid_patron_password=True,
-            screen_messages=self._block_texts(summary),
+            screen_messages=[
+                *self._password_note(patron, msg.patron_password),
+                *self._block_texts(summary),
+            ],
             **entries,
             **answer,
         )
@@ -569,6 +594,23 @@ class KioskFace(ACSFace):
         ja, en = _TEXTS[key]
         return ja if self._lang == "ja" else en
 
+    @property
+    def _lang(self) -> Language:
+        """The language of this request's screen messages: the one its 23/63 asked for, else
+        the tenant's."""
+        return _REQUEST_LANGUAGE.get() or self._default_lang
+
+    def _password_note(self, patron: Patron, password: str | None) -> list[str]:
+        """A temporary password's screen message, naming the library's password page where
+        the library system cannot change it through the gateway."""
+        account = self._services.account
+        if not password or not account.temporary(patron, password):
+            return []
+        url = account.password_change_url()
+        if self._lang == "en":
+            return [f"Temporary password: please change it{f' at {url}' if url else ''}"]
+        return [f"仮パスワードです。パスワードを変更してください{f'（{url}）' if url else ''}"]
+
     def _lending_enabled(self) -> bool:
         return self._services.circulation.lending_enabled(Channel.KIOSK)
 
@@ -590,6 +632,12 @@ class KioskFace(ACSFace):
         error: Exception,
     ) -> PatronAnswer:
         return self.unknown_patron(answer, msg, self._screen_text(error), password_checked=True)
+
+
+# The language a 23 or 63 asks for (SIP2 codes: 001 English, 014 Japanese; 000 unknown), for
+# the screen messages of that one request.
+_SIP2_LANGUAGES: dict[str, Language] = {"001": "en", "014": "ja"}
+_REQUEST_LANGUAGE: ContextVar[Language | None] = ContextVar("kiosk_language", default=None)
 
 
 def _refuse_cancel(cancel: str | None, text: str) -> None:

@@ -25,10 +25,12 @@ from typing import TYPE_CHECKING
 
 from pydantic import JsonValue
 
+from ils_gateway.adapters.base import Capability
 from ils_gateway.domain.errors import (
     AuthenticationFailed,
-    BadRequest,
     GatewayError,
+    PasswordChangeElsewhere,
+    PasswordRejected,
     PatronBlocked,
 )
 from ils_gateway.domain.models import Patron
@@ -129,7 +131,7 @@ class AccountService:
         card_blocks = self.card_blocks(patron)
         if card_blocks:
             raise PatronBlocked(card_blocks, operator_detail="; ".join(patron.block_messages))
-        return Login(patron=patron, password_change_required=self._temporary(patron, password))
+        return Login(patron=patron, password_change_required=self.temporary(patron, password))
 
     async def identify(
         self, card_number: str, password: str, *, client: str | None = None
@@ -230,17 +232,31 @@ class AccountService:
         return await self._tenant.backend.patron_summary(caller.patron)
 
     async def change_password(self, caller: Caller, old_password: str, new_password: str) -> None:
-        """Change the password after checking the tenant's password rules."""
+        """Change the password through the library system after checking the tenant's
+        password rules; where the system cannot change it (SIP2) and the tenant names its own
+        password page, ``PasswordChangeElsewhere`` with that link."""
         self._tenant.require_feature(Feature.PASSWORD_CHANGE, caller.channel)
+        elsewhere = self.password_change_url()
+        if elsewhere is not None:
+            raise PasswordChangeElsewhere(elsewhere)
         problems = self._tenant.policy.password.problems(new_password)
         if problems:
-            raise BadRequest("The new password is not acceptable: " + "; ".join(problems))
+            raise PasswordRejected(problems=problems)
         if new_password == old_password:
-            raise BadRequest("The new password must differ from the current one")
+            raise PasswordRejected(problems=["must differ from the current password"])
         rules.check_writes_allowed(self._tenant.policy, self._tenant.now())
         await self._tenant.backend.change_password(caller.patron, old_password, new_password)
 
-    def _temporary(self, patron: Patron, password: str) -> bool:
+    def password_change_url(self) -> str | None:
+        """The library's own password page when the library system cannot change passwords
+        through the gateway (None when it can, or when the tenant names no page)."""
+        if self._tenant.backend.capabilities.supports(Capability.CHANGE_PASSWORD):
+            return None
+        return self._tenant.config.password_change.link
+
+    def temporary(self, patron: Patron, password: str) -> bool:
+        """Whether ``password`` is a temporary one the tenant makes the patron change first
+        (flagged by the library system, or matching the first-login pattern)."""
         account = self._tenant.policy.account
         if not account.temporary_password_gate:
             return False

@@ -419,6 +419,33 @@ async def verify_pin(request: web.Request) -> web.Response:
     return web.Response(status=200)
 
 
+async def set_pin(request: web.Request) -> web.Response:
+    """POST /patron-pin (mod-users ramls/patronpin.raml): ``{"id", "pin"}`` sets the user's
+    PIN (hashed and upserted by mod-users); 201 with no body. mod-users has no PIN rules of
+    its own; the simulated house rules (length) answer 422 here, as a FOLIO with a PIN policy
+    module in front would."""
+    try:
+        body = await request.json()
+    except ValueError:
+        return _text(400, "Json content error")
+    if (
+        not isinstance(body, dict)
+        or not isinstance(body.get("id"), str)
+        or not isinstance(body.get("pin"), str)
+    ):
+        return _text(400, "Json content error")
+    library = _lib(request)
+    try:
+        patron = _patron_by_uuid(library, body["id"])
+    except UnknownRecord:
+        return _text(400, "User not found")
+    try:
+        library.set_password(patron.card_number, body["pin"])
+    except Refusal:
+        return _refused("PIN is not acceptable", pin="***")
+    return web.Response(status=201)
+
+
 async def manual_blocks(request: web.Request) -> web.Response:
     """GET /manualblocks (mod-feesfines ramls/manualblocks.raml, manualblockdata.json): a
     staff block for every patron the library has blocked by hand."""
@@ -1147,6 +1174,7 @@ def create_folio_app(
     r.add_get("/users", list_users)
     r.add_get("/users/{id}", get_user)
     r.add_post("/patron-pin/verify", verify_pin)
+    r.add_post("/patron-pin", set_pin)
     r.add_get("/manualblocks", manual_blocks)
     r.add_get("/automated-patron-blocks/{id}", automated_blocks)
     r.add_get("/circulation/loans", list_loans)

@@ -599,6 +599,43 @@ async def validate_password(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+async def set_patron_password(request: web.Request) -> web.Response:
+    """Patrons::Password#set (``POST /patrons/{patron_id}/password``, staff permission
+    ``borrowers``): body ``{"password", "password_2"}`` (both required, nothing else);
+    404 "Patron not found", 400 "Passwords don't match", 400 with the text of the
+    ``Koha::Exceptions::Password`` the patron's ``set_password`` threw; 200 with ``""``."""
+    library = _library(request)
+    patron = library.patron_by_id(_int(request, "patron_id"))
+    body = await _json_body(request)
+    if not isinstance(body, dict):
+        return _invalid("/body", "Expected object - got " + type(body).__name__ + ".")
+    for name in ("password", "password_2"):
+        if name not in body:
+            return _invalid(f"/body/{name}", "Missing property.")
+        if not isinstance(body[name], str):
+            return _invalid(f"/body/{name}", "Expected string - got other.")
+    extra = sorted(set(body) - {"password", "password_2"})
+    if extra:
+        return _invalid("/body", f"Properties not allowed: {', '.join(extra)}.")
+    password, repeated = body["password"], body["password_2"]
+    if password != repeated:
+        return _error(400, "Passwords don't match")
+    rules = library.rules
+    if len(password) < rules.password_min_length:
+        return _error(
+            400,
+            f"Password length ({len(password)}) is shorter than required "
+            f"({rules.password_min_length})",
+        )
+    if password != password.strip():
+        return _error(400, "Password contains leading/trailing whitespace character(s)")
+    try:
+        library.set_password(patron.card_number, password)
+    except Refusal:
+        return _error(400, "Password is too weak")
+    return web.json_response("", status=200)
+
+
 async def list_patrons(request: web.Request) -> web.Response:
     library = _library(request)
     embed = _embed(request, "list_patrons")
@@ -934,6 +971,7 @@ def create_koha_app(
     r.add_get(f"{API}/patrons", list_patrons)
     r.add_get(f"{API}/patrons/{{patron_id}}", get_patron)
     r.add_get(f"{API}/patrons/{{patron_id}}/holds", patron_holds)
+    r.add_post(f"{API}/patrons/{{patron_id}}/password", set_patron_password)
     r.add_get(f"{API}/checkouts", list_checkouts)
     r.add_get(f"{API}/checkouts/{{checkout_id}}/allows_renewal", allows_renewal)
     r.add_post(f"{API}/checkouts/{{checkout_id}}/renewal", renew)

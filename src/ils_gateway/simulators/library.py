@@ -670,6 +670,21 @@ class SimulatedLibrary:
         patron.password = new_password
         patron.temporary_password = False
 
+    @_operation(Operation.CHANGE_PASSWORD)
+    def set_password(self, card_number: str, new_password: str) -> None:
+        """Set a new password without the old one (a staff-side change, as Koha's
+        ``POST /patrons/{patron_id}/password``); also ends a temporary password. Refused
+        with ``PASSWORD_REJECTED`` when it breaks the house length rules or has whitespace."""
+        patron = self._patron(card_number)
+        rules = self.rules
+        if (
+            not rules.password_min_length <= len(new_password) <= rules.password_max_length
+            or new_password != new_password.strip()
+        ):
+            raise Refusal(RefusalToken.PASSWORD_REJECTED)
+        patron.password = new_password
+        patron.temporary_password = False
+
     # ----- rules ---------------------------------------------------------------------------
 
     def _blocks(self, patron: Patron) -> tuple[PatronBlock, ...]:

@@ -71,6 +71,15 @@ bookmobile_stations = [
 [tenants.policy]
 idle_timeout_minutes = 15
 
+# 1000000004 (高橋 美咲) is on a temporary password: the library system says so (仮パスワード in
+# the 64's screen message) and the session may do nothing else until it is changed. SIP2 cannot
+# change it, so the gate answers with the library's own password page.
+[tenants.policy.account]
+temporary_password_gate = true
+
+[tenants.password_change]
+url = "https://library.example.jp/midori/mypage/password"
+
 [tenants.policy.card]
 strip = "- "
 pattern = '^\\d{{6,10}}$'

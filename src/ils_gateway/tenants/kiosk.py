@@ -78,7 +78,12 @@ class KioskSip2Config(_Config):
     max_field_chars: int = Field(
         255, ge=1, le=4096, description="longest variable field of a request (SIP2: 255)"
     )
-    screen_language: Literal["ja", "en"] = "ja"
+    screen_language: Literal["ja", "en"] | None = Field(
+        None,
+        description="language of screen messages (AF); default: the tenant's "
+        "[tenants.language] default. A 23/63 asking for English (001) or Japanese (014) "
+        "gets its answer in that language",
+    )
 
     @model_validator(mode="after")
     def _unique_users(self) -> Self:

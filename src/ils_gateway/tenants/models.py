@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from ils_gateway.domain.labels import Labels, validate_overrides
 from ils_gateway.domain.models import Library
+from ils_gateway.tenants.account import (
+    LanguageConfig,
+    PasswordChangeConfig,
+    password_way_out_problem,
+)
 from ils_gateway.tenants.backends import BackendConfig, ElibraryConfig
 from ils_gateway.tenants.http import CorsPolicy
 from ils_gateway.tenants.kiosk import KioskSip2Config
@@ -14,13 +21,15 @@ from ils_gateway.tenants.policy import Policy
 
 
 class LabelsConfig(BaseModel):
-    """Per-tenant Japanese label overrides: ``[tenants.labels.ja.hold_status] ready = "…"``."""
+    """Per-tenant label overrides: ``[tenants.labels.ja.hold_status] ready = "…"`` (the
+    library's own words), and ``[tenants.labels.en.…]`` for its English wording."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     ja: dict[str, dict[str, str]] = Field(default_factory=dict)
+    en: dict[str, dict[str, str]] = Field(default_factory=dict)
 
-    @field_validator("ja")
+    @field_validator("ja", "en")
     @classmethod
     def _known_keys(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
         validate_overrides(_flatten(value))
@@ -28,7 +37,7 @@ class LabelsConfig(BaseModel):
 
     def build(self) -> Labels:
         """The tenant's label catalogue."""
-        return Labels(_flatten(self.ja))
+        return Labels(_flatten(self.ja), en_overrides=_flatten(self.en))
 
 
 def _flatten(nested: dict[str, dict[str, str]]) -> dict[str, str]:
@@ -53,6 +62,8 @@ class TenantConfig(BaseModel):
         MaterialTypeMap(), description="the backend's item/media/material types -> canonical"
     )
     labels: LabelsConfig = LabelsConfig()
+    language: LanguageConfig = LanguageConfig()
+    password_change: PasswordChangeConfig = PasswordChangeConfig()
     kiosk_keys: tuple[SecretStr, ...] = Field((), description="credentials of OPAC kiosks")
     kiosk_sip2: KioskSip2Config | None = Field(None, description="SIP2 face for self-checks")
     pickup_libraries: tuple[Library, ...] = Field(
@@ -68,6 +79,18 @@ class TenantConfig(BaseModel):
         description="seconds an API request may take, all retries and read-backs included; "
         "then it ends with its 503/504 problem",
     )
+
+    @model_validator(mode="after")
+    def _temporary_passwords_have_a_way_out(self) -> Self:
+        problem = password_way_out_problem(
+            self.policy.account.temporary_password_gate,
+            self.backend.kind,
+            getattr(self.backend, "verify_patron_pin", True),
+            self.password_change,
+        )
+        if problem is not None:
+            raise ValueError(problem)
+        return self
 
 
 class TenantFile(BaseModel):

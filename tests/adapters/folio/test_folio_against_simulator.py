@@ -309,3 +309,31 @@ async def test_injected_faults_are_folio_s_500s(sim: Sim) -> None:
         await backend.place_hold(patron, title, "CEN")
     posts = [x for x in sim.state.traffic if x.route == "/circulation/requests/instances"]
     assert [(x.status, x.answer) for x in posts] == [(500, "Internal server error")]
+
+
+# -- password (the patron PIN; issue 16) --------------------------------------------------------
+
+
+async def test_the_pin_is_changed_after_the_old_one_is_checked(sim: Sim) -> None:
+    from ils_gateway.domain.errors import PasswordRejected
+
+    backend, patron = await _login(sim)
+    with pytest.raises(PasswordRejected):
+        await backend.change_password(patron, "not-the-pin", "new-pin-2025")
+    assert sim.library.authenticate(HANAKO.card_number, HANAKO.password).ok
+    await backend.change_password(patron, HANAKO.password, "new-pin-2025")
+    sent = [x for x in sim.state.traffic if x.route == "/patron-pin"]
+    assert [(x.method, x.status) for x in sent] == [("POST", 201)]
+    assert sent[0].body == {"id": patron.id, "pin": "new-pin-2025"}
+    assert (await backend.authenticate(HANAKO.card_number, "new-pin-2025")).id == patron.id
+    with pytest.raises(AuthenticationFailed):
+        await backend.authenticate(HANAKO.card_number, HANAKO.password)
+
+
+async def test_a_folio_that_checks_no_pin_cannot_change_one(sim: Sim) -> None:
+    from ils_gateway.adapters.base import Capability
+
+    assert sim.backend().capabilities.supports(Capability.CHANGE_PASSWORD)
+    assert not sim.backend(verify_patron_pin=False).capabilities.supports(
+        Capability.CHANGE_PASSWORD
+    )

@@ -144,10 +144,11 @@ async def test_is_an_ils_backend_with_truthful_capabilities(backend: FolioBacken
         Capability.CHANGE_HOLD_CONTACT,
         Capability.CHECKOUT,
         Capability.CHECKIN,
-        Capability.CHANGE_PASSWORD,
         Capability.HOLD_SEQUENCES,
     ):
         assert not caps.supports(missing), missing
+    # The password is the mod-users patron PIN (set with POST /patron-pin).
+    assert caps.supports(Capability.CHANGE_PASSWORD)
 
 
 async def test_unavailable_capabilities_raise_feature_disabled(
@@ -161,8 +162,6 @@ async def test_unavailable_capabilities_raise_feature_disabled(
         await backend.checkout(patron, "x")
     with pytest.raises(FeatureDisabled):
         await backend.checkin("x")
-    with pytest.raises(FeatureDisabled):
-        await backend.change_password(patron, "a", "b")
     with pytest.raises(FeatureDisabled):
         await backend.change_hold(patron, REQUEST_ID, contact_method=ContactMethod.EMAIL)
 

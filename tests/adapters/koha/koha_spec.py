@@ -154,6 +154,7 @@ class KohaSpec:
                 if method in path_item:
                     self.operations.append(self._operation(template, method, path_item[method]))
         self.operations.append(self._biblio_operation(root, loader, root_file.resolve()))
+        self.operations.append(self._password_operation(root, loader, root_file.resolve()))
         # Literal segments beat templated ones (/checkouts/availability vs /checkouts/{id}).
         self.operations.sort(key=lambda op: -op.literal_segments)
 
@@ -178,6 +179,29 @@ class KohaSpec:
             "operationId": "getBiblio",
         }
         return self._operation(template, "get", loader.resolve(declared, base))
+
+    def _password_operation(self, root: dict[str, Any], loader: _Loader, base: Path) -> Operation:
+        template = PASSWORD_ROUTE["template"]
+        if template not in root["paths"]:
+            raise SpecViolation(f"the shipped root no longer declares {template}")
+        error = {"$ref": "#/definitions/error"}
+        declared = {
+            "parameters": [
+                {"$ref": f"#/parameters/{PASSWORD_ROUTE['path_parameter']}"},
+                {"name": "body", "in": "body", "schema": PASSWORD_ROUTE["body"]},
+            ],
+            "produces": ["application/json"],
+            "responses": {
+                str(status): (
+                    {"description": "Password changed"}
+                    if status == 200
+                    else {"description": "", "schema": error}
+                )
+                for status in PASSWORD_ROUTE["statuses"]
+            },
+            "operationId": "setPatronPassword",
+        }
+        return self._operation(template, "post", loader.resolve(declared, base))
 
     @staticmethod
     def _operation(template: str, method: str, op: dict[str, Any]) -> Operation:
@@ -370,6 +394,21 @@ BIBLIO_ROUTE: dict[str, Any] = {
     "statuses": (200, 401, 403, 404, 406, 500, 503),
 }
 NOT_ACCEPTABLE = {"type": "array", "items": {"type": "string"}}
+# POST /patrons/{patron_id}/password (Patrons::Password#set, operationId setPatronPassword), as
+# paths/patrons_password.yaml declares it: read in the search index's copy of
+# Koha-Community/Koha at commit 9e50bcc1b534ec12c6468f57caac5422a42ab6b0 (the shipped root
+# names the path; its file is not shipped). Staff permission borrowers; 200 has no schema.
+PASSWORD_ROUTE: dict[str, Any] = {
+    "template": "/patrons/{patron_id}/password",
+    "path_parameter": "patron_id_pp",
+    "body": {
+        "type": "object",
+        "properties": {"password": {"type": "string"}, "password_2": {"type": "string"}},
+        "required": ["password", "password_2"],
+        "additionalProperties": False,
+    },
+    "statuses": (200, 400, 401, 403, 404, 500, 503),
+}
 # Koha::Biblio->to_api (biblionumber -> biblio_id; title, subtitle, author keep their names).
 BIBLIO_TO_API: dict[str, Any] = {
     "type": "object",

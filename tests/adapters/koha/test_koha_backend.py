@@ -119,7 +119,8 @@ def test_is_an_ils_backend_with_truthful_capabilities() -> None:
     assert caps.of(Capability.RENEW_MANY).support is Support.EMULATED
     assert caps.option(Capability.PLACE_HOLD, "title_level") is True
     assert caps.option(Capability.PLACE_HOLD, "contact_method") is False
-    for missing in (Capability.CHECKOUT, Capability.CHANGE_PASSWORD, Capability.HOLD_SEQUENCES):
+    assert caps.supports(Capability.CHANGE_PASSWORD)
+    for missing in (Capability.CHECKOUT, Capability.HOLD_SEQUENCES):
         assert not caps.supports(missing)
 
 

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from ils_gateway.adapters.base import CancelOutcome, Capabilities, Capability
 from ils_gateway.domain.errors import (
+    AuthenticationFailed,
     BackendUnavailable,
     FeatureDisabled,
     GatewayError,
@@ -92,6 +93,7 @@ class FakeLibrary:
         self.silent = False
         self.lists_pickup = True  # False: hold lists leave the pickup library out (SIP2 CD)
         self._next_hold = 1
+        self.passwords: dict[str, str] = {}  # card -> password, for the cards that have one
 
     @property
     def capabilities(self) -> Capabilities:
@@ -136,7 +138,13 @@ class FakeLibrary:
     # --- ILSBackend ---
 
     async def authenticate(self, card_number: str, password: str) -> Patron:
-        return await self._run("authenticate", lambda: patron(card_number[-2:]))
+        def apply() -> Patron:
+            known = self.passwords.get(card_number)
+            if known is not None and known != password:
+                raise AuthenticationFailed()
+            return patron(card_number[-2:])
+
+        return await self._run("authenticate", apply)
 
     async def patron_summary(self, p: Patron) -> Patron:
         def apply() -> Patron:
@@ -283,7 +291,16 @@ class FakeLibrary:
         return await self._run("checkin", apply)
 
     async def change_password(self, p: Patron, old_password: str, new_password: str) -> None:
-        raise FeatureDisabled("password_change")
+        """Only for cards given a password in ``passwords`` (else switched off)."""
+        if p.card_number not in self.passwords:
+            raise FeatureDisabled("password_change")
+
+        def apply() -> None:
+            if self.passwords[p.card_number] != old_password:
+                raise AuthenticationFailed()
+            self.passwords[p.card_number] = new_password
+
+        await self._run("change_password", apply)
 
     async def close(self) -> None:
         self.calls["close"] += 1

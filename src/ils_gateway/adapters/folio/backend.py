@@ -86,6 +86,7 @@ from ils_gateway.domain.errors import (
     GatewayError,
     HoldRefused,
     NotFound,
+    PasswordRejected,
 )
 from ils_gateway.domain.models import (
     BatchResult,
@@ -133,7 +134,7 @@ _NOT_OFFERED = {
     Capability.CHECKOUT: _SELF_CHECK,
     Capability.CHECKIN: _SELF_CHECK,
     Capability.CHANGE_PASSWORD: Unavailable(
-        "FOLIO adapter: patron PINs are set by staff in mod-users"
+        "FOLIO adapter: this tenant checks no patron PIN (verify_patron_pin = false)"
     ),
 }
 
@@ -208,6 +209,11 @@ class FolioBackend(GuardedBackend):
                 Capability.CHANGE_HOLD_PICKUP: Support.NATIVE,
                 Capability.LIST_PICKUP_LIBRARIES: Support.NATIVE,
                 Capability.GET_ITEM: Support.NATIVE,
+                # The patron's password is the mod-users patron PIN: checked with
+                # /patron-pin/verify, set with POST /patron-pin.
+                **(
+                    {Capability.CHANGE_PASSWORD: Support.NATIVE} if config.verify_patron_pin else {}
+                ),
             },
             missing=_NOT_OFFERED,
         )
@@ -269,6 +275,31 @@ class FolioBackend(GuardedBackend):
             )
         except AuthenticationFailed:
             pass
+
+    async def change_password(self, patron: Patron, old_password: str, new_password: str) -> None:
+        """Check the old PIN (``POST /patron-pin/verify``), then set the new one with
+        ``POST /patron-pin`` ``{"id", "pin"}`` (mod-users PatronPinAPI, 201)."""
+        try:
+            await self._client.call(
+                FolioCall.PIN_VERIFY,
+                "POST",
+                "/patron-pin/verify",
+                json={"id": patron.id, "pin": old_password},
+                accept=frozenset({200, 204}),
+            )
+        except AuthenticationFailed:
+            raise PasswordRejected(
+                "The current password is not correct",
+                problems=["current password is not correct"],
+                operator_detail="FOLIO: old PIN refused",
+            ) from None
+        await self._client.call(
+            FolioCall.SET_PIN,
+            "POST",
+            "/patron-pin",
+            json={"id": patron.id, "pin": new_password},
+            accept=frozenset({200, 201, 204}),
+        )
 
     async def _blocks(self, user_id: str) -> list[BlockReason]:
         """The patron's manual and automated blocks, both checked to be this patron's."""

@@ -31,6 +31,7 @@ from ils_gateway.domain.errors import (
     CancelRefused,
     GatewayError,
     HoldRefused,
+    PasswordRejected,
     RenewalRefused,
 )
 from ils_gateway.domain.vocab import RefusalReason
@@ -47,6 +48,7 @@ class FolioCall(enum.Enum):
     PLACE_HOLD = "place_hold"
     CANCEL_HOLD = "cancel_hold"
     CHANGE_PICKUP = "change_pickup"
+    SET_PIN = "set_pin"
 
     @property
     def writes(self) -> bool:
@@ -63,6 +65,8 @@ STATUS_TABLE: dict[tuple[FolioCall | None, int], type[GatewayError]] = {
     (FolioCall.PLACE_HOLD, 422): HoldRefused,
     (FolioCall.CHANGE_PICKUP, 422): HoldRefused,
     (FolioCall.CANCEL_HOLD, 422): CancelRefused,
+    # POST /patron-pin: a PIN the tenant's FOLIO will not take.
+    (FolioCall.SET_PIN, 422): PasswordRejected,
     # 422 on a read is a query FOLIO could not run (e.g. CQL it rejects): the gateway's input.
     (None, 422): BadRequest,
     # Elsewhere a status means what rest.ANY_CALL_STATUSES says: 401 after a fresh login or

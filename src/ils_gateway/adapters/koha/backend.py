@@ -64,6 +64,7 @@ from ils_gateway.domain.errors import (
     AuthenticationFailed,
     BackendProtocolError,
     NotFound,
+    PasswordRejected,
 )
 from ils_gateway.domain.models import (
     BatchResult,
@@ -107,9 +108,6 @@ _NOT_OFFERED = {
     ),
     Capability.CHECKOUT: _SELF_CHECK,
     Capability.CHECKIN: _SELF_CHECK,
-    Capability.CHANGE_PASSWORD: Unavailable(
-        "Koha adapter: password change is not in the v1 subset used"
-    ),
 }
 
 
@@ -165,6 +163,9 @@ class KohaBackend(GuardedBackend):
                 Capability.SUSPEND_HOLD: CapabilitySupport(Support.NATIVE, {"until_date": True}),
                 Capability.LIST_PICKUP_LIBRARIES: Support.NATIVE,
                 Capability.GET_ITEM: Support.NATIVE,
+                # POST /patrons/{patron_id}/password (Patrons::Password#set, staff side), after
+                # the old password is checked through /auth/password/validation.
+                Capability.CHANGE_PASSWORD: Support.NATIVE,
             },
             missing=_NOT_OFFERED,
         )
@@ -231,6 +232,36 @@ class KohaBackend(GuardedBackend):
             )
         except AuthenticationFailed:
             pass
+
+    async def change_password(self, patron: Patron, old_password: str, new_password: str) -> None:
+        """Check the old password (``/auth/password/validation``), then set the new one with
+        ``POST /patrons/{patron_id}/password`` (``{"password", "password_2"}``, Koha 23.05's
+        Patrons::Password#set). The public ``/public/patrons/{id}/password`` would need the
+        patron's own Koha session, which the gateway (an API client) does not hold."""
+        row = await self._client.call_json(KohaCall.READ, "GET", f"/patrons/{patron.id}")
+        koha_patron = parse(KohaPatron, row, "GET /patrons/{patron_id}")
+        require_belongs([koha_patron], "GET /patrons/{patron_id}", patron_id=patron.id)
+        try:
+            await self._client.call(
+                KohaCall.PATRON_LOGIN,
+                "POST",
+                "/auth/password/validation",
+                json={"userid": koha_patron.userid or patron.card_number, "password": old_password},
+                accept=frozenset({200, 201, 204}),
+            )
+        except AuthenticationFailed:
+            raise PasswordRejected(
+                "The current password is not correct",
+                problems=["current password is not correct"],
+                operator_detail="Koha: old password refused",
+            ) from None
+        await self._client.call(
+            KohaCall.CHANGE_PASSWORD,
+            "POST",
+            f"/patrons/{patron.id}/password",
+            json={"password": new_password, "password_2": new_password},
+            accept=frozenset({200, 204}),
+        )
 
     async def patron_summary(self, patron: Patron) -> Patron:
         row = await self._client.call_json(KohaCall.READ, "GET", f"/patrons/{patron.id}")

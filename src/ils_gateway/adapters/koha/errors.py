@@ -42,6 +42,7 @@ from ils_gateway.domain.errors import (
     CancelRefused,
     GatewayError,
     HoldRefused,
+    PasswordRejected,
     RenewalRefused,
 )
 from ils_gateway.domain.vocab import RefusalReason
@@ -60,6 +61,7 @@ class KohaCall(enum.Enum):
     CHANGE_PICKUP = "change_pickup"
     SUSPEND_HOLD = "suspend_hold"
     RESUME_HOLD = "resume_hold"
+    CHANGE_PASSWORD = "change_password"
 
     @property
     def writes(self) -> bool:
@@ -77,6 +79,9 @@ _HOLD_CALLS = (
 STATUS_TABLE: dict[tuple[KohaCall | None, int], type[GatewayError]] = {
     # Koha 23.05 Auth::Password#validate answers 400 "Validation failed" for a bad password.
     (KohaCall.PATRON_LOGIN, 400): AuthenticationFailed,
+    # Patrons::Password#set: 400 "Passwords don't match" or the text of the
+    # Koha::Exceptions::Password the new password broke (TooShort, TooWeak, whitespace).
+    (KohaCall.CHANGE_PASSWORD, 400): PasswordRejected,
     # 400 on a hold write is "The supplied pickup location is not valid" and the like.
     **{(call, 400): HoldRefused for call in _HOLD_CALLS},
     (KohaCall.RENEW, 403): RenewalRefused,

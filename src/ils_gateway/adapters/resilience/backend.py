@@ -22,8 +22,8 @@ Writes (renew, holds, checkout/checkin, password):
   cannot be told, ``OutcomeUnknown`` is raised, saying what may have happened, and the write
   stays in the request's ``WriteJournal`` with its baseline. A retry with the same
   Idempotency-Key brings that journal back: the write is read back against the *first*
-  baseline before anything is sent (``journal``). ``checkin`` and ``change_password`` cannot be
-  checked and stay unknown;
+  baseline before anything is sent (``journal``); ``change_password`` by logging in with the new
+  (then the old) password. ``checkin`` cannot be checked and stays unknown;
 - refused fast with ``BackendUnavailable(retry_after=…)`` while the breaker is open;
 - end the freshness of the patron's cached reads (kept only as last good data), whatever
   their outcome.
@@ -436,13 +436,23 @@ class ResilientBackend:
         )
 
     async def change_password(self, patron: Patron, old_password: str, new_password: str) -> None:
-        """Change the password (an unknown outcome is reported, not guessed)."""
+        """Change the password; an unknown outcome is read back by logging in with the new
+        password (it happened) and else with the old one (it certainly did not: sent once
+        more); when neither says, it stays unknown."""
+
+        async def verify(base: dict[str, Any]) -> Verdict:
+            return await readback.password_changed(
+                lambda password: self.inner.authenticate(patron.card_number, password),
+                old_password,
+                new_password,
+            )
+
         await self._write(
             "change_password",
             patron.id,
             lambda: self.inner.change_password(patron, old_password, new_password),
             baseline=None,
-            verify=None,
+            verify=verify,
             expire=[(self._patron_scope(patron), None)],
         )
 

@@ -8,12 +8,13 @@ would have changed, and answers ``True`` (it happened), ``False`` (it certainly 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 from datetime import date
 from typing import Any
 
 from ils_gateway.adapters.base import CancelOutcome
-from ils_gateway.domain.models import Hold, Loan
+from ils_gateway.domain.errors import AuthenticationFailed
+from ils_gateway.domain.models import Hold, Loan, Patron
 from ils_gateway.domain.vocab import ContactMethod, HoldStatus
 
 
@@ -134,3 +135,17 @@ def resumed(hold: Hold | None) -> bool | None:
     if hold is None:
         return None
     return hold.status is not HoldStatus.SUSPENDED
+
+
+async def password_changed(
+    login: Callable[[str], Awaitable[Patron]], old_password: str, new_password: str
+) -> tuple[bool | None, None]:
+    """Did a password change happen: the new password logs in (True), else the old one does
+    (False: it certainly did not), else neither (None: cannot tell)."""
+    for password, happened in ((new_password, True), (old_password, False)):
+        try:
+            await login(password)
+        except AuthenticationFailed:
+            continue
+        return happened, None
+    return None, None

@@ -37,6 +37,9 @@ async def create_session(request: web.Request) -> web.Response:
         channel=channel,
         idle_timeout_minutes=started.idle_timeout_minutes,
         password_change_required=started.login.password_change_required,
+        password_change_url=(
+            tenant.account.password_change_url() if started.login.password_change_required else None
+        ),
         patron=PatronView.of(started.login.patron),
     )
     return json_response(created, status=201)

@@ -51,6 +51,11 @@ class SessionCreated(Body):
     channel: Channel
     idle_timeout_minutes: int | None
     password_change_required: bool
+    password_change_url: str | None = Field(
+        None,
+        description="with password_change_required: the library's own page where the password "
+        "is changed, when its system cannot change it through this API (SIP2)",
+    )
     patron: PatronView
 
 

@@ -1,0 +1,62 @@
+"""The kiosk face's screen messages (AF) in the tenant's language, or the one a 23/63 asks for,
+in the machine's encoding; a temporary password is named, with the library's page (issue 16)."""
+
+from __future__ import annotations
+
+import pytest
+from kiosk_support import CARD, PASSWORD, Clock, library_data, running
+from test_face_sip2 import ask, info_request, req
+
+from ils_gateway.sip2.messages import PatronStatusRequest
+
+PAGE = "https://library.example.jp/test/password"
+TEMPORARY = f"""
+[tenants.policy.account]
+temporary_password_gate = true
+
+[tenants.password_change]
+url = "{PAGE}"
+"""
+
+
+def _temporary_data():
+    data = library_data()
+    next(p for p in data.patrons if p.card_number == CARD).temporary_password = True
+    return data
+
+
+@pytest.mark.parametrize("shift_jis", [False, True], ids=["utf-8", "cp932"])
+async def test_a_temporary_password_is_named_with_the_librarys_page(shift_jis: bool) -> None:
+    async with running(
+        "sip2", Clock(), shift_jis=shift_jis, data=_temporary_data(), extra=TEMPORARY
+    ) as setup:
+        info = await ask(setup.machine, info_request())
+        assert info.get("BL") == "Y"
+        assert f"仮パスワードです。パスワードを変更してください（{PAGE}）" in info.screen_messages
+        english = await ask(setup.machine, info_request(language="001"))
+        assert f"Temporary password: please change it at {PAGE}" in english.screen_messages
+        status = await ask(
+            setup.machine,
+            req(
+                PatronStatusRequest,
+                institution_id="TEST",
+                patron_identifier=CARD,
+                patron_password=PASSWORD,
+                language="014",
+            ),
+        )
+        assert any(m.startswith("仮パスワードです") for m in status.screen_messages)
+
+
+async def test_the_tenants_default_language_and_a_request_for_english() -> None:
+    english_tenant = '\n[tenants.language]\ndefault = "en"\n'
+    async with running("sip2", Clock(), extra=english_tenant) as setup:
+        wrong = await ask(setup.machine, info_request(password="nope"))
+        assert wrong.screen_messages == ["Wrong card number or password"]
+        asked_ja = await ask(setup.machine, info_request(password="nope", language="014"))
+        assert asked_ja.screen_messages == ["カード番号またはパスワードが正しくありません"]
+    async with running("sip2", Clock(), shift_jis=True) as setup:
+        asked_en = await ask(setup.machine, info_request(password="nope", language="001"))
+        assert asked_en.screen_messages == ["Wrong card number or password"]
+        default = await ask(setup.machine, info_request(password="nope"))
+        assert default.screen_messages == ["カード番号またはパスワードが正しくありません"]
