@@ -200,3 +200,59 @@ def test_cli_refuses_bad_now_and_simulate_without_config(args, message, tmp_path
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2, result.output
     assert message in result.output
+
+
+async def test_the_command_serves_an_example_on_its_simulators(tmp_path):
+    # The command as documented, in a child process: it prints the simulators and logins, then
+    # "Running on" once it listens (bounded wait on that line, then /healthz and a login).
+    import asyncio
+    import socket
+    import sys
+
+    import aiohttp
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        "from ils_gateway.cli import main; main()",
+        "serve",
+        "--config",
+        str(EXAMPLES / "kanagawa.toml"),
+        "--simulate",
+        "--now",
+        "2025-06-02",
+        "--port",
+        str(port),
+        "--store",
+        f"sqlite+aiosqlite:///{tmp_path / 'store.sqlite3'}",
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    assert process.stdout is not None
+    try:
+        printed: list[str] = []
+
+        async def until_listening() -> None:
+            while not printed or "Running on" not in printed[-1]:
+                line = await process.stdout.readline()
+                assert line, "\n".join(printed)  # the process ended early
+                printed.append(line.decode())
+
+        await asyncio.wait_for(until_listening(), timeout=30)
+        text = "".join(printed)
+        assert "Koha REST simulator on http://127.0.0.1:" in text
+        assert "e-library (KinoDen-style) simulator on http://127.0.0.1:" in text
+        assert "400004 / 4825170396" in text  # Kanagawa's 6-digit card for sample patron 4
+        async with aiohttp.ClientSession(f"http://127.0.0.1:{port}") as http:
+            async with http.get("/healthz") as response:
+                assert response.status == 200
+            body = {"card_number": "100001", "password": "hanako01"}
+            async with http.post("/v1/tenants/kanagawa/sessions", json=body) as response:
+                assert response.status == 201, await response.text()
+    finally:
+        process.terminate()
+        await asyncio.wait_for(process.wait(), timeout=30)
