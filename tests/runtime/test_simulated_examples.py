@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from ils_gateway.cli import main
 from ils_gateway.domain.clock import ManualClock, RunningClock, parse_instant
-from ils_gateway.runtime.simulated import SIMULATED_RUN, SimulatedRun, tenant_card
+from ils_gateway.runtime.simulated import SIMULATED_RUN, SimulatedRun, house_rules, tenant_card
 from ils_gateway.serve import simulated_app
 from ils_gateway.simulators.library import TOKYO, SimulatedLibrary
 from ils_gateway.simulators.policy import ItemType
@@ -256,3 +256,31 @@ async def test_the_command_serves_an_example_on_its_simulators(tmp_path):
     finally:
         process.terminate()
         await asyncio.wait_for(process.wait(), timeout=30)
+
+
+def test_house_rules_follow_what_the_file_says_and_keep_the_rest():
+    from ils_gateway.simulators.policy import HoldLimit, HouseRules, OverdueRenewal
+    from ils_gateway.tenants.policy import Policy
+
+    policy = Policy.model_validate(
+        {
+            "renewal": {"max_renewals": 2, "overdue": {"mode": "shortened", "grace_days": 14}},
+            "holds": {
+                "max_total": 15,
+                "limits": [
+                    {"name": "av", "material_types": ["cd", "dvd", "video"], "max": 4},
+                    {"name": "maps", "material_types": ["map"], "max": 1},
+                ],
+            },
+        }
+    )
+    base = HouseRules()
+    rules = house_rules(policy, base)
+    assert rules.max_renewals == 2 and rules.max_holds == 15
+    assert rules.overdue_renewal is OverdueRenewal.SHORTENED and rules.overdue_grace_days == 14
+    # video has no sample item type; a limit with none left is dropped
+    assert rules.hold_limits == (HoldLimit("av", (ItemType.CD, ItemType.DVD), 4),)
+    # what the file leaves out stays the library system's default
+    assert rules.renew_interlibrary_loans is base.renew_interlibrary_loans
+    assert rules.overdue_days_blocking_holds == base.overdue_days_blocking_holds
+    assert house_rules(Policy(), base) == base

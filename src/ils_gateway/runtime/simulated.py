@@ -154,17 +154,21 @@ def tenant_card(card: str, policy: CardPolicy, taken: Iterable[str] = ()) -> str
 
 def house_rules(policy: Policy, base: ils.HouseRules) -> ils.HouseRules:
     """The simulated library system's rules following the tenant's policy where the file says
-    (renewals, hold limits by material type, exclusions); ``base`` for the rest."""
+    (renewals, hold limits by material type, exclusions); ``base`` for what it leaves out."""
     renewal, holds = policy.renewal, policy.holds
-    changes: dict[str, Any] = {
-        "max_renewals": renewal.max_renewals,
-        "overdue_renewal": _OVERDUE[renewal.overdue.mode],
-        "overdue_grace_days": renewal.overdue.grace_days,
-        "earliest_renewal_days_before_due": renewal.earliest_days_before_due,
-        "renew_interlibrary_loans": renewal.interlibrary_loans,
-    }
+    said = renewal.model_fields_set
+    changes: dict[str, Any] = {}
+    if "max_renewals" in said:
+        changes["max_renewals"] = renewal.max_renewals
     if renewal.period_days is not None:
         changes["renewal_days"] = renewal.period_days
+    if "overdue" in said:
+        changes["overdue_renewal"] = _OVERDUE[renewal.overdue.mode]
+        changes["overdue_grace_days"] = renewal.overdue.grace_days
+    if "earliest_days_before_due" in said:
+        changes["earliest_renewal_days_before_due"] = renewal.earliest_days_before_due
+    if "interlibrary_loans" in said:
+        changes["renew_interlibrary_loans"] = renewal.interlibrary_loans
     if renewal.excluded_material_types:
         changes["renewal_excluded_types"] = _item_types(renewal.excluded_material_types)
     if renewal.excluded_loan_branches:
@@ -177,7 +181,7 @@ def house_rules(policy: Policy, base: ils.HouseRules) -> ils.HouseRules:
             for limit in holds.limits
         ]
         changes["hold_limits"] = tuple(limit for limit in limits if limit.item_types)
-    if holds.refuse_when_overdue_days is not None:
+    if "refuse_when_overdue_days" in holds.model_fields_set:
         changes["overdue_days_blocking_holds"] = holds.refuse_when_overdue_days
     if holds.excluded_material_types:
         changes["not_holdable_types"] = _item_types(holds.excluded_material_types)
