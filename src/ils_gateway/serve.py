@@ -9,14 +9,22 @@ by default ``./var/ils-gateway.sqlite3`` (secret: ``ILS_GATEWAY_STORE_SECRET``, 
 generated beside the SQLite file; see ``ils_gateway.store.location``); the periodic jobs run
 with it (``ils_gateway.jobs.schedule``), and so do the SIP2 faces for self-check machines of the
 tenants that enable ``kiosk_sip2`` (the demo tenant's on 127.0.0.1:6011; ``ils_gateway.kiosk``).
+
+``--config FILE --simulate`` serves the file's tenants on simulators started in-process and
+shaped for each (``ils_gateway.runtime.simulated``): every example in ``examples/tenants`` runs
+with no outside system. ``--now DATE[THH:MM]`` starts the one clock the gateway and the
+in-process simulators share at that instant (Asia/Tokyo unless an offset is given); the sample
+data is written as of it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 from aiohttp import web
@@ -24,13 +32,16 @@ from aiohttp import web
 from ils_gateway.api.app import create_app
 from ils_gateway.api.server import serve_app
 from ils_gateway.cli import main
+from ils_gateway.domain.clock import parse_instant
 from ils_gateway.jobs.schedule import JobIntervals, jobs_context
 from ils_gateway.kiosk.face import kiosk_context
 from ils_gateway.logging import configure_logging
 from ils_gateway.runtime.settings import GatewaySettings, trusted_networks
 from ils_gateway.runtime.store import StoreSettings, store_settings
 from ils_gateway.tenants.backends import Sip2Backend
-from ils_gateway.tenants.loader import TenantConfigError, load_tenants
+from ils_gateway.tenants.loader import TenantConfigError, TenantRegistry, load_tenants
+
+TOKYO = ZoneInfo("Asia/Tokyo")
 
 
 def _faces(settings: GatewaySettings) -> web.Application:
@@ -42,12 +53,24 @@ def _faces(settings: GatewaySettings) -> web.Application:
     return app
 
 
+def _parse_now(
+    _ctx: click.Context | None, _param: click.Parameter | None, value: str | None
+) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_instant(value, TOKYO)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 async def _embedded_app(
-    redis_url: str | None, store: StoreSettings, proxies: dict[str, Any]
+    redis_url: str | None, store: StoreSettings, proxies: dict[str, Any], now: datetime | None
 ) -> web.Application:
     from ils_gateway.runtime.demo import embedded_settings
 
-    settings, acs = await embedded_settings(redis_url=redis_url, store=store)
+    dated: dict[str, Any] = {} if now is None else {"now": now}
+    settings, acs = await embedded_settings(redis_url=redis_url, store=store, **dated)
     settings = dataclasses.replace(settings, **proxies)
     backend = next(iter(settings.tenants)).backend
     assert isinstance(backend, Sip2Backend)  # the demo tenant talks SIP2 to the simulator
@@ -56,6 +79,27 @@ async def _embedded_app(
         f"{backend.host}:{backend.port}; tenant 'demo'"
     )
     return _faces(settings)
+
+
+async def simulated_app(
+    registry: TenantRegistry,
+    *,
+    now: datetime | None = None,
+    echo: Any = click.echo,
+    **settings: Any,
+) -> web.Application:
+    """``serve --config FILE --simulate``: the process serving ``registry``'s tenants on
+    simulators started here and shaped for each (``runtime.simulated``); ``echo`` gets the
+    lines saying where they listen and the sample logins. ``settings`` go to
+    ``GatewaySettings`` (``clock`` among them replaces the one ``now`` starts)."""
+    from ils_gateway.runtime.simulated import SIMULATED_RUN, simulated_settings
+
+    run = await simulated_settings(registry, now=now, **settings)
+    for line in run.describe():
+        echo(line)
+    app = _faces(run.settings)
+    app[SIMULATED_RUN] = run
+    return app
 
 
 @main.command("serve")
@@ -96,6 +140,21 @@ async def _embedded_app(
     envvar="ILS_GATEWAY_FORWARDED_HEADER",
     help="The header the trusted proxies set (only this one is read).",
 )
+@click.option(
+    "--simulate",
+    is_flag=True,
+    help="With --config: start simulators shaped for each tenant of the file (SIP2 ACS, Koha, "
+    "FOLIO, e-library) on free local ports and serve the tenants on them instead of the "
+    "addresses in the file.",
+)
+@click.option(
+    "--now",
+    callback=_parse_now,
+    metavar="DATE[THH:MM]",
+    help="Start the clock (gateway and in-process simulators) at this instant: an ISO date "
+    "(10:00 Asia/Tokyo) or date-time (Asia/Tokyo unless it names an offset). Sample data is "
+    "written as of it. Default: now (--simulate) or the sample instant (no --config).",
+)
 def serve(
     config_path: Path | None,
     host: str,
@@ -104,6 +163,8 @@ def serve(
     store_url: str | None,
     trusted_proxies: tuple[str, ...],
     forwarded_header: str,
+    simulate: bool,
+    now: datetime | None,
 ) -> None:
     """Serve the patron API (embedded simulated library when no --config is given)."""
     configure_logging()
@@ -119,7 +180,10 @@ def serve(
         raise SystemExit(1) from None
     proxies: dict[str, Any] = {"trusted_proxies": networks, "forwarded_header": forwarded_header}
     if config_path is None:
-        asyncio.run(serve_app(_embedded_app(redis_url, store, proxies), host, port))
+        if simulate:
+            click.echo("--simulate needs --config (without it the demo is simulated)", err=True)
+            raise SystemExit(2)
+        asyncio.run(serve_app(_embedded_app(redis_url, store, proxies, now), host, port))
         return
     try:
         registry = load_tenants(config_path)
@@ -127,5 +191,14 @@ def serve(
         for problem in exc.problems:
             click.echo(f"{exc.source}: {problem}", err=True)
         raise SystemExit(1) from None
+    if simulate:
+        app = simulated_app(registry, now=now, redis_url=redis_url, store=store, **proxies)
+        asyncio.run(serve_app(app, host, port))
+        return
+    if now is not None:
+        click.echo(
+            "--now needs --simulate or no --config (a real ILS keeps its own time)", err=True
+        )
+        raise SystemExit(2)
     settings = GatewaySettings(tenants=registry, redis_url=redis_url, store=store, **proxies)
     asyncio.run(serve_app(_faces(settings), host, port))

@@ -84,7 +84,7 @@ async def test_demo_pickup_libraries_come_from_the_tenant_and_holds_can_be_place
 
 
 def test_running_clock_starts_at_the_sample_instant_and_moves_forward():
-    clock = RunningClock()
+    clock = RunningClock(SAMPLE_NOW)
     first, second = clock(), clock()
     assert SAMPLE_NOW <= first <= second
 

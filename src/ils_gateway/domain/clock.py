@@ -9,13 +9,18 @@
   within one process that must not jump with the wall clock (connection idle time, token
   lifetimes).
 
-No I/O here beyond reading the system time in ``system_clock``.
+- ``RunningClock``: time that starts at a given instant and runs at the wall clock's pace
+  (``serve --now``, ``simulate … --now``: sample data and gateway agree on the date);
+  ``parse_instant`` reads that instant from the command line (ISO date or date-time).
+
+No I/O here beyond reading the system time in ``system_clock`` and ``RunningClock``.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 Clock = Callable[[], datetime]
 EpochSeconds = Callable[[], float]
@@ -26,7 +31,9 @@ __all__ = [
     "EpochSeconds",
     "ManualClock",
     "MonotonicSeconds",
+    "RunningClock",
     "epoch_seconds",
+    "parse_instant",
     "system_clock",
 ]
 
@@ -75,6 +82,44 @@ class ManualClock:
             raise TypeError("give a timedelta or its keyword arguments, not both")
         self._now += delta if delta is not None else timedelta(**parts)
         return self._now
+
+
+class RunningClock:
+    """A ``Clock`` that starts at ``start`` and runs at the wall clock's pace.
+
+    Demos and simulated examples read as of a chosen instant (due dates, holds ready for
+    pickup) while sessions still time out and days still pass.
+    """
+
+    __slots__ = ("_start", "_started")
+
+    def __init__(self, start: datetime, monotonic: MonotonicSeconds = time.monotonic) -> None:
+        self._start = _aware(start)
+        self._started = (monotonic(), monotonic)
+
+    @property
+    def start(self) -> datetime:
+        """The instant the clock showed when made."""
+        return self._start
+
+    def __call__(self) -> datetime:
+        began, monotonic = self._started
+        return self._start + timedelta(seconds=monotonic() - began)
+
+
+def parse_instant(text: str, zone: tzinfo, *, day_starts_at: int = 10) -> datetime:
+    """An aware instant from ISO ``text``: a date (``2025-06-02``, read as ``day_starts_at``
+    o'clock in ``zone``, a library's opening hour) or a date-time (``2025-06-02T14:30``, in
+    ``zone`` unless it names an offset). ``ValueError`` when it is neither."""
+    text = text.strip()
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            return datetime(day.year, day.month, day.day, day_starts_at, tzinfo=zone)
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"not an ISO date or date-time: {text!r}") from None
+    return value if value.tzinfo is not None else value.replace(tzinfo=zone)
 
 
 def _aware(value: datetime) -> datetime:

@@ -11,13 +11,12 @@ reads files: it works from an installed package.
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from ils_gateway.domain.clock import Clock
+from ils_gateway.domain.clock import Clock, RunningClock
 from ils_gateway.runtime.settings import GatewaySettings
 from ils_gateway.simulators.library import SimulatedLibrary
 from ils_gateway.simulators.sample_data import DEFAULT_SEED, SAMPLE_NOW, build_sample_data
@@ -28,20 +27,7 @@ from ils_gateway.tenants.demo import demo_tenant
 from ils_gateway.tenants.loader import TenantRegistry
 from ils_gateway.tenants.models import TenantConfig
 
-
-class RunningClock:
-    """Demo time: starts at the sample data's instant and runs at the wall clock's pace.
-
-    The sample library is written as of ``SAMPLE_NOW`` (due dates, holds ready for pickup), so
-    the demo's stories read as described while sessions still time out and days still pass.
-    """
-
-    def __init__(self, start: datetime = SAMPLE_NOW) -> None:
-        self._start = start
-        self._started = time.monotonic()
-
-    def __call__(self) -> datetime:
-        return self._start + timedelta(seconds=time.monotonic() - self._started)
+__all__ = ["RunningClock", "embedded_settings", "start_demo_sip2"]
 
 
 async def start_demo_sip2(
@@ -66,6 +52,7 @@ async def start_demo_sip2(
 async def embedded_settings(
     *,
     clock: Clock | None = None,
+    now: datetime = SAMPLE_NOW,
     sip2_latency: Mapping[str, float] | None = None,
     elibrary: bool = True,
     **settings: Any,
@@ -74,10 +61,11 @@ async def embedded_settings(
 
     ``sip2_latency`` (seconds per request code, ``"*"`` for all) slows the simulator down for
     benchmarks; ``elibrary=False`` serves the demo tenant without its e-library; other keyword
-    arguments go to ``GatewaySettings`` (e.g. ``redis_url``, ``store``).
+    arguments go to ``GatewaySettings`` (e.g. ``redis_url``, ``store``). The sample library is
+    written as of ``now`` (``serve --now``); the clock, unless given, runs on from it.
     """
-    clock = clock or RunningClock()
-    library = SimulatedLibrary(build_sample_data(DEFAULT_SEED, SAMPLE_NOW), clock)
+    clock = clock or RunningClock(now)
+    library = SimulatedLibrary(build_sample_data(DEFAULT_SEED, now), clock)
     server, acs, tenant = await start_demo_sip2(library, latency=sip2_latency)
 
     async def stop_simulator() -> AsyncIterator[None]:

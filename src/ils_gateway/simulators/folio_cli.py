@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +99,7 @@ def simulate_folio(
     port: int,
     seed: int,
     data: Path | None,
+    now: datetime | None,
     tenant: str,
     username: str,
     password: str,
@@ -107,7 +109,7 @@ def simulate_folio(
 ) -> None:
     """Serve FOLIO's circulation APIs (through an Okapi-like gateway) over the simulated
     library's Japanese sample data."""
-    library = library_from(data, seed)
+    library = library_from(data, seed, now)
     try:
         asyncio.run(
             _serve(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -71,12 +72,13 @@ def simulate_koha(
     port: int,
     seed: int,
     data: Path | None,
+    now: datetime | None,
     client_id: str,
     client_secret: str,
     page_size: int,
 ) -> None:
     """Serve Koha's REST API (v1 subset) over the simulated library's Japanese sample data."""
-    library = library_from(data, seed)
+    library = library_from(data, seed, now)
     try:
         settings = KohaSettings(page_size=page_size)
         asyncio.run(_serve(library, host, port, client_id, client_secret, settings))

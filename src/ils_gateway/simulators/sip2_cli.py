@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -169,6 +170,7 @@ def simulate_sip2(
     port: int,
     seed: int,
     data: Path | None,
+    now: datetime | None,
     encoding: str,
     terminator: str,
     latency: str,
@@ -183,7 +185,7 @@ def simulate_sip2(
     max_field_chars: int,
 ) -> None:
     """Serve SIP2 2.00 over TCP from the simulated library's Japanese sample data."""
-    library = library_from(data, seed)
+    library = library_from(data, seed, now)
     codec = CodecSettings(encoding=encoding, terminator=_TERMINATORS[terminator])
     try:
         asyncio.run(
