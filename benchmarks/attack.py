@@ -118,12 +118,12 @@ class RunPolicy:
         text = (
             f"lock after {self.max_failures} failures per card "
             f"(window {self.window_minutes} min, lock {self.lock_minutes} min), "
-            f"{self.max_failures_per_address} per address (run setting; default 100)"
+            f"{self.max_failures_per_address} per address (run settings; defaults 10 and 100)"
         )
         if self.delays:
             text += (
                 f"; growing delays after {self.delay_after_failures} per card / "
-                f"{self.delay_after_failures_per_address} per address, "
+                f"{self.delay_after_failures_per_address} per address (defaults 3 / 20), "
                 f"{self.first_delay_seconds} s doubling to at most {self.max_delay_seconds} s "
                 "(run setting; default cap 30 s)"
             )
@@ -138,10 +138,19 @@ class RunPolicy:
 
 
 def run_policy(quick: bool) -> RunPolicy:
-    """The defaults, with delays configured only when this gateway's tenant files know them."""
+    """The tenant defaults (a lower per-address threshold; with ``quick`` lower thresholds
+    still), with delays configured only when this gateway's tenant files know them."""
     from ils_gateway.tenants.policy import LoginPolicy
 
     delays = "first_delay_seconds" in LoginPolicy.model_fields
+    if quick:  # lower thresholds: fewer guesses and delays to sit through
+        return RunPolicy(
+            max_failures=5,
+            max_failures_per_address=15,
+            delays=delays,
+            delay_after_failures=2,
+            delay_after_failures_per_address=10,
+        )
     return RunPolicy(delays=delays)
 
 
@@ -1232,7 +1241,7 @@ def search_terms(run: Run) -> dict[str, list[str]]:
         "titles": sorted(titles),
         "barcodes": sorted(set(barcodes)),
         "email/phone": [patron.email, patron.phone],
-        "password": [password, *run.secrets],
+        "password or token": [password, *run.secrets],
     }
 
 

@@ -38,7 +38,7 @@ def test_attack_quick_run_prints_every_section_and_the_targets() -> None:
         assert section in out, f"{section!r} missing from:\n{out}"
     targets = re.findall(r"^TARGET (PASS|FAIL)  (.*)$", out, re.MULTILINE)
     assert [text.split(":")[0] for _, text in targets] == [
-        "lock at the configured threshold (10)",
+        "lock at the configured threshold (5)",  # --quick's threshold
         "0 × 5xx",
         "0 personal data in Redis and logs",
     ], out
