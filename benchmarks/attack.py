@@ -1356,8 +1356,6 @@ async def personal_data_scan(run: Run, log: Path, store: Path) -> None:
 
 async def find_available(run: Run) -> list[str]:
     """Copies on the shelf (books), for holds, basket and a kiosk checkout."""
-    from ils_gateway.simulators.sample_data import sample_library  # noqa: F401 (same data)
-
     library = run.library
     on_shelf = [
         i.barcode
