@@ -4,14 +4,16 @@ library system."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-from kiosk_support import CARD, PASSWORD, Clock, Setup, running, self_check
+from kiosk_support import CARD, PASSWORD, SC_PASSWORD, SC_USER, Clock, Setup, running, self_check
 from test_face_sip2 import checkout, info_request
 
 from ils_gateway.adapters.sip2.backend import Sip2Backend
+from ils_gateway.sip2.checksum import checksum_of_bytes
 from ils_gateway.sip2.client import SIP2LoginFailed
 
 LOCKED = "ログインの失敗が続いたため、しばらくご利用いただけません"
@@ -140,3 +142,26 @@ async def test_unknown_card_and_wrong_password_answer_alike_on_the_kiosk(
         seen.append((answers, len(asked) - before))
     assert seen[0] == seen[1]
     assert seen[0][1] == 4, "the 5th check waits out a delay, without asking the library"
+
+
+async def _terminal_login(port: int, user: str, password: str) -> bool:
+    """One 93 on a connection of its own, as a guesser that reconnects for every try."""
+    body = f"9300CN{user}|CO{password}|CPGUESS|AY0AZ".encode()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(body + checksum_of_bytes(body).encode() + b"\r")
+        await writer.drain()
+        answer = await reader.readuntil(b"\r")
+    finally:
+        writer.close()
+        await writer.wait_closed()
+    return answer.startswith(b"941")
+
+
+async def test_wrong_terminal_logins_lock_the_address_across_connections(setup: Setup) -> None:
+    """The per-address count keys on the address, not address and port: 100 wrong logins
+    (the tenant's default), each with another user on a new connection, lock the address, so
+    even the right login from it is refused (found by benchmarks/attack.py)."""
+    for n in range(100):
+        assert not await _terminal_login(setup.port, f"guess{n:03d}", "wrong")
+    assert not await _terminal_login(setup.port, SC_USER, SC_PASSWORD)

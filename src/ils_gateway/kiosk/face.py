@@ -225,7 +225,7 @@ class KioskFace(ACSFace):
         user = msg.login_user_id or ""
         password = msg.login_password or ""
         ok = await self._services.account.terminal_login(
-            user, session.peer, lambda: self.login_accepted(user, password)
+            user, session.address, lambda: self.login_accepted(user, password)
         )
         if ok:
             session.login_user = user

@@ -79,6 +79,13 @@ class SIP2Session:
     data: dict[str, Any] = field(default_factory=dict)
     """Free per-connection state for the handler."""
 
+    @property
+    def address(self) -> str:
+        """The peer's address without its port: what per-address counts key on (a guesser
+        gets a new port with every connection)."""
+        host, sep, _port = self.peer.rpartition(":")
+        return host if sep else self.peer
+
 
 Handler = Callable[[Message, SIP2Session], Awaitable[Message]]
 """Turns one request into its response message (never 96/97: the server face owns those)."""
