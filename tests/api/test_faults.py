@@ -1,8 +1,9 @@
 """Faults through the API: the Koha simulator behind a proxy that drops, stalls or loses answers.
 
-The resilient backend runs with small limits (0.3 s per call, two read attempts, no waits
-between them) and the gateway's ``ManualClock`` (the ``seconds`` the gateway hands its wrapper),
-so the breaker and the cache's freshness move only when the test moves the clock.
+The resilient backend runs with small limits (1 s per call: short, yet long enough for a
+loaded machine; two read attempts, no waits between them) and the gateway's ``ManualClock``
+(the ``seconds`` the gateway hands its wrapper), so the breaker and the cache's freshness move
+only when the test moves the clock.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def _settings(url: str, clock, *, failure_threshold: int, extra: str = "") -> Ga
                 tenant.id, failure_threshold=failure_threshold, cooldown=30, clock=seconds
             ),
             retry=RetryPolicy(attempts=2, first_wait=0, max_wait=0),
-            timeouts=CallTimeouts(read=0.3, write=0.3),
+            timeouts=CallTimeouts(read=1.0, write=1.0),
             clock=seconds,
         )
 
