@@ -100,6 +100,7 @@ def test_every_tenant_file_table_refuses_unknown_keys(name: str) -> None:
 # is a code of the library's own (branch codes, Koha item types, simulated operations).
 FREE_KEYS = {
     "LabelsConfig.ja",  # validate_overrides: <vocabulary>.<value> must exist
+    "LabelsConfig.en",  # the same
     "RenewalPolicy.branch_period_days",  # the library's branch codes
     "KohaBackend.item_types",  # the Koha server's item type codes
     "SimulatorBackend.failure_rates",
