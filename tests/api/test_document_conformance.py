@@ -250,3 +250,18 @@ async def test_the_429_and_503_answers_carry_the_documented_retry_after(make_cli
     check(paused, f"{P}/loans/renewals", 503, "maintenance")
     assert (await paused.json())["type"].endswith("/maintenance")
     assert paused.headers["Retry-After"] == str(25 * 60)
+
+
+async def test_the_labels_beside_labelled_values_are_documented(client):
+    """Schemathesis found ``blocks_labels`` outside PatronView (``additionalProperties`` is
+    false): the labels api.language adds were not in the document."""
+    schemas = build_openapi()["components"]["schemas"]
+    auth = await login(client)
+    patron = (await (await client.get(f"{T}/patron", headers=auth)).json())["patron"]
+    holds = (await (await client.get(f"{T}/holds", headers=auth)).json())["holds"]
+    loans = (await (await client.get(f"{T}/loans", headers=auth)).json())["loans"]
+    assert "blocks_labels" in patron and holds and loans
+    for model, answers in (("PatronView", [patron]), ("Hold", holds), ("Loan", loans)):
+        documented = set(schemas[model]["properties"])
+        for answer in answers:
+            assert set(answer) <= documented, (model, set(answer) - documented)

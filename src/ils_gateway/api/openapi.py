@@ -22,6 +22,7 @@ from ils_gateway.api.schemas.common import (
     Problem,
 )
 from ils_gateway.domain.errors import GatewayError
+from ils_gateway.domain.labels import LABELLED_VOCABULARIES
 
 _REF = "#/components/schemas/{model}"
 
@@ -53,13 +54,41 @@ def build_openapi() -> dict[str, Any]:
         },
         "paths": paths,
         "components": {
-            "schemas": defs.get("$defs", {}),
+            "schemas": _with_labels(defs.get("$defs", {})),
             "securitySchemes": {
                 "session": {"type": "http", "scheme": "bearer"},
                 "kiosk": {"type": "apiKey", "in": "header", "name": "X-Kiosk-Key"},
             },
         },
     }
+
+
+# The vocabularies whose values get the tenant's words beside them (api.language.labelled).
+_LABELLED = frozenset(_REF.format(model=v.__name__) for v in LABELLED_VOCABULARIES.values())
+
+
+def _with_labels(schemas: dict[str, Any]) -> dict[str, Any]:
+    """``schemas`` with the ``<field>_label`` sibling of each property holding a labelled
+    vocabulary value (``<field>_labels`` for a list of them), as every answer carries it."""
+    for schema in schemas.values():
+        properties = schema.get("properties", {})
+        for name, prop in list(properties.items()):
+            options = prop.get("anyOf", [prop])
+            if any(o.get("$ref") in _LABELLED for o in options):
+                properties.setdefault(
+                    f"{name}_label",
+                    {"type": "string", "description": f"`{name}` in the tenant's words"},
+                )
+            elif any(o.get("items", {}).get("$ref") in _LABELLED for o in options):
+                properties.setdefault(
+                    f"{name}_labels",
+                    {
+                        "type": "array",
+                        "items": {"type": "string"},
+                        "description": f"`{name}` in the tenant's words",
+                    },
+                )
+    return schemas
 
 
 def problem_types() -> list[str]:
