@@ -9,11 +9,13 @@ header documented on routes that ignore it, a second basket add answering an und
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
-from api_helpers import login
+from api_helpers import CARD, login
 
 from ils_gateway.api.openapi import build_openapi
 from ils_gateway.runtime.store import StoreSettings
@@ -168,3 +170,98 @@ async def test_documented_response_headers_are_sent(make_client):
     assert "Cache-Control" not in libraries and libraries["X-Request-ID"]["required"] is True
     health = _operation("/healthz", "get")["responses"]
     assert "default" in health, "a wrong method on /healthz is a problem document too"
+
+
+# --- Retry-After: documented on every answer that carries it (issue 15) ---
+
+BRIDGE = "/elibrary/v1/libraries/koha-demo/patron-check"
+BRIDGE_PATH = "/elibrary/v1/libraries/{library}/patron-check"
+RETRY_LATER = """
+[tenants.elibrary]
+kind = "simulator"
+bridge_keys = ["conformance-bridge-key"]
+
+[tenants.policy]
+maintenance = { start = 03:50:00, end = 04:20:00, timezone = "Asia/Tokyo" }
+
+[tenants.policy.login]
+max_failures = 2
+"""
+
+
+def _retry_after(response: dict[str, Any]) -> dict[str, Any]:
+    header = response["headers"]["Retry-After"]
+    assert header["required"] is True and header["schema"]["type"] == "integer"
+    return header
+
+
+def test_retry_after_is_documented_on_every_429_and_503():
+    doc = build_openapi()
+    operations = {
+        (path, method): op
+        for path, methods in doc["paths"].items()
+        for method, op in methods.items()
+        if path not in ("/healthz", "/readyz")  # their 503 is the health document
+    }
+    for key, op in operations.items():
+        assert "503" in op["responses"], key
+        _retry_after(op["responses"]["503"])  # backend-unavailable, maintenance
+    limited = {key for key, op in operations.items() if "429" in op["responses"]}
+    assert {(f"{P}/sessions", "post"), (BRIDGE_PATH, "post")} <= limited
+    for key in limited:
+        assert _retry_after(operations[key]["responses"]["429"])["schema"]["minimum"] == 1
+
+
+async def test_the_429_and_503_answers_carry_the_documented_retry_after(make_client, clock):
+    client = await make_client(RETRY_LATER)
+    tokyo = ZoneInfo("Asia/Tokyo")
+    clock.now = datetime(2025, 6, 3, 3, 40, tzinfo=tokyo)
+
+    def check(answer: Any, path: str, status: int, slug: str) -> None:
+        assert answer.status == status and answer.headers["Content-Type"].startswith(
+            "application/problem+json"
+        )
+        response = _operation(path, "post")["responses"][str(status)]
+        documented = _retry_after(response)
+        assert int(answer.headers["Retry-After"]) >= documented["schema"]["minimum"]
+        assert f"`{slug}`" in response["description"], "the document names the answer"
+
+    auth = await login(client)  # before the card is locked
+    # The login guard's lock (after max_failures = 2), for a card of the library.
+    sessions = f"{T}/sessions"
+    for _ in range(2):
+        wrong = await client.post(sessions, json={"card_number": CARD, "password": "wrong"})
+        assert wrong.status == 401
+    locked = await client.post(sessions, json={"card_number": CARD, "password": "wrong"})
+    check(locked, f"{P}/sessions", 429, "login-locked")
+    assert (await locked.json())["type"].endswith("/login-locked")
+    assert locked.headers["Retry-After"] == str(15 * 60)
+    # The bridge's per-card limit (5 checks in 5 minutes), with another card's right password.
+    key = {"Authorization": "Bearer conformance-bridge-key"}
+    body = {"cardNumber": "1000000002", "password": "ken00002"}
+    for _ in range(5):
+        assert (await client.post(BRIDGE, json=body, headers=key)).status == 200
+    limited = await client.post(BRIDGE, json=body, headers=key)
+    check(limited, BRIDGE_PATH, 429, "rate-limited")
+    assert (await limited.json())["type"].endswith("/rate-limited")
+    # The maintenance window: a write is paused until it ends (04:20 Tokyo).
+    clock.now = datetime(2025, 6, 3, 3, 55, tzinfo=tokyo)
+    paused = await client.post(f"{T}/loans/renewals", json={"item_ids": ["x"]}, headers=auth)
+    check(paused, f"{P}/loans/renewals", 503, "maintenance")
+    assert (await paused.json())["type"].endswith("/maintenance")
+    assert paused.headers["Retry-After"] == str(25 * 60)
+
+
+async def test_the_labels_beside_labelled_values_are_documented(client):
+    """Schemathesis found ``blocks_labels`` outside PatronView (``additionalProperties`` is
+    false): the labels api.language adds were not in the document."""
+    schemas = build_openapi()["components"]["schemas"]
+    auth = await login(client)
+    patron = (await (await client.get(f"{T}/patron", headers=auth)).json())["patron"]
+    holds = (await (await client.get(f"{T}/holds", headers=auth)).json())["holds"]
+    loans = (await (await client.get(f"{T}/loans", headers=auth)).json())["loans"]
+    assert "blocks_labels" in patron and holds and loans
+    for model, answers in (("PatronView", [patron]), ("Hold", holds), ("Loan", loans)):
+        documented = set(schemas[model]["properties"])
+        for answer in answers:
+            assert set(answer) <= documented, (model, set(answer) - documented)

@@ -97,6 +97,19 @@ async def test_path_ids_that_cannot_be_sip2_fields_are_refused(demo, bad):
     await _refused(await client.delete(f"{T}/holds/{bad}", headers=auth), "hold_id")
 
 
+@pytest.mark.parametrize("bad", ["%FF%FE", "21%FF%FE00", "21%ED%A0%8000", "%C0%80", "a%C3"])
+async def test_path_ids_that_are_not_utf8_once_decoded_are_refused(demo, bad):
+    """The router leaves bytes that are not UTF-8 percent-encoded: before the fix the item id
+    ``%FF%FE`` reached the library system as the text ``%FF%FE`` (and got a 404)."""
+    client, _acs = demo
+    auth = await _login(client)
+    await _refused(await client.get(f"{T}/items/{bad}"), "item_id")
+    await _refused(await client.post(f"{T}/loans/{bad}/renewal", headers=auth), "item_id")
+    await _refused(await client.delete(f"{T}/holds/{bad}", headers=auth), "hold_id")
+    response = await client.get(f"{T}/items/{bad}")
+    assert "UTF-8" in (await response.json())["detail"]
+
+
 # --- JSON bodies: media type, size, depth, numbers (without a session: the login route) ---
 
 
@@ -168,7 +181,15 @@ async def test_values_the_tenants_encoding_cannot_write_are_refused(aiohttp_clie
     bridge = "/elibrary/v1/libraries/demo/patron-check"
     response = await client.post(bridge, json={"cardNumber": CARD, "password": "café"})
     await _refused(response, "password")
+    # Ids in the path likewise (before the fix: looked up, 404).
+    response = await client.get(f"{T}/items/caf%C3%A9")
+    await _refused(response, "item_id")
+    assert "ascii" in (await response.json())["detail"]
     assert [c for c in asked if c not in ("93", "99")] == []
+    # A percent sign written as %25 is text, not a byte: looked up, not refused.
+    response = await client.get(f"{T}/items/%25FF%25FE")
+    assert response.status == 404, await response.text()
+    assert [c for c in asked if c not in ("93", "99")] == ["17"]
 
 
 def test_library_values_are_found_in_lists_and_optionals():

@@ -165,3 +165,20 @@ async def test_wrong_terminal_logins_lock_the_address_across_connections(setup: 
     for n in range(100):
         assert not await _terminal_login(setup.port, f"guess{n:03d}", "wrong")
     assert not await _terminal_login(setup.port, SC_USER, SC_PASSWORD)
+
+
+async def test_patron_passwords_on_a_kiosk_are_counted_per_card_not_per_address(
+    setup: Setup,
+) -> None:
+    """A self-check machine serves every patron of its branch from one address: the patron
+    password checks it relays count per card only. 25 patrons mistyping once each (past the
+    per-address delay threshold, 20) hold back nobody, and the next patron's right password
+    is checked at once (the clock does not move). The machine itself is counted per terminal
+    user and address at its 93."""
+    for n in range(25):
+        answer = await setup.machine.request(
+            info_request(card=f"00009999{n:02d}", password="mistyped"), idempotent=True
+        )
+        assert answer.screen_messages == [BAD_LOGIN], n
+    answer = await setup.machine.request(info_request(), idempotent=True)
+    assert answer.get("BL") == "Y" and answer.get("CQ") == "Y"

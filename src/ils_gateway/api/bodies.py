@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -105,9 +105,16 @@ async def read_body(request: web.Request, model: type[M], tenant: TenantRuntime 
 def _check_encodable(tenant: TenantRuntime | None, body: BaseModel) -> None:
     """Each value sent to the library system must be writable in its wire encoding (a SIP2
     tenant's ``encoding``; UTF-8 for REST): 400 naming the field, before any I/O."""
+    check_encodable(tenant, library_values(body))
+
+
+def check_encodable(tenant: TenantRuntime | None, values: Iterable[tuple[str, str]]) -> None:
+    """``BadRequest`` naming the first (name, value) of ``values`` that ``tenant``'s library
+    system cannot be sent in its wire encoding (a SIP2 tenant's ``encoding``; UTF-8 for REST,
+    and without a tenant)."""
     backend = tenant.config.backend if tenant is not None else None
     encoding = backend.encoding if isinstance(backend, Sip2Backend) else "utf-8"
-    for name, value in library_values(body):
+    for name, value in values:
         try:
             value.encode(encoding)
         except UnicodeEncodeError as exc:

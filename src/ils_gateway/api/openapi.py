@@ -22,6 +22,7 @@ from ils_gateway.api.schemas.common import (
     Problem,
 )
 from ils_gateway.domain.errors import GatewayError
+from ils_gateway.domain.labels import LABELLED_VOCABULARIES
 
 _REF = "#/components/schemas/{model}"
 
@@ -53,13 +54,41 @@ def build_openapi() -> dict[str, Any]:
         },
         "paths": paths,
         "components": {
-            "schemas": defs.get("$defs", {}),
+            "schemas": _with_labels(defs.get("$defs", {})),
             "securitySchemes": {
                 "session": {"type": "http", "scheme": "bearer"},
                 "kiosk": {"type": "apiKey", "in": "header", "name": "X-Kiosk-Key"},
             },
         },
     }
+
+
+# The vocabularies whose values get the tenant's words beside them (api.language.labelled).
+_LABELLED = frozenset(_REF.format(model=v.__name__) for v in LABELLED_VOCABULARIES.values())
+
+
+def _with_labels(schemas: dict[str, Any]) -> dict[str, Any]:
+    """``schemas`` with the ``<field>_label`` sibling of each property holding a labelled
+    vocabulary value (``<field>_labels`` for a list of them), as every answer carries it."""
+    for schema in schemas.values():
+        properties = schema.get("properties", {})
+        for name, prop in list(properties.items()):
+            options = prop.get("anyOf", [prop])
+            if any(o.get("$ref") in _LABELLED for o in options):
+                properties.setdefault(
+                    f"{name}_label",
+                    {"type": "string", "description": f"`{name}` in the tenant's words"},
+                )
+            elif any(o.get("items", {}).get("$ref") in _LABELLED for o in options):
+                properties.setdefault(
+                    f"{name}_labels",
+                    {
+                        "type": "array",
+                        "items": {"type": "string"},
+                        "description": f"`{name}` in the tenant's words",
+                    },
+                )
+    return schemas
 
 
 def problem_types() -> list[str]:
@@ -136,17 +165,22 @@ def _operation(route: Route, refs: dict[Any, Any]) -> dict[str, Any]:
         op["responses"]["413"] = _problem("The body is larger than the server's limit")
         op["responses"]["415"] = _problem("The body is not application/json")
     if route.name in ANONYMOUS_LOOKUP_NAMES:
-        limited = _problem(
+        op["responses"]["429"] = _retry_later(
             "Too many lookups without a session from this client address (per tenant; the "
-            "server's limit, default 300 a minute): retry after Retry-After seconds"
+            "server's limit, default 300 a minute): `lookup-rate-limited`; retry after "
+            "Retry-After seconds",
+            "Seconds until the limit's window ends",
         )
-        limited["headers"] = {
-            "Retry-After": {
-                "description": "Seconds until the limit's window ends",
-                "schema": {"type": "integer", "minimum": 1},
-            }
-        }
-        op["responses"]["429"] = limited
+    elif route.name in _TOO_MANY:
+        op["responses"]["429"] = _retry_later(*_TOO_MANY[route.name])
+    op["responses"]["503"] = _retry_later(
+        "The library system (or the e-library) cannot be reached or its breaker is open "
+        "(`backend-unavailable`), or writes are paused for the library's maintenance window "
+        "(`maintenance`, with `until`): retry after Retry-After seconds",
+        "Seconds until the library system is worth asking again, or until the maintenance "
+        "window ends",
+        minimum=0,
+    )
     if route.session and route.method in WRITE_METHODS:
         # Only a patron's writes are keyed (api.idempotency): the login and the bridge ignore it.
         op["parameters"].append(
@@ -163,6 +197,39 @@ def _operation(route: Route, refs: dict[Any, Any]) -> dict[str, Any]:
         op["responses"]["401"]["headers"] = {"WWW-Authenticate": _CHALLENGE}
     _add_response_headers(op, storable=route.name in STORABLE_ROUTE_NAMES)
     return op
+
+
+# The other 429 answers, each with Retry-After (api.problems sends it with every error that
+# says when to retry): the login guard's (services.account) and the bridge's (its rate limits
+# and the login guard's, as the bridge logs the patron in).
+_TOO_MANY = {
+    "create_session": (
+        "Too many failed logins for this card or from this client address: `login-locked` "
+        "(locked for the tenant's `lock_minutes`) or `login-throttled` (a growing delay before "
+        "the lock); nothing reached the library system, the same for every card, known or "
+        "not; retry after Retry-After seconds",
+        "Seconds until the lock or the delay ends",
+    ),
+    "patron_check": (
+        "Too many checks from this client or for this card (`rate-limited`), or too many "
+        "failed logins for this card on any face: `login-locked` or `login-throttled`; "
+        "nothing reached the library system; retry after Retry-After seconds",
+        "Seconds until the limit's window, the lock or the delay ends",
+    ),
+}
+
+
+def _retry_later(description: str, seconds: str, *, minimum: int = 1) -> dict[str, Any]:
+    """A problem answer that always carries ``Retry-After`` (whole seconds)."""
+    answer = _problem(description)
+    answer["headers"] = {
+        "Retry-After": {
+            "description": seconds,
+            "required": True,
+            "schema": {"type": "integer", "minimum": minimum},
+        }
+    }
+    return answer
 
 
 # Who answers 401 and why (api.problems sends the Bearer challenge with every 401).

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import functools
 import re
+from urllib.parse import unquote_to_bytes
 
 from aiohttp import web
 
+from ils_gateway.api.bodies import check_encodable
 from ils_gateway.api.handlers import (
     basket,
     bridge,
@@ -25,6 +27,7 @@ from ils_gateway.api.handlers import (
     settings,
     shelves,
 )
+from ils_gateway.api.keys import TENANT
 from ils_gateway.api.routing import BRIDGE_PREFIX, PREFIX, Handler, QueryParam, Route
 from ils_gateway.api.schemas import basket as basket_schemas
 from ils_gateway.api.schemas import catalog as catalog_schemas
@@ -222,17 +225,50 @@ _LIBRARY_VALUE = re.compile(LIBRARY_VALUE_PATTERN)
 
 def _checked(handler: Handler) -> Handler:
     """``handler`` after every path parameter is checked as a ``LibraryValue`` (ids in the
-    path reach the library system as SIP2 fields): 400 naming the parameter, before any I/O."""
+    path reach the library system as SIP2 fields): 400 naming the parameter, before any I/O.
+
+    A parameter must be UTF-8 once percent-decoded (``%FF%FE`` is not; the router leaves such
+    bytes percent-encoded, so they would otherwise reach the library system as ``%FF%FE``),
+    free of ``|``, CR, LF and NUL, at most ``LIBRARY_VALUE_MAX`` characters, and writable in
+    the tenant's wire encoding."""
 
     @functools.wraps(handler)
     async def checked(request: web.Request) -> web.StreamResponse:
-        for name, value in request.match_info.items():
+        undecodable = _undecodable(request)
+        if undecodable:
+            raise BadRequest(f"Invalid request: {undecodable[0]}: not UTF-8 once percent-decoded")
+        values = list(request.match_info.items())
+        for name, value in values:
             if len(value) > LIBRARY_VALUE_MAX:
                 raise BadRequest(
                     f"Invalid request: {name}: longer than {LIBRARY_VALUE_MAX} characters"
                 )
             if not _LIBRARY_VALUE.fullmatch(value):
                 raise BadRequest(f"Invalid request: {name}: must not contain '|', CR, LF or NUL")
+        check_encodable(request.get(TENANT), values)
         return await handler(request)
 
     return checked
+
+
+def _undecodable(request: web.Request) -> list[str]:
+    """The path parameters whose percent-decoded bytes are not UTF-8.
+
+    The router matches the path decoded except for ``%2F`` and ``%25`` (``path_safe``) and
+    leaves a byte sequence that is not UTF-8 percent-encoded, so ``match_info`` cannot tell
+    ``%FF`` (a byte) from ``%25FF`` (the text ``%FF``). The route's own path says which
+    segment each parameter is; that segment, decoded the rest of the way, must be UTF-8."""
+    resource = request.match_info.route.resource
+    template = resource.canonical.split("/") if resource is not None else []
+    segments = request.rel_url.path_safe.split("/")
+    if "%" not in request.rel_url.path_safe or len(template) != len(segments):
+        return []
+    found: list[str] = []
+    for part, segment in zip(template, segments, strict=True):
+        if not (part.startswith("{") and part.endswith("}")):
+            continue
+        try:
+            unquote_to_bytes(segment).decode("utf-8")
+        except UnicodeDecodeError:
+            found.append(part[1:-1])
+    return found
