@@ -145,7 +145,8 @@ def test_explain_prints_each_rule_and_where(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "policy.holds.limits[video].max = 4  -> gateway, before the ILS" in result.output
     assert "policy.renewal.period_days = 15  -> gateway, before the ILS" in result.output
-    assert "not enforced yet" in result.output
+    assert "policy.account.login_when_expired = True  -> gateway, before the ILS" in result.output
+    assert "not enforced yet" not in result.output
     assert "NOT ENFORCED" not in result.output
 
 

@@ -149,7 +149,11 @@ def capability_problems(tenant: TenantConfig, facts: BackendFacts) -> list[Probl
                 "policy.account.temporary_password_gate",
                 f"a temporary-password patron may only change the password, and this {kind}"
                 f" backend cannot change one ({facts.why_not(Capability.CHANGE_PASSWORD)}):"
-                " such a patron can do nothing online",
+                + (
+                    f" such a patron is sent to {tenant.password_change.link}"
+                    if tenant.password_change.link
+                    else " such a patron can do nothing online"
+                ),
                 error=False,
             )
         )

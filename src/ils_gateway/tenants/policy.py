@@ -89,7 +89,7 @@ class PasswordPolicy(_Config):
 
 
 class AccountPolicy(_Config):
-    """Temporary passwords, first registration and password reset."""
+    """Temporary passwords, and who may log in with an expired card or overdue items."""
 
     temporary_password_gate: bool = Field(
         False, description="a patron with a temporary password may only change it"
@@ -97,11 +97,19 @@ class AccountPolicy(_Config):
     temporary_password_pattern: Regex | None = Field(
         None, description="regex of first-login passwords (Kanagawa: 10 digits)"
     )
-    registration_proofs: tuple[Literal["card", "name", "birth_date", "phone"], ...] = Field(
-        (), description="what a patron proves to register a first password; empty = not online"
+    login_when_expired: bool = Field(
+        False,
+        description="may a patron whose card has expired log in (to see loans and renew the"
+        " card online: Ibaraki); False: refused with patron-blocked card_expired",
     )
-    reset_by_email: bool = False
-    reset_link_minutes: int = Field(30, ge=1, le=24 * 60)
+    login_when_overdue: bool = Field(
+        True,
+        description="may a patron with overdue items log in (False: Kanagawa, 「現在この利用者"
+        "番号は使えません」, refused with patron-blocked overdue_items)",
+    )
+    # First registration (registration_proofs) and reset by e-mailed link (reset_by_email,
+    # reset_link_minutes) are issue 18's (account lifecycle, mail): no code reads them yet, so
+    # they are not keys until it builds them.
 
 
 class LoginPolicy(_Config):
