@@ -8,8 +8,8 @@ reads cannot be added silently; ``ils-gateway config check --explain`` prints ea
 rules from here, so the explanation cannot drift from the code.
 
 ``PENDING`` lists keys parsed from tenant files whose enforcement is being built elsewhere
-with who builds it (empty now: a key waits in no file); ``explain`` shows them as "not enforced yet". A key is in one of
-the two, never both.
+with who builds it (empty now: a key waits in no file); ``explain`` shows them as "not enforced
+yet". A key is in one of the two, never both.
 
 Other modules under ``tenants/`` that add policy keys add their entries here too.
 """
