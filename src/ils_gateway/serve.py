@@ -27,10 +27,11 @@ from ils_gateway.cli import main
 from ils_gateway.jobs.schedule import JobIntervals, jobs_context
 from ils_gateway.kiosk.face import kiosk_context
 from ils_gateway.logging import configure_logging
+from ils_gateway.runtime.config_check import check_tenants, problem_line
 from ils_gateway.runtime.settings import GatewaySettings, trusted_networks
 from ils_gateway.runtime.store import StoreSettings, store_settings
 from ils_gateway.tenants.backends import Sip2Backend
-from ils_gateway.tenants.loader import TenantConfigError, load_tenants
+from ils_gateway.tenants.loader import TenantConfigError, TenantRegistry, load_tenants
 
 
 def _faces(settings: GatewaySettings) -> web.Application:
@@ -56,6 +57,23 @@ async def _embedded_app(
         f"{backend.host}:{backend.port}; tenant 'demo'"
     )
     return _faces(settings)
+
+
+def _refuse_what_cannot_run(path: Path, registry: TenantRegistry) -> None:
+    """``config check``'s checks at start-up: a rule its backend cannot carry out (or a branch
+    code that matches nothing) stops the server, one line per problem, as ``config check``
+    states it; warnings are printed and serving goes on."""
+    results = asyncio.run(check_tenants(list(registry)))
+    errors = 0
+    for tenant, problems in results:
+        for problem in problems:
+            click.echo(problem_line(path, tenant, problem), err=True)
+            errors += problem.error
+    if errors:
+        click.echo(
+            f"{path}: {errors} error(s); not serving (see `ils-gateway config check`)", err=True
+        )
+        raise SystemExit(1)
 
 
 @main.command("serve")
@@ -127,5 +145,6 @@ def serve(
         for problem in exc.problems:
             click.echo(f"{exc.source}: {problem}", err=True)
         raise SystemExit(1) from None
+    _refuse_what_cannot_run(config_path, registry)
     settings = GatewaySettings(tenants=registry, redis_url=redis_url, store=store, **proxies)
     asyncio.run(serve_app(_faces(settings), host, port))

@@ -95,7 +95,7 @@ def test_ibaraki_exclusions_and_branch_period():
         RefusalReason.RENEWAL_LIMIT
     )
     assert rules.expected_due_date(loan(due), renewal, TODAY) == TODAY + timedelta(days=15)
-    assert rules.expected_due_date(loan(due, loan_branch="branch-rooms"), renewal, TODAY) == (
+    assert rules.expected_due_date(loan(due, loan_branch="EKI"), renewal, TODAY) == (
         TODAY + timedelta(days=14)
     )
 
