@@ -193,6 +193,40 @@ def test_saitama_bookmobile_needs_a_station_and_phone():
     assert check("NOPE", ContactMethod.PHONE) is RefusalReason.INVALID_PICKUP_LIBRARY
 
 
+def test_kanagawa_contact_methods_for_new_and_changed_holds():
+    holds_policy = policy("kanagawa").holds
+    libraries = [Library(code="CEN", name="中央図書館")]
+    assert (
+        rules.pickup_refusal(
+            holds_policy, libraries, pickup_library="CEN", contact_method=ContactMethod.PHONE
+        )
+        is RefusalReason.CONTACT_METHOD_NOT_OFFERED
+    )
+    assert (
+        rules.pickup_refusal(
+            holds_policy, libraries, pickup_library="CEN", contact_method=ContactMethod.EMAIL
+        )
+        is None
+    )
+    waiting = hold(HoldStatus.WAITING, pickup_library="CEN")
+    assert (
+        rules.change_refusal(
+            waiting,
+            holds_policy,
+            libraries,
+            pickup_library=None,
+            contact_method=ContactMethod.PHONE,
+        )
+        is RefusalReason.CONTACT_METHOD_NOT_OFFERED
+    )
+    assert (
+        rules.change_refusal(
+            waiting, holds_policy, libraries, pickup_library=None, contact_method=ContactMethod.NONE
+        )
+        is None
+    )
+
+
 def test_bookmobile_loans_by_vehicle_or_station_code():
     # Issue 16: "bookmobile" in excluded_loan_branches means any bookmobile of the tenant file,
     # lent by the vehicle or at one of its stations; a bookmobile's own code means that one.

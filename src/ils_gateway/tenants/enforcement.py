@@ -150,6 +150,12 @@ RULES: dict[str, Enforcement] = {
     "holds.cancel_allowed_states": _g((_RULES, ".cancel_allowed_states")),
     "holds.modify_allowed_states": _g((_RULES, ".modify_allowed_states")),
     "holds.bookmobile_contact": _g((_RULES, ".bookmobile_contact")),
+    "holds.contact_methods": _g(
+        (_RULES, "policy.contact_methods"),
+        (_SETTINGS, ".contact_methods"),
+        note="holds placed or changed, and the patron's default; the setting is kept by the"
+        " gateway (no backend takes it)",
+    ),
     "holds.pickup_extension.times": _g(
         (_EXTRAS, "rule.times"), note="the ILS extends (its own days and conditions)"
     ),

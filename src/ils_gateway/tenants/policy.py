@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ils_gateway.domain.vocab import Channel, Feature, HoldStatus, MaterialType
+from ils_gateway.domain.vocab import Channel, ContactMethod, Feature, HoldStatus, MaterialType
 from ils_gateway.tenants.loans import LoanPolicy
 from ils_gateway.tenants.materials import AgeHoldLimit
 
@@ -204,6 +204,12 @@ class HoldPolicy(_Config):
     cancel_allowed_states: frozenset[HoldStatus] = frozenset({HoldStatus.WAITING})
     modify_allowed_states: frozenset[HoldStatus] = frozenset({HoldStatus.WAITING})
     bookmobile_contact: Literal["any", "phone_only"] = "any"
+    contact_methods: frozenset[ContactMethod] = Field(
+        frozenset(ContactMethod),
+        min_length=1,
+        description="how the library may tell a patron a hold is ready (予約連絡方法): Kanagawa"
+        " e-mail or none, Ibaraki phone, e-mail or none",
+    )
     pickup_extension: PickupExtension | None = None
     skip_allowed: bool = Field(False, description="hold skip (予約取置スキップ)")
     sequences: bool = Field(False, description="hold sequences (順番予約)")
