@@ -47,7 +47,6 @@ def test_removed_keys_are_gone() -> None:
         "renewal.refuse_when_has_holds",
         "holds.pickup_shelf_days",
         "holds.pickup_days_exclude_closed",
-        "holds.transfers",
         "holds.pickup_extension.days",
         "holds.pickup_extension.only_if_nobody_waiting",
         "ebooks.loan_days",

@@ -150,6 +150,9 @@ RULES: dict[str, Enforcement] = {
     "holds.cancel_allowed_states": _g((_RULES, ".cancel_allowed_states")),
     "holds.modify_allowed_states": _g((_RULES, ".modify_allowed_states")),
     "holds.bookmobile_contact": _g((_RULES, ".bookmobile_contact")),
+    "holds.transfers": _g(
+        (_HOLDS, ".transfers"), note="where allowed, the ILS sends the copy to the pickup library"
+    ),
     "holds.contact_methods": _g(
         (_RULES, "policy.contact_methods"),
         (_SETTINGS, ".contact_methods"),

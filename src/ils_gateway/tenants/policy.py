@@ -204,6 +204,12 @@ class HoldPolicy(_Config):
     cancel_allowed_states: frozenset[HoldStatus] = frozenset({HoldStatus.WAITING})
     modify_allowed_states: frozenset[HoldStatus] = frozenset({HoldStatus.WAITING})
     bookmobile_contact: Literal["any", "phone_only"] = "any"
+    transfers: bool = Field(
+        True,
+        description="取り寄せ: may a hold be placed on a copy on the shelf (of another branch), so"
+        " the library sends it to the pickup library (Akiruno); False: refused before the ILS"
+        " (title_available: borrow it where it is)",
+    )
     contact_methods: frozenset[ContactMethod] = Field(
         frozenset(ContactMethod),
         min_length=1,
