@@ -14,7 +14,7 @@ def _kanagawa_card(data: LibraryData) -> None:
     patron.card_number = "100001"
 
 
-async def test_kanagawa_refuses_phone_in_settings_holds_and_changes(open_site):
+async def test_kanagawa_refuses_phone_in_settings_and_new_holds(open_site):
     site = await open_site("kanagawa", adjust=_kanagawa_card, store=True)
     auth = await site.login("100001", PATRON[1])
     phone = await site.client.patch(
