@@ -36,6 +36,7 @@ from ils_gateway.domain.clock import parse_instant
 from ils_gateway.jobs.schedule import JobIntervals, jobs_context
 from ils_gateway.kiosk.face import kiosk_context
 from ils_gateway.logging import configure_logging
+from ils_gateway.runtime.config_check import check_tenants, problem_line
 from ils_gateway.runtime.settings import GatewaySettings, trusted_networks
 from ils_gateway.runtime.store import StoreSettings, store_settings
 from ils_gateway.tenants.backends import Sip2Backend
@@ -100,6 +101,23 @@ async def simulated_app(
     app = _faces(run.settings)
     app[SIMULATED_RUN] = run
     return app
+
+
+def _refuse_what_cannot_run(path: Path, registry: TenantRegistry) -> None:
+    """``config check``'s checks at start-up: a rule its backend cannot carry out (or a branch
+    code that matches nothing) stops the server, one line per problem, as ``config check``
+    states it; warnings are printed and serving goes on."""
+    results = asyncio.run(check_tenants(list(registry)))
+    errors = 0
+    for tenant, problems in results:
+        for problem in problems:
+            click.echo(problem_line(path, tenant, problem), err=True)
+            errors += problem.error
+    if errors:
+        click.echo(
+            f"{path}: {errors} error(s); not serving (see `ils-gateway config check`)", err=True
+        )
+        raise SystemExit(1)
 
 
 @main.command("serve")
@@ -191,6 +209,7 @@ def serve(
         for problem in exc.problems:
             click.echo(f"{exc.source}: {problem}", err=True)
         raise SystemExit(1) from None
+    _refuse_what_cannot_run(config_path, registry)
     if simulate:
         app = simulated_app(registry, now=now, redis_url=redis_url, store=store, **proxies)
         asyncio.run(serve_app(app, host, port))

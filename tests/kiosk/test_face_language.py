@@ -3,9 +3,20 @@ in the machine's encoding; a temporary password is named, with the library's pag
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
-from kiosk_support import CARD, PASSWORD, Clock, library_data, running
-from test_face_sip2 import ask, info_request, req
+from kiosk_support import (
+    CARD,
+    FREE,
+    OTHER_CARD,
+    OTHER_PASSWORD,
+    PASSWORD,
+    Clock,
+    library_data,
+    running,
+)
+from test_face_sip2 import ask, checkout, info_request, req
 
 from ils_gateway.sip2.messages import PatronStatusRequest
 
@@ -60,3 +71,34 @@ async def test_the_tenants_default_language_and_a_request_for_english() -> None:
         assert asked_en.screen_messages == ["Wrong card number or password"]
         default = await ask(setup.machine, info_request(password="nope"))
         assert default.screen_messages == ["カード番号またはパスワードが正しくありません"]
+
+
+async def test_a_temporary_password_lends_nothing_where_the_tenant_gates_it() -> None:
+    # issue 16: the gate refuses a checkout (not just a note), in the tenant's language.
+    async with running("sip2", Clock(), data=_temporary_data(), extra=TEMPORARY) as setup:
+        refused = await checkout(setup.machine, FREE)
+        assert not refused.ok
+        assert refused.screen_messages == [
+            f"仮パスワードです。パスワードを変更してください（{PAGE}）"
+        ]
+        assert setup.sim.loans(CARD) == []
+    async with running("sip2", Clock(), data=_temporary_data()) as setup:  # no gate: lends
+        assert (await checkout(setup.machine, FREE)).ok
+
+
+def _overdue_data():
+    data = library_data()
+    data.loans[0].due = date(2026, 1, 5)  # the other patron's loan, overdue on the kiosk's day
+    return data
+
+
+async def test_overdue_items_refuse_the_kiosk_where_the_tenant_refuses_the_login() -> None:
+    # issue 16 (Kanagawa: 「現在この利用者番号は使えません」): the kiosk face logs in as the web.
+    refusing = "\n[tenants.policy.account]\nlogin_when_overdue = false\n"
+    async with running("sip2", Clock(), data=_overdue_data(), extra=refusing) as setup:
+        refused = await checkout(setup.machine, FREE, card=OTHER_CARD, password=OTHER_PASSWORD)
+        assert not refused.ok
+        assert refused.screen_messages == ["延滞資料があります"], refused.screen_messages
+    async with running("sip2", Clock(), data=_overdue_data()) as setup:
+        lent = await checkout(setup.machine, FREE, card=OTHER_CARD, password=OTHER_PASSWORD)
+        assert lent.screen_messages != ["延滞資料があります"]

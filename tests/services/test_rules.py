@@ -95,7 +95,7 @@ def test_ibaraki_exclusions_and_branch_period():
         RefusalReason.RENEWAL_LIMIT
     )
     assert rules.expected_due_date(loan(due), renewal, TODAY) == TODAY + timedelta(days=15)
-    assert rules.expected_due_date(loan(due, loan_branch="branch-rooms"), renewal, TODAY) == (
+    assert rules.expected_due_date(loan(due, loan_branch="EKI"), renewal, TODAY) == (
         TODAY + timedelta(days=14)
     )
 
@@ -191,6 +191,40 @@ def test_saitama_bookmobile_needs_a_station_and_phone():
     assert check("BM-01", ContactMethod.EMAIL) is RefusalReason.BOOKMOBILE_CONTACT_PHONE_ONLY
     assert check("BM-01", ContactMethod.PHONE) is None
     assert check("NOPE", ContactMethod.PHONE) is RefusalReason.INVALID_PICKUP_LIBRARY
+
+
+def test_kanagawa_contact_methods_for_new_and_changed_holds():
+    holds_policy = policy("kanagawa").holds
+    libraries = [Library(code="CEN", name="中央図書館")]
+    assert (
+        rules.pickup_refusal(
+            holds_policy, libraries, pickup_library="CEN", contact_method=ContactMethod.PHONE
+        )
+        is RefusalReason.CONTACT_METHOD_NOT_OFFERED
+    )
+    assert (
+        rules.pickup_refusal(
+            holds_policy, libraries, pickup_library="CEN", contact_method=ContactMethod.EMAIL
+        )
+        is None
+    )
+    waiting = hold(HoldStatus.WAITING, pickup_library="CEN")
+    assert (
+        rules.change_refusal(
+            waiting,
+            holds_policy,
+            libraries,
+            pickup_library=None,
+            contact_method=ContactMethod.PHONE,
+        )
+        is RefusalReason.CONTACT_METHOD_NOT_OFFERED
+    )
+    assert (
+        rules.change_refusal(
+            waiting, holds_policy, libraries, pickup_library=None, contact_method=ContactMethod.NONE
+        )
+        is None
+    )
 
 
 def test_bookmobile_loans_by_vehicle_or_station_code():

@@ -145,7 +145,8 @@ def test_explain_prints_each_rule_and_where(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "policy.holds.limits[video].max = 4  -> gateway, before the ILS" in result.output
     assert "policy.renewal.period_days = 15  -> gateway, before the ILS" in result.output
-    assert "not enforced yet" in result.output
+    assert "policy.account.login_when_expired = True  -> gateway, before the ILS" in result.output
+    assert "not enforced yet" not in result.output
     assert "NOT ENFORCED" not in result.output
 
 
@@ -159,3 +160,81 @@ async def test_the_demo_tenant_passes_the_capability_check() -> None:
     demo = demo_tenant(40123)
     problems = capability_problems(demo, await backend_facts(demo))
     assert [p for p in problems if p.error] == []
+
+
+# --- issue 16: branch codes, material-type maps, and serve's start-up check -----------------
+
+
+def test_branch_codes_must_be_the_tenants_branches(tmp_path: Path) -> None:
+    text = _seed("ibaraki").replace(
+        "branch_period_days = { EKI = 14 }", "branch_period_days = { EKY = 14 }"
+    )
+    text = text.replace(
+        'excluded_loan_branches = ["bookmobile"]', 'excluded_loan_branches = ["bookmobile", "BM9"]'
+    )
+    code, output = _check(tmp_path, text)
+    assert code == 1
+    assert "ibaraki: policy.renewal.branch_period_days: error: branch code 'EKY'" in output
+    assert "ibaraki: policy.renewal.excluded_loan_branches: error: branch code 'BM9'" in output
+    # Stations of a pickup library and of [tenants.policy.loans] are branches too.
+    text = _seed("ibaraki").replace(
+        'excluded_loan_branches = ["bookmobile"]', 'excluded_loan_branches = ["BM02", "CEN"]'
+    )
+    assert _check(tmp_path, text)[0] == 0
+
+
+def test_the_bookmobile_keyword_needs_a_bookmobile(tmp_path: Path) -> None:
+    text = _seed("ibaraki")
+    text = text.replace(
+        '  { code = "BM", name = "移動図書館", stations = ["BM01", "BM02", "BM03"] },\n', ""
+    )
+    start = text.index('[[tenants.pickup_libraries]]\ncode = "BM"')
+    end = text.index("[tenants.elibrary]")
+    text = text[:start] + text[end:]
+    code, output = _check(tmp_path, text)
+    assert code == 1
+    assert "policy.renewal.excluded_loan_branches: error: 'bookmobile' means every bookmobile" in (
+        output
+    )
+
+
+def test_a_material_map_for_another_backend_is_an_error(tmp_path: Path) -> None:
+    text = _seed("ibaraki") + '\nkoha_item_types = { DVD = "dvd" }\n'
+    code, output = _check(tmp_path, text)
+    assert code == 1
+    assert "ibaraki: material_types.koha_item_types: error: only a koha backend reads it" in output
+
+
+def test_explain_lists_material_types_and_age_limits() -> None:
+    result = CliRunner().invoke(main, ["config", "check", str(EXAMPLES), "--explain"])
+    assert result.exit_code == 0, result.output
+    assert (
+        "material_types.sip2_type_values.DVD = dvd  -> gateway (sip2 adapter, before every limit"
+        " by type)" in result.output
+    )
+    assert (
+        "policy.holds.age_limits[middle_school_and_up].under_age = 12  -> gateway, before the ILS"
+        in result.output
+    )
+
+
+def test_serve_refuses_to_start_with_the_same_lines(tmp_path: Path) -> None:
+    text = _seed("akiruno").replace("skip_allowed = false", "skip_allowed = true")
+    text = text.replace(
+        "[tenants.policy.renewal]\n",
+        '[tenants.policy.renewal]\nexcluded_loan_branches = ["NOPE"]\n',
+        1,
+    )
+    path = tmp_path / "tenant.toml"
+    path.write_text(text, encoding="utf-8")
+    checked = CliRunner().invoke(main, ["config", "check", str(path)])
+    served = CliRunner().invoke(main, ["serve", "--config", str(path), "--port", "0"])
+    assert checked.exit_code == 1 and served.exit_code == 1
+    lines = [ln for ln in served.output.splitlines() if ": error: " in ln]
+    assert len(lines) == 2
+    assert all(line in checked.output for line in lines)
+    assert "akiruno: policy.holds.skip_allowed: error:" in served.output
+    assert "akiruno: policy.renewal.excluded_loan_branches: error: branch code 'NOPE'" in (
+        served.output
+    )
+    assert "not serving" in served.output

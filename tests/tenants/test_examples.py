@@ -71,7 +71,7 @@ def test_renewal_rules(registry) -> None:
     assert (saitama.overdue.mode, saitama.overdue.grace_days) == ("shortened", 14)
     assert saitama.earliest_days_before_due == 13
     ibaraki = registry.get("ibaraki").policy.renewal
-    assert ibaraki.period_days == 15 and ibaraki.branch_period_days == {"branch-rooms": 14}
+    assert ibaraki.period_days == 15 and ibaraki.branch_period_days == {"EKI": 14}
     assert MaterialType.ART_REPRODUCTION in ibaraki.excluded_material_types
     assert (
         not ibaraki.interlibrary_loans

@@ -95,6 +95,7 @@ async def open_site(
         rules: dict[str, Any] | None = None,
         adjust: Callable[[LibraryData], None] | None = None,
         store: bool = False,
+        edit: Callable[[str], str] | None = None,
     ) -> Site:
         data = build_sample_data(now=SAMPLE_NOW)
         if rules:
@@ -103,6 +104,8 @@ async def open_site(
             adjust(data)
         library = SimulatedLibrary(data, clock)
         text = _without_elibrary((EXAMPLES / f"{name}.toml").read_text(encoding="utf-8"))
+        if edit is not None:  # a variant of the example (a rule switched)
+            text = edit(text)
         tenant = parse_tenants(text, name).tenants[0]
         backend = tenant.backend
         if isinstance(backend, Sip2Backend):

@@ -110,6 +110,10 @@ _DEFAULTS: dict[StrEnum, tuple[str, str]] = {
         "Choose a bookmobile stop",
         "移動図書館の駐車場を選んでください",
     ),
+    RefusalReason.CONTACT_METHOD_NOT_OFFERED: (
+        "The library does not notify holds this way",
+        "この連絡方法は選べません",
+    ),
     RefusalReason.INVALID_PICKUP_LIBRARY: (
         "This pickup library cannot be chosen",
         "この受取館は選べません",

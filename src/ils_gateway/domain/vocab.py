@@ -119,6 +119,7 @@ class RefusalReason(StrEnum):
     BOOKMOBILE_CONTACT_PHONE_ONLY = "bookmobile_contact_phone_only"
     BOOKMOBILE_STOP_REQUIRED = "bookmobile_stop_required"
     INVALID_PICKUP_LIBRARY = "invalid_pickup_library"
+    CONTACT_METHOD_NOT_OFFERED = "contact_method_not_offered"  # Kanagawa: e-mail or none only
     EXTENSION_NOT_ALLOWED = "extension_not_allowed"  # pickup-shelf extension refused
     BASKET_FULL = "basket_full"
     NOT_RENEWABLE = "not_renewable"  # the ILS said no without a reason we can name

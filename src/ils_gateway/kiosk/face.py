@@ -531,8 +531,13 @@ class KioskFace(ACSFace):
 
     async def _usable_patron(self, card: str, password: str | None) -> Patron:
         """As ``_authenticate``, refusing a card that cannot be used (expired, lost…): the
-        account service's login, as on the web."""
-        login = await self._services.account.login(card, self._password(password))
+        account service's login, as on the web. A temporary password the tenant gates
+        (``account.temporary_password_gate``) may lend, renew or hold nothing: refused with the
+        screen message that names the library's password page."""
+        password = self._password(password)
+        login = await self._services.account.login(card, password)
+        if login.password_change_required:
+            raise _Screen(self._password_note(login.patron, password)[0])
         return login.patron
 
     def _password(self, password: str | None) -> str:

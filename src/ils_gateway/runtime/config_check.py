@@ -27,9 +27,31 @@ from ils_gateway.services.mylists.hold_extras import PickupExtender
 from ils_gateway.tenants import backends as configs
 from ils_gateway.tenants.enforcement import explain
 from ils_gateway.tenants.loader import TenantConfigError, load_tenants
+from ils_gateway.tenants.loans import ANY_BOOKMOBILE
 from ils_gateway.tenants.models import TenantConfig
 
-__all__ = ["BackendFacts", "Problem", "backend_facts", "capability_problems", "check"]
+__all__ = [
+    "BackendFacts",
+    "Problem",
+    "backend_facts",
+    "branch_problems",
+    "capability_problems",
+    "check",
+    "check_tenants",
+    "explain_material_types",
+    "material_type_problems",
+    "problem_line",
+    "tenant_problems",
+]
+
+# Which backend reads each table of [tenants.material_types] (the others ignore it).
+_MATERIAL_MAPS = {
+    "sip2_media_types": "sip2",
+    "sip2_type_field": "sip2",
+    "sip2_type_values": "sip2",
+    "koha_item_types": "koha",
+    "folio_material_types": "folio",
+}
 
 _ALL_BX = "Y" * 16
 
@@ -149,18 +171,122 @@ def capability_problems(tenant: TenantConfig, facts: BackendFacts) -> list[Probl
                 "policy.account.temporary_password_gate",
                 f"a temporary-password patron may only change the password, and this {kind}"
                 f" backend cannot change one ({facts.why_not(Capability.CHANGE_PASSWORD)}):"
-                " such a patron can do nothing online",
+                + (
+                    f" such a patron is sent to {tenant.password_change.link}"
+                    if tenant.password_change.link
+                    else " such a patron can do nothing online"
+                ),
                 error=False,
             )
         )
     return found
 
 
-async def _check_all(tenants: list[TenantConfig]) -> list[tuple[TenantConfig, list[Problem]]]:
+def branch_problems(tenant: TenantConfig) -> list[Problem]:
+    """Branch codes of the renewal rules that name no branch of the tenant.
+
+    Codes are held against the pickup libraries (and their bookmobile stations) where the file
+    lists them, plus the bookmobiles of ``[tenants.policy.loans]``; the keyword ``bookmobile``
+    needs a bookmobile named in either place (else it matches no loan).
+    """
+    renewal, loans = tenant.policy.renewal, tenant.policy.loans
+    named = [
+        ("policy.renewal.excluded_loan_branches", code)
+        for code in sorted(renewal.excluded_loan_branches)
+    ] + [("policy.renewal.branch_period_days", code) for code in renewal.branch_period_days]
+    mobiles = {m.code for m in loans.bookmobiles} | {
+        s for m in loans.bookmobiles for s in m.stations
+    }
+    libraries = {lib.code for lib in tenant.pickup_libraries} | {
+        s.code for lib in tenant.pickup_libraries for s in lib.bookmobile_stations
+    }
+    any_mobile = bool(loans.bookmobiles) or any(
+        lib.bookmobile_stations for lib in tenant.pickup_libraries
+    )
+    found: list[Problem] = []
+    for key, code in named:
+        if code == ANY_BOOKMOBILE:
+            if not any_mobile:
+                found.append(
+                    Problem(
+                        key,
+                        f"{code!r} means every bookmobile, and the tenant names none: list them"
+                        " in [tenants.policy.loans] bookmobiles (or pickup libraries with"
+                        " bookmobile_stations)",
+                    )
+                )
+        elif tenant.pickup_libraries and code not in libraries | mobiles:
+            found.append(
+                Problem(
+                    key,
+                    f"branch code {code!r} is none of the tenant's pickup libraries, stations or"
+                    " bookmobiles, so it matches no loan",
+                )
+            )
+    return found
+
+
+def material_type_problems(tenant: TenantConfig) -> list[Problem]:
+    """Tables of ``[tenants.material_types]`` that this tenant's backend never reads."""
+    maps = tenant.material_types
+    kind = tenant.backend.kind
+    return [
+        Problem(
+            f"material_types.{name}",
+            f"only a {reader} backend reads it; this tenant's backend is {kind}",
+        )
+        for name, reader in _MATERIAL_MAPS.items()
+        if reader != kind and getattr(maps, name)
+    ]
+
+
+def explain_material_types(tenant: TenantConfig) -> list[str]:
+    """One line per entry of ``[tenants.material_types]``: what the backend says -> type."""
+    maps = tenant.material_types
+    kind = tenant.backend.kind
+    lines: list[str] = []
+    for name, reader in _MATERIAL_MAPS.items():
+        value = getattr(maps, name)
+        if not value:
+            continue
+        where = (
+            f"gateway ({kind} adapter, before every limit by type)"
+            if reader == kind
+            else f"NOT READ (only a {reader} backend reads it)"
+        )
+        if isinstance(value, dict):
+            lines += [
+                f"material_types.{name}.{code} = {target.value}  -> {where}"
+                for code, target in value.items()
+            ]
+        else:
+            lines.append(f"material_types.{name} = {value!r}  -> {where}")
+    return lines
+
+
+def tenant_problems(tenant: TenantConfig, facts: BackendFacts) -> list[Problem]:
+    """Everything ``config check`` holds against a loaded tenant."""
+    return (
+        capability_problems(tenant, facts)
+        + branch_problems(tenant)
+        + material_type_problems(tenant)
+    )
+
+
+async def check_tenants(
+    tenants: list[TenantConfig],
+) -> list[tuple[TenantConfig, list[Problem]]]:
+    """Each tenant with what ``config check`` (and ``serve`` at start-up) finds wrong in it."""
     out: list[tuple[TenantConfig, list[Problem]]] = []
     for tenant in tenants:
-        out.append((tenant, capability_problems(tenant, await backend_facts(tenant))))
+        out.append((tenant, tenant_problems(tenant, await backend_facts(tenant))))
     return out
+
+
+def problem_line(path: Path, tenant: TenantConfig, problem: Problem) -> str:
+    """The one line that states a problem, the same for ``config check`` and ``serve``."""
+    level = "error" if problem.error else "warning"
+    return f"{path}: {tenant.id}: {problem.key}: {level}: {problem.message}"
 
 
 @config.command("check")
@@ -179,7 +305,7 @@ def check(path: Path, show_rules: bool) -> None:
         for message in exc.problems:
             click.echo(f"{exc.source}: {message}", err=True)
         raise SystemExit(1) from None
-    results = asyncio.run(_check_all(list(registry)))
+    results = asyncio.run(check_tenants(list(registry)))
     errors = sum(p.error for _, problems in results for p in problems)
     if not errors:
         click.echo(f"{path}: {len(registry)} tenant(s) OK")
@@ -189,11 +315,10 @@ def check(path: Path, show_rules: bool) -> None:
             f"  {tenant.id}: {tenant.name} (backend {tenant.backend.kind}, e-library {elibrary})"
         )
         if show_rules:
-            for line in explain(tenant.policy):
+            for line in [*explain(tenant.policy), *explain_material_types(tenant)]:
                 click.echo(f"    {line}")
         for problem in problems:
-            level = "error" if problem.error else "warning"
-            click.echo(f"{path}: {tenant.id}: {problem.key}: {level}: {problem.message}", err=True)
+            click.echo(problem_line(path, tenant, problem), err=True)
     if errors:
         click.echo(f"{path}: {errors} error(s)", err=True)
         raise SystemExit(1)

@@ -221,10 +221,19 @@ class AccountService:
         return "".join(ch for ch in text if not ch.isspace() and ch not in _SEPARATORS).upper()
 
     def card_blocks(self, patron: Patron) -> list[BlockReason]:
-        """The blocks that make the card unusable today (expired counts when nothing else does)."""
+        """The blocks that refuse a login today, as the tenant's page says: the card-level ones
+        (expired counts when nothing else does), except an expired card where
+        ``account.login_when_expired`` lets it in; overdue items too where
+        ``account.login_when_overdue`` is off (Kanagawa)."""
+        account = self._tenant.policy.account
         blocks = [b for b in patron.blocks if b in rules.CARD_BLOCKS]
         if patron.card_expired_on(self._tenant.today()) and not blocks:
             blocks.append(BlockReason.CARD_EXPIRED)
+        if account.login_when_expired:
+            blocks = [b for b in blocks if b is not BlockReason.CARD_EXPIRED]
+        overdue = BlockReason.OVERDUE_ITEMS in patron.blocks or patron.overdue_count > 0
+        if not account.login_when_overdue and overdue:
+            blocks.append(BlockReason.OVERDUE_ITEMS)
         return blocks
 
     async def summary(self, caller: Caller) -> Patron:

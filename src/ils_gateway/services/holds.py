@@ -258,6 +258,8 @@ class HoldService:
             reason = RefusalReason.NON_CIRCULATING
         elif item.material_type in policy.excluded_material_types:
             reason, rule = RefusalReason.EXCLUDED_ITEM_TYPE, "holds.excluded_material_types"
+        elif not policy.transfers and _on_the_shelf(item):
+            reason, rule = RefusalReason.TITLE_AVAILABLE, "holds.transfers = false"
         elif policy.max_total is not None and sum(counted.values()) >= policy.max_total:
             reason, rule = RefusalReason.HOLD_LIMIT, f"holds.max_total = {policy.max_total}"
         else:
@@ -310,3 +312,9 @@ class HoldService:
 
     def _label(self, reason: RefusalReason) -> str:
         return self._tenant.labels.label(reason, "en")
+
+
+def _on_the_shelf(item: Item) -> bool:
+    """Whether the backend reports the copy on the shelf (SIP2 03, Koha and FOLIO "available"):
+    a hold on it is a transfer (取り寄せ) to the pickup library."""
+    return (item.circulation_status or "").strip().lower() == "available"

@@ -242,9 +242,12 @@ def pickup_refusal(
 ) -> RefusalReason | None:
     """Why a pickup place and contact method are not acceptable together, or None.
 
-    A bookmobile is chosen by one of its stations (not the vehicle); where the tenant says so
-    (Saitama), bookmobile pickups are notified by phone only.
+    A contact method must be one the library offers (``holds.contact_methods``); a bookmobile
+    is chosen by one of its stations (not the vehicle); where the tenant says so (Saitama),
+    bookmobile pickups are notified by phone only.
     """
+    if contact_method is not None and contact_method not in policy.contact_methods:
+        return RefusalReason.CONTACT_METHOD_NOT_OFFERED
     if pickup_library is None:
         return None
     libraries = list(libraries)

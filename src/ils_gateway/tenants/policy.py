@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ils_gateway.domain.vocab import Channel, Feature, HoldStatus, MaterialType
+from ils_gateway.domain.vocab import Channel, ContactMethod, Feature, HoldStatus, MaterialType
 from ils_gateway.tenants.loans import LoanPolicy
 from ils_gateway.tenants.materials import AgeHoldLimit
 
@@ -89,7 +89,7 @@ class PasswordPolicy(_Config):
 
 
 class AccountPolicy(_Config):
-    """Temporary passwords, first registration and password reset."""
+    """Temporary passwords, and who may log in with an expired card or overdue items."""
 
     temporary_password_gate: bool = Field(
         False, description="a patron with a temporary password may only change it"
@@ -97,11 +97,19 @@ class AccountPolicy(_Config):
     temporary_password_pattern: Regex | None = Field(
         None, description="regex of first-login passwords (Kanagawa: 10 digits)"
     )
-    registration_proofs: tuple[Literal["card", "name", "birth_date", "phone"], ...] = Field(
-        (), description="what a patron proves to register a first password; empty = not online"
+    login_when_expired: bool = Field(
+        False,
+        description="may a patron whose card has expired log in (to see loans and renew the"
+        " card online: Ibaraki); False: refused with patron-blocked card_expired",
     )
-    reset_by_email: bool = False
-    reset_link_minutes: int = Field(30, ge=1, le=24 * 60)
+    login_when_overdue: bool = Field(
+        True,
+        description="may a patron with overdue items log in (False: Kanagawa, 「現在この利用者"
+        "番号は使えません」, refused with patron-blocked overdue_items)",
+    )
+    # First registration (registration_proofs) and reset by e-mailed link (reset_by_email,
+    # reset_link_minutes) are issue 18's (account lifecycle, mail): no code reads them yet, so
+    # they are not keys until it builds them.
 
 
 class LoginPolicy(_Config):
@@ -196,6 +204,18 @@ class HoldPolicy(_Config):
     cancel_allowed_states: frozenset[HoldStatus] = frozenset({HoldStatus.WAITING})
     modify_allowed_states: frozenset[HoldStatus] = frozenset({HoldStatus.WAITING})
     bookmobile_contact: Literal["any", "phone_only"] = "any"
+    transfers: bool = Field(
+        True,
+        description="取り寄せ: may a hold be placed on a copy on the shelf (of another branch), so"
+        " the library sends it to the pickup library (Akiruno); False: refused before the ILS"
+        " (title_available: borrow it where it is)",
+    )
+    contact_methods: frozenset[ContactMethod] = Field(
+        frozenset(ContactMethod),
+        min_length=1,
+        description="how the library may tell a patron a hold is ready (予約連絡方法): Kanagawa"
+        " e-mail or none, Ibaraki phone, e-mail or none",
+    )
     pickup_extension: PickupExtension | None = None
     skip_allowed: bool = Field(False, description="hold skip (予約取置スキップ)")
     sequences: bool = Field(False, description="hold sequences (順番予約)")

@@ -6,8 +6,11 @@ leading symbol, no ``.`` right before ``@``, no two dots in a row) and the tenan
 addresses. The default pickup library must be one of the tenant's pickup libraries (its file's
 list, else the backend's), a bookmobile by one of its stations, and the hold contact method
 must suit it (Saitama: bookmobile pickups by phone only), as when a hold is placed: the
-defaults are used when a hold is placed without them (issue 16). The reading-history switch is
-changed only through ``ReadingHistoryService``.
+defaults are used when a hold is placed without them (issue 16). The contact method must be
+one the library offers (``holds.contact_methods``: Kanagawa e-mail or none). No backend has a
+patron-level contact setting the gateway can write (SIP2 none; Koha's and FOLIO's are staff
+data), so the setting is kept here and sent with each hold placed without one. The
+reading-history switch is changed only through ``ReadingHistoryService``.
 """
 
 from __future__ import annotations
@@ -114,6 +117,11 @@ class PatronSettingsService:
         target = settings.hold_notice_to
         if target is not None and getattr(settings, target.value) is None:
             found.append(f"hold_notice_to: {target.value} is not set")
+        contact = settings.hold_contact_method
+        offered = ctx.policy.holds.contact_methods
+        if contact is not None and ContactMethod(contact.value) not in offered:
+            names = ", ".join(sorted(m.value for m in offered))
+            found.append(f"hold_contact_method: this library offers {names}")
         return found
 
 
@@ -136,6 +144,6 @@ async def _pickup_problems(
         pickup_library=code,
         contact_method=ContactMethod(contact.value) if contact is not None else None,
     )
-    if reason is None:
+    if reason is None or reason is RefusalReason.CONTACT_METHOD_NOT_OFFERED:  # said above
         return []
     return [_PICKUP_PROBLEMS.get(reason, f"default_pickup_library: {reason.value}")]
