@@ -137,12 +137,9 @@ def _field_at(cls: type[Message] | None, text: str, offset: int) -> str:
 
 def parse(frame: bytes, settings: CodecSettings = DEFAULT_SETTINGS) -> Message:
     """Parse one frame into its message object; ``SIP2ParseError`` when malformed."""
-    end = len(frame)
-    while end and frame[end - 1] in b"\r\n":
-        end -= 1
-    if end > settings.max_frame_bytes:
+    data = frame.rstrip(b"\r\n")
+    if len(data) > settings.max_frame_bytes:
         raise SIP2ParseError(-1, f"frame longer than {settings.max_frame_bytes} bytes", "frame")
-    data = frame[:end] if end != len(frame) else frame
     undecodable = False
     try:
         raw_text = data.decode(settings.encoding)
