@@ -27,11 +27,11 @@ import codecs
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 import structlog
 
-from ils_gateway.sip2.checksum import ChecksumBasis
+from ils_gateway.sip2.checksum import ChecksumBasis, byte_sum
 from ils_gateway.sip2.errors import FieldValueError, SIP2ParseError
 from ils_gateway.sip2.fields import Field, FixedReadError
 from ils_gateway.sip2.messages import MESSAGE_TYPES, Message
@@ -60,6 +60,10 @@ _UNDECODED = re.compile("[\udc80-\udcff]+")
 _log = structlog.get_logger("ils_gateway.sip2.codec")
 _REPLACEMENT = "〓"
 _HEX = frozenset("0123456789ABCDEFabcdef")
+# One variable field: two-character id, value, and its "|" (which the last field may lack).
+# ``findall`` over the variable part gives the (id, value) pairs in one call; a segment too
+# short for an id matches nothing, so fewer pairs than segments means a malformed frame.
+_FIELD = re.compile(r"([^|]{2})([^|]*)(?:\||\Z)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,12 +137,9 @@ def _field_at(cls: type[Message] | None, text: str, offset: int) -> str:
 
 def parse(frame: bytes, settings: CodecSettings = DEFAULT_SETTINGS) -> Message:
     """Parse one frame into its message object; ``SIP2ParseError`` when malformed."""
-    end = len(frame)
-    while end and frame[end - 1] in b"\r\n":
-        end -= 1
-    if end > settings.max_frame_bytes:
+    data = frame.rstrip(b"\r\n")
+    if len(data) > settings.max_frame_bytes:
         raise SIP2ParseError(-1, f"frame longer than {settings.max_frame_bytes} bytes", "frame")
-    data = frame[:end] if end != len(frame) else frame
     undecodable = False
     try:
         raw_text = data.decode(settings.encoding)
@@ -158,15 +159,21 @@ def parse(frame: bytes, settings: CodecSettings = DEFAULT_SETTINGS) -> Message:
     if undecodable and _UNDECODED.search(text, 0, 2):
         raise SIP2ParseError(0, f"undecodable bytes for {settings.encoding}", "command")
 
-    values: list[Any] = []
-    append = values.append
-    pos = 2
-    try:
-        for read in cls._READERS:
-            value, pos = read(text, pos)
-            append(value)
-    except FixedReadError as exc:
-        raise SIP2ParseError(pos, str(exc), cls._FIXED_NAMES[len(values)]) from None
+    # Fixed fields: one match for their standard spelling (the values are then read at fixed
+    # offsets by cls._from_text, at the end); anything else is read field by field.
+    values: list[Any] | None = None
+    if cls._FIXED_RX.match(text, 2) is not None:
+        pos = cls._FIXED_END
+    else:
+        values = []
+        append = values.append
+        pos = 2
+        try:
+            for read in cls._READERS:
+                value, pos = read(text, pos)
+                append(value)
+        except FixedReadError as exc:
+            raise SIP2ParseError(pos, str(exc), cls._FIXED_NAMES[len(values)]) from None
     if undecodable:
         bad = _UNDECODED.search(text, 0, pos)
         if bad is not None:
@@ -198,13 +205,13 @@ def parse(frame: bytes, settings: CodecSettings = DEFAULT_SETTINGS) -> Message:
         if checksum is None:
             raise SIP2ParseError(length, "no AZ checksum (error detection is on)", "AZ")
         if settings.checksum_basis is ChecksumBasis.BYTES:
-            total = sum(data[: len(data) - 4])
+            total = byte_sum(data[: len(data) - 4])
         elif undecodable:  # an undecodable byte counts as its own value
             total = sum(_char_value(c) for c in raw_text[: len(raw_text) - 4])
         else:
             total = sum(map(ord, raw_text[: len(raw_text) - 4]))
-        expected = f"{-total & 0xFFFF:04X}"
-        if checksum.upper() != expected:
+        if (total + int(checksum, 16)) & 0xFFFF:  # stated + computed sum to 0 mod 2**16
+            expected = f"{-total & 0xFFFF:04X}"
             raise SIP2ParseError(
                 length - 4, f"checksum mismatch (stated {checksum}, computed {expected})", "AZ"
             )
@@ -212,25 +219,35 @@ def parse(frame: bytes, settings: CodecSettings = DEFAULT_SETTINGS) -> Message:
     terminated = True
     fields: tuple[Field, ...] = ()
     if body_end > pos:
-        body = text[pos:body_end]
-        if body[-1] == "|":
-            body = body[:-1]
-        else:
+        pairs = _FIELD.findall(text, pos, body_end)
+        count = text.count("|", pos, body_end)
+        if text[body_end - 1] != "|":
             terminated = False
-        segments = body.split("|")
-        fields = tuple([(s[:2], s[2:]) for s in segments])
-        if min(map(len, segments)) < 2:
-            offset = pos
-            for s in segments:
-                if len(s) < 2:
-                    break
-                offset += len(s) + 1
-            raise SIP2ParseError(offset, "variable field without a two-character id", s or "|")
+            count += 1
+        if len(pairs) != count:
+            _raise_short_field(text, pos, body_end)
+        fields = tuple(pairs)
         if undecodable:
             fields = _settle_undecodable(
                 cls.code, fields, pos, settings.encoding, settings.free_text_fields
             )
+    if values is None:
+        return cls._from_text(text, fields, sequence, checksum, terminated)
     return cls._from_wire(values, fields, sequence, checksum, terminated)
+
+
+def _raise_short_field(text: str, pos: int, body_end: int) -> NoReturn:
+    """Raise the error for the first variable field too short to have an id."""
+    body = text[pos:body_end]
+    if body[-1] == "|":
+        body = body[:-1]
+    offset = pos
+    s = ""
+    for s in body.split("|"):
+        if len(s) < 2:
+            break
+        offset += len(s) + 1
+    raise SIP2ParseError(offset, "variable field without a two-character id", s or "|")
 
 
 def _char_value(c: str) -> int:
@@ -346,7 +363,7 @@ def encode(
         text = "".join(parts)
         data = _encode_text(text, settings.encoding, message, errors)
         if settings.checksum_basis is ChecksumBasis.BYTES:
-            total = sum(data)
+            total = byte_sum(data)
         elif errors != "strict":
             total = sum(_char_value(c) for c in text)
         else:

@@ -10,6 +10,7 @@ descriptors at the end of this module (``Var``, ``Repeat``, ``DateVar``, ``FlagV
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
@@ -370,6 +371,30 @@ def _plausible_time(s: str) -> bool:
     return s[0:2] < "24" and s[2:4] < "60" and s[4:6] < "61"
 
 
+_new = object.__new__
+_set = object.__setattr__
+
+
+def _unchecked(cls: type[Any], raw: str) -> Any:
+    """An instance of the one-field value class ``cls`` (``SipDate``, ``PatronStatus``,
+    ``Summary``) holding ``raw``, which the caller has already validated."""
+    obj = _new(cls)
+    _set(obj, "raw", raw)
+    return obj
+
+
+def _maker(cls: type[Any]) -> Callable[[str], Any]:
+    """``_unchecked`` for one class, setting ``raw`` through its slot descriptor (faster)."""
+    set_raw = cls.raw.__set__
+
+    def make(raw: str) -> Any:
+        obj = _new(cls)
+        set_raw(obj, raw)
+        return obj
+
+    return make
+
+
 # --- fixed-field kinds -----------------------------------------------------------------
 
 
@@ -381,13 +406,34 @@ class FixedReadError(Exception):
 
 
 class FixedKind:
-    """How one fixed field is read from and written to the wire (``width``: nominal size)."""
+    """How one fixed field is read from and written to the wire (``width``: nominal size).
+
+    Besides ``read`` (any spelling the gateway tolerates, with the error when none fits),
+    each kind describes its *standard* spelling for the parser's fast path: ``pattern``, a
+    regular expression for exactly ``width`` characters that ``read`` accepts whole, and
+    ``convert_source``, a Python expression turning such a slice into the value ``read``
+    would return. The message classes compile them into one pattern and one constructor per
+    class (``messages.Message._FIXED_RX`` and ``_from_text``); a frame whose fixed part the
+    pattern does not match is read field by field with ``read``.
+    """
 
     __slots__ = ()
     width: int
 
     def read(self, text: str, pos: int) -> tuple[Any, int]:
         """Read the field at ``pos``; return the value and the position after it."""
+        raise NotImplementedError
+
+    @property
+    def pattern(self) -> str:
+        """Regular expression for the standard spelling: ``width`` characters, all of them
+        accepted by ``read`` as one field whose value ``convert_source`` gives."""
+        raise NotImplementedError
+
+    def convert_source(self, var: str, env: dict[str, Any], prefix: str) -> str:
+        """A Python expression for the value of the slice held in variable ``var``, which
+        ``pattern`` has matched. Helpers it needs go into ``env`` under names starting with
+        ``prefix``."""
         raise NotImplementedError
 
     def write(self, name: str, value: Any) -> str:
@@ -414,6 +460,16 @@ class YesNo(FixedKind):
             return None, pos + 1
         raise FixedReadError(f"expected {'Y, N or U' if self.unknown else 'Y or N'}")
 
+    @property
+    def pattern(self) -> str:
+        return "[YNU]" if self.unknown else "[YN]"
+
+    def convert_source(self, var: str, env: dict[str, Any], prefix: str) -> str:
+        if self.unknown:
+            env[prefix] = {"Y": True, "N": False, "U": None}
+            return f"{prefix}[{var}]"
+        return f"{var} == 'Y'"
+
     def write(self, name: str, value: Any) -> str:
         if value is True:
             return "Y"
@@ -438,6 +494,13 @@ class ZeroOne(FixedKind):
             return False, pos + 1
         raise FixedReadError("expected 0 or 1")
 
+    @property
+    def pattern(self) -> str:
+        return "[01]"
+
+    def convert_source(self, var: str, env: dict[str, Any], prefix: str) -> str:
+        return f"{var} == '1'"
+
     def write(self, name: str, value: Any) -> str:
         if value is True or value is False:
             return "1" if value else "0"
@@ -455,6 +518,13 @@ class AnyChar(FixedKind):
         if not c or c in "|\r\n":
             raise FixedReadError("expected one character")
         return c, pos + 1
+
+    @property
+    def pattern(self) -> str:
+        return r"[^|\r\n]"
+
+    def convert_source(self, var: str, env: dict[str, Any], prefix: str) -> str:
+        return var
 
     def write(self, name: str, value: Any) -> str:
         if not isinstance(value, str) or len(value) != 1 or value in "|\r\n":
@@ -480,6 +550,13 @@ class Number(FixedKind):
             return None, end
         raise FixedReadError(f"expected {self.width} digits")
 
+    @property
+    def pattern(self) -> str:
+        return f"(?:[0-9]{{{self.width}}}| {{{self.width}}})"
+
+    def convert_source(self, var: str, env: dict[str, Any], prefix: str) -> str:
+        return f"(None if {var} == {self.blank!r} else int({var}))"
+
     def write(self, name: str, value: Any) -> str:
         if value is None:
             return self.blank
@@ -491,14 +568,17 @@ class Number(FixedKind):
 
 
 class Code(FixedKind):
-    """Fixed-width string checked by a predicate (language, protocol version, currency)."""
+    """Fixed-width string checked by a predicate (language, protocol version, currency).
 
-    __slots__ = ("check", "what", "width")
+    ``standard`` is the regular expression for the values ``check`` accepts (``pattern``)."""
 
-    def __init__(self, width: int, what: str, check: Any) -> None:
+    __slots__ = ("check", "standard", "what", "width")
+
+    def __init__(self, width: int, what: str, check: Any, standard: str) -> None:
         self.width = width
         self.what = what
         self.check = check
+        self.standard = standard
 
     def read(self, text: str, pos: int) -> tuple[str, int]:
         end = pos + self.width
@@ -506,6 +586,13 @@ class Code(FixedKind):
         if len(s) == self.width and self.check(s):
             return s, end
         raise FixedReadError(f"expected {self.what}")
+
+    @property
+    def pattern(self) -> str:
+        return self.standard
+
+    def convert_source(self, var: str, env: dict[str, Any], prefix: str) -> str:
+        return var
 
     def write(self, name: str, value: Any) -> str:
         if not isinstance(value, str) or len(value) != self.width or not self.check(value):
@@ -530,6 +617,15 @@ class EnumCode(FixedKind):
             raise FixedReadError(f"expected a {self.enum.__name__}")
         return member, end
 
+    @property
+    def pattern(self) -> str:
+        codes = sorted(c for c in self.lookup if len(c) == self.width)
+        return "(?:" + "|".join(re.escape(c) for c in codes) + ")" if codes else "(?!)"
+
+    def convert_source(self, var: str, env: dict[str, Any], prefix: str) -> str:
+        env[prefix] = self.lookup
+        return f"{prefix}[{var}]"
+
     def write(self, name: str, value: Any) -> str:
         if not isinstance(value, self.enum):
             raise FieldValueError(name, f"expected a {self.enum.__name__}")
@@ -550,9 +646,15 @@ class FlagString(FixedKind):
         s = text[pos:end]
         if len(s) != self.width or not _FLAG_CHARS.issuperset(s):
             raise FixedReadError(f"expected {self.width} characters Y, N or space")
-        obj = object.__new__(self.cls)
-        object.__setattr__(obj, "raw", s)
-        return obj, end
+        return _unchecked(self.cls, s), end
+
+    @property
+    def pattern(self) -> str:
+        return f"[YN ]{{{self.width}}}"
+
+    def convert_source(self, var: str, env: dict[str, Any], prefix: str) -> str:
+        env[prefix] = _maker(self.cls)
+        return f"{prefix}({var})"
 
     def write(self, name: str, value: Any) -> str:
         if not isinstance(value, self.cls):
@@ -579,6 +681,17 @@ class DateField(FixedKind):
         if m and _plausible_time(m.group()[-6:]):
             return SipDate(m.group()), m.end()
         raise FixedReadError("expected an 18-character date")
+
+    @property
+    def pattern(self) -> str:
+        # 18 spaces, or digits, any four characters but "|" (ZZZZ), and a plausible time:
+        # exactly what the first two branches of ``read`` accept.
+        time = "(?:[01][0-9]|2[0-3])[0-5][0-9](?:[0-5][0-9]|60)"
+        return f"(?: {{18}}|[0-9]{{8}}[^|]{{4}}{time})"
+
+    def convert_source(self, var: str, env: dict[str, Any], prefix: str) -> str:
+        env[prefix] = _maker(SipDate)
+        return f"{prefix}({var})"
 
     def write(self, name: str, value: Any) -> str:
         if not isinstance(value, SipDate):
@@ -615,9 +728,9 @@ CHAR = AnyChar()
 DATE = DateField()
 COUNT4 = Number(4)
 NUMBER3 = Number(3)
-LANGUAGE = Code(3, "3 digits (language)", _is_language)
-PROTOCOL_VERSION = Code(4, "a protocol version like 2.00", _is_version)
-CURRENCY = Code(3, "3 characters (currency)", _is_currency)
+LANGUAGE = Code(3, "3 digits (language)", _is_language, "[0-9]{3}")
+PROTOCOL_VERSION = Code(4, "a protocol version like 2.00", _is_version, r"[0-9]\.[0-9]{2}")
+CURRENCY = Code(3, "3 characters (currency)", _is_currency, r"[^|\r\n]{3}")
 PATRON_STATUS = FlagString(PatronStatus)
 SUMMARY = FlagString(Summary)
 

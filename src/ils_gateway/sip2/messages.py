@@ -19,6 +19,7 @@ to ``build``.
 from __future__ import annotations
 
 import dataclasses
+import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -136,6 +137,12 @@ class Message:
     _FIXED_NAMES: ClassVar[tuple[str, ...]] = ()
     # Hot path of the parser: the fixed fields' bound readers, precomputed per class.
     _READERS: ClassVar[tuple[Callable[[str, int], tuple[Any, int]], ...]] = ()
+    # Faster still, for the standard spelling of every fixed field (``_compile_fast_path``):
+    # one pattern matching them all from offset 2, the offset where they end, and a
+    # constructor reading them straight from the frame's text.
+    _FIXED_RX: ClassVar[re.Pattern[str]] = re.compile("")
+    _FIXED_END: ClassVar[int] = 2
+    _from_text: ClassVar[Callable[[str, tuple[Field, ...], int | None, str | None, bool], Message]]
     _BY_NAME: ClassVar[dict[str, VarField[Any]]] = {}
 
     fields: tuple[Field, ...] = ()
@@ -286,6 +293,7 @@ def _message(
         cls.FIXED = fixed
         cls._FIXED_NAMES = tuple(s.name for s in fixed)
         cls._READERS = tuple(s.kind.read for s in fixed)
+        cls._FIXED_RX, cls._FIXED_END, cls._from_text = _compile_fast_path(cls)
         cls.VARIABLE = tuple(v for v in vars(cls).values() if isinstance(v, VarField))
         cls._BY_NAME = {v.name: v for v in cls.VARIABLE}
         if code in MESSAGE_TYPES:
@@ -294,6 +302,71 @@ def _message(
         return cls
 
     return register
+
+
+def _slot(cls: type, name: str) -> Any:
+    """The slot descriptor for ``name`` on ``cls`` or the nearest base defining it."""
+    for klass in cls.__mro__:
+        if name in vars(klass):
+            return vars(klass)[name]
+    raise AttributeError(name)
+
+
+def _compile_fast_path(
+    cls: type[Message],
+) -> tuple[
+    re.Pattern[str],
+    int,
+    Callable[[str, tuple[Field, ...], int | None, str | None, bool], Message],
+]:
+    """The parser's fast path for ``cls``: a pattern for the standard spelling of all its
+    fixed fields, the offset where they end, and a constructor that reads them from the text
+    at their fixed offsets and fills the instance without ``__post_init__``.
+
+    The constructor is generated source (as ``dataclasses`` generates ``__init__``), one
+    statement per fixed field, each slot set through its descriptor, e.g. for a 64::
+
+        obj = _new(_cls)
+        v = text[2:16]
+        _set_patron_status(obj, _unchecked(_k0, v))
+        v = text[16:19]
+        _set_language(obj, v)
+        ...
+        v = text[37:41]
+        _set_hold_items_count(obj, (None if v == '    ' else int(v)))
+        ...
+        _set_fields(obj, fields)
+
+    Each kind's ``pattern`` admits only spellings its ``read`` takes whole, with the value
+    its ``convert_source`` gives, so a frame the pattern matches parses to the same object
+    either way (tests/sip2/test_codec_fast_path.py checks both on random frames).
+    """
+    env: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
+    patterns = []
+    lines = [
+        "def _from_text(text, fields, sequence, checksum, terminated):",
+        "    obj = _new(_cls)",
+    ]
+
+    def setter(name: str) -> str:
+        # The slot's own descriptor: sets a frozen dataclass's field without its __setattr__.
+        env[f"_set_{name}"] = _slot(cls, name).__set__
+        return f"_set_{name}"
+
+    pos = 2
+    for i, spec in enumerate(cls.FIXED):
+        kind = spec.kind
+        patterns.append(kind.pattern)
+        value = kind.convert_source("v", env, f"_k{i}")
+        lines.append(f"    v = text[{pos}:{pos + kind.width}]")
+        lines.append(f"    {setter(spec.name)}(obj, {value})")
+        pos += kind.width
+    for name in ("fields", "sequence", "checksum"):
+        lines.append(f"    {setter(name)}(obj, {name})")
+    lines.append(f"    {setter('last_field_terminated')}(obj, terminated)")
+    lines.append("    return obj")
+    exec("\n".join(lines), env)  # source built above from the class's own field specs
+    return re.compile("".join(patterns)), pos, env["_from_text"]
 
 
 # Shared accessor factories, so every class names a field the same way.
