@@ -1,10 +1,16 @@
-"""The installed package runs with its runtime dependencies alone (no extras).
+"""The gateway installs and starts the way the Docker image does (issue 17): from its wheel,
+with its runtime dependencies alone (no extras).
 
-A fresh virtual environment gets ``pip install <repo>`` (pip's cache keeps it quick); then
-``ils-gateway --help`` runs, ``ils-gateway serve`` answers ``/healthz``, and each
-``ils-gateway simulate …`` command accepts a connection. A dependency the running gateway
-imports but pyproject.toml does not declare (or declares only in the ``test`` extra) fails
-here, as it would in the Docker image.
+Where a container engine works (``docker info`` or ``podman info`` succeeds), the image is
+built from the Dockerfile and started: ``/healthz`` answers, the demo tenant logs a patron in,
+it runs as a non-root user and has no test tools. Everywhere (and so on the build machines,
+which have no engine), the same install is made into a fresh environment: the project's wheel
+(``pip wheel --no-deps .``, as the Dockerfile's build stage), installed without extras into a
+new virtual environment that has no pip of its own (as the image); then ``ils-gateway --help``
+runs, ``ils-gateway serve`` with no settings answers ``/healthz`` and logs the demo patron in,
+each ``ils-gateway simulate …`` command accepts a connection, and none of the test tools is
+importable. A dependency the running gateway imports but pyproject.toml does not declare (or
+declares only in the ``test`` extra) fails here, as it would in the image.
 
 Needs the package index. When pip cannot reach it the test is skipped with pip's own words,
 except under ``CI=true``, where that is a failure. ``-m "not packaging"`` leaves it out.
@@ -13,11 +19,15 @@ except under ``CI=true``, where that is a failure. ``-m "not packaging"`` leaves
 from __future__ import annotations
 
 import fcntl
+import json
 import os
+import shutil
 import socket
 import subprocess
+import sys
 import threading
 import urllib.request
+import uuid
 import venv
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -39,27 +49,86 @@ _NO_INDEX = (
 )
 
 
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The ``bin`` directory of a fresh environment with the package installed, no extras."""
-    env_dir = tmp_path_factory.mktemp("runtime-only") / "venv"
-    venv.EnvBuilder(with_pip=True).create(env_dir)
-    bin_dir = env_dir / "bin"
-    result = subprocess.run(
-        [str(bin_dir / "python"), "-m", "pip", "install", "--quiet", str(ROOT)],
+# Import names of the test extra's tools: none may be importable where the gateway runs.
+TEST_TOOLS = (
+    "pytest",
+    "_pytest",
+    "pytest_asyncio",
+    "pytest_aiohttp",
+    "hypothesis",
+    "schemathesis",
+    "respx",
+    "looptime",
+    "pysip2",
+    "sip2",
+    "mypy",
+    "ruff",
+    "importlinter",
+    "kubernetes_validate",
+)
+DEMO_LOGIN = {"card_number": "1000-000-001", "password": "hanako01"}  # docs/simulator.md
+
+
+def _pip(*args: str) -> subprocess.CompletedProcess[str]:
+    """This environment's pip (``--python`` aims it at another environment)."""
+    return subprocess.run(
+        [sys.executable, "-m", "pip", "--disable-pip-version-check", *args],
         capture_output=True,
         text=True,
         timeout=900,
     )
-    if result.returncode != 0:
-        said = (result.stdout + result.stderr).strip()
-        if any(words in said for words in _NO_INDEX):
-            reason = f"the package index is not reachable: {said.splitlines()[-1]}"
-            if os.environ.get("CI", "").lower() == "true":
-                pytest.fail(f"{reason} (CI=true: the packaging test must run)")
-            pytest.skip(reason)
-        pytest.fail(f"pip install {ROOT} failed:\n{said[-4000:]}")
+
+
+def _check_pip(result: subprocess.CompletedProcess[str], what: str) -> None:
+    if result.returncode == 0:
+        return
+    said = (result.stdout + result.stderr).strip()
+    if any(words in said for words in _NO_INDEX):
+        reason = f"the package index is not reachable: {said.splitlines()[-1]}"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{reason} (CI=true: the packaging test must run)")
+        pytest.skip(reason)
+    pytest.fail(f"{what} failed:\n{said[-4000:]}")
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project's wheel, built as the Dockerfile's build stage builds it."""
+    out = tmp_path_factory.mktemp("wheel")
+    _check_pip(
+        _pip("wheel", "--quiet", "--no-deps", "--wheel-dir", str(out), str(ROOT)), "pip wheel"
+    )
+    (built,) = out.glob("ils_gateway-*.whl")
+    return built
+
+
+@pytest.fixture(scope="module")
+def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The ``bin`` directory of a fresh environment with the wheel installed, no extras, and
+    (as in the image) no pip of its own."""
+    env_dir = tmp_path_factory.mktemp("runtime-only") / "venv"
+    venv.EnvBuilder(with_pip=False).create(env_dir)
+    bin_dir = env_dir / "bin"
+    # Byte-compiled at install, as in the image: each command then starts without compiling
+    # (PYTHONDONTWRITEBYTECODE would otherwise make every start compile every module).
+    into = ("--python", str(bin_dir / "python"))
+    _check_pip(_pip(*into, "install", "--quiet", str(wheel)), f"pip install {wheel.name}")
     return bin_dir
+
+
+def _log_in(base: str) -> dict[str, object]:
+    """Log the demo patron in at ``base`` (…/v1/tenants/demo): the answer's JSON."""
+    request = urllib.request.Request(
+        f"{base}/sessions",
+        data=json.dumps(DEMO_LOGIN).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        assert answer.status == 201
+        body: dict[str, object] = json.load(answer)
+    assert body["token"]
+    return body
 
 
 def _free_port() -> int:
@@ -139,7 +208,9 @@ def test_help_runs(installed: Path) -> None:
         assert result.returncode == 0, result.stderr
 
 
-def test_serve_answers_healthz(run: Callable[..., Running]) -> None:
+def test_serve_with_no_settings_answers_healthz_and_logs_the_demo_patron_in(
+    run: Callable[..., Running],
+) -> None:
     port = _free_port()
     # The demo tenant's kiosk face listens on 127.0.0.1:6011: one such server at a time.
     with open(Path("/tmp") / "ils-gateway-demo-kiosk-6011.lock", "w") as lock:
@@ -148,7 +219,22 @@ def test_serve_answers_healthz(run: Callable[..., Running]) -> None:
         server.wait_for(f"Running on http://127.0.0.1:{port}")
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=30) as answer:
             assert answer.status == 200
+        body = _log_in(f"http://127.0.0.1:{port}/v1/tenants/demo")
+        assert body["patron"]
         server.stop()
+
+
+def test_no_test_tool_is_installed(installed: Path) -> None:
+    probe = (
+        "import importlib.util, json, sys; "
+        f"print(json.dumps([n for n in {list(TEST_TOOLS)!r} if importlib.util.find_spec(n)]))"
+    )
+    result = subprocess.run(
+        [str(installed / "python"), "-c", probe], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == []
+    assert not (installed / "pip").exists()
 
 
 @pytest.mark.parametrize(
@@ -174,3 +260,79 @@ def test_every_simulate_command_is_checked() -> None:
     from ils_gateway.cli import simulate
 
     assert set(simulate.commands) == {"sip2", "koha", "folio", "elibrary"}
+
+
+def container_engine() -> str | None:
+    """``docker`` or ``podman`` when one is on PATH and answers (a client alone is not enough:
+    its daemon must run)."""
+    for engine in ("docker", "podman"):
+        if shutil.which(engine) is None:
+            continue
+        try:
+            info = subprocess.run(
+                [engine, "info"], capture_output=True, text=True, timeout=30, check=False
+            )
+        except subprocess.TimeoutExpired:
+            continue
+        if info.returncode == 0:
+            return engine
+    return None
+
+
+@pytest.fixture(scope="module")
+def image() -> Iterator[tuple[str, str]]:
+    """(engine, tag) of the image built from the Dockerfile; skipped where no engine works."""
+    engine = container_engine()
+    if engine is None:
+        pytest.skip(
+            "no working container engine (docker/podman info failed or absent): the image is "
+            "not built here; the fresh-environment tests above install and start it the same way"
+        )
+    tag = f"ils-gateway:test-{uuid.uuid4().hex[:8]}"
+    built = subprocess.run(
+        [engine, "build", "--tag", tag, str(ROOT)], capture_output=True, text=True, timeout=1800
+    )
+    assert built.returncode == 0, (built.stdout + built.stderr)[-4000:]
+    yield engine, tag
+    subprocess.run([engine, "rmi", "--force", tag], capture_output=True, timeout=120)
+
+
+def test_image_starts_serves_and_logs_the_demo_patron_in(
+    image: tuple[str, str], tmp_path: Path
+) -> None:
+    engine, tag = image
+    port = _free_port()
+    name = f"ils-gateway-test-{uuid.uuid4().hex[:8]}"
+    container = Running(
+        [engine, "run", "--rm", "--name", name, "--publish", f"127.0.0.1:{port}:8080", tag],
+        cwd=tmp_path,
+    )
+    try:
+        container.wait_for("Running on http://0.0.0.0:8080")
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=30) as answer:
+            assert answer.status == 200
+        assert _log_in(f"http://127.0.0.1:{port}/v1/tenants/demo")["patron"]
+        # Non-root, and no test tool (nor pip) inside.
+        user = subprocess.run(
+            [engine, "exec", name, "python", "-c", "import os; print(os.getuid())"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert user.returncode == 0 and user.stdout.strip() not in ("", "0"), user
+        probe = (
+            "import importlib.util, json; "
+            f"print(json.dumps([n for n in {[*TEST_TOOLS, 'pip']!r} "
+            "if importlib.util.find_spec(n)]))"
+        )
+        tools = subprocess.run(
+            [engine, "exec", name, "python", "-c", probe],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert tools.returncode == 0, tools.stderr
+        assert json.loads(tools.stdout) == []
+    finally:
+        subprocess.run([engine, "rm", "--force", name], capture_output=True, timeout=120)
+        container.stop()

@@ -24,6 +24,7 @@ TEST_ONLY = (
     "pysip2",
     "sip2",
     "looptime",
+    "kubernetes_validate",
 )
 # Not imported as modules by the gateway: the contract suite's pytest plugin (only a contract
 # run loads it) and the migration scripts (alembic runs them, inside its own context).
