@@ -18,12 +18,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _serve_options() -> set[str]:
-    serve = main.commands["serve"]
+    serve = main.load_all()["serve"]
     return {opt for param in serve.params for opt in getattr(param, "opts", [])}
 
 
 def _serve_envvars() -> set[str]:
-    serve = main.commands["serve"]
+    serve = main.load_all()["serve"]
     return {param.envvar for param in serve.params if getattr(param, "envvar", None)}
 
 

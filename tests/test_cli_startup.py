@@ -1,0 +1,120 @@
+"""The command line imports only what the command run needs (issue 17).
+
+``ils-gateway --help`` and the groups' help list the commands from ``ils_gateway.cli``'s tables
+without importing the commands' modules; these tests check that in a fresh interpreter (what
+``sys.modules`` holds afterwards), and that the tables name every command with its own help.
+Not timed: ``benchmarks/startup.py`` measures.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import pkgutil
+import subprocess
+import sys
+import textwrap
+
+import click
+import pytest
+
+import ils_gateway
+from ils_gateway.cli import LazyGroup, config, main, simulate
+
+# Top-level packages no help screen needs (the web server, the database and its migrations,
+# Redis, crypto, validation, HTTP client, structured logging and its pretty printer, the tests).
+HEAVY = (
+    "aiohttp",
+    "alembic",
+    "sqlalchemy",
+    "redis",
+    "cryptography",
+    "nacl",
+    "pydantic",
+    "httpx",
+    "structlog",
+    "rich",
+    "pytest",
+    "_pytest",
+)
+
+SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    from ils_gateway.cli import main
+    try:
+        main({args!r}, prog_name="ils-gateway")
+    except SystemExit as done:
+        assert done.code == 0, done.code
+    print(json.dumps(sorted({{name.split(".")[0] for name in sys.modules}})))
+    """
+)
+
+
+def _top_level_modules_after(args: list[str]) -> set[str]:
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT.format(args=args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return set(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+def test_importing_the_cli_and_its_help_load_nothing_heavy() -> None:
+    loaded = _top_level_modules_after(["--help"])
+    assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
+    gateway = _own_modules_after(["--help"])
+    assert gateway == {"ils_gateway", "ils_gateway.cli"}
+
+
+@pytest.mark.parametrize("group", ["simulate", "config", "store"])
+def test_a_group_help_loads_only_its_own_modules(group: str) -> None:
+    # The group's callback (plain tracebacks) runs first: structlog may load; nothing else.
+    loaded = _top_level_modules_after([group, "--help"])
+    heavy = set(HEAVY) - {"structlog", "rich"}
+    if group == "store":  # the store group's module is the store's command line
+        heavy -= {"sqlalchemy", "alembic", "pydantic", "cryptography", "nacl"}
+    assert not loaded & heavy, sorted(loaded & heavy)
+
+
+def _own_modules_after(args: list[str]) -> set[str]:
+    script = SCRIPT.replace(
+        'name.split(".")[0] for name in sys.modules',
+        'name for name in sys.modules if name.startswith("ils_gateway")',
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script.format(args=args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return set(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+@pytest.mark.parametrize("group", [main, simulate, config], ids=["main", "simulate", "config"])
+def test_the_tables_name_every_command_with_its_own_help(group: LazyGroup) -> None:
+    # Import every module, so that a command registered by a module missing from the table
+    # shows up (the contract suite's pytest plugin and the migration scripts are not modules
+    # the command line loads).
+    for module in pkgutil.walk_packages(ils_gateway.__path__, "ils_gateway."):
+        if not module.name.startswith(
+            ("ils_gateway.contract.report", "ils_gateway.store.migrations.")
+        ):
+            importlib.import_module(module.name)
+    commands = group.load_all()
+    groups_here = {name for name, cmd in commands.items() if isinstance(cmd, LazyGroup)}
+    assert set(commands) == set(group.lazy) | groups_here
+    for name, (_, short_help) in group.lazy.items():
+        assert commands[name].get_short_help_str(10_000) == short_help, name
+
+
+def test_help_lists_every_command_as_click_would() -> None:
+    from click.testing import CliRunner
+
+    lazy_help = CliRunner().invoke(main, ["--help"], prog_name="ils-gateway").output
+    eager = click.Group("ils-gateway", commands=main.load_all(), help=main.help)
+    eager.params = main.params
+    assert CliRunner().invoke(eager, ["--help"], prog_name="ils-gateway").output == lazy_help
