@@ -14,6 +14,7 @@ import pkgutil
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import click
 import pytest
@@ -118,3 +119,43 @@ def test_help_lists_every_command_as_click_would() -> None:
     eager = click.Group("ils-gateway", commands=main.load_all(), help=main.help)
     eager.params = main.params
     assert CliRunner().invoke(eager, ["--help"], prog_name="ils-gateway").output == lazy_help
+
+
+def test_serve_on_a_busy_port_says_so_in_one_line(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [str(Path(sys.executable).parent / "ils-gateway"), "serve", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=tmp_path,  # the demo's store: ./var/ils-gateway.sqlite3
+        )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("ils-gateway serve: ")
+    assert str(port) in last and "address already in use" in last
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "says"),
+    [
+        (["--trusted-proxy", "not-an-address"], {}, "not an address or CIDR: 'not-an-address'"),
+        ([], {"ILS_GATEWAY_TRUSTED_PROXIES": "10.0.0.0/8, nope"}, "'nope'"),
+        (["--port", "eighty"], {}, "'eighty' is not a valid integer"),
+    ],
+)
+def test_a_bad_setting_is_one_line_and_a_non_zero_exit(
+    args: list[str], env: dict[str, str], says: str
+) -> None:
+    from click.testing import CliRunner
+
+    result = CliRunner().invoke(main, ["serve", *args], env=env)
+    assert result.exit_code != 0
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert says in result.output

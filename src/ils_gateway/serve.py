@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -119,7 +120,7 @@ def serve(
         raise SystemExit(1) from None
     proxies: dict[str, Any] = {"trusted_proxies": networks, "forwarded_header": forwarded_header}
     if config_path is None:
-        asyncio.run(serve_app(_embedded_app(redis_url, store, proxies), host, port))
+        _run(serve_app(_embedded_app(redis_url, store, proxies), host, port))
         return
     try:
         registry = load_tenants(config_path)
@@ -128,4 +129,14 @@ def serve(
             click.echo(f"{exc.source}: {problem}", err=True)
         raise SystemExit(1) from None
     settings = GatewaySettings(tenants=registry, redis_url=redis_url, store=store, **proxies)
-    asyncio.run(serve_app(_faces(settings), host, port))
+    _run(serve_app(_faces(settings), host, port))
+
+
+def _run(serving: Coroutine[Any, Any, None]) -> None:
+    """Serve until stopped; a socket that cannot be opened (a busy port, an address not
+    here, no permission) is one line on stderr and exit status 1, not a traceback."""
+    try:
+        asyncio.run(serving)
+    except OSError as exc:
+        click.echo(f"ils-gateway serve: {exc}", err=True)
+        raise SystemExit(1) from None
