@@ -129,11 +129,20 @@ def test_serve_on_a_busy_port_says_so_in_one_line(tmp_path: Path) -> None:
         taken.listen()
         port = taken.getsockname()[1]
         result = subprocess.run(
-            [str(Path(sys.executable).parent / "ils-gateway"), "serve", "--port", str(port)],
+            [
+                str(Path(sys.executable).parent / "ils-gateway"),
+                "serve",
+                "--port",
+                str(port),
+                # A tenant without a kiosk SIP2 face: the demo's listens on the fixed 6011,
+                # which another gateway on this machine may hold.
+                "--config",
+                str(Path(__file__).resolve().parents[1] / "examples/tenants/kanagawa.toml"),
+            ],
             capture_output=True,
             text=True,
             timeout=300,
-            cwd=tmp_path,  # the demo's store: ./var/ils-gateway.sqlite3
+            cwd=tmp_path,  # the default store: ./var/ils-gateway.sqlite3
         )
     assert result.returncode == 1
     assert "Traceback" not in result.stderr

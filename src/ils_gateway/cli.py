@@ -138,7 +138,11 @@ def simulate() -> None:
             "ils_gateway.runtime.config_check",
             "Validate tenant file(s) at PATH; exit 1 naming each bad key and its problem.",
         ),
+        "show": (
+            "ils_gateway.runtime.config_show",
+            "Print the effective settings (secrets masked), where each came from, and the tenants.",
+        ),
     },
 )
 def config() -> None:
-    """Work with tenant configuration files."""
+    """Work with tenant configuration files and the settings."""

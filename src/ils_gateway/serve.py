@@ -28,7 +28,8 @@ from ils_gateway.cli import main
 from ils_gateway.jobs.schedule import JobIntervals, jobs_context
 from ils_gateway.kiosk.face import kiosk_context
 from ils_gateway.logging import configure_logging
-from ils_gateway.runtime.settings import GatewaySettings, trusted_networks
+from ils_gateway.runtime.server_settings import SettingsError, load_server_settings
+from ils_gateway.runtime.settings import GatewaySettings
 from ils_gateway.runtime.store import StoreSettings, store_settings
 from ils_gateway.tenants.backends import Sip2Backend
 from ils_gateway.tenants.loader import TenantConfigError, load_tenants
@@ -61,13 +62,20 @@ async def _embedded_app(
 
 @main.command("serve")
 @click.option(
+    "--settings",
+    "settings_file",
+    type=click.Path(path_type=Path),
+    help="Settings file (TOML, a [server] table; default: $ILS_GATEWAY_SETTINGS). Every "
+    "setting can also be an ILS_GATEWAY_<NAME> variable; see `ils-gateway config show`.",
+)
+@click.option(
     "--config",
     "config_path",
     type=click.Path(exists=True, path_type=Path),
     help="Tenant file (TOML). Without it: the demo library on the embedded SIP2 simulator.",
 )
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--host", help="Address to listen on.  [default: 127.0.0.1]")
+@click.option("--port", type=int, help="Port to listen on.  [default: 8080]")
 @click.option(
     "--redis",
     "redis_url",
@@ -92,33 +100,45 @@ async def _embedded_app(
 @click.option(
     "--forwarded-header",
     type=click.Choice(["X-Forwarded-For", "Forwarded"], case_sensitive=False),
-    default="X-Forwarded-For",
-    show_default=True,
     envvar="ILS_GATEWAY_FORWARDED_HEADER",
-    help="The header the trusted proxies set (only this one is read).",
+    help="The header the trusted proxies set (only this one is read).  [default: X-Forwarded-For]",
 )
 def serve(
+    settings_file: Path | None,
     config_path: Path | None,
-    host: str,
-    port: int,
+    host: str | None,
+    port: int | None,
     redis_url: str | None,
     store_url: str | None,
     trusted_proxies: tuple[str, ...],
-    forwarded_header: str,
+    forwarded_header: str | None,
 ) -> None:
     """Serve the patron API (embedded simulated library when no --config is given)."""
+    try:
+        server, _ = load_server_settings(
+            settings_file,
+            config=config_path,
+            host=host,
+            port=port,
+            redis_url=redis_url,
+            store_url=store_url,
+            trusted_proxies=trusted_proxies,
+            forwarded_header=forwarded_header,
+        )
+    except SettingsError as exc:
+        for problem in exc.problems:
+            click.echo(f"ils-gateway serve: {problem}", err=True)
+        raise SystemExit(1) from None
     configure_logging()
     try:
-        store = store_settings(store_url)
+        secret = server.store_secret.get_secret_value() if server.store_secret else None
+        store = store_settings(server.store_url, secret)
     except ValueError as exc:
         click.echo(f"store: {exc}", err=True)
         raise SystemExit(1) from None
-    try:
-        networks = trusted_networks(trusted_proxies)
-    except ValueError as exc:
-        click.echo(f"--trusted-proxy: {exc}", err=True)
-        raise SystemExit(1) from None
-    proxies: dict[str, Any] = {"trusted_proxies": networks, "forwarded_header": forwarded_header}
+    config_path, host, port = server.config, server.host, server.port
+    redis_url = server.redis_url
+    proxies: dict[str, Any] = server.gateway_fields()
     if config_path is None:
         _run(serve_app(_embedded_app(redis_url, store, proxies), host, port))
         return
@@ -128,7 +148,7 @@ def serve(
         for problem in exc.problems:
             click.echo(f"{exc.source}: {problem}", err=True)
         raise SystemExit(1) from None
-    settings = GatewaySettings(tenants=registry, redis_url=redis_url, store=store, **proxies)
+    settings = GatewaySettings(tenants=registry, store=store, **proxies)
     _run(serve_app(_faces(settings), host, port))
 
 
