@@ -168,3 +168,33 @@ def test_a_bad_setting_is_one_line_and_a_non_zero_exit(
     assert result.exit_code != 0
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert says in result.output
+
+
+def test_a_busy_kiosk_face_port_is_one_line_too(tmp_path: Path) -> None:
+    """The demo tenant's kiosk SIP2 face listens on 127.0.0.1:6011; when that is taken, start-up
+    fails after the runtime started, and what started is closed without a traceback."""
+    import fcntl
+    import socket
+
+    with open(Path("/tmp") / "ils-gateway-demo-kiosk-6011.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the lock test_packaging's demo server takes
+        with socket.socket() as taken:
+            try:
+                taken.bind(("127.0.0.1", 6011))
+            except OSError:
+                pytest.skip("127.0.0.1:6011 is held by another process")
+            taken.listen()
+            with socket.socket() as free:
+                free.bind(("127.0.0.1", 0))
+                port = free.getsockname()[1]
+            result = subprocess.run(
+                [str(Path(sys.executable).parent / "ils-gateway"), "serve", "--port", str(port)],
+                capture_output=True,
+                text=True,
+                timeout=300,
+                cwd=tmp_path,
+            )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("ils-gateway serve: ") and "6011" in last
