@@ -21,6 +21,7 @@ includes waiting for a core. The poller sleeps 5 ms between attempts and is not 
 from __future__ import annotations
 
 import argparse
+import fcntl
 import os
 import signal
 import socket
@@ -115,9 +116,10 @@ def run_to_healthz(args: list[str], port: int, cwd: str, timeout: float = 120.0)
         wall = time.perf_counter() - start
         cpu = proc_cpu(proc.pid)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        _, _, usage = os.wait4(proc.pid, 0)
-        proc.returncode = 0
+        if proc.returncode is None:  # (poll() reaped it if it exited)
+            proc.send_signal(signal.SIGTERM)
+            _, _, usage = os.wait4(proc.pid, 0)
+            proc.returncode = 0
     return Run(wall, cpu if cpu is not None else usage.ru_utime + usage.ru_stime)
 
 
@@ -136,7 +138,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--runs", type=int, default=7)
     runs = parser.parse_args().runs
-    with tempfile.TemporaryDirectory(prefix="ils-startup-") as scratch:
+    # The demo tenant's kiosk face listens on 127.0.0.1:6011: one demo server at a time on this
+    # machine (the tests that start one take the same lock).
+    lock = open(Path("/tmp") / "ils-gateway-demo-kiosk-6011.lock", "w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    with lock, tempfile.TemporaryDirectory(prefix="ils-startup-") as scratch:
         run_to_exit([GATEWAY, "--help"], scratch)  # writes the bytecode caches, if missing
         help_runs = [run_to_exit([GATEWAY, "--help"], scratch) for _ in range(runs)]
         python_runs = [run_to_exit([sys.executable, "-c", "pass"], scratch) for _ in range(runs)]
