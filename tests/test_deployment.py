@@ -29,6 +29,7 @@ import yaml
 from click.testing import CliRunner
 
 from ils_gateway.cli import main
+from ils_gateway.runtime.server_settings import ENV_PREFIX, ServerSettings
 from ils_gateway.store.location import SECRET_ENV
 from ils_gateway.tenants.backends import KohaBackend, Sip2Backend
 from ils_gateway.tenants.loader import load_tenants, parse_tenants
@@ -41,17 +42,24 @@ K8S_VERSION = "1.30"  # the oldest Kubernetes release the manifests are checked 
 # What the CLI offers
 
 
+def _subcommands(group: click.Group) -> dict[str, click.Command]:
+    load_all = getattr(group, "load_all", None)  # the CLI's lazy groups
+    return dict(load_all()) if load_all is not None else dict(group.commands)
+
+
 def _commands(group: click.Command = main) -> Iterator[click.Command]:
     yield group
     if isinstance(group, click.Group):
-        for command in group.commands.values():
+        for command in _subcommands(group).values():
             yield from _commands(command)
 
 
 def known_env_names() -> set[str]:
-    """Every ``ILS_GATEWAY_*`` variable the gateway reads: the options' ``envvar`` of every
+    """Every ``ILS_GATEWAY_*`` variable the gateway reads: the server settings' (one per
+    field of ``ServerSettings``, plus the settings file's), the options' ``envvar`` of every
     command, and the store secret (read by ``ils_gateway.store.location``)."""
-    names = {SECRET_ENV}
+    names = {SECRET_ENV, f"{ENV_PREFIX}SETTINGS"}
+    names |= {f"{ENV_PREFIX}{field.upper()}" for field in ServerSettings.model_fields}
     for command in _commands():
         for param in command.params:
             envvar = getattr(param, "envvar", None)
@@ -69,8 +77,8 @@ def assert_cli_accepts(args: list[str]) -> None:
     # --help stops at the first unknown option only if it comes first: check each option too.
     command: click.Command = main
     rest = list(args[1:])
-    while isinstance(command, click.Group) and rest and rest[0] in command.commands:
-        command = command.commands[rest.pop(0)]
+    while isinstance(command, click.Group) and rest and rest[0] in _subcommands(command):
+        command = _subcommands(command)[rest.pop(0)]
     options = {opt for param in command.params for opt in getattr(param, "opts", [])}
     for arg in rest:
         if arg.startswith("--"):

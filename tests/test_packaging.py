@@ -259,7 +259,7 @@ def test_each_simulator_accepts_a_connection(
 def test_every_simulate_command_is_checked() -> None:
     from ils_gateway.cli import simulate
 
-    assert set(simulate.commands) == {"sip2", "koha", "folio", "elibrary"}
+    assert set(simulate.load_all()) == {"sip2", "koha", "folio", "elibrary"}
 
 
 def container_engine() -> str | None:

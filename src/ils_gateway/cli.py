@@ -1,17 +1,83 @@
 """The ``ils-gateway`` command line.
 
-Each subcommand lives beside the code it drives; this module only assembles the group.
+Each subcommand lives beside the code it drives; this module only assembles the groups, and
+imports a subcommand's module only when that command is run (issue 17: ``ils-gateway --help``
+must not load aiohttp, SQLAlchemy, alembic, Redis… to list the commands). A command's module
+registers it on its group (``@main.command``, ``@simulate.command``…) when imported; the
+tables below name, for each command, that module and the one-line help ``--help`` shows
+without importing it (tests/test_cli_startup.py keeps both in step with the commands).
 """
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Mapping
+
 import click
-import structlog
 
 from ils_gateway import __version__
 
 
-@click.group()
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported when one is run, not when the group is built.
+
+    ``lazy`` maps a command name to (module that registers it on this group, its short help).
+    Asking for the command (running it, its ``--help``) imports the module; the group's own
+    ``--help`` lists every command from the table alone.
+    """
+
+    def __init__(
+        self, *args: object, lazy: Mapping[str, tuple[str, str]] | None = None, **kwargs: object
+    ) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]  # click's own signature
+        self.lazy: dict[str, tuple[str, str]] = dict(lazy or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(self.commands) | set(self.lazy))
+
+    def get_command(self, ctx: click.Context | None, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy:
+            importlib.import_module(self.lazy[cmd_name][0])
+        return self.commands.get(cmd_name)
+
+    def load_all(self) -> dict[str, click.Command]:
+        """Every command of the group, importing the modules not loaded yet (tests, tools)."""
+        for name in self.lazy:
+            self.get_command(None, name)
+        return dict(self.commands)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows: list[tuple[str, click.Command]] = []
+        for name in self.list_commands(ctx):
+            command = self.commands.get(name)
+            if command is None:  # not imported: a stand-in carrying the table's help
+                command = click.Command(name, help=self.lazy[name][1])
+            if not command.hidden:
+                rows.append((name, command))
+        if rows:
+            limit = formatter.width - 6 - max(len(name) for name, _ in rows)
+            with formatter.section("Commands"):
+                formatter.write_dl([(name, cmd.get_short_help_str(limit)) for name, cmd in rows])
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy={
+        "contract-test": (
+            "ils_gateway.contract.cli",
+            "Run the contract checks against a tenant's ILS and e-library; "
+            "non-zero exit on failure.",
+        ),
+        "serve": (
+            "ils_gateway.serve",
+            "Serve the patron API (embedded simulated library when no --config is given).",
+        ),
+        "store": (
+            "ils_gateway.store.cli",
+            "Work with the gateway's own database (SQLite file or PostgreSQL).",
+        ),
+    },
+)
 @click.version_option(__version__, prog_name="ils-gateway")
 def main() -> None:
     """ils-gateway: one patron API over any library system."""
@@ -22,6 +88,8 @@ def plain_tracebacks() -> None:
     """Unless logging is configured already (``serve`` configures its own), log with plain
     tracebacks: structlog's default renderer prints rich ones, with every frame's local
     variables — passwords among them (the simulators log with structlog's defaults)."""
+    import structlog  # here, not at the top: ``--help`` and the groups' help need none of it
+
     if structlog.is_configured():
         return
     structlog.configure(
@@ -37,34 +105,44 @@ def plain_tracebacks() -> None:
     )
 
 
-@main.group()
+@main.group(
+    cls=LazyGroup,
+    lazy={
+        "elibrary": (
+            "ils_gateway.simulators.elibrary_cli",
+            "Serve the KinoDen-style e-library API of docs/elibrary-api.md.",
+        ),
+        "folio": (
+            "ils_gateway.simulators.folio_cli",
+            "Serve FOLIO's circulation APIs (through an Okapi-like gateway) over the simulated "
+            "library's Japanese sample data.",
+        ),
+        "koha": (
+            "ils_gateway.simulators.koha_cli",
+            "Serve Koha's REST API (v1 subset) over the simulated library's Japanese sample data.",
+        ),
+        "sip2": (
+            "ils_gateway.simulators.sip2_cli",
+            "Serve SIP2 2.00 over TCP from the simulated library's Japanese sample data.",
+        ),
+    },
+)
 def simulate() -> None:
     """Run a simulated backend (SIP2 ILS, Koha REST, FOLIO, e-library) for demos and tests."""
 
 
-@main.group()
+@main.group(
+    cls=LazyGroup,
+    lazy={
+        "check": (
+            "ils_gateway.runtime.config_check",
+            "Validate tenant file(s) at PATH; exit 1 naming each bad key and its problem.",
+        ),
+        "show": (
+            "ils_gateway.runtime.config_show",
+            "Print the effective settings (secrets masked), where each came from, and the tenants.",
+        ),
+    },
+)
 def config() -> None:
-    """Work with tenant configuration files."""
-
-
-# Subcommands register themselves on the groups above when their modules are imported.
-# Keep this list to one import per module.
-def _register() -> None:
-    import importlib
-
-    for module in _COMMAND_MODULES:
-        importlib.import_module(module)
-
-
-_COMMAND_MODULES: list[str] = [
-    "ils_gateway.runtime.config_check",
-    "ils_gateway.store.cli",
-    "ils_gateway.simulators.elibrary_cli",
-    "ils_gateway.simulators.koha_cli",
-    "ils_gateway.simulators.folio_cli",
-    "ils_gateway.simulators.sip2_cli",
-    "ils_gateway.serve",
-    "ils_gateway.contract.cli",
-]
-
-_register()
+    """Work with tenant configuration files and the settings."""

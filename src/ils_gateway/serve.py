@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Coroutine
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,8 @@ from ils_gateway.jobs.schedule import JobIntervals, jobs_context
 from ils_gateway.kiosk.face import kiosk_context
 from ils_gateway.logging import configure_logging
 from ils_gateway.runtime.config_check import check_tenants, problem_line
-from ils_gateway.runtime.settings import GatewaySettings, trusted_networks
+from ils_gateway.runtime.server_settings import SettingsError, load_server_settings
+from ils_gateway.runtime.settings import GatewaySettings
 from ils_gateway.runtime.store import StoreSettings, store_settings
 from ils_gateway.tenants.backends import Sip2Backend
 from ils_gateway.tenants.loader import TenantConfigError, TenantRegistry, load_tenants
@@ -122,13 +124,20 @@ def _refuse_what_cannot_run(path: Path, registry: TenantRegistry) -> None:
 
 @main.command("serve")
 @click.option(
+    "--settings",
+    "settings_file",
+    type=click.Path(path_type=Path),
+    help="Settings file (TOML, a [server] table; default: $ILS_GATEWAY_SETTINGS). Every "
+    "setting can also be an ILS_GATEWAY_<NAME> variable; see `ils-gateway config show`.",
+)
+@click.option(
     "--config",
     "config_path",
     type=click.Path(exists=True, path_type=Path),
     help="Tenant file (TOML). Without it: the demo library on the embedded SIP2 simulator.",
 )
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--host", help="Address to listen on.  [default: 127.0.0.1]")
+@click.option("--port", type=int, help="Port to listen on.  [default: 8080]")
 @click.option(
     "--redis",
     "redis_url",
@@ -153,10 +162,8 @@ def _refuse_what_cannot_run(path: Path, registry: TenantRegistry) -> None:
 @click.option(
     "--forwarded-header",
     type=click.Choice(["X-Forwarded-For", "Forwarded"], case_sensitive=False),
-    default="X-Forwarded-For",
-    show_default=True,
     envvar="ILS_GATEWAY_FORWARDED_HEADER",
-    help="The header the trusted proxies set (only this one is read).",
+    help="The header the trusted proxies set (only this one is read).  [default: X-Forwarded-For]",
 )
 @click.option(
     "--simulate",
@@ -174,34 +181,48 @@ def _refuse_what_cannot_run(path: Path, registry: TenantRegistry) -> None:
     "written as of it. Default: now (--simulate) or the sample instant (no --config).",
 )
 def serve(
+    settings_file: Path | None,
     config_path: Path | None,
-    host: str,
-    port: int,
+    host: str | None,
+    port: int | None,
     redis_url: str | None,
     store_url: str | None,
     trusted_proxies: tuple[str, ...],
-    forwarded_header: str,
+    forwarded_header: str | None,
     simulate: bool,
     now: datetime | None,
 ) -> None:
     """Serve the patron API (embedded simulated library when no --config is given)."""
+    try:
+        server, _ = load_server_settings(
+            settings_file,
+            config=config_path,
+            host=host,
+            port=port,
+            redis_url=redis_url,
+            store_url=store_url,
+            trusted_proxies=trusted_proxies,
+            forwarded_header=forwarded_header,
+        )
+    except SettingsError as exc:
+        for problem in exc.problems:
+            click.echo(f"ils-gateway serve: {problem}", err=True)
+        raise SystemExit(1) from None
     configure_logging()
     try:
-        store = store_settings(store_url)
+        secret = server.store_secret.get_secret_value() if server.store_secret else None
+        store = store_settings(server.store_url, secret)
     except ValueError as exc:
         click.echo(f"store: {exc}", err=True)
         raise SystemExit(1) from None
-    try:
-        networks = trusted_networks(trusted_proxies)
-    except ValueError as exc:
-        click.echo(f"--trusted-proxy: {exc}", err=True)
-        raise SystemExit(1) from None
-    proxies: dict[str, Any] = {"trusted_proxies": networks, "forwarded_header": forwarded_header}
+    config_path, host, port = server.config, server.host, server.port
+    redis_url = server.redis_url
+    proxies: dict[str, Any] = server.gateway_fields()
     if config_path is None:
         if simulate:
             click.echo("--simulate needs --config (without it the demo is simulated)", err=True)
             raise SystemExit(2)
-        asyncio.run(serve_app(_embedded_app(redis_url, store, proxies, now), host, port))
+        _run(serve_app(_embedded_app(redis_url, store, proxies, now), host, port))
         return
     try:
         registry = load_tenants(config_path)
@@ -211,13 +232,23 @@ def serve(
         raise SystemExit(1) from None
     _refuse_what_cannot_run(config_path, registry)
     if simulate:
-        app = simulated_app(registry, now=now, redis_url=redis_url, store=store, **proxies)
-        asyncio.run(serve_app(app, host, port))
+        app = simulated_app(registry, now=now, store=store, **proxies)
+        _run(serve_app(app, host, port))
         return
     if now is not None:
         click.echo(
             "--now needs --simulate or no --config (a real ILS keeps its own time)", err=True
         )
         raise SystemExit(2)
-    settings = GatewaySettings(tenants=registry, redis_url=redis_url, store=store, **proxies)
-    asyncio.run(serve_app(_faces(settings), host, port))
+    settings = GatewaySettings(tenants=registry, store=store, **proxies)
+    _run(serve_app(_faces(settings), host, port))
+
+
+def _run(serving: Coroutine[Any, Any, None]) -> None:
+    """Serve until stopped; a socket that cannot be opened (a busy port, an address not
+    here, no permission) is one line on stderr and exit status 1, not a traceback."""
+    try:
+        asyncio.run(serving)
+    except OSError as exc:
+        click.echo(f"ils-gateway serve: {exc}", err=True)
+        raise SystemExit(1) from None

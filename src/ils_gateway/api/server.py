@@ -238,8 +238,10 @@ async def serve_app(
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     runner = GatewayRunner(app)
-    await runner.setup()
     try:
+        # Inside the try: when a context fails to start (a kiosk face's port is busy), the
+        # contexts already started are closed here, not by the loop's shutdown (a traceback).
+        await runner.setup()
         await web.TCPSite(runner, host, port).start()
         print(f"======== Running on http://{host}:{port} ========", flush=True)
         for sig in (signal.SIGINT, signal.SIGTERM):

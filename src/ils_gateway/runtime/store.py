@@ -36,9 +36,9 @@ async def open_mylists(settings: StoreSettings, clock: Clock) -> AsyncIterator[M
         yield MyLists.build(s, settings.secret, clock)
 
 
-def store_settings(url: str | None = None) -> StoreSettings:
+def store_settings(url: str | None = None, secret: str | None = None) -> StoreSettings:
     """The store for ``serve``: ``url`` / ``ILS_GATEWAY_STORE_URL`` / ``./var/ils-gateway.sqlite3``,
-    secret from ``ILS_GATEWAY_STORE_SECRET`` or a generated dev secret beside a SQLite file
-    (``ils_gateway.store.location``)."""
+    secret ``secret`` / ``ILS_GATEWAY_STORE_SECRET`` or a generated dev secret beside a SQLite
+    file (``ils_gateway.store.location``)."""
     chosen = location.store_url(url)
-    return StoreSettings(chosen, location.store_secret(chosen))
+    return StoreSettings(chosen, location.store_secret(chosen, secret))
