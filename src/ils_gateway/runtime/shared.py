@@ -8,6 +8,14 @@ to the same process.
 ``open_redis(settings)`` opens that client (closed on exit); ``shared_state(settings, redis)``
 builds the stores over it.
 
+The client waits instead of failing (issue 17): its pool is a ``BlockingConnectionPool`` of
+``redis_max_connections`` (a request past that waits up to ``redis_pool_timeout`` seconds for a
+free connection instead of ``MaxConnectionsError``), every command is bounded by
+``redis_socket_timeout``, and a dropped connection is retried once (a Redis restart). Whatever
+still fails reaches the stores as ``SharedStateUnavailable`` (``GuardedRedis``): a 503 problem
+with ``Retry-After`` for sessions, keys and limits, a bypass for the read caches
+(``RedisReadCache``: reads go to the library system), never a 500.
+
 In Redis nothing personal is readable (issue 15): every store names its keys by a keyed hash
 and seals what holds personal data, through the one codec ``ils_gateway.sealing`` with keys
 derived from the server secret (``GatewaySettings.server_secret``: the store's), which every
@@ -19,13 +27,16 @@ patron's cached reads in the tenant's services.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from types import TracebackType
 from typing import Any
 
 from ils_gateway.adapters.resilience.cache import MemoryReadCache, ReadCache, RedisReadCache
 from ils_gateway.domain.clock import epoch_seconds
+from ils_gateway.domain.shared_state import SharedStateUnavailable
 from ils_gateway.runtime.settings import GatewaySettings
 from ils_gateway.sealing import SealedState
 from ils_gateway.services.ebooks.bridge import BridgeLimiters
@@ -91,17 +102,112 @@ class SharedState:
     login_guard: LoginGuard
 
 
+def _unavailable(exc: BaseException) -> SharedStateUnavailable:
+    return SharedStateUnavailable(operator_detail=f"redis: {type(exc).__name__}")
+
+
+class _GuardedPipeline:
+    """A pipeline whose ``execute`` raises ``SharedStateUnavailable`` for Redis's failures;
+    queuing commands is delegated as it is (nothing is sent before ``execute``)."""
+
+    __slots__ = ("_errors", "_pipe")
+
+    def __init__(self, pipe: Any, errors: tuple[type[BaseException], ...]) -> None:
+        self._pipe = pipe
+        self._errors = errors
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._pipe, name)
+
+    async def __aenter__(self) -> _GuardedPipeline:
+        await self._pipe.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._pipe.__aexit__(exc_type, exc, tb)
+
+    async def execute(self, raise_on_error: bool = True) -> list[Any]:
+        try:
+            result: list[Any] = await self._pipe.execute(raise_on_error=raise_on_error)
+        except self._errors as exc:
+            raise _unavailable(exc) from exc
+        return result
+
+
+class GuardedRedis:
+    """A ``redis.asyncio.Redis`` whose commands raise ``SharedStateUnavailable`` (a 503 with
+    ``Retry-After``) when Redis cannot be reached, times out or has no free connection, instead
+    of ``redis.exceptions.*`` (which would be a 500). Commands are the client's own, awaited;
+    ``pipeline()`` is guarded at ``execute``. ``client`` is the wrapped client (the owner closes
+    it)."""
+
+    def __init__(self, client: Any) -> None:
+        from redis.exceptions import RedisError
+
+        self.client = client
+        self._errors: tuple[type[BaseException], ...] = (RedisError, OSError, TimeoutError)
+
+    def pipeline(self, transaction: bool = True) -> _GuardedPipeline:
+        """The client's pipeline, guarded at ``execute``."""
+        return _GuardedPipeline(self.client.pipeline(transaction=transaction), self._errors)
+
+    def __getattr__(self, name: str) -> Any:
+        command = getattr(self.client, name)
+        if not callable(command):
+            return command
+        errors = self._errors
+
+        async def guarded(*args: Any, **kwargs: Any) -> Any:
+            try:
+                result = command(*args, **kwargs)
+                return await result if inspect.isawaitable(result) else result
+            except errors as exc:
+                raise _unavailable(exc) from exc
+
+        setattr(self, name, guarded)  # made once per command name
+        return guarded
+
+
+def redis_client(settings: GatewaySettings) -> Any:
+    """A ``redis.asyncio.Redis`` for ``settings.redis_url`` over its own bounded, waiting pool
+    (closed with the client). Not guarded: ``open_redis`` wraps it."""
+    import redis.asyncio as aioredis
+    from redis.asyncio.retry import Retry
+    from redis.backoff import ExponentialBackoff
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    assert settings.redis_url is not None
+    pool = aioredis.BlockingConnectionPool.from_url(
+        settings.redis_url,
+        max_connections=settings.redis_max_connections,
+        timeout=settings.redis_pool_timeout,
+        socket_timeout=settings.redis_socket_timeout,
+        socket_connect_timeout=settings.redis_socket_timeout,
+        health_check_interval=30,
+        # One retry, at once: a connection dropped by a Redis restart is made anew; a Redis
+        # that is down fails fast (503) rather than after seconds of backing off.
+        retry=Retry(ExponentialBackoff(cap=0.05, base=0.01), retries=1),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+    )
+    return aioredis.Redis.from_pool(pool)
+
+
 @asynccontextmanager
 async def open_redis(settings: GatewaySettings) -> AsyncIterator[Any]:
-    """The process's one Redis client (None without ``redis_url``); closed on exit."""
+    """The process's one Redis client, guarded (``GuardedRedis``; None without
+    ``redis_url``); it and its pool are closed on exit."""
     if settings.redis_url is None:
         yield None
         return
-    import redis.asyncio as aioredis
-
-    client = aioredis.from_url(settings.redis_url)
+    client = redis_client(settings)
     try:
-        yield client
+        yield GuardedRedis(client)
     finally:
         await client.aclose()
 

@@ -9,7 +9,9 @@ personal data; ``GatewaySettings.personal_data_minutes``), any other ``keep_for`
 ``forget(scope)`` drops a scope at once (a patron's, at logout).
 
 The shared cache names scopes and keys in Redis by their keyed hash and seals every entry
-(``ils_gateway.sealing``): Redis shows no card, title or item id.
+(``ils_gateway.sealing``): Redis shows no card, title or item id. When Redis does not answer
+(``SharedStateUnavailable`` from the runtime's guarded client) the shared cache is bypassed:
+a read is a miss (the caller asks the library system), a write is dropped, and nothing fails.
 
 ``expire(scope, key=None)`` ends the freshness of a scope's entries (or of one key) without
 forgetting them: it records the time, and an entry whose read *started* before that time is no
@@ -27,8 +29,13 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
+import structlog
+
 from ils_gateway.domain.clock import EpochSeconds
+from ils_gateway.domain.shared_state import SharedStateUnavailable
 from ils_gateway.sealing import SealBroken, SealedState
+
+_log = structlog.get_logger("ils_gateway.adapters.resilience.cache")
 
 _WHOLE_SCOPE = ""
 _PATRON = "patron\x00"
@@ -225,9 +232,13 @@ class RedisReadCache:
 
     async def get(self, scope: str, key: str) -> CachedRead | None:
         name, field = self._name(scope), self._field(key)
-        raw, whole_mark, key_mark = await self._redis.hmget(
-            name, "=" + field, "!" + _WHOLE_SCOPE, "!" + field
-        )
+        try:
+            raw, whole_mark, key_mark = await self._redis.hmget(
+                name, "=" + field, "!" + _WHOLE_SCOPE, "!" + field
+            )
+        except SharedStateUnavailable:  # bypassed: the caller asks the library system
+            _log.warning("read_cache_bypassed", operation="get")
+            return None
         if raw is None:
             return None
         try:  # the payload only: a process decodes it for itself
@@ -242,18 +253,24 @@ class RedisReadCache:
         name, field = self._name(scope), self._field(key)
         plain = {"p": entry.payload.decode(), "r": entry.read_at, "f": entry.fresh_until}
         sealed = self._sealed.seal_json(plain, context=f"{name}={field}")
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(name, "=" + field, sealed)
-            pipe.pexpire(name, self._keep_ms(scope))
-            await pipe.execute()
+        await self._send(name, "=" + field, sealed, scope, "put")
 
     async def expire(self, scope: str, key: str | None = None) -> None:
         name = self._name(scope)
         mark = "!" + (_WHOLE_SCOPE if key is None else self._field(key))
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(name, mark, repr(self._clock()))
-            pipe.pexpire(name, self._keep_ms(scope))
-            await pipe.execute()
+        await self._send(name, mark, repr(self._clock()), scope, "expire")
 
     async def forget(self, scope: str) -> None:
-        await self._redis.delete(self._name(scope))
+        try:
+            await self._redis.delete(self._name(scope))
+        except SharedStateUnavailable:  # Redis forgets it by itself after keep_for
+            _log.warning("read_cache_bypassed", operation="forget")
+
+    async def _send(self, name: str, field: str, value: Any, scope: str, operation: str) -> None:
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.hset(name, field, value)
+                pipe.pexpire(name, self._keep_ms(scope))
+                await pipe.execute()
+        except SharedStateUnavailable:  # dropped: the cache is never a reason to fail
+            _log.warning("read_cache_bypassed", operation=operation)
