@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from ils_gateway.runtime.settings import GatewaySettings, trusted_networks
 from ils_gateway.runtime.store import StoreSettings, store_settings
 from ils_gateway.tenants.backends import Sip2Backend
 from ils_gateway.tenants.loader import TenantConfigError, load_tenants
+from ils_gateway.workers import reserve_port, run_workers, workers_problem
 
 
 def _faces(settings: GatewaySettings) -> web.Application:
@@ -96,6 +98,24 @@ async def _embedded_app(
     envvar="ILS_GATEWAY_FORWARDED_HEADER",
     help="The header the trusted proxies set (only this one is read).",
 )
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=int,
+    envvar="ILS_GATEWAY_WORKERS",
+    help="Processes serving the port (SO_REUSEPORT), each with its own event loop and Redis "
+    "client; more than 1 needs --redis and --config.",
+)
+@click.option(
+    "--shutdown-delay",
+    default=0.0,
+    show_default=True,
+    type=float,
+    envvar="ILS_GATEWAY_SHUTDOWN_DELAY",
+    help="Seconds to keep serving with /readyz at 503 after SIGTERM, so a balancer stops "
+    "sending requests before the port closes (a second signal ends it early).",
+)
 def serve(
     config_path: Path | None,
     host: str,
@@ -104,8 +124,14 @@ def serve(
     store_url: str | None,
     trusted_proxies: tuple[str, ...],
     forwarded_header: str,
+    workers: int,
+    shutdown_delay: float,
 ) -> None:
     """Serve the patron API (embedded simulated library when no --config is given)."""
+    problem = workers_problem(workers, redis_url, config_path)
+    if problem is not None:
+        click.echo(problem, err=True)
+        raise SystemExit(2)
     configure_logging()
     try:
         store = store_settings(store_url)
@@ -119,7 +145,14 @@ def serve(
         raise SystemExit(1) from None
     proxies: dict[str, Any] = {"trusted_proxies": networks, "forwarded_header": forwarded_header}
     if config_path is None:
-        asyncio.run(serve_app(_embedded_app(redis_url, store, proxies), host, port))
+        asyncio.run(
+            serve_app(
+                _embedded_app(redis_url, store, proxies),
+                host,
+                port,
+                shutdown_delay=shutdown_delay,
+            )
+        )
         return
     try:
         registry = load_tenants(config_path)
@@ -128,4 +161,24 @@ def serve(
             click.echo(f"{exc.source}: {problem}", err=True)
         raise SystemExit(1) from None
     settings = GatewaySettings(tenants=registry, redis_url=redis_url, store=store, **proxies)
-    asyncio.run(serve_app(_faces(settings), host, port))
+    if workers == 1:
+        asyncio.run(serve_app(_faces(settings), host, port, shutdown_delay=shutdown_delay))
+        return
+    try:
+        reserved = reserve_port(host, port)
+    except OSError as exc:
+        click.echo(f"cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
+        raise SystemExit(1) from None
+    port = int(reserved.getsockname()[1])  # port 0: the one the kernel chose, for all
+    click.echo(f"ils-gateway: {workers} workers on http://{host}:{port} (pid {os.getpid()})")
+
+    settings = dataclasses.replace(settings, reuse_port=True)
+
+    def worker(_index: int) -> None:
+        reserved.close()
+        asyncio.run(
+            serve_app(_faces(settings), host, port, reuse_port=True, shutdown_delay=shutdown_delay)
+        )
+
+    with reserved:
+        raise SystemExit(run_workers(worker, workers))

@@ -45,6 +45,9 @@ class GatewaySettings:
     redis_max_connections: int = 64
     redis_pool_timeout: float = 2.0
     redis_socket_timeout: float = 2.0
+    # One of several worker processes (``serve --workers``): the SIP2 faces listen with
+    # SO_REUSEPORT beside the others' (the HTTP port is handled by ``serve_app``).
+    reuse_port: bool = False
     # The gateway store (basket, sequences, shelves, reading history…); None: those are off.
     store: StoreSettings | None = None
     # The server secret shared state is sealed with; None: the store's (the usual case).
