@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,8 @@ from ils_gateway.adapters.resilience.cache import CachedRead, RedisReadCache, pa
 from ils_gateway.api.app import create_app
 from ils_gateway.api.server import GatewayRunner
 from ils_gateway.domain.shared_state import SharedStateUnavailable
+from ils_gateway.nearcache import NearCache
+from ils_gateway.runtime.keys import REDIS_KEY
 from ils_gateway.runtime.settings import GatewaySettings
 from ils_gateway.runtime.shared import open_redis
 from ils_gateway.simulators.koha_cli import start_koha_simulator
@@ -137,3 +139,60 @@ async def test_the_shared_read_cache_is_bypassed_when_redis_is_absent(koha_url: 
         assert await cache.get(scope, "loans") is None  # a miss: the caller asks the backend
         await cache.expire(scope)
         await cache.forget(scope)
+
+
+async def _until(near: NearCache, condition: Callable[[], bool]) -> None:
+    """Wait (bounded) until ``condition`` holds, woken by each change of ``near``."""
+    assert near.changed is not None
+    async with asyncio.timeout(30):
+        while not condition():
+            near.changed.clear()
+            await near.changed.wait()
+
+
+async def test_near_cache_sees_another_process_logout_also_after_a_reconnect(
+    koha_url: str, redis_url: str, redis_prefix: str, redis_client: Any
+) -> None:
+    settings = _settings(koha_url, redis_url=redis_url, redis_prefix=redis_prefix)
+    (a, a_url), (b, b_url) = await _served(settings), await _served(settings)
+    near_b: NearCache = b.app[REDIS_KEY].near
+    await _until(near_b, lambda: near_b.active)
+    try:
+        async with aiohttp.ClientSession() as http:
+
+            async def login() -> dict[str, str]:
+                response = await http.post(
+                    f"{a_url}{T}/sessions", json={"card_number": CARD, "password": PASSWORD}
+                )
+                assert response.status == 201, await response.text()
+                return {"Authorization": f"Bearer {(await response.json())['token']}"}
+
+            async def loans_on_b(auth: dict[str, str]) -> int:
+                async with http.get(f"{b_url}{T}/loans", headers=auth) as response:
+                    return response.status
+
+            auth = await login()
+            assert await loans_on_b(auth) == 200
+            assert await loans_on_b(auth) == 200  # from B's near cache
+            assert len(near_b) >= 2  # the session and the cached loans, decoded
+            seq = near_b.seq
+            assert (await http.delete(f"{a_url}{T}/sessions/current", headers=auth)).status == 204
+            await _until(near_b, lambda: near_b.seq > seq)  # the invalidation arrived
+            assert await loans_on_b(auth) == 401
+
+            # The subscription drops (a Redis restart, a network cut): B forgets everything
+            # it kept, then serves from Redis until it listens again.
+            auth = await login()
+            assert await loans_on_b(auth) == 200
+            await redis_client.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
+            await _until(near_b, lambda: not near_b.active)
+            assert len(near_b) == 0
+            assert (await http.delete(f"{a_url}{T}/sessions/current", headers=auth)).status == 204
+            assert await loans_on_b(auth) == 401
+            await _until(near_b, lambda: near_b.active)
+            auth = await login()
+            assert await loans_on_b(auth) == 200
+            assert await loans_on_b(auth) == 200
+    finally:
+        await a.cleanup()
+        await b.cleanup()

@@ -45,6 +45,11 @@ class GatewaySettings:
     redis_max_connections: int = 64
     redis_pool_timeout: float = 2.0
     redis_socket_timeout: float = 2.0
+    # A process-local near cache of decoded sessions and cached reads in front of Redis, kept
+    # correct by invalidations on a Redis channel (``ils_gateway.nearcache``); at most this
+    # many sessions and cache scopes. False: every request reads Redis.
+    redis_near_cache: bool = True
+    near_cache_entries: int = 100_000
     # One of several worker processes (``serve --workers``): the SIP2 faces listen with
     # SO_REUSEPORT beside the others' (the HTTP port is handled by ``serve_app``).
     reuse_port: bool = False
