@@ -21,6 +21,7 @@ same process.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -41,6 +42,9 @@ TOKEN_BYTES = 32  # 256 bits of randomness: guessing a live token is hopeless
 # the session once (in Redis: one write a second, not one per request), and the idle timeout
 # (minutes) ends at most this much early.
 TOUCH_RESOLUTION = timedelta(seconds=1)
+
+# Sessions a login looks at for expiry in memory (``MemorySessionStore``): a constant cost.
+PURGE_STEP = 8
 
 
 def token_hash(token: str) -> str:
@@ -219,9 +223,16 @@ class MemorySessionStore(_SessionMaker):
         self._sessions.pop(token_hash(token), None)
 
     def _purge_expired(self) -> None:
+        """Look at the ``PURGE_STEP`` oldest sessions: drop the expired, move the others
+        last. Each login costs the same however many sessions live (issue 17: it scanned
+        them all), and every expired session is dropped within a few rounds of logins
+        (an expired one is also dropped when its token is used)."""
         now = self._clock()
-        for key in [k for k, s in self._sessions.items() if s.expired_at(now)]:
-            del self._sessions[key]
+        sessions = self._sessions
+        for key in list(itertools.islice(sessions, PURGE_STEP)):
+            session = sessions.pop(key)
+            if not session.expired_at(now):
+                sessions[key] = session
 
 
 class RedisSessionStore(_SessionMaker):
