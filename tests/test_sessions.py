@@ -13,6 +13,7 @@ from ils_gateway.domain.errors import SessionExpired
 from ils_gateway.domain.vocab import Channel
 from ils_gateway.sealing import SealedState
 from ils_gateway.state.sessions import (
+    PURGE_STEP,
     MemorySessionStore,
     RedisSessionStore,
     SessionData,
@@ -221,3 +222,26 @@ async def test_redis_touch_within_a_second_sends_no_write(
         assert len(writes) == 1
     finally:
         redis_client.set = real_set
+
+
+async def test_a_login_looks_at_a_few_sessions_however_many_live(
+    clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 17: every login scanned all sessions for expired ones (CPU grew with the crowd).
+    store = MemorySessionStore(clock=clock)
+    for _ in range(2000):
+        await login(store)
+    looked: list[int] = []
+    real = SessionData.expired_at
+    monkeypatch.setattr(
+        SessionData, "expired_at", lambda self, now: looked.append(1) or real(self, now)
+    )
+    await login(store)
+    assert len(looked) <= PURGE_STEP
+    monkeypatch.undo()
+    # Expired sessions still go, a few per login: after the idle timeout, as many logins as
+    # there were sessions leave none of the old ones.
+    clock.now += timedelta(hours=2)
+    for _ in range(2001 // PURGE_STEP + 1):
+        await login(store)
+    assert len(store._sessions) == 2001 // PURGE_STEP + 1

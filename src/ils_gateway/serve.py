@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
 from collections.abc import Coroutine
 from datetime import datetime
 from pathlib import Path
@@ -43,6 +44,7 @@ from ils_gateway.runtime.settings import GatewaySettings
 from ils_gateway.runtime.store import StoreSettings, store_settings
 from ils_gateway.tenants.backends import Sip2Backend
 from ils_gateway.tenants.loader import TenantConfigError, TenantRegistry, load_tenants
+from ils_gateway.workers import reserve_port, run_workers, workers_problem
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 
@@ -180,6 +182,24 @@ def _refuse_what_cannot_run(path: Path, registry: TenantRegistry) -> None:
     "(10:00 Asia/Tokyo) or date-time (Asia/Tokyo unless it names an offset). Sample data is "
     "written as of it. Default: now (--simulate) or the sample instant (no --config).",
 )
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=int,
+    envvar="ILS_GATEWAY_WORKERS",
+    help="Processes serving the port (SO_REUSEPORT), each with its own event loop and Redis "
+    "client; more than 1 needs --redis and --config.",
+)
+@click.option(
+    "--shutdown-delay",
+    default=0.0,
+    show_default=True,
+    type=float,
+    envvar="ILS_GATEWAY_SHUTDOWN_DELAY",
+    help="Seconds to keep serving with /readyz at 503 after SIGTERM, so a balancer stops "
+    "sending requests before the port closes (a second signal ends it early).",
+)
 def serve(
     settings_file: Path | None,
     config_path: Path | None,
@@ -191,6 +211,8 @@ def serve(
     forwarded_header: str | None,
     simulate: bool,
     now: datetime | None,
+    workers: int,
+    shutdown_delay: float,
 ) -> None:
     """Serve the patron API (embedded simulated library when no --config is given)."""
     try:
@@ -208,6 +230,10 @@ def serve(
         for problem in exc.problems:
             click.echo(f"ils-gateway serve: {problem}", err=True)
         raise SystemExit(1) from None
+    refusal = workers_problem(workers, server.redis_url, server.config)
+    if refusal is not None:
+        click.echo(refusal, err=True)
+        raise SystemExit(2)
     configure_logging()
     try:
         secret = server.store_secret.get_secret_value() if server.store_secret else None
@@ -222,7 +248,14 @@ def serve(
         if simulate:
             click.echo("--simulate needs --config (without it the demo is simulated)", err=True)
             raise SystemExit(2)
-        _run(serve_app(_embedded_app(redis_url, store, proxies, now), host, port))
+        _run(
+            serve_app(
+                _embedded_app(redis_url, store, proxies, now),
+                host,
+                port,
+                shutdown_delay=shutdown_delay,
+            )
+        )
         return
     try:
         registry = load_tenants(config_path)
@@ -233,7 +266,7 @@ def serve(
     _refuse_what_cannot_run(config_path, registry)
     if simulate:
         app = simulated_app(registry, now=now, store=store, **proxies)
-        _run(serve_app(app, host, port))
+        _run(serve_app(app, host, port, shutdown_delay=shutdown_delay))
         return
     if now is not None:
         click.echo(
@@ -241,7 +274,27 @@ def serve(
         )
         raise SystemExit(2)
     settings = GatewaySettings(tenants=registry, store=store, **proxies)
-    _run(serve_app(_faces(settings), host, port))
+    if workers == 1:
+        _run(serve_app(_faces(settings), host, port, shutdown_delay=shutdown_delay))
+        return
+    try:
+        reserved = reserve_port(host, port)
+    except OSError as exc:
+        click.echo(f"cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
+        raise SystemExit(1) from None
+    port = int(reserved.getsockname()[1])  # port 0: the one the kernel chose, for all
+    click.echo(f"ils-gateway: {workers} workers on http://{host}:{port} (pid {os.getpid()})")
+
+    settings = dataclasses.replace(settings, reuse_port=True)
+
+    def worker(_index: int) -> None:
+        reserved.close()
+        asyncio.run(
+            serve_app(_faces(settings), host, port, reuse_port=True, shutdown_delay=shutdown_delay)
+        )
+
+    with reserved:
+        raise SystemExit(run_workers(worker, workers))
 
 
 def _run(serving: Coroutine[Any, Any, None]) -> None:

@@ -23,18 +23,21 @@ async def test_a_process_opens_one_redis_client_for_all_its_shared_state(
     make_client, redis_url: str, redis_prefix: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     opened: list[Any] = []
-    real = aioredis.from_url
+    real = aioredis.Redis.from_pool
 
     def counting(*args: Any, **kwargs: Any) -> Any:
         opened.append(real(*args, **kwargs))
         return opened[-1]
 
-    monkeypatch.setattr(aioredis, "from_url", counting)
+    monkeypatch.setattr(aioredis.Redis, "from_pool", counting)
     client = await make_client(WITH_ELIBRARY, redis_url=redis_url, redis_prefix=redis_prefix)
     # Sessions, Idempotency-Keys, the read caches (ILS and e-library) and the bridge's rate
     # limits: all over the one client.
     assert len(opened) == 1
-    assert client.app[REDIS_KEY] is opened[0]
+    assert client.app[REDIS_KEY].client is opened[0]  # guarded: 503, never 500 (issue 17)
+    # over one bounded pool that waits for a free connection instead of failing
+    assert isinstance(opened[0].connection_pool, aioredis.BlockingConnectionPool)
+    assert opened[0].connection_pool.max_connections == 64
     assert client.app[SHARED_KEY].bridge_limiters.per_card is not None
     runtime = client.app[GATEWAY_KEY].tenant("koha-demo")
     assert runtime.ebooks.service is not None

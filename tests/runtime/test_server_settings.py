@@ -141,7 +141,7 @@ def test_serve_listens_where_the_settings_say(
 
     seen: dict[str, Any] = {}
 
-    def fake_serve_app(app: Coroutine[Any, Any, Any], host: str, port: int) -> None:
+    def fake_serve_app(app: Coroutine[Any, Any, Any], host: str, port: int, **_: Any) -> None:
         app.close()
         seen.update(host=host, port=port)
 

@@ -28,6 +28,7 @@ verifies them when the runner is made (tests/api/test_parser_errors.py pins the 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import json
 import logging
@@ -223,31 +224,63 @@ def install_log_filters() -> None:
             logger.addFilter(_FILTER)
 
 
+class Draining:
+    """Whether the process is shutting down: ``/readyz`` answers 503 from then on."""
+
+    __slots__ = ("on",)
+
+    def __init__(self) -> None:
+        self.on = False
+
+
+DRAINING_KEY = web.AppKey("draining", Draining)
+
+
 async def serve_app(
     app: web.Application | Awaitable[web.Application],
     host: str,
     port: int,
     stop: asyncio.Event | None = None,
+    *,
+    reuse_port: bool = False,
+    shutdown_delay: float = 0.0,
+    shutdown_timeout: float = 30.0,
 ) -> None:
     """Serve ``app`` on ``host:port`` through ``GatewayRunner`` until SIGINT/SIGTERM (or
-    ``stop`` is set), then clean up (``web.run_app``'s job, with the gateway's runner)."""
+    ``stop`` is set), then shut down gracefully (``web.run_app``'s job, with the gateway's
+    runner): readiness off (``DRAINING_KEY``: ``/readyz`` 503) and, for ``shutdown_delay``
+    seconds (or until a second signal), still serving so a balancer's probe sees it; then stop
+    listening, let the HTTP
+    requests in flight finish (up to ``shutdown_timeout`` seconds), then the app's cleanup
+    contexts in reverse: the SIP2 faces drain their connections, then the pools close.
+    ``reuse_port``: listen with SO_REUSEPORT beside the other workers (``serve --workers``)."""
     import signal
 
     if not isinstance(app, web.Application):
         app = await app
+    draining = Draining()
+    app[DRAINING_KEY] = draining
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
-    runner = GatewayRunner(app)
+    runner = GatewayRunner(app, shutdown_timeout=shutdown_timeout)
     try:
         # Inside the try: when a context fails to start (a kiosk face's port is busy), the
         # contexts already started are closed here, not by the loop's shutdown (a traceback).
         await runner.setup()
-        await web.TCPSite(runner, host, port).start()
+        await web.TCPSite(runner, host, port, reuse_port=reuse_port or None).start()
         print(f"======== Running on http://{host}:{port} ========", flush=True)
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         await stop.wait()
+        draining.on = True
+        if shutdown_delay > 0:
+            again = asyncio.Event()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, again.set)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(again.wait(), shutdown_delay)
     finally:
+        draining.on = True
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         await runner.cleanup()

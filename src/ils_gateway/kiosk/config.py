@@ -12,8 +12,9 @@ from ils_gateway.tenants.kiosk import KioskLogin, KioskSip2Config, KioskTls
 __all__ = ["KioskLogin", "KioskSip2Config", "KioskTls", "server_settings"]
 
 
-def server_settings(config: KioskSip2Config) -> SIP2ServerSettings:
-    """The ``SIP2Server`` settings ``config`` describes."""
+def server_settings(config: KioskSip2Config, *, reuse_port: bool = False) -> SIP2ServerSettings:
+    """The ``SIP2Server`` settings ``config`` describes (``reuse_port``: one of several
+    worker processes listens on the same port)."""
     return SIP2ServerSettings(
         host=config.host,
         port=config.port,
@@ -25,4 +26,5 @@ def server_settings(config: KioskSip2Config) -> SIP2ServerSettings:
         max_connections=config.max_connections,
         max_connections_per_address=config.max_connections_per_address,
         max_field_chars=config.max_field_chars,
+        reuse_port=reuse_port,
     )

@@ -57,7 +57,7 @@ from ils_gateway.domain.vocab import (
 )
 from ils_gateway.kiosk.config import KioskSip2Config, server_settings
 from ils_gateway.kiosk.services import KioskServices, kiosk_services
-from ils_gateway.runtime.keys import GATEWAY_KEY
+from ils_gateway.runtime.keys import GATEWAY_KEY, SETTINGS_KEY
 from ils_gateway.runtime.tenant import Gateway
 from ils_gateway.services import rules
 from ils_gateway.services.account import LoginLocked
@@ -721,7 +721,9 @@ def _requested_list(items: frozenset[SummaryItem] | set[SummaryItem]) -> _ListNa
 
 
 @asynccontextmanager
-async def open_kiosk_faces(gateway: Gateway) -> AsyncIterator[dict[str, SIP2Server]]:
+async def open_kiosk_faces(
+    gateway: Gateway, *, reuse_port: bool = False
+) -> AsyncIterator[dict[str, SIP2Server]]:
     """Start a SIP2 face for every tenant whose ``kiosk_sip2`` is enabled; close them on exit.
 
     Yields the running servers by tenant id (their bound ports for tests and the operator).
@@ -733,7 +735,7 @@ async def open_kiosk_faces(gateway: Gateway) -> AsyncIterator[dict[str, SIP2Serv
             if config is None or not config.enabled:
                 continue
             face = KioskFace(kiosk_services(runtime), config)
-            server = SIP2Server(face.handle, server_settings(config))
+            server = SIP2Server(face.handle, server_settings(config, reuse_port=reuse_port))
             await stack.enter_async_context(server)
             log.info("kiosk.face_started", tenant=face.tenant_id, port=server.port)
             servers[face.tenant_id] = server
@@ -745,6 +747,7 @@ KIOSK_SERVERS_KEY = web.AppKey("kiosk_servers", dict)
 
 async def kiosk_context(app: web.Application) -> AsyncIterator[None]:
     """aiohttp cleanup context: the SIP2 faces run while the app runs (after the gateway)."""
-    async with open_kiosk_faces(app[GATEWAY_KEY]) as servers:
+    reuse_port = app[SETTINGS_KEY].reuse_port  # serve --workers: every worker listens
+    async with open_kiosk_faces(app[GATEWAY_KEY], reuse_port=reuse_port) as servers:
         app[KIOSK_SERVERS_KEY] = servers
         yield

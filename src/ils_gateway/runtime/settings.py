@@ -39,6 +39,20 @@ class GatewaySettings:
     # values sealed under keys derived from the server secret (``server_secret``).
     redis_url: str | None = None
     redis_prefix: str = "ilsgw:"
+    # The process's Redis pool (``runtime.shared.redis_client``): at most this many connections;
+    # a request past them waits up to ``redis_pool_timeout`` seconds for one (then 503, never
+    # 500); each command (and connecting) is bounded by ``redis_socket_timeout`` seconds.
+    redis_max_connections: int = 64
+    redis_pool_timeout: float = 2.0
+    redis_socket_timeout: float = 2.0
+    # A process-local near cache of decoded sessions and cached reads in front of Redis, kept
+    # correct by invalidations on a Redis channel (``ils_gateway.nearcache``); at most this
+    # many sessions and cache scopes. False: every request reads Redis.
+    redis_near_cache: bool = True
+    near_cache_entries: int = 100_000
+    # One of several worker processes (``serve --workers``): the SIP2 faces listen with
+    # SO_REUSEPORT beside the others' (the HTTP port is handled by ``serve_app``).
+    reuse_port: bool = False
     # The gateway store (basket, sequences, shelves, reading history…); None: those are off.
     store: StoreSettings | None = None
     # The server secret shared state is sealed with; None: the store's (the usual case).

@@ -8,6 +8,20 @@ to the same process.
 ``open_redis(settings)`` opens that client (closed on exit); ``shared_state(settings, redis)``
 builds the stores over it.
 
+The client waits instead of failing (issue 17): its pool is a ``BlockingConnectionPool`` of
+``redis_max_connections`` (a request past that waits up to ``redis_pool_timeout`` seconds for a
+free connection instead of ``MaxConnectionsError``), every command is bounded by
+``redis_socket_timeout``, and a dropped connection is retried once (a Redis restart). Whatever
+still fails reaches the stores as ``SharedStateUnavailable`` (``GuardedRedis``): a 503 problem
+with ``Retry-After`` for sessions, keys and limits, a bypass for the read caches
+(``RedisReadCache``: reads go to the library system), never a 500.
+
+With ``redis_near_cache`` (the default) the process keeps decoded sessions and cached reads in
+a ``NearCache`` in front of Redis, and a task listens on ``<prefix>invalidate`` on a connection
+of its own: every process drops an entry when another publishes that it changed (a logout, a
+scope expired by a write). The near cache is trusted only while that subscription holds; it is
+emptied when the connection is lost and used again once the subscription is back.
+
 In Redis nothing personal is readable (issue 15): every store names its keys by a keyed hash
 and seals what holds personal data, through the one codec ``ils_gateway.sealing`` with keys
 derived from the server secret (``GatewaySettings.server_secret``: the store's), which every
@@ -19,13 +33,21 @@ patron's cached reads in the tenant's services.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import inspect
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from types import TracebackType
 from typing import Any
+
+import structlog
 
 from ils_gateway.adapters.resilience.cache import MemoryReadCache, ReadCache, RedisReadCache
 from ils_gateway.domain.clock import epoch_seconds
+from ils_gateway.domain.shared_state import SharedStateUnavailable
+from ils_gateway.nearcache import NearCache
 from ils_gateway.runtime.settings import GatewaySettings
 from ils_gateway.sealing import SealedState
 from ils_gateway.services.ebooks.bridge import BridgeLimiters
@@ -37,6 +59,8 @@ from ils_gateway.state.idempotency import (
 )
 from ils_gateway.state.loginguard import LoginGuard, LoginLimit, MemoryLoginGuard, RedisLoginGuard
 from ils_gateway.state.sessions import MemorySessionStore, RedisSessionStore
+
+_log = structlog.get_logger("ils_gateway.runtime.shared")
 
 
 class SecretMissing(ValueError):
@@ -91,18 +115,162 @@ class SharedState:
     login_guard: LoginGuard
 
 
+def _unavailable(exc: BaseException) -> SharedStateUnavailable:
+    return SharedStateUnavailable(operator_detail=f"redis: {type(exc).__name__}")
+
+
+class _GuardedPipeline:
+    """A pipeline whose ``execute`` raises ``SharedStateUnavailable`` for Redis's failures;
+    queuing commands is delegated as it is (nothing is sent before ``execute``)."""
+
+    __slots__ = ("_errors", "_pipe")
+
+    def __init__(self, pipe: Any, errors: tuple[type[BaseException], ...]) -> None:
+        self._pipe = pipe
+        self._errors = errors
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._pipe, name)
+
+    async def __aenter__(self) -> _GuardedPipeline:
+        await self._pipe.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._pipe.__aexit__(exc_type, exc, tb)
+
+    async def execute(self, raise_on_error: bool = True) -> list[Any]:
+        try:
+            result: list[Any] = await self._pipe.execute(raise_on_error=raise_on_error)
+        except self._errors as exc:
+            raise _unavailable(exc) from exc
+        return result
+
+
+class GuardedRedis:
+    """A ``redis.asyncio.Redis`` whose commands raise ``SharedStateUnavailable`` (a 503 with
+    ``Retry-After``) when Redis cannot be reached, times out or has no free connection, instead
+    of ``redis.exceptions.*`` (which would be a 500). Commands are the client's own, awaited;
+    ``pipeline()`` is guarded at ``execute``. ``client`` is the wrapped client (the owner closes
+    it)."""
+
+    def __init__(self, client: Any, near: NearCache | None = None) -> None:
+        from redis.exceptions import RedisError
+
+        self.client = client
+        self.near = near
+        self._errors: tuple[type[BaseException], ...] = (RedisError, OSError, TimeoutError)
+
+    def pipeline(self, transaction: bool = True) -> _GuardedPipeline:
+        """The client's pipeline, guarded at ``execute``."""
+        return _GuardedPipeline(self.client.pipeline(transaction=transaction), self._errors)
+
+    def __getattr__(self, name: str) -> Any:
+        command = getattr(self.client, name)
+        if not callable(command):
+            return command
+        errors = self._errors
+
+        async def guarded(*args: Any, **kwargs: Any) -> Any:
+            try:
+                result = command(*args, **kwargs)
+                return await result if inspect.isawaitable(result) else result
+            except errors as exc:
+                raise _unavailable(exc) from exc
+
+        setattr(self, name, guarded)  # made once per command name
+        return guarded
+
+
+def redis_client(settings: GatewaySettings) -> Any:
+    """A ``redis.asyncio.Redis`` for ``settings.redis_url`` over its own bounded, waiting pool
+    (closed with the client). Not guarded: ``open_redis`` wraps it."""
+    import redis.asyncio as aioredis
+    from redis.asyncio.retry import Retry
+    from redis.backoff import ExponentialBackoff
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    assert settings.redis_url is not None
+    pool = aioredis.BlockingConnectionPool.from_url(
+        settings.redis_url,
+        max_connections=settings.redis_max_connections,
+        timeout=settings.redis_pool_timeout,
+        socket_timeout=settings.redis_socket_timeout,
+        socket_connect_timeout=settings.redis_socket_timeout,
+        health_check_interval=30,
+        # One retry, at once: a connection dropped by a Redis restart is made anew; a Redis
+        # that is down fails fast (503) rather than after seconds of backing off.
+        retry=Retry(ExponentialBackoff(cap=0.05, base=0.01), retries=1),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+    )
+    return aioredis.Redis.from_pool(pool)
+
+
+async def listen_for_invalidations(url: str, near: NearCache) -> None:
+    """Keep ``near`` in step with the channel: drop what others say changed; empty it and
+    stop trusting it whenever the subscription is lost, until it is back. Runs until
+    cancelled."""
+    import redis.asyncio as aioredis
+
+    # A connection of its own, without a read timeout: it waits for messages.
+    client = aioredis.Redis.from_url(url, health_check_interval=15, socket_connect_timeout=2)
+    delay = 0.05
+    try:
+        while True:
+            pubsub: Any = client.pubsub()
+            try:
+                await pubsub.subscribe(near.channel)
+                async for message in pubsub.listen():
+                    kind = message["type"]
+                    if kind == "subscribe":
+                        near.start()
+                        delay = 0.05
+                    elif kind == "message":
+                        data = message["data"]
+                        near.invalidate(data.decode() if isinstance(data, bytes) else data)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # lost: nothing kept can be trusted now
+                near.stop()
+                _log.warning("near_cache_unsubscribed", error=type(exc).__name__)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+            finally:
+                near.stop()
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+    finally:
+        await client.aclose()
+
+
 @asynccontextmanager
 async def open_redis(settings: GatewaySettings) -> AsyncIterator[Any]:
-    """The process's one Redis client (None without ``redis_url``); closed on exit."""
+    """The process's one Redis client, guarded (``GuardedRedis``; None without
+    ``redis_url``), with its near cache listening for invalidations (``redis_near_cache``);
+    all closed on exit."""
     if settings.redis_url is None:
         yield None
         return
-    import redis.asyncio as aioredis
-
-    client = aioredis.from_url(settings.redis_url)
+    client = redis_client(settings)
+    near: NearCache | None = None
+    listener: asyncio.Task[None] | None = None
+    if settings.redis_near_cache:
+        near = NearCache(f"{settings.redis_prefix}invalidate", settings.near_cache_entries)
+        near.changed = asyncio.Event()
+        listener = asyncio.create_task(listen_for_invalidations(settings.redis_url, near))
     try:
-        yield client
+        yield GuardedRedis(client, near)
     finally:
+        if listener is not None:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
         await client.aclose()
 
 
@@ -135,12 +303,20 @@ def shared_state(settings: GatewaySettings, redis: Any = None) -> SharedState:
     prefix = settings.redis_prefix
     sealed = shared_sealing(settings)
     redis_idempotency = RedisIdempotencyStore(redis, sealed=sealed, prefix=prefix)
-    sessions = RedisSessionStore(redis, sealed=sealed, prefix=prefix, clock=settings.clock)
+    near: NearCache | None = getattr(redis, "near", None)
+    sessions = RedisSessionStore(
+        redis, sealed=sealed, prefix=prefix, clock=settings.clock, near=near
+    )
     return SharedState(
         sessions=PatronSessions(sessions, on_end=(redis_idempotency.forget_session,)),
         idempotency=redis_idempotency,
         read_cache=lambda: RedisReadCache(
-            redis, sealed=sealed, prefix=prefix, personal_keep_for=personal, clock=seconds
+            redis,
+            sealed=sealed,
+            prefix=prefix,
+            personal_keep_for=personal,
+            clock=seconds,
+            near=near,
         ),
         bridge_limiters=BridgeLimiters.in_redis(redis, prefix, seconds, sealed),
         login_guard=KeyedLoginGuard(RedisLoginGuard(redis, prefix=prefix, clock=seconds), sealed),

@@ -121,6 +121,8 @@ class SIP2ServerSettings:
     closes the connection before any handler sees it."""
     shutdown_grace: float = 5.0
     """Seconds ``aclose()`` lets requests being handled finish before cancelling them."""
+    reuse_port: bool = False
+    """Listen with SO_REUSEPORT, beside the same face in other processes (``serve --workers``)."""
 
 
 @dataclass
@@ -149,7 +151,11 @@ class SIP2Server:
         if self._server is not None:
             raise RuntimeError("server already started")
         self._server = await asyncio.start_server(
-            self._serve, self.settings.host, self.settings.port, ssl=self.settings.ssl
+            self._serve,
+            self.settings.host,
+            self.settings.port,
+            ssl=self.settings.ssl,
+            reuse_port=self.settings.reuse_port or None,
         )
         self._address = self._server.sockets[0].getsockname()[:2]
 

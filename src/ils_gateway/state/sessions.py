@@ -21,6 +21,7 @@ same process.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 from ils_gateway.domain.clock import Clock, system_clock
 from ils_gateway.domain.errors import SessionExpired
 from ils_gateway.domain.vocab import Channel
+from ils_gateway.nearcache import NearCache
 from ils_gateway.sealing import SealBroken, SealedState
 
 TOKEN_BYTES = 32  # 256 bits of randomness: guessing a live token is hopeless
@@ -40,6 +42,9 @@ TOKEN_BYTES = 32  # 256 bits of randomness: guessing a live token is hopeless
 # the session once (in Redis: one write a second, not one per request), and the idle timeout
 # (minutes) ends at most this much early.
 TOUCH_RESOLUTION = timedelta(seconds=1)
+
+# Sessions a login looks at for expiry in memory (``MemorySessionStore``): a constant cost.
+PURGE_STEP = 8
 
 
 def token_hash(token: str) -> str:
@@ -218,9 +223,16 @@ class MemorySessionStore(_SessionMaker):
         self._sessions.pop(token_hash(token), None)
 
     def _purge_expired(self) -> None:
+        """Look at the ``PURGE_STEP`` oldest sessions: drop the expired, move the others
+        last. Each login costs the same however many sessions live (issue 17: it scanned
+        them all), and every expired session is dropped within a few rounds of logins
+        (an expired one is also dropped when its token is used)."""
         now = self._clock()
-        for key in [k for k, s in self._sessions.items() if s.expired_at(now)]:
-            del self._sessions[key]
+        sessions = self._sessions
+        for key in list(itertools.islice(sessions, PURGE_STEP)):
+            session = sessions.pop(key)
+            if not session.expired_at(now):
+                sessions[key] = session
 
 
 class RedisSessionStore(_SessionMaker):
@@ -233,6 +245,11 @@ class RedisSessionStore(_SessionMaker):
     it after the idle timeout (refreshed on each touch), and the injected clock is checked as
     well. Touches only rewrite a key that still exists, so a logout racing a request is never
     undone. ``redis`` is a ``redis.asyncio.Redis`` the caller owns.
+
+    ``near`` (optional): the process's ``NearCache``. A session read or written here is kept
+    decoded in it; a request within ``TOUCH_RESOLUTION`` of the last touch is then answered
+    from it without Redis. Ending a session or changing its flag or extra publishes its name
+    on the near cache's channel, so every process drops its copy at once.
     """
 
     def __init__(
@@ -242,11 +259,13 @@ class RedisSessionStore(_SessionMaker):
         sealed: SealedState,
         prefix: str = "ilsgw:",
         clock: Clock = system_clock,
+        near: NearCache | None = None,
     ) -> None:
         self._redis = redis
         self._sealed = sealed
         self._prefix = prefix
         self._clock = clock
+        self._near = near
 
     def _key(self, token: str) -> str:
         return f"{self._prefix}session:{token_hash(token)}"
@@ -271,8 +290,19 @@ class RedisSessionStore(_SessionMaker):
         extra: Mapping[str, JsonValue] | None = None,
     ) -> SessionData:
         key = self._key(token)
+        near = self._near
+        seq = 0
+        if near is not None:
+            kept: SessionData | None = near.get(key)
+            if kept is not None and password_change_required is None and extra is None:
+                now = self._clock()
+                if not kept.expired_at(now) and not _worth_writing(kept, now, None, None):
+                    return kept  # touched less than TOUCH_RESOLUTION ago: nothing to write
+            seq = near.seq
         raw = await self._redis.get(key)
         if raw is None:
+            if near is not None:
+                near.invalidate(key)
             raise SessionExpired()
         try:
             session = SessionData.model_validate_json(self._sealed.open(raw, context=key))
@@ -283,6 +313,8 @@ class RedisSessionStore(_SessionMaker):
             await self._redis.delete(key)
             raise SessionExpired()
         if not _worth_writing(session, now, password_change_required, extra):
+            if near is not None:
+                near.put(key, session, seq)
             return session
         session = session.model_copy(update=_changes(now, password_change_required, extra))
         stored = await self._redis.set(
@@ -290,7 +322,17 @@ class RedisSessionStore(_SessionMaker):
         )
         if not stored:  # ended meanwhile
             raise SessionExpired()
+        if near is not None:
+            if password_change_required is not None or extra is not None:
+                await self._redis.publish(near.channel, key)  # others drop their copy
+                near.invalidate(key)
+                seq = near.seq
+            near.put(key, session, seq)
         return session
 
     async def end(self, token: str) -> None:
-        await self._redis.delete(self._key(token))
+        key = self._key(token)
+        await self._redis.delete(key)
+        if self._near is not None:
+            self._near.invalidate(key)
+            await self._redis.publish(self._near.channel, key)

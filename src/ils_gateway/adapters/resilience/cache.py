@@ -9,7 +9,9 @@ personal data; ``GatewaySettings.personal_data_minutes``), any other ``keep_for`
 ``forget(scope)`` drops a scope at once (a patron's, at logout).
 
 The shared cache names scopes and keys in Redis by their keyed hash and seals every entry
-(``ils_gateway.sealing``): Redis shows no card, title or item id.
+(``ils_gateway.sealing``): Redis shows no card, title or item id. When Redis does not answer
+(``SharedStateUnavailable`` from the runtime's guarded client) the shared cache is bypassed:
+a read is a miss (the caller asks the library system), a write is dropped, and nothing fails.
 
 ``expire(scope, key=None)`` ends the freshness of a scope's entries (or of one key) without
 forgetting them: it records the time, and an entry whose read *started* before that time is no
@@ -27,8 +29,14 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
+import structlog
+
 from ils_gateway.domain.clock import EpochSeconds
+from ils_gateway.domain.shared_state import SharedStateUnavailable
+from ils_gateway.nearcache import NearCache
 from ils_gateway.sealing import SealBroken, SealedState
+
+_log = structlog.get_logger("ils_gateway.adapters.resilience.cache")
 
 _WHOLE_SCOPE = ""
 _PATRON = "patron\x00"
@@ -195,6 +203,12 @@ class RedisReadCache:
     every key (e.g. ``"ilsgw:"``). The hash of a scope is named ``<prefix>cache:<keyed hash of
     the scope>``, its fields by the keyed hash of their key, and each entry is sealed, bound to
     its scope and key (``sealed``; ``ils_gateway.sealing``).
+
+    ``near`` (optional): the process's ``NearCache``. An entry read from Redis is kept in it
+    (with its decoded value once the caller decoded it: ``keep_decoded``), so the next hits in
+    this process need neither Redis nor decoding (``peek``); expiring or forgetting a scope
+    publishes its name so every process drops its copy at once. A kept entry is served no
+    longer than the scope's keep_for after it was kept.
     """
 
     def __init__(
@@ -206,6 +220,7 @@ class RedisReadCache:
         keep_for: float = 24 * 3600,
         personal_keep_for: float = DEFAULT_PERSONAL_KEEP_FOR,
         clock: EpochSeconds = time.time,
+        near: NearCache | None = None,
     ) -> None:
         self._redis = redis
         self._sealed = sealed
@@ -213,6 +228,9 @@ class RedisReadCache:
         self._keep_for_ms = int(keep_for * 1000)
         self._personal_keep_for_ms = int(personal_keep_for * 1000)
         self._clock = clock
+        self._near = near
+        if near is None:  # no sync peek: the caller awaits get
+            self.peek = None  # type: ignore[method-assign,assignment]  # absent without a near cache
 
     def _name(self, scope: str) -> str:
         return f"{self._prefix}cache:{self._sealed.name('cache', scope)}"
@@ -223,11 +241,63 @@ class RedisReadCache:
     def _keep_ms(self, scope: str) -> int:
         return self._personal_keep_for_ms if is_personal(scope) else self._keep_for_ms
 
+    def peek(self, scope: str, key: str, now: float | None = None) -> CachedRead | None:
+        """The entry kept in this process (near cache), without awaiting; None if not kept."""
+        near = self._near
+        if near is None or not near.active:
+            return None
+        kept = near.get("c:" + self._name(scope))
+        if kept is None:
+            return None
+        found = kept.get(key)
+        if found is None:
+            return None
+        entry, kept_at = found
+        if (self._clock() if now is None else now) - kept_at >= self._keep_ms(scope) / 1000:
+            return None
+        return entry  # type: ignore[no-any-return]  # the CachedRead kept by _keep
+
+    def keep_decoded(self, scope: str, key: str, entry: CachedRead) -> None:
+        """Keep ``entry`` (a kept entry with its decoded value added) in place of the kept one."""
+        near = self._near
+        if near is None or not near.active:
+            return
+        kept = near.get("c:" + self._name(scope))
+        if kept is not None and key in kept and kept[key][0].payload is entry.payload:
+            kept[key] = (entry, kept[key][1])
+
+    def _keep(self, name: str, key: str, entry: CachedRead, seq: int) -> None:
+        near = self._near
+        assert near is not None
+        kept = near.get("c:" + name)
+        if kept is None:
+            kept = {}
+            near.put("c:" + name, kept, seq)
+        if seq == near.seq:
+            kept[key] = (entry, self._clock())
+
+    async def _invalidate(self, name: str) -> None:
+        near = self._near
+        if near is not None:
+            near.invalidate("c:" + name)
+            await self._redis.publish(near.channel, "c:" + name)
+
     async def get(self, scope: str, key: str) -> CachedRead | None:
+        near = self._near
+        seq = 0
+        if near is not None:
+            hit = self.peek(scope, key)
+            if hit is not None:
+                return hit
+            seq = near.seq
         name, field = self._name(scope), self._field(key)
-        raw, whole_mark, key_mark = await self._redis.hmget(
-            name, "=" + field, "!" + _WHOLE_SCOPE, "!" + field
-        )
+        try:
+            raw, whole_mark, key_mark = await self._redis.hmget(
+                name, "=" + field, "!" + _WHOLE_SCOPE, "!" + field
+            )
+        except SharedStateUnavailable:  # bypassed: the caller asks the library system
+            _log.warning("read_cache_bypassed", operation="get")
+            return None
         if raw is None:
             return None
         try:  # the payload only: a process decodes it for itself
@@ -236,24 +306,39 @@ class RedisReadCache:
             return None
         entry = CachedRead(data["p"].encode(), float(data["r"]), float(data["f"]))
         marks = [float(m) for m in (whole_mark, key_mark) if m is not None]
-        return _apply_expiry(entry, max(marks, default=None))
+        entry = _apply_expiry(entry, max(marks, default=None))
+        if near is not None:
+            self._keep(name, key, entry, seq)
+        return entry
 
     async def put(self, scope: str, key: str, entry: CachedRead) -> None:
         name, field = self._name(scope), self._field(key)
         plain = {"p": entry.payload.decode(), "r": entry.read_at, "f": entry.fresh_until}
         sealed = self._sealed.seal_json(plain, context=f"{name}={field}")
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(name, "=" + field, sealed)
-            pipe.pexpire(name, self._keep_ms(scope))
-            await pipe.execute()
+        await self._send(name, "=" + field, sealed, scope, "put")
 
     async def expire(self, scope: str, key: str | None = None) -> None:
         name = self._name(scope)
         mark = "!" + (_WHOLE_SCOPE if key is None else self._field(key))
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(name, mark, repr(self._clock()))
-            pipe.pexpire(name, self._keep_ms(scope))
-            await pipe.execute()
+        await self._send(name, mark, repr(self._clock()), scope, "expire")
+        try:
+            await self._invalidate(name)
+        except SharedStateUnavailable:
+            _log.warning("read_cache_bypassed", operation="expire")
 
     async def forget(self, scope: str) -> None:
-        await self._redis.delete(self._name(scope))
+        name = self._name(scope)
+        try:
+            await self._redis.delete(name)
+            await self._invalidate(name)
+        except SharedStateUnavailable:  # Redis forgets it by itself after keep_for
+            _log.warning("read_cache_bypassed", operation="forget")
+
+    async def _send(self, name: str, field: str, value: Any, scope: str, operation: str) -> None:
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.hset(name, field, value)
+                pipe.pexpire(name, self._keep_ms(scope))
+                await pipe.execute()
+        except SharedStateUnavailable:  # dropped: the cache is never a reason to fail
+            _log.warning("read_cache_bypassed", operation=operation)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -107,7 +108,7 @@ class GuardedCalls:
         read_at = self.clock()
         if cached is not None and cached.fresh(read_at):
             self.metrics["cache_hits"] += 1
-            return self.decoded(cached, adapter)
+            return self.hit(cached, adapter, scope, key)
         self.metrics["cache_misses"] += 1
         try:
             value = await self.read(op, call)
@@ -133,7 +134,7 @@ class GuardedCalls:
         if cached is None or not cached.fresh(now):
             return None
         self.metrics["cache_hits"] += 1
-        return self.decoded(cached, adapter)
+        return self.hit(cached, adapter, scope, key)
 
     @staticmethod
     def entry(value: T, adapter: TypeAdapter[T], read_at: float, fresh_for: float) -> CachedRead:
@@ -146,6 +147,18 @@ class GuardedCalls:
         if cached.value is not None:
             return _handed_out(cached.value)  # type: ignore[no-any-return]  # the kept value is the T that was read
         return adapter.validate_json(cached.payload)
+
+    def hit(self, cached: CachedRead, adapter: TypeAdapter[T], scope: str, key: str) -> T:
+        """``decoded``, the decoded value handed back to a cache that keeps decoded values in
+        the process (``keep_decoded``: the shared cache's near cache), so the next hit needs
+        no decoding."""
+        if cached.value is not None:
+            return _handed_out(cached.value)  # type: ignore[no-any-return]  # the kept value is the T that was read
+        value = adapter.validate_json(cached.payload)
+        keep = getattr(self.cache, "keep_decoded", None)
+        if keep is not None:
+            keep(scope, key, replace(cached, value=_kept(value)))
+        return value
 
     def serving_stale(self, op: str, cached: CachedRead, exc: BaseException) -> None:
         """Count, log and report (``track_freshness``) one answer served from last good data."""

@@ -1,0 +1,435 @@
+"""Load benchmark of the gateway as deployed (issue 17): separate processes, load over TCP.
+
+Run: ``.venv/bin/python benchmarks/load.py [--quick] [--seconds S] [--clients C] [--loaders L]``.
+
+What runs, each in its own process:
+- the Koha REST simulator (``ils-gateway simulate koha``), the library system;
+- the gateway (``serve``'s own code path: ``serve_app``, and ``run_workers`` for 2 workers)
+  in three shapes: 1 worker in memory, 1 worker with Redis, 2 workers with Redis (2 workers in
+  memory are refused by ``serve``: sessions would not be shared). Two tenants on the same
+  simulator: ``koha-demo`` (reads cached, fresh 60 s) and ``koha-nocache`` (nothing fresh:
+  every read goes to the simulator), so cached and uncached reads come from one gateway;
+- a bare aiohttp app answering the cached loans body (the same bytes) on the same path;
+- the load generator: ``L`` processes of aiohttp clients, ``C`` connections in all, each
+  sending its next request when the last is answered (closed loop) for ``S`` seconds after a
+  warm-up.
+
+Scenarios: cached ``GET loans``, uncached ``GET loans`` (8 connections at most: each costs
+the simulator's work), renewals (``POST loans/{id}/renewal``
+with a new Idempotency-Key each: the library refuses most once the limit is reached, a 422 is
+an answer too) and the cached hold list. For each: requests/s, p50 and p99 latency, and CPU
+per request of the server processes (user + system from ``/proc``, the worker processes
+included), what one core could serve whatever else runs on this (shared) machine. Then the
+ratios the issue sets targets for: cached GET vs bare per core (≥ 0.6), p99 ≤ 3 × p50, Redis
+CPU per cached GET vs memory (≤ 1.3), two processes with Redis vs one in memory (≥ 1.7, by
+requests/s: needs two free cores to show).
+
+``--quick``: a fraction of a second per scenario, the Redis shapes only when Redis answers on
+127.0.0.1:6379 (a test runs it to check that it runs, not its figures).
+
+How this differs from ``benchmarks/api.py``: that one runs one in-process gateway and a
+single-process Python client, and prints the cached GET ratio; this one runs everything as
+deployed, with a multi-process load generator, more scenarios and the Redis shapes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import dataclasses
+import json
+import multiprocessing as mp
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+ROOT = Path(__file__).resolve().parents[1]
+KOHA_EXAMPLE = ROOT / "examples" / "tenants" / "koha-demo.toml"
+CLI = Path(sys.executable).with_name("ils-gateway")
+CARD, PASSWORD = "1000000001", "hanako01"
+CACHED, UNCACHED = "/v1/tenants/koha-demo", "/v1/tenants/koha-nocache"
+REDIS = "redis://127.0.0.1:6379/14"
+LOGIN = "\n[tenants.policy.login]\nmax_failures = 100000\nmax_failures_per_address = 100000\n"
+
+
+# -- servers -----------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _tenants(koha_url: str, directory: Path) -> Path:
+    text = KOHA_EXAMPLE.read_text(encoding="utf-8").replace("http://127.0.0.1:6201", koha_url)
+    nocache = text.replace('id = "koha-demo"', 'id = "koha-nocache"', 1)
+    path = directory / "tenants.toml"
+    path.write_text(text + LOGIN + "\n" + nocache + LOGIN, encoding="utf-8")
+    return path
+
+
+def _gateway_main(config: str, port: int, workers: int, redis_url: str | None) -> None:
+    """The gateway process: ``serve``'s code path, the no-cache tenant's reads never fresh."""
+    import logging
+
+    from ils_gateway.adapters.resilience.backend import CachePolicy, ResilientBackend
+    from ils_gateway.api.server import serve_app
+    from ils_gateway.logging import configure_logging
+    from ils_gateway.runtime.backends import resilient
+    from ils_gateway.runtime.settings import GatewaySettings
+    from ils_gateway.serve import _faces
+    from ils_gateway.tenants.loader import load_tenants
+    from ils_gateway.workers import reserve_port, run_workers
+
+    sys.stderr = open(os.devnull, "w")  # for the life of the process
+    configure_logging(json=True, level=logging.INFO)
+
+    def wrap(tenant: Any, backend: Any, cache: Any, seconds: Any) -> Any:
+        wrapped = resilient(tenant, backend, cache, seconds)
+        if tenant.id == "koha-nocache" and isinstance(wrapped, ResilientBackend):
+            wrapped._cache_policy = CachePolicy(patron_fresh_for=0.0)
+        return wrapped
+
+    settings = GatewaySettings(
+        tenants=load_tenants(Path(config)),
+        redis_url=redis_url,
+        secret=b"load-benchmark-secret-0123456789abcdef",
+        wrap_backend=wrap,
+        redis_prefix=f"load-{uuid.uuid4().hex[:8]}:",
+    )
+    if workers == 1:
+        asyncio.run(serve_app(_faces(settings), "127.0.0.1", port))
+        return
+    reserved = reserve_port("127.0.0.1", port)
+    settings = dataclasses.replace(settings, reuse_port=True)
+
+    def worker(_index: int) -> None:
+        reserved.close()
+        asyncio.run(serve_app(_faces(settings), "127.0.0.1", port, reuse_port=True))
+
+    raise SystemExit(run_workers(worker, workers))
+
+
+def _bare_main(body: bytes, port: int) -> None:
+    async def loans(request: web.Request) -> web.Response:
+        return web.Response(body=body, content_type="application/json")
+
+    async def main() -> None:
+        app = web.Application()
+        app.router.add_get(CACHED + "/loans", loans)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        print("======== Running on", flush=True)
+        await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
+def _wait_for(process: subprocess.Popen[str], start: str, count: int = 1) -> str:
+    assert process.stdout is not None
+    seen, first = 0, ""
+    deadline = time.monotonic() + 120
+    while seen < count:
+        line = process.stdout.readline()
+        if not line or time.monotonic() > deadline:
+            raise RuntimeError(f"process ended or hung before {start!r}")
+        if line.startswith(start):
+            seen, first = seen + 1, first or line.strip()
+    return first
+
+
+@contextlib.contextmanager
+def _process(args: list[str], start: str, count: int = 1) -> Iterator[tuple[int, str]]:
+    process = subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT
+    )
+    try:
+        yield process.pid, _wait_for(process, start, count)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _python(*args: str) -> list[str]:
+    return [sys.executable, str(Path(__file__).resolve()), *args]
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of ``pid`` and its children alive now (the workers), from /proc."""
+    total = 0.0
+    pids = [pid]
+    with contextlib.suppress(OSError):
+        pids += [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    for one in pids:
+        with contextlib.suppress(OSError), open(f"/proc/{one}/stat") as stat:
+            fields = stat.read().rpartition(")")[2].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+# -- load generator ----------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Job:
+    method: str
+    urls: tuple[str, ...]  # round robin per connection
+    headers: dict[str, str]
+    renew: bool = False  # a new Idempotency-Key each request
+    most: int = 0  # at most this many connections (0: all): slow requests, a short run
+
+
+async def _load(
+    job: Job, connections: int, warmup: float, seconds: float, ready: Any = None, go: Any = None
+) -> dict[str, Any]:
+    connector = aiohttp.TCPConnector(limit=0, force_close=False)
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    async with aiohttp.ClientSession(connector=connector) as http:
+        if ready is not None:  # start with the other load generators
+            ready.put(os.getpid())
+            await asyncio.get_running_loop().run_in_executor(None, go.wait)
+        start = time.perf_counter()
+        measure_from, until = start + warmup, start + warmup + seconds
+
+        async def one(n: int) -> None:
+            i = n
+            while True:
+                now = time.perf_counter()
+                if now >= until:
+                    return
+                headers = job.headers
+                if job.renew:
+                    headers = {**headers, "Idempotency-Key": uuid.uuid4().hex}
+                url = job.urls[i % len(job.urls)]
+                i += 1
+                async with http.request(job.method, url, headers=headers) as response:
+                    await response.read()
+                done = time.perf_counter()
+                if now >= measure_from:
+                    latencies.append(done - now)
+                    statuses[response.status] = statuses.get(response.status, 0) + 1
+
+        await asyncio.gather(*(one(n) for n in range(connections)))
+    return {"latencies": latencies, "statuses": statuses}
+
+
+def _loader_main(
+    job: Job, connections: int, warmup: float, seconds: float, out: Any, ready: Any, go: Any
+) -> None:
+    out.put(asyncio.run(_load(job, connections, warmup, seconds, ready, go)))
+
+
+@dataclasses.dataclass
+class Result:
+    rps: float
+    p50: float
+    p99: float
+    cpu_us: float
+    errors: int
+
+
+def drive(job: Job, pid: int, args: argparse.Namespace) -> Result:
+    """Run the load generator processes against ``job``; the server ``pid``'s CPU meanwhile."""
+    ctx = mp.get_context("spawn")
+    out, ready, go = ctx.Queue(), ctx.Queue(), ctx.Event()
+    clients = min(args.clients, job.most) if job.most else args.clients
+    per = max(1, clients // args.loaders)
+    loaders = [
+        ctx.Process(target=_loader_main, args=(job, per, args.warmup, args.seconds, out, ready, go))
+        for _ in range(args.loaders)
+    ]
+    for loader in loaders:
+        loader.start()
+    for _ in loaders:
+        ready.get(timeout=120)
+    go.set()
+    time.sleep(args.warmup)  # the load generators warm the server up meanwhile
+    cpu = _cpu_seconds(pid)
+    results = [out.get(timeout=args.warmup + args.seconds + 120) for _ in loaders]
+    cpu = _cpu_seconds(pid) - cpu
+    for loader in loaders:
+        loader.join()
+    latencies = sorted(x for r in results for x in r["latencies"])
+    statuses: dict[int, int] = {}
+    for r in results:
+        for status, n in r["statuses"].items():
+            statuses[status] = statuses.get(status, 0) + n
+    count = max(1, len(latencies))
+    errors = sum(n for status, n in statuses.items() if status >= 500)
+    return Result(
+        rps=len(latencies) / args.seconds,
+        p50=statistics.median(latencies) * 1000 if latencies else 0.0,
+        p99=latencies[min(len(latencies) - 1, int(count * 0.99))] * 1000 if latencies else 0.0,
+        cpu_us=cpu / count * 1e6,
+        errors=errors,
+    )
+
+
+# -- the run -----------------------------------------------------------------------------------
+
+
+async def _prepare(base: str) -> tuple[dict[str, str], list[str], bytes]:
+    """Log in on both tenants (one session token each), warm the cache; the renewable item
+    ids and the cached loans body."""
+    async with aiohttp.ClientSession() as http:
+        auth: dict[str, str] = {}
+        for tenant in (CACHED, UNCACHED):
+            async with http.post(
+                f"{base}{tenant}/sessions", json={"card_number": CARD, "password": PASSWORD}
+            ) as response:
+                assert response.status == 201, await response.text()
+                auth[tenant] = (await response.json())["token"]
+        headers = {"Authorization": f"Bearer {auth[CACHED]}"}
+        async with http.get(f"{base}{CACHED}/holds", headers=headers) as response:
+            assert response.status == 200, await response.text()
+        async with http.get(f"{base}{CACHED}/loans", headers=headers) as response:
+            assert response.status == 200, await response.text()
+            body = await response.read()
+        loans = json.loads(body)["loans"]
+        items = [loan["item"]["id"] for loan in loans] or ["none"]
+    return auth, items, body
+
+
+def _redis_answers() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=1) as s:
+            s.sendall(b"PING\r\n")
+            return s.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="check that it runs (seconds)")
+    parser.add_argument("--seconds", type=float, default=5.0, help="measured per scenario")
+    parser.add_argument("--warmup", type=float, default=1.0)
+    parser.add_argument("--clients", type=int, default=64, help="connections in all")
+    parser.add_argument("--loaders", type=int, default=2, help="load generator processes")
+    parser.add_argument("--no-redis", action="store_true")
+    parser.add_argument("command", nargs="*", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.command:  # a child process of this benchmark
+        if args.command[0] == "gateway":
+            _, config, port, workers, redis = args.command
+            _gateway_main(config, int(port), int(workers), None if redis == "-" else redis)
+        else:
+            _, body_file, port = args.command
+            _bare_main(Path(body_file).read_bytes(), int(port))
+        return
+    if args.quick:
+        args.seconds, args.warmup, args.clients, args.loaders = 1.0, 0.3, 8, 1
+    with_redis = not args.no_redis and _redis_answers()
+    shapes = [("1 process, memory", 1, None)]
+    if with_redis:
+        shapes += [("1 process, Redis", 1, REDIS), ("2 processes, Redis", 2, REDIS)]
+    if args.quick and with_redis:
+        shapes = [shapes[0], shapes[2]]
+    print(
+        f"{os.cpu_count()} cores; {args.clients} connections from {args.loaders} load "
+        f"generator process(es); {args.seconds:g} s measured per scenario after "
+        f"{args.warmup:g} s warm-up"
+    )
+    rows: dict[tuple[str, str], Result] = {}
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        _process([str(CLI), "simulate", "koha", "--port", "0"], "Koha REST simulator on") as (
+            _sim,
+            line,
+        ),
+    ):
+        koha = line.split()[4].removesuffix("/api/v1")
+        config = _tenants(koha, Path(tmp))
+        body = b""
+        for shape, workers, redis in shapes:
+            port = _free_port()
+            gateway = _python("gateway", str(config), str(port), str(workers), redis or "-")
+            with _process(gateway, "======== Running on", workers) as (pid, _):
+                base = f"http://127.0.0.1:{port}"
+                auth, items, body = asyncio.run(_prepare(base))
+                cached = {"Authorization": f"Bearer {auth[CACHED]}"}
+                uncached = {"Authorization": f"Bearer {auth[UNCACHED]}"}
+                jobs = {
+                    "cached GET loans": Job("GET", (f"{base}{CACHED}/loans",), cached),
+                    "uncached GET loans": Job(
+                        "GET", (f"{base}{UNCACHED}/loans",), uncached, most=8
+                    ),
+                    "renewal": Job(
+                        "POST",
+                        tuple(f"{base}{CACHED}/loans/{i}/renewal" for i in items),
+                        cached,
+                        renew=True,
+                    ),
+                    "cached GET holds": Job("GET", (f"{base}{CACHED}/holds",), cached),
+                }
+                for name, job in jobs.items():
+                    rows[(shape, name)] = drive(job, pid, args)
+                    _print_row(shape, name, rows[(shape, name)])
+        body_file = Path(tmp) / "body.json"
+        body_file.write_bytes(body)
+        port = _free_port()
+        with _process(_python("bare", str(body_file), str(port)), "======== Running on") as (
+            pid,
+            _,
+        ):
+            job = Job("GET", (f"http://127.0.0.1:{port}{CACHED}/loans",), {})
+            rows[("bare aiohttp", "same body")] = drive(job, pid, args)
+            _print_row("bare aiohttp", "same body", rows[("bare aiohttp", "same body")])
+    _ratios(rows)
+
+
+def _print_row(shape: str, name: str, r: Result) -> None:
+    print(
+        f"{shape:<20} {name:<20} {r.rps:>8,.0f} req/s  p50 {r.p50:6.1f} ms  "
+        f"p99 {r.p99:6.1f} ms  CPU {r.cpu_us:6.0f} µs/req  5xx {r.errors}",
+        flush=True,
+    )
+
+
+def _ratios(rows: dict[tuple[str, str], Result]) -> None:
+    bare = rows[("bare aiohttp", "same body")]
+    memory = rows[("1 process, memory", "cached GET loans")]
+    print("ratios:")
+    print(
+        f"  cached GET loans (1 process, memory) vs bare: {memory.rps / bare.rps:.2f} by req/s, "
+        f"{bare.cpu_us / memory.cpu_us:.2f} per core (target >= 0.6)"
+    )
+    for (shape, name), r in rows.items():
+        if shape != "bare aiohttp" and r.p50:
+            print(f"  p99/p50 {shape}, {name}: {r.p99 / r.p50:.1f} (target <= 3)")
+    redis = rows.get(("1 process, Redis", "cached GET loans"))
+    if redis is not None:
+        print(
+            f"  CPU per cached GET, Redis vs memory: {redis.cpu_us / memory.cpu_us:.2f} "
+            "(target <= 1.3)"
+        )
+    two = rows.get(("2 processes, Redis", "cached GET loans"))
+    if two is not None:
+        print(
+            f"  cached GET loans, 2 processes with Redis vs 1 in memory: "
+            f"{two.rps / memory.rps:.2f} by req/s (target >= 1.7; needs 2 free cores), "
+            f"{memory.cpu_us / two.cpu_us:.2f} by CPU per request"
+        )
+
+
+if __name__ == "__main__":
+    main()
