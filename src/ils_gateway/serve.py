@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +97,28 @@ async def _embedded_app(
     envvar="ILS_GATEWAY_FORWARDED_HEADER",
     help="The header the trusted proxies set (only this one is read).",
 )
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
+    default="info",
+    show_default=True,
+    envvar="ILS_GATEWAY_LOG_LEVEL",
+    help="Lowest level logged (debug adds SIP2 frames, redacted).",
+)
+@click.option(
+    "--otel-endpoint",
+    envvar="OTEL_EXPORTER_OTLP_ENDPOINT",
+    help="OTLP/HTTP endpoint to send traces to (e.g. http://collector:4318); default: no "
+    "tracing. Needs the 'otel' extra.",
+)
+@click.option(
+    "--metrics-allow",
+    "metrics_allow",
+    multiple=True,
+    envvar="ILS_GATEWAY_METRICS_ALLOW",
+    help="Address or CIDR allowed to read /metrics (repeatable; in the variable, separated by "
+    "spaces or commas). Default: anyone who reaches the bind address.",
+)
 def serve(
     config_path: Path | None,
     host: str,
@@ -104,9 +127,20 @@ def serve(
     store_url: str | None,
     trusted_proxies: tuple[str, ...],
     forwarded_header: str,
+    log_level: str,
+    otel_endpoint: str | None,
+    metrics_allow: tuple[str, ...],
 ) -> None:
     """Serve the patron API (embedded simulated library when no --config is given)."""
-    configure_logging()
+    configure_logging(level=logging.getLevelNamesMapping()[log_level.upper()])
+    if otel_endpoint:
+        from ils_gateway.observability.tracing import configure_tracing
+
+        try:
+            configure_tracing(otel_endpoint)
+        except RuntimeError as exc:
+            click.echo(f"--otel-endpoint: {exc}", err=True)
+            raise SystemExit(1) from None
     try:
         store = store_settings(store_url)
     except ValueError as exc:
@@ -117,7 +151,16 @@ def serve(
     except ValueError as exc:
         click.echo(f"--trusted-proxy: {exc}", err=True)
         raise SystemExit(1) from None
-    proxies: dict[str, Any] = {"trusted_proxies": networks, "forwarded_header": forwarded_header}
+    try:
+        allowed = trusted_networks(metrics_allow)
+    except ValueError as exc:
+        click.echo(f"--metrics-allow: {exc}", err=True)
+        raise SystemExit(1) from None
+    proxies: dict[str, Any] = {
+        "trusted_proxies": networks,
+        "forwarded_header": forwarded_header,
+        "metrics_allowed": allowed,
+    }
     if config_path is None:
         asyncio.run(serve_app(_embedded_app(redis_url, store, proxies), host, port))
         return

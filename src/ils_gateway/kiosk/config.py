@@ -25,4 +25,5 @@ def server_settings(config: KioskSip2Config) -> SIP2ServerSettings:
         max_connections=config.max_connections,
         max_connections_per_address=config.max_connections_per_address,
         max_field_chars=config.max_field_chars,
+        log_frames=config.log_frames,
     )

@@ -114,6 +114,9 @@ class SIP2ServerSettings:
     closes the connection before any handler sees it."""
     shutdown_grace: float = 5.0
     """Seconds ``aclose()`` lets requests being handled finish before cancelling them."""
+    log_frames: bool = False
+    """Log every frame at info, redacted by ``sip2.redaction`` (the tenant's
+    ``[tenants.kiosk_sip2] log_frames``); otherwise frames are logged at debug only."""
 
 
 @dataclass
@@ -293,7 +296,9 @@ class SIP2Server:
                     out = conn.send(RequestSCResend())
             else:
                 assert isinstance(event, Message)
-                if frames_logged(bound):
+                if settings.log_frames:
+                    bound.info("sip2.frame", direction="in", **loggable(event))
+                elif frames_logged(bound):
                     bound.debug("sip2.frame", direction="in", **loggable(event))
                 if conn.login_needed_for(event):
                     bound.warning("sip2.server.login_required", code=event.code)
@@ -309,7 +314,9 @@ class SIP2Server:
                     return
                 response = await self.handler(event, client.session)
                 out = conn.send(response)
-                if frames_logged(bound):
+                if settings.log_frames:
+                    bound.info("sip2.frame", direction="out", **loggable(response))
+                elif frames_logged(bound):
                     bound.debug("sip2.frame", direction="out", **loggable(response))
             writer.write(out)
             await writer.drain()
