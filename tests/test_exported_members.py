@@ -50,13 +50,14 @@ PUBLIC: dict[str, set[str]] = {
         "ResilientBackend",
         "T",
         "Verdict",
+        "backend_kind",
     },
     "adapters.resilience.breaker": {
         "BreakerState",
         "CircuitBreaker",
         "is_backend_failure",
     },
-    "adapters.resilience.calls": {"GuardedCalls", "T"},
+    "adapters.resilience.calls": {"GuardedCalls", "T", "call_outcome"},
     "adapters.resilience.cache": {
         "CachedRead",
         "DEFAULT_PERSONAL_KEEP_FOR",

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import os
 from collections.abc import Coroutine
 from datetime import datetime
@@ -40,11 +41,11 @@ from ils_gateway.kiosk.face import kiosk_context
 from ils_gateway.logging import configure_logging
 from ils_gateway.runtime.config_check import check_tenants, problem_line
 from ils_gateway.runtime.server_settings import SettingsError, load_server_settings
-from ils_gateway.runtime.settings import GatewaySettings
+from ils_gateway.runtime.settings import GatewaySettings, trusted_networks
 from ils_gateway.runtime.store import StoreSettings, store_settings
 from ils_gateway.tenants.backends import Sip2Backend
 from ils_gateway.tenants.loader import TenantConfigError, TenantRegistry, load_tenants
-from ils_gateway.workers import reserve_port, run_workers, workers_problem
+from ils_gateway.workers import HOOKS, ServeHooks, reserve_port, run_workers, workers_problem
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 
@@ -200,6 +201,28 @@ def _refuse_what_cannot_run(path: Path, registry: TenantRegistry) -> None:
     help="Seconds to keep serving with /readyz at 503 after SIGTERM, so a balancer stops "
     "sending requests before the port closes (a second signal ends it early).",
 )
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
+    default="info",
+    show_default=True,
+    envvar="ILS_GATEWAY_LOG_LEVEL",
+    help="Lowest level logged (debug adds SIP2 frames, redacted).",
+)
+@click.option(
+    "--otel-endpoint",
+    envvar="OTEL_EXPORTER_OTLP_ENDPOINT",
+    help="OTLP/HTTP endpoint to send traces to (e.g. http://collector:4318); default: no "
+    "tracing. Needs the 'otel' extra.",
+)
+@click.option(
+    "--metrics-allow",
+    "metrics_allow",
+    multiple=True,
+    envvar="ILS_GATEWAY_METRICS_ALLOW",
+    help="Address or CIDR allowed to read /metrics (repeatable; in the variable, separated by "
+    "spaces or commas). Default: anyone who reaches the bind address.",
+)
 def serve(
     settings_file: Path | None,
     config_path: Path | None,
@@ -213,6 +236,9 @@ def serve(
     now: datetime | None,
     workers: int,
     shutdown_delay: float,
+    log_level: str,
+    otel_endpoint: str | None,
+    metrics_allow: tuple[str, ...],
 ) -> None:
     """Serve the patron API (embedded simulated library when no --config is given)."""
     try:
@@ -234,7 +260,15 @@ def serve(
     if refusal is not None:
         click.echo(refusal, err=True)
         raise SystemExit(2)
-    configure_logging()
+    configure_logging(level=logging.getLevelNamesMapping()[log_level.upper()])
+    if otel_endpoint:
+        from ils_gateway.observability.tracing import configure_tracing
+
+        try:
+            configure_tracing(otel_endpoint)
+        except RuntimeError as exc:
+            click.echo(f"--otel-endpoint: {exc}", err=True)
+            raise SystemExit(1) from None
     try:
         secret = server.store_secret.get_secret_value() if server.store_secret else None
         store = store_settings(server.store_url, secret)
@@ -244,6 +278,11 @@ def serve(
     config_path, host, port = server.config, server.host, server.port
     redis_url = server.redis_url
     proxies: dict[str, Any] = server.gateway_fields()
+    try:
+        proxies["metrics_allowed"] = trusted_networks(metrics_allow)
+    except ValueError as exc:
+        click.echo(f"--metrics-allow: {exc}", err=True)
+        raise SystemExit(1) from None
     if config_path is None:
         if simulate:
             click.echo("--simulate needs --config (without it the demo is simulated)", err=True)
@@ -286,6 +325,7 @@ def serve(
     click.echo(f"ils-gateway: {workers} workers on http://{host}:{port} (pid {os.getpid()})")
 
     settings = dataclasses.replace(settings, reuse_port=True)
+    hooks = _metrics_across_workers()
 
     def worker(_index: int) -> None:
         reserved.close()
@@ -294,7 +334,25 @@ def serve(
         )
 
     with reserved:
-        raise SystemExit(run_workers(worker, workers))
+        raise SystemExit(run_workers(worker, workers, hooks))
+
+
+def _metrics_across_workers() -> ServeHooks:
+    """Hooks that let ``/metrics`` in any worker answer for all of them: prometheus-client's
+    multi-process mode, which must be chosen before it is first imported, i.e. by
+    ``PROMETHEUS_MULTIPROC_DIR`` in the environment ``serve`` starts in (an empty directory)."""
+    from ils_gateway.observability.multiprocess import multiprocess_dir, worker_exited
+
+    hooks = ServeHooks(list(HOOKS.before_fork), list(HOOKS.worker_exited))
+    if multiprocess_dir() is None:
+        click.echo(
+            "ils-gateway: /metrics answers for the worker that serves it alone; set "
+            "PROMETHEUS_MULTIPROC_DIR to an empty directory to count every worker",
+            err=True,
+        )
+    else:
+        hooks.worker_exited.append(worker_exited)
+    return hooks
 
 
 def _run(serving: Coroutine[Any, Any, None]) -> None:

@@ -39,7 +39,7 @@ from ils_gateway.sip2.connection import (
     Role,
     SIP2Connection,
 )
-from ils_gateway.sip2.fields import SipDate, Summary
+from ils_gateway.sip2.fields import SipDate, Summary, SummaryItem
 from ils_gateway.sip2.messages import (
     ItemInformationRequest,
     Message,
@@ -425,3 +425,38 @@ async def test_frames_are_not_prepared_for_logging_when_debug_lines_are_dropped(
         assert "63" in prepared and "64" in prepared
     finally:  # the suite's fixture puts structlog's configuration back
         await server.aclose()
+
+
+async def test_log_frames_logs_redacted_frames_at_info(library: SimulatedLibrary) -> None:
+    """A tenant's ``log_frames`` (issue 17): frames at info, passwords, cards, items, titles
+    and names hidden by the one redaction table, while debug lines stay dropped."""
+    import logging
+
+    server, _ = await start_sip2_simulator(library, logins={"kiosk-1": "S3cret-login"})
+    settings = settings_for(
+        server.port, login_user="kiosk-1", login_password="S3cret-login", log_frames=True
+    )
+    request = PatronInformationRequest.build(
+        transaction_date=NOW,
+        summary=Summary.of(SummaryItem.CHARGED_ITEMS),
+        institution_id="MIDORI",
+        patron_identifier=HANAKO,
+        patron_password=HANAKO_PW,
+        terminal_password="term-pw",
+    )
+    try:
+        structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.INFO))
+        with structlog.testing.capture_logs() as logs:
+            async with SIP2ClientPool(settings) as pool:
+                answer = await pool.request(request, idempotent=True)
+    finally:  # the suite's fixture puts structlog's configuration back
+        await server.aclose()
+    frames = [e for e in logs if e["event"] == "sip2.frame"]
+    assert {(e["code"], e["direction"]) for e in frames} >= {("93", "out"), ("64", "in")}
+    assert {e["log_level"] for e in frames} == {"info"}
+    charged = answer.charged_items
+    assert charged  # the 64 lists items: none of them may appear
+    text = repr(logs)
+    for secret in ("S3cret-login", HANAKO_PW, "term-pw", HANAKO, "山田", *charged):
+        assert secret not in text
+    assert "******0001" in text

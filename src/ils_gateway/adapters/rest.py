@@ -60,6 +60,7 @@ from ils_gateway.domain.errors import (
 from ils_gateway.domain.logsafe import path_shape
 from ils_gateway.domain.models import BatchResult, RenewalResult
 from ils_gateway.domain.retry import RetryPolicy
+from ils_gateway.observability import tracing
 
 if TYPE_CHECKING:
     from ils_gateway.domain.vocab import RefusalReason
@@ -508,8 +509,31 @@ class RestClient(Generic[_Call]):
         """Send one request; return the response if its status is in ``accept``, else raise.
 
         ``idempotent`` defaults to True for a GET and for the vendor's ``safe_calls``; a PUT
-        that sets a value may pass True.
+        that sets a value may pass True. Traced as ``rest <METHOD> <call>`` when tracing is on
+        (the path's shape, ids as ``{id}``, as ``url.template``).
         """
+        if tracing.tracer is None:
+            return await self._call(call, method, path, params, json, headers, idempotent, accept)
+        name = getattr(call, "value", None) or str(call)
+        attributes = {"http.request.method": method, "url.template": path_shape(path)}
+        with tracing.span(f"rest {method} {name}", attributes) as span:
+            response = await self._call(
+                call, method, path, params, json, headers, idempotent, accept
+            )
+            span.set_attribute("http.response.status_code", response.status_code)
+            return response
+
+    async def _call(
+        self,
+        call: _Call,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        json: Any,
+        headers: Mapping[str, str] | None,
+        idempotent: bool | None,
+        accept: frozenset[int],
+    ) -> httpx.Response:
         if self.state is not ClientState.OPEN:
             raise RuntimeError(f"{type(self).__name__} used after aclose()")
         if idempotent is None:

@@ -15,6 +15,7 @@ from ils_gateway.api.health import healthz, readyz
 from ils_gateway.api.keys import RENDERED_KEY
 from ils_gateway.api.language import language_middleware
 from ils_gateway.api.limits import lookup_limiter_context
+from ils_gateway.api.metrics import metrics_endpoint
 from ils_gateway.api.middleware import gateway_middleware
 from ils_gateway.api.rendered import RenderedLists
 from ils_gateway.api.routes import add_routes
@@ -36,4 +37,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
     app.router.add_get("/readyz", readyz, name="readyz")
     app.router.add_get("/openapi.json", openapi_json, name="openapi")
     app.router.add_get("/docs", docs_page, name="docs")
+    app.router.add_get(
+        "/metrics", metrics_endpoint, name="metrics"
+    )  # operational: not in the OpenAPI document
     return app

@@ -39,6 +39,7 @@ from ils_gateway.domain.errors import (
 )
 from ils_gateway.domain.vocab import Channel
 from ils_gateway.logging import RequestLog
+from ils_gateway.observability import metrics, tracing
 from ils_gateway.runtime.keys import GATEWAY_KEY, SETTINGS_KEY, SHARED_KEY
 from ils_gateway.services.tracking import track_freshness
 
@@ -68,7 +69,33 @@ async def gateway_middleware(request: web.Request, handler: Handler) -> web.Stre
     partial each, on every request), in the order the concerns nest: the request id and log
     context outermost, then the error renderer (outside the session check, so that "please log
     in" is a problem document too), then the tenant and, on patron routes, the session.
+    Counted into ``ils_gateway_http_requests_total`` and its latency histogram (by route name,
+    tenant and status); traced when tracing is configured (``observability.tracing``).
     """
+    if tracing.tracer is not None:
+        return await _traced(request, handler)
+    return await _gateway(request, handler)
+
+
+async def _traced(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """``_gateway`` in a server span named by the route (its template, never the raw path)."""
+    info = request.match_info
+    resource = info.route.resource
+    name = info.route.name or "unmatched"
+    attributes = {
+        "http.request.method": request.method,
+        "http.route": resource.canonical if resource is not None else "unmatched",
+    }
+    with tracing.server_span(f"HTTP {request.method} {name}", request.headers, attributes) as span:
+        response = await _gateway(request, handler)
+        span.set_attribute("http.response.status_code", response.status)
+        runtime = request.get(TENANT)
+        if runtime is not None:
+            span.set_attribute("ils.tenant", runtime.config.id)
+        return response
+
+
+async def _gateway(request: web.Request, handler: Handler) -> web.StreamResponse:
     given = request.headers.get("X-Request-ID", "")
     # A label to find a request's lines by, not a secret: no system call for randomness.
     request_id = given if _REQUEST_ID.match(given) else f"{random.getrandbits(64):016x}"
@@ -107,6 +134,7 @@ async def gateway_middleware(request: web.Request, handler: Handler) -> web.Stre
             _log.info("unreadable_body", error=type(exc.__cause__ or exc).__name__)
         except web.HTTPException as exc:
             if exc.status < 400:
+                status = exc.status
                 exc.headers["X-Request-ID"] = request_id
                 raise
             response = http_problem_response(exc, instance=path, request_id=request_id)
@@ -115,8 +143,17 @@ async def gateway_middleware(request: web.Request, handler: Handler) -> web.Stre
             response = problem_response(GatewayError(), instance=path, request_id=request_id)
         status = response.status
     finally:
-        _request_log.done(context, status, round((time.perf_counter() - started) * 1000, 1))
+        elapsed = time.perf_counter() - started
+        _request_log.done(context, status, round(elapsed * 1000, 1))
         reset_contextvars(**tokens)
+        # Labels: the route's name (not the path) and a served tenant's id (not any path text).
+        runtime = request.get(TENANT)
+        metrics.request_done(
+            request.match_info.route.name or "unmatched",
+            runtime.config.id if runtime is not None else "",
+            status,
+            elapsed,
+        )
     headers = response.headers
     headers["X-Request-ID"] = request_id
     headers["X-Content-Type-Options"] = "nosniff"

@@ -101,6 +101,7 @@ class ResilientElibrary:
         self._calls = GuardedCalls(
             tenant_id=tenant_id,
             system="e-library",
+            backend="elibrary",
             cache=cache if cache is not None else MemoryReadCache(clock=clock),
             breaker=breaker or CircuitBreaker(f"{tenant_id} e-library", clock=clock),
             retry=retry,

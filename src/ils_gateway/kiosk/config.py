@@ -27,4 +27,5 @@ def server_settings(config: KioskSip2Config, *, reuse_port: bool = False) -> SIP
         max_connections_per_address=config.max_connections_per_address,
         max_field_chars=config.max_field_chars,
         reuse_port=reuse_port,
+        log_frames=config.log_frames,
     )

@@ -69,6 +69,9 @@ class GatewaySettings:
     # Requests without a session that look up the catalog (item, pickup libraries), per client
     # address and tenant: 429 with Retry-After past it (``api.limits``).
     anonymous_lookup_limit: RateLimit = ANONYMOUS_LOOKUP_LIMIT
+    # Who may read /metrics (``api.metrics``): socket peers in these networks; none listed:
+    # anyone who reaches the bind address (the default; bind to a private address).
+    metrics_allowed: tuple[IPv4Network | IPv6Network, ...] = ()
 
     def __post_init__(self) -> None:
         if self.forwarded_header.lower() not in ("x-forwarded-for", "forwarded"):

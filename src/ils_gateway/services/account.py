@@ -35,6 +35,7 @@ from ils_gateway.domain.errors import (
 )
 from ils_gateway.domain.models import Patron
 from ils_gateway.domain.vocab import BlockReason, Channel, Feature
+from ils_gateway.observability import metrics
 from ils_gateway.services import rules
 from ils_gateway.services.context import Caller, TenantContext
 from ils_gateway.services.mylists.runtime import RESET_FLAG
@@ -192,9 +193,11 @@ class AccountService:
             return
         wait = await self._guard.locked(keys)
         if wait:
+            metrics.login_refused(self._tenant.id, "locked")
             raise LoginLocked(wait)
         wait = await self._guard.delayed(keys)
         if wait:
+            metrics.login_refused(self._tenant.id, "throttled")
             raise LoginThrottled(wait)
 
     async def _count_failure(self, card_key: str, address_key: str | None) -> None:
@@ -204,11 +207,15 @@ class AccountService:
         window, lock = rule.window_minutes * 60, rule.lock_minutes * 60
         delay, cap = rule.first_delay_seconds, rule.max_delay_seconds
         limit = LoginLimit(rule.max_failures, window, lock, rule.delay_after_failures, delay, cap)
-        await self._guard.failed(card_key, limit)
+        # Counted by key kind (card, address) and tenant: never the card or the address.
+        tenant = self._tenant.id
+        locked = await self._guard.failed(card_key, limit)
+        metrics.login_failed(tenant, "card", locked > 0)
         if address_key is not None:
             free = rule.delay_after_failures_per_address
             limit = LoginLimit(rule.max_failures_per_address, window, lock, free, delay, cap)
-            await self._guard.failed(address_key, limit)
+            locked = await self._guard.failed(address_key, limit)
+            metrics.login_failed(tenant, "address", locked > 0)
 
     def card_key(self, card_number: str) -> str:
         """The card that attempts are counted under: the tenant's canonical card, so hyphens,

@@ -59,6 +59,7 @@ import structlog
 from ils_gateway.deadline import bounded, time_left
 from ils_gateway.domain.clock import MonotonicSeconds
 from ils_gateway.domain.retry import RetryPolicy
+from ils_gateway.observability import metrics, tracing
 from ils_gateway.sip2.checksum import ChecksumBasis
 from ils_gateway.sip2.codec import DEFAULT_MAX_FRAME_BYTES, CodecSettings
 from ils_gateway.sip2.connection import CLOSED, NEED_DATA, BadFrame, Role, SIP2Connection
@@ -214,6 +215,10 @@ class SIP2ClientSettings:
     free_text_fields: frozenset[str] = frozenset()
     """List fields (AS, CD, …) that hold titles on this ACS: an undecodable byte there is read
     as U+FFFD, as in titles (``CodecSettings.free_text_fields``); empty: strict ids."""
+    log_frames: bool = False
+    """Log every frame at info (the tenant's ``log_frames``), redacted by ``sip2.redaction``:
+    passwords never, card numbers masked, items, titles and personal fields as lengths.
+    Otherwise frames are logged at debug only."""
 
     def __post_init__(self) -> None:
         if self.pool_size < 1:
@@ -326,7 +331,9 @@ class _Connection:
             data = self.protocol.send(message)
         except SIP2Error as exc:  # our own illegal step: nothing was written
             raise _Broken(exc, sent=False) from exc
-        if frames_logged(self.log):
+        if self.settings.log_frames:
+            self.log.info("sip2.frame", direction="out", **loggable(message))
+        elif frames_logged(self.log):
             self.log.debug("sip2.frame", direction="out", **loggable(message))
         try:
             async with asyncio.timeout(seconds):
@@ -364,7 +371,9 @@ class _Connection:
                 await self.writer.drain()
                 continue
             assert isinstance(event, Message)
-            if frames_logged(self.log):
+            if self.settings.log_frames:
+                self.log.info("sip2.frame", direction="in", **loggable(event))
+            elif frames_logged(self.log):
                 self.log.debug("sip2.frame", direction="in", **loggable(event))
             return event
 
@@ -413,6 +422,7 @@ class SIP2ClientPool:
         self._drained.set()
         self._numbers = 0
         self._ssl = settings.tls.context() if settings.tls is not None else None
+        self._acs = f"{settings.host}:{settings.port}"  # the metrics' label (configured)
 
     async def __aenter__(self) -> SIP2ClientPool:
         await self.start()
@@ -488,8 +498,16 @@ class SIP2ClientPool:
 
         ``idempotent=True`` (reads) allows more tries (``READ_RETRY``: one more) on a fresh
         connection after a reset, timeout or garbled answer; writes that may have been sent
-        raise ``SIP2OutcomeUnknown``.
+        raise ``SIP2OutcomeUnknown``. Traced as ``sip2 <code>`` when tracing is on.
         """
+        if tracing.tracer is None:
+            return await self._request(message, idempotent)
+        with tracing.span(f"sip2 {message.code}", {"sip2.message": message.code}) as span:
+            response = await self._request(message, idempotent)
+            span.set_attribute("sip2.response", response.code)
+            return response
+
+    async def _request(self, message: Message, idempotent: bool) -> Message:
         tries = self._retry.attempts if idempotent else 1
         attempt = 0
         while True:
@@ -553,10 +571,13 @@ class SIP2ClientPool:
                 async with asyncio.timeout(bounded(self.settings.timeouts.pool)):
                     await self._slots.acquire()
             except TimeoutError:
+                metrics.sip2_pool_waited(self._acs, served=False)
                 raise SIP2Timeout("no free SIP2 connection in the pool") from None
+            metrics.sip2_pool_waited(self._acs, served=True)
         else:
             await self._slots.acquire()  # free now: no wait, no timer
         self._busy += 1
+        metrics.sip2_pool(self._acs, self._busy, len(self._idle))
         self._drained.clear()
         try:
             while self._idle:
@@ -606,6 +627,7 @@ class SIP2ClientPool:
     def _done(self) -> None:
         self._busy -= 1
         self._slots.release()
+        metrics.sip2_pool(self._acs, self._busy, len(self._idle))
         if self._busy == 0:
             self._drained.set()
 

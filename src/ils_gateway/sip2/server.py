@@ -123,6 +123,9 @@ class SIP2ServerSettings:
     """Seconds ``aclose()`` lets requests being handled finish before cancelling them."""
     reuse_port: bool = False
     """Listen with SO_REUSEPORT, beside the same face in other processes (``serve --workers``)."""
+    log_frames: bool = False
+    """Log every frame at info, redacted by ``sip2.redaction`` (the tenant's
+    ``[tenants.kiosk_sip2] log_frames``); otherwise frames are logged at debug only."""
 
 
 @dataclass
@@ -306,7 +309,9 @@ class SIP2Server:
                     out = conn.send(RequestSCResend())
             else:
                 assert isinstance(event, Message)
-                if frames_logged(bound):
+                if settings.log_frames:
+                    bound.info("sip2.frame", direction="in", **loggable(event))
+                elif frames_logged(bound):
                     bound.debug("sip2.frame", direction="in", **loggable(event))
                 if conn.login_needed_for(event):
                     bound.warning("sip2.server.login_required", code=event.code)
@@ -322,7 +327,9 @@ class SIP2Server:
                     return
                 response = await self.handler(event, client.session)
                 out = conn.send(response)
-                if frames_logged(bound):
+                if settings.log_frames:
+                    bound.info("sip2.frame", direction="out", **loggable(response))
+                elif frames_logged(bound):
                     bound.debug("sip2.frame", direction="out", **loggable(response))
             writer.write(out)
             await writer.drain()

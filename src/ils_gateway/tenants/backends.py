@@ -80,6 +80,11 @@ class Sip2Backend(_Config):
     terminator: Literal["cr", "crlf", "lf"] = "cr"
     timeouts: Timeouts = Timeouts()
     pool_size: int = Field(4, ge=1, le=64)
+    log_frames: bool = Field(
+        False,
+        description="log every SIP2 frame to this ACS at info, redacted (passwords never, "
+        "cards masked, items, titles and personal fields as lengths); for diagnosing an ACS",
+    )
     list_mode: Literal["item_id", "title", "item_id_title"] = Field(
         "item_id", description="what AS/AT/AU/CD list entries hold on this ACS"
     )

@@ -78,6 +78,11 @@ class KioskSip2Config(_Config):
     max_field_chars: int = Field(
         255, ge=1, le=4096, description="longest variable field of a request (SIP2: 255)"
     )
+    log_frames: bool = Field(
+        False,
+        description="log every frame to and from the machines at info, redacted (passwords "
+        "never, cards masked, items, titles and personal fields as lengths)",
+    )
     screen_language: Literal["ja", "en"] | None = Field(
         None,
         description="language of screen messages (AF); default: the tenant's "

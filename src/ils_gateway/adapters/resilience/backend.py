@@ -96,6 +96,13 @@ _ITEM = TypeAdapter(Item)
 _MAX_PATRON_SCOPES = 10_000
 
 
+def backend_kind(inner: object) -> str:
+    """The adapter's kind for metrics and spans: ``sip2``, ``koha``, ``folio`` (from its class
+    name, ``Sip2Backend`` → ``sip2``), else ``ils``."""
+    kind = type(inner).__name__.lower().removesuffix("backend")
+    return kind or "ils"
+
+
 @dataclass(frozen=True, slots=True)
 class CallTimeouts:
     """Seconds one backend call may take, for reads and for writes."""
@@ -155,6 +162,7 @@ class ResilientBackend:
             clock=clock,
             sleep=sleep,
             metrics=self.metrics,
+            backend=backend_kind(inner),
         )
         self._shared_scope = tenant_scope(tenant_id, "ils")
         # Scope names per patron id; a plain dict, cleared when full: an LRU's bookkeeping

@@ -33,6 +33,7 @@ from ils_gateway.domain.errors import (
     GatewayError,
     OutcomeUnknown,
 )
+from ils_gateway.observability import metrics as prometheus
 
 
 class BreakerState(StrEnum):
@@ -143,6 +144,7 @@ class CircuitBreaker:
         if state is BreakerState.HALF_OPEN:
             self._probe_in_flight = True
             self.metrics["half_opened"] += 1
+            prometheus.breaker_changed(self.name, BreakerState.HALF_OPEN.value)
         self.metrics["calls"] += 1
 
     def _record_success(self) -> None:
@@ -153,6 +155,7 @@ class CircuitBreaker:
             self._opened_at = None
             self.cooldown = self.first_cooldown
             self.metrics["closed"] += 1
+            prometheus.breaker_changed(self.name, BreakerState.CLOSED.value)
 
     def _record_failure(self) -> None:
         self.metrics["failures"] += 1
@@ -166,3 +169,4 @@ class CircuitBreaker:
             return  # a call that started before the breaker opened: no new cool-down
         self._opened_at = self._clock()
         self.metrics["opened"] += 1
+        prometheus.breaker_changed(self.name, BreakerState.OPEN.value)

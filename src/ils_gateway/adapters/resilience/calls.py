@@ -21,6 +21,7 @@ appends to its list cannot change the cache.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -45,9 +46,12 @@ from ils_gateway.domain.clock import EpochSeconds
 from ils_gateway.domain.errors import (
     BackendProtocolError,
     BackendUnavailable,
+    GatewayError,
     OutcomeUnknown,
 )
 from ils_gateway.domain.logsafe import safe_error
+from ils_gateway.observability import metrics as prometheus
+from ils_gateway.observability import tracing
 
 if TYPE_CHECKING:
     from ils_gateway.adapters.resilience.backend import CallTimeouts
@@ -81,9 +85,12 @@ class GuardedCalls:
         clock: EpochSeconds,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         metrics: Counter[str] | None = None,
+        backend: str | None = None,
     ) -> None:
         self.tenant_id = tenant_id
         self.system = system  # "ils" or "e-library", in log lines
+        # The backend kind in metrics and spans (sip2, koha, folio, elibrary…): never an id.
+        self.backend = backend or system
         self.cache = cache
         self.breaker = breaker
         self.retry = retry
@@ -108,8 +115,10 @@ class GuardedCalls:
         read_at = self.clock()
         if cached is not None and cached.fresh(read_at):
             self.metrics["cache_hits"] += 1
+            prometheus.cache_lookup(self.tenant_id, self.system, True)
             return self.hit(cached, adapter, scope, key)
         self.metrics["cache_misses"] += 1
+        prometheus.cache_lookup(self.tenant_id, self.system, False)
         try:
             value = await self.read(op, call)
         except (BackendUnavailable, BackendProtocolError) as exc:
@@ -134,6 +143,7 @@ class GuardedCalls:
         if cached is None or not cached.fresh(now):
             return None
         self.metrics["cache_hits"] += 1
+        prometheus.cache_lookup(self.tenant_id, self.system, True)
         return self.hit(cached, adapter, scope, key)
 
     @staticmethod
@@ -225,17 +235,36 @@ class GuardedCalls:
                 operator_detail=f"request deadline reached before {op}",
             )
         limit = deadline.bounded(limit, deadline.WRITE_SHARE if write else 1.0)
-        with self.breaker.guard():
-            try:
-                async with asyncio.timeout(limit):
-                    return await call()
-            except TimeoutError as exc:
-                detail = f"{op} timed out after {limit:g}s"
-                if write:
-                    raise OutcomeUnknown(operator_detail=detail) from exc
-                raise BackendUnavailable(
-                    retry_after=max(1, int(self.breaker.cooldown)), operator_detail=detail
-                ) from exc
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            with tracing.span(
+                f"backend {op}", {"ils.backend": self.backend, "ils.operation": op}
+            ) as span:
+                try:
+                    with self.breaker.guard():
+                        try:
+                            async with asyncio.timeout(limit):
+                                result = await call()
+                        except TimeoutError as exc:
+                            detail = f"{op} timed out after {limit:g}s"
+                            if write:
+                                raise OutcomeUnknown(operator_detail=detail) from exc
+                            raise BackendUnavailable(
+                                retry_after=max(1, int(self.breaker.cooldown)),
+                                operator_detail=detail,
+                            ) from exc
+                except BaseException as exc:
+                    outcome = call_outcome(exc)
+                    if span is not None:
+                        span.set_attribute("ils.outcome", outcome)
+                    raise
+                outcome = "ok"
+                if span is not None:
+                    span.set_attribute("ils.outcome", outcome)
+                return result
+        finally:
+            prometheus.backend_call(self.backend, op, outcome, time.perf_counter() - started)
 
     # --- the cache is an optimisation: when it fails, the system still answers ---------------
 
@@ -279,3 +308,21 @@ class GuardedCalls:
             action=action,
             error=safe_error(exc),
         )
+
+
+def call_outcome(exc: BaseException) -> str:
+    """The ``outcome`` label of a backend call that raised ``exc`` (a bounded word)."""
+    if isinstance(exc, OutcomeUnknown):
+        return "unknown"
+    if isinstance(exc, BackendProtocolError):
+        return "protocol_error"
+    if isinstance(exc, BackendUnavailable):
+        detail = exc.operator_detail or ""
+        if "circuit breaker" in detail:
+            return "rejected"
+        return "timeout" if "timed out" in detail else "unavailable"
+    if isinstance(exc, GatewayError):
+        return "refused"  # an answer: a refusal, a not-found
+    if isinstance(exc, asyncio.CancelledError):
+        return "cancelled"
+    return "error"

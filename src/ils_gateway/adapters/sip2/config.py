@@ -55,6 +55,7 @@ def client_settings(config: Sip2BackendConfig) -> SIP2ClientSettings:
         ),
         pool_size=config.pool_size,
         free_text_fields=title_list_fields(config),
+        log_frames=config.log_frames,
     )
 
 

@@ -1,0 +1,247 @@
+"""The gateway's Prometheus metrics, and the small calls that count into them.
+
+Every label is bounded: route names (never paths), configured tenant ids, backend kinds,
+operation names, outcomes from a fixed list, SIP2 message codes, job names, configured ACS
+addresses. No card number, patron, item, hold or title id is ever a label value.
+
+``/metrics`` (``render``) answers with the multi-process collector when
+``PROMETHEUS_MULTIPROC_DIR`` is set (``observability.multiprocess``), else with this process's
+registry. The hot path (one request) costs one counter increment and one histogram
+observation on children looked up once per label combination (``_children``).
+
+Metric names (``METRIC_NAMES``; docs/grafana/ils-gateway.json uses them):
+
+- ``ils_gateway_http_requests_total{route,tenant,status}``
+- ``ils_gateway_http_request_duration_seconds{route,tenant}`` (histogram)
+- ``ils_gateway_backend_call_duration_seconds{backend,operation,outcome}`` (histogram; its
+  ``_count`` by ``outcome`` is the error rate)
+- ``ils_gateway_cache_requests_total{tenant,system,result}`` (result: hit, miss)
+- ``ils_gateway_breaker_state{breaker}`` (0 closed, 1 half open, 2 open; the worst process)
+- ``ils_gateway_breaker_transitions_total{breaker,state}``
+- ``ils_gateway_sip2_pool_connections{acs,state}`` (state: in_use, idle; summed over processes)
+- ``ils_gateway_sip2_pool_waits_total{acs,result}`` (result: served, timeout)
+- ``ils_gateway_login_failures_total{tenant,key}`` (key: card, address)
+- ``ils_gateway_login_locks_total{tenant,key}``
+- ``ils_gateway_login_refused_total{tenant,reason}`` (reason: locked, throttled)
+- ``ils_gateway_job_runs_total{job,outcome}`` (outcome: ok, failed)
+- ``ils_gateway_job_duration_seconds{job}`` (histogram)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+from ils_gateway.observability.multiprocess import multiprocess_dir
+
+__all__ = [
+    "CONTENT_TYPE",
+    "METRIC_NAMES",
+    "backend_call",
+    "breaker_changed",
+    "cache_lookup",
+    "job_ran",
+    "login_failed",
+    "login_refused",
+    "render",
+    "request_done",
+    "sip2_pool",
+]
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+# Request and backend latencies: from a cached read (sub-millisecond) to a slow ACS (30 s).
+_LATENCY = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+HTTP_REQUESTS = Counter(
+    "ils_gateway_http_requests",
+    "API requests answered, by route name, tenant and status",
+    ("route", "tenant", "status"),
+)
+HTTP_DURATION = Histogram(
+    "ils_gateway_http_request_duration_seconds",
+    "Time to answer an API request, by route name and tenant",
+    ("route", "tenant"),
+    buckets=_LATENCY,
+)
+BACKEND_DURATION = Histogram(
+    "ils_gateway_backend_call_duration_seconds",
+    "Calls to library systems and e-libraries, by backend kind, operation and outcome",
+    ("backend", "operation", "outcome"),
+    buckets=_LATENCY,
+)
+CACHE_REQUESTS = Counter(
+    "ils_gateway_cache_requests",
+    "Read cache look-ups, by tenant, system (ils, e-library) and result (hit, miss)",
+    ("tenant", "system", "result"),
+)
+BREAKER_STATE = Gauge(
+    "ils_gateway_breaker_state",
+    "Circuit breaker state: 0 closed, 1 half open, 2 open (the worst of the live processes)",
+    ("breaker",),
+    multiprocess_mode="livemax",
+)
+BREAKER_TRANSITIONS = Counter(
+    "ils_gateway_breaker_transitions",
+    "Circuit breaker state changes, by breaker and the state entered",
+    ("breaker", "state"),
+)
+SIP2_POOL_CONNECTIONS = Gauge(
+    "ils_gateway_sip2_pool_connections",
+    "SIP2 client pool connections, by ACS address and state (in_use, idle)",
+    ("acs", "state"),
+    multiprocess_mode="livesum",
+)
+SIP2_POOL_WAITS = Counter(
+    "ils_gateway_sip2_pool_waits",
+    "Requests that waited for a free SIP2 connection, by ACS and result (served, timeout)",
+    ("acs", "result"),
+)
+LOGIN_FAILURES = Counter(
+    "ils_gateway_login_failures",
+    "Failed logins counted against a key (card, address), by tenant",
+    ("tenant", "key"),
+)
+LOGIN_LOCKS = Counter(
+    "ils_gateway_login_locks",
+    "Keys locked after too many failed logins, by tenant and key kind",
+    ("tenant", "key"),
+)
+LOGIN_REFUSED = Counter(
+    "ils_gateway_login_refused",
+    "Logins refused before checking the password, by tenant and reason (locked, throttled)",
+    ("tenant", "reason"),
+)
+JOB_RUNS = Counter(
+    "ils_gateway_job_runs", "Periodic job runs, by job and outcome (ok, failed)", ("job", "outcome")
+)
+JOB_DURATION = Histogram(
+    "ils_gateway_job_duration_seconds",
+    "Time a periodic job run took",
+    ("job",),
+    buckets=(0.01, 0.1, 0.5, 1.0, 5.0, 30.0, 120.0, 600.0),
+)
+
+METRIC_NAMES: tuple[str, ...] = (
+    "ils_gateway_http_requests_total",
+    "ils_gateway_http_request_duration_seconds",
+    "ils_gateway_backend_call_duration_seconds",
+    "ils_gateway_cache_requests_total",
+    "ils_gateway_breaker_state",
+    "ils_gateway_breaker_transitions_total",
+    "ils_gateway_sip2_pool_connections",
+    "ils_gateway_sip2_pool_waits_total",
+    "ils_gateway_login_failures_total",
+    "ils_gateway_login_locks_total",
+    "ils_gateway_login_refused_total",
+    "ils_gateway_job_runs_total",
+    "ils_gateway_job_duration_seconds",
+)
+"""The series names as exposed (counters with ``_total``; histograms' base name)."""
+
+# Children by label values, looked up once: ``labels()`` validates and locks on every call.
+_children: dict[tuple[Any, ...], Any] = {}
+_MAX_CHILDREN = 10_000  # labels are bounded; this only guards against a mistake
+
+
+def _child(metric: Any, *values: str) -> Any:
+    key = (id(metric), *values)
+    child = _children.get(key)
+    if child is None:
+        child = metric.labels(*values)
+        if len(_children) < _MAX_CHILDREN:
+            _children[key] = child
+    return child
+
+
+BREAKER_VALUES = {"closed": 0, "half_open": 1, "open": 2}
+
+
+def request_done(route: str, tenant: str, status: int, seconds: float) -> None:
+    """One API request answered (``route``: its route name; ``tenant``: a configured id or
+    ``""``)."""
+    key = (route, tenant, status)
+    pair = _requests.get(key)
+    if pair is None:
+        pair = (
+            HTTP_REQUESTS.labels(route, tenant, str(status)),
+            HTTP_DURATION.labels(route, tenant),
+        )
+        if len(_requests) < _MAX_CHILDREN:
+            _requests[key] = pair
+    pair[0].inc()
+    pair[1].observe(seconds)
+
+
+_requests: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
+def backend_call(backend: str, operation: str, outcome: str, seconds: float) -> None:
+    """One call to a backend ended with ``outcome`` (ok, refused, unavailable, timeout,
+    protocol_error, unknown, rejected, error) after ``seconds``."""
+    _child(BACKEND_DURATION, backend, operation, outcome).observe(seconds)
+
+
+def cache_lookup(tenant: str, system: str, hit: bool) -> None:
+    """One read cache look-up."""
+    _child(CACHE_REQUESTS, tenant, system, "hit" if hit else "miss").inc()
+
+
+def breaker_changed(breaker: str, state: str) -> None:
+    """A circuit breaker entered ``state`` (closed, half_open, open)."""
+    _child(BREAKER_STATE, breaker).set(BREAKER_VALUES[state])
+    _child(BREAKER_TRANSITIONS, breaker, state).inc()
+
+
+def sip2_pool(acs: str, in_use: int, idle: int) -> None:
+    """A SIP2 pool's connections now."""
+    _child(SIP2_POOL_CONNECTIONS, acs, "in_use").set(in_use)
+    _child(SIP2_POOL_CONNECTIONS, acs, "idle").set(idle)
+
+
+def sip2_pool_waited(acs: str, served: bool) -> None:
+    """A request waited for a free SIP2 connection (and got one, or timed out)."""
+    _child(SIP2_POOL_WAITS, acs, "served" if served else "timeout").inc()
+
+
+def login_failed(tenant: str, key: str, locked: bool) -> None:
+    """A failed login counted against a ``key`` kind (card, address); ``locked``: it locked it."""
+    _child(LOGIN_FAILURES, tenant, key).inc()
+    if locked:
+        _child(LOGIN_LOCKS, tenant, key).inc()
+
+
+def login_refused(tenant: str, reason: str) -> None:
+    """A login refused while its card or address is locked or held back."""
+    _child(LOGIN_REFUSED, tenant, reason).inc()
+
+
+def job_ran(job: str, ok: bool, seconds: float) -> None:
+    """A periodic job run ended."""
+    _child(JOB_RUNS, job, "ok" if ok else "failed").inc()
+    _child(JOB_DURATION, job).observe(seconds)
+
+
+def registry() -> CollectorRegistry:
+    """The registry ``/metrics`` reads: every process's (multi-process mode) or this one's."""
+    if multiprocess_dir() is None:
+        return REGISTRY
+    from prometheus_client import multiprocess
+
+    collected = CollectorRegistry()
+    multiprocess.MultiProcessCollector(collected)  # type: ignore[no-untyped-call]  # untyped in prometheus-client
+    return collected
+
+
+def render() -> bytes:
+    """The text exposition ``/metrics`` sends."""
+    return generate_latest(registry())
