@@ -167,6 +167,7 @@ PUBLIC: dict[str, set[str]] = {
     "state.sessions": {
         "MemorySessionStore",
         "NewSession",
+        "PURGE_STEP",
         "RedisSessionStore",
         "SessionData",
         "SessionStore",

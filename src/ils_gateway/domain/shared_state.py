@@ -16,7 +16,13 @@ SHARED_STATE_RETRY_AFTER = 5
 
 
 class SharedStateUnavailable(BackendUnavailable):
-    """Redis (sessions, keys, caches, limits) could not be reached or had no free connection."""
+    """Redis (sessions, keys, caches, limits) could not be reached or had no free connection.
+
+    A 503 like ``BackendUnavailable``, with a type of its own so an operator (and a portal)
+    can tell the gateway's shared state from the library system."""
+
+    type_slug = "shared-state-unavailable"
+    title = "Shared state unavailable"
 
     def __init__(self, operator_detail: str | None = None) -> None:
         super().__init__(
