@@ -21,7 +21,7 @@ def seen(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     def logging_set_up(**kwargs: Any) -> None:
         seen["level"] = kwargs.get("level")
 
-    async def not_served(app: Any, host: str, port: int) -> None:
+    async def not_served(app: Any, host: str, port: int, **_: Any) -> None:
         app.close()  # the embedded app's coroutine, never started
 
     def tracing_set_up(endpoint: str) -> None:
