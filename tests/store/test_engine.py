@@ -1,25 +1,48 @@
 """Engine, migrations, and a second gateway process on the same database."""
 
+import json
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
 from ils_gateway.store import migrations
 from ils_gateway.store.engine import (
+    HEAD_REVISION,
     alembic_config,
     create_engine,
     current_revision,
     default_url,
+    open_store,
     upgrade,
 )
+from ils_gateway.store.reading_history import KdfParams
 from ils_gateway.store.records import SequenceMember
 from ils_gateway.store.schema import metadata
 from ils_gateway.store.store import Store
 
 HEAD = "0003"
+
+START = textwrap.dedent(
+    """
+    import asyncio, json, sys
+    from ils_gateway.store.engine import open_store
+    from ils_gateway.store.reading_history import KdfParams
+
+    async def start():
+        async with open_store(sys.argv[1], secret=b"s" * 32, kdf=KdfParams.minimal()):
+            pass
+
+    asyncio.run(start())
+    print(json.dumps("alembic" in sys.modules))
+    """
+)
 
 SECOND_REVISION = """
 import sqlalchemy as sa
@@ -45,6 +68,35 @@ async def test_upgrade_twice_is_a_no_op(store_url: str) -> None:
     assert await current_revision(store_url) == HEAD
     await upgrade(store_url)
     assert await current_revision(store_url) == HEAD
+
+
+def test_head_revision_is_the_migration_scripts_head() -> None:
+    assert ScriptDirectory.from_config(alembic_config()).get_heads() == [HEAD_REVISION] == [HEAD]
+
+
+def _start_imports_alembic(url: str) -> bool:
+    """Open the store at ``url`` in a fresh process: whether alembic was imported."""
+    result = subprocess.run(
+        [sys.executable, "-c", START, url], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return bool(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+async def test_a_start_on_an_up_to_date_store_does_not_import_alembic(store_url: str) -> None:
+    assert _start_imports_alembic(store_url)  # a new store: migrated
+    assert await current_revision(store_url) == HEAD
+    assert not _start_imports_alembic(store_url)  # the second start: at the head already
+    assert await current_revision(store_url) == HEAD
+
+
+async def test_a_store_behind_the_head_is_migrated_when_opened(store_url: str) -> None:
+    await upgrade(store_url, "0001")
+    async with open_store(store_url, secret=b"s" * 32, kdf=KdfParams.minimal()) as store:
+        assert await current_revision(store_url) == HEAD
+        owner = store.patron("ibaraki", "0001")  # the roster's table came with 0002
+        await store.roster.enrol(owner, {"card": "0001"})
+        assert await store.roster.is_enrolled(owner)
 
 
 async def test_migrated_schema_matches_the_tables_the_code_uses(store_url: str) -> None:
