@@ -198,3 +198,22 @@ def test_a_busy_kiosk_face_port_is_one_line_too(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr, result.stderr[-3000:]
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("ils-gateway serve: ") and "6011" in last
+
+
+# Packages a gateway start does not need before its first use of them: migrations (only when
+# the store is behind), metrics (the first count), card barcodes (the first card drawn), the
+# PostgreSQL dialect (a PostgreSQL store).
+LATER = ("alembic", "prometheus_client", "barcode", "sqlalchemy.dialects.postgresql")
+
+
+def test_importing_serve_leaves_rarely_used_packages_for_later() -> None:
+    script = (
+        "import json, sys\n"
+        "import ils_gateway.serve, ils_gateway.api.app, ils_gateway.runtime.demo\n"
+        f"print(json.dumps([name for name in {LATER!r} if name in sys.modules]))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == []

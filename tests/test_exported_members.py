@@ -176,6 +176,7 @@ PUBLIC: dict[str, set[str]] = {
         "token_hash",
     },
     "store.engine": {
+        "HEAD_REVISION",
         "SQLITE_BUSY_TIMEOUT_MS",
         "WRITE_OPTION",
         "alembic_config",

@@ -1,25 +1,49 @@
 """Engine, migrations, and a second gateway process on the same database."""
 
+import json
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
 from ils_gateway.store import migrations
 from ils_gateway.store.engine import (
+    HEAD_REVISION,
     alembic_config,
     create_engine,
     current_revision,
     default_url,
+    open_store,
     upgrade,
 )
+from ils_gateway.store.reading_history import KdfParams
 from ils_gateway.store.records import SequenceMember
 from ils_gateway.store.schema import metadata
 from ils_gateway.store.store import Store
 
 HEAD = "0003"
+
+START = textwrap.dedent(
+    """
+    import asyncio, json, sys
+    from ils_gateway.store.engine import open_store
+    from ils_gateway.store.reading_history import KdfParams
+
+    async def start():
+        async with open_store(sys.argv[1], secret=b"s" * 32, kdf=KdfParams.minimal()):
+            pass
+
+    asyncio.run(start())
+    print(json.dumps([name for name in ("alembic", "sqlalchemy.dialects.postgresql")
+                      if name in sys.modules]))
+    """
+)
 
 SECOND_REVISION = """
 import sqlalchemy as sa
@@ -45,6 +69,38 @@ async def test_upgrade_twice_is_a_no_op(store_url: str) -> None:
     assert await current_revision(store_url) == HEAD
     await upgrade(store_url)
     assert await current_revision(store_url) == HEAD
+
+
+def test_head_revision_is_the_migration_scripts_head() -> None:
+    assert ScriptDirectory.from_config(alembic_config()).get_heads() == [HEAD_REVISION] == [HEAD]
+
+
+def _start_imports(url: str) -> set[str]:
+    """Open the store at ``url`` in a fresh process: which of alembic and SQLAlchemy's
+    PostgreSQL dialect it imported."""
+    result = subprocess.run(
+        [sys.executable, "-c", START, url], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return set(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+async def test_a_start_on_an_up_to_date_store_does_not_import_alembic(store_url: str) -> None:
+    postgres = {"sqlalchemy.dialects.postgresql"} if store_url.startswith("postgresql") else set()
+    assert "alembic" in _start_imports(store_url)  # a new store: migrated
+    assert await current_revision(store_url) == HEAD
+    # the second start: at the head already; a SQLite store loads no PostgreSQL dialect
+    assert _start_imports(store_url) == postgres
+    assert await current_revision(store_url) == HEAD
+
+
+async def test_a_store_behind_the_head_is_migrated_when_opened(store_url: str) -> None:
+    await upgrade(store_url, "0001")
+    async with open_store(store_url, secret=b"s" * 32, kdf=KdfParams.minimal()) as store:
+        assert await current_revision(store_url) == HEAD
+        owner = store.patron("ibaraki", "0001")  # the roster's table came with 0002
+        await store.roster.enrol(owner, {"card": "0001"})
+        assert await store.roster.is_enrolled(owner)
 
 
 async def test_migrated_schema_matches_the_tables_the_code_uses(store_url: str) -> None:

@@ -9,6 +9,11 @@ addresses. No card number, patron, item, hold or title id is ever a label value.
 registry. The hot path (one request) costs one counter increment and one histogram
 observation on children looked up once per label combination (``_children``).
 
+``prometheus_client`` is imported, and the families made, when the first metric is touched (or
+``/metrics`` is read), not when this module is imported: the SIP2 client, the resilience layer
+and the API import this module, and a command that counts nothing does not pay for it. The
+multi-process directory must still be set before that first touch (``observability.multiprocess``).
+
 Metric names (``METRIC_NAMES``; docs/grafana/ils-gateway.json uses them):
 
 - ``ils_gateway_http_requests_total{route,tenant,status}``
@@ -29,19 +34,13 @@ Metric names (``METRIC_NAMES``; docs/grafana/ils-gateway.json uses them):
 
 from __future__ import annotations
 
-from typing import Any
-
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    REGISTRY,
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    generate_latest,
-)
+import threading
+from typing import TYPE_CHECKING, Any
 
 from ils_gateway.observability.multiprocess import multiprocess_dir
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
 
 __all__ = [
     "CONTENT_TYPE",
@@ -57,79 +56,112 @@ __all__ = [
     "sip2_pool",
 ]
 
-CONTENT_TYPE = CONTENT_TYPE_LATEST
+#: The type of what ``render`` writes (``generate_latest``: the classic text format), as
+#: prometheus-client's own handler sends it for a scraper that asks for plain text (a test checks
+#: it); spelled out so that reading it does not import prometheus-client.
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 # Request and backend latencies: from a cached read (sub-millisecond) to a slow ACS (30 s).
 _LATENCY = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
-HTTP_REQUESTS = Counter(
-    "ils_gateway_http_requests",
-    "API requests answered, by route name, tenant and status",
-    ("route", "tenant", "status"),
-)
-HTTP_DURATION = Histogram(
-    "ils_gateway_http_request_duration_seconds",
-    "Time to answer an API request, by route name and tenant",
-    ("route", "tenant"),
-    buckets=_LATENCY,
-)
-BACKEND_DURATION = Histogram(
-    "ils_gateway_backend_call_duration_seconds",
-    "Calls to library systems and e-libraries, by backend kind, operation and outcome",
-    ("backend", "operation", "outcome"),
-    buckets=_LATENCY,
-)
-CACHE_REQUESTS = Counter(
-    "ils_gateway_cache_requests",
-    "Read cache look-ups, by tenant, system (ils, e-library) and result (hit, miss)",
-    ("tenant", "system", "result"),
-)
-BREAKER_STATE = Gauge(
-    "ils_gateway_breaker_state",
-    "Circuit breaker state: 0 closed, 1 half open, 2 open (the worst of the live processes)",
-    ("breaker",),
-    multiprocess_mode="livemax",
-)
-BREAKER_TRANSITIONS = Counter(
-    "ils_gateway_breaker_transitions",
-    "Circuit breaker state changes, by breaker and the state entered",
-    ("breaker", "state"),
-)
-SIP2_POOL_CONNECTIONS = Gauge(
-    "ils_gateway_sip2_pool_connections",
-    "SIP2 client pool connections, by ACS address and state (in_use, idle)",
-    ("acs", "state"),
-    multiprocess_mode="livesum",
-)
-SIP2_POOL_WAITS = Counter(
-    "ils_gateway_sip2_pool_waits",
-    "Requests that waited for a free SIP2 connection, by ACS and result (served, timeout)",
-    ("acs", "result"),
-)
-LOGIN_FAILURES = Counter(
-    "ils_gateway_login_failures",
-    "Failed logins counted against a key (card, address), by tenant",
-    ("tenant", "key"),
-)
-LOGIN_LOCKS = Counter(
-    "ils_gateway_login_locks",
-    "Keys locked after too many failed logins, by tenant and key kind",
-    ("tenant", "key"),
-)
-LOGIN_REFUSED = Counter(
-    "ils_gateway_login_refused",
-    "Logins refused before checking the password, by tenant and reason (locked, throttled)",
-    ("tenant", "reason"),
-)
-JOB_RUNS = Counter(
-    "ils_gateway_job_runs", "Periodic job runs, by job and outcome (ok, failed)", ("job", "outcome")
-)
-JOB_DURATION = Histogram(
-    "ils_gateway_job_duration_seconds",
-    "Time a periodic job run took",
-    ("job",),
-    buckets=(0.01, 0.1, 0.5, 1.0, 5.0, 30.0, 120.0, 600.0),
-)
+
+class _Families:
+    """The metric families, made (and ``prometheus_client`` imported, which reads
+    ``PROMETHEUS_MULTIPROC_DIR``) when the first metric is touched or ``/metrics`` is read: a
+    command that counts nothing (``--help``, ``simulate``, library code importing the SIP2
+    client) does not pay for prometheus-client."""
+
+    def __init__(self) -> None:
+        from prometheus_client import Counter, Gauge, Histogram
+
+        self.http_requests = Counter(
+            "ils_gateway_http_requests",
+            "API requests answered, by route name, tenant and status",
+            ("route", "tenant", "status"),
+        )
+        self.http_duration = Histogram(
+            "ils_gateway_http_request_duration_seconds",
+            "Time to answer an API request, by route name and tenant",
+            ("route", "tenant"),
+            buckets=_LATENCY,
+        )
+        self.backend_duration = Histogram(
+            "ils_gateway_backend_call_duration_seconds",
+            "Calls to library systems and e-libraries, by backend kind, operation and outcome",
+            ("backend", "operation", "outcome"),
+            buckets=_LATENCY,
+        )
+        self.cache_requests = Counter(
+            "ils_gateway_cache_requests",
+            "Read cache look-ups, by tenant, system (ils, e-library) and result (hit, miss)",
+            ("tenant", "system", "result"),
+        )
+        self.breaker_state = Gauge(
+            "ils_gateway_breaker_state",
+            "Circuit breaker state: 0 closed, 1 half open, 2 open (the worst of the live "
+            "processes)",
+            ("breaker",),
+            multiprocess_mode="livemax",
+        )
+        self.breaker_transitions = Counter(
+            "ils_gateway_breaker_transitions",
+            "Circuit breaker state changes, by breaker and the state entered",
+            ("breaker", "state"),
+        )
+        self.sip2_pool_connections = Gauge(
+            "ils_gateway_sip2_pool_connections",
+            "SIP2 client pool connections, by ACS address and state (in_use, idle)",
+            ("acs", "state"),
+            multiprocess_mode="livesum",
+        )
+        self.sip2_pool_waits = Counter(
+            "ils_gateway_sip2_pool_waits",
+            "Requests that waited for a free SIP2 connection, by ACS and result (served, timeout)",
+            ("acs", "result"),
+        )
+        self.login_failures = Counter(
+            "ils_gateway_login_failures",
+            "Failed logins counted against a key (card, address), by tenant",
+            ("tenant", "key"),
+        )
+        self.login_locks = Counter(
+            "ils_gateway_login_locks",
+            "Keys locked after too many failed logins, by tenant and key kind",
+            ("tenant", "key"),
+        )
+        self.login_refused = Counter(
+            "ils_gateway_login_refused",
+            "Logins refused before checking the password, by tenant and reason (locked, throttled)",
+            ("tenant", "reason"),
+        )
+        self.job_runs = Counter(
+            "ils_gateway_job_runs",
+            "Periodic job runs, by job and outcome (ok, failed)",
+            ("job", "outcome"),
+        )
+        self.job_duration = Histogram(
+            "ils_gateway_job_duration_seconds",
+            "Time a periodic job run took",
+            ("job",),
+            buckets=(0.01, 0.1, 0.5, 1.0, 5.0, 30.0, 120.0, 600.0),
+        )
+
+
+_families: _Families | None = None
+_families_lock = threading.Lock()
+
+
+def _made() -> _Families:
+    """The metric families, made on the first call (once, whichever thread calls first)."""
+    global _families
+    families = _families
+    if families is None:
+        with _families_lock:
+            families = _families
+            if families is None:
+                families = _families = _Families()
+    return families
+
 
 METRIC_NAMES: tuple[str, ...] = (
     "ils_gateway_http_requests_total",
@@ -153,11 +185,12 @@ _children: dict[tuple[Any, ...], Any] = {}
 _MAX_CHILDREN = 10_000  # labels are bounded; this only guards against a mistake
 
 
-def _child(metric: Any, *values: str) -> Any:
-    key = (id(metric), *values)
+def _child(family: str, *values: str) -> Any:
+    """The child of the family named ``family`` (a ``_Families`` attribute) for ``values``."""
+    key = (family, *values)
     child = _children.get(key)
     if child is None:
-        child = metric.labels(*values)
+        child = getattr(_made(), family).labels(*values)
         if len(_children) < _MAX_CHILDREN:
             _children[key] = child
     return child
@@ -172,9 +205,10 @@ def request_done(route: str, tenant: str, status: int, seconds: float) -> None:
     key = (route, tenant, status)
     pair = _requests.get(key)
     if pair is None:
+        families = _made()
         pair = (
-            HTTP_REQUESTS.labels(route, tenant, str(status)),
-            HTTP_DURATION.labels(route, tenant),
+            families.http_requests.labels(route, tenant, str(status)),
+            families.http_duration.labels(route, tenant),
         )
         if len(_requests) < _MAX_CHILDREN:
             _requests[key] = pair
@@ -188,51 +222,54 @@ _requests: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 def backend_call(backend: str, operation: str, outcome: str, seconds: float) -> None:
     """One call to a backend ended with ``outcome`` (ok, refused, unavailable, timeout,
     protocol_error, unknown, rejected, error) after ``seconds``."""
-    _child(BACKEND_DURATION, backend, operation, outcome).observe(seconds)
+    _child("backend_duration", backend, operation, outcome).observe(seconds)
 
 
 def cache_lookup(tenant: str, system: str, hit: bool) -> None:
     """One read cache look-up."""
-    _child(CACHE_REQUESTS, tenant, system, "hit" if hit else "miss").inc()
+    _child("cache_requests", tenant, system, "hit" if hit else "miss").inc()
 
 
 def breaker_changed(breaker: str, state: str) -> None:
     """A circuit breaker entered ``state`` (closed, half_open, open)."""
-    _child(BREAKER_STATE, breaker).set(BREAKER_VALUES[state])
-    _child(BREAKER_TRANSITIONS, breaker, state).inc()
+    _child("breaker_state", breaker).set(BREAKER_VALUES[state])
+    _child("breaker_transitions", breaker, state).inc()
 
 
 def sip2_pool(acs: str, in_use: int, idle: int) -> None:
     """A SIP2 pool's connections now."""
-    _child(SIP2_POOL_CONNECTIONS, acs, "in_use").set(in_use)
-    _child(SIP2_POOL_CONNECTIONS, acs, "idle").set(idle)
+    _child("sip2_pool_connections", acs, "in_use").set(in_use)
+    _child("sip2_pool_connections", acs, "idle").set(idle)
 
 
 def sip2_pool_waited(acs: str, served: bool) -> None:
     """A request waited for a free SIP2 connection (and got one, or timed out)."""
-    _child(SIP2_POOL_WAITS, acs, "served" if served else "timeout").inc()
+    _child("sip2_pool_waits", acs, "served" if served else "timeout").inc()
 
 
 def login_failed(tenant: str, key: str, locked: bool) -> None:
     """A failed login counted against a ``key`` kind (card, address); ``locked``: it locked it."""
-    _child(LOGIN_FAILURES, tenant, key).inc()
+    _child("login_failures", tenant, key).inc()
     if locked:
-        _child(LOGIN_LOCKS, tenant, key).inc()
+        _child("login_locks", tenant, key).inc()
 
 
 def login_refused(tenant: str, reason: str) -> None:
     """A login refused while its card or address is locked or held back."""
-    _child(LOGIN_REFUSED, tenant, reason).inc()
+    _child("login_refused", tenant, reason).inc()
 
 
 def job_ran(job: str, ok: bool, seconds: float) -> None:
     """A periodic job run ended."""
-    _child(JOB_RUNS, job, "ok" if ok else "failed").inc()
-    _child(JOB_DURATION, job).observe(seconds)
+    _child("job_runs", job, "ok" if ok else "failed").inc()
+    _child("job_duration", job).observe(seconds)
 
 
 def registry() -> CollectorRegistry:
     """The registry ``/metrics`` reads: every process's (multi-process mode) or this one's."""
+    _made()  # every family is listed, counted into yet or not
+    from prometheus_client import REGISTRY, CollectorRegistry
+
     if multiprocess_dir() is None:
         return REGISTRY
     from prometheus_client import multiprocess
@@ -244,4 +281,6 @@ def registry() -> CollectorRegistry:
 
 def render() -> bytes:
     """The text exposition ``/metrics`` sends."""
+    from prometheus_client import generate_latest
+
     return generate_latest(registry())

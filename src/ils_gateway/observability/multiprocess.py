@@ -4,10 +4,10 @@ prometheus-client picks how a metric keeps its value when ``prometheus_client`` 
 imported: in shared memory-mapped files under ``PROMETHEUS_MULTIPROC_DIR`` when that variable
 is set, else in the process. So a run of several workers calls ``prepare_multiprocess_dir`` in
 the parent *before* anything imports ``prometheus_client`` (``ils_gateway.observability.metrics``
-does) and before the workers start; the workers inherit the variable, and ``/metrics`` in any of
-them then answers for all (``MultiProcessCollector``). When a worker ends, the parent calls
-``worker_exited(pid)`` so that its live gauges (SIP2 pool connections, breaker states) stop
-counting.
+does when the first metric is touched) and before the workers start; the workers inherit the
+variable, and ``/metrics`` in any of them then answers for all (``MultiProcessCollector``). When
+a worker ends, the parent calls ``worker_exited(pid)`` so that its live gauges (SIP2 pool
+connections, breaker states) stop counting.
 
 This module imports no ``prometheus_client`` at import time (only inside ``worker_exited``).
 """
