@@ -40,3 +40,14 @@ async def test_login_counts_are_named_by_a_keyed_hash(redis_client, redis_prefix
     plain = hashlib.sha256(f"login-guard\x00{key}".encode()).hexdigest()[:40]
     assert names and all("20001234567" not in n and plain not in n for n in names)
     await guard.succeeded(key)
+
+
+def test_read_cache_bounds_come_from_the_settings() -> None:
+    # Issue 17: the in-memory read cache is bounded by entries and bytes (settings).
+    defaults = shared_state(GatewaySettings(tenants=TenantRegistry([]))).read_cache()
+    assert (defaults.max_entries, defaults.max_bytes) == (50_000, 64 * 1024 * 1024)  # type: ignore[attr-defined]
+    settings = GatewaySettings(
+        tenants=TenantRegistry([]), read_cache_entries=10, read_cache_bytes=1000
+    )
+    cache = shared_state(settings).read_cache()
+    assert (cache.max_entries, cache.max_bytes) == (10, 1000)  # type: ignore[attr-defined]

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
+from cachetools import LRUCache
 from pydantic import BaseModel
 from pydantic_core import to_json
 
@@ -35,7 +36,10 @@ class RenderedLists:
 
     def __init__(self, max_bodies: int = MAX_BODIES) -> None:
         self._max = max_bodies
-        self._bodies: dict[tuple[Any, ...], tuple[tuple[object, ...], bytes]] = {}
+        # Least recently used goes first, one at a time (never all at once: issue 17).
+        self._bodies: LRUCache[tuple[Any, ...], tuple[tuple[object, ...], bytes]] = LRUCache(
+            maxsize=max_bodies
+        )
         self.hits = 0
         self.misses = 0
 
@@ -56,8 +60,6 @@ class RenderedLists:
             return known[1]
         self.misses += 1
         raw = to_json(build())
-        if len(self._bodies) >= self._max:
-            self._bodies.clear()
         self._bodies[key] = (tuple(entries), raw)
         return raw
 

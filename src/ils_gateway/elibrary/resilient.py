@@ -32,6 +32,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+from cachetools import LRUCache
 from pydantic import TypeAdapter
 
 from ils_gateway.adapters.resilience.backend import CallTimeouts
@@ -111,7 +112,9 @@ class ResilientElibrary:
             metrics=self.metrics,
         )
         self._titles_scope = tenant_scope(tenant_id, "ebook-titles")
-        self._patron_scopes: dict[str, str] = {}  # hashed once per patron (bounded below)
+        self._patron_scopes: LRUCache[str, str] = LRUCache(
+            maxsize=_MAX_PATRON_SCOPES
+        )  # hashed once per patron (bounded below)
 
     @property
     def cache(self) -> ReadCache:
@@ -281,8 +284,6 @@ class ResilientElibrary:
         scope = self._patron_scopes.get(card_number)
         if scope is None:
             scope = patron_scope(self.tenant_id, "ebook", card_number)
-            if len(self._patron_scopes) >= _MAX_PATRON_SCOPES:
-                self._patron_scopes.clear()
             self._patron_scopes[card_number] = scope
         return scope
 

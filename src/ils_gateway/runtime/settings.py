@@ -60,6 +60,11 @@ class GatewaySettings:
     # How long a patron's cached data (loans, holds, summary, e-book lists) is kept after its
     # last write, as last good data for when the library system is down; in memory and Redis.
     personal_data_minutes: float = 5.0
+    # The in-process read cache (no Redis) of each library system: at most this many entries,
+    # whose stored encoded answers come to at most this many bytes; past either the least
+    # recently written patron's (or shared) scope goes first, one at a time.
+    read_cache_entries: int = 50_000
+    read_cache_bytes: int = 64 * 1024 * 1024
     # Resources started before the gateway (embedded simulators), closed after it.
     extra_cleanups: tuple[Resource, ...] = ()
     # Reverse proxies whose forwarding header names the client (``api.client``); none: the

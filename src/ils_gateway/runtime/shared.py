@@ -296,7 +296,12 @@ def shared_state(settings: GatewaySettings, redis: Any = None) -> SharedState:
                 MemorySessionStore(clock=settings.clock), on_end=(idempotency.forget_session,)
             ),
             idempotency=idempotency,
-            read_cache=lambda: MemoryReadCache(personal_keep_for=personal, clock=seconds),
+            read_cache=lambda: MemoryReadCache(
+                personal_keep_for=personal,
+                max_entries=settings.read_cache_entries,
+                max_bytes=settings.read_cache_bytes,
+                clock=seconds,
+            ),
             bridge_limiters=BridgeLimiters.in_memory(seconds),
             login_guard=MemoryLoginGuard(clock=seconds),
         )

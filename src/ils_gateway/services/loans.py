@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 
+from cachetools import LRUCache
+
 from ils_gateway.adapters.resilience.journal import unsettled
 from ils_gateway.domain.errors import GatewayError, NotFound, RenewalRefused
 from ils_gateway.domain.models import BatchResult, Loan, RenewalResult
@@ -37,7 +39,9 @@ class LoanService:
         # Cached reads hand out the same frozen Loan objects until the cache is refreshed, so
         # each one's annotation is remembered: id(loan) -> (loan, policy, day, annotated loan).
         # The loan is kept in the entry, so its id cannot be reused while the entry lives.
-        self._annotated: dict[int, tuple[Loan, RenewalPolicy, date, Loan]] = {}
+        self._annotated: LRUCache[int, tuple[Loan, RenewalPolicy, date, Loan]] = LRUCache(
+            maxsize=_MAX_ANNOTATED
+        )  # evicts one at a time, least recently used first
 
     async def list_loans(self, caller: Caller) -> list[Loan]:
         """Current loans, each saying whether it can be renewed today and, if not, why."""
@@ -64,8 +68,6 @@ class LoanService:
         if known is not None and known[0] is loan and known[1] is policy and known[2] == today:
             return known[3]
         annotated = rules.annotate_loan(loan, policy, today)
-        if len(self._annotated) >= _MAX_ANNOTATED:
-            self._annotated.clear()
         self._annotated[id(loan)] = (loan, policy, today, annotated)
         return annotated
 

@@ -21,6 +21,7 @@ from datetime import timedelta
 from types import MappingProxyType
 from typing import Any
 
+from cachetools import LRUCache
 from pydantic import JsonValue
 
 from ils_gateway.domain.errors import SessionExpired
@@ -83,7 +84,11 @@ class PatronSessions:
         self._on_end = tuple(on_end)
         # (tenant, patron id, channel) -> (what the store held: flag, idle, extra; the session;
         # the store's record it was made from, to recognise the same record by identity)
-        self._resolved: dict[tuple[str, str, Channel], tuple[Any, PatronSession, Any]] = {}
+        # Least recently used goes first, one at a time (a full clear sent every patron back to
+        # validation at once past the bound: issue 17).
+        self._resolved: LRUCache[tuple[str, str, Channel], tuple[Any, PatronSession, Any]] = (
+            LRUCache(maxsize=_MAX_RESOLVED)
+        )
 
     async def create(
         self,
@@ -142,8 +147,6 @@ class PatronSessions:
             # Read-only: the session is handed to every request until the store's copy changes.
             extra=MappingProxyType({k: v for k, v in data.extra.items() if k != "patron"}),
         )
-        if len(self._resolved) >= _MAX_RESOLVED:
-            self._resolved.clear()
         # A deep copy of what was stored: the comparison must not follow later changes to it.
         snapshot = (stored[0], stored[1], copy.deepcopy(data.extra))
         self._resolved[key] = (snapshot, session, data)

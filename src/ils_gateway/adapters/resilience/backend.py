@@ -46,6 +46,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
+from cachetools import LRUCache
 from pydantic import TypeAdapter
 
 from ils_gateway.adapters.base import CancelOutcome, Capabilities, ILSBackend
@@ -167,7 +168,7 @@ class ResilientBackend:
         self._shared_scope = tenant_scope(tenant_id, "ils")
         # Scope names per patron id; a plain dict, cleared when full: an LRU's bookkeeping
         # cost more than the string it saves, on every cached read.
-        self._patron_scopes: dict[str, str] = {}
+        self._patron_scopes: LRUCache[str, str] = LRUCache(maxsize=_MAX_PATRON_SCOPES)
 
     @property
     def capabilities(self) -> Capabilities:
@@ -499,8 +500,6 @@ class ResilientBackend:
         # Made once per patron (the shared cache names it by a keyed hash in Redis).
         scope = self._patron_scopes.get(patron.id)
         if scope is None:
-            if len(self._patron_scopes) >= _MAX_PATRON_SCOPES:
-                self._patron_scopes.clear()
             scope = self._patron_scopes[patron.id] = patron_scope(self.tenant_id, "ils", patron.id)
         return scope
 

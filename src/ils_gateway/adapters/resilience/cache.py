@@ -41,6 +41,10 @@ _log = structlog.get_logger("ils_gateway.adapters.resilience.cache")
 _WHOLE_SCOPE = ""
 _PATRON = "patron\x00"
 
+#: The in-process read cache's bounds by default: entries, and bytes of their payloads.
+DEFAULT_MAX_ENTRIES = 50_000
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+
 #: How long a patron's cached data is kept (as last good data) after its last write, by default.
 DEFAULT_PERSONAL_KEEP_FOR = 5 * 60.0
 
@@ -106,6 +110,8 @@ class _Scope:
     written_at: float  # last put or expire: the scope is forgotten keep_for after it
     entries: dict[str, Any]  # {key: CachedRead}, plus expiry marks {"!" + key: time}
     keep_for: float  # its kind's (personal or shared), kept here for the hot path
+    count: int = 0  # entries (not expiry marks) held
+    nbytes: int = 0  # the length of their payloads: the approximate memory they hold
 
 
 class _Scopes:
@@ -123,8 +129,11 @@ class MemoryReadCache:
     (a patron's: ``personal_keep_for``).
 
     Entries are kept as given, decoded ``value`` included, so a hit returns it as it is. At
-    most ``max_scopes`` scopes of each lifetime are kept; past that the least recently written
-    go first. (Plain dicts in write order rather than a cachetools ``TTLCache``: a hit is one
+    most ``max_scopes`` scopes of each lifetime are kept, and at most ``max_entries`` entries
+    whose payloads come to at most ``max_bytes`` in all (the length of the stored encoded form,
+    an approximation of the memory held; ``GatewaySettings.read_cache_entries`` and
+    ``read_cache_bytes``); past either the least recently written scopes go first, one at a
+    time. (Plain dicts in write order rather than a cachetools ``TTLCache``: a hit is one
     dict lookup and one clock reading, on every cached request.)
     """
 
@@ -134,12 +143,24 @@ class MemoryReadCache:
         keep_for: float = 24 * 3600,
         personal_keep_for: float = DEFAULT_PERSONAL_KEEP_FOR,
         max_scopes: int = 10_000,
+        max_entries: int = DEFAULT_MAX_ENTRIES,
+        max_bytes: int = DEFAULT_MAX_BYTES,
         clock: EpochSeconds = time.time,
     ) -> None:
         self._clock = clock
         self._shared = _Scopes(keep_for)
         self._personal = _Scopes(personal_keep_for)
         self._max_scopes = max_scopes
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self.entries = 0  # held now, in every scope
+        self.nbytes = 0
+
+    def _drop(self, kind: _Scopes, scope: str) -> None:
+        found = kind.scopes.pop(scope, None)
+        if found is not None:
+            self.entries -= found.count
+            self.nbytes -= found.nbytes
 
     def _of(self, scope: str) -> _Scopes:
         return self._personal if scope.startswith(_PATRON) else self._shared
@@ -153,7 +174,7 @@ class MemoryReadCache:
         if found is None:
             return None
         if (self._clock() if now is None else now) - found.written_at >= found.keep_for:
-            del self._of(scope).scopes[scope]
+            self._drop(self._of(scope), scope)
             return None
         entries = found.entries
         entry = entries.get(key)
@@ -166,24 +187,56 @@ class MemoryReadCache:
         return _apply_expiry(entry, whole)
 
     async def put(self, scope: str, key: str, entry: CachedRead) -> None:
-        self._written(scope)[key] = entry
+        written = self._written(scope)
+        old = written.entries.get(key)
+        if old is not None:
+            written.count -= 1
+            written.nbytes -= len(old.payload)
+            self.entries -= 1
+            self.nbytes -= len(old.payload)
+        written.entries[key] = entry
+        size = len(entry.payload)
+        written.count += 1
+        written.nbytes += size
+        self.entries += 1
+        self.nbytes += size
+        self._shrink()
 
     async def expire(self, scope: str, key: str | None = None) -> None:
         # Marked even when nothing is cached yet: a read in flight may land after this write.
-        self._written(scope)["!" + (key or _WHOLE_SCOPE)] = self._clock()
+        self._written(scope).entries["!" + (key or _WHOLE_SCOPE)] = self._clock()
 
     async def forget(self, scope: str) -> None:
-        self._of(scope).scopes.pop(scope, None)
+        self._drop(self._of(scope), scope)
 
-    def _written(self, scope: str) -> dict[str, Any]:
-        """The scope's entries, the scope moved last with its keep_for restarted."""
+    def _written(self, scope: str) -> _Scope:
+        """The scope, moved last with its keep_for restarted."""
         now = self._clock()
         kind = self._of(scope)
         found = kind.scopes.pop(scope, None)
-        entries = found.entries if found and now - found.written_at < kind.keep_for else {}
-        kind.scopes[scope] = _Scope(now, entries, kind.keep_for)
+        if found is not None and now - found.written_at < kind.keep_for:
+            found.written_at = now
+        else:
+            if found is not None:
+                self.entries -= found.count
+                self.nbytes -= found.nbytes
+            found = _Scope(now, {}, kind.keep_for)
+        kind.scopes[scope] = found
         self._forget_old(kind, now)
-        return entries
+        return found
+
+    def _shrink(self) -> None:
+        # Over a bound: the least recently written scope of either lifetime goes, one at a time.
+        while self.entries > self.max_entries or self.nbytes > self.max_bytes:
+            heads = [
+                (kind.scopes[next(iter(kind.scopes))].written_at, i, kind)
+                for i, kind in enumerate((self._personal, self._shared))
+                if kind.scopes
+            ]
+            if not heads:
+                return
+            kind = min(heads, key=lambda h: (h[0], h[1]))[2]
+            self._drop(kind, next(iter(kind.scopes)))
 
     def _forget_old(self, kind: _Scopes, now: float) -> None:
         # Oldest writes first: drop forgotten scopes, then the oldest while over the bound.
@@ -192,7 +245,7 @@ class MemoryReadCache:
             oldest = next(iter(scopes))
             if len(scopes) <= self._max_scopes and now - scopes[oldest].written_at < kind.keep_for:
                 return
-            del scopes[oldest]
+            self._drop(kind, oldest)
 
 
 class RedisReadCache:

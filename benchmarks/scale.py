@@ -1,0 +1,172 @@
+"""Costs that do not grow with the crowd (issue 17): login and cached GET loans CPU at 100,
+10,000 and 100,000 sessions and cached lists, and one process's memory after 10,000 of each.
+
+Run: ``.venv/bin/python benchmarks/scale.py [--quick]``. One process serves the demo tenant (the
+SIP2 simulator embedded, in-memory shared state) on a real socket, and an aiohttp client in
+the same process drives it. For each size the crowd is set up by driving the session store and
+the read cache directly (fast), then real HTTP requests are measured: the process's CPU time
+(``time.process_time``, client included: a constant that does not depend on the crowd) per
+login (``POST …/sessions``) and per cached ``GET …/loans`` (rotating over the newest 256
+patrons of the crowd, so the per-process memos see many patrons). The ratios to the smallest
+size are the figures: target ≈ 1 (the same CPU at every size). Each cached list is the
+benchmark patron's loans, decoded afresh per patron (as a real one would be). Resident memory
+(VmRSS) is printed after 10,000 sessions and 10,000 cached lists: target ≤ 150 MB.
+
+``--quick``: sizes 10 and 100 with few requests, only to check it runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import gc
+import logging
+import statistics
+import sys
+import time
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+CARD, PASSWORD = "1000000001", "hanako01"
+TENANT = "demo"
+T = f"/v1/tenants/{TENANT}"
+RSS_SIZE = 10_000
+RSS_TARGET_MB = 150
+ROTATE = 256  # cached GETs rotate over this many of the newest patrons
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def _measure(
+    session: aiohttp.ClientSession, base: str, auths: list[dict[str, str]], requests: int
+) -> tuple[float, float]:
+    """CPU seconds per login and per cached GET loans (the mean of ``requests`` of each)."""
+    body = {"card_number": CARD, "password": PASSWORD}
+    started = time.process_time()
+    for _ in range(requests):
+        async with session.post(f"{base}{T}/sessions", json=body) as response:
+            assert response.status in (200, 201), response.status
+            token = (await response.json())["token"]
+        # Ended again, so that only the crowd (not the measured logins) grows.
+        async with session.delete(
+            f"{base}{T}/sessions/current", headers={"Authorization": f"Bearer {token}"}
+        ) as response:
+            await response.read()
+    login = (time.process_time() - started) / requests
+    started = time.process_time()
+    for i in range(requests):
+        async with session.get(f"{base}{T}/loans", headers=auths[i % len(auths)]) as response:
+            assert response.status == 200, response.status
+            await response.read()
+    return login, (time.process_time() - started) / requests
+
+
+async def main(quick: bool) -> int:
+    from ils_gateway.adapters.resilience.backend import _LOANS
+    from ils_gateway.adapters.resilience.cache import CachedRead
+    from ils_gateway.api.app import create_app
+    from ils_gateway.domain.clock import ManualClock
+    from ils_gateway.logging import configure_logging
+    from ils_gateway.runtime.demo import embedded_settings
+    from ils_gateway.runtime.keys import GATEWAY_KEY, SHARED_KEY
+    from ils_gateway.simulators.sample_data import SAMPLE_NOW
+
+    configure_logging(json=True, level=logging.WARNING)
+    sizes = (10, 100) if quick else (100, 10_000, 100_000)
+    requests = 20 if quick else 300
+    settings, _acs = await embedded_settings(clock=ManualClock(SAMPLE_NOW), elibrary=False)
+    app = create_app(settings)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    base = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    rows: list[tuple[int, float, float, float]] = []
+    try:
+        async with aiohttp.ClientSession() as session:
+            body = {"card_number": CARD, "password": PASSWORD}
+            async with session.post(f"{base}{T}/sessions", json=body) as response:
+                token = (await response.json())["token"]
+            auth = {"Authorization": f"Bearer {token}"}
+            async with session.get(f"{base}{T}/loans", headers=auth) as response:
+                assert response.status == 200, response.status
+            shared = app[SHARED_KEY]
+            backend: Any = app[GATEWAY_KEY].tenant(TENANT).context.backend
+            me = await shared.sessions.resolve(TENANT, token)
+            template = backend.cache.peek(backend._patron_scope(me.patron), "loans")
+            assert template is not None, "the loans list was not cached"
+            now = time.time()
+            made = 0
+            # GETs rotate over the newest patrons of the crowd (their lists are cached), so the
+            # per-process memos see many patrons, as they would in service.
+            recent: collections.deque[dict[str, str]] = collections.deque(maxlen=ROTATE)
+            for size in sizes:
+                while made < size:
+                    patron = me.patron.model_copy(update={"id": f"bench{made:07d}"})
+                    token = await shared.sessions.create(
+                        TENANT,
+                        patron,
+                        me.channel,
+                        password_change_required=False,
+                        idle_timeout_minutes=None,
+                    )
+                    recent.append({"Authorization": f"Bearer {token}"})
+                    await backend.cache.put(
+                        backend._patron_scope(patron),
+                        "loans",
+                        CachedRead(
+                            template.payload,
+                            now,
+                            now + 3600,
+                            tuple(_LOANS.validate_json(template.payload)),
+                        ),
+                    )
+                    made += 1
+                rss = _rss_mb() if size == RSS_SIZE or (quick and size == sizes[-1]) else None
+                # The setup's garbage is collected first (in service it is spread over many
+                # requests); then the median of three rounds (the machine is shared).
+                gc.collect()
+                full = gc.get_stats()[2]["collections"]
+                rounds = [
+                    await _measure(session, base, [auth, *recent], requests) for _ in range(3)
+                ]
+                login = statistics.median(r[0] for r in rounds)
+                cached = statistics.median(r[1] for r in rounds)
+                full = gc.get_stats()[2]["collections"] - full
+                rows.append((size, login, cached, rss if rss is not None else float("nan")))
+                print(
+                    f"{size:>7,} sessions + cached lists: login {login * 1e6:,.0f} µs CPU, "
+                    f"cached GET loans {cached * 1e6:,.0f} µs CPU"
+                    f" (read cache: {backend.cache.entries:,} entries,"
+                    f" {backend.cache.nbytes / 2**20:.1f} MB of payloads;"
+                    f" {full} full garbage collections while measuring)",
+                    flush=True,
+                )
+                if rss is not None:
+                    verdict = "OK" if rss <= RSS_TARGET_MB else "ABOVE TARGET"
+                    print(
+                        f"  resident after {size:,} sessions + {size:,} cached lists: "
+                        f"{rss:.0f} MB (target <= {RSS_TARGET_MB} MB at {RSS_SIZE:,}) {verdict}",
+                        flush=True,
+                    )
+    finally:
+        await runner.cleanup()
+    first = rows[0]
+    for size, login, cached, _ in rows[1:]:
+        print(
+            f"ratio {size:,} / {first[0]:,}: login {login / first[1]:.2f}, "
+            f"cached GET loans {cached / first[2]:.2f} (target ≈ 1)"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(main("--quick" in sys.argv)))
