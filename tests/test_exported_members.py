@@ -60,6 +60,8 @@ PUBLIC: dict[str, set[str]] = {
     "adapters.resilience.calls": {"GuardedCalls", "T", "call_outcome"},
     "adapters.resilience.cache": {
         "CachedRead",
+        "DEFAULT_MAX_BYTES",
+        "DEFAULT_MAX_ENTRIES",
         "DEFAULT_PERSONAL_KEEP_FOR",
         "MemoryReadCache",
         "ReadCache",
