@@ -1,4 +1,5 @@
-"""Nishinomiya (SIP2 in Shift_JIS): a hold can be cancelled while waiting, not once in transit;
+"""Nishinomiya (SIP2 in Shift_JIS): a hold can be cancelled while waiting or in transit (取消 is
+hidden only for 手配済・検討中・準備中・提供可能), not once it is being prepared;
 loans others wait for are not renewable; the card barcode is NW-7 (Codabar)."""
 
 from __future__ import annotations
@@ -8,19 +9,35 @@ from ils_gateway.simulators.policy import HoldState
 PATRON = ("1000000001", "hanako01")
 
 
-async def test_cancel_refused_once_in_transit(open_site):
-    site = await open_site("nishinomiya")
+# Nishinomiya's library system cancels a hold in transit too (as the page says it may).
+NISHINOMIYA_ILS = {"cancellable_states": (HoldState.PENDING, HoldState.TRANSIT)}
+
+
+async def test_a_hold_in_transit_can_be_cancelled(open_site):
+    site = await open_site("nishinomiya", rules=NISHINOMIYA_ILS)
     auth = await site.login(*PATRON)
     holds = (await site.get("/holds", auth))["holds"]
     in_transit = next(h for h in holds if h["status"] == "in_transit")
-    assert "cancel" not in in_transit["allowed_actions"]
-    refused = await site.client.delete(f"{site.base}/holds/{in_transit['id']}", headers=auth)
+    assert "cancel" in in_transit["allowed_actions"]
+    cancelled = await site.client.delete(f"{site.base}/holds/{in_transit['id']}", headers=auth)
+    assert cancelled.status == 204, await cancelled.text()
+    states = {h.barcode: h.state for h in site.library.holds("1000000001")}
+    assert in_transit["id"] not in states  # closed: no longer among the open holds
+
+
+async def test_cancel_refused_once_being_prepared(open_site):
+    site = await open_site("nishinomiya", rules=NISHINOMIYA_ILS)
+    auth = await site.login(*PATRON)
+    holds = (await site.get("/holds", auth))["holds"]
+    preparing = next(h for h in holds if h["status"] == "preparing")
+    assert "cancel" not in preparing["allowed_actions"]
+    refused = await site.client.delete(f"{site.base}/holds/{preparing['id']}", headers=auth)
     problem = await refused.json()
     assert refused.status == 422
     assert problem["type"].endswith("/cancel-refused")
     assert problem["reason"] == "not_cancellable_in_state"
     states = {h.barcode: h.state for h in site.library.holds("1000000001")}
-    assert states[in_transit["id"]] is HoldState.TRANSIT
+    assert states[preparing["id"]] is HoldState.PROCESSING
 
 
 async def test_waiting_hold_can_be_cancelled(open_site):

@@ -35,7 +35,7 @@ from aiohttp import web
 from pydantic import SecretStr
 
 from ils_gateway.domain.clock import Clock, RunningClock, system_clock
-from ils_gateway.domain.vocab import MaterialType
+from ils_gateway.domain.vocab import HoldStatus, MaterialType
 from ils_gateway.runtime.settings import GatewaySettings
 from ils_gateway.simulators import policy as ils
 from ils_gateway.simulators.elibrary import ElibrarySimulatorConfig, start_elibrary_simulator
@@ -185,7 +185,21 @@ def house_rules(policy: Policy, base: ils.HouseRules) -> ils.HouseRules:
         changes["overdue_days_blocking_holds"] = holds.refuse_when_overdue_days
     if holds.excluded_material_types:
         changes["not_holdable_types"] = _item_types(holds.excluded_material_types)
+    if "cancel_allowed_states" in holds.model_fields_set:
+        changes["cancellable_states"] = tuple(
+            state for status, state in _CANCELLABLE if status in holds.cancel_allowed_states
+        )
     return replace(base, **changes)
+
+
+# The library system's open hold states a patron's cancel can reach, by the tenant's status
+# words (Nishinomiya cancels 移送中 too); found holds past these get a cancellation request.
+_CANCELLABLE = (
+    (HoldStatus.WAITING, ils.HoldState.PENDING),
+    (HoldStatus.IN_TRANSIT, ils.HoldState.TRANSIT),
+    (HoldStatus.PREPARING, ils.HoldState.PROCESSING),
+    (HoldStatus.READY, ils.HoldState.AWAITING_PICKUP),
+)
 
 
 def _item_types(types: Iterable[MaterialType]) -> tuple[ils.ItemType, ...]:
