@@ -151,7 +151,9 @@ def test_nishinomiya_allowed_actions_follow_states(status):
     actions = rules.allowed_hold_actions(hold(status), holds_policy, ALL)
     assert (HoldAction.CANCEL in actions) == (status in holds_policy.cancel_allowed_states)
     assert (HoldAction.CHANGE_PICKUP in actions) == (status in holds_policy.modify_allowed_states)
-    if status is HoldStatus.IN_TRANSIT:
+    if status is HoldStatus.IN_TRANSIT:  # 取消 is hidden only for 手配済・検討中・準備中・提供可能
+        assert rules.cancel_refusal(hold(status), holds_policy) is None
+    if status is HoldStatus.PREPARING:
         assert rules.cancel_refusal(hold(status), holds_policy) is (
             RefusalReason.NOT_CANCELLABLE_IN_STATE
         )
