@@ -213,6 +213,19 @@ async def test_place_change_and_cancel_a_hold(
     assert library.hold_by_id(view.hold_id).state.value == "cancelled"
 
 
+async def test_a_found_hold_the_library_keeps_is_only_requested(
+    backend: Sip2Backend, library: SimulatedLibrary
+) -> None:
+    # the simulator answers 16 ok=1 for a ready hold's cancel and files a request for staff
+    patron = await login(backend, *HANAKO)
+    ready = next(h for h in await backend.list_holds(patron) if h.status is HoldStatus.READY)
+
+    assert await backend.cancel_hold(patron, ready.id) is CancelOutcome.CANCELLATION_REQUESTED
+
+    kept = next(v for v in library.holds("1000000001") if v.hold_id == 12)
+    assert kept.cancellation_requested and kept.state.value == "awaiting_pickup"
+
+
 async def test_place_hold_refused(backend: Sip2Backend) -> None:
     patron = await login(backend, *HANAKO)
     with pytest.raises(HoldRefused) as refused:

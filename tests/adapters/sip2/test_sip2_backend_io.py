@@ -10,7 +10,13 @@ import pytest
 from sip2_acs_recording import LOGIN_PASSWORD, LOGIN_USER, RecordingACS, backend_config
 
 from ils_gateway.adapters.sip2.backend import Sip2Backend
-from ils_gateway.domain.errors import BackendProtocolError, BackendUnavailable, OutcomeUnknown
+from ils_gateway.domain.errors import (
+    BackendProtocolError,
+    BackendUnavailable,
+    HoldRefused,
+    OutcomeUnknown,
+)
+from ils_gateway.domain.vocab import RefusalReason
 from ils_gateway.simulators.library import SimulatedLibrary
 from ils_gateway.simulators.outcomes import Refusal
 from ils_gateway.simulators.records import ItemStatus
@@ -208,7 +214,27 @@ async def test_pickup_change_by_replacing_the_hold_when_the_tenant_opts_in(
     finally:
         await adapter.close()
     assert moved.pickup_library == "MINAMI"
-    assert recording.log == ["15", "15"]  # cancel, then place again: no 15 with mode '*'
+    # cancel, read the list back (the hold is gone), then place again: no 15 with mode '*'
+    assert recording.log[0] == "15" and recording.log[-1] == "15"
+    assert "15" not in recording.log[1:-1] and "63" in recording.log[1:-1]
     biblio = library.item_info("2100000060").biblio_id
     open_holds = [v for v in library.holds("1000000001") if v.biblio_id == biblio]
     assert [v.pickup for v in open_holds] == ["MINAMI"]
+
+
+async def test_a_replace_whose_cancel_is_only_requested_places_no_second_hold(
+    acs: tuple[RecordingACS, SIP2Server], library: SimulatedLibrary
+) -> None:
+    # the simulator keeps a ready hold on cancel (a request for staff) and answers 16 ok=1
+    _recording, server = acs
+    adapter = Sip2Backend(backend_config(server.port), today=library.today, pickup_change="replace")
+    try:
+        patron = await adapter.authenticate(*HANAKO)
+        with pytest.raises(HoldRefused) as refused:
+            await adapter.change_hold(patron, "2100000068", pickup_library="MINAMI")
+    finally:
+        await adapter.close()
+    assert refused.value.reason is RefusalReason.NOT_MODIFIABLE_IN_STATE
+    kept = [v for v in library.holds("1000000001") if v.hold_id == 12]
+    assert kept[0].cancellation_requested
+    assert len(library.holds("1000000001")) == 7  # nothing placed again

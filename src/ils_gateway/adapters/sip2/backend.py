@@ -57,7 +57,7 @@ from ils_gateway.domain.models import (
     Patron,
     RenewalResult,
 )
-from ils_gateway.domain.vocab import ContactMethod, Feature, MaterialType, Outcome
+from ils_gateway.domain.vocab import ContactMethod, Feature, MaterialType, Outcome, RefusalReason
 from ils_gateway.sip2.client import SIP2ClientPool
 from ils_gateway.sip2.fields import HoldMode, HoldType, SipDate, Summary, SummaryItem
 from ils_gateway.sip2.messages import (
@@ -567,7 +567,11 @@ class Sip2Backend(GuardedBackend):
         answer = await self._hold_request(HoldMode.DELETE, patron, hold_id)
         if not answer.ok:
             raise self._hold_refusal(answer, SipAction.CANCEL_HOLD, CancelRefused)
-        # SIP2's 16 has ok=1 or ok=0, nothing between: ok means the hold is gone.
+        # SIP2's 16 has ok=1 or ok=0, nothing between, yet a library system that takes a found
+        # hold's cancel only as a request for staff answers ok=1 and keeps the hold (as the
+        # simulator does with ``cancellation_request_when_found``); the list tells which.
+        if any(hold.id == hold_id for hold in await self.list_holds(patron)):
+            return CancelOutcome.CANCELLATION_REQUESTED
         return CancelOutcome.CANCELLED
 
     async def _change_pickup(
@@ -577,7 +581,12 @@ class Sip2Backend(GuardedBackend):
         if pickup_library is None:
             return await self._own_hold(patron, hold_id)
         if self._pickup_change == "replace":
-            await self.cancel_hold(patron, hold_id)
+            if await self.cancel_hold(patron, hold_id) is CancelOutcome.CANCELLATION_REQUESTED:
+                # the hold stays until staff act: placing it again would make two
+                raise HoldRefused(
+                    RefusalReason.NOT_MODIFIABLE_IN_STATE,
+                    "the library keeps this hold; only staff can move it now",
+                )
             # placed again by the id it is listed under, so it keeps that id (no read-back)
             return await self._place(patron, hold_id, pickup_library)
         answer = await self._hold_request(
