@@ -1,16 +1,15 @@
 /* Compiled helpers of the SIP2 parser (ils_gateway.sip2.speedups: the pure-Python twins).
  *
- * byte_sum(data, end)            sum of data[:end] (the AZ checksum's total)
+ * byte_sum(data)                 sum(data) (the AZ checksum's total)
  * split_fields(text, start, end) the variable fields of text[start:end] as (id, value) pairs,
  *                                or None when a field is too short to have an id
- * build(cls, plan, tail, text, fields, sequence, checksum, terminated)
- *                                a message object of cls with its fixed fields read from text
- *                                by plan (the parser has matched them against the class's
- *                                pattern already) and its four tail slots set
- *
  * parse_body(cls, plan, tail, text, pos, data, mode)
- *                                the trailer, the checksum check, the split and build in one
- *                                call for a frame without faults; None for any other
+ *                                the rest of a parse once the fixed fields have matched the
+ *                                class's pattern: the trailer, the AZ check (mode 0: none,
+ *                                1: when present, 2: required), the split, and a message
+ *                                object of cls, its fixed fields read from text by plan and
+ *                                its four tail slots set, in one call, for a frame without
+ *                                faults; None for any other (the caller then names the fault)
  *
  * A plan is a tuple of (slot descriptor, start, end, op, arg) entries; op is one of the OP_*
  * constants below (speedups.py builds plans from the fixed-field kinds). tail is the tuple of
@@ -22,23 +21,17 @@
 enum { OP_STR = 0, OP_EQ = 1, OP_LOOKUP = 2, OP_NUMBER = 3, OP_RAW = 4 };
 
 static PyObject *
-byte_sum(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+byte_sum(PyObject *module, PyObject *data)
 {
     (void)module;
-    if (nargs != 2 || !PyBytes_Check(args[0])) {
-        PyErr_SetString(PyExc_TypeError, "byte_sum(data: bytes, end: int)");
+    if (!PyBytes_Check(data)) {
+        PyErr_SetString(PyExc_TypeError, "byte_sum(data: bytes)");
         return NULL;
     }
-    Py_ssize_t end = PyLong_AsSsize_t(args[1]);
-    if (end == -1 && PyErr_Occurred())
-        return NULL;
-    if (end < 0 || end > PyBytes_GET_SIZE(args[0])) {
-        PyErr_SetString(PyExc_ValueError, "end out of range");
-        return NULL;
-    }
-    const unsigned char *p = (const unsigned char *)PyBytes_AS_STRING(args[0]);
+    const unsigned char *p = (const unsigned char *)PyBytes_AS_STRING(data);
+    Py_ssize_t n = PyBytes_GET_SIZE(data);
     unsigned long long total = 0;
-    for (Py_ssize_t i = 0; i < end; i++)
+    for (Py_ssize_t i = 0; i < n; i++)
         total += p[i];
     return PyLong_FromUnsignedLongLong(total);
 }
@@ -228,7 +221,7 @@ make_message(PyObject *cls, PyObject *plan, PyObject *tail, PyObject *text,
 {
     if (!PyTuple_Check(plan) || !PyTuple_Check(tail) || PyTuple_GET_SIZE(tail) != 4 ||
         !PyUnicode_Check(text)) {
-        PyErr_SetString(PyExc_TypeError, "build(cls, plan, tail, text, ...): bad arguments");
+        PyErr_SetString(PyExc_TypeError, "plan and tail must be tuples, text a str");
         return NULL;
     }
     Py_ssize_t length = PyUnicode_GET_LENGTH(text);
@@ -266,17 +259,6 @@ make_message(PyObject *cls, PyObject *plan, PyObject *tail, PyObject *text,
 fail:
     Py_DECREF(obj);
     return NULL;
-}
-
-static PyObject *
-build(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
-{
-    (void)module;
-    if (nargs != 8) {
-        PyErr_SetString(PyExc_TypeError, "build takes 8 arguments");
-        return NULL;
-    }
-    return make_message(args[0], args[1], args[2], args[3], args + 4);
 }
 
 static int
@@ -394,11 +376,9 @@ parse_body(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 }
 
 static PyMethodDef methods[] = {
-    {"byte_sum", (PyCFunction)(void (*)(void))byte_sum, METH_FASTCALL, "byte_sum(data, end): sum of data[:end]."},
+    {"byte_sum", byte_sum, METH_O, "byte_sum(data): sum(data)."},
     {"split_fields", (PyCFunction)(void (*)(void))split_fields, METH_FASTCALL,
      "split_fields(text, start, end): (id, value) pairs of text[start:end], or None."},
-    {"build", (PyCFunction)(void (*)(void))build, METH_FASTCALL,
-     "build(cls, plan, tail, text, fields, sequence, checksum, terminated): a message."},
     {"parse_body", (PyCFunction)(void (*)(void))parse_body, METH_FASTCALL,
      "parse_body(cls, plan, tail, text, pos, data, mode): the message, or None."},
     {NULL, NULL, 0, NULL},
@@ -414,7 +394,7 @@ PyInit__speedups(void)
     PyObject *m = PyModule_Create(&module);
     if (m == NULL)
         return NULL;
-    if (PyModule_AddIntConstant(m, "ABI_VERSION", 1) < 0 ||
+    if (PyModule_AddIntConstant(m, "ABI_VERSION", 2) < 0 ||
         PyModule_AddIntConstant(m, "OP_STR", OP_STR) < 0 ||
         PyModule_AddIntConstant(m, "OP_EQ", OP_EQ) < 0 ||
         PyModule_AddIntConstant(m, "OP_LOOKUP", OP_LOOKUP) < 0 ||

@@ -64,16 +64,15 @@ _HEX = frozenset("0123456789ABCDEFabcdef")
 # The parser's hot helpers (speedups: compiled when built, else pure Python), as globals.
 _byte_sum = DEFAULT.byte_sum
 _split_fields = DEFAULT.split_fields
-_build = DEFAULT.build
 _parse_body = DEFAULT.parse_body
 _TAIL = tail_slots(Message)
 
 
 def _use_speedups(speedups: Speedups) -> Speedups:
     """Make the parser use ``speedups`` (tests run both); return the one it used before."""
-    global _byte_sum, _split_fields, _build, _parse_body
+    global _byte_sum, _split_fields, _parse_body
     before = _SPEEDUPS[0]
-    _byte_sum, _split_fields, _build = speedups.byte_sum, speedups.split_fields, speedups.build
+    _byte_sum, _split_fields = speedups.byte_sum, speedups.split_fields
     _parse_body = speedups.parse_body
     _SPEEDUPS[0] = speedups
     return before
@@ -234,7 +233,7 @@ def parse(frame: bytes, settings: CodecSettings = DEFAULT_SETTINGS) -> Message:
         if checksum is None:
             raise SIP2ParseError(length, "no AZ checksum (error detection is on)", "AZ")
         if settings.checksum_basis is ChecksumBasis.BYTES:
-            total = _byte_sum(data, len(data) - 4)
+            total = _byte_sum(data[: len(data) - 4])
         elif undecodable:  # an undecodable byte counts as its own value
             total = sum(_char_value(c) for c in raw_text[: len(raw_text) - 4])
         else:
@@ -258,8 +257,7 @@ def parse(frame: bytes, settings: CodecSettings = DEFAULT_SETTINGS) -> Message:
                 cls.code, fields, pos, settings.encoding, settings.free_text_fields
             )
     if values is None:
-        message = _build(cls, cls._PLAN, _TAIL, text, fields, sequence, checksum, terminated)
-        return message
+        return cls._from_text(text, fields, sequence, checksum, terminated)
     return cls._from_wire(values, fields, sequence, checksum, terminated)
 
 
@@ -390,7 +388,7 @@ def encode(
         text = "".join(parts)
         data = _encode_text(text, settings.encoding, message, errors)
         if settings.checksum_basis is ChecksumBasis.BYTES:
-            total = _byte_sum(data, len(data))
+            total = _byte_sum(data)
         elif errors != "strict":
             total = sum(_char_value(c) for c in text)
         else:
