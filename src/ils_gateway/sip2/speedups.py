@@ -44,7 +44,7 @@ from ils_gateway.sip2.fields import (
     ZeroOne,
 )
 
-__all__ = ["COMPILED", "DEFAULT", "PURE", "Speedups", "fixed_plan"]
+__all__ = ["COMPILED", "DEFAULT", "PURE", "Speedups", "fixed_plan", "tail_slots"]
 
 # The compiled module's interface version; a build of another version is not used.
 ABI_VERSION = 2
