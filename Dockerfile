@@ -18,7 +18,13 @@ ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
-COPY pyproject.toml README.md ./
+# A C compiler for the SIP2 parser's compiled helpers (hatch_build.py; without one the wheel
+# is pure Python and parses SIP2 about 3x slower). Only this stage has it: the runtime stage
+# copies the built environment, whose extension needs nothing but libc.
+RUN apt-get update \
+ && apt-get install --yes --no-install-recommends gcc libc6-dev \
+ && rm -rf /var/lib/apt/lists/*
+COPY pyproject.toml README.md hatch_build.py ./
 COPY src ./src
 RUN python -m pip wheel --no-deps --wheel-dir /wheels . \
  && python -m venv /opt/ils-gateway \

@@ -8,7 +8,9 @@ What it measures, for a 64 Patron Information response with ten charged items (A
 - ``ours``: ``parse(frame, CodecSettings())`` from the frame's bytes: decode, NFC, every
   fixed field validated and typed (bools, ints, enums, ``SipDate``, ``PatronStatus``), the
   AZ checksum verified, variable fields split into ``(id, value)`` pairs, the frozen message
-  object built.
+  object built. Once per implementation of the parser's helpers
+  (``ils_gateway.sip2.speedups``): ``compiled`` (the C extension, when built) and ``pure``
+  (the pure-Python fallback), each on its own row.
 - ``peer``: the PyPI ``sip2`` package (Sip2 1.1, a test dependency) parsing the same frame
   with ``Sip2.sip_patron_information_response`` / ``sip_item_information_response``: an
   untyped splitter (fixed fields as string slices, variable fields into a dict of lists),
@@ -31,9 +33,11 @@ import statistics
 import time
 from collections.abc import Callable
 
+from ils_gateway.sip2 import codec
 from ils_gateway.sip2.codec import CodecSettings, encode, parse
 from ils_gateway.sip2.fields import CirculationStatus, PatronStatus, SecurityMarker, SipDate
 from ils_gateway.sip2.messages import ItemInformationResponse, PatronInformationResponse
+from ils_gateway.sip2.speedups import COMPILED, PURE, Speedups
 
 WHEN = SipDate("20240401    093000")
 SETTINGS = CodecSettings()
@@ -92,7 +96,12 @@ def _peer_parsers() -> dict[str, Callable[[str], object]] | None:
     }
 
 
-def _calls_per_round(fn: Callable[[], object], seconds: float) -> int:
+Contender = tuple[Speedups, Callable[[], object]]
+
+
+def _calls_per_round(contender: Contender, seconds: float) -> int:
+    speedups, fn = contender
+    codec._use_speedups(speedups)
     n = 100
     while True:
         start = time.process_time()
@@ -105,19 +114,25 @@ def _calls_per_round(fn: Callable[[], object], seconds: float) -> int:
 
 
 def interleaved(
-    contenders: dict[str, Callable[[], object]], rounds: int, seconds: float = 0.05
+    contenders: dict[str, Contender], rounds: int, seconds: float = 0.05
 ) -> dict[str, list[float]]:
-    """Seconds per call of each contender, one figure per round, contenders taking turns."""
-    counts = {name: _calls_per_round(fn, seconds) for name, fn in contenders.items()}
+    """Seconds per call of each contender, one figure per round, contenders taking turns;
+    each runs with its own implementation of the parser's helpers."""
+    counts = {name: _calls_per_round(c, seconds) for name, c in contenders.items()}
     times: dict[str, list[float]] = {name: [] for name in contenders}
     for _ in range(rounds):
-        for name, fn in contenders.items():
+        for name, (speedups, fn) in contenders.items():
+            codec._use_speedups(speedups)
             n = counts[name]
             start = time.process_time()
             for _ in range(n):
                 fn()
             times[name].append((time.process_time() - start) / n)
     return times
+
+
+def _ratio(peer: list[float], ours: list[float]) -> float:
+    return statistics.median(p / o for p, o in zip(peer, ours, strict=True))
 
 
 def main() -> None:
@@ -127,8 +142,11 @@ def main() -> None:
     peers = _peer_parsers()
     if peers is None:
         print("the PyPI sip2 package is not installed (pip install -e '.[test]'): no peer")
+    impls = {"pure": PURE} if COMPILED is None else {"compiled": COMPILED, "pure": PURE}
+    if COMPILED is None:
+        print("the compiled helpers are not built (pip install -e . with a C compiler)")
     header = (
-        f"{'message':<28}{'ours µs':>9}{'peer µs':>9}{'ratio':>7}"
+        f"{'message':<30}{'helpers':<10}{'ours µs':>9}{'peer µs':>9}{'ratio':>7}"
         f"{'peer+decode µs':>16}{'ratio':>7}{'encode µs':>11}"
     )
     print(header)
@@ -137,37 +155,47 @@ def main() -> None:
         ("18 item information", item_information()),
     ):
         frame = encode(message, SETTINGS)
-        parsed = parse(frame, SETTINGS)
-        assert parsed.fields == message.fields and encode(parsed, SETTINGS) == frame
         text = frame.decode(SETTINGS.encoding)
-        contenders: dict[str, Callable[[], object]] = {
-            "ours": lambda frame=frame: parse(frame, SETTINGS),
-            "encode": lambda parsed=parsed: encode(parsed, SETTINGS),
-        }
+        contenders: dict[str, Contender] = {}
+        for impl_name, impl in impls.items():
+            codec._use_speedups(impl)
+            parsed = parse(frame, SETTINGS)
+            assert parsed.fields == message.fields and encode(parsed, SETTINGS) == frame
+            contenders[impl_name] = (impl, lambda frame=frame: parse(frame, SETTINGS))
+            contenders[f"encode {impl_name}"] = (
+                impl,
+                lambda parsed=parsed: encode(parsed, SETTINGS),
+            )
         if peers is not None:
             split = peers[message.code]
-            contenders["peer"] = lambda split=split, text=text: split(text)
-            contenders["peer+decode"] = lambda split=split, frame=frame: split(
-                frame.decode(SETTINGS.encoding)
+            contenders["peer"] = (PURE, lambda split=split, text=text: split(text))
+            contenders["peer+decode"] = (
+                PURE,
+                lambda split=split, frame=frame: split(frame.decode(SETTINGS.encoding)),
             )
         times = interleaved(contenders, args.rounds)
-        ours = statistics.median(times["ours"]) * 1e6
-        enc = statistics.median(times["encode"]) * 1e6
         name = f"{label} ({len(frame)} B)"
-        if peers is None:
-            print(f"{name:<28}{ours:>9.2f}{'-':>9}{'-':>7}{'-':>16}{'-':>7}{enc:>11.2f}")
-            continue
-        peer = statistics.median(times["peer"]) * 1e6
-        peer_dec = statistics.median(times["peer+decode"]) * 1e6
-        ratio = statistics.median(p / o for p, o in zip(times["peer"], times["ours"], strict=True))
-        ratio_dec = statistics.median(
-            p / o for p, o in zip(times["peer+decode"], times["ours"], strict=True)
-        )
-        print(
-            f"{name:<28}{ours:>9.2f}{peer:>9.2f}{ratio:>6.2f}x"
-            f"{peer_dec:>16.2f}{ratio_dec:>6.2f}x{enc:>11.2f}"
-        )
+        for impl_name in impls:
+            ours = statistics.median(times[impl_name]) * 1e6
+            enc = statistics.median(times[f"encode {impl_name}"]) * 1e6
+            if peers is None:
+                print(
+                    f"{name:<30}{impl_name:<10}{ours:>9.2f}{'-':>9}{'-':>7}{'-':>16}{'-':>7}"
+                    f"{enc:>11.2f}"
+                )
+            else:
+                peer = statistics.median(times["peer"]) * 1e6
+                peer_dec = statistics.median(times["peer+decode"]) * 1e6
+                ratio = _ratio(times["peer"], times[impl_name])
+                ratio_dec = _ratio(times["peer+decode"], times[impl_name])
+                print(
+                    f"{name:<30}{impl_name:<10}{ours:>9.2f}{peer:>9.2f}{ratio:>6.2f}x"
+                    f"{peer_dec:>16.2f}{ratio_dec:>6.2f}x{enc:>11.2f}"
+                )
+            name = ""
+    codec._use_speedups(COMPILED or PURE)
     print("ratio = peer time / our time, median of per-round ratios; target (issue 17): >= 1.0x")
+    print("helpers: compiled = the C extension (sip2/_speedups.c), pure = the Python fallback")
 
 
 if __name__ == "__main__":

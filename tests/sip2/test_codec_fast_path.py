@@ -1,8 +1,10 @@
 """The codec's fast parse (issue 17) against a straightforward reference parse.
 
 ``parse`` reads fixed fields in their standard spelling through one pattern and a generated
-constructor per class, sums checksums through Adler-32, and splits variable fields with one
-``findall``; ``sip2_reference_parse.reference_parse`` does each step the plain way. On any
+constructor per class (compiled: a per-class plan read in C), sums checksums through
+Adler-32 (compiled: in C), and splits variable fields with one ``findall`` (compiled: in C);
+``sip2_reference_parse.reference_parse`` does each step the plain way. The directory's
+conftest runs every test here with the compiled and with the pure-Python helpers. On any
 frame — valid, or mutated into something odd or malformed — both must give equal objects of
 the same class, or the same ``SIP2ParseError`` (offset, reason, field).
 """

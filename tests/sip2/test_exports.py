@@ -16,6 +16,7 @@ PUBLIC = {
         "CLOSED", "NEED_DATA", "TRANSITIONS", "BadFrame", "Event", "RepeatedRequest", "Role",
         "SIP2Connection", "State",
     },
+    "speedups": {"COMPILED", "DEFAULT", "PURE", "Speedups", "fixed_plan", "tail_slots"},
     "errors": {
         "FieldValueError", "LocalProtocolError", "RemoteProtocolError", "RequestRejected",
         "SIP2Error", "SIP2ParseError", "error_site",

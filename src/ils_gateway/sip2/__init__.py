@@ -23,6 +23,9 @@ Public API, by module (import from the submodule):
 - ``sip2.codec``: ``CodecSettings`` (encoding, error_detection, verify_checksum,
   checksum_basis, terminator, max_frame_bytes), ``parse(frame, settings) -> Message``,
   ``encode(message, settings, keep_checksum=False) -> bytes``.
+- ``sip2.speedups``: the parser's hot helpers, ``COMPILED`` (the C extension
+  ``sip2._speedups``, None when not built) and ``PURE`` (pure Python, same results);
+  ``DEFAULT`` is the one ``parse`` uses.
 - ``sip2.checksum``: ``ChecksumBasis``, ``checksum_of_bytes``, ``checksum_of_text``.
 - ``sip2.connection``: ``SIP2Connection(role, settings)`` — ``receive_data(bytes)``,
   ``next_event()`` (a message, ``BadFrame``, ``RepeatedRequest`` or ``NEED_DATA``),

@@ -31,10 +31,11 @@ from typing import Any, Literal, NoReturn
 
 import structlog
 
-from ils_gateway.sip2.checksum import ChecksumBasis, byte_sum
+from ils_gateway.sip2.checksum import ChecksumBasis
 from ils_gateway.sip2.errors import FieldValueError, SIP2ParseError
 from ils_gateway.sip2.fields import Field, FixedReadError
 from ils_gateway.sip2.messages import MESSAGE_TYPES, Message
+from ils_gateway.sip2.speedups import DEFAULT, Speedups, tail_slots
 
 __all__ = [
     "DEFAULT_MAX_FRAME_BYTES",
@@ -60,10 +61,24 @@ _UNDECODED = re.compile("[\udc80-\udcff]+")
 _log = structlog.get_logger("ils_gateway.sip2.codec")
 _REPLACEMENT = "〓"
 _HEX = frozenset("0123456789ABCDEFabcdef")
-# One variable field: two-character id, value, and its "|" (which the last field may lack).
-# ``findall`` over the variable part gives the (id, value) pairs in one call; a segment too
-# short for an id matches nothing, so fewer pairs than segments means a malformed frame.
-_FIELD = re.compile(r"([^|]{2})([^|]*)(?:\||\Z)")
+# The parser's hot helpers (speedups: compiled when built, else pure Python), as globals.
+_byte_sum = DEFAULT.byte_sum
+_split_fields = DEFAULT.split_fields
+_parse_body = DEFAULT.parse_body
+_TAIL = tail_slots(Message)
+
+
+def _use_speedups(speedups: Speedups) -> Speedups:
+    """Make the parser use ``speedups`` (tests run both); return the one it used before."""
+    global _byte_sum, _split_fields, _parse_body
+    before = _SPEEDUPS[0]
+    _byte_sum, _split_fields = speedups.byte_sum, speedups.split_fields
+    _parse_body = speedups.parse_body
+    _SPEEDUPS[0] = speedups
+    return before
+
+
+_SPEEDUPS = [DEFAULT]
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +179,19 @@ def parse(frame: bytes, settings: CodecSettings = DEFAULT_SETTINGS) -> Message:
     values: list[Any] | None = None
     if cls._FIXED_RX.match(text, 2) is not None:
         pos = cls._FIXED_END
+        if (
+            _parse_body is not None
+            and not undecodable
+            and settings.checksum_basis is ChecksumBasis.BYTES
+        ):
+            # Compiled: trailer, checksum, split and build in one call for a sound frame;
+            # None for anything else, which the steps below then read and name the fault of.
+            mode = 0
+            if settings.error_detection and settings.verify_checksum:
+                mode = 2 if settings.require_checksum else 1
+            message: Message | None = _parse_body(cls, cls._PLAN, _TAIL, text, pos, data, mode)
+            if message is not None:
+                return message
     else:
         values = []
         append = values.append
@@ -205,7 +233,7 @@ def parse(frame: bytes, settings: CodecSettings = DEFAULT_SETTINGS) -> Message:
         if checksum is None:
             raise SIP2ParseError(length, "no AZ checksum (error detection is on)", "AZ")
         if settings.checksum_basis is ChecksumBasis.BYTES:
-            total = byte_sum(data[: len(data) - 4])
+            total = _byte_sum(data[: len(data) - 4])
         elif undecodable:  # an undecodable byte counts as its own value
             total = sum(_char_value(c) for c in raw_text[: len(raw_text) - 4])
         else:
@@ -219,14 +247,11 @@ def parse(frame: bytes, settings: CodecSettings = DEFAULT_SETTINGS) -> Message:
     terminated = True
     fields: tuple[Field, ...] = ()
     if body_end > pos:
-        pairs = _FIELD.findall(text, pos, body_end)
-        count = text.count("|", pos, body_end)
-        if text[body_end - 1] != "|":
-            terminated = False
-            count += 1
-        if len(pairs) != count:
+        terminated = text[body_end - 1] == "|"
+        split = _split_fields(text, pos, body_end)
+        if split is None:
             _raise_short_field(text, pos, body_end)
-        fields = tuple(pairs)
+        fields = split
         if undecodable:
             fields = _settle_undecodable(
                 cls.code, fields, pos, settings.encoding, settings.free_text_fields
@@ -363,7 +388,7 @@ def encode(
         text = "".join(parts)
         data = _encode_text(text, settings.encoding, message, errors)
         if settings.checksum_basis is ChecksumBasis.BYTES:
-            total = byte_sum(data)
+            total = _byte_sum(data)
         elif errors != "strict":
             total = sum(_char_value(c) for c in text)
         else:

@@ -59,6 +59,7 @@ from ils_gateway.sip2.fields import (
     check_field_value,
 )
 from ils_gateway.sip2.redaction import redact
+from ils_gateway.sip2.speedups import PlanEntry, fixed_plan
 
 if TYPE_CHECKING:
     from ils_gateway.sip2 import build_args as _args
@@ -143,6 +144,8 @@ class Message:
     _FIXED_RX: ClassVar[re.Pattern[str]] = re.compile("")
     _FIXED_END: ClassVar[int] = 2
     _from_text: ClassVar[Callable[[str, tuple[Field, ...], int | None, str | None, bool], Message]]
+    # The same constructor as a table for the compiled parser helpers (speedups.fixed_plan).
+    _PLAN: ClassVar[tuple[PlanEntry, ...]] = ()
     _BY_NAME: ClassVar[dict[str, VarField[Any]]] = {}
 
     fields: tuple[Field, ...] = ()
@@ -294,6 +297,7 @@ def _message(
         cls._FIXED_NAMES = tuple(s.name for s in fixed)
         cls._READERS = tuple(s.kind.read for s in fixed)
         cls._FIXED_RX, cls._FIXED_END, cls._from_text = _compile_fast_path(cls)
+        cls._PLAN = fixed_plan(cls, [(s.name, s.kind) for s in fixed])
         cls.VARIABLE = tuple(v for v in vars(cls).values() if isinstance(v, VarField))
         cls._BY_NAME = {v.name: v for v in cls.VARIABLE}
         if code in MESSAGE_TYPES:
