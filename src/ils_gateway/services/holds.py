@@ -240,6 +240,8 @@ class HoldService:
         if limit is None:
             return
         today = self._tenant.today()
+        calendar = self._tenant.calendar
+        loans = [rules.due_on_calendar(loan, calendar) for loan in loans]
         if any(rules.days_overdue(loan, today) >= limit for loan in loans):
             reason = RefusalReason.ITEM_OVERDUE_BLOCKS_HOLDS
             raise HoldRefused(reason, self._label(reason))
