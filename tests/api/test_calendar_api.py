@@ -139,3 +139,16 @@ end = {due + timedelta(days=1)}
         item = loans[0]["item"]["id"]
         (moved,) = [loan for loan in body["loans"] if loan["item"]["id"] == item]
         assert moved["due_date"] == expected.isoformat(), rule
+
+
+async def test_a_ready_hold_says_the_next_opening_day(make_client) -> None:
+    plain = await make_client()
+    holds = (await (await plain.get(f"{T}/holds", headers=await login(plain))).json())["holds"]
+    assert {h["status"] for h in holds} >= {"ready", "waiting"}
+    assert all(h["next_opening_day"] is None for h in holds)  # no calendar, no day
+    client = await make_client(CALENDAR)
+    holds = (await (await client.get(f"{T}/holds", headers=await login(client))).json())["holds"]
+    for hold in holds:
+        # today (2025-06-02) is a Monday, closed: Tuesday for a ready hold, nothing for others
+        expected = "2025-06-03" if hold["status"] == "ready" else None
+        assert hold["next_opening_day"] == expected, hold["status"]

@@ -30,5 +30,7 @@ class CalendarView(Body):
 
     timezone: str = Field(description="the library's time zone; every date is local to it")
     today: dt.date
-    next_opening_day: dt.date = Field(description="today when the library opens today, else the next")
+    next_opening_day: dt.date = Field(
+        description="today when the library opens today, else the next"
+    )
     days: list[CalendarDayView]
