@@ -94,6 +94,10 @@ async def test_default_range_is_a_month_from_today(make_client) -> None:
         ({"to": "2025-06-1"}, "to"),
         ({"from": "2025-06-10", "to": "2025-06-09"}, "to"),
         ({"from": "2025-01-01", "to": "2026-01-02"}, "to"),  # 367 days
+        ({"from": "2025-W01-1"}, "from"),  # an ISO week date: not YYYY-MM-DD
+        ({"from": "２０２５-０６-０２"}, "from"),
+        ({"from": "1999-12-31"}, "from"),
+        ({"to": "9999-12-31"}, "to"),
     ],
 )
 async def test_bad_ranges_are_400_naming_the_field(make_client, query, field) -> None:
@@ -108,6 +112,19 @@ async def test_a_full_year_is_allowed(make_client) -> None:
     client = await make_client(CALENDAR)
     response = await client.get(f"{T}/calendar", params={"from": "2028-01-01", "to": "2028-12-31"})
     assert response.status == 200 and len((await response.json())["days"]) == 366
+    last = await client.get(f"{T}/calendar", params={"from": "2099-12-31"})
+    (day,) = (await last.json())["days"]
+    assert (
+        day["date"] == "2099-12-31" and day["next_opening_day"] == "2100-01-05"
+    )  # after the year end
+
+
+async def test_a_calendar_closed_for_longer_than_it_looks_has_no_next_day(make_client) -> None:
+    closed = CALENDAR + "\n[[tenants.calendar.closures]]\nstart = 2025-07-01\nend = 2027-06-30\n"
+    client = await make_client(closed)
+    response = await client.get(f"{T}/calendar", params={"from": "2025-07-01", "to": "2025-07-01"})
+    assert response.status == 200
+    assert (await response.json())["days"][0]["next_opening_day"] is None
 
 
 async def test_a_tenant_without_a_calendar_answers_404(client) -> None:

@@ -8,6 +8,7 @@ checked before asking the ILS; the ILS still has the final say, item by item.
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -231,9 +232,10 @@ class HoldService:
         update: dict[str, object] = {"allowed_actions": actions}
         calendar = self._calendar
         if calendar is not None and hold.status is HoldStatus.READY:
-            update["next_opening_day"] = calendar.next_opening_day(
-                self._tenant.today(), include=True
-            )
+            with contextlib.suppress(ValueError):  # closed longer than the calendar looks ahead
+                update["next_opening_day"] = calendar.next_opening_day(
+                    self._tenant.today(), include=True
+                )
         return hold.model_copy(update=update)
 
     def _counts_toward_limit(self, hold: Hold) -> bool:

@@ -132,7 +132,10 @@ def due_on_calendar(loan: Loan, calendar: LibraryCalendar | None) -> Loan:
     library is closed and the tenant's calendar says so (``due_on_closed_day``)."""
     if calendar is None or not calendar.due_on_closed_day or loan.source is ItemSource.EBOOK:
         return loan
-    due = calendar.due_date(loan.due_date)
+    try:
+        due = calendar.due_date(loan.due_date)
+    except ValueError:  # closed longer than the calendar looks ahead: the ILS's date stands
+        return loan
     return loan if due == loan.due_date else loan.model_copy(update={"due_date": due})
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 from aiohttp import web
@@ -10,12 +11,17 @@ from ils_gateway.api.bodies import json_response
 from ils_gateway.api.handlers.common import runtime
 from ils_gateway.api.language import current
 from ils_gateway.api.schemas.calendar import CalendarDayView, CalendarView
+from ils_gateway.domain.calendar import LibraryCalendar
 from ils_gateway.domain.errors import BadRequest, NotFound
 
 MAX_DAYS = 366
 """The longest range one request may ask for (``to`` - ``from`` + 1)."""
 DEFAULT_DAYS = 31
 """Days answered when ``to`` is not given."""
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2099, 12, 31)
+"""The dates one may ask for (the holiday package knows Japan's holidays up to 2099)."""
 CACHE_SECONDS = 3600
 """How long a browser or proxy may keep an answer (a calendar changes with the tenant file)."""
 
@@ -25,11 +31,21 @@ def _date(request: web.Request, name: str) -> date | None:
     if text is None:
         return None
     try:
-        if len(text) != 10:
+        if _ISO_DATE.match(text) is None:
             raise ValueError(text)
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise BadRequest(f"{name}: not a date (YYYY-MM-DD)") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise BadRequest(f"{name}: from {FIRST_DAY} to {LAST_DAY}")
+    return day
+
+
+def _next(calendar: LibraryCalendar, day: date, *, include: bool = False) -> date | None:
+    try:
+        return calendar.next_opening_day(day, include=include)
+    except ValueError:  # closed for longer than the calendar looks ahead
+        return None
 
 
 async def library_calendar(request: web.Request) -> web.Response:
@@ -41,7 +57,7 @@ async def library_calendar(request: web.Request) -> web.Response:
         raise NotFound("This library publishes no calendar", operator_detail=tenant.id)
     today = tenant.today()
     start = start or today
-    end = end or start + timedelta(days=DEFAULT_DAYS - 1)
+    end = end or min(start + timedelta(days=DEFAULT_DAYS - 1), LAST_DAY)
     if end < start:
         raise BadRequest("to: before from")
     if (end - start).days + 1 > MAX_DAYS:
@@ -57,13 +73,13 @@ async def library_calendar(request: web.Request) -> web.Response:
                 hours=day.hours.text() if day.hours is not None else None,
                 reason=day.reason,
                 name=day.label(lang),
-                next_opening_day=calendar.next_opening_day(day.date),
+                next_opening_day=_next(calendar, day.date),
             )
         )
     body = CalendarView(
         timezone=tenant.config.timezone,
         today=today,
-        next_opening_day=calendar.next_opening_day(today, include=True),
+        next_opening_day=_next(calendar, today, include=True),
         days=days,
     )
     response = json_response(body)

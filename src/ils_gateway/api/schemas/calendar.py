@@ -22,7 +22,9 @@ class CalendarDayView(Body):
         description="the public holiday's or the closure's name in the answer's language"
         " (Accept-Language), on an open holiday too",
     )
-    next_opening_day: dt.date = Field(description="the first opening day after this day")
+    next_opening_day: dt.date | None = Field(
+        description="the first opening day after this day (null: none within 400 days)"
+    )
 
 
 class CalendarView(Body):
@@ -30,7 +32,7 @@ class CalendarView(Body):
 
     timezone: str = Field(description="the library's time zone; every date is local to it")
     today: dt.date
-    next_opening_day: dt.date = Field(
-        description="today when the library opens today, else the next"
+    next_opening_day: dt.date | None = Field(
+        description="today when the library opens today, else the next (null: none within 400 days)"
     )
     days: list[CalendarDayView]
