@@ -83,7 +83,8 @@ CORE_ROUTES: tuple[Route, ...] = (
           "Opening days and hours, holidays and closures", "catalog",
           response=calendar_schemas.CalendarView, session=False,
           query=(QueryParam("from", {"type": "string", "format": "date"},
-                            "First day (YYYY-MM-DD; default: today)"),
+                            "First day (YYYY-MM-DD, 2000-01-01 to 2099-12-31; default: "
+                            "today)"),
                  QueryParam("to", {"type": "string", "format": "date"},
                             f"Last day, at most {calendar.MAX_DAYS} days on (default: "
                             f"{calendar.DEFAULT_DAYS} days from from)"))),
