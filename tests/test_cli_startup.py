@@ -202,8 +202,8 @@ def test_a_busy_kiosk_face_port_is_one_line_too(tmp_path: Path) -> None:
 
 # Packages a gateway start does not need before its first use of them: migrations (only when
 # the store is behind), metrics (the first count), card barcodes (the first card drawn), the
-# PostgreSQL dialect (a PostgreSQL store).
-LATER = ("alembic", "prometheus_client", "barcode", "sqlalchemy.dialects.postgresql")
+# PostgreSQL dialect (a PostgreSQL store), Japanese holidays (the first calendar day asked for).
+LATER = ("alembic", "prometheus_client", "barcode", "sqlalchemy.dialects.postgresql", "holidays")
 
 
 def test_importing_serve_leaves_rarely_used_packages_for_later() -> None:

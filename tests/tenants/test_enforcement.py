@@ -104,6 +104,7 @@ FREE_KEYS = {
     "MaterialTypeMap.sip2_type_values",
     "MaterialTypeMap.koha_item_types",
     "MaterialTypeMap.folio_material_types",  # not servable: config check refuses the kind
+    "CalendarConfig.hours",  # weekday names: its validator refuses any other key
 }
 
 

@@ -17,6 +17,7 @@ from ils_gateway.api.bodies import check_encodable
 from ils_gateway.api.handlers import (
     basket,
     bridge,
+    calendar,
     catalog,
     ebooks,
     history,
@@ -30,6 +31,7 @@ from ils_gateway.api.handlers import (
 from ils_gateway.api.keys import TENANT
 from ils_gateway.api.routing import BRIDGE_PREFIX, PREFIX, Handler, QueryParam, Route
 from ils_gateway.api.schemas import basket as basket_schemas
+from ils_gateway.api.schemas import calendar as calendar_schemas
 from ils_gateway.api.schemas import catalog as catalog_schemas
 from ils_gateway.api.schemas import ebooks as ebook_schemas
 from ils_gateway.api.schemas import history as history_schemas
@@ -77,6 +79,15 @@ CORE_ROUTES: tuple[Route, ...] = (
           response=catalog_schemas.LibraryList, session=False),
     Route("GET", "/items/{item_id}", catalog.item, "Item lookup", "catalog",
           response=catalog_schemas.ItemView, session=False),
+    Route("GET", "/calendar", calendar.library_calendar,
+          "Opening days and hours, holidays and closures", "catalog",
+          response=calendar_schemas.CalendarView, session=False,
+          query=(QueryParam("from", {"type": "string", "format": "date"},
+                            "First day (YYYY-MM-DD, 2000-01-01 to 2099-12-31; default: "
+                            "today)"),
+                 QueryParam("to", {"type": "string", "format": "date"},
+                            f"Last day, at most {calendar.MAX_DAYS} days on (default: "
+                            f"{calendar.DEFAULT_DAYS} days from from)"))),
 )  # fmt: skip
 # Basket, sequences, hold extras, cancelled holds, shelves, reading history, settings (issue 6):
 # every one needs a patron session.

@@ -198,6 +198,11 @@ class Hold(_Frozen):
     pickup_library: str | None = Field(None, description="Library.code or BookmobileStation.code")
     contact_method: ContactMethod | None = None
     pickup_deadline: date | None = Field(None, description="取置期限, once ready")
+    next_opening_day: date | None = Field(
+        None,
+        description="a ready hold: the first day from today on that the library opens, to"
+        " collect it (from the tenant's calendar; null without one)",
+    )
     created: date | None = None
     expires: date | None = Field(None, description="date the request lapses if not filled")
     suspended_until: date | None = None

@@ -61,6 +61,9 @@ class TenantRuntime:
         the e-book service over ``elibrary`` and the bridge counting with ``limiters``;
         failed logins counted by ``guard``."""
         hooks = ListHooks(mylists, context) if mylists is not None else None
+        calendar = context.calendar
+        if calendar is not None:  # the holiday tables load now, not in a first request
+            calendar.day(context.today())
         caches = (elibrary.forget_patron,) if elibrary is not None else ()
         account = AccountService(
             context, mylists=mylists, sessions=sessions, guard=guard, patron_caches=caches

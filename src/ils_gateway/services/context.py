@@ -12,6 +12,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from ils_gateway.adapters.base import ILSBackend
+from ils_gateway.domain.calendar import LibraryCalendar
 from ils_gateway.domain.clock import Clock, system_clock
 from ils_gateway.domain.errors import FeatureDisabled
 from ils_gateway.domain.labels import Labels
@@ -43,6 +44,12 @@ class TenantContext:
     def labels(self) -> Labels:
         """The tenant's label catalogue (Japanese overrides applied)."""
         return self.config.labels.build()
+
+    @property
+    def calendar(self) -> LibraryCalendar | None:
+        """The library's calendar (``[tenants.calendar]``); None when the file gives none."""
+        settings = self.config.calendar
+        return None if settings is None else settings.build()
 
     def now(self) -> datetime:
         """The current instant in the tenant's time zone."""

@@ -8,6 +8,7 @@ checked before asking the ILS; the ILS still has the final say, item by item.
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -52,6 +53,7 @@ class HoldService:
 
     def __init__(self, tenant: TenantContext, hooks: HoldHooks | None = None) -> None:
         self._tenant = tenant
+        self._calendar = tenant.calendar  # the ready holds' next opening day
         # The lists' part (sequences, cancelled-hold history), when the gateway has a store.
         self._hooks = hooks
 
@@ -227,7 +229,14 @@ class HoldService:
                 Feature.HOLD_CHANGES, caller.channel
             ),
         )
-        return hold.model_copy(update={"allowed_actions": actions})
+        update: dict[str, object] = {"allowed_actions": actions}
+        calendar = self._calendar
+        if calendar is not None and hold.status is HoldStatus.READY:
+            with contextlib.suppress(ValueError):  # closed longer than the calendar looks ahead
+                update["next_opening_day"] = calendar.next_opening_day(
+                    self._tenant.today(), include=True
+                )
+        return hold.model_copy(update=update)
 
     def _counts_toward_limit(self, hold: Hold) -> bool:
         if hold.status.is_active:
@@ -240,6 +249,7 @@ class HoldService:
         if limit is None:
             return
         today = self._tenant.today()
+        loans = [rules.due_on_calendar(loan, self._calendar) for loan in loans]
         if any(rules.days_overdue(loan, today) >= limit for loan in loans):
             reason = RefusalReason.ITEM_OVERDUE_BLOCKS_HOLDS
             raise HoldRefused(reason, self._label(reason))

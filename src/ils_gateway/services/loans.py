@@ -34,6 +34,7 @@ class LoanService:
 
     def __init__(self, tenant: TenantContext, hooks: LoanHooks | None = None) -> None:
         self._tenant = tenant
+        self._calendar = tenant.calendar
         # The reading history's capture, when the gateway has a store.
         self._hooks = hooks
         # Cached reads hand out the same frozen Loan objects until the cache is refreshed, so
@@ -61,7 +62,8 @@ class LoanService:
             for lib in config.pickup_libraries
             if lib.bookmobile_stations
         ]
-        return rules.with_bookmobile(loan, config.policy.loans, extra)
+        placed = rules.with_bookmobile(loan, config.policy.loans, extra)
+        return rules.due_on_calendar(placed, self._calendar)
 
     def _annotate(self, loan: Loan, policy: RenewalPolicy, today: date) -> Loan:
         known = self._annotated.get(id(loan))

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
 from ils_gateway.adapters.base import Capabilities, Capability
+from ils_gateway.domain.calendar import LibraryCalendar
 from ils_gateway.domain.errors import AuthenticationFailed, MaintenanceWindow
 from ils_gateway.domain.models import Hold, Library, Loan, RenewabilityUnknown
 from ils_gateway.domain.vocab import (
@@ -124,6 +125,18 @@ def with_bookmobile(loan: Loan, loans_policy: LoanPolicy, extra: Iterable[Bookmo
     if mobile is None or mobile == loan.bookmobile:
         return loan
     return loan.model_copy(update={"bookmobile": mobile})
+
+
+def due_on_calendar(loan: Loan, calendar: LibraryCalendar | None) -> Loan:
+    """``loan`` with its due date moved to the next opening day when it falls on a day the
+    library is closed and the tenant's calendar says so (``due_on_closed_day``)."""
+    if calendar is None or not calendar.due_on_closed_day or loan.source is ItemSource.EBOOK:
+        return loan
+    try:
+        due = calendar.due_date(loan.due_date)
+    except ValueError:  # closed longer than the calendar looks ahead: the ILS's date stands
+        return loan
+    return loan if due == loan.due_date else loan.model_copy(update={"due_date": due})
 
 
 def expected_due_date(loan: Loan, policy: RenewalPolicy, today: date) -> date | None:

@@ -68,6 +68,28 @@ bookmobile_stations = [
   {{ code = "BM03", name = "桜台小学校ステーション" }},
 ]
 
+# The demo library's calendar (GET …/calendar): closed Mondays and the 4th Thursday; open on
+# public holidays, and when a Monday is one, closed the next weekday instead.
+[tenants.calendar]
+closed_weekdays = ["mon"]
+monthly_closed = ["4th thu"]
+holidays = "open_close_next_weekday"
+holiday_hours = "09:00-17:00"
+year_end = ["12-28", "01-04"]
+due_on_closed_day = "next_opening_day"
+[tenants.calendar.hours]
+tue = "09:00-19:00"
+wed = "09:00-19:00"
+thu = "09:00-19:00"
+fri = "09:00-19:00"
+sat = "09:00-17:00"
+sun = "09:00-17:00"
+[[tenants.calendar.closures]]
+start = 2027-02-08
+end = 2027-02-14
+reason = "蔵書点検"
+reason_en = "Stocktaking"
+
 [tenants.policy]
 idle_timeout_minutes = 15
 

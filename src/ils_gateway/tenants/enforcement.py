@@ -12,6 +12,9 @@ with who builds it (empty now: a key waits in no file); ``explain`` shows them a
 yet". A key is in one of the two, never both.
 
 Other modules under ``tenants/`` that add policy keys add their entries here too.
+``[tenants.calendar]`` (``tenants/calendar.py``, issue 18) is the library's calendar, not a
+``policy`` key: ``TenantContext.calendar`` builds it; ``services.loans``/``services.holds``
+read it (``due_on_calendar``, a ready hold's ``next_opening_day``) and ``GET …/calendar`` shows it.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from ils_gateway.tenants.account import (
     password_way_out_problem,
 )
 from ils_gateway.tenants.backends import BackendConfig, ElibraryConfig
+from ils_gateway.tenants.calendar import CalendarConfig
 from ils_gateway.tenants.http import CorsPolicy
 from ils_gateway.tenants.kiosk import KioskSip2Config
 from ils_gateway.tenants.materials import MaterialTypeMap
@@ -68,6 +69,11 @@ class TenantConfig(BaseModel):
     kiosk_sip2: KioskSip2Config | None = Field(None, description="SIP2 face for self-checks")
     pickup_libraries: tuple[Library, ...] = Field(
         (), description="where holds can be collected, for backends that cannot list them (SIP2)"
+    )
+    calendar: CalendarConfig | None = Field(
+        None,
+        description="opening hours, closed days, holidays and closures (GET …/calendar, due"
+        " dates on closed days, next opening day); None: the gateway knows no calendar",
     )
     cors: CorsPolicy = Field(
         CorsPolicy(), description="web origins allowed to call the API from a browser (none)"
