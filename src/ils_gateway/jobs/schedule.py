@@ -1,135 +1,308 @@
-"""The periodic jobs as ``serve`` runs them: one task per job, each on its own interval.
+"""The periodic jobs on APScheduler, with job locks shared by every gateway process.
 
-Several gateway processes may share one store. Each run first takes the job's lease in the store
-(``store.leases``) for one interval, so one process runs a given job per interval; if that
-process dies, another takes over once the lease expires. (The jobs are also safe to run twice at
-once — records are deduplicated, purges and releases idempotent — so the lease saves work rather
-than guarding correctness.)
+``GatewayJobs`` plans every job of the registry (``jobs.registry``): one entry per tenant for a
+per-tenant job (its schedule from ``[tenants.jobs]`` or the registry's default, cron times in
+the tenant's time zone), one for a global job. ``scheduler()`` puts them on an
+``AsyncIOScheduler``; ``run(name, tenant)`` runs one now (what the scheduler calls, and
+``ils-gateway jobs run``).
 
-``jobs_context(intervals)`` is an aiohttp cleanup context: append it after the runtime's
-(``runtime.contexts.install``, which ``create_app`` calls) so it starts after them (it reads
-the tenants from ``runtime.keys.GATEWAY_KEY`` and the store's list services from
-``STORE_KEY``) and stops before them.
+Locks (``JobLocks``: Redis ``SET NX PX`` when Redis is configured, else the store's
+``job_leases`` table, else this process's memory), so two processes never run a job at once and
+a scheduled run time is run once:
+
+- ``run:<job>[:<tenant>]`` is held while the job runs (at most the job's ``max_runtime``, so a
+  process that dies mid-run loses it) and released after: a second process is "busy".
+- ``slot:<job>[:<tenant>]:<run time>`` is taken once per scheduled run time (the latest one at
+  or before now; interval schedules are aligned on a fixed instant, so every process computes
+  the same times) and kept until the next: a second process finds it "done" and skips.
+  ``force`` (``jobs run --force``) runs without looking at the slot, still under the run lock.
+
+Each run's start, end and outcome are kept (the store's ``job_runs``; in memory without a
+store) for ``ils-gateway jobs list``, and counted (``ils_gateway_job_runs_total``).
+
+``jobs_context`` is the aiohttp cleanup context ``serve`` appends after the runtime's; ``serve
+--no-jobs`` leaves it out (the jobs then run as Kubernetes CronJobs, ``ils-gateway jobs run``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import structlog
 from aiohttp import web
 
-from ils_gateway.jobs.purge import purge_cancelled_holds
-from ils_gateway.jobs.runner import every
-from ils_gateway.runtime.keys import GATEWAY_KEY, STORE_KEY
-from ils_gateway.services.context import TenantContext
-from ils_gateway.services.mylists.history_capture import capture_reading_history
+from ils_gateway.domain.clock import Clock, epoch_seconds, system_clock
+from ils_gateway.jobs.registry import JOBS, JobEnv, JobSpec
+from ils_gateway.observability import metrics
+from ils_gateway.runtime.jobs import JobHistory, job_history, job_locks
+from ils_gateway.runtime.keys import GATEWAY_KEY, REDIS_KEY, SETTINGS_KEY, STORE_KEY
+from ils_gateway.runtime.tenant import Gateway, TenantRuntime
 from ils_gateway.services.mylists.runtime import MyLists
-from ils_gateway.services.mylists.sequence_enforcement import enforce_hold_sequences
+from ils_gateway.state.joblocks import JobLocks
+from ils_gateway.tenants.jobs import Schedule, parse_schedule
 
 log = structlog.get_logger(__name__)
 
+#: Outcomes of ``GatewayJobs.run``.
+OK, FAILED, BUSY, DONE, OFF, UNKNOWN = "ok", "failed", "busy", "done", "off", "unknown"
+
+
+class UnknownJob(LookupError):
+    """No such job (or not for that tenant)."""
+
 
 @dataclass(frozen=True)
-class JobIntervals:
-    """Seconds between runs of each job; None switches a job off."""
+class PlannedJob:
+    """One job as scheduled: for one tenant (per-tenant jobs) or for all (``tenant`` None)."""
 
-    capture_reading_history: float | None = 3600.0
-    enforce_hold_sequences: float | None = 600.0
-    purge_cancelled_holds: float | None = 6 * 3600.0
+    spec: JobSpec
+    tenant: TenantRuntime | None
+    schedule: Schedule
+
+    @property
+    def tenant_id(self) -> str | None:
+        return None if self.tenant is None else self.tenant.config.id
+
+    @property
+    def key(self) -> str:
+        """``name`` or ``name:tenant``: the lock and the APScheduler job id."""
+        return self.spec.name if self.tenant is None else f"{self.spec.name}:{self.tenant_id}"
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return ZoneInfo(self.tenant.config.timezone if self.tenant is not None else "UTC")
+
+    def describe(self) -> str:
+        """The schedule as the tenant file writes it."""
+        return "off" if self.schedule is None else self.schedule.describe()
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What ``run`` did: an outcome (ok, failed, busy, done, off) and the job's report."""
+
+    key: str
+    outcome: str
+    report: Any = None
+    error: str | None = None
 
 
 @dataclass
-class JobScheduler:
-    """Runs the periodic jobs over ``tenants`` under store leases held as ``holder``."""
+class GatewayJobs:
+    """Plans, schedules and runs the jobs of one gateway process."""
 
-    lists: MyLists
-    tenants: list[TenantContext]
-    intervals: JobIntervals = JobIntervals()
+    gateway: Gateway
+    lists: MyLists | None
+    locks: JobLocks
+    history: JobHistory
+    clock: Clock = system_clock
     holder: str = field(default_factory=lambda: uuid.uuid4().hex)
+    specs: dict[str, JobSpec] = field(default_factory=lambda: dict(JOBS))
+    _running: set[asyncio.Task[Any]] = field(default_factory=set)
 
-    def jobs(self) -> dict[str, Callable[[], Awaitable[Any]]]:
-        """The jobs by name (the lease name)."""
-        return {
-            "capture_reading_history": self.capture_reading_history,
-            "enforce_hold_sequences": self.enforce_hold_sequences,
-            "purge_cancelled_holds": self.purge_cancelled_holds,
-        }
-
-    async def capture_reading_history(self) -> dict[str, Any]:
-        """One capture run over every tenant."""
-        return {
-            t.id: await capture_reading_history(
-                self.lists.store, self.lists.history, t.config, t.backend, self.lists.roster
-            )
-            for t in self.tenants
-        }
-
-    async def enforce_hold_sequences(self) -> dict[str, Any]:
-        """One enforcement run over every tenant."""
-        return {
-            t.id: await enforce_hold_sequences(
-                self.lists.store, self.lists.sequences, t.config, t.backend, self.lists.roster
-            )
-            for t in self.tenants
-        }
-
-    async def purge_cancelled_holds(self) -> dict[str, int]:
-        """One purge over every tenant."""
-        return await purge_cancelled_holds(self.lists.cancelled, (t.config for t in self.tenants))
-
-    async def run_once(self, name: str, lease: timedelta) -> Any | None:
-        """Run job ``name`` if this process gets its lease; None when another process has it."""
-        if not await self.lists.store.leases.acquire(name, self.holder, lease):
-            return None
-        report = await self.jobs()[name]()
-        log.info("periodic job ran", job=name)
-        return report
-
-    def start(self, stop: asyncio.Event) -> list[asyncio.Task[int]]:
-        """One task per job that has an interval; they end when ``stop`` is set."""
-        tasks: list[asyncio.Task[int]] = []
-        for name in self.jobs():
-            interval = getattr(self.intervals, name)
-            if interval is None:
+    def plans(self) -> list[PlannedJob]:
+        """Every job to schedule, in the registry's order (per tenant, the tenants' order)."""
+        planned: list[PlannedJob] = []
+        for spec in self.specs.values():
+            if spec.needs_store and self.lists is None:
                 continue
-            lease = timedelta(seconds=interval)
+            if not spec.per_tenant:
+                planned.append(PlannedJob(spec, None, spec.schedule))
+                continue
+            for tenant in self.gateway:
+                text = tenant.config.jobs.get(spec.name)
+                schedule = spec.schedule if text is None else parse_schedule(text)
+                planned.append(PlannedJob(spec, tenant, schedule))
+        return planned
 
-            async def run(name: str = name, lease: timedelta = lease) -> None:
-                await self.run_once(name, lease)
+    def unknown_names(self) -> list[str]:
+        """Job names in tenant files that the registry does not have."""
+        return sorted(
+            f"{t.config.id}: {n}"
+            for t in self.gateway
+            for n in t.config.jobs
+            if n not in self.specs
+        )
 
-            run.__name__ = name
-            tasks.append(asyncio.create_task(every(interval, run, stop), name=f"job:{name}"))
-        return tasks
+    def plan(self, name: str, tenant_id: str | None = None) -> list[PlannedJob]:
+        """The planned entries of job ``name`` (one tenant's when ``tenant_id`` is given)."""
+        if name not in self.specs:
+            raise UnknownJob(f"no job {name!r} (see `ils-gateway jobs list`)")
+        found = [p for p in self.plans() if p.spec.name == name]
+        if not found:
+            raise UnknownJob(f"job {name!r} needs the gateway store")
+        if tenant_id is not None:
+            if not self.specs[name].per_tenant:
+                raise UnknownJob(f"job {name!r} runs for every tenant at once: no --tenant")
+            found = [p for p in found if p.tenant_id == tenant_id]
+            if not found:
+                raise UnknownJob(f"no tenant {tenant_id!r}")
+        return found
+
+    async def run(self, plan: PlannedJob, *, force: bool = False) -> RunResult:
+        """Run one planned job now under its locks (see the module docstring)."""
+        now = self.clock()
+        slot_name: str | None = None
+        slot_ttl = timedelta(0)
+        if not force:
+            if plan.schedule is None:
+                return RunResult(plan.key, OFF)
+            slot = plan.schedule.previous(now, plan.timezone)
+            following = plan.schedule.following(now, plan.timezone)
+            if slot is None or following is None:
+                return RunResult(plan.key, OFF)
+            slot_name = f"slot:{plan.key}:{slot.astimezone(UTC):%Y%m%dT%H%M%S}"
+            slot_ttl = following - now + timedelta(minutes=1)
+        run_name = f"run:{plan.key}"
+        if not await self.locks.acquire(run_name, self.holder, plan.spec.max_runtime):
+            return RunResult(plan.key, BUSY)
+        try:
+            if slot_name is not None and not await self.locks.acquire(
+                slot_name, self.holder, slot_ttl
+            ):
+                return RunResult(plan.key, DONE)
+            return await self._run(plan, now)
+        finally:
+            await self.locks.release(run_name, self.holder)
+
+    async def _run(self, plan: PlannedJob, started: datetime) -> RunResult:
+        tenant_id = plan.tenant_id or ""
+        await self.history.started(plan.spec.name, tenant_id, started)
+        perf = time.perf_counter()
+        env = JobEnv(self.gateway, self.lists)
+        try:
+            report = await plan.spec.run(env, plan.tenant)
+        except Exception as exc:
+            metrics.job_ran(plan.spec.name, False, time.perf_counter() - perf)
+            log.exception("periodic job failed", job=plan.key)
+            error = f"{type(exc).__name__}: {exc}"[:300]
+            await self.history.finished(
+                plan.spec.name, tenant_id, started, self.clock(), FAILED, error
+            )
+            return RunResult(plan.key, FAILED, error=error)
+        metrics.job_ran(plan.spec.name, True, time.perf_counter() - perf)
+        log.info("periodic job ran", job=plan.key)
+        await self.history.finished(
+            plan.spec.name, tenant_id, started, self.clock(), OK, _summary(report)
+        )
+        return RunResult(plan.key, OK, report)
+
+    async def run_named(
+        self, name: str, tenant_id: str | None = None, *, force: bool = False
+    ) -> list[RunResult]:
+        """Run job ``name`` (for one tenant, or every one it is planned for) now."""
+        return [await self.run(plan, force=force) for plan in self.plan(name, tenant_id)]
+
+    def scheduler(self, plans: Iterable[PlannedJob] | None = None) -> Any:
+        """An ``AsyncIOScheduler`` with one job per planned entry that has a schedule (not
+        started). Runs that fall behind are coalesced into one; one instance per entry."""
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+        scheduler = AsyncIOScheduler(timezone=UTC)
+        for plan in self.plans() if plans is None else plans:
+            if plan.schedule is None:
+                continue
+            scheduler.add_job(
+                self._scheduled,
+                trigger=plan.schedule.apscheduler(plan.timezone),
+                args=[plan],
+                id=plan.key,
+                name=plan.key,
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=300,
+            )
+        return scheduler
+
+    async def _scheduled(self, plan: PlannedJob) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._running.add(task)
+        try:
+            await self.run(plan)
+        except Exception:  # the locks or the run record failed (Redis, store down)
+            log.exception("periodic job could not run", job=plan.key)
+        finally:
+            if task is not None:
+                self._running.discard(task)
+
+    async def stop(self, scheduler: Any) -> None:
+        """Stop ``scheduler`` and cancel the runs still under way (their locks expire)."""
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
+        for task in list(self._running):
+            task.cancel()
+        for task in list(self._running):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+def _summary(report: Any) -> str | None:
+    if report is None:
+        return None
+    return repr(report)[:500]
+
+
+def gateway_jobs(app: web.Application, clock: Clock | None = None) -> GatewayJobs:
+    """The jobs of the runtime in ``app`` (its gateway, store and Redis)."""
+    settings = app[SETTINGS_KEY]
+    lists = app[STORE_KEY]
+    clock = clock or settings.clock
+    return GatewayJobs(
+        gateway=app[GATEWAY_KEY],
+        lists=lists,
+        locks=job_locks(app[REDIS_KEY], lists, settings.redis_prefix, epoch_seconds(clock)),
+        history=job_history(lists),
+        clock=clock,
+    )
+
+
+#: Where the cleanup context keeps the running scheduler (tests look at its jobs).
+SCHEDULER_KEY: web.AppKey[Any] = web.AppKey("job_scheduler")
 
 
 def jobs_context(
-    intervals: JobIntervals,
+    only: Iterable[str] | None = None,
 ) -> Callable[[web.Application], AsyncIterator[None]]:
-    """A cleanup context running the jobs while the app runs (nothing without a store)."""
+    """A cleanup context running the jobs (``only`` those names, when given) on an
+    ``AsyncIOScheduler`` while the app runs."""
+    wanted = None if only is None else set(only)
 
     async def context(app: web.Application) -> AsyncIterator[None]:
-        gateway = app[GATEWAY_KEY]
-        runtimes = list(gateway)
-        lists = app[STORE_KEY]
-        if lists is None:
-            yield
-            return
-        scheduler = JobScheduler(lists, [r.context for r in runtimes], intervals)
-        stop = asyncio.Event()
-        tasks = scheduler.start(stop)
+        jobs = gateway_jobs(app)
+        for problem in jobs.unknown_names():
+            log.warning("unknown job in [tenants.jobs]", job=problem)
+        plans = [p for p in jobs.plans() if wanted is None or p.spec.name in wanted]
+        scheduler = jobs.scheduler(plans)
+        scheduler.start()
+        app[SCHEDULER_KEY] = scheduler
         try:
             yield
         finally:
-            stop.set()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await jobs.stop(scheduler)
 
     return context
+
+
+__all__ = [
+    "BUSY",
+    "DONE",
+    "FAILED",
+    "OFF",
+    "OK",
+    "SCHEDULER_KEY",
+    "GatewayJobs",
+    "PlannedJob",
+    "RunResult",
+    "UnknownJob",
+    "gateway_jobs",
+    "jobs_context",
+]

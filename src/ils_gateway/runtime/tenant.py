@@ -21,6 +21,7 @@ from ils_gateway.services.holds import HoldService
 from ils_gateway.services.loans import LoanService
 from ils_gateway.services.mylists.hooks import ListHooks
 from ils_gateway.services.mylists.runtime import MyLists
+from ils_gateway.services.notices.service import NoticeService
 from ils_gateway.services.sessions import PatronSessions
 from ils_gateway.state.loginguard import LoginGuard
 from ils_gateway.tenants.models import TenantConfig
@@ -48,6 +49,8 @@ class TenantRuntime:
     mylists: MyLists | None = None
     #: Where this tenant's mails are queued (``mail.outbox``); None without a store.
     outbox: TenantOutbox | None = None
+    #: The tenant's notices to patrons (issue 18); None without a store.
+    notices: NoticeService | None = None
 
     @classmethod
     def build(
@@ -64,7 +67,12 @@ class TenantRuntime:
         """The services of ``context`` (with the list services' hooks when there is a store),
         the e-book service over ``elibrary`` and the bridge counting with ``limiters``;
         failed logins counted by ``guard``."""
-        hooks = ListHooks(mylists, context) if mylists is not None else None
+        notices = (
+            NoticeService(context, mylists.store, mylists.roster, outbox, elibrary)
+            if mylists is not None and outbox is not None
+            else None
+        )
+        hooks = ListHooks(mylists, context, notices) if mylists is not None else None
         calendar = context.calendar
         if calendar is not None:  # the holiday tables load now, not in a first request
             calendar.day(context.today())
@@ -85,6 +93,7 @@ class TenantRuntime:
             ebooks=EbookRuntime(service=elibrary, bridge=bridge),
             mylists=mylists,
             outbox=outbox,
+            notices=notices,
         )
 
     @property

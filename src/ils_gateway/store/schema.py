@@ -269,3 +269,63 @@ mail_outbox = Table(
     UniqueConstraint("tenant_id", "dedup_key", name="uq_mail_outbox_dedup"),
     Index("ix_mail_outbox_due", "status", "next_attempt_at"),
 )
+
+# The last run of each periodic job (per tenant; "" for a job over every tenant), for
+# ``ils-gateway jobs list`` (issue 18).
+job_runs = Table(
+    "job_runs",
+    metadata,
+    Column("name", String(128), nullable=False),
+    Column("tenant_id", String(TENANT), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Column("outcome", String(16), nullable=False),
+    Column("detail", String(500), nullable=True),
+    PrimaryKeyConstraint("name", "tenant_id"),
+)
+
+# Notice preferences the gateway keeps beside ``patron_settings`` (issue 18): the due-date
+# reminder's lead time (None: the tenant's default), the overdue notice and the child entry
+# mail (こどもメールサービス) switches.
+notice_preferences = Table(
+    "notice_preferences",
+    metadata,
+    *_owner(),
+    Column("due_reminder_days", Integer, nullable=True),
+    Column("overdue_notice", Boolean, nullable=False),
+    Column("child_entry_mail", Boolean, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "patron_key"),
+)
+
+# Every notice the gateway has given, whatever the channel (issue 18): ``dedup_key`` is unique
+# per tenant, so an event is noticed once even when the patron's contact method changed in
+# between. Phone notices are the staff's call list: ``sealed`` holds what staff need (name,
+# phone, title, pickup, deadline) sealed under a key derived from the server secret, and
+# ``done_at``/``done_by`` say when a call was made.
+notice_ledger = Table(
+    "notice_ledger",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(TENANT), nullable=False),
+    Column("dedup_key", String(255), nullable=False),
+    Column("event", String(32), nullable=False),
+    Column("channel", String(8), nullable=False),
+    Column("patron_key", String(PATRON_KEY), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sealed", LargeBinary, nullable=True),
+    Column("done_at", UTCDateTime, nullable=True),
+    Column("done_by", String(64), nullable=True),
+    UniqueConstraint("tenant_id", "dedup_key", name="uq_notice_ledger_dedup"),
+    Index("ix_notice_ledger_calls", "tenant_id", "channel", "done_at"),
+)
+
+# Where the bounded polling of each tenant's notice job goes on next run (issue 18).
+notice_cursors = Table(
+    "notice_cursors",
+    metadata,
+    Column("tenant_id", String(TENANT), nullable=False),
+    Column("job", String(64), nullable=False),
+    Column("position", Integer, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "job"),
+)

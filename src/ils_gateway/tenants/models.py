@@ -16,8 +16,10 @@ from ils_gateway.tenants.account import (
 from ils_gateway.tenants.backends import BackendConfig, ElibraryConfig
 from ils_gateway.tenants.calendar import CalendarConfig
 from ils_gateway.tenants.http import CorsPolicy
+from ils_gateway.tenants.jobs import check_schedules
 from ils_gateway.tenants.kiosk import KioskSip2Config
 from ils_gateway.tenants.materials import MaterialTypeMap
+from ils_gateway.tenants.notices import NoticeConfig
 from ils_gateway.tenants.policy import Policy
 
 
@@ -78,6 +80,13 @@ class TenantConfig(BaseModel):
     cors: CorsPolicy = Field(
         CorsPolicy(), description="web origins allowed to call the API from a browser (none)"
     )
+    notices: NoticeConfig = Field(
+        NoticeConfig(), description="notices to patrons: events, reminder days, polling bounds"
+    )
+    jobs: dict[str, str] = Field(
+        default_factory=dict,
+        description="per job name: 'every 15m', 'cron 30 15 * * sat' (tenant time) or 'off'",
+    )
     request_deadline: float = Field(
         10.0,
         gt=0,
@@ -85,6 +94,11 @@ class TenantConfig(BaseModel):
         description="seconds an API request may take, all retries and read-backs included; "
         "then it ends with its 503/504 problem",
     )
+
+    @field_validator("jobs")
+    @classmethod
+    def _schedules_parse(cls, value: dict[str, str]) -> dict[str, str]:
+        return check_schedules(value)
 
     @model_validator(mode="after")
     def _temporary_passwords_have_a_way_out(self) -> Self:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Protocol
 import structlog
 
 from ils_gateway.domain.errors import GatewayError
-from ils_gateway.domain.models import Hold, HoldEndedBy, Loan
+from ils_gateway.domain.models import Hold, HoldEndedBy, Loan, Patron
 from ils_gateway.store.records import CancelReason
 
 if TYPE_CHECKING:
@@ -59,12 +59,42 @@ class LoanHooks(Protocol):
         ...
 
 
-class ListHooks:
-    """The list services' part in listing holds and loans and in cancelling, for one tenant."""
+class NoticeObserver(Protocol):
+    """Who notices patrons of what the lists show (``services.notices.NoticeService``)."""
 
-    def __init__(self, lists: MyLists, tenant: TenantContext) -> None:
+    async def holds_seen(self, patron: Patron, holds: Sequence[Hold]) -> int:
+        """Notice the ready holds not noticed yet."""
+        ...
+
+    async def loans_seen(self, patron: Patron, loans: Sequence[Loan]) -> int:
+        """Remind of loans due soon, notice overdue ones, not noticed yet."""
+        ...
+
+
+class ListHooks:
+    """The list services' part in listing holds and loans and in cancelling, for one tenant;
+    with ``notices``, what the patron's lists show is also noticed (issue 18)."""
+
+    def __init__(
+        self, lists: MyLists, tenant: TenantContext, notices: NoticeObserver | None = None
+    ) -> None:
         self._lists = lists
         self._tenant = tenant
+        self._notices = notices
+
+    async def _notice(
+        self, caller: Caller, holds: Sequence[Hold] = (), loans: Sequence[Loan] = ()
+    ) -> None:
+        """Hand what was listed to the notices; a failure is logged, the list still shows."""
+        if self._notices is None:
+            return
+        try:
+            if holds:
+                await self._notices.holds_seen(caller.patron, holds)
+            if loans:
+                await self._notices.loans_seen(caller.patron, loans)
+        except Exception:
+            log.exception("notices not given", tenant=self._tenant.id)
 
     def _ctx(self, caller: Caller) -> PatronContext:
         return self._lists.context(self._tenant.config, caller.patron, caller.channel)
@@ -78,6 +108,7 @@ class ListHooks:
         except Exception:
             # The gateway store failing must not hide the library's own list.
             log.exception("cancelled-hold history not recorded", tenant=ctx.tenant.id)
+        await self._notice(caller, holds=holds)
         if not await self._lists.store.sequences.list(ctx.owner):
             return list(holds)
         try:
@@ -126,3 +157,4 @@ class ListHooks:
             await self._lists.history.capture(ctx, loans, looked=True)
         except Exception:
             log.exception("reading history not captured", tenant=ctx.tenant.id)
+        await self._notice(caller, loans=loans)

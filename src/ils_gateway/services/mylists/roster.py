@@ -24,8 +24,21 @@ from ils_gateway.domain.models import Patron
 from ils_gateway.store.records import PatronRef
 from ils_gateway.store.store import Store
 
-# The Patron fields the jobs need to ask the ILS (no contact data, no birth date).
-_KEPT_FIELDS = frozenset({"id", "card_number", "name", "category", "home_library"})
+# The Patron fields the jobs need to ask the ILS, and to notice the patron (issue 18: the
+# library system's addresses and phone, whether a child); never the birth date.
+_KEPT_FIELDS = frozenset(
+    {
+        "id",
+        "card_number",
+        "name",
+        "category",
+        "home_library",
+        "email",
+        "email2",
+        "phone",
+        "is_child",
+    }
+)
 
 
 class PatronRoster(Protocol):

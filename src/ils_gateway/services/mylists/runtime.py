@@ -27,6 +27,7 @@ from ils_gateway.services.mylists.sequences import HoldSequenceService
 from ils_gateway.services.mylists.session_key import HistoryKeySeal
 from ils_gateway.services.mylists.settings import PatronSettingsService
 from ils_gateway.services.mylists.shelves import ShelfService
+from ils_gateway.store.records import HoldContactMethod
 from ils_gateway.store.store import Store
 from ils_gateway.tenants.models import TenantConfig
 
@@ -112,11 +113,15 @@ class MyLists:
         return self.keys.extra_for(key) if key is not None else {}
 
     async def sync_enrolment(self, ctx: PatronContext) -> bool:
-        """Enrol the patron for the periodic jobs while history is on or a sequence exists,
-        withdraw them otherwise; returns whether they are enrolled."""
+        """Enrol the patron for the periodic jobs while history is on, a sequence exists or
+        they opted in to a polled notice (a due-date reminder, hold notices by mail or phone;
+        issue 18), withdraw them otherwise; returns whether they are enrolled."""
         settings = await self.store.settings.get(ctx.owner)
-        wanted = settings.reading_history_enabled or bool(
-            await self.store.sequences.list(ctx.owner)
+        wanted = (
+            settings.reading_history_enabled
+            or settings.due_date_reminder
+            or settings.hold_contact_method in (HoldContactMethod.EMAIL, HoldContactMethod.PHONE)
+            or bool(await self.store.sequences.list(ctx.owner))
         )
         if wanted:
             await self.roster.enrol(ctx.tenant.id, ctx.patron)
