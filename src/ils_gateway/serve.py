@@ -36,7 +36,7 @@ from ils_gateway.api.app import create_app
 from ils_gateway.api.server import serve_app
 from ils_gateway.cli import main
 from ils_gateway.domain.clock import parse_instant
-from ils_gateway.jobs.schedule import JobIntervals, jobs_context
+from ils_gateway.jobs.schedule import jobs_context
 from ils_gateway.kiosk.face import kiosk_context
 from ils_gateway.logging import configure_logging
 from ils_gateway.runtime.config_check import check_tenants, problem_line
@@ -50,11 +50,14 @@ from ils_gateway.workers import HOOKS, ServeHooks, reserve_port, run_workers, wo
 TOKYO = ZoneInfo("Asia/Tokyo")
 
 
-def _faces(settings: GatewaySettings) -> web.Application:
+def _faces(settings: GatewaySettings, jobs: bool = True) -> web.Application:
     """The process: the runtime with every face on it (the API, then the jobs and the kiosk
-    faces, whose contexts start after the runtime's and stop before them)."""
+    faces, whose contexts start after the runtime's and stop before them). ``jobs`` False
+    (``serve --no-jobs``): the periodic jobs run elsewhere (Kubernetes CronJobs running
+    ``ils-gateway jobs run``)."""
     app = create_app(settings)
-    app.cleanup_ctx.append(jobs_context(JobIntervals()))
+    if jobs:
+        app.cleanup_ctx.append(jobs_context())
     app.cleanup_ctx.append(kiosk_context)  # SIP2 faces of tenants with kiosk_sip2 enabled
     return app
 
@@ -71,7 +74,11 @@ def _parse_now(
 
 
 async def _embedded_app(
-    redis_url: str | None, store: StoreSettings, proxies: dict[str, Any], now: datetime | None
+    redis_url: str | None,
+    store: StoreSettings,
+    proxies: dict[str, Any],
+    now: datetime | None,
+    jobs: bool = True,
 ) -> web.Application:
     from ils_gateway.runtime.demo import embedded_settings
 
@@ -84,7 +91,7 @@ async def _embedded_app(
         f"embedded SIP2 simulator ({acs.library.data.name}) on "
         f"{backend.host}:{backend.port}; tenant 'demo'"
     )
-    return _faces(settings)
+    return _faces(settings, jobs)
 
 
 async def simulated_app(
@@ -92,6 +99,7 @@ async def simulated_app(
     *,
     now: datetime | None = None,
     echo: Any = click.echo,
+    jobs: bool = True,
     **settings: Any,
 ) -> web.Application:
     """``serve --config FILE --simulate``: the process serving ``registry``'s tenants on
@@ -103,7 +111,7 @@ async def simulated_app(
     run = await simulated_settings(registry, now=now, **settings)
     for line in run.describe():
         echo(line)
-    app = _faces(run.settings)
+    app = _faces(run.settings, jobs)
     app[SIMULATED_RUN] = run
     return app
 
@@ -223,6 +231,14 @@ def _refuse_what_cannot_run(path: Path, registry: TenantRegistry) -> None:
     help="Address or CIDR allowed to read /metrics (repeatable; in the variable, separated by "
     "spaces or commas). Default: anyone who reaches the bind address.",
 )
+@click.option(
+    "--no-jobs",
+    "no_jobs",
+    is_flag=True,
+    envvar="ILS_GATEWAY_NO_JOBS",
+    help="Do not run the periodic jobs in this process (run them as CronJobs with "
+    "`ils-gateway jobs run NAME`; see docs/jobs.md).",
+)
 def serve(
     settings_file: Path | None,
     config_path: Path | None,
@@ -239,6 +255,7 @@ def serve(
     log_level: str,
     otel_endpoint: str | None,
     metrics_allow: tuple[str, ...],
+    no_jobs: bool,
 ) -> None:
     """Serve the patron API (embedded simulated library when no --config is given)."""
     try:
@@ -289,7 +306,7 @@ def serve(
             raise SystemExit(2)
         _run(
             serve_app(
-                _embedded_app(redis_url, store, proxies, now),
+                _embedded_app(redis_url, store, proxies, now, not no_jobs),
                 host,
                 port,
                 shutdown_delay=shutdown_delay,
@@ -304,7 +321,7 @@ def serve(
         raise SystemExit(1) from None
     _refuse_what_cannot_run(config_path, registry)
     if simulate:
-        app = simulated_app(registry, now=now, store=store, **proxies)
+        app = simulated_app(registry, now=now, store=store, jobs=not no_jobs, **proxies)
         _run(serve_app(app, host, port, shutdown_delay=shutdown_delay))
         return
     if now is not None:
@@ -314,7 +331,7 @@ def serve(
         raise SystemExit(2)
     settings = GatewaySettings(tenants=registry, store=store, **proxies)
     if workers == 1:
-        _run(serve_app(_faces(settings), host, port, shutdown_delay=shutdown_delay))
+        _run(serve_app(_faces(settings, not no_jobs), host, port, shutdown_delay=shutdown_delay))
         return
     try:
         reserved = reserve_port(host, port)
@@ -330,7 +347,13 @@ def serve(
     def worker(_index: int) -> None:
         reserved.close()
         asyncio.run(
-            serve_app(_faces(settings), host, port, reuse_port=True, shutdown_delay=shutdown_delay)
+            serve_app(
+                _faces(settings, not no_jobs),
+                host,
+                port,
+                reuse_port=True,
+                shutdown_delay=shutdown_delay,
+            )
         )
 
     with reserved:

@@ -4,9 +4,7 @@ the periodic job; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import asyncio
 import sys
-from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "services" / "mylists"))
@@ -15,7 +13,7 @@ import mylists_api_support as support
 from mylists_api_support import CARD, KIOSK_KEY, PASSWORD, T, login
 from sqlalchemy import MetaData, select, text
 
-from ils_gateway.jobs.schedule import JobIntervals, JobScheduler, jobs_context
+from ils_gateway.jobs.schedule import SCHEDULER_KEY, GatewayJobs, jobs_context
 from ils_gateway.runtime.keys import GATEWAY_KEY
 from ils_gateway.store.engine import create_engine
 
@@ -179,21 +177,25 @@ async def test_capture_job_catches_a_loan_returned_before_the_next_login(
     auth = await login(gw)
     await _enable(gw, auth)
     assert (await gw.delete(f"{T}/sessions/current", headers=auth)).status == 204
-    runtimes = list(gw.app[GATEWAY_KEY])
-    lists = runtimes[0].mylists
-    one = JobScheduler(lists, [r.context for r in runtimes], holder="process-1")
-    two = JobScheduler(lists, [r.context for r in runtimes], holder="process-2")
+    gateway = gw.app[GATEWAY_KEY]
+    lists = next(iter(gateway)).mylists
 
+    def process(holder: str) -> GatewayJobs:
+        return GatewayJobs(
+            gateway, lists, lists.store.leases, lists.store.job_runs, lists_clock, holder
+        )
+
+    one, two = process("process-1"), process("process-2")
     sim.checkout(CARD, "2000105", "CEN")  # at the counter, patron logged out
-    lease = timedelta(minutes=60)
-    reports = [await s.run_once("capture_reading_history", lease) for s in (one, two)]
-    assert reports[1] is None  # the other process holds the lease this interval
-    assert reports[0]["testlib"].recorded == 1
+    results = [(await s.run_named("capture_reading_history"))[0] for s in (one, two)]
+    assert results[1].outcome == "done"  # the other process ran this interval's run
+    assert results[0].outcome == "ok" and results[0].report.recorded == 1
     sim.checkin("2000105", "CEN")  # returned before the next login
 
     lists_clock.advance(minutes=61)
-    assert await two.run_once("enforce_hold_sequences", lease) is not None
-    assert await two.run_once("purge_cancelled_holds", lease) == {"testlib": 0}
+    assert [r.outcome for r in await two.run_named("enforce_hold_sequences")] == ["ok"]
+    (purged,) = await two.run_named("purge_cancelled_holds")
+    assert purged.report == {"testlib": 0}
     back = await login(gw)
     page = await _json(await gw.get(H, headers=back))
     assert [e["item_id"] for e in page["entries"]] == ["2000105"]
@@ -226,13 +228,17 @@ async def test_the_jobs_context_starts_with_the_app_and_stops_with_it(
 ) -> None:
     sim_, url = koha_sim
     app = support.build_app(url, sim_, lists_clock, lists_store_url)
-    app.cleanup_ctx.append(jobs_context(JobIntervals(capture_reading_history=None)))
+    app.cleanup_ctx.append(jobs_context(["enforce_hold_sequences", "purge_cancelled_holds"]))
     client = await aiohttp_client(app)
-    running = {t.get_name() for t in asyncio.all_tasks() if t.get_name().startswith("job:")}
-    assert running == {"job:enforce_hold_sequences", "job:purge_cancelled_holds"}
+    scheduler = app[SCHEDULER_KEY]
+    assert scheduler.running
+    assert {job.id for job in scheduler.get_jobs()} == {
+        "enforce_hold_sequences:testlib",
+        "purge_cancelled_holds",
+    }
     assert (await client.get("/healthz")).status == 200
     await client.close()
-    assert not [t for t in asyncio.all_tasks() if t.get_name().startswith("job:")]
+    assert not scheduler.running
 
 
 async def test_a_failing_store_does_not_hide_the_librarys_lists(gw, sim, lists_store_url) -> None:

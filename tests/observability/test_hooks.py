@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 import pytest
 from prometheus_client import REGISTRY
@@ -15,7 +16,12 @@ from ils_gateway.domain.errors import (
     NotFound,
     OutcomeUnknown,
 )
-from ils_gateway.jobs.runner import every
+from ils_gateway.jobs.registry import JobEnv, JobSpec
+from ils_gateway.jobs.schedule import GatewayJobs
+from ils_gateway.runtime.jobs import MemoryJobHistory
+from ils_gateway.runtime.tenant import Gateway
+from ils_gateway.state.joblocks import MemoryJobLocks
+from ils_gateway.tenants.jobs import Every
 
 
 def _value(name: str, **labels: str) -> float:
@@ -41,19 +47,27 @@ def test_breaker_state_and_transitions() -> None:
 
 
 async def test_job_runs_counted() -> None:
-    stop = asyncio.Event()
     runs = 0
 
-    async def hooks_job() -> None:
+    async def hooks_job(env: JobEnv, tenant: object) -> None:
         nonlocal runs
         runs += 1
         if runs == 1:
             raise RuntimeError("first run fails")
-        stop.set()
 
+    spec = JobSpec("hooks_job", "test", False, Every(60), hooks_job, needs_store=False)
+    jobs = GatewayJobs(
+        Gateway({}),
+        None,
+        MemoryJobLocks(),
+        MemoryJobHistory(),
+        clock=lambda: datetime(2026, 1, 1, tzinfo=UTC),
+        specs={"hooks_job": spec},
+    )
     ok = _value("ils_gateway_job_runs_total", job="hooks_job", outcome="ok")
     failed = _value("ils_gateway_job_runs_total", job="hooks_job", outcome="failed")
-    assert await every(0, hooks_job, stop) == 2
+    assert [r.outcome for r in await jobs.run_named("hooks_job")] == ["failed"]
+    assert [r.outcome for r in await jobs.run_named("hooks_job", force=True)] == ["ok"]
     assert _value("ils_gateway_job_runs_total", job="hooks_job", outcome="ok") == ok + 1
     assert _value("ils_gateway_job_runs_total", job="hooks_job", outcome="failed") == failed + 1
     assert _value("ils_gateway_job_duration_seconds_count", job="hooks_job") >= 2

@@ -21,7 +21,7 @@ SCRIPT = textwrap.dedent(
     """
     import json, os, sys
     import ils_gateway.sip2.client, ils_gateway.adapters.resilience.calls
-    import ils_gateway.api.middleware, ils_gateway.jobs.runner, ils_gateway.services.account
+    import ils_gateway.api.middleware, ils_gateway.jobs.schedule, ils_gateway.services.account
     from ils_gateway.observability import metrics
     from ils_gateway.observability.multiprocess import prepare_multiprocess_dir
     seen = {"imported_before": "prometheus_client" in sys.modules}

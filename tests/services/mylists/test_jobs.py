@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from mylists_support import OTHER_CARD, OTHER_PASSWORD, PASSWORD, Clock, Library
 
-from ils_gateway.jobs.runner import every
 from ils_gateway.services.mylists.context import PatronContext
 from ils_gateway.services.mylists.history_capture import capture_reading_history
 from ils_gateway.services.mylists.reading_history import ReadingHistoryService
@@ -57,18 +54,3 @@ async def test_sequence_job_releases_the_next_hold_without_the_patron(
     report = await enforce_hold_sequences(store, sequences, ctx.tenant, library.backend, roster)
     assert (report.patrons, report.failed) == (1, [])
     assert not library.sim.hold_by_id(int(h2.id)).suspended
-
-
-async def test_runner_repeats_until_stopped_and_survives_a_failing_run() -> None:
-    stop = asyncio.Event()
-    calls: list[int] = []
-
-    async def job() -> None:
-        calls.append(len(calls))
-        if len(calls) == 1:
-            raise RuntimeError("first run fails")
-        if len(calls) == 3:
-            stop.set()
-
-    assert await every(0, job, stop) == 3
-    assert calls == [0, 1, 2]
