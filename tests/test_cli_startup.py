@@ -70,7 +70,7 @@ def test_importing_the_cli_and_its_help_load_nothing_heavy() -> None:
     assert gateway == {"ils_gateway", "ils_gateway.cli"}
 
 
-@pytest.mark.parametrize("group", ["simulate", "config", "store"])
+@pytest.mark.parametrize("group", ["simulate", "config", "store", "jobs"])
 def test_a_group_help_loads_only_its_own_modules(group: str) -> None:
     # The group's callback (plain tracebacks) runs first: structlog may load; nothing else.
     loaded = _top_level_modules_after([group, "--help"])

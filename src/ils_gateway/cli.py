@@ -68,6 +68,10 @@ class LazyGroup(click.Group):
             "Run the contract checks against a tenant's ILS and e-library; "
             "non-zero exit on failure.",
         ),
+        "jobs": (
+            "ils_gateway.jobs.cli",
+            "List the periodic jobs or run one now (as a Kubernetes CronJob does).",
+        ),
         "serve": (
             "ils_gateway.serve",
             "Serve the patron API (embedded simulated library when no --config is given).",

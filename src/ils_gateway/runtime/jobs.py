@@ -7,11 +7,19 @@ the store's ``job_runs`` (``ils-gateway jobs list`` reads it), else memory.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
 from ils_gateway.domain.clock import EpochSeconds
+from ils_gateway.runtime.assemble import open_gateway
+from ils_gateway.runtime.settings import GatewaySettings
+from ils_gateway.runtime.shared import open_redis, shared_state
+from ils_gateway.runtime.store import open_mylists
+from ils_gateway.runtime.tenant import Gateway
 from ils_gateway.services.mylists.runtime import MyLists
 from ils_gateway.state.joblocks import JobLocks, MemoryJobLocks, RedisJobLocks
 from ils_gateway.store.notices import JobRun
@@ -81,4 +89,44 @@ def job_history(lists: MyLists | None) -> JobHistory:
     return MemoryJobHistory()
 
 
-__all__ = ["JobHistory", "MemoryJobHistory", "job_history", "job_locks"]
+@dataclass(frozen=True)
+class OpenRuntime:
+    """The runtime as ``ils-gateway jobs`` opens it outside an aiohttp app."""
+
+    gateway: Gateway
+    lists: MyLists | None
+    redis: Any
+    settings: GatewaySettings
+
+
+@asynccontextmanager
+async def open_runtime(settings: GatewaySettings) -> AsyncIterator[OpenRuntime]:
+    """Start what ``serve`` starts before its faces (embedded simulators, Redis, the shared
+    state, the store, every tenant's runtime), in the same order; closed in reverse."""
+    async with AsyncExitStack() as stack:
+        for resource in settings.extra_cleanups:
+            steps = resource()
+            await anext(steps)
+            stack.push_async_callback(_finish, steps)
+        redis = await stack.enter_async_context(open_redis(settings))
+        shared = shared_state(settings, redis)
+        lists = None
+        if settings.store is not None:
+            lists = await stack.enter_async_context(open_mylists(settings.store, settings.clock))
+        gateway = await stack.enter_async_context(open_gateway(settings, shared, lists))
+        yield OpenRuntime(gateway, lists, redis, settings)
+
+
+async def _finish(steps: AsyncIterator[None]) -> None:
+    with contextlib.suppress(StopAsyncIteration):
+        await anext(steps)
+
+
+__all__ = [
+    "JobHistory",
+    "MemoryJobHistory",
+    "OpenRuntime",
+    "job_history",
+    "job_locks",
+    "open_runtime",
+]
