@@ -58,6 +58,7 @@ def build_openapi() -> dict[str, Any]:
             "securitySchemes": {
                 "session": {"type": "http", "scheme": "bearer"},
                 "kiosk": {"type": "apiKey", "in": "header", "name": "X-Kiosk-Key"},
+                "operator": {"type": "http", "scheme": "bearer"},
             },
         },
     }
@@ -155,6 +156,8 @@ def _operation(route: Route, refs: dict[Any, Any]) -> dict[str, Any]:
     elif route.name == "create_session":
         # A kiosk logs in with its key (a kiosk session); a portal without.
         op["security"] = [{}, {"kiosk": []}]
+    elif route.tag == "operator":
+        op["security"] = [{"operator": []}]
     if route.body is not None:
         op["requestBody"] = {
             "required": True,
@@ -237,6 +240,8 @@ _UNAUTHORIZED = {
     "session": "No session, an expired one, or (from a kiosk) a wrong kiosk key",
     "create_session": "The card or password is wrong (one answer for both), or the kiosk key",
     "patron_check": "The bridge key is missing or wrong",
+    "call_list": "The operator key is missing or wrong",
+    "call_done": "The operator key is missing or wrong",
 }
 _CHALLENGE = {
     "description": "The Bearer challenge",

@@ -23,6 +23,7 @@ from ils_gateway.api.handlers import (
     history,
     holds,
     loans,
+    notices,
     sequences,
     session,
     settings,
@@ -37,6 +38,7 @@ from ils_gateway.api.schemas import ebooks as ebook_schemas
 from ils_gateway.api.schemas import history as history_schemas
 from ils_gateway.api.schemas import holds as hold_schemas
 from ils_gateway.api.schemas import loans as loan_schemas
+from ils_gateway.api.schemas import notices as notice_schemas
 from ils_gateway.api.schemas import sequences as sequence_schemas
 from ils_gateway.api.schemas import session as session_schemas
 from ils_gateway.api.schemas import settings as settings_schemas
@@ -172,6 +174,24 @@ LIST_ROUTES: tuple[Route, ...] = (
           response=settings_schemas.SettingsView),
     Route("PATCH", "/patron/settings", settings.settings_update, "Change patron settings", "patron",
           settings_schemas.SettingsUpdateRequest, settings_schemas.SettingsView),
+    Route("GET", "/patron/notices", notices.notice_preferences_get, "Notice preferences",
+          "patron", response=notice_schemas.NoticePreferencesView),
+    Route("PUT", "/patron/notices", notices.notice_preferences_update,
+          "Change notice preferences (contact method, due-date reminder, …)", "patron",
+          notice_schemas.NoticePreferencesUpdate, notice_schemas.NoticePreferencesView),
+)  # fmt: skip
+
+# The staff's phone call list (issue 18): no patron session; an operator key as Bearer.
+OPERATOR_ROUTES: tuple[Route, ...] = (
+    Route("GET", "/operator/calls", notices.call_list,
+          "Phone notices for staff to make (Bearer: operator key)", "operator",
+          response=notice_schemas.CallList, session=False,
+          query=(QueryParam("all", {"type": "string", "enum": ["true", "false"],
+                                    "default": "false"},
+                            "Also the calls already made"),)),
+    Route("POST", "/operator/calls/{call_id}/done", notices.call_done,
+          "Mark a call made (Bearer: operator key)", "operator",
+          notice_schemas.CallDoneRequest, notice_schemas.CallView, session=False),
 )  # fmt: skip
 
 # E-book titles, loans, holds, and the e-library's patron-check bridge (issue 7).
@@ -206,10 +226,14 @@ EBOOK_ROUTES: tuple[Route, ...] = (
 )  # fmt: skip
 
 
-ROUTES: tuple[Route, ...] = CORE_ROUTES + LIST_ROUTES + EBOOK_ROUTES
+ROUTES: tuple[Route, ...] = CORE_ROUTES + LIST_ROUTES + EBOOK_ROUTES + OPERATOR_ROUTES
 
+# Operator routes: no patron session, their handlers check the operator key.
+OPERATOR_ROUTE_NAMES = frozenset(r.name for r in OPERATOR_ROUTES)
 # Patron routes open without a session (the bridge, outside the tenant prefix, has its own key).
-PUBLIC_ROUTE_NAMES = frozenset(r.name for r in ROUTES if not r.session and r.prefix == PREFIX)
+PUBLIC_ROUTE_NAMES = (
+    frozenset(r.name for r in ROUTES if not r.session and r.prefix == PREFIX) - OPERATOR_ROUTE_NAMES
+)
 # Of those, the catalog lookups: limited per client address (api.limits); the login has the
 # login guard instead.
 ANONYMOUS_LOOKUP_NAMES = PUBLIC_ROUTE_NAMES - {"create_session"}

@@ -322,6 +322,8 @@ class KioskFace(ACSFace):
         answer = {"language": msg.language, **self.echo(msg, patron=True)}
         try:
             patron = await self._authenticate(card, msg.patron_password)
+            if self._services.notices is not None:  # a child's self-check login: こどもメール
+                await self._services.notices.kiosk_login(patron, self._services.tenant_name)
             caller = Caller(patron, Channel.KIOSK)
             summary = await self._services.account.summary(caller)
             loans = await self._optional(self._services.loans.list_loans(caller))

@@ -18,6 +18,7 @@ from ils_gateway.services.circulation import CirculationService
 from ils_gateway.services.context import TenantContext
 from ils_gateway.services.holds import HoldService
 from ils_gateway.services.loans import LoanService
+from ils_gateway.services.notices.service import NoticeService
 from ils_gateway.tenants.policy import Policy
 
 __all__ = ["KioskServices", "kiosk_services"]
@@ -33,6 +34,8 @@ class KioskServices:
     holds: HoldService
     catalog: CatalogService
     circulation: CirculationService
+    #: The child entry mail at a kiosk login (issue 18); None without a store.
+    notices: NoticeService | None = None
 
     @property
     def tenant_id(self) -> str:
@@ -74,4 +77,5 @@ def kiosk_services(runtime: TenantRuntime) -> KioskServices:
         holds=runtime.holds,
         catalog=runtime.catalog,
         circulation=runtime.circulation,
+        notices=runtime.notices,
     )

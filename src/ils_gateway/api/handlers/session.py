@@ -32,6 +32,8 @@ async def create_session(request: web.Request) -> web.Response:
     started = await tenant.account.start_session(
         body.card_number, body.password, channel, client=request.get(CLIENT)
     )
+    if channel is Channel.KIOSK and tenant.notices is not None:
+        await tenant.notices.kiosk_login(started.login.patron)  # こどもメール (issue 18)
     created = SessionCreated(
         token=started.token,
         channel=channel,

@@ -287,11 +287,23 @@ class NoticeService:
         if address is None:
             return False
         now = self._tenant.now()
-        key = self._key("kiosk_child_entry", owner, f"{now:%Y%m%dT%H%M}")
+        # One mail per child per half hour: several kiosk logins in a visit are one entry.
+        window = f"{now:%Y%m%dT%H}{now.minute // 30 * 30:02d}"
+        key = self._key("kiosk_child_entry", owner, window)
         context: dict[str, Any] = {"child_name": patron.name, "at": now.isoformat()}
         if place:
             context["place"] = place
         return await self._mail(owner, "kiosk_child_entry", [key], address, context)
+
+    async def kiosk_login(self, patron: Patron, place: str | None = None) -> bool:
+        """A patron logged in at a kiosk (an OPAC on the kiosk channel, or a self-check on
+        the SIP2 face): the child entry mail when it applies. Never fails the login: a
+        problem is logged and False returned."""
+        try:
+            return await self.child_entered(patron, place)
+        except Exception:
+            log.exception("child entry mail not queued", tenant=self._tenant.id)
+            return False
 
     async def address_changed(
         self,
