@@ -386,7 +386,8 @@ class NoticeService:
                     return
                 report.patrons += 1
                 try:
-                    report.noticed += await self._poll_one(event, patron)
+                    noticed = await self._poll_one(event, patron)
+                    report.noticed += noticed  # after the await: visits run interleaved
                 except BackendUnavailable:
                     stop.set()
                     report.stopped = "library system unavailable"
