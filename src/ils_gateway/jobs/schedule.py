@@ -237,7 +237,8 @@ class GatewayJobs:
     async def stop(self, scheduler: Any) -> None:
         """Stop ``scheduler`` and cancel the runs still under way (their locks expire)."""
         if scheduler.running:
-            scheduler.shutdown(wait=False)
+            scheduler.shutdown(wait=False)  # AsyncIOScheduler: done by call_soon_threadsafe
+            await asyncio.sleep(0)  # …so let the loop run it before going on
         for task in list(self._running):
             task.cancel()
         for task in list(self._running):
