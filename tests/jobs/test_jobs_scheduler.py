@@ -26,6 +26,7 @@ from ils_gateway.tenants.loader import parse_tenants
 
 NOW = datetime(2026, 12, 5, 6, 30, tzinfo=UTC)  # Saturday 15:30 in Tokyo
 TOKYO = ZoneInfo("Asia/Tokyo")
+TEN_MINUTES = Every(600)
 
 
 def _tenant(tenant_id: str, jobs: str = "") -> Any:
@@ -67,7 +68,7 @@ def _jobs(
     job: Counting,
     holder: str,
     tenants: tuple[Any, ...] = (),
-    schedule: Any = Every(600),
+    schedule: Any = TEN_MINUTES,
     per_tenant: bool = False,
 ) -> GatewayJobs:
     spec = JobSpec("sdi", "test job", per_tenant, schedule, job, needs_store=False)
