@@ -188,8 +188,21 @@ class NoticeService:
         if pref_update:
             prefs = await self._store.notice_preferences.save(owner, replace(prefs, **pref_update))
         if wants_polling(settings):
-            await self._roster.enrol(self._tenant.id, patron)
+            await self._enrol(patron)
         return self._view(patron, settings, prefs)
+
+    async def _enrol(self, patron: Patron) -> None:
+        """Enrol for polling with the library system's full record (a session's patron has
+        no name or contact data); when it cannot be read, the next login enrols them."""
+        try:
+            full = await self._tenant.backend.patron_summary(patron)
+        except GatewayError as exc:
+            log.info("notice enrolment waits for a login", error=exc.type_slug)
+            return
+        if full.card_number != patron.card_number:  # checked against the request
+            log.warning("patron summary for another card; not enrolled")
+            return
+        await self._roster.enrol(self._tenant.id, full)
 
     # --- events ---------------------------------------------------------------------------
 
