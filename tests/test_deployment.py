@@ -372,7 +372,8 @@ def test_k8s_has_every_kind_and_kustomize_applies_all_but_the_secret_example() -
     } <= kinds
     kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text(encoding="utf-8"))
     files = {path.name for path in K8S.glob("*.yaml")} - {"kustomization.yaml"}
-    assert set(kustomization["resources"]) == files - {"secret.example.yaml"}
+    # The CronJobs are opt-in (with `serve --no-jobs` in the Deployment; docs/jobs.md).
+    assert set(kustomization["resources"]) == files - {"secret.example.yaml", "cronjobs.yaml"}
 
 
 def _pod() -> dict[str, Any]:
@@ -442,6 +443,36 @@ def test_k8s_tenant_file_loads_and_is_mounted_where_serve_reads_it() -> None:
     mount = next(m for m in gateway["volumeMounts"] if m["name"] == volume["name"])
     config = _option(gateway["args"], "--config")
     assert config == f"{mount['mountPath']}/tenants.toml"
+
+
+def test_k8s_cronjobs_run_every_registered_job_with_the_gateways_settings() -> None:
+    from ils_gateway.jobs.registry import JOBS
+
+    cronjobs = _by_kind("CronJob")
+    names = []
+    known = known_env_names()
+    (secret,) = _by_kind("Secret")
+    for cronjob in cronjobs:
+        spec = cronjob["spec"]
+        assert spec["concurrencyPolicy"] == "Forbid"
+        assert spec["timeZone"] == "Asia/Tokyo"
+        pod = spec["jobTemplate"]["spec"]["template"]["spec"]
+        assert pod["restartPolicy"] == "Never"
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        (container,) = pod["containers"]
+        command = container["command"]
+        assert command[:3] == ["ils-gateway", "jobs", "run"]
+        assert_cli_accepts(command)
+        names.append(command[3])
+        assert cronjob["metadata"]["annotations"]["ils-gateway.dev/job"] == command[3]
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True
+        for env in container["env"]:
+            assert env["name"] in known
+            assert env["valueFrom"]["secretKeyRef"]["key"] in secret["stringData"]
+        config = _option(command[4:], "--config")
+        mount = next(m for m in container["volumeMounts"] if m["name"] == "tenants")
+        assert config == f"{mount['mountPath']}/tenants.toml"
+    assert sorted(names) == sorted(JOBS)  # one CronJob per job, each once
 
 
 def test_k8s_selectors_fit_the_pods() -> None:
