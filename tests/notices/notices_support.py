@@ -112,6 +112,7 @@ class FakeBackend:
         self.in_flight = 0
         self.most_in_flight = 0
         self.down = False
+        self.records: dict[str, Patron] = {}
         self.capabilities = Capabilities.native(Capability.LIST_LOANS, Capability.LIST_HOLDS)
 
     async def _call(self) -> None:
@@ -130,7 +131,8 @@ class FakeBackend:
         return list(self.holds.get(who.card_number, []))
 
     async def patron_summary(self, who: Patron) -> Patron:
-        return who  # the full record (not counted: polling calls are what the tests count)
+        # The full record (not counted: polling calls are what the tests count).
+        return self.records.get(who.card_number, who)
 
     async def list_loans(self, who: Patron) -> list[Loan]:
         await self._call()

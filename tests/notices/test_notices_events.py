@@ -21,6 +21,7 @@ from notices_support import (
 
 from ils_gateway.domain.ebooks import EbookHold, EbookTitle
 from ils_gateway.domain.errors import BadRequest
+from ils_gateway.domain.models import Patron
 from ils_gateway.domain.vocab import HoldStatus
 from ils_gateway.store.records import HoldContactMethod, PatronSettings
 
@@ -85,6 +86,17 @@ async def test_phone_contact_goes_to_the_call_list_not_the_outbox(tmp_path: Path
         async with store.engine.connect() as conn:
             raw = (await conn.execute(text("SELECT sealed FROM notice_ledger"))).scalar_one()
         assert b"042-000-0002" not in raw
+
+
+async def test_a_sessions_patron_is_completed_from_the_library_record(tmp_path: Path) -> None:
+    async with notices_env(tmp_path) as (service, _store, backend, _clock):
+        full = patron(11)
+        session = Patron(id=full.id, card_number=full.card_number)  # no name, no contact
+        backend.records[full.card_number] = full
+        await _opt_in(service, full, contact_method="phone")
+        assert await service.holds_seen(session, [ready_hold("h11")]) == 1
+        (call,) = await service.calls()
+        assert (call.details["patron_name"], call.details["phone"]) == ("利用者 11", "042-000-0011")
 
 
 async def test_opted_out_patrons_get_nothing(tmp_path: Path) -> None:

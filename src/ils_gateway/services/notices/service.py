@@ -191,6 +191,18 @@ class NoticeService:
             await self._enrol(patron)
         return self._view(patron, settings, prefs)
 
+    async def _full(self, patron: Patron) -> Patron:
+        """The patron with name and contact data: a session's patron carries neither, so the
+        library system's record is read (once per notice); unchanged when it cannot be."""
+        if patron.name and (patron.email or patron.phone):
+            return patron
+        try:
+            full = await self._tenant.backend.patron_summary(patron)
+        except GatewayError as exc:
+            log.info("patron record not read for a notice", error=exc.type_slug)
+            return patron
+        return full if full.card_number == patron.card_number else patron
+
     async def _enrol(self, patron: Patron) -> None:
         """Enrol for polling with the library system's full record (a session's patron has
         no name or contact data); when it cannot be read, the next login enrols them."""
@@ -218,10 +230,15 @@ class NoticeService:
         noticed = 0
         for hold in ready:
             channel = self._hold_channel(patron, settings, hold)
-            if channel.kind == "none":
+            key = self._key("hold_ready", owner, _hold_what(hold))
+            if channel.kind == "none" or await self._store.notice_ledger.seen(self._tenant.id, key):
                 continue
-            what = f"{hold.id}:{hold.pickup_deadline or 'ready'}"
-            key = self._key("hold_ready", owner, what)
+            incomplete = channel.address is None if channel.kind == "mail" else not patron.phone
+            if incomplete or not patron.name:  # a session's patron: no name or contact data
+                patron = await self._full(patron)
+                channel = self._hold_channel(patron, settings, hold)
+            if channel.kind == "mail" and channel.address is None:
+                continue  # no address anywhere: nothing to send, nothing recorded
             context = self._hold_context(patron, hold)
             if channel.kind == "phone":
                 details = {**context, "phone": patron.phone, "hold_id": hold.id}
@@ -240,10 +257,15 @@ class NoticeService:
         (past due by the tenant's days) for loans not noticed yet; how many mails."""
         owner = self._owner(patron)
         settings = await self._store.settings.get(owner)
+        prefs = await self._store.notice_preferences.get(owner)
+        if not (settings.due_date_reminder or prefs.overdue_notice):
+            return 0
         address = _address(patron, settings)
+        if address is None or not patron.name:
+            patron = await self._full(patron)
+            address = _address(patron, settings)
         if address is None:
             return 0
-        prefs = await self._store.notice_preferences.get(owner)
         today = self._tenant.today()
         config = self._config
         mails = 0
@@ -280,7 +302,7 @@ class NoticeService:
             since = hold.ready_since or hold.ready_until
             assert since is not None
             key = self._key("ebook_hold_ready", owner, f"{hold.title.id}:{since:%Y%m%dT%H%M}")
-            context: dict[str, Any] = {"patron_name": patron.name, "title": hold.title.title}
+            context: dict[str, Any] = {"title": hold.title.title, **_named(patron)}
             if hold.ready_until is not None:
                 context["borrow_by"] = hold.ready_until.astimezone(zone).date().isoformat()
             if await self._mail(owner, "ebook_hold_ready", [key], address, context):
@@ -337,7 +359,7 @@ class NoticeService:
         if old_address and old_address != new_address:
             recipients.append(old_address)
         context: dict[str, Any] = {
-            "patron_name": patron.name,
+            **_named(patron),
             "changes": list(changes),
             "changed_at": now.isoformat(),
         }
@@ -469,11 +491,10 @@ class NoticeService:
             return _Channel("none")
         if method is HoldContactMethod.PHONE:
             return _Channel("phone")
-        address = _address(patron, settings)
-        return _Channel("mail", address) if address is not None else _Channel("none")
+        return _Channel("mail", _address(patron, settings))
 
     def _hold_context(self, patron: Patron, hold: Hold) -> dict[str, Any]:
-        context: dict[str, Any] = {"patron_name": patron.name, "title": hold.item.title}
+        context: dict[str, Any] = {"title": hold.item.title, **_named(patron)}
         if hold.pickup_library:
             context["pickup_library"] = self._library_name(hold.pickup_library)
         deadline = hold.pickup_deadline
@@ -516,7 +537,7 @@ class NoticeService:
         if not new:
             return 0
         context = {
-            "patron_name": patron.name,
+            **_named(patron),
             "items": [
                 {"title": loan.item.title, "due_date": loan.due_date.isoformat()} for _, loan in new
             ],
@@ -545,6 +566,15 @@ class NoticeService:
                 await ledger.forget(self._tenant.id, key)
             raise
         return True
+
+
+def _named(patron: Patron) -> dict[str, str]:
+    """The template's ``patron_name`` when the name is known (templates test ``is defined``)."""
+    return {"patron_name": patron.name} if patron.name else {}
+
+
+def _hold_what(hold: Hold) -> str:
+    return f"{hold.id}:{hold.pickup_deadline or 'ready'}"
 
 
 def _joined(event: str, owner: PatronRef, keys: Sequence[str]) -> str:
