@@ -3,7 +3,7 @@
 The tenant says how long (``holds.cancelled_history_days``: Akiruno 7 … Saitama 180; None =
 the gateway keeps nothing), whether patrons may delete entries, and whether cancelled e-book
 holds are kept (Saitama: not). Entries older than the retention are hidden at once and removed
-by ``purge`` (run by ``ils_gateway.jobs.purge``).
+by ``purge`` (the ``purge_cancelled_holds`` job, ``ils_gateway.jobs.registry``).
 """
 
 from __future__ import annotations
