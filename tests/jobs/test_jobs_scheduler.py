@@ -98,6 +98,10 @@ async def test_two_schedulers_on_one_store_run_a_job_once(tmp_path: Path) -> Non
     async with opened[0] as first:
         async with open_store(url, secret=b"x" * 32, kdf=KdfParams.minimal(), clock=clock) as s:
             await _two_processes_one_run(first.leases, s.leases)
+        # The marks of past run times are dropped a day after they expired (the purge job).
+        later = NOW + timedelta(days=2)
+        assert await first.job_runs.purge_leases(later, timedelta(days=1)) == 2
+        assert await first.job_runs.purge_leases(later, timedelta(days=1)) == 0
 
 
 async def test_two_schedulers_on_one_redis_run_a_job_once(

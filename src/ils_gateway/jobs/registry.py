@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from ils_gateway.domain.clock import Clock, system_clock
 from ils_gateway.runtime.tenant import Gateway, TenantRuntime
 from ils_gateway.services.mylists.history_capture import capture_reading_history
 from ils_gateway.services.mylists.runtime import MyLists
@@ -26,6 +27,7 @@ class JobEnv:
 
     gateway: Gateway
     lists: MyLists | None
+    clock: Clock = system_clock
 
 
 JobRun = Callable[[JobEnv, TenantRuntime | None], Awaitable[Any]]
@@ -64,6 +66,8 @@ async def _sequences(env: JobEnv, tenant: TenantRuntime | None) -> Any:
 
 async def _purge(env: JobEnv, tenant: TenantRuntime | None) -> Any:
     assert env.lists is not None
+    # The store's job leases: a mark per run time is kept until the next; old ones go here.
+    await env.lists.store.job_runs.purge_leases(env.clock(), timedelta(days=1))
     return await env.lists.cancelled.purge(runtime.config for runtime in env.gateway)
 
 

@@ -177,7 +177,7 @@ class GatewayJobs:
         tenant_id = plan.tenant_id or ""
         await self.history.started(plan.spec.name, tenant_id, started)
         perf = time.perf_counter()
-        env = JobEnv(self.gateway, self.lists)
+        env = JobEnv(self.gateway, self.lists, self.clock)
         try:
             report = await plan.spec.run(env, plan.tenant)
         except Exception as exc:
