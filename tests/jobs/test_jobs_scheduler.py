@@ -21,7 +21,7 @@ from ils_gateway.runtime.tenant import Gateway
 from ils_gateway.state.joblocks import JobLocks, MemoryJobLocks, RedisJobLocks
 from ils_gateway.store.engine import default_url, open_store
 from ils_gateway.store.reading_history import KdfParams
-from ils_gateway.tenants.jobs import Cron, Every, parse_schedule
+from ils_gateway.tenants.jobs import JOB_NAMES, Cron, Every, parse_schedule
 from ils_gateway.tenants.loader import parse_tenants
 
 NOW = datetime(2026, 12, 5, 6, 30, tzinfo=UTC)  # Saturday 15:30 in Tokyo
@@ -71,9 +71,11 @@ def _jobs(
     schedule: Any = TEN_MINUTES,
     per_tenant: bool = False,
 ) -> GatewayJobs:
-    spec = JobSpec("sdi", "test job", per_tenant, schedule, job, needs_store=False)
+    spec = JobSpec("notices_overdue", "test job", per_tenant, schedule, job, needs_store=False)
     gateway = Gateway({t.config.id: t for t in tenants})
-    return GatewayJobs(gateway, None, locks, MemoryJobHistory(), clock, holder, {"sdi": spec})
+    return GatewayJobs(
+        gateway, None, locks, MemoryJobHistory(), clock, holder, {"notices_overdue": spec}
+    )
 
 
 async def _two_processes_one_run(locks_one: JobLocks, locks_two: JobLocks) -> None:
@@ -81,13 +83,15 @@ async def _two_processes_one_run(locks_one: JobLocks, locks_two: JobLocks) -> No
     job = Counting()
     one = _jobs(locks_one, clock, job, "process-1")
     two = _jobs(locks_two, clock, job, "process-2")
-    results = await asyncio.gather(one.run_named("sdi"), two.run_named("sdi"))
+    results = await asyncio.gather(
+        one.run_named("notices_overdue"), two.run_named("notices_overdue")
+    )
     outcomes = sorted(r[0].outcome for r in results)
     assert outcomes in (["busy", "ok"], ["done", "ok"])
     assert job.runs == [None]
     clock.advance(minutes=10)  # the next run time: whichever process comes first runs it
-    assert [r.outcome for r in await two.run_named("sdi")] == ["ok"]
-    assert [r.outcome for r in await one.run_named("sdi")] == ["done"]
+    assert [r.outcome for r in await two.run_named("notices_overdue")] == ["ok"]
+    assert [r.outcome for r in await one.run_named("notices_overdue")] == ["done"]
     assert len(job.runs) == 2
 
 
@@ -120,24 +124,24 @@ async def test_a_running_job_is_busy_elsewhere_even_when_forced() -> None:
     job.release.clear()
     one = _jobs(locks, clock, job, "process-1")
     two = _jobs(locks, clock, job, "process-2")
-    running = asyncio.create_task(one.run_named("sdi"))
+    running = asyncio.create_task(one.run_named("notices_overdue"))
     await job.started.wait()
-    assert [r.outcome for r in await two.run_named("sdi", force=True)] == ["busy"]
+    assert [r.outcome for r in await two.run_named("notices_overdue", force=True)] == ["busy"]
     job.release.set()
     assert [r.outcome for r in await running] == ["ok"]
     # Forced, once the lock is free: runs although this run time was run.
-    assert [r.outcome for r in await two.run_named("sdi", force=True)] == ["ok"]
+    assert [r.outcome for r in await two.run_named("notices_overdue", force=True)] == ["ok"]
 
 
 async def test_a_dead_process_loses_the_run_lock_after_the_jobs_max_runtime() -> None:
     clock = ManualClock(NOW)
     locks = MemoryJobLocks(epoch_seconds(clock))
-    assert await locks.acquire("run:sdi", "dead", timedelta(minutes=15))
+    assert await locks.acquire("run:notices_overdue", "dead", timedelta(minutes=15))
     job = Counting()
     alive = _jobs(locks, clock, job, "alive")
-    assert [r.outcome for r in await alive.run_named("sdi")] == ["busy"]
+    assert [r.outcome for r in await alive.run_named("notices_overdue")] == ["busy"]
     clock.advance(minutes=15)
-    assert [r.outcome for r in await alive.run_named("sdi")] == ["ok"]
+    assert [r.outcome for r in await alive.run_named("notices_overdue")] == ["ok"]
 
 
 async def test_redis_lock_renews_for_its_holder_and_releases_only_its_own(
@@ -157,24 +161,30 @@ async def test_redis_lock_renews_for_its_holder_and_releases_only_its_own(
 async def test_per_tenant_schedules_in_the_tenants_time_zone() -> None:
     clock = ManualClock(NOW)
     job = Counting()
-    akiruno = _tenant("akiruno", 'sdi = "cron 30 15 * * sat"')
-    other = _tenant("other", 'sdi = "off"')
+    akiruno = _tenant("akiruno", 'notices_overdue = "cron 30 15 * * sat"')
+    other = _tenant("other", 'notices_overdue = "off"')
     jobs = _jobs(
         MemoryJobLocks(epoch_seconds(clock)), clock, job, "p", (akiruno, other), Every(3600), True
     )
     plans = {p.key: p.describe() for p in jobs.plans()}
-    assert plans == {"sdi:akiruno": "cron 30 15 * * sat", "sdi:other": "off"}
-    results = await jobs.run_named("sdi")
-    assert [(r.key, r.outcome) for r in results] == [("sdi:akiruno", "ok"), ("sdi:other", "off")]
+    assert plans == {
+        "notices_overdue:akiruno": "cron 30 15 * * sat",
+        "notices_overdue:other": "off",
+    }
+    results = await jobs.run_named("notices_overdue")
+    assert [(r.key, r.outcome) for r in results] == [
+        ("notices_overdue:akiruno", "ok"),
+        ("notices_overdue:other", "off"),
+    ]
     clock.advance(minutes=-1)  # Saturday 15:29 Tokyo: the run time is last Saturday's
-    assert await jobs.run_named("sdi", "akiruno") and job.runs == ["akiruno", "akiruno"]
+    assert await jobs.run_named("notices_overdue", "akiruno") and job.runs == ["akiruno", "akiruno"]
     scheduler = jobs.scheduler()
     (aps,) = scheduler.get_jobs()  # pending: not started
-    assert aps.id == "sdi:akiruno"
+    assert aps.id == "notices_overdue:akiruno"
     fire = aps.trigger.get_next_fire_time(None, NOW + timedelta(seconds=1))
     assert fire == datetime(2026, 12, 12, 15, 30, tzinfo=TOKYO)
     with pytest.raises(UnknownJob):
-        await jobs.run_named("sdi", "nowhere")
+        await jobs.run_named("notices_overdue", "nowhere")
     with pytest.raises(UnknownJob):
         await jobs.run_named("nope")
 
@@ -186,7 +196,7 @@ async def test_the_scheduler_fires_a_due_job_on_the_event_loop() -> None:
     scheduler = jobs.scheduler()
     scheduler.start()
     try:
-        scheduler.modify_job("sdi", next_run_time=datetime.now(UTC))  # due now
+        scheduler.modify_job("notices_overdue", next_run_time=datetime.now(UTC))  # due now
         await asyncio.wait_for(job.started.wait(), 10)
     finally:
         await jobs.stop(scheduler)
@@ -208,6 +218,12 @@ def test_schedules_parse_and_align() -> None:
     )
 
 
+def test_tenant_files_may_schedule_exactly_the_per_tenant_jobs() -> None:
+    assert {name for name, spec in JOBS.items() if spec.per_tenant} == JOB_NAMES
+    with pytest.raises(Exception, match="notices_hold_redy"):
+        _tenant("x", 'notices_hold_redy = "every 10m"')
+
+
 def test_the_registry_keeps_the_existing_jobs_and_declares_the_notices() -> None:
     assert {
         "capture_reading_history",
@@ -222,5 +238,5 @@ def test_the_registry_keeps_the_existing_jobs_and_declares_the_notices() -> None
 
 
 def test_a_tenant_file_with_a_bad_schedule_names_the_job() -> None:
-    with pytest.raises(Exception, match="sdi"):
-        _tenant("x", 'sdi = "cron 61 * * * *"')
+    with pytest.raises(Exception, match="notices_overdue"):
+        _tenant("x", 'notices_overdue = "cron 61 * * * *"')

@@ -105,6 +105,7 @@ FREE_KEYS = {
     "MaterialTypeMap.koha_item_types",
     "MaterialTypeMap.folio_material_types",  # not servable: config check refuses the kind
     "CalendarConfig.hours",  # weekday names: its validator refuses any other key
+    "TenantConfig.jobs",  # job names: its validator refuses any but tenants.jobs.JOB_NAMES
 }
 
 
