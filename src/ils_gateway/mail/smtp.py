@@ -24,8 +24,6 @@ from email.message import EmailMessage
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
-import aiosmtplib
-
 from ils_gateway.tenants.mail import MailSecurity, SmtpConfig
 
 __all__ = ["SendFailed", "SmtpServer", "Transport", "send", "server_for"]
@@ -128,6 +126,8 @@ async def send(
 ) -> list[str]:
     """Send ``message`` to ``recipients`` (envelope sender ``sender``); returns the recipients
     the server refused while accepting the others. ``SendFailed`` when nothing was accepted."""
+    import aiosmtplib  # here: a gateway that never sends mail does not load it
+
     try:
         refused, _reply = await aiosmtplib.send(
             message,

@@ -89,6 +89,7 @@ class MailTemplates:
             lstrip_blocks=False,
             auto_reload=False,
         )
+
         @jinja2.pass_context
         def date_filter(ctx: jinja2.runtime.Context, value: object) -> str:
             return self._date(ctx, value)
