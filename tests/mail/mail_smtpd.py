@@ -49,6 +49,7 @@ class Catcher:
     data_failures: list[str] = field(default_factory=list)  # next DATA replies, in order
     refuse: dict[str, str] = field(default_factory=dict)  # recipient -> RCPT reply
     logins: list[str] = field(default_factory=list)
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)  # set at each message
 
     def fail_with(self, *replies: str) -> None:
         self.data_failures.extend(replies)
@@ -66,6 +67,7 @@ class Catcher:
             return self.data_failures.pop(0)
         raw = envelope.original_content or b""
         self.received.append(Received(str(envelope.mail_from), list(envelope.rcpt_tos), raw))
+        self.arrived.set()
         return "250 OK queued"
 
 
