@@ -79,6 +79,7 @@ async def test_a_hold_ready_mail_in_iso_2022_jp(lite_store: Store, smtpd, clock)
     assert "https://www.library.akiruno.tokyo.jp/" in text
     assert text.endswith("-- \nあきる野市図書館\nこのメールは送信専用です。\n")
     assert (mail.status, mail.sent_at, mail.attempts) == ("sent", clock.now, 1)
+    assert mail.context == {}  # names and titles are not kept once sent
 
 
 async def test_utf8_english_and_several_recipients(lite_store: Store, smtpd, clock) -> None:

@@ -253,10 +253,14 @@ async def drain_outbox(
     if not routes:
         return report
     outcomes: Counter[str] = Counter()
+    # The lease must outlast a batch sent to the slowest server (each send may take a few of its
+    # timeouts: connect, EHLO, STARTTLS, AUTH, DATA), or a live drainer's mails could be taken.
+    slowest = max(route.server.timeout for route in routes.values())
+    lease = max(settings.lease, timedelta(seconds=settings.batch * slowest * 3))
     for _ in range(settings.max_batches):
         claimed = await repository.claim(
             limit=settings.batch,
-            lease=settings.lease,
+            lease=lease,
             max_attempts=settings.retry.attempts,
             tenant_ids=sorted(routes),
         )
