@@ -110,3 +110,28 @@ def test_urls_and_tenant_servers(monkeypatch: pytest.MonkeyPatch) -> None:
     own = server_for(config, SmtpServer.from_url("smtp://other"))
     assert own is not None and (own.host, own.password, own.port) == ("h", "s3cret", 587)
     assert server_for(None, None) is None
+
+
+async def test_a_drain_run_reuses_one_connection_and_survives_a_drop() -> None:
+    from ils_gateway.mail.smtp import SmtpSessions
+
+    catcher = Catcher()
+    server, port = await start_smtpd(catcher)
+    sessions = SmtpSessions()
+    try:
+        smtp = SmtpServer("127.0.0.1", port, timeout=5)
+        for n in range(3):
+            await sessions(smtp, _message(), "l@x.jp", [f"p{n}@example.jp"])
+        assert sessions.connections == 1 and len(catcher.sessions) == 1
+        catcher.sessions[0].transport.close()  # the server drops the idle connection
+        await sessions(smtp, _message(), "l@x.jp", ["p3@example.jp"])
+        assert sessions.connections == 2 and len(catcher.received) == 4
+        catcher.fail_with("451 4.3.0 later")
+        with pytest.raises(SendFailed):
+            await sessions(smtp, _message(), "l@x.jp", ["p4@example.jp"])
+        await sessions(smtp, _message(), "l@x.jp", ["p5@example.jp"])  # a new connection
+        assert sessions.connections == 3 and len(catcher.received) == 5
+    finally:
+        await sessions.aclose()
+        server.close()
+        await server.wait_closed()
