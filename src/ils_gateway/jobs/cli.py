@@ -114,24 +114,14 @@ async def _with_jobs(
 ) -> int:
     import logging
 
-    from ils_gateway.domain.clock import epoch_seconds
+    from ils_gateway.jobs.schedule import gateway_jobs
     from ils_gateway.logging import configure_logging
+    from ils_gateway.runtime.jobs import open_runtime
 
     configure_logging(level=logging.WARNING)
-    from ils_gateway.jobs.schedule import GatewayJobs
-    from ils_gateway.runtime.jobs import job_history, job_locks, open_runtime
-
     settings = await make()
     async with open_runtime(settings) as opened:
-        jobs = GatewayJobs(
-            gateway=opened.gateway,
-            lists=opened.lists,
-            locks=job_locks(
-                opened.redis, opened.lists, settings.redis_prefix, epoch_seconds(settings.clock)
-            ),
-            history=job_history(opened.lists),
-            clock=settings.clock,
-        )
+        jobs = gateway_jobs(opened.gateway, opened.lists, opened.redis, settings)
         return await act(jobs)
 
 

@@ -8,12 +8,13 @@ and the Kubernetes CronJobs (deploy/k8s/cronjobs.yaml, one per job) all read thi
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from ils_gateway.domain.clock import Clock, system_clock
+from ils_gateway.mail.drain import MailRoute, drain_outbox
 from ils_gateway.runtime.tenant import Gateway, TenantRuntime
 from ils_gateway.services.mylists.history_capture import capture_reading_history
 from ils_gateway.services.mylists.runtime import MyLists
@@ -28,6 +29,8 @@ class JobEnv:
     gateway: Gateway
     lists: MyLists | None
     clock: Clock = system_clock
+    #: How each tenant that can send mail sends it (``mail.drain.mail_routes``), by id.
+    mail_routes: Mapping[str, MailRoute] = field(default_factory=dict)
 
 
 JobRun = Callable[[JobEnv, TenantRuntime | None], Awaitable[Any]]
@@ -46,6 +49,11 @@ class JobSpec:
     max_runtime: timedelta = timedelta(minutes=15)
     #: Runs only with a gateway store (the list services, the roster, the ledger).
     needs_store: bool = True
+    #: False: every process runs it at once, without locks (the outbox drain: the outbox's
+    #: own claims give each mail to one drainer).
+    locked: bool = True
+    #: Runs only when some tenant can send mail.
+    needs_mail: bool = False
 
 
 async def _capture(env: JobEnv, tenant: TenantRuntime | None) -> Any:
@@ -69,6 +77,12 @@ async def _purge(env: JobEnv, tenant: TenantRuntime | None) -> Any:
     # The store's job leases: a mark per run time is kept until the next; old ones go here.
     await env.lists.store.job_runs.purge_leases(env.clock(), timedelta(days=1))
     return await env.lists.cancelled.purge(runtime.config for runtime in env.gateway)
+
+
+async def _drain(env: JobEnv, tenant: TenantRuntime | None) -> Any:
+    assert env.lists is not None
+    report = await drain_outbox(env.lists.store.outbox, env.mail_routes, clock=env.clock)
+    return report.as_dict()
 
 
 def _notices(event: str) -> JobRun:
@@ -105,6 +119,15 @@ JOBS: dict[str, JobSpec] = {
             per_tenant=False,
             schedule=Every(6 * 3600),
             run=_purge,
+        ),
+        JobSpec(
+            "drain_outbox",
+            "Send the mail outbox's due mails (every process; the outbox's claims share them).",
+            per_tenant=False,
+            schedule=Every(60),
+            run=_drain,
+            locked=False,
+            needs_mail=True,
         ),
         JobSpec(
             "notices_hold_ready",

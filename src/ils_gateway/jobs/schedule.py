@@ -20,6 +20,10 @@ a scheduled run time is run once:
 Each run's start, end and outcome are kept (the store's ``job_runs``; in memory without a
 store) for ``ils-gateway jobs list``, and counted (``ils_gateway_job_runs_total``).
 
+The outbox drain (``drain_outbox``, docs/mail.md) takes no lock: every process drains, and the
+outbox's claims give each mail to one of them; it is planned only when some tenant can send
+mail, on the server's ``mail.drain_interval`` (None: off).
+
 ``jobs_context`` is the aiohttp cleanup context ``serve`` appends after the runtime's; ``serve
 --no-jobs`` leaves it out (the jobs then run as Kubernetes CronJobs, ``ils-gateway jobs run``).
 """
@@ -41,13 +45,15 @@ from aiohttp import web
 
 from ils_gateway.domain.clock import Clock, epoch_seconds, system_clock
 from ils_gateway.jobs.registry import JOBS, JobEnv, JobSpec
+from ils_gateway.mail.drain import mail_routes
 from ils_gateway.observability import metrics
 from ils_gateway.runtime.jobs import JobHistory, job_history, job_locks
 from ils_gateway.runtime.keys import GATEWAY_KEY, REDIS_KEY, SETTINGS_KEY, STORE_KEY
+from ils_gateway.runtime.settings import GatewaySettings
 from ils_gateway.runtime.tenant import Gateway, TenantRuntime
 from ils_gateway.services.mylists.runtime import MyLists
 from ils_gateway.state.joblocks import JobLocks
-from ils_gateway.tenants.jobs import Schedule, parse_schedule
+from ils_gateway.tenants.jobs import Every, Schedule, parse_schedule
 
 log = structlog.get_logger(__name__)
 
@@ -106,6 +112,10 @@ class GatewayJobs:
     clock: Clock = system_clock
     holder: str = field(default_factory=lambda: uuid.uuid4().hex)
     specs: dict[str, JobSpec] = field(default_factory=lambda: dict(JOBS))
+    #: How each tenant that can send mail sends it (``mail.drain.mail_routes``), by id.
+    mail_routes: dict[str, Any] = field(default_factory=dict)
+    #: Schedules of global jobs set by the server's settings (the drain's interval).
+    overrides: dict[str, Schedule] = field(default_factory=dict)
     _running: set[asyncio.Task[Any]] = field(default_factory=set)
 
     def plans(self) -> list[PlannedJob]:
@@ -114,8 +124,11 @@ class GatewayJobs:
         for spec in self.specs.values():
             if spec.needs_store and self.lists is None:
                 continue
+            if spec.needs_mail and not self.mail_routes:
+                continue  # no tenant can send: their mails are kept in the outbox
             if not spec.per_tenant:
-                planned.append(PlannedJob(spec, None, spec.schedule))
+                schedule = self.overrides.get(spec.name, spec.schedule)
+                planned.append(PlannedJob(spec, None, schedule))
                 continue
             for tenant in self.gateway:
                 text = tenant.config.jobs.get(spec.name)
@@ -138,7 +151,8 @@ class GatewayJobs:
             raise UnknownJob(f"no job {name!r} (see `ils-gateway jobs list`)")
         found = [p for p in self.plans() if p.spec.name == name]
         if not found:
-            raise UnknownJob(f"job {name!r} needs the gateway store")
+            needs = "a tenant that can send mail" if self.specs[name].needs_mail else "the store"
+            raise UnknownJob(f"job {name!r} needs {needs}")
         if tenant_id is not None:
             if not self.specs[name].per_tenant:
                 raise UnknownJob(f"job {name!r} runs for every tenant at once: no --tenant")
@@ -148,8 +162,13 @@ class GatewayJobs:
         return found
 
     async def run(self, plan: PlannedJob, *, force: bool = False) -> RunResult:
-        """Run one planned job now under its locks (see the module docstring)."""
+        """Run one planned job now under its locks (see the module docstring); a job that
+        takes none (the outbox drain) runs in every process that asks."""
         now = self.clock()
+        if not plan.spec.locked:
+            if plan.schedule is None and not force:
+                return RunResult(plan.key, OFF)
+            return await self._run(plan, now)
         slot_name: str | None = None
         slot_ttl = timedelta(0)
         if not force:
@@ -177,7 +196,7 @@ class GatewayJobs:
         tenant_id = plan.tenant_id or ""
         await self.history.started(plan.spec.name, tenant_id, started)
         perf = time.perf_counter()
-        env = JobEnv(self.gateway, self.lists, self.clock)
+        env = JobEnv(self.gateway, self.lists, self.clock, self.mail_routes)
         try:
             report = await plan.spec.run(env, plan.tenant)
         except Exception as exc:
@@ -203,10 +222,13 @@ class GatewayJobs:
 
     def scheduler(self, plans: Iterable[PlannedJob] | None = None) -> Any:
         """An ``AsyncIOScheduler`` with one job per planned entry that has a schedule (not
-        started). Runs that fall behind are coalesced into one; one instance per entry."""
+        started). Each runs once at start (a run time missed while no process ran is caught up
+        then; one already run is skipped), then on its schedule. Runs that fall behind are
+        coalesced into one; one instance per entry."""
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
         scheduler = AsyncIOScheduler(timezone=UTC)
+        started = datetime.now(UTC)  # APScheduler keeps the wall clock's time
         for plan in self.plans() if plans is None else plans:
             if plan.schedule is None:
                 continue
@@ -219,6 +241,7 @@ class GatewayJobs:
                 max_instances=1,
                 coalesce=True,
                 misfire_grace_time=300,
+                next_run_time=started,
             )
         return scheduler
 
@@ -252,17 +275,33 @@ def _summary(report: Any) -> str | None:
     return repr(report)[:500]
 
 
-def gateway_jobs(app: web.Application, clock: Clock | None = None) -> GatewayJobs:
-    """The jobs of the runtime in ``app`` (its gateway, store and Redis)."""
-    settings = app[SETTINGS_KEY]
-    lists = app[STORE_KEY]
+def gateway_jobs(
+    gateway: Gateway,
+    lists: MyLists | None,
+    redis: Any,
+    settings: GatewaySettings,
+    clock: Clock | None = None,
+) -> GatewayJobs:
+    """The jobs of one runtime: its gateway, store and Redis, and the mail routes of its
+    tenants (a tenant that cannot send is logged: its mails wait in the outbox)."""
     clock = clock or settings.clock
+    mail = settings.mail
+    routes, why_not = mail_routes([t.config for t in gateway], mail.smtp, mail.sender)
+    for tenant_id, why in why_not.items():
+        log.warning(
+            "mail is not configured; the tenant's mails are kept in the outbox",
+            tenant=tenant_id,
+            why=why,
+        )
+    drain = None if mail.drain_interval is None else Every(max(1, int(mail.drain_interval)))
     return GatewayJobs(
-        gateway=app[GATEWAY_KEY],
+        gateway=gateway,
         lists=lists,
-        locks=job_locks(app[REDIS_KEY], lists, settings.redis_prefix, epoch_seconds(clock)),
+        locks=job_locks(redis, lists, settings.redis_prefix, epoch_seconds(clock)),
         history=job_history(lists),
         clock=clock,
+        mail_routes=routes,
+        overrides={"drain_outbox": drain},
     )
 
 
@@ -278,7 +317,7 @@ def jobs_context(
     wanted = None if only is None else set(only)
 
     async def context(app: web.Application) -> AsyncIterator[None]:
-        jobs = gateway_jobs(app)
+        jobs = gateway_jobs(app[GATEWAY_KEY], app[STORE_KEY], app[REDIS_KEY], app[SETTINGS_KEY])
         for problem in jobs.unknown_names():
             log.warning("unknown job in [tenants.jobs]", job=problem)
         plans = [p for p in jobs.plans() if wanted is None or p.spec.name in wanted]
