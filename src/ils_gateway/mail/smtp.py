@@ -21,10 +21,13 @@ import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import unquote, urlsplit
 
 from ils_gateway.tenants.mail import MailSecurity, SmtpConfig
+
+if TYPE_CHECKING:
+    from aiosmtplib import SMTP
 
 __all__ = ["SendFailed", "SmtpServer", "SmtpSessions", "Transport", "send", "server_for"]
 
@@ -121,7 +124,7 @@ def _permanent(code: int) -> bool:
     return 500 <= code < 600
 
 
-def _client(server: SmtpServer) -> Any:
+def _client(server: SmtpServer) -> SMTP:
     import aiosmtplib  # here: a gateway that never sends mail does not load it
 
     return aiosmtplib.SMTP(
@@ -191,7 +194,7 @@ class SmtpSessions:
     the server dropped while idle is reopened and the message sent again at once."""
 
     def __init__(self) -> None:
-        self._clients: dict[tuple[str, int, str, str | None], Any] = {}
+        self._clients: dict[tuple[str, int, str, str | None], SMTP] = {}
         self.connections = 0  # opened so far (tests, logs)
 
     async def __call__(
@@ -202,9 +205,11 @@ class SmtpSessions:
         key = (server.host, server.port, server.security, server.username)
         for fresh_try in (False, True):
             client = self._clients.get(key)
-            reused = client is not None and client.is_connected and not fresh_try
+            if client is None or not client.is_connected or fresh_try:
+                client = None
+            reused = client is not None
             try:
-                if not reused:
+                if client is None:
                     await self._drop(key)
                     client = _client(server)
                     self.connections += 1
