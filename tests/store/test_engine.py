@@ -27,7 +27,7 @@ from ils_gateway.store.records import SequenceMember
 from ils_gateway.store.schema import metadata
 from ils_gateway.store.store import Store
 
-HEAD = "0003"
+HEAD = "0006"
 
 START = textwrap.dedent(
     """
@@ -50,7 +50,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
-down_revision = "0003"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
