@@ -10,6 +10,7 @@ from ils_gateway.store.account import AccountRepository
 from ils_gateway.store.basket import BasketRepository
 from ils_gateway.store.cancelled_holds import CancelledHoldRepository
 from ils_gateway.store.idempotency import IdempotencyRepository
+from ils_gateway.store.outbox import OutboxRepository
 from ils_gateway.store.patron_keys import PatronKeys
 from ils_gateway.store.reading_history import KdfParams, ReadingHistoryRepository
 from ils_gateway.store.records import PatronRef
@@ -44,6 +45,7 @@ class Store:
         self.reading_history = ReadingHistoryRepository(db, secret=secret, kdf=kdf)
         self.roster = RosterRepository(db, secret=secret, clock=clock)
         self.leases = LeaseRepository(db, clock)
+        self.outbox = OutboxRepository(db, clock)
         self.account = AccountRepository(db, clock)
 
     def patron(self, tenant_id: str, card_number: str) -> PatronRef:
