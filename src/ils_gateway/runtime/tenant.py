@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from ils_gateway.domain.errors import NotFound
 from ils_gateway.mail.outbox import Outbox, TenantOutbox
 from ils_gateway.services.account import AccountService
+from ils_gateway.services.account_lifecycle import AccountLifecycle
 from ils_gateway.services.catalog import CatalogService
 from ils_gateway.services.circulation import CirculationService
 from ils_gateway.services.context import TenantContext
+from ils_gateway.services.credentials import GatewayCredentials, ScryptParams
 from ils_gateway.services.ebooks.bridge import BridgeLimiters, PatronCheckService
 from ils_gateway.services.ebooks.service import EbookService
 from ils_gateway.services.holds import HoldService
@@ -48,6 +50,8 @@ class TenantRuntime:
     mylists: MyLists | None = None
     #: Where this tenant's mails are queued (``mail.outbox``); None without a store.
     outbox: TenantOutbox | None = None
+    #: Registration, reset by mailed link and contact changes (issue 18); None without a store.
+    lifecycle: AccountLifecycle | None = None
 
     @classmethod
     def build(
@@ -60,6 +64,7 @@ class TenantRuntime:
         elibrary: EbookService | None = None,
         mylists: MyLists | None = None,
         outbox: TenantOutbox | None = None,
+        credential_params: ScryptParams = ScryptParams(),
     ) -> TenantRuntime:
         """The services of ``context`` (with the list services' hooks when there is a store),
         the e-book service over ``elibrary`` and the bridge counting with ``limiters``;
@@ -69,8 +74,27 @@ class TenantRuntime:
         if calendar is not None:  # the holiday tables load now, not in a first request
             calendar.day(context.today())
         caches = (elibrary.forget_patron,) if elibrary is not None else ()
+        credentials = (
+            GatewayCredentials(mylists.store, credential_params) if mylists is not None else None
+        )
         account = AccountService(
-            context, mylists=mylists, sessions=sessions, guard=guard, patron_caches=caches
+            context,
+            mylists=mylists,
+            sessions=sessions,
+            guard=guard,
+            patron_caches=caches,
+            credentials=credentials,
+        )
+        lifecycle = (
+            AccountLifecycle(
+                context,
+                mylists.store,
+                sessions=sessions,
+                outbox=outbox,
+                credentials=credentials,
+            )
+            if mylists is not None
+            else None
         )
         config = context.config
         keys = config.elibrary.bridge_keys if config.elibrary is not None else ()
@@ -85,6 +109,7 @@ class TenantRuntime:
             ebooks=EbookRuntime(service=elibrary, bridge=bridge),
             mylists=mylists,
             outbox=outbox,
+            lifecycle=lifecycle,
         )
 
     @property

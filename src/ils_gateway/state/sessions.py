@@ -289,12 +289,16 @@ class RedisSessionStore(_SessionMaker):
 
     def _patron_index(self, tenant_id: str, patron_id: str) -> str:
         # The patron's session keys, named by a keyed hash (no card or id readable in Redis).
-        return f"{self._prefix}patron-sessions:{self._sealed.name('sessions', tenant_id, patron_id)}"
+        return (
+            f"{self._prefix}patron-sessions:{self._sealed.name('sessions', tenant_id, patron_id)}"
+        )
 
     async def _keep(self, new: NewSession) -> None:
         key = self._key(new.token)
         session = new.session
-        await self._redis.set(key, self._seal(key, session), ex=session.idle_timeout_seconds, nx=True)
+        await self._redis.set(
+            key, self._seal(key, session), ex=session.idle_timeout_seconds, nx=True
+        )
         index = self._patron_index(session.tenant_id, session.patron_id)
         await self._redis.sadd(index, key)
         # Kept a day past the longest idle timeout it may name; stale members are harmless.

@@ -123,9 +123,7 @@ class AccountRepository:
             if row is None:
                 return None
             claimed = await conn.execute(
-                update(t)
-                .where(t.c.token_hash == digest, t.c.used_at.is_(None))
-                .values(used_at=now)
+                update(t).where(t.c.token_hash == digest, t.c.used_at.is_(None)).values(used_at=now)
             )
             if claimed.rowcount != 1:
                 return None
@@ -162,11 +160,7 @@ class AccountRepository:
         t = account_profiles
         async with self._db.read() as conn:
             row = (
-                await conn.execute(
-                    select(t.c.password_hash, t.c.phone).where(
-                        owned_by(t, owner)
-                    )
-                )
+                await conn.execute(select(t.c.password_hash, t.c.phone).where(owned_by(t, owner)))
             ).first()
         if row is None:
             return AccountProfile()
@@ -184,6 +178,8 @@ class AccountRepository:
         values["updated_at"] = self._clock()
         t = account_profiles
         insert = self._db.insert(t).values(**owner_values(owner), **values)
-        upsert = insert.on_conflict_do_update(index_elements=["tenant_id", "patron_key"], set_=values)
+        upsert = insert.on_conflict_do_update(
+            index_elements=["tenant_id", "patron_key"], set_=values
+        )
         async with self._db.write() as conn:
             await conn.execute(upsert)

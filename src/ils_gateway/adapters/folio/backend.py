@@ -50,11 +50,11 @@ import structlog
 from cachetools import TTLCache
 
 from ils_gateway.adapters.base import (
-    ContactChange,
     CancelOutcome,
     Capabilities,
     Capability,
     CapabilitySupport,
+    ContactChange,
     GuardedBackend,
     Support,
     Unavailable,

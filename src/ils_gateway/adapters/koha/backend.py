@@ -34,11 +34,11 @@ import httpx
 from cachetools import TTLCache
 
 from ils_gateway.adapters.base import (
-    ContactChange,
     CancelOutcome,
     Capabilities,
     Capability,
     CapabilitySupport,
+    ContactChange,
     GuardedBackend,
     Support,
     Unavailable,
