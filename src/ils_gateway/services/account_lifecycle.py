@@ -336,12 +336,23 @@ class AccountLifecycle:
             )
 
     async def request_reset(
-        self, card_number: str, *, client: str | None = None, language: str | None = None
+        self,
+        card_number: str,
+        *,
+        email: str | None = None,
+        client: str | None = None,
+        language: str | None = None,
     ) -> None:
-        """Mail a reset link when the card is known and has an address; the same answer
-        (none) otherwise, so that nobody learns whether a card exists."""
+        """Mail a reset link when the card is known and has an address (the one given, where
+        ``reset_asks_email``); the same answer (none) otherwise, so that nobody learns whether
+        a card exists or which address it has."""
         self._require_reset()
         card = self._card(card_number)
+        given = None
+        if self._tenant.policy.account.reset_asks_email:
+            if not email:
+                raise InvalidField("email", "email: the address registered with the library")
+            given = self._check_email(email)
         await self._limit_address(client)
         if not await self._card_allowed(card):
             _log.info("password_reset_limited", tenant=self._tenant.id)
@@ -354,6 +365,9 @@ class AccountLifecycle:
         address = patron.email or await self._gateway_email(card)
         if not address or patron.card_number != card:
             _log.info("password_reset_no_address", tenant=self._tenant.id)
+            return
+        if given is not None and given.casefold() != address.casefold():
+            _log.info("password_reset_address_differs", tenant=self._tenant.id)
             return
         minutes = self._tenant.policy.account.reset_link_minutes
         token, expires = await self._new_token(card, "reset", {"card": card}, minutes)

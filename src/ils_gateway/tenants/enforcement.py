@@ -202,6 +202,7 @@ RULES.update(
         for k in (
             "registration_proofs",
             "reset_by_email",
+            "reset_asks_email",
             "reset_link_minutes",
             "confirm_link_minutes",
             "reset_requests_per_card",

@@ -120,6 +120,11 @@ class AccountPolicy(_Config):
     reset_by_email: bool = Field(
         False, description="a forgotten password is reset by a single-use link e-mailed"
     )
+    reset_asks_email: bool = Field(
+        False,
+        description="a reset request names the registered e-mail address too, and a link is"
+        " mailed only when it matches (Kanagawa, Ibaraki)",
+    )
     reset_link_minutes: int = Field(
         30, ge=5, le=1440, description="how long a password-reset link stays valid"
     )
