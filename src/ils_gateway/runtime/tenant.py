@@ -16,7 +16,7 @@ from ils_gateway.services.account_lifecycle import AccountLifecycle
 from ils_gateway.services.catalog import CatalogService
 from ils_gateway.services.circulation import CirculationService
 from ils_gateway.services.context import TenantContext
-from ils_gateway.services.credentials import GatewayCredentials, ScryptParams
+from ils_gateway.services.credentials import GatewayCredentials
 from ils_gateway.services.ebooks.bridge import BridgeLimiters, PatronCheckService
 from ils_gateway.services.ebooks.service import EbookService
 from ils_gateway.services.holds import HoldService
@@ -64,7 +64,6 @@ class TenantRuntime:
         elibrary: EbookService | None = None,
         mylists: MyLists | None = None,
         outbox: TenantOutbox | None = None,
-        credential_params: ScryptParams = ScryptParams(),
     ) -> TenantRuntime:
         """The services of ``context`` (with the list services' hooks when there is a store),
         the e-book service over ``elibrary`` and the bridge counting with ``limiters``;
@@ -74,9 +73,7 @@ class TenantRuntime:
         if calendar is not None:  # the holiday tables load now, not in a first request
             calendar.day(context.today())
         caches = (elibrary.forget_patron,) if elibrary is not None else ()
-        credentials = (
-            GatewayCredentials(mylists.store, credential_params) if mylists is not None else None
-        )
+        credentials = GatewayCredentials(mylists.store) if mylists is not None else None
         account = AccountService(
             context,
             mylists=mylists,
