@@ -43,6 +43,8 @@ JA_TITLES: dict[str, str] = {
     "hold-refused": "予約できません",
     "cancel-refused": "予約を取り消せません",
     "invalid-field": "入力内容に誤りがあります",
+    "identity-not-proven": "入力された内容が図書館の登録内容と一致しません",
+    "account-requests-limited": "リクエストが多すぎます。しばらくしてからお試しください",
     "link-invalid": "このリンクは無効か、有効期限が切れています",
     "account-change-refused": "図書館システムが登録内容の変更を受け付けませんでした",
     "maintenance": "システムメンテナンス中です",

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from ils_gateway.store.records import PatronRef
 from ils_gateway.store.store import Store
 
-__all__ = ["GatewayCredentials", "ScryptParams"]
+__all__ = ["DEFAULT_PARAMS", "GatewayCredentials", "ScryptParams", "check_password", "hash_password"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,10 @@ class ScryptParams:
     def minimal(cls) -> ScryptParams:
         """The cheapest valid cost (tests only)."""
         return cls(n=2, r=1, p=1)
+
+
+#: The cost new passwords are hashed at (a test may lower it: ``ScryptParams.minimal()``).
+DEFAULT_PARAMS = ScryptParams()
 
 
 def _derive(password: str, salt: bytes, params: ScryptParams) -> bytes:
@@ -66,7 +70,7 @@ def check_password(password: str, stored: str) -> bool:
 class GatewayCredentials:
     """The gateway-kept passwords of one store (every tenant's)."""
 
-    def __init__(self, store: Store, params: ScryptParams = ScryptParams()) -> None:
+    def __init__(self, store: Store, params: ScryptParams | None = None) -> None:
         self._store = store
         self._params = params
 
@@ -90,5 +94,6 @@ class GatewayCredentials:
 
     async def set(self, tenant_id: str, card_number: str, password: str) -> None:
         """Keep ``password`` (its hash) for this card."""
-        stored = await asyncio.to_thread(hash_password, password, self._params)
+        params = self._params or DEFAULT_PARAMS
+        stored = await asyncio.to_thread(hash_password, password, params)
         await self._store.account.set_password_hash(self.owner(tenant_id, card_number), stored)
