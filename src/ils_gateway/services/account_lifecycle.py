@@ -389,7 +389,6 @@ class AccountLifecycle:
         self._check_token(token)
         self._check_new_password(new_password)
         rules.check_writes_allowed(self._tenant.policy, self._tenant.now())
-        await self._limit_address(client)
         taken = await self._store.account.take_token(token, "reset")
         if taken is None or taken.owner.tenant_id != self._tenant.id:
             raise LinkInvalid()
@@ -468,7 +467,6 @@ class AccountLifecycle:
         expired link."""
         self._check_token(token)
         rules.check_writes_allowed(self._tenant.policy, self._tenant.now())
-        await self._limit_address(client)
         taken = await self._store.account.take_token(token, "email_confirm")
         if taken is None:
             taken = await self._store.account.take_token(token, "contact_change")
