@@ -88,7 +88,7 @@ class PasswordPolicy(_Config):
         return found
 
 
-RegistrationProof = Literal["birth_date", "phone", "name", "issued_code"]
+_RegistrationProof = Literal["birth_date", "phone", "name", "issued_code"]
 
 
 class AccountPolicy(_Config):
@@ -111,7 +111,7 @@ class AccountPolicy(_Config):
         "番号は使えません」, refused with patron-blocked overdue_items)",
     )
     # Issue 18, the account lifecycle (services/account_lifecycle.py; docs/account.md).
-    registration_proofs: tuple[RegistrationProof, ...] = Field(
+    registration_proofs: tuple[_RegistrationProof, ...] = Field(
         (),
         description="what proves a patron's identity for a first password, besides the card "
         "(birth_date, phone, name, issued_code: the counter's code checked by the library "
