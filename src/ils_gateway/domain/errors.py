@@ -9,19 +9,22 @@ RFC 9457 ``application/problem+json``; the domain never imports ``api/``.
 
     GatewayError
     ├── BadRequest                 400 bad-request
+    │   └── InvalidField           400 invalid-field           (field)
     ├── AuthenticationFailed       401 authentication-failed
     ├── SessionExpired             401 session-expired
     ├── PatronBlocked              403 patron-blocked          (blocks)
     ├── PasswordChangeRequired     403 password-change-required (change_url)
-    ├── PasswordRejected           400 password-rejected       (problems)
+    ├── PasswordRejected           400 password-rejected       (problems, field)
     ├── FeatureDisabled            403 feature-disabled        (feature, channel)
     │   └── PasswordChangeElsewhere 403 password-change-elsewhere (change_url)
     ├── NotFound                   404 not-found
     ├── Conflict                   409 conflict
+    ├── LinkInvalid                410 link-invalid
     ├── Refused                    422 refused                 (reason, backend_message)
     │   ├── RenewalRefused         422 renewal-refused
     │   ├── HoldRefused            422 hold-refused
-    │   └── CancelRefused          422 cancel-refused
+    │   ├── CancelRefused          422 cancel-refused
+    │   └── AccountChangeRefused   422 account-change-refused
     ├── MaintenanceWindow          503 maintenance             (until)
     ├── BackendUnavailable         503 backend-unavailable     (retry_after)
     ├── BackendProtocolError       502 backend-error
@@ -296,6 +299,7 @@ class AccountChangeRefused(Refused):
     """The library system refused a change to the patron's record (an address, a phone)."""
 
     type_slug = "account-change-refused"
+    title = "The library refused this change to your record"
 
 
 class RenewalRefused(Refused):
