@@ -42,7 +42,7 @@ async def test_koha_email_change_waits_for_the_link_then_reaches_koha(open_accou
 
 async def test_folio_phone_change_is_confirmed_from_the_current_address(open_account_site):
     site = await open_account_site("folio-example")
-    response, auth = await _change(site, {"phone": "03-1234-5678"})
+    response, _ = await _change(site, {"phone": "03-1234-5678"})
     assert response.status == 202, await response.text()
     [confirm] = await site.mails("email_confirm")
     assert confirm.recipients == ("hanako@example.jp",)
@@ -56,7 +56,9 @@ async def test_folio_phone_change_is_confirmed_from_the_current_address(open_acc
 
 async def test_sip2_contact_change_is_kept_in_the_gateway(open_account_site):
     site = await open_account_site("saitama")
-    response, auth = await _change(site, {"email": "hanako.new@example.jp", "phone": "048-999-0001"})
+    response, auth = await _change(
+        site, {"email": "hanako.new@example.jp", "phone": "048-999-0001"}
+    )
     assert response.status == 202 and (await response.json())["stored_in"] == "gateway"
     token = await site.token("email_confirm")
     done = await site.post("/account/contact/confirm", {"token": token})

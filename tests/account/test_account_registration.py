@@ -113,7 +113,9 @@ async def test_kanagawa_registers_with_the_counter_code_in_koha(open_account_sit
 async def test_folio_registers_by_birth_date_through_patron_pin(open_account_site):
     site = await open_account_site(
         "folio-example",
-        edit=lambda text: text + '\n[tenants.policy.account]\nregistration_proofs = ["birth_date"]\n',
+        edit=lambda text: (
+            text + '\n[tenants.policy.account]\nregistration_proofs = ["birth_date"]\n'
+        ),
     )
     body = {
         "card_number": HANAKO,

@@ -32,7 +32,9 @@ async def test_kanagawa_reset_sets_the_koha_password_once_and_ends_every_session
     # The session opened before the reset is over.
     assert (await site.client.get(site.base + "/patron", headers=web)).status == 401
     # Single use.
-    again = await site.post("/account/password-reset/confirm", {**confirm, "new_password": "Momo#20251"})
+    again = await site.post(
+        "/account/password-reset/confirm", {**confirm, "new_password": "Momo#20251"}
+    )
     problem = await again.json()
     assert again.status == 410 and problem["type"].endswith("/link-invalid")
     assert await site.login_status(HANAKO, "Sakura#2025x") == 201

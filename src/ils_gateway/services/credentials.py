@@ -19,7 +19,13 @@ from dataclasses import dataclass
 from ils_gateway.store.records import PatronRef
 from ils_gateway.store.store import Store
 
-__all__ = ["DEFAULT_PARAMS", "GatewayCredentials", "ScryptParams", "check_password", "hash_password"]
+__all__ = [
+    "DEFAULT_PARAMS",
+    "GatewayCredentials",
+    "ScryptParams",
+    "check_password",
+    "hash_password",
+]
 
 
 @dataclass(frozen=True)
