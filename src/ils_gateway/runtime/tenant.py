@@ -6,7 +6,7 @@ builds a backend, a pool or a Redis client.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from ils_gateway.domain.errors import NotFound
@@ -25,6 +25,7 @@ from ils_gateway.services.mylists.hooks import ListHooks
 from ils_gateway.services.mylists.runtime import MyLists
 from ils_gateway.services.sessions import PatronSessions
 from ils_gateway.state.loginguard import LoginGuard
+from ils_gateway.state.ratelimit import RateLimit, RateLimiter
 from ils_gateway.tenants.models import TenantConfig
 
 
@@ -64,6 +65,7 @@ class TenantRuntime:
         elibrary: EbookService | None = None,
         mylists: MyLists | None = None,
         outbox: TenantOutbox | None = None,
+        rate_limiter: Callable[[str, RateLimit], RateLimiter] | None = None,
     ) -> TenantRuntime:
         """The services of ``context`` (with the list services' hooks when there is a store),
         the e-book service over ``elibrary`` and the bridge counting with ``limiters``;
@@ -82,6 +84,17 @@ class TenantRuntime:
             patron_caches=caches,
             credentials=credentials,
         )
+        account_policy = context.policy.account
+        per_card = per_address = None
+        if rate_limiter is not None:  # shared with the other processes where the state is
+            per_card = rate_limiter(
+                f"account-card-{context.id}",
+                RateLimit(account_policy.reset_requests_per_card, 3600),
+            )
+            per_address = rate_limiter(
+                f"account-address-{context.id}",
+                RateLimit(account_policy.reset_requests_per_address, 3600),
+            )
         lifecycle = (
             AccountLifecycle(
                 context,
@@ -89,6 +102,8 @@ class TenantRuntime:
                 sessions=sessions,
                 outbox=outbox,
                 credentials=credentials,
+                per_card=per_card,
+                per_address=per_address,
             )
             if mylists is not None
             else None
