@@ -9,7 +9,9 @@ gateway with the store, and returns a ``Site`` whose ``mails()`` lists the outbo
 
 from __future__ import annotations
 
+import asyncio
 import re
+import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -29,6 +31,7 @@ from ils_gateway.simulators.library import SimulatedLibrary
 from ils_gateway.simulators.sample_data import SAMPLE_NOW, build_sample_data
 from ils_gateway.simulators.sip2_acs import start_sip2_simulator
 from ils_gateway.sip2.codec import CodecSettings
+from ils_gateway.store.engine import upgrade
 from ils_gateway.store.outbox import OutboxMail
 from ils_gateway.store.reading_history import KdfParams
 from ils_gateway.tenants.backends import FolioBackend, KohaBackend, Sip2Backend
@@ -84,6 +87,15 @@ def clock() -> ManualClock:
     return ManualClock(SAMPLE_NOW)
 
 
+@pytest.fixture(scope="session")
+def migrated_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty store at the newest revision, made once: each site copies it (alembic's run
+    is most of a site's start)."""
+    path = tmp_path_factory.mktemp("account-store") / "template.sqlite3"
+    asyncio.run(upgrade(f"sqlite+aiosqlite:///{path}"))
+    return path
+
+
 @pytest.fixture(autouse=True)
 def _cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(credentials, "DEFAULT_PARAMS", credentials.ScryptParams.minimal())
@@ -91,7 +103,7 @@ def _cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 async def open_account_site(
-    aiohttp_client: Any, clock: ManualClock, tmp_path: Path
+    aiohttp_client: Any, clock: ManualClock, tmp_path: Path, migrated_store: Path
 ) -> AsyncIterator[Callable[..., Awaitable[Site]]]:
     closers: list[Callable[[], Awaitable[None]]] = []
 
@@ -138,8 +150,10 @@ async def open_account_site(
             closers.append(runner.cleanup)
             text = text.replace(backend.okapi_url, url)
         registry = TenantRegistry(parse_tenants(text, name).tenants)
+        database = tmp_path / f"{name}.sqlite3"
+        shutil.copyfile(migrated_store, database)
         store = StoreSettings(
-            f"sqlite+aiosqlite:///{tmp_path / f'{name}.sqlite3'}",
+            f"sqlite+aiosqlite:///{database}",
             b"account-secret" * 3,
             kdf=KdfParams.minimal(),
         )
