@@ -135,3 +135,20 @@ async def test_a_library_without_registration_says_so(open_account_site):
     response = await site.post("/account/registration", body)
     problem = await response.json()
     assert response.status == 403 and problem["feature"] == "registration"
+
+
+async def test_the_account_routes_are_in_the_openapi_document(open_account_site):
+    site = await open_account_site("nishinomiya")
+    document = await (await site.client.get("/openapi.json")).json()
+    paths = document["paths"]
+    for path, method in (
+        ("/account/registration", "post"),
+        ("/account/password-reset", "post"),
+        ("/account/password-reset/confirm", "post"),
+        ("/patron/contact", "post"),
+        ("/account/contact/confirm", "post"),
+    ):
+        [found] = [p for p in paths if p.endswith(path)]
+        assert method in paths[found], path
+    stored = document["components"]["schemas"]["PasswordStored"]
+    assert stored["properties"]["stored_in"]["enum"] == ["library_system", "gateway"]
