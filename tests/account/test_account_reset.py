@@ -135,3 +135,18 @@ async def test_a_library_without_reset_by_mail_says_so(open_account_site):
     site = await open_account_site("saitama")
     response = await site.post("/account/password-reset", {"card_number": HANAKO})
     assert response.status == 403 and (await response.json())["feature"] == "password_reset"
+
+
+async def test_a_reset_ends_the_acs_temporary_password_gate_at_ibaraki(open_account_site):
+    site = await open_account_site("ibaraki")
+    misaki = "1000000004"  # on the counter's temporary password (the ACS says so in 64)
+    first = await site.post("/sessions", {"card_number": misaki, "password": "4825170396"})
+    assert (await first.json())["password_change_required"] is True
+    await _ask(site, misaki, "misaki@example.jp")
+    token = await site.token("password_reset")
+    done = await site.post(
+        "/account/password-reset/confirm", {"token": token, "new_password": "misaki25"}
+    )
+    assert done.status == 200
+    again = await site.post("/sessions", {"card_number": misaki, "password": "misaki25"})
+    assert again.status == 201 and (await again.json())["password_change_required"] is False

@@ -186,9 +186,11 @@ class AccountService:
             if held:
                 port = cast(AccountPort, self._tenant.backend)
                 try:
-                    return await port.find_patron(card)
+                    patron = await port.find_patron(card)
                 except NotFound:
                     raise AuthenticationFailed(operator_detail="card no longer known") from None
+                # A "temporary password" the ACS flags is its own PIN's, not the gateway's.
+                return patron.model_copy(update={"temporary_password": False})
         return await self._tenant.backend.authenticate(card, password)
 
     async def terminal_login(self, user: str, address: str, accepted: Callable[[], bool]) -> bool:
@@ -288,9 +290,11 @@ class AccountService:
             raise PasswordChangeElsewhere(elsewhere)
         problems = self._tenant.policy.password.problems(new_password)
         if problems:
-            raise PasswordRejected(problems=problems)
+            raise PasswordRejected(problems=problems, field="new_password")
         if new_password == old_password:
-            raise PasswordRejected(problems=["must differ from the current password"])
+            raise PasswordRejected(
+                problems=["must differ from the current password"], field="new_password"
+            )
         rules.check_writes_allowed(self._tenant.policy, self._tenant.now())
         await self._tenant.backend.change_password(caller.patron, old_password, new_password)
 
