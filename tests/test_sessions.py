@@ -111,8 +111,12 @@ async def test_end_session(store: SessionStore) -> None:
 async def test_token_is_never_stored_in_clear(redis_client, redis_prefix: str, clock: Clock):  # type: ignore[no-untyped-def]
     store = RedisSessionStore(redis_client, sealed=SEALED, prefix=redis_prefix, clock=clock)
     new = await login(store)
-    keys = [k.decode() async for k in redis_client.scan_iter(match=f"{redis_prefix}*")]
-    assert keys == [f"{redis_prefix}session:{token_hash(new.token)}"]
+    keys = sorted([k.decode() async for k in redis_client.scan_iter(match=f"{redis_prefix}*")])
+    # The session, and the patron's index of sessions (named by a keyed hash; issue 18).
+    assert keys[1] == f"{redis_prefix}session:{token_hash(new.token)}"
+    assert keys[0].startswith(f"{redis_prefix}patron-sessions:") and len(keys) == 2
+    assert "20001234567" not in keys[0] and "4567" not in keys[0]
+    keys = keys[1:]
     value = await redis_client.get(keys[0])
     assert new.token.encode() not in value and new.token not in keys[0]
     assert 0 < await redis_client.ttl(keys[0]) <= 30 * 60
@@ -121,7 +125,7 @@ async def test_token_is_never_stored_in_clear(redis_client, redis_prefix: str, c
 async def test_redis_sessions_are_sealed(redis_client, redis_prefix: str, clock: Clock):  # type: ignore[no-untyped-def]
     store = RedisSessionStore(redis_client, sealed=SEALED, prefix=redis_prefix, clock=clock)
     new = await login(store, extra={"note": "kept"})
-    (key,) = [k async for k in redis_client.scan_iter(match=f"{redis_prefix}*")]
+    (key,) = [k async for k in redis_client.scan_iter(match=f"{redis_prefix}session:*")]
     value = await redis_client.get(key)
     for clear in (b"20001234567", b"4567", b"tokyo-a", b"kept", b"patron_id"):
         assert clear not in value

@@ -33,6 +33,9 @@ CONTRACT = {
     "RenewalRefused": ("Refused", 422, "renewal-refused"),
     "HoldRefused": ("Refused", 422, "hold-refused"),
     "CancelRefused": ("Refused", 422, "cancel-refused"),
+    "AccountChangeRefused": ("Refused", 422, "account-change-refused"),
+    "InvalidField": ("BadRequest", 400, "invalid-field"),
+    "LinkInvalid": ("GatewayError", 410, "link-invalid"),
     "MaintenanceWindow": ("GatewayError", 503, "maintenance"),
     "BackendUnavailable": ("GatewayError", 503, "backend-unavailable"),
     "BackendProtocolError": ("GatewayError", 502, "backend-error"),
@@ -49,6 +52,8 @@ def _example(cls: type[errors.GatewayError]) -> errors.GatewayError:
         return cls(Feature.BOOKSHELVES, Channel.KIOSK)
     if cls is errors.PasswordChangeElsewhere:
         return cls("https://library.example.jp/pw", operator_detail="upstream said: secret stuff")
+    if cls is errors.InvalidField:
+        return cls("email", operator_detail="upstream said: secret stuff")
     if cls is errors.MaintenanceWindow:
         return cls(datetime(2025, 1, 1, 4, 20, tzinfo=UTC))
     return cls(operator_detail="upstream said: secret stuff")

@@ -53,9 +53,6 @@ def test_removed_keys_are_gone() -> None:
         "ebooks.pickup_shelf_days",
         "email.confirm_change",
         "notifications.due_reminder_days_before",
-        "account.registration_proofs",  # issue 18
-        "account.reset_by_email",  # issue 18
-        "account.reset_link_minutes",  # issue 18
     ):
         assert key not in KEYS
 

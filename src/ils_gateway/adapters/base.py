@@ -27,6 +27,7 @@ themselves (hold sequences via suspension).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from types import MappingProxyType
@@ -336,6 +337,52 @@ class ILSBackend(Protocol):
     async def close(self) -> None:
         """Release connections; later calls fail clearly. Safe to call twice."""
         ...
+
+
+@dataclass(frozen=True)
+class ContactChange:
+    """A change to the patron's record in the library system: None leaves a field as it is,
+    ``""`` removes it."""
+
+    email: str | None = None
+    phone: str | None = None
+
+    def applied_to(self, patron: Patron) -> bool:
+        """Whether ``patron`` (read back) shows this change."""
+        return all(
+            wanted is None or (wanted or None) == getattr(patron, name)
+            for name, wanted in (("email", self.email), ("phone", self.phone))
+        )
+
+
+class AccountPort(Protocol):
+    """The account writes of a backend (issue 18), beside ``ILSBackend``; an adapter offers
+    those it can and says which in ``account_writes`` ("password", "contact"). SIP2 offers
+    only ``find_patron``: it can set neither a PIN nor an address."""
+
+    @property
+    def account_writes(self) -> frozenset[str]:
+        """Which writes reach the library system: "password", "contact" (may be empty)."""
+        ...
+
+    async def find_patron(self, card_number: str) -> Patron:
+        """The patron with this (normalised) card, without a password (to check an identity
+        proof or mail a reset link); ``NotFound`` when there is none."""
+        ...
+
+    async def set_password(self, patron: Patron, new_password: str) -> None:
+        """Set the password without the old one (staff side; the gateway proved who asks)."""
+        ...
+
+    async def update_contact(self, patron: Patron, change: ContactChange) -> Patron:
+        """Write ``change`` to the patron's record and return the record read back."""
+        ...
+
+
+def account_writes(backend: object) -> frozenset[str]:
+    """The account writes ``backend`` sends to the library system (none when it has none)."""
+    writes: object = getattr(backend, "account_writes", None)
+    return writes if isinstance(writes, frozenset) else frozenset()
 
 
 class GuardedBackend:

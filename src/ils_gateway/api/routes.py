@@ -15,6 +15,7 @@ from aiohttp import web
 
 from ils_gateway.api.bodies import check_encodable
 from ils_gateway.api.handlers import (
+    account,
     basket,
     bridge,
     calendar,
@@ -31,6 +32,7 @@ from ils_gateway.api.handlers import (
 )
 from ils_gateway.api.keys import TENANT
 from ils_gateway.api.routing import BRIDGE_PREFIX, PREFIX, Handler, QueryParam, Route
+from ils_gateway.api.schemas import account as account_schemas
 from ils_gateway.api.schemas import basket as basket_schemas
 from ils_gateway.api.schemas import calendar as calendar_schemas
 from ils_gateway.api.schemas import catalog as catalog_schemas
@@ -226,7 +228,32 @@ EBOOK_ROUTES: tuple[Route, ...] = (
 )  # fmt: skip
 
 
-ROUTES: tuple[Route, ...] = CORE_ROUTES + LIST_ROUTES + EBOOK_ROUTES + OPERATOR_ROUTES
+# Registration, reset by mailed link, contact changes (issue 18): the patron is not logged in
+# for the first three and the confirmations (the link's token is the proof).
+ACCOUNT_ROUTES: tuple[Route, ...] = (
+    Route("POST", "/account/registration", account.register_password,
+          "Register a first password by proving identity", "account",
+          account_schemas.RegistrationRequest, account_schemas.PasswordStored, 201,
+          session=False),
+    Route("POST", "/account/password-reset", account.request_password_reset,
+          "Ask for a password-reset link (the same answer whatever the card)", "account",
+          account_schemas.ResetRequest, account_schemas.ResetAccepted, 202, session=False),
+    Route("POST", "/account/password-reset/confirm", account.confirm_password_reset,
+          "Set a new password with a reset link's token (ends every session)", "account",
+          account_schemas.ResetConfirmRequest, account_schemas.PasswordStored, session=False),
+    Route("POST", "/patron/contact", account.request_contact_change,
+          "Change e-mail address or phone (pending until the mailed link is followed)",
+          "account", account_schemas.ContactChangeRequest,
+          account_schemas.ContactChangePendingView, 202),
+    Route("POST", "/account/contact/confirm", account.confirm_contact_change,
+          "Confirm a contact change with the mailed link's token", "account",
+          account_schemas.ContactConfirmRequest, account_schemas.ContactChangeDoneView,
+          session=False),
+)  # fmt: skip
+
+ROUTES: tuple[Route, ...] = (
+    CORE_ROUTES + LIST_ROUTES + EBOOK_ROUTES + ACCOUNT_ROUTES + OPERATOR_ROUTES
+)
 
 # Operator routes: no patron session, their handlers check the operator key.
 OPERATOR_ROUTE_NAMES = frozenset(r.name for r in OPERATOR_ROUTES)

@@ -9,19 +9,22 @@ RFC 9457 ``application/problem+json``; the domain never imports ``api/``.
 
     GatewayError
     ├── BadRequest                 400 bad-request
+    │   └── InvalidField           400 invalid-field           (field)
     ├── AuthenticationFailed       401 authentication-failed
     ├── SessionExpired             401 session-expired
     ├── PatronBlocked              403 patron-blocked          (blocks)
     ├── PasswordChangeRequired     403 password-change-required (change_url)
-    ├── PasswordRejected           400 password-rejected       (problems)
+    ├── PasswordRejected           400 password-rejected       (problems, field)
     ├── FeatureDisabled            403 feature-disabled        (feature, channel)
     │   └── PasswordChangeElsewhere 403 password-change-elsewhere (change_url)
     ├── NotFound                   404 not-found
     ├── Conflict                   409 conflict
+    ├── LinkInvalid                410 link-invalid
     ├── Refused                    422 refused                 (reason, backend_message)
     │   ├── RenewalRefused         422 renewal-refused
     │   ├── HoldRefused            422 hold-refused
-    │   └── CancelRefused          422 cancel-refused
+    │   ├── CancelRefused          422 cancel-refused
+    │   └── AccountChangeRefused   422 account-change-refused
     ├── MaintenanceWindow          503 maintenance             (until)
     ├── BackendUnavailable         503 backend-unavailable     (retry_after)
     ├── BackendProtocolError       502 backend-error
@@ -37,6 +40,7 @@ from typing import Any, ClassVar
 from ils_gateway.domain.vocab import BlockReason, Channel, Feature, RefusalReason
 
 __all__ = [
+    "AccountChangeRefused",
     "AuthenticationFailed",
     "BackendProtocolError",
     "BackendUnavailable",
@@ -46,6 +50,8 @@ __all__ = [
     "FeatureDisabled",
     "GatewayError",
     "HoldRefused",
+    "InvalidField",
+    "LinkInvalid",
     "MaintenanceWindow",
     "NotFound",
     "OutcomeUnknown",
@@ -164,14 +170,18 @@ class PasswordRejected(GatewayError):
         *,
         problems: Iterable[str] = (),
         operator_detail: str | None = None,
+        field: str | None = None,
     ) -> None:
         self.problems: list[str] = list(problems)
+        self.field = field
         if detail is None and self.problems:
             detail = "The new password is not acceptable: " + "; ".join(self.problems)
         super().__init__(detail, operator_detail=operator_detail)
 
     def extensions(self) -> dict[str, Any]:
-        return {"problems": self.problems}
+        if self.field is None:
+            return {"problems": self.problems}
+        return {"problems": self.problems, "field": self.field}
 
 
 class FeatureDisabled(GatewayError):
@@ -257,6 +267,39 @@ class Refused(GatewayError):
 
     def extensions(self) -> dict[str, Any]:
         return {"reason": str(self.reason), "backend_message": self.backend_message}
+
+
+class InvalidField(BadRequest):
+    """One field of the request is missing or wrong (``field`` names it), found before any
+    I/O: an identity proof a library does not ask for, an address of the wrong shape…"""
+
+    type_slug = "invalid-field"
+    title = "A field of the request is not acceptable"
+
+    def __init__(
+        self, field: str, detail: str | None = None, *, operator_detail: str | None = None
+    ) -> None:
+        self.field = field
+        super().__init__(detail or f"{field}: not acceptable", operator_detail=operator_detail)
+
+    def extensions(self) -> dict[str, Any]:
+        return {"field": self.field}
+
+
+class LinkInvalid(GatewayError):
+    """A mailed link's token is unknown, already used or expired: one answer for all three,
+    so a link says nothing about anyone."""
+
+    type_slug = "link-invalid"
+    status = 410
+    title = "This link is no longer valid"
+
+
+class AccountChangeRefused(Refused):
+    """The library system refused a change to the patron's record (an address, a phone)."""
+
+    type_slug = "account-change-refused"
+    title = "The library refused this change to your record"
 
 
 class RenewalRefused(Refused):

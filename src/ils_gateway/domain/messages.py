@@ -42,6 +42,11 @@ JA_TITLES: dict[str, str] = {
     "renewal-refused": "貸出期間を延長できません",
     "hold-refused": "予約できません",
     "cancel-refused": "予約を取り消せません",
+    "invalid-field": "入力内容に誤りがあります",
+    "identity-not-proven": "入力された内容が図書館の登録内容と一致しません",
+    "account-requests-limited": "リクエストが多すぎます。しばらくしてからお試しください",
+    "link-invalid": "このリンクは無効か、有効期限が切れています",
+    "account-change-refused": "図書館システムが登録内容の変更を受け付けませんでした",
     "maintenance": "システムメンテナンス中です",
     "backend-unavailable": "図書館システムに接続できません",
     "backend-error": "図書館システムから正しい応答がありませんでした",
@@ -137,7 +142,9 @@ _PASSWORD_PATTERNS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]
 
 
 # Problems about the request's own form: their English detail names the field or the limit.
-_INPUT_ERRORS = frozenset({"bad-request", "request-too-large", "unsupported-media-type"})
+_INPUT_ERRORS = frozenset(
+    {"bad-request", "invalid-field", "request-too-large", "unsupported-media-type"}
+)
 
 
 def password_problem_ja(problem: str) -> str:

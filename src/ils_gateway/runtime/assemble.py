@@ -66,6 +66,7 @@ async def open_gateway(
                 sessions=shared.sessions,
                 limiters=shared.bridge_limiters,
                 guard=shared.login_guard,
+                rate_limiter=shared.rate_limiter,
                 elibrary=service,
                 mylists=mylists,
                 outbox=outbox.for_tenant(tenant.id) if outbox is not None else None,

@@ -58,6 +58,7 @@ from ils_gateway.state.idempotency import (
     RedisIdempotencyStore,
 )
 from ils_gateway.state.loginguard import LoginGuard, LoginLimit, MemoryLoginGuard, RedisLoginGuard
+from ils_gateway.state.ratelimit import MemoryRateLimiter, RateLimit, RateLimiter, RedisRateLimiter
 from ils_gateway.state.sessions import MemorySessionStore, RedisSessionStore
 
 _log = structlog.get_logger("ils_gateway.runtime.shared")
@@ -113,6 +114,9 @@ class SharedState:
     read_cache: Callable[[], ReadCache]
     bridge_limiters: BridgeLimiters
     login_guard: LoginGuard
+    #: Makes a named rate limiter (the account lifecycle's per card and per address: issue 18)
+    #: in the same place as the rest: this process, or Redis for every process.
+    rate_limiter: Callable[[str, RateLimit], RateLimiter] | None = None
 
 
 def _unavailable(exc: BaseException) -> SharedStateUnavailable:
@@ -304,6 +308,7 @@ def shared_state(settings: GatewaySettings, redis: Any = None) -> SharedState:
             ),
             bridge_limiters=BridgeLimiters.in_memory(seconds),
             login_guard=MemoryLoginGuard(clock=seconds),
+            rate_limiter=lambda name, limit: MemoryRateLimiter(name, limit, clock=seconds),
         )
     prefix = settings.redis_prefix
     sealed = shared_sealing(settings)
@@ -325,4 +330,7 @@ def shared_state(settings: GatewaySettings, redis: Any = None) -> SharedState:
         ),
         bridge_limiters=BridgeLimiters.in_redis(redis, prefix, seconds, sealed),
         login_guard=KeyedLoginGuard(RedisLoginGuard(redis, prefix=prefix, clock=seconds), sealed),
+        rate_limiter=lambda name, limit: RedisRateLimiter(
+            redis, name, limit, sealed=sealed, prefix=prefix, clock=seconds
+        ),
     )

@@ -6,15 +6,17 @@ builds a backend, a pool or a Redis client.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from ils_gateway.domain.errors import NotFound
 from ils_gateway.mail.outbox import Outbox, TenantOutbox
 from ils_gateway.services.account import AccountService
+from ils_gateway.services.account_lifecycle import AccountLifecycle
 from ils_gateway.services.catalog import CatalogService
 from ils_gateway.services.circulation import CirculationService
 from ils_gateway.services.context import TenantContext
+from ils_gateway.services.credentials import GatewayCredentials
 from ils_gateway.services.ebooks.bridge import BridgeLimiters, PatronCheckService
 from ils_gateway.services.ebooks.service import EbookService
 from ils_gateway.services.holds import HoldService
@@ -24,6 +26,7 @@ from ils_gateway.services.mylists.runtime import MyLists
 from ils_gateway.services.notices.service import NoticeService
 from ils_gateway.services.sessions import PatronSessions
 from ils_gateway.state.loginguard import LoginGuard
+from ils_gateway.state.ratelimit import RateLimit, RateLimiter
 from ils_gateway.tenants.models import TenantConfig
 
 
@@ -51,6 +54,8 @@ class TenantRuntime:
     outbox: TenantOutbox | None = None
     #: The tenant's notices to patrons (issue 18); None without a store.
     notices: NoticeService | None = None
+    #: Registration, reset by mailed link and contact changes (issue 18); None without a store.
+    lifecycle: AccountLifecycle | None = None
 
     @classmethod
     def build(
@@ -63,6 +68,7 @@ class TenantRuntime:
         elibrary: EbookService | None = None,
         mylists: MyLists | None = None,
         outbox: TenantOutbox | None = None,
+        rate_limiter: Callable[[str, RateLimit], RateLimiter] | None = None,
     ) -> TenantRuntime:
         """The services of ``context`` (with the list services' hooks when there is a store),
         the e-book service over ``elibrary`` and the bridge counting with ``limiters``;
@@ -77,8 +83,38 @@ class TenantRuntime:
         if calendar is not None:  # the holiday tables load now, not in a first request
             calendar.day(context.today())
         caches = (elibrary.forget_patron,) if elibrary is not None else ()
+        credentials = GatewayCredentials(mylists.store) if mylists is not None else None
         account = AccountService(
-            context, mylists=mylists, sessions=sessions, guard=guard, patron_caches=caches
+            context,
+            mylists=mylists,
+            sessions=sessions,
+            guard=guard,
+            patron_caches=caches,
+            credentials=credentials,
+        )
+        account_policy = context.policy.account
+        per_card = per_address = None
+        if rate_limiter is not None:  # shared with the other processes where the state is
+            per_card = rate_limiter(
+                f"account-card-{context.id}",
+                RateLimit(account_policy.reset_requests_per_card, 3600),
+            )
+            per_address = rate_limiter(
+                f"account-address-{context.id}",
+                RateLimit(account_policy.reset_requests_per_address, 3600),
+            )
+        lifecycle = (
+            AccountLifecycle(
+                context,
+                mylists.store,
+                sessions=sessions,
+                outbox=outbox,
+                credentials=credentials,
+                per_card=per_card,
+                per_address=per_address,
+            )
+            if mylists is not None
+            else None
         )
         config = context.config
         keys = config.elibrary.bridge_keys if config.elibrary is not None else ()
@@ -94,6 +130,7 @@ class TenantRuntime:
             mylists=mylists,
             outbox=outbox,
             notices=notices,
+            lifecycle=lifecycle,
         )
 
     @property

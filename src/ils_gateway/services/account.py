@@ -21,14 +21,15 @@ import re
 import unicodedata
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from pydantic import JsonValue
 
-from ils_gateway.adapters.base import Capability
+from ils_gateway.adapters.base import AccountPort, Capability, account_writes
 from ils_gateway.domain.errors import (
     AuthenticationFailed,
     GatewayError,
+    NotFound,
     PasswordChangeElsewhere,
     PasswordRejected,
     PatronBlocked,
@@ -38,6 +39,7 @@ from ils_gateway.domain.vocab import BlockReason, Channel, Feature
 from ils_gateway.observability import metrics
 from ils_gateway.services import rules
 from ils_gateway.services.context import Caller, TenantContext
+from ils_gateway.services.credentials import GatewayCredentials
 from ils_gateway.services.mylists.runtime import RESET_FLAG
 from ils_gateway.state.loginguard import LoginGuard, LoginLimit
 
@@ -116,9 +118,12 @@ class AccountService:
         sessions: PatronSessions | None = None,
         guard: LoginGuard | None = None,
         patron_caches: Sequence[Callable[[Patron], Awaitable[None]]] = (),
+        credentials: GatewayCredentials | None = None,
     ) -> None:
         """``patron_caches``: besides the backend's, what forgets a patron's cached data at
-        logout (the e-book service's)."""
+        logout (the e-book service's). ``credentials``: the passwords the gateway keeps where
+        the library system cannot set one (SIP2; issue 18)."""
+        self._credentials = credentials
         self._tenant = tenant
         self._mylists = mylists
         self._sessions = sessions
@@ -142,7 +147,7 @@ class AccountService:
         the card or the client address ``client`` is locked by failed logins."""
         if self._guard is None:
             card = rules.normalise_card(self._tenant.policy.card, card_number)
-            return await self._tenant.backend.authenticate(card, password)
+            return await self._authenticate(card, password)
         guard = self._guard
         card_key = f"{self._tenant.id}:card:{self.card_key(card_number)}"
         address_key = f"{self._tenant.id}:address:{client}" if client else None
@@ -154,7 +159,7 @@ class AccountService:
         try:
             try:
                 card = rules.normalise_card(self._tenant.policy.card, card_number)
-                patron = await self._tenant.backend.authenticate(card, password)
+                patron = await self._authenticate(card, password)
             except AuthenticationFailed:
                 await self._count_failure(card_key, address_key)
                 raise
@@ -162,6 +167,31 @@ class AccountService:
         finally:
             await guard.release(card_key)
         return patron
+
+    def gateway_keeps_passwords(self) -> bool:
+        """Whether passwords set online are kept by the gateway (the library system cannot
+        set one: SIP2) rather than written to the library system."""
+        return self._credentials is not None and "password" not in account_writes(
+            self._tenant.backend
+        )
+
+    async def _authenticate(self, card: str, password: str) -> Patron:
+        """The library system checks the password, unless the gateway keeps this card's
+        password (registered or reset online at a SIP2 library): then the gateway checks it
+        and reads the patron without one."""
+        if self._credentials is not None and self.gateway_keeps_passwords():
+            held = await self._credentials.check(self._tenant.id, card, password)
+            if held is False:
+                raise AuthenticationFailed(operator_detail="gateway-kept password not matched")
+            if held:
+                port = cast(AccountPort, self._tenant.backend)
+                try:
+                    patron = await port.find_patron(card)
+                except NotFound:
+                    raise AuthenticationFailed(operator_detail="card no longer known") from None
+                # A "temporary password" the ACS flags is its own PIN's, not the gateway's.
+                return patron.model_copy(update={"temporary_password": False})
+        return await self._tenant.backend.authenticate(card, password)
 
     async def terminal_login(self, user: str, address: str, accepted: Callable[[], bool]) -> bool:
         """A self-check machine's login (SIP2 93) as ``user`` from ``address``: refused without
@@ -252,16 +282,48 @@ class AccountService:
         password rules; where the system cannot change it (SIP2) and the tenant names its own
         password page, ``PasswordChangeElsewhere`` with that link."""
         self._tenant.require_feature(Feature.PASSWORD_CHANGE, caller.channel)
+        if await self._gateway_keeps(caller.patron):
+            await self._change_kept_password(caller.patron, old_password, new_password)
+            return
         elsewhere = self.password_change_url()
         if elsewhere is not None:
             raise PasswordChangeElsewhere(elsewhere)
         problems = self._tenant.policy.password.problems(new_password)
         if problems:
-            raise PasswordRejected(problems=problems)
+            raise PasswordRejected(problems=problems, field="new_password")
         if new_password == old_password:
-            raise PasswordRejected(problems=["must differ from the current password"])
+            raise PasswordRejected(
+                problems=["must differ from the current password"], field="new_password"
+            )
         rules.check_writes_allowed(self._tenant.policy, self._tenant.now())
         await self._tenant.backend.change_password(caller.patron, old_password, new_password)
+
+    async def _gateway_keeps(self, patron: Patron) -> bool:
+        if self._credentials is None or not self.gateway_keeps_passwords():
+            return False
+        return await self._credentials.holds(self._tenant.id, patron.card_number)
+
+    async def _change_kept_password(
+        self, patron: Patron, old_password: str, new_password: str
+    ) -> None:
+        """Change a password the gateway keeps: the tenant's rules, then the current one."""
+        assert self._credentials is not None
+        problems = self._tenant.policy.password.problems(new_password)
+        if problems:
+            raise PasswordRejected(problems=problems, field="new_password")
+        if new_password == old_password:
+            raise PasswordRejected(
+                problems=["must differ from the current password"], field="new_password"
+            )
+        rules.check_writes_allowed(self._tenant.policy, self._tenant.now())
+        tenant, card = self._tenant.id, patron.card_number
+        if not await self._credentials.check(tenant, card, old_password):
+            raise PasswordRejected(
+                "The current password is not correct",
+                problems=["current password is not correct"],
+                field="old_password",
+            )
+        await self._credentials.set(tenant, card, new_password)
 
     def password_change_url(self) -> str | None:
         """The library's own password page when the library system cannot change passwords

@@ -164,6 +164,14 @@ class PatronSessions:
         """The temporary password was replaced: the session may now do everything."""
         await self._store.update(token, password_change_required=False)
 
+    async def end_patron(self, tenant_id: str, patron_id: str) -> int:
+        """End every session of one patron, on every channel (a password reset); how many
+        were live. Their Idempotency-Keys expire on their own."""
+        ended = await self._store.end_patron(tenant_id, patron_id)
+        for key in [k for k in self._resolved if k[0] == tenant_id and k[1] == patron_id]:
+            self._resolved.pop(key, None)
+        return ended
+
     async def end(self, token: str) -> None:
         """End the session (logout), then forget what was kept for it (``on_end``); ending an
         unknown token is a no-op."""

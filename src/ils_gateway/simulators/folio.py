@@ -399,6 +399,62 @@ async def get_user(request: web.Request) -> web.Response:
         return _text(404, "User not found")
 
 
+# mod-users userdata.json (copied in mod-patron's and edge-patron's ramls): the record and its
+# ``personal`` part both have ``additionalProperties: false``; ``personal`` requires lastName.
+_USER_PROPERTIES = frozenset(
+    """username id externalSystemId barcode active type patronGroup departments meta proxyFor
+    personal enrollmentDate expirationDate createdDate updatedDate metadata tags customFields
+    preferredEmailCommunication""".split()
+)
+_PERSONAL_PROPERTIES = frozenset(
+    """addresses dateOfBirth email firstName lastName middleName mobilePhone phone
+    preferredContactTypeId preferredFirstName profilePictureLink""".split()
+)
+
+
+def _unknown_members(body: dict[str, Any]) -> list[str]:
+    personal = body.get("personal")
+    found = sorted(set(body) - _USER_PROPERTIES)
+    if isinstance(personal, dict):
+        found += [f"personal.{k}" for k in sorted(set(personal) - _PERSONAL_PROPERTIES)]
+    return found
+
+
+async def update_user(request: web.Request) -> web.Response:
+    """PUT /users/{userId} (mod-users ramls/users.raml): the body is the whole userdata.json
+    record and replaces the stored one; 204 with no body. 400 text when the body's ``id`` is
+    not the path's, 404 text for an unknown user, 422 ``errors`` for a record the schema
+    refuses (a member it does not define; ``personal`` without ``lastName``). Of the record,
+    the model keeps ``personal.email`` and ``personal.phone``: one left out is gone."""
+    user_id = request.match_info["id"]
+    try:
+        body = await request.json()
+    except ValueError:
+        return _text(400, "Json content error")
+    if not isinstance(body, dict):
+        return _text(400, "Json content error")
+    library = _lib(request)
+    try:
+        patron = _patron_by_uuid(library, user_id)
+    except UnknownRecord:
+        return _text(404, "User not found")
+    if body.get("id", user_id) != user_id:
+        return _text(400, "You cannot change the value of the id field")
+    unknown = _unknown_members(body)
+    if unknown:
+        return _refused("Unrecognized field", field=unknown[0])
+    personal = body.get("personal")
+    if not isinstance(personal, dict) or not isinstance(personal.get("lastName"), str):
+        return _refused("must not be null", **{"personal.lastName": "null"})
+    email, phone = personal.get("email"), personal.get("phone")
+    library.update_contact(
+        patron.card_number,
+        email=email if isinstance(email, str) and email else None,
+        phone=phone if isinstance(phone, str) and phone else None,
+    )
+    return web.Response(status=204)
+
+
 async def verify_pin(request: web.Request) -> web.Response:
     """POST /patron-pin/verify (mod-users ramls/patronpin.raml): 200 on a match, 422 when the
     PIN does not match, 404 when the user is unknown."""
@@ -1173,6 +1229,7 @@ def create_folio_app(
     r.add_post("/authn/login", login_legacy)
     r.add_get("/users", list_users)
     r.add_get("/users/{id}", get_user)
+    r.add_put("/users/{id}", update_user)
     r.add_post("/patron-pin/verify", verify_pin)
     r.add_post("/patron-pin", set_pin)
     r.add_get("/manualblocks", manual_blocks)

@@ -636,6 +636,59 @@ async def set_patron_password(request: web.Request) -> web.Response:
     return web.json_response("", status=200)
 
 
+# definitions/patron.yaml: its properties (``additionalProperties: false``), the readOnly ones
+# and the required ones.
+_PATRON_PROPERTIES = frozenset(
+    """_strings account_balance address address2 altaddress_address altaddress_address2
+    altaddress_city altaddress_country altaddress_email altaddress_notes altaddress_phone
+    altaddress_postal_code altaddress_state altaddress_street_number altaddress_street_type
+    altcontact_address altcontact_address2 altcontact_city altcontact_country
+    altcontact_firstname altcontact_phone altcontact_postal_code altcontact_state
+    altcontact_surname anonymized autorenew_checkouts cardnumber category_id
+    check_previous_checkout checkouts_count city country date_enrolled date_of_birth
+    date_renewed email expiry_date extended_attributes fax firstname gender incorrect_address
+    initials lang last_seen library library_id login_attempts middle_name mobile opac_notes
+    other_name overdrive_auth_token overdues_count patron_card_lost patron_id phone postal_code
+    preferred_name privacy privacy_guarantor_checkouts privacy_guarantor_fines pronouns
+    protected relationship_type restricted secondary_email secondary_phone sms_number
+    sms_provider_id staff_notes state statistics_1 statistics_2 street_number street_type
+    surname title updated_on userid""".split()
+)
+_PATRON_READ_ONLY = ("restricted", "anonymized")
+_PATRON_REQUIRED = ("surname", "library_id", "category_id")
+
+
+async def update_patron(request: web.Request) -> web.Response:
+    """Patrons#update (``PUT /patrons/{patron_id}``, paths/patrons.yaml, permission
+    ``borrowers``): the body is a whole definitions/patron.yaml object — the OpenAPI validator
+    refuses a member the definition lacks (``additionalProperties: false``), a readOnly one
+    (``restricted``, ``anonymized``: "Read-only.") and a missing required one (``surname``,
+    ``library_id``, ``category_id``); then ``set_from_api`` stores the body, so a nullable
+    field left out is cleared. Of the record, the model keeps ``email`` and ``phone``. 200
+    with the patron as stored."""
+    library = _library(request)
+    patron = library.patron_by_id(_int(request, "patron_id"))
+    body = await _json_body(request)
+    if not isinstance(body, dict):
+        return _invalid("/body", "Expected object - got " + type(body).__name__ + ".")
+    extra = sorted(set(body) - _PATRON_PROPERTIES)
+    if extra:
+        return _invalid("/body", f"Properties not allowed: {', '.join(extra)}.")
+    for name in _PATRON_READ_ONLY:
+        if name in body:
+            return _invalid(f"/body/{name}", "Read-only.")
+    for name in _PATRON_REQUIRED:
+        if name not in body:
+            return _invalid(f"/body/{name}", "Missing property.")
+    for name in ("email", "phone"):
+        if body.get(name) is not None and not isinstance(body[name], str):
+            return _invalid(f"/body/{name}", "Expected string/null - got other.")
+    library.update_contact(
+        patron.card_number, email=body.get("email") or None, phone=body.get("phone") or None
+    )
+    return web.json_response(patron_json(library.patron_by_id(patron.patron_id)))
+
+
 async def list_patrons(request: web.Request) -> web.Response:
     library = _library(request)
     embed = _embed(request, "list_patrons")
@@ -970,6 +1023,7 @@ def create_koha_app(
     r.add_post(f"{API}/auth/password/validation", validate_password)
     r.add_get(f"{API}/patrons", list_patrons)
     r.add_get(f"{API}/patrons/{{patron_id}}", get_patron)
+    r.add_put(f"{API}/patrons/{{patron_id}}", update_patron)
     r.add_get(f"{API}/patrons/{{patron_id}}/holds", patron_holds)
     r.add_post(f"{API}/patrons/{{patron_id}}/password", set_patron_password)
     r.add_get(f"{API}/checkouts", list_checkouts)

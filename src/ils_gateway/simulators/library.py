@@ -121,6 +121,7 @@ class Operation(StrEnum):
     ENABLE_PATRON = "enable_patron"
     PAY_FEE = "pay_fee"
     CHANGE_PASSWORD = "change_password"
+    UPDATE_CONTACT = "update_contact"
 
 
 @dataclass
@@ -684,6 +685,15 @@ class SimulatedLibrary:
             raise Refusal(RefusalToken.PASSWORD_REJECTED)
         patron.password = new_password
         patron.temporary_password = False
+
+    @_operation(Operation.UPDATE_CONTACT)
+    def update_contact(self, card_number: str, *, email: str | None, phone: str | None) -> None:
+        """A staff-side edit of the patron's record: the e-mail address and phone become
+        these (None: none), as a whole-record write (Koha's PUT /patrons/{id}, FOLIO's PUT
+        /users/{id}) leaves them."""
+        patron = self._patron(card_number)
+        patron.email = email
+        patron.phone = phone
 
     # ----- rules ---------------------------------------------------------------------------
 

@@ -127,6 +127,10 @@ class SessionStore(Protocol):
         """End the session (logout). Ending an unknown session is not an error."""
         ...
 
+    async def end_patron(self, tenant_id: str, patron_id: str) -> int:
+        """End every session of one patron (a password reset); how many were live."""
+        ...
+
 
 class _SessionMaker:
     """What both stores do alike: make a new session, then ``_keep`` it their own way."""
@@ -222,6 +226,16 @@ class MemorySessionStore(_SessionMaker):
     async def end(self, token: str) -> None:
         self._sessions.pop(token_hash(token), None)
 
+    async def end_patron(self, tenant_id: str, patron_id: str) -> int:
+        ended = [
+            key
+            for key, session in self._sessions.items()
+            if session.tenant_id == tenant_id and session.patron_id == patron_id
+        ]
+        for key in ended:
+            del self._sessions[key]
+        return len(ended)
+
     def _purge_expired(self) -> None:
         """Look at the ``PURGE_STEP`` oldest sessions: drop the expired, move the others
         last. Each login costs the same however many sessions live (issue 17: it scanned
@@ -273,11 +287,22 @@ class RedisSessionStore(_SessionMaker):
     def _seal(self, key: str, session: SessionData) -> bytes:
         return self._sealed.seal(session.model_dump_json().encode(), context=key)
 
+    def _patron_index(self, tenant_id: str, patron_id: str) -> str:
+        # The patron's session keys, named by a keyed hash (no card or id readable in Redis).
+        return (
+            f"{self._prefix}patron-sessions:{self._sealed.name('sessions', tenant_id, patron_id)}"
+        )
+
     async def _keep(self, new: NewSession) -> None:
         key = self._key(new.token)
+        session = new.session
         await self._redis.set(
-            key, self._seal(key, new.session), ex=new.session.idle_timeout_seconds, nx=True
+            key, self._seal(key, session), ex=session.idle_timeout_seconds, nx=True
         )
+        index = self._patron_index(session.tenant_id, session.patron_id)
+        await self._redis.sadd(index, key)
+        # Kept a day past the longest idle timeout it may name; stale members are harmless.
+        await self._redis.expire(index, session.idle_timeout_seconds + 86400)
 
     async def get(self, token: str) -> SessionData:
         return await self.update(token)
@@ -336,3 +361,15 @@ class RedisSessionStore(_SessionMaker):
         if self._near is not None:
             self._near.invalidate(key)
             await self._redis.publish(self._near.channel, key)
+
+    async def end_patron(self, tenant_id: str, patron_id: str) -> int:
+        index = self._patron_index(tenant_id, patron_id)
+        members = await self._redis.smembers(index)
+        keys = [m.decode() if isinstance(m, bytes) else str(m) for m in members]
+        ended = int(await self._redis.delete(*keys)) if keys else 0
+        await self._redis.delete(index)
+        if self._near is not None:
+            for key in keys:
+                self._near.invalidate(key)
+                await self._redis.publish(self._near.channel, key)
+        return ended

@@ -329,3 +329,31 @@ notice_cursors = Table(
     Column("position", Integer, nullable=False),
     PrimaryKeyConstraint("tenant_id", "job"),
 )
+# Account lifecycle (issue 18). A single-use link's token is never kept: only its SHA-256
+# (``token_hash``), and what the link will do (``payload``: the card, a new address…) sealed
+# under a key derived from the token itself, so that the row is unreadable without the link.
+account_tokens = Table(
+    "account_tokens",
+    metadata,
+    Column("token_hash", String(64), nullable=False),
+    *_owner(),
+    Column("purpose", String(16), nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime, nullable=True),
+    PrimaryKeyConstraint("token_hash"),
+    Index("ix_account_tokens_owner", "tenant_id", "patron_key", "purpose"),
+)
+
+# What the gateway keeps of an account where the library system cannot (SIP2): the password
+# (scrypt hash), a confirmed phone number.
+account_profiles = Table(
+    "account_profiles",
+    metadata,
+    *_owner(),
+    Column("password_hash", Text, nullable=True),
+    Column("phone", String(32), nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "patron_key"),
+)

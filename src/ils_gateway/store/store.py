@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ils_gateway.domain.clock import Clock
 from ils_gateway.store._db import Database
+from ils_gateway.store.account import AccountRepository
 from ils_gateway.store.basket import BasketRepository
 from ils_gateway.store.cancelled_holds import CancelledHoldRepository
 from ils_gateway.store.idempotency import IdempotencyRepository
@@ -55,6 +56,7 @@ class Store:
         self.notice_preferences = NoticePreferencesRepository(db, clock)
         self.notice_ledger = NoticeLedgerRepository(db, secret=secret, clock=clock)
         self.notice_cursors = NoticeCursorRepository(db)
+        self.account = AccountRepository(db, clock)
 
     def patron(self, tenant_id: str, card_number: str) -> PatronRef:
         """The reference a patron's rows are kept under (a keyed hash of the normalised card)."""

@@ -7,6 +7,9 @@ link (``change_url`` in the ``password-change-required`` problem, ``password_cha
 login answer), and ``POST …/patron/password`` answers ``password-change-elsewhere`` with it,
 instead of refusing for ever.
 
+``[tenants.account_links] reset_url / confirm_url`` are the portal's pages that mailed account
+links open (issue 18, ``services.account_lifecycle``).
+
 ``[tenants.language] default = "ja"`` is the language of problem ``detail``/``title`` and of
 labels when a request's ``Accept-Language`` names neither Japanese nor English.
 """
@@ -17,7 +20,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
-__all__ = ["LanguageConfig", "PasswordChangeConfig", "password_way_out_problem"]
+__all__ = [
+    "AccountLinksConfig",
+    "LanguageConfig",
+    "PasswordChangeConfig",
+    "password_way_out_problem",
+]
 
 
 class _Config(BaseModel):
@@ -35,6 +43,27 @@ class PasswordChangeConfig(_Config):
     def link(self) -> str | None:
         """The page as a string (None when the tenant names none)."""
         return str(self.url) if self.url is not None else None
+
+
+class AccountLinksConfig(_Config):
+    """The portal's pages a mailed account link opens (issue 18): the link is the page with
+    ``token=<token>`` added to its query; the page then calls the gateway's confirm endpoint.
+    Unset: the mail carries the token alone."""
+
+    reset_url: HttpUrl | None = Field(None, description="the portal's password-reset page")
+    confirm_url: HttpUrl | None = Field(
+        None, description="the portal's page confirming a new e-mail address or phone"
+    )
+
+    @property
+    def reset(self) -> str | None:
+        """The reset page as a string (None when unset)."""
+        return str(self.reset_url) if self.reset_url is not None else None
+
+    @property
+    def confirm(self) -> str | None:
+        """The confirmation page as a string (None when unset)."""
+        return str(self.confirm_url) if self.confirm_url is not None else None
 
 
 class LanguageConfig(_Config):

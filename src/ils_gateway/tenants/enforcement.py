@@ -194,9 +194,22 @@ RULES: dict[str, Enforcement] = {
     "barcode_symbology": _g(("ils_gateway.api.handlers.session", ".barcode_symbology")),
 }
 
-# First registration and reset by e-mailed link (account.registration_proofs, reset_by_email,
-# reset_link_minutes) were removed: no code read them. Issue 18 (account lifecycle, mail) adds
-# them back with the code that enforces them.
+# First registration and reset by e-mailed link (issue 18): services.account_lifecycle.
+_LIFE = "ils_gateway.services.account_lifecycle"
+RULES.update(
+    {
+        f"account.{k}": _g((_LIFE, f".{k}"))
+        for k in (
+            "registration_proofs",
+            "reset_by_email",
+            "reset_asks_email",
+            "reset_link_minutes",
+            "confirm_link_minutes",
+            "reset_requests_per_card",
+            "reset_requests_per_address",
+        )
+    }
+)
 PENDING: dict[str, str] = {}
 
 

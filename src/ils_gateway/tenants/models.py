@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from ils_gateway.domain.labels import Labels, validate_overrides
 from ils_gateway.domain.models import Library
 from ils_gateway.tenants.account import (
+    AccountLinksConfig,
     LanguageConfig,
     PasswordChangeConfig,
     password_way_out_problem,
@@ -68,6 +69,9 @@ class TenantConfig(BaseModel):
     labels: LabelsConfig = LabelsConfig()
     language: LanguageConfig = LanguageConfig()
     password_change: PasswordChangeConfig = PasswordChangeConfig()
+    account_links: AccountLinksConfig = Field(
+        AccountLinksConfig(), description="the portal pages mailed account links open"
+    )
     kiosk_keys: tuple[SecretStr, ...] = Field((), description="credentials of OPAC kiosks")
     kiosk_sip2: KioskSip2Config | None = Field(None, description="SIP2 face for self-checks")
     pickup_libraries: tuple[Library, ...] = Field(

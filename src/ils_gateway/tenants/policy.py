@@ -88,6 +88,9 @@ class PasswordPolicy(_Config):
         return found
 
 
+_RegistrationProof = Literal["birth_date", "phone", "name", "issued_code"]
+
+
 class AccountPolicy(_Config):
     """Temporary passwords, and who may log in with an expired card or overdue items."""
 
@@ -107,9 +110,36 @@ class AccountPolicy(_Config):
         description="may a patron with overdue items log in (False: Kanagawa, 「現在この利用者"
         "番号は使えません」, refused with patron-blocked overdue_items)",
     )
-    # First registration (registration_proofs) and reset by e-mailed link (reset_by_email,
-    # reset_link_minutes) are issue 18's (account lifecycle, mail): no code reads them yet, so
-    # they are not keys until it builds them.
+    # Issue 18, the account lifecycle (services/account_lifecycle.py; docs/account.md).
+    registration_proofs: tuple[_RegistrationProof, ...] = Field(
+        (),
+        description="what proves a patron's identity for a first password, besides the card "
+        "(birth_date, phone, name, issued_code: the counter's code checked by the library "
+        "system as a password); empty: no registration online",
+    )
+    reset_by_email: bool = Field(
+        False, description="a forgotten password is reset by a single-use link e-mailed"
+    )
+    reset_asks_email: bool = Field(
+        False,
+        description="a reset request names the registered e-mail address too, and a link is"
+        " mailed only when it matches (Kanagawa, Ibaraki)",
+    )
+    reset_link_minutes: int = Field(
+        30, ge=5, le=1440, description="how long a password-reset link stays valid"
+    )
+    confirm_link_minutes: int = Field(
+        1440,
+        ge=10,
+        le=10080,
+        description="how long a link confirming a new e-mail address or phone stays valid",
+    )
+    reset_requests_per_card: int = Field(
+        3, ge=1, description="reset links one card may ask for per hour (more: silently none)"
+    )
+    reset_requests_per_address: int = Field(
+        20, ge=1, description="reset or registration tries one client address may make per hour"
+    )
 
 
 class LoginPolicy(_Config):

@@ -37,6 +37,7 @@ Every hold call first reads the request and checks it is the patron's own.
 from __future__ import annotations
 
 import asyncio
+import copy
 import functools
 import re
 from collections.abc import Callable, Sequence
@@ -53,6 +54,7 @@ from ils_gateway.adapters.base import (
     Capabilities,
     Capability,
     CapabilitySupport,
+    ContactChange,
     GuardedBackend,
     Support,
     Unavailable,
@@ -300,6 +302,70 @@ class FolioBackend(GuardedBackend):
             json={"id": patron.id, "pin": new_password},
             accept=frozenset({200, 201, 204}),
         )
+
+    # -- account lifecycle (issue 18) -----------------------------------------------------
+
+    @property
+    def account_writes(self) -> frozenset[str]:
+        """The contact always (``PUT /users/{userId}``); the password where the patron's
+        password is the mod-users patron PIN (``verify_patron_pin``)."""
+        if self._config.verify_patron_pin:
+            return frozenset({"password", "contact"})
+        return frozenset({"contact"})
+
+    async def find_patron(self, card_number: str) -> Patron:
+        """``GET /users?query=barcode==…``: exactly one user, else ``NotFound``."""
+        users = await self._by_barcode(FolioUser, "/users", "users", card_number)
+        if len(users) != 1:
+            raise NotFound("No patron with this card number.")
+        user = users[0]
+        if user.barcode is not None and user.barcode != card_number:
+            raise _mismatch(
+                "GET /users by barcode", mask_card(card_number), mask_card(user.barcode)
+            )
+        return await self._summary(user, card_number)
+
+    async def set_password(self, patron: Patron, new_password: str) -> None:
+        """``POST /patron-pin`` ``{"id", "pin"}`` (mod-users PatronPinAPI): no old PIN asked."""
+        await self._client.call(
+            FolioCall.SET_PIN,
+            "POST",
+            "/patron-pin",
+            json={"id": _path_id(patron.id), "pin": new_password},
+            accept=frozenset({200, 201, 204}),
+        )
+
+    async def update_contact(self, patron: Patron, change: ContactChange) -> Patron:
+        """Read the user (``GET /users/{userId}``), change ``personal.email``/``phone`` and
+        write the whole record back with ``PUT /users/{userId}`` (mod-users: the body is the
+        full userdata.json record, which replaces the stored one; 204). Then read back: the
+        record must show the change."""
+        user_id = _path_id(patron.id)
+        _, raw = await self._by_id(FolioUser, "/users/{id}", user_id)
+        if not isinstance(raw, dict):
+            raise BackendProtocolError(operator_detail="FOLIO GET /users/{id}: not an object")
+        body = copy.deepcopy(raw)
+        personal = dict(body.get("personal") or {})
+        for name, wanted in (("email", change.email), ("phone", change.phone)):
+            if wanted is None:
+                continue
+            if wanted:
+                personal[name] = wanted
+            else:
+                personal.pop(name, None)
+        body["personal"] = personal
+        await self._client.call(
+            FolioCall.UPDATE_USER, "PUT", f"/users/{user_id}", json=body, accept=frozenset({204})
+        )
+        fresh, _ = await self._by_id(FolioUser, "/users/{id}", user_id)
+        updated = await self._summary(fresh, patron.card_number)
+        shown = updated.model_copy(update={"phone": fresh.personal.phone})
+        if not change.applied_to(shown):
+            raise BackendProtocolError(
+                detail="The library system did not keep the change.",
+                operator_detail="FOLIO PUT /users/{id}: read back without the change",
+            )
+        return updated
 
     async def _blocks(self, user_id: str) -> list[BlockReason]:
         """The patron's manual and automated blocks, both checked to be this patron's."""

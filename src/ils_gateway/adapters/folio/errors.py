@@ -26,6 +26,7 @@ import httpx
 
 from ils_gateway.adapters.rest import ErrorBody, Vendor
 from ils_gateway.domain.errors import (
+    AccountChangeRefused,
     AuthenticationFailed,
     BadRequest,
     CancelRefused,
@@ -49,6 +50,7 @@ class FolioCall(enum.Enum):
     CANCEL_HOLD = "cancel_hold"
     CHANGE_PICKUP = "change_pickup"
     SET_PIN = "set_pin"
+    UPDATE_USER = "update_user"
 
     @property
     def writes(self) -> bool:
@@ -67,6 +69,10 @@ STATUS_TABLE: dict[tuple[FolioCall | None, int], type[GatewayError]] = {
     (FolioCall.CANCEL_HOLD, 422): CancelRefused,
     # POST /patron-pin: a PIN the tenant's FOLIO will not take.
     (FolioCall.SET_PIN, 422): PasswordRejected,
+    # PUT /users/{userId} (mod-users users.raml): 400 text (e.g. a changed id), 422 a record
+    # userdata.json refuses (additionalProperties: false, personal.lastName required).
+    (FolioCall.UPDATE_USER, 400): AccountChangeRefused,
+    (FolioCall.UPDATE_USER, 422): AccountChangeRefused,
     # 422 on a read is a query FOLIO could not run (e.g. CQL it rejects): the gateway's input.
     (None, 422): BadRequest,
     # Elsewhere a status means what rest.ANY_CALL_STATUSES says: 401 after a fresh login or

@@ -108,6 +108,7 @@ class FolioPersonal(_Record):
     email: str | None = None
     phone: str | None = None
     mobilePhone: str | None = None
+    dateOfBirth: str | None = None
 
 
 class FolioUser(_Record):
@@ -369,7 +370,20 @@ def patron(
         card_expires=expires,
         email=p.email,
         phone=p.mobilePhone or p.phone,
+        birth_date=birth_day(p.dateOfBirth),
     )
+
+
+def birth_day(value: str | None) -> date | None:
+    """userdata.json ``personal.dateOfBirth`` (a date-time; FOLIO's UI stores the day at
+    midnight UTC): its calendar day as written, never shifted by a zone; None when absent or
+    unreadable."""
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
 
 
 class FolioRenewalsPolicy(_Record):

@@ -38,6 +38,7 @@ from ils_gateway.adapters.base import (
     Capabilities,
     Capability,
     CapabilitySupport,
+    ContactChange,
     GuardedBackend,
     Support,
     Unavailable,
@@ -109,6 +110,13 @@ _NOT_OFFERED = {
     Capability.CHECKOUT: _SELF_CHECK,
     Capability.CHECKIN: _SELF_CHECK,
 }
+
+
+# Members of a GET /patrons/{patron_id} answer a PUT must not carry: readOnly in
+# definitions/patron.yaml (the OpenAPI validator answers 400 "Read-only."), or embeds.
+_KOHA_NOT_WRITTEN = frozenset(
+    {"restricted", "anonymized", "checkouts_count", "overdues_count", "account_balance", "_strings"}
+)
 
 
 class KohaBackend(GuardedBackend):
@@ -262,6 +270,66 @@ class KohaBackend(GuardedBackend):
             json={"password": new_password, "password_2": new_password},
             accept=frozenset({200, 204}),
         )
+
+    # -- account lifecycle (issue 18) -----------------------------------------------------
+
+    @property
+    def account_writes(self) -> frozenset[str]:
+        """Both: ``POST /patrons/{patron_id}/password`` and ``PUT /patrons/{patron_id}``."""
+        return frozenset({"password", "contact"})
+
+    async def find_patron(self, card_number: str) -> Patron:
+        """``GET /patrons?cardnumber=…`` (exact), without a password check."""
+        koha_patron = await self._patron_by_card(card_number)
+        return await self._summary(koha_patron, card_number)
+
+    async def set_password(self, patron: Patron, new_password: str) -> None:
+        """``POST /patrons/{patron_id}/password`` with ``{"password", "password_2"}``
+        (Patrons::Password#set, staff permission ``borrowers``): no old password is asked."""
+        await self._client.call(
+            KohaCall.CHANGE_PASSWORD,
+            "POST",
+            f"/patrons/{patron.id}/password",
+            json={"password": new_password, "password_2": new_password},
+            accept=frozenset({200, 204}),
+        )
+
+    async def update_contact(self, patron: Patron, change: ContactChange) -> Patron:
+        """Read the whole patron (``GET /patrons/{patron_id}``), change the e-mail/phone, and
+        write it all back with ``PUT /patrons/{patron_id}``: Koha's PUT (Patrons#update,
+        ``set_from_api`` on the body) replaces the record, so a field left out is a field
+        cleared; the read-only members (``restricted``, ``anonymized``: readOnly in
+        definitions/patron.yaml, refused in a request body) and the embeds are not sent.
+        The record is then read back and must show the change."""
+        where = "GET /patrons/{patron_id}"
+        row = await self._client.call_json(KohaCall.READ, "GET", f"/patrons/{patron.id}")
+        current = parse(KohaPatron, row, where)
+        require_belongs([current], where, patron_id=patron.id)
+        if not isinstance(row, dict):
+            raise BackendProtocolError(operator_detail=f"Koha {where}: not an object")
+        body = {k: v for k, v in row.items() if k not in _KOHA_NOT_WRITTEN}
+        if change.email is not None:
+            body["email"] = change.email or None
+        if change.phone is not None:
+            body["phone"] = change.phone or None
+        answer = await self._client.call_json(
+            KohaCall.UPDATE_PATRON, "PUT", f"/patrons/{patron.id}", json=body
+        )
+        written = parse(KohaPatron, answer, "PUT /patrons/{patron_id}")
+        require_belongs([written], "PUT /patrons/{patron_id}", patron_id=patron.id)
+        fresh = parse(
+            KohaPatron,
+            await self._client.call_json(KohaCall.READ, "GET", f"/patrons/{patron.id}"),
+            where,
+        )
+        require_belongs([fresh], where, patron_id=patron.id)
+        updated = await self._summary(fresh, patron.card_number)
+        if not change.applied_to(updated):
+            raise BackendProtocolError(
+                detail="The library system did not keep the change.",
+                operator_detail="Koha PUT /patrons/{patron_id}: read back without the change",
+            )
+        return updated
 
     async def patron_summary(self, patron: Patron) -> Patron:
         row = await self._client.call_json(KohaCall.READ, "GET", f"/patrons/{patron.id}")

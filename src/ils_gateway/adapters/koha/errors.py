@@ -38,6 +38,7 @@ import httpx
 
 from ils_gateway.adapters.rest import ErrorBody, PageLinks, Vendor
 from ils_gateway.domain.errors import (
+    AccountChangeRefused,
     AuthenticationFailed,
     CancelRefused,
     GatewayError,
@@ -62,6 +63,7 @@ class KohaCall(enum.Enum):
     SUSPEND_HOLD = "suspend_hold"
     RESUME_HOLD = "resume_hold"
     CHANGE_PASSWORD = "change_password"
+    UPDATE_PATRON = "update_patron"
 
     @property
     def writes(self) -> bool:
@@ -82,6 +84,10 @@ STATUS_TABLE: dict[tuple[KohaCall | None, int], type[GatewayError]] = {
     # Patrons::Password#set: 400 "Passwords don't match" or the text of the
     # Koha::Exceptions::Password the new password broke (TooShort, TooWeak, whitespace).
     (KohaCall.CHANGE_PASSWORD, 400): PasswordRejected,
+    # PUT /patrons/{patron_id} (Patrons#update): 400 a body the definition refuses or a value
+    # Koha will not store; 409 a duplicate (e.g. userid, cardnumber) (paths/patrons.yaml).
+    (KohaCall.UPDATE_PATRON, 400): AccountChangeRefused,
+    (KohaCall.UPDATE_PATRON, 409): AccountChangeRefused,
     # 400 on a hold write is "The supplied pickup location is not valid" and the like.
     **{(call, 400): HoldRefused for call in _HOLD_CALLS},
     (KohaCall.RENEW, 403): RenewalRefused,

@@ -49,7 +49,14 @@ import structlog
 from cachetools import LRUCache
 from pydantic import TypeAdapter
 
-from ils_gateway.adapters.base import CancelOutcome, Capabilities, ILSBackend
+from ils_gateway.adapters.base import (
+    AccountPort,
+    CancelOutcome,
+    Capabilities,
+    ContactChange,
+    ILSBackend,
+    account_writes,
+)
 from ils_gateway.adapters.resilience import readback
 from ils_gateway.adapters.resilience.breaker import CircuitBreaker
 from ils_gateway.adapters.resilience.cache import (
@@ -62,6 +69,7 @@ from ils_gateway.adapters.resilience.calls import GuardedCalls
 from ils_gateway.adapters.resilience.journal import PendingWrite, WriteJournal, current_journal
 from ils_gateway.domain.clock import EpochSeconds
 from ils_gateway.domain.errors import (
+    AuthenticationFailed,
     BackendProtocolError,
     GatewayError,
     OutcomeUnknown,
@@ -464,6 +472,61 @@ class ResilientBackend:
             verify=verify,
             expire=[(self._patron_scope(patron), None)],
         )
+
+    # --- account lifecycle (issue 18) --------------------------------------------------------
+
+    @property
+    def account_writes(self) -> frozenset[str]:
+        """The wrapped backend's account writes."""
+        return account_writes(self.inner)
+
+    async def find_patron(self, card_number: str) -> Patron:
+        """The patron behind a card, without a password (retried when unreachable; never
+        cached: it proves an identity or addresses a reset link)."""
+        inner: AccountPort = self.inner  # type: ignore[assignment]  # checked by account_writes' callers: every adapter has find_patron
+        return await self._calls.read("find_patron", lambda: inner.find_patron(card_number))
+
+    async def set_password(self, patron: Patron, new_password: str) -> None:
+        """Set the password; an unknown outcome is read back by logging in with the new one
+        (it happened) before it is ever sent again; when that cannot tell, it stays unknown."""
+        inner: AccountPort = self.inner  # type: ignore[assignment]  # only called where account_writes has "password"
+
+        async def verify(base: dict[str, Any]) -> Verdict:
+            try:
+                await self.inner.authenticate(patron.card_number, new_password)
+            except AuthenticationFailed:
+                return None, None  # an old password is not known here: cannot tell
+            return True, None
+
+        await self._write(
+            "set_password",
+            patron.id,
+            lambda: inner.set_password(patron, new_password),
+            baseline=None,
+            verify=verify,
+            expire=[(self._patron_scope(patron), None)],
+        )
+
+    async def update_contact(self, patron: Patron, change: ContactChange) -> Patron:
+        """Write a contact change; an unknown outcome is read back (the record shows the
+        change: it happened) before it is sent again (the same values twice leave the same
+        record, so a read-back that cannot tell allows one more send)."""
+        inner: AccountPort = self.inner  # type: ignore[assignment]  # only called where account_writes has "contact"
+
+        async def verify(base: dict[str, Any]) -> Verdict:
+            fresh = await self.inner.patron_summary(patron)
+            return (True, fresh) if change.applied_to(fresh) else (False, None)
+
+        result: Patron = await self._write(
+            "update_contact",
+            patron.id,
+            lambda: inner.update_contact(patron, change),
+            baseline=None,
+            verify=verify,
+            expire=[(self._patron_scope(patron), None)],
+            idempotent=True,
+        )
+        return result
 
     async def forget_patron(self, patron: Patron) -> None:
         """Drop the patron's cached reads (loans, holds, summary) at once: at logout."""

@@ -345,6 +345,18 @@ class Sip2Backend(GuardedBackend):
             )
         return self._patron_from_64(answer, card_number)
 
+    @property
+    def account_writes(self) -> frozenset[str]:
+        """None: SIP2 has no message that sets a PIN or an address (the gateway keeps them)."""
+        return frozenset()
+
+    async def find_patron(self, card_number: str) -> Patron:
+        """The patron behind a card, without a password (63 without AD: the ACS answers BL
+        and the record; CQ stays unset). ``NotFound`` when BL=N."""
+        await self._require(Capability.PATRON_SUMMARY)
+        answer = await self._patron_info(card_number)
+        return self._patron_from_64(answer, card_number)
+
     def _patron_from_64(self, answer: PatronInformationResponse, card_number: str) -> Patron:
         return mapping.patron_from_64(
             answer,
