@@ -32,6 +32,7 @@ from ils_gateway.services.context import TenantContext
 from ils_gateway.services.mylists.history_capture import capture_reading_history
 from ils_gateway.services.mylists.runtime import MyLists
 from ils_gateway.services.mylists.sequence_enforcement import enforce_hold_sequences
+from ils_gateway.services.sdi import MailOutbox, run_sdi
 
 log = structlog.get_logger(__name__)
 
@@ -43,6 +44,9 @@ class JobIntervals:
     capture_reading_history: float | None = 3600.0
     enforce_hold_sequences: float | None = 600.0
     purge_cancelled_holds: float | None = 6 * 3600.0
+    # Checks whether a tenant's new-arrival run is due (its own schedule, e.g. "sat 15:30");
+    # a run happens at the first check after the scheduled instant.
+    send_new_arrival_alerts: float | None = 900.0
 
 
 @dataclass
@@ -53,6 +57,8 @@ class JobScheduler:
     tenants: list[TenantContext]
     intervals: JobIntervals = JobIntervals()
     holder: str = field(default_factory=lambda: uuid.uuid4().hex)
+    #: Where job mails go (the mail outbox); None: the mailing jobs do nothing.
+    outbox: MailOutbox | None = None
 
     def jobs(self) -> dict[str, Callable[[], Awaitable[Any]]]:
         """The jobs by name (the lease name)."""
@@ -60,6 +66,7 @@ class JobScheduler:
             "capture_reading_history": self.capture_reading_history,
             "enforce_hold_sequences": self.enforce_hold_sequences,
             "purge_cancelled_holds": self.purge_cancelled_holds,
+            "send_new_arrival_alerts": self.send_new_arrival_alerts,
         }
 
     async def capture_reading_history(self) -> dict[str, Any]:
@@ -83,6 +90,19 @@ class JobScheduler:
     async def purge_cancelled_holds(self) -> dict[str, int]:
         """One purge over every tenant."""
         return await purge_cancelled_holds(self.lists.cancelled, (t.config for t in self.tenants))
+
+    async def send_new_arrival_alerts(self) -> dict[str, Any]:
+        """One new-arrival (SDI) check over every tenant: each tenant whose scheduled instant
+        has passed since its last run gets its run (``services.sdi.run_sdi``)."""
+        if self.outbox is None:
+            return {}
+        reports: dict[str, Any] = {}
+        for t in self.tenants:
+            if t.config.sdi.enabled:
+                reports[t.id] = await run_sdi(
+                    t.config, t.clock(), store=self.lists.store, outbox=self.outbox
+                )
+        return reports
 
     async def run_once(self, name: str, lease: timedelta) -> Any | None:
         """Run job ``name`` if this process gets its lease; None when another process has it."""

@@ -13,6 +13,7 @@ from ils_gateway.store.patron_keys import PatronKeys
 from ils_gateway.store.reading_history import KdfParams, ReadingHistoryRepository
 from ils_gateway.store.records import PatronRef
 from ils_gateway.store.roster import LeaseRepository, RosterRepository
+from ils_gateway.store.sdi import SdiRepository
 from ils_gateway.store.sequences import HoldSequenceRepository
 from ils_gateway.store.settings import PatronSettingsRepository
 from ils_gateway.store.shelves import ShelfRepository
@@ -43,6 +44,7 @@ class Store:
         self.reading_history = ReadingHistoryRepository(db, secret=secret, kdf=kdf)
         self.roster = RosterRepository(db, secret=secret, clock=clock)
         self.leases = LeaseRepository(db, clock)
+        self.sdi = SdiRepository(db, clock)
 
     def patron(self, tenant_id: str, card_number: str) -> PatronRef:
         """The reference a patron's rows are kept under (a keyed hash of the normalised card)."""
