@@ -145,7 +145,7 @@ async def test_patch_must_keep_one_field_and_the_openapi_lists_the_routes(gw: An
 async def test_the_run_reads_koha_new_arrivals_and_mails_the_match(
     gw: Any, koha: Any, tmp_path: Path
 ) -> None:
-    sim, url, clock = koha
+    _sim, url, clock = koha
     auth = await login(gw, HANAKO)
     await gw.patch(f"{T}/patron/settings", json={"email1": "hanako@example.jp"}, headers=auth)
     for body in (
