@@ -69,7 +69,7 @@ class RecordingOutbox:
         dedup_key: str,
         to: str,
         template: str,
-        language: str,
+        language: str | None,
         context: Mapping[str, Any],
     ) -> bool:
         if dedup_key in self.mails:

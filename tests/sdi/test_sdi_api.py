@@ -161,6 +161,6 @@ async def test_the_run_reads_koha_new_arrivals_and_mails_the_match(
     # Saturday 2025-05-31 15:30 back 7 days: copies received 5/24 … 5/30 (2 to 6 days ago).
     assert report.source == "koha" and report.enqueued == 1
     (mail,) = outbox.mails.values()
-    titles = [t["title"] for t in mail["context"]["titles"]]
+    titles = [t["title"] for t in mail["context"]["items"]]
     assert titles == ["ジャズ名盤ベスト50", "夏目漱石全集 第1巻"]
     assert mail["to"] == "hanako@example.jp"

@@ -5,19 +5,21 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from conftest import SECRET, RecordingOutbox
-
+from conftest import SECRET
 from ils_gateway.api.app import create_app
 from ils_gateway.domain.clock import ManualClock
+from ils_gateway.mail.outbox import Outbox
 from ils_gateway.runtime.demo import embedded_settings
 from ils_gateway.runtime.store import StoreSettings
-from ils_gateway.services.sdi import run_sdi
+from ils_gateway.services.sdi import dedup_key, run_sdi
 from ils_gateway.simulators.sample_data import SAMPLE_NOW
 from ils_gateway.store.engine import default_url, open_store
 from ils_gateway.store.reading_history import KdfParams
 
 T = "/v1/tenants/demo"
+TOKYO = ZoneInfo("Asia/Tokyo")
 
 
 async def test_the_demo_announces_new_arrivals(aiohttp_client: Any, tmp_path: Path) -> None:
@@ -40,10 +42,17 @@ async def test_the_demo_announces_new_arrivals(aiohttp_client: Any, tmp_path: Pa
         headers=auth,
     )
     assert made.status == 201, await made.text()
-    outbox = RecordingOutbox()
     async with open_store(url, secret=SECRET, kdf=KdfParams.minimal(), clock=clock) as store:
+        outbox = Outbox(store.outbox)  # the gateway's own mail outbox (ils_gateway.mail)
         report = await run_sdi(tenant, clock(), store=store, outbox=outbox)
+        again = await run_sdi(tenant, clock(), store=store, outbox=outbox, force=True)
+        hanako = store.patron("demo", "1000000001").patron_key
+        key = dedup_key("demo", hanako, report.until, TOKYO)  # type: ignore[arg-type]
+        mail = await outbox.for_tenant("demo").find(key)
     assert report.source == "rss" and report.enqueued == 1, report
-    (mail,) = outbox.mails.values()
-    assert [t["title"] for t in mail["context"]["titles"]] == ["夏目漱石全集 第1巻"]
-    assert mail["context"]["library"] == "デモ市立図書館"
+    # An operator's forced run covers from the last run to now: nothing new arrived since.
+    assert again.since == report.until and (again.arrivals, again.enqueued) == (0, 0)
+    assert mail is not None and mail.recipients == ("hanako@example.jp",)
+    assert mail.template == "sdi_new_arrivals"
+    assert [t["title"] for t in mail.context["items"]] == ["夏目漱石全集 第1巻"]
+    assert mail.context["items"][0]["url"].startswith("http://127.0.0.1:")

@@ -80,13 +80,16 @@ async def test_one_mail_per_matched_patron_listing_every_title(
     assert (mail_a["to"], mail_a["template"], mail_a["language"]) == (
         "a@example.jp",
         TEMPLATE,
-        "ja",
+        None,  # the tenant's mail language
     )
     # Both of a's matches in one mail, in the order they arrived; OLD and LATE are outside.
-    assert [t["record_id"] for t in mail_a["context"]["titles"]] == ["64", "63"]
-    assert mail_a["context"]["count"] == 2 and mail_a["context"]["run_date"] == "2025-05-31"
+    items = mail_a["context"]["items"]
+    assert [t["record_id"] for t in items] == ["64", "63"]
+    assert [t["condition"] for t in items] == ["条件1", "条件0"]  # which condition matched
+    assert items[1]["author"] == "夏目漱石" and "url" not in items[1]  # no link: no key
+    assert mail_a["context"]["run_date"] == "2025-05-31"
     mail_b = outbox.mails[f"sdi:sdilib:{keys['b']}:2025-05-31"]
-    assert [t["title"] for t in mail_b["context"]["titles"]] == ["ジャズ名盤ベスト50"]
+    assert [t["title"] for t in mail_b["context"]["items"]] == ["ジャズ名盤ベスト50"]
     assert await sdi_store.sdi.run_mark("sdilib") == SATURDAY
 
 

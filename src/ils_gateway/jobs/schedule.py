@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -27,7 +28,9 @@ from aiohttp import web
 
 from ils_gateway.jobs.purge import purge_cancelled_holds
 from ils_gateway.jobs.runner import every
-from ils_gateway.runtime.keys import GATEWAY_KEY, STORE_KEY
+from ils_gateway.mail.drain import MailRoute, drain_outbox, mail_routes
+from ils_gateway.mail.outbox import Outbox
+from ils_gateway.runtime.keys import GATEWAY_KEY, SETTINGS_KEY, STORE_KEY
 from ils_gateway.services.context import TenantContext
 from ils_gateway.services.mylists.history_capture import capture_reading_history
 from ils_gateway.services.mylists.runtime import MyLists
@@ -47,6 +50,13 @@ class JobIntervals:
     # Checks whether a tenant's new-arrival run is due (its own schedule, e.g. "sat 15:30");
     # a run happens at the first check after the scheduled instant.
     send_new_arrival_alerts: float | None = 900.0
+    #: The mail outbox (``mail.drain.drain_outbox``); every process drains, without a lease.
+    drain_outbox: float | None = 60.0
+
+
+#: Jobs every process runs at once, without the store lease: they share the work safely
+#: (the outbox's claims give each mail to one drainer).
+UNLEASED = frozenset({"drain_outbox"})
 
 
 @dataclass
@@ -57,8 +67,10 @@ class JobScheduler:
     tenants: list[TenantContext]
     intervals: JobIntervals = JobIntervals()
     holder: str = field(default_factory=lambda: uuid.uuid4().hex)
-    #: Where job mails go (the mail outbox); None: the mailing jobs do nothing.
+    #: Where job mails go; None: the store's mail outbox.
     outbox: MailOutbox | None = None
+    #: How each tenant that can send mail sends it (``mail.drain.mail_routes``).
+    mail_routes: dict[str, MailRoute] = field(default_factory=dict)
 
     def jobs(self) -> dict[str, Callable[[], Awaitable[Any]]]:
         """The jobs by name (the lease name)."""
@@ -67,6 +79,7 @@ class JobScheduler:
             "enforce_hold_sequences": self.enforce_hold_sequences,
             "purge_cancelled_holds": self.purge_cancelled_holds,
             "send_new_arrival_alerts": self.send_new_arrival_alerts,
+            "drain_outbox": self.drain_outbox,
         }
 
     async def capture_reading_history(self) -> dict[str, Any]:
@@ -94,19 +107,28 @@ class JobScheduler:
     async def send_new_arrival_alerts(self) -> dict[str, Any]:
         """One new-arrival (SDI) check over every tenant: each tenant whose scheduled instant
         has passed since its last run gets its run (``services.sdi.run_sdi``)."""
-        if self.outbox is None:
-            return {}
+        outbox = self.outbox or Outbox(self.lists.store.outbox)
         reports: dict[str, Any] = {}
         for t in self.tenants:
             if t.config.sdi.enabled:
                 reports[t.id] = await run_sdi(
-                    t.config, t.clock(), store=self.lists.store, outbox=self.outbox
+                    t.config, t.clock(), store=self.lists.store, outbox=outbox
                 )
         return reports
 
+    async def drain_outbox(self) -> dict[str, object]:
+        """One outbox drain (only the tenants that can send; the others' mails are kept)."""
+        clock = self.tenants[0].clock if self.tenants else None
+        if not self.mail_routes or clock is None:
+            return {}
+        report = await drain_outbox(self.lists.store.outbox, self.mail_routes, clock=clock)
+        return report.as_dict()
+
     async def run_once(self, name: str, lease: timedelta) -> Any | None:
-        """Run job ``name`` if this process gets its lease; None when another process has it."""
-        if not await self.lists.store.leases.acquire(name, self.holder, lease):
+        """Run job ``name`` if this process gets its lease (jobs in ``UNLEASED``: always);
+        None when another process has it."""
+        leased = name not in UNLEASED
+        if leased and not await self.lists.store.leases.acquire(name, self.holder, lease):
             return None
         report = await self.jobs()[name]()
         log.info("periodic job ran", job=name)
@@ -117,8 +139,8 @@ class JobScheduler:
         tasks: list[asyncio.Task[int]] = []
         for name in self.jobs():
             interval = getattr(self.intervals, name)
-            if interval is None:
-                continue
+            if interval is None or (name == "drain_outbox" and not self.mail_routes):
+                continue  # switched off; or no tenant can send mail (its mails are kept)
             lease = timedelta(seconds=interval)
 
             async def run(name: str = name, lease: timedelta = lease) -> None:
@@ -141,7 +163,23 @@ def jobs_context(
         if lists is None:
             yield
             return
-        scheduler = JobScheduler(lists, [r.context for r in runtimes], intervals)
+        mail = app[SETTINGS_KEY].mail
+        configs = [r.config for r in runtimes]
+        routes, why_not = mail_routes(configs, mail.smtp, mail.sender)
+        for tenant_id, why in why_not.items():
+            log.warning(
+                "mail is not configured; the tenant's mails are kept in the outbox",
+                tenant=tenant_id,
+                why=why,
+            )
+        every_job = intervals
+        if mail.drain_interval is None:
+            every_job = dataclasses.replace(intervals, drain_outbox=None)
+        elif intervals.drain_outbox is not None:
+            every_job = dataclasses.replace(intervals, drain_outbox=mail.drain_interval)
+        scheduler = JobScheduler(
+            lists, [r.context for r in runtimes], every_job, mail_routes=routes
+        )
         stop = asyncio.Event()
         tasks = scheduler.start(stop)
         try:

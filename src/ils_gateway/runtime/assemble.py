@@ -14,6 +14,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 from ils_gateway.domain.clock import epoch_seconds
 from ils_gateway.elibrary.resilient import ResilientElibrary
+from ils_gateway.mail.outbox import Outbox
 from ils_gateway.runtime.backends import start_backend
 from ils_gateway.runtime.elibrary import open_elibrary
 from ils_gateway.runtime.settings import GatewaySettings
@@ -43,6 +44,7 @@ async def open_gateway(
             from ils_gateway.runtime.store import open_mylists
 
             mylists = await stack.enter_async_context(open_mylists(settings.store, settings.clock))
+        outbox = Outbox(mylists.store.outbox) if mylists is not None else None
         runtimes: dict[str, TenantRuntime] = {}
         starting = []
         for tenant in settings.tenants:
@@ -66,6 +68,7 @@ async def open_gateway(
                 guard=shared.login_guard,
                 elibrary=service,
                 mylists=mylists,
+                outbox=outbox.for_tenant(tenant.id) if outbox is not None else None,
             )
         await asyncio.gather(*starting)
-        yield Gateway(runtimes)
+        yield Gateway(runtimes, outbox)

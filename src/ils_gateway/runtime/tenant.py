@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ils_gateway.domain.errors import NotFound
+from ils_gateway.mail.outbox import Outbox, TenantOutbox
 from ils_gateway.services.account import AccountService
 from ils_gateway.services.catalog import CatalogService
 from ils_gateway.services.circulation import CirculationService
@@ -45,6 +46,8 @@ class TenantRuntime:
     ebooks: EbookRuntime
     circulation: CirculationService
     mylists: MyLists | None = None
+    #: Where this tenant's mails are queued (``mail.outbox``); None without a store.
+    outbox: TenantOutbox | None = None
 
     @classmethod
     def build(
@@ -56,6 +59,7 @@ class TenantRuntime:
         guard: LoginGuard | None = None,
         elibrary: EbookService | None = None,
         mylists: MyLists | None = None,
+        outbox: TenantOutbox | None = None,
     ) -> TenantRuntime:
         """The services of ``context`` (with the list services' hooks when there is a store),
         the e-book service over ``elibrary`` and the bridge counting with ``limiters``;
@@ -80,6 +84,7 @@ class TenantRuntime:
             circulation=CirculationService(context, hooks),
             ebooks=EbookRuntime(service=elibrary, bridge=bridge),
             mylists=mylists,
+            outbox=outbox,
         )
 
     @property
@@ -89,10 +94,12 @@ class TenantRuntime:
 
 
 class Gateway:
-    """Every tenant's runtime, by id (the runtime registry the faces get)."""
+    """Every tenant's runtime, by id (the runtime registry the faces get), and the outbox
+    (``mail.outbox.Outbox``, every tenant's; None without a store)."""
 
-    def __init__(self, runtimes: dict[str, TenantRuntime]) -> None:
+    def __init__(self, runtimes: dict[str, TenantRuntime], outbox: Outbox | None = None) -> None:
         self._runtimes = runtimes
+        self.outbox = outbox
 
     def tenant(self, tenant_id: str) -> TenantRuntime:
         """The runtime of ``tenant_id``; ``NotFound`` for an unknown library."""

@@ -27,7 +27,7 @@ counted (``no_address``) and skipped.
 from __future__ import annotations
 
 import builtins  # annotations after a method named ``list`` need the builtin by name
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -37,7 +37,13 @@ import structlog
 
 from ils_gateway.adapters.arrivals import ArrivalFeed, open_feed
 from ils_gateway.domain.errors import FeatureDisabled
-from ils_gateway.domain.sdi import ArrivalWindow, NewArrival, SdiCondition, matches_for
+from ils_gateway.domain.sdi import (
+    ArrivalWindow,
+    NewArrival,
+    SdiCondition,
+    condition_matches,
+    matches_for,
+)
 from ils_gateway.domain.vocab import Feature, MaterialType
 from ils_gateway.services.mylists.context import PatronContext
 from ils_gateway.services.mylists.errors import store_errors
@@ -72,10 +78,10 @@ class MailOutbox(Protocol):
         dedup_key: str,
         to: str,
         template: str,
-        language: str,
+        language: str | None,
         context: Mapping[str, Any],
     ) -> bool:
-        """Add one mail unless its dedup key is known."""
+        """Add one mail unless its dedup key is known (language None: the tenant's)."""
         ...
 
 
@@ -192,15 +198,24 @@ def mail_address(settings: PatronSettings) -> str | None:
     return settings.email1 or settings.email2
 
 
-def _arrival_view(arrival: NewArrival, timezone: ZoneInfo) -> dict[str, Any]:
-    return {
-        "record_id": arrival.record_id,
+def _item(
+    arrival: NewArrival, conditions: Sequence[SdiCondition], timezone: ZoneInfo
+) -> dict[str, Any]:
+    """One title of the mail (``sdi_new_arrivals``: title, author, url, condition; a key the
+    arrival has no value for is left out, so the template shows no empty line)."""
+    item: dict[str, Any] = {
         "title": arrival.title,
-        "authors": list(arrival.authors),
-        "material_type": arrival.material_type.value if arrival.material_type else None,
+        "record_id": arrival.record_id,
         "acquired": arrival.acquired.astimezone(timezone).date().isoformat(),
-        "link": arrival.link,
+        "condition": "、".join(c.name for c in conditions if condition_matches(c, arrival)),
     }
+    if arrival.authors:
+        item["author"] = "、".join(arrival.authors)
+    if arrival.link:
+        item["url"] = arrival.link
+    if arrival.material_type is not None:
+        item["material_type"] = arrival.material_type.value
+    return item
 
 
 async def run_sdi(
@@ -263,20 +278,17 @@ async def run_sdi(
             no_address += 1
             continue
         context = {
-            "library": tenant.name,
-            "library_en": tenant.name_en or tenant.name,
+            "items": [_item(a, patron_conditions, timezone) for a in found],
+            "conditions": [c.name for c in patron_conditions],
             "run_date": run_date,
             "since": since.astimezone(timezone).date().isoformat(),
-            "count": len(found),
-            "titles": [_arrival_view(a, timezone) for a in found],
-            "conditions": [c.name for c in patron_conditions],
         }
         added = await outbox.enqueue(
             tenant.id,
             dedup_key(tenant.id, patron_key, until, timezone),
             to,
             TEMPLATE,
-            tenant.language.default,
+            None,  # the tenant's mail language ([tenants.mail], else [tenants.language])
             context,
         )
         if added:

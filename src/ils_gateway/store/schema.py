@@ -270,3 +270,30 @@ sdi_runs = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     PrimaryKeyConstraint("tenant_id"),
 )
+
+# The mail outbox (issue 18): one row per mail to send. ``dedup_key`` is unique per tenant, so
+# one event is queued once however many processes see it; a drainer claims due rows (status
+# "sending", ``claim_token`` and ``lease_until``), sends, and marks them sent, or back to
+# "pending" with a later ``next_attempt_at``, or "failed" after the last attempt. Recipients
+# and the template's context are JSON text.
+mail_outbox = Table(
+    "mail_outbox",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(TENANT), nullable=False),
+    Column("dedup_key", String(255), nullable=False),
+    Column("recipients", Text, nullable=False),
+    Column("template", String(64), nullable=False),
+    Column("language", String(8), nullable=True),
+    Column("context", Text, nullable=False),
+    Column("status", String(8), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("claim_token", String(32), nullable=True),
+    Column("lease_until", UTCDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime, nullable=True),
+    UniqueConstraint("tenant_id", "dedup_key", name="uq_mail_outbox_dedup"),
+    Index("ix_mail_outbox_due", "status", "next_attempt_at"),
+)

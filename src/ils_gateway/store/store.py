@@ -9,6 +9,7 @@ from ils_gateway.store._db import Database
 from ils_gateway.store.basket import BasketRepository
 from ils_gateway.store.cancelled_holds import CancelledHoldRepository
 from ils_gateway.store.idempotency import IdempotencyRepository
+from ils_gateway.store.outbox import OutboxRepository
 from ils_gateway.store.patron_keys import PatronKeys
 from ils_gateway.store.reading_history import KdfParams, ReadingHistoryRepository
 from ils_gateway.store.records import PatronRef
@@ -45,6 +46,7 @@ class Store:
         self.roster = RosterRepository(db, secret=secret, clock=clock)
         self.leases = LeaseRepository(db, clock)
         self.sdi = SdiRepository(db, clock)
+        self.outbox = OutboxRepository(db, clock)
 
     def patron(self, tenant_id: str, card_number: str) -> PatronRef:
         """The reference a patron's rows are kept under (a keyed hash of the normalised card)."""

@@ -17,6 +17,7 @@ from ils_gateway.tenants.backends import BackendConfig, ElibraryConfig
 from ils_gateway.tenants.calendar import CalendarConfig
 from ils_gateway.tenants.http import CorsPolicy
 from ils_gateway.tenants.kiosk import KioskSip2Config
+from ils_gateway.tenants.mail import MailConfig
 from ils_gateway.tenants.materials import MaterialTypeMap
 from ils_gateway.tenants.policy import Policy
 from ils_gateway.tenants.sdi import SdiConfig
@@ -78,6 +79,11 @@ class TenantConfig(BaseModel):
     )
     sdi: SdiConfig = Field(
         SdiConfig(), description="new-arrival alerts (新着図書お知らせ): schedule, limit, feed"
+    )
+    mail: MailConfig | None = Field(
+        None,
+        description="patron mail: sender, reply-to, signature, encoding, SMTP server; None:"
+        " the tenant's mails are kept in the outbox, unsent",
     )
     cors: CorsPolicy = Field(
         CorsPolicy(), description="web origins allowed to call the API from a browser (none)"
