@@ -114,6 +114,18 @@ def sdi_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
+async def sqlite_store(tmp_path: Path, sdi_clock: ManualClock) -> AsyncIterator[Store]:
+    """The store on a SQLite file only (the run's logic; the SQL is run on both elsewhere)."""
+    async with open_store(
+        default_url(tmp_path / "sdi.sqlite3"),
+        secret=SECRET,
+        kdf=KdfParams.minimal(),
+        clock=sdi_clock,
+    ) as store:
+        yield store
+
+
+@pytest.fixture
 def sdi_clock() -> ManualClock:
     return ManualClock(datetime.fromisoformat("2025-06-02T10:00:00+09:00"))
 

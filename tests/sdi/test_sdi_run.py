@@ -94,13 +94,13 @@ async def test_one_mail_per_matched_patron_listing_every_title(
 
 
 async def test_rerun_sends_nothing_twice_and_next_week_starts_at_the_mark(
-    sdi_store: Store, sdi_clock: ManualClock
+    sqlite_store: Store, sdi_clock: ManualClock
 ) -> None:
-    keys = await _setup(sdi_store)
+    keys = await _setup(sqlite_store)
     tenant, outbox = koha_tenant(), RecordingOutbox()
     feed = FixedFeed([PYTHON, JAZZ, SOSEKI, LATE])
     run = lambda: run_sdi(  # noqa: E731
-        tenant, sdi_clock(), store=sdi_store, outbox=outbox, feed_factory=lambda _t: feed
+        tenant, sdi_clock(), store=sqlite_store, outbox=outbox, feed_factory=lambda _t: feed
     )
     assert (await run()).enqueued == 2
     again = await run()  # same week: nothing due, the feed is not even asked
@@ -115,15 +115,15 @@ async def test_rerun_sends_nothing_twice_and_next_week_starts_at_the_mark(
 
 
 async def test_nothing_is_sent_when_nothing_matched(
-    sdi_store: Store, sdi_clock: ManualClock
+    sqlite_store: Store, sdi_clock: ManualClock
 ) -> None:
-    await _setup(sdi_store)
+    await _setup(sqlite_store)
     outbox = RecordingOutbox()
     unrelated = NewArrival("70", "宇宙の図鑑", at("2025-05-30T10:00:00"), ("星野一郎",))
     report = await run_sdi(
         koha_tenant(),
         sdi_clock(),
-        store=sdi_store,
+        store=sqlite_store,
         outbox=outbox,
         feed_factory=lambda _t: FixedFeed([unrelated]),
     )
@@ -156,10 +156,10 @@ async def test_a_crash_mid_run_repeats_the_window_without_duplicates(
 
 
 async def test_hold_notice_address_and_a_disabled_tenant(
-    sdi_store: Store, sdi_clock: ManualClock
+    sqlite_store: Store, sdi_clock: ManualClock
 ) -> None:
-    owner = sdi_store.patron("sdilib", "2001")
-    await sdi_store.settings.save(
+    owner = sqlite_store.patron("sdilib", "2001")
+    await sqlite_store.settings.save(
         owner,
         PatronSettings(
             email1="pc@example.jp",
@@ -167,17 +167,17 @@ async def test_hold_notice_address_and_a_disabled_tenant(
             hold_notice_to=HoldNoticeAddress.EMAIL2,
         ),
     )
-    await sdi_store.sdi.create(owner, "漱石", author="漱石", max_conditions=None)
+    await sqlite_store.sdi.create(owner, "漱石", author="漱石", max_conditions=None)
     outbox = RecordingOutbox()
     off = koha_tenant().model_copy(
         update={"sdi": koha_tenant().sdi.model_copy(update={"enabled": False})}
     )
-    skipped = await run_sdi(off, sdi_clock(), store=sdi_store, outbox=outbox)
+    skipped = await run_sdi(off, sdi_clock(), store=sqlite_store, outbox=outbox)
     assert not skipped.due and outbox.mails == {}
     await run_sdi(
         koha_tenant(),
         sdi_clock(),
-        store=sdi_store,
+        store=sqlite_store,
         outbox=outbox,
         feed_factory=lambda _t: FixedFeed([SOSEKI]),
     )
