@@ -200,3 +200,20 @@ async def test_limit_and_bad_values_in_the_store(sdi_store: Store) -> None:
         await sdi_store.sdi.create(other, " ", author="x", max_conditions=None)
     assert [c.name for c in await sdi_store.sdi.list(owner)] == ["一", "二"]
     assert [c.name for c in await sdi_store.sdi.list(other)] == ["他"]
+
+
+async def test_the_periodic_job_runs_each_enabled_tenant_once_per_scheduled_instant(
+    sqlite_store: Store, sdi_clock: ManualClock
+) -> None:
+    from ils_gateway.jobs.schedule import JobIntervals, JobScheduler
+    from ils_gateway.services.context import TenantContext
+    from ils_gateway.services.mylists.runtime import MyLists
+
+    lists = MyLists.build(sqlite_store, b"x" * 32, sdi_clock)
+    tenant = TenantContext(config=koha_tenant(), backend=None, clock=sdi_clock)  # type: ignore[arg-type]
+    scheduler = JobScheduler(lists, [tenant], JobIntervals(), outbox=RecordingOutbox())
+    assert "send_new_arrival_alerts" in scheduler.jobs()
+    first = await scheduler.run_once("send_new_arrival_alerts", timedelta(minutes=15))
+    assert first is not None and first["sdilib"].due and first["sdilib"].mark_advanced
+    again = await scheduler.send_new_arrival_alerts()
+    assert not again["sdilib"].due

@@ -141,6 +141,10 @@ class JobScheduler:
             interval = getattr(self.intervals, name)
             if interval is None or (name == "drain_outbox" and not self.mail_routes):
                 continue  # switched off; or no tenant can send mail (its mails are kept)
+            if name == "send_new_arrival_alerts" and not any(
+                t.config.sdi.enabled for t in self.tenants
+            ):
+                continue  # no tenant has new-arrival alerts on
             lease = timedelta(seconds=interval)
 
             async def run(name: str = name, lease: timedelta = lease) -> None:
