@@ -217,3 +217,24 @@ async def test_the_periodic_job_runs_each_enabled_tenant_once_per_scheduled_inst
     assert first is not None and first["sdilib"].due and first["sdilib"].mark_advanced
     again = await scheduler.send_new_arrival_alerts()
     assert not again["sdilib"].due
+
+
+async def test_conditions_are_web_only_where_the_library_says_so(sqlite_store: Store) -> None:
+    from ils_gateway.domain.errors import FeatureDisabled
+    from ils_gateway.domain.models import Patron
+    from ils_gateway.domain.vocab import Channel
+    from ils_gateway.services.mylists.context import PatronContext
+    from ils_gateway.services.sdi import SdiService
+
+    # Nishinomiya: 新着図書お知らせメールサービスは館内利用者端末ではご利用いただけません
+    tenant = koha_tenant(
+        extra='[tenants.policy.disabled_features]\nkiosk = ["new_arrival_alerts"]\n'
+    )
+    patron = Patron(id="1", card_number="4001")
+    service = SdiService(sqlite_store)
+    web_ctx = PatronContext.of(sqlite_store, tenant, patron, Channel.WEB)
+    kiosk_ctx = PatronContext.of(sqlite_store, tenant, patron, Channel.KIOSK)
+    await service.create(web_ctx, "漱石", author="漱石")
+    with pytest.raises(FeatureDisabled):
+        await service.list(kiosk_ctx)
+    assert [c.name for c in await service.list(web_ctx)] == ["漱石"]
