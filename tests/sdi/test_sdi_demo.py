@@ -11,6 +11,7 @@ from conftest import SECRET
 from ils_gateway.api.app import create_app
 from ils_gateway.domain.clock import ManualClock
 from ils_gateway.mail.outbox import Outbox
+from ils_gateway.mail.templates import MailTemplates
 from ils_gateway.runtime.demo import embedded_settings
 from ils_gateway.runtime.store import StoreSettings
 from ils_gateway.services.sdi import dedup_key, run_sdi
@@ -56,3 +57,10 @@ async def test_the_demo_announces_new_arrivals(aiohttp_client: Any, tmp_path: Pa
     assert mail.template == "sdi_new_arrivals"
     assert [t["title"] for t in mail.context["items"]] == ["夏目漱石全集 第1巻"]
     assert mail.context["items"][0]["url"].startswith("http://127.0.0.1:")
+    # The mail package's own template renders the run's context (ja and en).
+    for language in ("ja", "en"):
+        rendered = MailTemplates().render(
+            mail.template, language, mail.context, library=tenant.name
+        )
+        assert "夏目漱石全集 第1巻" in rendered.body and "漱石" in rendered.body
+        assert "None" not in rendered.body
