@@ -49,6 +49,8 @@ class Catcher:
     data_failures: list[str] = field(default_factory=list)  # next DATA replies, in order
     refuse: dict[str, str] = field(default_factory=dict)  # recipient -> RCPT reply
     logins: list[str] = field(default_factory=list)
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)  # set at each message
+    sessions: list[SMTP] = field(default_factory=list)  # one per connection accepted
 
     def fail_with(self, *replies: str) -> None:
         self.data_failures.extend(replies)
@@ -66,6 +68,7 @@ class Catcher:
             return self.data_failures.pop(0)
         raw = envelope.original_content or b""
         self.received.append(Received(str(envelope.mail_from), list(envelope.rcpt_tos), raw))
+        self.arrived.set()
         return "250 OK queued"
 
 
@@ -105,8 +108,14 @@ async def start_smtpd(
             auth_require_tls=tls is not None,
         )
     loop = asyncio.get_running_loop()
+
+    def protocol() -> SMTP:
+        session = SMTP(catcher, **kwargs)
+        catcher.sessions.append(session)
+        return session
+
     server = await loop.create_server(
-        lambda: SMTP(catcher, **kwargs),
+        protocol,
         "127.0.0.1",
         0,
         ssl=tls if implicit_tls else None,

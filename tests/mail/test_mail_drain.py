@@ -47,11 +47,11 @@ async def smtpd() -> AsyncIterator[tuple[Catcher, SmtpServer]]:
         await server.wait_closed()
 
 
-async def test_a_hold_ready_mail_in_iso_2022_jp(mail_store: Store, smtpd, clock) -> None:
+async def test_a_hold_ready_mail_in_iso_2022_jp(lite_store: Store, smtpd, clock) -> None:
     catcher, server = smtpd
-    outbox = Outbox(mail_store.outbox).for_tenant("akiruno")
+    outbox = Outbox(lite_store.outbox).for_tenant("akiruno")
     assert await outbox.enqueue("hold_ready:h1", "hanako@example.jp", "hold_ready", None, HOLD)
-    report = await drain_outbox(mail_store.outbox, [AKIRUNO], clock=clock, default_server=server)
+    report = await drain_outbox(lite_store.outbox, [AKIRUNO], clock=clock, default_server=server)
     assert (report.sent, report.retried, report.failed) == (1, 0, 0)
     [got] = catcher.received
     assert got.mail_from == "info@library.akiruno.tokyo.jp"
@@ -65,7 +65,7 @@ async def test_a_hold_ready_mail_in_iso_2022_jp(mail_store: Store, smtpd, clock)
     assert msg["To"] == "hanako@example.jp"
     assert msg["Reply-To"] == "toshokan@city.akiruno.tokyo.jp"
     assert msg["Auto-Submitted"] == "auto-generated"
-    [mail] = await mail_store.outbox.list()
+    [mail] = await lite_store.outbox.list()
     assert msg["Message-ID"] == f"<outbox.{mail.id}.akiruno@library.akiruno.tokyo.jp>"
     assert msg["Date"].datetime == clock.now
     assert msg.get_content_type() == "text/plain"
@@ -79,18 +79,19 @@ async def test_a_hold_ready_mail_in_iso_2022_jp(mail_store: Store, smtpd, clock)
     assert "https://www.library.akiruno.tokyo.jp/" in text
     assert text.endswith("-- \nあきる野市図書館\nこのメールは送信専用です。\n")
     assert (mail.status, mail.sent_at, mail.attempts) == ("sent", clock.now, 1)
+    assert mail.context == {}  # names and titles are not kept once sent
 
 
-async def test_utf8_english_and_several_recipients(mail_store: Store, smtpd, clock) -> None:
+async def test_utf8_english_and_several_recipients(lite_store: Store, smtpd, clock) -> None:
     catcher, server = smtpd
     config = tenant('sender = "oshirase@lib.city.saitama.jp"\nsender_name = "さいたま市図書館"')
-    outbox = Outbox(mail_store.outbox)
+    outbox = Outbox(lite_store.outbox)
     items = [{"title": "吾輩は猫である", "due_date": "2026-12-08"}, {"title": "Kokoro"}]
     await outbox.enqueue(
         "akiruno", "due:1", ["a@example.jp", "b@example.jp"], "due_reminder", "en", {"items": items}
     )
     await outbox.enqueue("akiruno", "due:2", "c@example.jp", "due_reminder", None, {"items": items})
-    report = await drain_outbox(mail_store.outbox, [config], clock=clock, default_server=server)
+    report = await drain_outbox(lite_store.outbox, [config], clock=clock, default_server=server)
     assert report.sent == 2
     english, japanese = catcher.received
     assert english.rcpt_tos == ["a@example.jp", "b@example.jp"]
@@ -108,13 +109,13 @@ async def test_utf8_english_and_several_recipients(mail_store: Store, smtpd, clo
     assert "・吾輩は猫である（返却期限：2026年12月8日（火））" in japanese.text
 
 
-async def test_text_outside_jis_falls_back_to_utf8(mail_store: Store, smtpd, clock) -> None:
+async def test_text_outside_jis_falls_back_to_utf8(lite_store: Store, smtpd, clock) -> None:
     catcher, server = smtpd
-    await Outbox(mail_store.outbox).enqueue(
+    await Outbox(lite_store.outbox).enqueue(
         "akiruno", "k", "a@example.jp", "hold_ready", "ja", {**HOLD, "patron_name": "髙橋 一郎"}
     )
     assert (
-        await drain_outbox(mail_store.outbox, [AKIRUNO], clock=clock, default_server=server)
+        await drain_outbox(lite_store.outbox, [AKIRUNO], clock=clock, default_server=server)
     ).sent == 1
     [got] = catcher.received
     assert got.message.get_content_charset() == "utf-8"
@@ -179,30 +180,30 @@ async def test_failed_after_max_attempts_is_reported(
     ).sent == 1
 
 
-async def test_a_permanent_refusal_fails_at_once(mail_store: Store, smtpd, clock) -> None:
+async def test_a_permanent_refusal_fails_at_once(lite_store: Store, smtpd, clock) -> None:
     catcher, server = smtpd
     catcher.refuse["gone@example.jp"] = "550 5.1.1 no such user"
-    await Outbox(mail_store.outbox).enqueue(
+    await Outbox(lite_store.outbox).enqueue(
         "akiruno", "k", "gone@example.jp", "hold_ready", None, HOLD
     )
-    report = await drain_outbox(mail_store.outbox, [AKIRUNO], clock=clock, default_server=server)
+    report = await drain_outbox(lite_store.outbox, [AKIRUNO], clock=clock, default_server=server)
     assert (report.failed, report.retried) == (1, 0)
-    [mail] = await mail_store.outbox.list()
+    [mail] = await lite_store.outbox.list()
     assert mail.status == "failed" and "550" in (mail.last_error or "")
 
 
 async def test_a_template_variable_missing_fails_loudly(
-    mail_store: Store, smtpd, clock, tmp_path
+    lite_store: Store, smtpd, clock, tmp_path
 ) -> None:
     catcher, server = smtpd
     (tmp_path / "hold_ready.ja.txt").write_text("{{ title }} を {{ no_such_thing }} で\n")
     config = tenant(f'sender = "a@library.example.jp"\ntemplates = "{tmp_path}"')
-    await Outbox(mail_store.outbox).enqueue(
+    await Outbox(lite_store.outbox).enqueue(
         "akiruno", "k", "a@example.jp", "hold_ready", "ja", HOLD
     )
-    report = await drain_outbox(mail_store.outbox, [config], clock=clock, default_server=server)
+    report = await drain_outbox(lite_store.outbox, [config], clock=clock, default_server=server)
     assert report.failed == 1 and catcher.received == []
-    [mail] = await mail_store.outbox.list()
+    [mail] = await lite_store.outbox.list()
     assert "no_such_thing" in (mail.last_error or "")
 
 
@@ -249,13 +250,13 @@ async def test_two_drainers_at_once_send_each_mail_once(
     )
 
 
-async def test_without_smtp_the_mail_is_kept(mail_store: Store, clock) -> None:
-    await Outbox(mail_store.outbox).enqueue(
+async def test_without_smtp_the_mail_is_kept(lite_store: Store, clock) -> None:
+    await Outbox(lite_store.outbox).enqueue(
         "akiruno", "k", "a@example.jp", "hold_ready", None, HOLD
     )
     report = await drain_outbox(
-        mail_store.outbox, [AKIRUNO, tenant(tenant_id="other")], clock=clock
+        lite_store.outbox, [AKIRUNO, tenant(tenant_id="other")], clock=clock
     )
     assert report.unconfigured == ["akiruno", "other"]
-    [mail] = await mail_store.outbox.list()
+    [mail] = await lite_store.outbox.list()
     assert (mail.status, mail.attempts) == ("pending", 0)

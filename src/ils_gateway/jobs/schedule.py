@@ -4,7 +4,8 @@ Several gateway processes may share one store. Each run first takes the job's le
 (``store.leases``) for one interval, so one process runs a given job per interval; if that
 process dies, another takes over once the lease expires. (The jobs are also safe to run twice at
 once — records are deduplicated, purges and releases idempotent — so the lease saves work rather
-than guarding correctness.)
+than guarding correctness.) The outbox drain (``drain_outbox``, see docs/mail.md) takes no lease:
+every process drains, and the outbox's claims give each mail to one of them.
 
 ``jobs_context(intervals)`` is an aiohttp cleanup context: append it after the runtime's
 (``runtime.contexts.install``, which ``create_app`` calls) so it starts after them (it reads

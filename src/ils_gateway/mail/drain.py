@@ -30,7 +30,7 @@ import structlog
 from ils_gateway.domain.clock import Clock
 from ils_gateway.domain.retry import RetryPolicy
 from ils_gateway.mail.message import build_message
-from ils_gateway.mail.smtp import SendFailed, SmtpServer, Transport, send, server_for
+from ils_gateway.mail.smtp import SendFailed, SmtpServer, SmtpSessions, Transport, server_for
 from ils_gateway.mail.templates import MailTemplates, TemplateProblem, mail_language
 from ils_gateway.observability import metrics
 from ils_gateway.store.outbox import OutboxMail, OutboxRepository
@@ -225,13 +225,14 @@ async def drain_outbox(
     default_server: SmtpServer | None = None,
     default_sender: str | None = None,
     settings: DrainSettings = DrainSettings(),
-    transport: Transport = send,
+    transport: Transport | None = None,
 ) -> DrainReport:
     """One drain run over the outbox (see the module's docstring); returns what it did.
 
     ``tenants``: the tenant configurations (their routes are worked out here), or routes from
     ``mail_routes`` (worked out once by a long-running caller). ``transport`` sends one
-    message (``mail.smtp.send``; tests may record instead).
+    message; by default an ``SmtpSessions`` for this run (one connection per SMTP server,
+    closed at the end).
     """
     report = DrainReport()
     if isinstance(tenants, Mapping):
@@ -252,11 +253,32 @@ async def drain_outbox(
         )
     if not routes:
         return report
+    if transport is None:
+        sessions = SmtpSessions()
+        try:
+            return await _drain(repository, routes, report, clock, settings, sessions)
+        finally:
+            await sessions.aclose()
+    return await _drain(repository, routes, report, clock, settings, transport)
+
+
+async def _drain(
+    repository: OutboxRepository,
+    routes: Mapping[str, MailRoute],
+    report: DrainReport,
+    clock: Clock,
+    settings: DrainSettings,
+    transport: Transport,
+) -> DrainReport:
     outcomes: Counter[str] = Counter()
+    # The lease must outlast a batch sent to the slowest server (each send may take a few of its
+    # timeouts: connect, EHLO, STARTTLS, AUTH, DATA), or a live drainer's mails could be taken.
+    slowest = max(route.server.timeout for route in routes.values())
+    lease = max(settings.lease, timedelta(seconds=settings.batch * slowest * 3))
     for _ in range(settings.max_batches):
         claimed = await repository.claim(
             limit=settings.batch,
-            lease=settings.lease,
+            lease=lease,
             max_attempts=settings.retry.attempts,
             tenant_ids=sorted(routes),
         )

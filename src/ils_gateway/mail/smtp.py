@@ -21,12 +21,15 @@ import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import unquote, urlsplit
 
 from ils_gateway.tenants.mail import MailSecurity, SmtpConfig
 
-__all__ = ["SendFailed", "SmtpServer", "Transport", "send", "server_for"]
+if TYPE_CHECKING:
+    from aiosmtplib import SMTP
+
+__all__ = ["SendFailed", "SmtpServer", "SmtpSessions", "Transport", "send", "server_for"]
 
 _SCHEMES: dict[str, MailSecurity] = {"smtp": "none", "smtp+starttls": "starttls", "smtps": "tls"}
 _PORTS: dict[MailSecurity, int] = {"none": 25, "starttls": 587, "tls": 465}
@@ -121,45 +124,122 @@ def _permanent(code: int) -> bool:
     return 500 <= code < 600
 
 
-async def send(
-    server: SmtpServer, message: EmailMessage, sender: str, recipients: Sequence[str]
-) -> list[str]:
-    """Send ``message`` to ``recipients`` (envelope sender ``sender``); returns the recipients
-    the server refused while accepting the others. ``SendFailed`` when nothing was accepted."""
+def _client(server: SmtpServer) -> SMTP:
     import aiosmtplib  # here: a gateway that never sends mail does not load it
 
-    try:
-        refused, _reply = await aiosmtplib.send(
-            message,
-            sender=sender,
-            recipients=list(recipients),
-            hostname=server.host,
-            port=server.port,
-            username=server.username,
-            password=server.password,
-            use_tls=server.security == "tls",
-            start_tls=server.security == "starttls",
-            tls_context=server.tls_context,
-            timeout=server.timeout,
-        )
-    except aiosmtplib.SMTPRecipientsRefused as exc:
+    return aiosmtplib.SMTP(
+        hostname=server.host,
+        port=server.port,
+        username=server.username,
+        password=server.password,
+        use_tls=server.security == "tls",
+        start_tls=server.security == "starttls",
+        tls_context=server.tls_context,
+        timeout=server.timeout,
+    )
+
+
+def _failure(exc: BaseException, server: SmtpServer) -> SendFailed | None:
+    """``exc`` as a ``SendFailed`` (None: not an SMTP or network failure)."""
+    import aiosmtplib
+
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
         codes = [error.code for error in exc.recipients]
         permanent = bool(codes) and all(_permanent(code) for code in codes)
         detail = "; ".join(f"{e.code} {e.message}" for e in exc.recipients)
-        raise SendFailed(f"every recipient refused: {detail}", permanent=permanent) from None
-    except aiosmtplib.SMTPAuthenticationError as exc:
-        raise SendFailed(
+        return SendFailed(f"every recipient refused: {detail}", permanent=permanent)
+    if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
+        return SendFailed(
             f"SMTP authentication failed at {server.describe()}: {exc.code} {exc.message}",
             permanent=False,
-        ) from None
-    except aiosmtplib.SMTPDataError as exc:
-        raise SendFailed(
+        )
+    if isinstance(exc, aiosmtplib.SMTPDataError):
+        return SendFailed(
             f"message refused: {exc.code} {exc.message}", permanent=_permanent(exc.code)
-        ) from None
-    except aiosmtplib.SMTPResponseException as exc:
-        raise SendFailed(f"SMTP error {exc.code} {exc.message}", permanent=False) from None
-    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-        raise SendFailed(
+        )
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return SendFailed(f"SMTP error {exc.code} {exc.message}", permanent=False)
+    if isinstance(exc, aiosmtplib.SMTPException | OSError | TimeoutError):
+        return SendFailed(
             f"SMTP server {server.describe()}: {type(exc).__name__}: {exc}", permanent=False
-        ) from None
+        )
+    return None
+
+
+async def send(
+    server: SmtpServer, message: EmailMessage, sender: str, recipients: Sequence[str]
+) -> list[str]:
+    """Send ``message`` to ``recipients`` (envelope sender ``sender``) on a connection of its
+    own; returns the recipients the server refused while accepting the others. ``SendFailed``
+    when nothing was accepted."""
+    client = _client(server)
+    try:
+        async with client:
+            refused, _reply = await client.send_message(
+                message, sender=sender, recipients=list(recipients)
+            )
+    except Exception as exc:
+        failure = _failure(exc, server)
+        if failure is None:
+            raise
+        raise failure from None
     return sorted(refused)
+
+
+class SmtpSessions:
+    """A ``Transport`` that keeps one connection per SMTP server open across sends (a drain
+    run sends a batch over one connection instead of one each); ``aclose`` when done.
+
+    Any failure closes that server's connection (the next send opens a new one); a connection
+    the server dropped while idle is reopened and the message sent again at once."""
+
+    def __init__(self) -> None:
+        self._clients: dict[tuple[str, int, str, str | None], SMTP] = {}
+        self.connections = 0  # opened so far (tests, logs)
+
+    async def __call__(
+        self, server: SmtpServer, message: EmailMessage, sender: str, recipients: Sequence[str]
+    ) -> list[str]:
+        import aiosmtplib
+
+        key = (server.host, server.port, server.security, server.username)
+        for fresh_try in (False, True):
+            client = self._clients.get(key)
+            if client is None or not client.is_connected or fresh_try:
+                client = None
+            reused = client is not None
+            try:
+                if client is None:
+                    await self._drop(key)
+                    client = _client(server)
+                    self.connections += 1
+                    await client.connect()
+                    self._clients[key] = client
+                refused, _reply = await client.send_message(
+                    message, sender=sender, recipients=list(recipients)
+                )
+                return sorted(refused)
+            except Exception as exc:
+                await self._drop(key)
+                if reused and isinstance(exc, aiosmtplib.SMTPServerDisconnected):
+                    continue  # dropped while idle: once more on a new connection
+                failure = _failure(exc, server)
+                if failure is None:
+                    raise
+                raise failure from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _drop(self, key: tuple[str, int, str, str | None]) -> None:
+        client = self._clients.pop(key, None)
+        if client is not None:
+            client.close()
+
+    async def aclose(self) -> None:
+        """Say QUIT to every open connection (or just close it)."""
+        for key, client in list(self._clients.items()):
+            del self._clients[key]
+            try:
+                if client.is_connected:
+                    await client.quit()
+            except Exception:
+                client.close()

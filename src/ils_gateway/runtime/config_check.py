@@ -269,12 +269,22 @@ def explain_material_types(tenant: TenantConfig) -> list[str]:
 
 def mail_problems(tenant: TenantConfig) -> list[Problem]:
     """``[tenants.mail]``: override templates that are misnamed or do not render with a full
-    sample context (errors); an SMTP password variable that is not set here, or a password
-    that would cross the network unencrypted (warnings)."""
+    sample context (errors); a template directory that is not there, an SMTP password variable
+    that is not set here, or a password that would cross the network unencrypted (warnings)."""
     mail = tenant.mail
     if mail is None:
         return []
-    found = [Problem("mail.templates", message) for message in override_problems(tenant)]
+    found = []
+    if mail.templates is not None and not mail.templates.is_dir():
+        found.append(
+            Problem(
+                "mail.templates",
+                f"not a directory: {mail.templates} (the shipped templates are used)",
+                error=False,
+            )
+        )
+    else:
+        found += [Problem("mail.templates", message) for message in override_problems(tenant)]
     smtp = mail.smtp
     if smtp is not None:
         if smtp.password_env is not None and smtp.password_env not in os.environ:

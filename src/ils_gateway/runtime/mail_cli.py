@@ -24,7 +24,7 @@ from ils_gateway.mail.drain import drain_outbox
 from ils_gateway.runtime.server_settings import ServerSettings, SettingsError, load_server_settings
 from ils_gateway.store import location
 from ils_gateway.store.engine import open_store
-from ils_gateway.store.outbox import STATUSES, OutboxRepository
+from ils_gateway.store.outbox import STATUSES, OutboxRepository, OutboxStatus
 from ils_gateway.tenants.loader import TenantConfigError, load_tenants
 
 __all__ = ["drain_command", "failed_command", "retry_command", "status_command"]
@@ -68,9 +68,9 @@ def status_command(settings_file: Path | None, store_url: str | None) -> None:
     """Count the outbox's mails by tenant and status."""
     settings = _settings(settings_file, store_url=store_url)
 
-    async def run() -> dict[tuple[str, str], int]:
+    async def run() -> dict[tuple[str, OutboxStatus], int]:
         async with _outbox(settings) as outbox:
-            return dict(await outbox.counts())
+            return await outbox.counts()
 
     counts = asyncio.run(run())
     tenants = sorted({tenant for tenant, _ in counts})

@@ -236,8 +236,13 @@ class OutboxRepository:
             return bool(result.rowcount == 1)
 
     async def mark_sent(self, mail: OutboxMail) -> bool:
-        """The claimed ``mail`` was accepted by the SMTP server; False if the claim was lost."""
-        return await self._settle(mail, status="sent", sent_at=self._clock(), last_error=None)
+        """The claimed ``mail`` was accepted by the SMTP server; False if the claim was lost.
+
+        The template's context (names, titles: personal data) is dropped once sent; the row
+        keeps its dedup key, template, recipients and times."""
+        return await self._settle(
+            mail, status="sent", sent_at=self._clock(), last_error=None, context="{}"
+        )
 
     async def mark_retry(self, mail: OutboxMail, error: str, next_attempt_at: datetime) -> bool:
         """The claimed ``mail`` failed this time: pending again from ``next_attempt_at``."""
