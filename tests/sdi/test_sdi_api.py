@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from sdi_support import SECRET, RecordingOutbox, koha_tenant
 
-from conftest import SECRET, RecordingOutbox, koha_tenant
 from ils_gateway.adapters.koha.backend import KohaBackend
 from ils_gateway.api.app import create_app
 from ils_gateway.domain.clock import ManualClock

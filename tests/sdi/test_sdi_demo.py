@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from conftest import SECRET
+from sdi_support import SECRET
+
 from ils_gateway.api.app import create_app
 from ils_gateway.domain.clock import ManualClock
 from ils_gateway.mail.outbox import Outbox

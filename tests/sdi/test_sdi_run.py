@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
+from sdi_support import FixedFeed, RecordingOutbox, koha_tenant
 
-from conftest import FixedFeed, RecordingOutbox, koha_tenant
 from ils_gateway.domain.clock import ManualClock
 from ils_gateway.domain.sdi import NewArrival
 from ils_gateway.domain.vocab import MaterialType
