@@ -135,8 +135,15 @@ async def test_cql_exact_prefix_and_sort(okapi: Okapi) -> None:
 
 
 async def test_unsupported_cql_is_an_error_not_everything(okapi: Okapi) -> None:
-    r = await okapi.get("/users", query="barcode>1")
+    # (barcode>1 is CQL the simulator now evaluates: ordering relations, for createdDate)
+    r = await okapi.get("/users", query="barcode any 1")
     assert r.status_code == 400
+    created = await okapi.get(
+        "/inventory/instances", query='metadata.createdDate>="2025-05-30T00:00:00.000Z"'
+    )
+    assert created.status_code == 200
+    titles = {i["title"] for i in created.json()["instances"]}
+    assert titles == {"星降る町の図書館 7", "夏目漱石全集 第1巻"}
 
 
 async def test_purchase_suggestions_are_not_requests(okapi: Okapi) -> None:

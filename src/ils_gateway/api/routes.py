@@ -25,6 +25,7 @@ from ils_gateway.api.handlers import (
     holds,
     loans,
     notices,
+    sdi,
     sequences,
     session,
     settings,
@@ -41,6 +42,7 @@ from ils_gateway.api.schemas import history as history_schemas
 from ils_gateway.api.schemas import holds as hold_schemas
 from ils_gateway.api.schemas import loans as loan_schemas
 from ils_gateway.api.schemas import notices as notice_schemas
+from ils_gateway.api.schemas import sdi as sdi_schemas
 from ils_gateway.api.schemas import sequences as sequence_schemas
 from ils_gateway.api.schemas import session as session_schemas
 from ils_gateway.api.schemas import settings as settings_schemas
@@ -172,6 +174,17 @@ LIST_ROUTES: tuple[Route, ...] = (
           "Delete one entry", "reading history", status=204),
     Route("DELETE", "/reading-history/entries", history.history_delete_all, "Delete every entry",
           "reading history", response=history_schemas.HistoryDeleted),
+    Route("GET", "/new-arrival-conditions", sdi.sdi_list,
+          "Saved new-arrival conditions (新着図書お知らせ)", "new arrivals",
+          response=sdi_schemas.SdiConditionList),
+    Route("POST", "/new-arrival-conditions", sdi.sdi_create, "Save a new-arrival condition",
+          "new arrivals", sdi_schemas.SdiConditionCreateRequest, sdi_schemas.SdiConditionView,
+          201),
+    Route("PATCH", "/new-arrival-conditions/{condition_id}", sdi.sdi_update,
+          "Change a new-arrival condition", "new arrivals",
+          sdi_schemas.SdiConditionUpdateRequest, sdi_schemas.SdiConditionView),
+    Route("DELETE", "/new-arrival-conditions/{condition_id}", sdi.sdi_delete,
+          "Delete a new-arrival condition", "new arrivals", status=204),
     Route("GET", "/patron/settings", settings.settings_get, "Patron settings", "patron",
           response=settings_schemas.SettingsView),
     Route("PATCH", "/patron/settings", settings.settings_update, "Change patron settings", "patron",

@@ -15,10 +15,12 @@ from typing import Any
 
 from ils_gateway.domain.clock import Clock, system_clock
 from ils_gateway.mail.drain import MailRoute, drain_outbox
+from ils_gateway.mail.outbox import Outbox
 from ils_gateway.runtime.tenant import Gateway, TenantRuntime
 from ils_gateway.services.mylists.history_capture import capture_reading_history
 from ils_gateway.services.mylists.runtime import MyLists
 from ils_gateway.services.mylists.sequence_enforcement import enforce_hold_sequences
+from ils_gateway.services.sdi import run_sdi
 from ils_gateway.tenants.jobs import Cron, Every, Schedule
 
 
@@ -85,6 +87,17 @@ async def _drain(env: JobEnv, tenant: TenantRuntime | None) -> Any:
     return report.as_dict()
 
 
+async def _new_arrivals(env: JobEnv, tenant: TenantRuntime | None) -> Any:
+    assert tenant is not None and env.lists is not None
+    if not tenant.config.sdi.enabled:
+        return "new-arrival alerts off"
+    # run_sdi keeps the tenant's own schedule ([tenants.sdi] schedule, e.g. "sat 15:30"): this
+    # job only asks it often whether a scheduled instant has passed since its last run.
+    store = env.lists.store
+    report = await run_sdi(tenant.config, env.clock(), store=store, outbox=Outbox(store.outbox))
+    return report
+
+
 def _notices(event: str) -> JobRun:
     async def run(env: JobEnv, tenant: TenantRuntime | None) -> Any:
         assert tenant is not None
@@ -128,6 +141,13 @@ JOBS: dict[str, JobSpec] = {
             run=_drain,
             locked=False,
             needs_mail=True,
+        ),
+        JobSpec(
+            "send_new_arrival_alerts",
+            "New-arrival (SDI) mails at each tenant's schedule, one per patron with matches.",
+            per_tenant=True,
+            schedule=Every(900),
+            run=_new_arrivals,
         ),
         JobSpec(
             "notices_hold_ready",

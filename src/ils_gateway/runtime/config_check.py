@@ -359,6 +359,8 @@ def check(path: Path, show_rules: bool) -> None:
         click.echo(
             f"  {tenant.id}: {tenant.name} (backend {tenant.backend.kind}, e-library {elibrary})"
         )
+        if tenant.sdi.enabled:
+            click.echo(f"    {tenant.sdi.describe(tenant.backend.kind, tenant.timezone)}")
         if show_rules:
             for line in [*explain(tenant.policy), *explain_material_types(tenant)]:
                 click.echo(f"    {line}")

@@ -16,9 +16,12 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from aiohttp import web
+
 from ils_gateway.domain.clock import Clock, RunningClock
 from ils_gateway.runtime.settings import GatewaySettings
 from ils_gateway.simulators.library import SimulatedLibrary
+from ils_gateway.simulators.opac import FEED_PATH, create_opac_app
 from ils_gateway.simulators.sample_data import DEFAULT_SEED, SAMPLE_NOW, build_sample_data
 from ils_gateway.simulators.sip2_acs import SimulatedACS, start_sip2_simulator
 from ils_gateway.sip2.server import SIP2Server
@@ -26,8 +29,15 @@ from ils_gateway.tenants.backends import Sip2Backend
 from ils_gateway.tenants.demo import demo_tenant
 from ils_gateway.tenants.loader import TenantRegistry
 from ils_gateway.tenants.models import TenantConfig
+from ils_gateway.tenants.sdi import SdiConfig, SdiFeedConfig
 
-__all__ = ["RunningClock", "embedded_settings", "start_demo_sip2"]
+__all__ = [
+    "RunningClock",
+    "embedded_settings",
+    "start_demo_opac",
+    "start_demo_sip2",
+    "with_demo_sdi",
+]
 
 
 async def start_demo_sip2(
@@ -49,6 +59,29 @@ async def start_demo_sip2(
     return server, acs, demo_tenant(server.port, server.host)
 
 
+async def start_demo_opac(library: SimulatedLibrary) -> tuple[web.AppRunner, str]:
+    """The OPAC new-arrival feed (RSS) over ``library`` on 127.0.0.1 (a free port): the
+    runner (clean it up to stop) and the feed's URL."""
+    runner = web.AppRunner(create_opac_app(library), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    return runner, f"http://127.0.0.1:{port}{FEED_PATH}"
+
+
+def with_demo_sdi(tenant: TenantConfig, feed_url: str) -> TenantConfig:
+    """The demo tenant with new-arrival alerts on (Akiruno's schedule, Saturday 15:30), read
+    from the simulated OPAC's RSS feed (a SIP2 library system lists no new arrivals)."""
+    sdi = SdiConfig(
+        enabled=True,
+        schedule="sat 15:30",
+        max_conditions=10,
+        feed=SdiFeedConfig.model_validate({"url": feed_url, "format": "rss"}),
+    )
+    return tenant.model_copy(update={"sdi": sdi})
+
+
 async def embedded_settings(
     *,
     clock: Clock | None = None,
@@ -67,12 +100,15 @@ async def embedded_settings(
     clock = clock or RunningClock(now)
     library = SimulatedLibrary(build_sample_data(DEFAULT_SEED, now), clock)
     server, acs, tenant = await start_demo_sip2(library, latency=sip2_latency)
+    opac, feed_url = await start_demo_opac(library)
+    tenant = with_demo_sdi(tenant, feed_url)
 
     async def stop_simulator() -> AsyncIterator[None]:
         try:
             yield
         finally:
             await server.aclose()
+            await opac.cleanup()
 
     if not elibrary:
         tenant = tenant.model_copy(update={"elibrary": None})

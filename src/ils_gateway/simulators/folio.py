@@ -35,7 +35,7 @@ import json
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -57,7 +57,7 @@ from ils_gateway.simulators.folio_records import (
     service_point_json,
     user_json,
 )
-from ils_gateway.simulators.library import Operation, SimulatedLibrary
+from ils_gateway.simulators.library import TOKYO, Operation, SimulatedLibrary
 from ils_gateway.simulators.outcomes import (
     HoldView,
     PatronBlock,
@@ -68,7 +68,7 @@ from ils_gateway.simulators.outcomes import (
     UnknownRecord,
 )
 from ils_gateway.simulators.policy import HoldState
-from ils_gateway.simulators.records import ContactMethod, ItemStatus
+from ils_gateway.simulators.records import Biblio, ContactMethod, ItemStatus
 
 TOKEN_LIFETIME = 600
 REFRESH_LIFETIME = 604800
@@ -1098,6 +1098,32 @@ async def get_holdings(request: web.Request) -> web.Response:
     return _text(404, "Not Found")
 
 
+def instance_json(biblio: Biblio, library: SimulatedLibrary) -> dict[str, Any]:
+    """An inventory instance (mod-inventory ramls/instance.json): the title record, with the
+    ``metadata`` every FOLIO record carries (raml-util/schemas/metadata.schema). Its
+    ``createdDate`` is the day its first copy was received (受入日, 10:00 Tokyo), or a day long
+    before the sample's for titles held for years."""
+    days = [i.acquired for i in library.data.items if i.biblio_id == biblio.id and i.acquired]
+    created = (datetime.combine(min(days), time(10), TOKYO) if days else _LONG_HELD).astimezone(UTC)
+    stamp = created.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return {
+        "id": folio_id("instance", biblio.id),
+        "title": biblio.title,
+        "contributors": [{"name": biblio.author}] if biblio.author else [],
+        "publication": [{"publisher": biblio.publisher, "dateOfPublication": str(biblio.year)}]
+        if biblio.publisher
+        else [],
+        # newer mod-inventory: subjects as objects with a value (older: plain strings)
+        "subjects": [{"value": s} for s in biblio.subjects],
+        "source": "FOLIO",
+        "instanceTypeId": folio_id("instance-type", "text"),
+        "metadata": {"createdDate": stamp, "updatedDate": stamp},
+    }
+
+
+_LONG_HELD = datetime(2020, 4, 1, tzinfo=UTC)
+
+
 async def get_instance(request: web.Request) -> web.Response:
     """GET /inventory/instances/{instanceId} (mod-inventory ramls/instance.json)."""
     library = _lib(request)
@@ -1105,18 +1131,15 @@ async def get_instance(request: web.Request) -> web.Response:
         biblio = library.biblio(_biblio_by_uuid(library, request.match_info["id"]))
     except UnknownRecord:
         return _text(404, "Not found")
-    return web.json_response(
-        {
-            "id": folio_id("instance", biblio.id),
-            "title": biblio.title,
-            "contributors": [{"name": biblio.author}] if biblio.author else [],
-            "publication": [{"publisher": biblio.publisher, "dateOfPublication": str(biblio.year)}]
-            if biblio.publisher
-            else [],
-            "source": "FOLIO",
-            "instanceTypeId": folio_id("instance-type", "text"),
-        }
-    )
+    return web.json_response(instance_json(biblio, library))
+
+
+async def list_instances(request: web.Request) -> web.Response:
+    """GET /inventory/instances (mod-inventory ramls/inventory.raml): CQL over instances, e.g.
+    ``metadata.createdDate>="2025-05-24T15:00:00.000Z" sortby metadata.createdDate`` for the
+    titles added since a moment (new-arrival alerts)."""
+    library = _lib(request)
+    return _collection(request, "instances", [instance_json(b, library) for b in library.biblios()])
 
 
 # -- app ----------------------------------------------------------------------------------
@@ -1246,6 +1269,7 @@ def create_folio_app(
     r.add_get("/service-points", list_service_points)
     r.add_get("/inventory/items", list_items)
     r.add_get("/inventory/items/{id}", get_item)
+    r.add_get("/inventory/instances", list_instances)
     r.add_get("/inventory/instances/{id}", get_instance)
     r.add_get("/holdings-storage/holdings", list_holdings)
     r.add_get("/holdings-storage/holdings/{id}", get_holdings)

@@ -3,8 +3,10 @@
 FOLIO's storage modules translate CQL to SQL (RMB's CQL2PgJSON); the simulator evaluates the
 same queries on the records' JSON instead. Supported: ``index==value`` (exact; an unescaped
 ``*`` at the end is a prefix), ``index=value`` (every word of the value is in the field),
-``index<>value``, ``and``, ``or``, ``not``, parentheses, ``cql.allRecords=1`` and a trailing
-``sortby index[/sort.descending]``. Values are quoted (``"..."`` with ``\\`` escapes) or bare.
+``index<>value``, the ordering relations ``<``, ``<=``, ``>``, ``>=`` (compared as text,
+which orders FOLIO's ISO 8601 timestamps such as ``metadata.createdDate``), ``and``, ``or``,
+``not``, parentheses, ``cql.allRecords=1`` and a trailing ``sortby index[/sort.descending]``.
+Values are quoted (``"..."`` with ``\\`` escapes) or bare.
 Indexes are dotted paths into the record (``status.name``). Anything else is a
 ``CqlError``, which FOLIO answers with an error status, never with a silent match-all.
 """
@@ -19,7 +21,7 @@ Record = dict[str, Any]
 Predicate = Callable[[Record], bool]
 
 _TOKEN = re.compile(
-    r'\s*(?:(?P<lp>\()|(?P<rp>\))|(?P<rel>==|<>|=)|"(?P<q>(?:[^"\\]|\\.)*)"|(?P<w>[^\s()="<>]+))'
+    r'\s*(?:(?P<lp>\()|(?P<rp>\))|(?P<rel>==|<>|<=|>=|<|>|=)|"(?P<q>(?:[^"\\]|\\.)*)"|(?P<w>[^\s()="<>]+))'
 )
 
 
@@ -70,6 +72,14 @@ def _exact(term: str) -> Callable[[str], bool]:
 def _words(term: str) -> Callable[[str], bool]:
     words = re.sub(r"\\(.)", r"\1", term).lower().split()
     return lambda v: all(w in v.lower().split() for w in words)
+
+
+_ORDERING: dict[str, Callable[[str, str], bool]] = {
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+}
 
 
 class _Parser:
@@ -127,6 +137,15 @@ class _Parser:
             raise CqlError(f"expected a value after {index}{relation}")
         if index == "cql.allRecords":
             return lambda r: True
+        if relation in _ORDERING:
+            literal = re.sub(r"\\(.)", r"\1", term)
+            compare = _ORDERING[relation]
+
+            def ordered(record: Record) -> bool:
+                found = _text(_field(record, index))
+                return found is not None and compare(found, literal)
+
+            return ordered
         match = _exact(term) if relation in ("==", "<>") else _words(term)
 
         def test(record: Record) -> bool:

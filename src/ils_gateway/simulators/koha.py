@@ -240,6 +240,7 @@ def item_json(item: ItemInfo) -> dict[str, Any]:
         "damaged_status": 0,
         "checked_out_date": item.checked_out.isoformat() if item.checked_out else None,
         "holds_count": item.hold_queue_length,
+        "acquisition_date": item.acquired.isoformat() if item.acquired else None,
     }
 
 
@@ -421,6 +422,10 @@ def _q_matches(row: dict[str, Any], query: Any) -> bool:
                     ok = value in {_text(o) for o in operand}
                 elif op in ("=", "-eq"):
                     ok = value == _text(operand)
+                elif op in _ORDERING:
+                    # SQL::Abstract's comparison operators; ISO dates order as text (null never
+                    # matches, as in SQL). New arrivals: {"acquisition_date": {">=": day}}.
+                    ok = value is not None and _ORDERING[op](value, _text(operand))
                 elif op == "like":
                     pattern = str(operand)
                     ok = _like(value, pattern.strip("%"), _like_mode(pattern))
@@ -431,6 +436,14 @@ def _q_matches(row: dict[str, Any], query: Any) -> bool:
         elif value != _text(condition):
             return False
     return True
+
+
+_ORDERING: dict[str, Any] = {
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+}
 
 
 def _like_mode(pattern: str) -> str:

@@ -989,6 +989,7 @@ class SimulatedLibrary:
             hold_pickup=found.pickup if found else None,
             checked_out=loan.checked_out.date() if loan else None,
             renewals=loan.renewals if loan else None,
+            acquired=item.acquired,
             loan_branch=loan.branch if loan else None,
         )
 

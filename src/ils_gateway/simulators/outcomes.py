@@ -251,6 +251,7 @@ class ItemInfo:
     checked_out: date | None = None  # the day the open loan began (Koha's checked_out_date)
     renewals: int | None = None  # renewals of the open loan (None: not on loan)
     loan_branch: str | None = None  # where the open loan was made (a branch or bookmobile)
+    acquired: date | None = None  # 受入日: the day the copy was added (new arrivals)
 
 
 @dataclass(frozen=True)

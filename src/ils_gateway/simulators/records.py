@@ -92,6 +92,11 @@ class Biblio:
     year: int | None = None
     series: str | None = None
     volume: int | None = None
+    # New-arrival alerts (SDI): subject headings and the kana readings (ヨミ) of title and author,
+    # as a Japanese catalogue (JAPAN/MARC, NCR) records them; empty where the sample has none.
+    subjects: list[str] = field(default_factory=list)
+    title_kana: str = ""
+    author_kana: str = ""
 
 
 @dataclass
@@ -107,6 +112,7 @@ class Item:
     status: ItemStatus = ItemStatus.AVAILABLE
     not_for_loan: bool = False  # reference-only (禁帯出)
     interlibrary_from: str | None = None  # lending library of an inter-library loan
+    acquired: date | None = None  # 受入日 (Koha's acquisition_date); None: long held
 
 
 @dataclass

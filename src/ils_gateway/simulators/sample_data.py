@@ -119,6 +119,52 @@ _SERIES = [
     for n, part in enumerate(["旧石器から古墳", "飛鳥・奈良", "平安", "鎌倉・室町", "戦国"], 1)
 ]
 
+
+@dataclass(frozen=True)
+class _Arrival:
+    """A title received recently (新着), with the reading (ヨミ) and subjects a catalogue keeps."""
+
+    key: str
+    title: str
+    title_kana: str
+    author: str
+    author_kana: str
+    item_type: ItemType
+    publisher: str
+    year: int
+    subjects: tuple[str, ...]
+    call: str
+    days_ago: int  # received this many days before the dataset's day
+
+
+# New arrivals (SDI): dates relative to the dataset's day, so a run "now" finds them. One title
+# is written in full-width letters, as Japanese catalogues often do, to show width folding.
+NEW_ARRIVALS: list[_Arrival] = [
+    _Arrival("n_hoshi7", "星降る町の図書館 7", "ホシフル マチ ノ トショカン", "月島あかり",
+             "ツキシマ アカリ", ItemType.BOOK, "青葉書房", 2025, ("小説", "日本文学"),
+             "913.6/ツ", 2),
+    _Arrival("n_soseki", "夏目漱石全集 第1巻", "ナツメ ソウセキ ゼンシュウ", "夏目漱石",
+             "ナツメ ソウセキ", ItemType.BOOK, "岩波書店", 2025, ("日本文学", "全集"),
+             "918.68/ナ", 3),
+    _Arrival("n_python", "ＰＹＴＨＯＮではじめるデータ分析", "パイソン デ ハジメル データ ブンセキ",
+             "山田太郎", "ヤマダ タロウ", ItemType.BOOK, "技術の森社", 2025,
+             ("プログラミング", "データ分析"), "007.64/ヤ", 4),
+    _Arrival("n_jazz", "ジャズ名盤ベスト50", "ジャズ メイバン ベスト ゴジュウ",
+             "みどり市民ジャズ楽団", "ミドリ シミン ジャズ ガクダン", ItemType.CD,
+             "みどりレコード", 2025,
+             ("ジャズ", "音楽"), "764.7/ミ", 5),
+    _Arrival("n_yodaka", "よだかの星", "ヨダカ ノ ホシ", "宮沢賢治", "ミヤザワ ケンジ",
+             ItemType.PICTURE_BOOK, "こぐま社", 2025, ("絵本", "日本文学"), "E/ミ", 6),
+    _Arrival("n_edo", "日本の歴史 6 江戸", "ニホン ノ レキシ", "歴史教育研究会 編",
+             "レキシ キョウイク ケンキュウカイ", ItemType.BOOK, "学びの森出版", 2025,
+             ("日本史", "江戸時代"), "210.5/ニ", 9),
+    _Arrival("n_zekkei", "世界の絶景 映像の旅", "セカイ ノ ゼッケイ", "旅と映像編集部",
+             "タビ ト エイゾウ ヘンシュウブ", ItemType.DVD, "みどり映像", 2025,
+             ("旅行", "紀行"), "290.9/セ", 12),
+    _Arrival("n_toshokan", "図書館のしごと", "トショカン ノ シゴト", "川村真理",
+             "カワムラ マリ", ItemType.BOOK, "青葉書房", 2025, ("図書館",), "010/カ", 40),
+]  # fmt: skip
+
 CATALOGUE: list[_Title] = [
     _t("kokoro", "こころ", "夏目漱石", ItemType.BOOK, "岩波書店", 1989, (3, 4), "913.6/ナ"),
     _t("botchan", "坊っちゃん", "夏目漱石", ItemType.BOOK, "新潮社", 2003, (2, 4), "913.6/ナ"),
@@ -610,6 +656,7 @@ class _Builder:
         self.clock.now = self.now
         self.lib.advance()
         self._finish_patrons(data)
+        self._new_arrivals(data)
         return data
 
     # -- records written directly ------------------------------------------------------
@@ -757,6 +804,40 @@ class _Builder:
         by_card["1000000003"].expiry_date = today - timedelta(days=62)
         by_card["1000000004"].temporary_password = True
         by_card["1000000008"].last_activity = _years_ago(today, 3) - timedelta(days=61)
+
+    def _new_arrivals(self, data: LibraryData) -> None:
+        """Titles received in the last weeks (受入), for new-arrival alerts (SDI). Written last,
+        with no draw from the seeded generator, so the rest of the dataset is unchanged."""
+        today = self.now.date()
+        serial = max(i.id for i in data.items)
+        for title in NEW_ARRIVALS:
+            biblio_id = len(data.biblios) + 1
+            self.biblio_ids[title.key] = biblio_id
+            data.biblios.append(
+                Biblio(
+                    id=biblio_id,
+                    title=title.title,
+                    author=title.author,
+                    item_type=title.item_type,
+                    publisher=title.publisher,
+                    year=title.year,
+                    subjects=list(title.subjects),
+                    title_kana=title.title_kana,
+                    author_kana=title.author_kana,
+                )
+            )
+            serial += 1
+            data.items.append(
+                Item(
+                    id=serial,
+                    barcode=f"29{serial:08d}",
+                    biblio_id=biblio_id,
+                    home_branch="CEN",
+                    location="CEN",
+                    call_number=title.call,
+                    acquired=today - timedelta(days=title.days_ago),
+                )
+            )
 
     # -- circulation through the model -------------------------------------------------
 

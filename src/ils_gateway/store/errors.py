@@ -61,6 +61,14 @@ class ShelfItemLimitExceeded(LimitExceeded):
     """The bookshelf already holds as many items as the library allows."""
 
 
+class SdiConditionNotFound(RecordNotFound):
+    """No saved new-arrival condition with this id belongs to the patron."""
+
+
+class SdiConditionLimitExceeded(LimitExceeded):
+    """The patron already has as many new-arrival conditions as the library allows."""
+
+
 class AlreadyPresent(StoreError):
     """The thing would appear twice where it must be unique."""
 

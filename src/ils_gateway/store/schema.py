@@ -243,6 +243,34 @@ job_leases = Table(
     PrimaryKeyConstraint("name"),
 )
 
+# New-arrival alerts (SDI, 新着図書お知らせ; issue 18): a patron's saved conditions. Personal data:
+# filed under the keyed patron hash like the shelves, shown to that patron only.
+sdi_conditions = Table(
+    "sdi_conditions",
+    metadata,
+    Column("condition_id", String(32), primary_key=True),
+    *_owner(),
+    Column("name", Text, nullable=False),
+    Column("author", Text, nullable=True),
+    Column("title_words", Text, nullable=True),
+    Column("subject", Text, nullable=True),
+    Column("material_type", String(32), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Index("ix_sdi_conditions_owner", "tenant_id", "patron_key"),
+)
+
+# Per tenant, where the next new-arrival run starts: the end of the last run whose mails were
+# all enqueued (advanced only then, so a crash mid-run repeats the window rather than skip it).
+sdi_runs = Table(
+    "sdi_runs",
+    metadata,
+    Column("tenant_id", String(TENANT), nullable=False),
+    Column("since", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id"),
+)
+
 # The mail outbox (issue 18): one row per mail to send. ``dedup_key`` is unique per tenant, so
 # one event is queued once however many processes see it; a drainer claims due rows (status
 # "sending", ``claim_token`` and ``lease_until``), sends, and marks them sent, or back to

@@ -21,6 +21,7 @@ from ils_gateway.store.patron_keys import PatronKeys
 from ils_gateway.store.reading_history import KdfParams, ReadingHistoryRepository
 from ils_gateway.store.records import PatronRef
 from ils_gateway.store.roster import LeaseRepository, RosterRepository
+from ils_gateway.store.sdi import SdiRepository
 from ils_gateway.store.sequences import HoldSequenceRepository
 from ils_gateway.store.settings import PatronSettingsRepository
 from ils_gateway.store.shelves import ShelfRepository
@@ -51,6 +52,7 @@ class Store:
         self.reading_history = ReadingHistoryRepository(db, secret=secret, kdf=kdf)
         self.roster = RosterRepository(db, secret=secret, clock=clock)
         self.leases = LeaseRepository(db, clock)
+        self.sdi = SdiRepository(db, clock)
         self.outbox = OutboxRepository(db, clock)
         self.job_runs = JobRunRepository(db)
         self.notice_preferences = NoticePreferencesRepository(db, clock)

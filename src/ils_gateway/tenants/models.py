@@ -23,6 +23,7 @@ from ils_gateway.tenants.mail import MailConfig
 from ils_gateway.tenants.materials import MaterialTypeMap
 from ils_gateway.tenants.notices import NoticeConfig
 from ils_gateway.tenants.policy import Policy
+from ils_gateway.tenants.sdi import SdiConfig
 
 
 class LabelsConfig(BaseModel):
@@ -82,6 +83,9 @@ class TenantConfig(BaseModel):
         description="opening hours, closed days, holidays and closures (GET …/calendar, due"
         " dates on closed days, next opening day); None: the gateway knows no calendar",
     )
+    sdi: SdiConfig = Field(
+        SdiConfig(), description="new-arrival alerts (新着図書お知らせ): schedule, limit, feed"
+    )
     mail: MailConfig | None = Field(
         None,
         description="patron mail: sender, reply-to, signature, encoding, SMTP server; None:"
@@ -120,6 +124,15 @@ class TenantConfig(BaseModel):
         )
         if problem is not None:
             raise ValueError(problem)
+        return self
+
+    @model_validator(mode="after")
+    def _sdi_has_a_source(self) -> Self:
+        if self.sdi.enabled and self.sdi.feed is None and self.backend.kind == "sip2":
+            raise ValueError(
+                "sdi.feed: a SIP2 library system lists no new arrivals; give the OPAC's feed "
+                "([tenants.sdi.feed] url, format = rss or sru) or set sdi.enabled = false"
+            )
         return self
 
 

@@ -17,6 +17,7 @@ from ils_gateway.store import errors as store
 _LIMITED_LISTS: dict[type[store.LimitExceeded], str] = {
     store.ShelfLimitExceeded: "shelves",
     store.ShelfItemLimitExceeded: "shelf_items",
+    store.SdiConditionLimitExceeded: "sdi_conditions",
 }
 
 
