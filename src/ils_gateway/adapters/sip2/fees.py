@@ -38,7 +38,9 @@ _SWYER_B = re.compile(
     r"Fine-Type:\s*(?P<type>[^,]*)(?:,\s*Title:\s*(?P<title>.*))?$",
     re.IGNORECASE,
 )
-_THREE_M = re.compile(rf"^(?P<id>\S+)\s+(?P<amount>{_AMOUNT})\s+\"(?P<type>[^\"]*)\"\s*(?P<title>.*)$")
+_THREE_M = re.compile(
+    rf"^(?P<id>\S+)\s+(?P<amount>{_AMOUNT})\s+\"(?P<type>[^\"]*)\"\s*(?P<title>.*)$"
+)
 _AMOUNT_FIRST = re.compile(rf"^(?P<amount>{_AMOUNT})\s+(?P<rest>.*)$")
 _AMOUNT_LAST = re.compile(rf"^(?P<rest>.*?)\s*(?P<amount>{_AMOUNT})$")
 # A barcode in a description ("弁償金 (紛失資料 2100000088)", Koha's "<title> <barcode>").
@@ -160,7 +162,8 @@ def fee_account(
             continue
         fees.append(fee)
     if fee_amount is None or not fee_amount.strip():
-        return FeeAccount(fees=tuple(fees), total=sum(f.amount for f in fees), unreadable=unreadable)
+        total = sum(f.amount for f in fees)
+        return FeeAccount(fees=tuple(fees), total=total, unreadable=unreadable)
     total = _amount(fee_amount)
     if total is None:
         raise BackendProtocolError(
