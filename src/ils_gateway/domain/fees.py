@@ -12,6 +12,7 @@ The gateway takes no payments: a patron pays at the library (``FeeSummary.paymen
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Literal, Self
@@ -29,6 +30,7 @@ __all__ = [
     "FeeBlockSource",
     "FeeSummary",
     "Payment",
+    "fee_type_from_text",
     "yen",
 ]
 
@@ -59,6 +61,33 @@ def yen(value: object) -> int | None:
     return int(number.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
+# Words for each fee type: SIP2 ACSs' (Evergreen LOST/FINE/FEE, Koha debit types), English
+# descriptions, the libraries' Japanese ones. The first match wins, in this order.
+_TYPE_WORDS: tuple[tuple[re.Pattern[str], FeeType], ...] = tuple(
+    (re.compile(pattern, re.IGNORECASE), fee_type)
+    for pattern, fee_type in (
+        (r"汚損|破損|損傷|\bdamage", FeeType.DAMAGED_ITEM),
+        (r"紛失|\blost\b|lost materials|replacement|弁償", FeeType.LOST_ITEM),
+        (r"延滞|\boverdue|\bfine\b", FeeType.OVERDUE),
+        (r"カード.{0,4}再発行|card.{0,12}(replace|reissue)|new_card", FeeType.CARD_REPLACEMENT),
+        (r"予約.{0,2}手数料|\breserve\b|hold fee", FeeType.HOLD_FEE),
+        (r"手数料|processing", FeeType.PROCESSING),
+        (r"\brent", FeeType.RENTAL),
+    )
+)
+
+
+def fee_type_from_text(*texts: str | None) -> FeeType:
+    """The fee type a line's words name (OTHER when none)."""
+    for text in texts:
+        if not text:
+            continue
+        for pattern, fee_type in _TYPE_WORDS:
+            if pattern.search(text):
+                return fee_type
+    return FeeType.OTHER
+
+
 class Fee(_Frozen):
     """One charge on the patron's account, as the library system lists it."""
 
@@ -84,7 +113,10 @@ class FeeAccount(_Frozen):
     """
 
     fees: tuple[Fee, ...] = ()
-    total: int = Field(description="yen owed in all, per the library system")
+    total: int = Field(ge=0, description="yen owed in all, per the library system")
+    credit: int = Field(
+        0, ge=0, description="yen the library holds for the patron (Koha's outstanding credits)"
+    )
     unreadable: int = Field(0, ge=0, description="charges listed that could not be read")
 
     @property
@@ -94,8 +126,8 @@ class FeeAccount(_Frozen):
 
     @property
     def items_match(self) -> bool:
-        """True when the listed charges add up to the backend's total."""
-        return self.unreadable == 0 and self.items_total == self.total
+        """True when the listed charges, less any credit, add up to the backend's total."""
+        return self.unreadable == 0 and max(0, self.items_total - self.credit) == self.total
 
 
 class BlockedAction(StrEnum):
@@ -140,6 +172,7 @@ class FeeSummary(_Frozen):
 
     fees: tuple[Fee, ...]
     total: int = Field(description="yen owed in all (the library system's figure)")
+    credit: int = Field(0, description="yen the library holds for the patron, set against it")
     currency: Literal["JPY"] = CURRENCY
     items_total: int = Field(description="the sum of the listed charges")
     items_match: bool = Field(

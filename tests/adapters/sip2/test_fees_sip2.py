@@ -9,9 +9,10 @@ import pytest
 
 from ils_gateway.adapters.base import Capability
 from ils_gateway.adapters.sip2.backend import Sip2Backend
-from ils_gateway.adapters.sip2.fees import fee_account, fee_type_from_text, parse_fine_item
+from ils_gateway.adapters.sip2.fees import fee_account, parse_fine_item
 from ils_gateway.adapters.sip2.mapping import patron_from_64
 from ils_gateway.domain.errors import BackendProtocolError, NotFound
+from ils_gateway.domain.fees import fee_type_from_text
 from ils_gateway.domain.models import Patron
 from ils_gateway.domain.vocab import FeeType
 from ils_gateway.sip2.codec import CodecSettings, parse

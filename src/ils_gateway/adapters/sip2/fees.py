@@ -25,10 +25,9 @@ from collections.abc import Sequence
 from typing import Literal
 
 from ils_gateway.domain.errors import BackendProtocolError
-from ils_gateway.domain.fees import CURRENCY, Fee, FeeAccount, yen
-from ils_gateway.domain.vocab import FeeType
+from ils_gateway.domain.fees import CURRENCY, Fee, FeeAccount, fee_type_from_text, yen
 
-__all__ = ["FineItemFormat", "fee_account", "fee_type_from_text", "parse_fine_item"]
+__all__ = ["FineItemFormat", "fee_account", "parse_fine_item"]
 
 FineItemFormat = Literal["auto", "koha", "evergreen_legacy", "3m", "swyer_b"]
 
@@ -45,32 +44,6 @@ _AMOUNT_FIRST = re.compile(rf"^(?P<amount>{_AMOUNT})\s+(?P<rest>.*)$")
 _AMOUNT_LAST = re.compile(rf"^(?P<rest>.*?)\s*(?P<amount>{_AMOUNT})$")
 # A barcode in a description ("弁償金 (紛失資料 2100000088)", Koha's "<title> <barcode>").
 _BARCODE = re.compile(r"(?<![\d.,])(\d{6,14})(?![\d.,])")
-
-# Words for each fee type: SIP2's own (Evergreen LOST/FINE/FEE, Koha debit types), English
-# descriptions, the libraries' Japanese ones. The first match wins, in this order.
-_TYPE_WORDS: tuple[tuple[re.Pattern[str], FeeType], ...] = tuple(
-    (re.compile(pattern, re.IGNORECASE), fee_type)
-    for pattern, fee_type in (
-        (r"汚損|破損|損傷|\bdamage", FeeType.DAMAGED_ITEM),
-        (r"紛失|\blost\b|lost materials|replacement|弁償", FeeType.LOST_ITEM),
-        (r"延滞|\boverdue|\bfine\b", FeeType.OVERDUE),
-        (r"カード.{0,4}再発行|card.{0,12}(replace|reissue)|new_card", FeeType.CARD_REPLACEMENT),
-        (r"予約.{0,2}手数料|\breserve\b|hold fee", FeeType.HOLD_FEE),
-        (r"手数料|processing", FeeType.PROCESSING),
-        (r"\brent", FeeType.RENTAL),
-    )
-)
-
-
-def fee_type_from_text(*texts: str | None) -> FeeType:
-    """The fee type a line's words name (OTHER when none)."""
-    for text in texts:
-        if not text:
-            continue
-        for pattern, fee_type in _TYPE_WORDS:
-            if pattern.search(text):
-                return fee_type
-    return FeeType.OTHER
 
 
 def _amount(text: str) -> int | None:
@@ -163,11 +136,17 @@ def fee_account(
         fees.append(fee)
     if fee_amount is None or not fee_amount.strip():
         total = sum(f.amount for f in fees)
-        return FeeAccount(fees=tuple(fees), total=total, unreadable=unreadable)
+        # A negative BV is money the library holds for the patron (a credit), not a debt.
+    return FeeAccount(
+        fees=tuple(fees), total=max(total, 0), credit=max(-total, 0), unreadable=unreadable
+    )
     total = _amount(fee_amount)
     if total is None:
         raise BackendProtocolError(
             "The library system sent an unreadable amount owed.",
             operator_detail=f"SIP2 64: BV={fee_amount!r} is not a number",
         )
-    return FeeAccount(fees=tuple(fees), total=total, unreadable=unreadable)
+    # A negative BV is money the library holds for the patron (a credit), not a debt.
+    return FeeAccount(
+        fees=tuple(fees), total=max(total, 0), credit=max(-total, 0), unreadable=unreadable
+    )
