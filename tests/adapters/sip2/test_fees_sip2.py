@@ -158,3 +158,8 @@ async def test_nothing_owed(backend: Sip2Backend) -> None:
 async def test_unknown_patron(backend: Sip2Backend) -> None:
     with pytest.raises(NotFound):
         await backend.list_fees(_patron("1999999999"))
+
+
+def test_negative_bv_is_a_credit() -> None:
+    account = fee_account([], "-300.00", "JPY")
+    assert (account.total, account.credit, account.items_match) == (0, 300, True)

@@ -136,10 +136,7 @@ def fee_account(
         fees.append(fee)
     if fee_amount is None or not fee_amount.strip():
         total = sum(f.amount for f in fees)
-        # A negative BV is money the library holds for the patron (a credit), not a debt.
-    return FeeAccount(
-        fees=tuple(fees), total=max(total, 0), credit=max(-total, 0), unreadable=unreadable
-    )
+        return FeeAccount(fees=tuple(fees), total=total, unreadable=unreadable)
     total = _amount(fee_amount)
     if total is None:
         raise BackendProtocolError(
