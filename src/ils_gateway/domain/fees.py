@@ -34,7 +34,7 @@ __all__ = [
     "yen",
 ]
 
-CURRENCY = "JPY"
+CURRENCY: Literal["JPY"] = "JPY"
 
 
 class _Frozen(BaseModel):

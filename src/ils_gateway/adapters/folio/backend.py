@@ -123,7 +123,7 @@ _ITEM_REQUEST_TYPES = ("Page", "Hold", "Recall")
 _R = TypeVar("_R", FolioUser, FolioRequest, FolioInventoryItem, FolioHoldings, FolioInstance)
 _log = structlog.get_logger(__name__)
 
-_Owned = TypeVar("_Owned", FolioLoan, FolioRequest)
+_Owned = TypeVar("_Owned", FolioLoan, FolioRequest, mapping.FolioAccount)
 
 # Why FOLIO's circulation APIs (as this adapter uses them) lack what they lack.
 _SELF_CHECK = Unavailable("FOLIO adapter: use SIP2 (edge-sip2) for self-check")

@@ -135,8 +135,8 @@ def fee_account(
             continue
         fees.append(fee)
     if fee_amount is None or not fee_amount.strip():
-        total = sum(f.amount for f in fees)
-        return FeeAccount(fees=tuple(fees), total=total, unreadable=unreadable)
+        summed = sum(f.amount for f in fees)
+        return FeeAccount(fees=tuple(fees), total=summed, unreadable=unreadable)
     total = _amount(fee_amount)
     if total is None:
         raise BackendProtocolError(
