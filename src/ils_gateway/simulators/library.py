@@ -61,6 +61,7 @@ from ils_gateway.simulators.records import (
     BranchKind,
     ContactMethod,
     Fee,
+    FeeKind,
     Hold,
     Item,
     ItemStatus,
@@ -393,6 +394,7 @@ class SimulatedLibrary:
         now = self.now()
         if loan is not None:
             loan.returned = now
+            self._charge_overdue_fine(loan, item, now.date())
         found = self._found_hold_on(item.id)
         if found is not None:
             if found.state is HoldState.TRANSIT and self._pickup_branch(found.pickup) == branch:
@@ -696,6 +698,28 @@ class SimulatedLibrary:
         patron.temporary_password = False
 
     # ----- rules ---------------------------------------------------------------------------
+
+    def _charge_overdue_fine(self, loan: Loan, item: Item, today: date) -> None:
+        """A library with an overdue fine charges it when a late copy comes back (Koha's
+        OVERDUE debit, finalised at check-in; FOLIO's "Overdue fine" at check-in)."""
+        rate = self.rules.overdue_fine_per_day
+        days = (today - loan.due).days
+        if rate is None or days <= 0:
+            return
+        amount = days * rate
+        if self.rules.overdue_fine_cap is not None:
+            amount = min(amount, self.rules.overdue_fine_cap)
+        self.data.fees.append(
+            Fee(
+                id=max((f.id for f in self.data.fees), default=0) + 1,
+                patron_id=loan.patron_id,
+                kind=FeeKind.OVERDUE,
+                amount=amount,
+                description=f"延滞金 ({days}日 {item.barcode})",
+                item_id=item.id,
+                created=today,
+            )
+        )
 
     def _blocks(self, patron: Patron) -> tuple[PatronBlock, ...]:
         today = self.today()
