@@ -67,7 +67,8 @@ def test_ilsbackend_methods_are_pinned_and_async() -> None:
     assert methods == {
         "authenticate", "patron_summary", "list_loans", "renew", "renew_many", "list_holds",
         "place_hold", "cancel_hold", "change_hold", "suspend_hold", "resume_hold",
-        "list_pickup_libraries", "get_item", "checkout", "checkin", "change_password", "close",
+        "list_pickup_libraries", "get_item", "checkout", "checkin", "change_password", "list_fees",
+            "close",
     }  # fmt: skip
     for name in methods:
         assert inspect.iscoroutinefunction(getattr(ILSBackend, name)), name

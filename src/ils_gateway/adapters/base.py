@@ -34,6 +34,7 @@ from types import MappingProxyType
 from typing import Any, Protocol, runtime_checkable
 
 from ils_gateway.domain.errors import FeatureDisabled
+from ils_gateway.domain.fees import FeeAccount
 from ils_gateway.domain.models import (
     BatchResult,
     Hold,
@@ -66,6 +67,7 @@ class Capability(StrEnum):
     CHECKOUT = "checkout"
     CHECKIN = "checkin"
     CHANGE_PASSWORD = "change_password"
+    LIST_FEES = "list_fees"
 
 
 # The feature a patron is told is switched off when a backend lacks a capability.
@@ -88,6 +90,7 @@ DISABLED_FEATURE: Mapping[Capability, Feature] = MappingProxyType(
         Capability.CHECKOUT: Feature.LOANS,
         Capability.CHECKIN: Feature.LOANS,
         Capability.CHANGE_PASSWORD: Feature.PASSWORD_CHANGE,
+        Capability.LIST_FEES: Feature.FEES,
     }
 )
 
@@ -334,6 +337,11 @@ class ILSBackend(Protocol):
         """Change the patron's password. The tenant's password rules are checked before this."""
         ...
 
+    async def list_fees(self, patron: Patron) -> FeeAccount:
+        """The patron's fines and fees and the library system's total, in yen. Raises
+        ``BackendProtocolError`` for an account in another currency."""
+        ...
+
     async def close(self) -> None:
         """Release connections; later calls fail clearly. Safe to call twice."""
         ...
@@ -432,3 +440,6 @@ class GuardedBackend:
 
     async def change_password(self, patron: Patron, old_password: str, new_password: str) -> None:
         raise self.capabilities.disabled(Capability.CHANGE_PASSWORD)
+
+    async def list_fees(self, patron: Patron) -> FeeAccount:
+        raise self.capabilities.disabled(Capability.LIST_FEES)

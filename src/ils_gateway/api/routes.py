@@ -21,6 +21,7 @@ from ils_gateway.api.handlers import (
     calendar,
     catalog,
     ebooks,
+    fees,
     history,
     holds,
     loans,
@@ -38,6 +39,7 @@ from ils_gateway.api.schemas import basket as basket_schemas
 from ils_gateway.api.schemas import calendar as calendar_schemas
 from ils_gateway.api.schemas import catalog as catalog_schemas
 from ils_gateway.api.schemas import ebooks as ebook_schemas
+from ils_gateway.api.schemas import fees as fee_schemas
 from ils_gateway.api.schemas import history as history_schemas
 from ils_gateway.api.schemas import holds as hold_schemas
 from ils_gateway.api.schemas import loans as loan_schemas
@@ -63,6 +65,9 @@ CORE_ROUTES: tuple[Route, ...] = (
           session_schemas.PasswordChangeRequest, status=204),
     Route("GET", "/patron/card.svg", session.card_barcode, "Card barcode (SVG)", "patron",
           media_type="image/svg+xml"),
+    Route("GET", "/patron/fees", fees.patron_fees,
+          "Fines and fees owed, the blocks they cause, where to pay (payment stays with the "
+          "library)", "patron", response=fee_schemas.FeesView),
     Route("GET", "/loans", loans.list_loans, "Current loans with renewability", "loans",
           response=loan_schemas.LoanList),
     Route("POST", "/loans/renewals", loans.renew_loans, "Renew several loans", "loans",

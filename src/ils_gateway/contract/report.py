@@ -29,6 +29,7 @@ AREAS = (
     "patron",
     "loans",
     "holds",
+    "fees",
     "libraries",
     "items",
     "capabilities",

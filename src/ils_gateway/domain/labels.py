@@ -14,6 +14,7 @@ from typing import Literal
 from ils_gateway.domain.vocab import (
     BlockReason,
     ContactMethod,
+    FeeType,
     HoldStatus,
     LoanState,
     MaterialType,
@@ -30,6 +31,7 @@ LABELLED_VOCABULARIES: dict[str, type[StrEnum]] = {
     "block_reason": BlockReason,
     "material_type": MaterialType,
     "contact_method": ContactMethod,
+    "fee_type": FeeType,
 }
 
 _DEFAULTS: dict[StrEnum, tuple[str, str]] = {
@@ -158,6 +160,15 @@ _DEFAULTS: dict[StrEnum, tuple[str, str]] = {
     ContactMethod.PHONE: ("Phone", "電話"),
     ContactMethod.POST: ("Post", "郵便"),
     ContactMethod.NONE: ("No contact", "連絡不要"),
+    FeeType.LOST_ITEM: ("Lost item charge", "紛失資料の弁償金"),
+    FeeType.DAMAGED_ITEM: ("Damaged item charge", "汚損・破損資料の弁償金"),
+    FeeType.OVERDUE: ("Overdue fine", "延滞金"),
+    FeeType.PROCESSING: ("Processing fee", "手数料"),
+    FeeType.CARD_REPLACEMENT: ("Card replacement fee", "カード再発行手数料"),
+    FeeType.HOLD_FEE: ("Hold fee", "予約手数料"),
+    FeeType.RENTAL: ("Rental charge", "貸出料金"),
+    FeeType.ADMINISTRATIVE: ("Administrative fee", "事務手数料"),
+    FeeType.OTHER: ("Other charge", "その他の料金"),
 }
 
 

@@ -57,6 +57,11 @@ class Patron(_Frozen):
     overdue_count: int = Field(0, ge=0)
     holds_count: int = Field(0, ge=0)
     holds_ready_count: int = Field(0, ge=0)
+    fees_owed: int | None = Field(
+        None,
+        description="yen owed in fines and fees, where the library system's summary says (SIP2"
+        " BV); None when it does not (GET …/patron/fees has the details everywhere)",
+    )
     temporary_password: bool = Field(False, description="must change password before anything")
     is_child: bool = False
 

@@ -172,6 +172,7 @@ class Feature(StrEnum):
     PASSWORD_CHANGE = "password_change"
     EBOOKS = "ebooks"
     CARD_BARCODE = "card_barcode"
+    FEES = "fees"  # what the patron owes (GET …/patron/fees)
 
 
 class HoldAction(StrEnum):
@@ -193,3 +194,22 @@ class Outcome(StrEnum):
     OK = "ok"
     REFUSED = "refused"  # the library said no, for a RefusalReason
     ERROR = "error"  # the gateway or backend failed for this item; nothing is known to be done
+
+
+class FeeType(StrEnum):
+    """What a charge on a patron's account is for, in one vocabulary across backends.
+
+    Japanese public libraries rarely charge overdue fines; what they do charge is the price
+    of a lost or damaged item (弁償) and, at some, a card reissue. SIP2's fee types (01-09),
+    Koha's debit types and FOLIO's fee/fine types map onto these.
+    """
+
+    LOST_ITEM = "lost_item"  # 紛失弁償: the replacement price of a lost item (SIP2 07)
+    DAMAGED_ITEM = "damaged_item"  # 汚損・破損弁償 (SIP2 03)
+    OVERDUE = "overdue"  # 延滞金 (SIP2 04)
+    PROCESSING = "processing"  # processing fee, e.g. with a lost item (SIP2 05)
+    CARD_REPLACEMENT = "card_replacement"  # カード再発行
+    HOLD_FEE = "hold_fee"  # 予約手数料 (SIP2 09)
+    RENTAL = "rental"  # rental charge (SIP2 06)
+    ADMINISTRATIVE = "administrative"  # (SIP2 02)
+    OTHER = "other"  # anything else (SIP2 01), with the library's own description

@@ -353,6 +353,9 @@ class KioskFace(ACSFace):
             ),
             valid_patron=True,
             valid_patron_password=True,
+            # What is owed, where the library system's summary says it (SIP2 BV; docs/fees.md)
+            currency_type="JPY" if summary.fees_owed is not None else None,
+            fee_amount=str(summary.fees_owed) if summary.fees_owed is not None else None,
             screen_messages=[
                 *self._password_note(patron, msg.patron_password),
                 *self._block_texts(summary),

@@ -19,6 +19,7 @@ from ils_gateway.services.context import TenantContext
 from ils_gateway.services.credentials import GatewayCredentials
 from ils_gateway.services.ebooks.bridge import BridgeLimiters, PatronCheckService
 from ils_gateway.services.ebooks.service import EbookService
+from ils_gateway.services.fees import FeeService
 from ils_gateway.services.holds import HoldService
 from ils_gateway.services.loans import LoanService
 from ils_gateway.services.mylists.hooks import ListHooks
@@ -137,6 +138,11 @@ class TenantRuntime:
     def config(self) -> TenantConfig:
         """The tenant's configuration."""
         return self.context.config
+
+    @property
+    def fees(self) -> FeeService:
+        """What the tenant's patrons owe (stateless: reads go through the backend's cache)."""
+        return FeeService(self.context)
 
 
 class Gateway:

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ils_gateway.domain.errors import Refused
+from ils_gateway.domain.fees import BlockedAction
 from ils_gateway.domain.models import Item, Loan
 from ils_gateway.domain.vocab import Channel, Feature
 from ils_gateway.services import rules
 from ils_gateway.services.context import Caller, TenantContext
+from ils_gateway.services.fees import refuse_when_owing
 
 if TYPE_CHECKING:
     from ils_gateway.services.mylists.hooks import LoanHooks
@@ -40,6 +43,7 @@ class CirculationService:
         """Lend ``item_id`` to the caller; the backend's refusal (reason mapped) is passed on."""
         self.require_lending(caller.channel)
         rules.check_writes_allowed(self._tenant.policy, self._tenant.now())
+        await refuse_when_owing(self._tenant, caller.patron, BlockedAction.BORROWING, Refused)
         loan = await self._tenant.backend.checkout(caller.patron, item_id)
         if self._hooks is not None:
             await self._hooks.loans_listed(caller, [loan])

@@ -24,6 +24,7 @@ from ils_gateway.domain.errors import (
     HoldRefused,
     NotFound,
 )
+from ils_gateway.domain.fees import BlockedAction
 from ils_gateway.domain.models import (
     BatchResult,
     Hold,
@@ -43,6 +44,7 @@ from ils_gateway.domain.vocab import (
 )
 from ils_gateway.services import rules
 from ils_gateway.services.context import Caller, TenantContext
+from ils_gateway.services.fees import refuse_when_owing
 
 if TYPE_CHECKING:
     from ils_gateway.services.mylists.hooks import HoldHooks
@@ -115,6 +117,7 @@ class HoldService:
         )
         if place_problem is not None:
             raise HoldRefused(place_problem, self._label(place_problem))
+        await refuse_when_owing(self._tenant, caller.patron, BlockedAction.HOLDS, HoldRefused)
         holds = await backend.list_holds(caller.patron)
         loans = await backend.list_loans(caller.patron)
         self._refuse_when_overdue(loans)

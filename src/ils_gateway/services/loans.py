@@ -15,10 +15,12 @@ from cachetools import LRUCache
 
 from ils_gateway.adapters.resilience.journal import unsettled
 from ils_gateway.domain.errors import GatewayError, NotFound, RenewalRefused
+from ils_gateway.domain.fees import BlockedAction
 from ils_gateway.domain.models import BatchResult, Loan, RenewalResult
 from ils_gateway.domain.vocab import Feature
 from ils_gateway.services import rules
 from ils_gateway.services.context import Caller, TenantContext
+from ils_gateway.services.fees import refuse_when_owing
 from ils_gateway.tenants.loans import Bookmobile
 from ils_gateway.tenants.policy import RenewalPolicy
 
@@ -118,6 +120,7 @@ class LoanService:
     async def _prepare(self, caller: Caller) -> list[Loan]:
         self._tenant.require_feature(Feature.RENEWALS, caller.channel)
         rules.check_writes_allowed(self._tenant.policy, self._tenant.now())
+        await refuse_when_owing(self._tenant, caller.patron, BlockedAction.RENEWALS, RenewalRefused)
         return await self._tenant.backend.list_loans(caller.patron)
 
     def _refuse_by_rule(self, loan: Loan) -> None:

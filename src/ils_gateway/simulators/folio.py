@@ -47,6 +47,7 @@ from ils_gateway.simulators.folio_records import (
     ITEM_STATUS,
     LOAN_POLICY_ID,
     MAX_OVERDUE_ITEMS,
+    account_json,
     errors_json,
     folio_id,
     holdings_id,
@@ -550,6 +551,17 @@ async def automated_blocks(request: web.Request) -> web.Response:
             }
         )
     return web.json_response({"automatedPatronBlocks": blocks})
+
+
+async def list_accounts(request: web.Request) -> web.Response:
+    """GET /accounts (mod-feesfines ramls/accounts.raml, accountdataCollection.json): every
+    patron's fees/fines, searched by CQL (``userId==… and status.name==Open``)."""
+    library = _lib(request)
+    rows: list[dict[str, Any]] = []
+    for record in library.data.patrons:
+        info = library.patron_by_id(record.id)
+        rows.extend(account_json(info, fee, library) for fee in info.fees)
+    return _collection(request, "accounts", rows)
 
 
 # -- loans --------------------------------------------------------------------------------
@@ -1257,6 +1269,7 @@ def create_folio_app(
     r.add_post("/patron-pin", set_pin)
     r.add_get("/manualblocks", manual_blocks)
     r.add_get("/automated-patron-blocks/{id}", automated_blocks)
+    r.add_get("/accounts", list_accounts)
     r.add_get("/circulation/loans", list_loans)
     r.add_post("/circulation/renew-by-id", renew_by_id)
     r.add_post("/circulation/renew-by-barcode", renew_by_barcode)

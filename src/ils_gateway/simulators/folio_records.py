@@ -15,7 +15,14 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from ils_gateway.simulators.library import TOKYO, SimulatedLibrary
-from ils_gateway.simulators.outcomes import HoldView, ItemInfo, LoanView, PatronInfo, PickupLocation
+from ils_gateway.simulators.outcomes import (
+    FeeView,
+    HoldView,
+    ItemInfo,
+    LoanView,
+    PatronInfo,
+    PickupLocation,
+)
 from ils_gateway.simulators.policy import HoldState, ItemType
 from ils_gateway.simulators.records import ItemStatus
 
@@ -267,6 +274,51 @@ def request_json(
     for key in (*CANCELLATION_FIELDS, "patronComments", "requestExpirationDate"):
         if extra.get(key) is not None:
             body[key] = extra[key]
+    return body
+
+
+# The library's fee kinds as FOLIO fee/fine types: the automatic ones mod-feesfines creates
+# ("Lost item fee", "Overdue fine", "Lost item processing fee") by name, and a manual type a
+# library defines for damage (Settings > Fee/fine > Manual charges) in its own words.
+FEE_FINE_TYPES = {
+    "replacement": "Lost item fee",
+    "damage": "汚損弁償金",
+    "overdue": "Overdue fine",
+    "processing": "Lost item processing fee",
+    "other": "その他",
+}
+FEE_FINE_OWNER = "みどり市立図書館"
+
+
+def account_json(patron: PatronInfo, fee: FeeView, library: SimulatedLibrary) -> dict[str, Any]:
+    """mod-feesfines ``ramls/accountdata.json`` (not in the shared snapshot; see the tests'
+    fees_reference): one fee/fine of the patron, open while something remains to pay."""
+    created = datetime.combine(fee.created or date(2000, 1, 1), time(10, 0), tzinfo=TOKYO)
+    paid = fee.amount - fee.outstanding
+    status = "Outstanding" if paid == 0 else "Paid partially"
+    body: dict[str, Any] = {
+        "id": folio_id("account", fee.id),
+        "amount": float(fee.amount),
+        "remaining": float(fee.outstanding),
+        "dateCreated": instant(created),
+        "status": {"name": "Open" if fee.outstanding > 0 else "Closed"},
+        "paymentStatus": {"name": status if fee.outstanding > 0 else "Paid fully"},
+        "feeFineType": FEE_FINE_TYPES.get(fee.kind, "その他"),
+        "feeFineOwner": FEE_FINE_OWNER,
+        "userId": folio_id("user", patron.patron_id),
+        "feeFineId": folio_id("feefine", fee.kind),
+        "ownerId": folio_id("owner", "library"),
+    }
+    if fee.item_id is not None and fee.barcode is not None:
+        info = library.item_info(fee.barcode)
+        body.update(
+            itemId=folio_id("item", fee.item_id),
+            barcode=fee.barcode,
+            title=fee.title or info.title,
+            callNumber=info.call_number,
+            materialType=MATERIAL_TYPE[info.item_type],
+            itemStatus={"name": ITEM_STATUS.get(info.status, "Unknown")},
+        )
     return body
 
 

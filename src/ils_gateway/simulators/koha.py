@@ -63,6 +63,7 @@ from aiohttp import web
 
 from ils_gateway.simulators.library import TOKYO, SimulatedLibrary
 from ils_gateway.simulators.outcomes import (
+    FeeView,
     HoldView,
     ItemInfo,
     LoanView,
@@ -218,7 +219,59 @@ def patron_json(
         body["checkouts_count"] = len(patron.charged_items)
     if "overdues+count" in embed:
         body["overdues_count"] = len(patron.overdue_items)
+    if "account_balance" in embed:
+        body["account_balance"] = patron.fee_total
     return body
+
+
+# Koha debit types (account_debit_types) for the library's fee kinds. Koha has no built-in
+# damage type; libraries define their own code for it (Administration > Debit types).
+_DEBIT_TYPES = {
+    "replacement": "LOST",
+    "damage": "DAMAGE",
+    "overdue": "OVERDUE",
+    "processing": "PROCESSING",
+    "other": "MANUAL",
+}
+
+
+def account_line_json(patron: PatronInfo, fee: FeeView) -> dict[str, Any]:
+    """definitions/account_line.yaml: one outstanding debit (Koha::Account::Line->to_api)."""
+    created = datetime.combine(fee.created or date(2000, 1, 1), time(10, 0), tzinfo=TOKYO)
+    return {
+        "account_line_id": fee.id,
+        "checkout_id": None,
+        "patron_id": patron.patron_id,
+        "item_id": fee.item_id,
+        "date": created.isoformat(),
+        "amount": float(fee.amount),
+        "description": fee.description,
+        "account_type": None,
+        "debit_type": _DEBIT_TYPES.get(fee.kind, "MANUAL"),
+        "credit_type": None,
+        "payment_type": None,
+        "amount_outstanding": float(fee.outstanding),
+        "last_increment": None,
+        "timestamp": created.isoformat(),
+        "internal_note": None,
+        "user_id": None,
+        "library_id": patron.home_branch,
+        "interface": "intranet",
+        "status": None,
+        "cash_register_id": None,
+    }
+
+
+def patron_account_json(patron: PatronInfo) -> dict[str, Any]:
+    """definitions/patron_balance.yaml, as Koha's Patrons::Account#get builds it: ``balance``
+    (debits less credits), then the outstanding debits and credits with their totals. The
+    simulated library records payments against the fee itself, so it has no credit lines."""
+    lines = [account_line_json(patron, fee) for fee in patron.fees]
+    return {
+        "balance": float(patron.fee_total),
+        "outstanding_debits": {"total": float(patron.fee_total), "lines": lines},
+        "outstanding_credits": {"total": 0.0, "lines": []},
+    }
 
 
 def item_json(item: ItemInfo) -> dict[str, Any]:
@@ -715,6 +768,15 @@ async def get_patron(request: web.Request) -> web.Response:
     return web.json_response(patron_json(patron))
 
 
+async def patron_account(request: web.Request) -> web.Response:
+    """GET /patrons/{patron_id}/account (paths/patrons_account.yaml): the patron's balance."""
+    try:
+        patron = _library(request).patron_by_id(_int(request, "patron_id"))
+    except UnknownRecord:
+        return _error(404, "Patron not found")
+    return web.json_response(patron_account_json(patron))
+
+
 async def patron_holds(request: web.Request) -> web.Response:
     library = _library(request)
     embed = _embed(request, "patron_holds")
@@ -1038,6 +1100,7 @@ def create_koha_app(
     r.add_get(f"{API}/patrons/{{patron_id}}", get_patron)
     r.add_put(f"{API}/patrons/{{patron_id}}", update_patron)
     r.add_get(f"{API}/patrons/{{patron_id}}/holds", patron_holds)
+    r.add_get(f"{API}/patrons/{{patron_id}}/account", patron_account)
     r.add_post(f"{API}/patrons/{{patron_id}}/password", set_patron_password)
     r.add_get(f"{API}/checkouts", list_checkouts)
     r.add_get(f"{API}/checkouts/{{checkout_id}}/allows_renewal", allows_renewal)

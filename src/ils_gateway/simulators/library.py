@@ -40,6 +40,7 @@ from ils_gateway.domain.clock import ManualClock as ManualClock
 from ils_gateway.simulators.outcomes import (
     Authentication,
     CheckinResult,
+    FeeView,
     HoldEvent,
     HoldView,
     ItemInfo,
@@ -59,6 +60,8 @@ from ils_gateway.simulators.records import (
     Biblio,
     BranchKind,
     ContactMethod,
+    Fee,
+    FeeKind,
     Hold,
     Item,
     ItemStatus,
@@ -96,6 +99,14 @@ _NOT_LOANABLE = frozenset(
 )
 # Holds that wait in a title's queue for a copy.
 _QUEUED = (HoldState.PENDING, HoldState.ON_ORDER)
+
+
+def _fine_item(fee: FeeView) -> str:
+    """A 64 AV line as Koha's SIP server writes it by default: the account line's description,
+    a space and the amount outstanding with two decimals (C4/SIP/ILS/Patron.pm ``fine_items``,
+    ``av_field_template`` "[% accountline.description %] [% accountline.amountoutstanding |
+    format('%.2f') %]")."""
+    return f"{fee.description} {fee.outstanding:.2f}"
 
 
 class Operation(StrEnum):
@@ -384,6 +395,7 @@ class SimulatedLibrary:
         now = self.now()
         if loan is not None:
             loan.returned = now
+            self._charge_overdue_fine(loan, item, now.date())
         found = self._found_hold_on(item.id)
         if found is not None:
             if found.state is HoldState.TRANSIT and self._pickup_branch(found.pickup) == branch:
@@ -697,6 +709,28 @@ class SimulatedLibrary:
 
     # ----- rules ---------------------------------------------------------------------------
 
+    def _charge_overdue_fine(self, loan: Loan, item: Item, today: date) -> None:
+        """A library with an overdue fine charges it when a late copy comes back (Koha's
+        OVERDUE debit, finalised at check-in; FOLIO's "Overdue fine" at check-in)."""
+        rate = self.rules.overdue_fine_per_day
+        days = (today - loan.due).days
+        if rate is None or days <= 0:
+            return
+        amount = days * rate
+        if self.rules.overdue_fine_cap is not None:
+            amount = min(amount, self.rules.overdue_fine_cap)
+        self.data.fees.append(
+            Fee(
+                id=max((f.id for f in self.data.fees), default=0) + 1,
+                patron_id=loan.patron_id,
+                kind=FeeKind.OVERDUE,
+                amount=amount,
+                description=f"延滞金 ({days}日 {item.barcode})",
+                item_id=item.id,
+                created=today,
+            )
+        )
+
     def _blocks(self, patron: Patron) -> tuple[PatronBlock, ...]:
         today = self.today()
         blocks: list[PatronBlock] = []
@@ -998,6 +1032,7 @@ class SimulatedLibrary:
         loans = sorted(self._open_loans(patron.id), key=lambda loan: (loan.due, loan.id))
         holds = [h for h in self.data.holds if h.patron_id == patron.id and h.state.is_open]
         fees = [f for f in self.data.fees if f.patron_id == patron.id and f.outstanding > 0]
+        fee_views = tuple(self._fee_view(f) for f in sorted(fees, key=lambda f: f.id))
 
         def label(hold: Hold) -> str:
             if hold.item_id is not None:
@@ -1022,12 +1057,27 @@ class SimulatedLibrary:
             hold_items=tuple(label(h) for h in holds if h.state is HoldState.AWAITING_PICKUP),
             overdue_items=tuple(self._items[ln.item_id].barcode for ln in loans if ln.due < today),
             charged_items=tuple(self._items[ln.item_id].barcode for ln in loans),
-            fine_items=tuple(f.description for f in fees),
+            fine_items=tuple(_fine_item(view) for view in fee_views),
             unavailable_holds=tuple(
                 label(h) for h in holds if h.state is not HoldState.AWAITING_PICKUP
             ),
             fee_total=sum(f.outstanding for f in fees),
             hold_ids=tuple(h.id for h in holds),
+            fees=fee_views,
+        )
+
+    def _fee_view(self, fee: Fee) -> FeeView:
+        item = self._items.get(fee.item_id) if fee.item_id is not None else None
+        return FeeView(
+            id=fee.id,
+            kind=fee.kind.value,
+            amount=fee.amount,
+            outstanding=fee.outstanding,
+            description=fee.description,
+            created=fee.created,
+            item_id=fee.item_id,
+            barcode=item.barcode if item is not None else None,
+            title=self._biblio_of(item).title if item is not None else None,
         )
 
     # ----- lookups -------------------------------------------------------------------------

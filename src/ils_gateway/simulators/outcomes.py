@@ -255,6 +255,21 @@ class ItemInfo:
 
 
 @dataclass(frozen=True)
+class FeeView:
+    """One outstanding charge as the faces show it."""
+
+    id: int
+    kind: str  # FeeKind value
+    amount: int  # yen first charged
+    outstanding: int  # yen still owed
+    description: str
+    created: date | None
+    item_id: int | None
+    barcode: str | None
+    title: str | None
+
+
+@dataclass(frozen=True)
 class PatronInfo:
     """A patron's account summary (SIP2 63/64, Koha patron)."""
 
@@ -275,10 +290,11 @@ class PatronInfo:
     hold_items: tuple[str, ...]  # barcodes of copies waiting on the hold shelf
     overdue_items: tuple[str, ...]
     charged_items: tuple[str, ...]
-    fine_items: tuple[str, ...]  # fee descriptions
+    fine_items: tuple[str, ...]  # AV lines: Koha's default template, "<description> <amount>"
     unavailable_holds: tuple[str, ...]  # barcode when known, else the title
     fee_total: int  # yen outstanding
     hold_ids: tuple[int, ...]  # every open hold
+    fees: tuple[FeeView, ...] = ()  # every outstanding charge
 
     @property
     def counts(self) -> dict[str, int]:

@@ -137,6 +137,10 @@ class HouseRules:
     pickup_extensions: int = 1
     transit_days: int = 1
     processing_hours: int = 2
+    # Fines: Japanese public libraries charge none for lateness (None); a library that does
+    # charges this many yen a day overdue when the copy comes back, at most the cap.
+    overdue_fine_per_day: int | None = None
+    overdue_fine_cap: int | None = None
     # Patrons
     inactive_block_years: int | None = 3  # card unused this long is blocked; None: never
     password_min_length: int = 4

@@ -55,7 +55,9 @@ class ContactMethod(StrEnum):
 class FeeKind(StrEnum):
     """What a fee is for (the subset a Japanese public library charges)."""
 
-    REPLACEMENT = "replacement"  # lost or damaged item (弁償)
+    REPLACEMENT = "replacement"  # lost item (紛失弁償)
+    DAMAGE = "damage"  # damaged item (汚損・破損弁償)
+    OVERDUE = "overdue"  # overdue fine (延滞金), for libraries that charge one
     PROCESSING = "processing"  # card reissue and the like
     OTHER = "other"
 
@@ -185,6 +187,8 @@ class Fee:
     amount: int
     description: str
     paid: int = 0
+    item_id: int | None = None  # the copy charged for, if any
+    created: date | None = None  # the day the charge was made
 
     @property
     def outstanding(self) -> int:

@@ -786,14 +786,31 @@ class _Builder:
                     note=note,
                 )
             )
+        items = {i.barcode: i for i in data.items}
+        lost = items[self.copies["python"][-1]]
+        damaged = items[self.copies["kokoro"][-1]]
         data.fees.append(
             Fee(
                 id=1,
                 patron_id=11,
                 kind=FeeKind.REPLACEMENT,
                 amount=2970,
-                description=f"弁償金 (紛失資料 {self.copies['python'][-1]})",
+                description=f"弁償金 (紛失資料 {lost.barcode})",
                 paid=1320,
+                item_id=lost.id,
+                created=now.date() - timedelta(days=40),
+            )
+        )
+        # A damaged copy (water stains) charged to a seeded patron, not a demo login's.
+        data.fees.append(
+            Fee(
+                id=2,
+                patron_id=len(DEMO_PATRONS) + 2,
+                kind=FeeKind.DAMAGE,
+                amount=1100,
+                description=f"汚損弁償金 (水濡れ {damaged.barcode})",
+                item_id=damaged.id,
+                created=now.date() - timedelta(days=9),
             )
         )
 

@@ -94,6 +94,12 @@ class Sip2Backend(_Config):
         " (the record id then goes back in AJ to cancel or move it)",
     )
     refusal_patterns: tuple[RefusalPattern, ...] = ()
+    fine_item_format: Literal["auto", "koha", "evergreen_legacy", "3m", "swyer_b"] = Field(
+        "auto",
+        description="how this ACS writes a 64's fine items (AV): Koha's default template "
+        "(description, then amount), Evergreen's av_format (eg_legacy, 3m/swyer_a, swyer_b), "
+        "or auto: each tried in turn",
+    )
     loan_fields: Sip2LoanFields = Field(
         Sip2LoanFields(), description="18 fields with a loan's branch and renewal count"
     )

@@ -65,6 +65,7 @@ _HISTORY = "ils_gateway.services.mylists.cancelled_holds"
 _SHELVES = "ils_gateway.services.mylists.shelves"
 _SETTINGS = "ils_gateway.services.mylists.settings"
 _EXTRAS = "ils_gateway.services.mylists.hold_extras"
+_FEES = "ils_gateway.services.fees"
 _CARD = (_ACCOUNT, ".card.normalise(")
 _PASSWORD = (_ACCOUNT, ".password.problems(")
 _EMAIL = (_SETTINGS, "rules.problems(")
@@ -192,6 +193,14 @@ RULES: dict[str, Enforcement] = {
         "disabled_features", ("ils_gateway.services.context", ".feature_enabled(")
     ),
     "barcode_symbology": _g(("ils_gateway.api.handlers.session", ".barcode_symbology")),
+    # fines and fees: where to pay (shown in GET …/patron/fees), and the thresholds, checked
+    # before holds, renewals and self-check loans reach the ILS and listed as blocks
+    "fees.payment": _g((_FEES, "policy.payment")),
+    "fees.payment_en": _g((_FEES, "policy.payment_en")),
+    **{
+        f"fees.{k}": _g((_FEES, f"policy.{k}"), note="also listed in GET …/patron/fees")
+        for k in ("holds_blocked_from", "renewals_blocked_from", "borrowing_blocked_from")
+    },
 }
 
 # First registration and reset by e-mailed link (issue 18): services.account_lifecycle.

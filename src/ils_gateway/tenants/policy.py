@@ -345,6 +345,29 @@ class EmailPolicy(_Config):
         return found
 
 
+class FeesPolicy(_Config):
+    """Fines and fees (GET …/patron/fees): where a patron pays, and the amounts owed from
+    which the library refuses holds, renewals or loans (its own rule, e.g. Koha's
+    ``noissuescharge``); None: no such rule. Japanese public libraries rarely fine, but many
+    stop loans while a lost item's replacement is unpaid."""
+
+    payment: str = Field(
+        "図書館のカウンターでお支払いください",
+        min_length=1,
+        description="where to pay, in the library's Japanese words (the API takes no payment)",
+    )
+    payment_en: str = Field("Please pay at a library counter", min_length=1)
+    holds_blocked_from: int | None = Field(
+        None, ge=1, description="yen owed from which new holds are refused"
+    )
+    renewals_blocked_from: int | None = Field(
+        None, ge=1, description="yen owed from which renewals are refused"
+    )
+    borrowing_blocked_from: int | None = Field(
+        None, ge=1, description="yen owed from which loans (self-check checkouts) are refused"
+    )
+
+
 class Policy(_Config):
     """Every per-library rule, grouped by what it governs."""
 
@@ -358,6 +381,7 @@ class Policy(_Config):
     ebooks: EbookPolicy = EbookPolicy()
     lists: ListsPolicy = ListsPolicy()
     email: EmailPolicy = EmailPolicy()
+    fees: FeesPolicy = FeesPolicy()
     idle_timeout_minutes: int | None = Field(None, ge=1)
     maintenance: MaintenanceSchedule | None = None
     disabled_features: dict[Channel, frozenset[Feature]] = Field(

@@ -90,6 +90,7 @@ from ils_gateway.domain.errors import (
     NotFound,
     PasswordRejected,
 )
+from ils_gateway.domain.fees import FeeAccount
 from ils_gateway.domain.models import (
     BatchResult,
     Hold,
@@ -124,7 +125,7 @@ _ITEM_REQUEST_TYPES = ("Page", "Hold", "Recall")
 _R = TypeVar("_R", FolioUser, FolioRequest, FolioInventoryItem, FolioHoldings, FolioInstance)
 _log = structlog.get_logger(__name__)
 
-_Owned = TypeVar("_Owned", FolioLoan, FolioRequest)
+_Owned = TypeVar("_Owned", FolioLoan, FolioRequest, mapping.FolioAccount)
 
 # Why FOLIO's circulation APIs (as this adapter uses them) lack what they lack.
 _SELF_CHECK = Unavailable("FOLIO adapter: use SIP2 (edge-sip2) for self-check")
@@ -211,6 +212,8 @@ class FolioBackend(GuardedBackend):
                 Capability.CHANGE_HOLD_PICKUP: Support.NATIVE,
                 Capability.LIST_PICKUP_LIBRARIES: Support.NATIVE,
                 Capability.GET_ITEM: Support.NATIVE,
+                # mod-feesfines GET /accounts (userId==… and status.name==Open)
+                Capability.LIST_FEES: Support.NATIVE,
                 # The patron's password is the mod-users patron PIN: checked with
                 # /patron-pin/verify, set with POST /patron-pin.
                 **(
@@ -417,6 +420,21 @@ class FolioBackend(GuardedBackend):
     async def patron_summary(self, patron: Patron) -> Patron:
         user, _ = await self._by_id(FolioUser, "/users/{id}", _path_id(patron.id))
         return await self._summary(user, patron.card_number)
+
+    # -- fees ------------------------------------------------------------------------------
+
+    async def list_fees(self, patron: Patron) -> FeeAccount:
+        """The patron's open fees/fines (mod-feesfines ``/accounts``), each checked to be
+        theirs; title and barcode come with each account."""
+        accounts = await self._patrons_records(
+            mapping.FolioAccount,
+            "/accounts",
+            "accounts",
+            f"userId=={cql_string(patron.id)} and status.name==Open",
+            patron.id,
+            lambda account: account.userId,
+        )
+        return mapping.fee_account(accounts, self._zone)
 
     # -- loans -----------------------------------------------------------------------------
 

@@ -27,9 +27,17 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ils_gateway.domain.errors import BackendProtocolError
+from ils_gateway.domain.fees import Fee, FeeAccount, fee_type_from_text, yen
 from ils_gateway.domain.logsafe import shape_errors
 from ils_gateway.domain.models import Hold, HoldEndedBy, Item, Library, Loan, Patron
-from ils_gateway.domain.vocab import BlockReason, HoldAction, HoldStatus, LoanState, MaterialType
+from ils_gateway.domain.vocab import (
+    BlockReason,
+    FeeType,
+    HoldAction,
+    HoldStatus,
+    LoanState,
+    MaterialType,
+)
 from ils_gateway.tenants.materials import MaterialTypeMap
 
 INSTANCE_PREFIX = "instance:"
@@ -554,3 +562,65 @@ def item(record: FolioInventoryItem, types: MaterialTypeMap | None = None) -> It
         location=record.effectiveLocation.name if record.effectiveLocation else None,
         circulation_status=record.status.name if record.status else None,
     )
+
+
+class FolioAccount(_Record):
+    """A mod-feesfines fee/fine (``accountdata.json``)."""
+
+    id: str | None = None
+    userId: str
+    amount: float
+    remaining: float
+    status: Named | None = None
+    paymentStatus: Named | None = None
+    feeFineType: str | None = None
+    title: str | None = None
+    barcode: str | None = None
+    dateCreated: str | None = None
+
+
+# FOLIO's automatic fee/fine types (mod-feesfines, created by its lost-item and overdue-fine
+# policies) by name; a library's manual types are read from their words.
+_FEE_FINE_TYPES = {
+    "lost item fee": FeeType.LOST_ITEM,
+    "lost item fee (actual cost)": FeeType.LOST_ITEM,
+    "lost item processing fee": FeeType.PROCESSING,
+    "replacement processing fee": FeeType.PROCESSING,
+    "overdue fine": FeeType.OVERDUE,
+    "reminder fee": FeeType.ADMINISTRATIVE,
+}
+
+
+def fee(record: FolioAccount, zone: ZoneInfo) -> Fee | None:
+    """One open fee/fine as a charge (None when nothing, or less than nothing, remains)."""
+    owed = yen(record.remaining)
+    if owed is None or owed <= 0:
+        return None
+    name = (record.feeFineType or "").strip()
+    return Fee(
+        id=record.id,
+        type=_FEE_FINE_TYPES.get(name.casefold()) or fee_type_from_text(name),
+        backend_type=name or None,
+        amount=owed,
+        original_amount=yen(record.amount),
+        description=name or None,
+        item_id=record.barcode or None,
+        title=record.title or None,
+        date=local_day(record.dateCreated, zone, "GET /accounts"),
+    )
+
+
+def fee_account(records: list[FolioAccount], zone: ZoneInfo) -> FeeAccount:
+    """The patron's open fees/fines; the total is what remains of them (FOLIO keeps no
+    separate balance). A closed one FOLIO sends anyway is not owed."""
+    fees: list[Fee] = []
+    unreadable = 0
+    for record in records:
+        if record.status is not None and record.status.name == "Closed":
+            continue
+        charge = fee(record, zone)
+        if charge is not None:
+            fees.append(charge)
+        elif record.remaining < 0:
+            unreadable += 1
+    return FeeAccount(fees=tuple(fees), total=sum(f.amount for f in fees), unreadable=unreadable)

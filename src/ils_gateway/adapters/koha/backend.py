@@ -57,6 +57,7 @@ from ils_gateway.adapters.koha.schemas import (
     KohaItem,
     KohaLibrary,
     KohaPatron,
+    KohaPatronBalance,
     KohaPickupChange,
     parse,
 )
@@ -67,6 +68,7 @@ from ils_gateway.domain.errors import (
     NotFound,
     PasswordRejected,
 )
+from ils_gateway.domain.fees import FeeAccount
 from ils_gateway.domain.models import (
     BatchResult,
     Hold,
@@ -174,6 +176,8 @@ class KohaBackend(GuardedBackend):
                 # POST /patrons/{patron_id}/password (Patrons::Password#set, staff side), after
                 # the old password is checked through /auth/password/validation.
                 Capability.CHANGE_PASSWORD: Support.NATIVE,
+                # GET /patrons/{patron_id}/account (Patrons::Account#get, patron_balance)
+                Capability.LIST_FEES: Support.NATIVE,
             },
             missing=_NOT_OFFERED,
         )
@@ -468,6 +472,26 @@ class KohaBackend(GuardedBackend):
         if checkout.item_id is None:
             return Item(id=checkout.external_id or f"checkout:{checkout.checkout_id}", title="")
         return await self._to_item(await self._item_by_id(checkout.item_id))
+
+    async def list_fees(self, patron: Patron) -> FeeAccount:
+        """``GET /patrons/{patron_id}/account``: ``balance`` is the total; each outstanding
+        debit line a charge, with its item's barcode and title where it names an item."""
+        where = "GET /patrons/{patron_id}/account"
+        row = await self._client.call_json(KohaCall.READ, "GET", f"/patrons/{patron.id}/account")
+        balance = parse(KohaPatronBalance, row, where)
+        lines = balance.outstanding_debits.lines + balance.outstanding_credits.lines
+        require_belongs(lines, where, patron_id=patron.id)
+        ids = sorted({line.item_id for line in lines if line.item_id is not None})
+        found = await asyncio.gather(*(self._fee_item(i) for i in ids))
+        return mapping.to_fee_account(balance, dict(zip(ids, found, strict=True)))
+
+    async def _fee_item(self, koha_item_id: int) -> Item | None:
+        """The item a charge is for, titled; None when Koha no longer has it (a lost item is
+        often withdrawn once paid for)."""
+        try:
+            return await self._to_item(await self._item_by_id(koha_item_id))
+        except NotFound:
+            return None
 
     async def list_loans(self, patron: Patron) -> list[Loan]:
         checkouts = await self._checkouts(patron)

@@ -24,6 +24,7 @@ from datetime import date
 
 from ils_gateway.adapters.koha.errors import KohaCall, refusal_reason
 from ils_gateway.adapters.koha.schemas import (
+    KohaAccountLine,
     KohaAllowsRenewal,
     KohaBiblio,
     KohaCheckout,
@@ -32,10 +33,19 @@ from ils_gateway.adapters.koha.schemas import (
     KohaItem,
     KohaLibrary,
     KohaPatron,
+    KohaPatronBalance,
     parse,
 )
+from ils_gateway.domain.fees import Fee, FeeAccount, fee_type_from_text, yen
 from ils_gateway.domain.models import Hold, Item, Library, Loan, Patron
-from ils_gateway.domain.vocab import BlockReason, HoldAction, HoldStatus, LoanState, MaterialType
+from ils_gateway.domain.vocab import (
+    BlockReason,
+    FeeType,
+    HoldAction,
+    HoldStatus,
+    LoanState,
+    MaterialType,
+)
 
 HOLD_STATUS_BY_LETTER: dict[str | None, HoldStatus] = {
     None: HoldStatus.WAITING,
@@ -272,3 +282,72 @@ def to_hold(hold: KohaHold, item: Item) -> Hold:
 def to_library(library: KohaLibrary) -> Library:
     """A pickup location."""
     return Library(code=library.library_id, name=library.name)
+
+
+# Koha's built-in debit types (account_debit_types, installer/data/mysql/mandatory) -> ours.
+# Libraries add their own codes (a damage charge is usually one): those, and MANUAL, are read
+# from the code and the line's description.
+_DEBIT_TYPES: dict[str, FeeType] = {
+    "LOST": FeeType.LOST_ITEM,
+    "OVERDUE": FeeType.OVERDUE,
+    "PROCESSING": FeeType.PROCESSING,
+    "NEW_CARD": FeeType.CARD_REPLACEMENT,
+    "RESERVE": FeeType.HOLD_FEE,
+    "RESERVE_EXPIRED": FeeType.HOLD_FEE,
+    "RENT": FeeType.RENTAL,
+    "RENT_DAILY": FeeType.RENTAL,
+    "RENT_RENEW": FeeType.RENTAL,
+    "RENT_DAILY_RENEW": FeeType.RENTAL,
+    "ACCOUNT": FeeType.ADMINISTRATIVE,
+    "ACCOUNT_RENEW": FeeType.ADMINISTRATIVE,
+}
+
+
+def fee_type(line: KohaAccountLine) -> FeeType:
+    """Our fee type for a Koha debit line."""
+    code = (line.debit_type or "").upper()
+    known = _DEBIT_TYPES.get(code)
+    if known is not None:
+        return known
+    return fee_type_from_text(
+        code.replace("_", " ") if code != "MANUAL" else None, line.description
+    )
+
+
+def to_fee(line: KohaAccountLine, item: Item | None) -> Fee | None:
+    """One outstanding debit as a charge (None when it owes nothing, or a negative sum)."""
+    owed = yen(line.amount_outstanding)
+    if owed is None or owed <= 0:
+        return None
+    return Fee(
+        id=str(line.account_line_id) if line.account_line_id is not None else None,
+        type=fee_type(line),
+        backend_type=line.debit_type,
+        amount=owed,
+        original_amount=yen(line.amount),
+        description=(line.description or "").strip() or None,
+        item_id=item.id if item is not None else None,
+        title=(item.title or None) if item is not None else None,
+        date=line.date.date() if line.date is not None else None,
+    )
+
+
+def to_fee_account(balance: KohaPatronBalance, items: dict[int, Item | None]) -> FeeAccount:
+    """The account ``GET /patrons/{patron_id}/account`` describes; ``items`` by Koha item id.
+
+    ``balance`` is the total (debits less credits); a negative one is a credit to the patron.
+    """
+    fees: list[Fee] = []
+    unreadable = 0
+    for line in balance.outstanding_debits.lines:
+        item = items.get(line.item_id) if line.item_id is not None else None
+        fee = to_fee(line, item)
+        if fee is not None:
+            fees.append(fee)
+        elif (yen(line.amount_outstanding) or 0) < 0:
+            unreadable += 1  # a debit owing less than nothing: Koha broke its own rule
+    total = yen(balance.balance) or 0
+    credits = abs(yen(balance.outstanding_credits.total) or 0)
+    return FeeAccount(
+        fees=tuple(fees), total=max(total, 0), credit=max(credits, -total, 0), unreadable=unreadable
+    )

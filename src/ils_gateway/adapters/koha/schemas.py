@@ -125,6 +125,34 @@ class KohaItem(_KohaObject):
     transfer: dict[str, Any] | None = None  # an open transfer, where a Koha embeds it
 
 
+class KohaAccountLine(_KohaObject):
+    """definitions/account_line.yaml (the lines of ``GET /patrons/{patron_id}/account``)."""
+
+    account_line_id: int | None = None
+    patron_id: int
+    item_id: int | None = None
+    date: datetime | None = None
+    amount: float
+    amount_outstanding: float
+    description: str | None = None
+    debit_type: str | None = None
+
+
+class KohaAccountPart(_KohaObject):
+    """``outstanding_debits`` / ``outstanding_credits`` of definitions/patron_balance.yaml."""
+
+    total: float | None = None
+    lines: list[KohaAccountLine] = []
+
+
+class KohaPatronBalance(_KohaObject):
+    """definitions/patron_balance.yaml: ``balance`` (signed, credits netted) and the lines."""
+
+    balance: float
+    outstanding_debits: KohaAccountPart = KohaAccountPart()
+    outstanding_credits: KohaAccountPart = KohaAccountPart()
+
+
 class KohaBiblio(_KohaObject):
     """GET /biblios/{biblio_id} as JSON: Koha::Biblio->to_api (the definition gives no schema)."""
 

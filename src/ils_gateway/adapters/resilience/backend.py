@@ -1,8 +1,8 @@
 """``ResilientBackend``: cache, retries, timeouts, a circuit breaker and read-back around any
 ``ILSBackend``, itself an ``ILSBackend``.
 
-Reads (``patron_summary``, ``list_loans``, ``list_holds``, ``list_pickup_libraries``,
-``get_item``):
+Reads (``patron_summary``, ``list_loans``, ``list_holds``, ``list_fees``,
+``list_pickup_libraries``, ``get_item``):
 
 - answered from the read cache while fresh (per tenant and patron; pickup libraries and items
   per tenant), else from the backend;
@@ -74,6 +74,7 @@ from ils_gateway.domain.errors import (
     GatewayError,
     OutcomeUnknown,
 )
+from ils_gateway.domain.fees import FeeAccount
 from ils_gateway.domain.logsafe import safe_error
 from ils_gateway.domain.models import (
     BatchResult,
@@ -100,6 +101,7 @@ _LOANS = TypeAdapter(list[Loan])
 _HOLDS = TypeAdapter(list[Hold])
 _LIBRARIES = TypeAdapter(list[Library])
 _ITEM = TypeAdapter(Item)
+_FEES = TypeAdapter(FeeAccount)
 
 # Patrons whose cache scope name is remembered; more start the memo again.
 _MAX_PATRON_SCOPES = 10_000
@@ -217,6 +219,12 @@ class ResilientBackend:
             return []
         return await self._cached_per_patron(
             patron, "list_ended_holds", "ended_holds", lambda: inner(patron), _HOLDS
+        )
+
+    async def list_fees(self, patron: Patron) -> FeeAccount:
+        """Fines and fees, cached per patron (dropped with the patron's other reads)."""
+        return await self._cached_per_patron(
+            patron, "list_fees", "fees", lambda: self.inner.list_fees(patron), _FEES
         )
 
     async def list_pickup_libraries(self) -> list[Library]:

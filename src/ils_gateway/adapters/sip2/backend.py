@@ -11,7 +11,8 @@ Requests per operation (each line one round trip; "∥" = in parallel over the p
 - place / cancel / change pickup: 15 with mode ``+`` / ``-`` / ``*``; a placed hold is then
   read back as holds are (a title-level hold is listed under its title, not the barcode it
   was placed with); item: 17;
-- checkout: 11; checkin: 09 (self-check kiosks).
+- checkout: 11; checkin: 09 (self-check kiosks);
+- fees: 63 with "fine items" (AV lines, paged; BV the total, BH the currency: ``fees``).
 
 Refusals (``ok 0``) become ``RenewalRefused`` / ``HoldRefused`` / ``CancelRefused`` with a
 reason from the AF pattern table (``refusals``) and the ACS's text as ``backend_message``;
@@ -34,6 +35,7 @@ from ils_gateway.adapters.sip2 import mapping
 from ils_gateway.adapters.sip2.capabilities import PickupChange, capabilities_from_bx
 from ils_gateway.adapters.sip2.config import Sip2BackendConfig, client_settings
 from ils_gateway.adapters.sip2.errors import translate_errors
+from ils_gateway.adapters.sip2.fees import fee_account
 from ils_gateway.adapters.sip2.mapping import TITLE_PREFIX, ListEntry
 from ils_gateway.adapters.sip2.refusals import RefusalTable, SipAction, backend_message
 from ils_gateway.domain.clock import Clock
@@ -49,6 +51,7 @@ from ils_gateway.domain.errors import (
     Refused,
     RenewalRefused,
 )
+from ils_gateway.domain.fees import FeeAccount
 from ils_gateway.domain.models import (
     BatchResult,
     Hold,
@@ -297,22 +300,31 @@ class Sip2Backend(GuardedBackend):
         the fixed-field count and the entries disagree the count wins (an ACS that leaves the
         count blank gets one page: without a count, paging could never end).
         """
+        entries, _ = await self._list_pages(card_number, which)
+        return entries
+
+    async def _list_pages(
+        self, card_number: str, which: SummaryItem
+    ) -> tuple[list[str], PatronInformationResponse]:
+        """``_list``'s entries, with the first page's 64 (its BV, BH and flags)."""
         field, count_attr = _LISTS[which]
         entries: list[str] = []
+        first: PatronInformationResponse | None = None
         while True:
             start = len(entries) + 1
             answer = await self._patron_info(
                 card_number, which, start=start, end=start + self._page_size - 1
             )
+            first = first or answer
             page = [e for e in answer.get_all(field) if e.strip()]
             entries.extend(page)
             total: int | None = getattr(answer, count_attr)
             if total is None:  # no count to page by: this page is all there is
-                return entries
+                return entries, first
             if len(entries) >= total:
-                return entries[:total]
+                return entries[:total], first
             if not page:
-                return entries
+                return entries, first
 
     async def _item_info(self, item_id: str) -> ItemInformationResponse:
         request = ItemInformationRequest.build(
@@ -370,6 +382,14 @@ class Sip2Backend(GuardedBackend):
         answer = await self._patron_info(patron.card_number)
         fresh = self._patron_from_64(answer, patron.card_number)
         return patron.model_copy(update=fresh.model_dump(exclude_unset=True))
+
+    async def list_fees(self, patron: Patron) -> FeeAccount:
+        """63 with "fine items": the AV lines (paged like the other lists) and BV, the total."""
+        await self._require(Capability.LIST_FEES)
+        lines, answer = await self._list_pages(patron.card_number, SummaryItem.FINE_ITEMS)
+        return fee_account(
+            lines, answer.fee_amount, answer.currency_type, self._config.fine_item_format
+        )
 
     # -- loans ------------------------------------------------------------------------------
 
@@ -721,4 +741,5 @@ _LISTS = {
     SummaryItem.HOLD_ITEMS: ("AS", "hold_items_count"),
     SummaryItem.UNAVAILABLE_HOLDS: ("CD", "unavailable_holds_count"),
     SummaryItem.OVERDUE_ITEMS: ("AT", "overdue_items_count"),
+    SummaryItem.FINE_ITEMS: ("AV", "fine_items_count"),
 }

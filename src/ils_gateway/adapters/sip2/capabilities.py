@@ -86,6 +86,8 @@ def capabilities_from_bx(
         table[Capability.AUTHENTICATE] = Support.NATIVE
     if "63" in ok:
         table[Capability.PATRON_SUMMARY] = Support.NATIVE
+        # 63 with the "fine items" summary position: AV lines, BV total (adapters/sip2/fees)
+        table[Capability.LIST_FEES] = Support.NATIVE
     if lists and lists_name_items:
         table[Capability.LIST_LOANS] = CapabilitySupport(Support.NATIVE, {"renewability": False})
     if lists:

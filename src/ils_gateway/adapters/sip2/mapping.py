@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 
 from ils_gateway.adapters.sip2.refusals import RefusalTable, SipAction, backend_message
 from ils_gateway.domain.errors import BackendProtocolError
+from ils_gateway.domain.fees import yen
 from ils_gateway.domain.models import (
     BatchResult,
     Hold,
@@ -284,7 +285,16 @@ def patron_from_64(
         overdue_count=msg.overdue_items_count or 0,
         holds_count=hold_ready + (msg.unavailable_holds_count or 0),
         holds_ready_count=hold_ready,
+        fees_owed=_fees_owed(msg),
     )
+
+
+def _fees_owed(msg: PatronInformationResponse) -> int | None:
+    """BV as whole yen, when the ACS sends it in yen (BH JPY or no BH); else None."""
+    currency = (msg.currency_type or "").strip().upper()
+    if currency and currency != "JPY":
+        return None
+    return yen(msg.fee_amount) if (msg.fee_amount or "").strip() else None
 
 
 def _vendor_date(raw: str | None) -> date | None:

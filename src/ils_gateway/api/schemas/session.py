@@ -37,6 +37,9 @@ class PatronView(Body):
     overdue_count: int = 0
     holds_count: int = 0
     holds_ready_count: int = 0
+    fees_owed: int | None = Field(
+        None, description="yen owed, where the library system's summary says (else null)"
+    )
 
     @classmethod
     def of(cls, patron: Patron) -> PatronView:
