@@ -55,6 +55,7 @@ __all__ = [
     "PatronBlocked",
     "Refused",
     "RenewalRefused",
+    "SearchUnavailable",
     "SessionExpired",
 ]
 
@@ -328,6 +329,15 @@ class BackendUnavailable(GatewayError):
 
     def extensions(self) -> dict[str, Any]:
         return {"retry_after": self.retry_after}
+
+
+class SearchUnavailable(GatewayError):
+    """The tenant has no catalogue search source: a SIP2 library system cannot search, and the
+    tenant file names no SRU server for it (issue 19)."""
+
+    type_slug = "search-unavailable"
+    status = 501
+    title = "Catalogue search is not available for this library"
 
 
 class BackendProtocolError(GatewayError):

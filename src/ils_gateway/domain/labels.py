@@ -14,6 +14,7 @@ from typing import Literal
 from ils_gateway.domain.vocab import (
     BlockReason,
     ContactMethod,
+    CopyStatus,
     HoldStatus,
     LoanState,
     MaterialType,
@@ -30,6 +31,7 @@ LABELLED_VOCABULARIES: dict[str, type[StrEnum]] = {
     "block_reason": BlockReason,
     "material_type": MaterialType,
     "contact_method": ContactMethod,
+    "copy_status": CopyStatus,
 }
 
 _DEFAULTS: dict[StrEnum, tuple[str, str]] = {
@@ -158,6 +160,15 @@ _DEFAULTS: dict[StrEnum, tuple[str, str]] = {
     ContactMethod.PHONE: ("Phone", "電話"),
     ContactMethod.POST: ("Post", "郵便"),
     ContactMethod.NONE: ("No contact", "連絡不要"),
+    CopyStatus.AVAILABLE: ("On the shelf", "在架"),
+    CopyStatus.ON_LOAN: ("On loan", "貸出中"),
+    CopyStatus.ON_HOLD_SHELF: ("Kept for a hold", "予約取置中"),
+    CopyStatus.IN_TRANSIT: ("In transit", "回送中"),
+    CopyStatus.IN_PROCESSING: ("Being processed", "整理中"),
+    CopyStatus.ON_ORDER: ("On order", "発注中"),
+    CopyStatus.REFERENCE_ONLY: ("Reference only", "禁帯出"),
+    CopyStatus.MISSING: ("Missing", "不明"),
+    CopyStatus.UNAVAILABLE: ("Unavailable", "利用不可"),
 }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from ils_gateway.adapters.catalog.port import CatalogSource
 from ils_gateway.domain.errors import NotFound
 from ils_gateway.services.account import AccountService
 from ils_gateway.services.catalog import CatalogService
@@ -56,6 +57,7 @@ class TenantRuntime:
         guard: LoginGuard | None = None,
         elibrary: EbookService | None = None,
         mylists: MyLists | None = None,
+        catalog: CatalogSource | None = None,
     ) -> TenantRuntime:
         """The services of ``context`` (with the list services' hooks when there is a store),
         the e-book service over ``elibrary`` and the bridge counting with ``limiters``;
@@ -71,12 +73,13 @@ class TenantRuntime:
         config = context.config
         keys = config.elibrary.bridge_keys if config.elibrary is not None else ()
         bridge = PatronCheckService(config.id, account, keys, limiters)
+        holds = HoldService(context, hooks)
         return cls(
             context=context,
             account=account,
             loans=LoanService(context, hooks),
-            holds=HoldService(context, hooks),
-            catalog=CatalogService(context),
+            holds=holds,
+            catalog=CatalogService(context, catalog, holds),
             circulation=CirculationService(context, hooks),
             ebooks=EbookRuntime(service=elibrary, bridge=bridge),
             mylists=mylists,

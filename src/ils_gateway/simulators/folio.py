@@ -68,7 +68,7 @@ from ils_gateway.simulators.outcomes import (
     UnknownRecord,
 )
 from ils_gateway.simulators.policy import HoldState
-from ils_gateway.simulators.records import ContactMethod, ItemStatus
+from ils_gateway.simulators.records import Biblio, ContactMethod, ItemStatus
 
 TOKEN_LIFETIME = 600
 REFRESH_LIFETIME = 604800
@@ -1042,6 +1042,36 @@ async def get_holdings(request: web.Request) -> web.Response:
     return _text(404, "Not Found")
 
 
+# FOLIO reference data (mod-inventory-storage reference-data/identifier-types/isbn.json).
+ISBN_IDENTIFIER_TYPE = "8261054f-be78-422d-bd51-4ed9f33c3422"
+# A site-defined alternative title type for readings (ヨミ), as Japanese FOLIO sites add one.
+READING_TITLE_TYPE = folio_id("alternative-title-type", "reading")
+
+
+def instance_json(biblio: Biblio) -> dict[str, Any]:
+    """mod-inventory ramls/instance.json: title, contributors, publication, identifiers (ISBN)
+    and the reading as an alternative title."""
+    body: dict[str, Any] = {
+        "id": folio_id("instance", biblio.id),
+        "title": biblio.title,
+        "contributors": [{"name": biblio.author}] if biblio.author else [],
+        "publication": [{"publisher": biblio.publisher, "dateOfPublication": str(biblio.year)}]
+        if biblio.publisher
+        else [],
+        "identifiers": [{"identifierTypeId": ISBN_IDENTIFIER_TYPE, "value": biblio.isbn}]
+        if biblio.isbn
+        else [],
+        "alternativeTitles": [
+            {"alternativeTitleTypeId": READING_TITLE_TYPE, "alternativeTitle": biblio.title_reading}
+        ]
+        if biblio.title_reading
+        else [],
+        "source": "FOLIO",
+        "instanceTypeId": folio_id("instance-type", "text"),
+    }
+    return body
+
+
 async def get_instance(request: web.Request) -> web.Response:
     """GET /inventory/instances/{instanceId} (mod-inventory ramls/instance.json)."""
     library = _lib(request)
@@ -1049,18 +1079,14 @@ async def get_instance(request: web.Request) -> web.Response:
         biblio = library.biblio(_biblio_by_uuid(library, request.match_info["id"]))
     except UnknownRecord:
         return _text(404, "Not found")
-    return web.json_response(
-        {
-            "id": folio_id("instance", biblio.id),
-            "title": biblio.title,
-            "contributors": [{"name": biblio.author}] if biblio.author else [],
-            "publication": [{"publisher": biblio.publisher, "dateOfPublication": str(biblio.year)}]
-            if biblio.publisher
-            else [],
-            "source": "FOLIO",
-            "instanceTypeId": folio_id("instance-type", "text"),
-        }
-    )
+    return web.json_response(instance_json(biblio))
+
+
+async def list_instances(request: web.Request) -> web.Response:
+    """GET /inventory/instances (mod-inventory ramls/inventory.raml, ``searchable`` and
+    ``pageable`` traits): CQL over instance records, ``limit``/``offset``, ``totalRecords``."""
+    rows = [instance_json(b) for b in _lib(request).biblios()]
+    return _collection(request, "instances", rows)
 
 
 # -- app ----------------------------------------------------------------------------------
@@ -1189,6 +1215,7 @@ def create_folio_app(
     r.add_get("/service-points", list_service_points)
     r.add_get("/inventory/items", list_items)
     r.add_get("/inventory/items/{id}", get_item)
+    r.add_get("/inventory/instances", list_instances)
     r.add_get("/inventory/instances/{id}", get_instance)
     r.add_get("/holdings-storage/holdings", list_holdings)
     r.add_get("/holdings-storage/holdings/{id}", get_holdings)

@@ -92,6 +92,11 @@ class Biblio:
     year: int | None = None
     series: str | None = None
     volume: int | None = None
+    isbn: str | None = None  # ISBN-13 (020 $a), None for records without one
+    # Readings (ヨミ) in katakana, as Japanese catalogues record them (JAPAN/MARC 245/100
+    # transcriptions, NDL's dcndl:titleTranscription): what kana search matches.
+    title_reading: str = ""
+    author_reading: str = ""
 
 
 @dataclass

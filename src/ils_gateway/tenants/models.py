@@ -15,6 +15,7 @@ from ils_gateway.tenants.account import (
 )
 from ils_gateway.tenants.backends import BackendConfig, ElibraryConfig
 from ils_gateway.tenants.calendar import CalendarConfig
+from ils_gateway.tenants.catalog import CatalogConfig
 from ils_gateway.tenants.http import CorsPolicy
 from ils_gateway.tenants.kiosk import KioskSip2Config
 from ils_gateway.tenants.materials import MaterialTypeMap
@@ -77,6 +78,9 @@ class TenantConfig(BaseModel):
     )
     cors: CorsPolicy = Field(
         CorsPolicy(), description="web origins allowed to call the API from a browser (none)"
+    )
+    catalog: CatalogConfig = Field(
+        CatalogConfig(), description="where the catalogue is searched (issue 19)"
     )
     request_deadline: float = Field(
         10.0,

@@ -1,0 +1,152 @@
+"""The catalogue: a search, the records it finds, and a record's copies (issue 19).
+
+A search is a ``CatalogQuery`` (keyword, title, author, ISBN, material type; page and sort);
+the answer a ``SearchPage`` of ``CatalogRecord`` with an availability summary. A record's view
+adds its ``Copy`` list (branch, shelf location, call number, status, due date, hold queue).
+No personal data appears in any of them: search answers may be cached and shared.
+
+Text is compared the way Japanese catalogues do: ``normalise`` applies NFKC (full-width Latin
+and digits, half-width kana become ordinary forms), folds case and writes hiragana as
+katakana, so 'むらかみ' and 'ムラカミ' and 'ﾑﾗｶﾐ' are one query and match a reading (ヨミ)
+recorded in katakana. Pure functions and values only: no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ils_gateway.domain.vocab import CopyStatus, MaterialType
+
+# Hiragana ぁ (U+3041) to ゖ (U+3096) and their katakana, U+60 further on; ゝゞ → ヽヾ.
+_HIRAGANA_TO_KATAKANA = {c: c + 0x60 for c in range(0x3041, 0x3097)} | {
+    0x309D: 0x30FD,
+    0x309E: 0x30FE,
+}
+_SPACES = re.compile(r"\s+")
+
+
+def normalise(text: str) -> str:
+    """``text`` as catalogue search compares it: NFKC, case-folded, hiragana as katakana, runs
+    of white space (the ideographic space included) as one space, trimmed."""
+    folded = unicodedata.normalize("NFKC", text).casefold().translate(_HIRAGANA_TO_KATAKANA)
+    return _SPACES.sub(" ", folded).strip()
+
+
+def compact(text: str) -> str:
+    """``normalise(text)`` without spaces: how a reading matches whatever spacing a patron
+    types ('ムラカミ セイイチ' and 'むらかみせいいち' are one)."""
+    return normalise(text).replace(" ", "")
+
+
+def isbn_digits(text: str) -> str:
+    """An ISBN as digits only (hyphens and spaces dropped, a final x as X)."""
+    return re.sub(r"[^0-9X]", "", normalise(text).upper())
+
+
+class SearchSort(StrEnum):
+    """The orders a search can ask for."""
+
+    RELEVANCE = "relevance"  # the source's own order
+    TITLE = "title"
+    AUTHOR = "author"
+    YEAR_NEWEST = "year_desc"
+    YEAR_OLDEST = "year_asc"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class CatalogQuery(_Frozen):
+    """One search, already checked and normalised (see ``normalise``)."""
+
+    keyword: str | None = None
+    title: str | None = None
+    author: str | None = None
+    isbn: str | None = None
+    material_type: MaterialType | None = None
+    page: int = Field(1, ge=1)
+    per_page: int = Field(20, ge=1)
+    sort: SearchSort = SearchSort.RELEVANCE
+
+    @property
+    def offset(self) -> int:
+        """Records before this page."""
+        return (self.page - 1) * self.per_page
+
+    def cache_key(self) -> str:
+        """One string per distinct search (every field; the text fields normalised already)."""
+        parts = [
+            self.keyword or "",
+            self.title or "",
+            self.author or "",
+            self.isbn or "",
+            self.material_type.value if self.material_type else "",
+            str(self.page),
+            str(self.per_page),
+            self.sort.value,
+        ]
+        return "\x1f".join(parts)
+
+
+class Availability(_Frozen):
+    """How many copies a record has and how many are on the shelf to borrow now."""
+
+    total: int = Field(ge=0)
+    available: int = Field(ge=0)
+
+
+class CatalogRecord(_Frozen):
+    """A title as a search lists it."""
+
+    id: str = Field(description="the record id in the library system (biblio, instance, 001)")
+    title: str
+    authors: tuple[str, ...] = ()
+    publisher: str | None = None
+    year: int | None = None
+    isbn: str | None = None
+    material_type: MaterialType = MaterialType.BOOK
+    title_reading: str | None = Field(None, description="読み (katakana), when recorded")
+    availability: Availability | None = Field(
+        None, description="copies total / on the shelf; None when the source does not say"
+    )
+
+
+class Copy(_Frozen):
+    """One copy of a record, as the library system reports it (no patron data)."""
+
+    barcode: str
+    branch: str | None = Field(None, description="the library (code) where the copy is kept")
+    shelf_location: str | None = None
+    call_number: str | None = None
+    status: CopyStatus
+    due_date: date | None = Field(None, description="when on loan")
+    hold_queue_length: int | None = Field(None, ge=0, description="None: not reported")
+    reference_only: bool = False
+
+
+class RecordWithCopies(_Frozen):
+    """A record and every copy the library system lists for it."""
+
+    record: CatalogRecord
+    copies: tuple[Copy, ...] = ()
+
+
+class SearchPage(_Frozen):
+    """One page of a search's answer."""
+
+    total: int = Field(ge=0)
+    records: tuple[CatalogRecord, ...] = ()
+
+
+def availability_of(copies: tuple[Copy, ...] | list[Copy]) -> Availability:
+    """The summary of ``copies``: all of them, and those on the shelf to borrow."""
+    return Availability(
+        total=len(copies),
+        available=sum(1 for c in copies if c.status is CopyStatus.AVAILABLE),
+    )
