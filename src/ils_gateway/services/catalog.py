@@ -197,6 +197,18 @@ class CatalogService:
             )
         return self._source
 
+    def parse_search(self, params: Mapping[str, str]) -> CatalogQuery:
+        """``parse_search`` with this tenant's page limit and source: a parameter the source
+        cannot search by is refused too, before any I/O."""
+        source = self._require_source()
+        query = parse_search(params, self.max_per_page)
+        for name in sorted(source.unsearchable):
+            if getattr(query, name) is not None:
+                raise BadRequest(
+                    f"Invalid request: {name}: this library's catalogue cannot be searched by it"
+                )
+        return query
+
     async def search(self, query: CatalogQuery) -> tuple[SearchPage, bool]:
         """One page of records for ``query`` (checked by ``parse_search``), and whether it
         came from the cache."""

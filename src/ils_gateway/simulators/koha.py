@@ -54,6 +54,7 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+import unicodedata
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -400,11 +401,22 @@ def _param_text(raw: str) -> str:
     return {"true": "1", "false": "0"}.get(raw, raw)
 
 
+_HIRAGANA = {c: c + 0x60 for c in range(0x3041, 0x3097)}
+
+
+def _collate(text: str) -> str:
+    """How Koha's ``utf8mb4_unicode_ci`` columns compare (UCA 4.0.0 at the primary level):
+    without case, full- and half-width forms alike, hiragana and katakana alike (the
+    collation also equates voiced and unvoiced kana, which is not imitated)."""
+    return unicodedata.normalize("NFKC", text).casefold().translate(_HIRAGANA)
+
+
 def _like(value: str | None, wanted: str, match: str) -> bool:
-    """Query.pm ``build_query_params``: LIKE '%x%' / 'x%' / '%x' or =, without case."""
+    """Query.pm ``build_query_params``: LIKE '%x%' / 'x%' / '%x' or =, as the collation
+    compares (``_collate``)."""
     if value is None:
         return False
-    got, wanted = value.casefold(), wanted.casefold()
+    got, wanted = _collate(value), _collate(wanted)
     if match == "exact":
         return got == wanted
     if match == "starts_with":

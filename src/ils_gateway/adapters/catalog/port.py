@@ -23,6 +23,11 @@ class CatalogSource(Protocol):
         """What the source is (``sru``, ``koha``, ``folio``), for docs and logs."""
         ...
 
+    @property
+    def unsearchable(self) -> frozenset[str]:
+        """Search parameters this source cannot search by (refused before any I/O)."""
+        ...
+
     async def search(self, query: CatalogQuery) -> SearchPage:
         """One page of records matching ``query``, each with its availability if known."""
         ...

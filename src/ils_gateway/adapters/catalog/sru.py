@@ -95,6 +95,9 @@ class SruCatalog:
     ) -> None:
         self._source = source
         self._copies = copies
+        self.unsearchable = (
+            frozenset() if source.indexes.material_type else frozenset({"material_type"})
+        )
         t = source.timeouts
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(connect=t.connect, read=t.read, write=t.write, pool=t.pool),

@@ -187,6 +187,8 @@ class FolioCatalog:
     """Search and record view over one FOLIO tenant (the adapter's client, shared)."""
 
     name = "folio"
+    # An instance has no material type (its items do): inventory's instance CQL cannot say.
+    unsearchable: frozenset[str] = frozenset({"material_type"})
 
     def __init__(self, client: FolioClient, types: MaterialTypeMap, zone: ZoneInfo) -> None:
         self._client = client
@@ -229,7 +231,7 @@ class FolioCatalog:
         items, _holdings = items_by_instance
         dues = await self._due_dates([i.id for i, _ in items if _status(i) is CopyStatus.ON_LOAN])
         copies = [self._copy(item, h, queue, dues.get(item.id)) for item, h in items]
-        record = self._record(found[0], [c for c, _ in copies])
+        record = self._record(found[0], copies)
         return RecordWithCopies(record=record, copies=tuple(c for c, _ in copies))
 
     # -- internals -------------------------------------------------------------------------

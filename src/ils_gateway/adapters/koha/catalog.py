@@ -166,6 +166,7 @@ class KohaCatalog:
     """Search and record view over one Koha (the adapter's client, shared)."""
 
     name = "koha"
+    unsearchable: frozenset[str] = frozenset()
 
     def __init__(self, client: KohaClient, item_types: dict[str, MaterialType]) -> None:
         self._client = client

@@ -14,7 +14,6 @@ from ils_gateway.api.schemas.catalog import (
     RecordDetail,
     SearchResults,
 )
-from ils_gateway.services.catalog import parse_search
 
 
 async def pickup_libraries(request: web.Request) -> web.Response:
@@ -32,7 +31,7 @@ async def item(request: web.Request) -> web.Response:
 async def search(request: web.Request) -> web.Response:
     """GET …/catalog/search: parameters checked before any I/O."""
     service = runtime(request).catalog
-    query = parse_search(request.query, service.max_per_page)
+    query = service.parse_search(request.query)
     page, cached = await service.search(query)
     return json_response(
         SearchResults(
