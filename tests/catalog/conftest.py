@@ -1,66 +1,33 @@
-"""Three example tenants served on their simulators, one per backend kind (issue 19).
-
-``sites`` starts, once per test, the gateway over ``runtime.simulated``: Saitama on the SIP2
-ACS simulator with an SRU catalogue beside it (its file gains ``[tenants.catalog.sru]``), the
-Koha demo on the Koha REST simulator and the FOLIO example on the FOLIO simulator — each on the
-seeded sample library, on one ``ManualClock``.
-"""
+"""``sites``: the gateway over three example tenants on their simulators (see catalog_sites)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from catalog_sites import SRU_TABLE, Sites, example
 
 from ils_gateway.api.app import create_app
 from ils_gateway.domain.clock import ManualClock
-from ils_gateway.runtime.simulated import SimulatedRun, simulated_settings
+from ils_gateway.runtime.simulated import simulated_settings
 from ils_gateway.simulators.sample_data import SAMPLE_NOW
 from ils_gateway.tenants.loader import TenantRegistry, parse_tenants
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "tenants"
-SRU_TABLE = '\n[tenants.catalog.sru]\nurl = "http://sru.invalid/sru"\n'
-
-
-def _without_elibrary(text: str) -> str:
-    import re
-
-    return re.sub(r"\n\[tenants\.elibrary\]\n(?:(?!\[).*\n)*", "\n", text)
-
-
-def example(name: str, extra: str = "") -> str:
-    return _without_elibrary((EXAMPLES / f"{name}.toml").read_text(encoding="utf-8")) + extra
-
-
-@dataclass
-class Sites:
-    client: Any
-    run: SimulatedRun
-
-    def library(self, tenant: str) -> Any:
-        return next(t.library for t in self.run.tenants if t.tenant == tenant)
-
-    def login(self, tenant: str) -> tuple[str, str]:
-        found = next(t for t in self.run.tenants if t.tenant == tenant)
-        first = found.logins[0]
-        return first.card, first.password
-
-    async def get(self, path: str, status: int = 200, **headers: str) -> Any:
-        response = await self.client.get(path, headers=headers)
-        assert response.status == status, await response.text()
-        return await response.json()
-
-
-TENANTS = {"sip2": "saitama", "koha": "koha-demo", "folio": "folio-example"}
-
 
 @pytest.fixture
-async def sites(aiohttp_client: Any) -> AsyncIterator[Sites]:
-    texts = [example("saitama", SRU_TABLE), example("koha-demo"), example("folio-example")]
-    tenants = [t for text in texts for t in parse_tenants(text).tenants]
-    run = await simulated_settings(TenantRegistry(tenants), clock=ManualClock(SAMPLE_NOW))
-    client = await aiohttp_client(create_app(run.settings))
-    yield Sites(client, run)
+def open_sites(aiohttp_client: Any) -> Callable[..., Awaitable[Sites]]:
+    """``await open_sites("sip2", "koha")``: the gateway over those kinds' example tenants."""
+
+    async def start(*kinds: str) -> Sites:
+        texts = {
+            "sip2": example("saitama", SRU_TABLE),
+            "koha": example("koha-demo"),
+            "folio": example("folio-example"),
+        }
+        chosen = kinds or tuple(texts)
+        tenants = [t for kind in chosen for t in parse_tenants(texts[kind]).tenants]
+        run = await simulated_settings(TenantRegistry(tenants), clock=ManualClock(SAMPLE_NOW))
+        return Sites(await aiohttp_client(create_app(run.settings)), run)
+
+    return start

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from conftest import TENANTS, Sites
+from catalog_sites import TENANTS, Opener, Sites
 
 # The library's own statuses (simulators.records.ItemStatus) and the catalogue's.
 EXPECTED = {
@@ -25,7 +25,8 @@ async def _record_id(sites: Sites, tenant: str, title: str) -> str:
 
 
 @pytest.mark.parametrize("kind", ["sip2", "koha", "folio"])
-async def test_catalog_record_copies_agree_with_the_library(sites: Sites, kind: str) -> None:
+async def test_catalog_record_copies_agree_with_the_library(open_sites: Opener, kind: str) -> None:
+    sites = await open_sites(kind)
     tenant = TENANTS[kind]
     library = sites.library(tenant)
     record_id = await _record_id(sites, tenant, "こころ")
@@ -54,7 +55,10 @@ async def test_catalog_record_copies_agree_with_the_library(sites: Sites, kind: 
 
 
 @pytest.mark.parametrize("kind", ["sip2", "koha", "folio"])
-async def test_catalog_record_of_reference_work_is_not_holdable(sites: Sites, kind: str) -> None:
+async def test_catalog_record_of_reference_work_is_not_holdable(
+    open_sites: Opener, kind: str
+) -> None:
+    sites = await open_sites(kind)
     tenant = TENANTS[kind]
     record_id = await _record_id(sites, tenant, "広辞苑 第七版")
     body = await sites.get(f"/v1/tenants/{tenant}/catalog/records/{record_id}")
@@ -66,7 +70,8 @@ async def test_catalog_record_of_reference_work_is_not_holdable(sites: Sites, ki
 
 
 @pytest.mark.parametrize("kind", ["sip2", "koha", "folio"])
-async def test_catalog_unknown_record_is_404(sites: Sites, kind: str) -> None:
+async def test_catalog_unknown_record_is_404(open_sites: Opener, kind: str) -> None:
+    sites = await open_sites(kind)
     tenant = TENANTS[kind]
     missing = "00000000-0000-4000-8000-000000000000" if kind == "folio" else "99999"
     await sites.get(f"/v1/tenants/{tenant}/catalog/records/{missing}", status=404)

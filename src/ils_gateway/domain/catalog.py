@@ -5,10 +5,11 @@ the answer a ``SearchPage`` of ``CatalogRecord`` with an availability summary. A
 adds its ``Copy`` list (branch, shelf location, call number, status, due date, hold queue).
 No personal data appears in any of them: search answers may be cached and shared.
 
-Text is compared the way Japanese catalogues do: ``normalise`` applies NFKC (full-width Latin
-and digits, half-width kana become ordinary forms), folds case and writes hiragana as
-katakana, so 'むらかみ' and 'ムラカミ' and 'ﾑﾗｶﾐ' are one query and match a reading (ヨミ)
-recorded in katakana. Pure functions and values only: no I/O.
+Text is prepared the way Japanese catalogues compare it: ``normalise`` applies NFKC (full-width
+Latin and digits, half-width kana become ordinary forms) and folds case, so 'ﾑﾗｶﾐ' is
+'ムラカミ'; ``variants`` adds the form with hiragana as katakana, so 'むらかみ' also matches a
+reading (ヨミ) recorded in katakana while 走れメロス still matches its title as written.
+Pure functions and values only: no I/O.
 """
 
 from __future__ import annotations
@@ -31,16 +32,23 @@ _SPACES = re.compile(r"\s+")
 
 
 def normalise(text: str) -> str:
-    """``text`` as catalogue search compares it: NFKC, case-folded, hiragana as katakana, runs
-    of white space (the ideographic space included) as one space, trimmed."""
-    folded = unicodedata.normalize("NFKC", text).casefold().translate(_HIRAGANA_TO_KATAKANA)
+    """``text`` as a search sends it: NFKC (half-width kana and full-width Latin become the
+    ordinary forms), case-folded, runs of white space (the ideographic space included) as
+    one space, trimmed. Kana are kept as typed: 走れメロス must still find 走れメロス."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
     return _SPACES.sub(" ", folded).strip()
 
 
-def compact(text: str) -> str:
-    """``normalise(text)`` without spaces: how a reading matches whatever spacing a patron
-    types ('ムラカミ セイイチ' and 'むらかみせいいち' are one)."""
-    return normalise(text).replace(" ", "")
+def fold_kana(text: str) -> str:
+    """``text`` with hiragana written as katakana, the script readings (ヨミ) are recorded in."""
+    return text.translate(_HIRAGANA_TO_KATAKANA)
+
+
+def variants(text: str) -> tuple[str, ...]:
+    """The forms a search term is sent in: as typed (normalised) and, when it differs, with
+    hiragana as katakana, so a reading matches and a kanji-kana title still does."""
+    folded = fold_kana(text)
+    return (text,) if folded == text else (text, folded)
 
 
 def isbn_digits(text: str) -> str:

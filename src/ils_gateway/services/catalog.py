@@ -2,9 +2,10 @@
 placed from a record (issue 19).
 
 Search parameters are checked here (``parse_search``) before any I/O: a bad one is a
-``BadRequest`` naming it. Text is normalised (``domain.catalog.normalise``: NFKC, hiragana as
-katakana) before it is sent and before it keys the cache, so 'むらかみ', 'ムラカミ' and
-'ﾑﾗｶﾐ' are one search and match a reading recorded in katakana.
+``BadRequest`` naming it. Text is normalised (``domain.catalog.normalise``: NFKC, case) before
+it keys the cache and is sent, so 'ﾑﾗｶﾐ' and 'ムラカミ' are one search; the sources send a
+hiragana term in katakana too (``domain.catalog.variants``), so 'むらかみ' matches a reading
+recorded in katakana.
 
 Search answers and record views hold no personal data; they are kept in a per-process TTL
 cache for ``[tenants.catalog] cache_seconds`` (record views a quarter of that, at least one

@@ -33,6 +33,7 @@ from ils_gateway.domain.catalog import (
     SearchPage,
     SearchSort,
     availability_of,
+    variants,
 )
 from ils_gateway.domain.errors import BackendProtocolError, BackendUnavailable, NotFound
 from ils_gateway.domain.vocab import CopyStatus
@@ -70,7 +71,8 @@ def build_cql(query: CatalogQuery, source: SruSource) -> str:
         (idx.isbn, query.isbn),
     ):
         if value:
-            clauses.append(f"{index}={cql_term(value)}")
+            forms = [f"{index}={cql_term(v)}" for v in variants(value)]
+            clauses.append(forms[0] if len(forms) == 1 else f"({' or '.join(forms)})")
     if query.material_type is not None and idx.material_type:
         clauses.append(f"{idx.material_type}={cql_term(query.material_type.value)}")
     cql = " and ".join(clauses) or "cql.allRecords=1"

@@ -40,6 +40,7 @@ from ils_gateway.domain.catalog import (
     SearchSort,
     availability_of,
     isbn_digits,
+    variants,
 )
 from ils_gateway.domain.errors import BackendProtocolError, NotFound
 from ils_gateway.domain.vocab import CopyStatus, MaterialType
@@ -136,9 +137,13 @@ def _escaped(word: str) -> str:
 
 
 def _masked(index: str, text: str) -> str:
-    """Every word of ``text`` in ``index``, masked on both sides (``*word*``)."""
-    words = " ".join(f"*{_escaped(w)}*" for w in text.split())
-    return f'{index}="{words}"'
+    """Every word of ``text`` in ``index``, masked on both sides (``*word*``); with hiragana
+    also as katakana (``variants``) where that differs, for readings."""
+    forms = [
+        f'{index}="{" ".join(f"*{_escaped(w)}*" for w in form.split())}"'
+        for form in variants(text)
+    ]
+    return forms[0] if len(forms) == 1 else f"({' or '.join(forms)})"
 
 
 def instance_cql(query: CatalogQuery) -> str:
