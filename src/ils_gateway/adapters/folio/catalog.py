@@ -140,8 +140,7 @@ def _masked(index: str, text: str) -> str:
     """Every word of ``text`` in ``index``, masked on both sides (``*word*``); with hiragana
     also as katakana (``variants``) where that differs, for readings."""
     forms = [
-        f'{index}="{" ".join(f"*{_escaped(w)}*" for w in form.split())}"'
-        for form in variants(text)
+        f'{index}="{" ".join(f"*{_escaped(w)}*" for w in form.split())}"' for form in variants(text)
     ]
     return forms[0] if len(forms) == 1 else f"({' or '.join(forms)})"
 
