@@ -215,11 +215,11 @@ class _Parser:
         name = index.lower().rpartition(".")[2]
         if index.lower() == "cql.allrecords":
             return lambda r: True
-        fields = _INDEXES.get(name)
-        if fields is None:
+        indexed = _INDEXES.get(name)
+        if indexed is None:
             raise Diagnostic(16, "Unsupported index", index)
-        match = _term_matches(term, exact=relation == "==" or name in ("id", "type"))
-        return lambda r: any(match(str(r.get(f) or "")) for f in fields)
+        exact = _term_matches(term, exact=relation == "==" or name in ("id", "type"))
+        return lambda r: any(exact(str(r.get(f) or "")) for f in indexed)
 
 
 _SORT_FIELDS = {"title": "title_reading", "creator": "author_reading", "author": "author_reading"}
@@ -273,7 +273,7 @@ def _field(parent: etree._Element, tag: str, *subfields: tuple[str, str]) -> Non
 
 def marc_record(biblio: Biblio, copies: list[Item]) -> etree._Element:
     """One record as MARCXML (see the module docstring for the fields)."""
-    record = etree.Element(f"{{{MARC}}}record", nsmap={None: MARC})
+    record = etree.Element(f"{{{MARC}}}record", nsmap={None: MARC})  # type: ignore[dict-item]  # lxml-stubs: lxml takes None as the default namespace
     leader = _LEADER[biblio.item_type]
     etree.SubElement(record, f"{{{MARC}}}leader").text = f"00000n{leader}a22000003i 4500"
     etree.SubElement(record, f"{{{MARC}}}controlfield", tag="001").text = str(biblio.id)
@@ -334,7 +334,7 @@ def _explain(version: str) -> web.Response:
     etree.SubElement(record, f"{{{SRW}}}recordSchema").text = "http://explain.z3950.org/dtd/2.0/"
     etree.SubElement(record, f"{{{SRW}}}recordPacking").text = "xml"
     data = etree.SubElement(record, f"{{{SRW}}}recordData")
-    explain = etree.SubElement(data, f"{{{EXPLAIN}}}explain", nsmap={None: EXPLAIN})
+    explain = etree.SubElement(data, f"{{{EXPLAIN}}}explain", nsmap={None: EXPLAIN})  # type: ignore[dict-item]  # lxml-stubs: lxml takes None as the default namespace
     info = etree.SubElement(explain, f"{{{EXPLAIN}}}indexInfo")
     for context, name in (
         ("dc", "title"),

@@ -61,6 +61,11 @@ def _subfields(field: etree._Element, code: str) -> list[str]:
     ]
 
 
+def _one(field: etree._Element, code: str) -> str | None:
+    values = _subfields(field, code)
+    return values[0] if values else None
+
+
 def _first(record: etree._Element, tags: tuple[str, ...], code: str) -> str | None:
     for tag in tags:
         for field in record.iterfind(f"m:datafield[@tag='{tag}']", _NS):
@@ -122,9 +127,9 @@ def parse_record(record: etree._Element) -> tuple[CatalogRecord, list[Holding]]:
     holdings = [
         Holding(
             barcode=barcode,
-            branch=(_subfields(field, "b") or [None])[0],
-            shelf_location=(_subfields(field, "c") or [None])[0],
-            call_number=(_subfields(field, "h") or [None])[0],
+            branch=_one(field, "b"),
+            shelf_location=_one(field, "c"),
+            call_number=_one(field, "h"),
             reference_only=any(_REFERENCE_NOTE.search(z) for z in _subfields(field, "z")),
         )
         for field in record.iterfind("m:datafield[@tag='852']", _NS)
