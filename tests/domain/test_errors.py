@@ -35,6 +35,7 @@ CONTRACT = {
     "CancelRefused": ("Refused", 422, "cancel-refused"),
     "MaintenanceWindow": ("GatewayError", 503, "maintenance"),
     "BackendUnavailable": ("GatewayError", 503, "backend-unavailable"),
+    "SearchUnavailable": ("GatewayError", 501, "search-unavailable"),
     "BackendProtocolError": ("GatewayError", 502, "backend-error"),
     "OutcomeUnknown": ("GatewayError", 504, "outcome-unknown"),
 }

@@ -24,6 +24,7 @@ RFC 9457 ``application/problem+json``; the domain never imports ``api/``.
     │   └── CancelRefused          422 cancel-refused
     ├── MaintenanceWindow          503 maintenance             (until)
     ├── BackendUnavailable         503 backend-unavailable     (retry_after)
+    ├── SearchUnavailable          501 search-unavailable
     ├── BackendProtocolError       502 backend-error
     └── OutcomeUnknown             504 outcome-unknown
 """
