@@ -1,7 +1,8 @@
 """The embedded demo: the demo library on an in-process SIP2 simulator.
 
 ``embedded_settings()`` starts the SIP2 ACS simulator over the seeded sample library
-(みどり市立図書館) on 127.0.0.1 (a free port) and returns the ``GatewaySettings`` of the
+(みどり市立図書館) on 127.0.0.1 (a free port), with its SRU catalogue beside it (issue 19,
+``start_demo_sru``), and returns the ``GatewaySettings`` of the
 ``demo`` tenant (``ils_gateway.tenants.demo``) talking SIP2 to it; the simulator stops in a
 cleanup context after the gateway. The demo tenant's e-library is ``kind = "simulator"``, which
 ``runtime.elibrary`` starts in-process. ``start_demo_sip2`` is the one place the simulator and
@@ -16,18 +17,22 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from aiohttp import web
+
 from ils_gateway.domain.clock import Clock, RunningClock
 from ils_gateway.runtime.settings import GatewaySettings
 from ils_gateway.simulators.library import SimulatedLibrary
 from ils_gateway.simulators.sample_data import DEFAULT_SEED, SAMPLE_NOW, build_sample_data
 from ils_gateway.simulators.sip2_acs import SimulatedACS, start_sip2_simulator
+from ils_gateway.simulators.sru import create_sru_app
 from ils_gateway.sip2.server import SIP2Server
 from ils_gateway.tenants.backends import Sip2Backend
+from ils_gateway.tenants.catalog import SruSource
 from ils_gateway.tenants.demo import demo_tenant
 from ils_gateway.tenants.loader import TenantRegistry
 from ils_gateway.tenants.models import TenantConfig
 
-__all__ = ["RunningClock", "embedded_settings", "start_demo_sip2"]
+__all__ = ["RunningClock", "embedded_settings", "start_demo_sip2", "start_demo_sru"]
 
 
 async def start_demo_sip2(
@@ -49,6 +54,21 @@ async def start_demo_sip2(
     return server, acs, demo_tenant(server.port, server.host)
 
 
+async def start_demo_sru(
+    library: SimulatedLibrary, tenant: TenantConfig
+) -> tuple[web.AppRunner, TenantConfig]:
+    """The SRU catalogue simulator over ``library`` on 127.0.0.1 (a free port), and ``tenant``
+    searching it (``[tenants.catalog.sru]``): the SIP2 demo's catalogue (issue 19)."""
+    runner = web.AppRunner(create_sru_app(library))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    sru = SruSource(url=f"http://127.0.0.1:{port}/sru")
+    catalog = tenant.catalog.model_copy(update={"sru": sru})
+    return runner, tenant.model_copy(update={"catalog": catalog})
+
+
 async def embedded_settings(
     *,
     clock: Clock | None = None,
@@ -67,11 +87,13 @@ async def embedded_settings(
     clock = clock or RunningClock(now)
     library = SimulatedLibrary(build_sample_data(DEFAULT_SEED, now), clock)
     server, acs, tenant = await start_demo_sip2(library, latency=sip2_latency)
+    sru, tenant = await start_demo_sru(library, tenant)
 
     async def stop_simulator() -> AsyncIterator[None]:
         try:
             yield
         finally:
+            await sru.cleanup()
             await server.aclose()
 
     if not elibrary:
