@@ -46,7 +46,7 @@ def _copies_of(contract: ContractSession, item: Item) -> tuple[str, list[Copy]] 
     page = contract.run(catalog.search(CatalogQuery(title=normalise(item.title), per_page=20)))
     for record in page.records:
         found = contract.run(catalog.record(record.id))
-        if any(c.barcode == item.id for c in found.copies):
+        if any(item.id in (c.barcode, c.item_id) for c in found.copies):
             return record.id, list(found.copies)
     return None
 
@@ -87,7 +87,7 @@ def test_catalog_record_copies_agree_with_item_information(contract: ContractSes
             problems.append(f"item {item.id!r}: no record lists it as a copy")
             continue
         record_id, copies = found
-        copy = next(c for c in copies if c.barcode == item.id)
+        copy = next(c for c in copies if item.id in (c.barcode, c.item_id))
         if item.id in due:
             if copy.status is not CopyStatus.ON_LOAN or copy.due_date != due[item.id]:
                 problems.append(

@@ -129,6 +129,9 @@ class Copy(_Frozen):
     """One copy of a record, as the library system reports it (no patron data)."""
 
     barcode: str
+    item_id: str | None = Field(
+        None, description="the library system's own id of the copy, where not the barcode"
+    )
     branch: str | None = Field(None, description="the library (code) where the copy is kept")
     shelf_location: str | None = None
     call_number: str | None = None

@@ -316,6 +316,7 @@ class FolioCatalog:
         location = item.effectiveLocation
         copy = Copy(
             barcode=item.barcode or item.id,
+            item_id=item.id,
             branch=location.name if location else None,
             call_number=item.callNumber or holdings.callNumber,
             status=status,
