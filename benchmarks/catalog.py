@@ -148,9 +148,9 @@ async def _measure(kind: str, n: int) -> dict[str, float]:
                 await _get(session, search_url, params=params)
                 await _get(session, record_url)
                 figures[f"{label} search"] = await _timed(
-                    lambda: _get(session, search_url, params=params), n
+                    lambda u=search_url, p=params: _get(session, u, params=p), n
                 )
-                figures[f"{label} record"] = await _timed(lambda: _get(session, record_url), n)
+                figures[f"{label} record"] = await _timed(lambda u=record_url: _get(session, u), n)
         finally:
             await runner.cleanup()
     return figures
