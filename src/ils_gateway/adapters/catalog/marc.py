@@ -139,7 +139,7 @@ def parse_record(record: etree._Element) -> tuple[CatalogRecord, list[Holding]]:
         id=record_id,
         title=full_title,
         authors=tuple(authors),
-        publisher=_clean_title(_first(record, ("264", "260"), "b") or "") or None,
+        publisher=re.sub(r"\s*[,:;]\s*$", "", _first(record, ("264", "260"), "b") or "") or None,
         year=int(year_match.group(1)) if year_match else None,
         isbn=isbn_digits(isbn) if isbn else None,
         material_type=_material_type(record),
