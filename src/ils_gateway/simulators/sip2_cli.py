@@ -226,7 +226,7 @@ def simulate_sip2(
                     max_connections_per_address=max_connections_per_address,
                     max_field_chars=max_field_chars,
                 ),
-                sru_port,
+                sru_port=sru_port,
             )
         )
     except KeyboardInterrupt:
