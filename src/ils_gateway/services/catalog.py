@@ -20,12 +20,14 @@ library does not send copies between branches).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from cachetools import TTLCache
 
+from ils_gateway import deadline
 from ils_gateway.adapters.base import Capability
 from ils_gateway.adapters.catalog.port import CatalogSource
 from ils_gateway.domain.catalog import (
@@ -38,7 +40,13 @@ from ils_gateway.domain.catalog import (
     normalise,
 )
 from ils_gateway.domain.clock import epoch_seconds
-from ils_gateway.domain.errors import BadRequest, HoldRefused, NotFound, SearchUnavailable
+from ils_gateway.domain.errors import (
+    BackendUnavailable,
+    BadRequest,
+    HoldRefused,
+    NotFound,
+    SearchUnavailable,
+)
 from ils_gateway.domain.models import HoldResult, Item, Library
 from ils_gateway.domain.vocab import (
     Channel,
@@ -52,6 +60,8 @@ from ils_gateway.services.context import Caller, TenantContext
 
 if TYPE_CHECKING:
     from ils_gateway.services.holds import HoldService
+
+T = TypeVar("T")
 
 # Search parameters and their limits (the OpenAPI document states the same).
 TEXT_MAX = 200
@@ -219,7 +229,7 @@ class CatalogService:
             cached = self._searches.get(key)
             if cached is not None:
                 return cached, True
-        page = await source.search(query)
+        page = await self._in_time(source.search(query))
         if self._searches is not None:
             self._searches[key] = page
         return page, False
@@ -235,12 +245,27 @@ class CatalogService:
             cached = self._records.get(record_id)
             if cached is not None:
                 return cached
-        found = await source.record(record_id)
+        found = await self._in_time(source.record(record_id))
         if found.record.id != record_id:
             raise NotFound("No such record.", operator_detail="source answered another record")
         if self._records is not None:
             self._records[record_id] = found
         return found
+
+    async def _in_time(self, call: Awaitable[T]) -> T:
+        """``call`` within the request's deadline (the sources sit below the resilience layer,
+        which bounds the other backend calls): past it, ``BackendUnavailable``."""
+        left = deadline.remaining()
+        if left is None:
+            return await call
+        try:
+            async with asyncio.timeout(left):
+                return await call
+        except TimeoutError:
+            raise BackendUnavailable(
+                detail="The catalogue did not answer in time.",
+                operator_detail=f"catalogue {self.source_name}: past the request deadline",
+            ) from None
 
     async def _hold_info(self, found: RecordWithCopies, channel: Channel) -> HoldInfo:
         reason = self._not_holdable(found, channel)
