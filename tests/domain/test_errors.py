@@ -38,6 +38,7 @@ CONTRACT = {
     "LinkInvalid": ("GatewayError", 410, "link-invalid"),
     "MaintenanceWindow": ("GatewayError", 503, "maintenance"),
     "BackendUnavailable": ("GatewayError", 503, "backend-unavailable"),
+    "SearchUnavailable": ("GatewayError", 501, "search-unavailable"),
     "BackendProtocolError": ("GatewayError", 502, "backend-error"),
     "OutcomeUnknown": ("GatewayError", 504, "outcome-unknown"),
 }

@@ -40,7 +40,7 @@ def test_hostile_client_limits_are_options_handed_to_the_server(
 ) -> None:
     seen: list[ServerLimits] = []
 
-    async def serve(*args: object) -> None:
+    async def serve(*args: object, **kwargs: object) -> None:
         limits = args[-1]
         assert isinstance(limits, ServerLimits)
         seen.append(limits)

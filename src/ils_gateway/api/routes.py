@@ -50,10 +50,13 @@ from ils_gateway.api.schemas import session as session_schemas
 from ils_gateway.api.schemas import settings as settings_schemas
 from ils_gateway.api.schemas import shelves as shelf_schemas
 from ils_gateway.api.schemas.common import LIBRARY_VALUE_MAX, LIBRARY_VALUE_PATTERN
+from ils_gateway.domain.catalog import SearchSort
 from ils_gateway.domain.ebooks import EbookLoan
 from ils_gateway.domain.errors import BadRequest
 from ils_gateway.domain.models import BatchResult, Hold, HoldResult, RenewalResult
-from ils_gateway.domain.vocab import ItemSource
+from ils_gateway.domain.vocab import ItemSource, MaterialType
+from ils_gateway.services.catalog import PAGE_MAX as CATALOG_PAGE_MAX
+from ils_gateway.services.catalog import TEXT_MAX as CATALOG_TEXT_MAX
 
 CORE_ROUTES: tuple[Route, ...] = (
     Route("POST", "/sessions", session.create_session, "Log in", "session",
@@ -90,6 +93,35 @@ CORE_ROUTES: tuple[Route, ...] = (
           response=catalog_schemas.LibraryList, session=False),
     Route("GET", "/items/{item_id}", catalog.item, "Item lookup", "catalog",
           response=catalog_schemas.ItemView, session=False),
+    Route("GET", "/catalog/search", catalog.search,
+          "Search the catalogue (501 search-unavailable: no search source for this library)",
+          "catalog",
+          response=catalog_schemas.SearchResults, session=False,
+          query=(QueryParam("keyword", {"type": "string", "maxLength": CATALOG_TEXT_MAX},
+                            "Any word of title, author or ISBN (kana match readings)"),
+                 QueryParam("title", {"type": "string", "maxLength": CATALOG_TEXT_MAX},
+                            "Words of the title or its reading (ヨミ)"),
+                 QueryParam("author", {"type": "string", "maxLength": CATALOG_TEXT_MAX},
+                            "Words of an author's name"),
+                 QueryParam("isbn", {"type": "string", "maxLength": 20},
+                            "ISBN-10 or ISBN-13 (hyphens allowed), or its start"),
+                 QueryParam("material_type", {"type": "string",
+                                              "enum": [m.value for m in MaterialType]},
+                            "Only records of this material type"),
+                 QueryParam("page", {"type": "integer", "minimum": 1,
+                                     "maximum": CATALOG_PAGE_MAX, "default": 1}, "Page number"),
+                 QueryParam("per_page", {"type": "integer", "minimum": 1, "maximum": 200,
+                                         "default": 20},
+                            "Records per page (at most the tenant's max_per_page, 50 by "
+                            "default)"),
+                 QueryParam("sort", {"type": "string", "enum": [s.value for s in SearchSort],
+                                     "default": SearchSort.RELEVANCE.value}, "Order"))),
+    Route("GET", "/catalog/records/{record_id}", catalog.record,
+          "A record with its copies, holdability and pickup libraries", "catalog",
+          response=catalog_schemas.RecordDetail, session=False),
+    Route("POST", "/catalog/records/{record_id}/holds", catalog.record_hold,
+          "Place a hold on a record (title-level where the library system allows)", "holds",
+          catalog_schemas.CatalogHoldRequest, HoldResult),
     Route("GET", "/calendar", calendar.library_calendar,
           "Opening days and hours, holidays and closures", "catalog",
           response=calendar_schemas.CalendarView, session=False,

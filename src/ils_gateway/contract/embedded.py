@@ -19,7 +19,7 @@ from dataclasses import replace
 from ils_gateway.contract.target import ContractOptions, ContractTarget, open_tenant
 from ils_gateway.domain.clock import ManualClock
 from ils_gateway.elibrary.base import ElibraryBackend
-from ils_gateway.runtime.demo import start_demo_sip2
+from ils_gateway.runtime.demo import start_demo_sip2, start_demo_sru
 from ils_gateway.simulators.elibrary import SEED_TITLES
 from ils_gateway.simulators.library import SimulatedLibrary
 from ils_gateway.simulators.records import Biblio
@@ -96,12 +96,14 @@ async def open_embedded(
     clock = ManualClock(SAMPLE_NOW)
     library = library or sample_library(clock=clock)
     server, _acs, tenant = await start_demo_sip2(library)
+    sru, tenant = await start_demo_sru(library, tenant)
     try:
         async with open_tenant(
             tenant,
             with_demo_defaults(options, library),
             description=(
-                f"embedded demo: SIP2 simulator {server.host}:{server.port} + e-library simulator"
+                f"embedded demo: SIP2 simulator {server.host}:{server.port} + SRU catalogue"
+                " + e-library simulator"
             ),
             clock=library.now,
         ) as target:
@@ -109,4 +111,5 @@ async def open_embedded(
                 target.ebooks = await demo_ebooks(target.elibrary, target.card_number or "")
             yield target
     finally:
+        await sru.cleanup()
         await server.aclose()

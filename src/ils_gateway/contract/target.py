@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ils_gateway.adapters.base import ILSBackend
+from ils_gateway.adapters.catalog.port import CatalogSource
 from ils_gateway.contract.undo import UndoLog
 from ils_gateway.domain.clock import Clock, system_clock
 from ils_gateway.elibrary.base import ElibraryBackend
 from ils_gateway.runtime.backends import build_backend
+from ils_gateway.runtime.catalog import build_catalog
 from ils_gateway.runtime.elibrary import open_elibrary
 from ils_gateway.tenants.loader import load_tenants
 from ils_gateway.tenants.models import TenantConfig
@@ -53,6 +55,7 @@ class ContractTarget:
     description: str
     ebooks: tuple[str, ...] = ()
     undo: UndoLog = field(default_factory=UndoLog)
+    catalog: CatalogSource | None = None  # the tenant's catalogue search (issue 19)
 
     @property
     def has_patron(self) -> bool:
@@ -88,6 +91,9 @@ async def open_tenant(
     async with AsyncExitStack() as stack:
         ils = build_backend(tenant, clock)
         stack.push_async_callback(ils.close)
+        catalog = build_catalog(tenant, ils)
+        if catalog is not None:
+            stack.push_async_callback(catalog.close)
         elibrary = await stack.enter_async_context(open_elibrary(tenant, clock))
         yield ContractTarget(
             tenant=tenant,
@@ -102,6 +108,7 @@ async def open_tenant(
             unknown_card=options.unknown_card,
             description=description or describe_backend(tenant),
             ebooks=options.ebooks,
+            catalog=catalog,
         )
 
 

@@ -27,6 +27,7 @@ RFC 9457 ``application/problem+json``; the domain never imports ``api/``.
     │   └── AccountChangeRefused   422 account-change-refused
     ├── MaintenanceWindow          503 maintenance             (until)
     ├── BackendUnavailable         503 backend-unavailable     (retry_after)
+    ├── SearchUnavailable          501 search-unavailable
     ├── BackendProtocolError       502 backend-error
     └── OutcomeUnknown             504 outcome-unknown
 """
@@ -61,6 +62,7 @@ __all__ = [
     "PatronBlocked",
     "Refused",
     "RenewalRefused",
+    "SearchUnavailable",
     "SessionExpired",
 ]
 
@@ -371,6 +373,15 @@ class BackendUnavailable(GatewayError):
 
     def extensions(self) -> dict[str, Any]:
         return {"retry_after": self.retry_after}
+
+
+class SearchUnavailable(GatewayError):
+    """The tenant has no catalogue search source: a SIP2 library system cannot search, and the
+    tenant file names no SRU server for it (issue 19)."""
+
+    type_slug = "search-unavailable"
+    status = 501
+    title = "Catalogue search is not available for this library"
 
 
 class BackendProtocolError(GatewayError):

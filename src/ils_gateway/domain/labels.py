@@ -15,6 +15,7 @@ from ils_gateway.domain.vocab import (
     BlockReason,
     ContactMethod,
     FeeType,
+    CopyStatus,
     HoldStatus,
     LoanState,
     MaterialType,
@@ -32,6 +33,7 @@ LABELLED_VOCABULARIES: dict[str, type[StrEnum]] = {
     "material_type": MaterialType,
     "contact_method": ContactMethod,
     "fee_type": FeeType,
+    "copy_status": CopyStatus,
 }
 
 _DEFAULTS: dict[StrEnum, tuple[str, str]] = {
@@ -169,6 +171,15 @@ _DEFAULTS: dict[StrEnum, tuple[str, str]] = {
     FeeType.RENTAL: ("Rental charge", "貸出料金"),
     FeeType.ADMINISTRATIVE: ("Administrative fee", "事務手数料"),
     FeeType.OTHER: ("Other charge", "その他の料金"),
+    CopyStatus.AVAILABLE: ("On the shelf", "在架"),
+    CopyStatus.ON_LOAN: ("On loan", "貸出中"),
+    CopyStatus.ON_HOLD_SHELF: ("Kept for a hold", "予約取置中"),
+    CopyStatus.IN_TRANSIT: ("In transit", "回送中"),
+    CopyStatus.IN_PROCESSING: ("Being processed", "整理中"),
+    CopyStatus.ON_ORDER: ("On order", "発注中"),
+    CopyStatus.REFERENCE_ONLY: ("Reference only", "禁帯出"),
+    CopyStatus.MISSING: ("Missing", "不明"),
+    CopyStatus.UNAVAILABLE: ("Unavailable", "利用不可"),
 }
 
 

@@ -81,6 +81,20 @@ _AUDIOVISUAL = frozenset(
 )
 
 
+class CopyStatus(StrEnum):
+    """Where one copy of a title stands, as a catalogue shows it (所蔵状況)."""
+
+    AVAILABLE = "available"  # on the shelf, can be borrowed (在架)
+    ON_LOAN = "on_loan"  # lent out (貸出中)
+    ON_HOLD_SHELF = "on_hold_shelf"  # kept for a patron's hold (予約取置中)
+    IN_TRANSIT = "in_transit"  # travelling between branches (回送中)
+    IN_PROCESSING = "in_processing"  # being catalogued or reshelved (整理中)
+    ON_ORDER = "on_order"  # ordered, not yet received (発注中)
+    REFERENCE_ONLY = "reference_only"  # on the shelf, not lent (禁帯出)
+    MISSING = "missing"  # lost or missing (不明)
+    UNAVAILABLE = "unavailable"  # any other state in which it cannot be borrowed
+
+
 class ContactMethod(StrEnum):
     """How the library tells the patron a hold is ready."""
 

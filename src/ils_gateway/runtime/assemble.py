@@ -16,6 +16,7 @@ from ils_gateway.domain.clock import epoch_seconds
 from ils_gateway.elibrary.resilient import ResilientElibrary
 from ils_gateway.mail.outbox import Outbox
 from ils_gateway.runtime.backends import start_backend
+from ils_gateway.runtime.catalog import build_catalog
 from ils_gateway.runtime.elibrary import open_elibrary
 from ils_gateway.runtime.settings import GatewaySettings
 from ils_gateway.runtime.shared import SharedState, shared_state
@@ -50,6 +51,9 @@ async def open_gateway(
         for tenant in settings.tenants:
             backend = settings.backend_factory(tenant, settings.clock)
             stack.push_async_callback(backend.close)
+            catalog = build_catalog(tenant, backend)
+            if catalog is not None:
+                stack.push_async_callback(catalog.close)
             starting.append(start_backend(tenant, backend))
             if settings.wrap_backend is not None:
                 backend = settings.wrap_backend(tenant, backend, shared.read_cache(), seconds)
@@ -70,6 +74,7 @@ async def open_gateway(
                 elibrary=service,
                 mylists=mylists,
                 outbox=outbox.for_tenant(tenant.id) if outbox is not None else None,
+                catalog=catalog,
             )
         await asyncio.gather(*starting)
         yield Gateway(runtimes, outbox)

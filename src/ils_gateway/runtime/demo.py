@@ -1,7 +1,8 @@
 """The embedded demo: the demo library on an in-process SIP2 simulator.
 
 ``embedded_settings()`` starts the SIP2 ACS simulator over the seeded sample library
-(みどり市立図書館) on 127.0.0.1 (a free port) and returns the ``GatewaySettings`` of the
+(みどり市立図書館) on 127.0.0.1 (a free port), with its SRU catalogue beside it (issue 19,
+``start_demo_sru``), and returns the ``GatewaySettings`` of the
 ``demo`` tenant (``ils_gateway.tenants.demo``) talking SIP2 to it; the simulator stops in a
 cleanup context after the gateway. The demo tenant's e-library is ``kind = "simulator"``, which
 ``runtime.elibrary`` starts in-process. ``start_demo_sip2`` is the one place the simulator and
@@ -24,8 +25,10 @@ from ils_gateway.simulators.library import SimulatedLibrary
 from ils_gateway.simulators.opac import FEED_PATH, create_opac_app
 from ils_gateway.simulators.sample_data import DEFAULT_SEED, SAMPLE_NOW, build_sample_data
 from ils_gateway.simulators.sip2_acs import SimulatedACS, start_sip2_simulator
+from ils_gateway.simulators.sru import create_sru_app
 from ils_gateway.sip2.server import SIP2Server
 from ils_gateway.tenants.backends import Sip2Backend
+from ils_gateway.tenants.catalog import SruSource
 from ils_gateway.tenants.demo import demo_tenant
 from ils_gateway.tenants.loader import TenantRegistry
 from ils_gateway.tenants.models import TenantConfig
@@ -36,6 +39,7 @@ __all__ = [
     "embedded_settings",
     "start_demo_opac",
     "start_demo_sip2",
+    "start_demo_sru",
     "with_demo_sdi",
 ]
 
@@ -70,6 +74,21 @@ async def start_demo_opac(library: SimulatedLibrary) -> tuple[web.AppRunner, str
     return runner, f"http://127.0.0.1:{port}{FEED_PATH}"
 
 
+async def start_demo_sru(
+    library: SimulatedLibrary, tenant: TenantConfig
+) -> tuple[web.AppRunner, TenantConfig]:
+    """The SRU catalogue simulator over ``library`` on 127.0.0.1 (a free port), and ``tenant``
+    searching it (``[tenants.catalog.sru]``): the SIP2 demo's catalogue (issue 19)."""
+    runner = web.AppRunner(create_sru_app(library))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    sru = SruSource(url=f"http://127.0.0.1:{port}/sru")
+    catalog = tenant.catalog.model_copy(update={"sru": sru})
+    return runner, tenant.model_copy(update={"catalog": catalog})
+
+
 def with_demo_sdi(tenant: TenantConfig, feed_url: str) -> TenantConfig:
     """The demo tenant with new-arrival alerts on (Akiruno's schedule, Saturday 15:30), read
     from the simulated OPAC's RSS feed (a SIP2 library system lists no new arrivals)."""
@@ -102,11 +121,13 @@ async def embedded_settings(
     server, acs, tenant = await start_demo_sip2(library, latency=sip2_latency)
     opac, feed_url = await start_demo_opac(library)
     tenant = with_demo_sdi(tenant, feed_url)
+    sru, tenant = await start_demo_sru(library, tenant)
 
     async def stop_simulator() -> AsyncIterator[None]:
         try:
             yield
         finally:
+            await sru.cleanup()
             await server.aclose()
             await opac.cleanup()
 

@@ -45,6 +45,7 @@ from ils_gateway.simulators.library import SimulatedLibrary
 from ils_gateway.simulators.records import Branch, BranchKind, LibraryData, Station
 from ils_gateway.simulators.sample_data import DEFAULT_SEED, DEMO_PATRONS, build_sample_data
 from ils_gateway.simulators.sip2_acs import start_sip2_simulator
+from ils_gateway.simulators.sru import create_sru_app
 from ils_gateway.sip2.codec import CodecSettings
 from ils_gateway.tenants.backends import (
     FolioBackend,
@@ -303,6 +304,21 @@ async def _start_backend(started: _Started, library: SimulatedLibrary) -> None:
         started.listeners.append("in-process simulated library system (kind = simulator)")
         return
     started.tenant = tenant.model_copy(update={"backend": backend.model_copy(update=update)})
+    await _start_sru(started, library)
+
+
+async def _start_sru(started: _Started, library: SimulatedLibrary) -> None:
+    """The SRU server a tenant's file names (``[tenants.catalog.sru]``), on the same library."""
+    catalog = started.tenant.catalog
+    if catalog.sru is None:
+        return
+    runner, url = await _http(create_sru_app(library))
+    started.stops.append(runner.cleanup)
+    sru = catalog.sru.model_copy(update={"url": f"{url}/sru"})
+    started.tenant = started.tenant.model_copy(
+        update={"catalog": catalog.model_copy(update={"sru": sru})}
+    )
+    started.listeners.append(f"SRU catalogue simulator on {url}/sru")
 
 
 async def _start_elibrary(started: _Started, clock: Clock) -> None:

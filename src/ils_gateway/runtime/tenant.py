@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from ils_gateway.adapters.catalog.port import CatalogSource
 from ils_gateway.domain.errors import NotFound
 from ils_gateway.mail.outbox import Outbox, TenantOutbox
 from ils_gateway.services.account import AccountService
@@ -70,6 +71,7 @@ class TenantRuntime:
         mylists: MyLists | None = None,
         outbox: TenantOutbox | None = None,
         rate_limiter: Callable[[str, RateLimit], RateLimiter] | None = None,
+        catalog: CatalogSource | None = None,
     ) -> TenantRuntime:
         """The services of ``context`` (with the list services' hooks when there is a store),
         the e-book service over ``elibrary`` and the bridge counting with ``limiters``;
@@ -120,12 +122,13 @@ class TenantRuntime:
         config = context.config
         keys = config.elibrary.bridge_keys if config.elibrary is not None else ()
         bridge = PatronCheckService(config.id, account, keys, limiters)
+        holds = HoldService(context, hooks)
         return cls(
             context=context,
             account=account,
             loans=LoanService(context, hooks),
-            holds=HoldService(context, hooks),
-            catalog=CatalogService(context),
+            holds=holds,
+            catalog=CatalogService(context, catalog, holds),
             circulation=CirculationService(context, hooks),
             ebooks=EbookRuntime(service=elibrary, bridge=bridge),
             mylists=mylists,

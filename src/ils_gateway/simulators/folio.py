@@ -1110,8 +1110,15 @@ async def get_holdings(request: web.Request) -> web.Response:
     return _text(404, "Not Found")
 
 
+# FOLIO reference data (mod-inventory-storage reference-data/identifier-types/isbn.json).
+ISBN_IDENTIFIER_TYPE = "8261054f-be78-422d-bd51-4ed9f33c3422"
+# A site-defined alternative title type for readings (ヨミ), as Japanese FOLIO sites add one.
+READING_TITLE_TYPE = folio_id("alternative-title-type", "reading")
+
+
 def instance_json(biblio: Biblio, library: SimulatedLibrary) -> dict[str, Any]:
-    """An inventory instance (mod-inventory ramls/instance.json): the title record, with the
+    """An inventory instance (mod-inventory ramls/instance.json): title, contributors,
+    publication, identifiers (ISBN), the reading as an alternative title, subjects, and the
     ``metadata`` every FOLIO record carries (raml-util/schemas/metadata.schema). Its
     ``createdDate`` is the day its first copy was received (受入日, 10:00 Tokyo), or a day long
     before the sample's for titles held for years."""
@@ -1124,6 +1131,14 @@ def instance_json(biblio: Biblio, library: SimulatedLibrary) -> dict[str, Any]:
         "contributors": [{"name": biblio.author}] if biblio.author else [],
         "publication": [{"publisher": biblio.publisher, "dateOfPublication": str(biblio.year)}]
         if biblio.publisher
+        else [],
+        "identifiers": [{"identifierTypeId": ISBN_IDENTIFIER_TYPE, "value": biblio.isbn}]
+        if biblio.isbn
+        else [],
+        "alternativeTitles": [
+            {"alternativeTitleTypeId": READING_TITLE_TYPE, "alternativeTitle": biblio.title_reading}
+        ]
+        if biblio.title_reading
         else [],
         # newer mod-inventory: subjects as objects with a value (older: plain strings)
         "subjects": [{"value": s} for s in biblio.subjects],
@@ -1147,9 +1162,10 @@ async def get_instance(request: web.Request) -> web.Response:
 
 
 async def list_instances(request: web.Request) -> web.Response:
-    """GET /inventory/instances (mod-inventory ramls/inventory.raml): CQL over instances, e.g.
-    ``metadata.createdDate>="2025-05-24T15:00:00.000Z" sortby metadata.createdDate`` for the
-    titles added since a moment (new-arrival alerts)."""
+    """GET /inventory/instances (mod-inventory ramls/inventory.raml, ``searchable`` and
+    ``pageable`` traits): CQL over instance records, ``limit``/``offset``, ``totalRecords``;
+    e.g. ``metadata.createdDate>="2025-05-24T15:00:00.000Z" sortby metadata.createdDate`` for
+    the titles added since a moment (new-arrival alerts)."""
     library = _lib(request)
     return _collection(request, "instances", [instance_json(b, library) for b in library.biblios()])
 

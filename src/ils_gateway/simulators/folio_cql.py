@@ -52,6 +52,22 @@ def _field(record: Record, path: str) -> Any:
     return value
 
 
+def _values(record: Record, path: str) -> list[Any]:
+    """Every value at ``path``, through arrays (``contributors.name`` of each contributor), as
+    CQL2PgJSON searches array fields of a record's JSON."""
+    values: list[Any] = [record]
+    for part in path.split("."):
+        found: list[Any] = []
+        for value in values:
+            got = value.get(part) if isinstance(value, dict) else None
+            if isinstance(got, list):
+                found.extend(got)
+            elif got is not None:
+                found.append(got)
+        values = found
+    return values
+
+
 def _text(value: Any) -> str | None:
     if value is None:
         return None
@@ -69,9 +85,19 @@ def _exact(term: str) -> Callable[[str], bool]:
     return lambda v: v == literal
 
 
+def _word_pattern(word: str) -> re.Pattern[str]:
+    """One word of a term; an unescaped ``*`` masks any characters (CQL masking, which
+    CQL2PgJSON supports in full-text ``=`` terms), ``\\x`` is the character x."""
+    parts = re.findall(r"\\.|\*|[^\\*]+", word)
+    body = "".join(
+        ".*" if p == "*" else re.escape(p[1:] if p.startswith("\\") else p) for p in parts
+    )
+    return re.compile(body, re.IGNORECASE | re.DOTALL)
+
+
 def _words(term: str) -> Callable[[str], bool]:
-    words = re.sub(r"\\(.)", r"\1", term).lower().split()
-    return lambda v: all(w in v.lower().split() for w in words)
+    patterns = [_word_pattern(w) for w in term.split()]
+    return lambda v: all(any(p.fullmatch(x) for x in v.split()) for p in patterns)
 
 
 _ORDERING: dict[str, Callable[[str, str], bool]] = {
@@ -149,8 +175,8 @@ class _Parser:
         match = _exact(term) if relation in ("==", "<>") else _words(term)
 
         def test(record: Record) -> bool:
-            found = _text(_field(record, index))
-            hit = found is not None and match(found)
+            texts = [_text(v) for v in _values(record, index)]
+            hit = any(t is not None and match(t) for t in texts)
             return not hit if relation == "<>" else hit
 
         return test

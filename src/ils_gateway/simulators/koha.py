@@ -54,6 +54,7 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+import unicodedata
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -341,7 +342,9 @@ def hold_json(hold: HoldView, embed: frozenset[str] | set[str] = frozenset()) ->
 
 
 def biblio_json(biblio: Biblio) -> dict[str, Any]:
-    """GET /biblios/{biblio_id} as JSON: the names Koha::Biblio->to_api gives the record."""
+    """GET /biblios[/{biblio_id}] as JSON: the names Koha::Biblio->to_api gives the record,
+    which merges its biblioitem's (Koha/Biblio.pm ``to_api``; Koha/Biblioitem.pm
+    ``to_api_mapping``: itemtype → item_type, publishercode → publisher)."""
     return {
         "biblio_id": biblio.id,
         "title": biblio.title,
@@ -349,7 +352,10 @@ def biblio_json(biblio: Biblio) -> dict[str, Any]:
         "author": biblio.author,
         "publisher": biblio.publisher or None,
         "copyright_date": biblio.year,
+        "publication_year": biblio.year,
         "series_title": biblio.series,
+        "isbn": biblio.isbn,
+        "item_type": biblio.item_type.value,
     }
 
 
@@ -449,11 +455,22 @@ def _param_text(raw: str) -> str:
     return {"true": "1", "false": "0"}.get(raw, raw)
 
 
+_HIRAGANA = {c: c + 0x60 for c in range(0x3041, 0x3097)}
+
+
+def _collate(text: str) -> str:
+    """How Koha's ``utf8mb4_unicode_ci`` columns compare (UCA 4.0.0 at the primary level):
+    without case, full- and half-width forms alike, hiragana and katakana alike (the
+    collation also equates voiced and unvoiced kana, which is not imitated)."""
+    return unicodedata.normalize("NFKC", text).casefold().translate(_HIRAGANA)
+
+
 def _like(value: str | None, wanted: str, match: str) -> bool:
-    """Query.pm ``build_query_params``: LIKE '%x%' / 'x%' / '%x' or =, without case."""
+    """Query.pm ``build_query_params``: LIKE '%x%' / 'x%' / '%x' or =, as the collation
+    compares (``_collate``)."""
     if value is None:
         return False
-    got, wanted = value.casefold(), wanted.casefold()
+    got, wanted = _collate(value), _collate(wanted)
     if match == "exact":
         return got == wanted
     if match == "starts_with":
@@ -465,9 +482,16 @@ def _like(value: str | None, wanted: str, match: str) -> bool:
 
 def _q_matches(row: dict[str, Any], query: Any) -> bool:
     """The subset of Koha's ``q`` (SQL::Abstract as JSON) that a client of ids would send."""
+    if isinstance(query, list):  # SQL::Abstract: an array of conditions is an OR
+        return any(_q_matches(row, q) for q in query)
     if not isinstance(query, dict):
         raise ValueError("q must be an object")
     for field, condition in query.items():
+        if field in ("-and", "-or") and isinstance(condition, list):
+            combine = all if field == "-and" else any
+            if not combine(_q_matches(row, q) for q in condition):
+                return False
+            continue
         value = _text(row.get(field.removeprefix("me.")))
         if isinstance(condition, dict):
             for op, operand in condition.items():
@@ -479,7 +503,7 @@ def _q_matches(row: dict[str, Any], query: Any) -> bool:
                     # SQL::Abstract's comparison operators; ISO dates order as text (null never
                     # matches, as in SQL). New arrivals: {"acquisition_date": {">=": day}}.
                     ok = value is not None and _ORDERING[op](value, _text(operand))
-                elif op == "like":
+                elif op in ("like", "-like"):
                     pattern = str(operand)
                     ok = _like(value, pattern.strip("%"), _like_mode(pattern))
                 else:
@@ -543,6 +567,15 @@ def _search(
             found = [r for r in found if _q_matches(r, query)]
         except ValueError:
             raise _Rejected(_internal_error()) from None
+    for spec in reversed(",".join(request.query.getall("_order_by", [])).split(",")):
+        # Koha/REST/Plugin/Query.pm ``_build_order_atom``: +field / -field / field (ascending)
+        spec = spec.strip()
+        if spec:
+            name = spec.lstrip("+-").removeprefix("me.")
+            found.sort(
+                key=lambda r: (r.get(name) is None, _text(r.get(name)) or ""),
+                reverse=spec.startswith("-"),
+            )
     settings = request.app[_SETTINGS]
     explicit = "_per_page" in request.query
     per_page = _int_param(request, "_per_page", settings.page_size)
@@ -1005,6 +1038,16 @@ _BIBLIO_TYPES = [
 ]
 
 
+async def list_biblios(request: web.Request) -> web.Response:
+    """Biblios#list (GET /biblios, operationId listBiblio in Koha's paths/biblios.yaml, e.g.
+    Koha-Community/Koha 0093c368): ``q``/``_match``/``_order_by``/``_page``/``_per_page``, no
+    field filters declared; JSON only simulated (406 lists what Koha produces otherwise)."""
+    if "application/json" not in request.headers.get("Accept", ""):
+        return web.json_response(_BIBLIO_TYPES, status=406)
+    rows = [biblio_json(b) for b in _library(request).biblios()]
+    return _search(request, sorted(rows, key=lambda r: r["biblio_id"]), ())
+
+
 async def get_biblio(request: web.Request) -> web.Response:
     if "application/json" not in request.headers.get("Accept", ""):
         return web.json_response(_BIBLIO_TYPES, status=406)
@@ -1112,6 +1155,7 @@ def create_koha_app(
     r.add_post(f"{API}/holds/{{hold_id}}/suspension", suspend)
     r.add_delete(f"{API}/holds/{{hold_id}}/suspension", resume)
     r.add_get(f"{API}/holds/{{hold_id}}/pickup_locations", hold_pickup_locations)
+    r.add_get(f"{API}/biblios", list_biblios)
     r.add_get(f"{API}/biblios/{{biblio_id}}", get_biblio)
     r.add_get(f"{API}/biblios/{{biblio_id}}/items", biblio_items)
     r.add_get(f"{API}/items", list_items)

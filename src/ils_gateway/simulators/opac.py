@@ -63,13 +63,13 @@ def rss_document(library: SimulatedLibrary, base_url: str, days: int = 30) -> st
             *(f"<dc:subject>{escape(s)}</dc:subject>" for s in b.subjects),
             f"<dc:type>{_DC_TYPE.get(b.item_type, 'other')}</dc:type>",
         ]
-        if b.title_kana:
+        if b.title_reading:
             parts.append(
-                f"<dcndl:titleTranscription>{escape(b.title_kana)}</dcndl:titleTranscription>"
+                f"<dcndl:titleTranscription>{escape(b.title_reading)}</dcndl:titleTranscription>"
             )
-        if b.author_kana:
+        if b.author_reading:
             parts.append(
-                f"<dcndl:creatorTranscription>{escape(b.author_kana)}</dcndl:creatorTranscription>"
+                f"<dcndl:creatorTranscription>{escape(b.author_reading)}</dcndl:creatorTranscription>"
             )
         entries.append("<item>" + "".join(parts) + "</item>")
     return (

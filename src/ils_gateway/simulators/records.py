@@ -94,11 +94,14 @@ class Biblio:
     year: int | None = None
     series: str | None = None
     volume: int | None = None
-    # New-arrival alerts (SDI): subject headings and the kana readings (ヨミ) of title and author,
-    # as a Japanese catalogue (JAPAN/MARC, NCR) records them; empty where the sample has none.
+    # New-arrival alerts (SDI): subject headings as a Japanese catalogue (NDLSH, BSH) records
+    # them; empty where the sample has none.
     subjects: list[str] = field(default_factory=list)
-    title_kana: str = ""
-    author_kana: str = ""
+    isbn: str | None = None  # ISBN-13 (020 $a), None for records without one
+    # Readings (ヨミ) in katakana, as Japanese catalogues record them (JAPAN/MARC 245/100
+    # transcriptions, NDL's dcndl:titleTranscription): what kana search matches.
+    title_reading: str = ""
+    author_reading: str = ""
 
 
 @dataclass

@@ -457,6 +457,75 @@ CATALOGUE: list[_Title] = [
     _t("kotoba", "ことばの森", "葉山しおり", ItemType.BOOK, "青葉書房", 2025, (1, 1), "913.6/ハ"),
     *_SERIES,
 ]
+# Readings (ヨミ) of every title and author, in katakana as Japanese catalogues record them:
+# what a search in kana matches (むらかみ finds 村上誠一 through ムラカミ セイイチ).
+READINGS: dict[str, tuple[str, str]] = {
+    "kokoro": ("ココロ", "ナツメ ソウセキ"),
+    "botchan": ("ボッチャン", "ナツメ ソウセキ"),
+    "neko": ("ワガハイ ワ ネコ デアル", "ナツメ ソウセキ"),
+    "rashomon": ("ラショウモン ハナ", "アクタガワ リュウノスケ"),
+    "ginga": ("ギンガ テツドウ ノ ヨル", "ミヤザワ ケンジ"),
+    "chumon": ("チュウモン ノ オオイ リョウリテン", "ミヤザワ ケンジ"),
+    "shikkaku": ("ニンゲン シッカク", "ダザイ オサム"),
+    "meros": ("ハシレ メロス", "ダザイ オサム"),
+    "takase": ("タカセブネ", "モリ オウガイ"),
+    "takekurabe": ("タケクラベ", "ヒグチ イチヨウ"),
+    "yukiguni": ("ユキグニ", "カワバタ ヤスナリ"),
+    "sasameyuki": ("ササメユキ", "タニザキ ジュンイチロウ"),
+    "remon": ("レモン", "カジイ モトジロウ"),
+    "sangetsuki": ("サンゲツキ リリョウ", "ナカジマ アツシ"),
+    "kazetachinu": ("カゼ タチヌ", "ホリ タツオ"),
+    "yoake": ("ヨアケ マエ ダイイチブ", "シマザキ トウソン"),
+    "midaregami": ("ミダレガミ", "ヨサノ アキコ"),
+    "saien": ("ハジメテ ノ カテイ サイエン", "ソノダ ミドリ"),
+    "shinkoku": ("ヤサシイ カクテイ シンコク", "ゼイリシ ホウジン アオバ"),
+    "shiro": ("ズカイ ニホン ノ シロ", "ジョウカク ケンキュウカイ"),
+    "rogo": ("ロウゴ ノ オカネ ノ キョウカショ", "ムラカミ セイイチ"),
+    "kyoto": ("キョウト ロジウラ サンポ", "タビ ノ テチョウ ヘンシュウブ"),
+    "python": ("ヤサシイ パイソン ニュウモン", "モリタ ケン"),
+    "minzoku": ("ミドリケン ノ ミンゾク", "ミドリケン ミンゾク ガッカイ"),
+    "kabu": ("オオキナ カブ", "ウチダ リサ"),
+    "popo": ("クマノコ ポポ ノ サンポ", "ハヤシ ミカ"),
+    "harapeko": ("ハラペコ ネズミ ノ パンヤサン", "イシダ ユウ"),
+    "kaiju": ("カイジュウ ノ オルスバン", "タカギ ナオ"),
+    "omusubi": ("オムスビ コロリン", "マツタニ ヨシ"),
+    "kasajizo": ("カサジゾウ", "マツタニ ヨシ"),
+    "tsuru": ("ツル ノ オンガエシ", "ホリオ セイ"),
+    "kurashi5": ("クラシ ト リョウリ", "クラシ ト リョウリシャ"),
+    "engei5": ("ゲッカン エンゲイ ライフ", "エンゲイ ライフシャ"),
+    "tetsudo5": ("テツドウ ファン ツウシン", "テツドウ ツウシンシャ"),
+    "daiku": ("コウキョウキョク ダイキュウバン ガッショウ", "ミドリ シミン フィルハーモニー"),
+    "doyo": ("ニホン ノ ドウヨウ ベスト ゴジュウ", "ヒバリ ジドウ ガッショウダン"),
+    "chopin": ("ショパン ノクターン ゼンシュウ", "オノデラ レイコ"),
+    "samurai": ("シチニン ノ サムライ", "クロサワ アキラ"),
+    "tokyo": ("トウキョウ モノガタリ", "オヅ ヤスジロウ"),
+    "isan": ("ニホン ノ セカイ イサン エイゾウ キコウ", "エイゾウ キコウ セイサク イインカイ"),
+    "rodoku": ("ロウドク ボッチャン", "ナツメ ソウセキ"),
+    "eikaiwa": ("エイカイワ ハジメ ノ イッポ", "ナカイ マリ"),
+    "namiura": ("カナガワオキ ナミウラ", "カツシカ ホクサイ"),
+    "himawari": ("ヒマワリ", "ファン ゴッホ"),
+    "mikaeri": ("ミカエリ ビジンズ", "ヒシカワ モロノブ"),
+    "kojien": ("コウジエン", "シンムラ イズル"),
+    "nikkoku": ("ニホン コクゴ ダイジテン", "ニホン コクゴ ダイジテン ヘンシュウ イインカイ"),
+    "chizu": ("ミドリケン ショウサイ チズチョウ", "チズ シュッパン"),
+    "kotoba": ("コトバ ノ モリ", "ハヤマ シオリ"),
+    **{f"hoshi{n}": (f"ホシフル マチ ノ トショカン {n}", "ツキシマ アカリ") for n in range(1, 7)},
+    **{
+        f"rekishi{n}": (f"ニホン ノ レキシ {n}", "レキシ キョウイク ケンキュウカイ")
+        for n in range(1, 6)
+    },
+}
+# Media without an ISBN (sound and video recordings, art reproductions, magazines: ISSN/JAN).
+_NO_ISBN = {ItemType.CD, ItemType.DVD, ItemType.CASSETTE, ItemType.ART, ItemType.MAGAZINE}
+
+
+def sample_isbn(biblio_id: int) -> str:
+    """A valid ISBN-13 for sample record ``biblio_id`` (978-4-9…: a fictional publisher)."""
+    stem = f"97849{biblio_id:07d}"
+    total = sum(int(d) * (3 if n % 2 else 1) for n, d in enumerate(stem))
+    return stem + str((10 - total % 10) % 10)
+
+
 # Reference works (禁帯出), an inter-library loan and an order not yet received.
 _REFERENCE = {"kojien", "nikkoku", "chizu"}
 _INTERLIBRARY = {"minzoku": "みどり県立図書館"}
@@ -675,6 +744,9 @@ class _Builder:
                     year=title.year,
                     series=title.series,
                     volume=title.volume,
+                    isbn=None if title.item_type in _NO_ISBN else sample_isbn(biblio_id),
+                    title_reading=READINGS[title.key][0],
+                    author_reading=READINGS[title.key][1],
                 )
             )
             lo, hi = title.copies
@@ -839,8 +911,8 @@ class _Builder:
                     publisher=title.publisher,
                     year=title.year,
                     subjects=list(title.subjects),
-                    title_kana=title.title_kana,
-                    author_kana=title.author_kana,
+                    title_reading=title.title_kana,
+                    author_reading=title.author_kana,
                 )
             )
             serial += 1

@@ -57,6 +57,7 @@ async def _serve(
     quirks: Sip2Quirks,
     require_error_detection: bool,
     limits: ServerLimits | None = None,
+    sru_port: int | None = None,
 ) -> None:
     server, _acs = await start_sip2_simulator(
         library,
@@ -77,9 +78,22 @@ async def _serve(
     on = [n for n in QUIRK_NAMES if _is_on(quirks, n)]
     detection = "required" if require_error_detection else "per message"
     click.echo(f"error detection={detection} quirks={', '.join(on) or '(none)'}")
+    runner = None
+    if sru_port is not None:
+        # The library's SRU catalogue beside its ACS (SIP2 has no search; issue 19).
+        from aiohttp import web
+
+        from ils_gateway.simulators.sru import create_sru_app
+
+        runner = web.AppRunner(create_sru_app(library))
+        await runner.setup()
+        await web.TCPSite(runner, host, sru_port).start()
+        click.echo(f"SRU catalogue on http://{host}:{runner.addresses[0][1]}/sru")
     try:
         await asyncio.Event().wait()
     finally:
+        if runner is not None:
+            await runner.cleanup()
         await server.aclose()
 
 
@@ -165,6 +179,12 @@ def _is_on(quirks: Sip2Quirks, name: str) -> bool:
     show_default=True,
     help="Longest variable field of a request; a longer one closes the connection.",
 )
+@click.option(
+    "--sru-port",
+    type=click.IntRange(min=0, max=65535),
+    default=None,
+    help="Also serve the catalogue over SRU 1.2 on this port (0: any free port), at /sru.",
+)
 def simulate_sip2(
     host: str,
     port: int,
@@ -183,6 +203,7 @@ def simulate_sip2(
     max_connections: int,
     max_connections_per_address: int,
     max_field_chars: int,
+    sru_port: int | None,
 ) -> None:
     """Serve SIP2 2.00 over TCP from the simulated library's Japanese sample data."""
     library = library_from(data, seed, now)
@@ -205,6 +226,7 @@ def simulate_sip2(
                     max_connections_per_address=max_connections_per_address,
                     max_field_chars=max_field_chars,
                 ),
+                sru_port=sru_port,
             )
         )
     except KeyboardInterrupt:

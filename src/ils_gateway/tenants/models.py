@@ -16,6 +16,7 @@ from ils_gateway.tenants.account import (
 )
 from ils_gateway.tenants.backends import BackendConfig, ElibraryConfig
 from ils_gateway.tenants.calendar import CalendarConfig
+from ils_gateway.tenants.catalog import CatalogConfig
 from ils_gateway.tenants.http import CorsPolicy
 from ils_gateway.tenants.jobs import check_schedules
 from ils_gateway.tenants.kiosk import KioskSip2Config
@@ -100,6 +101,8 @@ class TenantConfig(BaseModel):
     jobs: dict[str, str] = Field(
         default_factory=dict,
         description="per job name: 'every 15m', 'cron 30 15 * * sat' (tenant time) or 'off'",
+    catalog: CatalogConfig = Field(
+        CatalogConfig(), description="where the catalogue is searched (issue 19)"
     )
     request_deadline: float = Field(
         10.0,

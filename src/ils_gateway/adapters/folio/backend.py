@@ -60,6 +60,7 @@ from ils_gateway.adapters.base import (
     Unavailable,
 )
 from ils_gateway.adapters.folio import mapping
+from ils_gateway.adapters.folio.catalog import FolioCatalog
 from ils_gateway.adapters.folio.client import FolioClient
 from ils_gateway.adapters.folio.config import FolioBackendConfig
 from ils_gateway.adapters.folio.errors import FolioCall
@@ -234,6 +235,10 @@ class FolioBackend(GuardedBackend):
 
     async def close(self) -> None:
         await self._client.aclose()
+
+    def catalog(self) -> FolioCatalog:
+        """This tenant's inventory search and record view (issue 19), on the same client."""
+        return FolioCatalog(self._client, self._types, self._zone)
 
     def _today(self) -> date:
         return self._now().astimezone(self._zone).date()

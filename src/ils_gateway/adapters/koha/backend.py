@@ -45,6 +45,7 @@ from ils_gateway.adapters.base import (
 )
 from ils_gateway.adapters.koha import mapping
 from ils_gateway.adapters.koha.answers import require_belongs
+from ils_gateway.adapters.koha.catalog import KohaCatalog
 from ils_gateway.adapters.koha.client import KohaClient
 from ils_gateway.adapters.koha.config import KohaBackendConfig, item_types
 from ils_gateway.adapters.koha.errors import KohaCall
@@ -188,6 +189,10 @@ class KohaBackend(GuardedBackend):
 
     async def close(self) -> None:
         await self._client.aclose()
+
+    def catalog(self) -> KohaCatalog:
+        """This Koha's catalogue search and record view (issue 19), on the same client."""
+        return KohaCatalog(self._client, self._item_types)
 
     # -- patrons ---------------------------------------------------------------------------
 

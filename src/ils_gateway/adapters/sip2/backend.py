@@ -33,11 +33,13 @@ from zoneinfo import ZoneInfo
 from ils_gateway.adapters.base import CancelOutcome, Capabilities, Capability, GuardedBackend
 from ils_gateway.adapters.sip2 import mapping
 from ils_gateway.adapters.sip2.capabilities import PickupChange, capabilities_from_bx
+from ils_gateway.adapters.sip2.catalog import copy_from_18
 from ils_gateway.adapters.sip2.config import Sip2BackendConfig, client_settings
 from ils_gateway.adapters.sip2.errors import translate_errors
 from ils_gateway.adapters.sip2.fees import fee_account
 from ils_gateway.adapters.sip2.mapping import TITLE_PREFIX, ListEntry
 from ils_gateway.adapters.sip2.refusals import RefusalTable, SipAction, backend_message
+from ils_gateway.domain.catalog import Copy
 from ils_gateway.domain.clock import Clock
 from ils_gateway.domain.errors import (
     AuthenticationFailed,
@@ -694,6 +696,20 @@ class Sip2Backend(GuardedBackend):
         item = mapping.item_from_18(info, types=self._types)
         self._remember_type(item.id or item_id, item.material_type)
         return item
+
+    async def item_copies(self, barcodes: Sequence[str]) -> list[Copy]:
+        """The copies of ``barcodes`` from their 17/18 (the catalogue's record view; issue 19).
+
+        A barcode the ACS does not know, or an answer about another item, is left out.
+        """
+        await self._require(Capability.GET_ITEM)
+        wanted = [b for b in barcodes if b]
+        infos = await self._gather([self._item_info(b) for b in wanted])
+        return [
+            copy_from_18(info, self._tz)
+            for barcode, info in zip(wanted, infos, strict=True)
+            if mapping.item_known(info) and (info.item_identifier or "") == barcode
+        ]
 
     # -- circulation (self-check kiosks) ----------------------------------------------------
 
