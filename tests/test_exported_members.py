@@ -74,6 +74,7 @@ PUBLIC: dict[str, set[str]] = {
     "adapters.resilience.cache": {
         "CachedRead",
         "DEFAULT_MAX_BYTES",
+        "DEFAULT_MAX_DECODED",
         "DEFAULT_MAX_ENTRIES",
         "DEFAULT_PERSONAL_KEEP_FOR",
         "MemoryReadCache",
