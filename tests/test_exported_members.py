@@ -181,6 +181,7 @@ PUBLIC: dict[str, set[str]] = {
         "RedisLoginGuard",
     },
     "state.sessions": {
+        "HOT_SESSIONS",
         "MemorySessionStore",
         "NewSession",
         "PURGE_STEP",
