@@ -16,7 +16,9 @@ Resident memory (VmRSS) is printed after 10,000 sessions and 10,000 cached lists
 ≤ 150 MB), beside baselines measured in the same run: the process with aiohttp imported (a bare
 aiohttp app's process, before the gateway is imported), the gateway imported, and the gateway
 started (one login and one GET served). At 10,000 the sessions are set up first and then the
-cached lists, so the memory each adds is printed apart.
+cached lists, so the memory each adds is printed apart. Besides (not with ``--quick``): the
+resident memory of ``ils-gateway serve`` (the demo in its own process, as deployed) once
+``/healthz`` answers.
 
 ``--quick``: sizes 10 and 100 with few requests, only to check it runs. ``--memory``: sizes
 100 and 10,000 only (the memory figures without the 100,000 round).
@@ -28,9 +30,12 @@ import asyncio
 import collections
 import gc
 import logging
+import socket
 import statistics
 import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -44,8 +49,8 @@ RSS_TARGET_MB = 150
 ROTATE = 256  # cached GETs rotate over this many of the newest patrons
 
 
-def _rss_mb() -> float:
-    with open("/proc/self/status") as status:
+def _rss_mb(pid: int | str = "self") -> float:
+    with open(f"/proc/{pid}/status") as status:
         for line in status:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
@@ -74,6 +79,41 @@ async def _measure(
             assert response.status == 200, response.status
             await response.read()
     return login, (time.process_time() - started) / requests
+
+
+async def _served_rss_mb() -> float:
+    """VmRSS of ``ils-gateway serve`` (the demo, as deployed: its own process, SQLite store in a
+    temporary directory) once ``/healthz`` answers."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = Path(sys.executable).parent / "ils-gateway"
+    with tempfile.TemporaryDirectory() as workdir:
+        served = await asyncio.create_subprocess_exec(
+            str(command),
+            "serve",
+            "--port",
+            str(port),
+            cwd=workdir,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        try:
+            async with aiohttp.ClientSession() as session:
+                for _ in range(1200):  # up to 60 s on a loaded machine
+                    try:
+                        async with session.get(f"http://127.0.0.1:{port}/healthz") as answer:
+                            if answer.status == 200:
+                                break
+                    except aiohttp.ClientError:
+                        pass
+                    await asyncio.sleep(0.05)
+                else:
+                    return float("nan")
+            return _rss_mb(served.pid)
+        finally:
+            served.terminate()
+            await served.wait()
 
 
 async def main(quick: bool, memory_only: bool = False) -> int:
@@ -186,6 +226,13 @@ async def main(quick: bool, memory_only: bool = False) -> int:
                         f"({rss / bare:.2f} x its {bare:.1f} MB)",
                         flush=True,
                     )
+                    if not quick:
+                        served = await _served_rss_mb()
+                        print(
+                            f"    {served:6.1f} MB  `ils-gateway serve` (the demo, its own "
+                            "process) once /healthz answers",
+                            flush=True,
+                        )
     finally:
         await runner.cleanup()
     first = rows[0]
