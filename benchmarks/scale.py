@@ -9,10 +9,19 @@ the read cache directly (fast), then real HTTP requests are measured: the proces
 login (``POST …/sessions``) and per cached ``GET …/loans`` (rotating over the newest 256
 patrons of the crowd, so the per-process memos see many patrons). The ratios to the smallest
 size are the figures: target ≈ 1 (the same CPU at every size). Each cached list is the
-benchmark patron's loans, decoded afresh per patron (as a real one would be). Resident memory
-(VmRSS) is printed after 10,000 sessions and 10,000 cached lists: target ≤ 150 MB.
+benchmark patron's loans, its payload a copy of its own and decoded afresh per patron (as a
+real one would be).
 
-``--quick``: sizes 10 and 100 with few requests, only to check it runs.
+Resident memory (VmRSS) is printed after 10,000 sessions and 10,000 cached lists (target
+≤ 150 MB), beside baselines measured in the same run: the process with aiohttp imported (a bare
+aiohttp app's process, before the gateway is imported), the gateway imported, and the gateway
+started (one login and one GET served). At 10,000 the sessions are set up first and then the
+cached lists, so the memory each adds is printed apart. Besides (not with ``--quick``): the
+resident memory of ``ils-gateway serve`` (the demo in its own process, as deployed) once
+``/healthz`` answers.
+
+``--quick``: sizes 10 and 100 with few requests, only to check it runs. ``--memory``: sizes
+100 and 10,000 only (the memory figures without the 100,000 round).
 """
 
 from __future__ import annotations
@@ -21,9 +30,12 @@ import asyncio
 import collections
 import gc
 import logging
+import socket
 import statistics
 import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -37,8 +49,8 @@ RSS_TARGET_MB = 150
 ROTATE = 256  # cached GETs rotate over this many of the newest patrons
 
 
-def _rss_mb() -> float:
-    with open("/proc/self/status") as status:
+def _rss_mb(pid: int | str = "self") -> float:
+    with open(f"/proc/{pid}/status") as status:
         for line in status:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
@@ -69,7 +81,44 @@ async def _measure(
     return login, (time.process_time() - started) / requests
 
 
-async def main(quick: bool) -> int:
+async def _served_rss_mb() -> float:
+    """VmRSS of ``ils-gateway serve`` (the demo, as deployed: its own process, SQLite store in a
+    temporary directory) once ``/healthz`` answers."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = Path(sys.executable).parent / "ils-gateway"
+    with tempfile.TemporaryDirectory() as workdir:
+        served = await asyncio.create_subprocess_exec(
+            str(command),
+            "serve",
+            "--port",
+            str(port),
+            cwd=workdir,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        try:
+            async with aiohttp.ClientSession() as session:
+                for _ in range(1200):  # up to 60 s on a loaded machine
+                    try:
+                        async with session.get(f"http://127.0.0.1:{port}/healthz") as answer:
+                            if answer.status == 200:
+                                break
+                    except aiohttp.ClientError:
+                        pass
+                    await asyncio.sleep(0.05)
+                else:
+                    return float("nan")
+            return _rss_mb(served.pid)
+        finally:
+            served.terminate()
+            await served.wait()
+
+
+async def main(quick: bool, memory_only: bool = False) -> int:
+    gc.collect()
+    bare = _rss_mb()  # aiohttp imported (this module's imports), nothing of the gateway
     from ils_gateway.adapters.resilience.backend import _LOANS
     from ils_gateway.adapters.resilience.cache import CachedRead
     from ils_gateway.api.app import create_app
@@ -79,8 +128,10 @@ async def main(quick: bool) -> int:
     from ils_gateway.runtime.keys import GATEWAY_KEY, SHARED_KEY
     from ils_gateway.simulators.sample_data import SAMPLE_NOW
 
+    gc.collect()
+    imported = _rss_mb()
     configure_logging(json=True, level=logging.WARNING)
-    sizes = (10, 100) if quick else (100, 10_000, 100_000)
+    sizes = (10, 100) if quick else (100, 10_000) if memory_only else (100, 10_000, 100_000)
     requests = 20 if quick else 300
     settings, _acs = await embedded_settings(clock=ManualClock(SAMPLE_NOW), elibrary=False)
     app = create_app(settings)
@@ -103,14 +154,21 @@ async def main(quick: bool) -> int:
             me = await shared.sessions.resolve(TENANT, token)
             template = backend.cache.peek(backend._patron_scope(me.patron), "loans")
             assert template is not None, "the loans list was not cached"
+            gc.collect()
+            started = _rss_mb()
+            memory = [
+                ("aiohttp imported (a bare aiohttp app's process)", bare),
+                ("the gateway imported", imported),
+                ("the gateway started, one login and one GET loans served", started),
+            ]
             now = time.time()
-            made = 0
+            sessions = lists = 0
             # GETs rotate over the newest patrons of the crowd (their lists are cached), so the
             # per-process memos see many patrons, as they would in service.
             recent: collections.deque[dict[str, str]] = collections.deque(maxlen=ROTATE)
             for size in sizes:
-                while made < size:
-                    patron = me.patron.model_copy(update={"id": f"bench{made:07d}"})
+                while sessions < size:
+                    patron = me.patron.model_copy(update={"id": f"bench{sessions:07d}"})
                     token = await shared.sessions.create(
                         TENANT,
                         patron,
@@ -119,21 +177,25 @@ async def main(quick: bool) -> int:
                         idle_timeout_minutes=None,
                     )
                     recent.append({"Authorization": f"Bearer {token}"})
+                    sessions += 1
+                if size == RSS_SIZE or (quick and size == sizes[-1]):
+                    gc.collect()
+                    memory.append((f"+ {size:,} sessions", _rss_mb()))
+                while lists < size:
+                    patron = me.patron.model_copy(update={"id": f"bench{lists:07d}"})
+                    payload = bytes(bytearray(template.payload))  # each patron's its own
                     await backend.cache.put(
                         backend._patron_scope(patron),
                         "loans",
-                        CachedRead(
-                            template.payload,
-                            now,
-                            now + 3600,
-                            tuple(_LOANS.validate_json(template.payload)),
-                        ),
+                        CachedRead(payload, now, now + 3600, tuple(_LOANS.validate_json(payload))),
                     )
-                    made += 1
-                rss = _rss_mb() if size == RSS_SIZE or (quick and size == sizes[-1]) else None
+                    lists += 1
                 # The setup's garbage is collected first (in service it is spread over many
                 # requests); then the median of three rounds (the machine is shared).
                 gc.collect()
+                rss = _rss_mb() if size == RSS_SIZE or (quick and size == sizes[-1]) else None
+                if rss is not None:
+                    memory.append((f"+ {size:,} cached lists", rss))
                 full = gc.get_stats()[2]["collections"]
                 rounds = [
                     await _measure(session, base, [auth, *recent], requests) for _ in range(3)
@@ -157,6 +219,20 @@ async def main(quick: bool) -> int:
                         f"{rss:.0f} MB (target <= {RSS_TARGET_MB} MB at {RSS_SIZE:,}) {verdict}",
                         flush=True,
                     )
+                    for label, value in memory:
+                        print(f"    {value:6.1f} MB  {label}", flush=True)
+                    print(
+                        f"    {rss - bare:6.1f} MB  above the bare aiohttp process "
+                        f"({rss / bare:.2f} x its {bare:.1f} MB)",
+                        flush=True,
+                    )
+                    if not quick:
+                        served = await _served_rss_mb()
+                        print(
+                            f"    {served:6.1f} MB  `ils-gateway serve` (the demo, its own "
+                            "process) once /healthz answers",
+                            flush=True,
+                        )
     finally:
         await runner.cleanup()
     first = rows[0]
@@ -169,4 +245,4 @@ async def main(quick: bool) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(asyncio.run(main("--quick" in sys.argv)))
+    raise SystemExit(asyncio.run(main("--quick" in sys.argv, "--memory" in sys.argv)))

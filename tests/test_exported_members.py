@@ -98,6 +98,7 @@ PUBLIC: dict[str, set[str]] = {
     "adapters.resilience.cache": {
         "CachedRead",
         "DEFAULT_MAX_BYTES",
+        "DEFAULT_MAX_DECODED",
         "DEFAULT_MAX_ENTRIES",
         "DEFAULT_PERSONAL_KEEP_FOR",
         "MemoryReadCache",
@@ -204,6 +205,7 @@ PUBLIC: dict[str, set[str]] = {
         "RedisLoginGuard",
     },
     "state.sessions": {
+        "HOT_SESSIONS",
         "MemorySessionStore",
         "NewSession",
         "PURGE_STEP",

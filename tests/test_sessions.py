@@ -13,6 +13,7 @@ from ils_gateway.domain.errors import SessionExpired
 from ils_gateway.domain.vocab import Channel
 from ils_gateway.sealing import SealedState
 from ils_gateway.state.sessions import (
+    HOT_SESSIONS,
     PURGE_STEP,
     MemorySessionStore,
     RedisSessionStore,
@@ -249,3 +250,38 @@ async def test_a_login_looks_at_a_few_sessions_however_many_live(
     for _ in range(2001 // PURGE_STEP + 1):
         await login(store)
     assert len(store._sessions) == 2001 // PURGE_STEP + 1
+
+
+async def test_memory_keeps_only_the_most_recently_used_sessions_decoded(clock: Clock) -> None:
+    # Issue 17 (memory): the others are kept as JSON and decoded again when used, unchanged.
+    store = MemorySessionStore(clock=clock, hot=2)
+    one = await login(store, extra={"note": "kept"}, password_change_required=True)
+    two, three = await login(store), await login(store)
+    assert len(store._sessions) == 3 and len(store._hot) == 2
+    assert all(isinstance(value, tuple) for value in store._sessions.values())
+    again = await store.get(one.token)  # cold: decoded from its JSON
+    assert again == one.session and again is not one.session
+    assert await store.get(one.token) is again  # hot again: the same record
+    clock.now += timedelta(seconds=2)
+    touched = await store.get(two.token)  # cold, then touched: written back
+    assert touched.last_seen == clock.now
+    await store.get(one.token)
+    await store.get(three.token)  # two is cold again
+    assert (await store.get(two.token)).last_seen == clock.now
+    await store.end(one.token)
+    with pytest.raises(SessionExpired):
+        await store.get(one.token)
+    assert HOT_SESSIONS >= 256  # a portal's busy patrons stay decoded
+
+
+async def test_memory_cold_sessions_expire_and_are_purged(clock: Clock) -> None:
+    store = MemorySessionStore(clock=clock, hot=1)
+    old = await login(store)
+    await login(store)  # old is cold
+    clock.now += timedelta(minutes=30)
+    with pytest.raises(SessionExpired):
+        await store.get(old.token)
+    assert token_hash(old.token) not in store._sessions
+    for _ in range(2):
+        await login(store)  # the purge looks at the oldest: the expired second one goes
+    assert len(store._sessions) == 2 and len(store._hot) == 1

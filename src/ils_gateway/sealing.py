@@ -22,6 +22,8 @@ one deployment derives the same keys from it, so any of them reads what another 
 This module is the one codec of the shared stores (sessions, Idempotency-Keys, read caches,
 rate limits, login counts): a process-local cache in front of Redis keeps what ``open``
 returned, and only what goes to Redis is sealed. Below every layer: it imports nothing of ours.
+``cryptography`` is imported by the first ``SealedState`` (issue 17: a process whose shared
+state is in memory never seals anything, and the library holds ~6 MB once imported).
 """
 
 from __future__ import annotations
@@ -31,12 +33,10 @@ import hmac
 import json
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 #: Below this a server secret could be guessed (the store asks the same).
 MIN_SECRET_BYTES = 16
@@ -54,6 +54,9 @@ class SealBroken(ValueError):
 def _derive(secret: bytes, info: bytes) -> bytes:
     if len(secret) < MIN_SECRET_BYTES:
         raise ValueError(f"the server secret must be at least {MIN_SECRET_BYTES} bytes")
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
     hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=_SALT, info=info)
     return hkdf.derive(secret)
 
@@ -74,6 +77,10 @@ class SealedState:
     ) -> None:
         if not 0 < key_id < 256:
             raise ValueError("a key id is one byte, 1-255")
+        from cryptography.exceptions import InvalidTag
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        self._invalid_tag = InvalidTag
         self._key_id = key_id
         self._prefix = bytes([key_id])
         self._names = _derive(secret, b"names/v1")
@@ -109,7 +116,7 @@ class SealedState:
         nonce = sealed[1 : 1 + NONCE_BYTES]
         try:
             return aead.decrypt(nonce, sealed[1 + NONCE_BYTES :], context.encode())
-        except InvalidTag:
+        except self._invalid_tag:
             raise SealBroken("the value does not open under this name and secret") from None
 
     def seal_json(self, value: Any, *, context: str) -> bytes:

@@ -82,6 +82,10 @@ def test_every_setting_reaches_the_gateway_settings(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("ILS_GATEWAY_REDIS_URL", "redis://127.0.0.1:6379/3")
     monkeypatch.setenv("ILS_GATEWAY_REDIS_PREFIX", "gw2:")
     monkeypatch.setenv("ILS_GATEWAY_JSON_LOGS", "true")
+    monkeypatch.setenv("ILS_GATEWAY_READ_CACHE_ENTRIES", "2000")
+    monkeypatch.setenv("ILS_GATEWAY_READ_CACHE_BYTES", "1048576")
+    monkeypatch.setenv("ILS_GATEWAY_READ_CACHE_DECODED", "100")
+    monkeypatch.setenv("ILS_GATEWAY_NEAR_CACHE_ENTRIES", "5000")
     settings = load_server_settings()[0]
     gateway = GatewaySettings(tenants=TenantRegistry([]), **settings.gateway_fields())
     assert [str(n) for n in gateway.trusted_proxies] == ["10.0.0.0/8", "192.0.2.1/32"]
@@ -91,6 +95,8 @@ def test_every_setting_reaches_the_gateway_settings(monkeypatch: pytest.MonkeyPa
     assert gateway.server_secret == b"s" * 32
     assert (gateway.redis_url, gateway.redis_prefix) == ("redis://127.0.0.1:6379/3", "gw2:")
     assert gateway.json_logs is True
+    assert (gateway.read_cache_entries, gateway.read_cache_bytes) == (2000, 1048576)
+    assert (gateway.read_cache_decoded, gateway.near_cache_entries) == (100, 5000)
     fields = {f.name for f in dataclasses.fields(GatewaySettings)}
     assert set(settings.gateway_fields()) <= fields
 

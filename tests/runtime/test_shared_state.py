@@ -46,8 +46,13 @@ def test_read_cache_bounds_come_from_the_settings() -> None:
     # Issue 17: the in-memory read cache is bounded by entries and bytes (settings).
     defaults = shared_state(GatewaySettings(tenants=TenantRegistry([]))).read_cache()
     assert (defaults.max_entries, defaults.max_bytes) == (50_000, 64 * 1024 * 1024)  # type: ignore[attr-defined]
+    assert defaults.max_decoded == 1024  # type: ignore[attr-defined]
     settings = GatewaySettings(
-        tenants=TenantRegistry([]), read_cache_entries=10, read_cache_bytes=1000
+        tenants=TenantRegistry([]),
+        read_cache_entries=10,
+        read_cache_bytes=1000,
+        read_cache_decoded=3,
     )
     cache = shared_state(settings).read_cache()
     assert (cache.max_entries, cache.max_bytes) == (10, 1000)  # type: ignore[attr-defined]
+    assert cache.max_decoded == 3  # type: ignore[attr-defined]

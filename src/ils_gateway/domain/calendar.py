@@ -23,8 +23,9 @@ Public API (pure, no I/O; the tenant file's ``[tenants.calendar]`` builds one wi
 
 Japanese public holidays (振替休日 and 国民の休日 included) come from the ``holidays`` package
 (python-holidays, country JP, names in ja and en_US), imported at the first holiday asked for
-so a start that never asks pays nothing. A search never runs more than ``MAX_SEARCH_DAYS``
-ahead: a calendar closed for longer raises ``ValueError`` rather than looping.
+so a start that never asks pays nothing, and without the package's other countries
+(``_japan``). A search never runs more than ``MAX_SEARCH_DAYS`` ahead: a calendar closed for
+longer raises ``ValueError`` rather than looping.
 """
 
 from __future__ import annotations
@@ -152,11 +153,56 @@ class CalendarDay:
         return self.name_en if language == "en" else self.name
 
 
+_JAPAN = "holidays.countries.japan"
+
+
+@lru_cache(maxsize=1)
+def _japan() -> Any:
+    """python-holidays' ``Japan`` class, imported at the first use.
+
+    Its package ``holidays.countries`` imports every country (about 280 modules, ~8 MB held
+    for good: issue 17, one process's memory), so ``japan.py`` is run on its own, with a bare
+    stand-in for the package while it runs, and neither is left in ``sys.modules``: a later
+    ``import holidays.countries`` (if anything asks) is the ordinary one. Already imported in
+    full, or should a future release make this fail: the ordinary import.
+    """
+    import sys
+
+    if "holidays.countries" not in sys.modules:
+        try:
+            return _japan_alone(sys.modules)
+        except Exception:  # pragma: no cover - a holidays release laid out otherwise
+            pass
+    from holidays.countries.japan import Japan
+
+    return Japan
+
+
+def _japan_alone(modules: Any) -> Any:
+    import importlib.util
+    import types
+    from pathlib import Path
+
+    import holidays  # its own __init__ loads the countries lazily
+
+    folder = Path(holidays.__file__).parent / "countries"
+    spec = importlib.util.spec_from_file_location(_JAPAN, folder / "japan.py")
+    if spec is None or spec.loader is None:
+        raise ImportError(_JAPAN)
+    stand_in = types.ModuleType("holidays.countries")
+    stand_in.__path__ = [str(folder)]
+    module = importlib.util.module_from_spec(spec)
+    modules["holidays.countries"], modules[_JAPAN] = stand_in, module
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del modules["holidays.countries"], modules[_JAPAN]
+    return module.Japan
+
+
 @lru_cache(maxsize=64)
 def _holidays(year: int, language: str) -> Mapping[date, str]:
-    from holidays.countries.japan import Japan  # heavy: first use only
-
-    table: Any = Japan(years=year, language=language)
+    table: Any = _japan()(years=year, language=language)
     return {day: str(name) for day, name in table.items()}
 
 

@@ -90,6 +90,18 @@ class ServerSettings(BaseSettings):
     personal_data_minutes: float = Field(
         5.0, gt=0, description="how long a patron's cached data is kept"
     )
+    read_cache_entries: int = Field(
+        50_000, ge=1, description="answers each library system's in-process read cache keeps"
+    )
+    read_cache_bytes: int = Field(
+        64 * 1024 * 1024, ge=1024, description="bytes of stored JSON that cache keeps at most"
+    )
+    read_cache_decoded: int = Field(
+        1024, ge=0, description="of those, the most recently used kept decoded as well"
+    )
+    near_cache_entries: int = Field(
+        100_000, ge=1, description="sessions and cache scopes kept in front of Redis"
+    )
     lookup_limit: int = Field(
         ANONYMOUS_LOOKUP_LIMIT.limit,
         ge=1,
@@ -176,6 +188,10 @@ class ServerSettings(BaseSettings):
             "trusted_proxies": self.trusted_networks(),
             "forwarded_header": self.forwarded_header,
             "personal_data_minutes": self.personal_data_minutes,
+            "read_cache_entries": self.read_cache_entries,
+            "read_cache_bytes": self.read_cache_bytes,
+            "read_cache_decoded": self.read_cache_decoded,
+            "near_cache_entries": self.near_cache_entries,
             "anonymous_lookup_limit": RateLimit(self.lookup_limit, self.lookup_window),
             "client_max_size": self.client_max_size,
             "kiosk_header": self.kiosk_header,

@@ -76,6 +76,9 @@ class GatewaySettings:
     # recently written patron's (or shared) scope goes first, one at a time.
     read_cache_entries: int = 50_000
     read_cache_bytes: int = 64 * 1024 * 1024
+    # Of those, at most this many (the most recently used) are kept decoded as well; the others
+    # are kept as deflated JSON and decoded again when asked for (issue 17: memory).
+    read_cache_decoded: int = 1024
     # Resources started before the gateway (embedded simulators), closed after it.
     extra_cleanups: tuple[Resource, ...] = ()
     # Reverse proxies whose forwarding header names the client (``api.client``); none: the

@@ -304,6 +304,7 @@ def shared_state(settings: GatewaySettings, redis: Any = None) -> SharedState:
                 personal_keep_for=personal,
                 max_entries=settings.read_cache_entries,
                 max_bytes=settings.read_cache_bytes,
+                max_decoded=settings.read_cache_decoded,
                 clock=seconds,
             ),
             bridge_limiters=BridgeLimiters.in_memory(seconds),

@@ -190,16 +190,49 @@ def _changes(
     return changes
 
 
-class MemorySessionStore(_SessionMaker):
-    """Sessions in this process's memory (the one-process default)."""
+# Sessions ``MemorySessionStore`` keeps decoded (the most recently used), by default.
+HOT_SESSIONS = 1024
 
-    def __init__(self, *, clock: Clock = system_clock) -> None:
+# One session as ``MemorySessionStore`` keeps it: when last seen, its idle timeout (seconds),
+# and the JSON of its ``SessionData`` (the same as in Redis, unsealed).
+_Packed = tuple[datetime, int, bytes]
+
+
+def _packed(session: SessionData) -> _Packed:
+    return (session.last_seen, session.idle_timeout_seconds, session.model_dump_json().encode())
+
+
+class MemorySessionStore(_SessionMaker):
+    """Sessions in this process's memory (the one-process default).
+
+    Compact (issue 17: one process's memory): every session is kept as its JSON (about 400
+    bytes, where the model takes about 2.5 KB), beside its last-seen time and idle timeout so
+    that expiry needs no decoding; only the ``hot`` most recently used are kept decoded as
+    well. A request within ``TOUCH_RESOLUTION`` of the last touch of a hot session gets the
+    same frozen record back (callers may recognise it by identity); a cold one is decoded
+    again (and hot from then on).
+    """
+
+    def __init__(self, *, clock: Clock = system_clock, hot: int = HOT_SESSIONS) -> None:
         self._clock = clock
-        self._sessions: dict[str, SessionData] = {}
+        # Every live session by token hash, least recently created first (for the purge).
+        self._sessions: dict[str, _Packed] = {}
+        # The decoded ones, least recently used first.
+        self._hot: dict[str, SessionData] = {}
+        self._max_hot = max(1, hot)
 
     async def _keep(self, new: NewSession) -> None:
         self._purge_expired()
-        self._sessions[token_hash(new.token)] = new.session
+        key = token_hash(new.token)
+        self._sessions[key] = _packed(new.session)
+        self._keep_hot(key, new.session)
+
+    def _keep_hot(self, key: str, session: SessionData) -> None:
+        hot = self._hot
+        hot.pop(key, None)
+        hot[key] = session
+        if len(hot) > self._max_hot:
+            del hot[next(iter(hot))]
 
     async def get(self, token: str) -> SessionData:
         return await self.update(token)
@@ -212,19 +245,29 @@ class MemorySessionStore(_SessionMaker):
         extra: Mapping[str, JsonValue] | None = None,
     ) -> SessionData:
         key = token_hash(token)
-        session = self._sessions.get(key)
+        session = self._hot.get(key)
+        if session is None:
+            packed = self._sessions.get(key)
+            if packed is not None:
+                session = SessionData.model_validate_json(packed[2])
         now = self._clock()
         if session is None or session.expired_at(now):
-            self._sessions.pop(key, None)
+            self._forget(key)
             raise SessionExpired()
         if not _worth_writing(session, now, password_change_required, extra):
-            return session  # the same frozen record: callers may recognise it by identity
+            self._keep_hot(key, session)
+            return session  # the same frozen record while hot: callers may recognise it
         session = session.model_copy(update=_changes(now, password_change_required, extra))
-        self._sessions[key] = session
+        self._sessions[key] = _packed(session)
+        self._keep_hot(key, session)
         return session
 
     async def end(self, token: str) -> None:
-        self._sessions.pop(token_hash(token), None)
+        self._forget(token_hash(token))
+
+    def _forget(self, key: str) -> None:
+        self._sessions.pop(key, None)
+        self._hot.pop(key, None)
 
     async def end_patron(self, tenant_id: str, patron_id: str) -> int:
         ended = [
@@ -244,9 +287,11 @@ class MemorySessionStore(_SessionMaker):
         now = self._clock()
         sessions = self._sessions
         for key in list(itertools.islice(sessions, PURGE_STEP)):
-            session = sessions.pop(key)
-            if not session.expired_at(now):
-                sessions[key] = session
+            packed = sessions.pop(key)
+            if (now - packed[0]).total_seconds() < packed[1]:
+                sessions[key] = packed
+            else:
+                self._hot.pop(key, None)
 
 
 class RedisSessionStore(_SessionMaker):

@@ -59,3 +59,19 @@ def test_an_entry_keeps_both_forms(clock: FakeClock) -> None:
     assert adapter.validate_json(entry.payload) == loans
     assert entry.value == tuple(loans) and entry.fresh(clock.now + 59)
     assert GuardedCalls.decoded(entry, adapter) == loans
+
+
+async def test_a_cold_memory_entry_is_decoded_once_then_kept(clock: FakeClock) -> None:
+    # Issue 17 (memory): past max_decoded a patron's list is kept as JSON only; the next hit
+    # decodes it (no backend call) and keeps the decoded list for the hits after it.
+    ils = FakeLibrary()
+    ils.lend("p1", "i1")
+    ils.lend("p2", "i2")
+    resilient = backend(ils, MemoryReadCache(max_decoded=1, clock=clock), clock)
+    first = await resilient.list_loans(patron("p1"))
+    await resilient.list_loans(patron("p2"))  # p1's list turns cold
+    decoded = await resilient.list_loans(patron("p1"))
+    assert decoded == first and decoded[0] is not first[0]
+    again = await resilient.list_loans(patron("p1"))
+    assert again[0] is decoded[0]  # kept decoded by the hit
+    assert ils.calls["list_loans"] == 2 and resilient.metrics["cache_hits"] == 2

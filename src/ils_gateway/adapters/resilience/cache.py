@@ -26,6 +26,7 @@ Times are wall-clock epoch seconds from the injected clock (shared across proces
 from __future__ import annotations
 
 import time
+import zlib
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -44,6 +45,9 @@ _PATRON = "patron\x00"
 #: The in-process read cache's bounds by default: entries, and bytes of their payloads.
 DEFAULT_MAX_ENTRIES = 50_000
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+#: Entries the in-process read cache keeps decoded (hot), by default; the others are kept as
+#: deflated JSON and decoded again when asked for.
+DEFAULT_MAX_DECODED = 1024
 
 #: How long a patron's cached data is kept (as last good data) after its last write, by default.
 DEFAULT_PERSONAL_KEEP_FOR = 5 * 60.0
@@ -111,7 +115,7 @@ class _Scope:
     entries: dict[str, Any]  # {key: CachedRead}, plus expiry marks {"!" + key: time}
     keep_for: float  # its kind's (personal or shared), kept here for the hot path
     count: int = 0  # entries (not expiry marks) held
-    nbytes: int = 0  # the length of their payloads: the approximate memory they hold
+    nbytes: int = 0  # the length of their stored payloads: the approximate memory they hold
 
 
 class _Scopes:
@@ -124,17 +128,31 @@ class _Scopes:
         self.scopes: dict[str, _Scope] = {}
 
 
+# The ``value`` of a cold entry whose payload is kept deflated (zlib): never handed out so.
+_DEFLATED: Any = object()
+# Payloads shorter than this are kept as they are when cold (deflating gains nothing).
+_DEFLATE_FROM = 128
+
+
 class MemoryReadCache:
     """In-process read cache of scopes, each forgotten ``keep_for`` after its last write
     (a patron's: ``personal_keep_for``).
 
-    Entries are kept as given, decoded ``value`` included, so a hit returns it as it is. At
-    most ``max_scopes`` scopes of each lifetime are kept, and at most ``max_entries`` entries
-    whose payloads come to at most ``max_bytes`` in all (the length of the stored encoded form,
-    an approximation of the memory held; ``GatewaySettings.read_cache_entries`` and
-    ``read_cache_bytes``); past either the least recently written scopes go first, one at a
-    time. (Plain dicts in write order rather than a cachetools ``TTLCache``: a hit is one
-    dict lookup and one clock reading, on every cached request.)
+    Bounds (issue 17: one process's memory): at most ``max_scopes`` scopes of each lifetime,
+    and at most ``max_entries`` entries whose stored payloads come to at most ``max_bytes`` in
+    all (``GatewaySettings.read_cache_entries`` and ``read_cache_bytes``); past either the
+    least recently written scopes go first, one at a time.
+
+    Hot and cold: the ``max_decoded`` entries used most recently (put, or hit) are *hot*, kept
+    as given, decoded ``value`` included, so a hit returns it as it is (no decoding, the same
+    frozen objects: the rendered-body memo recognises them). Past that bound the least
+    recently used entry turns *cold*: its decoded value is dropped (a decoded list of loans
+    holds several times its JSON) and its payload is kept deflated (zlib; about a quarter of
+    the JSON). A hit on a cold entry inflates the payload and hands the entry back without a
+    value, hot again; the caller decodes it and gives the decoded entry back
+    (``keep_decoded``). ``nbytes`` counts the stored payloads (deflated when cold).
+    (Plain dicts in write order rather than a cachetools ``TTLCache``: a hit is one dict
+    lookup and one clock reading, on every cached request.)
     """
 
     def __init__(
@@ -145,6 +163,7 @@ class MemoryReadCache:
         max_scopes: int = 10_000,
         max_entries: int = DEFAULT_MAX_ENTRIES,
         max_bytes: int = DEFAULT_MAX_BYTES,
+        max_decoded: int = DEFAULT_MAX_DECODED,
         clock: EpochSeconds = time.time,
     ) -> None:
         self._clock = clock
@@ -153,14 +172,26 @@ class MemoryReadCache:
         self._max_scopes = max_scopes
         self.max_entries = max_entries
         self.max_bytes = max_bytes
+        self.max_decoded = max_decoded
         self.entries = 0  # held now, in every scope
         self.nbytes = 0
+        # The hot entries, least recently used first: {(scope, key): None}.
+        self._hot: dict[tuple[str, str], None] = {}
+
+    @property
+    def hot(self) -> int:
+        """Entries held hot (their decoded value kept, payload as given)."""
+        return len(self._hot)
 
     def _drop(self, kind: _Scopes, scope: str) -> None:
         found = kind.scopes.pop(scope, None)
         if found is not None:
             self.entries -= found.count
             self.nbytes -= found.nbytes
+            hot = self._hot
+            for key in found.entries:
+                if key[:1] != "!":
+                    hot.pop((scope, key), None)
 
     def _of(self, scope: str) -> _Scopes:
         return self._personal if scope.startswith(_PATRON) else self._shared
@@ -180,11 +211,40 @@ class MemoryReadCache:
         entry = entries.get(key)
         if entry is None:
             return None
+        hot = self._hot
+        used = (scope, key)
+        if used in hot:  # most recently used now
+            del hot[used]
+            hot[used] = None
+        else:
+            entry = self._warm(found, key, entry, used)
         # No marks (the common case): the entry as stored, no copy.
         whole, mark = entries.get("!" + _WHOLE_SCOPE), entries.get("!" + key)
         if whole is None or (mark is not None and mark > whole):
             whole = mark
         return _apply_expiry(entry, whole)
+
+    def _warm(self, found: _Scope, key: str, entry: CachedRead, used: tuple[str, str]) -> Any:
+        """A cold entry hot again: its payload as given (inflated), no value yet."""
+        if entry.value is _DEFLATED:
+            payload = zlib.decompress(entry.payload)
+            found.nbytes += len(payload) - len(entry.payload)
+            self.nbytes += len(payload) - len(entry.payload)
+            entry = CachedRead(payload, entry.read_at, entry.fresh_until)
+            found.entries[key] = entry
+        self._hot[used] = None
+        self._cool()
+        return entry
+
+    def keep_decoded(self, scope: str, key: str, entry: CachedRead) -> None:
+        """Keep ``entry`` (the entry ``peek`` handed out, its decoded value added) in place of
+        the stored one, if that is still the one handed out (the same payload)."""
+        found = self._personal.scopes.get(scope) or self._shared.scopes.get(scope)
+        if found is None:
+            return
+        stored = found.entries.get(key)
+        if stored is not None and stored.payload is entry.payload and stored.value is None:
+            found.entries[key] = replace(stored, value=entry.value)
 
     async def put(self, scope: str, key: str, entry: CachedRead) -> None:
         written = self._written(scope)
@@ -200,7 +260,35 @@ class MemoryReadCache:
         written.nbytes += size
         self.entries += 1
         self.nbytes += size
+        used = (scope, key)
+        hot = self._hot
+        hot.pop(used, None)
+        hot[used] = None
+        self._cool()
         self._shrink()
+
+    def _cool(self) -> None:
+        """Past ``max_decoded`` hot entries, the least recently used turn cold."""
+        hot = self._hot
+        while len(hot) > self.max_decoded:
+            scope, key = used = next(iter(hot))
+            del hot[used]
+            found = self._personal.scopes.get(scope) or self._shared.scopes.get(scope)
+            entry = found.entries.get(key) if found is not None else None
+            if found is None or entry is None:
+                continue
+            payload = entry.payload
+            if len(payload) >= _DEFLATE_FROM:
+                deflated = zlib.compress(payload)
+                if len(deflated) < len(payload):
+                    found.nbytes += len(deflated) - len(payload)
+                    self.nbytes += len(deflated) - len(payload)
+                    found.entries[key] = CachedRead(
+                        deflated, entry.read_at, entry.fresh_until, _DEFLATED
+                    )
+                    continue
+            if entry.value is not None:
+                found.entries[key] = CachedRead(payload, entry.read_at, entry.fresh_until)
 
     async def expire(self, scope: str, key: str | None = None) -> None:
         # Marked even when nothing is cached yet: a read in flight may land after this write.
@@ -218,8 +306,8 @@ class MemoryReadCache:
             found.written_at = now
         else:
             if found is not None:
-                self.entries -= found.count
-                self.nbytes -= found.nbytes
+                kind.scopes[scope] = found  # dropped the usual way (its hot entries too)
+                self._drop(kind, scope)
             found = _Scope(now, {}, kind.keep_for)
         kind.scopes[scope] = found
         self._forget_old(kind, now)
