@@ -14,8 +14,8 @@ from typing import Literal
 from ils_gateway.domain.vocab import (
     BlockReason,
     ContactMethod,
-    FeeType,
     CopyStatus,
+    FeeType,
     HoldStatus,
     LoanState,
     MaterialType,

@@ -101,6 +101,7 @@ class TenantConfig(BaseModel):
     jobs: dict[str, str] = Field(
         default_factory=dict,
         description="per job name: 'every 15m', 'cron 30 15 * * sat' (tenant time) or 'off'",
+    )
     catalog: CatalogConfig = Field(
         CatalogConfig(), description="where the catalogue is searched (issue 19)"
     )
