@@ -270,13 +270,14 @@ class MemorySessionStore(_SessionMaker):
         self._hot.pop(key, None)
 
     async def end_patron(self, tenant_id: str, patron_id: str) -> int:
-        ended = [
-            key
-            for key, session in self._sessions.items()
-            if session.tenant_id == tenant_id and session.patron_id == patron_id
-        ]
+        # Rare (a password reset): each kept session is read, the hot ones as they are.
+        ended = []
+        for key, packed in self._sessions.items():
+            session = self._hot.get(key) or SessionData.model_validate_json(packed[2])
+            if session.tenant_id == tenant_id and session.patron_id == patron_id:
+                ended.append(key)
         for key in ended:
-            del self._sessions[key]
+            self._forget(key)
         return len(ended)
 
     def _purge_expired(self) -> None:
