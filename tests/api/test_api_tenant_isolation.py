@@ -80,11 +80,21 @@ BODIES: dict[str, Any] = {
     "BorrowRequest": {"title_id": TITLE},
     "EbookHoldRequest": {"title_id": TITLE},
     "PatronCheckRequest": {"cardNumber": CARD, "password": PASSWORD},
+    "SdiConditionCreateRequest": {"name": "a-condition", "author": "なつめ"},
+    "SdiConditionUpdateRequest": {"name": "renamed"},
 }
 # Query strings a route needs to answer more than a 400.
 QUERIES = {"list_titles": f"?ids={TITLE}"}
 # The path parameters the table uses (B's resource ids fill them in).
-PARAMETERS = {"item_id", "hold_id", "sequence_id", "shelf_id", "entry_id", "title_id"}
+PARAMETERS = {
+    "item_id",
+    "hold_id",
+    "sequence_id",
+    "shelf_id",
+    "entry_id",
+    "title_id",
+    "condition_id",
+}
 _PARAM = re.compile(r"\{(\w+)\}")
 
 
@@ -94,6 +104,7 @@ def _tenant_toml(tenant: str, url: str) -> str:
     text = text.replace(name, f'{name}kiosk_keys = ["{KIOSK_KEYS[tenant]}"]\n', 1)
     return text + (
         f'\n[tenants.elibrary]\nkind = "simulator"\nbridge_keys = ["{BRIDGE_KEYS[tenant]}"]\n'
+        "\n[tenants.sdi]\nenabled = true\n"
     )
 
 
@@ -170,7 +181,11 @@ async def _b_data(gw: Any, auth: dict[str, str]) -> dict[str, str]:
     )
     await _post(gw, f"{base}/basket/items", auth, {"item_id": "2000102", "title": "B-basket-title"})
     await _post(gw, f"{base}/ebooks/loans", auth, {"title_id": B_EBOOK})
+    condition = await _post(
+        gw, f"{base}/new-arrival-conditions", auth, {"name": "B-only-condition", "author": "B"}
+    )
     return {
+        "condition_id": condition["condition_id"],
         "item_id": "2000105",
         "hold_id": hold_ids[0],
         "hold_id_2": hold_ids[1],

@@ -238,3 +238,29 @@ async def test_conditions_are_web_only_where_the_library_says_so(sqlite_store: S
     with pytest.raises(FeatureDisabled):
         await service.list(kiosk_ctx)
     assert [c.name for c in await service.list(web_ctx)] == ["漱石"]
+
+
+async def test_a_forced_run_after_the_scheduled_one_mails_only_what_is_new(
+    sqlite_store: Store, sdi_clock: ManualClock
+) -> None:
+    keys = await _setup(sqlite_store)
+    tenant, outbox = koha_tenant(), RecordingOutbox()
+    feed = FixedFeed([SOSEKI, LATE])
+    sdi_clock.now = at("2025-05-31T16:30:00")  # an hour after Saturday's run time
+    first = await run_sdi(
+        tenant, sdi_clock(), store=sqlite_store, outbox=outbox, feed_factory=lambda _t: feed
+    )
+    assert first.until == SATURDAY and first.enqueued == 1
+    forced = await run_sdi(
+        tenant,
+        sdi_clock(),
+        store=sqlite_store,
+        outbox=outbox,
+        feed_factory=lambda _t: feed,
+        force=True,
+    )  # the operator's `jobs run`: from 15:30 to now, LATE (16:00) is new
+    assert forced.since == SATURDAY and forced.until == at("2025-05-31T16:30:00")
+    assert forced.enqueued == 1  # its own key: not taken for Saturday's mail
+    assert f"sdi:sdilib:{keys['a']}:2025-05-31T1630" in outbox.mails
+    items = outbox.mails[f"sdi:sdilib:{keys['a']}:2025-05-31T1630"]["context"]["items"]
+    assert [i["record_id"] for i in items] == ["66"]

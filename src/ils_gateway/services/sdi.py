@@ -186,9 +186,14 @@ class SdiRunReport:
     notes: tuple[str, ...] = field(default=())
 
 
-def dedup_key(tenant_id: str, patron_key: str, until: datetime, timezone: ZoneInfo) -> str:
-    """The outbox key of a patron's mail of one run: tenant, patron and the run's local date."""
-    return f"sdi:{tenant_id}:{patron_key}:{until.astimezone(timezone).date().isoformat()}"
+def dedup_key(
+    tenant_id: str, patron_key: str, until: datetime, timezone: ZoneInfo, *, forced: bool = False
+) -> str:
+    """The outbox key of a patron's mail of one run: tenant, patron and the run's local date
+    (a forced run, which may follow a scheduled one the same day, adds its minute)."""
+    local = until.astimezone(timezone)
+    stamp = local.strftime("%Y-%m-%dT%H%M") if forced else local.date().isoformat()
+    return f"sdi:{tenant_id}:{patron_key}:{stamp}"
 
 
 def mail_address(settings: PatronSettings) -> str | None:
@@ -238,10 +243,11 @@ async def run_sdi(
     timezone = ZoneInfo(tenant.timezone)
     mark = await store.sdi.run_mark(tenant.id)
     until = sdi.parsed_schedule.latest(now, timezone)
+    forced = False
     if mark is not None and mark >= until:
         if not force:
             return SdiRunReport(tenant.id, due=False, since=mark)
-        until = now
+        until, forced = now.replace(second=0, microsecond=0), True
         if mark >= until:
             return SdiRunReport(tenant.id, due=False, since=mark)
     since = mark if mark is not None else until - timedelta(days=sdi.first_run_days)
@@ -285,7 +291,7 @@ async def run_sdi(
         }
         added = await outbox.enqueue(
             tenant.id,
-            dedup_key(tenant.id, patron_key, until, timezone),
+            dedup_key(tenant.id, patron_key, until, timezone, forced=forced),
             to,
             TEMPLATE,
             None,  # the tenant's mail language ([tenants.mail], else [tenants.language])
