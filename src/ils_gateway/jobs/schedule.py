@@ -251,6 +251,10 @@ class GatewayJobs:
             self._running.add(task)
         try:
             await self.run(plan)
+        except asyncio.CancelledError:
+            # ``stop`` cancelled it (shutdown, or a start that failed, e.g. a busy port): not
+            # an error, and APScheduler would log any exception with its traceback.
+            log.info("periodic job stopped by shutdown", job=plan.key)
         except Exception:  # the locks or the run record failed (Redis, store down)
             log.exception("periodic job could not run", job=plan.key)
         finally:
