@@ -244,3 +244,14 @@ async def test_preferences_check_each_field_against_the_tenants_limits(tmp_path:
             await service.update_preferences(who, contact_method="fax")
         view = await service.update_preferences(who, due_reminder=True, due_reminder_days=5)
         assert (view.due_reminder, view.due_reminder_days) == (True, 5)
+
+
+async def test_polling_waits_while_the_backends_breaker_is_open(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    async with notices_env(tmp_path) as (service, store, backend, _clock):
+        await _opt_in(service, patron(50), contact_method="mail")
+        backend.breaker = SimpleNamespace(state="open")  # as ResilientBackend.breaker says
+        report = await service.poll("hold_ready")
+        assert report.stopped == "library system unavailable (breaker open)"
+        assert backend.calls == 0 and await outbox_rows(store) == []

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -227,6 +228,8 @@ class GatewayJobs:
         coalesced into one; one instance per entry."""
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+        # Its own INFO lines ("Running job …") repeat ours ("periodic job ran"); warnings stay.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
         scheduler = AsyncIOScheduler(timezone=UTC)
         started = datetime.now(UTC)  # APScheduler keeps the wall clock's time
         for plan in self.plans() if plans is None else plans:
@@ -251,10 +254,8 @@ class GatewayJobs:
             self._running.add(task)
         try:
             await self.run(plan)
-        except asyncio.CancelledError:
-            # ``stop`` cancelled it (shutdown, or a start that failed, e.g. a busy port): not
-            # an error, and APScheduler would log any exception with its traceback.
-            log.info("periodic job stopped by shutdown", job=plan.key)
+        except asyncio.CancelledError:  # ``stop``: the app is shutting down (its lock expires)
+            log.info("periodic job stopped at shutdown", job=plan.key)
         except Exception:  # the locks or the run record failed (Redis, store down)
             log.exception("periodic job could not run", job=plan.key)
         finally:

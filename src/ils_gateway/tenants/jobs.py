@@ -27,6 +27,7 @@ JOB_NAMES = frozenset(
     {
         "capture_reading_history",
         "enforce_hold_sequences",
+        "send_new_arrival_alerts",
         "notices_hold_ready",
         "notices_ebook_hold_ready",
         "notices_due_reminder",
