@@ -15,6 +15,7 @@ from ils_gateway.domain.vocab import MaterialType
 from ils_gateway.services.sdi import TEMPLATE, run_sdi
 from ils_gateway.store.records import HoldNoticeAddress, PatronSettings
 from ils_gateway.store.store import Store
+from ils_gateway.tenants.sdi import SdiConfig
 
 JST = "+09:00"
 SATURDAY = datetime.fromisoformat(f"2025-05-31T15:30:00{JST}")
@@ -205,18 +206,23 @@ async def test_limit_and_bad_values_in_the_store(sdi_store: Store) -> None:
 async def test_the_periodic_job_runs_each_enabled_tenant_once_per_scheduled_instant(
     sqlite_store: Store, sdi_clock: ManualClock
 ) -> None:
-    from ils_gateway.jobs.schedule import JobIntervals, JobScheduler
-    from ils_gateway.services.context import TenantContext
+    from types import SimpleNamespace
+
+    from ils_gateway.jobs.registry import JOBS, JobEnv
+    from ils_gateway.runtime.tenant import Gateway
     from ils_gateway.services.mylists.runtime import MyLists
 
     lists = MyLists.build(sqlite_store, b"x" * 32, sdi_clock)
-    tenant = TenantContext(config=koha_tenant(), backend=None, clock=sdi_clock)  # type: ignore[arg-type]
-    scheduler = JobScheduler(lists, [tenant], JobIntervals(), outbox=RecordingOutbox())
-    assert "send_new_arrival_alerts" in scheduler.jobs()
-    first = await scheduler.run_once("send_new_arrival_alerts", timedelta(minutes=15))
-    assert first is not None and first["sdilib"].due and first["sdilib"].mark_advanced
-    again = await scheduler.send_new_arrival_alerts()
-    assert not again["sdilib"].due
+    job = JOBS["send_new_arrival_alerts"]
+    assert job.per_tenant
+    env = JobEnv(gateway=Gateway({}), lists=lists, clock=sdi_clock)
+    tenant = SimpleNamespace(config=koha_tenant())
+    first = await job.run(env, tenant)  # type: ignore[arg-type]
+    assert first.due and first.mark_advanced
+    again = await job.run(env, tenant)  # type: ignore[arg-type]
+    assert not again.due
+    off = SimpleNamespace(config=koha_tenant().model_copy(update={"sdi": SdiConfig()}))
+    assert await job.run(env, off) == "new-arrival alerts off"  # type: ignore[arg-type]
 
 
 async def test_conditions_are_web_only_where_the_library_says_so(sqlite_store: Store) -> None:
