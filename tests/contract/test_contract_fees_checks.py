@@ -7,8 +7,8 @@ import io
 
 import pytest
 
-from ils_gateway.contract.report import Result
-from ils_gateway.contract.runner import ContractRun, run_contract_suite
+from ils_gateway.contract.report import ContractReporter, Result
+from ils_gateway.contract.runner import SUITE, ContractRun, pytest_args
 from ils_gateway.contract.target import ContractOptions
 from ils_gateway.simulators import library as simulated
 from ils_gateway.simulators.outcomes import FeeView
@@ -18,9 +18,15 @@ CHECKS = {"test_fees_total_matches_the_patron_summary", "test_fee_items_add_up_t
 
 
 def _run() -> tuple[ContractRun, str]:
+    """The suite's fees checks only (the rest run in test_contract_suite), as the CLI runs
+    them: in-process pytest with the reporter plugin."""
     out = io.StringIO()
     options = ContractOptions(config=None, patron=KEIKO[0], password=KEIKO[1])
-    return run_contract_suite(options, out=out), out.getvalue()
+    args = pytest_args(options)
+    args[0] = str(SUITE / "test_contract_fees.py")
+    reporter = ContractReporter(out)
+    code = pytest.main(args, plugins=[reporter])
+    return ContractRun(int(code), reporter.outcomes), out.getvalue()
 
 
 def _names(run: ContractRun, *results: Result) -> set[str]:
