@@ -18,7 +18,8 @@ forgetting them: it records the time, and an entry whose read *started* before t
 longer fresh. So a read that raced a patron's write never brings back the pre-write answer as
 fresh, in one process or many. Payloads are JSON bytes; the caller encodes and decodes them.
 An entry may also carry the decoded ``value`` (immutable: frozen models, tuples): the
-in-process cache keeps it, so a hit costs no decoding; the shared cache keeps only the payload.
+in-process cache keeps it for its most recently used entries (``max_decoded``), so a hit costs
+no decoding, and keeps the others as deflated JSON; the shared cache keeps only the payload.
 
 Times are wall-clock epoch seconds from the injected clock (shared across processes).
 """
