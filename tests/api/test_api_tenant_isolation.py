@@ -80,11 +80,20 @@ BODIES: dict[str, Any] = {
     "BorrowRequest": {"title_id": TITLE},
     "EbookHoldRequest": {"title_id": TITLE},
     "PatronCheckRequest": {"cardNumber": CARD, "password": PASSWORD},
+    "CatalogHoldRequest": {"pickup_library": "CEN"},
 }
 # Query strings a route needs to answer more than a 400.
 QUERIES = {"list_titles": f"?ids={TITLE}"}
 # The path parameters the table uses (B's resource ids fill them in).
-PARAMETERS = {"item_id", "hold_id", "sequence_id", "shelf_id", "entry_id", "title_id"}
+PARAMETERS = {
+    "item_id",
+    "hold_id",
+    "sequence_id",
+    "shelf_id",
+    "entry_id",
+    "title_id",
+    "record_id",
+}
 _PARAM = re.compile(r"\{(\w+)\}")
 
 
@@ -178,6 +187,7 @@ async def _b_data(gw: Any, auth: dict[str, str]) -> dict[str, str]:
         "shelf_id": str(shelf_id),
         "entry_id": "1",
         "title_id": B_EBOOK,
+        "record_id": "1",
     }
 
 
