@@ -82,6 +82,7 @@ BODIES: dict[str, Any] = {
     "PatronCheckRequest": {"cardNumber": CARD, "password": PASSWORD},
     "SdiConditionCreateRequest": {"name": "a-condition", "author": "なつめ"},
     "SdiConditionUpdateRequest": {"name": "renamed"},
+    "CatalogHoldRequest": {"pickup_library": "CEN"},
 }
 # Query strings a route needs to answer more than a 400.
 QUERIES = {"list_titles": f"?ids={TITLE}"}
@@ -94,6 +95,7 @@ PARAMETERS = {
     "entry_id",
     "title_id",
     "condition_id",
+    "record_id",
 }
 _PARAM = re.compile(r"\{(\w+)\}")
 
@@ -193,6 +195,7 @@ async def _b_data(gw: Any, auth: dict[str, str]) -> dict[str, str]:
         "shelf_id": str(shelf_id),
         "entry_id": "1",
         "title_id": B_EBOOK,
+        "record_id": "1",
     }
 
 

@@ -75,3 +75,15 @@ async def test_catalog_unknown_record_is_404(open_sites: Opener, kind: str) -> N
     tenant = TENANTS[kind]
     missing = "00000000-0000-4000-8000-000000000000" if kind == "folio" else "99999"
     await sites.get(f"/v1/tenants/{tenant}/catalog/records/{missing}", status=404)
+
+
+@pytest.mark.parametrize("kind", ["sip2", "koha", "folio"])
+async def test_catalog_search_summary_agrees_with_the_record_view(
+    open_sites: Opener, kind: str
+) -> None:
+    sites = await open_sites(kind)
+    tenant = TENANTS[kind]
+    found = await sites.get(f"/v1/tenants/{tenant}/catalog/search?author=夏目漱石&per_page=10")
+    for record in found["records"]:
+        detail = await sites.get(f"/v1/tenants/{tenant}/catalog/records/{record['id']}")
+        assert record["availability"] == detail["record"]["availability"], record["title"]

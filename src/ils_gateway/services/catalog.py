@@ -297,8 +297,9 @@ class CatalogService:
         pickup_library: str,
         contact_method: ContactMethod | None = None,
     ) -> HoldResult:
-        """A hold on a record: on the title where the backend takes title holds (Koha
-        ``biblio:``, FOLIO ``instance:``), else on a copy picked by ``pick_copy``."""
+        """A hold on a record: on the title where the backend takes title holds and the
+        tenant places them (Koha ``biblio:`` unless ``hold_level = "item"``, FOLIO
+        ``instance:``), else on a copy picked by ``pick_copy``."""
         if self._holds is None:
             raise SearchUnavailable(operator_detail="catalogue holds need the hold service")
         found = await self._record(check_record_id(record_id), fresh=True)
@@ -308,6 +309,9 @@ class CatalogService:
         if reason is not None and reason is not RefusalReason.UNKNOWN:
             raise HoldRefused(reason, self._tenant.labels.label(reason))
         title_id = _TITLE_IDS.get(self._tenant.config.backend.kind)
+        capabilities = self._tenant.backend.capabilities
+        if not capabilities.option(Capability.PLACE_HOLD, "title_level", False):
+            title_id = None  # the tenant holds copies (Koha hold_level = "item")
         if title_id is not None:
             target = title_id(found.record.id)
         else:

@@ -11,7 +11,8 @@ API client.
 
 - search: ``GET /biblios?q=…`` with each word of a field a ``-like '%word%'`` (Koha's
   ``contains``), the total from ``X-Total-Count``; then the page's copies in one
-  ``GET /items?q={"biblio_id":{"-in":[…]}}`` for the availability summary;
+  ``GET /items?q={"biblio_id":{"-in":[…]}}`` and the holds that set one aside in one
+  ``GET /holds?q=…`` (status W/T/P) for the availability summary;
 - record: ``GET /biblios/{id}``, ``GET /biblios/{id}/items``, ``GET /holds?biblio_id=`` (the
   queue and which copies are set aside: W/T/P) and, for copies on loan, their due dates from
   ``GET /checkouts?q={"item_id":{"-in":[…]}}`` (only ``item_id`` and ``due_date`` are read:
@@ -189,10 +190,16 @@ class KohaCatalog:
         rows = parse(list[KohaBiblioRow], response.json(), "GET /biblios")
         total_header = response.headers.get("X-Total-Count", "")
         total = int(total_header) if total_header.isdigit() else query.offset + len(rows)
-        items = await self._items_of([r.biblio_id for r in rows])
+        ids = [r.biblio_id for r in rows]
+        items = await self._items_of(ids)
+        found = await self._found_holds(ids) if items else {}
         records = []
         for row in rows:
-            copies = [_copy(i, None, 0, None) for i in items if i.biblio_id == row.biblio_id]
+            copies = [
+                _copy(i, found.get(str(i.item_id)), 0, None)
+                for i in items
+                if i.biblio_id == row.biblio_id
+            ]
             records.append(
                 _record(row, self._item_types).model_copy(
                     update={"availability": availability_of(copies)}
@@ -243,6 +250,16 @@ class KohaCatalog:
                 operator_detail="Koha GET /items: a copy of a record not asked for"
             )
         return items
+
+    async def _found_holds(self, biblio_ids: list[int]) -> dict[str, str]:
+        """Which of these records' copies a hold has set aside (W, T, P), by item id."""
+        q = json.dumps({"biblio_id": {"-in": biblio_ids}, "status": {"-in": list(_FOUND)}})
+        rows = await self._client.call_list("/holds", params={"q": q})
+        holds = parse(list[KohaHold], rows, "GET /holds")
+        wanted = set(biblio_ids)
+        if any(h.biblio_id not in wanted for h in holds):
+            raise BackendProtocolError(operator_detail="Koha GET /holds: a hold not asked for")
+        return {str(h.item_id): h.status for h in holds if h.status and h.item_id is not None}
 
     async def _due_dates(self, item_ids: list[int]) -> dict[int, date]:
         if not item_ids:
