@@ -21,7 +21,10 @@ async def test_kanagawa_reset_sets_the_koha_password_once_and_ends_every_session
     assert response.status == 202 and await response.json() == {"status": "accepted"}
     [mail] = await site.mails("password_reset")
     assert mail.recipients == ("hanako@example.jp",)
-    assert mail.context["link"] is None and mail.context["masked_card"].endswith("0001")
+    assert mail.context[
+        "reset_url"
+    ] == "https://library.example.jp/kanagawa/mylibrary/reset?token=" + str(mail.context["token"])
+    assert mail.context["masked_card"].endswith("0001")
     token = str(mail.context["token"])
     assert token not in mail.dedup_key
     confirm = {"token": token, "new_password": "Sakura#2025x"}
