@@ -80,6 +80,16 @@ BODIES: dict[str, Any] = {
     "BorrowRequest": {"title_id": TITLE},
     "EbookHoldRequest": {"title_id": TITLE},
     "PatronCheckRequest": {"cardNumber": CARD, "password": PASSWORD},
+    # issue 18: the account lifecycle
+    "RegistrationRequest": {
+        "card_number": CARD,
+        "proofs": {"birth_date": "1980-04-01"},
+        "new_password": "Zz9-newpw1",
+    },
+    "ResetRequest": {"card_number": CARD},
+    "ResetConfirmRequest": {"token": "x" * 43, "new_password": "Zz9-newpw1"},
+    "ContactChangeRequest": {"phone": "03-1234-5678"},
+    "ContactConfirmRequest": {"token": "x" * 43},
 }
 # Query strings a route needs to answer more than a 400.
 QUERIES = {"list_titles": f"?ids={TITLE}"}
