@@ -362,7 +362,7 @@ class AccountLifecycle:
         except NotFound:
             _log.info("password_reset_unknown_card", tenant=self._tenant.id)
             return
-        address = patron.email or await self._gateway_email(card)
+        address = await self._current_email(patron)
         if not address or patron.card_number != card:
             _log.info("password_reset_no_address", tenant=self._tenant.id)
             return
@@ -429,7 +429,7 @@ class AccountLifecycle:
         if not await self._card_allowed(card):
             raise RequestsLimited(int(_HOUR))
         fresh = await self._tenant.backend.patron_summary(patron)
-        current = fresh.email or await self._gateway_email(card)
+        current = await self._current_email(fresh)
         send_to = new_email or current
         if not send_to:
             raise InvalidField("email", "email: no address to send the confirmation to")
@@ -525,9 +525,13 @@ class AccountLifecycle:
     def _owner(self, card: str) -> Any:
         return self._store.patron(self._tenant.id, card)
 
-    async def _gateway_email(self, card: str) -> str | None:
-        settings = await self._store.settings.get(self._owner(card))
-        return settings.email1
+    async def _current_email(self, patron: Patron) -> str | None:
+        """The patron's address: the library system's where it keeps it, else the one the
+        gateway keeps (a confirmed change at a SIP2 library), else the ACS's."""
+        if self.contact_stored_in() == "library_system":
+            return patron.email
+        settings = await self._store.settings.get(self._owner(patron.card_number))
+        return settings.email1 or patron.email
 
     async def _new_token(
         self, card: str, purpose: str, payload: dict[str, Any], minutes: int
