@@ -20,7 +20,7 @@ import click
 import pytest
 
 import ils_gateway
-from ils_gateway.cli import LazyGroup, config, main, simulate
+from ils_gateway.cli import LazyGroup, config, mail, main, simulate
 
 # Top-level packages no help screen needs (the web server, the database and its migrations,
 # Redis, crypto, validation, HTTP client, structured logging and its pretty printer, the tests).
@@ -37,6 +37,8 @@ HEAVY = (
     "rich",
     "pytest",
     "_pytest",
+    "jinja2",
+    "aiosmtplib",
 )
 
 SCRIPT = textwrap.dedent(
@@ -70,7 +72,7 @@ def test_importing_the_cli_and_its_help_load_nothing_heavy() -> None:
     assert gateway == {"ils_gateway", "ils_gateway.cli"}
 
 
-@pytest.mark.parametrize("group", ["simulate", "config", "store"])
+@pytest.mark.parametrize("group", ["simulate", "config", "store", "mail"])
 def test_a_group_help_loads_only_its_own_modules(group: str) -> None:
     # The group's callback (plain tracebacks) runs first: structlog may load; nothing else.
     loaded = _top_level_modules_after([group, "--help"])
@@ -95,7 +97,9 @@ def _own_modules_after(args: list[str]) -> set[str]:
     return set(json.loads(result.stdout.strip().splitlines()[-1]))
 
 
-@pytest.mark.parametrize("group", [main, simulate, config], ids=["main", "simulate", "config"])
+@pytest.mark.parametrize(
+    "group", [main, simulate, config, mail], ids=["main", "simulate", "config", "mail"]
+)
 def test_the_tables_name_every_command_with_its_own_help(group: LazyGroup) -> None:
     # Import every module, so that a command registered by a module missing from the table
     # shows up (the contract suite's pytest plugin and the migration scripts are not modules

@@ -28,6 +28,16 @@ PUBLIC: dict[str, set[str]] = {
         "PickupCount",
         "holiday_name",
     },
+    # the mail outbox (issue 18): what notices, account and SDI call to queue a patron's mail
+    "mail.outbox": {
+        "LANGUAGES",
+        "Outbox",
+        "OutboxMail",
+        "RESERVED_FIELDS",
+        "TEMPLATES",
+        "TEMPLATE_FIELDS",
+        "TenantOutbox",
+    },
     "adapters.folio.backend": {"FolioBackend", "cql_string"},
     "adapters.folio.client": {"FolioClient"},
     "adapters.folio.config": {"FolioBackendConfig", "gateway_root"},

@@ -25,6 +25,7 @@ TEST_ONLY = (
     "sip2",
     "looptime",
     "kubernetes_validate",
+    "aiosmtpd",
 )
 # Not imported as modules by the gateway: the contract suite's pytest plugin (only a contract
 # run loads it) and the migration scripts (alembic runs them, inside its own context).

@@ -146,3 +146,29 @@ def simulate() -> None:
 )
 def config() -> None:
     """Work with tenant configuration files and the settings."""
+
+
+@main.group(
+    cls=LazyGroup,
+    lazy={
+        "drain": (
+            "ils_gateway.runtime.mail_cli",
+            "Send the due mails once (claims, retries and leases as serve's drain); exit 1 when"
+            " a mail failed for good.",
+        ),
+        "failed": (
+            "ils_gateway.runtime.mail_cli",
+            "List the mails given up on (newest first), with their last error.",
+        ),
+        "retry": (
+            "ils_gateway.runtime.mail_cli",
+            "Queue failed mail(s) again: one by ID, or --all-failed; attempts start over.",
+        ),
+        "status": (
+            "ils_gateway.runtime.mail_cli",
+            "Count the outbox's mails by tenant and status.",
+        ),
+    },
+)
+def mail() -> None:
+    """Work with the patron mail outbox (status, failed mails, retries, a drain run)."""

@@ -60,3 +60,11 @@ async def mail_store(
 ) -> AsyncIterator[Store]:
     async with open_mail_store() as s:
         yield s
+
+
+@pytest.fixture
+async def lite_store(tmp_path, clock: MailClock) -> AsyncIterator[Store]:  # type: ignore[no-untyped-def]
+    """A store on SQLite only, for tests whose subject is not the database (content, SMTP)."""
+    url = default_url(tmp_path / "lite.db")
+    async with open_store(url, secret=SECRET, kdf=KdfParams.minimal(), clock=clock) as s:
+        yield s

@@ -21,10 +21,10 @@ async def test_the_same_dedup_key_queues_one_mail(mail_store: Store) -> None:
         "hiroshima", "hold_ready:h1", "a@example.jp", "hold_ready", None, CONTEXT
     )
     again = await outbox.enqueue(
-        "hiroshima", "hold_ready:h1", "b@example.jp", "hold_ready", "en", {}
+        "hiroshima", "hold_ready:h1", "b@example.jp", "hold_ready", "en", CONTEXT
     )
     other_tenant = await outbox.enqueue(
-        "ibaraki", "hold_ready:h1", "a@example.jp", "hold_ready", None, {}
+        "ibaraki", "hold_ready:h1", "a@example.jp", "hold_ready", None, CONTEXT
     )
     assert (first, again, other_tenant) == (True, False, True)
     [mail] = await mail_store.outbox.list(tenant_id="hiroshima")
@@ -35,11 +35,13 @@ async def test_the_same_dedup_key_queues_one_mail(mail_store: Store) -> None:
 
 async def test_a_sent_event_is_not_queued_again(mail_store: Store) -> None:
     tenant = Outbox(mail_store.outbox).for_tenant("t")
-    assert await tenant.enqueue("k", ["a@example.jp", "b@example.jp"], "overdue", "ja", {})
+    assert await tenant.enqueue(
+        "k", ["a@example.jp", "b@example.jp"], "overdue", "ja", {"items": []}
+    )
     [mail] = await mail_store.outbox.claim(limit=10, lease=LEASE, max_attempts=3)
     assert mail.recipients == ("a@example.jp", "b@example.jp")
     assert await mail_store.outbox.mark_sent(mail)
-    assert not await tenant.enqueue("k", "a@example.jp", "overdue", "ja", {})
+    assert not await tenant.enqueue("k", "a@example.jp", "overdue", "ja", {"items": []})
     found = await tenant.find("k")
     assert found is not None and found.status == "sent"
 
@@ -51,7 +53,14 @@ async def test_two_processes_queueing_one_event_write_one_row(
         outboxes = [Outbox(mail_store.outbox), Outbox(second.outbox)] * 5
         results = await asyncio.gather(
             *(
-                o.enqueue("t", "sdi:p1:2026-12-05", "a@example.jp", "sdi_new_arrivals", None, {})
+                o.enqueue(
+                    "t",
+                    "sdi:p1:2026-12-05",
+                    "a@example.jp",
+                    "sdi_new_arrivals",
+                    None,
+                    {"items": []},
+                )
                 for o in outboxes
             )
         )
@@ -59,29 +68,45 @@ async def test_two_processes_queueing_one_event_write_one_row(
     assert len(await mail_store.outbox.list()) == 1
 
 
-async def test_bad_input_is_refused_before_anything_is_written(mail_store: Store) -> None:
-    outbox = Outbox(mail_store.outbox)
+async def test_bad_input_is_refused_before_anything_is_written(lite_store: Store) -> None:
+    outbox = Outbox(lite_store.outbox)
     with pytest.raises(ValueError, match="template"):
         await outbox.enqueue("t", "k", "a@example.jp", "no_such_template", None, {})
     with pytest.raises(ValueError, match="language"):
         await outbox.enqueue("t", "k", "a@example.jp", "hold_ready", "fr", {})
     with pytest.raises(InvalidValue, match="recipients"):
-        await outbox.enqueue("t", "k", [], "hold_ready", None, {})
+        await outbox.enqueue("t", "k", [], "hold_ready", None, {"title": "t"})
     with pytest.raises(InvalidValue, match="recipients"):
-        await outbox.enqueue("t", "k", "a@example.jp\r\nBcc: x@example.jp", "hold_ready", None, {})
+        await outbox.enqueue(
+            "t", "k", "a@example.jp\r\nBcc: x@example.jp", "hold_ready", None, {"title": "t"}
+        )
     with pytest.raises(InvalidValue, match="dedup_key"):
-        await outbox.enqueue("t", "", "a@example.jp", "hold_ready", None, {})
+        await outbox.enqueue("t", "", "a@example.jp", "hold_ready", None, {"title": "t"})
+    with pytest.raises(ValueError, match="needs title"):
+        await outbox.enqueue("t", "k", "a@example.jp", "hold_ready", None, {"patron_name": "x"})
+    with pytest.raises(ValueError, match="library"):
+        await outbox.enqueue(
+            "t", "k", "a@example.jp", "hold_ready", None, {**CONTEXT, "library": "x"}
+        )
     with pytest.raises(InvalidValue, match="context"):
-        await outbox.enqueue("t", "k", "a@example.jp", "hold_ready", None, {"x": object()})
-    assert await mail_store.outbox.list() == []
+        await outbox.enqueue(
+            "t", "k", "a@example.jp", "hold_ready", None, {**CONTEXT, "x": object()}
+        )
+    assert await lite_store.outbox.list() == []
 
 
 async def test_claims_take_due_mails_once_and_leases_expire(mail_store: Store, clock) -> None:
     repo = mail_store.outbox
     outbox = Outbox(repo)
-    await outbox.enqueue("t", "now", "a@example.jp", "overdue", None, {})
+    await outbox.enqueue("t", "now", "a@example.jp", "overdue", None, {"items": []})
     await outbox.enqueue(
-        "t", "later", "a@example.jp", "overdue", None, {}, not_before=clock.now + timedelta(hours=1)
+        "t",
+        "later",
+        "a@example.jp",
+        "overdue",
+        None,
+        {"items": []},
+        not_before=clock.now + timedelta(hours=1),
     )
     [claimed] = await repo.claim(limit=10, lease=LEASE, max_attempts=3)
     assert (claimed.dedup_key, claimed.status, claimed.attempts) == ("now", "sending", 1)
@@ -99,7 +124,7 @@ async def test_claims_take_due_mails_once_and_leases_expire(mail_store: Store, c
 async def test_concurrent_claims_never_share_a_mail(mail_store: Store, open_mail_store) -> None:
     outbox = Outbox(mail_store.outbox)
     for n in range(20):
-        await outbox.enqueue("t", f"k{n}", "a@example.jp", "overdue", None, {})
+        await outbox.enqueue("t", f"k{n}", "a@example.jp", "overdue", None, {"items": []})
     async with open_mail_store() as second:
         repos = [mail_store.outbox, second.outbox] * 3
         claims = await asyncio.gather(
@@ -111,7 +136,7 @@ async def test_concurrent_claims_never_share_a_mail(mail_store: Store, open_mail
 
 async def test_retry_failed_and_exhausted_leases(mail_store: Store, clock) -> None:
     repo = mail_store.outbox
-    await Outbox(repo).enqueue("t", "k", "a@example.jp", "overdue", None, {})
+    await Outbox(repo).enqueue("t", "k", "a@example.jp", "overdue", None, {"items": []})
     [mail] = await repo.claim(limit=1, lease=LEASE, max_attempts=1)
     clock.advance(minutes=6)
     assert await repo.claim(limit=1, lease=LEASE, max_attempts=1) == []  # no attempts left

@@ -4,7 +4,8 @@ Several gateway processes may share one store. Each run first takes the job's le
 (``store.leases``) for one interval, so one process runs a given job per interval; if that
 process dies, another takes over once the lease expires. (The jobs are also safe to run twice at
 once — records are deduplicated, purges and releases idempotent — so the lease saves work rather
-than guarding correctness.)
+than guarding correctness.) The outbox drain (``drain_outbox``, see docs/mail.md) takes no lease:
+every process drains, and the outbox's claims give each mail to one of them.
 
 ``jobs_context(intervals)`` is an aiohttp cleanup context: append it after the runtime's
 (``runtime.contexts.install``, which ``create_app`` calls) so it starts after them (it reads
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -27,7 +29,8 @@ from aiohttp import web
 
 from ils_gateway.jobs.purge import purge_cancelled_holds
 from ils_gateway.jobs.runner import every
-from ils_gateway.runtime.keys import GATEWAY_KEY, STORE_KEY
+from ils_gateway.mail.drain import MailRoute, drain_outbox, mail_routes
+from ils_gateway.runtime.keys import GATEWAY_KEY, SETTINGS_KEY, STORE_KEY
 from ils_gateway.services.context import TenantContext
 from ils_gateway.services.mylists.history_capture import capture_reading_history
 from ils_gateway.services.mylists.runtime import MyLists
@@ -43,6 +46,13 @@ class JobIntervals:
     capture_reading_history: float | None = 3600.0
     enforce_hold_sequences: float | None = 600.0
     purge_cancelled_holds: float | None = 6 * 3600.0
+    #: The mail outbox (``mail.drain.drain_outbox``); every process drains, without a lease.
+    drain_outbox: float | None = 60.0
+
+
+#: Jobs every process runs at once, without the store lease: they share the work safely
+#: (the outbox's claims give each mail to one drainer).
+UNLEASED = frozenset({"drain_outbox"})
 
 
 @dataclass
@@ -53,6 +63,8 @@ class JobScheduler:
     tenants: list[TenantContext]
     intervals: JobIntervals = JobIntervals()
     holder: str = field(default_factory=lambda: uuid.uuid4().hex)
+    #: How each tenant that can send mail sends it (``mail.drain.mail_routes``).
+    mail_routes: dict[str, MailRoute] = field(default_factory=dict)
 
     def jobs(self) -> dict[str, Callable[[], Awaitable[Any]]]:
         """The jobs by name (the lease name)."""
@@ -60,6 +72,7 @@ class JobScheduler:
             "capture_reading_history": self.capture_reading_history,
             "enforce_hold_sequences": self.enforce_hold_sequences,
             "purge_cancelled_holds": self.purge_cancelled_holds,
+            "drain_outbox": self.drain_outbox,
         }
 
     async def capture_reading_history(self) -> dict[str, Any]:
@@ -84,9 +97,19 @@ class JobScheduler:
         """One purge over every tenant."""
         return await purge_cancelled_holds(self.lists.cancelled, (t.config for t in self.tenants))
 
+    async def drain_outbox(self) -> dict[str, object]:
+        """One outbox drain (only the tenants that can send; the others' mails are kept)."""
+        clock = self.tenants[0].clock if self.tenants else None
+        if not self.mail_routes or clock is None:
+            return {}
+        report = await drain_outbox(self.lists.store.outbox, self.mail_routes, clock=clock)
+        return report.as_dict()
+
     async def run_once(self, name: str, lease: timedelta) -> Any | None:
-        """Run job ``name`` if this process gets its lease; None when another process has it."""
-        if not await self.lists.store.leases.acquire(name, self.holder, lease):
+        """Run job ``name`` if this process gets its lease (jobs in ``UNLEASED``: always);
+        None when another process has it."""
+        leased = name not in UNLEASED
+        if leased and not await self.lists.store.leases.acquire(name, self.holder, lease):
             return None
         report = await self.jobs()[name]()
         log.info("periodic job ran", job=name)
@@ -97,8 +120,8 @@ class JobScheduler:
         tasks: list[asyncio.Task[int]] = []
         for name in self.jobs():
             interval = getattr(self.intervals, name)
-            if interval is None:
-                continue
+            if interval is None or (name == "drain_outbox" and not self.mail_routes):
+                continue  # switched off; or no tenant can send mail (its mails are kept)
             lease = timedelta(seconds=interval)
 
             async def run(name: str = name, lease: timedelta = lease) -> None:
@@ -121,7 +144,23 @@ def jobs_context(
         if lists is None:
             yield
             return
-        scheduler = JobScheduler(lists, [r.context for r in runtimes], intervals)
+        mail = app[SETTINGS_KEY].mail
+        configs = [r.config for r in runtimes]
+        routes, why_not = mail_routes(configs, mail.smtp, mail.sender)
+        for tenant_id, why in why_not.items():
+            log.warning(
+                "mail is not configured; the tenant's mails are kept in the outbox",
+                tenant=tenant_id,
+                why=why,
+            )
+        every_job = intervals
+        if mail.drain_interval is None:
+            every_job = dataclasses.replace(intervals, drain_outbox=None)
+        elif intervals.drain_outbox is not None:
+            every_job = dataclasses.replace(intervals, drain_outbox=mail.drain_interval)
+        scheduler = JobScheduler(
+            lists, [r.context for r in runtimes], every_job, mail_routes=routes
+        )
         stop = asyncio.Event()
         tasks = scheduler.start(stop)
         try:

@@ -53,7 +53,34 @@ TEMPLATES: frozenset[str] = frozenset(
 )
 LANGUAGES: frozenset[str] = frozenset({"ja", "en"})
 
-__all__ = ["LANGUAGES", "TEMPLATES", "Outbox", "OutboxMail", "TenantOutbox"]
+#: The context keys each template needs (``enqueue`` refuses a context without them). Every
+#: template also takes ``patron_name`` (the greeting; omitted: a neutral one) and the optional
+#: keys listed in docs/mail.md ("Templates"); lists of items are lists of JSON objects.
+TEMPLATE_FIELDS: dict[str, frozenset[str]] = {
+    "hold_ready": frozenset({"title"}),  # + pickup_library, pickup_deadline (date)
+    "due_reminder": frozenset({"items"}),  # [{title, due_date}], + days_before
+    "overdue": frozenset({"items"}),  # [{title, due_date}]
+    "ebook_hold_ready": frozenset({"title"}),  # + borrow_by (date), ebook_url
+    "kiosk_child_entry": frozenset({"child_name", "at"}),  # at: datetime; + place
+    "address_change_confirm": frozenset(),  # + changes [str], changed_at (datetime)
+    "email_confirm": frozenset({"confirm_url"}),  # + expires_at (datetime)
+    "password_reset": frozenset({"reset_url"}),  # + expires_at (datetime)
+    "registration_confirm": frozenset(),  # + confirm_url, expires_at
+    "sdi_new_arrivals": frozenset({"items"}),  # [{title, author, publisher, url, condition}]
+}
+
+#: Keys the renderer sets itself (the library's name, its portal, the mail's language).
+RESERVED_FIELDS: frozenset[str] = frozenset({"library", "portal_url", "lang"})
+
+__all__ = [
+    "LANGUAGES",
+    "RESERVED_FIELDS",
+    "TEMPLATES",
+    "TEMPLATE_FIELDS",
+    "Outbox",
+    "OutboxMail",
+    "TenantOutbox",
+]
 
 
 class Outbox:
@@ -77,7 +104,8 @@ class Outbox:
         queued for ``tenant_id`` (pending, sent or failed: the event is not mailed twice).
 
         - ``to``: one address or several (all in To:); must be non-empty, no line breaks.
-        - ``template``: one of ``TEMPLATES`` (``ValueError`` otherwise).
+        - ``template``: one of ``TEMPLATES`` (``ValueError`` otherwise); ``context`` must hold
+          its ``TEMPLATE_FIELDS`` and none of ``RESERVED_FIELDS`` (``ValueError`` otherwise).
         - ``language``: ``"ja"``, ``"en"`` or None for the tenant's ``[tenants.mail] language``
           (else its ``[tenants.language] default``); ``ValueError`` for another.
         - ``context``: the template's variables, JSON-ready (dates/datetimes are kept as ISO
@@ -92,6 +120,12 @@ class Outbox:
             raise ValueError(f"unknown mail template {template!r}")
         if language is not None and language not in LANGUAGES:
             raise ValueError(f"unknown mail language {language!r} (ja or en)")
+        missing = sorted(TEMPLATE_FIELDS[template] - set(context))
+        if missing:
+            raise ValueError(f"mail template {template!r} needs {', '.join(missing)} in context")
+        reserved = sorted(RESERVED_FIELDS & set(context))
+        if reserved:
+            raise ValueError(f"{', '.join(reserved)}: set by the renderer, not the context")
         recipients = [to] if isinstance(to, str) else list(to)
         return await self.repository.enqueue(
             tenant_id, dedup_key, recipients, template, language, context, not_before=not_before

@@ -51,6 +51,7 @@ __all__ = [
     "job_ran",
     "login_failed",
     "login_refused",
+    "mail_sent",
     "render",
     "request_done",
     "sip2_pool",
@@ -145,6 +146,11 @@ class _Families:
             ("job",),
             buckets=(0.01, 0.1, 0.5, 1.0, 5.0, 30.0, 120.0, 600.0),
         )
+        self.mails = Counter(
+            "ils_gateway_mails",
+            "Outbox send attempts, by tenant and outcome (sent, retry, failed)",
+            ("tenant", "outcome"),
+        )
 
 
 _families: _Families | None = None
@@ -177,6 +183,7 @@ METRIC_NAMES: tuple[str, ...] = (
     "ils_gateway_login_refused_total",
     "ils_gateway_job_runs_total",
     "ils_gateway_job_duration_seconds",
+    "ils_gateway_mails_total",
 )
 """The series names as exposed (counters with ``_total``; histograms' base name)."""
 
@@ -263,6 +270,11 @@ def job_ran(job: str, ok: bool, seconds: float) -> None:
     """A periodic job run ended."""
     _child("job_runs", job, "ok" if ok else "failed").inc()
     _child("job_duration", job).observe(seconds)
+
+
+def mail_sent(tenant: str, outcome: str) -> None:
+    """An outbox mail's attempt ended: ``sent``, ``retry`` (will be tried again) or ``failed``."""
+    _child("mails", tenant, outcome).inc()
 
 
 def registry() -> CollectorRegistry:

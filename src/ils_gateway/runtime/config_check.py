@@ -14,6 +14,7 @@ assumed (every flag ``Y``), so only what SIP2 can never do is an error.
 from __future__ import annotations
 
 import asyncio
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,7 @@ import click
 from ils_gateway.adapters.base import Capabilities, Capability, ILSBackend
 from ils_gateway.adapters.sip2.capabilities import capabilities_from_bx
 from ils_gateway.cli import config
+from ils_gateway.mail.templates import override_problems
 from ils_gateway.runtime.backends import build_backend
 from ils_gateway.services.mylists.hold_extras import PickupExtender
 from ils_gateway.tenants import backends as configs
@@ -39,6 +41,7 @@ __all__ = [
     "check",
     "check_tenants",
     "explain_material_types",
+    "mail_problems",
     "material_type_problems",
     "problem_line",
     "tenant_problems",
@@ -264,12 +267,54 @@ def explain_material_types(tenant: TenantConfig) -> list[str]:
     return lines
 
 
+def mail_problems(tenant: TenantConfig) -> list[Problem]:
+    """``[tenants.mail]``: override templates that are misnamed or do not render with a full
+    sample context (errors); a template directory that is not there, an SMTP password variable
+    that is not set here, or a password that would cross the network unencrypted (warnings)."""
+    mail = tenant.mail
+    if mail is None:
+        return []
+    found = []
+    if mail.templates is not None and not mail.templates.is_dir():
+        found.append(
+            Problem(
+                "mail.templates",
+                f"not a directory: {mail.templates} (the shipped templates are used)",
+                error=False,
+            )
+        )
+    else:
+        found += [Problem("mail.templates", message) for message in override_problems(tenant)]
+    smtp = mail.smtp
+    if smtp is not None:
+        if smtp.password_env is not None and smtp.password_env not in os.environ:
+            found.append(
+                Problem(
+                    "mail.smtp.password_env",
+                    f"{smtp.password_env} is not set in this environment: mail waits in the"
+                    " outbox until the gateway runs with it",
+                    error=False,
+                )
+            )
+        if smtp.security == "none" and smtp.username is not None:
+            found.append(
+                Problem(
+                    "mail.smtp.security",
+                    "authenticating without TLS sends the SMTP password in the clear;"
+                    " use starttls or tls",
+                    error=False,
+                )
+            )
+    return found
+
+
 def tenant_problems(tenant: TenantConfig, facts: BackendFacts) -> list[Problem]:
     """Everything ``config check`` holds against a loaded tenant."""
     return (
         capability_problems(tenant, facts)
         + branch_problems(tenant)
         + material_type_problems(tenant)
+        + mail_problems(tenant)
     )
 
 

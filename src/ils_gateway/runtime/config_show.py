@@ -2,8 +2,9 @@
 
 Each setting's effective value and where it came from (command line, ``ILS_GATEWAY_<NAME>``,
 the settings file's ``[server]`` table, or the default; ``runtime.server_settings``), then one
-line per tenant: its backend and e-library settings, secrets masked (the store and sealing
-secrets, kiosk keys, backend passwords and client secrets, the password in a Redis or store URL).
+line per tenant: its backend, e-library and mail settings, secrets masked (the store and sealing
+secrets, kiosk keys, backend passwords and client secrets, the password in a Redis, store or
+SMTP URL).
 """
 
 from __future__ import annotations
@@ -75,6 +76,10 @@ def tenant_lines(registry: TenantRegistry) -> list[str]:
             if tenant.elibrary is not None
             else None,
             "kiosk_keys": [MASK] * len(tenant.kiosk_keys),
+            # No secret in it: the SMTP password is named by its variable (password_env).
+            "mail": tenant.mail.model_dump(mode="json", exclude_none=True)
+            if tenant.mail is not None
+            else None,
         }
         text = json.dumps(summary, ensure_ascii=False).replace('"**********"', f'"{MASK}"')
         lines.append(f"{tenant.id}: {text}")

@@ -36,7 +36,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from ils_gateway.runtime.settings import ANONYMOUS_LOOKUP_LIMIT, trusted_networks
+from ils_gateway.runtime.settings import ANONYMOUS_LOOKUP_LIMIT, MailSettings, trusted_networks
 from ils_gateway.state.ratelimit import RateLimit
 
 ENV_PREFIX = "ILS_GATEWAY_"
@@ -101,6 +101,35 @@ class ServerSettings(BaseSettings):
     client_max_size: int = Field(64 * 1024, ge=1024, description="largest request body, bytes")
     kiosk_header: str = Field("X-Kiosk-Key", min_length=1, description="kiosk key header")
     json_logs: bool | None = Field(None, description="JSON log lines; none: when not a TTY")
+    smtp_url: SecretStr | None = Field(
+        None,
+        description="SMTP server for tenants without [tenants.mail.smtp] (smtp://, "
+        "smtp+starttls://, smtps://; user:password@ allowed); none: their mail waits",
+    )
+    mail_sender: str | None = Field(
+        None, description="From: address for tenants without [tenants.mail]; none: no mail"
+    )
+    mail_drain_interval: float = Field(
+        60.0, ge=0, description="seconds between outbox drains in serve; 0: serve drains not"
+    )
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            from ils_gateway.mail.smtp import SmtpServer
+
+            SmtpServer.from_url(value.get_secret_value())  # ValueError saying what is wrong
+        return value
+
+    @field_validator("mail_sender")
+    @classmethod
+    def _mail_sender(cls, value: str | None) -> str | None:
+        from ils_gateway.tenants.mail import valid_address
+
+        if value is not None and not valid_address(value):
+            raise ValueError("not an e-mail address")
+        return value
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
@@ -151,7 +180,19 @@ class ServerSettings(BaseSettings):
             "client_max_size": self.client_max_size,
             "kiosk_header": self.kiosk_header,
             "json_logs": self.json_logs,
+            "mail": self.mail_settings(),
         }
+
+    def mail_settings(self) -> MailSettings:
+        """The server-wide mail settings (default SMTP server and sender, drain interval)."""
+        from ils_gateway.mail.smtp import SmtpServer
+
+        smtp = self.smtp_url
+        return MailSettings(
+            smtp=SmtpServer.from_url(smtp.get_secret_value()) if smtp is not None else None,
+            sender=self.mail_sender,
+            drain_interval=self.mail_drain_interval or None,
+        )
 
 
 class _ServerTable(PydanticBaseSettingsSource):
@@ -225,7 +266,7 @@ def load_server_settings(
     return settings, sources
 
 
-_SECRETS = frozenset({"store_secret", "secret"})
+_SECRETS = frozenset({"store_secret", "secret", "smtp_url"})
 
 
 def _describe(error: dict[str, Any], path: Path | None) -> str:
@@ -258,6 +299,8 @@ def shown_values(settings: ServerSettings) -> dict[str, str]:
         value = getattr(settings, name)
         if value is None:
             text = "(none)"
+        elif name == "smtp_url" and isinstance(value, SecretStr):
+            text = masked_url(value.get_secret_value())
         elif isinstance(value, SecretStr):
             text = MASK
         elif name in ("redis_url", "store_url"):

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Network, IPv6Network, ip_network
 
 from ils_gateway.domain.clock import Clock, system_clock
+from ils_gateway.mail.smtp import SmtpServer
 from ils_gateway.runtime.backends import BackendFactory, BackendWrapper, build_backend, resilient
 from ils_gateway.runtime.store import StoreSettings
 from ils_gateway.state.ratelimit import RateLimit
@@ -18,6 +19,16 @@ Resource = Callable[[], AsyncIterator[None]]
 
 # Default: 300 a minute from one address (a library's public PCs share one), per tenant.
 ANONYMOUS_LOOKUP_LIMIT = RateLimit(limit=300, window=60)
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    """Server-wide mail settings: the SMTP server and From: address of tenants that name none
+    (``[tenants.mail]``), and how often ``serve`` drains the outbox (None: not at all)."""
+
+    smtp: SmtpServer | None = None
+    sender: str | None = None
+    drain_interval: float | None = 60.0
 
 
 @dataclass(frozen=True)
@@ -77,6 +88,8 @@ class GatewaySettings:
     # Who may read /metrics (``api.metrics``): socket peers in these networks; none listed:
     # anyone who reaches the bind address (the default; bind to a private address).
     metrics_allowed: tuple[IPv4Network | IPv6Network, ...] = ()
+    # Patron mail (``mail``): default SMTP server and sender, outbox drain interval.
+    mail: MailSettings = MailSettings()
 
     def __post_init__(self) -> None:
         if self.forwarded_header.lower() not in ("x-forwarded-for", "forwarded"):

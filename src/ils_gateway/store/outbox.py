@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -184,13 +184,14 @@ class OutboxRepository:
         limit: int,
         lease: timedelta,
         max_attempts: int,
-        tenant_id: str | None = None,
+        tenant_ids: Collection[str] | None = None,
     ) -> list[OutboxMail]:
         """Take up to ``limit`` due mails for sending, oldest due first, for ``lease``.
 
         Due: ``pending`` with ``next_attempt_at`` reached, or ``sending`` whose lease expired
         with attempts left. Each returned mail carries this claim's ``claim_token`` and its
         attempt count including this attempt. Concurrent claims never return the same row.
+        ``tenant_ids``: only these tenants' mails (the others stay as they are).
         """
         t = mail_outbox
         now = self._clock()
@@ -199,8 +200,8 @@ class OutboxRepository:
             and_(t.c.status == "pending", t.c.next_attempt_at <= now),
             and_(t.c.status == "sending", t.c.lease_until <= now, t.c.attempts < max_attempts),
         )
-        if tenant_id is not None:
-            due = and_(due, t.c.tenant_id == tenant_id)
+        if tenant_ids is not None:
+            due = and_(due, t.c.tenant_id.in_(list(tenant_ids)))
         query = select(t.c.id).where(due).order_by(t.c.next_attempt_at, t.c.id).limit(limit)
         if self._db.dialect == "postgresql":
             query = query.with_for_update(skip_locked=True)
@@ -235,8 +236,13 @@ class OutboxRepository:
             return bool(result.rowcount == 1)
 
     async def mark_sent(self, mail: OutboxMail) -> bool:
-        """The claimed ``mail`` was accepted by the SMTP server; False if the claim was lost."""
-        return await self._settle(mail, status="sent", sent_at=self._clock(), last_error=None)
+        """The claimed ``mail`` was accepted by the SMTP server; False if the claim was lost.
+
+        The template's context (names, titles: personal data) is dropped once sent; the row
+        keeps its dedup key, template, recipients and times."""
+        return await self._settle(
+            mail, status="sent", sent_at=self._clock(), last_error=None, context="{}"
+        )
 
     async def mark_retry(self, mail: OutboxMail, error: str, next_attempt_at: datetime) -> bool:
         """The claimed ``mail`` failed this time: pending again from ``next_attempt_at``."""

@@ -124,5 +124,15 @@ def load_tenants(path: str | Path) -> TenantRegistry:
         for tenant in parse_tenants(text, str(file)).tenants:
             if tenant.id in known:
                 raise TenantConfigError(str(file), [f"tenant id {tenant.id!r} is used twice"])
-            tenants.append(tenant)
+            tenants.append(_relative_to(tenant, file.parent))
     return TenantRegistry(tenants)
+
+
+def _relative_to(tenant: TenantConfig, directory: Path) -> TenantConfig:
+    """The tenant with the paths in its file (``[tenants.mail] templates``) taken relative to
+    the file's directory, not the working directory."""
+    mail = tenant.mail
+    if mail is None or mail.templates is None or mail.templates.is_absolute():
+        return tenant
+    mail = mail.model_copy(update={"templates": directory / mail.templates})
+    return tenant.model_copy(update={"mail": mail})

@@ -18,6 +18,7 @@ from ils_gateway.tenants.backends import BackendConfig, ElibraryConfig
 from ils_gateway.tenants.calendar import CalendarConfig
 from ils_gateway.tenants.http import CorsPolicy
 from ils_gateway.tenants.kiosk import KioskSip2Config
+from ils_gateway.tenants.mail import MailConfig
 from ils_gateway.tenants.materials import MaterialTypeMap
 from ils_gateway.tenants.policy import Policy
 
@@ -78,6 +79,11 @@ class TenantConfig(BaseModel):
         None,
         description="opening hours, closed days, holidays and closures (GET …/calendar, due"
         " dates on closed days, next opening day); None: the gateway knows no calendar",
+    )
+    mail: MailConfig | None = Field(
+        None,
+        description="patron mail: sender, reply-to, signature, encoding, SMTP server; None:"
+        " the tenant's mails are kept in the outbox, unsent",
     )
     cors: CorsPolicy = Field(
         CorsPolicy(), description="web origins allowed to call the API from a browser (none)"
