@@ -284,10 +284,11 @@ class AccountLifecycle:
             raise RequestsLimited(int(_HOUR))
         patron = await self._proven_patron(card, checked)
         stored_in = await self._set_password(patron, new_password)
-        if patron.email:
+        address = await self._current_email(patron)
+        if address:
             await self._mail(
                 f"registration_confirm:{secrets.token_hex(8)}",
-                patron.email,
+                address,
                 "registration_confirm",
                 language,
                 {"patron_name": patron.name},
