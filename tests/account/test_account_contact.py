@@ -96,3 +96,18 @@ async def test_a_link_for_a_contact_change_expires(open_account_site, clock):
     clock.advance(days=2)
     assert (await site.post("/account/contact/confirm", {"token": token})).status == 410
     assert site.library.patron_info(HANAKO).email == "hanako@example.jp"
+
+
+async def test_a_confirmed_sip2_address_is_where_the_next_reset_link_goes(open_account_site):
+    site = await open_account_site("ibaraki")
+    await _change(site, {"email": "hanako.new@example.jp"})
+    token = await site.token("email_confirm")
+    assert (await site.post("/account/contact/confirm", {"token": token})).status == 200
+    # The ACS still has the old address; the gateway's confirmed one wins.
+    old = {"card_number": HANAKO, "email": "hanako@example.jp"}
+    assert (await site.post("/account/password-reset", old)).status == 202
+    assert await site.mails("password_reset") == []
+    new = {"card_number": HANAKO, "email": "hanako.new@example.jp"}
+    assert (await site.post("/account/password-reset", new)).status == 202
+    [mail] = await site.mails("password_reset")
+    assert mail.recipients == ("hanako.new@example.jp",)

@@ -152,3 +152,14 @@ async def test_the_account_routes_are_in_the_openapi_document(open_account_site)
         assert method in paths[found], path
     stored = document["components"]["schemas"]["PasswordStored"]
     assert stored["properties"]["stored_in"]["enum"] == ["library_system", "gateway"]
+
+
+async def test_a_proof_the_acs_cannot_receive_is_refused_naming_it(open_account_site):
+    site = await open_account_site(
+        "nishinomiya",  # SIP2 in Shift_JIS
+        edit=lambda t: t + '\n[tenants.policy.account]\nregistration_proofs = ["issued_code"]\n',
+    )
+    body = {"card_number": HANAKO, "proofs": {"issued_code": "code🙂"}, "new_password": "abcd1234"}
+    response = await site.post("/account/registration", body)
+    problem = await response.json()
+    assert response.status == 400 and "proofs.issued_code" in problem["detail"]

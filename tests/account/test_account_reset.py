@@ -21,7 +21,10 @@ async def test_kanagawa_reset_sets_the_koha_password_once_and_ends_every_session
     assert response.status == 202 and await response.json() == {"status": "accepted"}
     [mail] = await site.mails("password_reset")
     assert mail.recipients == ("hanako@example.jp",)
-    assert mail.context["link"] is None and mail.context["masked_card"].endswith("0001")
+    assert mail.context[
+        "reset_url"
+    ] == "https://library.example.jp/kanagawa/mylibrary/reset?token=" + str(mail.context["token"])
+    assert mail.context["masked_card"].endswith("0001")
     token = str(mail.context["token"])
     assert token not in mail.dedup_key
     confirm = {"token": token, "new_password": "Sakura#2025x"}
@@ -150,3 +153,21 @@ async def test_a_reset_ends_the_acs_temporary_password_gate_at_ibaraki(open_acco
     assert done.status == 200
     again = await site.post("/sessions", {"card_number": misaki, "password": "misaki25"})
     assert again.status == 201 and (await again.json())["password_change_required"] is False
+
+
+async def test_folio_reset_sets_the_patron_pin(open_account_site):
+    site = await open_account_site(
+        "folio-example",
+        edit=lambda text: text + "\n[tenants.policy.account]\nreset_by_email = true\n",
+    )
+    web = await site.login(HANAKO, "hanako01")
+    response = await site.post("/account/password-reset", {"card_number": HANAKO})
+    assert response.status == 202
+    token = await site.token("password_reset")
+    assert (await site.mails("password_reset"))[0].context["reset_url"] == token  # no page named
+    done = await site.post(
+        "/account/password-reset/confirm", {"token": token, "new_password": "folio1234"}
+    )
+    assert done.status == 200 and await done.json() == {"stored_in": "library_system"}
+    assert site.library.authenticate(HANAKO, "folio1234").ok
+    assert (await site.client.get(site.base + "/patron", headers=web)).status == 401

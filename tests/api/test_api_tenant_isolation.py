@@ -83,6 +83,16 @@ BODIES: dict[str, Any] = {
     "SdiConditionCreateRequest": {"name": "a-condition", "author": "なつめ"},
     "SdiConditionUpdateRequest": {"name": "renamed"},
     "CatalogHoldRequest": {"pickup_library": "CEN"},
+    # issue 18: the account lifecycle
+    "RegistrationRequest": {
+        "card_number": CARD,
+        "proofs": {"birth_date": "1980-04-01"},
+        "new_password": "Zz9-newpw1",
+    },
+    "ResetRequest": {"card_number": CARD},
+    "ResetConfirmRequest": {"token": "x" * 43, "new_password": "Zz9-newpw1"},
+    "ContactChangeRequest": {"phone": "03-1234-5678"},
+    "ContactConfirmRequest": {"token": "x" * 43},
 }
 # Query strings a route needs to answer more than a 400.
 QUERIES = {"list_titles": f"?ids={TITLE}"}

@@ -284,13 +284,14 @@ class AccountLifecycle:
             raise RequestsLimited(int(_HOUR))
         patron = await self._proven_patron(card, checked)
         stored_in = await self._set_password(patron, new_password)
-        if patron.email:
+        address = await self._current_email(patron)
+        if address:
             await self._mail(
                 f"registration_confirm:{secrets.token_hex(8)}",
-                patron.email,
+                address,
                 "registration_confirm",
                 language,
-                {"patron_name": patron.name, "stored_in": stored_in},
+                {"patron_name": patron.name},
             )
         _log.info("account_registered", tenant=self._tenant.id, stored_in=stored_in)
         return stored_in
@@ -362,7 +363,7 @@ class AccountLifecycle:
         except NotFound:
             _log.info("password_reset_unknown_card", tenant=self._tenant.id)
             return
-        address = patron.email or await self._gateway_email(card)
+        address = await self._current_email(patron)
         if not address or patron.card_number != card:
             _log.info("password_reset_no_address", tenant=self._tenant.id)
             return
@@ -429,7 +430,7 @@ class AccountLifecycle:
         if not await self._card_allowed(card):
             raise RequestsLimited(int(_HOUR))
         fresh = await self._tenant.backend.patron_summary(patron)
-        current = fresh.email or await self._gateway_email(card)
+        current = await self._current_email(fresh)
         send_to = new_email or current
         if not send_to:
             raise InvalidField("email", "email: no address to send the confirmation to")
@@ -447,8 +448,8 @@ class AccountLifecycle:
         if current and new_email and current != new_email:
             notice = {
                 "patron_name": fresh.name,
-                "stage": "requested",
-                "new_address": mask_email(new_email),
+                "changes": self._changes(ContactChange(new_email, new_phone), language, done=False),
+                "changed_at": self._tenant.now().isoformat(),
             }
             await self._mail(
                 f"address_change_confirm:{key}:old",
@@ -488,7 +489,11 @@ class AccountLifecycle:
             await self._store.account.release_token(token)
             raise
         if change.email:
-            notice = {"patron_name": patron.name, "stage": "done", "stored_in": done.stored_in}
+            notice = {
+                "patron_name": patron.name,
+                "changes": self._changes(change, language, done=True),
+                "changed_at": self._tenant.now().isoformat(),
+            }
             await self._mail(
                 f"address_change_confirm:{token_digest(token)[:24]}:new",
                 change.email,
@@ -521,9 +526,13 @@ class AccountLifecycle:
     def _owner(self, card: str) -> Any:
         return self._store.patron(self._tenant.id, card)
 
-    async def _gateway_email(self, card: str) -> str | None:
-        settings = await self._store.settings.get(self._owner(card))
-        return settings.email1
+    async def _current_email(self, patron: Patron) -> str | None:
+        """The patron's address: the library system's where it keeps it, else the one the
+        gateway keeps (a confirmed change at a SIP2 library), else the ACS's."""
+        if self.contact_stored_in() == "library_system":
+            return patron.email
+        settings = await self._store.settings.get(self._owner(patron.card_number))
+        return settings.email1 or patron.email
 
     async def _new_token(
         self, card: str, purpose: str, payload: dict[str, Any], minutes: int
@@ -536,17 +545,36 @@ class AccountLifecycle:
     def _link_context(
         self, patron: Patron, token: str, kind: str, expires: datetime
     ) -> dict[str, Any]:
+        """The template variables of a link mail (``reset_url`` for ``password_reset``,
+        ``confirm_url`` for ``email_confirm``): the portal's page with the token, or the token
+        alone when the tenant names no page (``[tenants.account_links]``)."""
         links = self._tenant.config.account_links
         base = links.reset if kind == "reset" else links.confirm
-        link = None if base is None else f"{base}{'&' if '?' in base else '?'}token={token}"
+        link = token if base is None else f"{base}{'&' if '?' in base else '?'}token={token}"
         return {
             "patron_name": patron.name,
             "masked_card": mask_card(patron.card_number),
-            "link": link,
+            f"{kind}_url": link,
             "token": token,
             "expires_at": expires.isoformat(),
-            "library_name": self._tenant.config.name,
         }
+
+    def _changes(self, change: ContactChange, language: str | None, *, done: bool) -> list[str]:
+        """The lines of an ``address_change_confirm`` notice, in the mail's language."""
+        english = (language or self._tenant.config.language.default) == "en"
+        lines: list[str] = []
+        if change.email is not None:
+            shown = mask_email(change.email) if change.email else "-"
+            if english:
+                lines.append(f"E-mail address: {shown}" + ("" if done else " (to be confirmed)"))
+            else:
+                lines.append(f"メールアドレス：{shown}" + ("" if done else "（確認待ち）"))
+        if change.phone is not None:
+            if english:
+                lines.append("Phone number" + ("" if done else " (to be confirmed)"))
+            else:
+                lines.append("電話番号" + ("" if done else "（確認待ち）"))
+        return lines
 
     async def _mail(
         self,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ils_gateway.api.bodies import json_response, read_body
+from ils_gateway.api.bodies import check_encodable, json_response, read_body
 from ils_gateway.api.handlers.common import caller, runtime
 from ils_gateway.api.keys import CLIENT
 from ils_gateway.api.schemas.account import (
@@ -48,6 +48,8 @@ async def register_password(request: web.Request) -> web.Response:
     lifecycle = _lifecycle(request)
     body = await read_body(request, RegistrationRequest)
     proofs = {k: v for k, v in body.proofs.model_dump().items() if v is not None}
+    # The proofs may reach the library system (issued_code as a SIP2 password): its encoding.
+    check_encodable(runtime(request), ((f"proofs.{k}", v) for k, v in proofs.items()))
     stored_in = await lifecycle.register(
         body.card_number,
         proofs,
