@@ -40,7 +40,7 @@ from mylists_support import (
 )
 
 from ils_gateway.api.app import create_app
-from ils_gateway.api.routes import PUBLIC_ROUTE_NAMES, ROUTES
+from ils_gateway.api.routes import OPERATOR_ROUTE_NAMES, PUBLIC_ROUTE_NAMES, ROUTES
 from ils_gateway.api.routing import BRIDGE_PREFIX, PREFIX, Route
 from ils_gateway.runtime.settings import GatewaySettings
 from ils_gateway.runtime.store import StoreSettings
@@ -93,6 +93,8 @@ BODIES: dict[str, Any] = {
     "ResetConfirmRequest": {"token": "x" * 43, "new_password": "Zz9-newpw1"},
     "ContactChangeRequest": {"phone": "03-1234-5678"},
     "ContactConfirmRequest": {"token": "x" * 43},
+    "NoticePreferencesUpdate": {"due_reminder": True, "due_reminder_days": 2},
+    "CallDoneRequest": {"by": "A-staff"},
 }
 # Query strings a route needs to answer more than a 400.
 QUERIES = {"list_titles": f"?ids={TITLE}"}
@@ -106,6 +108,7 @@ PARAMETERS = {
     "title_id",
     "condition_id",
     "record_id",
+    "call_id",
 }
 _PARAM = re.compile(r"\{(\w+)\}")
 
@@ -206,6 +209,7 @@ async def _b_data(gw: Any, auth: dict[str, str]) -> dict[str, str]:
         "entry_id": "1",
         "title_id": B_EBOOK,
         "record_id": "1",
+        "call_id": "1",
     }
 
 
@@ -312,6 +316,11 @@ async def test_a_session_of_one_tenant_is_nothing_at_another(gw) -> None:  # typ
                 answer = await _call(gw, route, path, {"Authorization": f"Bearer {key}"}, body)
                 assert answer.status == 401, (route.name, await answer.text())
                 assert "valid" not in await answer.text()
+            continue
+        if route.name in OPERATOR_ROUTE_NAMES:  # staff's key, not a patron's session
+            for who, headers in (("A web", a_web), ("A kiosk", a_kiosk), ("none", {})):
+                answer = await _call(gw, route, path, headers, body)
+                assert answer.status == 401, (who, route.name, answer.status)
             continue
         if route.name in PUBLIC_ROUTE_NAMES:
             with_a = await _call(gw, route, path, a_web, body)
