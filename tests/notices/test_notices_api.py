@@ -115,3 +115,22 @@ async def test_operators_read_the_call_list_and_mark_calls_done_with_their_key(g
     assert (await (await gw.get(f"{T}/operator/calls", headers=STAFF)).json())["calls"] == []
     every = await gw.get(f"{T}/operator/calls?all=true", headers=STAFF)
     assert len((await every.json())["calls"]) == 1
+
+
+async def test_an_address_changed_in_the_settings_is_confirmed_to_the_new_and_old_address(
+    gw,
+) -> None:  # type: ignore[no-untyped-def]
+    auth = await login(gw)
+    first = await gw.patch(f"{T}/patron/settings", json={"email1": "old@example.jp"}, headers=auth)
+    assert first.status == 200, await first.text()
+    changed = await gw.patch(
+        f"{T}/patron/settings", json={"email1": "new@example.jp"}, headers=auth
+    )
+    assert changed.status == 200, await changed.text()
+    same = await gw.patch(f"{T}/patron/settings", json={"email1": "new@example.jp"}, headers=auth)
+    assert same.status == 200
+    outbox = gw.app[GATEWAY_KEY].tenant("testlib").outbox
+    assert outbox is not None
+    rows = await outbox.outbox.repository.list(tenant_id="testlib")  # newest first
+    mails = [r.recipients for r in reversed(rows) if r.template == "address_change_confirm"]
+    assert mails == [("old@example.jp",), ("new@example.jp", "old@example.jp")]
