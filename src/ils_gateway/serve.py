@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 import logging
 import os
 from collections.abc import Coroutine
@@ -241,6 +242,9 @@ def serve(
     metrics_allow: tuple[str, ...],
 ) -> None:
     """Serve the patron API (embedded simulated library when no --config is given)."""
+    # Start-up builds long-lived objects only: no cyclic garbage collection until the port is
+    # open (serve_app turns it on then, after moving what start-up built out of its reach).
+    gc.disable()
     try:
         server, _ = load_server_settings(
             settings_file,
@@ -329,10 +333,12 @@ def serve(
 
     def worker(_index: int) -> None:
         reserved.close()
+        gc.disable()
         asyncio.run(
             serve_app(_faces(settings), host, port, reuse_port=True, shutdown_delay=shutdown_delay)
         )
 
+    gc.enable()  # the workers' serve_app turns it off and on for themselves
     with reserved:
         raise SystemExit(run_workers(worker, workers, hooks))
 

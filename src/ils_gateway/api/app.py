@@ -19,7 +19,9 @@ from ils_gateway.api.metrics import metrics_endpoint
 from ils_gateway.api.middleware import gateway_middleware
 from ils_gateway.api.rendered import RenderedLists
 from ils_gateway.api.routes import add_routes
+from ils_gateway.api.server import AFTER_LISTENING_KEY
 from ils_gateway.runtime.contexts import install
+from ils_gateway.runtime.keys import GATEWAY_KEY
 from ils_gateway.runtime.settings import GatewaySettings
 
 
@@ -40,4 +42,10 @@ def create_app(settings: GatewaySettings) -> web.Application:
     app.router.add_get(
         "/metrics", metrics_endpoint, name="metrics"
     )  # operational: not in the OpenAPI document
+    app[AFTER_LISTENING_KEY] = [_warm_up]
     return app
+
+
+def _warm_up(app: web.Application) -> None:
+    """Once the port is open: what the tenants' first requests would otherwise load."""
+    app[GATEWAY_KEY].warm_up()
