@@ -237,7 +237,9 @@ class Draining:
 DRAINING_KEY = web.AppKey("draining", Draining)
 # Work that serving does not wait for (warming caches a first request would fill): run once,
 # one loop turn after the port opens, so that start-up answers /healthz first (issue 17).
-AFTER_LISTENING_KEY = web.AppKey("after_listening", list[Callable[[web.Application], None]])
+AFTER_LISTENING_KEY: web.AppKey[list[Callable[[web.Application], None]]] = web.AppKey(
+    "after_listening"
+)
 
 
 async def serve_app(
