@@ -83,6 +83,7 @@ def _tenants(koha_url: str, directory: Path) -> Path:
 
 def _gateway_main(config: str, port: int, workers: int, redis_url: str | None) -> None:
     """The gateway process: ``serve``'s code path, the no-cache tenant's reads never fresh."""
+    import gc
     import logging
 
     from ils_gateway.adapters.resilience.backend import CachePolicy, ResilientBackend
@@ -96,6 +97,7 @@ def _gateway_main(config: str, port: int, workers: int, redis_url: str | None) -
 
     sys.stderr = open(os.devnull, "w")  # for the life of the process
     configure_logging(json=True, level=logging.INFO)
+    gc.disable()  # as ``serve`` does: serve_app turns it on once listening (after gc.freeze)
 
     def wrap(tenant: Any, backend: Any, cache: Any, seconds: Any) -> Any:
         wrapped = resilient(tenant, backend, cache, seconds)
@@ -118,8 +120,10 @@ def _gateway_main(config: str, port: int, workers: int, redis_url: str | None) -
 
     def worker(_index: int) -> None:
         reserved.close()
+        gc.disable()
         asyncio.run(serve_app(_faces(settings), "127.0.0.1", port, reuse_port=True))
 
+    gc.enable()
     raise SystemExit(run_workers(worker, workers))
 
 

@@ -207,7 +207,16 @@ def test_a_busy_kiosk_face_port_is_one_line_too(tmp_path: Path) -> None:
 # Packages a gateway start does not need before its first use of them: migrations (only when
 # the store is behind), metrics (the first count), card barcodes (the first card drawn), the
 # PostgreSQL dialect (a PostgreSQL store), Japanese holidays (the first calendar day asked for).
-LATER = ("alembic", "prometheus_client", "barcode", "sqlalchemy.dialects.postgresql", "holidays")
+# Mail (templates, SMTP) only when a message is sent.
+LATER = (
+    "alembic",
+    "prometheus_client",
+    "barcode",
+    "sqlalchemy.dialects.postgresql",
+    "holidays",
+    "jinja2",
+    "aiosmtplib",
+)
 
 
 def test_importing_serve_leaves_rarely_used_packages_for_later() -> None:
@@ -221,3 +230,30 @@ def test_importing_serve_leaves_rarely_used_packages_for_later() -> None:
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+
+
+def test_the_console_script_keeps_rich_out_and_collects_again_before_the_command() -> None:
+    """``ils-gateway`` (``cli.run``): structlog finds no rich to import (nor pygments), though
+    the development environment has it; the collector, off while the command's module is
+    imported, is on again when the command runs."""
+    script = (
+        "import gc, json, sys\n"
+        "from ils_gateway import cli\n"
+        "seen = {}\n"
+        "@cli.main.command('probe')\n"
+        "def probe():\n"
+        "    import ils_gateway.serve, ils_gateway.api.app, ils_gateway.runtime.demo\n"
+        "    seen['gc'] = gc.isenabled()\n"
+        "sys.argv = ['ils-gateway', 'probe']\n"
+        "try:\n"
+        "    cli.run()\n"
+        "except SystemExit as done:\n"
+        "    assert not done.code, done.code\n"
+        "loaded = [m for m in ('rich', 'pygments') if sys.modules.get(m) is not None]\n"
+        "print(json.dumps([loaded, seen['gc']]))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [[], True]

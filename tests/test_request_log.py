@@ -79,3 +79,20 @@ def test_other_configurations_get_the_line_through_structlog(stream: io.StringIO
     stream.configure(json=False, level=logging.INFO)
     RequestLog("ils_gateway.api").done({"request_id": "r-2"}, 200, 0.1)
     assert "request" in stream.getvalue() and not stream.getvalue().startswith("{")
+
+
+async def test_lines_of_one_loop_turn_are_written_together_at_its_end(
+    stream: io.StringIO,
+) -> None:
+    import asyncio
+
+    stream.configure(json=True, level=logging.INFO)
+    log = RequestLog("ils_gateway.api")
+    log.done({"request_id": "r-1"}, 200, 0.1)
+    log.done({"request_id": "r-2"}, 404, 0.2)
+    assert stream.getvalue() == ""  # not yet: at the end of this turn of the loop
+    await asyncio.sleep(0)
+    assert [line["request_id"] for line in _lines(stream)] == ["r-1", "r-2"]
+    log.done({"request_id": "r-3"}, 200, 0.1)
+    await asyncio.sleep(0)
+    assert [line["request_id"] for line in _lines(stream)] == ["r-1", "r-2", "r-3"]

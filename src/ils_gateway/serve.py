@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 import logging
 import os
 from collections.abc import Coroutine
@@ -258,6 +259,9 @@ def serve(
     no_jobs: bool,
 ) -> None:
     """Serve the patron API (embedded simulated library when no --config is given)."""
+    # Start-up builds long-lived objects only: no cyclic garbage collection until the port is
+    # open (serve_app turns it on then, after moving what start-up built out of its reach).
+    gc.disable()
     try:
         server, _ = load_server_settings(
             settings_file,
@@ -346,6 +350,7 @@ def serve(
 
     def worker(_index: int) -> None:
         reserved.close()
+        gc.disable()
         asyncio.run(
             serve_app(
                 _faces(settings, not no_jobs),
@@ -356,6 +361,7 @@ def serve(
             )
         )
 
+    gc.enable()  # the workers' serve_app turns it off and on for themselves
     with reserved:
         raise SystemExit(run_workers(worker, workers, hooks))
 

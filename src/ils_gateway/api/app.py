@@ -8,25 +8,28 @@ rendered list bodies, and only translates between HTTP and the services.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aiohttp import web
 
 from ils_gateway.api.docs import docs_page, openapi_json
 from ils_gateway.api.health import healthz, readyz
 from ils_gateway.api.keys import RENDERED_KEY
-from ils_gateway.api.language import language_middleware
 from ils_gateway.api.limits import lookup_limiter_context
 from ils_gateway.api.metrics import metrics_endpoint
 from ils_gateway.api.middleware import gateway_middleware
 from ils_gateway.api.rendered import RenderedLists
 from ils_gateway.api.routes import add_routes
+from ils_gateway.api.server import AFTER_LISTENING_KEY
 from ils_gateway.runtime.contexts import install
+from ils_gateway.runtime.keys import GATEWAY_KEY
 from ils_gateway.runtime.settings import GatewaySettings
 
 
 def create_app(settings: GatewaySettings) -> web.Application:
     """The patron API for the tenants in ``settings``."""
     app = web.Application(
-        middlewares=[language_middleware, gateway_middleware],
+        middlewares=[gateway_middleware],  # the answer's language too (api.language)
         client_max_size=settings.client_max_size,
     )
     install(app, settings)
@@ -40,4 +43,11 @@ def create_app(settings: GatewaySettings) -> web.Application:
     app.router.add_get(
         "/metrics", metrics_endpoint, name="metrics"
     )  # operational: not in the OpenAPI document
+    after_listening: list[Callable[[web.Application], None]] = [_warm_up]
+    app[AFTER_LISTENING_KEY] = after_listening
     return app
+
+
+def _warm_up(app: web.Application) -> None:
+    """Once the port is open: what the tenants' first requests would otherwise load."""
+    app[GATEWAY_KEY].warm_up()

@@ -1,6 +1,7 @@
 """The language of an answer: ``Accept-Language`` against the tenant's default.
 
-``language_middleware`` (outermost) picks Japanese or English for the request: the first of
+The API's outermost middleware (``api.middleware``, through ``choose``/``enter``/``say``;
+``language_middleware`` for another app) picks Japanese or English for the request: the first of
 ``ja``/``en`` in ``Accept-Language`` by quality (``ja-JP``, ``en-GB`` count; ``*`` and no header
 mean the tenant's ``[tenants.language] default``, ``ja`` unless set; paths outside a tenant
 default to English). It keeps the choice (and the tenant's labels) for the request in a context
@@ -14,10 +15,11 @@ field holding a hold status, refusal reason, block, material type or contact met
 
 from __future__ import annotations
 
-from contextvars import ContextVar
+import contextlib
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, get_args, get_origin
+from typing import TYPE_CHECKING, Any, get_args, get_origin
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -26,6 +28,9 @@ from pydantic import BaseModel
 from ils_gateway.domain.errors import GatewayError
 from ils_gateway.domain.labels import LABELLED_VOCABULARIES, Labels, Language
 from ils_gateway.runtime.keys import GATEWAY_KEY
+
+if TYPE_CHECKING:
+    from ils_gateway.runtime.tenant import TenantRuntime
 
 __all__ = [
     "AnswerLanguage",
@@ -83,34 +88,90 @@ def negotiate(header: str | None, default: Language) -> Language:
     return best[2] if best is not None else default
 
 
+# Choices by (Accept-Language, default): a portal sends the same few headers again and again.
+# Bounded: past the limit a new header is negotiated and not remembered.
+_NEGOTIATED: dict[tuple[str | None, Language], Language] = {}
+_NEGOTIATED_MAX = 1024
+# The answer languages by tenant labels and language: one object each, not one per request.
+_ANSWERS: dict[tuple[int, Language], tuple[Labels | None, AnswerLanguage]] = {}
+
+
+def _negotiated(header: str | None, default: Language) -> Language:
+    key = (header, default)
+    lang = _NEGOTIATED.get(key)
+    if lang is None:
+        lang = negotiate(header, default)
+        if len(_NEGOTIATED) < _NEGOTIATED_MAX:
+            _NEGOTIATED[key] = lang
+    return lang
+
+
+def answer_language(header: str | None, default: Language, labels: Labels | None) -> AnswerLanguage:
+    """The ``AnswerLanguage`` for ``Accept-Language: header`` (``default`` when it names
+    neither language) with ``labels`` (the tenant's; None outside a tenant)."""
+    lang = _negotiated(header, default)
+    key = (id(labels), lang)
+    known = _ANSWERS.get(key)
+    if known is not None and known[0] is labels:
+        return known[1]
+    chosen = AnswerLanguage(lang, labels)
+    _ANSWERS[key] = (labels, chosen)  # keeps ``labels`` alive while its id is a key
+    return chosen
+
+
+def choose(request: web.Request, runtime: TenantRuntime | None) -> AnswerLanguage:
+    """The request's answer language: outside a tenant English by default, for an unknown
+    tenant Japanese, for ``runtime``'s tenant its default, with its labels."""
+    header = request.headers.get("Accept-Language")
+    if runtime is None:
+        in_tenant = request.match_info.get("tenant") is not None
+        return answer_language(header, "ja" if in_tenant else "en", None)
+    return answer_language(header, runtime.config.language.default, runtime.context.labels)
+
+
+def enter(chosen: AnswerLanguage) -> Token[AnswerLanguage | None]:
+    """Make ``chosen`` the current request's language (until ``leave``)."""
+    return _CURRENT.set(chosen)
+
+
+def leave(token: Token[AnswerLanguage | None]) -> None:
+    """Undo ``enter``."""
+    _CURRENT.reset(token)
+
+
+def say(response: web.StreamResponse, chosen: AnswerLanguage) -> None:
+    """``Content-Language`` and ``Vary: Accept-Language`` on ``response``."""
+    headers = response.headers
+    headers["Content-Language"] = chosen.lang
+    vary = headers.get("Vary")
+    if vary is None:
+        headers["Vary"] = "Accept-Language"
+    elif "accept-language" not in vary.lower():
+        headers["Vary"] = vary + ", Accept-Language"
+
+
 def _tenant_language(request: web.Request) -> AnswerLanguage:
     tenant_id = request.match_info.get("tenant")
-    header = request.headers.get("Accept-Language")
-    if tenant_id is None:
-        return AnswerLanguage(negotiate(header, "en"))
-    try:
-        runtime = request.app[GATEWAY_KEY].tenant(tenant_id)
-    except GatewayError:
-        return AnswerLanguage(negotiate(header, "ja"))
-    config = runtime.config
-    return AnswerLanguage(negotiate(header, config.language.default), runtime.context.labels)
+    runtime = None
+    if tenant_id is not None:
+        with contextlib.suppress(GatewayError):
+            runtime = request.app[GATEWAY_KEY].tenant(tenant_id)
+    return choose(request, runtime)
 
 
 @web.middleware
 async def language_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Choose the answer's language, keep it for the request, and say it on the answer."""
+    """Choose the answer's language, keep it for the request, and say it on the answer.
+
+    The API's app does this in ``api.middleware.gateway_middleware`` (one middleware, one
+    tenant look-up per request); this one is for an app without it."""
     chosen = _tenant_language(request)
-    token = _CURRENT.set(chosen)
+    token = enter(chosen)
     try:
         response = await handler(request)
     finally:
-        _CURRENT.reset(token)
-    response.headers["Content-Language"] = chosen.lang
-    vary = response.headers.get("Vary")
-    if vary is None:
-        response.headers["Vary"] = "Accept-Language"
-    elif "accept-language" not in vary.lower():
-        response.headers["Vary"] = vary + ", Accept-Language"
+        leave(token)
+    say(response, chosen)
     return response
 
 

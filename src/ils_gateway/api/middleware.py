@@ -1,6 +1,6 @@
-"""The gateway's middleware: request id → log context → errors as problem+json → tenant and
-its request deadline (``ils_gateway.deadline``) → session → Idempotency-Key
-(``api.idempotency``, patron writes only), in one frame.
+"""The gateway's middleware: answer language (``api.language``) → request id → log context →
+errors as problem+json → tenant and its request deadline (``ils_gateway.deadline``) → session
+→ Idempotency-Key (``api.idempotency``, patron writes only), in one frame.
 
 The error renderer sits outside the session check so that "please log in" and "change your
 password first" are problem documents like every other error. Every response (errors too)
@@ -9,6 +9,7 @@ carries ``X-Request-ID``; every log line of the request carries ``request_id``.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import re
 import time
@@ -19,7 +20,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from structlog.contextvars import bind_contextvars, reset_contextvars
 
-from ils_gateway.api import cors
+from ils_gateway.api import cors, language
 from ils_gateway.api.auth import check_kiosk_key
 from ils_gateway.api.client import client_address
 from ils_gateway.api.idempotency import HEADER as IDEMPOTENCY_HEADER
@@ -45,6 +46,7 @@ from ils_gateway.domain.vocab import Channel
 from ils_gateway.logging import RequestLog
 from ils_gateway.observability import metrics, tracing
 from ils_gateway.runtime.keys import GATEWAY_KEY, SETTINGS_KEY, SHARED_KEY
+from ils_gateway.runtime.tenant import TenantRuntime
 from ils_gateway.services.tracking import track_freshness
 
 _log = structlog.get_logger("ils_gateway.api")
@@ -100,6 +102,26 @@ async def _traced(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 
 async def _gateway(request: web.Request, handler: Handler) -> web.StreamResponse:
+    # The tenant, looked up once: for the answer's language (``api.language``: problem
+    # documents are in it too, so it is chosen first) and then the session.
+    tenant_id = request.match_info.get("tenant")
+    runtime = None
+    if tenant_id is not None:
+        with contextlib.suppress(GatewayError):  # unknown: _with_session's 404 says so
+            runtime = request.app[GATEWAY_KEY].tenant(tenant_id)
+    chosen = language.choose(request, runtime)
+    language_token = language.enter(chosen)
+    try:
+        response = await _answer(request, handler, tenant_id, runtime)
+    finally:
+        language.leave(language_token)
+    language.say(response, chosen)
+    return response
+
+
+async def _answer(
+    request: web.Request, handler: Handler, tenant_id: str | None, runtime: TenantRuntime | None
+) -> web.StreamResponse:
     given = request.headers.get("X-Request-ID", "")
     # A label to find a request's lines by, not a secret: no system call for randomness.
     request_id = given if _REQUEST_ID.match(given) else f"{random.getrandbits(64):016x}"
@@ -128,7 +150,9 @@ async def _gateway(request: web.Request, handler: Handler) -> web.StreamResponse
         try:
             with track_freshness() as freshness:
                 request[FRESHNESS] = freshness
-                response = await _with_session(request, handler, context, tokens)
+                response = await _with_session(
+                    request, handler, context, tokens, tenant_id, runtime
+                )
         except GatewayError as exc:
             response = render_error(request, exc)
         except web.RequestPayloadError as exc:
@@ -194,18 +218,23 @@ def render_error(request: web.Request, exc: GatewayError) -> web.Response:
 
 
 async def _with_session(
-    request: web.Request, handler: Handler, context: dict[str, str], tokens: dict[str, Any]
+    request: web.Request,
+    handler: Handler,
+    context: dict[str, str],
+    tokens: dict[str, Any],
+    tenant_id: str | None,
+    runtime: TenantRuntime | None,
 ) -> web.StreamResponse:
-    # The tenant from the path and, on patron routes, the session and channel (added to the
-    # log context and its tokens, which the caller resets).
-    tenant_id = request.match_info.get("tenant")
+    # The tenant from the path (``runtime``, None when unknown) and, on patron routes, the
+    # session and channel (added to the log context and its tokens, which the caller resets).
     if tenant_id is None:
         if request.method == "OPTIONS":  # no route has OPTIONS: CORS preflights (api.cors)
             answer = await cors.preflight(request)
             if answer is not None:
                 return answer
         return await handler(request)
-    runtime = request.app[GATEWAY_KEY].tenant(tenant_id)
+    if runtime is None:
+        runtime = request.app[GATEWAY_KEY].tenant(tenant_id)  # raises NotFound
     request[TENANT] = runtime
     # One deadline for everything this request waits for (``ils_gateway.deadline``).
     with request_deadline(runtime.config.request_deadline):

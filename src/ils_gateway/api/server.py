@@ -29,11 +29,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import inspect
 import json
 import logging
 import traceback
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
@@ -234,6 +235,11 @@ class Draining:
 
 
 DRAINING_KEY = web.AppKey("draining", Draining)
+# Work that serving does not wait for (warming caches a first request would fill): run once,
+# one loop turn after the port opens, so that start-up answers /healthz first (issue 17).
+AFTER_LISTENING_KEY: web.AppKey[list[Callable[[web.Application], None]]] = web.AppKey(
+    "after_listening"
+)
 
 
 async def serve_app(
@@ -269,6 +275,13 @@ async def serve_app(
         await runner.setup()
         await web.TCPSite(runner, host, port, reuse_port=reuse_port or None).start()
         print(f"======== Running on http://{host}:{port} ========", flush=True)
+        if not gc.isenabled():  # ``serve`` started with it off (ils_gateway.serve)
+            # What start-up built lives as long as the process: out of the collector's reach
+            # (no full collection walks it again while serving), then collection on.
+            gc.freeze()
+            gc.enable()
+        for warm in app.get(AFTER_LISTENING_KEY, ()):
+            loop.call_soon(warm, app)
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         await stop.wait()

@@ -22,7 +22,7 @@ EBOOK_HOLD_STATUSES = frozenset({HoldStatus.WAITING, HoldStatus.READY})
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 def _aware(value: datetime | None, name: str) -> None:

@@ -35,7 +35,7 @@ def mask_card(card_number: str, keep: int = 4) -> str:
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class Patron(_Frozen):

@@ -82,9 +82,6 @@ class TenantRuntime:
             else None
         )
         hooks = ListHooks(mylists, context, notices) if mylists is not None else None
-        calendar = context.calendar
-        if calendar is not None:  # the holiday tables load now, not in a first request
-            calendar.day(context.today())
         caches = (elibrary.forget_patron,) if elibrary is not None else ()
         credentials = GatewayCredentials(mylists.store) if mylists is not None else None
         account = AccountService(
@@ -165,3 +162,8 @@ class Gateway:
 
     def __iter__(self) -> Iterator[TenantRuntime]:
         return iter(self._runtimes.values())
+
+    def warm_up(self) -> None:
+        """Every tenant's ``TenantRuntime.warm_up``."""
+        for runtime in self._runtimes.values():
+            runtime.warm_up()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from ils_gateway.adapters.base import ILSBackend
@@ -40,10 +41,16 @@ class TenantContext:
         """The tenant's house rules."""
         return self.config.policy
 
-    @property
+    @cached_property
     def labels(self) -> Labels:
-        """The tenant's label catalogue (Japanese overrides applied)."""
+        """The tenant's label catalogue (Japanese overrides applied); built once (every labelled
+        answer reads it)."""
         return self.config.labels.build()
+
+    @cached_property
+    def zone(self) -> ZoneInfo:
+        """The tenant's time zone."""
+        return ZoneInfo(self.config.timezone)
 
     @property
     def calendar(self) -> LibraryCalendar | None:
@@ -53,7 +60,7 @@ class TenantContext:
 
     def now(self) -> datetime:
         """The current instant in the tenant's time zone."""
-        return self.clock().astimezone(ZoneInfo(self.config.timezone))
+        return self.clock().astimezone(self.zone)
 
     def today(self) -> date:
         """Today's date where the library is (library rules are per local day)."""

@@ -37,6 +37,12 @@ class LoanService:
     def __init__(self, tenant: TenantContext, hooks: LoanHooks | None = None) -> None:
         self._tenant = tenant
         self._calendar = tenant.calendar
+        # The tenant's bookmobiles (from its fixed configuration): built once, not per loan.
+        self._bookmobiles = [
+            Bookmobile(code=lib.code, stations=tuple(s.code for s in lib.bookmobile_stations))
+            for lib in tenant.config.pickup_libraries
+            if lib.bookmobile_stations
+        ]
         # The reading history's capture, when the gateway has a store.
         self._hooks = hooks
         # Cached reads hand out the same frozen Loan objects until the cache is refreshed, so
@@ -58,13 +64,7 @@ class LoanService:
 
     def _placed(self, loan: Loan) -> Loan:
         """``loan`` with its bookmobile named when a bookmobile (or one of its stops) lent it."""
-        config = self._tenant.config
-        extra = [
-            Bookmobile(code=lib.code, stations=tuple(s.code for s in lib.bookmobile_stations))
-            for lib in config.pickup_libraries
-            if lib.bookmobile_stations
-        ]
-        placed = rules.with_bookmobile(loan, config.policy.loans, extra)
+        placed = rules.with_bookmobile(loan, self._tenant.config.policy.loans, self._bookmobiles)
         return rules.due_on_calendar(placed, self._calendar)
 
     def _annotate(self, loan: Loan, policy: RenewalPolicy, today: date) -> Loan:

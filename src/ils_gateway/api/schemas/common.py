@@ -49,7 +49,7 @@ def library_values(body: BaseModel) -> Iterator[tuple[str, str]]:
 class Body(BaseModel):
     """A request or response body: unknown members refused, frozen."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     @classmethod
     def copied_from(cls, record: object) -> Self:
