@@ -20,14 +20,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
-
-import jinja2
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from ils_gateway.mail.outbox import LANGUAGES, TEMPLATES
 from ils_gateway.tenants.models import TenantConfig
+
+if TYPE_CHECKING:  # jinja2 is imported when templates are first built (serve starts without it)
+    import jinja2
 
 __all__ = [
     "SAMPLE_CONTEXTS",
@@ -75,6 +75,9 @@ class MailTemplates:
     """The templates of one tenant (its override directory first, then the shipped ones)."""
 
     def __init__(self, override: Path | None = None, timezone: str = "Asia/Tokyo") -> None:
+        import jinja2
+        from jinja2.sandbox import ImmutableSandboxedEnvironment
+
         loaders: list[jinja2.BaseLoader] = []
         if override is not None:
             loaders.append(jinja2.FileSystemLoader(str(override)))
@@ -144,6 +147,8 @@ class MailTemplates:
             raise TemplateProblem(f"unknown mail template {template!r}")
         if language not in LANGUAGES:
             raise TemplateProblem(f"unknown mail language {language!r}")
+        import jinja2
+
         variables = {**context, "library": library, "portal_url": portal_url, "lang": language}
         try:
             subject = self._env.get_template(f"{template}.{language}.subject").render(variables)
