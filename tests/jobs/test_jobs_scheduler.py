@@ -229,12 +229,15 @@ def test_the_registry_keeps_the_existing_jobs_and_declares_the_notices() -> None
         "capture_reading_history",
         "enforce_hold_sequences",
         "purge_cancelled_holds",
+        "purge_account_tokens",
+        "purge_sent_mail",
         "notices_hold_ready",
         "notices_ebook_hold_ready",
         "notices_due_reminder",
         "notices_overdue",
     } <= set(JOBS)
     assert not JOBS["purge_cancelled_holds"].per_tenant
+    assert not JOBS["purge_account_tokens"].per_tenant and not JOBS["purge_sent_mail"].per_tenant
 
 
 def test_a_tenant_file_with_a_bad_schedule_names_the_job() -> None:

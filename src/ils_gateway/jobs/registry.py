@@ -20,6 +20,7 @@ from ils_gateway.runtime.tenant import Gateway, TenantRuntime
 from ils_gateway.services.mylists.history_capture import capture_reading_history
 from ils_gateway.services.mylists.runtime import MyLists
 from ils_gateway.services.mylists.sequence_enforcement import enforce_hold_sequences
+from ils_gateway.services.retention import purge_account_tokens, purge_sent_mail
 from ils_gateway.services.sdi import run_sdi
 from ils_gateway.tenants.jobs import Cron, Every, Schedule
 
@@ -81,6 +82,16 @@ async def _purge(env: JobEnv, tenant: TenantRuntime | None) -> Any:
     return await env.lists.cancelled.purge(runtime.config for runtime in env.gateway)
 
 
+async def _purge_tokens(env: JobEnv, tenant: TenantRuntime | None) -> Any:
+    assert env.lists is not None
+    return await purge_account_tokens(env.lists.store, env.clock)
+
+
+async def _purge_mail(env: JobEnv, tenant: TenantRuntime | None) -> Any:
+    assert env.lists is not None
+    return await purge_sent_mail(env.lists.store, env.clock)
+
+
 async def _drain(env: JobEnv, tenant: TenantRuntime | None) -> Any:
     assert env.lists is not None
     report = await drain_outbox(env.lists.store.outbox, env.mail_routes, clock=env.clock)
@@ -132,6 +143,20 @@ JOBS: dict[str, JobSpec] = {
             per_tenant=False,
             schedule=Every(6 * 3600),
             run=_purge,
+        ),
+        JobSpec(
+            "purge_account_tokens",
+            "Delete account link tokens used or expired more than a day ago.",
+            per_tenant=False,
+            schedule=Every(6 * 3600),
+            run=_purge_tokens,
+        ),
+        JobSpec(
+            "purge_sent_mail",
+            "Delete sent mails after 30 days and failed ones nobody retried after 90.",
+            per_tenant=False,
+            schedule=Every(6 * 3600),
+            run=_purge_mail,
         ),
         JobSpec(
             "drain_outbox",

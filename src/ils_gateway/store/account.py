@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from ils_gateway.domain.clock import Clock
 from ils_gateway.sealing import SealBroken, SealedState
@@ -147,11 +147,14 @@ class AccountRepository:
             )
 
     async def purge_tokens(self, before: datetime) -> int:
-        """Delete tokens that expired before ``before``; how many."""
+        """Delete tokens that expired, or were used (or voided by a newer link), before
+        ``before``; how many. Unused tokens that have not expired are never touched."""
         t = account_tokens
         async with self._db.write() as conn:
-            result = await conn.execute(t.delete().where(t.c.expires_at < before))
-            return result.rowcount
+            result = await conn.execute(
+                t.delete().where(or_(t.c.expires_at < before, t.c.used_at < before))
+            )
+            return int(result.rowcount)
 
     # --- gateway-kept account data ---------------------------------------------------------
 

@@ -332,3 +332,14 @@ class OutboxRepository:
         async with self._db.write() as conn:
             result = await conn.execute(delete(t).where(t.c.status == "sent", t.c.sent_at < before))
             return int(result.rowcount)
+
+    async def purge_failed(self, before: datetime) -> int:
+        """Delete ``failed`` mails whose last attempt was planned before ``before`` (their
+        ``next_attempt_at``: an operator's retry moves it to the retry's time); how many.
+        Their dedup keys go with them, as with ``purge_sent``."""
+        t = mail_outbox
+        async with self._db.write() as conn:
+            result = await conn.execute(
+                delete(t).where(t.c.status == "failed", t.c.next_attempt_at < before)
+            )
+            return int(result.rowcount)
