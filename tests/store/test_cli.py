@@ -15,7 +15,7 @@ def test_store_upgrade_and_current_from_the_command_line(tmp_path: Path) -> None
     again = runner.invoke(main, ["store", "upgrade", "--url", url])
     assert "0007 -> 0007" in again.output
     current = runner.invoke(main, ["store", "current"], env={"ILS_GATEWAY_STORE_URL": url})
-    assert current.output.strip() == "0007"
+    assert current.output.strip() == "0008"
 
 
 def test_store_upgrade_defaults_to_the_var_directory(tmp_path: Path, monkeypatch) -> None:
