@@ -246,13 +246,16 @@ class OrHoldService:
 
 
 def _match(answered: Hold, new: builtins.list[Hold]) -> Hold | None:
-    """The hold of the patron's list that ``answered`` (what placing returned) is."""
-    for test in (
-        lambda h: h.id == answered.id,
-        lambda h: h.item.id == answered.item.id,
-        lambda h: bool(answered.item.title) and h.item.title == answered.item.title,
-    ):
-        found = [h for h in new if test(h)]
+    """The hold of the patron's list that ``answered`` (what placing returned) is: the same
+    id, else the one new hold on the same item, else the one on the same title."""
+    keys: tuple[Callable[[Hold], str | None], ...] = (
+        lambda h: h.id,
+        lambda h: h.item.id,
+        lambda h: h.item.title or None,
+    )
+    for key in keys:
+        wanted = key(answered)
+        found = [h for h in new if wanted is not None and key(h) == wanted]
         if len(found) == 1:
             return found[0]
     return None
