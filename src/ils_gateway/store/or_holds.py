@@ -14,7 +14,7 @@ from sqlalchemy import delete, func, select
 
 from ils_gateway.domain.clock import Clock
 from ils_gateway.store._db import Database, owned_by, owner_values
-from ils_gateway.store.errors import InvalidValue, OrHoldGroupNotFound
+from ils_gateway.store.errors import AlreadyPresent, InvalidValue, OrHoldGroupNotFound
 from ils_gateway.store.records import OrHoldGroup, OrHoldMember, PatronRef
 from ils_gateway.store.schema import or_hold_members
 
@@ -39,9 +39,18 @@ class OrHoldRepository:
             raise InvalidValue("record_ids", "two records gave the same hold")
         group_id = uuid.uuid4().hex
         created_at = self._clock()
+        m = or_hold_members
         async with self._db.write() as conn:
+            await self._db.lock_patron(conn, owner, "or_holds")
+            taken = await conn.scalar(
+                select(m.c.hold_id)
+                .where(owned_by(m, owner), m.c.hold_id.in_([x.hold_id for x in members]))
+                .limit(1)
+            )
+            if taken is not None:
+                raise AlreadyPresent(f"hold {taken} is already in an OR-hold")
             await conn.execute(
-                or_hold_members.insert(),
+                m.insert(),
                 [
                     {
                         "group_id": group_id,
