@@ -261,3 +261,32 @@ async def test_or_holds_off_unless_offered(open_site: Any, kind: str) -> None:
         status, problem = await site.call(method, path, body)
         assert status == 403, (method, problem)
         assert problem["type"].endswith("feature-disabled"), problem
+
+
+async def test_or_holds_a_hold_cancelled_at_the_library_leaves_its_group(open_site: Any) -> None:
+    site: Site = await open_site("koha")
+    records = await site.records(3)
+    status, group = await site.call(
+        "POST", "/or-holds", {"record_ids": records, "pickup_library": "CEN"}
+    )
+    assert status == 201, group
+    gone, *kept = group["members"]
+    view = next(
+        h for h in site.library.holds(site.card) if h.title == gone["hold"]["item"]["title"]
+    )
+    site.library.cancel_hold(site.card, view.hold_id, by_staff=True)
+    before = site.cancelled()
+    site.later()
+    _, listed = await site.call("GET", "/or-holds")
+    assert [[m["hold_id"] for m in g["members"]] for g in listed["groups"]] == [
+        [m["hold_id"] for m in kept]
+    ]
+    assert site.cancelled() == before  # nothing else was cancelled
+    # One more gone: a lone record is no choice, the group goes and its hold stays.
+    view = next(
+        h for h in site.library.holds(site.card) if h.title == kept[0]["hold"]["item"]["title"]
+    )
+    site.library.cancel_hold(site.card, view.hold_id, by_staff=True)
+    site.later()
+    assert (await site.call("GET", "/or-holds"))[1]["groups"] == []
+    assert site.cancelled() == before + 1

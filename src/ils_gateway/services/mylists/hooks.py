@@ -3,10 +3,9 @@
 - Holds listed: cancelled and expired holds go into the cancelled-hold history (``observe``);
   a patron with hold sequences has them enforced (later members held back or released), and
   every hold carries its place in its sequence (``annotate``); an OR-hold group one of whose
-  holds is filled has its other holds cancelled (``OrHoldService.enforce``). When
-  enforcing fails (the library refused a suspend, timed out…) the list is still shown,
-  annotated; the periodic job
-  or the next look tries again. A failing gateway store never hides the library's lists
+  holds is filled has its other holds cancelled (``OrHoldService.enforce``). When enforcing
+  fails (the library refused a suspend, timed out…) the list is still shown, annotated; the
+  periodic job or the next look tries again. A failing gateway store never hides the library's lists
   (recording is skipped and logged); a cancel is refused when the sequence check cannot run.
 - Before a cancel: a hold in a sequence cannot be cancelled (``check_cancel``).
 - After a cancel through the gateway: it goes into the cancelled-hold history (``record``),
