@@ -85,14 +85,13 @@ class Site:
         return found
 
     def fill(self, title: str) -> None:
-        """The library sets a copy aside for the patron's hold on ``title`` (on the shelf)."""
+        """A copy of ``title`` comes back at the pickup library and goes to the patron's hold
+        (nobody else waits for these titles): on the pickup shelf."""
         lib = self.library
         view = next(h for h in lib.holds(self.card) if h.title == title)
-        hold = lib._hold_record(view.hold_id)
         info = lib.items_of(view.biblio_id)[0]
-        item = lib._item(info.barcode)
-        hold.item_id = item.id
-        lib._put_on_shelf(hold, item, lib._pickup_branch(hold.pickup), self.clock())
+        lib.checkin(info.barcode, lib._pickup_branch(view.pickup))
+        assert lib.hold_by_id(view.hold_id).state is HoldState.AWAITING_PICKUP
 
     def cancelled(self) -> int:
         return sum(
@@ -290,3 +289,24 @@ async def test_or_holds_a_hold_cancelled_at_the_library_leaves_its_group(open_si
     site.later()
     assert (await site.call("GET", "/or-holds"))[1]["groups"] == []
     assert site.cancelled() == before + 1
+
+
+@pytest.mark.parametrize("kind", ["sip2", "koha"])
+async def test_or_holds_collected_between_two_looks(open_site: Any, kind: str) -> None:
+    site: Site = await open_site(kind)
+    records = await site.records(2)
+    status, group = await site.call(
+        "POST", "/or-holds", {"record_ids": records, "pickup_library": "CEN"}
+    )
+    assert status == 201, group
+    before = site.cancelled()
+    title = group["members"][0]["hold"]["item"]["title"]
+    site.fill(title)
+    barcode = next(h.barcode for h in site.library.holds(site.card) if h.title == title)
+    assert barcode is not None
+    site.library.checkout(site.card, barcode)  # collected before the gateway looked
+    site.later()
+    report = await site.run_job()
+    assert (report.or_groups_cleared, report.or_holds_cancelled) == (1, 1)
+    assert site.cancelled() == before + 1
+    assert (await site.call("GET", "/or-holds"))[1]["groups"] == []

@@ -189,11 +189,20 @@ class OrHoldService:
         grouped = {m.hold_id for g in groups for m in g.members}
         cleared = cancelled = 0
         ended: list[str] = []
+        loaned: set[str] | None = None  # titles on loan to the patron, read when needed
         for group in groups:
             current = [
                 (m, by_id.get(m.hold_id) or _renamed(m, holds, grouped)) for m in group.members
             ]
             filled = [h.id for _, h in current if h is not None and h.status in FILLED]
+            vanished = [m for m, h in current if h is None and m.title]
+            if not filled and vanished:
+                # Collected before it was seen filled: its title is now on loan to the patron.
+                if loaned is None:
+                    loans = await backend.list_loans(ctx.patron)
+                    loaned = {loan.item.title for loan in loans if loan.item.title}
+                if any(m.title in loaned for m in vanished):
+                    filled = [m.hold_id for m in vanished if m.title in loaned]
             if filled:
                 others = [h.id for m, h in current if h is not None and h.id not in filled]
                 cancelled += await self._cancel(ctx, backend, others, holds=holds)
