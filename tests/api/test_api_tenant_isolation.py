@@ -83,6 +83,10 @@ BODIES: dict[str, Any] = {
     "SdiConditionCreateRequest": {"name": "a-condition", "author": "なつめ"},
     "SdiConditionUpdateRequest": {"name": "renamed"},
     "CatalogHoldRequest": {"pickup_library": "CEN"},
+    "OrHoldCreateRequest": {
+        "record_ids": ["{record_id}", "{record_id_2}"],
+        "pickup_library": "CEN",
+    },
     # issue 18: the account lifecycle
     "RegistrationRequest": {
         "card_number": CARD,
@@ -109,7 +113,10 @@ PARAMETERS = {
     "condition_id",
     "record_id",
     "call_id",
+    "group_id",
 }
+# Records B's patron holds as one OR-hold group (issue 19).
+OR_RECORDS = ["2", "4"]
 _PARAM = re.compile(r"\{(\w+)\}")
 
 
@@ -117,6 +124,8 @@ def _tenant_toml(tenant: str, url: str) -> str:
     text = TENANT_TOML.format(id=tenant).replace("http://127.0.0.1:9", url)
     name = 'name = "テスト市立図書館"\n'
     text = text.replace(name, f'{name}kiosk_keys = ["{KIOSK_KEYS[tenant]}"]\n', 1)
+    holds = "[tenants.policy.holds]\n"
+    text = text.replace(holds, f"{holds}or_holds_max = 3\n", 1)  # issue 19: OR-holds offered
     return text + (
         f'\n[tenants.elibrary]\nkind = "simulator"\nbridge_keys = ["{BRIDGE_KEYS[tenant]}"]\n'
         "\n[tenants.sdi]\nenabled = true\n"
@@ -199,6 +208,9 @@ async def _b_data(gw: Any, auth: dict[str, str]) -> dict[str, str]:
     condition = await _post(
         gw, f"{base}/new-arrival-conditions", auth, {"name": "B-only-condition", "author": "B"}
     )
+    group = await _post(
+        gw, f"{base}/or-holds", auth, {"record_ids": OR_RECORDS, "pickup_library": "CEN"}
+    )
     return {
         "condition_id": condition["condition_id"],
         "item_id": "2000105",
@@ -209,7 +221,9 @@ async def _b_data(gw: Any, auth: dict[str, str]) -> dict[str, str]:
         "entry_id": "1",
         "title_id": B_EBOOK,
         "record_id": "1",
+        "record_id_2": "2",
         "call_id": "1",
+        "group_id": group["group_id"],
     }
 
 

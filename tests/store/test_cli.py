@@ -11,11 +11,11 @@ def test_store_upgrade_and_current_from_the_command_line(tmp_path: Path) -> None
     runner = CliRunner()
     first = runner.invoke(main, ["store", "upgrade", "--url", url])
     assert first.exit_code == 0, first.output
-    assert "empty -> 0007" in first.output
+    assert "empty -> 0008" in first.output
     again = runner.invoke(main, ["store", "upgrade", "--url", url])
-    assert "0007 -> 0007" in again.output
+    assert "0008 -> 0008" in again.output
     current = runner.invoke(main, ["store", "current"], env={"ILS_GATEWAY_STORE_URL": url})
-    assert current.output.strip() == "0007"
+    assert current.output.strip() == "0008"
 
 
 def test_store_upgrade_defaults_to_the_var_directory(tmp_path: Path, monkeypatch) -> None:

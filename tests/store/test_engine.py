@@ -27,7 +27,7 @@ from ils_gateway.store.records import SequenceMember
 from ils_gateway.store.schema import metadata
 from ils_gateway.store.store import Store
 
-HEAD = "0007"
+HEAD = "0008"
 
 START = textwrap.dedent(
     """
@@ -49,8 +49,8 @@ SECOND_REVISION = """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
@@ -128,13 +128,13 @@ async def test_database_at_revision_1_upgrades_in_place(store_url: str, tmp_path
             await conn.execute(insert)
         extra = tmp_path / "versions"
         extra.mkdir()
-        (extra / "0008_note.py").write_text(SECOND_REVISION)
+        (extra / "0009_note.py").write_text(SECOND_REVISION)
         config = alembic_config()
         packaged = Path(migrations.__file__).parent / "versions"
         config.set_main_option("path_separator", "os")
         config.set_main_option("version_locations", f"{packaged}:{extra}")
         await upgrade(store_url, config=config)
-        assert await current_revision(store_url) == "0008"
+        assert await current_revision(store_url) == "0009"
         async with engine.connect() as conn:
             rows = (
                 await conn.execute(text("SELECT hold_id, title, note FROM cancelled_holds"))

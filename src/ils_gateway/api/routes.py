@@ -26,6 +26,7 @@ from ils_gateway.api.handlers import (
     holds,
     loans,
     notices,
+    or_holds,
     sdi,
     sequences,
     session,
@@ -44,6 +45,7 @@ from ils_gateway.api.schemas import history as history_schemas
 from ils_gateway.api.schemas import holds as hold_schemas
 from ils_gateway.api.schemas import loans as loan_schemas
 from ils_gateway.api.schemas import notices as notice_schemas
+from ils_gateway.api.schemas import or_holds as or_hold_schemas
 from ils_gateway.api.schemas import sdi as sdi_schemas
 from ils_gateway.api.schemas import sequences as sequence_schemas
 from ils_gateway.api.schemas import session as session_schemas
@@ -155,6 +157,14 @@ LIST_ROUTES: tuple[Route, ...] = (
           "Dissolve a sequence", "hold sequences", status=204),
     Route("DELETE", "/holds/{hold_id}/sequence", sequences.sequence_leave,
           "Take a hold out of its sequence", "hold sequences", status=204),
+    Route("GET", "/or-holds", or_holds.or_hold_list,
+          "OR-holds (いずれか予約) waiting for one of their holds", "or-holds",
+          response=or_hold_schemas.OrHoldList),
+    Route("POST", "/or-holds", or_holds.or_hold_create,
+          "Hold any one of several records (403 feature-disabled where not offered)", "or-holds",
+          or_hold_schemas.OrHoldCreateRequest, or_hold_schemas.OrHoldViewModel, 201),
+    Route("DELETE", "/or-holds/{group_id}", or_holds.or_hold_cancel,
+          "Cancel an OR-hold's remaining holds", "or-holds", status=204),
     Route("POST", "/holds/{hold_id}/skip", holds.hold_skip, "Skip a waiting hold until a day",
           "holds", hold_schemas.SkipRequest, Hold),
     Route("DELETE", "/holds/{hold_id}/skip", holds.hold_resume, "End a skip", "holds",

@@ -176,6 +176,7 @@ class Feature(StrEnum):
     HOLD_CHANGES = "hold_changes"
     BASKET = "basket"
     HOLD_SEQUENCES = "hold_sequences"
+    OR_HOLDS = "or_holds"  # いずれか予約: any one of several records (issue 19)
     HOLD_SKIP = "hold_skip"
     TRANSFERS = "transfers"
     PICKUP_EXTENSION = "pickup_extension"

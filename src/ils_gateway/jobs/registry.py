@@ -71,7 +71,12 @@ async def _sequences(env: JobEnv, tenant: TenantRuntime | None) -> Any:
     assert tenant is not None and env.lists is not None
     lists = env.lists
     return await enforce_hold_sequences(
-        lists.store, lists.sequences, tenant.config, tenant.context.backend, lists.roster
+        lists.store,
+        lists.sequences,
+        tenant.config,
+        tenant.context.backend,
+        lists.roster,
+        lists.or_holds,
     )
 
 
@@ -132,7 +137,8 @@ JOBS: dict[str, JobSpec] = {
         ),
         JobSpec(
             "enforce_hold_sequences",
-            "Release the next hold of each hold sequence once the one before has arrived.",
+            "Release the next hold of each hold sequence once the one before has arrived;"
+            " cancel the other holds of an OR-hold once one is filled.",
             per_tenant=True,
             schedule=Every(600),
             run=_sequences,

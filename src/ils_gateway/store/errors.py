@@ -45,6 +45,10 @@ class SequenceNotFound(RecordNotFound):
     """No hold sequence with this id belongs to the patron."""
 
 
+class OrHoldGroupNotFound(RecordNotFound):
+    """No OR-hold group with this id belongs to the patron."""
+
+
 class LimitExceeded(StoreError):
     """Adding would pass a limit the caller (the tenant policy) supplied."""
 

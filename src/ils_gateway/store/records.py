@@ -116,6 +116,25 @@ class HoldSequence:
     created_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class OrHoldMember:
+    """One record of an OR-hold group and the hold placed on it."""
+
+    record_id: str
+    hold_id: str
+    title: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OrHoldGroup:
+    """Holds on several records of which the patron wants any one (いずれか予約)."""
+
+    group_id: str
+    members: tuple[OrHoldMember, ...]
+    pickup_library: str
+    created_at: datetime
+
+
 # --- cancelled-hold history -----------------------------------------------------------------
 
 

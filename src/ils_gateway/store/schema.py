@@ -111,6 +111,25 @@ hold_sequence_members = Table(
     ForeignKeyConstraint(["sequence_id"], ["hold_sequences.sequence_id"], ondelete="CASCADE"),
 )
 
+# OR-holds (いずれか予約): holds on several records, one wanted; the others are cancelled when
+# one is filled. A group is its members (no other row): it goes when they do.
+or_hold_members = Table(
+    "or_hold_members",
+    metadata,
+    Column("group_id", String(32), nullable=False),
+    *_owner(),
+    Column("position", Integer, nullable=False),
+    Column("record_id", String(ID), nullable=False),
+    Column("hold_id", String(ID), nullable=False),
+    # The title, to know the hold again once a SIP2 ACS lists it under the copy set aside.
+    Column("title", Text, nullable=True),
+    Column("pickup_library", String(ID), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("group_id", "position"),
+    UniqueConstraint("tenant_id", "patron_key", "hold_id", name="uq_or_hold_members_hold"),
+    Index("ix_or_hold_members_owner", "tenant_id", "patron_key"),
+)
+
 cancelled_holds = Table(
     "cancelled_holds",
     metadata,

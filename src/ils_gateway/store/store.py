@@ -16,6 +16,7 @@ from ils_gateway.store.notices import (
     NoticeLedgerRepository,
     NoticePreferencesRepository,
 )
+from ils_gateway.store.or_holds import OrHoldRepository
 from ils_gateway.store.outbox import OutboxRepository
 from ils_gateway.store.patron_keys import PatronKeys
 from ils_gateway.store.reading_history import KdfParams, ReadingHistoryRepository
@@ -45,6 +46,7 @@ class Store:
         self._patron_keys = PatronKeys(secret)
         self.basket = BasketRepository(db, clock)
         self.sequences = HoldSequenceRepository(db, clock)
+        self.or_holds = OrHoldRepository(db, clock)
         self.cancelled_holds = CancelledHoldRepository(db)
         self.shelves = ShelfRepository(db, clock)
         self.settings = PatronSettingsRepository(db, clock)

@@ -173,6 +173,10 @@ RULES: dict[str, Enforcement] = {
         ("ils_gateway.services.mylists.sequences", ".holds.sequences"),
         note="kept by the gateway by suspending later holds in the ILS",
     ),
+    "holds.or_holds_max": _g(
+        ("ils_gateway.services.mylists.or_holds", ".holds.or_holds_max"),
+        note="kept by the gateway: the other holds are cancelled once one is filled",
+    ),
     "holds.cancelled_history_days": _g((_HISTORY, ".cancelled_history_days")),
     "holds.cancelled_history_deletable": _g((_HISTORY, ".cancelled_history_deletable")),
     "holds.ebook_cancelled_in_history": _g((_HISTORY, ".ebook_cancelled_in_history")),

@@ -249,6 +249,13 @@ class HoldPolicy(_Config):
     pickup_extension: PickupExtension | None = None
     skip_allowed: bool = Field(False, description="hold skip (予約取置スキップ)")
     sequences: bool = Field(False, description="hold sequences (順番予約)")
+    or_holds_max: int = Field(
+        0,
+        ge=0,
+        le=20,
+        description="OR-holds (いずれか予約): most records in one group (any one is wanted; the"
+        " others are cancelled when one is filled); 0 = not offered",
+    )
     cancelled_history_days: int | None = Field(
         None, ge=0, description="how long cancelled holds stay listed; None = ILS default"
     )

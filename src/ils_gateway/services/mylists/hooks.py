@@ -2,9 +2,10 @@
 
 - Holds listed: cancelled and expired holds go into the cancelled-hold history (``observe``);
   a patron with hold sequences has them enforced (later members held back or released), and
-  every hold carries its place in its sequence (``annotate``). When enforcing fails (the
-  library refused a suspend, timed out…) the list is still shown, annotated; the periodic job
-  or the next look tries again. A failing gateway store never hides the library's lists
+  every hold carries its place in its sequence (``annotate``); an OR-hold group one of whose
+  holds is filled has its other holds cancelled (``OrHoldService.enforce``). When enforcing
+  fails (the library refused a suspend, timed out…) the list is still shown, annotated; the
+  periodic job or the next look tries again. A failing gateway store never hides the library's lists
   (recording is skipped and logged); a cancel is refused when the sequence check cannot run.
 - Before a cancel: a hold in a sequence cannot be cancelled (``check_cancel``).
 - After a cancel through the gateway: it goes into the cancelled-hold history (``record``),
@@ -109,6 +110,12 @@ class ListHooks:
             # The gateway store failing must not hide the library's own list.
             log.exception("cancelled-hold history not recorded", tenant=ctx.tenant.id)
         await self._notice(caller, holds=holds)
+        if await self._lists.store.or_holds.list(ctx.owner):
+            try:
+                holds = (await self._lists.or_holds.enforce(ctx, self._tenant.backend)).holds
+            except GatewayError as exc:
+                # The list still shows; the job (or the next look) clears the group.
+                log.warning("or-hold enforcement failed", tenant=ctx.tenant.id, error=exc.type_slug)
         if not await self._lists.store.sequences.list(ctx.owner):
             return list(holds)
         try:

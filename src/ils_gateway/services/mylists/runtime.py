@@ -21,6 +21,7 @@ from ils_gateway.services.mylists.basket import BasketService
 from ils_gateway.services.mylists.cancelled_holds import CancelledHoldService
 from ils_gateway.services.mylists.context import PatronContext
 from ils_gateway.services.mylists.hold_extras import HoldExtrasService
+from ils_gateway.services.mylists.or_holds import OrHoldService
 from ils_gateway.services.mylists.reading_history import ReadingHistoryService
 from ils_gateway.services.mylists.roster import PatronRoster, StoreRoster
 from ils_gateway.services.mylists.sequences import HoldSequenceService
@@ -51,6 +52,7 @@ class MyLists:
     store: Store
     basket: BasketService
     sequences: HoldSequenceService
+    or_holds: OrHoldService
     extras: HoldExtrasService
     cancelled: CancelledHoldService
     shelves: ShelfService
@@ -66,6 +68,7 @@ class MyLists:
             store=store,
             basket=BasketService(store, clock),
             sequences=HoldSequenceService(store, clock),
+            or_holds=OrHoldService(store, clock),
             extras=HoldExtrasService(store, clock),
             cancelled=CancelledHoldService(store, clock),
             shelves=ShelfService(store),
@@ -113,8 +116,9 @@ class MyLists:
         return self.keys.extra_for(key) if key is not None else {}
 
     async def sync_enrolment(self, ctx: PatronContext) -> bool:
-        """Enrol the patron for the periodic jobs while history is on, a sequence exists or
-        they opted in to a polled notice (a due-date reminder, hold notices by mail or phone;
+        """Enrol the patron for the periodic jobs while history is on, a sequence or an OR-hold
+        exists or they opted in to a polled notice (a due-date reminder, hold notices by mail or
+        phone;
         issue 18), withdraw them otherwise; returns whether they are enrolled."""
         settings = await self.store.settings.get(ctx.owner)
         wanted = (
@@ -122,6 +126,7 @@ class MyLists:
             or settings.due_date_reminder
             or settings.hold_contact_method in (HoldContactMethod.EMAIL, HoldContactMethod.PHONE)
             or bool(await self.store.sequences.list(ctx.owner))
+            or bool(await self.store.or_holds.list(ctx.owner))
         )
         if wanted:
             await self.roster.enrol(ctx.tenant.id, ctx.patron)
