@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from ils_gateway.contract.errors import describe_error
-from ils_gateway.contract.report import TARGET_DESCRIPTION, UNDO_LOG, check_order
+from ils_gateway.contract.report import check_order, target_description_key, undo_log_key
 from ils_gateway.contract.session import ContractSession
 from ils_gateway.contract.target import ContractOptions, ContractTarget
 from ils_gateway.domain.errors import GatewayError
@@ -90,8 +90,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 def contract(request: pytest.FixtureRequest) -> Iterator[ContractSession]:
     """The opened target for this run (backends built from the tenant config)."""
     session = ContractSession(contract_options(request.config))
-    request.config.stash[UNDO_LOG] = session.target.undo
-    request.config.stash[TARGET_DESCRIPTION] = session.target.description
+    request.config.stash[undo_log_key()] = session.target.undo
+    request.config.stash[target_description_key()] = session.target.description
     try:
         yield session
     finally:

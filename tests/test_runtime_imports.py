@@ -68,3 +68,22 @@ def test_every_runtime_module_imports_without_the_test_extras() -> None:
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.rstrip().endswith("ok")
+
+
+def test_no_module_of_the_gateway_imports_pytest() -> None:
+    """The installed gateway needs only its runtime dependencies: pytest (the test extra) is
+    imported only when a contract run starts, not by importing any module of the package."""
+    import subprocess
+    import sys
+
+    script = (
+        "import importlib, pkgutil, sys\n"
+        "import ils_gateway\n"
+        "for m in pkgutil.walk_packages(ils_gateway.__path__, 'ils_gateway.'):\n"
+        "    if not m.name.startswith('ils_gateway.store.migrations.'):  # alembic runs those\n"
+        "        importlib.import_module(m.name)\n"
+        "print(sorted(n for n in sys.modules if n == 'pytest' or n.startswith('_pytest')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"

@@ -8,20 +8,34 @@ pytest's ``--junitxml``; the backend's words are also a ``backend_said`` propert
 
 from __future__ import annotations
 
+import functools
 import textwrap
-from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import TextIO
-
-import pytest
+from typing import TYPE_CHECKING, TextIO
 
 from ils_gateway.contract.undo import UndoLog
 
-UNDO_LOG = pytest.StashKey[UndoLog]()
-TARGET_DESCRIPTION = pytest.StashKey[str]()
-"""Where the checks run (backend kind and address, no secret), once the target is open."""
+if TYPE_CHECKING:  # pytest is the test extra's: imported only when a contract run starts
+    import pytest
+
+
+@functools.cache
+def undo_log_key() -> pytest.StashKey[UndoLog]:
+    """Where the suite's fixtures leave the undo log in ``config.stash``."""
+    import pytest
+
+    return pytest.StashKey[UndoLog]()
+
+
+@functools.cache
+def target_description_key() -> pytest.StashKey[str]:
+    """Where the checks run (backend kind and address, no secret), once the target is open."""
+    import pytest
+
+    return pytest.StashKey[str]()
+
 
 # Checks run (and are listed) in this order of their modules: login first, writes last.
 AREAS = (
@@ -110,11 +124,13 @@ class ContractReporter:
         self._done = 0
         self.target: str | None = None
         self.collection_errors: list[str] = []
+        self._config: pytest.Config | None = None
 
     def _print(self, text: str = "") -> None:
         print(text, file=self._out, flush=True)
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self._config = session.config
         for item in session.items:
             self.outcomes[item.nodeid] = CheckOutcome(item.nodeid, _title(item), _description(item))
         self._total = len(session.items)
@@ -124,15 +140,12 @@ class ContractReporter:
         if report.failed:
             self.collection_errors.append(f"{report.nodeid}: {report.longreprtext.strip()}")
 
-    @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_setup(self, item: pytest.Item) -> Iterator[None]:
-        yield
-        # The target is opened by the first check's fixtures: say once where the run goes.
-        if self.target is None and TARGET_DESCRIPTION in item.config.stash:
-            self.target = item.config.stash[TARGET_DESCRIPTION]
-            self._print(f"Target: {self.target}")
-
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "setup" and self.target is None and self._config is not None:
+            # The target is opened by the first check's fixtures: say once where the run goes.
+            self.target = self._config.stash.get(target_description_key(), None)
+            if self.target is not None:
+                self._print(f"Target: {self.target}")
         outcome = self.outcomes.setdefault(
             report.nodeid, CheckOutcome(report.nodeid, report.nodeid)
         )
@@ -152,7 +165,7 @@ class ContractReporter:
             )
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        self.undo = session.config.stash.get(UNDO_LOG, None)
+        self.undo = session.config.stash.get(undo_log_key(), None)
         self._print()
         if self.target is not None:
             self._print(f"Checked: {self.target}")
