@@ -66,6 +66,11 @@ def run_contract_suite(
     """Run every contract check against ``options``'s target, printing progress to ``out``."""
     if not SUITE.is_dir():
         raise FileNotFoundError(f"contract suite not found at {SUITE}")
+    # ``cli.run`` keeps rich and pygments out of the gateway's commands (start-up); pytest's
+    # terminal writer needs pygments, so a contract run lets them be imported again.
+    for blocked in ("rich", "pygments"):
+        if blocked in sys.modules and sys.modules[blocked] is None:
+            del sys.modules[blocked]
     import pytest  # the test extra: only a contract run needs it
 
     from ils_gateway.contract.report import ContractReporter
