@@ -17,6 +17,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from ils_gateway.simulators.cql_parser import CqlParser
+
 Record = dict[str, Any]
 Predicate = Callable[[Record], bool]
 
@@ -30,17 +32,7 @@ class CqlError(ValueError):
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:
-    out: list[tuple[str, str]] = []
-    pos = 0
-    text = text.rstrip()
-    while pos < len(text):
-        m = _TOKEN.match(text, pos)
-        if m is None or m.end() == pos:
-            raise CqlError(f"cannot parse CQL at {text[pos : pos + 20]!r}")
-        pos = m.end()
-        kind = m.lastgroup or ""
-        out.append((kind, m.group(kind)))
-    return out
+    return CqlParser.tokenize(text, _TOKEN, lambda rest: CqlError(f"cannot parse CQL at {rest!r}"))
 
 
 def _field(record: Record, path: str) -> Any:
@@ -108,50 +100,13 @@ _ORDERING: dict[str, Callable[[str, str], bool]] = {
 }
 
 
-class _Parser:
-    def __init__(self, tokens: list[tuple[str, str]]) -> None:
-        self.tokens = tokens
-        self.pos = 0
+class _Parser(CqlParser):
+    end_of_query = "unexpected end of CQL"
 
-    def peek(self) -> tuple[str, str] | None:
-        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+    def error(self, detail: str) -> Exception:
+        return CqlError(detail)
 
-    def take(self) -> tuple[str, str]:
-        token = self.peek()
-        if token is None:
-            raise CqlError("unexpected end of CQL")
-        self.pos += 1
-        return token
-
-    def keyword(self, word: str) -> bool:
-        token = self.peek()
-        if token and token[0] == "w" and token[1].lower() == word:
-            self.pos += 1
-            return True
-        return False
-
-    def query(self) -> Predicate:
-        left = self.term()
-        while True:
-            if self.keyword("and"):
-                right = self.term()
-                left = (lambda a, b: lambda r: a(r) and b(r))(left, right)
-            elif self.keyword("or"):
-                right = self.term()
-                left = (lambda a, b: lambda r: a(r) or b(r))(left, right)
-            elif self.keyword("not"):
-                right = self.term()
-                left = (lambda a, b: lambda r: a(r) and not b(r))(left, right)
-            else:
-                return left
-
-    def term(self) -> Predicate:
-        kind, value = self.take()
-        if kind == "lp":
-            inner = self.query()
-            if self.take()[0] != "rp":
-                raise CqlError("missing )")
-            return inner
+    def clause(self, kind: str, value: str) -> Predicate:
         if kind != "w":
             raise CqlError(f"expected an index, got {value!r}")
         index = value

@@ -35,6 +35,7 @@ from typing import Any
 from aiohttp import web
 from lxml import etree
 
+from ils_gateway.simulators.cql_parser import CqlParser
 from ils_gateway.simulators.library import SimulatedLibrary
 from ils_gateway.simulators.policy import ItemType
 from ils_gateway.simulators.records import Biblio, Item
@@ -122,17 +123,7 @@ _WORD_RELATIONS = {"=", "all", "any", "adj"}
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:
-    out: list[tuple[str, str]] = []
-    pos = 0
-    text = text.rstrip()
-    while pos < len(text):
-        m = _TOKEN.match(text, pos)
-        if m is None or m.end() == pos:
-            raise Diagnostic(10, "Query syntax error", text[pos : pos + 20])
-        pos = m.end()
-        kind = m.lastgroup or ""
-        out.append((kind, m.group(kind)))
-    return out
+    return CqlParser.tokenize(text, _TOKEN, lambda rest: Diagnostic(10, "Query syntax error", rest))
 
 
 def _term_matches(term: str, exact: bool) -> Callable[[str], bool]:
@@ -143,50 +134,11 @@ def _term_matches(term: str, exact: bool) -> Callable[[str], bool]:
     return lambda value: wanted in fold(value)
 
 
-class _Parser:
-    def __init__(self, tokens: list[tuple[str, str]]) -> None:
-        self.tokens = tokens
-        self.pos = 0
+class _Parser(CqlParser):
+    def error(self, detail: str) -> Exception:
+        return Diagnostic(10, "Query syntax error", detail)
 
-    def peek(self) -> tuple[str, str] | None:
-        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
-
-    def take(self) -> tuple[str, str]:
-        token = self.peek()
-        if token is None:
-            raise Diagnostic(10, "Query syntax error", "unexpected end of query")
-        self.pos += 1
-        return token
-
-    def keyword(self, word: str) -> bool:
-        token = self.peek()
-        if token and token[0] == "w" and token[1].lower() == word:
-            self.pos += 1
-            return True
-        return False
-
-    def query(self) -> Predicate:
-        left = self.term()
-        while True:
-            if self.keyword("and"):
-                right = self.term()
-                left = (lambda a, b: lambda r: a(r) and b(r))(left, right)
-            elif self.keyword("or"):
-                right = self.term()
-                left = (lambda a, b: lambda r: a(r) or b(r))(left, right)
-            elif self.keyword("not"):
-                right = self.term()
-                left = (lambda a, b: lambda r: a(r) and not b(r))(left, right)
-            else:
-                return left
-
-    def term(self) -> Predicate:
-        kind, value = self.take()
-        if kind == "lp":
-            inner = self.query()
-            if self.take()[0] != "rp":
-                raise Diagnostic(10, "Query syntax error", "missing )")
-            return inner
+    def clause(self, kind: str, value: str) -> Predicate:
         if kind not in ("w", "q"):
             raise Diagnostic(10, "Query syntax error", value)
         nxt = self.peek()
