@@ -31,6 +31,7 @@ async def test_koha_email_change_waits_for_the_link_then_reaches_koha(open_accou
         "stored_in": "library_system",
         "email": "hanako.new@example.jp",
         "phone": "048-000-0001",
+        "field": None,  # not a settings address (PATCH …/patron/settings)
     }
     record = site.library.patron_info(HANAKO)
     # Koha's PUT replaces the record: the phone survived because it was sent back whole.
@@ -66,6 +67,7 @@ async def test_sip2_contact_change_is_kept_in_the_gateway(open_account_site):
         "stored_in": "gateway",
         "email": "hanako.new@example.jp",
         "phone": "048-999-0001",
+        "field": None,
     }
     settings = await site.client.get(site.base + "/patron/settings", headers=auth)
     assert (await settings.json())["email1"] == "hanako.new@example.jp"

@@ -16,6 +16,7 @@ import mylists_api_support as support
 from mylists_api_support import KIOSK_KEY, OTHER_CARD, OTHER_PASSWORD, T, login
 
 from ils_gateway.api.routes import LIST_ROUTES
+from ils_gateway.runtime.keys import GATEWAY_KEY
 from ils_gateway.simulators.library import Operation
 from ils_gateway.simulators.policy import HoldState
 
@@ -283,7 +284,13 @@ async def test_settings_follow_the_address_rules(gw) -> None:
         },
         headers=auth,
     )
-    assert good.status == 200, await good.text()
+    assert good.status == 202, await good.text()  # the new address waits for its link
+    [pending] = (await good.json())["pending_confirmation"]
+    assert pending["field"] == "email1" and pending["confirm_sent_to"] == "h***@example.jp"
+    rows = await gw.app[GATEWAY_KEY].outbox.repository.list(tenant_id="testlib")
+    [link] = [r for r in rows if r.template == "email_confirm"]
+    confirmed = await gw.post(f"{T}/account/contact/confirm", json={"token": link.context["token"]})
+    assert confirmed.status == 200, await confirmed.text()
     unknown_branch = await gw.patch(
         f"{T}/patron/settings", json={"default_pickup_library": "XXX"}, headers=auth
     )
@@ -298,6 +305,7 @@ async def test_settings_follow_the_address_rules(gw) -> None:
         "NIS",
         True,
     )
+    assert kept["hold_notice_to"] == "email1"  # saved with the address it names
 
 
 async def test_without_a_store_the_lists_are_switched_off(make_gateway) -> None:

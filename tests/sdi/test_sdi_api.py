@@ -12,6 +12,7 @@ import pytest
 from aiohttp import web
 from sdi_support import SECRET, RecordingOutbox, koha_tenant
 
+from address_links import confirmed_address
 from ils_gateway.adapters.koha.backend import KohaBackend
 from ils_gateway.api.app import create_app
 from ils_gateway.domain.clock import ManualClock
@@ -147,7 +148,7 @@ async def test_the_run_reads_koha_new_arrivals_and_mails_the_match(
 ) -> None:
     _sim, url, clock = koha
     auth = await login(gw, HANAKO)
-    await gw.patch(f"{T}/patron/settings", json={"email1": "hanako@example.jp"}, headers=auth)
+    await confirmed_address(gw, T, auth, "hanako@example.jp")
     for body in (
         {"name": "漱石", "author": "夏目"},  # Koha's JSON record has the name, not its reading
         {"name": "CD", "material_type": "cd"},

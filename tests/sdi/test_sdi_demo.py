@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sdi_support import SECRET
 
+from address_links import confirmed_address
 from ils_gateway.api.app import create_app
 from ils_gateway.domain.clock import ManualClock
 from ils_gateway.mail.outbox import Outbox
@@ -37,7 +38,7 @@ async def test_the_demo_announces_new_arrivals(aiohttp_client: Any, tmp_path: Pa
         f"{T}/sessions", json={"card_number": "1000000001", "password": "hanako01"}
     )
     auth = {"Authorization": f"Bearer {(await login.json())['token']}"}
-    await client.patch(f"{T}/patron/settings", json={"email1": "hanako@example.jp"}, headers=auth)
+    await confirmed_address(client, T, auth, "hanako@example.jp")
     made = await client.post(
         f"{T}/new-arrival-conditions",
         json={"name": "漱石", "author": "ﾅﾂﾒ ｿｳｾｷ"},  # half-width katakana: the reading

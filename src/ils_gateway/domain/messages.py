@@ -46,6 +46,7 @@ JA_TITLES: dict[str, str] = {
     "identity-not-proven": "入力された内容が図書館の登録内容と一致しません",
     "account-requests-limited": "リクエストが多すぎます。しばらくしてからお試しください",
     "link-invalid": "このリンクは無効か、有効期限が切れています",
+    "email1-required": "先にメールアドレス1を登録・確認してください",
     "account-change-refused": "図書館システムが登録内容の変更を受け付けませんでした",
     "maintenance": "システムメンテナンス中です",
     "backend-unavailable": "図書館システムに接続できません",

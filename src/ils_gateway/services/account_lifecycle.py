@@ -480,7 +480,7 @@ class AccountLifecycle:
             patron = await self._port.find_patron(card)
             if patron.id != payload.get("patron_id"):
                 raise LinkInvalid(operator_detail="contact change: the card names another patron")
-            done = await self._write_contact(patron, change)
+            done = await self.write_contact(patron, change)
         except OutcomeUnknown:
             raise
         except LinkInvalid:
@@ -503,7 +503,9 @@ class AccountLifecycle:
             )
         return done
 
-    async def _write_contact(self, patron: Patron, change: ContactChange) -> ContactChangeDone:
+    async def write_contact(self, patron: Patron, change: ContactChange) -> ContactChangeDone:
+        """Write a confirmed change where it lives (the library system where it takes it, else
+        the gateway) and answer it as read back."""
         if self.contact_stored_in() == "library_system":
             # Read first: a change already there (an earlier try whose answer was lost) is not
             # sent again.
@@ -520,6 +522,59 @@ class AccountLifecycle:
         settings = await self._store.settings.get(owner)
         profile = await self._store.account.profile(owner)
         return ContactChangeDone("gateway", settings.email1, profile.phone)
+
+    # --- for the address settings (``services.settings_change``) ------------------------------
+
+    def check_token(self, token: str) -> None:
+        """``InvalidField("token")`` for anything that cannot be a link token."""
+        self._check_token(token)
+
+    async def limit_card(self, card: str) -> None:
+        """Count one confirmation mail for the card; ``RequestsLimited`` beyond the tenant's
+        ``reset_requests_per_card`` an hour."""
+        if not await self._card_allowed(card):
+            raise RequestsLimited(int(_HOUR))
+
+    async def find_patron(self, card: str) -> Patron:
+        """The patron with this card, read from the library system."""
+        return await self._port.find_patron(card)
+
+    async def mail_confirm_link(
+        self,
+        patron: Patron,
+        purpose: str,
+        payload: dict[str, Any],
+        to: str,
+        language: str | None,
+    ) -> tuple[ContactChangePending, str]:
+        """Keep a single-use link (``confirm_link_minutes``) and mail it (``email_confirm``)
+        to ``to``; where it went (masked), until when, and the mail's key (the token's hash
+        prefix, for the notices that belong to the same change)."""
+        minutes = self._tenant.policy.account.confirm_link_minutes
+        token, expires = await self._new_token(patron.card_number, purpose, payload, minutes)
+        key = token_digest(token)[:24]
+        context = self._link_context(patron, token, "confirm", expires)
+        await self._mail(f"email_confirm:{key}", to, "email_confirm", language, context)
+        return ContactChangePending(confirm_sent_to=mask_email(to), expires_at=expires), key
+
+    async def mail_change_notice(
+        self,
+        key: str,
+        to: str,
+        patron: Patron,
+        email: str,
+        language: str | None,
+        *,
+        done: bool,
+    ) -> None:
+        """Tell ``to`` of an address change (``address_change_confirm``): ``email`` is the new
+        address (``""`` for one removed), to be confirmed unless ``done``."""
+        notice = {
+            "patron_name": patron.name,
+            "changes": self._changes(ContactChange(email=email), language, done=done),
+            "changed_at": self._tenant.now().isoformat(),
+        }
+        await self._mail(key, to, "address_change_confirm", language, notice)
 
     # --- helpers --------------------------------------------------------------------------------
 

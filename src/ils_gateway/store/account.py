@@ -25,7 +25,11 @@ from ils_gateway.store.schema import account_profiles, account_tokens
 
 __all__ = ["AccountProfile", "AccountRepository", "TakenToken", "token_digest"]
 
-_PURPOSES = frozenset({"reset", "email_confirm", "contact_change", "registration"})
+# email1_confirm / email2_confirm: an address set in the patron settings (services.settings_change),
+# one pending link per address.
+_PURPOSES = frozenset(
+    {"reset", "email_confirm", "contact_change", "registration", "email1_confirm", "email2_confirm"}
+)
 
 
 def token_digest(token: str) -> str:

@@ -7,6 +7,7 @@ from aiohttp import web
 
 from ils_gateway.api.bodies import check_encodable, json_response, read_body
 from ils_gateway.api.handlers.common import caller, runtime
+from ils_gateway.api.handlers.settings import address_change
 from ils_gateway.api.keys import CLIENT
 from ils_gateway.api.schemas.account import (
     ContactChangeDoneView,
@@ -102,6 +103,16 @@ async def confirm_contact_change(request: web.Request) -> web.Response:
     """POST …/account/contact/confirm: the link's token; the change as read back."""
     lifecycle = _lifecycle(request)
     body = await read_body(request, ContactConfirmRequest)
+    tenant = runtime(request)
+    if tenant.mylists is not None:
+        # A link for an address set in the patron settings (PATCH …/patron/settings)?
+        flow = address_change(tenant, tenant.mylists)
+        confirmed = await flow.confirm(body.token, language=_language(request))
+        if confirmed is not None:
+            address = ContactChangeDoneView(
+                stored_in=confirmed.stored_in, email=confirmed.email, field=confirmed.field
+            )
+            return json_response(address)
     done = await lifecycle.confirm_contact_change(
         body.token, client=request.get(CLIENT), language=_language(request)
     )

@@ -1,13 +1,37 @@
-"""The patron settings the gateway keeps."""
+"""The patron settings the gateway keeps; new e-mail addresses wait for a mailed link
+(``services.settings_change``)."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
 from ils_gateway.api.bodies import json_response, read_body
-from ils_gateway.api.handlers.common import lists_context
-from ils_gateway.api.schemas.settings import SettingsUpdateRequest, SettingsView
-from ils_gateway.domain.errors import BadRequest
+from ils_gateway.api.handlers.common import caller, lists_context
+from ils_gateway.api.schemas.settings import SettingsUpdateRequest, SettingsUpdateView, SettingsView
+from ils_gateway.domain.errors import BadRequest, FeatureDisabled
+from ils_gateway.runtime.tenant import TenantRuntime
+from ils_gateway.services.mylists.runtime import MyLists
+from ils_gateway.services.settings_change import SettingsAddressChange
+
+
+def address_change(tenant: TenantRuntime, lists: MyLists) -> SettingsAddressChange:
+    """The tenant's settings flow with addresses confirmed by mail."""
+    if tenant.lifecycle is None:
+        raise FeatureDisabled(
+            "account_lifecycle",
+            detail="This gateway keeps no account data",
+            operator_detail="no store configured (GatewaySettings.store)",
+        )
+    return SettingsAddressChange(tenant.context, lists.store, lists.settings, tenant.lifecycle)
+
+
+def mail_language(request: web.Request) -> str | None:
+    """The language the patron asked for (``Accept-Language``: ja or en), for the mails."""
+    for part in request.headers.get("Accept-Language", "").split(","):
+        tag = part.split(";")[0].strip().lower()[:2]
+        if tag in ("ja", "en"):
+            return tag
+    return None
 
 
 async def settings_get(request: web.Request) -> web.Response:
@@ -17,19 +41,29 @@ async def settings_get(request: web.Request) -> web.Response:
 
 
 async def settings_update(request: web.Request) -> web.Response:
-    """PATCH …/patron/settings."""
+    """PATCH …/patron/settings: 200 when everything is saved, 202 when a new address waits
+    for the link mailed to it."""
     lists, ctx, tenant = lists_context(request)
     body = await read_body(request, SettingsUpdateRequest)
     changes = {name: getattr(body, name) for name in body.model_fields_set}
     if changes.get("due_date_reminder", False) is None:
         raise BadRequest("due_date_reminder: true or false")
-    before = await lists.settings.get(ctx)
-    saved = await lists.settings.update(ctx, tenant.context, **changes)
-    changed = [n for n in ("email1", "email2") if getattr(before, n) != getattr(saved, n)]
-    new_address = saved.email1 or saved.email2
-    if changed and new_address and tenant.notices is not None:
-        # The address-change confirmation (issue 18) to the new address and the old one.
-        await tenant.notices.address_changed(
-            ctx.patron, new_address, changed, old_address=before.email1 or before.email2
-        )
-    return json_response(SettingsView.of(saved))
+    done = await address_change(tenant, lists).update(
+        ctx, caller(request), changes, pickup=tenant.context, language=mail_language(request)
+    )
+    view = SettingsUpdateView.model_validate(
+        {
+            **SettingsView.of(done.settings).model_dump(),
+            "pending_confirmation": [
+                {
+                    "field": p.field,
+                    "confirm_sent_to": p.confirm_sent_to,
+                    "expires_at": p.expires_at,
+                    "stored_in": p.stored_in,
+                }
+                for p in done.pending
+            ],
+            "stored_in": done.stored_in,
+        }
+    )
+    return json_response(view, status=202 if done.pending else 200)

@@ -89,3 +89,6 @@ class ContactChangeDoneView(Body):
     stored_in: StoredIn
     email: str | None = None
     phone: str | None = None
+    field: Literal["email1", "email2"] | None = Field(
+        None, description="the settings address confirmed (a link from PATCH …/patron/settings)"
+    )

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Literal
+
 from pydantic import Field
 
+from ils_gateway.api.schemas.account import StoredIn
 from ils_gateway.api.schemas.common import Body
 from ils_gateway.services.mylists.records import (
     EmailKind,
@@ -43,3 +47,29 @@ class SettingsUpdateRequest(Body):
     default_pickup_library: str | None = Field(None, max_length=128)
     hold_contact_method: HoldContactMethod | None = None
     due_date_reminder: bool | None = None
+
+
+class PendingAddressView(Body):
+    """A new address waiting for the link mailed to it (masked) until ``expires_at``; where
+    it will live once confirmed."""
+
+    field: Literal["email1", "email2"]
+    confirm_sent_to: str
+    expires_at: datetime
+    stored_in: StoredIn
+
+
+class AddressStoredIn(Body):
+    """Where each address lives once confirmed: ``email1`` in the library system where it
+    keeps the patron's address (Koha, FOLIO), else in the gateway; ``email2`` in the gateway."""
+
+    email1: StoredIn
+    email2: StoredIn
+
+
+class SettingsUpdateView(SettingsView):
+    """The settings as saved (200), or (202) with new addresses waiting for their links: a new
+    ``email1``/``email2`` is not saved until confirmed."""
+
+    pending_confirmation: list[PendingAddressView]
+    stored_in: AddressStoredIn

@@ -76,6 +76,18 @@ class PatronSettingsService:
         With ``pickup`` (the tenant, or only its backend), a default pickup library must be
         one the library offers, and the hold contact method must suit it.
         """
+        wanted = await self.check(ctx, pickup, **changes)
+        with store_errors():
+            return await self._store.settings.save(ctx.owner, wanted)
+
+    async def check(
+        self,
+        ctx: PatronContext,
+        pickup: PickupLibraries | ILSBackend | None = None,
+        **changes: Any,
+    ) -> PatronSettings:
+        """The settings ``update`` would save, checked as it checks them, saving nothing (a
+        caller with other writes to make first finds every problem before any of them)."""
         ctx.require(Feature.ACCOUNT_SETTINGS)
         unknown = set(changes) - EDITABLE
         if unknown:
@@ -89,8 +101,7 @@ class PatronSettingsService:
             problems += await _pickup_problems(ctx, pickup, wanted)
         if problems:
             raise BadRequest("; ".join(problems))
-        with store_errors():
-            return await self._store.settings.save(ctx.owner, wanted)
+        return wanted
 
     async def hold_defaults(self, ctx: PatronContext) -> tuple[str | None, ContactMethod | None]:
         """The saved default pickup library and hold contact method (None where unset), for a
