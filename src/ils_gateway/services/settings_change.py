@@ -160,9 +160,12 @@ class SettingsAddressChange:
         follows = notice_to.value if notice_to is not None and notice_to.value in new else None
         if follows is not None:
             immediate.pop("hold_notice_to")
-        wanted = await self._checked(ctx, pickup, immediate, problems)
+        if problems:  # a bad address first (every problem at once), then a missing email1
+            await self._checked(ctx, pickup, immediate, problems)
         if new or removed:
             self._check_email2(current, new, removed)
+        wanted = await self._checked(ctx, pickup, immediate, problems)
+        if new or removed:
             rules.check_writes_allowed(self._tenant.policy, self._tenant.now())
         patron = caller.patron
         for _ in new:
