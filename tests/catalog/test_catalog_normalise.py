@@ -25,3 +25,35 @@ def test_catalog_parse_search_normalises_and_limits() -> None:
     assert query.cache_key() == same.cache_key()
     with pytest.raises(BadRequest, match="per_page:"):
         parse_search({"title": "x", "per_page": "21"}, 20)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "978-4-abc",  # letters were dropped: searched as 9784
+        "978-4-900000-21-6 (pbk.)",
+        "978x",  # X only as an ISBN-10's check digit
+        "X",
+        "97849000002167",  # 14 digits
+        "978_4",
+        "978.4",
+        "--",
+    ],
+)
+def test_catalog_malformed_isbn_is_400_naming_it(raw: str) -> None:
+    with pytest.raises(BadRequest, match="isbn:"):
+        parse_search({"isbn": raw}, 20)
+
+
+@pytest.mark.parametrize(
+    ("raw", "sent"),
+    [
+        ("978-4-900000-21-6", "9784900000216"),
+        ("978 4 900000 21 6", "9784900000216"),
+        ("４－１２－３４５６７８－ｘ", "412345678X"),  # full-width, lower-case x
+        ("4-12-345678-X", "412345678X"),
+        ("978-4", "9784"),  # the start of an ISBN
+    ],
+)
+def test_catalog_isbn_keeps_digits_hyphens_spaces_and_a_final_x(raw: str, sent: str) -> None:
+    assert parse_search({"isbn": raw}, 20).isbn == sent

@@ -89,6 +89,7 @@ BAD_SEARCHES = [
     ("?title=x&sort=price", "sort"),
     ("?material_type=scroll", "material_type"),
     ("?isbn=abc", "isbn"),
+    ("?isbn=978-4-abc", "isbn"),  # not searched as 9784
     ("?title=" + "x" * 201, "title"),
     ("?author=a%01b", "author"),
     ("?title=%20%E3%80%80", "keyword"),

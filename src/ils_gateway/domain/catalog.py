@@ -56,6 +56,17 @@ def isbn_digits(text: str) -> str:
     return re.sub(r"[^0-9X]", "", normalise(text).upper())
 
 
+_ISBN_QUERY = re.compile(r"[0-9]{1,13}|[0-9]{9}X")
+
+
+def isbn_query(text: str) -> str | None:
+    """An ISBN (or its start) as a search asks for it: digits, hyphens and spaces, an ISBN-10's
+    final check digit X (either case; full-width forms too); its digits, or None when it is
+    not one (another character is an error, never dropped)."""
+    compact = re.sub(r"[- ]", "", normalise(text)).upper()
+    return compact if _ISBN_QUERY.fullmatch(compact) else None
+
+
 class SearchSort(StrEnum):
     """The orders a search can ask for."""
 

@@ -36,7 +36,7 @@ from ils_gateway.domain.catalog import (
     RecordWithCopies,
     SearchPage,
     SearchSort,
-    isbn_digits,
+    isbn_query,
     normalise,
 )
 from ils_gateway.domain.clock import epoch_seconds
@@ -106,9 +106,13 @@ def parse_search(params: Mapping[str, str], max_per_page: int) -> CatalogQuery:
             raise BadRequest(f"Invalid request: {name}: must not contain control characters")
         value = normalise(raw)
         if name == "isbn":
-            value = isbn_digits(raw)
-            if not value or len(value) > 13 or "X" in value[:-1]:
-                raise BadRequest("Invalid request: isbn: up to 13 digits (an ISBN or its start)")
+            isbn = isbn_query(raw)
+            if isbn is None:
+                raise BadRequest(
+                    "Invalid request: isbn: up to 13 digits with hyphens or spaces, an ISBN-10's"
+                    " final X (an ISBN or its start)"
+                )
+            value = isbn
         if value:
             texts[name] = value
     material: MaterialType | None = None
