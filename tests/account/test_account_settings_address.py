@@ -329,3 +329,18 @@ async def test_the_link_mail_reaches_an_smtp_server_and_its_link_confirms(
     done = await _confirm(site, token)
     assert done.status == 200 and (await done.json())["email"] == NEW
     assert site.library.patron_info(HANAKO).email == NEW
+
+
+@pytest.mark.parametrize("name", ["kanagawa", "folio-example"])
+async def test_a_contact_change_moves_the_saved_email1_along(
+    open_account_site: Any, name: str
+) -> None:
+    site, auth = await _open(open_account_site, name)
+    await _email1_confirmed(site, auth, NEW)
+    # The same patron changes the address through …/patron/contact: the library system gets
+    # it, and the settings' copy (what notices read first) must not keep the replaced one.
+    assert (await site.post("/patron/contact", {"email": SECOND}, auth)).status == 202
+    done = await _confirm(site, await _link(site, SECOND))
+    assert done.status == 200, await done.text()
+    assert site.library.patron_info(HANAKO).email == SECOND
+    assert (await _settings(site, auth))["email1"] == SECOND

@@ -512,6 +512,8 @@ class AccountLifecycle:
             updated = patron if change.applied_to(patron) else None
             if updated is None:
                 updated = await self._port.update_contact(patron, change)
+            if change.email and updated.email:
+                await self._follow_in_settings(patron.card_number, updated.email)
             return ContactChangeDone("library_system", updated.email, updated.phone)
         owner = self._owner(patron.card_number)
         if change.email is not None:
@@ -522,6 +524,14 @@ class AccountLifecycle:
         settings = await self._store.settings.get(owner)
         profile = await self._store.account.profile(owner)
         return ContactChangeDone("gateway", settings.email1, profile.phone)
+
+    async def _follow_in_settings(self, card: str, email: str) -> None:
+        """A saved ``email1`` setting follows the library system's new address: notices read
+        the settings first, and must not keep mailing the address just replaced."""
+        owner = self._owner(card)
+        settings = await self._store.settings.get(owner)
+        if settings.email1 is not None and settings.email1 != email:
+            await self._store.settings.save(owner, replace(settings, email1=email))
 
     # --- for the address settings (``services.settings_change``) ------------------------------
 
