@@ -202,14 +202,15 @@ class SettingsAddressChange:
     ) -> PatronSettings:
         """The settings to save at once, checked; every problem reported at once (400 naming
         the first address field at fault)."""
+        found = [text for _, text in problems]
         try:
             wanted = await self._settings.check(ctx, pickup, **immediate)
         except BadRequest as other:
             if not problems:
                 raise
-            problems.append((problems[0][0], other.detail))
+            found.append(other.detail)
         if problems:
-            raise InvalidField(problems[0][0], "; ".join(p for _, p in problems))
+            raise InvalidField(problems[0][0], "; ".join(found))
         return wanted
 
     @staticmethod
