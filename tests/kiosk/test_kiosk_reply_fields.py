@@ -87,10 +87,10 @@ async def test_home_library_in_screen_message() -> None:
     async with running("koha", Clock(), extra=tenant_toml(reply)) as setup:
         answer = await _ask(setup, patron_information())
         assert answer.screen_messages == ["中央図書館"]
-    reply = 'home_library_in_screen_message = true\nhome_library_template = "登録館: {home_library}"'
+    reply = 'home_library_in_screen_message = true\nhome_library_template = "館: {home_library}"'
     async with running("koha", Clock(), extra=tenant_toml(reply)) as setup:
         answer = await _ask(setup, patron_status())
-        assert answer.screen_messages == ["登録館: CEN"]
+        assert answer.screen_messages == ["館: CEN"]
     async with running("sip2", Clock(), extra=tenant_toml(reply)) as setup:
         answer = await _ask(setup, patron_status())
         assert answer.screen_messages == []
@@ -126,8 +126,11 @@ async def test_due_date_format_and_loan_lines() -> None:
     and a renewal name the title and that due date."""
     reply = """
 due_date_format = "%Y-%m-%d"
-screen_messages = { checkout = ["{title} の返却期限は {due_date} です"], renew = ["延長: {due_date}"] }
-print_lines = { checkout = ["{barcode} {title}", "返却期限 {due_date}"] }
+[tenants.kiosk_sip2.reply.screen_messages]
+checkout = ["{title} の返却期限は {due_date} です"]
+renew = ["延長: {due_date}"]
+[tenants.kiosk_sip2.reply.print_lines]
+checkout = ["{barcode} {title}", "返却期限 {due_date}"]
 """
     async with running("sip2", Clock(), extra=tenant_toml(reply)) as setup:
         out = await _ask(setup, checkout(FREE), idempotent=False)
@@ -135,9 +138,7 @@ print_lines = { checkout = ["{barcode} {title}", "返却期限 {due_date}"] }
         assert out.get("AH") == "2026-01-24"
         assert out.screen_messages == ["ぐりとぐら の返却期限は 2026-01-24 です"]
         assert out.print_lines == [f"{FREE} ぐりとぐら", "返却期限 2026-01-24"]
-        again = await _ask(
-            setup, renew(LENT, OTHER_CARD, OTHER_PASSWORD), idempotent=False
-        )
+        again = await _ask(setup, renew(LENT, OTHER_CARD, OTHER_PASSWORD), idempotent=False)
         assert isinstance(again, RenewResponse) and again.ok
         due = again.get("AH")
         assert due is not None and len(due) == 10 and due[4] == "-"

@@ -284,6 +284,8 @@ def checkin_answer(
     alert_type: str | None = None
     if rule is not None and rule.alert_type is not None:
         alert_type = rule.alert_type
+    elif refusal == "hold_blocks_checkin":
+        alert_type = "99"  # Koha: holds_block_checkin sets alert type 99 whatever else
     elif shaping.alert_types or shaping.cv_triggers_alert:
         alert_type = "99" if not ok else _ALERT_TYPES.get(outcome)
     if shaping.cv_triggers_alert:
