@@ -23,8 +23,10 @@ from ils_gateway.domain.errors import FeatureDisabled
 from ils_gateway.domain.labels import Language
 from ils_gateway.domain.models import Item, Loan
 from ils_gateway.domain.vocab import LoanState
+from ils_gateway.kiosk.circulation_status import circulation_status
 from ils_gateway.kiosk.services import KioskServices
 from ils_gateway.services.context import Caller
+from ils_gateway.sip2.fields import CirculationStatus
 from ils_gateway.tenants.terminal_policy import PolicyRefusal, TerminalPolicy
 
 __all__ = ["CheckoutDecision", "PolicyRefused", "check_checkout", "policy_text"]
@@ -55,6 +57,9 @@ _TEXTS: dict[PolicyRefusal, tuple[str, str]] = {
     # As the face's other requests it cannot do (kiosk.face "not_here").
     "payment_not_taken": ("この機械ではご利用いただけません", "Not available on this machine"),
 }
+
+
+_LOST = frozenset({CirculationStatus.LOST, CirculationStatus.MISSING})
 
 
 class PolicyRefused(Exception):
@@ -119,7 +124,7 @@ async def check_checkout(
         )
         if policy.overdue_block_at is not None and overdue >= policy.overdue_block_at:
             raise PolicyRefused("too_many_overdue")
-        lost = sum(1 for loan in loans or () if loan.state is LoanState.LOST)
+        lost = sum(1 for loan in loans or () if _lost(loan))
         if policy.lost_block_at is not None and lost >= policy.lost_block_at:
             raise PolicyRefused("too_many_lost")
         if policy.block_borrowed_before and item is not None and _borrowed(item, loans or ()):
@@ -137,6 +142,13 @@ async def _current_loans(services: KioskServices, caller: Caller) -> list[Loan] 
         return await services.loans.list_loans(caller)
     except FeatureDisabled:
         return None
+
+
+def _lost(loan: Loan) -> bool:
+    """A loan of a copy the library calls lost (the loan's state, or the copy's status where
+    the loan list dates the loan overdue all the same)."""
+    status = circulation_status(loan.item.circulation_status)
+    return loan.state is LoanState.LOST or status in _LOST
 
 
 def _title_key(item: Item) -> tuple[str, str, str] | None:
