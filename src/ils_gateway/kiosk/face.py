@@ -195,6 +195,7 @@ class KioskFace(ACSFace):
         self._library_names = {
             library.code: library.name for library in services.tenant.config.pickup_libraries
         }
+        self._tenant_shaper = ReplyShaper(self._tenant_rules.reply, self._library_names)
 
     def rules_for(self, session: SIP2Session) -> TerminalRules:
         """The reply shaping and policy ``session``'s machine is answered by: the tenant's (a
@@ -204,7 +205,11 @@ class KioskFace(ACSFace):
     async def handle(self, message: Message, session: SIP2Session) -> Message:
         """Answer one request under the connection's rules, shaped by them last."""
         rules_ = self.rules_for(session)
-        shaper = ReplyShaper(rules_.reply, self._library_names)
+        shaper = (
+            self._tenant_shaper
+            if rules_.reply is self._tenant_rules.reply
+            else ReplyShaper(rules_.reply, self._library_names)
+        )
         token = _RULES.set((rules_, shaper))
         try:
             answer = await super().handle(message, session)
@@ -220,9 +225,7 @@ class KioskFace(ACSFace):
     @property
     def _shaper(self) -> ReplyShaper:
         current = _RULES.get()
-        if current is not None:
-            return current[1]
-        return ReplyShaper(self._tenant_rules.reply, self._library_names)
+        return current[1] if current is not None else self._tenant_shaper
 
     def handlers(self) -> Mapping[str, RequestHandler]:
         """This face's requests (93, 99 and 35 are ``ACSFace``'s)."""
