@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import structlog
 from kiosk_support import (
     CARD,
     FREE,
@@ -123,7 +124,18 @@ async def test_inhouse_material_types() -> None:
     says so; other kinds lend as usual."""
     body = 'inhouse_material_types = ["dvd"]'
     async with running("sip2", Clock(), data=terminal_data(), extra=_policy(body)) as setup:
-        answer = await _checkout(setup, DVD)
+        with structlog.testing.capture_logs() as logs:
+            answer = await _checkout(setup, DVD)
+        record = [e for e in logs if e["event"] == "kiosk.inhouse_use"]
+        assert record == [
+            {
+                "event": "kiosk.inhouse_use",
+                "log_level": "info",
+                "tenant": "testlib",
+                "material_type": "dvd",
+                "category": "adult",
+            }
+        ]
         assert answer.ok and answer.desensitize is False
         assert answer.get("AH") == "" and answer.title_identifier == "となりのトトロ"
         assert answer.screen_messages == ["館内でご利用ください"]

@@ -518,9 +518,9 @@ class KioskFace(ACSFace):
         try:
             _refuse_cancel(msg.cancel, self._text("not_here"))
             self._services.circulation.require_lending(Channel.KIOSK)
-            before = await self._services.catalog.item(barcode) if reads else None
+            before = await self._read_item(barcode) if reads else None
             item = await self._services.circulation.checkin(barcode, Channel.KIOSK)
-            after = await self._read_after(barcode) if reads else item
+            after = await self._read_item(barcode) if reads else item
         except (_Screen, GatewayError) as exc:
             log.info("kiosk.checkin_refused", tenant=self.tenant_id, error=_kind(exc))
             return self.refused_checkin(msg, self._screen_text(exc))
@@ -546,8 +546,9 @@ class KioskFace(ACSFace):
             prints=shaper.print_lines("checkin", shown),
         )
 
-    async def _read_after(self, barcode: str) -> Item | None:
-        """The copy as it is after its check-in (None if it cannot be read: a plain return)."""
+    async def _read_item(self, barcode: str) -> Item | None:
+        """The copy as it is now, for the check-in rules; None where it cannot be read (then
+        the check-in itself decides, and its answer is a plain return)."""
         try:
             return await self._services.catalog.item(barcode)
         except GatewayError:
