@@ -237,3 +237,17 @@ def test_card_number_is_not_offered_to_templates() -> None:
 
     assert not {"card", "card_number", "password", "birth_date"} & LOAN_NAMES
     assert CARD  # the card a machine sends is not echoed in the library's words
+
+
+async def test_item_fields_over_koha() -> None:
+    """The same item fields over Koha's REST API, which names the call number too."""
+    reply = """
+custom_item_fields = [{ field = "ZY", template = "{call_number}|{location}" }]
+screen_messages = { item_information = ["{title} ({status})"] }
+"""
+    async with running("koha", Clock(), extra=tenant_toml(reply)) as setup:
+        info = await _ask(setup, item_information(FREE))
+        assert isinstance(info, ItemInformationResponse)
+        # A rendered value loses the SIP2 delimiter.
+        assert info.get("ZY") == "E/ナCEN"
+        assert info.screen_messages == ["ぐりとぐら (available)"]
