@@ -177,10 +177,10 @@ hold_sort_bin = "HOLDS"
     reply = """
 [tenants.kiosk_sip2.reply]
 screen_messages = { checkin = ["{title} を返却しました"] }
-print_lines = { checkin = ["{barcode} -> {sort_bin}"] }
+print_lines = { checkin = ["{barcode} -> {sort_bin} ({outcome})"] }
 """
     async with running("sip2", Clock(), extra=reply + _toml(body)) as setup:
         setup.sim.place_hold(CARD, "CEN", biblio_id=4)
         answer = await _checkin(setup, LENT, "CEN")
         assert answer.screen_messages[-1] == "吾輩は猫である を返却しました"
-        assert answer.print_lines == [f"{LENT} -> HOLDS"]
+        assert answer.print_lines == [f"{LENT} -> HOLDS (hold_shelf)"]

@@ -16,7 +16,11 @@ FOLIO) through the same services and rules as the patron API, on the ``kiosk`` c
   - cancel, * change pickup; a hold is named by its id or by the barcode it was placed with,
   even when the ILS lists it under its title), 35 end session;
 - every refusal is ok=0 (or N) with a patron-readable screen message (AF): the tenant's label
-  for the refusal or block reason, in Japanese unless configured otherwise.
+  for the refusal or block reason, in Japanese unless configured otherwise;
+- each connection is answered by its ``TerminalRules`` (``rules_for``: the tenant's
+  ``[tenants.kiosk_sip2.reply]`` and ``.policy``, or a terminal profile's): the terminal's
+  policy is checked before a checkout (``kiosk.terminal_policy``), and answers are worded and
+  shaped by its reply shaping (``kiosk.reply_shaping``; docs/kiosk-reply-policy.md).
 
 93, 99 → 98, 35 and the shape of each refusal are ``sip2.acs.ACSFace``'s, shared with the
 simulator's ACS; 96/97 and repeated requests are the server face's (``sip2.server``); so is
@@ -538,7 +542,12 @@ class KioskFace(ACSFace):
             screen_messages=[self._text(decided.refusal)] if decided.refusal else [],
             **self.echo(msg, item=True),
         )
-        shown = {**values, "sort_bin": decided.sort_bin or "", "alert_type": ""}
+        shown = {
+            **values,
+            "sort_bin": decided.sort_bin or "",
+            "alert_type": decided.alert_type or "",
+            "outcome": decided.outcome,
+        }
         return amend(
             answer,
             extra=[*decided.extra_fields(shaping), *shaper.item_fields(item)],

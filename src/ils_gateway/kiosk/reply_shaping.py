@@ -250,6 +250,7 @@ class CheckinAnswer:
     sort_bin: str | None
     destination: str | None
     screen_lines: tuple[str, ...]
+    outcome: CheckinOutcome = "returned"
     #: the face's own message key for what went wrong (not on loan, hold blocks) or None
     refusal: str | None = None
 
@@ -318,5 +319,6 @@ def checkin_answer(
         sort_bin=sort_bin,
         destination=destination,
         screen_lines=lines,
+        outcome=outcome,
         refusal=refusal,
     )
