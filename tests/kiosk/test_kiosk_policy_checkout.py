@@ -208,3 +208,31 @@ def test_a_profiles_rules_replace_the_tenants_whole() -> None:
     assert rules.policy.overdue_block_at == 1
     rules = resolve_rules(tenant, _Profile(policy=TerminalPolicy()))
     assert rules.reply.hide_fields == {"BE"} and rules.policy.overdue_block_at is None
+
+
+def _asked_of_the_acs(setup, logs: list[dict]) -> list[str]:
+    """The request codes the gateway sent its library system: its SIP2 client's frames out
+    (the machine's frames go to the face's port)."""
+    face = f":{setup.port}"
+    return [
+        e["code"]
+        for e in logs
+        if e["event"] == "sip2.frame"
+        and e.get("direction") == "out"
+        and "acs" in e
+        and not e["acs"].endswith(face)
+    ]
+
+
+async def test_no_rules_no_extra_requests() -> None:
+    """Without policy rules a checkout asks the library system for the patron and the loan
+    only; a rule on the copy's kind reads the copy (17) first, a threshold the loans."""
+    async with running("sip2", Clock(), data=terminal_data()) as setup:
+        with structlog.testing.capture_logs() as logs:
+            assert (await _checkout(setup, FREE)).ok
+        assert _asked_of_the_acs(setup, logs) == ["63", "11"]
+    body = 'blocked_material_types = ["dvd"]'
+    async with running("sip2", Clock(), data=terminal_data(), extra=_policy(body)) as setup:
+        with structlog.testing.capture_logs() as logs:
+            assert (await _checkout(setup, FREE)).ok
+        assert _asked_of_the_acs(setup, logs) == ["63", "17", "11"]

@@ -6,6 +6,7 @@ cv_triggers_alert, cv_send_00_on_success, ct_always_send), lost copies reported 
 
 from __future__ import annotations
 
+import structlog
 from kiosk_support import CARD, FREE, LENT, Clock, running
 from terminal_support import DVD, NIS_BOOK, OVERDUE, checkin, item_information, terminal_data
 
@@ -184,3 +185,27 @@ print_lines = { checkin = ["{barcode} -> {sort_bin} ({outcome})"] }
         answer = await _checkin(setup, LENT, "CEN")
         assert answer.screen_messages[-1] == "吾輩は猫である を返却しました"
         assert answer.print_lines == [f"{LENT} -> HOLDS (hold_shelf)"]
+
+
+async def test_the_copy_is_read_only_where_rules_need_it() -> None:
+    """Default check-in: one 09 to the library system. With check-in rules: the copy is read
+    (17) before and after."""
+
+    def asked(setup, logs) -> list[str]:
+        face = f":{setup.port}"
+        return [
+            e["code"]
+            for e in logs
+            if e["event"] == "sip2.frame"
+            and e.get("direction") == "out"
+            and not e.get("acs", face).endswith(face)
+        ]
+
+    async with running("sip2", Clock()) as setup:
+        with structlog.testing.capture_logs() as logs:
+            await _checkin(setup, LENT)
+        assert asked(setup, logs) == ["09"]
+    async with running("sip2", Clock(), extra=_toml("checked_in_ok = false")) as setup:
+        with structlog.testing.capture_logs() as logs:
+            await _checkin(setup, LENT)
+        assert asked(setup, logs) == ["17", "09", "17"]
