@@ -154,12 +154,9 @@ async def test_ct_always_send() -> None:
 async def test_lost_copy_reported_missing_and_alerted() -> None:
     """lost_as_missing (Koha lost_status_for_missing): 18 says missing (13) for a copy the
     library system calls lost; its return is alerted, CV 99 where alert types are sent."""
-    body = """
-lost_as_missing = true
-alert_types = true
-"""
+    extra = "\n[tenants.kiosk_sip2.reply]\nlost_as_missing = true\n" + _toml("alert_types = true")
     data = terminal_data(lost=True)
-    async with running("sip2", Clock(), extra=_toml(body), data=data) as setup:
+    async with running("sip2", Clock(), extra=extra, data=data) as setup:
         info = await setup.machine.request(item_information(OVERDUE), idempotent=True)
         assert isinstance(info, ItemInformationResponse)
         assert info.circulation_status is CirculationStatus.MISSING

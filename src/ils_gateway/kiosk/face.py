@@ -572,7 +572,7 @@ class KioskFace(ACSFace):
         except GatewayError as exc:
             return self.item_not_found(item_id, self._screen_text(exc))
         status = _circulation(item.circulation_status)
-        if status is CirculationStatus.LOST and self._rules.reply.checkin.lost_as_missing:
+        if status is CirculationStatus.LOST and self._rules.reply.lost_as_missing:
             status = CirculationStatus.MISSING  # Koha lost_status_for_missing
         shaper = self._shaper
         values = shaper.item_values(item)

@@ -119,7 +119,7 @@ class ReplyShaper:
 
     def item_values(self, item: Item) -> dict[str, str]:
         """The item's template values (lost reported as missing where the library says)."""
-        return item_values(item, lost_as_missing=self.reply.checkin.lost_as_missing)
+        return item_values(item, lost_as_missing=self.reply.lost_as_missing)
 
     def patron_name(self, patron: Patron) -> str:
         """AE: the template's, else the name as the library system gives it."""

@@ -190,12 +190,6 @@ class CheckinShaping(_Config):
         description="a copy a hold waits for is answered ok=0, alert, CV 99 and the library's "
         "screen message, so the patron hands it to staff (Koha holds_block_checkin)",
     )
-    lost_as_missing: bool = Field(
-        False,
-        description="a copy the library system calls lost is reported missing (18 "
-        "circulation status 13, check-in outcome 'lost' → 'missing' words), as Koha's "
-        "lost_status_for_missing",
-    )
     alert_types: bool = Field(
         False,
         description="send CV: 01 copy waits on the hold shelf here, 04 it travels, 99 refused; "
@@ -269,6 +263,12 @@ class ReplyShaping(_Config):
         max_length=4,
         description="control characters in any field are replaced by this (Koha "
         "convert_nonprinting_characters); None: sent as they are",
+    )
+    lost_as_missing: bool = Field(
+        False,
+        description="a copy the library system calls lost is reported missing (18 "
+        "circulation status 13; the status template name says 'missing'), as Koha's "
+        "lost_status_for_missing",
     )
     checkin: CheckinShaping = CheckinShaping()
 
