@@ -120,7 +120,8 @@ from ils_gateway.sip2.messages import (
     RenewResponse,
 )
 from ils_gateway.sip2.server import SIP2Server, SIP2Session
-from ils_gateway.tenants.terminal_reply import CheckinShaping
+from ils_gateway.tenants.terminal_policy import PolicyRefusal
+from ils_gateway.tenants.terminal_reply import CheckinShaping, ReplyEvent
 
 __all__ = ["KIOSK_SERVERS_KEY", "KioskFace", "kiosk_context", "open_kiosk_faces"]
 
@@ -417,12 +418,12 @@ class KioskFace(ACSFace):
         added AF/AG lines."""
         shaper: ReplyShaper = self._shaper
         values = shaper.patron_values(patron)
-        screen = shaper.home_library_lines(patron) + shaper.screen_lines("patron", values)
+        screen = shaper.home_library_lines(patron) + shaper.screen_lines(ReplyEvent.PATRON, values)
         return amend(
             answer,
             extra=shaper.patron_fields(patron),
             screen=screen,
-            prints=shaper.print_lines("patron", values),
+            prints=shaper.print_lines(ReplyEvent.PATRON, values),
         )
 
     async def _optional(self, listing: Awaitable[list[Any]]) -> list[Any]:
@@ -456,7 +457,7 @@ class KioskFace(ACSFace):
                 title=loan.item.title,
                 due_date=self._shaper.due_date(loan.due_date, end_of_day(loan.due_date)),
             ),
-            "checkout",
+            ReplyEvent.CHECKOUT,
             patron,
             loan.item,
             loan.due_date,
@@ -481,20 +482,22 @@ class KioskFace(ACSFace):
             desensitize=False,
             title_identifier=item.title,
             due_date="",
-            screen_messages=[policy_text(self._rules.policy, "inhouse_use", self._lang)],
+            screen_messages=[
+                policy_text(self._rules.policy, PolicyRefusal.INHOUSE_USE, self._lang)
+            ],
             **self.echo(msg, patron=True, item=True),
         )
         return amend(
             answer,
             extra=shaper.item_fields(item),
-            screen=shaper.screen_lines("inhouse_use", values),
-            prints=shaper.print_lines("inhouse_use", values),
+            screen=shaper.screen_lines(ReplyEvent.INHOUSE_USE, values),
+            prints=shaper.print_lines(ReplyEvent.INHOUSE_USE, values),
         )
 
     def _loan_words(
         self,
         answer: _LoanReply,
-        event: Literal["checkout", "renew"],
+        event: ReplyEvent,
         patron: Patron,
         item: Item,
         due: date | None,
@@ -551,8 +554,8 @@ class KioskFace(ACSFace):
         return amend(
             answer,
             extra=[*decided.extra_fields(shaping), *shaper.item_fields(item)],
-            screen=[*decided.screen_lines, *shaper.screen_lines("checkin", shown)],
-            prints=shaper.print_lines("checkin", shown),
+            screen=[*decided.screen_lines, *shaper.screen_lines(ReplyEvent.CHECKIN, shown)],
+            prints=shaper.print_lines(ReplyEvent.CHECKIN, shown),
         )
 
     async def _read_item(self, barcode: str) -> Item | None:
@@ -587,8 +590,8 @@ class KioskFace(ACSFace):
         return amend(
             answer,
             extra=shaper.item_fields(item),
-            screen=shaper.screen_lines("item_information", values),
-            prints=shaper.print_lines("item_information", values),
+            screen=shaper.screen_lines(ReplyEvent.ITEM_INFORMATION, values),
+            prints=shaper.print_lines(ReplyEvent.ITEM_INFORMATION, values),
         )
 
     async def _renew(self, msg: RenewRequest, session: SIP2Session) -> RenewResponse:
@@ -608,7 +611,7 @@ class KioskFace(ACSFace):
             renewal_ok=True,
         )
         item = loan.item if loan is not None else Item(id=item_id, title="")
-        return self._loan_words(answer, "renew", patron, item, result.new_due_date)
+        return self._loan_words(answer, ReplyEvent.RENEW, patron, item, result.new_due_date)
 
     async def _renew_all(self, msg: RenewAllRequest, session: SIP2Session) -> RenewAllResponse:
         card = msg.patron_identifier or ""
@@ -698,7 +701,7 @@ class KioskFace(ACSFace):
         """37: no library system takes a payment through the gateway (no backend offers one),
         so 38 with payment accepted N and the library's words; BX says fee paid N."""
         return self.refused_fee_paid(
-            msg, policy_text(self._rules.policy, "payment_not_taken", self._lang)
+            msg, policy_text(self._rules.policy, PolicyRefusal.PAYMENT_NOT_TAKEN, self._lang)
         )
 
     # --- helpers ---------------------------------------------------------------------------

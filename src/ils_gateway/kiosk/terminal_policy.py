@@ -33,29 +33,32 @@ __all__ = ["CheckoutDecision", "PolicyRefused", "check_checkout", "policy_text"]
 
 # Each policy answer's screen message where the library gives none: (Japanese, English).
 _TEXTS: dict[PolicyRefusal, tuple[str, str]] = {
-    "blocked_material_type": (
+    PolicyRefusal.BLOCKED_MATERIAL_TYPE: (
         "この資料はこの機械では貸出できません。カウンターへお持ちください",
         "This item cannot be borrowed at this machine; please ask at the counter",
     ),
-    "blocked_patron_category": (
+    PolicyRefusal.BLOCKED_PATRON_CATEGORY: (
         "この機械ではお貸しできません。カウンターへお越しください",
         "Please borrow at the counter",
     ),
-    "too_many_overdue": (
+    PolicyRefusal.TOO_MANY_OVERDUE: (
         "延滞中の資料があるため貸出できません",
         "You have overdue items; please return them first",
     ),
-    "too_many_lost": (
+    PolicyRefusal.TOO_MANY_LOST: (
         "紛失中の資料があるため貸出できません。カウンターへお越しください",
         "You have lost items on your card; please ask at the counter",
     ),
-    "borrowed_before": (
+    PolicyRefusal.BORROWED_BEFORE: (
         "同じ資料をすでに借りています",
         "You already have this title on loan",
     ),
-    "inhouse_use": ("館内でご利用ください", "For use in the library only"),
+    PolicyRefusal.INHOUSE_USE: ("館内でご利用ください", "For use in the library only"),
     # As the face's other requests it cannot do (kiosk.face "not_here").
-    "payment_not_taken": ("この機械ではご利用いただけません", "Not available on this machine"),
+    PolicyRefusal.PAYMENT_NOT_TAKEN: (
+        "この機械ではご利用いただけません",
+        "Not available on this machine",
+    ),
 }
 
 
@@ -113,22 +116,22 @@ async def check_checkout(
     patron = caller.patron
     category = patron.category or ""
     if category in policy.blocked_patron_categories:
-        raise PolicyRefused("blocked_patron_category")
+        raise PolicyRefused(PolicyRefusal.BLOCKED_PATRON_CATEGORY)
     item = await services.catalog.item(item_id) if _needs_item(policy) else None
     if item is not None and item.material_type in policy.blocked_material_types:
-        raise PolicyRefused("blocked_material_type")
+        raise PolicyRefused(PolicyRefusal.BLOCKED_MATERIAL_TYPE)
     if _needs_loans(policy):
         loans = await _current_loans(services, caller)
         overdue = (
             sum(1 for loan in loans if loan.overdue) if loans is not None else patron.overdue_count
         )
         if policy.overdue_block_at is not None and overdue >= policy.overdue_block_at:
-            raise PolicyRefused("too_many_overdue")
+            raise PolicyRefused(PolicyRefusal.TOO_MANY_OVERDUE)
         lost = sum(1 for loan in loans or () if _lost(loan))
         if policy.lost_block_at is not None and lost >= policy.lost_block_at:
-            raise PolicyRefused("too_many_lost")
+            raise PolicyRefused(PolicyRefusal.TOO_MANY_LOST)
         if policy.block_borrowed_before and item is not None and _borrowed(item, loans or ()):
-            raise PolicyRefused("borrowed_before")
+            raise PolicyRefused(PolicyRefusal.BORROWED_BEFORE)
     inhouse = category in policy.inhouse_patron_categories or (
         item is not None and item.material_type in policy.inhouse_material_types
     )

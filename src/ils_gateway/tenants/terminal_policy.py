@@ -9,7 +9,7 @@ Koha option it mirrors. The library system's refusals still apply: these only ad
 
 from __future__ import annotations
 
-from typing import Literal
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -17,16 +17,17 @@ from ils_gateway.domain.vocab import MaterialType
 
 __all__ = ["PolicyRefusal", "TerminalPolicy"]
 
-PolicyRefusal = Literal[
-    "blocked_material_type",
-    "blocked_patron_category",
-    "too_many_overdue",
-    "too_many_lost",
-    "borrowed_before",
-    "inhouse_use",
-    "payment_not_taken",
-]
-"""A policy answer with a screen message of its own (``TerminalPolicy.messages``)."""
+
+class PolicyRefusal(StrEnum):
+    """A policy answer with a screen message of its own (``TerminalPolicy.messages``)."""
+
+    BLOCKED_MATERIAL_TYPE = "blocked_material_type"
+    BLOCKED_PATRON_CATEGORY = "blocked_patron_category"
+    TOO_MANY_OVERDUE = "too_many_overdue"
+    TOO_MANY_LOST = "too_many_lost"
+    BORROWED_BEFORE = "borrowed_before"
+    INHOUSE_USE = "inhouse_use"
+    PAYMENT_NOT_TAKEN = "payment_not_taken"
 
 
 class _Config(BaseModel):

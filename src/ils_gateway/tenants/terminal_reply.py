@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from enum import StrEnum
 from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -72,14 +73,25 @@ LOAN_NAMES = PATRON_NAMES | ITEM_NAMES | {"due_date"}
 CHECKIN_NAMES = ITEM_NAMES | {"sort_bin", "alert_type", "outcome"}
 """A check-in's: the item, where it goes and why."""
 
-ReplyEvent = Literal["patron", "checkout", "renew", "checkin", "item_information", "inhouse_use"]
-_EVENT_NAMES: dict[str, frozenset[str]] = {
-    "patron": PATRON_NAMES,
-    "checkout": LOAN_NAMES,
-    "renew": LOAN_NAMES,
-    "checkin": CHECKIN_NAMES,
-    "item_information": ITEM_NAMES,
-    "inhouse_use": PATRON_NAMES | ITEM_NAMES,
+
+class ReplyEvent(StrEnum):
+    """The kinds of answer the library's AF and AG lines are written for."""
+
+    PATRON = "patron"  # 24/64 of a known patron
+    CHECKOUT = "checkout"
+    RENEW = "renew"
+    CHECKIN = "checkin"
+    ITEM_INFORMATION = "item_information"
+    INHOUSE_USE = "inhouse_use"
+
+
+_EVENT_NAMES: dict[ReplyEvent, frozenset[str]] = {
+    ReplyEvent.PATRON: PATRON_NAMES,
+    ReplyEvent.CHECKOUT: LOAN_NAMES,
+    ReplyEvent.RENEW: LOAN_NAMES,
+    ReplyEvent.CHECKIN: CHECKIN_NAMES,
+    ReplyEvent.ITEM_INFORMATION: ITEM_NAMES,
+    ReplyEvent.INHOUSE_USE: PATRON_NAMES | ITEM_NAMES,
 }
 
 CheckinOutcome = Literal["returned", "not_on_loan", "hold_shelf", "in_transit", "lost"]
