@@ -19,7 +19,6 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ils_gateway.domain.errors import FeatureDisabled
 from ils_gateway.domain.labels import Language
 from ils_gateway.domain.models import Item, Loan
 from ils_gateway.domain.vocab import LoanState
@@ -121,30 +120,20 @@ async def check_checkout(
     if item is not None and item.material_type in policy.blocked_material_types:
         raise PolicyRefused(PolicyRefusal.BLOCKED_MATERIAL_TYPE)
     if _needs_loans(policy):
-        loans = await _current_loans(services, caller)
-        overdue = (
-            sum(1 for loan in loans if loan.overdue) if loans is not None else patron.overdue_count
-        )
+        # The loan list is the "loans" feature, as the checkout itself: on where lending is.
+        loans = await services.loans.list_loans(caller)
+        overdue = sum(1 for loan in loans if loan.overdue)
         if policy.overdue_block_at is not None and overdue >= policy.overdue_block_at:
             raise PolicyRefused(PolicyRefusal.TOO_MANY_OVERDUE)
-        lost = sum(1 for loan in loans or () if _lost(loan))
+        lost = sum(1 for loan in loans if _lost(loan))
         if policy.lost_block_at is not None and lost >= policy.lost_block_at:
             raise PolicyRefused(PolicyRefusal.TOO_MANY_LOST)
-        if policy.block_borrowed_before and item is not None and _borrowed(item, loans or ()):
+        if policy.block_borrowed_before and item is not None and _borrowed(item, loans):
             raise PolicyRefused(PolicyRefusal.BORROWED_BEFORE)
     inhouse = category in policy.inhouse_patron_categories or (
         item is not None and item.material_type in policy.inhouse_material_types
     )
     return CheckoutDecision(inhouse=inhouse, item=item)
-
-
-async def _current_loans(services: KioskServices, caller: Caller) -> list[Loan] | None:
-    """The patron's loans; None where the tenant switched the loan list off on kiosks (then
-    the patron record's overdue count is all there is)."""
-    try:
-        return await services.loans.list_loans(caller)
-    except FeatureDisabled:
-        return None
 
 
 def _lost(loan: Loan) -> bool:
