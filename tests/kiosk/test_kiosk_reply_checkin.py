@@ -6,10 +6,13 @@ cv_triggers_alert, cv_send_00_on_success, ct_always_send), lost copies reported 
 
 from __future__ import annotations
 
+import pysip2
 import structlog
 from kiosk_support import CARD, FREE, LENT, Clock, running
+from pysip2 import decode_message
 from terminal_support import DVD, NIS_BOOK, OVERDUE, checkin, item_information, terminal_data
 
+from ils_gateway.sip2.codec import CodecSettings, encode
 from ils_gateway.sip2.fields import CirculationStatus
 from ils_gateway.sip2.messages import CheckinResponse, ItemInformationResponse
 
@@ -206,3 +209,27 @@ async def test_the_copy_is_read_only_where_rules_need_it() -> None:
         with structlog.testing.capture_logs() as logs:
             await _checkin(setup, LENT)
         assert asked(setup, logs) == ["17", "09", "17"]
+
+
+async def test_shaped_answers_decode_with_pysip2() -> None:
+    """A third-party decoder (pysip2, strict) reads the shaped 10 — CL, CV, CT, a custom
+    field, AF/AG — as a check-in response with the same sort bin and lines."""
+    body = """
+alert_types = true
+ct_always_send = true
+hold_sort_bin = "HOLDS"
+"""
+    reply = """
+[tenants.kiosk_sip2.reply]
+custom_item_fields = [{ field = "ZY", template = "{title}" }]
+print_lines = { checkin = ["{barcode} -> {sort_bin}"] }
+"""
+    async with running("sip2", Clock(), extra=reply + _toml(body)) as setup:
+        setup.sim.place_hold(CARD, "CEN", biblio_id=4)
+        answer = await _checkin(setup, LENT, "CEN")
+    frame = encode(answer, CodecSettings(encoding="utf-8"))
+    decoded = decode_message(frame, encoding="utf-8").message
+    assert isinstance(decoded, pysip2.SIPResponse)
+    assert type(decoded).__name__ == "CheckinResponse"
+    assert decoded.sort_bin == "HOLDS" and decoded.alert == "Y"
+    assert decoded.print_line == (f"{LENT} -> HOLDS",)

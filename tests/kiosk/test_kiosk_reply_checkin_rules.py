@@ -78,7 +78,7 @@ def test_rule_alert_type_wins_and_first_rule_wins() -> None:
                 outcomes=frozenset({"hold_shelf"}),
                 material_types=frozenset({MaterialType.DVD}),
                 sort_bin="D",
-            ),  # noqa: E501
+            ),
             SortRule(outcomes=frozenset({"hold_shelf"}), alert_type="02"),
             SortRule(sort_bin="ANY"),
         ),
