@@ -9,4 +9,8 @@
   ``open_kiosk_faces(gateway)`` starts one server per tenant that enables it over the runtime's
   ``Gateway``; ``kiosk_context`` is the aiohttp cleanup context (it reads the ``Gateway`` from
   ``runtime.keys``).
+- ``kiosk.terminal_rules``: ``TerminalRules`` (reply shaping and policy) one connection is
+  answered by, ``resolve_rules(config, override)`` (a terminal profile's own over the
+  tenant's); ``kiosk.reply_shaping`` words and shapes the answers by them,
+  ``kiosk.terminal_policy`` checks a checkout against them (docs/kiosk-reply-policy.md).
 """

@@ -16,7 +16,11 @@ FOLIO) through the same services and rules as the patron API, on the ``kiosk`` c
   - cancel, * change pickup; a hold is named by its id or by the barcode it was placed with,
   even when the ILS lists it under its title), 35 end session;
 - every refusal is ok=0 (or N) with a patron-readable screen message (AF): the tenant's label
-  for the refusal or block reason, in Japanese unless configured otherwise.
+  for the refusal or block reason, in Japanese unless configured otherwise;
+- each connection is answered by its ``TerminalRules`` (``rules_for``: the tenant's
+  ``[tenants.kiosk_sip2.reply]`` and ``.policy``, or a terminal profile's): the terminal's
+  policy is checked before a checkout (``kiosk.terminal_policy``), and answers are worded and
+  shaped by its reply shaping (``kiosk.reply_shaping``; docs/kiosk-reply-policy.md).
 
 93, 99 → 98, 35 and the shape of each refusal are ``sip2.acs.ACSFace``'s, shared with the
 simulator's ACS; 96/97 and repeated requests are the server face's (``sip2.server``); so is
@@ -30,7 +34,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from contextvars import ContextVar
-from typing import Any, Literal, TypedDict
+from datetime import date
+from typing import Any, Literal, TypedDict, TypeVar
 
 import structlog
 from aiohttp import web
@@ -55,8 +60,17 @@ from ils_gateway.domain.vocab import (
     ItemSource,
     RefusalReason,
 )
+from ils_gateway.kiosk.circulation_status import circulation_status as _circulation
 from ils_gateway.kiosk.config import KioskSip2Config, server_settings
+from ils_gateway.kiosk.reply_shaping import (
+    ReplyShaper,
+    amend,
+    checkin_answer,
+    checkin_outcome,
+)
 from ils_gateway.kiosk.services import KioskServices, kiosk_services
+from ils_gateway.kiosk.terminal_policy import PolicyRefused, check_checkout, policy_text
+from ils_gateway.kiosk.terminal_rules import TerminalRules, resolve_rules
 from ils_gateway.runtime.keys import GATEWAY_KEY, SETTINGS_KEY
 from ils_gateway.runtime.tenant import Gateway
 from ils_gateway.services import rules
@@ -106,10 +120,15 @@ from ils_gateway.sip2.messages import (
     RenewResponse,
 )
 from ils_gateway.sip2.server import SIP2Server, SIP2Session
+from ils_gateway.tenants.terminal_policy import PolicyRefusal
+from ils_gateway.tenants.terminal_reply import CheckinShaping, ReplyEvent
 
 __all__ = ["KIOSK_SERVERS_KEY", "KioskFace", "kiosk_context", "open_kiosk_faces"]
 
 log = structlog.get_logger(__name__)
+
+_PatronReply = TypeVar("_PatronReply", PatronStatusResponse, PatronInformationResponse)
+_LoanReply = TypeVar("_LoanReply", CheckoutResponse, RenewResponse)
 
 # Screen messages for what is not a labelled refusal or block: (Japanese, English).
 _TEXTS: dict[str, tuple[str, str]] = {
@@ -136,17 +155,10 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "Cannot be done now; please ask at the counter",
     ),
     "not_on_loan": ("貸出されていない資料です", "This item was not on loan"),
-}
-
-# Statuses as adapters report them (SIP2 names, Koha and FOLIO words) → the 18's code.
-_CIRCULATION = {
-    "checked_out": CirculationStatus.CHARGED,
-    "awaiting_pickup": CirculationStatus.WAITING_ON_HOLD_SHELF,
-    "on_hold_shelf": CirculationStatus.WAITING_ON_HOLD_SHELF,
-    "aged_to_lost": CirculationStatus.LOST,
-    "declared_lost": CirculationStatus.LOST,
-    "withdrawn": CirculationStatus.OTHER,
-    "not_for_loan": CirculationStatus.OTHER,
+    "hold_blocks_checkin": (
+        "予約のある資料です。カウンターへお持ちください",
+        "This item is on hold for someone; please hand it to staff",
+    ),
 }
 
 # Blocks that make the card unusable deny every privilege; the others set their own bit.
@@ -184,6 +196,41 @@ class KioskFace(ACSFace):
         self._default_lang: Language = (
             config.screen_language or services.tenant.config.language.default
         )
+        self._tenant_rules = resolve_rules(config)
+        self._library_names = {
+            library.code: library.name for library in services.tenant.config.pickup_libraries
+        }
+        self._tenant_shaper = ReplyShaper(self._tenant_rules.reply, self._library_names)
+
+    def rules_for(self, session: SIP2Session) -> TerminalRules:
+        """The reply shaping and policy ``session``'s machine is answered by: the tenant's (a
+        terminal profile's own, once profiles choose per connection: ``resolve_rules``)."""
+        return self._tenant_rules
+
+    async def handle(self, message: Message, session: SIP2Session) -> Message:
+        """Answer one request under the connection's rules, shaped by them last."""
+        rules_ = self.rules_for(session)
+        shaper = (
+            self._tenant_shaper
+            if rules_.reply is self._tenant_rules.reply
+            else ReplyShaper(rules_.reply, self._library_names)
+        )
+        token = _RULES.set((rules_, shaper))
+        try:
+            answer = await super().handle(message, session)
+        finally:
+            _RULES.reset(token)
+        return shaper.finish(answer)
+
+    @property
+    def _rules(self) -> TerminalRules:
+        current = _RULES.get()
+        return current[0] if current is not None else self._tenant_rules
+
+    @property
+    def _shaper(self) -> ReplyShaper:
+        current = _RULES.get()
+        return current[1] if current is not None else self._tenant_shaper
 
     def handlers(self) -> Mapping[str, RequestHandler]:
         """This face's requests (93, 99 and 35 are ``ACSFace``'s)."""
@@ -293,10 +340,10 @@ class KioskFace(ACSFace):
             patron = await self._authenticate(card, msg.patron_password)
         except (_Screen, GatewayError) as exc:
             return self._unknown_patron(PatronStatusResponse, msg, exc)
-        return PatronStatusResponse.build(
+        answer_24 = PatronStatusResponse.build(
             strip=True,
             patron_status=self._status_bits(patron),
-            personal_name=patron.name,
+            personal_name=self._shaper.patron_name(patron),
             valid_patron=True,
             valid_patron_password=True,
             screen_messages=[
@@ -305,6 +352,7 @@ class KioskFace(ACSFace):
             ],
             **answer,
         )
+        return self._patron_words(answer_24, patron)
 
     async def _patron_information(
         self, msg: PatronInformationRequest, session: SIP2Session
@@ -337,7 +385,7 @@ class KioskFace(ACSFace):
         if wanted is not None and wanted in lists:
             entries[wanted] = page(lists[wanted], msg.start_item, msg.end_item, _PAGE_LIMIT)
         limits = self._services.policy.holds
-        return PatronInformationResponse.build(
+        answer_64 = PatronInformationResponse.build(
             strip=True,
             patron_status=self._status_bits(summary, overdue=len(lists["overdue_items"])),
             hold_items_count=len(lists["hold_items"]),
@@ -346,7 +394,7 @@ class KioskFace(ACSFace):
             fine_items_count=0,
             recall_items_count=0,
             unavailable_holds_count=len(lists["unavailable_hold_items"]),
-            personal_name=summary.name,
+            personal_name=self._shaper.patron_name(summary),
             # BZ is four digits (spec); strict SCs refuse "20".
             hold_items_limit=(
                 f"{min(limits.max_total, 9999):04d}" if limits.max_total is not None else None
@@ -362,6 +410,20 @@ class KioskFace(ACSFace):
             ],
             **entries,
             **answer,
+        )
+        return self._patron_words(answer_64, summary)
+
+    def _patron_words(self, answer: _PatronReply, patron: Patron) -> _PatronReply:
+        """A known patron's 24/64 in the library's words: custom fields, home library and the
+        added AF/AG lines."""
+        shaper: ReplyShaper = self._shaper
+        values = shaper.patron_values(patron)
+        screen = shaper.home_library_lines(patron) + shaper.screen_lines(ReplyEvent.PATRON, values)
+        return amend(
+            answer,
+            extra=shaper.patron_fields(patron),
+            screen=screen,
+            prints=shaper.print_lines(ReplyEvent.PATRON, values),
         )
 
     async def _optional(self, listing: Awaitable[list[Any]]) -> list[Any]:
@@ -380,33 +442,129 @@ class KioskFace(ACSFace):
             # Refused before the ILS is asked for the patron.
             self._services.circulation.require_lending(Channel.KIOSK)
             patron = await self._usable_patron(card, msg.patron_password)
-            loan = await self._services.circulation.checkout(Caller(patron, Channel.KIOSK), item_id)
-        except (_Screen, GatewayError) as exc:
+            caller = Caller(patron, Channel.KIOSK)
+            decision = await check_checkout(self._rules.policy, self._services, caller, item_id)
+            if decision.inhouse and decision.item is not None:
+                return self._inhouse_use(msg, patron, decision.item)
+            loan = await self._services.circulation.checkout(caller, item_id)
+        except (_Screen, GatewayError, PolicyRefused) as exc:
             log.info("kiosk.checkout_refused", tenant=self.tenant_id, error=_kind(exc))
             return self.refused_loan(CheckoutResponse, msg, self._screen_text(exc))
-        return self.lent(
-            CheckoutResponse, msg, title=loan.item.title, due_date=end_of_day(loan.due_date)
+        return self._loan_words(
+            self.lent(
+                CheckoutResponse,
+                msg,
+                title=loan.item.title,
+                due_date=self._shaper.due_date(loan.due_date, end_of_day(loan.due_date)),
+            ),
+            ReplyEvent.CHECKOUT,
+            patron,
+            loan.item,
+            loan.due_date,
+        )
+
+    def _inhouse_use(self, msg: CheckoutRequest, patron: Patron, item: Item) -> CheckoutResponse:
+        """A checkout the terminal's policy makes in-house use (Koha inhouse_item_types,
+        inhouse_patron_categories): ok, desensitize N, no due date, no loan made. Logged as
+        the in-house use record (no backend takes one through the gateway)."""
+        log.info(
+            "kiosk.inhouse_use",
+            tenant=self.tenant_id,
+            material_type=item.material_type.value,
+            category=patron.category,
+        )
+        shaper = self._shaper
+        values = {**shaper.patron_values(patron), **shaper.item_values(item)}
+        answer = CheckoutResponse.build(
+            strip=True,
+            ok=True,
+            renewal_ok=False,
+            desensitize=False,
+            title_identifier=item.title,
+            due_date="",
+            screen_messages=[
+                policy_text(self._rules.policy, PolicyRefusal.INHOUSE_USE, self._lang)
+            ],
+            **self.echo(msg, patron=True, item=True),
+        )
+        return amend(
+            answer,
+            extra=shaper.item_fields(item),
+            screen=shaper.screen_lines(ReplyEvent.INHOUSE_USE, values),
+            prints=shaper.print_lines(ReplyEvent.INHOUSE_USE, values),
+        )
+
+    def _loan_words(
+        self,
+        answer: _LoanReply,
+        event: ReplyEvent,
+        patron: Patron,
+        item: Item,
+        due: date | None,
+    ) -> _LoanReply:
+        """A 12/30 made in the library's words: custom item fields, added AF/AG lines."""
+        shaper = self._shaper
+        values = {
+            **shaper.patron_values(patron),
+            **shaper.item_values(item),
+            "due_date": _due_text(shaper, due),
+        }
+        return amend(
+            answer,
+            extra=shaper.item_fields(item),
+            screen=shaper.screen_lines(event, values),
+            prints=shaper.print_lines(event, values),
         )
 
     async def _checkin(self, msg: CheckinRequest, session: SIP2Session) -> CheckinResponse:
+        barcode = msg.item_identifier or ""
+        shaping = self._rules.reply.checkin
+        # The copy is read before and after only where the library's check-in rules need it
+        # (not on loan, lost, caught for a hold): the default answers from the check-in alone.
+        reads = shaping != CheckinShaping()
         try:
             _refuse_cancel(msg.cancel, self._text("not_here"))
-            item = await self._services.circulation.checkin(
-                msg.item_identifier or "", Channel.KIOSK
-            )
+            self._services.circulation.require_lending(Channel.KIOSK)
+            before = await self._read_item(barcode) if reads else None
+            item = await self._services.circulation.checkin(barcode, Channel.KIOSK)
+            after = await self._read_item(barcode) if reads else item
         except (_Screen, GatewayError) as exc:
             log.info("kiosk.checkin_refused", tenant=self.tenant_id, error=_kind(exc))
             return self.refused_checkin(msg, self._screen_text(exc))
-        on_hold = _circulation(item.circulation_status) is CirculationStatus.WAITING_ON_HOLD_SHELF
-        return CheckinResponse.build(
+        shaper = self._shaper
+        values = shaper.item_values(item)
+        decided = checkin_answer(shaping, checkin_outcome(before, after), item, values)
+        answer = CheckinResponse.build(
             strip=True,
-            ok=True,
-            resensitize=not on_hold,
-            alert=on_hold,
+            ok=decided.ok,
+            resensitize=decided.resensitize,
+            alert=decided.alert,
             permanent_location=item.location or "",
             title_identifier=item.title,
+            sort_bin=decided.sort_bin,
+            screen_messages=[self._text(decided.refusal)] if decided.refusal else [],
             **self.echo(msg, item=True),
         )
+        shown = {
+            **values,
+            "sort_bin": decided.sort_bin or "",
+            "alert_type": decided.alert_type or "",
+            "outcome": decided.outcome,
+        }
+        return amend(
+            answer,
+            extra=[*decided.extra_fields(shaping), *shaper.item_fields(item)],
+            screen=[*decided.screen_lines, *shaper.screen_lines(ReplyEvent.CHECKIN, shown)],
+            prints=shaper.print_lines(ReplyEvent.CHECKIN, shown),
+        )
+
+    async def _read_item(self, barcode: str) -> Item | None:
+        """The copy as it is now, for the check-in rules; None where it cannot be read (then
+        the check-in itself decides, and its answer is a plain return)."""
+        try:
+            return await self._services.catalog.item(barcode)
+        except GatewayError:
+            return None
 
     async def _item_information(
         self, msg: ItemInformationRequest, session: SIP2Session
@@ -416,13 +574,24 @@ class KioskFace(ACSFace):
             item = await self._services.catalog.item(item_id)
         except GatewayError as exc:
             return self.item_not_found(item_id, self._screen_text(exc))
-        return ItemInformationResponse.build(
+        status = _circulation(item.circulation_status)
+        if status is CirculationStatus.LOST and self._rules.reply.lost_as_missing:
+            status = CirculationStatus.MISSING  # Koha lost_status_for_missing
+        shaper = self._shaper
+        values = shaper.item_values(item)
+        answer = ItemInformationResponse.build(
             strip=True,
-            circulation_status=_circulation(item.circulation_status),
+            circulation_status=status,
             transaction_date=self.sip_now(),
             item_identifier=item_id,
             title_identifier=item.title,
             permanent_location=item.location,
+        )
+        return amend(
+            answer,
+            extra=shaper.item_fields(item),
+            screen=shaper.screen_lines(ReplyEvent.ITEM_INFORMATION, values),
+            prints=shaper.print_lines(ReplyEvent.ITEM_INFORMATION, values),
         )
 
     async def _renew(self, msg: RenewRequest, session: SIP2Session) -> RenewResponse:
@@ -433,13 +602,16 @@ class KioskFace(ACSFace):
         except (_Screen, GatewayError) as exc:
             return self.refused_loan(RenewResponse, msg, self._screen_text(exc))
         loan = result.loan
-        return self.lent(
+        due = self._shaper.due_date(result.new_due_date, end_of_day(result.new_due_date))
+        answer = self.lent(
             RenewResponse,
             msg,
             title=loan.item.title if loan is not None else "",
-            due_date=end_of_day(result.new_due_date) or SipDate.none(),
+            due_date=due or SipDate.none(),
             renewal_ok=True,
         )
+        item = loan.item if loan is not None else Item(id=item_id, title="")
+        return self._loan_words(answer, ReplyEvent.RENEW, patron, item, result.new_due_date)
 
     async def _renew_all(self, msg: RenewAllRequest, session: SIP2Session) -> RenewAllResponse:
         card = msg.patron_identifier or ""
@@ -526,7 +698,11 @@ class KioskFace(ACSFace):
         return self.unknown_patron(PatronEnableResponse, msg, self._text("not_here"), valid=None)
 
     async def _fee_paid(self, msg: FeePaidRequest, session: SIP2Session) -> Message:
-        return self.refused_fee_paid(msg, self._text("not_here"))
+        """37: no library system takes a payment through the gateway (no backend offers one),
+        so 38 with payment accepted N and the library's words; BX says fee paid N."""
+        return self.refused_fee_paid(
+            msg, policy_text(self._rules.policy, PolicyRefusal.PAYMENT_NOT_TAKEN, self._lang)
+        )
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -575,6 +751,8 @@ class KioskFace(ACSFace):
         labels = self._services.labels
         if isinstance(error, _Screen):
             return error.text
+        if isinstance(error, PolicyRefused):
+            return policy_text(self._rules.policy, error.kind, self._lang)
         if isinstance(error, Refused):
             if error.reason is RefusalReason.UNKNOWN and error.backend_message:
                 return error.backend_message
@@ -648,6 +826,10 @@ class KioskFace(ACSFace):
 # the screen messages of that one request.
 _SIP2_LANGUAGES: dict[str, Language] = {"001": "en", "014": "ja"}
 _REQUEST_LANGUAGE: ContextVar[Language | None] = ContextVar("kiosk_language", default=None)
+# The rules of the connection a request came on, and their shaper, for that one request.
+_RULES: ContextVar[tuple[TerminalRules, ReplyShaper] | None] = ContextVar(
+    "kiosk_rules", default=None
+)
 
 
 def _refuse_cancel(cancel: str | None, text: str) -> None:
@@ -657,17 +839,17 @@ def _refuse_cancel(cancel: str | None, text: str) -> None:
 
 
 def _kind(error: Exception) -> str:
+    if isinstance(error, PolicyRefused):
+        return f"policy:{error.kind}"
     return error.type_slug if isinstance(error, GatewayError) else type(error).__name__
 
 
-def _circulation(status: str | None) -> CirculationStatus:
-    key = (status or "").strip().lower().replace(" ", "_").replace("-", "_")
-    if key in _CIRCULATION:
-        return _CIRCULATION[key]
-    try:
-        return CirculationStatus[key.upper()]
-    except KeyError:
-        return CirculationStatus.OTHER
+def _due_text(shaper: ReplyShaper, due: date | None) -> str:
+    """The due date as templates show it: the library's format, else ISO."""
+    if due is None:
+        return ""
+    shown = shaper.due_date(due, None)
+    return shown.raw if shown is not None else due.isoformat()
 
 
 # Item ids the adapters give what is not a scannable copy: a title (SIP2 ``title:<record id>``

@@ -16,6 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from ils_gateway.sip2.checksum import ChecksumBasis
 from ils_gateway.sip2.codec import CodecSettings
+from ils_gateway.tenants.terminal_policy import TerminalPolicy
+from ils_gateway.tenants.terminal_reply import ReplyShaping
 
 __all__ = ["KioskLogin", "KioskSip2Config", "KioskTls"]
 
@@ -89,6 +91,10 @@ class KioskSip2Config(_Config):
         "[tenants.language] default. A 23/63 asking for English (001) or Japanese (014) "
         "gets its answer in that language",
     )
+    # Issue 21: the words and fields of the answers, and what a machine may lend; a terminal
+    # profile may carry its own (kiosk.terminal_rules.resolve_rules).
+    reply: ReplyShaping = Field(ReplyShaping(), description="answers' words and fields")
+    policy: TerminalPolicy = Field(TerminalPolicy(), description="what a machine may lend")
 
     @model_validator(mode="after")
     def _unique_users(self) -> Self:
