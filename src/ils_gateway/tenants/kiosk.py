@@ -124,19 +124,19 @@ class KioskSip2Config(_Config):
         names = [p.name for p in self.profiles]
         for name in names:
             if names.count(name) > 1:
-                raise ValueError(f"kiosk_sip2.profiles: the name {name!r} is used twice")
+                raise ValueError(f"profiles: the name {name!r} is used twice")
         for listener in self.listeners:
             if listener.profile is not None and listener.profile not in names:
                 raise ValueError(
-                    f"kiosk_sip2.listeners: profile {listener.profile!r} is not one of "
-                    f"kiosk_sip2.profiles ({', '.join(names) or 'none'})"
+                    f"listeners: profile {listener.profile!r} is not one of "
+                    f"profiles ({', '.join(names) or 'none'})"
                 )
         for profile in self.profiles:
             if profile.matches_anyone and profile.name not in {
                 listener.profile for listener in self.listeners
             }:
                 raise ValueError(
-                    f"kiosk_sip2.profiles: {profile.name!r} matches no machine (give addresses, "
+                    f"profiles: {profile.name!r} matches no machine (give addresses, "
                     "ports, locations or login_prefixes, or name it in a listener)"
                 )
         seen: dict[int, str] = {} if self.port == 0 else {self.port: self.host}
@@ -147,7 +147,7 @@ class KioskSip2Config(_Config):
             other = seen.get(listener.port)
             if other is not None and _overlap(other, host):
                 raise ValueError(
-                    f"kiosk_sip2.listeners: port {listener.port} on {host} overlaps another "
+                    f"listeners: port {listener.port} on {host} overlaps another "
                     f"listener on {other}"
                 )
             seen[listener.port] = host
