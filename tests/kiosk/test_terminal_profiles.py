@@ -110,7 +110,8 @@ def problems(kiosk: str) -> list[str]:
          "(got '10.1.2.5/24')"),
         ('[[tenants.kiosk_sip2.profiles]]\nname = "a"\nports = [1]\nencoding = "koi8-r"',
          "unknown encoding 'koi8-r'"),
-        ('[[tenants.kiosk_sip2.profiles]]\nname = "a"\nports = [1]\nallowed_messages = ["11", "12"]',
+        ('[[tenants.kiosk_sip2.profiles]]\nname = "a"\nports = [1]\n'
+         'allowed_messages = ["11", "12"]',
          "'12' is not a SIP2 request code"),
         ('[[tenants.kiosk_sip2.profiles]]\nname = "a"\nports = [1]\nerror_detection = "maybe"',
          "error_detection"),
