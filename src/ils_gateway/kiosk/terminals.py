@@ -5,8 +5,9 @@ defaults) and answers, per session:
 
 - ``framing(session)``: the codec and timeouts the server face reads the next frame with
   (``SIP2ServerSettings.framing``): the profile chosen at connection (address, listening
-  port), then at login (CP, CN prefix). Cached per session until the profile or the desk
-  changes, so the server's per-frame question costs a dict look-up;
+  port), then at login (CP, CN prefix; from the 94 on). Where a profile matches on the login,
+  the 93 itself is read with error detection as the machine sent it. Cached per session until
+  the profile or the desk changes, so the server's per-frame question costs a dict look-up;
 - ``allowed(session, code)`` and ``restrict(supported, session)``: the messages the profile
   lets the machine send, and the 98's BX accordingly;
 - ``apply(config)``: a reload. Connected machines stay connected; their next frame is read
@@ -144,7 +145,7 @@ class TerminalDesk:
             if named is not None:
                 fallback = named.over(fallback)
         location, user = login if login is not None else (None, None)
-        return select_profile(
+        chosen = select_profile(
             config.profiles,
             fallback,
             address=session.address,
@@ -152,6 +153,15 @@ class TerminalDesk:
             location=location,
             user=user,
         )
+        if (
+            login is None
+            and chosen.error_detection == "on"
+            and any(p.needs_login for p in config.profiles)
+        ):
+            # The 93 decides the profile: read it as sent (a machine whose profile has error
+            # detection off sends no AZ), checked where it has one.
+            chosen = chosen.model_copy(update={"error_detection": "mirror"})
+        return chosen
 
     def allowed(self, session: SIP2Session, code: str) -> bool:
         """Whether the session's profile lets its machine send ``code``."""

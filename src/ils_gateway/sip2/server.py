@@ -454,6 +454,10 @@ class SIP2Server:
                     self._fault(session, "field_too_long")
                     return
                 response = await self.handler(event, client.session)
+                if settings.framing is not None:  # a 93 may have chosen another framing
+                    framing = self._framing(session)
+                    if framing.codec is not conn.settings:
+                        conn.reframe(framing.codec)
                 out = conn.send(response)
                 if settings.log_frames:
                     bound.info("sip2.frame", direction="out", **loggable(response))
