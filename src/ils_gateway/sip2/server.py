@@ -34,7 +34,7 @@ import itertools
 import ssl
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import structlog
 
@@ -168,7 +168,7 @@ class SIP2ServerSettings:
     log_frames: bool = False
     """Log every frame at info, redacted by ``sip2.redaction`` (the tenant's
     ``[tenants.kiosk_sip2] log_frames``); otherwise frames are logged at debug only."""
-    proxy_protocol: str = "off"
+    proxy_protocol: Literal["off", "v1", "v2", "any"] = "off"
     """``v1``, ``v2`` or ``any``: a PROXY header comes first, from ``trusted_proxies`` only."""
     trusted_proxies: tuple[Network, ...] = ()
     proxy_header_timeout: float = 5.0
@@ -288,12 +288,15 @@ class SIP2Server:
         """The machine's address from the PROXY header (the balancer's own when the header
         names none), or None when the header is refused."""
         settings = self.settings
+        accept = settings.proxy_protocol
+        if accept == "off":
+            return peer
         if not _trusted(settings.trusted_proxies, str(peer[0])):
             log.warning("sip2.server.proxy_untrusted", peer=str(peer[0]))
             return None
         try:
             async with asyncio.timeout(settings.proxy_header_timeout):
-                header = await read_proxy_header(reader, settings.proxy_protocol)  # type: ignore[arg-type]  # checked by the tenant model
+                header = await read_proxy_header(reader, accept)
         except (ProxyHeaderError, TimeoutError, ConnectionError) as exc:
             log.warning("sip2.server.proxy_header_refused", peer=str(peer[0]), error=str(exc))
             return None
