@@ -215,10 +215,12 @@ allowed_messages = ["23", "63", "17"]
     async with running("sip2", Clock(), kiosk=kiosk) as setup:
         own, gate = ports(setup)
         before = counted("kiosk_messages", "testlib", "11", "disallowed")
+        answered = counted("kiosk_messages", "testlib", "23", "ok")
         async with connect(gate) as machine:
             await machine.send(frame(LOGIN))
             bx = decoded(await machine.send(frame(STATUS)), "utf-8").get("BX")
             refused = decoded(await machine.send(frame(CHECKOUT, seq=1)), "utf-8")
+            await machine.send(frame(PATRON, seq=2))
         async with connect(own) as machine:
             await machine.send(frame(LOGIN))
             own_bx = decoded(await machine.send(frame(STATUS)), "utf-8").get("BX")
@@ -228,6 +230,7 @@ allowed_messages = ["23", "63", "17"]
     assert refused.code == "12" and refused.ok is False
     assert refused.screen_messages == ["この機械ではご利用いただけません"]
     assert counted("kiosk_messages", "testlib", "11", "disallowed") == before + 1
+    assert counted("kiosk_messages", "testlib", "23", "ok") == answered + 1
 
 
 # --- timeouts -------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ kind = "simulator"
 enabled = true
 port = 0
 institution_id = "DEMO"
-logins = [{{ user = "sc01", password = "demo-selfcheck" }}]
+logins = [{{ user = "sc01", password = "demo-selfcheck"{subnets} }}]
 [[tenants.kiosk_sip2.profiles]]
 name = "west-branch"
 locations = ["WEST"]
@@ -44,7 +44,7 @@ encoding = "{encoding}"
 
 async def served(tmp_path: Path, aiohttp_client):  # type: ignore[no-untyped-def]
     source = tmp_path / "tenants.toml"
-    source.write_text(FILE.format(terminator="cr", encoding="utf-8"), encoding="utf-8")
+    source.write_text(FILE.format(terminator="cr", encoding="utf-8", subnets=""), encoding="utf-8")
     settings, _acs = await embedded_settings(elibrary=False)
     tenant = next(iter(settings.tenants))
     assert tenant.kiosk_sip2 is not None
@@ -72,7 +72,9 @@ async def test_an_operator_reload_applies_to_the_next_message_of_a_connected_mac
         assert (await machine.send(frame(LOGIN))).startswith(b"941")
         assert (await status(machine, 1, b"\r")).startswith(b"98")
 
-        source.write_text(FILE.format(terminator="crlf", encoding="utf-8"), encoding="utf-8")
+        source.write_text(
+            FILE.format(terminator="crlf", encoding="utf-8", subnets=""), encoding="utf-8"
+        )
         done = await client.post(URL, headers=STAFF)
         assert done.status == 200
         assert await done.json() == {
@@ -82,7 +84,9 @@ async def test_an_operator_reload_applies_to_the_next_message_of_a_connected_mac
         assert (await status(machine, 2, b"\r\n")).startswith(b"98")
 
         # A file that does not load: nothing changes, and the answer says why.
-        source.write_text(FILE.format(terminator="lf", encoding="koi8-r"), encoding="utf-8")
+        source.write_text(
+            FILE.format(terminator="lf", encoding="koi8-r", subnets=""), encoding="utf-8"
+        )
         kept = await client.post(URL, headers=STAFF)
         body = await kept.json()
         assert (kept.status, body["applied"], body["generation"]) == (200, False, 1)
@@ -94,6 +98,15 @@ async def test_an_operator_reload_applies_to_the_next_message_of_a_connected_mac
             assert refused.status == 401
     assert servers.desks["demo"].generation == 1
 
+    # Logins come from the file too: limited to another network, the next 93 from here fails.
+    limited = FILE.format(
+        terminator="cr", encoding="utf-8", subnets=', allowed_subnets = ["10.0.0.0/8"]'
+    )
+    source.write_text(limited, encoding="utf-8")
+    assert (await (await client.post(URL, headers=STAFF)).json())["applied"] is True
+    async with connect(servers["demo"].port) as machine:
+        assert (await machine.send(frame(LOGIN))).startswith(b"940")
+
 
 async def test_sighup_reloads_the_profiles(tmp_path: Path, aiohttp_client) -> None:  # type: ignore[no-untyped-def]
     app, _client, source = await served(tmp_path, aiohttp_client)
@@ -101,7 +114,9 @@ async def test_sighup_reloads_the_profiles(tmp_path: Path, aiohttp_client) -> No
     desk = servers.desks["demo"]
     async with connect(servers["demo"].port) as machine:
         assert (await machine.send(frame(LOGIN))).startswith(b"941")
-        source.write_text(FILE.format(terminator="lf", encoding="utf-8"), encoding="utf-8")
+        source.write_text(
+            FILE.format(terminator="lf", encoding="utf-8", subnets=""), encoding="utf-8"
+        )
         os.kill(os.getpid(), signal.SIGHUP)
         for _ in range(10_000):  # the handler runs on one of the loop's next turns
             if desk.generation:

@@ -28,6 +28,7 @@ from ils_gateway.tenants.kiosk_profiles import (
     TerminalProfile,
     codec_for,
     covers,
+    known_encoding,
 )
 
 __all__ = ["KioskLogin", "KioskSip2Config", "KioskTls"]
@@ -110,7 +111,7 @@ class KioskSip2Config(_Config):
     @field_validator("encoding")
     @classmethod
     def _encoding(cls, value: str) -> str:
-        return TerminalProfile.model_validate({"name": "x", "encoding": value}).encoding or value
+        return known_encoding(value) or value
 
     @model_validator(mode="after")
     def _unique_users(self) -> Self:

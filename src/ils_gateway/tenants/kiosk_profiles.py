@@ -45,6 +45,7 @@ __all__ = [
     "Terminator",
     "codec_for",
     "covers",
+    "known_encoding",
     "select_profile",
 ]
 
@@ -79,7 +80,9 @@ class _Config(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-def _known_encoding(value: str | None) -> str | None:
+def known_encoding(value: str | None) -> str | None:
+    """The encoding name a profile may give, normalised (``shift_jis``, ``utf8`` …), or a
+    ValueError naming the choices."""
     if value is None:
         return None
     name = value.strip().lower()
@@ -128,7 +131,7 @@ class TerminalProfile(_Config):
     @field_validator("encoding")
     @classmethod
     def _encoding(cls, value: str | None) -> str | None:
-        return _known_encoding(value)
+        return known_encoding(value)
 
     @field_validator("ports")
     @classmethod
