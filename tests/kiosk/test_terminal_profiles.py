@@ -121,6 +121,10 @@ def problems(kiosk: str) -> list[str]:
         ('[[tenants.kiosk_sip2.listeners]]\nport = 6011', "port 6011 on 127.0.0.1 overlaps"),
         ('[[tenants.kiosk_sip2.listeners]]\nport = 6012\nhost = "0.0.0.0"\n'
          '[[tenants.kiosk_sip2.listeners]]\nport = 6012', "port 6012 on 127.0.0.1 overlaps"),
+        ('[[tenants.kiosk_sip2.listeners]]\nport = 6020\nhost = "10.0.0.1"\n'
+         '[[tenants.kiosk_sip2.listeners]]\nport = 6020\nhost = "10.0.0.2"\n'
+         '[[tenants.kiosk_sip2.listeners]]\nport = 6020\nhost = "10.0.0.1"',
+         "port 6020 on 10.0.0.1 overlaps another listener on 10.0.0.1"),
         ('[[tenants.kiosk_sip2.listeners]]\nport = 6012\nprofile = "nope"',
          "profile 'nope' is not one of"),
         ('[[tenants.kiosk_sip2.listeners]]\nport = 6012\nproxy_protocol = "v1"',

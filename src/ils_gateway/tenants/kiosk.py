@@ -140,18 +140,19 @@ class KioskSip2Config(_Config):
                     f"profiles: {profile.name!r} matches no machine (give addresses, "
                     "ports, locations or login_prefixes, or name it in a listener)"
                 )
-        seen: dict[int, str] = {} if self.port == 0 else {self.port: self.host}
+        seen: dict[int, list[str]] = {} if self.port == 0 else {self.port: [self.host]}
         for listener in self.listeners:
             if listener.port == 0:
                 continue
             host = listener.host or self.host
-            other = seen.get(listener.port)
-            if other is not None and _overlap(other, host):
+            hosts = seen.setdefault(listener.port, [])
+            other = next((h for h in hosts if _overlap(h, host)), None)
+            if other is not None:
                 raise ValueError(
                     f"listeners: port {listener.port} on {host} overlaps another "
                     f"listener on {other}"
                 )
-            seen[listener.port] = host
+            hosts.append(host)
         return self
 
     @property
