@@ -333,7 +333,7 @@ def serve(
             "--now needs --simulate or no --config (a real ILS keeps its own time)", err=True
         )
         raise SystemExit(2)
-    settings = GatewaySettings(tenants=registry, store=store, **proxies)
+    settings = GatewaySettings(tenants=registry, store=store, tenants_source=config_path, **proxies)
     if workers == 1:
         _run(serve_app(_faces(settings, not no_jobs), host, port, shutdown_delay=shutdown_delay))
         return

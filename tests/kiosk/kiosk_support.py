@@ -15,6 +15,7 @@ from aiohttp import web
 
 from ils_gateway.domain.clock import ManualClock
 from ils_gateway.kiosk.face import open_kiosk_faces
+from ils_gateway.kiosk.reload import KioskServers
 from ils_gateway.runtime.assemble import open_gateway
 from ils_gateway.runtime.settings import GatewaySettings
 from ils_gateway.runtime.store import StoreSettings
@@ -105,9 +106,10 @@ name = "中央図書館"
 enabled = true
 port = 0
 institution_id = "TEST"
-logins = [{{ user = "{sc_user}", password = "{sc_password}" }}]
+logins = [{{ user = "{sc_user}", password = "{sc_password}"{login_subnets} }}]
 encoding = "{encoding}"
 terminator = "{terminator}"
+{kiosk}
 
 [tenants.policy.card]
 strip = "- "
@@ -153,6 +155,8 @@ class Setup:
     gateway: Gateway
     machine: SIP2ClientPool
     port: int
+    faces: KioskServers | None = None
+    """Every server and terminal desk (issue 21: listeners, reload)."""
 
 
 def self_check(
@@ -184,13 +188,17 @@ async def running(
     kiosk_disabled: Sequence[str] = ("reading_history",),
     data: LibraryData | None = None,
     extra: str = "",
+    kiosk: str = "",
+    login_subnets: Sequence[str] = (),
 ) -> AsyncIterator[Setup]:
     """The library behind ``backend`` ("sip2" or "koha"), a gateway on it (with a SQLite store
     in ``store_dir`` when given) and its kiosk face, and a logged-in self-check machine
     (``shift_jis``: face and machine speak CP932 with CRLF, as many installed machines do;
     ``koha_request_flow``: newer Koha's cancellation requests, ready holds cancellable;
     ``kiosk_disabled``: the features the tenant switches off on the kiosk channel; ``data``:
-    another library than ``library_data()``; ``extra``: TOML added to the tenant)."""
+    another library than ``library_data()``; ``extra``: TOML added to the tenant; ``kiosk``:
+    keys added to ``[tenants.kiosk_sip2]``; ``login_subnets``: the machine login's
+    ``allowed_subnets``)."""
     sim = SimulatedLibrary(data or library_data(), clock)
     async with AsyncExitStack() as stack:
         if backend == "sip2":
@@ -216,6 +224,10 @@ async def running(
             encoding=framing[0],
             terminator=framing[1],
             kiosk_disabled=json.dumps(list(kiosk_disabled)),
+            kiosk=kiosk,
+            login_subnets=(
+                f", allowed_subnets = {json.dumps(list(login_subnets))}" if login_subnets else ""
+            ),
         )
         text += extra
         if koha_request_flow:
@@ -237,4 +249,4 @@ async def running(
         machine = await stack.enter_async_context(
             self_check(port, encoding=framing[0], terminator=framing[2])
         )
-        yield Setup(sim, gateway, machine, port)
+        yield Setup(sim, gateway, machine, port, faces)

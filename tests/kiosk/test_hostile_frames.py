@@ -24,7 +24,7 @@ from kiosk_support import SC_PASSWORD, SC_USER, Clock, running
 from ils_gateway.simulators.sample_data import sample_library
 from ils_gateway.simulators.sip2_acs import start_sip2_simulator
 from ils_gateway.sip2.checksum import checksum_of_bytes
-from ils_gateway.sip2.codec import parse
+from ils_gateway.sip2.codec import CodecSettings, parse
 from ils_gateway.sip2.errors import SIP2ParseError
 
 D = "20250602    100000"
@@ -205,3 +205,74 @@ def test_a_write_that_fails_in_its_handler_is_closed_not_refused() -> None:
     assert answers[0] == b"", "the failed 37 was answered instead of closed"
     failed = [e for e in events if e["event"] == "sip2.acs.request_failed"]
     assert [e["answered"] for e in failed if e["code"] == "37"] == ["closed"]
+
+
+# --- issue 21: any bytes at all, through a terminal profile (CP932, CRLF, AZ as sent) --------
+
+JAPANESE_PROFILE = """
+[[tenants.kiosk_sip2.listeners]]
+port = 0
+profile = "jp"
+[[tenants.kiosk_sip2.profiles]]
+name = "jp"
+encoding = "cp932"
+terminator = "crlf"
+error_detection = "mirror"
+"""
+_CP932_MIRROR = CodecSettings(encoding="cp932", require_checksum=False)
+
+
+@asynccontextmanager
+async def kiosk_face_cp932() -> AsyncIterator[int]:
+    async with running("sip2", Clock(), kiosk=JAPANESE_PROFILE) as setup:
+        assert setup.faces is not None
+        yield setup.faces.listeners["testlib"][1].port
+
+
+def _read_line(sock: socket.socket) -> bytes:
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+@st.composite
+def any_bytes(draw: st.DrawFn) -> bytes:
+    """Bytes without CR or LF, often starting like a request so that more of them get past
+    the command code."""
+    body = draw(st.binary(min_size=0, max_size=200)).replace(b"\r", b"").replace(b"\n", b"")
+    start = draw(st.sampled_from([b"", *(code.encode() for code in FIXED)]))
+    return (start + body) or b"\x00"
+
+
+def test_any_bytes_get_a_sip2_answer_or_a_clean_close_never_other_text() -> None:
+    login = f"9300CN{SC_USER}|CO{SC_PASSWORD}|".encode() + b"\r\n"
+    with _LoopThread(kiosk_face_cp932).running() as port, structlog.testing.capture_logs() as logs:
+
+        @settings(
+            max_examples=80,
+            deadline=None,
+            derandomize=True,
+            suppress_health_check=[HealthCheck.too_slow],
+        )
+        @given(any_bytes())
+        @example(b"23014" + D.encode() + b"AOTEST|AA1\x81 x|AD1|")  # half a CP932 character
+        @example(b"99\xff\xfe\xfd")
+        @example(b"XX0030")  # no such message
+        @example(b"9900302.00AY1AZ0000")  # a wrong checksum, checked because it is there
+        def one(data: bytes) -> None:
+            with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+                sock.sendall(login)
+                assert _read_line(sock).startswith(b"941")
+                sock.sendall(data + b"\r\n")
+                answer = _read_line(sock)
+            if answer:
+                assert answer.endswith(b"\r\n"), answer
+                message = parse(answer[:-2], _CP932_MIRROR)
+                assert message.sender == "ACS"
+
+        one()
+    assert [e for e in logs if e["event"] == "sip2.server.handler_failed"] == []

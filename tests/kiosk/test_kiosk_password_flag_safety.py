@@ -86,6 +86,8 @@ async def _library_answering_cq(
             encoding="utf-8",
             terminator="cr",
             kiosk_disabled='["reading_history"]',
+            login_subnets="",
+            kiosk="",
         )
         settings = GatewaySettings(
             tenants=TenantRegistry(parse_tenants(text, "<cq test>").tenants),

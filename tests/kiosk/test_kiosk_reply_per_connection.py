@@ -1,11 +1,10 @@
-"""Each connection is answered by its own rules (``KioskFace.rules_for``): the hook a terminal
-profile plugs into. Here a face whose machines logging in from location ``GATE`` get a
-profile's reply and policy (``resolve_rules`` with an override), the others the tenant's."""
+"""Each connection is answered by its own rules (``KioskFace.rules_for``): machines logging in
+from location ``GATE`` get their terminal profile's reply and policy (from the tenant file),
+the others the tenant's."""
 
 from __future__ import annotations
 
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
 
 from kiosk_support import FREE, FREE_2, SC_PASSWORD, SC_USER, Clock, running
 from terminal_support import checkout, patron_status, tenant_toml
@@ -13,35 +12,18 @@ from terminal_support import checkout, patron_status, tenant_toml
 from ils_gateway.kiosk.config import server_settings
 from ils_gateway.kiosk.face import KioskFace
 from ils_gateway.kiosk.services import kiosk_services
-from ils_gateway.kiosk.terminal_rules import TerminalRules, resolve_rules
 from ils_gateway.sip2.client import SIP2ClientPool, SIP2ClientSettings
-from ils_gateway.sip2.messages import LoginRequest, LoginResponse
-from ils_gateway.sip2.server import SIP2Server, SIP2Session
-from ils_gateway.tenants.terminal_policy import TerminalPolicy
-from ils_gateway.tenants.terminal_reply import ReplyShaping
+from ils_gateway.sip2.server import SIP2Server
 
-
-@dataclass(frozen=True)
-class _Profile:
-    reply: ReplyShaping | None
-    policy: TerminalPolicy | None
-
-
-_GATE = _Profile(
-    reply=ReplyShaping(patron_name_template="[{name}]"),
-    policy=TerminalPolicy(blocked_patron_categories=frozenset({"adult"})),
-)
-
-
-class _ProfiledFace(KioskFace):
-    async def _terminal_login(self, msg: LoginRequest, session: SIP2Session) -> LoginResponse:
-        session.data["location"] = msg.location_code
-        return await super()._terminal_login(msg, session)
-
-    def rules_for(self, session: SIP2Session) -> TerminalRules:
-        if session.data.get("location") == "GATE":
-            return resolve_rules(self._config, _GATE)
-        return super().rules_for(session)
+# A terminal profile chosen at login by the 93's location code, with its own reply shaping
+# and policy (each replacing the tenant's whole: kiosk.terminal_rules.resolve_rules).
+_GATE_PROFILE = """
+[[tenants.kiosk_sip2.profiles]]
+name = "gate"
+locations = ["GATE"]
+reply = { patron_name_template = "[{name}]" }
+policy = { blocked_patron_categories = ["adult"] }
+"""
 
 
 def _machine(port: int, location: str | None) -> SIP2ClientPool:
@@ -60,11 +42,11 @@ def _machine(port: int, location: str | None) -> SIP2ClientPool:
 
 async def test_each_connection_gets_its_rules() -> None:
     reply = 'patron_name_template = "{name}様"'
-    async with running("sip2", Clock(), extra=tenant_toml(reply)) as setup:
+    async with running("sip2", Clock(), extra=tenant_toml(reply), kiosk=_GATE_PROFILE) as setup:
         runtime = setup.gateway.tenant("testlib")
         config = runtime.config.kiosk_sip2
         assert config is not None
-        face = _ProfiledFace(kiosk_services(runtime), config)
+        face = KioskFace(kiosk_services(runtime), config)
         async with AsyncExitStack() as stack:
             server = await stack.enter_async_context(
                 SIP2Server(face.handle, server_settings(config))

@@ -4,7 +4,7 @@ the gateway's kiosk face (the demo tenant, its backend that simulator), each on 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
@@ -17,6 +17,7 @@ from ils_gateway.simulators.library import SimulatedLibrary
 from ils_gateway.simulators.sample_data import sample_library
 from ils_gateway.simulators.sip2_acs import start_sip2_simulator
 from ils_gateway.tenants.demo import demo_tenant
+from ils_gateway.tenants.kiosk_profiles import TerminalProfile
 from ils_gateway.tenants.loader import TenantRegistry
 
 # The sample library's first demo patron: three loans and holds in every state.
@@ -47,8 +48,9 @@ class Target:
 
 
 @asynccontextmanager
-async def running(name: str) -> AsyncIterator[Target]:
-    """``"simulator"``: the SIP2 simulator; ``"face"``: the kiosk face in front of it."""
+async def running(name: str, profiles: Sequence[TerminalProfile] = ()) -> AsyncIterator[Target]:
+    """``"simulator"``: the SIP2 simulator; ``"face"``: the kiosk face in front of it (with
+    these terminal ``profiles``, issue 21)."""
     library = sample_library()
     async with AsyncExitStack() as stack:
         server, _acs = await start_sip2_simulator(
@@ -61,7 +63,7 @@ async def running(name: str) -> AsyncIterator[Target]:
             return
         tenant = demo_tenant(server.port)
         assert tenant.kiosk_sip2 is not None
-        face = tenant.kiosk_sip2.model_copy(update={"port": 0})
+        face = tenant.kiosk_sip2.model_copy(update={"port": 0, "profiles": tuple(profiles)})
         tenant = tenant.model_copy(update={"kiosk_sip2": face, "elibrary": None})
         settings = GatewaySettings(
             tenants=TenantRegistry([tenant]), clock=library.now, wrap_backend=None

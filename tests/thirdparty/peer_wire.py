@@ -24,6 +24,7 @@ __all__ = [
     "Wire",
     "codes",
     "decode_requests",
+    "decode_responses",
     "split_frames",
     "strict_requests",
     "strict_responses",
@@ -160,6 +161,11 @@ def _strict(frames: list[bytes], kind: type[SIPMessage], encoding: str) -> list[
 def decode_requests(frames: list[bytes], encoding: str = "utf-8") -> list[SIPMessage]:
     """``frames`` decoded by pysip2 as requests (fails on any invalid one)."""
     return _strict(frames, SIPRequest, encoding)
+
+
+def decode_responses(frames: list[bytes], encoding: str = "utf-8") -> list[SIPMessage]:
+    """``frames`` decoded by pysip2 as responses (fails on any invalid one)."""
+    return _strict(frames, SIPResponse, encoding)
 
 
 def strict_requests(tap: FrameTap, encoding: str = "utf-8") -> list[SIPMessage]:

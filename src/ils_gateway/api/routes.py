@@ -24,6 +24,7 @@ from ils_gateway.api.handlers import (
     fees,
     history,
     holds,
+    kiosk,
     loans,
     notices,
     or_holds,
@@ -43,6 +44,7 @@ from ils_gateway.api.schemas import ebooks as ebook_schemas
 from ils_gateway.api.schemas import fees as fee_schemas
 from ils_gateway.api.schemas import history as history_schemas
 from ils_gateway.api.schemas import holds as hold_schemas
+from ils_gateway.api.schemas import kiosk as kiosk_schemas
 from ils_gateway.api.schemas import loans as loan_schemas
 from ils_gateway.api.schemas import notices as notice_schemas
 from ils_gateway.api.schemas import or_holds as or_hold_schemas
@@ -256,6 +258,9 @@ OPERATOR_ROUTES: tuple[Route, ...] = (
     Route("POST", "/operator/calls/{call_id}/done", notices.call_done,
           "Mark a call made (Bearer: operator key)", "operator",
           notice_schemas.CallDoneRequest, notice_schemas.CallView, session=False),
+    Route("POST", "/operator/kiosk/reload", kiosk.kiosk_reload,
+          "Reload the self-check terminal profiles from the tenant file (Bearer: operator key)",
+          "operator", response=kiosk_schemas.KioskReloadView, session=False),
 )  # fmt: skip
 
 # E-book titles, loans, holds, and the e-library's patron-check bridge (issue 7).

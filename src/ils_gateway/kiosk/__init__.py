@@ -4,6 +4,10 @@
   ``[tenants.kiosk_sip2]`` (``tenants.kiosk.KioskSip2Config``) describes.
 - ``kiosk.services``: ``KioskServices``, the tenant's use cases the face calls (never a
   backend), and ``kiosk_services(runtime)``, the one place they come from (a ``TenantRuntime``).
+- ``kiosk.terminals``: ``TerminalDesk``, each connected machine's terminal profile (framing,
+  timeouts, allowed messages), chosen at connection and at login, reloadable.
+- ``kiosk.reload``: ``KioskServers`` (every listener's server and desk) and the reload of
+  profiles from the tenant file (SIGHUP, the operator call).
 - ``kiosk.face``: ``KioskFace(services, config)``, the ``SIP2Server`` handler answering a
   self-check machine through those services and the tenant's rules;
   ``open_kiosk_faces(gateway)`` starts one server per tenant that enables it over the runtime's

@@ -31,6 +31,8 @@ server per tenant whose ``kiosk_sip2`` is enabled; ``kiosk_context`` does it ins
 
 from __future__ import annotations
 
+import asyncio
+import signal
 from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from contextvars import ContextVar
@@ -61,7 +63,8 @@ from ils_gateway.domain.vocab import (
     RefusalReason,
 )
 from ils_gateway.kiosk.circulation_status import circulation_status as _circulation
-from ils_gateway.kiosk.config import KioskSip2Config, server_settings
+from ils_gateway.kiosk.config import KioskSip2Config, listener_settings, server_settings
+from ils_gateway.kiosk.reload import KioskServers, ReloadResult, reload_from_file
 from ils_gateway.kiosk.reply_shaping import (
     ReplyShaper,
     amend,
@@ -71,7 +74,9 @@ from ils_gateway.kiosk.reply_shaping import (
 from ils_gateway.kiosk.services import KioskServices, kiosk_services
 from ils_gateway.kiosk.terminal_policy import PolicyRefused, check_checkout, policy_text
 from ils_gateway.kiosk.terminal_rules import TerminalRules, resolve_rules
-from ils_gateway.runtime.keys import GATEWAY_KEY, SETTINGS_KEY
+from ils_gateway.kiosk.terminals import TerminalDesk, refusal_for
+from ils_gateway.observability import metrics
+from ils_gateway.runtime.keys import GATEWAY_KEY, KIOSK_RELOAD_KEY, SETTINGS_KEY
 from ils_gateway.runtime.tenant import Gateway
 from ils_gateway.services import rules
 from ils_gateway.services.account import LoginLocked
@@ -190,36 +195,78 @@ class _Screen(Exception):
 class KioskFace(ACSFace):
     """Answers one tenant's self-check machines through its services and rules (a SIP2 ACS)."""
 
-    def __init__(self, services: KioskServices, config: KioskSip2Config) -> None:
+    def __init__(
+        self, services: KioskServices, config: KioskSip2Config, desk: TerminalDesk | None = None
+    ) -> None:
         self._services = services
-        self._config = config
+        self._desk = desk or TerminalDesk(services.tenant_id, config)
         self._default_lang: Language = (
             config.screen_language or services.tenant.config.language.default
         )
-        self._tenant_rules = resolve_rules(config)
         self._library_names = {
             library.code: library.name for library in services.tenant.config.pickup_libraries
         }
+        self._tenant_rules = resolve_rules(config)
         self._tenant_shaper = ReplyShaper(self._tenant_rules.reply, self._library_names)
+        self._rules_generation = self._desk.generation
+
+    @property
+    def _config(self) -> KioskSip2Config:
+        """The tenant's kiosk settings now: a reload (``TerminalDesk.apply``) changes them."""
+        return self._desk.config
+
+    @property
+    def desk(self) -> TerminalDesk:
+        """The terminal profiles this face applies (reloadable)."""
+        return self._desk
 
     def rules_for(self, session: SIP2Session) -> TerminalRules:
-        """The reply shaping and policy ``session``'s machine is answered by: the tenant's (a
-        terminal profile's own, once profiles choose per connection: ``resolve_rules``)."""
-        return self._tenant_rules
+        """The reply shaping and policy ``session``'s machine is answered by: its terminal
+        profile's own where it has them, else the tenant's (as of the last reload)."""
+        return self._rules_and_shaper(session)[0]
 
-    async def handle(self, message: Message, session: SIP2Session) -> Message:
-        """Answer one request under the connection's rules, shaped by them last."""
-        rules_ = self.rules_for(session)
+    def _rules_and_shaper(self, session: SIP2Session) -> tuple[TerminalRules, ReplyShaper]:
+        if self._rules_generation != self._desk.generation:
+            self._tenant_rules = resolve_rules(self._config)
+            self._tenant_shaper = ReplyShaper(self._tenant_rules.reply, self._library_names)
+            self._rules_generation = self._desk.generation
+        profile = self._desk.profile(session)
+        if profile.reply is None and profile.policy is None:
+            return self._tenant_rules, self._tenant_shaper
+        cached = session.data.get(_SESSION_RULES)
+        if cached is not None and cached[0] is profile:
+            return cached[1], cached[2]
+        rules_ = resolve_rules(self._config, profile)
         shaper = (
             self._tenant_shaper
             if rules_.reply is self._tenant_rules.reply
             else ReplyShaper(rules_.reply, self._library_names)
         )
+        session.data[_SESSION_RULES] = (profile, rules_, shaper)
+        return rules_, shaper
+
+    async def handle(self, message: Message, session: SIP2Session) -> Message:
+        """A request the session's profile allows, answered under the connection's rules
+        (shaped by them last) and counted; one it does not, refused in its answer's shape
+        ("not available on this machine")."""
+        code = message.code
+        if not self._desk.allowed(session, code):
+            refusal = refusal_for(self, message, self._text("not_here"))
+            if refusal is not None:
+                log.info("kiosk.message_not_allowed", tenant=self.tenant_id, code=code)
+                metrics.kiosk_message(self.tenant_id, code, "disallowed")
+                return refusal
+        rules_, shaper = self._rules_and_shaper(session)
         token = _RULES.set((rules_, shaper))
         try:
             answer = await super().handle(message, session)
+        except BaseException:
+            metrics.kiosk_message(self.tenant_id, code, "failed")
+            raise
         finally:
             _RULES.reset(token)
+        refused = getattr(answer, "ok", True) is False
+        metrics.kiosk_message(self.tenant_id, code, "refused" if refused else "ok")
         return shaper.finish(answer)
 
     @property
@@ -271,13 +318,32 @@ class KioskFace(ACSFace):
         (the account service's guard), so a terminal password cannot be guessed."""
         user = msg.login_user_id or ""
         password = msg.login_password or ""
+        account = self._config.login_named(user)
+        if account is not None and not account.allowed_from(session.address):
+            # Before the password: a login used from elsewhere is refused whatever it says.
+            log.warning(
+                "kiosk.login_outside_subnet",
+                tenant=self.tenant_id,
+                user=user,
+                address=session.address,
+            )
+            metrics.kiosk_error(self.tenant_id, "login_outside_subnet")
+            return LoginResponse.build(ok=False)
         ok = await self._services.account.terminal_login(
             user, session.address, lambda: self.login_accepted(user, password)
         )
         if ok:
             session.login_user = user
+            self._desk.logged_in(session, msg.location_code, user)
+            log.info(
+                "kiosk.terminal_login",
+                tenant=self.tenant_id,
+                user=user,
+                **self._desk.describe(session),
+            )
         else:
             self.login_refused(user)
+            metrics.kiosk_error(self.tenant_id, "login_refused")
         return LoginResponse.build(ok=ok)
 
     def login_refused(self, user: str) -> None:
@@ -296,7 +362,7 @@ class KioskFace(ACSFace):
             timeout_period=self._config.timeout_period,
             institution_id=self._config.institution_id,
             library_name=self._config.library_name or self._services.tenant_name,
-            supported_messages=supported.to_bx(),
+            supported_messages=self._desk.restrict(supported, session).to_bx(),
             screen_messages=[] if writable else [self._text("maintenance")],
         )
 
@@ -827,6 +893,7 @@ class KioskFace(ACSFace):
 _SIP2_LANGUAGES: dict[str, Language] = {"001": "en", "014": "ja"}
 _REQUEST_LANGUAGE: ContextVar[Language | None] = ContextVar("kiosk_language", default=None)
 # The rules of the connection a request came on, and their shaper, for that one request.
+_SESSION_RULES = "kiosk.rules"  # session.data: (profile, its rules, their shaper)
 _RULES: ContextVar[tuple[TerminalRules, ReplyShaper] | None] = ContextVar(
     "kiosk_rules", default=None
 )
@@ -910,31 +977,85 @@ def _requested_list(items: frozenset[SummaryItem] | set[SummaryItem]) -> _ListNa
 @asynccontextmanager
 async def open_kiosk_faces(
     gateway: Gateway, *, reuse_port: bool = False
-) -> AsyncIterator[dict[str, SIP2Server]]:
-    """Start a SIP2 face for every tenant whose ``kiosk_sip2`` is enabled; close them on exit.
+) -> AsyncIterator[KioskServers]:
+    """Start a SIP2 face for every tenant whose ``kiosk_sip2`` is enabled, on its own
+    ``host:port`` and each of its ``listeners``; close them on exit.
 
-    Yields the running servers by tenant id (their bound ports for tests and the operator).
+    Yields the running servers by tenant id (their bound ports for tests and the operator),
+    with every listener's server and each tenant's ``TerminalDesk`` (``kiosk.reload``).
     """
     async with AsyncExitStack() as stack:
-        servers: dict[str, SIP2Server] = {}
+        servers = KioskServers()
         for runtime in gateway:
             config = runtime.config.kiosk_sip2
             if config is None or not config.enabled:
                 continue
-            face = KioskFace(kiosk_services(runtime), config)
-            server = SIP2Server(face.handle, server_settings(config, reuse_port=reuse_port))
-            await stack.enter_async_context(server)
-            log.info("kiosk.face_started", tenant=face.tenant_id, port=server.port)
-            servers[face.tenant_id] = server
+            desk = TerminalDesk(runtime.config.id, config)
+            face = KioskFace(kiosk_services(runtime), config, desk)
+            tenant = face.tenant_id
+
+            def fault(session: SIP2Session | None, kind: str, tenant: str = tenant) -> None:
+                metrics.kiosk_error(tenant, kind)
+
+            hooks: dict[str, Any] = {"framing": desk.framing, "on_error": fault}
+            own = server_settings(config, reuse_port=reuse_port, **hooks)
+            started = []
+            for listener, settings in [
+                (None, own),
+                *((ln, listener_settings(config, ln, reuse_port=reuse_port, **hooks))
+                  for ln in config.listeners),
+            ]:  # fmt: skip
+                server = SIP2Server(face.handle, settings)
+                await stack.enter_async_context(server)
+                desk.bind_listener(server.port, listener)
+                log.info(
+                    "kiosk.face_started",
+                    tenant=tenant,
+                    port=server.port,
+                    listener=listener.name if listener is not None else None,
+                    tls=settings.ssl is not None,
+                    proxy_protocol=settings.proxy_protocol,
+                )
+                started.append(server)
+            servers[tenant] = started[0]
+            servers.listeners[tenant] = started
+            servers.desks[tenant] = desk
         yield servers
 
 
-KIOSK_SERVERS_KEY = web.AppKey("kiosk_servers", dict)
+KIOSK_SERVERS_KEY = web.AppKey("kiosk_servers", KioskServers)
 
 
 async def kiosk_context(app: web.Application) -> AsyncIterator[None]:
-    """aiohttp cleanup context: the SIP2 faces run while the app runs (after the gateway)."""
-    reuse_port = app[SETTINGS_KEY].reuse_port  # serve --workers: every worker listens
+    """aiohttp cleanup context: the SIP2 faces run while the app runs (after the gateway).
+
+    Where the tenant file is known (``GatewaySettings.tenants_source``), SIGHUP and the operator
+    call (``KIOSK_RELOAD_KEY``) reload the faces' terminal profiles from it."""
+    settings = app[SETTINGS_KEY]
+    reuse_port = settings.reuse_port  # serve --workers: every worker listens
     async with open_kiosk_faces(app[GATEWAY_KEY], reuse_port=reuse_port) as servers:
         app[KIOSK_SERVERS_KEY] = servers
-        yield
+        source = settings.tenants_source
+        if source is None:
+            yield
+            return
+
+        def reload(tenant: str | None = None) -> list[ReloadResult]:
+            desks = servers.desks if tenant is None else {
+                t: d for t, d in servers.desks.items() if t == tenant
+            }  # fmt: skip
+            return reload_from_file(desks, source)
+
+        app[KIOSK_RELOAD_KEY] = reload
+        loop = asyncio.get_running_loop()
+        hooked = False
+        try:
+            loop.add_signal_handler(signal.SIGHUP, reload)
+            hooked = True
+        except (NotImplementedError, RuntimeError, ValueError, AttributeError):
+            log.info("kiosk.sighup_unavailable")  # not the main thread, or no SIGHUP here
+        try:
+            yield
+        finally:
+            if hooked:
+                loop.remove_signal_handler(signal.SIGHUP)

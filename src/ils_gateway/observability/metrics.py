@@ -30,6 +30,10 @@ Metric names (``METRIC_NAMES``; docs/grafana/ils-gateway.json uses them):
 - ``ils_gateway_login_refused_total{tenant,reason}`` (reason: locked, throttled)
 - ``ils_gateway_job_runs_total{job,outcome}`` (outcome: ok, failed)
 - ``ils_gateway_job_duration_seconds{job}`` (histogram)
+- ``ils_gateway_kiosk_messages_total{tenant,message,outcome}`` (the SIP2 face's requests by
+  code; outcome: ok, refused, disallowed, failed)
+- ``ils_gateway_kiosk_errors_total{tenant,kind}`` (the SIP2 face's faults: bad_frame,
+  login_required, login_outside_subnet, login_refused, proxy_refused, idle_timeout, …)
 """
 
 from __future__ import annotations
@@ -49,6 +53,8 @@ __all__ = [
     "breaker_changed",
     "cache_lookup",
     "job_ran",
+    "kiosk_error",
+    "kiosk_message",
     "login_failed",
     "login_refused",
     "mail_sent",
@@ -146,6 +152,17 @@ class _Families:
             ("job",),
             buckets=(0.01, 0.1, 0.5, 1.0, 5.0, 30.0, 120.0, 600.0),
         )
+        self.kiosk_messages = Counter(
+            "ils_gateway_kiosk_messages",
+            "Requests on the SIP2 face, by tenant, message code and outcome (ok, refused, "
+            "disallowed, failed)",
+            ("tenant", "message", "outcome"),
+        )
+        self.kiosk_errors = Counter(
+            "ils_gateway_kiosk_errors",
+            "Faults on the SIP2 face, by tenant and kind (bad_frame, login_outside_subnet, ...)",
+            ("tenant", "kind"),
+        )
         self.mails = Counter(
             "ils_gateway_mails",
             "Outbox send attempts, by tenant and outcome (sent, retry, failed)",
@@ -184,6 +201,8 @@ METRIC_NAMES: tuple[str, ...] = (
     "ils_gateway_job_runs_total",
     "ils_gateway_job_duration_seconds",
     "ils_gateway_mails_total",
+    "ils_gateway_kiosk_messages_total",
+    "ils_gateway_kiosk_errors_total",
 )
 """The series names as exposed (counters with ``_total``; histograms' base name)."""
 
@@ -275,6 +294,16 @@ def job_ran(job: str, ok: bool, seconds: float) -> None:
 def mail_sent(tenant: str, outcome: str) -> None:
     """An outbox mail's attempt ended: ``sent``, ``retry`` (will be tried again) or ``failed``."""
     _child("mails", tenant, outcome).inc()
+
+
+def kiosk_message(tenant: str, message: str, outcome: str) -> None:
+    """A request on the SIP2 face answered (``message``: its two-digit code)."""
+    _child("kiosk_messages", tenant, message, outcome).inc()
+
+
+def kiosk_error(tenant: str, kind: str) -> None:
+    """A fault on the SIP2 face (a bad frame, a refused login, a refused PROXY header…)."""
+    _child("kiosk_errors", tenant, kind).inc()
 
 
 def registry() -> CollectorRegistry:

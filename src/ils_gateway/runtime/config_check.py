@@ -41,6 +41,7 @@ __all__ = [
     "check",
     "check_tenants",
     "explain_material_types",
+    "kiosk_problems",
     "mail_problems",
     "material_type_problems",
     "problem_line",
@@ -308,6 +309,46 @@ def mail_problems(tenant: TenantConfig) -> list[Problem]:
     return found
 
 
+def kiosk_problems(tenant: TenantConfig) -> list[Problem]:
+    """``[tenants.kiosk_sip2]`` beyond what loading checks (subnets, encodings, message codes,
+    overlapping listeners): certificate files that are not there (errors: the face would not
+    start), a profile an earlier one always wins over (warning: it is never chosen)."""
+    kiosk = tenant.kiosk_sip2
+    if kiosk is None or not kiosk.enabled:
+        return []
+    found = []
+    certificates = [("kiosk_sip2.tls", kiosk.tls)] + [
+        (f"kiosk_sip2.listeners[{i}].tls", listener.tls)
+        for i, listener in enumerate(kiosk.listeners)
+    ]
+    for key, tls in certificates:
+        if tls is None:
+            continue
+        for name, path in (("cert_file", tls.cert_file), ("key_file", tls.key_file)):
+            if not path.is_file():
+                found.append(Problem(f"{key}.{name}", f"no such file: {path}"))
+    seen: dict[tuple[object, ...], str] = {}
+    for i, profile in enumerate(kiosk.profiles):
+        keys = (
+            frozenset(profile.addresses),
+            frozenset(profile.ports),
+            frozenset(profile.locations),
+            frozenset(profile.login_prefixes),
+        )
+        earlier = seen.get(keys)
+        if earlier is not None and not profile.matches_anyone:
+            found.append(
+                Problem(
+                    f"kiosk_sip2.profiles[{i}]",
+                    f"{profile.name!r} is never chosen: {earlier!r} before it matches the same "
+                    "machines",
+                    error=False,
+                )
+            )
+        seen.setdefault(keys, profile.name)
+    return found
+
+
 def tenant_problems(tenant: TenantConfig, facts: BackendFacts) -> list[Problem]:
     """Everything ``config check`` holds against a loaded tenant."""
     return (
@@ -315,6 +356,7 @@ def tenant_problems(tenant: TenantConfig, facts: BackendFacts) -> list[Problem]:
         + branch_problems(tenant)
         + material_type_problems(tenant)
         + mail_problems(tenant)
+        + kiosk_problems(tenant)
     )
 
 

@@ -6,6 +6,7 @@ aiohttp's "no singletons": each process-wide resource is opened by one cleanup c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -23,9 +24,13 @@ REDIS_KEY: web.AppKey[Any] = web.AppKey("redis")  # the process's one Redis clie
 SHARED_KEY: web.AppKey[SharedState] = web.AppKey("shared")  # sessions, keys, caches, limits
 STORE_KEY: web.AppKey[MyLists | None] = web.AppKey("store")  # the store and its list services
 GATEWAY_KEY: web.AppKey[Gateway] = web.AppKey("gateway")  # every tenant's runtime
+# Reload the SIP2 faces' terminal profiles from the tenant file (one tenant, or None: all);
+# set by the kiosk face when the file is known, read by the operator route (issue 21).
+KIOSK_RELOAD_KEY: web.AppKey[Callable[[str | None], list[Any]]] = web.AppKey("kiosk_reload")
 
 __all__ = [
     "GATEWAY_KEY",
+    "KIOSK_RELOAD_KEY",
     "REDIS_KEY",
     "SETTINGS_KEY",
     "SHARED_KEY",

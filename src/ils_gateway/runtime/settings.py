@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from ipaddress import IPv4Network, IPv6Network, ip_network
+from pathlib import Path
 
 from ils_gateway.domain.clock import Clock, system_clock
 from ils_gateway.mail.smtp import SmtpServer
@@ -64,6 +65,9 @@ class GatewaySettings:
     # One of several worker processes (``serve --workers``): the SIP2 faces listen with
     # SO_REUSEPORT beside the others' (the HTTP port is handled by ``serve_app``).
     reuse_port: bool = False
+    # The tenant file or directory ``tenants`` came from; the SIP2 faces reload their terminal
+    # profiles from it (SIGHUP, the operator call). None: no reload.
+    tenants_source: Path | None = None
     # The gateway store (basket, sequences, shelves, reading history…); None: those are off.
     store: StoreSettings | None = None
     # The server secret shared state is sealed with; None: the store's (the usual case).

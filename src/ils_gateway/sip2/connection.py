@@ -176,6 +176,13 @@ class SIP2Connection:
         # Server, error detection decided per message: how a frame without AZ is answered.
         self._plain = dataclasses.replace(settings, error_detection=False)
 
+    def reframe(self, settings: CodecSettings) -> None:
+        """Read the next frames and write the next answers with ``settings`` (a server face
+        whose machine's profile was chosen at login, or reloaded). Bytes already buffered
+        are read with the new settings too."""
+        self.settings = settings
+        self._plain = dataclasses.replace(settings, error_detection=False)
+
     # --- rules ------------------------------------------------------------------------
 
     def _next_state(self, step: str, *, local: bool) -> State:

@@ -10,7 +10,15 @@ only moves bytes and decides what to write for each event:
 - a frame that fails to parse (bad checksum included) → ``96``;
 - a patron or circulation message before a successful 93, when ``login_required`` → the
   connection is closed (what Koha's SIP server does), nothing reaches the handler;
-- a peer that vanishes, mid-frame or not → the connection is dropped quietly.
+- a peer that vanishes, mid-frame or not → the connection is dropped quietly;
+- a listener behind a load balancer (``proxy_protocol``) reads the PROXY header first, only
+  from ``trusted_proxies`` (anyone else, or a bad header: closed), and the session's peer is
+  the machine's address it names;
+- ``framing`` (a face's hook) picks the codec and timeouts per session, asked again before
+  each frame, so a face can change them per machine (at login) or for every machine at once
+  (a reload); ``login_timeout`` closes a connection that has not logged in by then;
+- ``on_error`` (a face's hook) hears each fault by kind (bad_frame, login_required, ...),
+  for metrics.
 
 Open connections are tracked; ``aclose()`` stops listening, lets a request being handled
 finish and be answered, then closes every connection. The simulator and, later, the
@@ -21,11 +29,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import itertools
 import ssl
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import structlog
 
@@ -47,8 +56,9 @@ from ils_gateway.sip2.errors import (
 )
 from ils_gateway.sip2.fields import MAX_FIELD_CHARS
 from ils_gateway.sip2.messages import Message, RequestACSResend, RequestSCResend
+from ils_gateway.sip2.proxy_protocol import ProxyHeaderError, read_proxy_header
 
-__all__ = ["Handler", "SIP2Server", "SIP2ServerSettings", "SIP2Session"]
+__all__ = ["Handler", "SIP2Server", "SIP2ServerSettings", "SIP2Session", "SessionFraming"]
 
 log = structlog.get_logger("ils_gateway.sip2.server")
 
@@ -58,6 +68,34 @@ _READ_CHUNK = 64 * 1024
 
 class _FrameTooSlow(Exception):
     """A frame begun was not completed within ``frame_deadline``."""
+
+
+class _LoginTooSlow(Exception):
+    """The connection did not log in within its ``login_timeout``."""
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _trusted(networks: Sequence[Network], address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return any(ip in network for network in networks)
+
+
+@dataclass(frozen=True)
+class SessionFraming:
+    """How one session is framed now: codec and timeouts (a face's ``framing`` hook)."""
+
+    codec: CodecSettings
+    idle_timeout: float | None
+    """Seconds of silence between frames before the connection is closed; None: never."""
+    login_timeout: float | None = None
+    """Seconds from connecting to a successful 93; None: no limit."""
 
 
 def _overlong_field(message: Message, limit: int) -> str | None:
@@ -78,6 +116,10 @@ class SIP2Session:
     """Set by the handler when it accepts a 93 login."""
     data: dict[str, Any] = field(default_factory=dict)
     """Free per-connection state for the handler."""
+    local_port: int | None = None
+    """The listening port the connection came in on."""
+    proxied_by: str | None = None
+    """The load balancer's address when a PROXY header named ``peer``."""
 
     @property
     def address(self) -> str:
@@ -126,6 +168,18 @@ class SIP2ServerSettings:
     log_frames: bool = False
     """Log every frame at info, redacted by ``sip2.redaction`` (the tenant's
     ``[tenants.kiosk_sip2] log_frames``); otherwise frames are logged at debug only."""
+    proxy_protocol: Literal["off", "v1", "v2", "any"] = "off"
+    """``v1``, ``v2`` or ``any``: a PROXY header comes first, from ``trusted_proxies`` only."""
+    trusted_proxies: tuple[Network, ...] = ()
+    proxy_header_timeout: float = 5.0
+    """Seconds for the load balancer to send its header (it sends it at once)."""
+    framing: Callable[[SIP2Session], SessionFraming] | None = None
+    """The session's codec and timeouts, asked before each frame; None: ``codec`` and
+    ``idle_timeout`` for every session."""
+    on_error: Callable[[SIP2Session | None, str], None] | None = None
+    """Told each fault by kind (for metrics): bad_frame, login_required, field_too_long,
+    frame_deadline, idle_timeout, login_timeout, proxy_refused, protocol_error,
+    handler_failed, connection_refused."""
 
 
 @dataclass
@@ -206,6 +260,12 @@ class SIP2Server:
         if self._server is not None:
             await self._server.wait_closed()
 
+    def _framing(self, session: SIP2Session) -> SessionFraming:
+        settings = self.settings
+        if settings.framing is not None:
+            return settings.framing(session)
+        return SessionFraming(settings.codec, settings.idle_timeout)
+
     def _over_limit(self, address: str) -> str | None:
         """Why one more connection from ``address`` is refused, or None."""
         limit = self.settings.max_connections
@@ -218,23 +278,64 @@ class SIP2Server:
                 return "max_connections_per_address"
         return None
 
+    def _fault(self, session: SIP2Session | None, kind: str) -> None:
+        if self.settings.on_error is not None:
+            self.settings.on_error(session, kind)
+
+    async def _proxied_peer(
+        self, reader: asyncio.StreamReader, peer: tuple[str, int]
+    ) -> tuple[str, int] | None:
+        """The machine's address from the PROXY header (the balancer's own when the header
+        names none), or None when the header is refused."""
+        settings = self.settings
+        accept = settings.proxy_protocol
+        if accept == "off":
+            return peer
+        if not _trusted(settings.trusted_proxies, str(peer[0])):
+            log.warning("sip2.server.proxy_untrusted", peer=str(peer[0]))
+            return None
+        try:
+            async with asyncio.timeout(settings.proxy_header_timeout):
+                header = await read_proxy_header(reader, accept)
+        except (ProxyHeaderError, TimeoutError, ConnectionError) as exc:
+            log.warning("sip2.server.proxy_header_refused", peer=str(peer[0]), error=str(exc))
+            return None
+        return header.source or peer
+
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
+        sockname = writer.get_extra_info("sockname")
+        balancer: str | None = None
+        if self.settings.proxy_protocol != "off" and peer:
+            proxied = await self._proxied_peer(reader, (str(peer[0]), int(peer[1])))
+            if proxied is None:
+                self._fault(None, "proxy_refused")
+                writer.close()
+                with contextlib.suppress(Exception):
+                    await writer.wait_closed()
+                return
+            balancer, peer = str(peer[0]), proxied
         address = str(peer[0]) if peer else "?"
         refused = self._over_limit(address)
         if refused is not None:
             log.warning("sip2.server.connection_refused", peer=address, limit=refused)
+            self._fault(None, "connection_refused")
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
             return
-        session = SIP2Session(next(self._ids), f"{peer[0]}:{peer[1]}" if peer else "?")
+        session = SIP2Session(
+            next(self._ids),
+            f"{peer[0]}:{peer[1]}" if peer else "?",
+            local_port=int(sockname[1]) if sockname else None,
+            proxied_by=balancer,
+        )
         task = asyncio.current_task()
         assert task is not None
         client = _Client(session, writer, task, address)
         self._clients[session.connection_id] = client
         bound = log.bind(connection=session.connection_id, peer=session.peer)
-        bound.info("sip2.server.connected")
+        bound.info("sip2.server.connected", proxied_by=balancer)
         if self._closing:
             writer.close()
         try:
@@ -243,10 +344,16 @@ class SIP2Server:
             bound.info("sip2.server.peer_gone", error=type(exc).__name__)
         except RemoteProtocolError as exc:
             bound.warning("sip2.server.protocol_error", error=str(exc))
+            self._fault(session, "protocol_error")
         except _FrameTooSlow:
             bound.info("sip2.server.frame_deadline")
+            self._fault(session, "frame_deadline")
+        except _LoginTooSlow:
+            bound.info("sip2.server.login_timeout")
+            self._fault(session, "login_timeout")
         except TimeoutError:
             bound.info("sip2.server.idle_timeout")
+            self._fault(session, "idle_timeout")
         except RequestRejected:
             pass  # logged once by whoever rejected it
         except Exception as exc:
@@ -254,6 +361,7 @@ class SIP2Server:
             bound.error(
                 "sip2.server.handler_failed", error=type(exc).__name__, where=error_site(exc)
             )
+            self._fault(session, "handler_failed")
         finally:
             del self._clients[session.connection_id]
             writer.close()
@@ -269,10 +377,19 @@ class SIP2Server:
         bound: Any,
     ) -> None:
         settings = self.settings
-        conn = SIP2Connection(Role.SERVER, settings.codec, login_required=settings.login_required)
+        session = client.session
+        framing = self._framing(session)
+        conn = SIP2Connection(Role.SERVER, framing.codec, login_required=settings.login_required)
         loop = asyncio.get_running_loop()
+        login_due = (
+            loop.time() + framing.login_timeout if framing.login_timeout is not None else None
+        )
         frame_due: float | None = None  # when the frame begun must be complete
         while True:
+            if settings.framing is not None:
+                framing = self._framing(session)  # per frame: a login or reload may change it
+                if framing.codec is not conn.settings:
+                    conn.reframe(framing.codec)
             event = conn.next_event()
             if event is NEED_DATA:
                 if self._closing:
@@ -281,6 +398,8 @@ class SIP2Server:
                     frame_due = None
                 elif frame_due is None and settings.frame_deadline is not None:
                     frame_due = loop.time() + settings.frame_deadline
+                if conn.authenticated or not settings.login_required:
+                    login_due = None
                 if frame_due is not None:
                     try:
                         async with asyncio.timeout_at(frame_due):
@@ -288,8 +407,17 @@ class SIP2Server:
                     except TimeoutError:
                         raise _FrameTooSlow from None
                 else:
-                    async with asyncio.timeout(settings.idle_timeout):
-                        data = await reader.read(_READ_CHUNK)
+                    idle = framing.idle_timeout
+                    due = None if idle is None else loop.time() + idle
+                    if login_due is not None and (due is None or login_due < due):
+                        try:
+                            async with asyncio.timeout_at(login_due):
+                                data = await reader.read(_READ_CHUNK)
+                        except TimeoutError:
+                            raise _LoginTooSlow from None
+                    else:
+                        async with asyncio.timeout_at(due):
+                            data = await reader.read(_READ_CHUNK)
                 conn.receive_data(data)
                 continue
             frame_due = None
@@ -298,6 +426,7 @@ class SIP2Server:
             client.busy = True
             if isinstance(event, BadFrame):
                 bound.warning("sip2.server.bad_frame", reason=event.error.reason)
+                self._fault(session, "bad_frame")
                 out = conn.send(RequestSCResend())
             elif isinstance(event, RepeatedRequest):
                 bound.info("sip2.server.repeated_request", code=event.message.code)
@@ -315,6 +444,7 @@ class SIP2Server:
                     bound.debug("sip2.frame", direction="in", **loggable(event))
                 if conn.login_needed_for(event):
                     bound.warning("sip2.server.login_required", code=event.code)
+                    self._fault(session, "login_required")
                     return
                 overlong = _overlong_field(event, settings.max_field_chars)
                 if overlong is not None:
@@ -324,8 +454,13 @@ class SIP2Server:
                         field=overlong,
                         limit=settings.max_field_chars,
                     )
+                    self._fault(session, "field_too_long")
                     return
                 response = await self.handler(event, client.session)
+                if settings.framing is not None:  # a 93 may have chosen another framing
+                    framing = self._framing(session)
+                    if framing.codec is not conn.settings:
+                        conn.reframe(framing.codec)
                 out = conn.send(response)
                 if settings.log_frames:
                     bound.info("sip2.frame", direction="out", **loggable(response))
