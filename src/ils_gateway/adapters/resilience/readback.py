@@ -19,8 +19,16 @@ from ils_gateway.domain.vocab import ContactMethod, HoldStatus
 
 
 def find_loan(loans: Iterable[Loan], item_id: str) -> Loan | None:
-    """The loan of ``item_id`` (by item id, or loan id where the backend has one), if any."""
-    return next((loan for loan in loans if item_id in (loan.item.id, loan.id)), None)
+    """The loan of ``item_id`` (by item id, the copy's barcode where the id is another, or
+    loan id where the backend has one), if any."""
+    return next(
+        (
+            loan
+            for loan in loans
+            if item_id in (loan.item.id, loan.id) or (item_id and loan.item.barcode == item_id)
+        ),
+        None,
+    )
 
 
 def find_hold(holds: Iterable[Hold], hold_id: str) -> Hold | None:
