@@ -106,7 +106,7 @@ class _Cache(enum.Enum):
 
 
 # Why Koha's REST API (the v1 subset used) lacks what it lacks.
-NO_CHECKIN = "Koha's REST API has no check-in; connect check-in machines to Koha's SIP server"
+_NO_CHECKIN = "Koha's REST API has no check-in; connect check-in machines to Koha's SIP server"
 _NOT_OFFERED = {
     Capability.CHANGE_HOLD_CONTACT: Unavailable(
         "Koha holds have no contact method",
@@ -115,7 +115,7 @@ _NOT_OFFERED = {
     # Koha-Community/Koha's api/v1/swagger/paths has POST /checkouts but nothing that
     # returns an item (C4::Circulation::AddReturn is reached through SIP2 and the staff
     # interface only).
-    Capability.CHECKIN: Unavailable(NO_CHECKIN, detail=NO_CHECKIN),
+    Capability.CHECKIN: Unavailable(_NO_CHECKIN, detail=_NO_CHECKIN),
 }
 
 
