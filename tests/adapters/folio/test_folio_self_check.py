@@ -16,6 +16,7 @@ from folio_sim_traffic import schema_violations
 
 from ils_gateway.adapters.base import Capability
 from ils_gateway.adapters.folio.backend import FolioBackend
+from ils_gateway.adapters.resilience.backend import ResilientBackend
 from ils_gateway.domain.errors import (
     BackendProtocolError,
     FeatureDisabled,
@@ -394,3 +395,78 @@ async def test_a_checkout_that_times_out_is_an_unknown_outcome(
     )
     with pytest.raises(OutcomeUnknown):
         await lending.checkout(PATRON, "B1")
+
+
+# -- a write whose answer is lost is read back, never sent twice -----------------------------
+
+
+class _AnswerLost(httpx.AsyncBaseTransport):
+    """Real HTTP to the simulator, but the answer to ``path`` never arrives (a read timeout
+    after sending); ``deliver=False``: the request is lost on the way too."""
+
+    def __init__(self, path: str, *, deliver: bool) -> None:
+        self._inner = httpx.AsyncHTTPTransport()
+        self._path, self._deliver = path, deliver
+        self.sent = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method != "POST" or request.url.path != self._path:
+            return await self._inner.handle_async_request(request)
+        self.sent += 1
+        if self._deliver:
+            response = await self._inner.handle_async_request(request)
+            await response.aread()
+            await response.aclose()
+        raise httpx.ReadTimeout("the answer was lost", request=request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+def _resilient(sim: Sim, transport: httpx.AsyncBaseTransport) -> ResilientBackend:
+    config = folio_config(
+        okapi_url=sim.url,
+        tenant=TENANT,
+        username=USER,
+        password=PASSWORD,
+        service_point_id=CENTRAL,
+    )
+    inner = FolioBackend(config, transport=transport, now=sim.library.now)
+    return ResilientBackend(inner, tenant_id="midori", sleep=_no_sleep)
+
+
+async def _no_sleep(seconds: float) -> None:
+    return None
+
+
+async def test_a_checkout_whose_answer_is_lost_is_found_by_its_barcode(sim: Sim) -> None:
+    """The loan is read back (listed by item UUID, found by the barcode asked) and returned;
+    nothing is sent again."""
+    lost = _AnswerLost("/circulation/check-out-by-barcode", deliver=True)
+    backend = _resilient(sim, lost)
+    try:
+        patron = await backend.authenticate(HANAKO.card_number, HANAKO.password)
+        barcode = _shelf_copy(sim.library)
+        loan = await backend.checkout(patron, barcode)
+    finally:
+        await backend.close()
+    assert loan.item.barcode == barcode
+    assert lost.sent == 1 and backend.metrics["readback_happened"] == 1
+    lent = [ln for ln in sim.library.loans(HANAKO.card_number) if ln.barcode == barcode]
+    assert len(lent) == 1
+
+
+async def test_a_checkout_lost_on_the_way_is_not_sent_again_at_once(sim: Sim) -> None:
+    """Read back: no loan. A request that timed out may still land, so the outcome stays
+    unknown (the patron tries again later) rather than a second check-out being sent."""
+    lost = _AnswerLost("/circulation/check-out-by-barcode", deliver=False)
+    backend = _resilient(sim, lost)
+    try:
+        patron = await backend.authenticate(HANAKO.card_number, HANAKO.password)
+        barcode = _shelf_copy(sim.library)
+        with pytest.raises(OutcomeUnknown):
+            await backend.checkout(patron, barcode)
+    finally:
+        await backend.close()
+    assert lost.sent == 1 and backend.metrics["readback_not_happened"] == 1
+    assert barcode not in {ln.barcode for ln in sim.library.loans(HANAKO.card_number)}
