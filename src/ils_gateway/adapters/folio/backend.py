@@ -10,7 +10,9 @@ Routes, and where each is defined:
 - patron by card: ``GET /users?query=barcode=="…"`` (mod-users); password: ``POST
   /patron-pin/verify`` with ``{"id", "pin"}`` (mod-users: 200 match, 422 no match);
 - loans: ``GET /circulation/loans``; renew: ``POST /circulation/renew-by-id`` (item UUID)
-  or ``/circulation/renew-by-barcode`` (item barcode) (mod-circulation);
+  or ``/circulation/renew-by-barcode`` (item barcode) (mod-circulation); self-check: ``POST
+  /circulation/check-out-by-barcode`` and ``/circulation/check-in-by-barcode`` at the
+  tenant's ``service_point_id`` (a loan's item keeps its UUID as id and carries its barcode);
 - holds are FOLIO requests: ``GET /circulation/requests``; a title (``instance:<uuid>``, or
   an item when ``request_level = "Title"``) is requested with ``POST
   /circulation/requests/instances`` (``request-by-instance-id.json``: FOLIO makes a title-level

@@ -13,6 +13,10 @@ used; lists are read to their last page (``KohaClient.call_list``). The summary 
 come from the same lists the patron is shown (``mapping.with_counts``), at login as on
 ``patron_summary``.
 
+Self-check: a checkout asks ``GET /checkouts/availability`` first and refuses whatever Koha
+would block or ask staff to confirm, then sends ``POST /checkouts`` without a token; Koha's
+REST API has no check-in (docs/kiosk-lending.md).
+
 Titles: Koha's checkout, hold and item objects carry none, and the snapshot's only ``biblio``
 embed is on bundled items, so titles come from ``GET /biblios/{biblio_id}`` with
 ``Accept: application/json`` (Koha::Biblio->to_api; API permission ``catalogue``). They are
