@@ -470,3 +470,33 @@ async def test_a_checkout_lost_on_the_way_is_not_sent_again_at_once(sim: Sim) ->
         await backend.close()
     assert lost.sent == 1 and backend.metrics["readback_not_happened"] == 1
     assert barcode not in {ln.barcode for ln in sim.library.loans(HANAKO.card_number)}
+
+
+async def test_a_checkin_whose_answer_is_lost_is_read_back_by_the_items_status(
+    sim: Sim,
+) -> None:
+    """No patron to read: the copy was checked out before and is not now, so it happened."""
+    barcode = _copy_with_status(sim.library, ItemStatus.CHECKED_OUT)
+    lost = _AnswerLost("/circulation/check-in-by-barcode", deliver=True)
+    backend = _resilient(sim, lost)
+    try:
+        item = await backend.checkin(barcode)
+    finally:
+        await backend.close()
+    assert item.barcode == barcode and item.circulation_status != "Checked out"
+    assert lost.sent == 1 and backend.metrics["readback_happened"] == 1
+
+
+async def test_a_checkin_lost_on_the_way_stays_unknown_and_is_not_resent_at_once(
+    sim: Sim,
+) -> None:
+    barcode = _copy_with_status(sim.library, ItemStatus.CHECKED_OUT)
+    lost = _AnswerLost("/circulation/check-in-by-barcode", deliver=False)
+    backend = _resilient(sim, lost)
+    try:
+        with pytest.raises(OutcomeUnknown):
+            await backend.checkin(barcode)
+    finally:
+        await backend.close()
+    assert lost.sent == 1 and backend.metrics["readback_not_happened"] == 1
+    assert sim.library.item_info(barcode).status == ItemStatus.CHECKED_OUT.value
