@@ -10,12 +10,12 @@ import pytest
 from resilience_fakes import FakeClock, FakeLibrary, RecordingSleep, patron
 
 from ils_gateway.adapters.base import CancelOutcome, ILSBackend
+from ils_gateway.adapters.resilience import readback
 from ils_gateway.adapters.resilience.backend import (
     CachePolicy,
     CallTimeouts,
     ResilientBackend,
 )
-from ils_gateway.adapters.resilience import readback
 from ils_gateway.adapters.resilience.breaker import BreakerState, CircuitBreaker
 from ils_gateway.adapters.resilience.cache import is_personal
 from ils_gateway.adapters.resilience.freshness import track_freshness
