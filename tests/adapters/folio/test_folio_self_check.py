@@ -152,29 +152,42 @@ async def test_checkin_returns_the_copy_available(sim: Sim) -> None:
     assert answer["loan"]["status"]["name"] == "Closed"
 
 
-async def test_a_copy_a_patron_waits_for_comes_back_awaiting_pickup(sim: Sim) -> None:
-    """A pending request picked up here: FOLIO puts the copy on the hold shelf."""
+@pytest.mark.parametrize(
+    ("here", "status", "state"),
+    [
+        (True, "Awaiting pickup", HoldState.AWAITING_PICKUP),
+        (False, "In transit", HoldState.TRANSIT),
+    ],
+    ids=["picked-up-here", "picked-up-elsewhere"],
+)
+async def test_a_copy_a_patron_waits_for_goes_to_the_hold(
+    sim: Sim, here: bool, status: str, state: HoldState
+) -> None:
+    """The only request on a title, all copies out: checked in at the central library, its
+    copy waits on the hold shelf there, or travels to the request's pickup service point."""
     library = sim.library
-    backend = sim.backend()
+    pending = [h for h in library.data.holds if h.state is HoldState.PENDING]
     hold = next(
         h
-        for h in library.data.holds
-        if h.state is HoldState.PENDING
-        and h.pickup == "CEN"
+        for h in pending
+        if (h.pickup == "CEN") is here
         and not h.item_level
-        and any(
-            i.biblio_id == h.biblio_id and i.status is ItemStatus.CHECKED_OUT
-            for i in library.data.items
-        )
+        and not h.suspended
+        and [o.biblio_id for o in pending].count(h.biblio_id) == 1
+        and library.item_info(
+            next(i.barcode for i in library.data.items if i.biblio_id == h.biblio_id)
+        ).status
+        == ItemStatus.CHECKED_OUT.value
     )
-    barcode = next(
-        i.barcode
-        for i in library.data.items
-        if i.biblio_id == hold.biblio_id and i.status is ItemStatus.CHECKED_OUT
+    barcode = next(i.barcode for i in library.data.items if i.biblio_id == hold.biblio_id)
+    item = await sim.backend().checkin(barcode)
+    assert item.barcode == barcode and item.circulation_status == status
+    assert library.hold_by_id(hold.id).state is state
+    answer = next(
+        x.answer for x in sim.state.traffic if x.route == "/circulation/check-in-by-barcode"
     )
-    item = await backend.checkin(barcode)
-    assert item.circulation_status in ("Awaiting pickup", "In transit")
-    assert library.hold_by_id(hold.id).state in (HoldState.AWAITING_PICKUP, HoldState.TRANSIT)
+    destination = answer["item"].get("inTransitDestinationServicePointId")
+    assert destination == (None if here else folio_id("service-point", hold.pickup))
 
 
 async def test_a_copy_not_on_loan_is_checked_in_without_a_loan(sim: Sim) -> None:
