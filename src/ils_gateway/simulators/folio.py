@@ -681,7 +681,8 @@ _LOAN_POLICY_NAME = "みどり市立図書館 貸出方針"
 
 
 def _strangers(body: dict[str, Any], known: frozenset[str]) -> web.Response | None:
-    """422 for the first member the schema does not declare (RMB's wording), or None."""
+    """422 for the first member the schema does not declare, or None. The wording is the
+    simulator's (Jackson's "Unrecognized field"): stricter than FOLIO where unsure."""
     for key in sorted(set(body) - known):
         return _refused(f'Unrecognized field "{key}"', **{key: json.dumps(body[key])})
     return None
