@@ -20,6 +20,8 @@ from ils_gateway.runtime.assemble import open_gateway
 from ils_gateway.runtime.settings import GatewaySettings
 from ils_gateway.runtime.store import StoreSettings
 from ils_gateway.runtime.tenant import Gateway
+from ils_gateway.simulators.folio_cli import start_folio_simulator
+from ils_gateway.simulators.folio_records import folio_id
 from ils_gateway.simulators.koha import create_koha_app
 from ils_gateway.simulators.library import TOKYO, SimulatedLibrary
 from ils_gateway.simulators.policy import ItemType
@@ -138,6 +140,17 @@ expiry_field = "PA"
 title_hold_entries = "record_id_title"
 """
 
+_FOLIO_BACKEND = """
+[tenants.backend]
+kind = "folio"
+okapi_url = "{url}"
+tenant = "testlib"
+username = "ils-gateway"
+password = "folio-demo-pass"
+cancellation_reason_id = "75187e8d-e25a-47a7-89ad-23ba612338de"
+service_point_id = "{service_point}"
+"""
+
 _KOHA_BACKEND = """
 [tenants.backend]
 kind = "koha"
@@ -191,8 +204,8 @@ async def running(
     kiosk: str = "",
     login_subnets: Sequence[str] = (),
 ) -> AsyncIterator[Setup]:
-    """The library behind ``backend`` ("sip2" or "koha"), a gateway on it (with a SQLite store
-    in ``store_dir`` when given) and its kiosk face, and a logged-in self-check machine
+    """The library behind ``backend`` ("sip2", "koha" or "folio"), a gateway on it (with a
+    SQLite store in ``store_dir`` when given) and its kiosk face, and a logged-in self-check machine
     (``shift_jis``: face and machine speak CP932 with CRLF, as many installed machines do;
     ``koha_request_flow``: newer Koha's cancellation requests, ready holds cancellable;
     ``kiosk_disabled``: the features the tenant switches off on the kiosk channel; ``data``:
@@ -207,6 +220,19 @@ async def running(
             )
             stack.push_async_callback(server.aclose)
             section = _SIP2_BACKEND.format(port=server.port)
+        elif backend == "folio":
+            runner, url = await start_folio_simulator(
+                sim,
+                port=0,
+                tenant="testlib",
+                username="ils-gateway",
+                password="folio-demo-pass",
+                token_clock=sim.now,
+            )
+            stack.push_async_callback(runner.cleanup)
+            # The machines lend and take back at the central library's service point.
+            point = folio_id("service-point", "CEN")
+            section = _FOLIO_BACKEND.format(url=url, service_point=point)
         else:
             runner = web.AppRunner(create_koha_app(sim))
             await runner.setup()

@@ -251,6 +251,27 @@ async def test_every_route_answers_in_folio_s_schemas(okapi: Okapi) -> None:
     assert created.status_code == 201, created.text
     assert created.json()["requestLevel"] == "Title"
     assert created.json()["requestType"] == "Hold"  # every copy is out: no page
+    shelf = next(
+        i.barcode
+        for i in library.data.items
+        if i.status.value == "available" and not i.not_for_loan
+    )
+    point = folio_id("service-point", "CEN")
+    lent = await okapi.client.post(
+        "/circulation/check-out-by-barcode",
+        json={"itemBarcode": shelf, "userBarcode": HANAKO.card_number, "servicePointId": point},
+    )
+    assert lent.status_code == 201, lent.text
+    back = await okapi.client.post(
+        "/circulation/check-in-by-barcode",
+        json={
+            "itemBarcode": shelf,
+            "servicePointId": point,
+            "checkInDate": "2025-06-02T01:00:00.000Z",
+        },
+    )
+    assert back.status_code == 200, back.text
+    assert back.json()["loan"]["id"] == lent.json()["id"]
     covered = checked_routes(okapi.state.traffic)
     assert covered >= set(_ANSWERS) - {
         ("POST", "/circulation/renew-by-barcode"),

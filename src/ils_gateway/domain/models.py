@@ -85,6 +85,11 @@ class Item(_Frozen):
 
     id: str = Field(description="item barcode, bibliographic id or e-book id, per ``source``")
     title: str
+    barcode: str | None = Field(
+        None,
+        description="the copy's barcode where ``id`` is another id (FOLIO's item UUID): what a"
+        " self-check machine scans and shows",
+    )
     author: str | None = None
     material_type: MaterialType = MaterialType.BOOK
     source: ItemSource = ItemSource.ILS

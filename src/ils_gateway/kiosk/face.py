@@ -928,6 +928,8 @@ _NOT_A_BARCODE = ("title:", "biblio:", "item:")
 def _entry(item: Item) -> str:
     """A 64 list entry: the copy's barcode, else its title (a machine shows or scans these; the
     gateway's own ids mean nothing to it)."""
+    if item.source is ItemSource.ILS and item.barcode:
+        return item.barcode  # FOLIO: the id is the item's UUID, the barcode is what is scanned
     if item.source is ItemSource.ILS and item.id and not item.id.startswith(_NOT_A_BARCODE):
         return item.id
     return item.title or item.id

@@ -135,7 +135,9 @@ class LoanService:
 
 
 def _find(loans: Sequence[Loan], item_id: str) -> Loan | None:
+    """The loan of ``item_id``: by loan id, item id, or the copy's barcode (a self-check
+    machine knows FOLIO's copies by barcode, the loan list by UUID)."""
     for loan in loans:
-        if loan.id == item_id or loan.item.id == item_id:
+        if item_id in (loan.id, loan.item.id) or (item_id and loan.item.barcode == item_id):
             return loan
     return None

@@ -46,6 +46,7 @@ from ils_gateway.simulators.folio_records import (
     CANCELLATION_FIELDS,
     ITEM_STATUS,
     LOAN_POLICY_ID,
+    MATERIAL_TYPE,
     MAX_OVERDUE_ITEMS,
     account_json,
     errors_json,
@@ -61,6 +62,7 @@ from ils_gateway.simulators.folio_records import (
 from ils_gateway.simulators.library import TOKYO, Operation, SimulatedLibrary
 from ils_gateway.simulators.outcomes import (
     HoldView,
+    ItemInfo,
     PatronBlock,
     PatronInfo,
     Refusal,
@@ -656,6 +658,226 @@ async def renew_by_barcode(request: web.Request) -> web.Response:
     return await _renew(request, body["userBarcode"], body["itemBarcode"])
 
 
+# -- check-out and check-in -----------------------------------------------------------------
+
+# The members each request schema declares (check-out-by-barcode-request.json,
+# check-in-by-barcode-request.json). The check-in schema has ``additionalProperties: false``;
+# the check-out one does not say, and the face refuses strangers there too (stricter).
+_CHECK_OUT_FIELDS = frozenset(
+    {
+        "itemBarcode",
+        "userBarcode",
+        "proxyUserBarcode",
+        "loanDate",
+        "servicePointId",
+        "overrideBlocks",
+        "forceLoanPolicyId",
+    }
+)
+_CHECK_IN_FIELDS = frozenset(
+    {"itemBarcode", "servicePointId", "checkInDate", "claimedReturnedResolution", "sessionId"}
+)
+_LOAN_POLICY_NAME = "みどり市立図書館 貸出方針"
+
+
+def _strangers(body: dict[str, Any], known: frozenset[str]) -> web.Response | None:
+    """422 for the first member the schema does not declare, or None. The wording is the
+    simulator's (Jackson's "Unrecognized field"): stricter than FOLIO where unsure."""
+    for key in sorted(set(body) - known):
+        return _refused(f'Unrecognized field "{key}"', **{key: json.dumps(body[key])})
+    return None
+
+
+def _branch_of_point(library: SimulatedLibrary, point_id: str) -> str | None:
+    """The branch a service point id stands for (only branches lend and take back)."""
+    code = _point_code(library, point_id)
+    if code is None or all(b.code != code for b in library.data.branches):
+        return None
+    return code
+
+
+def _check_out_refused(patron: PatronInfo, item: ItemInfo, refusal: Refusal) -> web.Response:
+    """mod-circulation's 422 for the library's first reason (the validators' messages)."""
+    token = refusal.token
+    if token is RefusalToken.CARD_EXPIRED:
+        # InactiveUserValidator (FOLIO deactivates an expired user)
+        return _refused("Cannot check out to inactive user", userBarcode=patron.card_number)
+    if token is RefusalToken.RESTRICTION:
+        # UserManualBlocksValidator
+        return _refused(
+            "Patron blocked from borrowing",
+            "USER_IS_BLOCKED_MANUALLY",
+            reason=patron.block_note or "",
+        )
+    if token is RefusalToken.NOT_FOR_LOAN:
+        # ItemIsNotLoanableValidator: an overridable block (itemNotLoanableBlock)
+        body = errors_json(
+            "Item is not loanable",
+            itemBarcode=item.barcode,
+            loanPolicyName=_LOAN_POLICY_NAME,
+        )
+        body["errors"][0]["overridableBlock"] = {
+            "name": "itemNotLoanableBlock",
+            "missingPermissions": ["circulation.override-item-not-loanable-block.post"],
+        }
+        return web.json_response(body, status=422)
+    if token in (RefusalToken.CHECKED_OUT, RefusalToken.ALREADY_POSSESSION):
+        # AlreadyCheckedOutValidator (whoever has it: the same patron too)
+        return _refused("Item is already checked out", itemBarcode=item.barcode)
+    if token is RefusalToken.RESERVED:
+        # RequestedByAnotherPatronValidator
+        return _refused(
+            f"{item.title} (Barcode: {item.barcode}) cannot be checked out to user "
+            f"{patron.name} because it has been requested by another patron",
+            userBarcode=patron.card_number,
+        )
+    # ItemStatusValidator: lost, missing, on order, in process, claimed returned
+    status = ITEM_STATUS.get(item.status, item.status)
+    return _refused(
+        f"{item.title} ({MATERIAL_TYPE[item.item_type]}) (Barcode: {item.barcode}) has the "
+        f"item status {status} and cannot be checked out",
+        itemBarcode=item.barcode,
+    )
+
+
+async def check_out_by_barcode(request: web.Request) -> web.Response:
+    """POST /circulation/check-out-by-barcode (check-out-by-barcode-request.json; 201 loan.json).
+
+    The validators' order and words of mod-circulation's CheckOutByBarcodeResource: a missing
+    service point, an unknown user or item barcode, then the circulation rules (inactive user,
+    manual block, item not loanable, already checked out, another patron's request, item
+    status). No override is honoured: the gateway's user holds no override permission.
+    """
+    body = await _json_object(request)
+    if isinstance(body, web.Response):
+        return body
+    stranger = _strangers(body, _CHECK_OUT_FIELDS)
+    if stranger is not None:
+        return stranger
+    missing = _first_missing(
+        body,
+        ("itemBarcode", "Cannot check out item when item barcode is not provided"),
+        ("userBarcode", "Cannot check out to a user when user barcode is not provided"),
+        ("servicePointId", "Check out must be performed at a service point"),
+    )
+    if missing is not None:
+        return missing
+    if "overrideBlocks" in body:
+        return _text(403, "Access requires permission: circulation.override-patron-block.post")
+    library = _lib(request)
+    branch = _branch_of_point(library, body["servicePointId"])
+    if branch is None:
+        return _refused(
+            "Check out must be performed at a service point",
+            servicePointId=body["servicePointId"],
+        )
+    try:
+        patron = library.patron_info(body["userBarcode"])
+    except UnknownRecord:
+        return _refused(
+            "Could not find user with matching barcode", userBarcode=body["userBarcode"]
+        )
+    try:
+        item = library.item_info(body["itemBarcode"])
+    except UnknownRecord:
+        return _refused(
+            f"No item with barcode {body['itemBarcode']} could be found",
+            itemBarcode=body["itemBarcode"],
+        )
+    if not _active(patron):
+        return _refused("Cannot check out to inactive user", userBarcode=patron.card_number)
+    try:
+        loan = library.checkout(patron.card_number, item.barcode, branch)
+    except Refusal as refusal:
+        return _check_out_refused(patron, item, refusal)
+    return web.json_response(loan_json(loan, library), status=201)
+
+
+def _checked_in_item(
+    library: SimulatedLibrary, barcode: str, route_to: str | None
+) -> dict[str, Any]:
+    """check-in-by-barcode-response.json ``item`` (``additionalProperties: false``)."""
+    info = library.item_info(barcode)
+    item: dict[str, Any] = {
+        "id": folio_id("item", info.item_id),
+        "title": info.title,
+        "callNumber": info.call_number,
+        "materialType": {"name": MATERIAL_TYPE[info.item_type]},
+        "contributors": [{"name": info.author}] if info.author else [],
+        "holdingsRecordId": holdings_id(info.biblio_id, info.home_branch),
+        "instanceId": folio_id("instance", info.biblio_id),
+        "barcode": info.barcode,
+        "location": {"name": _branch_label(library, info.location)},
+        "status": {"name": ITEM_STATUS[info.status]},
+    }
+    if route_to is not None:
+        point = folio_id("service-point", route_to)
+        item["inTransitDestinationServicePointId"] = point
+        item["inTransitDestinationServicePoint"] = {"name": _branch_label(library, route_to)}
+    return item
+
+
+def _branch_label(library: SimulatedLibrary, code: str) -> str:
+    return next((b.name for b in library.data.branches if b.code == code), code)
+
+
+async def check_in_by_barcode(request: web.Request) -> web.Response:
+    """POST /circulation/check-in-by-barcode (check-in-by-barcode-request.json; 200
+    check-in-by-barcode-response.json): the loan closed (if any) and the copy as it now
+    stands: Available, Awaiting pickup (a hold here), or In transit to the hold's pickup."""
+    body = await _json_object(request)
+    if isinstance(body, web.Response):
+        return body
+    stranger = _strangers(body, _CHECK_IN_FIELDS)
+    if stranger is not None:
+        return stranger
+    missing = _first_missing(
+        body,
+        ("itemBarcode", "Checkin request must have an item barcode"),
+        ("servicePointId", "Checkin request must have a service point id"),
+        ("checkInDate", "Checkin request must have an check in date"),
+    )
+    if missing is not None:
+        return missing
+    try:
+        datetime.fromisoformat(body["checkInDate"].replace("Z", "+00:00"))
+    except ValueError:
+        return _text(400, f"Invalid date-time: {body['checkInDate']}")
+    library = _lib(request)
+    branch = _branch_of_point(library, body["servicePointId"])
+    if branch is None:
+        return _refused(
+            "Checkin request must have a service point id",
+            servicePointId=body["servicePointId"],
+        )
+    barcode = body["itemBarcode"]
+    try:
+        library.item_info(barcode)
+    except UnknownRecord:
+        return _refused(f"No item with barcode {barcode} exists", itemBarcode=barcode)
+    before = next(
+        (
+            ln
+            for p in library.data.patrons
+            for ln in library.loans(p.card_number)
+            if ln.barcode == barcode
+        ),
+        None,
+    )
+    result = library.checkin(barcode, branch)
+    answer: dict[str, Any] = {
+        "item": _checked_in_item(library, barcode, result.route_to),
+        "inHouseUse": False,
+    }
+    if before is not None:
+        loan = loan_json(replace(before, returned=library.now()), library)
+        loan["action"] = "checkedin"
+        loan["returnDate"] = instant(library.now())
+        loan["checkinServicePointId"] = body["servicePointId"]
+        answer["loan"] = loan
+    return web.json_response(answer, status=200)
+
+
 # -- requests -----------------------------------------------------------------------------
 
 
@@ -1178,6 +1400,8 @@ _OPERATIONS: dict[str, Operation] = {
     "/circulation/loans": Operation.LOANS,
     "/circulation/renew-by-id": Operation.RENEW,
     "/circulation/renew-by-barcode": Operation.RENEW,
+    "/circulation/check-out-by-barcode": Operation.CHECKOUT,
+    "/circulation/check-in-by-barcode": Operation.CHECKIN,
     "/circulation/requests": Operation.HOLDS,
     "/circulation/requests/instances": Operation.PLACE_HOLD,
     "/service-points": Operation.PICKUP_LOCATIONS,
@@ -1289,6 +1513,8 @@ def create_folio_app(
     r.add_get("/circulation/loans", list_loans)
     r.add_post("/circulation/renew-by-id", renew_by_id)
     r.add_post("/circulation/renew-by-barcode", renew_by_barcode)
+    r.add_post("/circulation/check-out-by-barcode", check_out_by_barcode)
+    r.add_post("/circulation/check-in-by-barcode", check_in_by_barcode)
     r.add_get("/circulation/requests", list_requests)
     r.add_post("/circulation/requests", create_request)
     r.add_post("/circulation/requests/instances", create_instance_request)

@@ -14,6 +14,7 @@ from aiohttp import web
 from ils_gateway.cli import simulate
 from ils_gateway.simulators.cli_options import library_from, library_options
 from ils_gateway.simulators.folio import REQUEST_TYPES, create_folio_app
+from ils_gateway.simulators.folio_records import folio_id
 from ils_gateway.simulators.latency import parse_latency_spec
 from ils_gateway.simulators.library import Operation, SimulatedLibrary
 
@@ -61,6 +62,9 @@ async def _serve(library: SimulatedLibrary, host: str, port: int, **options: Any
         f"tenant={options['tenant']} username={options['username']} "
         f"title-level requests={'on' if options['tlr_enabled'] else 'off'}"
     )
+    # What a tenant's service_point_id is for self-check at each branch (check-out/check-in).
+    for branch in library.data.branches:
+        click.echo(f"service point {branch.code}: {folio_id('service-point', branch.code)}")
     try:
         await asyncio.Event().wait()
     finally:

@@ -52,6 +52,8 @@ code where Koha answers with a bare message).
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import secrets
 import unicodedata
@@ -84,6 +86,7 @@ TOKEN_LIFETIME = 3600
 KOHA_LIBRARY = web.AppKey("koha_library", SimulatedLibrary)
 _STATE: web.AppKey[_AuthState] = web.AppKey("koha_state")
 _SETTINGS: web.AppKey[KohaSettings] = web.AppKey("koha_settings")
+_TOKEN_SECRET = web.AppKey("koha_token_secret", bytes)
 
 
 class _AuthState(TypedDict):
@@ -857,6 +860,187 @@ async def renew(request: web.Request) -> web.Response:
     return web.json_response(checkout_json(loan), status=201)
 
 
+# -- checkouts (Checkouts#get_availability, Checkouts#add) ---------------------------------
+
+# The API user the confirmation token is bound to (Koha: ``$user->id`` of the API client).
+_API_USER_ID = 1
+# definitions/checkout.yaml (``additionalProperties: false``): each member and its types.
+_CHECKOUT_MEMBERS: dict[str, tuple[type, ...]] = {
+    "checkout_id": (int,),
+    "patron_id": (int,),
+    "item_id": (int, type(None)),
+    "booking_id": (int, type(None)),
+    "external_id": (str, type(None)),
+    "due_date": (str,),
+    "library_id": (str, type(None)),
+    "issuer_id": (int, type(None)),
+    "checkin_date": (str, type(None)),
+    "checkin_library_id": (str, type(None)),
+    "last_renewed_date": (str, type(None)),
+    "renewals_count": (int, type(None)),
+    "unseen_renewals": (int, type(None)),
+    "auto_renew": (bool,),
+    "auto_renew_error": (str, type(None)),
+    "timestamp": (str,),
+    "checkout_date": (str,),
+    "onsite_checkout": (bool,),
+    "note": (str, type(None)),
+    "note_date": (str, type(None)),
+    "note_seen": (bool, type(None)),
+    "issuer": (dict, type(None)),
+    "item": (dict, type(None)),
+    "library": (dict, type(None)),
+    "patron": (dict, type(None)),
+    "booking": (dict, type(None)),
+}
+# Item statuses Koha keeps as a lost value (itemlost): IssueLostItem "confirm" (its default)
+# asks for confirmation; the others are negative notforloan values (ordered, in processing).
+_LOST_STATUSES = frozenset(
+    {ItemStatus.LOST.value, ItemStatus.MISSING.value, ItemStatus.CLAIMED_RETURNED.value}
+)
+
+
+def _issue_verdict(
+    library: SimulatedLibrary, patron: PatronInfo, item: ItemInfo
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """C4::Circulation::CanBookBeIssued's ``issuingimpossible`` and ``needsconfirmation`` for
+    the library's reasons, as the staff API returns them (the restricted keys included: the
+    public filtering applies to ``/public`` routes only)."""
+    blockers: dict[str, Any] = {}
+    confirms: dict[str, Any] = {}
+    for refusal in library.checkout_refusals(patron.card_number, item.barcode):
+        token = refusal.token
+        if token is RefusalToken.CARD_EXPIRED:
+            blockers["EXPIRED"] = 1
+        elif token is RefusalToken.RESTRICTION:
+            blockers["DEBARRED"] = "9999-12-31"  # an indefinite restriction
+        elif token is RefusalToken.NOT_FOR_LOAN:
+            blockers["NOT_FOR_LOAN"] = 1
+            blockers["item_notforloan"] = 1
+        elif token is RefusalToken.NOT_LOANABLE_NOW and item.status in _LOST_STATUSES:
+            confirms["ITEM_LOST"] = _ITEM_LOST_WORDS.get(item.status, item.status)
+        elif token is RefusalToken.NOT_LOANABLE_NOW:
+            blockers["NOT_FOR_LOAN"] = 1
+            blockers["item_notforloan"] = -1
+        elif token is RefusalToken.ALREADY_POSSESSION:
+            confirms["RENEW_ISSUE"] = 1
+        elif token is RefusalToken.CHECKED_OUT:
+            holder = next(
+                p
+                for p in library.data.patrons
+                if any(ln.barcode == item.barcode for ln in library.loans(p.card_number))
+            )
+            confirms["ISSUED_TO_ANOTHER"] = 1
+            confirms["issued_borrowernumber"] = holder.id
+            confirms["issued_cardnumber"] = holder.card_number
+        elif token is RefusalToken.RESERVED:
+            confirms["RESERVE_WAITING"] = 1
+        else:
+            blockers[token.value.upper()] = 1
+    return blockers, confirms
+
+
+# authorised values of LOST as Koha installs them (installer/data/mysql/en/optional/auth_val)
+_ITEM_LOST_WORDS = {
+    ItemStatus.LOST.value: "Lost",
+    ItemStatus.MISSING.value: "Missing",
+    ItemStatus.CLAIMED_RETURNED.value: "Claims returned",
+}
+
+
+def _confirmation_token(request: web.Request, item_id: int, confirms: dict[str, Any]) -> str:
+    """Koha::Token->generate_jwt over "user:item:sorted keys" (Checkouts.pm), here an HMAC."""
+    key = ":".join([str(_API_USER_ID), str(item_id), *sorted(confirms)])
+    secret = request.app[_TOKEN_SECRET]
+    return hmac.new(secret, key.encode(), hashlib.sha256).hexdigest()
+
+
+def _query_id(request: web.Request, name: str) -> int | None:
+    """An integer query parameter (``patron_id_qp``, ``item_id_qp``: type integer)."""
+    raw = request.query.get(name)
+    if raw is None:
+        return None
+    if not raw.isdigit():
+        raise _Rejected(_invalid(f"/{name}", "Expected integer - got string."))
+    return int(raw)
+
+
+def _item_by_id(library: SimulatedLibrary, item_id: int | None) -> ItemInfo | None:
+    for item in library.data.items:
+        if item.id == item_id:
+            return library.item_info(item.barcode)
+    return None
+
+
+def _patron_by_id(library: SimulatedLibrary, patron_id: int | None) -> PatronInfo | None:
+    try:
+        return library.patron_by_id(patron_id) if patron_id is not None else None
+    except UnknownRecord:
+        return None
+
+
+async def checkout_availability(request: web.Request) -> web.Response:
+    """GET /checkouts/availability (Checkouts#get_availability): ``blockers``, ``confirms``,
+    ``warnings`` and a ``confirmation_token`` for the confirms. Koha finds both records and
+    dies on a missing one (``$item->id`` of undef): 500."""
+    library = _library(request)
+    patron = _patron_by_id(library, _query_id(request, "patron_id"))
+    item = _item_by_id(library, _query_id(request, "item_id"))
+    if patron is None or item is None:
+        return _internal_error()
+    blockers, confirms = _issue_verdict(library, patron, item)
+    return web.json_response(
+        {
+            "blockers": blockers,
+            "confirms": confirms,
+            "warnings": {},
+            "confirmation_token": _confirmation_token(request, item.item_id, confirms),
+        }
+    )
+
+
+async def add_checkout(request: web.Request) -> web.Response:
+    """POST /checkouts (Checkouts#add): body per definitions/checkout.yaml; 409 an unknown item
+    or patron; 403 "Checkout not authorized (<keys>)" for blockers; 412 "Confirmation error"
+    for confirms without a valid ``confirmation`` token; 201 the checkout, with Location."""
+    body = await _json_body(request)
+    if not isinstance(body, dict):
+        return _invalid("/body", "Expected object - got " + type(body).__name__ + ".")
+    extra = sorted(set(body) - set(_CHECKOUT_MEMBERS))
+    if extra:
+        return _invalid("/body", f"Properties not allowed: {', '.join(extra)}.")
+    for name, value in body.items():
+        kinds = _CHECKOUT_MEMBERS[name]
+        if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
+            wanted = " or ".join("null" if k is type(None) else k.__name__ for k in kinds)
+            return _invalid(f"/body/{name}", f"Expected {wanted} - got {type(value).__name__}.")
+    library = _library(request)
+    item = _item_by_id(library, body.get("item_id"))
+    if item is None:
+        return _error(409, "Item not found", "ITEM_NOT_FOUND")
+    patron = _patron_by_id(library, body.get("patron_id"))
+    if patron is None:
+        return _error(409, "Patron not found", "PATRON_NOT_FOUND")
+    blockers, confirms = _issue_verdict(library, patron, item)
+    if blockers:
+        return _error(403, f"Checkout not authorized ({' '.join(sorted(blockers))})")
+    if confirms:
+        token = request.query.get("confirmation")
+        wanted = _confirmation_token(request, item.item_id, confirms)
+        if not token or not hmac.compare_digest(token, wanted):
+            return _error(412, "Confirmation error")
+        # A confirmed issue (to another patron's copy, a lost copy) is beyond the simulated
+        # library; Koha's own answer when AddIssue returns nothing.
+        return _error(500, "Unknown error during checkout")
+    try:
+        loan = library.checkout(patron.card_number, item.barcode)
+    except Refusal:
+        return _error(500, "Unknown error during checkout")
+    response = web.json_response(checkout_json(loan), status=201)
+    response.headers["Location"] = f"{request.url.path}/{loan.checkout_id}"
+    return response
+
+
 async def list_holds(request: web.Request) -> web.Response:
     embed = _embed(request, "list_holds")
     rows = [hold_json(h, embed) for h in _all_holds(_library(request))]
@@ -1136,6 +1320,7 @@ def create_koha_app(
     app[KOHA_LIBRARY] = library
     app[_STATE] = _AuthState(client=(client_id, client_secret), tokens=set(), basic=basic)
     app[_SETTINGS] = settings or KohaSettings()
+    app[_TOKEN_SECRET] = secrets.token_bytes(32)
     r = app.router
     r.add_post(f"{API}/oauth/token", token)
     r.add_post(f"{API}/auth/password/validation", validate_password)
@@ -1146,6 +1331,8 @@ def create_koha_app(
     r.add_get(f"{API}/patrons/{{patron_id}}/account", patron_account)
     r.add_post(f"{API}/patrons/{{patron_id}}/password", set_patron_password)
     r.add_get(f"{API}/checkouts", list_checkouts)
+    r.add_post(f"{API}/checkouts", add_checkout)
+    r.add_get(f"{API}/checkouts/availability", checkout_availability)
     r.add_get(f"{API}/checkouts/{{checkout_id}}/allows_renewal", allows_renewal)
     r.add_post(f"{API}/checkouts/{{checkout_id}}/renewal", renew)
     r.add_get(f"{API}/holds", list_holds)

@@ -336,29 +336,44 @@ class SimulatedLibrary:
 
     # ----- circulation ---------------------------------------------------------------------
 
+    def checkout_refusals(self, card_number: str, barcode: str) -> list[Refusal]:
+        """Every reason a checkout of this copy to this patron would be refused now (none: it
+        would be lent), in the order ``checkout`` checks them; nothing changes."""
+        patron = self._patron(card_number)
+        item = self._item(barcode)
+        found: list[Refusal] = []
+        blocks = self._blocks(patron)
+        if PatronBlock.EXPIRED in blocks:
+            found.append(Refusal(RefusalToken.CARD_EXPIRED))
+        elif blocks:
+            found.append(
+                Refusal(RefusalToken.RESTRICTION, "利用が制限されているため貸出できません")
+            )
+        if item.not_for_loan:
+            found.append(Refusal(RefusalToken.NOT_FOR_LOAN))
+        current = self._open_loan_of_item(item.id)
+        if current is not None:
+            mine = current.patron_id == patron.id
+            found.append(
+                Refusal(RefusalToken.ALREADY_POSSESSION if mine else RefusalToken.CHECKED_OUT)
+            )
+        elif item.status in _NOT_LOANABLE:
+            found.append(Refusal(RefusalToken.NOT_LOANABLE_NOW))
+        held = self._found_hold_on(item.id)
+        if held is not None and held.patron_id != patron.id:
+            found.append(Refusal(RefusalToken.RESERVED))
+        return found
+
     @_operation(Operation.CHECKOUT)
     def checkout(self, card_number: str, barcode: str, branch: str | None = None) -> LoanView:
         """Lend a copy; a hold of this patron on the copy (or its title) becomes filled."""
+        refusals = self.checkout_refusals(card_number, barcode)
+        if refusals:
+            raise refusals[0]
         patron = self._patron(card_number)
         item = self._item(barcode)
         branch = branch or item.location
-        blocks = self._blocks(patron)
-        if PatronBlock.EXPIRED in blocks:
-            raise Refusal(RefusalToken.CARD_EXPIRED)
-        if blocks:
-            raise Refusal(RefusalToken.RESTRICTION, "利用が制限されているため貸出できません")
-        if item.not_for_loan:
-            raise Refusal(RefusalToken.NOT_FOR_LOAN)
-        current = self._open_loan_of_item(item.id)
-        if current is not None:
-            if current.patron_id == patron.id:
-                raise Refusal(RefusalToken.ALREADY_POSSESSION)
-            raise Refusal(RefusalToken.CHECKED_OUT)
-        if item.status in _NOT_LOANABLE:
-            raise Refusal(RefusalToken.NOT_LOANABLE_NOW)
         found = self._found_hold_on(item.id)
-        if found is not None and found.patron_id != patron.id:
-            raise Refusal(RefusalToken.RESERVED)
         fills = found or self._own_queued_hold(patron.id, item)
         biblio = self._biblio_of(item)
 

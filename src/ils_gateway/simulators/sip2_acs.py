@@ -699,15 +699,20 @@ class SimulatedACS(ACSFace):
             return self.refused_checkin(msg, _NO_ITEM)
         notes: list[str] = []
         sort_bin = None
+        # CV alert type as Koha's SIP server sends it (C4/SIP/ILS/Transaction/Checkin.pm):
+        # 01 a hold to fill here, 02 a hold at another library (the copy travels).
+        alert_type: list[tuple[str, str]] = []
         if result.loan_id is None:
             notes.append("貸出されていない資料です")
         if result.hold is not None:
             if result.route_to:
                 notes.append(f"予約資料です。{result.route_to}へ回送してください")
                 sort_bin = result.route_to
+                alert_type = [("CV", "02")]
             else:
                 notes.append("予約資料です。予約棚へ置いてください")
                 sort_bin = "HOLD"
+                alert_type = [("CV", "01")]
         return self._typed(
             CheckinResponse.build(
                 strip=True,
@@ -720,6 +725,7 @@ class SimulatedACS(ACSFace):
                 sort_bin=sort_bin,
                 media_type=_MEDIA_TYPE.get(info.item_type),
                 screen_messages=notes,
+                extra_fields=alert_type,
                 **self.echo(msg, item=True),
             ),
             info.item_type,

@@ -197,6 +197,12 @@ class FolioBackend(_Config):
         pattern=r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-5][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$",
         description="FOLIO cancellation reason used when a patron cancels a request",
     )
+    service_point_id: str | None = Field(
+        None,
+        pattern=r"^[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}$",
+        description="FOLIO service point the self-check machines lend and take back at"
+        " (check-out/check-in-by-barcode servicePointId); none: no self-check",
+    )
 
 
 class SimulatorBackend(_Config):

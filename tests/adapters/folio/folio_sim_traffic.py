@@ -18,6 +18,10 @@ from ils_gateway.simulators.folio import Exchange
 _BODIES = {
     ("POST", "/circulation/renew-by-id"): f"{CIRCULATION}/renew-by-id-request.json",
     ("POST", "/circulation/renew-by-barcode"): f"{CIRCULATION}/renew-by-barcode-request.json",
+    ("POST", "/circulation/check-out-by-barcode"): (
+        f"{CIRCULATION}/check-out-by-barcode-request.json"
+    ),
+    ("POST", "/circulation/check-in-by-barcode"): f"{CIRCULATION}/check-in-by-barcode-request.json",
     ("POST", "/circulation/requests"): f"{CIRCULATION}/request.json",
     ("POST", "/circulation/requests/instances"): f"{CIRCULATION}/request-by-instance-id.json",
     ("PUT", "/circulation/requests/{id}"): f"{CIRCULATION}/request.json",
@@ -26,6 +30,10 @@ _ANSWERS = {
     ("GET", "/circulation/loans"): f"{CIRCULATION}/loans.json",
     ("POST", "/circulation/renew-by-id"): f"{CIRCULATION}/loan.json",
     ("POST", "/circulation/renew-by-barcode"): f"{CIRCULATION}/loan.json",
+    ("POST", "/circulation/check-out-by-barcode"): f"{CIRCULATION}/loan.json",
+    ("POST", "/circulation/check-in-by-barcode"): (
+        f"{CIRCULATION}/check-in-by-barcode-response.json"
+    ),
     ("GET", "/circulation/requests"): f"{CIRCULATION}/requests.json",
     ("GET", "/circulation/requests/{id}"): f"{CIRCULATION}/request.json",
     ("POST", "/circulation/requests"): f"{CIRCULATION}/request.json",

@@ -120,7 +120,9 @@ def test_is_an_ils_backend_with_truthful_capabilities() -> None:
     assert caps.option(Capability.PLACE_HOLD, "title_level") is True
     assert caps.option(Capability.PLACE_HOLD, "contact_method") is False
     assert caps.supports(Capability.CHANGE_PASSWORD)
-    for missing in (Capability.CHECKOUT, Capability.HOLD_SEQUENCES):
+    assert caps.supports(Capability.CHECKOUT)
+    assert caps.option(Capability.CHECKOUT, "confirmations") is False
+    for missing in (Capability.CHECKIN, Capability.HOLD_SEQUENCES):
         assert not caps.supports(missing)
 
 

@@ -10,6 +10,7 @@ import pytest
 from resilience_fakes import FakeClock, FakeLibrary, RecordingSleep, patron
 
 from ils_gateway.adapters.base import CancelOutcome, ILSBackend
+from ils_gateway.adapters.resilience import readback
 from ils_gateway.adapters.resilience.backend import (
     CachePolicy,
     CallTimeouts,
@@ -25,6 +26,7 @@ from ils_gateway.domain.errors import (
     OutcomeUnknown,
     RenewalRefused,
 )
+from ils_gateway.domain.models import Item as ItemModel
 from ils_gateway.domain.retry import RetryPolicy
 from ils_gateway.domain.vocab import ContactMethod, HoldStatus, Outcome
 
@@ -482,3 +484,16 @@ def test_call_timeouts_from_tenant_timeouts() -> None:
 
     t = CallTimeouts.from_backend(Timeouts(connect=1, read=2, write=3, pool=4))
     assert (t.read, t.write) == (7, 10)
+
+
+def test_a_checkin_is_told_by_the_items_status_only_when_it_was_on_loan() -> None:
+    def status(text: str | None) -> ItemModel:
+        return ItemModel(id="i1", title="t", circulation_status=text)
+
+    on_loan = readback.item_baseline(status("Checked out"))
+    assert readback.returned(on_loan, status("Available")) is True
+    assert readback.returned(on_loan, status("checked_out")) is False
+    assert readback.returned(on_loan, status("charged")) is False
+    assert readback.returned(on_loan, status(None)) is None
+    assert readback.returned(readback.item_baseline(status("available")), status("x")) is None
+    assert readback.returned(readback.item_baseline(None), status("Available")) is None

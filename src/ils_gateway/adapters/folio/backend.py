@@ -10,7 +10,9 @@ Routes, and where each is defined:
 - patron by card: ``GET /users?query=barcode=="…"`` (mod-users); password: ``POST
   /patron-pin/verify`` with ``{"id", "pin"}`` (mod-users: 200 match, 422 no match);
 - loans: ``GET /circulation/loans``; renew: ``POST /circulation/renew-by-id`` (item UUID)
-  or ``/circulation/renew-by-barcode`` (item barcode) (mod-circulation);
+  or ``/circulation/renew-by-barcode`` (item barcode) (mod-circulation); self-check: ``POST
+  /circulation/check-out-by-barcode`` and ``/circulation/check-in-by-barcode`` at the
+  tenant's ``service_point_id`` (a loan's item keeps its UUID as id and carries its barcode);
 - holds are FOLIO requests: ``GET /circulation/requests``; a title (``instance:<uuid>``, or
   an item when ``request_level = "Title"``) is requested with ``POST
   /circulation/requests/instances`` (``request-by-instance-id.json``: FOLIO makes a title-level
@@ -90,6 +92,7 @@ from ils_gateway.domain.errors import (
     HoldRefused,
     NotFound,
     PasswordRejected,
+    Refused,
 )
 from ils_gateway.domain.fees import FeeAccount
 from ils_gateway.domain.models import (
@@ -129,7 +132,10 @@ _log = structlog.get_logger(__name__)
 _Owned = TypeVar("_Owned", FolioLoan, FolioRequest, mapping.FolioAccount)
 
 # Why FOLIO's circulation APIs (as this adapter uses them) lack what they lack.
-_SELF_CHECK = Unavailable("FOLIO adapter: use SIP2 (edge-sip2) for self-check")
+_SELF_CHECK = Unavailable(
+    "FOLIO adapter: no service_point_id in the tenant's backend settings, so no check-out or"
+    " check-in (FOLIO records both at a service point)"
+)
 _NOT_OFFERED = {
     Capability.CHANGE_HOLD_CONTACT: Unavailable(
         "FOLIO requests carry no contact method (notice preferences)"
@@ -215,6 +221,12 @@ class FolioBackend(GuardedBackend):
                 Capability.GET_ITEM: Support.NATIVE,
                 # mod-feesfines GET /accounts (userId==… and status.name==Open)
                 Capability.LIST_FEES: Support.NATIVE,
+                # check-out/check-in-by-barcode at the tenant's service point
+                **(
+                    {Capability.CHECKOUT: Support.NATIVE, Capability.CHECKIN: Support.NATIVE}
+                    if config.service_point_id
+                    else {}
+                ),
                 # The patron's password is the mod-users patron PIN: checked with
                 # /patron-pin/verify, set with POST /patron-pin.
                 **(
@@ -900,6 +912,76 @@ class FolioBackend(GuardedBackend):
     async def list_pickup_libraries(self) -> list[Library]:
         return [mapping.library(p) for p in await self._service_points()]
 
+    # -- circulation (self-check machines) -------------------------------------------------
+
+    def _service_point(self, capability: Capability) -> str:
+        self._capabilities.require(capability)
+        point = self._config.service_point_id
+        assert point is not None  # the capability is declared only with one
+        return point
+
+    async def _barcode(self, item_id: str) -> str:
+        """The barcode FOLIO's circulation takes: the id itself, or an item UUID's barcode."""
+        if item_id.startswith(INSTANCE_PREFIX) or not item_id.strip():
+            raise NotFound("No such item.")  # a title is never lent or returned
+        if not _UUID.match(item_id):
+            return item_id
+        record = await self._item_record(item_id)
+        if not record.barcode:
+            raise NotFound("No such item.", operator_detail="FOLIO item without a barcode")
+        return record.barcode
+
+    async def checkout(self, patron: Patron, item_id: str) -> Loan:
+        """``POST /circulation/check-out-by-barcode`` (``check-out-by-barcode-request.json``:
+        item and user barcodes, the tenant's service point); 201 is the new loan, checked to
+        be this patron's loan of this copy. FOLIO's refusals are 422 with its own message."""
+        point = self._service_point(Capability.CHECKOUT)
+        barcode = await self._barcode(item_id)
+        path = "/circulation/check-out-by-barcode"
+        payload = {
+            "itemBarcode": barcode,
+            "userBarcode": patron.card_number,
+            "servicePointId": point,
+        }
+        try:
+            body = await self._client.call_json(
+                FolioCall.CHECKOUT, "POST", path, json=payload, accept=frozenset({201})
+            )
+        except Refused as exc:
+            raise _no_such_barcode(exc) from exc
+        record = parse(FolioLoan, body, f"POST {path}")
+        if record.item.barcode != barcode:
+            raise _mismatch(f"POST {path}", barcode, record.item.barcode)
+        if record.userId != patron.id:
+            raise _mismatch(f"POST {path}", patron.id, record.userId)
+        return mapping.loan(record, self._today(), self._zone, types=self._types)
+
+    async def checkin(self, item_id: str) -> Item:
+        """``POST /circulation/check-in-by-barcode`` (``check-in-by-barcode-request.json``:
+        barcode, service point, the check-in time); 200 carries the copy as it now stands
+        (``Available``, ``Awaiting pickup`` for a hold here, ``In transit``), checked to be
+        the copy asked for."""
+        point = self._service_point(Capability.CHECKIN)
+        barcode = await self._barcode(item_id)
+        path = "/circulation/check-in-by-barcode"
+        payload = {
+            "itemBarcode": barcode,
+            "servicePointId": point,
+            "checkInDate": _folio_instant(self._now()),
+        }
+        try:
+            body = await self._client.call_json(
+                FolioCall.CHECKIN, "POST", path, json=payload, accept=frozenset({200})
+            )
+        except Refused as exc:
+            raise _no_such_barcode(exc) from exc
+        answer = parse(mapping.FolioCheckIn, body, f"POST {path}")
+        if answer.item.barcode != barcode:
+            raise _mismatch(f"POST {path}", barcode, answer.item.barcode)
+        if answer.loan is not None and answer.loan.itemId != answer.item.id:
+            raise _mismatch(f"POST {path}", answer.item.id, answer.loan.itemId)
+        return mapping.checked_in_item(answer, self._types)
+
     async def get_item(self, item_id: str) -> Item:
         """An item by UUID or barcode, or a title by ``instance:<uuid>``; the answer carries the
         id it was asked by."""
@@ -915,6 +997,18 @@ class FolioBackend(GuardedBackend):
         found = mapping.item(await self._item_record(item_id), self._types)
         self._type_cache[found.id] = found.material_type
         return found.model_copy(update={"id": item_id})
+
+
+# mod-circulation's words for a barcode it does not know: check-out "No item with barcode …
+# could be found" (ItemByBarcodeInStorageFinder), check-in "No item with barcode … exists".
+_NO_SUCH_BARCODE = re.compile(r"^No item with barcode .* (could be found|exists)$")
+
+
+def _no_such_barcode(refusal: Refused) -> GatewayError:
+    """FOLIO's 422 for an unknown barcode is ``NotFound``; any other 422 stays a refusal."""
+    if _NO_SUCH_BARCODE.match(refusal.backend_message or ""):
+        return NotFound("No such item.", operator_detail=refusal.operator_detail)
+    return refusal
 
 
 def _path_id(value: str) -> str:

@@ -22,6 +22,10 @@ mean to the adapter:
   placed on that copy (an item-level request), and one on a title (``instance:<uuid>``) lets
   FOLIO pick the copy.
 - ``cancellation_reason_id``: the FOLIO cancellation reason recorded when a patron cancels.
+- ``service_point_id``: the service point self-check machines lend and take back at
+  (``check-out-by-barcode`` / ``check-in-by-barcode``, permissions
+  ``circulation.check-out-by-barcode.post`` and ``circulation.check-in-by-barcode.post``);
+  none: the tenant offers no checkout or check-in.
 - ``timeouts``, ``max_connections``, ``max_keepalive_connections``, ``read_attempts``,
   ``retry_backoff``, ``retry_after``: the HTTP pool and retry policy (reads only).
 """

@@ -33,6 +33,7 @@ from ils_gateway.domain.errors import (
     GatewayError,
     HoldRefused,
     PasswordRejected,
+    Refused,
     RenewalRefused,
 )
 from ils_gateway.domain.vocab import RefusalReason
@@ -51,6 +52,8 @@ class FolioCall(enum.Enum):
     CHANGE_PICKUP = "change_pickup"
     SET_PIN = "set_pin"
     UPDATE_USER = "update_user"
+    CHECKOUT = "checkout"
+    CHECKIN = "checkin"
 
     @property
     def writes(self) -> bool:
@@ -67,6 +70,10 @@ STATUS_TABLE: dict[tuple[FolioCall | None, int], type[GatewayError]] = {
     (FolioCall.PLACE_HOLD, 422): HoldRefused,
     (FolioCall.CHANGE_PICKUP, 422): HoldRefused,
     (FolioCall.CANCEL_HOLD, 422): CancelRefused,
+    # check-out/check-in-by-barcode: the circulation rules said no (or no such barcode, which
+    # the adapter tells apart by FOLIO's message).
+    (FolioCall.CHECKOUT, 422): Refused,
+    (FolioCall.CHECKIN, 422): Refused,
     # POST /patron-pin: a PIN the tenant's FOLIO will not take.
     (FolioCall.SET_PIN, 422): PasswordRejected,
     # PUT /users/{userId} (mod-users users.raml): 400 text (e.g. a changed id), 422 a record
@@ -88,6 +95,8 @@ REFUSAL_MESSAGES: tuple[tuple[re.Pattern[str], RefusalReason], ...] = tuple(
         (r"active recall request|active, pending hold request", RefusalReason.HAS_HOLDS),
         (r"would not change the due date", RefusalReason.TOO_EARLY),
         (r"patron blocked|blocked from", RefusalReason.PATRON_BLOCKED),
+        # check-out: a copy another patron requested (RequestedByAnotherPatronValidator)
+        (r"requested by another patron", RefusalReason.HAS_HOLDS),
         (r"already has an open request", RefusalReason.DUPLICATE_HOLD),
         (r"(currently|already) has this item on loan", RefusalReason.ALREADY_ON_LOAN),
         (r"maximum (limit|number) of .*requests", RefusalReason.HOLD_LIMIT),
@@ -101,6 +110,8 @@ REFUSAL_MESSAGES: tuple[tuple[re.Pattern[str], RefusalReason], ...] = tuple(
             RefusalReason.NON_CIRCULATING,
         ),
         (r"cannot be renewed|not renewable", RefusalReason.NOT_RENEWABLE),
+        # check-out: "… has the item status Missing and cannot be checked out"
+        (r"cannot be checked out", RefusalReason.NON_CIRCULATING),
         (r"closed request", RefusalReason.NOT_MODIFIABLE_IN_STATE),
     )
 )

@@ -443,6 +443,7 @@ def loan(
     item = Item(
         id=record.itemId,
         title=i.title or "",
+        barcode=i.barcode or None,
         author=i.primaryContributor,
         material_type=named_type(i.materialType, types),
         call_number=i.callNumber,
@@ -556,10 +557,50 @@ def item(record: FolioInventoryItem, types: MaterialTypeMap | None = None) -> It
     return Item(
         id=record.id,
         title=record.title or "",
+        barcode=record.barcode or None,
         author="; ".join(authors) or None,
         material_type=named_type(record.materialType, types),
         call_number=record.callNumber,
         location=record.effectiveLocation.name if record.effectiveLocation else None,
+        circulation_status=record.status.name if record.status else None,
+    )
+
+
+class FolioCheckedInItem(_Record):
+    """The item of a check-in answer (``check-in-by-barcode-response.json`` ``item``)."""
+
+    id: str
+    title: str | None = None
+    barcode: str | None = None
+    callNumber: str | None = None
+    materialType: Named | None = None
+    contributors: list[Named] = []
+    location: Named | None = None
+    status: Named | None = None
+    inTransitDestinationServicePointId: str | None = None
+
+
+class FolioCheckIn(_Record):
+    """``POST /circulation/check-in-by-barcode``'s answer: the item, and the loan it closed
+    (none when the copy was not on loan)."""
+
+    item: FolioCheckedInItem
+    loan: FolioLoan | None = None
+
+
+def checked_in_item(answer: FolioCheckIn, types: MaterialTypeMap | None = None) -> Item:
+    """The copy as it stands after a check-in: its status (``Available``, ``Awaiting pickup``,
+    ``In transit``) and location, by UUID with its barcode."""
+    record = answer.item
+    authors = [c.name for c in record.contributors if c.name]
+    return Item(
+        id=record.id,
+        title=record.title or "",
+        barcode=record.barcode or None,
+        author="; ".join(authors) or None,
+        material_type=named_type(record.materialType, types),
+        call_number=record.callNumber,
+        location=record.location.name if record.location else None,
         circulation_status=record.status.name if record.status else None,
     )
 

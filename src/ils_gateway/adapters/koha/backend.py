@@ -13,6 +13,10 @@ used; lists are read to their last page (``KohaClient.call_list``). The summary 
 come from the same lists the patron is shown (``mapping.with_counts``), at login as on
 ``patron_summary``.
 
+Self-check: a checkout asks ``GET /checkouts/availability`` first and refuses whatever Koha
+would block or ask staff to confirm, then sends ``POST /checkouts`` without a token; Koha's
+REST API has no check-in (docs/kiosk-lending.md).
+
 Titles: Koha's checkout, hold and item objects carry none, and the snapshot's only ``biblio``
 embed is on bundled items, so titles come from ``GET /biblios/{biblio_id}`` with
 ``Accept: application/json`` (Koha::Biblio->to_api; API permission ``catalogue``). They are
@@ -43,7 +47,7 @@ from ils_gateway.adapters.base import (
     Support,
     Unavailable,
 )
-from ils_gateway.adapters.koha import mapping
+from ils_gateway.adapters.koha import errors, mapping
 from ils_gateway.adapters.koha.answers import require_belongs
 from ils_gateway.adapters.koha.catalog import KohaCatalog
 from ils_gateway.adapters.koha.client import KohaClient
@@ -53,6 +57,7 @@ from ils_gateway.adapters.koha.schemas import (
     KohaAllowsRenewal,
     KohaBiblio,
     KohaCheckout,
+    KohaCheckoutAvailability,
     KohaCheckoutSummary,
     KohaHold,
     KohaItem,
@@ -68,6 +73,7 @@ from ils_gateway.domain.errors import (
     BackendProtocolError,
     NotFound,
     PasswordRejected,
+    Refused,
 )
 from ils_gateway.domain.fees import FeeAccount
 from ils_gateway.domain.models import (
@@ -79,7 +85,7 @@ from ils_gateway.domain.models import (
     Patron,
     RenewalResult,
 )
-from ils_gateway.domain.vocab import ContactMethod, MaterialType, Outcome
+from ils_gateway.domain.vocab import ContactMethod, MaterialType, Outcome, RefusalReason
 from ils_gateway.tenants.materials import MaterialTypeMap
 
 # Koha matches filters by "contains" unless told (Koha/REST/Plugin/Query.pm).
@@ -104,14 +110,16 @@ class _Cache(enum.Enum):
 
 
 # Why Koha's REST API (the v1 subset used) lacks what it lacks.
-_SELF_CHECK = Unavailable("Koha adapter: use SIP2 for self-check")
+_NO_CHECKIN = "Koha's REST API has no check-in; connect check-in machines to Koha's SIP server"
 _NOT_OFFERED = {
     Capability.CHANGE_HOLD_CONTACT: Unavailable(
         "Koha holds have no contact method",
         detail="This library notifies by your account settings, not per hold.",
     ),
-    Capability.CHECKOUT: _SELF_CHECK,
-    Capability.CHECKIN: _SELF_CHECK,
+    # Koha-Community/Koha's api/v1/swagger/paths has POST /checkouts but nothing that
+    # returns an item (C4::Circulation::AddReturn is reached through SIP2 and the staff
+    # interface only).
+    Capability.CHECKIN: Unavailable(_NO_CHECKIN, detail=_NO_CHECKIN),
 }
 
 
@@ -174,6 +182,8 @@ class KohaBackend(GuardedBackend):
                 Capability.SUSPEND_HOLD: CapabilitySupport(Support.NATIVE, {"until_date": True}),
                 Capability.LIST_PICKUP_LIBRARIES: Support.NATIVE,
                 Capability.GET_ITEM: Support.NATIVE,
+                # GET /checkouts/availability, then POST /checkouts without confirmation
+                Capability.CHECKOUT: CapabilitySupport(Support.NATIVE, {"confirmations": False}),
                 # POST /patrons/{patron_id}/password (Patrons::Password#set, staff side), after
                 # the old password is checked through /auth/password/validation.
                 Capability.CHANGE_PASSWORD: Support.NATIVE,
@@ -478,6 +488,39 @@ class KohaBackend(GuardedBackend):
             return Item(id=checkout.external_id or f"checkout:{checkout.checkout_id}", title="")
         return await self._to_item(await self._item_by_id(checkout.item_id))
 
+    async def checkout(self, patron: Patron, item_id: str) -> Loan:
+        """Lend a copy the way Koha's REST API lets a client that cannot confirm anything:
+        ``GET /checkouts/availability`` first (Checkouts#get_availability: CanBookBeIssued's
+        ``blockers`` and ``confirms``); any blocker, and any confirmation (another patron's
+        loan, a waiting hold, a lost copy…: a self-check machine has no staff to confirm), is
+        a refusal with Koha's codes; else ``POST /checkouts`` ``{patron_id, item_id}`` with no
+        token (Checkouts#add: 201 the checkout, or 403/412 if things changed meanwhile). The
+        new checkout must be this patron's loan of this copy."""
+        koha_item = await self._item_by_barcode(item_id)
+        where = "GET /checkouts/availability"
+        row = await self._client.call_json(
+            KohaCall.READ,
+            "GET",
+            "/checkouts/availability",
+            params={"patron_id": patron.id, "item_id": koha_item.item_id},
+        )
+        verdict = parse(KohaCheckoutAvailability, row, where)
+        for kind, codes in (
+            ("not authorized", verdict.blockers),
+            ("needs confirmation", verdict.confirms),
+        ):
+            if codes:
+                raise _checkout_refused(kind, codes)
+        body = {"patron_id": int(patron.id), "item_id": koha_item.item_id}
+        answer = await self._client.call_json(
+            KohaCall.CHECKOUT, "POST", "/checkouts", json=body, accept=frozenset({201})
+        )
+        checkout = parse(KohaCheckout, answer, "POST /checkouts")
+        require_belongs(
+            [checkout], "POST /checkouts", patron_id=patron.id, item_id=koha_item.item_id
+        )
+        return await self._loan(checkout, with_renewability=False)
+
     async def list_fees(self, patron: Patron) -> FeeAccount:
         """``GET /patrons/{patron_id}/account``: ``balance`` is the total; each outstanding
         debit line a charge, with its item's barcode and title where it names an item."""
@@ -681,6 +724,18 @@ class KohaBackend(GuardedBackend):
         rows = await self._client.call_list("/libraries")
         libraries = parse(list[KohaLibrary], rows, "GET /libraries")
         return [mapping.to_library(lib) for lib in libraries if lib.pickup_location is not False]
+
+
+def _checkout_refused(kind: str, codes: dict[str, Any]) -> Refused:
+    """A checkout Koha would not make unasked, in Koha's words: its upper-case codes (the
+    lower-case members are details, such as another patron's card, never shown)."""
+    named = sorted(c for c in codes if c.isupper())
+    reason = next(
+        (errors.refusal_reason(c) for c in named if c in errors.REFUSAL_CODES),
+        RefusalReason.UNKNOWN,
+    )
+    message = f"Checkout {kind} ({' '.join(named)})"
+    return Refused(reason, message, backend_message=message, operator_detail=f"Koha: {message}")
 
 
 def _biblio_id(item_id: str) -> int | None:

@@ -43,7 +43,9 @@ from ils_gateway.domain.errors import (
     CancelRefused,
     GatewayError,
     HoldRefused,
+    NotFound,
     PasswordRejected,
+    Refused,
     RenewalRefused,
 )
 from ils_gateway.domain.vocab import RefusalReason
@@ -64,6 +66,7 @@ class KohaCall(enum.Enum):
     RESUME_HOLD = "resume_hold"
     CHANGE_PASSWORD = "change_password"
     UPDATE_PATRON = "update_patron"
+    CHECKOUT = "checkout"
 
     @property
     def writes(self) -> bool:
@@ -91,6 +94,12 @@ STATUS_TABLE: dict[tuple[KohaCall | None, int], type[GatewayError]] = {
     # 400 on a hold write is "The supplied pickup location is not valid" and the like.
     **{(call, 400): HoldRefused for call in _HOLD_CALLS},
     (KohaCall.RENEW, 403): RenewalRefused,
+    # POST /checkouts (Checkouts#add): 403 "Checkout not authorized (<codes>)" for blockers,
+    # 412 "Confirmation error" for a confirmation without a token, 409 ITEM_NOT_FOUND or
+    # PATRON_NOT_FOUND.
+    (KohaCall.CHECKOUT, 403): Refused,
+    (KohaCall.CHECKOUT, 412): Refused,
+    (KohaCall.CHECKOUT, 409): NotFound,
     # Newer Koha: a patron who may not place holds at all (Holds.pm ``can_place_holds``).
     (KohaCall.PLACE_HOLD, 409): HoldRefused,
     (KohaCall.CANCEL_HOLD, 403): CancelRefused,
@@ -145,11 +154,35 @@ REFUSAL_CODES: dict[str, str] = {
     "card_lost": "patron_blocked",
     "bad_address": "patron_blocked",
     "hold_limit": "hold_limit",
+    # checkouts (C4::Circulation::CanBookBeIssued: GET /checkouts/availability blockers and
+    # confirms; POST /checkouts 403 "Checkout not authorized (<codes>)")
+    "EXPIRED": "card_expired",
+    "DEBARRED": "patron_blocked",
+    "GNA": "patron_blocked",
+    "CARD_LOST": "patron_blocked",
+    "DEBT": "patron_blocked",
+    "DEBT_GUARANTEES": "patron_blocked",
+    "DEBT_GUARANTORS": "patron_blocked",
+    "USERBLOCKEDNOENDDATE": "patron_blocked",
+    "USERBLOCKEDWITHENDDATE": "patron_blocked",
+    "USERBLOCKEDOVERDUE": "patron_blocked",
+    "TOO_MANY": "loan_limit",
+    "NOT_FOR_LOAN": "non_circulating",
+    "NOT_FOR_LOAN_FORCING": "non_circulating",
+    "WTHDRAWN": "non_circulating",
+    "ITEM_LOST": "non_circulating",
+    "RESTRICTED": "non_circulating",
+    "BIBLIO_ALREADY_ISSUED": "already_on_loan",
+    "RENEW_ISSUE": "already_on_loan",
+    "RESERVED": "has_holds",
+    "RESERVE_WAITING": "has_holds",
+    "AGE_RESTRICTION": "age_restriction",
 }
 
 # Where Koha writes the code into the message (see the module docstring).
 _REFUSAL_FORMS = (
     re.compile(r"^Renewal not authorized \((\w+)\)"),
+    re.compile(r"^Checkout not authorized \((\w+)"),
     re.compile(r"Reason:\s*(\w+)"),
 )
 

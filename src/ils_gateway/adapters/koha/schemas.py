@@ -70,6 +70,18 @@ class KohaAllowsRenewal(_KohaObject):
     error: str | None = None
 
 
+class KohaCheckoutAvailability(_KohaObject):
+    """GET /checkouts/availability (Checkouts#get_availability; the definition says only
+    ``object``): C4::Circulation::CanBookBeIssued's ``issuingimpossible`` (``blockers``) and
+    ``needsconfirmation`` (``confirms``), each a code (``DEBARRED``, ``ISSUED_TO_ANOTHER``…)
+    with a value, plus lower-case details (``issued_cardnumber``…) the gateway never uses."""
+
+    blockers: dict[str, Any] = {}
+    confirms: dict[str, Any] = {}
+    warnings: dict[str, Any] = {}
+    confirmation_token: str | None = None
+
+
 class KohaHold(_KohaObject):
     """definitions/hold.yaml"""
 

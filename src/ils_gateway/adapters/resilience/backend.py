@@ -23,7 +23,7 @@ Writes (renew, holds, checkout/checkin, password):
   stays in the request's ``WriteJournal`` with its baseline. A retry with the same
   Idempotency-Key brings that journal back: the write is read back against the *first*
   baseline before anything is sent (``journal``); ``change_password`` by logging in with the new
-  (then the old) password. ``checkin`` cannot be checked and stays unknown;
+  (then the old) password; ``checkin`` by the item's status (on loan before, not now);
 - refused fast with ``BackendUnavailable(retry_after=…)`` while the breaker is open;
 - end the freshness of the patron's cached reads (kept only as last good data), whatever
   their outcome.
@@ -450,13 +450,29 @@ class ResilientBackend:
         )
 
     async def checkin(self, item_id: str) -> Item:
-        """Return an item (an unknown outcome is reported, not guessed: no patron to read)."""
+        """Return an item; an unknown outcome is settled by the item's status (there is no
+        patron to read): on loan before and not now, it happened; still on loan, it did not;
+        a copy that was not on loan, or a backend that gives no status, cannot tell."""
+
+        async def baseline() -> dict[str, Any]:
+            try:
+                item = await self._calls.read("get_item", lambda: self.inner.get_item(item_id))
+            except GatewayError:
+                item = None
+            return readback.item_baseline(item)
+
+        async def verify(base: dict[str, Any]) -> Verdict:
+            if base.get("on_loan") is not True:
+                return None, None
+            item = await self._calls.read("get_item", lambda: self.inner.get_item(item_id))
+            return readback.returned(base, item), item
+
         return await self._write(
             "checkin",
             item_id,
             lambda: self.inner.checkin(item_id),
-            baseline=None,
-            verify=None,
+            baseline=baseline,
+            verify=verify,
             expire=[(self._shared_scope, f"item:{item_id}")],
         )
 

@@ -14,13 +14,21 @@ from typing import Any
 
 from ils_gateway.adapters.base import CancelOutcome
 from ils_gateway.domain.errors import AuthenticationFailed
-from ils_gateway.domain.models import Hold, Loan, Patron
+from ils_gateway.domain.models import Hold, Item, Loan, Patron
 from ils_gateway.domain.vocab import ContactMethod, HoldStatus
 
 
 def find_loan(loans: Iterable[Loan], item_id: str) -> Loan | None:
-    """The loan of ``item_id`` (by item id, or loan id where the backend has one), if any."""
-    return next((loan for loan in loans if item_id in (loan.item.id, loan.id)), None)
+    """The loan of ``item_id`` (by item id, the copy's barcode where the id is another, or
+    loan id where the backend has one), if any."""
+    return next(
+        (
+            loan
+            for loan in loans
+            if item_id in (loan.item.id, loan.id) or (item_id and loan.item.barcode == item_id)
+        ),
+        None,
+    )
 
 
 def find_hold(holds: Iterable[Hold], hold_id: str) -> Hold | None:
@@ -64,6 +72,33 @@ def lent(before: Mapping[str, Any] | None, after: Loan | None) -> bool | None:
     if before is None:
         return True
     return renewed(before, after)
+
+
+# An item's circulation status while it is on loan, as the adapters word it (SIP2's 18
+# "charged", Koha "checked_out", FOLIO "Checked out"), normalised.
+_ON_LOAN = frozenset({"charged", "checked_out"})
+
+
+def on_loan(item: Item | None) -> bool | None:
+    """Whether ``item`` is on loan now (None: unknown, no status given)."""
+    if item is None or not item.circulation_status:
+        return None
+    key = item.circulation_status.strip().lower().replace(" ", "_").replace("-", "_")
+    return key in _ON_LOAN
+
+
+def item_baseline(item: Item | None) -> dict[str, Any]:
+    """What a check-in of ``item`` is later compared with: whether it was on loan."""
+    return {"on_loan": on_loan(item)}
+
+
+def returned(before: Mapping[str, Any], after: Item | None) -> bool | None:
+    """Did a check-in happen since ``before`` (``item_baseline``): the copy was on loan and is
+    no longer. A copy that was not on loan (or whose status is not given) cannot tell."""
+    if before.get("on_loan") is not True:
+        return None
+    now = on_loan(after)
+    return None if now is None else not now
 
 
 def hold_placed(

@@ -534,14 +534,22 @@ def _loan_due_on(
     )
 
 
+# The 10's CV alert type (3M extension; Koha's SIP server sends it with the alert flag):
+# 01 the copy fills a hold here, 02 a hold at another library, 04 it belongs elsewhere.
+_ALERT_STATUS = {"01": "on_hold_shelf", "02": "in_transit", "04": "in_transit"}
+
+
 def item_from_10(msg: CheckinResponse, types: MaterialTypeMap | None = None) -> Item:
-    """The item a successful 10 (ok 1) describes, back in its library (AQ)."""
+    """The item a successful 10 (ok 1) describes, back in its library (AQ); where its alert
+    type says it goes to the hold shelf or travels, that is its status."""
     item_id = msg.item_identifier or ""
+    alert_type = (msg.get("CV") or "").strip() if msg.alert else ""
     return Item(
         id=item_id,
         title=(msg.title_identifier or "").strip() or item_id,
         material_type=typed(msg, types),
         location=msg.permanent_location or None,
+        circulation_status=_ALERT_STATUS.get(alert_type),
     )
 
 
