@@ -1,7 +1,8 @@
 """The demo My Library page (issue 20): static files served at ``/demo``, built on the public
 API alone (the page's JavaScript calls ``/v1/tenants/{tenant}/…`` like any portal would).
 
-- ``GET /demo`` — the one tenant's page (a redirect), or a list when several have it on;
+- ``GET /demo`` (or ``/demo/``) — the one tenant's page (a redirect), or a list when several
+  have it on;
 - ``GET /demo/{library}/`` — the page for a tenant whose ``demo_page`` is on (the embedded demo's
   is; a configured tenant's is off unless its file says ``demo_page = true``);
 - ``GET /demo/_static/{path}`` — the page's scripts, styles and dictionaries (``_`` cannot begin
@@ -65,6 +66,7 @@ def _index() -> str:
 def add_demo_page(app: web.Application) -> None:
     """Register the page's routes (each answers 404 unless a tenant has the page on)."""
     app.router.add_get(PREFIX, demo_index, name="demo_index")
+    app.router.add_get(PREFIX + "/", demo_index, name="demo_index_slash")
     app.router.add_get(STATIC_PREFIX + "{path:.+}", demo_static, name="demo_static")
     app.router.add_get(PREFIX + "/{library}", demo_slash, name="demo_slash")
     app.router.add_get(PREFIX + "/{library}/", demo_library, name="demo_library")

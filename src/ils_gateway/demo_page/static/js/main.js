@@ -120,7 +120,8 @@ async function showLibrary() {
   nav.hidden = false;
   select(location.hash.slice(1));
   await Promise.all([...panels.keys()].map((id) => renderSection(id)));
-  select(location.hash.slice(1));
+  // the focus moves to the new view's heading (the login form it was in is gone)
+  select(location.hash.slice(1), true);
   document.body.dataset.ready = 'true';
 }
 

@@ -64,7 +64,6 @@ export default {
   'holds.status': 'Status',
   'holds.queue': 'No. {position} in the queue',
   'holds.pickup': 'Pickup library',
-  'holds.pickup_unknown': '(not set)',
   'holds.deadline': 'Collect by',
   'holds.cancel': 'Cancel hold',
   'holds.cancel_confirm': 'Cancel the hold on “{title}”?',

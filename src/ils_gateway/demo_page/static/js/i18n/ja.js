@@ -64,7 +64,6 @@ export default {
   'holds.status': '状態',
   'holds.queue': '{position} 番目',
   'holds.pickup': '受取館',
-  'holds.pickup_unknown': '(未設定)',
   'holds.deadline': '取置期限',
   'holds.cancel': '予約を取り消す',
   'holds.cancel_confirm': '「{title}」の予約を取り消しますか?',

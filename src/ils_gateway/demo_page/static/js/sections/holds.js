@@ -49,8 +49,9 @@ function holdRow(ctx, hold, libraries, actions) {
   const details = [
     h('span', { class: 'status', 'data-status': hold.status }, hold.status_label || hold.status),
     hold.queue_position ? h('span', {}, t('holds.queue', { position: hold.queue_position })) : '',
-    h('span', {}, `${t('holds.pickup')}: `, h('span', { class: 'pickup' },
-      hold.pickup_library ? pickupName(libraries, hold.pickup_library) : t('holds.pickup_unknown'))),
+    // (SIP2 does not list a waiting title hold's pickup library: then nothing is said)
+    hold.pickup_library ? h('span', {}, `${t('holds.pickup')}: `,
+      h('span', { class: 'pickup' }, pickupName(libraries, hold.pickup_library))) : '',
     hold.pickup_deadline ? h('span', {}, `${t('holds.deadline')}: ${formatDate(hold.pickup_deadline)}`) : '',
     hold.sequence ? h('span', {}, t('holds.sequence', hold.sequence)) : '',
     hold.cancellation_requested ? h('span', { class: 'notice-inline' }, t('holds.cancellation_requested')) : '',
