@@ -1,4 +1,4 @@
-// Building elements without innerHTML: every text from the API is set as text, never as markup.
+// Building elements from text: every text from the API is set as a text node, never parsed as markup.
 
 /**
  * h('button', {type: 'button', class: 'primary', onclick: fn}, 'text', childNode, …)
