@@ -13,9 +13,17 @@ from demo_page_support import CHROMIUM, CHROMIUM_ARGS, DemoGateway, need_chromiu
 
 
 @pytest.fixture(scope="module")
-def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoGateway]:
+def gateway_class() -> type[DemoGateway]:
+    """The gateway a module's tests run against (a module may override it)."""
+    return DemoGateway
+
+
+@pytest.fixture(scope="module")
+def gateway(
+    tmp_path_factory: pytest.TempPathFactory, gateway_class: type[DemoGateway]
+) -> Iterator[DemoGateway]:
     need_chromium()
-    served = DemoGateway(tmp_path_factory.mktemp("demo-page-store"))
+    served = gateway_class(tmp_path_factory.mktemp("demo-page-store"))
     served.start()
     try:
         yield served

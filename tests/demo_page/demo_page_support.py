@@ -25,6 +25,7 @@ from ils_gateway.api.app import create_app
 from ils_gateway.domain.clock import ManualClock
 from ils_gateway.domain.vocab import Channel, Feature
 from ils_gateway.runtime.demo import embedded_settings
+from ils_gateway.runtime.settings import GatewaySettings
 from ils_gateway.runtime.store import StoreSettings
 from ils_gateway.simulators.library import SimulatedLibrary
 from ils_gateway.simulators.sample_data import SAMPLE_NOW
@@ -86,6 +87,7 @@ class DemoGateway:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._runner: web.AppRunner | None = None
+        self._backends: list[web.AppRunner] = []
         self.clock = ManualClock(SAMPLE_NOW)
         self.base_url = ""
         self.library: SimulatedLibrary | None = None
@@ -122,3 +124,39 @@ class DemoGateway:
     async def _stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
+        for runner in self._backends:
+            await runner.cleanup()
+
+
+KOHA_EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "tenants" / "koha-demo.toml"
+
+
+class KohaGateway(DemoGateway):
+    """A configured tenant instead of the embedded demo: the koha-demo example on the Koha
+    simulator, with the page turned on in its file and hold sequences offered (Koha can
+    suspend holds; the SIP2 demo cannot)."""
+
+    async def _start(self) -> str:
+        from ils_gateway.simulators.koha_cli import start_koha_simulator
+        from ils_gateway.simulators.sample_data import sample_library
+        from ils_gateway.tenants.loader import parse_tenants
+
+        library = sample_library(clock=self.clock)
+        koha, url = await start_koha_simulator(library, port=0)
+        self._backends.append(koha)
+        text = KOHA_EXAMPLE.read_text(encoding="utf-8").replace("http://127.0.0.1:6201", url)
+        text = text.replace('id = "koha-demo"\n', 'id = "koha-demo"\ndemo_page = true\n', 1)
+        holds = "[tenants.policy.holds]\n"
+        text = text.replace(holds, f"{holds}sequences = true\n")
+        store = StoreSettings(
+            default_url(self._store_dir / "store.db"), SECRET, kdf=KdfParams.minimal()
+        )
+        registry = TenantRegistry(parse_tenants(text).tenants)
+        settings = GatewaySettings(tenants=registry, clock=self.clock, store=store)
+        self.library = library
+        self._runner = web.AppRunner(create_app(settings))
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        host, port = self._runner.addresses[0][:2]
+        return f"http://{host}:{port}"
