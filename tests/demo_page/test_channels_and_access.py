@@ -88,3 +88,18 @@ def test_keyboard_only_login_and_navigation(page, gateway) -> None:
     page.keyboard.press("Enter")
     page.locator("#section-loans").wait_for(state="visible")
     assert page.evaluate("document.activeElement.id") == "heading-loans"
+
+
+def test_without_chromium_the_tests_skip_with_the_reason_and_fail_under_ci(
+    monkeypatch, tmp_path: Path
+) -> None:
+    import demo_page_support
+    import pytest
+
+    monkeypatch.setattr(demo_page_support, "CHROMIUM", tmp_path / "no-chromium")
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="no-chromium is missing"):
+        demo_page_support.need_chromium()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="cannot run under CI"):
+        demo_page_support.need_chromium()

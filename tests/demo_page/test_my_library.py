@@ -8,13 +8,17 @@ state behind the gateway, not the page's own claims.
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
 from demo_page_support import WAITING_EN, WAITING_JA, DemoGateway
 
 from ils_gateway.simulators.library import SimulatedLibrary
+
+README_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "images" / "demo-page.png"
 
 
 def open_page(page: Any, gateway: DemoGateway, fragment: str = "") -> None:
@@ -164,6 +168,24 @@ def test_change_pickup_library_and_the_tenants_status_words(page, gateway, scree
     page.screenshot(path=screenshots / "holds-english.png", full_page=True)
 
 
+def test_readme_screenshot(browser, gateway, screenshots: Path) -> None:
+    """The README's picture: the holds at 900 px. Written to docs/images/ only when asked
+    (ILS_GATEWAY_UPDATE_SCREENSHOTS=1), so that a test run leaves the tree as it was."""
+    context = browser.new_context(viewport={"width": 900, "height": 640}, locale="ja-JP")
+    try:
+        page = context.new_page()
+        open_page(page, gateway)
+        log_in(page, "1000000001", "hanako01")
+        show(page, "holds").locator(".status").first.wait_for()
+        shot = screenshots / "demo-page.png"
+        page.screenshot(path=shot)
+        assert shot.stat().st_size > 10_000
+        if os.environ.get("ILS_GATEWAY_UPDATE_SCREENSHOTS") == "1":
+            shutil.copyfile(shot, README_SCREENSHOT)
+    finally:
+        context.close()
+
+
 def test_temporary_password_login_allows_only_the_change(page, gateway) -> None:
     open_page(page, gateway)
     log_in(page, "1000000004", "4825170396", view="password")
@@ -189,6 +211,12 @@ def test_refusals_show_the_reason_in_the_patrons_language(page, gateway) -> None
     alert = page.locator("[role=alert][data-problem=patron-blocked]")
     alert.wait_for()
     assert alert.inner_text().strip()
+    # a patron with a block logs in: the summary lists it in the library's words
+    log_in(page, "1000000002", "ken00002")
+    blocks = page.locator("#section-summary .blocks li")
+    assert blocks.count() >= 1 and "延滞" in blocks.first.inner_text()
+    page.get_by_role("button", name="ログアウト").click()
+    page.wait_for_selector("body[data-view=login][data-ready]")
     page.get_by_role("button", name="English").click()
     page.get_by_label("Library card number").fill("1000000001")
     page.get_by_label("Password").fill("wrong-password")
