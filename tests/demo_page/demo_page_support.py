@@ -131,10 +131,21 @@ class DemoGateway:
 KOHA_EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "tenants" / "koha-demo.toml"
 
 
+# Kanagawa's first-login rule: a 10-digit password is a temporary one (1000000004's is).
+KOHA_EXTRA = """
+[tenants.policy.account]
+temporary_password_gate = true
+temporary_password_pattern = '^\\d{10}$'
+
+[tenants.policy.password]
+min_length = 8
+"""
+
+
 class KohaGateway(DemoGateway):
     """A configured tenant instead of the embedded demo: the koha-demo example on the Koha
-    simulator, with the page turned on in its file and hold sequences offered (Koha can
-    suspend holds; the SIP2 demo cannot)."""
+    simulator, with the page turned on in its file, hold sequences offered (Koha can suspend
+    holds; the SIP2 demo cannot) and temporary passwords changed through the API."""
 
     async def _start(self) -> str:
         from ils_gateway.simulators.koha_cli import start_koha_simulator
@@ -147,7 +158,7 @@ class KohaGateway(DemoGateway):
         text = KOHA_EXAMPLE.read_text(encoding="utf-8").replace("http://127.0.0.1:6201", url)
         text = text.replace('id = "koha-demo"\n', 'id = "koha-demo"\ndemo_page = true\n', 1)
         holds = "[tenants.policy.holds]\n"
-        text = text.replace(holds, f"{holds}sequences = true\n")
+        text = text.replace(holds, f"{holds}sequences = true\n") + KOHA_EXTRA
         store = StoreSettings(
             default_url(self._store_dir / "store.db"), SECRET, kdf=KdfParams.minimal()
         )

@@ -57,3 +57,26 @@ def test_a_refused_sequence_shows_the_library_systems_words(page, gateway) -> No
     alert = panel.locator("[role=alert]")
     alert.wait_for()
     assert "図書館システムからのメッセージ: この予約は現在変更できません" in alert.inner_text()
+
+
+def test_temporary_password_changed_on_the_page(page, gateway) -> None:
+    library = gateway.library
+    open_page(page, gateway)
+    log_in(page, "1000000004", "4825170396", view="password")
+    assert page.get_by_role("link", name="図書館のパスワード変更ページを開く").count() == 0
+    # the tenant's rules refuse a short one before anything reaches the library system
+    page.get_by_label("現在の (仮) パスワード").fill("4825170396")
+    page.get_by_label("新しいパスワード").fill("short")
+    page.get_by_role("button", name="パスワードを変更する").click()
+    alert = page.locator("[role=alert][data-problem=password-rejected]")
+    alert.wait_for()
+    assert alert.inner_text().strip()
+    assert library.authenticate("1000000004", "4825170396").ok
+    page.get_by_label("現在の (仮) パスワード").fill("4825170396")
+    page.get_by_label("新しいパスワード").fill("midori-2025")
+    page.get_by_role("button", name="パスワードを変更する").click()
+    page.wait_for_selector("body[data-view=library][data-ready]")
+    assert library.authenticate("1000000004", "midori-2025").ok
+    page.get_by_role("button", name="ログアウト").click()
+    page.wait_for_selector("body[data-view=login][data-ready]")
+    log_in(page, "1000000004", "midori-2025")  # an ordinary login now
