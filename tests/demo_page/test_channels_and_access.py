@@ -103,3 +103,52 @@ def test_without_chromium_the_tests_skip_with_the_reason_and_fail_under_ci(
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="cannot run under CI"):
         demo_page_support.need_chromium()
+
+
+# WCAG's contrast ratio of each visible text's colour against the first opaque background
+# behind it (the page uses no background images or transparency over text).
+CONTRAST = """
+() => {
+  const rgb = (c) => c.match(/[\\d.]+/g).map(Number);
+  const lum = ([r, g, b]) => {
+    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const ground = (el) => {
+    for (; el; el = el.parentElement) {
+      const c = rgb(getComputedStyle(el).backgroundColor);
+      if (c.length < 4 || c[3] > 0) return c.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  const worst = [];
+  for (const el of document.querySelectorAll('body *')) {
+    const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+    if (!own || !el.getClientRects().length) continue;
+    const style = getComputedStyle(el);
+    if (style.visibility === 'hidden' || el.closest('[hidden]')) continue;
+    if (el.matches('button:disabled')) continue;
+    const a = lum(rgb(style.color).slice(0, 3)), b = lum(ground(el));
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    if (ratio < 4.5) worst.push([el.tagName, el.className, el.textContent.trim().slice(0, 20), ratio]);
+  }
+  return worst;
+}
+"""
+
+
+def test_text_contrast_is_at_least_4_5_to_1(page, gateway) -> None:
+    open_page(page, gateway)
+    assert page.evaluate(CONTRAST) == []
+    page.get_by_label("利用者カード番号").fill("1000000003")  # an expired card: an alert
+    page.get_by_label("パスワード").fill("ichiro03")
+    page.get_by_role("button", name="ログイン").click()
+    page.locator("[role=alert]").wait_for()
+    assert page.evaluate(CONTRAST) == []
+    log_in(page, "1000000005", "makoto05")  # overdue loans: warnings in the summary
+    for section in ("summary", "loans", "holds", "basket", "sequences"):
+        show(page, section)
+        assert page.evaluate(CONTRAST) == [], section
+    # and the check finds a faint text when there is one
+    page.evaluate("document.getElementById('page-title').style.color = '#2a7050'")
+    assert [found[0] for found in page.evaluate(CONTRAST)] == ["H1"]

@@ -14,8 +14,9 @@ function field(labelKey, attrs, hintKey = null) {
     h('input', { id, 'aria-describedby': hintId, ...attrs }));
 }
 
-export function showLogin(app, { api, onLoggedIn, announce }) {
-  const message = h('div', { class: 'form-message' });
+export function showLogin(app, { api, onLoggedIn, announce, notice = null }) {
+  const message = h('div', { class: 'form-message' },
+    notice && h('p', { class: 'notice', role: 'status' }, notice));
   const card = field('login.card', { name: 'card_number', autocomplete: 'username',
     inputmode: 'numeric', required: true, maxlength: '64' }, 'login.card_hint');
   const password = field('login.password', { name: 'password', type: 'password',

@@ -138,14 +138,14 @@ function loggedIn(created) {
   route();
 }
 
-function route() {
+function route(notice = null) {
   delete document.body.dataset.ready;
   document.body.dataset.view = !session ? 'login'
     : session.passwordChangeRequired ? 'password' : 'library';
   if (!session) {
     logoutButton.hidden = true;
     nav.hidden = true;
-    showLogin(app, { api, onLoggedIn: loggedIn, announce });
+    showLogin(app, { api, onLoggedIn: loggedIn, announce, notice });
     document.body.dataset.ready = 'true';
   } else if (session.passwordChangeRequired) {
     logoutButton.hidden = false;
@@ -169,8 +169,7 @@ function endSession(message) {
   api.token = null;
   libraries = null;
   forgetSession();
-  route();
-  if (message) announce(message);
+  route(message);
 }
 
 async function logout() {

@@ -65,14 +65,15 @@ export default {
   id: 'holds',
   titleKey: 'holds.title',
   async render(ctx) {
-    const { api, h, t, body, announce } = ctx;
+    const { api, h, t, body } = ctx;
     const [answer, libraries] = await Promise.all([api.get('/holds'), ctx.libraries().catch(() => [])]);
     const holds = answer.holds;
     const done = async (text) => {
       await ctx.refresh('holds', 'summary', 'sequences');
-      const notice = h('p', { class: 'ok', role: 'status' }, text);
+      // the row acted on is gone or redrawn: the focus goes to what happened
+      const notice = h('p', { class: 'ok', role: 'status', tabindex: '-1' }, text);
       body.prepend(notice);
-      announce(text);
+      notice.focus();
     };
     const actions = {
       async cancel(hold, message) {
