@@ -130,7 +130,7 @@ CONTRAST = """
     if (el.matches('button:disabled')) continue;
     const a = lum(rgb(style.color).slice(0, 3)), b = lum(ground(el));
     const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
-    if (ratio < 4.5) worst.push([el.tagName, el.className, el.textContent.trim().slice(0, 20), ratio]);
+    if (ratio < 4.5) worst.push([el.tagName, el.textContent.trim().slice(0, 20), ratio]);
   }
   return worst;
 }
