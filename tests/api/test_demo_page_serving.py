@@ -137,3 +137,26 @@ def test_both_dictionaries_have_the_same_words() -> None:
         if path.suffix == ".js":
             used |= set(re.findall(r"""\bt\(\s*'([\w.]+)'""", path.read_text(encoding="utf-8")))
     assert used <= keys["ja"], used - keys["ja"]
+
+
+async def test_several_tenants_with_the_page_are_listed(aiohttp_client, koha_url, clock) -> None:
+    from api_helpers import tenant_toml
+
+    from ils_gateway.api.app import create_app
+    from ils_gateway.runtime.settings import GatewaySettings
+    from ils_gateway.tenants.loader import TenantRegistry
+
+    first = parse_tenants(tenant_toml(koha_url, fields=ON)).tenants[0]
+    second = first.model_copy(update={"id": "koha-two", "name": "第二<図書館>", "name_en": None})
+    hidden = first.model_copy(update={"id": "koha-off", "demo_page": False})
+    registry = TenantRegistry([first, second, hidden])
+    client = await aiohttp_client(create_app(GatewaySettings(tenants=registry, clock=clock)))
+    listing = await client.get("/demo", allow_redirects=False)
+    assert listing.status == 200
+    assert listing.headers["Content-Security-Policy"] == CSP
+    text = await listing.text()
+    assert '<a href="/demo/koha-demo/"' in text and '<a href="/demo/koha-two/"' in text
+    assert "第二&lt;図書館&gt;" in text  # names are escaped
+    assert "koha-off" not in text
+    assert (await client.get("/demo/koha-off/")).status == 404
+    assert (await client.get("/demo/koha-two/")).status == 200
