@@ -230,6 +230,10 @@ def test_refusals_show_the_reason_in_the_patrons_language(page, gateway) -> None
 def test_a_hold_the_library_refuses_shows_its_reason(page, gateway) -> None:
     open_page(page, gateway)
     log_in(page, "1000000005", "makoto05")  # overdue loans: holds refused
+    # no loan can be renewed: each says why, and no renew button is offered
+    loans = show(page, "loans")
+    assert loans.locator(".refusal").count() == loans.locator("li.row").count() >= 1
+    assert loans.get_by_role("button").count() == 0
     basket = show(page, "basket")
     barcode, title = free_copy(gateway.library)
     basket.get_by_label("資料番号 (バーコード)").fill(barcode)
@@ -241,3 +245,18 @@ def test_a_hold_the_library_refuses_shows_its_reason(page, gateway) -> None:
     text = refused.inner_text()
     assert title in text or "予約" in text
     assert len(text) > len(title) + 5
+
+
+def test_sequences_where_the_library_system_cannot_make_them(page, gateway) -> None:
+    """The SIP2 demo cannot suspend holds: the gateway's refusal is shown and the form goes."""
+    open_page(page, gateway)
+    log_in(page, "1000000010", "sakura10")  # six waiting holds
+    panel = show(page, "sequences")
+    orders = panel.locator("select[name=order]")
+    orders.nth(0).select_option("1")
+    orders.nth(1).select_option("2")
+    panel.get_by_role("button", name="選んだ予約を順番予約にする").click()
+    alert = panel.locator("[role=alert][data-problem=feature-disabled]")
+    alert.wait_for()
+    assert alert.inner_text().strip()
+    assert panel.locator("select[name=order]").count() == 0

@@ -79,7 +79,7 @@ export default {
     }
     const form = h('form', { class: 'loan-form', novalidate: true },
       h('ul', { class: 'rows' }, loans.map((loan) => loanRow(ctx, loan, renewOne))),
-      h('div', { class: 'form-actions' },
+      loans.some((loan) => loan.renewable !== false) && h('div', { class: 'form-actions' },
         h('button', { type: 'submit', class: 'primary' }, t('loans.renew_selected'))));
     form.addEventListener('submit', async (event) => {
       event.preventDefault();

@@ -1,6 +1,6 @@
 // Hold sequences (順番予約): waiting holds filled one at a time in the patron's order. Where the
 // library cannot suspend holds the API answers feature-disabled and the section is left out.
-import { seg } from '../api.js';
+import { ApiProblem, seg } from '../api.js';
 import { replace, uid } from '../dom.js';
 import { problemBox } from '../problems.js';
 
@@ -65,6 +65,8 @@ export default {
           await done(t('sequences.created'));
         } catch (error) {
           replace(results, problemBox(error));
+          // not offered here (a library system that cannot hold back holds): no form to retry
+          if (error instanceof ApiProblem && error.slug === 'feature-disabled') create.remove();
         }
       });
     }
