@@ -152,3 +152,14 @@ def test_text_contrast_is_at_least_4_5_to_1(page, gateway) -> None:
     # and the check finds a faint text when there is one
     page.evaluate("document.getElementById('page-title').style.color = '#2a7050'")
     assert [found[0] for found in page.evaluate(CONTRAST)] == ["H1"]
+
+
+def test_an_idle_session_ends_on_the_login_form_with_the_reason(page, gateway) -> None:
+    open_page(page, gateway)
+    log_in(page, "1000000009", "naoki009")
+    gateway.clock.advance(minutes=16)  # the demo's idle timeout is 15 minutes
+    page.get_by_role("button", name="English").click()  # the sections are read again
+    page.wait_for_selector("body[data-view=login][data-ready]")
+    notice = page.locator(".login-form .notice")
+    assert "logged out after a while without activity" in notice.inner_text()
+    assert page.evaluate("sessionStorage.getItem('ils-demo-session')") is None
