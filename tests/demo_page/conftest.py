@@ -11,6 +11,15 @@ from typing import Any
 import pytest
 from demo_page_support import CHROMIUM, CHROMIUM_ARGS, DemoGateway, need_chromium
 
+HERE = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test here is a ``browser`` test (``-m "not browser"`` leaves them out)."""
+    for item in items:
+        if HERE in item.path.resolve().parents:
+            item.add_marker(pytest.mark.browser)
+
 
 @pytest.fixture(scope="module")
 def gateway_class() -> type[DemoGateway]:
