@@ -29,6 +29,7 @@ import threading
 import urllib.request
 import uuid
 import venv
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -65,6 +66,7 @@ TEST_TOOLS = (
     "ruff",
     "importlinter",
     "kubernetes_validate",
+    "playwright",
 )
 DEMO_LOGIN = {"card_number": "1000-000-001", "password": "hanako01"}  # docs/simulator.md
 
@@ -221,7 +223,24 @@ def test_serve_with_no_settings_answers_healthz_and_logs_the_demo_patron_in(
             assert answer.status == 200
         body = _log_in(f"http://127.0.0.1:{port}/v1/tenants/demo")
         assert body["patron"]
+        # the demo page's files come with the wheel (issue 20)
+        for path in ("/demo/demo/", "/demo/_static/js/main.js", "/demo/_static/page.css"):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=30) as answer:
+                assert answer.status == 200, path
         server.stop()
+
+
+def test_the_wheel_holds_every_file_of_the_demo_page(wheel: Path) -> None:
+    from ils_gateway.api.demo_page import STATIC_DIR
+
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    wanted = {
+        "ils_gateway/demo_page/static/" + p.relative_to(STATIC_DIR).as_posix()
+        for p in STATIC_DIR.rglob("*")
+        if p.is_file()
+    }
+    assert wanted and wanted <= names, wanted - names
 
 
 def test_no_test_tool_is_installed(installed: Path) -> None:

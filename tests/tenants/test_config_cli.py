@@ -238,3 +238,23 @@ def test_serve_refuses_to_start_with_the_same_lines(tmp_path: Path) -> None:
         served.output
     )
     assert "not serving" in served.output
+
+
+# --- issue 20: the demo page is off unless a tenant's file turns it on --------------------
+
+
+def test_check_says_where_the_demo_page_is_on(tmp_path: Path) -> None:
+    text = (EXAMPLES / "koha-demo.toml").read_text(encoding="utf-8")
+    code, output = _check(tmp_path, text)
+    assert code == 0, output
+    assert "demo page" not in output
+    code, output = _check(
+        tmp_path, text.replace('id = "koha-demo"\n', 'id = "koha-demo"\ndemo_page = true\n')
+    )
+    assert code == 0, output
+    assert "demo page: on, served at /demo/koha-demo/" in output
+    code, output = _check(
+        tmp_path, text.replace('id = "koha-demo"\n', 'id = "koha-demo"\ndemo_page = "yes"\n')
+    )
+    assert code == 1
+    assert "tenants[0].demo_page" in output

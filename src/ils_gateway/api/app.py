@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+from ils_gateway.api.demo_page import add_demo_page
 from ils_gateway.api.docs import docs_page, openapi_json
 from ils_gateway.api.health import healthz, readyz
 from ils_gateway.api.keys import RENDERED_KEY
@@ -43,6 +44,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
     app.router.add_get(
         "/metrics", metrics_endpoint, name="metrics"
     )  # operational: not in the OpenAPI document
+    add_demo_page(app)  # /demo: 404 unless a tenant has demo_page on (issue 20)
     after_listening: list[Callable[[web.Application], None]] = [_warm_up]
     app[AFTER_LISTENING_KEY] = after_listening
     return app

@@ -403,6 +403,8 @@ def check(path: Path, show_rules: bool) -> None:
         )
         if tenant.sdi.enabled:
             click.echo(f"    {tenant.sdi.describe(tenant.backend.kind, tenant.timezone)}")
+        if tenant.demo_page:
+            click.echo(f"    demo page: on, served at /demo/{tenant.id}/ (docs/demo.md)")
         if show_rules:
             for line in [*explain(tenant.policy), *explain_material_types(tenant)]:
                 click.echo(f"    {line}")

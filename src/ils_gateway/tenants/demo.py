@@ -15,6 +15,11 @@ _DEMO_TOML = """
 id = "demo"
 name = "デモ市立図書館"
 name_en = "Demo City Library"
+# The My Library demo page at /demo/demo/ (issue 20; docs/demo.md).
+demo_page = true
+# An OPAC kiosk's key, for trying the kiosk channel on the demo page (/demo/demo/#kiosk) and
+# the API (X-Kiosk-Key). Published in docs/demo.md: for the embedded demo only.
+kiosk_keys = ["demo-kiosk"]
 
 [tenants.backend]
 kind = "sip2"
@@ -130,7 +135,8 @@ max_shelves = 10
 max_items_per_shelf = 100
 
 [tenants.policy.disabled_features]
-kiosk = ["bookshelves", "reading_history", "new_arrival_alerts"]
+# A shared terminal shows no card barcode (anyone could photograph it from the screen).
+kiosk = ["bookshelves", "reading_history", "new_arrival_alerts", "card_barcode"]
 """
 
 

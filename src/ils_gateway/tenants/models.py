@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StrictBool,
+    field_validator,
+    model_validator,
+)
 
 from ils_gateway.domain.labels import Labels, validate_overrides
 from ils_gateway.domain.models import Library
@@ -104,6 +112,11 @@ class TenantConfig(BaseModel):
     )
     catalog: CatalogConfig = Field(
         CatalogConfig(), description="where the catalogue is searched (issue 19)"
+    )
+    demo_page: StrictBool = Field(
+        False,
+        description="serve the demo My Library page at /demo/<id>/ (issue 20; on for the"
+        " embedded demo, off unless set for a configured tenant)",
     )
     request_deadline: float = Field(
         10.0,

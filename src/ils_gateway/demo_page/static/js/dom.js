@@ -1,0 +1,43 @@
+// Building elements from text: every text from the API is set as a text node, never parsed as markup.
+
+/**
+ * h('button', {type: 'button', class: 'primary', onclick: fn}, 'text', childNode, …)
+ * Attributes starting with "on" become listeners; `hidden`, `disabled`, `checked`… are set as
+ * properties when given a boolean; null/undefined/false children are skipped.
+ */
+export function h(tag, attrs = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined) continue;
+    if (name.startsWith('on') && typeof value === 'function') {
+      element.addEventListener(name.slice(2), value);
+    } else if (typeof value === 'boolean') {
+      element[name] = value;
+    } else {
+      element.setAttribute(name, String(value));
+    }
+  }
+  append(element, children);
+  return element;
+}
+
+function append(element, children) {
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue;
+    if (Array.isArray(child)) append(element, child);
+    else element.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+}
+
+/** Replace everything in `element` with `children`. */
+export function replace(element, ...children) {
+  element.replaceChildren();
+  append(element, children);
+}
+
+let counter = 0;
+/** A page-unique id for label/aria wiring. */
+export function uid(prefix) {
+  counter += 1;
+  return `${prefix}-${counter}`;
+}
