@@ -1,8 +1,8 @@
 """A whole self-check session through the gateway's SIP2 face, on one TCP connection, as a
 machine runs it: 93 login, 99 status, 63 patron information, 11 checkout of five items, 63
 again (the five barcodes in AU), 29 renew, 09 check-in (one copy another patron waits for:
-alerted, not resensitized), 63, 35 end session — over each backend kind: the SIP2
-simulator's ACS, the Koha REST simulator and the FOLIO simulator.
+alerted, not resensitized, sorted to the hold bin), 63, 35 end session — over each backend
+kind: the SIP2 simulator's ACS, the Koha REST simulator and the FOLIO simulator.
 
 Koha's REST API lends (``POST /checkouts``) but takes nothing back: its 98 leaves 09 out of
 BX, and a 09 is a 10 ok=0 with a screen message, the copy still on loan.
@@ -60,6 +60,8 @@ FIVE = tuple(TITLES)
 # The title the other patron waits for: its copy goes to the hold shelf at check-in.
 WANTED = "2000108"
 M = TypeVar("M", bound=Message)
+# The library sorts returns: a copy caught for a hold goes to bin H1 (CL).
+_SORTING = '\n[tenants.kiosk_sip2.reply.checkin]\nhold_sort_bin = "H1"\n'
 
 
 def session_data() -> LibraryData:
@@ -127,7 +129,7 @@ async def _charged(machine: Terminal) -> PatronInformationResponse:
 async def test_a_whole_self_check_session(backend: str) -> None:
     clock = Clock()
     async with (
-        running(backend, clock, data=session_data()) as setup,
+        running(backend, clock, data=session_data(), extra=_SORTING) as setup,
         terminal(setup) as machine,
     ):
         login = await machine.send(
@@ -200,6 +202,7 @@ async def test_a_whole_self_check_session(backend: str) -> None:
             assert back.get("AJ") == TITLES[WANTED]
             # The other patron's hold: the copy stays here for the hold shelf.
             assert back.alert and not back.resensitize
+            assert back.get("CL") == "H1"
             assert WANTED not in {ln.barcode for ln in setup.sim.loans(CARD)}
 
         listed = await _charged(machine)
