@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 
 from ils_gateway.adapters.rest import ClientState, send_with_retries
+from ils_gateway.adapters.tls import client_tls
 from ils_gateway.domain.clock import MonotonicSeconds
 from ils_gateway.domain.errors import BackendProtocolError, BackendUnavailable
 from ils_gateway.domain.retry import RetryPolicy
@@ -80,6 +81,7 @@ class KinodenClient:
             ),
             headers={"Accept": "application/json", "User-Agent": "ils-gateway"},
             transport=transport,
+            verify=client_tls(),
         )
         self._token: str | None = None
         self._token_expires_at = 0.0

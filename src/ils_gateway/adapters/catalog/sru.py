@@ -24,6 +24,7 @@ from lxml import etree
 from ils_gateway.adapters.catalog.marc import MARC_NS, Holding, parse_record
 from ils_gateway.adapters.catalog.port import CopyReader
 from ils_gateway.adapters.rest import translate_transport
+from ils_gateway.adapters.tls import client_tls
 from ils_gateway.domain.catalog import (
     Availability,
     CatalogQuery,
@@ -105,6 +106,7 @@ class SruCatalog:
             timeout=httpx.Timeout(connect=t.connect, read=t.read, write=t.write, pool=t.pool),
             headers={"Accept": "application/xml, text/xml", "User-Agent": "ils-gateway"},
             transport=transport,
+            verify=client_tls(),
         )
 
     async def close(self) -> None:
