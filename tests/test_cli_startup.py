@@ -206,13 +206,15 @@ def test_a_busy_kiosk_face_port_is_one_line_too(tmp_path: Path) -> None:
 
 # Packages a gateway start does not need before its first use of them: migrations (only when
 # the store is behind), metrics (the first count), card barcodes (the first card drawn), the
-# PostgreSQL dialect (a PostgreSQL store), Japanese holidays (the first calendar day asked for).
+# PostgreSQL dialect (a PostgreSQL store), SQLAlchemy's ORM (never: the store is Core only),
+# Japanese holidays (the first calendar day asked for).
 # Mail (templates, SMTP) only when a message is sent.
 LATER = (
     "alembic",
     "prometheus_client",
     "barcode",
     "sqlalchemy.dialects.postgresql",
+    "sqlalchemy.orm",
     "holidays",
     "jinja2",
     "aiosmtplib",
