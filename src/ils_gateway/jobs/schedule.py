@@ -221,17 +221,21 @@ class GatewayJobs:
         """Run job ``name`` (for one tenant, or every one it is planned for) now."""
         return [await self.run(plan, force=force) for plan in self.plan(name, tenant_id)]
 
-    def scheduler(self, plans: Iterable[PlannedJob] | None = None) -> Any:
+    def scheduler(
+        self, plans: Iterable[PlannedJob] | None = None, *, first_run_delay: float = 0.0
+    ) -> Any:
         """An ``AsyncIOScheduler`` with one job per planned entry that has a schedule (not
-        started). Each runs once at start (a run time missed while no process ran is caught up
-        then; one already run is skipped), then on its schedule. Runs that fall behind are
-        coalesced into one; one instance per entry."""
+        started). Each runs once at start, ``first_run_delay`` seconds after the scheduler is
+        made (a run time missed while no process ran is caught up then; one already run is
+        skipped), then on its schedule. Runs that fall behind are coalesced into one; one
+        instance per entry."""
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
         # Its own INFO lines ("Running job …") repeat ours ("periodic job ran"); warnings stay.
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
         scheduler = AsyncIOScheduler(timezone=UTC)
-        started = datetime.now(UTC)  # APScheduler keeps the wall clock's time
+        # APScheduler keeps the wall clock's time
+        started = datetime.now(UTC) + timedelta(seconds=first_run_delay)
         for plan in self.plans() if plans is None else plans:
             if plan.schedule is None:
                 continue
@@ -315,10 +319,11 @@ SCHEDULER_KEY: web.AppKey[Any] = web.AppKey("job_scheduler")
 
 
 def jobs_context(
-    only: Iterable[str] | None = None,
+    only: Iterable[str] | None = None, *, first_run_delay: float = 0.0
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     """A cleanup context running the jobs (``only`` those names, when given) on an
-    ``AsyncIOScheduler`` while the app runs."""
+    ``AsyncIOScheduler`` while the app runs, their runs at start ``first_run_delay`` seconds
+    after the app's start (``serve``: after the port is open and answering, issue 17)."""
     wanted = None if only is None else set(only)
 
     async def context(app: web.Application) -> AsyncIterator[None]:
@@ -326,7 +331,7 @@ def jobs_context(
         for problem in jobs.unknown_names():
             log.warning("unknown job in [tenants.jobs]", job=problem)
         plans = [p for p in jobs.plans() if wanted is None or p.spec.name in wanted]
-        scheduler = jobs.scheduler(plans)
+        scheduler = jobs.scheduler(plans, first_run_delay=first_run_delay)
         scheduler.start()
         app[SCHEDULER_KEY] = scheduler
         try:
