@@ -58,8 +58,8 @@ def _faces(settings: GatewaySettings, jobs: bool = True) -> web.Application:
     ``ils-gateway jobs run``)."""
     app = create_app(settings)
     if jobs:
-        # their runs at start wait until the port has answered, as the API's warm-up does
-        app.cleanup_ctx.append(jobs_context(first_run_delay=SETTLE_DELAY))
+        # started once the port has answered, as the API's warm-up is
+        app.cleanup_ctx.append(jobs_context(start_delay=SETTLE_DELAY))
     app.cleanup_ctx.append(kiosk_context)  # SIP2 faces of tenants with kiosk_sip2 enabled
     return app
 

@@ -243,16 +243,3 @@ def test_the_registry_keeps_the_existing_jobs_and_declares_the_notices() -> None
 def test_a_tenant_file_with_a_bad_schedule_names_the_job() -> None:
     with pytest.raises(Exception, match="notices_overdue"):
         _tenant("x", 'notices_overdue = "cron 61 * * * *"')
-
-
-def test_the_runs_at_start_wait_the_first_run_delay() -> None:
-    """``serve`` delays the runs at start until its port has answered (issue 17, start-up);
-    the schedule after them is the job's own."""
-    clock = ManualClock(NOW)
-    jobs = _jobs(MemoryJobLocks(epoch_seconds(clock)), clock, Counting(), "p")
-    before = datetime.now(UTC)  # APScheduler's first run time is the wall clock's
-    (delayed,) = jobs.scheduler(first_run_delay=300).get_jobs()
-    (at_once,) = jobs.scheduler().get_jobs()
-    assert delayed.next_run_time >= before + timedelta(seconds=300)
-    assert at_once.next_run_time < before + timedelta(seconds=300)
-    assert str(delayed.trigger) == str(at_once.trigger)

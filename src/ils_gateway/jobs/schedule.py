@@ -221,21 +221,17 @@ class GatewayJobs:
         """Run job ``name`` (for one tenant, or every one it is planned for) now."""
         return [await self.run(plan, force=force) for plan in self.plan(name, tenant_id)]
 
-    def scheduler(
-        self, plans: Iterable[PlannedJob] | None = None, *, first_run_delay: float = 0.0
-    ) -> Any:
+    def scheduler(self, plans: Iterable[PlannedJob] | None = None) -> Any:
         """An ``AsyncIOScheduler`` with one job per planned entry that has a schedule (not
-        started). Each runs once at start, ``first_run_delay`` seconds after the scheduler is
-        made (a run time missed while no process ran is caught up then; one already run is
-        skipped), then on its schedule. Runs that fall behind are coalesced into one; one
-        instance per entry."""
+        started). Each runs once at start (a run time missed while no process ran is caught up
+        then; one already run is skipped), then on its schedule. Runs that fall behind are
+        coalesced into one; one instance per entry."""
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
         # Its own INFO lines ("Running job …") repeat ours ("periodic job ran"); warnings stay.
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
         scheduler = AsyncIOScheduler(timezone=UTC)
-        # APScheduler keeps the wall clock's time
-        started = datetime.now(UTC) + timedelta(seconds=first_run_delay)
+        started = datetime.now(UTC)  # APScheduler keeps the wall clock's time
         for plan in self.plans() if plans is None else plans:
             if plan.schedule is None:
                 continue
@@ -314,16 +310,19 @@ def gateway_jobs(
     )
 
 
-#: Where the cleanup context keeps the running scheduler (tests look at its jobs).
+#: Where the cleanup context keeps the running scheduler, when it starts with the app (no
+#: ``start_delay``; tests look at its jobs).
 SCHEDULER_KEY: web.AppKey[Any] = web.AppKey("job_scheduler")
 
 
 def jobs_context(
-    only: Iterable[str] | None = None, *, first_run_delay: float = 0.0
+    only: Iterable[str] | None = None, *, start_delay: float = 0.0
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     """A cleanup context running the jobs (``only`` those names, when given) on an
-    ``AsyncIOScheduler`` while the app runs, their runs at start ``first_run_delay`` seconds
-    after the app's start (``serve``: after the port is open and answering, issue 17)."""
+    ``AsyncIOScheduler`` while the app runs. With ``start_delay`` (``serve``), the scheduler
+    is made and started that many seconds after the app starts, so that the port opens and
+    answers first (issue 17, start-up: APScheduler's import and the runs at start); an app
+    stopped before then runs no job."""
     wanted = None if only is None else set(only)
 
     async def context(app: web.Application) -> AsyncIterator[None]:
@@ -331,13 +330,26 @@ def jobs_context(
         for problem in jobs.unknown_names():
             log.warning("unknown job in [tenants.jobs]", job=problem)
         plans = [p for p in jobs.plans() if wanted is None or p.spec.name in wanted]
-        scheduler = jobs.scheduler(plans, first_run_delay=first_run_delay)
-        scheduler.start()
-        app[SCHEDULER_KEY] = scheduler
+        running: list[Any] = []
+
+        def start() -> None:
+            scheduler = jobs.scheduler(plans)
+            scheduler.start()
+            running.append(scheduler)
+
+        later = None
+        if start_delay > 0:
+            later = asyncio.get_running_loop().call_later(start_delay, start)
+        else:
+            start()
+            app[SCHEDULER_KEY] = running[0]
         try:
             yield
         finally:
-            await jobs.stop(scheduler)
+            if later is not None:
+                later.cancel()
+            for scheduler in running:
+                await jobs.stop(scheduler)
 
     return context
 
