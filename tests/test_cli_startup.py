@@ -261,3 +261,70 @@ def test_the_console_script_keeps_rich_out_and_collects_again_before_the_command
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert json.loads(result.stdout.strip().splitlines()[-1]) == [[], True, True]
+
+
+# What the demo ``serve`` has not imported when it first answers /healthz 200: LATER (but
+# prometheus_client, which that request's own count imports), the ORM, and what it leaves
+# until after that answer or until first used: the job scheduler (``jobs_context(start_delay=
+# …)``) and httpx's transport (the e-library and catalogue clients are made at their first
+# request).
+NOT_BEFORE_HEALTHZ = (
+    *(name for name in LATER if name != "prometheus_client"),
+    "sqlalchemy.orm",
+    "apscheduler",
+    "httpcore",
+    "anyio",
+    "h11",
+)
+
+SERVE_UNTIL_HEALTHZ = textwrap.dedent(
+    """
+    import json, os, signal, sys, threading, time, urllib.request
+    port, out = int(sys.argv[1]), sys.argv[2]
+
+    def poll():
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.01)  # (the server is starting)
+        loaded = {name: name in sys.modules for name in %r}
+        with open(out, "w") as f:
+            json.dump(loaded, f)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=poll, daemon=True).start()
+    sys.argv = ["ils-gateway", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    from ils_gateway import cli
+    cli.run()
+    """
+)
+
+
+def test_serve_answers_healthz_before_importing_what_it_leaves_for_later(tmp_path: Path) -> None:
+    """The console script's ``serve`` (the demo) at its first /healthz 200: none of
+    ``NOT_BEFORE_HEALTHZ`` imported. (The poller runs in the server's process: urllib is its
+    own, and it reads ``sys.modules`` only for the names above.)"""
+    import fcntl
+    import socket
+
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    script = SERVE_UNTIL_HEALTHZ % (NOT_BEFORE_HEALTHZ,)
+    with open(Path("/tmp") / "ils-gateway-demo-kiosk-6011.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the demo's kiosk face listens on 6011
+        # The first start creates the store (migrations: alembic), the second opens it.
+        for out in (tmp_path / "first.json", tmp_path / "loaded.json"):
+            result = subprocess.run(
+                [sys.executable, "-c", script, str(port), out],
+                capture_output=True,
+                text=True,
+                timeout=300,
+                cwd=tmp_path,
+            )
+            assert result.returncode == 0, result.stderr[-3000:]
+    loaded = json.loads(out.read_text())
+    assert [name for name, present in loaded.items() if present] == []
