@@ -323,6 +323,11 @@ def test_serve_answers_healthz_before_importing_what_it_leaves_for_later(tmp_pat
     script = SERVE_UNTIL_HEALTHZ % (NOT_BEFORE_HEALTHZ,)
     with open(Path("/tmp") / "ils-gateway-demo-kiosk-6011.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # the demo's kiosk face listens on 6011
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", 6011))
+            except OSError:
+                pytest.skip("127.0.0.1:6011 is held by another process")
         # The first start creates the store (migrations: alembic), the second opens it.
         for out in (tmp_path / "first.json", tmp_path / "loaded.json"):
             result = subprocess.run(
