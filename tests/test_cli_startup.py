@@ -206,16 +206,22 @@ def test_a_busy_kiosk_face_port_is_one_line_too(tmp_path: Path) -> None:
 
 # Packages a gateway start does not need before its first use of them: migrations (only when
 # the store is behind), metrics (the first count), card barcodes (the first card drawn), the
-# PostgreSQL dialect (a PostgreSQL store), Japanese holidays (the first calendar day asked for).
-# Mail (templates, SMTP) only when a message is sent.
+# PostgreSQL dialect (a PostgreSQL store), SQLAlchemy's ORM (never: the store is Core only),
+# Japanese holidays (the first calendar day asked for).
+# Mail (templates, SMTP) only when a message is sent. The Koha and FOLIO adapters for a tenant
+# on them (the new-arrival feeds' module, which imports both, at the feeds' first run).
 LATER = (
     "alembic",
     "prometheus_client",
     "barcode",
     "sqlalchemy.dialects.postgresql",
+    "sqlalchemy.orm",
     "holidays",
     "jinja2",
     "aiosmtplib",
+    "ils_gateway.adapters.arrivals",
+    "ils_gateway.adapters.koha",
+    "ils_gateway.adapters.folio",
 )
 
 
@@ -235,7 +241,9 @@ def test_importing_serve_leaves_rarely_used_packages_for_later() -> None:
 def test_the_console_script_keeps_rich_out_and_collects_again_before_the_command() -> None:
     """``ils-gateway`` (``cli.run``): structlog finds no rich to import (nor pygments), though
     the development environment has it; the collector, off while the command's module is
-    imported, is on again when the command runs."""
+    imported, is on again when the command runs, with what the imports built frozen out of its
+    reach (else its first young collection walks every object made since it was turned off);
+    pydantic built the models the imports made without scanning for plugins."""
     script = (
         "import gc, json, sys\n"
         "from ils_gateway import cli\n"
@@ -244,16 +252,91 @@ def test_the_console_script_keeps_rich_out_and_collects_again_before_the_command
         "def probe():\n"
         "    import ils_gateway.serve, ils_gateway.api.app, ils_gateway.runtime.demo\n"
         "    seen['gc'] = gc.isenabled()\n"
+        "    seen['frozen'] = gc.get_freeze_count() > 1000\n"
+        "    from pydantic.plugin import _loader\n"
+        "    seen['plugins scanned'] = _loader._plugins is not None\n"
         "sys.argv = ['ils-gateway', 'probe']\n"
         "try:\n"
         "    cli.run()\n"
         "except SystemExit as done:\n"
         "    assert not done.code, done.code\n"
         "loaded = [m for m in ('rich', 'pygments') if sys.modules.get(m) is not None]\n"
-        "print(json.dumps([loaded, seen['gc']]))\n"
+        "print(json.dumps([loaded, seen['gc'], seen['frozen'], seen['plugins scanned']]))\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == [[], True]
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [[], True, True, False]
+
+
+# What the demo ``serve`` has not imported when it first answers /healthz 200: LATER (but
+# prometheus_client, which that request's own count imports), the ORM, and what it leaves
+# until after that answer or until first used: the job scheduler (``jobs_context(start_delay=
+# …)``) and httpx's transport (the e-library and catalogue clients are made at their first
+# request).
+NOT_BEFORE_HEALTHZ = (
+    *(name for name in LATER if name != "prometheus_client"),
+    "sqlalchemy.orm",
+    "apscheduler",
+    "httpcore",
+    "anyio",
+    "h11",
+)
+
+SERVE_UNTIL_HEALTHZ = textwrap.dedent(
+    """
+    import json, os, signal, sys, threading, time, urllib.request
+    port, out = int(sys.argv[1]), sys.argv[2]
+
+    def poll():
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.01)  # (the server is starting)
+        loaded = {name: name in sys.modules for name in %r}
+        with open(out, "w") as f:
+            json.dump(loaded, f)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=poll, daemon=True).start()
+    sys.argv = ["ils-gateway", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    from ils_gateway import cli
+    cli.run()
+    """
+)
+
+
+def test_serve_answers_healthz_before_importing_what_it_leaves_for_later(tmp_path: Path) -> None:
+    """The console script's ``serve`` (the demo) at its first /healthz 200: none of
+    ``NOT_BEFORE_HEALTHZ`` imported. (The poller runs in the server's process: urllib is its
+    own, and it reads ``sys.modules`` only for the names above.)"""
+    import fcntl
+    import socket
+
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    script = SERVE_UNTIL_HEALTHZ % (NOT_BEFORE_HEALTHZ,)
+    with open(Path("/tmp") / "ils-gateway-demo-kiosk-6011.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the demo's kiosk face listens on 6011
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", 6011))
+            except OSError:
+                pytest.skip("127.0.0.1:6011 is held by another process")
+        # The first start creates the store (migrations: alembic), the second opens it.
+        for out in (tmp_path / "first.json", tmp_path / "loaded.json"):
+            result = subprocess.run(
+                [sys.executable, "-c", script, str(port), out],
+                capture_output=True,
+                text=True,
+                timeout=300,
+                cwd=tmp_path,
+            )
+            assert result.returncode == 0, result.stderr[-3000:]
+    loaded = json.loads(out.read_text())
+    assert [name for name, present in loaded.items() if present] == []

@@ -34,7 +34,7 @@ import click
 from aiohttp import web
 
 from ils_gateway.api.app import create_app
-from ils_gateway.api.server import serve_app
+from ils_gateway.api.server import SETTLE_DELAY, serve_app
 from ils_gateway.cli import main
 from ils_gateway.domain.clock import parse_instant
 from ils_gateway.jobs.schedule import jobs_context
@@ -58,7 +58,8 @@ def _faces(settings: GatewaySettings, jobs: bool = True) -> web.Application:
     ``ils-gateway jobs run``)."""
     app = create_app(settings)
     if jobs:
-        app.cleanup_ctx.append(jobs_context())
+        # started once the port has answered, as the API's warm-up is
+        app.cleanup_ctx.append(jobs_context(start_delay=SETTLE_DELAY))
     app.cleanup_ctx.append(kiosk_context)  # SIP2 faces of tenants with kiosk_sip2 enabled
     return app
 

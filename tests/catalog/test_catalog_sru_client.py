@@ -135,3 +135,21 @@ async def test_catalog_sru_record_of_another_id_is_not_found() -> None:
     finally:
         await catalog.close()
     assert found.record.id == "JP123" and found.copies == ()
+
+
+@respx.mock
+async def test_catalog_sru_makes_its_http_client_at_the_first_search_only() -> None:
+    """Issue 17, start-up: no httpx client (and no transport import) before a search; closing
+    an unused catalogue makes none, and a closed one refuses to search."""
+    respx.get(URL).mock(return_value=httpx.Response(200, text=_answer(0)))
+    unused = SruCatalog(SOURCE)
+    await unused.close()
+    assert "_http" not in vars(unused)
+    with pytest.raises(RuntimeError, match="after close"):
+        await unused.search(CatalogQuery(title="x"))
+    catalog = SruCatalog(SOURCE)
+    assert "_http" not in vars(catalog)
+    assert (await catalog.search(CatalogQuery(title="x"))).total == 0
+    client = vars(catalog)["_http"]
+    await catalog.close()
+    assert client.is_closed

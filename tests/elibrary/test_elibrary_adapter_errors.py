@@ -321,3 +321,20 @@ async def test_closed_client_refuses_use(backend, client):
     await client.aclose()
     with pytest.raises(RuntimeError):
         await backend.list_loans(CARD)
+
+
+async def test_the_http_client_is_made_at_the_first_request(api) -> None:
+    """Issue 17, start-up: no httpx client (nor its transport's import) until a request; an
+    unused client closes without making one, and refuses requests after that."""
+    api.post("/v1/patron/checkouts").mock(return_value=httpx.Response(201, json=CHECKOUT))
+    unused = KinodenClient(CONFIG, retry=FAST_RETRY, retry_after=RETRY_AFTER)
+    await unused.aclose()
+    assert "_http" not in vars(unused)
+    with pytest.raises(RuntimeError, match="after aclose"):
+        await KinodenBackend(unused).borrow(CARD, "KD1")
+    async with KinodenClient(CONFIG, retry=FAST_RETRY, retry_after=RETRY_AFTER) as client:
+        assert "_http" not in vars(client)
+        await KinodenBackend(client).borrow(CARD, "KD1")
+        http = vars(client)["_http"]
+        assert not http.is_closed
+    assert http.is_closed

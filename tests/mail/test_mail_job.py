@@ -79,31 +79,41 @@ async def test_no_drain_job_when_no_tenant_can_send(lite_store: Store, clock) ->
     assert tenants_without_mail([tenant()], SmtpServer("h", 25), "demo@example.jp") == {}
 
 
-async def test_serve_drains_and_says_which_tenants_cannot_send(
-    lite_store: Store, smtp, clock
-) -> None:
-    """``jobs_context`` as ``serve`` appends it: the drain starts with the app, mail goes out,
-    and a tenant without mail configuration is named in one warning."""
-    import structlog
+def _served_app(store: Store, clock: Any, server: SmtpServer) -> Any:
+    """An app with what ``jobs_context`` reads: two tenants, one that cannot send."""
     from aiohttp import web
 
-    from ils_gateway.jobs.schedule import jobs_context
     from ils_gateway.runtime.keys import GATEWAY_KEY, REDIS_KEY, SETTINGS_KEY, STORE_KEY
     from ils_gateway.runtime.settings import MailSettings
 
-    catcher, server = smtp
     configs = [tenant('sender = "info@library.akiruno.tokyo.jp"'), tenant(tenant_id="other")]
     app = web.Application()
     app[GATEWAY_KEY] = [SimpleNamespace(config=c) for c in configs]  # type: ignore[assignment]
-    app[STORE_KEY] = MyLists.build(lite_store, SECRET, clock)
+    app[STORE_KEY] = MyLists.build(store, SECRET, clock)
     app[REDIS_KEY] = None
     app[SETTINGS_KEY] = SimpleNamespace(  # type: ignore[assignment]
         mail=MailSettings(smtp=server), clock=clock, redis_prefix="test:"
     )
+    return app
+
+
+@pytest.mark.parametrize("start_delay", [0.0, 0.01], ids=["with the app", "after a delay"])
+async def test_serve_drains_and_says_which_tenants_cannot_send(
+    lite_store: Store, smtp, clock, start_delay: float
+) -> None:
+    """``jobs_context`` as ``serve`` appends it: the drain starts with the app (or, as
+    ``serve`` has it, ``start_delay`` after), mail goes out, and a tenant without mail
+    configuration is named in one warning."""
+    import structlog
+
+    from ils_gateway.jobs.schedule import jobs_context
+
+    catcher, server = smtp
+    app = _served_app(lite_store, clock, server)
     await Outbox(lite_store.outbox).enqueue(
         "akiruno", "k", "a@example.jp", "hold_ready", None, {"title": "t"}
     )
-    context = jobs_context(["drain_outbox"])(app)
+    context = jobs_context(["drain_outbox"], start_delay=start_delay)(app)
     with structlog.testing.capture_logs() as logs:
         await context.__anext__()
         try:
@@ -114,3 +124,27 @@ async def test_serve_drains_and_says_which_tenants_cannot_send(
     assert len(catcher.received) == 1
     [warning] = [e for e in logs if e["event"].startswith("mail is not configured")]
     assert warning["tenant"] == "other" and warning["log_level"] == "warning"
+
+
+async def test_an_app_stopped_before_the_start_delay_runs_no_job(
+    lite_store: Store, smtp, clock
+) -> None:
+    import asyncio
+
+    from ils_gateway.jobs.schedule import SCHEDULER_KEY, jobs_context
+
+    catcher, server = smtp
+    app = _served_app(lite_store, clock, server)
+    await Outbox(lite_store.outbox).enqueue(
+        "akiruno", "k", "a@example.jp", "hold_ready", None, {"title": "t"}
+    )
+    context = jobs_context(["drain_outbox"], start_delay=600.0)(app)
+    await context.__anext__()
+    for _ in range(20):  # loop turns in which a due job would have started
+        await asyncio.sleep(0)
+    with pytest.raises(StopAsyncIteration):
+        await context.__anext__()
+    assert SCHEDULER_KEY not in app
+    assert catcher.received == []
+    mail = await lite_store.outbox.find("akiruno", "k")
+    assert mail is not None and mail.status == "pending"  # still waiting: no drain ran

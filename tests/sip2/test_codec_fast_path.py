@@ -134,3 +134,37 @@ def test_byte_sum_is_the_sum_at_the_edges(n: int) -> None:
 @given(st.binary(max_size=FAST_SUM_MAX_BYTES + 50))
 def test_byte_sum_is_the_sum(data: bytes) -> None:
     assert byte_sum(data) == sum(data)
+
+
+FIRST_USE = """
+import json, re
+from ils_gateway.sip2.codec import encode, parse
+from ils_gateway.sip2.messages import MESSAGE_TYPES, LoginRequest, _install_fast_path
+
+def compiled():
+    return sorted(c for c, cls in MESSAGE_TYPES.items() if isinstance(cls._FIXED_RX, re.Pattern))
+
+before = compiled()
+frame = encode(LoginRequest.build(login_user_id="u", login_password="p", sequence=1))
+message = parse(frame)
+same = type(message) is LoginRequest and encode(message) == frame
+after = compiled()
+ends = {c: cls._FIXED_END for c, cls in MESSAGE_TYPES.items()}
+for cls in MESSAGE_TYPES.values():
+    _install_fast_path(cls)  # checks that the end known at import is the compiled one
+same_ends = ends == {c: k._FIXED_END for c, k in MESSAGE_TYPES.items()}
+print(json.dumps([before, after, same, same_ends]))
+"""
+
+
+def test_a_class_fast_path_is_compiled_at_its_first_frame() -> None:
+    """Issue 17, start-up: importing the messages compiles no fast path; parsing a 93 compiles
+    the 93's alone, and the fixed fields' end each class knows from the start is the one its
+    fast path gives."""
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", FIRST_USE], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == [[], ["93"], True, True]

@@ -41,6 +41,7 @@ from ils_gateway.adapters.koha.client import KohaClient
 from ils_gateway.adapters.koha.config import item_types
 from ils_gateway.adapters.koha.errors import KohaCall
 from ils_gateway.adapters.koha.schemas import KohaBiblio, KohaItem, parse
+from ils_gateway.adapters.tls import client_tls
 from ils_gateway.domain.errors import BackendProtocolError, BackendUnavailable
 from ils_gateway.domain.sdi import ArrivalWindow, NewArrival
 from ils_gateway.domain.vocab import MaterialType
@@ -437,7 +438,10 @@ class UrlArrivalFeed:
     ) -> None:
         self._config = config
         self._http = httpx.AsyncClient(
-            timeout=config.timeout, transport=transport, follow_redirects=True
+            timeout=config.timeout,
+            transport=transport,
+            follow_redirects=True,
+            verify=client_tls(),
         )
 
     async def aclose(self) -> None:

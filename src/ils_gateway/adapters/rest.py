@@ -45,6 +45,7 @@ from tenacity import (
     wait_exponential,
 )
 
+from ils_gateway.adapters.tls import client_tls
 from ils_gateway.deadline import bounded, remaining
 from ils_gateway.domain.errors import (
     AuthenticationFailed,
@@ -131,6 +132,7 @@ def http_client(
         ),
         headers={"Accept": accept, "User-Agent": "ils-gateway"},
         transport=transport,
+        verify=client_tls(),
     )
 
 

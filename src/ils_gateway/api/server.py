@@ -236,10 +236,12 @@ class Draining:
 
 DRAINING_KEY = web.AppKey("draining", Draining)
 # Work that serving does not wait for (warming caches a first request would fill): run once,
-# one loop turn after the port opens, so that start-up answers /healthz first (issue 17).
+# SETTLE_DELAY seconds after the port opens, so that start-up answers /healthz (a balancer's
+# or an orchestrator's first probes) before it spends CPU on it (issue 17).
 AFTER_LISTENING_KEY: web.AppKey[list[Callable[[web.Application], None]]] = web.AppKey(
     "after_listening"
 )
+SETTLE_DELAY = 0.5
 
 
 async def serve_app(
@@ -251,6 +253,7 @@ async def serve_app(
     reuse_port: bool = False,
     shutdown_delay: float = 0.0,
     shutdown_timeout: float = 30.0,
+    settle_delay: float = SETTLE_DELAY,
 ) -> None:
     """Serve ``app`` on ``host:port`` through ``GatewayRunner`` until SIGINT/SIGTERM (or
     ``stop`` is set), then shut down gracefully (``web.run_app``'s job, with the gateway's
@@ -259,7 +262,9 @@ async def serve_app(
     listening, let the HTTP
     requests in flight finish (up to ``shutdown_timeout`` seconds), then the app's cleanup
     contexts in reverse: the SIP2 faces drain their connections, then the pools close.
-    ``reuse_port``: listen with SO_REUSEPORT beside the other workers (``serve --workers``)."""
+    ``reuse_port``: listen with SO_REUSEPORT beside the other workers (``serve --workers``).
+    The app's ``AFTER_LISTENING_KEY`` callables run ``settle_delay`` seconds after the port
+    opens (unless it is closing by then)."""
     import signal
 
     if not isinstance(app, web.Application):
@@ -269,6 +274,7 @@ async def serve_app(
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     runner = GatewayRunner(app, shutdown_timeout=shutdown_timeout)
+    settling: list[asyncio.TimerHandle] = []
     try:
         # Inside the try: when a context fails to start (a kiosk face's port is busy), the
         # contexts already started are closed here, not by the loop's shutdown (a traceback).
@@ -280,8 +286,9 @@ async def serve_app(
             # (no full collection walks it again while serving), then collection on.
             gc.freeze()
             gc.enable()
-        for warm in app.get(AFTER_LISTENING_KEY, ()):
-            loop.call_soon(warm, app)
+        settling = [
+            loop.call_later(settle_delay, warm, app) for warm in app.get(AFTER_LISTENING_KEY, ())
+        ]
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         await stop.wait()
@@ -294,6 +301,8 @@ async def serve_app(
                 await asyncio.wait_for(again.wait(), shutdown_delay)
     finally:
         draining.on = True
+        for handle in settling:
+            handle.cancel()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         await runner.cleanup()

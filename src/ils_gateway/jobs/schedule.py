@@ -310,15 +310,19 @@ def gateway_jobs(
     )
 
 
-#: Where the cleanup context keeps the running scheduler (tests look at its jobs).
+#: Where the cleanup context keeps the running scheduler, when it starts with the app (no
+#: ``start_delay``; tests look at its jobs).
 SCHEDULER_KEY: web.AppKey[Any] = web.AppKey("job_scheduler")
 
 
 def jobs_context(
-    only: Iterable[str] | None = None,
+    only: Iterable[str] | None = None, *, start_delay: float = 0.0
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     """A cleanup context running the jobs (``only`` those names, when given) on an
-    ``AsyncIOScheduler`` while the app runs."""
+    ``AsyncIOScheduler`` while the app runs. With ``start_delay`` (``serve``), the scheduler
+    is made and started that many seconds after the app starts, so that the port opens and
+    answers first (issue 17, start-up: APScheduler's import and the runs at start); an app
+    stopped before then runs no job."""
     wanted = None if only is None else set(only)
 
     async def context(app: web.Application) -> AsyncIterator[None]:
@@ -326,13 +330,26 @@ def jobs_context(
         for problem in jobs.unknown_names():
             log.warning("unknown job in [tenants.jobs]", job=problem)
         plans = [p for p in jobs.plans() if wanted is None or p.spec.name in wanted]
-        scheduler = jobs.scheduler(plans)
-        scheduler.start()
-        app[SCHEDULER_KEY] = scheduler
+        running: list[Any] = []
+
+        def start() -> None:
+            scheduler = jobs.scheduler(plans)
+            scheduler.start()
+            running.append(scheduler)
+
+        later = None
+        if start_delay > 0:
+            later = asyncio.get_running_loop().call_later(start_delay, start)
+        else:
+            start()
+            app[SCHEDULER_KEY] = running[0]
         try:
             yield
         finally:
-            await jobs.stop(scheduler)
+            if later is not None:
+                later.cancel()
+            for scheduler in running:
+                await jobs.stop(scheduler)
 
     return context
 

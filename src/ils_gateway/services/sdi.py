@@ -30,12 +30,11 @@ import builtins  # annotations after a method named ``list`` need the builtin by
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 import structlog
 
-from ils_gateway.adapters.arrivals import ArrivalFeed, open_feed
 from ils_gateway.domain.errors import FeatureDisabled
 from ils_gateway.domain.sdi import (
     ArrivalWindow,
@@ -85,7 +84,18 @@ class MailOutbox(Protocol):
         ...
 
 
-FeedFactory = Callable[[TenantConfig], ArrivalFeed | None]
+if TYPE_CHECKING:
+    from ils_gateway.adapters.arrivals import ArrivalFeed
+
+FeedFactory = Callable[[TenantConfig], "ArrivalFeed | None"]
+
+
+def open_feed(tenant: TenantConfig) -> ArrivalFeed | None:
+    """``adapters.arrivals.open_feed``, imported at the first run: the feeds' module brings the
+    Koha and FOLIO clients and their schemas, which a start need not load (issue 17)."""
+    from ils_gateway.adapters.arrivals import open_feed as open_arrivals_feed
+
+    return open_arrivals_feed(tenant)
 
 
 class SdiService:

@@ -23,7 +23,16 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar, Unpack, dataclass_transform
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    ClassVar,
+    Protocol,
+    Self,
+    TypeVar,
+    Unpack,
+    dataclass_transform,
+)
 
 from ils_gateway.sip2.errors import FieldValueError
 from ils_gateway.sip2.fields import (
@@ -141,7 +150,9 @@ class Message:
     # Faster still, for the standard spelling of every fixed field (``_compile_fast_path``):
     # one pattern matching them all from offset 2, the offset where they end, and a
     # constructor reading them straight from the frame's text.
-    _FIXED_RX: ClassVar[re.Pattern[str]] = re.compile("")
+    # (Until a class's first frame is parsed, ``_FIXED_RX`` is a stand-in that compiles all
+    # three, ``_FastPathOnFirstUse``; ``_FIXED_END`` is right from the start.)
+    _FIXED_RX: ClassVar[FixedMatcher] = re.compile("")
     _FIXED_END: ClassVar[int] = 2
     _from_text: ClassVar[Callable[[str, tuple[Field, ...], int | None, str | None, bool], Message]]
     # The same constructor as a table for the compiled parser helpers (speedups.fixed_plan).
@@ -296,7 +307,9 @@ def _message(
         cls.FIXED = fixed
         cls._FIXED_NAMES = tuple(s.name for s in fixed)
         cls._READERS = tuple(s.kind.read for s in fixed)
-        cls._FIXED_RX, cls._FIXED_END, cls._from_text = _compile_fast_path(cls)
+        cls._FIXED_END = 2 + sum(s.kind.width for s in fixed)
+        cls._FIXED_RX = _FastPathOnFirstUse(cls)
+        cls._from_text = _from_text_on_first_use(cls)
         cls._PLAN = fixed_plan(cls, [(s.name, s.kind) for s in fixed])
         cls.VARIABLE = tuple(v for v in vars(cls).values() if isinstance(v, VarField))
         cls._BY_NAME = {v.name: v for v in cls.VARIABLE}
@@ -306,6 +319,54 @@ def _message(
         return cls
 
     return register
+
+
+class FixedMatcher(Protocol):
+    """What the parser asks of ``Message._FIXED_RX``: ``re.Pattern.match``."""
+
+    def match(self, string: str, pos: int = 0) -> re.Match[str] | None: ...
+
+
+class _FastPathOnFirstUse:
+    """A message class's ``_FIXED_RX`` until its first frame: compiles the class's fast path
+    (``_compile_fast_path``: a pattern and a generated constructor; about 8 ms of CPU for the
+    31 classes, at every start, for classes a process may never receive; issue 17), installs
+    it on the class and matches with it. From then on the class holds the pattern itself."""
+
+    __slots__ = ("cls",)
+
+    def __init__(self, cls: type[Message]) -> None:
+        self.cls = cls
+
+    def match(self, string: str, pos: int = 0) -> re.Match[str] | None:
+        return _install_fast_path(self.cls).match(string, pos)
+
+
+def _from_text_on_first_use(
+    cls: type[Message],
+) -> Callable[[str, tuple[Field, ...], int | None, str | None, bool], Message]:
+    """``cls._from_text`` until the fast path is installed (the parser calls it only after a
+    ``_FIXED_RX`` match, which installs it; this covers any other caller)."""
+
+    def from_text(
+        text: str,
+        fields: tuple[Field, ...],
+        sequence: int | None,
+        checksum: str | None,
+        terminated: bool,
+    ) -> Message:
+        _install_fast_path(cls)
+        return cls._from_text(text, fields, sequence, checksum, terminated)
+
+    return from_text
+
+
+def _install_fast_path(cls: type[Message]) -> re.Pattern[str]:
+    pattern, end, from_text = _compile_fast_path(cls)
+    if end != cls._FIXED_END:  # pragma: no cover - both are the fixed fields' widths
+        raise RuntimeError(f"{cls.__name__}: fixed fields end at {end}, not {cls._FIXED_END}")
+    cls._FIXED_RX, cls._from_text = pattern, from_text
+    return pattern
 
 
 def _slot(cls: type, name: str) -> Any:

@@ -7,8 +7,8 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from sqlalchemy import Table, delete, text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from ils_gateway.store.async_engine import AsyncConnection, AsyncEngine
 from ils_gateway.store.records import PatronRef
 
 

@@ -22,9 +22,9 @@ from urllib.parse import unquote
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from ils_gateway.domain.clock import Clock, system_clock
+from ils_gateway.store.async_engine import AsyncEngine, create_async_engine
 from ils_gateway.store.reading_history import KdfParams
 from ils_gateway.store.store import Store
 

@@ -11,10 +11,10 @@ import uuid
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, func, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ils_gateway.domain.clock import Clock
 from ils_gateway.store._db import Database, owned_by, owner_values
+from ils_gateway.store.async_engine import AsyncConnection
 from ils_gateway.store.errors import (
     ItemAlreadyOnShelf,
     ShelfItemLimitExceeded,

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from ils_gateway.domain.clock import Clock
 from ils_gateway.store._db import Database
 from ils_gateway.store.account import AccountRepository
+from ils_gateway.store.async_engine import AsyncEngine
 from ils_gateway.store.basket import BasketRepository
 from ils_gateway.store.cancelled_holds import CancelledHoldRepository
 from ils_gateway.store.idempotency import IdempotencyRepository

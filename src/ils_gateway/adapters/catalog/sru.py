@@ -17,6 +17,7 @@ types becomes CQL syntax. Copies are the records' 852 fields; where they stand c
 from __future__ import annotations
 
 import asyncio
+import functools
 
 import httpx
 from lxml import etree
@@ -24,6 +25,7 @@ from lxml import etree
 from ils_gateway.adapters.catalog.marc import MARC_NS, Holding, parse_record
 from ils_gateway.adapters.catalog.port import CopyReader
 from ils_gateway.adapters.rest import translate_transport
+from ils_gateway.adapters.tls import client_tls
 from ils_gateway.domain.catalog import (
     Availability,
     CatalogQuery,
@@ -100,15 +102,27 @@ class SruCatalog:
         self.unsearchable = (
             frozenset() if source.indexes.material_type else frozenset({"material_type"})
         )
-        t = source.timeouts
-        self._http = httpx.AsyncClient(
+        self._transport = transport
+        self._closed = False
+
+    @functools.cached_property
+    def _http(self) -> httpx.AsyncClient:
+        """Made for the first search: a start need not wait for httpx's transport to be
+        imported (issue 17; ``elibrary.client.KinodenClient._http`` says the same)."""
+        if self._closed:
+            raise RuntimeError("SruCatalog used after close()")
+        t = self._source.timeouts
+        return httpx.AsyncClient(
             timeout=httpx.Timeout(connect=t.connect, read=t.read, write=t.write, pool=t.pool),
             headers={"Accept": "application/xml, text/xml", "User-Agent": "ils-gateway"},
-            transport=transport,
+            transport=self._transport,
+            verify=client_tls(),
         )
 
     async def close(self) -> None:
-        await self._http.aclose()
+        self._closed = True
+        if "_http" in self.__dict__:  # made (by a search)
+            await self._http.aclose()
 
     async def search(self, query: CatalogQuery) -> SearchPage:
         start = query.offset + 1
