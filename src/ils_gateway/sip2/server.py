@@ -29,10 +29,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import itertools
 import ssl
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -56,6 +55,7 @@ from ils_gateway.sip2.errors import (
 )
 from ils_gateway.sip2.fields import MAX_FIELD_CHARS
 from ils_gateway.sip2.messages import Message, RequestACSResend, RequestSCResend
+from ils_gateway.sip2.networks import Network, covers
 from ils_gateway.sip2.proxy_protocol import ProxyHeaderError, read_proxy_header
 
 __all__ = ["Handler", "SIP2Server", "SIP2ServerSettings", "SIP2Session", "SessionFraming"]
@@ -72,19 +72,6 @@ class _FrameTooSlow(Exception):
 
 class _LoginTooSlow(Exception):
     """The connection did not log in within its ``login_timeout``."""
-
-
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-def _trusted(networks: Sequence[Network], address: str) -> bool:
-    try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return any(ip in network for network in networks)
 
 
 @dataclass(frozen=True)
@@ -291,7 +278,7 @@ class SIP2Server:
         accept = settings.proxy_protocol
         if accept == "off":
             return peer
-        if not _trusted(settings.trusted_proxies, str(peer[0])):
+        if not covers(settings.trusted_proxies, str(peer[0])):
             log.warning("sip2.server.proxy_untrusted", peer=str(peer[0]))
             return None
         try:

@@ -22,7 +22,6 @@ only) and profile. Nothing here does I/O: ``kiosk.terminals`` applies these sett
 from __future__ import annotations
 
 import codecs
-import ipaddress
 import ssl
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, field_validato
 from ils_gateway.sip2.checksum import ChecksumBasis
 from ils_gateway.sip2.codec import CodecSettings
 from ils_gateway.sip2.fields import SUPPORTED_MESSAGE_ORDER
+from ils_gateway.sip2.networks import covers
 from ils_gateway.tenants.terminal_policy import TerminalPolicy
 from ils_gateway.tenants.terminal_reply import ReplyShaping
 
@@ -204,18 +204,6 @@ _KNOBS = (
     "reply",
     "policy",
 )
-
-
-def covers(networks: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network], address: str) -> bool:
-    """Whether ``address`` (an IP, possibly IPv4-mapped IPv6) lies in one of ``networks``; an
-    address that is not an IP (a Unix socket, "?") lies in none."""
-    try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return any(ip in network for network in networks)
 
 
 def select_profile(
