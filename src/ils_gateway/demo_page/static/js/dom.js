@@ -12,7 +12,10 @@ export function h(tag, attrs = {}, ...children) {
     if (name.startsWith('on') && typeof value === 'function') {
       element.addEventListener(name.slice(2), value);
     } else if (typeof value === 'boolean') {
-      element[name] = value;
+      // a property where the element has one (checked, hidden…); else the attribute: the
+      // property of `novalidate` is `noValidate`, so `element.novalidate` would do nothing
+      if (name in element) element[name] = value;
+      else if (value) element.setAttribute(name, '');
     } else {
       element.setAttribute(name, String(value));
     }
