@@ -297,6 +297,7 @@ def test_english_phone_width_contrast_and_kiosk(tab, gateway) -> None:
     for section in SECTIONS:
         show(tab, section)
         assert tab.evaluate("document.documentElement.scrollWidth") <= 375, section
+        assert tab.evaluate(CONTRAST) == [], section
     tab.set_viewport_size({"width": 1024, "height": 900})
     # a kiosk session: the kiosk rules switch bookshelves and reading history off
     tab.get_by_role("button", name="ログアウト").click()
