@@ -104,6 +104,10 @@ class DemoGateway:
             self._thread.join(timeout=30)
             self._loop.close()
 
+    def adjust(self, tenant: TenantConfig) -> TenantConfig:
+        """The demo tenant as this gateway serves it (a subclass may change it)."""
+        return tenant
+
     def _run(self, coro: Coroutine[Any, Any, Any]) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=60)
 
@@ -127,7 +131,7 @@ class DemoGateway:
             default_url(self._store_dir / "store.db"), SECRET, kdf=KdfParams.minimal()
         )
         settings, acs = await embedded_settings(clock=self.clock, store=store)
-        tenants = TenantRegistry([_test_tenant(t) for t in settings.tenants])
+        tenants = TenantRegistry([self.adjust(_test_tenant(t)) for t in settings.tenants])
         self.library = acs.library
         self._runner = web.AppRunner(create_app(replace(settings, tenants=tenants)))
         await self._runner.setup()

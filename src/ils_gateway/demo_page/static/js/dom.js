@@ -44,3 +44,16 @@ export function uid(prefix) {
   counter += 1;
   return `${prefix}-${counter}`;
 }
+
+/**
+ * Show `nodes` in `element` (a section's results, after it was drawn again) and move the focus
+ * to the first: the button acted on is gone, and the focus must not fall back to the page.
+ */
+export function showAndFocus(element, ...nodes) {
+  replace(element, ...nodes);
+  const first = nodes.flat()[0];
+  if (first instanceof HTMLElement) {
+    first.setAttribute('tabindex', '-1');
+    first.focus();
+  }
+}

@@ -130,7 +130,6 @@ export default {
   'ebooks.holds': 'E-books on hold',
   'ebooks.no_loans': 'No e-books on loan.',
   'ebooks.no_holds': 'No e-books on hold.',
-  'ebooks.unavailable': 'This library offers no e-books.',
   'ebooks.due': 'Due',
   'ebooks.return': 'Return "{title}"',
   'ebooks.return_short': 'Return',

@@ -130,7 +130,6 @@ export default {
   'ebooks.holds': '予約している電子書籍',
   'ebooks.no_loans': '借りている電子書籍はありません。',
   'ebooks.no_holds': '予約している電子書籍はありません。',
-  'ebooks.unavailable': 'この図書館では電子書籍を扱っていません。',
   'ebooks.due': '返却期限',
   'ebooks.return': '「{title}」を返却する',
   'ebooks.return_short': '返却する',

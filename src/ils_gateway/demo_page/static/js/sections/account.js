@@ -2,7 +2,7 @@
 // saved by the change: the gateway answers 202 with `pending_confirmation` and mails a link to
 // it (docs/account.md), so the page says where the link went; an address emptied is removed at
 // once.
-import { replace, uid } from '../dom.js';
+import { replace, showAndFocus, uid } from '../dom.js';
 import { problemBox } from '../problems.js';
 
 const FIELDS = ['email1', 'email2'];
@@ -43,7 +43,7 @@ export default {
         const shown = lines.length ? lines : [t('account.saved')];
         await ctx.refresh('account', 'notices');
         const fresh = body.querySelector('.results');
-        if (fresh) replace(fresh, shown.map((line) => h('p', { class: 'ok pending' }, line)));
+        if (fresh) showAndFocus(fresh, shown.map((line) => h('p', { class: 'ok pending' }, line)));
         announce(shown.join(' '));
       } catch (error) {
         replace(results, problemBox(error));

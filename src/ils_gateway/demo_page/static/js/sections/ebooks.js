@@ -1,8 +1,8 @@
 // E-books (GET …/ebooks/loans, …/ebooks/holds): the e-library's loans and holds, also merged,
 // marked as e-books, into the loans and holds sections (the API's lists carry them with
 // `source: "ebook"`). Borrow or reserve by the e-book's number; return early; cancel a hold.
-import { ApiProblem, seg } from '../api.js';
-import { replace, uid } from '../dom.js';
+import { seg } from '../api.js';
+import { replace, showAndFocus, uid } from '../dom.js';
 import { formatDate } from '../i18n.js';
 import { problemBox } from '../problems.js';
 import { ebookBadge } from './ebook_badge.js';
@@ -12,23 +12,13 @@ export default {
   titleKey: 'ebooks.title',
   async render(ctx) {
     const { api, h, t, body, announce } = ctx;
-    let loans;
-    let holds;
-    try {
-      [loans, holds] = await Promise.all([api.get('/ebooks/loans'), api.get('/ebooks/holds')]);
-    } catch (error) {
-      // a tenant without an e-library: say so (its reason), not an error box
-      if (error instanceof ApiProblem && error.status === 404) {
-        replace(body, h('p', { class: 'empty' }, t('ebooks.unavailable')), problemBox(error));
-        return;
-      }
-      throw error;
-    }
+    // a tenant without an e-library answers 403 feature-disabled: the section is left out
+    const [loans, holds] = await Promise.all([api.get('/ebooks/loans'), api.get('/ebooks/holds')]);
     const results = h('div', { class: 'results', 'aria-live': 'polite' });
     const done = async (text) => {
       await ctx.refresh('ebooks', 'loans', 'holds', 'summary');
       const fresh = body.querySelector('.results');
-      if (fresh) replace(fresh, h('p', { class: 'ok' }, text));
+      if (fresh) showAndFocus(fresh, h('p', { class: 'ok' }, text));
       announce(text);
     };
     const act = (work) => async () => {

@@ -1,7 +1,7 @@
 // Reading history (読書記録; …/reading-history): the most private data the page shows. The
 // switch needs the password (it opens the patron's key); the list is read from the API each
 // time and kept nowhere in the browser (no localStorage, no sessionStorage).
-import { replace, uid } from '../dom.js';
+import { replace, showAndFocus, uid } from '../dom.js';
 import { formatDate } from '../i18n.js';
 import { seg } from '../api.js';
 import { problemBox } from '../problems.js';
@@ -38,7 +38,7 @@ export default {
         const text = await work();
         await ctx.refresh('history');
         const fresh = body.querySelector('.results');
-        if (fresh) replace(fresh, h('p', { class: 'ok' }, text));
+        if (fresh) showAndFocus(fresh, h('p', { class: 'ok' }, text));
         announce(text);
       } catch (error) {
         replace(results, problemBox(error));

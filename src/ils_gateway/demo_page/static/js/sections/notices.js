@@ -1,7 +1,7 @@
 // Notice settings (GET/PUT …/patron/notices): how a ready hold is told (mail, telephone or
 // not at all), the opt-in due-date reminder and its days, the overdue notice and, where the
 // tenant mails a child's guardian, that mail. The saved settings are read back from the answer.
-import { replace, uid } from '../dom.js';
+import { replace, showAndFocus, uid } from '../dom.js';
 import { problemBox } from '../problems.js';
 
 const METHODS = ['mail', 'phone', 'none'];
@@ -61,7 +61,7 @@ export default {
         await api.request('PUT', '/patron/notices', change);
         await ctx.refresh('notices');
         const fresh = body.querySelector('.results');
-        if (fresh) replace(fresh, h('p', { class: 'ok' }, t('notices.saved')));
+        if (fresh) showAndFocus(fresh, h('p', { class: 'ok' }, t('notices.saved')));
         announce(t('notices.saved'));
       } catch (error) {
         replace(results, problemBox(error));

@@ -5,7 +5,7 @@
 import { seg } from '../api.js';
 import { replace, uid } from '../dom.js';
 import { formatDate } from '../i18n.js';
-import { problemBox, resultLines } from '../problems.js';
+import { problemBox, problemSlug, resultLines } from '../problems.js';
 import { pickupChooser } from './pickup.js';
 
 const PER_PAGE = 10;
@@ -122,6 +122,11 @@ export default {
           h('ul', { class: 'rows' }, answer.records.map((record) => recordRow(ctx, record))));
         announce(count);
       } catch (error) {
+        if (problemSlug(error) === 'search-unavailable') {
+          // the tenant's catalogue has no search source: the section says why, and no form
+          replace(body, problemBox(error));
+          return;
+        }
         replace(results, problemBox(error));
       }
     });

@@ -1,7 +1,7 @@
 // Bookshelves (本棚; GET/POST …/shelves, …/shelves/{id}/items): the patron's own lists of
 // titles. Create a shelf, put an item on it by its number, take it off, delete the shelf.
 import { seg } from '../api.js';
-import { replace, uid } from '../dom.js';
+import { replace, showAndFocus, uid } from '../dom.js';
 import { problemBox } from '../problems.js';
 
 export default {
@@ -18,7 +18,7 @@ export default {
         const text = await work();
         await ctx.refresh('shelves');
         const fresh = body.querySelector('.results');
-        if (fresh) replace(fresh, h('p', { class: 'ok' }, text));
+        if (fresh) showAndFocus(fresh, h('p', { class: 'ok' }, text));
         announce(text);
       } catch (error) {
         replace(results, problemBox(error));
