@@ -150,7 +150,7 @@ def test_search_a_record_and_place_a_hold_from_its_copies(tab, gateway, screensh
     held = gateway.in_loop(lambda: [h.biblio_id for h in library.holds(CARD)])
     assert biblio.id in held
     # the holds section was read again and lists it
-    assert biblio.title in show(tab, "holds").inner_text()
+    show(tab, "holds").get_by_text(biblio.title).wait_for()
 
 
 def test_bookshelf_created_an_entry_added_and_removed(tab, gateway, patron_api) -> None:
@@ -179,6 +179,11 @@ def test_bookshelf_created_an_entry_added_and_removed(tab, gateway, patron_api) 
     panel.get_by_role("button", name=f"「{title}」を本棚から出す").click()
     entry.wait_for(state="detached")
     assert patron_api.get(f"/shelves/{made['shelf_id']}/items")["items"] == []
+    # deleting the shelf asks once more
+    panel.get_by_role("button", name="本棚「あとで読む」を削除する").click()
+    panel.get_by_role("button", name="削除する", exact=True).click()
+    panel.get_by_text("本棚「あとで読む」を削除しました。").wait_for()
+    assert patron_api.get("/shelves")["shelves"] == []
 
 
 def test_reading_history_switched_on_records_a_returned_loan_then_off(
@@ -288,16 +293,24 @@ def test_email_change_says_where_the_link_went_and_mails_it(tab, gateway, patron
     assert len(sent) == 1
 
 
-def test_english_phone_width_contrast_and_kiosk(tab, gateway) -> None:
+def test_english_phone_width_contrast_and_kiosk(tab, gateway, screenshots) -> None:
     tab.get_by_role("button", name="English").click()
     panel = show(tab, "notices")
     panel.get_by_text("How we tell you a hold is ready").wait_for()
+    tab.screenshot(path=str(screenshots / "notices-en.png"), full_page=True)
     tab.get_by_role("button", name="日本語").click()
+    panel.get_by_text("予約の連絡方法").wait_for()
     tab.set_viewport_size({"width": 375, "height": 740})
+    search = show(tab, "search")  # a record's copies open: the widest part
+    search.get_by_label("キーワード (書名・著者名・ISBN)").fill("吾輩は猫である")
+    search.get_by_role("button", name="検索").click()
+    search.get_by_role("button", name="「吾輩は猫である」の所蔵を見る").click()
+    search.locator(".copies li").first.wait_for()
     for section in SECTIONS:
         show(tab, section)
         assert tab.evaluate("document.documentElement.scrollWidth") <= 375, section
         assert tab.evaluate(CONTRAST) == [], section
+        tab.screenshot(path=str(screenshots / f"{section}-375.png"), full_page=True)
     tab.set_viewport_size({"width": 1024, "height": 900})
     # a kiosk session: the kiosk rules switch bookshelves and reading history off
     tab.get_by_role("button", name="ログアウト").click()

@@ -151,6 +151,8 @@ export default {
   'shelves.created': 'Bookshelf "{name}" created.',
   'shelves.delete': 'Delete bookshelf "{name}"',
   'shelves.delete_short': 'Delete shelf',
+  'shelves.delete_confirm': 'Delete bookshelf "{name}" and its {count} titles?',
+  'shelves.delete_yes': 'Delete',
   'shelves.deleted': 'Bookshelf "{name}" deleted.',
   'shelves.no_items': 'This bookshelf is empty.',
   'shelves.item_count': '{count} titles',

@@ -151,6 +151,8 @@ export default {
   'shelves.created': '本棚「{name}」を作りました。',
   'shelves.delete': '本棚「{name}」を削除する',
   'shelves.delete_short': '本棚を削除',
+  'shelves.delete_confirm': '本棚「{name}」と中の {count} 点を削除しますか?',
+  'shelves.delete_yes': '削除する',
   'shelves.deleted': '本棚「{name}」を削除しました。',
   'shelves.no_items': 'この本棚には資料がありません。',
   'shelves.item_count': '{count} 点',

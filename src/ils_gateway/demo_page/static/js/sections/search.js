@@ -3,7 +3,7 @@
 // has no search source (a SIP2 library without SRU), the gateway's 501 search-unavailable says
 // why, in the patron's language.
 import { seg } from '../api.js';
-import { replace, uid } from '../dom.js';
+import { replace, showAndFocus, uid } from '../dom.js';
 import { formatDate } from '../i18n.js';
 import { problemBox, problemSlug, resultLines } from '../problems.js';
 import { pickupChooser } from './pickup.js';
@@ -51,11 +51,11 @@ async function showRecord(ctx, recordId, target) {
             more.map((line) => h('span', { class: 'library-words' }, ` ${line}`))));
           return;
         }
-        const text = t('search.placed', { title });
-        replace(results, h('p', { class: 'ok' }, text));
-        announce(text);
         form.remove();
-        await ctx.refresh('holds', 'summary');
+        await ctx.refresh('holds', 'summary'); // (the result shows once the lists say it too)
+        const text = t('search.placed', { title });
+        showAndFocus(results, h('p', { class: 'ok' }, text));
+        announce(text);
       } catch (error) {
         replace(results, problemBox(error));
       }

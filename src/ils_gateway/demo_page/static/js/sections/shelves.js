@@ -40,6 +40,28 @@ export default {
       })();
     });
 
+    // deleting a shelf loses its entries: asked once more, as cancelling a hold is
+    const deleteControl = (shelf) => {
+      const name = shelf.name;
+      const holder = h('div', { class: 'form-actions' });
+      const ask = h('button', { type: 'button', class: 'danger', 'aria-label': t('shelves.delete', { name }) },
+        t('shelves.delete_short'));
+      ask.addEventListener('click', () => {
+        const no = h('button', { type: 'button', class: 'secondary' }, t('holds.cancel_no'));
+        const yes = h('button', { type: 'button', class: 'danger' }, t('shelves.delete_yes'));
+        no.addEventListener('click', () => { replace(holder, ask); ask.focus(); });
+        yes.addEventListener('click', act(async () => {
+          await api.del(`/shelves/${seg(shelf.shelf_id)}`);
+          return t('shelves.deleted', { name });
+        }));
+        replace(holder, h('div', { class: 'confirm', role: 'group', 'aria-label': t('shelves.delete', { name }) },
+          h('p', {}, t('shelves.delete_confirm', { name, count: shelf.item_count })), yes, no));
+        yes.focus();
+      });
+      holder.append(ask);
+      return holder;
+    };
+
     const shelfBlock = (shelf, items) => {
       const name = shelf.name;
       const rows = items.items.map((item) => h('li', { class: 'row', 'data-item-id': item.item_id },
@@ -70,12 +92,7 @@ export default {
         h('h3', {}, name, ' ', h('span', { class: 'meta' }, t('shelves.item_count', { count: shelf.item_count }))),
         rows.length ? h('ul', { class: 'rows' }, rows) : h('p', { class: 'empty' }, t('shelves.no_items')),
         addForm,
-        h('div', { class: 'form-actions' }, h('button', { type: 'button', class: 'danger',
-          'aria-label': t('shelves.delete', { name }),
-          onclick: act(async () => {
-            await api.del(`/shelves/${seg(shelf.shelf_id)}`);
-            return t('shelves.deleted', { name });
-          }) }, t('shelves.delete_short'))));
+        deleteControl(shelf));
     };
 
     replace(body,
