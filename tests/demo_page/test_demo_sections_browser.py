@@ -235,6 +235,28 @@ def test_an_ebook_loan_is_listed_with_the_loans_marked_as_an_ebook(
     assert alert.locator(".alert-main").inner_text()
 
 
+def test_an_ebook_hold_is_listed_with_the_holds_and_cancelled_there(
+    tab, gateway, patron_api
+) -> None:
+    # 吾輩は猫である has one e-book copy: another patron borrows it, so a hold waits
+    PatronApi(gateway, "1000000014", "pass0014").call(
+        "POST", "/ebooks/loans", {"title_id": "KD000002"}
+    )
+    panel = show(tab, "ebooks")
+    panel.get_by_label("電子書籍の番号").fill("KD000002")
+    panel.get_by_role("button", name="予約する", exact=True).click()
+    panel.get_by_text("「吾輩は猫である」を予約しました。").wait_for()
+    assert [h["title"]["id"] for h in patron_api.get("/ebooks/holds")["holds"]] == ["KD000002"]
+    row = show(tab, "holds").locator("li[data-hold-id='KD000002']")
+    assert row.locator(".badge.ebook").inner_text() == "電子書籍"
+    row.get_by_role("button", name="予約を取り消す: 吾輩は猫である").click()
+    row.get_by_role("button", name="取り消す", exact=True).click()
+    tab.locator("#section-holds").get_by_text(
+        "「吾輩は猫である」の予約を取り消しました。"
+    ).wait_for()
+    assert patron_api.get("/ebooks/holds")["holds"] == []  # cancelled at the e-library
+
+
 def test_fees_are_listed_with_their_total(browser, gateway) -> None:
     context = browser.new_context(viewport={"width": 1024, "height": 900}, locale="ja-JP")
     try:
