@@ -153,6 +153,24 @@ def test_search_a_record_and_place_a_hold_from_its_copies(tab, gateway, screensh
     show(tab, "holds").get_by_text(biblio.title).wait_for()
 
 
+def test_search_results_turn_pages(tab, patron_api) -> None:
+    first = patron_api.get("/catalog/search?keyword=%E3%81%AE&per_page=10")  # "の"
+    assert first["total"] > 10
+    second = patron_api.get("/catalog/search?keyword=%E3%81%AE&per_page=10&page=2")
+    panel = show(tab, "search")
+    panel.get_by_label("キーワード (書名・著者名・ISBN)").fill("の")
+    panel.get_by_role("button", name="検索").click()
+    pages = -(-first["total"] // 10)
+    panel.get_by_text(f"1 / {pages} ページ").wait_for()
+    panel.get_by_role("button", name="次のページ").click()
+    panel.get_by_text(f"2 / {pages} ページ").wait_for()
+    shown = panel.locator("li[data-record-id]").evaluate_all(
+        "rows => rows.map((row) => row.dataset.recordId)"
+    )
+    assert shown == [record["id"] for record in second["records"]]
+    assert tab.evaluate("document.activeElement.className") == "meta"  # focus on the new page
+
+
 def test_bookshelf_created_an_entry_added_and_removed(tab, gateway, patron_api) -> None:
     barcode, title = gateway.in_loop(lambda: free_copy(gateway.library, CARD))
     panel = show(tab, "shelves")

@@ -110,16 +110,23 @@ export default {
         h('label', { for: field }, t('search.keyword')),
         h('input', { id: field, name: 'keyword', type: 'search', maxlength: '200', required: true })),
       h('button', { type: 'submit', class: 'primary' }, t('search.submit')));
-    form.addEventListener('submit', async (event) => {
-      event.preventDefault();
-      const keyword = form.elements.keyword.value.trim();
-      if (!keyword) { form.elements.keyword.focus(); return; }
+    const run = async (keyword, page) => {
       try {
-        const query = new URLSearchParams({ keyword, per_page: String(PER_PAGE) });
+        const query = new URLSearchParams({ keyword, page: String(page), per_page: String(PER_PAGE) });
         const answer = await api.get(`/catalog/search?${query}`);
         const count = answer.total ? t('search.total', { total: answer.total }) : t('search.none');
-        replace(results, h('p', { class: 'meta' }, count),
-          h('ul', { class: 'rows' }, answer.records.map((record) => recordRow(ctx, record))));
+        const pages = Math.ceil(answer.total / PER_PAGE);
+        const turn = (to, key) => h('button', { type: 'button', class: 'secondary',
+          onclick: async () => {
+            await run(keyword, to);
+            results.querySelector('.meta')?.focus();
+          } }, t(key));
+        replace(results, h('p', { class: 'meta', tabindex: '-1' }, count,
+          pages > 1 ? ` ${t('search.page', { page, pages })}` : ''),
+        h('ul', { class: 'rows' }, answer.records.map((record) => recordRow(ctx, record))),
+        pages > 1 ? h('nav', { class: 'pager', 'aria-label': t('search.pages') },
+          page > 1 ? turn(page - 1, 'search.previous') : '',
+          page < pages ? turn(page + 1, 'search.next') : '') : '');
         announce(count);
       } catch (error) {
         if (problemSlug(error) === 'search-unavailable') {
@@ -129,6 +136,12 @@ export default {
         }
         replace(results, problemBox(error));
       }
+    };
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      const keyword = form.elements.keyword.value.trim();
+      if (!keyword) { form.elements.keyword.focus(); return; }
+      run(keyword, 1);
     });
     replace(body, form, results);
   },
