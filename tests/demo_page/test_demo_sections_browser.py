@@ -151,6 +151,19 @@ def test_search_a_record_and_place_a_hold_from_its_copies(tab, gateway, screensh
     assert biblio.id in held
     # the holds section was read again and lists it
     show(tab, "holds").get_by_text(biblio.title).wait_for()
+    # the same hold again: the library's refusal, its reason and its own words
+    panel = show(tab, "search")
+    panel.get_by_role("button", name="検索").click()
+    row = panel.locator(f"li[data-record-id='{biblio.id}']")
+    row.get_by_role("button", name=f"「{biblio.title}」の所蔵を見る").click()
+    row.get_by_role("button", name=f"「{biblio.title}」を予約する").click()
+    refusal = row.locator(".refused")
+    refusal.wait_for()
+    assert "予約があります" in refusal.inner_text()
+    assert (
+        "図書館システムからのメッセージ: この資料はすでに予約されています" in refusal.inner_text()
+    )
+    assert gateway.in_loop(lambda: [h.biblio_id for h in library.holds(CARD)]).count(biblio.id) == 1
 
 
 def test_search_results_turn_pages(tab, patron_api) -> None:
@@ -250,7 +263,7 @@ def test_an_ebook_loan_is_listed_with_the_loans_marked_as_an_ebook(
     panel.get_by_role("button", name="借りる", exact=True).click()
     alert = panel.locator("[role=alert]")
     alert.wait_for()
-    assert alert.locator(".alert-main").inner_text()
+    assert alert.locator(".alert-main").inner_text() == "貸出中の資料です"
 
 
 def test_an_ebook_hold_is_listed_with_the_holds_and_cancelled_there(
