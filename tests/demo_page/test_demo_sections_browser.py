@@ -264,6 +264,11 @@ def test_an_ebook_loan_is_listed_with_the_loans_marked_as_an_ebook(
     alert = panel.locator("[role=alert]")
     alert.wait_for()
     assert alert.locator(".alert-main").inner_text() == "貸出中の資料です"
+    # returned early: gone at the e-library and from the loans
+    panel.get_by_role("button", name="「坊っちゃん」を返却する").click()
+    panel.get_by_text("「坊っちゃん」を返却しました。").wait_for()
+    assert patron_api.get("/ebooks/loans")["loans"] == []
+    assert show(tab, "loans").locator("li[data-item-id='KD000003']").count() == 0
 
 
 def test_an_ebook_hold_is_listed_with_the_holds_and_cancelled_there(
