@@ -238,6 +238,12 @@ def test_reading_history_switched_on_records_a_returned_loan_then_off(
     assert panel.locator("li.row", has_text=title).count() == 1
     stored = tab.evaluate("JSON.stringify({...localStorage}) + JSON.stringify({...sessionStorage})")
     assert title not in stored  # the history is kept nowhere in the browser
+    # what the gateway keeps, read by a new session (its login opens the patron's key)
+    reader = PatronApi(gateway, CARD, PASSWORD)
+    assert [e["title"] for e in reader.get("/reading-history")["entries"]] == [title]
+    panel.get_by_role("button", name=f"「{title}」の記録を削除する").click()
+    panel.get_by_text("記録を削除しました。").wait_for()
+    assert reader.get("/reading-history")["entries"] == []
     panel.get_by_role("button", name="読書記録をやめる").click()
     panel.get_by_role("button", name="読書記録を始める").wait_for()
     assert patron_api.get("/reading-history/status")["enabled"] is False
