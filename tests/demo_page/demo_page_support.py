@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -104,15 +104,34 @@ class DemoGateway:
             self._thread.join(timeout=30)
             self._loop.close()
 
+    def adjust(self, tenant: TenantConfig) -> TenantConfig:
+        """The demo tenant as this gateway serves it (a subclass may change it)."""
+        return tenant
+
     def _run(self, coro: Coroutine[Any, Any, Any]) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=60)
+
+    def in_loop(self, work: Callable[[], Any]) -> Any:
+        """Run ``work()`` on the gateway's event loop (the simulated library and the outbox
+        are the gateway thread's objects) and return what it returns (awaited when a coroutine)."""
+
+        async def call() -> Any:
+            result = work()
+            return await result if asyncio.iscoroutine(result) else result
+
+        return self._run(call())
+
+    @property
+    def app(self) -> web.Application:
+        assert self._runner is not None
+        return self._runner.app
 
     async def _start(self) -> str:
         store = StoreSettings(
             default_url(self._store_dir / "store.db"), SECRET, kdf=KdfParams.minimal()
         )
         settings, acs = await embedded_settings(clock=self.clock, store=store)
-        tenants = TenantRegistry([_test_tenant(t) for t in settings.tenants])
+        tenants = TenantRegistry([self.adjust(_test_tenant(t)) for t in settings.tenants])
         self.library = acs.library
         self._runner = web.AppRunner(create_app(replace(settings, tenants=tenants)))
         await self._runner.setup()

@@ -12,7 +12,10 @@ export function h(tag, attrs = {}, ...children) {
     if (name.startsWith('on') && typeof value === 'function') {
       element.addEventListener(name.slice(2), value);
     } else if (typeof value === 'boolean') {
-      element[name] = value;
+      // a property where the element has one (checked, hidden…); else the attribute: the
+      // property of `novalidate` is `noValidate`, so `element.novalidate` would do nothing
+      if (name in element) element[name] = value;
+      else if (value) element.setAttribute(name, '');
     } else {
       element.setAttribute(name, String(value));
     }
@@ -40,4 +43,17 @@ let counter = 0;
 export function uid(prefix) {
   counter += 1;
   return `${prefix}-${counter}`;
+}
+
+/**
+ * Show `nodes` in `element` (a section's results, after it was drawn again) and move the focus
+ * to the first: the button acted on is gone, and the focus must not fall back to the page.
+ */
+export function showAndFocus(element, ...nodes) {
+  replace(element, ...nodes);
+  const first = nodes.flat()[0];
+  if (first instanceof HTMLElement) {
+    first.setAttribute('tabindex', '-1');
+    first.focus();
+  }
 }

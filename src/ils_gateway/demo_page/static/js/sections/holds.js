@@ -5,6 +5,7 @@ import { replace } from '../dom.js';
 import { formatDate, language } from '../i18n.js';
 import { problemBox } from '../problems.js';
 import { pickupChooser, pickupName } from './pickup.js';
+import { ebookBadge } from './ebook_badge.js';
 
 function holdRow(ctx, hold, libraries, actions) {
   const { h, t } = ctx;
@@ -57,7 +58,8 @@ function holdRow(ctx, hold, libraries, actions) {
     hold.cancellation_requested ? h('span', { class: 'notice-inline' }, t('holds.cancellation_requested')) : '',
   ];
   return h('li', { class: 'row', 'data-hold-id': hold.id },
-    h('div', { class: 'row-main' }, h('p', { class: 'title' }, title), h('p', { class: 'meta' }, details)),
+    h('div', { class: 'row-main' }, h('p', { class: 'title' }, ebookBadge(ctx, hold), title),
+      h('p', { class: 'meta' }, details)),
     buttons, message);
 }
 
@@ -69,7 +71,7 @@ export default {
     const [answer, libraries] = await Promise.all([api.get('/holds'), ctx.libraries().catch(() => [])]);
     const holds = answer.holds;
     const done = async (text) => {
-      await ctx.refresh('holds', 'summary', 'sequences');
+      await ctx.refresh('holds', 'summary', 'sequences', 'ebooks');
       // the row acted on is gone or redrawn: the focus goes to what happened
       const notice = h('p', { class: 'ok', role: 'status', tabindex: '-1' }, text);
       body.prepend(notice);
@@ -78,7 +80,9 @@ export default {
     const actions = {
       async cancel(hold, message) {
         try {
-          const answer = await api.del(`/holds/${seg(hold.id)}`);
+          // an e-book hold (merged into the list) is cancelled at the e-library
+          const answer = await api.del(hold.source === 'ebook'
+            ? `/ebooks/holds/${seg(hold.id)}` : `/holds/${seg(hold.id)}`);
           await done(answer && answer.status === 'cancellation_requested'
             ? (language() === 'ja' ? answer.label : answer.label_en)
             : t('holds.cancelled', { title: hold.item.title }));

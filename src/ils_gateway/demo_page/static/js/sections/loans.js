@@ -4,12 +4,16 @@ import { seg } from '../api.js';
 import { replace } from '../dom.js';
 import { formatDate } from '../i18n.js';
 import { problemBox, resultLines } from '../problems.js';
+import { ebookBadge } from './ebook_badge.js';
 
 function loanRow(ctx, loan, onRenewOne) {
   const { h, t } = ctx;
   const title = loan.item.title;
-  const canTry = loan.renewable !== false;
-  const reason = loan.renewable === false
+  const ebook = loan.source === 'ebook';
+  const canTry = loan.renewable !== false && !ebook;
+  // an e-book (merged from the e-library) is not renewed here: it returns itself when due
+  const reason = ebook ? h('p', { class: 'hint' }, t('ebook.returns_itself'))
+    : loan.renewable === false
     ? h('p', { class: 'refusal' }, `${t('loans.not_renewable')}: ${loan.refusal_reason_label || loan.refusal_reason || ''}`,
       loan.backend_message ? h('span', { class: 'library-words' }, ` ${t('problem.library_says', { text: loan.backend_message })}`) : '')
     : loan.renewable === null ? h('p', { class: 'hint' }, t('loans.unknown')) : '';
@@ -19,7 +23,7 @@ function loanRow(ctx, loan, onRenewOne) {
         'aria-label': t('loans.select', { title }) })
       : ''),
     h('div', { class: 'row-main' },
-      h('p', { class: 'title' }, title),
+      h('p', { class: 'title' }, ebookBadge(ctx, loan), title),
       h('p', { class: 'meta' },
         h('span', {}, `${t('loans.due')}: `, h('strong', { class: 'due' }, formatDate(loan.due_date))),
         loan.days_overdue > 0 ? h('span', { class: 'overdue' }, t('loans.overdue_days', { days: loan.days_overdue })) : '',
@@ -79,7 +83,7 @@ export default {
     }
     const form = h('form', { class: 'loan-form', novalidate: true },
       h('ul', { class: 'rows' }, loans.map((loan) => loanRow(ctx, loan, renewOne))),
-      loans.some((loan) => loan.renewable !== false) && h('div', { class: 'form-actions' },
+      loans.some((loan) => loan.renewable !== false && loan.source !== 'ebook') && h('div', { class: 'form-actions' },
         h('button', { type: 'submit', class: 'primary' }, t('loans.renew_selected'))));
     form.addEventListener('submit', async (event) => {
       event.preventDefault();
