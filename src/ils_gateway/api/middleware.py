@@ -13,12 +13,10 @@ import contextlib
 import random
 import re
 import time
-from typing import Any
 
 import structlog
 from aiohttp import web
 from aiohttp.typedefs import Handler
-from structlog.contextvars import bind_contextvars, reset_contextvars
 
 from ils_gateway.api import cors, language
 from ils_gateway.api.auth import check_kiosk_key
@@ -43,7 +41,7 @@ from ils_gateway.domain.errors import (
     SessionExpired,
 )
 from ils_gateway.domain.vocab import Channel
-from ils_gateway.logging import RequestLog
+from ils_gateway.logging import RequestLog, bind_request_context, reset_request_context
 from ils_gateway.observability import metrics, tracing
 from ils_gateway.runtime.keys import GATEWAY_KEY, SETTINGS_KEY, SHARED_KEY
 from ils_gateway.runtime.tenant import TenantRuntime
@@ -142,17 +140,15 @@ async def _answer(
         "path": _logged_path(request),
         "client": client or "unknown",
     }
-    # bind/reset by token: the cheapest way to scope context to one request (on every request)
-    tokens = dict(bind_contextvars(**context))  # _with_session adds the patron's tokens
+    # One context variable for the whole dict (_with_session adds the patron to the dict).
+    token = bind_request_context(context)
     started = time.perf_counter()
     status = 500
     try:
         try:
             with track_freshness() as freshness:
                 request[FRESHNESS] = freshness
-                response = await _with_session(
-                    request, handler, context, tokens, tenant_id, runtime
-                )
+                response = await _with_session(request, handler, context, tenant_id, runtime)
         except GatewayError as exc:
             response = render_error(request, exc)
         except web.RequestPayloadError as exc:
@@ -173,7 +169,7 @@ async def _answer(
     finally:
         elapsed = time.perf_counter() - started
         _request_log.done(context, status, round(elapsed * 1000, 1))
-        reset_contextvars(**tokens)
+        reset_request_context(token)
         # Labels: the route's name (not the path) and a served tenant's id (not any path text).
         runtime = request.get(TENANT)
         metrics.request_done(
@@ -221,12 +217,11 @@ async def _with_session(
     request: web.Request,
     handler: Handler,
     context: dict[str, str],
-    tokens: dict[str, Any],
     tenant_id: str | None,
     runtime: TenantRuntime | None,
 ) -> web.StreamResponse:
     # The tenant from the path (``runtime``, None when unknown) and, on patron routes, the
-    # session and channel (added to the log context and its tokens, which the caller resets).
+    # session and channel (added to the log context, which the caller binds and resets).
     if tenant_id is None:
         if request.method == "OPTIONS":  # no route has OPTIONS: CORS preflights (api.cors)
             answer = await cors.preflight(request)
@@ -253,13 +248,9 @@ async def _with_session(
         if session.password_change_required and route.name not in PASSWORD_CHANGE_ROUTES:
             raise PasswordChangeRequired(change_url=runtime.account.password_change_url())
         request[SESSION] = session
-        patron = {
-            "tenant": tenant_id,
-            "patron": session.masked_card,
-            "channel": session.channel_name,
-        }
-        context.update(patron)
-        tokens.update(bind_contextvars(**patron))
+        context["tenant"] = tenant_id
+        context["patron"] = session.masked_card
+        context["channel"] = session.channel_name
         if request.method in WRITE_METHODS and IDEMPOTENCY_HEADER in request.headers:
             return await keyed_write(request, handler, render_error)
         return await handler(request)

@@ -6,8 +6,9 @@ addresses. No card number, patron, item, hold or title id is ever a label value.
 
 ``/metrics`` (``render``) answers with the multi-process collector when
 ``PROMETHEUS_MULTIPROC_DIR`` is set (``observability.multiprocess``), else with this process's
-registry. The hot path (one request) costs one counter increment and one histogram
-observation on children looked up once per label combination (``_children``).
+registry. The hot path (one request) adds to a batch that the end of the event loop's turn
+adds to the families (``flush``: one increment per label combination and turn, on children
+looked up once per label combination, ``_children``).
 
 ``prometheus_client`` is imported, and the families made, when the first metric is touched (or
 ``/metrics`` is read), not when this module is imported: the SIP2 client, the resilience layer
@@ -34,7 +35,9 @@ Metric names (``METRIC_NAMES``; docs/grafana/ils-gateway.json uses them):
 
 from __future__ import annotations
 
+import asyncio
 import threading
+from bisect import bisect_left
 from typing import TYPE_CHECKING, Any
 
 from ils_gateway.observability.multiprocess import multiprocess_dir
@@ -48,6 +51,7 @@ __all__ = [
     "backend_call",
     "breaker_changed",
     "cache_lookup",
+    "flush",
     "job_ran",
     "login_failed",
     "login_refused",
@@ -208,19 +212,102 @@ BREAKER_VALUES = {"closed": 0, "half_open": 1, "open": 2}
 
 def request_done(route: str, tenant: str, status: int, seconds: float) -> None:
     """One API request answered (``route``: its route name; ``tenant``: a configured id or
-    ``""``)."""
+    ``""``). Counted into this turn of the event loop's batch (see ``flush``)."""
     key = (route, tenant, status)
+    pending = _pending_requests.get(key)
+    if pending is None:
+        if not _batching():
+            _add_requests(key, [1, seconds, *_one_bucket(seconds)])
+            return
+        pending = _pending_requests[key] = [0, 0.0, *_NO_BUCKETS]
+    pending[0] += 1
+    pending[1] += seconds
+    pending[2 + bisect_left(_BOUNDS, seconds)] += 1
+
+
+def cache_lookup(tenant: str, system: str, hit: bool) -> None:
+    """One read cache look-up (counted into this turn's batch, see ``flush``)."""
+    key = (tenant, system, hit)
+    if key in _pending_lookups:
+        _pending_lookups[key] += 1
+    elif _batching():
+        _pending_lookups[key] = 1
+    else:
+        _child("cache_requests", tenant, system, "hit" if hit else "miss").inc()
+
+
+# The two counts made on every request are gathered per turn of the event loop and added to
+# the families at its end (``flush``): a counter increment and a histogram observation cost
+# several Python calls and locks each, on every request; a batch costs a dict look-up and a
+# bisection per request, and the families' calls once per turn and label combination.
+# ``registry``/``render`` flush first, so ``/metrics`` never misses a request answered before.
+_BOUNDS = (*_LATENCY, float("inf"))  # the histogram's buckets, ``+Inf`` last (as its children)
+_NO_BUCKETS = (0,) * len(_BOUNDS)
+# (route, tenant, status) -> [count, sum of seconds, count in each bucket (not cumulative)]
+_pending_requests: dict[tuple[str, str, int], list[Any]] = {}
+_pending_lookups: dict[tuple[str, str, bool], int] = {}
+_flush_scheduled = False
+
+
+def _one_bucket(seconds: float) -> list[int]:
+    buckets = list(_NO_BUCKETS)
+    buckets[bisect_left(_BOUNDS, seconds)] = 1
+    return buckets
+
+
+def _batching() -> bool:
+    """True when a flush is due at the end of this turn of the running event loop (scheduled
+    now if need be); False outside a running loop (count at once)."""
+    global _flush_scheduled
+    if _flush_scheduled:
+        return True
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    loop.call_soon(flush)
+    _flush_scheduled = True
+    return True
+
+
+def flush() -> None:
+    """Add the batched counts to the metric families (at the end of the loop turn that
+    counted them, and before ``/metrics`` is read)."""
+    global _flush_scheduled
+    _flush_scheduled = False
+    if _pending_requests:
+        requests = list(_pending_requests.items())
+        _pending_requests.clear()
+        for key, pending in requests:
+            _add_requests(key, pending)
+    if _pending_lookups:
+        lookups = list(_pending_lookups.items())
+        _pending_lookups.clear()
+        for (tenant, system, hit), count in lookups:
+            _child("cache_requests", tenant, system, "hit" if hit else "miss").inc(count)
+
+
+def _add_requests(key: tuple[str, str, int], pending: list[Any]) -> None:
+    """Add ``pending`` ([count, seconds, bucket counts]) to the children of ``key``: what as
+    many ``observe`` calls would have added (a histogram child keeps a sum and one count per
+    bucket, not cumulative: the exposition sums them)."""
     pair = _requests.get(key)
     if pair is None:
         families = _made()
+        route, tenant, status = key
         pair = (
             families.http_requests.labels(route, tenant, str(status)),
             families.http_duration.labels(route, tenant),
         )
         if len(_requests) < _MAX_CHILDREN:
             _requests[key] = pair
-    pair[0].inc()
-    pair[1].observe(seconds)
+    counter, histogram = pair
+    counter.inc(pending[0])
+    histogram._sum.inc(pending[1])
+    buckets = histogram._buckets
+    for index, count in enumerate(pending[2:]):
+        if count:
+            buckets[index].inc(count)
 
 
 _requests: dict[tuple[str, str, int], tuple[Any, Any]] = {}
@@ -230,11 +317,6 @@ def backend_call(backend: str, operation: str, outcome: str, seconds: float) -> 
     """One call to a backend ended with ``outcome`` (ok, refused, unavailable, timeout,
     protocol_error, unknown, rejected, error) after ``seconds``."""
     _child("backend_duration", backend, operation, outcome).observe(seconds)
-
-
-def cache_lookup(tenant: str, system: str, hit: bool) -> None:
-    """One read cache look-up."""
-    _child("cache_requests", tenant, system, "hit" if hit else "miss").inc()
 
 
 def breaker_changed(breaker: str, state: str) -> None:
@@ -280,6 +362,7 @@ def mail_sent(tenant: str, outcome: str) -> None:
 def registry() -> CollectorRegistry:
     """The registry ``/metrics`` reads: every process's (multi-process mode) or this one's."""
     _made()  # every family is listed, counted into yet or not
+    flush()  # what this turn of the event loop counted so far
     from prometheus_client import REGISTRY, CollectorRegistry
 
     if multiprocess_dir() is None:

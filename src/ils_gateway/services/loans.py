@@ -11,13 +11,12 @@ from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 
-from cachetools import LRUCache
-
 from ils_gateway.adapters.resilience.journal import unsettled
 from ils_gateway.domain.errors import GatewayError, NotFound, RenewalRefused
 from ils_gateway.domain.fees import BlockedAction
 from ils_gateway.domain.models import BatchResult, Loan, RenewalResult
 from ils_gateway.domain.vocab import Feature
+from ils_gateway.lru import SmallLru
 from ils_gateway.services import rules
 from ils_gateway.services.context import Caller, TenantContext
 from ils_gateway.services.fees import refuse_when_owing
@@ -48,7 +47,7 @@ class LoanService:
         # Cached reads hand out the same frozen Loan objects until the cache is refreshed, so
         # each one's annotation is remembered: id(loan) -> (loan, policy, day, annotated loan).
         # The loan is kept in the entry, so its id cannot be reused while the entry lives.
-        self._annotated: LRUCache[int, tuple[Loan, RenewalPolicy, date, Loan]] = LRUCache(
+        self._annotated: SmallLru[int, tuple[Loan, RenewalPolicy, date, Loan]] = SmallLru(
             maxsize=_MAX_ANNOTATED
         )  # evicts one at a time, least recently used first
 

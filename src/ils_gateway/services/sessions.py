@@ -21,12 +21,12 @@ from datetime import timedelta
 from types import MappingProxyType
 from typing import Any
 
-from cachetools import LRUCache
 from pydantic import JsonValue
 
 from ils_gateway.domain.errors import SessionExpired
 from ils_gateway.domain.models import Patron
 from ils_gateway.domain.vocab import Channel
+from ils_gateway.lru import SmallLru
 from ils_gateway.services.context import Caller
 from ils_gateway.state.sessions import SessionStore, token_hash
 
@@ -86,8 +86,8 @@ class PatronSessions:
         # the store's record it was made from, to recognise the same record by identity)
         # Least recently used goes first, one at a time (a full clear sent every patron back to
         # validation at once past the bound: issue 17).
-        self._resolved: LRUCache[tuple[str, str, Channel], tuple[Any, PatronSession, Any]] = (
-            LRUCache(maxsize=_MAX_RESOLVED)
+        self._resolved: SmallLru[tuple[str, str, Channel], tuple[Any, PatronSession, Any]] = (
+            SmallLru(maxsize=_MAX_RESOLVED)
         )
 
     async def create(
