@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -86,6 +87,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--no-bare", action="store_true")
+    parser.add_argument("--keep", type=Path, help="copy the callgrind dumps here")
     args = parser.parse_args()
     with (
         tempfile.TemporaryDirectory() as tmp,
@@ -103,6 +105,7 @@ def main() -> None:
             "--tool=callgrind",
             f"--callgrind-out-file={out}/cg.%p",
             "--dump-instr=no",
+            "--compress-strings=no",  # each dump readable alone (callgrind_annotate)
         ]
         with load._process(valgrind + gateway, "======== Running on") as (pid, _):
             auth, _items, body = asyncio.run(load._prepare(base))
@@ -110,6 +113,10 @@ def main() -> None:
             url = f"{base}{load.CACHED}/loans"
             ours = _count(pid, url, headers, args.requests, args.connections, out)
         print(f"gateway, cached GET loans: {ours:,.0f} instructions/request", flush=True)
+        if args.keep:  # for callgrind_annotate: the last dump is the measured window
+            args.keep.mkdir(parents=True, exist_ok=True)
+            for dump in out.glob("cg.*"):
+                shutil.copy(dump, args.keep / dump.name)
         if args.no_bare:
             return
         body_file = out / "body.json"
