@@ -1,5 +1,6 @@
-"""The request and cache counts are batched per turn of the event loop (issue 17: the hot
-path) and add up to what the same observations made one by one add."""
+"""The request and cache counts are batched (issue 17: the hot path), added within
+``FLUSH_AFTER`` seconds or when ``/metrics`` is read, and add up to what the same observations
+made one by one add."""
 
 from __future__ import annotations
 
@@ -41,7 +42,8 @@ def _expected(seconds: list[float]) -> dict[str, float]:
     return {k: samples[k] for k in keep}
 
 
-async def test_counted_at_the_end_of_the_loop_turn_as_observed_one_by_one() -> None:
+async def test_counted_when_the_batch_is_due_as_observed_one_by_one(monkeypatch) -> None:
+    monkeypatch.setattr(metrics, "FLUSH_AFTER", 0.0)  # due at the next turn of the loop
     metrics._made()
     before = _value(
         "ils_gateway_http_requests_total", route="batched", tenant="batch", status="200"
@@ -51,12 +53,15 @@ async def test_counted_at_the_end_of_the_loop_turn_as_observed_one_by_one() -> N
     metrics.cache_lookup("batch", "ils", True)
     metrics.cache_lookup("batch", "ils", True)
     metrics.cache_lookup("batch", "ils", False)
-    # not yet in the families: batched until this turn of the loop ends
+    # not yet in the families: batched until the flush is due
     assert (
         _value("ils_gateway_http_requests_total", route="batched", tenant="batch", status="200")
         == before
     )
-    await asyncio.sleep(0)  # the turn ends: the flush scheduled first runs before we resume
+    # a timer due now as well: the task resumes after every timer due in that turn has run
+    due = asyncio.get_running_loop().create_future()
+    asyncio.get_running_loop().call_later(0.0, due.set_result, None)
+    await due
     after = _value("ils_gateway_http_requests_total", route="batched", tenant="batch", status="200")
     assert after == before + len(SECONDS)
     assert _histogram("batched") == _expected(SECONDS)

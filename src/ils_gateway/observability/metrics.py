@@ -6,9 +6,9 @@ addresses. No card number, patron, item, hold or title id is ever a label value.
 
 ``/metrics`` (``render``) answers with the multi-process collector when
 ``PROMETHEUS_MULTIPROC_DIR`` is set (``observability.multiprocess``), else with this process's
-registry. The hot path (one request) adds to a batch that the end of the event loop's turn
-adds to the families (``flush``: one increment per label combination and turn, on children
-looked up once per label combination, ``_children``).
+registry. The hot path (one request) adds to a batch that is added to the families within a
+second (``flush``: one increment per label combination and second, on children looked up once
+per label combination, ``_children``).
 
 ``prometheus_client`` is imported, and the families made, when the first metric is touched (or
 ``/metrics`` is read), not when this module is imported: the SIP2 client, the resilience layer
@@ -236,11 +236,15 @@ def cache_lookup(tenant: str, system: str, hit: bool) -> None:
         _child("cache_requests", tenant, system, "hit" if hit else "miss").inc()
 
 
-# The two counts made on every request are gathered per turn of the event loop and added to
-# the families at its end (``flush``): a counter increment and a histogram observation cost
-# several Python calls and locks each, on every request; a batch costs a dict look-up and a
-# bisection per request, and the families' calls once per turn and label combination.
-# ``registry``/``render`` flush first, so ``/metrics`` never misses a request answered before.
+# The two counts made on every request are gathered and added to the families at most
+# ``FLUSH_AFTER`` seconds later (``flush``, on a timer of the running event loop): a counter
+# increment and a histogram observation cost several Python calls and locks each, and a
+# callback per turn of the loop costs as much again; a batch costs a dict look-up and a
+# bisection per request, and the families' calls once per interval and label combination.
+# ``registry``/``render`` flush first, so this process's ``/metrics`` never misses a request
+# answered before; with several processes (multi-process mode) another process's requests
+# show within ``FLUSH_AFTER``. The app flushes at shutdown (``api.app``).
+FLUSH_AFTER = 1.0
 _BOUNDS = (*_LATENCY, float("inf"))  # the histogram's buckets, ``+Inf`` last (as its children)
 _NO_BUCKETS = (0,) * len(_BOUNDS)
 # (route, tenant, status) -> [count, sum of seconds, count in each bucket (not cumulative)]
@@ -256,7 +260,7 @@ def _one_bucket(seconds: float) -> list[int]:
 
 
 def _batching() -> bool:
-    """True when a flush is due at the end of this turn of the running event loop (scheduled
+    """True when a flush is due within ``FLUSH_AFTER`` on the running event loop (scheduled
     now if need be); False outside a running loop (count at once)."""
     global _flush_scheduled
     if _flush_scheduled:
@@ -265,14 +269,14 @@ def _batching() -> bool:
         loop = asyncio.get_running_loop()
     except RuntimeError:
         return False
-    loop.call_soon(flush)
+    loop.call_later(FLUSH_AFTER, flush)
     _flush_scheduled = True
     return True
 
 
 def flush() -> None:
-    """Add the batched counts to the metric families (at the end of the loop turn that
-    counted them, and before ``/metrics`` is read)."""
+    """Add the batched counts to the metric families (``FLUSH_AFTER`` after the first of
+    them, before ``/metrics`` is read, and at shutdown)."""
     global _flush_scheduled
     _flush_scheduled = False
     if _pending_requests:
