@@ -38,7 +38,13 @@ def _verdict(key: str) -> int:
     verdict = _HIDE if _SECRET_KEY.search(lowered) else _MASK if lowered in _CARD_KEYS else _KEEP
     if len(_verdicts) < _MAX_VERDICTS:
         _verdicts[key] = verdict
+        if verdict == _KEEP:
+            _kept_keys.add(key)
     return verdict
+
+
+# The keys known to be kept as they are: a line with only these needs no redaction pass.
+_kept_keys: set[str] = set()
 
 
 def redact(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
@@ -233,7 +239,9 @@ class RequestLog:
             if direct.enabled:
                 event = {"status": status, "ms": ms, "event": "request", **context}
                 event["level"] = "info"
-                redact(None, "info", direct.timestamp(None, "info", event))
+                direct.timestamp(None, "info", event)
+                if not event.keys() <= _kept_keys:  # a key not seen yet, or one to hide
+                    redact(None, "info", event)
                 _LINES.write(direct.writer, _json_line(event))
             return
         self._logger.get().info("request", status=status, ms=ms)

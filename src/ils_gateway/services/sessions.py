@@ -80,6 +80,8 @@ class PatronSessions:
         """``on_end``: called with the session's opaque id (``token_hash``) when it is ended
         (e.g. to forget the Idempotency-Keys begun in it)."""
         self._store = store
+        # The store's answer without awaiting, when it has one (in-process), else None.
+        self._peek: Callable[[str], Any] | None = getattr(store, "peek", None)
         self._default_idle = default_idle_timeout
         self._on_end = tuple(on_end)
         # (tenant, patron id, channel) -> (what the store held: flag, idle, extra; the session;
@@ -123,10 +125,14 @@ class PatronSessions:
 
     async def resolve(self, tenant_id: str, token: str) -> PatronSession:
         """The live session for ``token`` at ``tenant_id``; raises ``SessionExpired``."""
-        try:
-            data = await self._store.get(token)
-        except SessionExpired:
-            raise SessionExpired("Please log in again") from None
+        # The in-process store answers most requests without awaiting (``peek``).
+        peek = self._peek
+        data = peek(token) if peek is not None else None
+        if data is None:
+            try:
+                data = await self._store.get(token)
+            except SessionExpired:
+                raise SessionExpired("Please log in again") from None
         if data.tenant_id != tenant_id:
             # A token of another library is no session here (and says nothing about it).
             raise SessionExpired("Please log in")
