@@ -9,7 +9,6 @@ carries ``X-Request-ID``; every log line of the request carries ``request_id``.
 
 from __future__ import annotations
 
-import contextlib
 import random
 import re
 import time
@@ -109,8 +108,10 @@ async def _gateway(request: web.Request, handler: Handler) -> web.StreamResponse
     tenant_id = info.get("tenant")
     runtime = None
     if tenant_id is not None:
-        with contextlib.suppress(GatewayError):  # unknown: _with_session's 404 says so
+        try:
             runtime = app[GATEWAY_KEY].tenant(tenant_id)
+        except GatewayError:  # unknown: _answer's 404 says so
+            pass
     chosen = language.choose(request, runtime)
     language_token = language.enter(chosen)
     try:
