@@ -86,3 +86,25 @@ def test_outside_an_event_loop_counted_at_once() -> None:
     assert _histogram("no_loop") == _expected(SECONDS)
     labels = {"tenant": "batch-no-loop", "system": "ils", "result": "miss"}
     assert _value("ils_gateway_cache_requests_total", **labels) == 1
+
+
+def test_counts_of_a_loop_that_ended_before_its_flush_go_with_the_next_loops(
+    monkeypatch,
+) -> None:
+    async def answered(count: int) -> None:
+        for _ in range(count):
+            metrics.request_done("loop_ended", "batch", 200, 0.002)
+
+    async def answered_then_flushed(count: int) -> None:
+        await answered(count)
+        due = asyncio.get_running_loop().create_future()
+        asyncio.get_running_loop().call_later(0.0, due.set_result, None)
+        await due
+
+    labels = {"route": "loop_ended", "tenant": "batch", "status": "200"}
+    before = _value("ils_gateway_http_requests_total", **labels)
+    monkeypatch.setattr(metrics, "FLUSH_AFTER", 3600.0)
+    asyncio.run(answered(2))  # its flush never comes: the loop ends first
+    monkeypatch.setattr(metrics, "FLUSH_AFTER", 0.0)
+    asyncio.run(answered_then_flushed(3))  # a new loop schedules its own flush
+    assert _value("ils_gateway_http_requests_total", **labels) == before + 5

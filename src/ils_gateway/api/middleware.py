@@ -163,7 +163,9 @@ async def _answer(
                 if runtime is None:
                     runtime = app[GATEWAY_KEY].tenant(tenant_id)  # raises NotFound
                 request[TENANT] = served = runtime
-            response = await _with_session(request, handler, app, route_name, context, runtime)
+            response = await _with_session(
+                request, handler, app, route_name, context, tenant_id, runtime
+            )
         except GatewayError as exc:
             response = render_error(request, exc)
         except web.RequestPayloadError as exc:
@@ -235,18 +237,18 @@ async def _with_session(
     app: web.Application,
     route_name: str | None,
     context: dict[str, str],
+    tenant_id: str | None,
     runtime: TenantRuntime | None,
 ) -> web.StreamResponse:
     # The tenant from the path (``runtime``, None outside a tenant; the caller has set TENANT)
     # and, on patron routes, the session and channel (added to the log context, which the
     # caller binds and resets).
-    if runtime is None:
+    if tenant_id is None or runtime is None:
         if request.method == "OPTIONS":  # no route has OPTIONS: CORS preflights (api.cors)
             answer = await cors.preflight(request)
             if answer is not None:
                 return answer
         return await handler(request)
-    tenant_id = runtime.config.id
     # One deadline for everything this request waits for (``ils_gateway.deadline``).
     with request_deadline(runtime.config.request_deadline):
         if route_name in PUBLIC_ROUTE_NAMES:

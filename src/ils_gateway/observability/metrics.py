@@ -212,13 +212,19 @@ BREAKER_VALUES = {"closed": 0, "half_open": 1, "open": 2}
 
 def request_done(route: str, tenant: str, status: int, seconds: float) -> None:
     """One API request answered (``route``: its route name; ``tenant``: a configured id or
-    ``""``). Counted into this turn of the event loop's batch (see ``flush``)."""
+    ``""``). Counted into the batch (see ``flush``)."""
+    try:
+        loop: Any = asyncio.get_running_loop()
+    except RuntimeError:
+        loop = None
     key = (route, tenant, status)
+    if loop is None:  # outside an event loop: at once
+        _add_requests(key, [1, seconds, *_one_bucket(seconds)])
+        return
+    if loop is not _flush_loop:
+        _schedule_flush(loop)
     pending = _pending_requests.get(key)
     if pending is None:
-        if not _batching():
-            _add_requests(key, [1, seconds, *_one_bucket(seconds)])
-            return
         pending = _pending_requests[key] = [0, 0.0, *_NO_BUCKETS]
     pending[0] += 1
     pending[1] += seconds
@@ -226,14 +232,18 @@ def request_done(route: str, tenant: str, status: int, seconds: float) -> None:
 
 
 def cache_lookup(tenant: str, system: str, hit: bool) -> None:
-    """One read cache look-up (counted into this turn's batch, see ``flush``)."""
-    key = (tenant, system, hit)
-    if key in _pending_lookups:
-        _pending_lookups[key] += 1
-    elif _batching():
-        _pending_lookups[key] = 1
-    else:
+    """One read cache look-up (counted into the batch, see ``flush``)."""
+    try:
+        loop: Any = asyncio.get_running_loop()
+    except RuntimeError:
+        loop = None
+    if loop is None:  # outside an event loop: at once
         _child("cache_requests", tenant, system, "hit" if hit else "miss").inc()
+        return
+    if loop is not _flush_loop:
+        _schedule_flush(loop)
+    key = (tenant, system, hit)
+    _pending_lookups[key] = _pending_lookups.get(key, 0) + 1
 
 
 # The two counts made on every request are gathered and added to the families at most
@@ -250,7 +260,8 @@ _NO_BUCKETS = (0,) * len(_BOUNDS)
 # (route, tenant, status) -> [count, sum of seconds, count in each bucket (not cumulative)]
 _pending_requests: dict[tuple[str, str, int], list[Any]] = {}
 _pending_lookups: dict[tuple[str, str, bool], int] = {}
-_flush_scheduled = False
+# The event loop a flush is scheduled on (None: none scheduled).
+_flush_loop: asyncio.AbstractEventLoop | None = None
 
 
 def _one_bucket(seconds: float) -> list[int]:
@@ -259,26 +270,19 @@ def _one_bucket(seconds: float) -> list[int]:
     return buckets
 
 
-def _batching() -> bool:
-    """True when a flush is due within ``FLUSH_AFTER`` on the running event loop (scheduled
-    now if need be); False outside a running loop (count at once)."""
-    global _flush_scheduled
-    if _flush_scheduled:
-        return True
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        return False
+def _schedule_flush(loop: asyncio.AbstractEventLoop) -> None:
+    """A flush ``FLUSH_AFTER`` from now on ``loop`` (the batch may hold counts made under a
+    loop that has ended before its flush: they go with this one)."""
+    global _flush_loop
     loop.call_later(FLUSH_AFTER, flush)
-    _flush_scheduled = True
-    return True
+    _flush_loop = loop
 
 
 def flush() -> None:
     """Add the batched counts to the metric families (``FLUSH_AFTER`` after the first of
     them, before ``/metrics`` is read, and at shutdown)."""
-    global _flush_scheduled
-    _flush_scheduled = False
+    global _flush_loop
+    _flush_loop = None
     if _pending_requests:
         requests = list(_pending_requests.items())
         _pending_requests.clear()
