@@ -108,7 +108,13 @@ PUBLIC: dict[str, set[str]] = {
         "patron_scope",
         "tenant_scope",
     },
-    "adapters.resilience.freshness": {"Freshness", "report_stale", "track_freshness"},
+    "adapters.resilience.freshness": {
+        "Freshness",
+        "begin_freshness",
+        "end_freshness",
+        "report_stale",
+        "track_freshness",
+    },
     "deadline": {"WRITE_SHARE", "bounded", "remaining", "request_deadline", "time_left"},
     "sealing": {"FIRST_KEY_ID", "MIN_SECRET_BYTES", "NONCE_BYTES", "SealBroken", "SealedState"},
     "adapters.resilience.journal": {

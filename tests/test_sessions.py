@@ -285,3 +285,20 @@ async def test_memory_cold_sessions_expire_and_are_purged(clock: Clock) -> None:
     for _ in range(2):
         await login(store)  # the purge looks at the oldest: the expired second one goes
     assert len(store._sessions) == 2 and len(store._hot) == 1
+
+
+async def test_memory_peek_answers_only_what_get_would_answer_unchanged(clock: Clock) -> None:
+    store = MemorySessionStore(clock=clock)
+    new = await login(store)
+    assert store.peek(new.token) is new.session  # hot, live, just touched
+    clock.now += timedelta(milliseconds=900)
+    assert store.peek(new.token) is new.session  # within the touch resolution: no write due
+    clock.now += timedelta(milliseconds=200)
+    assert store.peek(new.token) is None  # a touch is due: ``get`` writes it
+    touched = await store.get(new.token)
+    assert touched.last_seen == clock.now and store.peek(new.token) is touched
+    clock.now += timedelta(minutes=30)
+    assert store.peek(new.token) is None  # idle for its timeout: ``get`` ends it
+    with pytest.raises(SessionExpired):
+        await store.get(new.token)
+    assert store.peek(new.token) is None and store.peek("no such token") is None

@@ -1,6 +1,8 @@
 """structlog set-up: JSON lines when stderr is not a terminal, readable lines when it is.
 
-Every line carries the request id bound by the API's middleware (``structlog.contextvars``).
+Every line carries the request id bound by the API's middleware (``bind_request_context``: the
+request's context as one dict in one context variable, merged into each line by
+``merge_request_context``; other context bound with ``structlog.contextvars`` is merged too).
 A processor masks secrets that slip into event dicts: any key naming a password is dropped to
 ``"***"`` and card numbers keep their last four characters at most.
 """
@@ -13,6 +15,7 @@ import re
 import sys
 import time
 from collections.abc import MutableMapping
+from contextvars import ContextVar, Token
 from typing import Any
 
 import structlog
@@ -35,7 +38,13 @@ def _verdict(key: str) -> int:
     verdict = _HIDE if _SECRET_KEY.search(lowered) else _MASK if lowered in _CARD_KEYS else _KEEP
     if len(_verdicts) < _MAX_VERDICTS:
         _verdicts[key] = verdict
+        if verdict == _KEEP:
+            _kept_keys.add(key)
     return verdict
+
+
+# The keys known to be kept as they are: a line with only these needs no redaction pass.
+_kept_keys: set[str] = set()
 
 
 def redact(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
@@ -48,6 +57,37 @@ def redact(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> Mutab
             event[key] = "***"
         elif verdict == _MASK and isinstance(value, str):
             event[key] = mask_card(value)
+    return event
+
+
+# The log context of the request being answered: one dict, set once per request (structlog's
+# ``bind_contextvars`` costs a context variable set and reset per key, on every request).
+_request_context: ContextVar[dict[str, Any] | None] = ContextVar(
+    "ils_gateway_request_context", default=None
+)
+
+
+def bind_request_context(context: dict[str, Any]) -> Token[dict[str, Any] | None]:
+    """Make ``context`` the log context of every line logged from here on in this context (and
+    the tasks it starts) until ``reset_request_context``. Keys added to the dict later (the
+    patron, once the session is known) are in the lines logged after that."""
+    return _request_context.set(context)
+
+
+def reset_request_context(token: Token[dict[str, Any] | None]) -> None:
+    """Back to the log context before ``bind_request_context``."""
+    _request_context.reset(token)
+
+
+def merge_request_context(
+    _logger: Any, _method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """structlog processor: the request's log context, under the line's own keys (as
+    ``structlog.contextvars.merge_contextvars`` does for its context)."""
+    context = _request_context.get()
+    if context:
+        for key, value in context.items():
+            event.setdefault(key, value)
     return event
 
 
@@ -199,7 +239,9 @@ class RequestLog:
             if direct.enabled:
                 event = {"status": status, "ms": ms, "event": "request", **context}
                 event["level"] = "info"
-                redact(None, "info", direct.timestamp(None, "info", event))
+                direct.timestamp(None, "info", event)
+                if not event.keys() <= _kept_keys:  # a key not seen yet, or one to hide
+                    redact(None, "info", event)
                 _LINES.write(direct.writer, _json_line(event))
             return
         self._logger.get().info("request", status=status, ms=ms)
@@ -220,6 +262,7 @@ def configure_logging(*, json: bool | None = None, level: int = logging.INFO) ->
     )
     stamp = UtcTimestamp()
     processors = [
+        merge_request_context,
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         stamp,

@@ -8,11 +8,11 @@ from ipaddress import ip_network
 
 import pytest
 from api_helpers import CARD, PASSWORD, tenant_toml
-from structlog.contextvars import merge_contextvars
 from structlog.testing import capture_logs
 
 from ils_gateway.api.app import create_app
 from ils_gateway.api.client import client_address
+from ils_gateway.logging import merge_request_context
 from ils_gateway.runtime.settings import GatewaySettings, trusted_networks
 from ils_gateway.tenants.loader import TenantRegistry, parse_tenants
 
@@ -104,7 +104,7 @@ async def test_behind_a_trusted_proxy_each_forwarded_client_is_counted_apart(mak
     # A client prepending an address of its own does not escape its lock...
     assert (await _login(client, PASSWORD, "198.51.100.99, 203.0.113.5")).status == 429
     # ...and another client behind the same proxy is not locked.
-    with capture_logs(processors=[merge_contextvars]) as logs:
+    with capture_logs(processors=[merge_request_context]) as logs:
         assert (await _login(client, PASSWORD, "203.0.113.6")).status == 201
     request = next(e for e in logs if e["event"] == "request")
     assert request["client"] == "203.0.113.6"

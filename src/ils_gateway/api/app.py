@@ -22,6 +22,7 @@ from ils_gateway.api.middleware import gateway_middleware
 from ils_gateway.api.rendered import RenderedLists
 from ils_gateway.api.routes import add_routes
 from ils_gateway.api.server import AFTER_LISTENING_KEY
+from ils_gateway.observability import metrics
 from ils_gateway.runtime.contexts import install
 from ils_gateway.runtime.keys import GATEWAY_KEY
 from ils_gateway.runtime.settings import GatewaySettings
@@ -45,9 +46,15 @@ def create_app(settings: GatewaySettings) -> web.Application:
         "/metrics", metrics_endpoint, name="metrics"
     )  # operational: not in the OpenAPI document
     add_demo_page(app)  # /demo: 404 unless a tenant has demo_page on (issue 20)
+    app.on_cleanup.append(_flush_metrics)
     after_listening: list[Callable[[web.Application], None]] = [_warm_up]
     app[AFTER_LISTENING_KEY] = after_listening
     return app
+
+
+async def _flush_metrics(_app: web.Application) -> None:
+    """At shutdown: the counts batched since the last flush (``observability.metrics``)."""
+    metrics.flush()
 
 
 def _warm_up(app: web.Application) -> None:

@@ -126,7 +126,18 @@ def choose(request: web.Request, runtime: TenantRuntime | None) -> AnswerLanguag
     if runtime is None:
         in_tenant = request.match_info.get("tenant") is not None
         return answer_language(header, "ja" if in_tenant else "en", None)
-    return answer_language(header, runtime.config.language.default, runtime.context.labels)
+    key = (header, id(runtime))
+    known = _CHOSEN.get(key)
+    if known is not None and known[0] is runtime:
+        return known[1]
+    chosen = answer_language(header, runtime.config.language.default, runtime.context.labels)
+    if len(_CHOSEN) < _NEGOTIATED_MAX:
+        _CHOSEN[key] = (runtime, chosen)  # keeps ``runtime`` alive while its id is a key
+    return chosen
+
+
+# The choice by (header, tenant runtime): on every tenant request, one look-up.
+_CHOSEN: dict[tuple[str | None, int], tuple[TenantRuntime, AnswerLanguage]] = {}
 
 
 def enter(chosen: AnswerLanguage) -> Token[AnswerLanguage | None]:

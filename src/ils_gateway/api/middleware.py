@@ -9,16 +9,13 @@ carries ``X-Request-ID``; every log line of the request carries ``request_id``.
 
 from __future__ import annotations
 
-import contextlib
 import random
 import re
 import time
-from typing import Any
 
 import structlog
 from aiohttp import web
 from aiohttp.typedefs import Handler
-from structlog.contextvars import bind_contextvars, reset_contextvars
 
 from ils_gateway.api import cors, language
 from ils_gateway.api.auth import check_kiosk_key
@@ -43,11 +40,11 @@ from ils_gateway.domain.errors import (
     SessionExpired,
 )
 from ils_gateway.domain.vocab import Channel
-from ils_gateway.logging import RequestLog
+from ils_gateway.logging import RequestLog, bind_request_context, reset_request_context
 from ils_gateway.observability import metrics, tracing
 from ils_gateway.runtime.keys import GATEWAY_KEY, SETTINGS_KEY, SHARED_KEY
 from ils_gateway.runtime.tenant import TenantRuntime
-from ils_gateway.services.tracking import track_freshness
+from ils_gateway.services.tracking import begin_freshness, end_freshness
 
 _log = structlog.get_logger("ils_gateway.api")
 _request_log = RequestLog("ils_gateway.api")
@@ -103,16 +100,22 @@ async def _traced(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 async def _gateway(request: web.Request, handler: Handler) -> web.StreamResponse:
     # The tenant, looked up once: for the answer's language (``api.language``: problem
-    # documents are in it too, so it is chosen first) and then the session.
-    tenant_id = request.match_info.get("tenant")
+    # documents are in it too, so it is chosen first) and then the session. The route's name
+    # and the app are read once too (each costs aiohttp property calls).
+    info = request.match_info
+    route_name = info.route.name
+    app = request.app
+    tenant_id = info.get("tenant")
     runtime = None
     if tenant_id is not None:
-        with contextlib.suppress(GatewayError):  # unknown: _with_session's 404 says so
-            runtime = request.app[GATEWAY_KEY].tenant(tenant_id)
+        try:
+            runtime = app[GATEWAY_KEY].tenant(tenant_id)
+        except GatewayError:  # unknown: _answer's 404 says so
+            pass
     chosen = language.choose(request, runtime)
     language_token = language.enter(chosen)
     try:
-        response = await _answer(request, handler, tenant_id, runtime)
+        response = await _answer(request, handler, app, route_name, tenant_id, runtime)
     finally:
         language.leave(language_token)
     language.say(response, chosen)
@@ -120,13 +123,18 @@ async def _gateway(request: web.Request, handler: Handler) -> web.StreamResponse
 
 
 async def _answer(
-    request: web.Request, handler: Handler, tenant_id: str | None, runtime: TenantRuntime | None
+    request: web.Request,
+    handler: Handler,
+    app: web.Application,
+    route_name: str | None,
+    tenant_id: str | None,
+    runtime: TenantRuntime | None,
 ) -> web.StreamResponse:
     given = request.headers.get("X-Request-ID", "")
     # A label to find a request's lines by, not a secret: no system call for randomness.
     request_id = given if _REQUEST_ID.match(given) else f"{random.getrandbits(64):016x}"
     request[REQUEST_ID] = request_id
-    settings = request.app[SETTINGS_KEY]
+    settings = app[SETTINGS_KEY]
     client = request[CLIENT] = client_address(
         request.remote,
         request.headers.getall(settings.forwarded_header, ()),
@@ -134,7 +142,7 @@ async def _answer(
         settings.forwarded_header,
     )
     path = request.path
-    # The request's log context: bound as context variables for every line logged while it
+    # The request's log context: bound as one context variable for every line logged while it
     # runs (tenant, patron and channel join once the session is known), and the request line's.
     context = {
         "request_id": request_id,
@@ -142,17 +150,22 @@ async def _answer(
         "path": _logged_path(request),
         "client": client or "unknown",
     }
-    # bind/reset by token: the cheapest way to scope context to one request (on every request)
-    tokens = dict(bind_contextvars(**context))  # _with_session adds the patron's tokens
+    log_token = bind_request_context(context)  # _with_session adds the patron to the dict
+    freshness, freshness_token = begin_freshness()
+    request[FRESHNESS] = freshness
+    # The tenant served: ``runtime`` once _with_session has accepted it (it sets TENANT).
+    served: TenantRuntime | None = None
     started = time.perf_counter()
     status = 500
     try:
         try:
-            with track_freshness() as freshness:
-                request[FRESHNESS] = freshness
-                response = await _with_session(
-                    request, handler, context, tokens, tenant_id, runtime
-                )
+            if tenant_id is not None:
+                if runtime is None:
+                    runtime = app[GATEWAY_KEY].tenant(tenant_id)  # raises NotFound
+                request[TENANT] = served = runtime
+            response = await _with_session(
+                request, handler, app, route_name, context, tenant_id, runtime
+            )
         except GatewayError as exc:
             response = render_error(request, exc)
         except web.RequestPayloadError as exc:
@@ -171,14 +184,16 @@ async def _answer(
             response = problem_response(GatewayError(), instance=path, request_id=request_id)
         status = response.status
     finally:
+        end_freshness(freshness_token)
         elapsed = time.perf_counter() - started
         _request_log.done(context, status, round(elapsed * 1000, 1))
-        reset_contextvars(**tokens)
+        reset_request_context(log_token)
+        if served is None:  # a CORS preflight (no route) names its tenant itself
+            served = request.get(TENANT)
         # Labels: the route's name (not the path) and a served tenant's id (not any path text).
-        runtime = request.get(TENANT)
         metrics.request_done(
-            request.match_info.route.name or "unmatched",
-            runtime.config.id if runtime is not None else "",
+            route_name or "unmatched",
+            served.config.id if served is not None else "",
             status,
             elapsed,
         )
@@ -186,11 +201,10 @@ async def _answer(
     headers["X-Request-ID"] = request_id
     headers["X-Content-Type-Options"] = "nosniff"
     headers["Server"] = SERVER
-    if status >= 400 or request.match_info.route.name not in STORABLE_ROUTE_NAMES:
+    if status >= 400 or route_name not in STORABLE_ROUTE_NAMES:
         headers["Cache-Control"] = "no-store"
-    tenant = request.get(TENANT)
-    if tenant is not None:
-        cors.mark(request, headers, tenant.config.cors)
+    if served is not None:
+        cors.mark(request, headers, served.config.cors)
     return response
 
 
@@ -220,46 +234,40 @@ def render_error(request: web.Request, exc: GatewayError) -> web.Response:
 async def _with_session(
     request: web.Request,
     handler: Handler,
+    app: web.Application,
+    route_name: str | None,
     context: dict[str, str],
-    tokens: dict[str, Any],
     tenant_id: str | None,
     runtime: TenantRuntime | None,
 ) -> web.StreamResponse:
-    # The tenant from the path (``runtime``, None when unknown) and, on patron routes, the
-    # session and channel (added to the log context and its tokens, which the caller resets).
-    if tenant_id is None:
+    # The tenant from the path (``runtime``, None outside a tenant; the caller has set TENANT)
+    # and, on patron routes, the session and channel (added to the log context, which the
+    # caller binds and resets).
+    if tenant_id is None or runtime is None:
         if request.method == "OPTIONS":  # no route has OPTIONS: CORS preflights (api.cors)
             answer = await cors.preflight(request)
             if answer is not None:
                 return answer
         return await handler(request)
-    if runtime is None:
-        runtime = request.app[GATEWAY_KEY].tenant(tenant_id)  # raises NotFound
-    request[TENANT] = runtime
     # One deadline for everything this request waits for (``ils_gateway.deadline``).
     with request_deadline(runtime.config.request_deadline):
-        route = request.match_info.route
-        if route.name in PUBLIC_ROUTE_NAMES:
-            if route.name in ANONYMOUS_LOOKUP_NAMES:
+        if route_name in PUBLIC_ROUTE_NAMES:
+            if route_name in ANONYMOUS_LOOKUP_NAMES:
                 await limit_lookup(request, tenant_id)
             return await handler(request)
-        if route.name in OPERATOR_ROUTE_NAMES:  # the handler checks the operator key
+        if route_name in OPERATOR_ROUTE_NAMES:  # the handler checks the operator key
             return await handler(request)
         token = _bearer(request)
-        session = await request.app[SHARED_KEY].sessions.resolve(tenant_id, token)
+        session = await app[SHARED_KEY].sessions.resolve(tenant_id, token)
         if session.channel is Channel.KIOSK:
-            header = request.app[SETTINGS_KEY].kiosk_header
+            header = app[SETTINGS_KEY].kiosk_header
             check_kiosk_key(request.headers.get(header), runtime.config.kiosk_keys, header)
-        if session.password_change_required and route.name not in PASSWORD_CHANGE_ROUTES:
+        if session.password_change_required and route_name not in PASSWORD_CHANGE_ROUTES:
             raise PasswordChangeRequired(change_url=runtime.account.password_change_url())
         request[SESSION] = session
-        patron = {
-            "tenant": tenant_id,
-            "patron": session.masked_card,
-            "channel": session.channel_name,
-        }
-        context.update(patron)
-        tokens.update(bind_contextvars(**patron))
+        context["tenant"] = tenant_id
+        context["patron"] = session.masked_card
+        context["channel"] = session.channel_name
         if request.method in WRITE_METHODS and IDEMPOTENCY_HEADER in request.headers:
             return await keyed_write(request, handler, render_error)
         return await handler(request)

@@ -16,10 +16,10 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from cachetools import LRUCache
 from pydantic import BaseModel
 from pydantic_core import to_json
 
+from ils_gateway.lru import SmallLru
 from ils_gateway.services.ebooks.merge import EbookPart
 
 MAX_BODIES = 2048
@@ -37,7 +37,7 @@ class RenderedLists:
     def __init__(self, max_bodies: int = MAX_BODIES) -> None:
         self._max = max_bodies
         # Least recently used goes first, one at a time (never all at once: issue 17).
-        self._bodies: LRUCache[tuple[Any, ...], tuple[tuple[object, ...], bytes]] = LRUCache(
+        self._bodies: SmallLru[tuple[Any, ...], tuple[tuple[object, ...], bytes]] = SmallLru(
             maxsize=max_bodies
         )
         self.hits = 0

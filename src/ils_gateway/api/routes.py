@@ -344,9 +344,15 @@ def add_routes(app: web.Application) -> None:
     # paths could match the same URL) is kept.
     hot_first = sorted(ROUTES, key=lambda r: r.path not in HOT_PATHS)
     for route in hot_first:
-        app.router.add_route(
-            route.method, route.prefix + route.path, _checked(route.handler), name=route.name
-        )
+        path = route.prefix + route.path
+        # The tenant alone (the lists, the account…): the middleware has resolved it to a
+        # configured tenant before any handler runs, so there is nothing left to check.
+        tenant_only = _PATH_VARIABLES.findall(path) == ["tenant"]
+        handler = route.handler if tenant_only else _checked(route.handler)
+        app.router.add_route(route.method, path, handler, name=route.name)
+
+
+_PATH_VARIABLES = re.compile(r"\{(\w+)")
 
 
 _LIBRARY_VALUE = re.compile(LIBRARY_VALUE_PATTERN)

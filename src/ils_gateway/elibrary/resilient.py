@@ -32,7 +32,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from cachetools import LRUCache
 from pydantic import TypeAdapter
 
 from ils_gateway.adapters.resilience.backend import CallTimeouts
@@ -55,6 +54,7 @@ from ils_gateway.domain.errors import (
 )
 from ils_gateway.domain.retry import RetryPolicy
 from ils_gateway.elibrary.base import ElibraryBackend
+from ils_gateway.lru import SmallLru
 
 R = TypeVar("R")
 
@@ -112,7 +112,7 @@ class ResilientElibrary:
             metrics=self.metrics,
         )
         self._titles_scope = tenant_scope(tenant_id, "ebook-titles")
-        self._patron_scopes: LRUCache[str, str] = LRUCache(
+        self._patron_scopes: SmallLru[str, str] = SmallLru(
             maxsize=_MAX_PATRON_SCOPES
         )  # hashed once per patron (bounded below)
 

@@ -6,8 +6,9 @@ addresses. No card number, patron, item, hold or title id is ever a label value.
 
 ``/metrics`` (``render``) answers with the multi-process collector when
 ``PROMETHEUS_MULTIPROC_DIR`` is set (``observability.multiprocess``), else with this process's
-registry. The hot path (one request) costs one counter increment and one histogram
-observation on children looked up once per label combination (``_children``).
+registry. The hot path (one request) adds to a batch that is added to the families within a
+second (``flush``: one increment per label combination and second, on children looked up once
+per label combination, ``_children``).
 
 ``prometheus_client`` is imported, and the families made, when the first metric is touched (or
 ``/metrics`` is read), not when this module is imported: the SIP2 client, the resilience layer
@@ -38,7 +39,9 @@ Metric names (``METRIC_NAMES``; docs/grafana/ils-gateway.json uses them):
 
 from __future__ import annotations
 
+import asyncio
 import threading
+from bisect import bisect_left
 from typing import TYPE_CHECKING, Any
 
 from ils_gateway.observability.multiprocess import multiprocess_dir
@@ -52,6 +55,7 @@ __all__ = [
     "backend_call",
     "breaker_changed",
     "cache_lookup",
+    "flush",
     "job_ran",
     "kiosk_error",
     "kiosk_message",
@@ -227,19 +231,110 @@ BREAKER_VALUES = {"closed": 0, "half_open": 1, "open": 2}
 
 def request_done(route: str, tenant: str, status: int, seconds: float) -> None:
     """One API request answered (``route``: its route name; ``tenant``: a configured id or
-    ``""``)."""
+    ``""``). Counted into the batch (see ``flush``)."""
+    try:
+        loop: Any = asyncio.get_running_loop()
+    except RuntimeError:
+        loop = None
     key = (route, tenant, status)
+    if loop is None:  # outside an event loop: at once
+        _add_requests(key, [1, seconds, *_one_bucket(seconds)])
+        return
+    if loop is not _flush_loop:
+        _schedule_flush(loop)
+    pending = _pending_requests.get(key)
+    if pending is None:
+        pending = _pending_requests[key] = [0, 0.0, *_NO_BUCKETS]
+    pending[0] += 1
+    pending[1] += seconds
+    pending[2 + bisect_left(_BOUNDS, seconds)] += 1
+
+
+def cache_lookup(tenant: str, system: str, hit: bool) -> None:
+    """One read cache look-up (counted into the batch, see ``flush``)."""
+    try:
+        loop: Any = asyncio.get_running_loop()
+    except RuntimeError:
+        loop = None
+    if loop is None:  # outside an event loop: at once
+        _child("cache_requests", tenant, system, "hit" if hit else "miss").inc()
+        return
+    if loop is not _flush_loop:
+        _schedule_flush(loop)
+    key = (tenant, system, hit)
+    _pending_lookups[key] = _pending_lookups.get(key, 0) + 1
+
+
+# The two counts made on every request are gathered and added to the families at most
+# ``FLUSH_AFTER`` seconds later (``flush``, on a timer of the running event loop): a counter
+# increment and a histogram observation cost several Python calls and locks each, and a
+# callback per turn of the loop costs as much again; a batch costs a dict look-up and a
+# bisection per request, and the families' calls once per interval and label combination.
+# ``registry``/``render`` flush first, so this process's ``/metrics`` never misses a request
+# answered before; with several processes (multi-process mode) another process's requests
+# show within ``FLUSH_AFTER``. The app flushes at shutdown (``api.app``).
+FLUSH_AFTER = 1.0
+_BOUNDS = (*_LATENCY, float("inf"))  # the histogram's buckets, ``+Inf`` last (as its children)
+_NO_BUCKETS = (0,) * len(_BOUNDS)
+# (route, tenant, status) -> [count, sum of seconds, count in each bucket (not cumulative)]
+_pending_requests: dict[tuple[str, str, int], list[Any]] = {}
+_pending_lookups: dict[tuple[str, str, bool], int] = {}
+# The event loop a flush is scheduled on (None: none scheduled).
+_flush_loop: asyncio.AbstractEventLoop | None = None
+
+
+def _one_bucket(seconds: float) -> list[int]:
+    buckets = list(_NO_BUCKETS)
+    buckets[bisect_left(_BOUNDS, seconds)] = 1
+    return buckets
+
+
+def _schedule_flush(loop: asyncio.AbstractEventLoop) -> None:
+    """A flush ``FLUSH_AFTER`` from now on ``loop`` (the batch may hold counts made under a
+    loop that has ended before its flush: they go with this one)."""
+    global _flush_loop
+    loop.call_later(FLUSH_AFTER, flush)
+    _flush_loop = loop
+
+
+def flush() -> None:
+    """Add the batched counts to the metric families (``FLUSH_AFTER`` after the first of
+    them, before ``/metrics`` is read, and at shutdown)."""
+    global _flush_loop
+    _flush_loop = None
+    if _pending_requests:
+        requests = list(_pending_requests.items())
+        _pending_requests.clear()
+        for key, pending in requests:
+            _add_requests(key, pending)
+    if _pending_lookups:
+        lookups = list(_pending_lookups.items())
+        _pending_lookups.clear()
+        for (tenant, system, hit), count in lookups:
+            _child("cache_requests", tenant, system, "hit" if hit else "miss").inc(count)
+
+
+def _add_requests(key: tuple[str, str, int], pending: list[Any]) -> None:
+    """Add ``pending`` ([count, seconds, bucket counts]) to the children of ``key``: what as
+    many ``observe`` calls would have added (a histogram child keeps a sum and one count per
+    bucket, not cumulative: the exposition sums them)."""
     pair = _requests.get(key)
     if pair is None:
         families = _made()
+        route, tenant, status = key
         pair = (
             families.http_requests.labels(route, tenant, str(status)),
             families.http_duration.labels(route, tenant),
         )
         if len(_requests) < _MAX_CHILDREN:
             _requests[key] = pair
-    pair[0].inc()
-    pair[1].observe(seconds)
+    counter, histogram = pair
+    counter.inc(pending[0])
+    histogram._sum.inc(pending[1])
+    buckets = histogram._buckets
+    for index, count in enumerate(pending[2:]):
+        if count:
+            buckets[index].inc(count)
 
 
 _requests: dict[tuple[str, str, int], tuple[Any, Any]] = {}
@@ -249,11 +344,6 @@ def backend_call(backend: str, operation: str, outcome: str, seconds: float) -> 
     """One call to a backend ended with ``outcome`` (ok, refused, unavailable, timeout,
     protocol_error, unknown, rejected, error) after ``seconds``."""
     _child("backend_duration", backend, operation, outcome).observe(seconds)
-
-
-def cache_lookup(tenant: str, system: str, hit: bool) -> None:
-    """One read cache look-up."""
-    _child("cache_requests", tenant, system, "hit" if hit else "miss").inc()
 
 
 def breaker_changed(breaker: str, state: str) -> None:
@@ -309,6 +399,7 @@ def kiosk_error(tenant: str, kind: str) -> None:
 def registry() -> CollectorRegistry:
     """The registry ``/metrics`` reads: every process's (multi-process mode) or this one's."""
     _made()  # every family is listed, counted into yet or not
+    flush()  # what this turn of the event loop counted so far
     from prometheus_client import REGISTRY, CollectorRegistry
 
     if multiprocess_dir() is None:

@@ -7,17 +7,17 @@ the backend, whose refusal (reason mapped by the adapter, message kept) is passe
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING
-
-from cachetools import LRUCache
 
 from ils_gateway.adapters.resilience.journal import unsettled
 from ils_gateway.domain.errors import GatewayError, NotFound, RenewalRefused
 from ils_gateway.domain.fees import BlockedAction
 from ils_gateway.domain.models import BatchResult, Loan, RenewalResult
 from ils_gateway.domain.vocab import Feature
+from ils_gateway.lru import SmallLru
 from ils_gateway.services import rules
 from ils_gateway.services.context import Caller, TenantContext
 from ils_gateway.services.fees import refuse_when_owing
@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
 # Annotated loans remembered per service (a few per patron of the cached reads).
 _MAX_ANNOTATED = 4096
+# Annotated lists remembered per service (one per patron of the cached reads).
+_MAX_LISTS = 1024
 
 
 class LoanService:
@@ -48,9 +50,13 @@ class LoanService:
         # Cached reads hand out the same frozen Loan objects until the cache is refreshed, so
         # each one's annotation is remembered: id(loan) -> (loan, policy, day, annotated loan).
         # The loan is kept in the entry, so its id cannot be reused while the entry lives.
-        self._annotated: LRUCache[int, tuple[Loan, RenewalPolicy, date, Loan]] = LRUCache(
+        self._annotated: SmallLru[int, tuple[Loan, RenewalPolicy, date, Loan]] = SmallLru(
             maxsize=_MAX_ANNOTATED
         )  # evicts one at a time, least recently used first
+        # The last annotated list of each patron (the loans as read, policy, day, annotated);
+        # each entry keeps the loans it compares by identity alive.
+        self._lists: SmallLru[str, tuple[tuple[Loan, ...], RenewalPolicy, date, tuple[Loan, ...]]]
+        self._lists = SmallLru(maxsize=_MAX_LISTS)
 
     async def list_loans(self, caller: Caller) -> list[Loan]:
         """Current loans, each saying whether it can be renewed today and, if not, why."""
@@ -60,7 +66,22 @@ class LoanService:
             await self._hooks.loans_listed(caller, loans)
         today = self._tenant.today()
         policy = self._tenant.policy.renewal
-        return [self._annotate(self._placed(loan), policy, today) for loan in loans]
+        # The same frozen loans (a cached read's) on the same day under the same policy: the
+        # list annotated last time (each step depends on nothing else: the calendar and the
+        # bookmobiles are the tenant's fixed configuration).
+        patron_id = caller.patron.id
+        known = self._lists.get(patron_id)
+        if (
+            known is not None
+            and known[1] is policy
+            and known[2] == today
+            and len(known[0]) == len(loans)
+            and all(map(operator.is_, known[0], loans))
+        ):
+            return list(known[3])
+        annotated = [self._annotate(self._placed(loan), policy, today) for loan in loans]
+        self._lists[patron_id] = (tuple(loans), policy, today, tuple(annotated))
+        return annotated
 
     def _placed(self, loan: Loan) -> Loan:
         """``loan`` with its bookmobile named when a bookmobile (or one of its stops) lent it."""

@@ -21,12 +21,12 @@ from datetime import timedelta
 from types import MappingProxyType
 from typing import Any
 
-from cachetools import LRUCache
 from pydantic import JsonValue
 
 from ils_gateway.domain.errors import SessionExpired
 from ils_gateway.domain.models import Patron
 from ils_gateway.domain.vocab import Channel
+from ils_gateway.lru import SmallLru
 from ils_gateway.services.context import Caller
 from ils_gateway.state.sessions import SessionStore, token_hash
 
@@ -80,14 +80,16 @@ class PatronSessions:
         """``on_end``: called with the session's opaque id (``token_hash``) when it is ended
         (e.g. to forget the Idempotency-Keys begun in it)."""
         self._store = store
+        # The store's answer without awaiting, when it has one (in-process), else None.
+        self._peek: Callable[[str], Any] | None = getattr(store, "peek", None)
         self._default_idle = default_idle_timeout
         self._on_end = tuple(on_end)
         # (tenant, patron id, channel) -> (what the store held: flag, idle, extra; the session;
         # the store's record it was made from, to recognise the same record by identity)
         # Least recently used goes first, one at a time (a full clear sent every patron back to
         # validation at once past the bound: issue 17).
-        self._resolved: LRUCache[tuple[str, str, Channel], tuple[Any, PatronSession, Any]] = (
-            LRUCache(maxsize=_MAX_RESOLVED)
+        self._resolved: SmallLru[tuple[str, str, Channel], tuple[Any, PatronSession, Any]] = (
+            SmallLru(maxsize=_MAX_RESOLVED)
         )
 
     async def create(
@@ -123,10 +125,14 @@ class PatronSessions:
 
     async def resolve(self, tenant_id: str, token: str) -> PatronSession:
         """The live session for ``token`` at ``tenant_id``; raises ``SessionExpired``."""
-        try:
-            data = await self._store.get(token)
-        except SessionExpired:
-            raise SessionExpired("Please log in again") from None
+        # The in-process store answers most requests without awaiting (``peek``).
+        peek = self._peek
+        data = peek(token) if peek is not None else None
+        if data is None:
+            try:
+                data = await self._store.get(token)
+            except SessionExpired:
+                raise SessionExpired("Please log in again") from None
         if data.tenant_id != tenant_id:
             # A token of another library is no session here (and says nothing about it).
             raise SessionExpired("Please log in")

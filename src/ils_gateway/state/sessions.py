@@ -237,6 +237,19 @@ class MemorySessionStore(_SessionMaker):
     async def get(self, token: str) -> SessionData:
         return await self.update(token)
 
+    def peek(self, token: str) -> SessionData | None:
+        """``get`` without awaiting when it would change nothing: the session is hot, live and
+        touched within ``TOUCH_RESOLUTION`` (most requests); else None (ask ``get``)."""
+        key = token_hash(token)
+        session = self._hot.get(key)
+        if session is None:
+            return None
+        now = self._clock()
+        if session.expired_at(now) or now - session.last_seen >= TOUCH_RESOLUTION:
+            return None  # ``get`` forgets it or writes the touch
+        self._keep_hot(key, session)
+        return session
+
     async def update(
         self,
         token: str,

@@ -46,7 +46,6 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
-from cachetools import LRUCache
 from pydantic import TypeAdapter
 
 from ils_gateway.adapters.base import (
@@ -87,6 +86,7 @@ from ils_gateway.domain.models import (
 )
 from ils_gateway.domain.retry import RetryPolicy
 from ils_gateway.domain.vocab import ContactMethod, Outcome
+from ils_gateway.lru import SmallLru
 
 if TYPE_CHECKING:
     from ils_gateway.tenants.backends import Timeouts
@@ -178,7 +178,7 @@ class ResilientBackend:
         self._shared_scope = tenant_scope(tenant_id, "ils")
         # Scope names per patron id; a plain dict, cleared when full: an LRU's bookkeeping
         # cost more than the string it saves, on every cached read.
-        self._patron_scopes: LRUCache[str, str] = LRUCache(maxsize=_MAX_PATRON_SCOPES)
+        self._patron_scopes: SmallLru[str, str] = SmallLru(maxsize=_MAX_PATRON_SCOPES)
 
     @property
     def capabilities(self) -> Capabilities:

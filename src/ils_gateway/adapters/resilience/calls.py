@@ -26,7 +26,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import structlog
 from pydantic import TypeAdapter
@@ -98,6 +98,8 @@ class GuardedCalls:
         self.clock = clock
         self.metrics: Counter[str] = metrics if metrics is not None else Counter()
         self._sleep = sleep
+        # The cache's ``peek`` when it is in this process (answers without awaiting), else None.
+        self._peek: Callable[[str, str], CachedRead | None] | None = getattr(cache, "peek", None)
 
     # --- reads -------------------------------------------------------------------------------
 
@@ -111,11 +113,23 @@ class GuardedCalls:
         fresh_for: float,
     ) -> T:
         """The cached answer while fresh, else ``call`` (retried) cached; stale when down."""
-        cached = await self.cache_get(scope, key)
+        # What the cache holds in this process (every cached request): no awaiting through
+        # ``cache_get``. Nothing there is a miss only for the in-process cache: ask ``get``
+        # (the shared cache's near cache may not hold what Redis holds).
+        peek = self._peek
+        try:
+            cached = peek(scope, key) if peek is not None else None
+        except Exception:
+            cached = None  # ``cache_get`` logs and counts the failure, and answers None
+        if cached is None:
+            cached = await self.cache_get(scope, key)
         read_at = self.clock()
-        if cached is not None and cached.fresh(read_at):
+        if cached is not None and read_at < cached.fresh_until:  # ``cached.fresh(read_at)``
             self.metrics["cache_hits"] += 1
             prometheus.cache_lookup(self.tenant_id, self.system, True)
+            kept = cached.value
+            if kept is not None:  # kept decoded: ``hit`` without its calls
+                return cast(T, list(kept) if isinstance(kept, tuple) else kept)
             return self.hit(cached, adapter, scope, key)
         self.metrics["cache_misses"] += 1
         prometheus.cache_lookup(self.tenant_id, self.system, False)

@@ -16,7 +16,7 @@ and tasks started inside the block (``asyncio.gather``) report into the same one
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -56,6 +56,18 @@ class _Tracking:
 def track_freshness() -> AbstractContextManager[Freshness]:
     """Collect the freshness of every resilient read made inside the block."""
     return _Tracking()
+
+
+def begin_freshness() -> tuple[Freshness, Token[Freshness | None]]:
+    """``track_freshness()`` without a context manager (one call in, one out, on every
+    request): the report and the token that ``end_freshness`` takes."""
+    report = Freshness()
+    return report, _current.set(report)
+
+
+def end_freshness(token: Token[Freshness | None]) -> None:
+    """End the tracking ``begin_freshness`` started."""
+    _current.reset(token)
 
 
 def report_stale(as_of: datetime) -> None:
