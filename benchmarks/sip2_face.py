@@ -107,13 +107,36 @@ class Machine:
     copies: tuple[str, ...]
 
 
-def plan(terminals: int) -> list[Machine]:
-    """Each machine a patron the library lends to and copies nobody else's machine uses:
-    read from the sample library the simulator serves (the same seed)."""
-    from ils_gateway.simulators.records import ItemStatus
-    from ils_gateway.simulators.sample_data import sample_library
+MORE_PATRONS = 200
 
-    library = sample_library()
+
+def bench_library() -> Any:
+    """The sample library with ``MORE_PATRONS`` more patrons (cards 2000000000…, password
+    ``benchNNNN``, no loans), so that every machine serves a patron of its own: the gateway
+    checks one card at a time (a second check of a card while one is under way is refused),
+    and the sample library has 20 patrons."""
+    from ils_gateway.simulators.library import ManualClock, SimulatedLibrary
+    from ils_gateway.simulators.sample_data import SAMPLE_NOW, build_sample_data
+
+    data = build_sample_data()
+    template = next(p for p in data.patrons if p.card_number == "1000000011")  # no loans
+    first = max(p.id for p in data.patrons) + 1
+    data.patrons += [
+        dataclasses.replace(
+            template, id=first + n, card_number=f"{2000000000 + n}", password=f"bench{n:04d}"
+        )
+        for n in range(MORE_PATRONS)
+    ]
+    return SimulatedLibrary(data, ManualClock(SAMPLE_NOW))
+
+
+def plan(terminals: int) -> list[Machine]:
+    """Each machine a patron of its own whom the library lends to (the sample library's
+    first, with their loans, then the added ones) and copies nobody else's machine uses:
+    read from the library the simulator serves (the same seed)."""
+    from ils_gateway.simulators.records import ItemStatus
+
+    library = bench_library()
     patrons = [
         p
         for p in library.data.patrons
@@ -127,13 +150,16 @@ def plan(terminals: int) -> list[Machine]:
     lenders = [
         p for p in patrons if all(not library.checkout_refusals(p.card_number, c) for c in copies)
     ]
-    if not lenders or len(copies) < terminals:
-        raise SystemExit(f"the sample library lends {len(copies)} copies: too few terminals")
+    if len(lenders) < terminals or len(copies) < terminals:
+        raise SystemExit(
+            f"the library has {len(lenders)} patrons and {len(copies)} copies to lend: "
+            f"{terminals} terminals are too many"
+        )
     per = len(copies) // terminals
     return [
         Machine(
-            lenders[n % len(lenders)].card_number,
-            lenders[n % len(lenders)].password,
+            lenders[n].card_number,
+            lenders[n].password,
             tuple(copies[n * per : (n + 1) * per]),
         )
         for n in range(terminals)
@@ -149,14 +175,13 @@ async def _simulator_main() -> None:
     import logging
 
     from ils_gateway.logging import configure_logging
-    from ils_gateway.simulators.sample_data import sample_library
     from ils_gateway.simulators.sip2_acs import ServerLimits, SimulatedACS, server_settings
     from ils_gateway.sip2.messages import Message
     from ils_gateway.sip2.server import SIP2Server, SIP2Session
 
     configure_logging(json=True, level=logging.WARNING)
     acs = SimulatedACS(
-        sample_library(), logins=dict([BACKEND_LOGIN, MACHINE_LOGIN]), institution_id=INSTITUTION
+        bench_library(), logins=dict([BACKEND_LOGIN, MACHINE_LOGIN]), institution_id=INSTITUTION
     )
     counts: Counter[str] = Counter()
 
@@ -239,7 +264,7 @@ async def _machine(
                     if not isinstance(status, PatronStatusResponse):
                         wrong(f"23: answered {status.code}")
                     elif not (status.valid_patron and status.valid_patron_password):
-                        wrong("23: patron or password not valid")
+                        wrong(f"23: patron or password not valid {status.get('AF') or ''}")
                     item = await sip.request(
                         ItemInformationRequest.build(
                             transaction_date=now, institution_id=INSTITUTION, item_identifier=copy
@@ -287,8 +312,7 @@ async def _load(
     out = Outcome([], Counter(), 0.0)
     barrier, start = asyncio.Barrier(len(machines) + 1), asyncio.Event()
     tasks = [
-        asyncio.create_task(_machine(port, m, kind, count, barrier, start, out))
-        for m in machines
+        asyncio.create_task(_machine(port, m, kind, count, barrier, start, out)) for m in machines
     ]
     async with asyncio.timeout(120):
         await barrier.wait()  # every machine connected and logged in
@@ -310,7 +334,9 @@ def _load_main(
 
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     outcome = asyncio.run(_load(port, machines, kind, count, ready, go))
-    out.put(dataclasses.asdict(outcome))
+    out.put(
+        {"latencies": outcome.latencies, "wrong": dict(outcome.wrong), "seconds": outcome.seconds}
+    )
 
 
 # -- the run -----------------------------------------------------------------------------------
@@ -422,7 +448,9 @@ def drive(
 def _print_row(kind: str, route: str, row: Row) -> None:
     cpu = "  ".join(f"{name} CPU {us:7.0f} µs/tx" for name, us in row.cpu_us.items())
     trips = sum(row.backend.values()) / max(1, row.transactions)
-    codes = " ".join(f"{code}:{n / max(1, row.transactions):.2f}" for code, n in sorted(row.backend.items()))
+    codes = " ".join(
+        f"{code}:{n / max(1, row.transactions):.2f}" for code, n in sorted(row.backend.items())
+    )
     print(
         f"{kind:<7} {route:<7} {row.tps:>8,.0f} tx/s  p50 {row.p50_ms:6.1f} ms  "
         f"p99 {row.p99_ms:6.1f} ms  {cpu}  simulator requests/tx {trips:.2f} ({codes})  "
@@ -450,6 +478,7 @@ def main() -> None:
     parser.add_argument("--transactions", type=int, default=40, help="per terminal")
     parser.add_argument("--no-lending", action="store_true", help="lookup row only")
     parser.add_argument("--quick", action="store_true", help="4 terminals x 5 (tests)")
+    parser.add_argument("--gateway-log", type=Path, help="keep the gateway's log (info) here")
     parser.add_argument("role", nargs="?", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.role == "simulator":  # a child process of this benchmark
@@ -487,8 +516,8 @@ def main() -> None:
             )
             serve = [str(CLI), "serve", "--config", str(config), "--port", str(_free_port())]
             serve += ["--store", f"sqlite+aiosqlite:///{work / 'store.sqlite3'}"]
-            serve += ["--no-jobs", "--log-level", "warning"]
-            gateway_log = work / "gateway.log"
+            serve += ["--no-jobs", "--log-level", "info" if args.gateway_log else "warning"]
+            gateway_log = args.gateway_log or work / "gateway.log"
             with open(gateway_log, "w") as err:
                 gateway = subprocess.Popen(
                     serve, stdout=subprocess.PIPE, stderr=err, text=True, cwd=work, env=env
