@@ -19,9 +19,11 @@ What runs, each in its own process:
 Two kinds of transaction, a row each, first straight to the simulator ("direct"), then to the
 face (which asks the simulator):
 - lookup: 23 patron status (card and password) then 17 item information;
-- lending: 11 checkout of a copy then 09 check-in of it; each machine has its own copies
-  and its own patron (as far as the sample library has patrons free to borrow), so no two
-  machines touch one copy.
+- lending: 11 checkout of a copy then 09 check-in of it.
+Each machine has a patron of its own (the sample library's 16 who may borrow, with their
+loans, then added patrons without loans: ``bench_library``) and copies of its own: no two
+machines check one card or lend one copy at the same moment, as at a real library (the
+gateway checks one card at a time and refuses a second check of it meanwhile).
 
 Every answer is checked (23: valid patron and password; 17: the copy asked for, with a title;
 11 and 09: ok 1): a refusal or an error is counted, printed, and fails the run (exit 1).
@@ -31,6 +33,17 @@ seconds per transaction of each server process (user + system from ``/proc``: fa
 than transactions/s on a shared machine with two cores), and, through the face, the requests
 the simulator answered per transaction (the backend round trips the face needed); then the
 ratios face/direct.
+
+Backend round trips through the face (``simulator requests/tx``): a 23 is one 63 (the
+password is checked by the library system); a 17 is one 17, or none while the gateway's cache
+holds the copy fresh — here each machine asks about the same copy again and again, so most
+are answered from the cache, as they would not be in a library of many copies. A lending
+transaction is 5 + L round trips where 3 would do (L: the patron's loans): the 11 is a 63 (the
+patron's login), a second 63 and one 17 per loan (the resilience layer's baseline before a
+write: the patron's loan list, to settle an unknown outcome by reading it back), then the 11;
+the 09 is a 17 (the copy before the check-in, the same baseline) then the 09
+(``adapters/resilience/backend.py``, ``checkout``/``checkin``: the baseline is read before
+every write, not only when the outcome turns out unknown).
 
 How this differs from deployment: everything is on one host over loopback, so the load
 generator shares the cores with both servers (the CPU figures, not the rates, are what one
@@ -264,7 +277,10 @@ async def _machine(
                     if not isinstance(status, PatronStatusResponse):
                         wrong(f"23: answered {status.code}")
                     elif not (status.valid_patron and status.valid_patron_password):
-                        wrong(f"23: patron or password not valid {status.get('AF') or ''}")
+                        screen = status.get("AF")
+                        wrong(
+                            "23: patron or password not valid" + (f": {screen}" if screen else "")
+                        )
                     item = await sip.request(
                         ItemInformationRequest.build(
                             transaction_date=now, institution_id=INSTITUTION, item_identifier=copy
@@ -461,13 +477,19 @@ def _print_row(kind: str, route: str, row: Row) -> None:
         print(f"    wrong answer x{n}: {what}", flush=True)
 
 
+def _times(a: float, b: float, digits: int = 1) -> str:
+    """``a / b`` as ``2.5x``; ``n/a`` when ``b`` is 0 (a CPU figure under a clock tick)."""
+    return f"{a / b:.{digits}f}x" if b else "n/a"
+
+
 def _print_ratios(kind: str, direct: Row, face: Row) -> None:
+    simulator = direct.cpu_us["simulator"]
     print(
-        f"{kind:<7} face/direct: tx/s {face.tps / direct.tps:.2f}, "
-        f"p50 {face.p50_ms / direct.p50_ms:.1f}x, p99 {face.p99_ms / direct.p99_ms:.1f}x, "
+        f"{kind:<7} face/direct: tx/s {_times(face.tps, direct.tps, 2)}, "
+        f"p50 {_times(face.p50_ms, direct.p50_ms)}, p99 {_times(face.p99_ms, direct.p99_ms)}, "
         f"server CPU per tx (gateway + simulator) "
-        f"{sum(face.cpu_us.values()) / direct.cpu_us['simulator']:.1f}x the simulator's alone, "
-        f"gateway alone {face.cpu_us['gateway'] / direct.cpu_us['simulator']:.1f}x",
+        f"{_times(sum(face.cpu_us.values()), simulator)} the simulator's alone, "
+        f"gateway alone {_times(face.cpu_us['gateway'], simulator)}",
         flush=True,
     )
 
