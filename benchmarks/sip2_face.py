@@ -2,7 +2,8 @@
 the same machines directly (issue 21), each server in its own process over real sockets.
 
 Run: ``.venv/bin/python benchmarks/sip2_face.py [--terminals 50] [--transactions 40]
-[--no-lending] [--quick]``.
+[--no-lending] [--quick] [--gateway-log FILE]`` (``--gateway-log``: keep the gateway's
+log, at info).
 
 What runs, each in its own process:
 - the library system: the SIP2 simulator over the sample library (``start_sip2_simulator``,
@@ -50,7 +51,9 @@ generator shares the cores with both servers (the CPU figures, not the rates, ar
 core could serve); the simulator answers in microseconds where a library system takes
 milliseconds, so the face's share of the time is as large as it will ever be; the periodic
 jobs are off (their backend calls would be counted as the machines'); logging is at
-``warning``.
+``warning``; the gateway store is SQLite in a temporary directory (``serve``'s default kind),
+which the face reads on each patron check (passwords the gateway keeps for a SIP2 library) and
+each checkout (notices): its CPU is in the gateway's figure.
 """
 
 from __future__ import annotations
