@@ -559,7 +559,11 @@ def main() -> None:
                         _print_row(kind, route, row)
             finally:
                 gateway.terminate()
-                gateway.wait(timeout=30)
+                try:
+                    gateway.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    gateway.kill()
+                    gateway.wait()
             errors = gateway_log.read_text(encoding="utf-8", errors="replace")
     for kind in kinds:
         _print_ratios(kind, rows[(kind, "direct")], rows[(kind, "face")])
