@@ -40,6 +40,7 @@ from ils_gateway.observability import metrics
 from ils_gateway.services import rules
 from ils_gateway.services.context import Caller, TenantContext
 from ils_gateway.services.credentials import GatewayCredentials
+from ils_gateway.services.keyed_locks import KeyedLocks
 from ils_gateway.services.mylists.runtime import RESET_FLAG
 from ils_gateway.state.loginguard import LoginGuard, LoginLimit
 
@@ -129,6 +130,7 @@ class AccountService:
         self._sessions = sessions
         self._guard = guard
         self._patron_caches = tuple(patron_caches)
+        self._card_checks = KeyedLocks()
 
     async def login(self, card_number: str, password: str, *, client: str | None = None) -> Login:
         """Check the card and password; raises ``AuthenticationFailed``, ``PatronBlocked`` or
@@ -152,8 +154,18 @@ class AccountService:
         card_key = f"{self._tenant.id}:card:{self.card_key(card_number)}"
         address_key = f"{self._tenant.id}:address:{client}" if client else None
         keys = [card_key] if address_key is None else [card_key, address_key]
+        # One check of a card at a time: in this process a second check of the same card (two
+        # self-check machines, a portal's double submit) waits for the first, then is held to
+        # whatever the first's outcome left (a failure's delay); only a check under way in
+        # another process (the shared claim) is refused for a second.
+        async with self._card_checks.one_at_a_time(card_key):
+            return await self._identify_claimed(guard, card_number, password, keys)
+
+    async def _identify_claimed(
+        self, guard: LoginGuard, card_number: str, password: str, keys: list[str]
+    ) -> Patron:
+        card_key, address_key = keys[0], (keys[1] if len(keys) > 1 else None)
         await self._refuse_while_held(keys)
-        # One check of a card at a time: parallel guesses wait like sequential ones.
         if not await guard.claim(card_key, _CLAIM_SECONDS):
             raise LoginThrottled(1)
         try:
