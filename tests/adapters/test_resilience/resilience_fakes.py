@@ -83,6 +83,8 @@ class FakeLibrary:
 
     def __init__(self, today: date = date(2025, 6, 2)) -> None:
         self.today = today
+        # Whether item information gives the copy's status (SIP2 18, Koha, FOLIO do).
+        self.item_status = False
         self.loans: dict[str, dict[str, Loan]] = {}
         self.holds: dict[str, dict[str, Hold]] = {}
         self.calls: Counter[str] = Counter()
@@ -271,7 +273,12 @@ class FakeLibrary:
         def apply() -> Item:
             if not item_id.startswith("i"):
                 raise NotFound()
-            return item(item_id)
+            if not self.item_status:
+                return item(item_id)
+            lent = any(item_id in loans for loans in self.loans.values())
+            return item(item_id).model_copy(
+                update={"circulation_status": "charged" if lent else "available"}
+            )
 
         return await self._run("get_item", apply)
 

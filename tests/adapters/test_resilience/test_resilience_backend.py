@@ -129,9 +129,10 @@ async def test_items_are_cached_per_tenant_and_dropped_on_checkout(
     await backend.get_item("i9")
     await backend.get_item("i9")
     assert ils.calls["get_item"] == 1
-    await backend.checkout(P2, "i9")
-    await backend.get_item("i9")
+    await backend.checkout(P2, "i9")  # its baseline reads the copy fresh: one more request
     assert ils.calls["get_item"] == 2
+    await backend.get_item("i9")
+    assert ils.calls["get_item"] == 3
 
 
 async def test_patron_reads_are_cached_in_a_personal_scope(
@@ -432,6 +433,38 @@ async def test_lost_answer_to_a_checkout(backend: ResilientBackend, ils: FakeLib
     ils.fault("checkout", "lost")
     loan = await backend.checkout(P2, "i9")
     assert loan.item.id == "i9" and ils.calls["checkout"] == 1
+
+
+async def test_a_checkout_of_a_copy_on_the_shelf_reads_the_copy_not_every_loan(
+    backend: ResilientBackend, ils: FakeLibrary
+) -> None:
+    """The baseline of a self-check loan: the copy's status, one request, instead of the
+    patron's whole loan list (a SIP2 library reads a title per loan)."""
+    ils.item_status = True
+    await backend.checkout(P2, "i9")
+    assert ils.calls["get_item"] == 1 and ils.calls["list_loans"] == 0
+    assert ils.calls["checkout"] == 1
+
+
+async def test_a_lost_checkout_of_a_copy_from_the_shelf_is_read_back_not_resent(
+    backend: ResilientBackend, ils: FakeLibrary
+) -> None:
+    ils.item_status = True
+    ils.fault("checkout", "lost")
+    loan = await backend.checkout(P2, "i9")
+    assert loan.item.id == "i9" and ils.calls["checkout"] == 1
+    assert ils.calls["list_loans"] == 1  # the read-back, not a baseline
+
+
+async def test_a_checkout_of_a_copy_on_loan_still_lists_the_patrons_loans(
+    backend: ResilientBackend, ils: FakeLibrary
+) -> None:
+    """The patron may have it already (a renewal by checkout): the loan's due date is the
+    baseline, as before."""
+    ils.item_status = True
+    ils.lend("p2", "i9")
+    await backend.checkout(P2, "i9")
+    assert ils.calls["list_loans"] == 1
 
 
 async def test_checkin_of_unknown_outcome_is_reported_not_guessed(

@@ -432,6 +432,12 @@ class ResilientBackend:
         patron had it already, for a new due date)."""
 
         async def baseline() -> dict[str, Any]:
+            # A copy on the shelf (its status, read fresh: one request) cannot be on the
+            # patron's loans: no need to list them all (a SIP2 library reads each loan's
+            # title, a round trip per loan, before every self-check loan). A copy on loan, or
+            # one whose status the backend does not give, is looked for in the patron's loans.
+            if await self._cached_loans(patron) is None and await self._on_shelf(item_id):
+                return readback.loan_baseline([], item_id)
             return readback.loan_baseline(await self._loans_before(patron), item_id)
 
         async def verify(base: dict[str, Any]) -> Verdict:
@@ -776,6 +782,21 @@ class ResilientBackend:
 
     async def _loans_before(self, patron: Patron) -> list[Loan] | None:
         return await self._baseline("list_loans", patron, "loans", _LOANS, self.inner.list_loans)
+
+    async def _cached_loans(self, patron: Patron) -> list[Loan] | None:
+        """The patron's fresh cached loans, if any (no request)."""
+        cached = await self._calls.cache_get(self._patron_scope(patron), "loans")
+        if cached is not None and cached.fresh(self._clock()):
+            return self._calls.decoded(cached, _LOANS)
+        return None
+
+    async def _on_shelf(self, item_id: str) -> bool:
+        """Whether the copy is certainly not on loan now (read fresh; False when unknown)."""
+        try:
+            item = await self._calls.read("get_item", lambda: self.inner.get_item(item_id))
+        except GatewayError:
+            return False
+        return readback.on_loan(item) is False
 
     async def _item_title(self, item_id: str) -> str | None:
         """The title of ``item_id`` (item information), which a title-level hold is listed by."""
