@@ -39,12 +39,13 @@ Backend round trips through the face (``simulator requests/tx``): a 23 is one 63
 password is checked by the library system); a 17 is one 17, or none while the gateway's cache
 holds the copy fresh — here each machine asks about the same copy again and again, so most
 are answered from the cache, as they would not be in a library of many copies. A lending
-transaction is 5 + L round trips where 3 would do (L: the patron's loans): the 11 is a 63 (the
-patron's login), a second 63 and one 17 per loan (the resilience layer's baseline before a
-write: the patron's loan list, to settle an unknown outcome by reading it back), then the 11;
-the 09 is a 17 (the copy before the check-in, the same baseline) then the 09
-(``adapters/resilience/backend.py``, ``checkout``/``checkin``: the baseline is read before
-every write, not only when the outcome turns out unknown).
+transaction is 5 round trips where 3 would do: the 11 is a 63 (the patron's login), a 17 (the
+resilience layer's baseline before a write: the copy's status, so that an unknown outcome can
+be settled by reading the patron's loans back; only a copy already on loan makes it list the
+patron's loans, one 17 per loan on SIP2), then the 11; the 09 is a 17 (the copy before the
+check-in, the same baseline) then the 09 (``adapters/resilience/backend.py``,
+``checkout``/``checkin``: the baseline is read before every write, not only when the outcome
+turns out unknown).
 
 How this differs from deployment: everything is on one host over loopback, so the load
 generator shares the cores with both servers (the CPU figures, not the rates, are what one
