@@ -147,7 +147,7 @@ def _bare_main(body: bytes, port: int) -> None:
 def _wait_for(
     process: subprocess.Popen[str], start: str, count: int = 1, port: int | None = None
 ) -> str:
-    """The first line starting with ``start`` once ``count`` such lines came (``count``
+    """The first line holding ``start`` once ``start`` came ``count`` times (``count``
     workers announced), read with a deadline rather than a blocking readline: a process that
     ends or hangs is an error naming what it printed. Workers share one stdout; if one of
     several has not announced within a while but ``port`` answers ``/healthz``, the run goes
@@ -156,13 +156,15 @@ def _wait_for(
     fd = process.stdout.fileno()
     text, started = "", time.monotonic()
     while True:
+        # counted in the text, not per line: two workers' writes can land on one line
+        announced = text.count(start)
         lines = [line for line in text.splitlines() if start in line]
-        if len(lines) >= count:
+        if announced >= count:
             return lines[0].strip()
         waited = time.monotonic() - started
-        if lines and port is not None and waited > 20 and _answers(port):
+        if announced and port is not None and waited > 20 and _answers(port):
             print(
-                f"note: {len(lines)} of {count} workers announced; port {port} answers",
+                f"note: {announced} of {count} workers announced; port {port} answers",
                 file=sys.stderr,
             )
             return lines[0].strip()
@@ -180,7 +182,8 @@ def _answers(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
             sock.sendall(b"GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
-            return sock.recv(64).startswith(b"HTTP/1.1 200")
+            # aiohttp answers in the request's version: "HTTP/1.0 200 OK" here
+            return sock.recv(64).split(b" ", 2)[1:2] == [b"200"]
     except OSError:
         return False
 

@@ -52,7 +52,7 @@ SCRIPT = textwrap.dedent(
                 store.outbox, [tenant], clock=system_clock,
                 default_server=SmtpServer("127.0.0.1", port, timeout=10),
                 settings=DrainSettings(batch=2))
-            print(queued, report.sent)
+            print("RESULT", queued, report.sent)
 
     asyncio.run(main())
     """
@@ -114,7 +114,10 @@ async def test_two_processes_queue_and_send_each_event_once(postgres_url: str) -
             )
             out, err = await other.communicate()
             assert other.returncode == 0, err.decode()[-2000:]
-            their_queued, their_sent = map(int, out.split())
+            # the drain's log lines share stdout (structlog's default) when it sent anything
+            result = [line for line in out.decode().splitlines() if line.startswith("RESULT ")]
+            assert len(result) == 1, out.decode()[-2000:]
+            their_queued, their_sent = map(int, result[0].split()[1:])
             # what the other process queued after this one's drain ended is sent by a last run
             rest = await drain_outbox(
                 store.outbox, [TENANT], clock=system_clock, default_server=smtp
