@@ -90,7 +90,11 @@ async def test_a_new_email1_waits_for_its_link_then_lands_where_the_library_keep
     [pending] = body["pending_confirmation"]
     assert pending["field"] == "email1" and pending["confirm_sent_to"] == "h***@example.jp"
     assert pending["stored_in"] == stored_in
-    assert body["stored_in"] == {"email1": stored_in, "email2": "gateway"}
+    assert body["stored_in"] == {
+        "email1": stored_in,
+        "email2": "gateway",
+        "hold_contact_method": "gateway",
+    }
     assert body["email1"] is None  # not saved yet
     assert body["due_date_reminder"] is True  # the other field of the request is
     assert (await _settings(site, auth))["email1"] is None
@@ -344,3 +348,27 @@ async def test_a_contact_change_moves_the_saved_email1_along(
     assert done.status == 200, await done.text()
     assert site.library.patron_info(HANAKO).email == SECOND
     assert (await _settings(site, auth))["email1"] == SECOND
+
+
+@pytest.mark.parametrize("name", SITES)
+async def test_a_changed_hold_contact_method_is_saved_and_confirmed_by_mail(
+    open_account_site: Any, name: str
+) -> None:
+    """The hold contact method lives in the gateway on every backend kind (the API says so);
+    a change is mailed to the address in use, so a session taken over cannot turn the
+    patron's notices off unseen."""
+    site, auth = await _open(open_account_site, name)
+    offered = [m.value for m in _config(site).policy.holds.contact_methods]
+    quieter = "phone" if "phone" in offered else "none"
+    response = await _patch(site, auth, {"hold_contact_method": quieter})
+    assert response.status == 200, await response.text()
+    body = await response.json()
+    assert body["hold_contact_method"] == quieter
+    assert body["stored_in"]["hold_contact_method"] == "gateway"
+    [told] = await site.mails("address_change_confirm")
+    assert told.recipients == (OLD,)
+    label = {"phone": "電話", "none": "連絡不要"}[quieter]
+    assert told.context["changes"] == [f"予約の連絡方法：図書館の登録どおり → {label}"]
+    again = await _patch(site, auth, {"hold_contact_method": quieter})
+    assert again.status == 200
+    assert len(await site.mails("address_change_confirm")) == 1  # no change, no mail

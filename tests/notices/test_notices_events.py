@@ -72,7 +72,8 @@ async def test_phone_contact_goes_to_the_call_list_not_the_outbox(tmp_path: Path
         backend.holds[who.card_number] = [ready_hold("h2", title="細雪")]
         assert (await service.poll("hold_ready")).noticed == 1
         assert (await service.poll("hold_ready")).noticed == 0
-        assert await outbox_rows(store) == []
+        # no hold mail: the one mail is the confirmation of the switch to phone
+        assert [r.template for r in await outbox_rows(store)] == ["address_change_confirm"]
         (call,) = await service.calls()
         assert call.details["phone"] == "042-000-0002"
         assert call.details["title"] == "細雪"
@@ -84,7 +85,8 @@ async def test_phone_contact_goes_to_the_call_list_not_the_outbox(tmp_path: Path
         from sqlalchemy import text
 
         async with store.engine.connect() as conn:
-            raw = (await conn.execute(text("SELECT sealed FROM notice_ledger"))).scalar_one()
+            query = text("SELECT sealed FROM notice_ledger WHERE event = 'hold_ready'")
+            raw = (await conn.execute(query)).scalar_one()
         assert b"042-000-0002" not in raw
 
 
@@ -106,7 +108,8 @@ async def test_opted_out_patrons_get_nothing(tmp_path: Path) -> None:
         await service.holds_seen(who, [ready_hold("h3")])
         backend.loans[who.card_number] = [loan("L1", TODAY + days(2))]
         assert await service.loans_seen(who, backend.loans[who.card_number]) == 0  # no opt-in
-        assert await outbox_rows(store) == []
+        # nothing but the confirmation that notices were turned off
+        assert [r.template for r in await outbox_rows(store)] == ["address_change_confirm"]
         assert await service.calls() == []
         # Changing their mind while the hold is still ready: noticed then.
         await _opt_in(service, who, contact_method="mail")
@@ -255,3 +258,39 @@ async def test_polling_waits_while_the_backends_breaker_is_open(tmp_path: Path) 
         report = await service.poll("hold_ready")
         assert report.stopped == "library system unavailable (breaker open)"
         assert backend.calls == 0 and await outbox_rows(store) == []
+
+
+async def test_a_changed_contact_method_is_confirmed_by_mail_to_the_address_in_use(
+    tmp_path: Path,
+) -> None:
+    """A session taken over must not silence a patron's hold notices unseen: every change of
+    the hold contact method is mailed to the address notices went to (a first choice of mail
+    excepted: nothing is quieter)."""
+    async with notices_env(tmp_path) as (service, store, backend, clock):
+        who = patron(12)
+        session = Patron(id=who.id, card_number=who.card_number)  # no name, no address
+        backend.records[who.card_number] = who
+        await _opt_in(service, session, contact_method="mail")
+        assert await outbox_rows(store) == []  # unset -> mail: nothing to tell
+        await _opt_in(service, session, contact_method="none")
+        await _opt_in(service, session, contact_method="none")  # no change: no mail
+        clock.advance(minutes=2)
+        await _opt_in(service, session, contact_method="phone")
+        rows = await outbox_rows(store)
+        assert [r.template for r in rows] == ["address_change_confirm"] * 2
+        assert all(json.loads(r.recipients) == ["patron12@example.jp"] for r in rows)
+        changes = [json.loads(r.context)["changes"] for r in rows]
+        assert changes == [
+            ["予約の連絡方法：メール → 連絡不要"],
+            ["予約の連絡方法：連絡不要 → 電話"],
+        ]
+        assert json.loads(rows[0].context)["patron_name"] == "利用者 12"
+        assert "10000" not in rows[0].dedup_key  # never the card
+
+
+async def test_no_contact_method_confirmation_without_an_address(tmp_path: Path) -> None:
+    async with notices_env(tmp_path) as (service, store, _backend, _clock):
+        who = patron(13, email=None)
+        await _opt_in(service, who, contact_method="none")
+        assert await outbox_rows(store) == []
+        assert (await service.preferences(who)).contact_method == "none"

@@ -46,8 +46,12 @@ async def test_a_serving_port_is_recognised_by_its_healthz() -> None:
     """The fallback for a missed announcement asks /healthz in HTTP/1.0, which aiohttp answers
     as HTTP/1.0: it was read as 'not serving' before."""
     load = _load_module()
+
+    async def healthz(request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
     app = web.Application()
-    app.router.add_get("/healthz", lambda request: web.json_response({"status": "ok"}))
+    app.router.add_get("/healthz", healthz)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

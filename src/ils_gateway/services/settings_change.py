@@ -24,7 +24,7 @@ import hashlib
 import unicodedata
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Protocol
 
 from ils_gateway.adapters.base import ContactChange, ILSBackend
 from ils_gateway.domain.errors import (
@@ -43,16 +43,34 @@ from ils_gateway.services.context import Caller, TenantContext
 from ils_gateway.services.mylists.context import PatronContext
 from ils_gateway.services.mylists.settings import PatronSettingsService, PickupLibraries
 from ils_gateway.store.account import token_digest
-from ils_gateway.store.records import HoldNoticeAddress, PatronRef, PatronSettings
+from ils_gateway.store.records import (
+    HoldContactMethod,
+    HoldNoticeAddress,
+    PatronRef,
+    PatronSettings,
+)
 from ils_gateway.store.store import Store
 
 __all__ = [
     "AddressConfirmed",
+    "ContactMethodNotices",
     "Email1Required",
     "PendingAddress",
     "SettingsAddressChange",
     "SettingsUpdate",
 ]
+
+
+class ContactMethodNotices(Protocol):
+    """What tells the patron their hold contact method changed (``NoticeService``)."""
+
+    async def contact_method_changed(
+        self,
+        patron: Patron,
+        before: HoldContactMethod | None,
+        after: HoldContactMethod | None,
+    ) -> bool: ...
+
 
 AddressField = Literal["email1", "email2"]
 ADDRESS_FIELDS: tuple[AddressField, ...] = ("email1", "email2")
@@ -114,15 +132,22 @@ class SettingsAddressChange:
         store: Store,
         settings: PatronSettingsService,
         lifecycle: AccountLifecycle,
+        notices: ContactMethodNotices | None = None,
     ) -> None:
         self._tenant = tenant
         self._store = store
         self._settings = settings
         self._lifecycle = lifecycle
+        self._notices = notices
 
     def stored_in(self) -> dict[str, StoredIn]:
-        """Where each address lives once confirmed."""
-        return {"email1": self._lifecycle.contact_stored_in(), "email2": "gateway"}
+        """Where each address lives once confirmed, and the hold contact method (the
+        gateway's: see ``docs/account.md`` for why no library system is written)."""
+        return {
+            "email1": self._lifecycle.contact_stored_in(),
+            "email2": "gateway",
+            "hold_contact_method": "gateway",
+        }
 
     # --- the PATCH ------------------------------------------------------------------------------
 
@@ -182,6 +207,10 @@ class SettingsAddressChange:
             await self._mail_link(fresh, name, new[name], current, language, name == follows)
             for name in new
         ]
+        if self._notices is not None and "hold_contact_method" in immediate:
+            await self._notices.contact_method_changed(
+                fresh, current.hold_contact_method, saved.hold_contact_method
+            )
         return SettingsUpdate(saved, tuple(pending), self.stored_in())
 
     def _problems(self, name: AddressField, address: str) -> list[str]:

@@ -22,7 +22,9 @@ def address_change(tenant: TenantRuntime, lists: MyLists) -> SettingsAddressChan
             detail="This gateway keeps no account data",
             operator_detail="no store configured (GatewaySettings.store)",
         )
-    return SettingsAddressChange(tenant.context, lists.store, lists.settings, tenant.lifecycle)
+    return SettingsAddressChange(
+        tenant.context, lists.store, lists.settings, tenant.lifecycle, tenant.notices
+    )
 
 
 def mail_language(request: web.Request) -> str | None:

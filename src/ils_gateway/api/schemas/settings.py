@@ -61,10 +61,12 @@ class PendingAddressView(Body):
 
 class AddressStoredIn(Body):
     """Where each address lives once confirmed: ``email1`` in the library system where it
-    keeps the patron's address (Koha, FOLIO), else in the gateway; ``email2`` in the gateway."""
+    keeps the patron's address (Koha, FOLIO), else in the gateway; ``email2`` in the gateway;
+    the hold contact method in the gateway (a change is confirmed by mail to the patron)."""
 
     email1: StoredIn
     email2: StoredIn
+    hold_contact_method: StoredIn
 
 
 class SettingsUpdateView(SettingsView):

@@ -170,6 +170,7 @@ class NoticeService:
         owner = self._owner(patron)
         settings = await self._store.settings.get(owner)
         prefs = await self._store.notice_preferences.get(owner)
+        before = settings.hold_contact_method
 
         if "contact_method" in changes or "due_reminder" in changes:
             update: dict[str, Any] = {}
@@ -189,6 +190,7 @@ class NoticeService:
             prefs = await self._store.notice_preferences.save(owner, replace(prefs, **pref_update))
         if wants_polling(settings):
             await self._enrol(patron)
+        await self.contact_method_changed(patron, before, settings.hold_contact_method)
         return self._view(patron, settings, prefs)
 
     async def _full(self, patron: Patron) -> Patron:
@@ -364,6 +366,45 @@ class NoticeService:
             "changed_at": now.isoformat(),
         }
         return await self._mail(owner, "address_change_confirm", [key], recipients, context)
+
+    async def contact_method_changed(
+        self,
+        patron: Patron,
+        before: HoldContactMethod | None,
+        after: HoldContactMethod | None,
+    ) -> bool:
+        """Confirm a changed hold contact method by mail (``address_change_confirm``) to the
+        address notices go to, the one in use before the change: a session taken over must
+        not silence a patron's notices unseen (switching to phone or none included). Nothing
+        when the method did not change or the patron has no address; True when queued (the
+        same change within the minute queues nothing more). A first choice of mail is no
+        change to tell (mail is what an unset method means where the library has none)."""
+        if before == after or (before is None and after is HoldContactMethod.EMAIL):
+            return False
+        owner = self._owner(patron)
+        settings = await self._store.settings.get(owner)
+        full = await self._full(patron)
+        address = _address(full, settings)
+        if address is None:
+            return False
+        now = self._tenant.now()
+        what = f"{before or 'default'}-{after or 'default'}:{now:%Y%m%dT%H%M}"
+        key = self._key("contact_method_changed", owner, what)
+        context: dict[str, Any] = {
+            **_named(full),
+            "changes": [self._contact_line(before, after)],
+            "changed_at": now.isoformat(),
+        }
+        return await self._mail(owner, "address_change_confirm", [key], address, context)
+
+    def _contact_line(
+        self, before: HoldContactMethod | None, after: HoldContactMethod | None
+    ) -> str:
+        """``予約の連絡方法：メール → 電話`` in the tenant's language (the mail's)."""
+        english = self._tenant.config.language.default == "en"
+        names = _CONTACT_EN if english else _CONTACT_JA
+        head = "Hold notices by: " if english else "予約の連絡方法："
+        return f"{head}{names[before]} → {names[after]}"
 
     # --- the call list --------------------------------------------------------------------
 
@@ -566,6 +607,20 @@ class NoticeService:
                 await ledger.forget(self._tenant.id, key)
             raise
         return True
+
+
+_CONTACT_JA: dict[HoldContactMethod | None, str] = {
+    HoldContactMethod.EMAIL: "メール",
+    HoldContactMethod.PHONE: "電話",
+    HoldContactMethod.NONE: "連絡不要",
+    None: "図書館の登録どおり",
+}
+_CONTACT_EN: dict[HoldContactMethod | None, str] = {
+    HoldContactMethod.EMAIL: "e-mail",
+    HoldContactMethod.PHONE: "phone",
+    HoldContactMethod.NONE: "no notice",
+    None: "as the library has it",
+}
 
 
 def _named(patron: Patron) -> dict[str, str]:
