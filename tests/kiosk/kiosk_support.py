@@ -10,6 +10,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -203,6 +204,8 @@ async def running(
     extra: str = "",
     kiosk: str = "",
     login_subnets: Sequence[str] = (),
+    cached: bool = False,
+    acs: dict[str, Any] | None = None,
 ) -> AsyncIterator[Setup]:
     """The library behind ``backend`` ("sip2", "koha" or "folio"), a gateway on it (with a
     SQLite store in ``store_dir`` when given) and its kiosk face, and a logged-in self-check machine
@@ -211,12 +214,13 @@ async def running(
     ``kiosk_disabled``: the features the tenant switches off on the kiosk channel; ``data``:
     another library than ``library_data()``; ``extra``: TOML added to the tenant; ``kiosk``:
     keys added to ``[tenants.kiosk_sip2]``; ``login_subnets``: the machine login's
-    ``allowed_subnets``)."""
+    ``allowed_subnets``; ``cached``: the gateway's resilient backend with its read cache, as
+    deployed, instead of the adapter alone; ``acs``: further ``SimulatedACS`` fields)."""
     sim = SimulatedLibrary(data or library_data(), clock)
     async with AsyncExitStack() as stack:
         if backend == "sip2":
             server, _acs = await start_sip2_simulator(
-                sim, logins={"gateway": "acs-secret"}, institution_id="TEST"
+                sim, logins={"gateway": "acs-secret"}, institution_id="TEST", **(acs or {})
             )
             stack.push_async_callback(server.aclose)
             section = _SIP2_BACKEND.format(port=server.port)
@@ -262,12 +266,13 @@ async def running(
         if store_dir is not None:
             url = default_url(store_dir / "gateway.sqlite3")
             store = StoreSettings(url, SECRET, kdf=KdfParams.minimal())
+        # The tests change the library behind the gateway's back: no read cache unless asked.
+        wrapping: dict[str, Any] = {} if cached else {"wrap_backend": None}
         settings = GatewaySettings(
             tenants=TenantRegistry(parse_tenants(text, "<kiosk test>").tenants),
             clock=clock,
-            # The tests change the library behind the gateway's back; no read cache.
-            wrap_backend=None,
             store=store,
+            **wrapping,
         )
         gateway = await stack.enter_async_context(open_gateway(settings))
         faces = await stack.enter_async_context(open_kiosk_faces(gateway))

@@ -11,6 +11,7 @@ import pytest
 
 from ils_gateway.simulators.library import SimulatedLibrary
 from ils_gateway.simulators.policy import HoldState
+from ils_gateway.simulators.records import ItemStatus
 from ils_gateway.simulators.sample_data import sample_library
 from ils_gateway.simulators.sip2_acs import SimulatedACS, start_sip2_simulator
 from ils_gateway.sip2.client import SIP2ClientPool, SIP2ClientSettings, SIP2LoginFailed
@@ -240,6 +241,27 @@ async def test_17_item_information_reports_state_queue_and_dates(rig: ACSRig) ->
     )
     assert missing.circulation_status is CirculationStatus.OTHER
     assert missing.screen_messages == ["資料が見つかりません"]
+
+
+async def test_17_records_a_sighting_as_kohas_seen_on_item_information(rig: ACSRig) -> None:
+    """Koha's SIP account setting (t/db_dependent/SIP/Message.t): unset, a 17 only reads;
+    ``keep_lost`` sets the last-seen day and leaves a lost copy lost; ``mark_found`` finds it."""
+    copy = next(i for i in rig.library.data.items if i.status.value == "available")
+    copy.status = ItemStatus.LOST
+    ask = ItemInformationRequest.build(
+        transaction_date=NOW, institution_id="MIDORI", item_identifier=copy.barcode
+    )
+    await rig.ask(ask)
+    assert copy.last_seen is None
+    rig.acs.seen_on_item_information = "keep_lost"
+    kept = await rig.ask(ask)
+    assert copy.last_seen == rig.library.today() and copy.status is ItemStatus.LOST
+    assert kept.circulation_status is CirculationStatus.LOST
+    copy.last_seen = None
+    rig.acs.seen_on_item_information = "mark_found"
+    found = await rig.ask(ask)
+    assert copy.last_seen == rig.library.today() and copy.status is ItemStatus.AVAILABLE
+    assert found.circulation_status is CirculationStatus.AVAILABLE
 
 
 async def test_11_checkout_09_checkin(rig: ACSRig) -> None:

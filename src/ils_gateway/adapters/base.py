@@ -387,6 +387,17 @@ class AccountPort(Protocol):
         ...
 
 
+@runtime_checkable
+class FreshItemReads(Protocol):
+    """A backend with a cache in front of the library system (``ResilientBackend``) that can
+    also read one item from the system itself; an adapter has no cache, so its ``get_item``
+    is always that read."""
+
+    async def get_item_fresh(self, item_id: str) -> Item:
+        """One item read from the library system, not from a cache."""
+        ...
+
+
 def account_writes(backend: object) -> frozenset[str]:
     """The account writes ``backend`` sends to the library system (none when it has none)."""
     writes: object = getattr(backend, "account_writes", None)

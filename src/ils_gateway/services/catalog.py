@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, TypeVar
 from cachetools import TTLCache
 
 from ils_gateway import deadline
-from ils_gateway.adapters.base import Capability
+from ils_gateway.adapters.base import Capability, FreshItemReads
 from ils_gateway.adapters.catalog.port import CatalogSource
 from ils_gateway.domain.catalog import (
     CatalogQuery,
@@ -199,9 +199,14 @@ class CatalogService:
         """Where holds can be collected (bookmobiles with their stations)."""
         return await self._tenant.pickup_libraries()
 
-    async def item(self, item_id: str) -> Item:
-        """One item or title; ``NotFound`` when the ILS does not know it."""
-        return await self._tenant.backend.get_item(item_id)
+    async def item(self, item_id: str, *, fresh: bool = False) -> Item:
+        """One item or title; ``NotFound`` when the ILS does not know it. ``fresh``: read
+        from the library system itself, not from the gateway's cache (a self-check's 17
+        that the ACS records as a sighting)."""
+        backend = self._tenant.backend
+        if fresh and isinstance(backend, FreshItemReads):
+            return await backend.get_item_fresh(item_id)
+        return await backend.get_item(item_id)
 
     def _require_source(self) -> CatalogSource:
         if self._source is None:

@@ -278,6 +278,17 @@ class SimulatedLibrary:
         """Everything a self-check or the Koha items API says about one copy."""
         return self._item_info(self._item(barcode))
 
+    def item_seen(self, barcode: str, *, mark_found: bool) -> None:
+        """A self-check's item information saw the copy: its last-seen day is today, and
+        with ``mark_found`` a lost copy is found (Koha's SIP account setting
+        ``seen_on_item_information``: ``keep_lost`` updates ``datelastseen`` and leaves
+        ``itemlost``, ``mark_found`` also sets ``itemlost`` to 0; Koha-Community/Koha
+        ``t/db_dependent/SIP/Message.t``, test_item_information_v2)."""
+        item = self._item(barcode)
+        item.last_seen = self.today()
+        if mark_found and item.status is ItemStatus.LOST:
+            item.status = ItemStatus.AVAILABLE
+
     def items_of(self, biblio_id: int) -> list[ItemInfo]:
         """The copies of a title."""
         self._biblio(biblio_id)
@@ -1040,6 +1051,7 @@ class SimulatedLibrary:
             renewals=loan.renewals if loan else None,
             acquired=item.acquired,
             loan_branch=loan.branch if loan else None,
+            last_seen=item.last_seen,
         )
 
     def _patron_info(self, patron: Patron) -> PatronInfo:

@@ -252,6 +252,7 @@ class ItemInfo:
     renewals: int | None = None  # renewals of the open loan (None: not on loan)
     loan_branch: str | None = None  # where the open loan was made (a branch or bookmobile)
     acquired: date | None = None  # 受入日: the day the copy was added (new arrivals)
+    last_seen: date | None = None  # the day a self-check last saw it (Koha's datelastseen)
 
 
 @dataclass(frozen=True)

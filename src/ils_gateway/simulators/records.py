@@ -118,6 +118,7 @@ class Item:
     not_for_loan: bool = False  # reference-only (禁帯出)
     interlibrary_from: str | None = None  # lending library of an inter-library loan
     acquired: date | None = None  # 受入日 (Koha's acquisition_date); None: long held
+    last_seen: date | None = None  # Koha's datelastseen: the day a 17 last saw the copy
 
 
 @dataclass

@@ -58,6 +58,7 @@ async def _serve(
     require_error_detection: bool,
     limits: ServerLimits | None = None,
     sru_port: int | None = None,
+    seen_on_item_information: str = "",
 ) -> None:
     server, _acs = await start_sip2_simulator(
         library,
@@ -69,6 +70,7 @@ async def _serve(
         quirks=quirks,
         require_error_detection=require_error_detection,
         limits=limits,
+        seen_on_item_information=seen_on_item_information,
     )
     click.echo(f"SIP2 ACS simulator on {server.host}:{server.port} ({library.data.name})")
     click.echo(
@@ -185,6 +187,13 @@ def _is_on(quirks: Sip2Quirks, name: str) -> bool:
     default=None,
     help="Also serve the catalogue over SRU 1.2 on this port (0: any free port), at /sru.",
 )
+@click.option(
+    "--seen-on-item-information",
+    type=click.Choice(["keep_lost", "mark_found"]),
+    default=None,
+    help="A 17 records the copy as seen today (Koha's SIP account setting of that name; "
+    "mark_found also finds a lost copy). Default: a 17 only reads.",
+)
 def simulate_sip2(
     host: str,
     port: int,
@@ -204,6 +213,7 @@ def simulate_sip2(
     max_connections_per_address: int,
     max_field_chars: int,
     sru_port: int | None,
+    seen_on_item_information: str | None,
 ) -> None:
     """Serve SIP2 2.00 over TCP from the simulated library's Japanese sample data."""
     library = library_from(data, seed, now)
@@ -227,6 +237,7 @@ def simulate_sip2(
                     max_field_chars=max_field_chars,
                 ),
                 sru_port=sru_port,
+                seen_on_item_information=seen_on_item_information or "",
             )
         )
     except KeyboardInterrupt:

@@ -33,6 +33,7 @@ from ils_gateway.tenants.materials import MaterialTypeMap
 from ils_gateway.tenants.notices import NoticeConfig
 from ils_gateway.tenants.policy import Policy
 from ils_gateway.tenants.sdi import SdiConfig
+from ils_gateway.tenants.terminal_reply import ReplyShaping
 
 
 class LabelsConfig(BaseModel):
@@ -141,6 +142,22 @@ class TenantConfig(BaseModel):
         )
         if problem is not None:
             raise ValueError(problem)
+        return self
+
+    @model_validator(mode="after")
+    def _item_seen_needs_an_acs(self) -> Self:
+        face = self.kiosk_sip2
+        if face is None or self.backend.kind == "sip2":
+            return self
+        replies: list[tuple[str, ReplyShaping | None]] = [("kiosk_sip2.reply", face.reply)]
+        replies += [(f"kiosk_sip2.profiles[{p.name!r}].reply", p.reply) for p in face.profiles]
+        for where, reply in replies:
+            if reply is not None and reply.item_seen:
+                raise ValueError(
+                    f"{where}.item_seen: only a SIP2 library system's ACS can record a 17 as "
+                    f"a sighting; {self.backend.kind}'s API has no such write (Koha's REST "
+                    "API no item update, FOLIO only a check-in)"
+                )
         return self
 
     @model_validator(mode="after")

@@ -282,6 +282,13 @@ class ReplyShaping(_Config):
         "circulation status 13; the status template name says 'missing'), as Koha's "
         "lost_status_for_missing",
     )
+    item_seen: bool = Field(
+        False,
+        description="every 17 is read from the library system, never from the gateway's "
+        "cache, so an ACS that records a 17 as a sighting (Koha's SIP server with "
+        "seen_on_item_information on the gateway's SIP account) records each one; a SIP2 "
+        "library system only",
+    )
     checkin: CheckinShaping = CheckinShaping()
 
     @field_validator("hide_fields", "allow_fields")

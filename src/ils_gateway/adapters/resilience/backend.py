@@ -242,6 +242,17 @@ class ResilientBackend:
             "get_item", f"item:{item_id}", lambda: self.inner.get_item(item_id), _ITEM
         )
 
+    async def get_item_fresh(self, item_id: str) -> Item:
+        """One item read from the library system itself, never from the cache, which it
+        then holds (a SIP2 ACS may record the read as a sighting: Koha's
+        ``seen_on_item_information``; the kiosk face's ``reply.item_seen``)."""
+        read_at = self._clock()
+        item = await self._calls.read("get_item", lambda: self.inner.get_item(item_id))
+        fresh_for = self._cache_policy.shared_fresh_for
+        entry = self._calls.entry(item, _ITEM, read_at, fresh_for)
+        await self._calls.cache_put(self._shared_scope, f"item:{item_id}", entry)
+        return item
+
     # --- writes ------------------------------------------------------------------------------
 
     async def renew(self, patron: Patron, item_id: str) -> RenewalResult:
