@@ -326,6 +326,7 @@ PUBLIC: dict[str, set[str]] = {
         "KohaBackend",
         "RefusalPattern",
         "SimulatorBackend",
+        "SightingLogin",
         "SimulatorElibrary",
         "Sip2Backend",
         "Timeouts",

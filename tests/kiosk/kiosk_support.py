@@ -205,7 +205,7 @@ async def running(
     kiosk: str = "",
     login_subnets: Sequence[str] = (),
     cached: bool = False,
-    acs: dict[str, Any] | None = None,
+    sightings: str | None = None,
 ) -> AsyncIterator[Setup]:
     """The library behind ``backend`` ("sip2", "koha" or "folio"), a gateway on it (with a
     SQLite store in ``store_dir`` when given) and its kiosk face, and a logged-in self-check machine
@@ -215,15 +215,21 @@ async def running(
     another library than ``library_data()``; ``extra``: TOML added to the tenant; ``kiosk``:
     keys added to ``[tenants.kiosk_sip2]``; ``login_subnets``: the machine login's
     ``allowed_subnets``; ``cached``: the gateway's resilient backend with its read cache, as
-    deployed, instead of the adapter alone; ``acs``: further ``SimulatedACS`` fields)."""
+    deployed, instead of the adapter alone; ``sightings``: the SIP2 ACS's login ``seer`` has
+    Koha's ``seen_on_item_information`` set to this, and the backend uses it as its
+    ``sighting_login``)."""
     sim = SimulatedLibrary(data or library_data(), clock)
     async with AsyncExitStack() as stack:
         if backend == "sip2":
+            logins = {"gateway": "acs-secret", "seer": "seer-secret"}
+            seen = {"seer": sightings} if sightings else {}
             server, _acs = await start_sip2_simulator(
-                sim, logins={"gateway": "acs-secret"}, institution_id="TEST", **(acs or {})
+                sim, logins=logins, institution_id="TEST", seen_on_item_information=seen
             )
             stack.push_async_callback(server.aclose)
             section = _SIP2_BACKEND.format(port=server.port)
+            if sightings:
+                section += 'sighting_login = { user = "seer", password = "seer-secret" }\n'
         elif backend == "folio":
             runner, url = await start_folio_simulator(
                 sim,

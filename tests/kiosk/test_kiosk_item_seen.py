@@ -1,9 +1,10 @@
 """Item information that records the copy as seen (issue 21; Koha's SIP account setting
-``seen_on_item_information``): with ``reply.item_seen`` every 17 reaches the library's ACS,
-never the gateway's read cache, so an ACS that records a 17 as a sighting (``keep_lost``:
-last-seen day only; ``mark_found``: a lost copy found too) records each one. Over the SIP2
-simulator behind a gateway with its read cache, as deployed; Koha REST and FOLIO tenants are
-refused, as neither API records a sighting."""
+``seen_on_item_information``): with ``reply.item_seen`` every 17 of a self-check goes to the
+library's ACS over the backend's ``sighting_login`` (the ACS account that records a 17 as a
+sighting: ``keep_lost``, last-seen day only; ``mark_found``, a lost copy found too), never
+answered from the gateway's read cache; the gateway's own item reads go over its usual login
+and never count. Over the SIP2 simulator behind a gateway with its read cache, as deployed;
+Koha REST and FOLIO tenants, and a SIP2 tenant without a sighting login, are refused."""
 
 from __future__ import annotations
 
@@ -32,28 +33,35 @@ async def _ask(setup) -> ItemInformationResponse:  # type: ignore[no-untyped-def
     return answer
 
 
-async def test_without_item_seen_a_repeated_17_is_answered_from_the_cache() -> None:
-    """The contrast: the gateway's read cache answers the second 17, so the ACS never sees it."""
-    acs = {"seen_on_item_information": "keep_lost"}
-    clock = Clock()
-    async with running("sip2", clock, cached=True, acs=acs) as setup:
-        await _ask(setup)
-        assert _last_seen(setup) == clock().date()
-        next(i for i in setup.sim.data.items if i.barcode == FREE).last_seen = None
-        await _ask(setup)
-        assert _last_seen(setup) is None  # the 17 stopped at the gateway
+def _face(clock: Clock, seen_on_acs: str, *, item_seen: bool):  # type: ignore[no-untyped-def]
+    """The SIP2 simulator whose login ``seer`` has ``seen_on_item_information`` set to
+    ``seen_on_acs`` (the backend's sighting login), behind a gateway with its read cache."""
+    extra = tenant_toml("item_seen = true") if item_seen else ""
+    return running("sip2", clock, cached=True, sightings=seen_on_acs, extra=extra)
 
 
-async def test_item_seen_sends_every_17_to_the_acs_which_keeps_a_lost_copy_lost() -> None:
-    acs = {"seen_on_item_information": "keep_lost"}
+def _forget_sighting(setup) -> None:  # type: ignore[no-untyped-def]
+    next(i for i in setup.sim.data.items if i.barcode == FREE).last_seen = None
+
+
+async def test_without_item_seen_a_17_is_no_sighting() -> None:
+    """The contrast: the face asks over the gateway's own login, which records nothing."""
+    async with _face(Clock(), "keep_lost", item_seen=False) as setup:
+        await _ask(setup)
+        assert _last_seen(setup) is None
+
+
+async def test_item_seen_sends_every_17_over_the_sighting_login_and_keeps_lost_lost() -> None:
     clock = Clock()
-    extra = tenant_toml("item_seen = true")
-    async with running("sip2", clock, cached=True, acs=acs, extra=extra) as setup:
+    async with _face(clock, "keep_lost", item_seen=True) as setup:
         _lost(setup)
+        backend = setup.gateway.tenant("testlib").context.backend
+        await backend.get_item(FREE)  # the gateway's own read (a record view): no sighting
+        assert _last_seen(setup) is None
         first = await _ask(setup)
         assert first.circulation_status is CirculationStatus.LOST
         assert _last_seen(setup) == clock().date()
-        next(i for i in setup.sim.data.items if i.barcode == FREE).last_seen = None
+        _forget_sighting(setup)
         again = await _ask(setup)
         assert _last_seen(setup) == clock().date()  # the second 17 reached the ACS too
         assert again.circulation_status is CirculationStatus.LOST  # keep_lost
@@ -62,16 +70,14 @@ async def test_item_seen_sends_every_17_to_the_acs_which_keeps_a_lost_copy_lost(
 async def test_item_seen_with_mark_found_answers_the_found_copy() -> None:
     """Koha's mark_found: the 17 finds a lost copy; the machine is told what the ACS says
     after it, and the gateway's cache holds that, not the lost copy it read before."""
-    acs = {"seen_on_item_information": "mark_found"}
-    clock = Clock()
-    extra = tenant_toml("item_seen = true")
-    async with running("sip2", clock, cached=True, acs=acs, extra=extra) as setup:
+    async with _face(Clock(), "mark_found", item_seen=True) as setup:
         _lost(setup)
+        backend = setup.gateway.tenant("testlib").context.backend
+        assert (await backend.get_item(FREE)).circulation_status == "lost"  # now cached
         answer = await _ask(setup)
         assert answer.circulation_status is CirculationStatus.AVAILABLE
         assert setup.sim.item_info(FREE).status == ItemStatus.AVAILABLE.value
-        item = await setup.gateway.tenant("testlib").context.backend.get_item(FREE)  # cached
-        assert item.circulation_status == "available"
+        assert (await backend.get_item(FREE)).circulation_status == "available"  # cached
 
 
 _KOHA = """
@@ -106,3 +112,32 @@ def test_item_seen_is_refused_where_no_acs_can_record_it(profiles: str, where: s
     with pytest.raises(TenantConfigError) as refused:
         parse_tenants(_KOHA.format(profiles=profiles), "<test>")
     assert where in str(refused.value) and "koha" in str(refused.value)
+
+
+_SIP2 = """
+[[tenants]]
+id = "sip-lib"
+name = "S"
+[tenants.backend]
+kind = "sip2"
+host = "127.0.0.1"
+port = 6001
+{login}
+[tenants.kiosk_sip2]
+enabled = true
+port = 0
+institution_id = "S"
+[tenants.kiosk_sip2.reply]
+item_seen = true
+"""
+
+
+def test_item_seen_on_sip2_needs_the_sighting_login() -> None:
+    with pytest.raises(TenantConfigError) as refused:
+        parse_tenants(_SIP2.format(login=""), "<test>")
+    assert "kiosk_sip2.reply.item_seen: needs [tenants.backend.sighting_login]" in str(
+        refused.value
+    )
+    login = 'sighting_login = { user = "seer", password = "x" }'
+    parsed = parse_tenants(_SIP2.format(login=login), "<test>").tenants[0]
+    assert parsed.kiosk_sip2 is not None and parsed.kiosk_sip2.reply.item_seen

@@ -20,6 +20,7 @@ port = 6001
 institution_id = "X"
 login_user = "u"
 login_password = "p"
+sighting_login = { user = "seer", password = "s" }
 [tenants.kiosk_sip2]
 enabled = true
 """

@@ -244,7 +244,7 @@ async def test_17_item_information_reports_state_queue_and_dates(rig: ACSRig) ->
 
 
 async def test_17_records_a_sighting_as_kohas_seen_on_item_information(rig: ACSRig) -> None:
-    """Koha's SIP account setting (t/db_dependent/SIP/Message.t): unset, a 17 only reads;
+    """Koha's SIP account setting, per login (t/db_dependent/SIP/Message.t): unset, a 17 only reads;
     ``keep_lost`` sets the last-seen day and leaves a lost copy lost; ``mark_found`` finds it."""
     copy = next(i for i in rig.library.data.items if i.status.value == "available")
     copy.status = ItemStatus.LOST
@@ -253,12 +253,15 @@ async def test_17_records_a_sighting_as_kohas_seen_on_item_information(rig: ACSR
     )
     await rig.ask(ask)
     assert copy.last_seen is None
-    rig.acs.seen_on_item_information = "keep_lost"
+    rig.acs.seen_on_item_information = {"another-account": "keep_lost"}  # per 93 login
+    await rig.ask(ask)
+    assert copy.last_seen is None
+    rig.acs.seen_on_item_information = {"selfcheck": "keep_lost"}
     kept = await rig.ask(ask)
     assert copy.last_seen == rig.library.today() and copy.status is ItemStatus.LOST
     assert kept.circulation_status is CirculationStatus.LOST
     copy.last_seen = None
-    rig.acs.seen_on_item_information = "mark_found"
+    rig.acs.seen_on_item_information = {"selfcheck": "mark_found"}
     found = await rig.ask(ask)
     assert copy.last_seen == rig.library.today() and copy.status is ItemStatus.AVAILABLE
     assert found.circulation_status is CirculationStatus.AVAILABLE

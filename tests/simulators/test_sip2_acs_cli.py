@@ -10,7 +10,7 @@ from ils_gateway.cli import main
 from ils_gateway.simulators import sip2_cli
 from ils_gateway.simulators.sample_data import sample_library
 from ils_gateway.simulators.sip2_acs import ServerLimits, SimulatedACS, server_settings
-from ils_gateway.simulators.sip2_cli import parse_latency, parse_logins
+from ils_gateway.simulators.sip2_cli import parse_latency, parse_logins, parse_sightings
 
 
 def test_latency_for_all_or_per_request_code() -> None:
@@ -27,6 +27,18 @@ def test_logins_are_user_colon_password_and_bad_ones_do_not_echo_the_password() 
     with pytest.raises(click.BadParameter) as caught:
         parse_logins(("no-colon-secret",))
     assert "secret" not in str(caught.value)
+
+
+def test_sightings_are_per_login_keep_lost_or_mark_found() -> None:
+    """--seen-on-item-information USER=MODE: Koha's per-account seen_on_item_information."""
+    assert parse_sightings(()) == {}
+    assert parse_sightings(("seer=keep_lost", "gate=mark_found")) == {
+        "seer": "keep_lost",
+        "gate": "mark_found",
+    }
+    for bad in ("seer", "=keep_lost", "seer=found"):
+        with pytest.raises(click.BadParameter):
+            parse_sightings((bad,))
 
 
 def test_command_is_registered() -> None:

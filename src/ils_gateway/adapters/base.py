@@ -388,14 +388,24 @@ class AccountPort(Protocol):
 
 
 @runtime_checkable
-class FreshItemReads(Protocol):
-    """A backend with a cache in front of the library system (``ResilientBackend``) that can
-    also read one item from the system itself; an adapter has no cache, so its ``get_item``
-    is always that read."""
+class ItemSighting(Protocol):
+    """A backend that can ask about an item the way a self-check's 17 does, so the library
+    system records the copy as seen (a SIP2 ACS's account with Koha's
+    ``seen_on_item_information``: the SIP2 adapter's ``sighting_login``), read from the system
+    itself, never from a cache."""
 
-    async def get_item_fresh(self, item_id: str) -> Item:
-        """One item read from the library system, not from a cache."""
+    async def sight_item(self, item_id: str) -> Item:
+        """One item, read so that the library system records it as seen."""
         ...
+
+
+def no_sightings(why: str) -> FeatureDisabled:
+    """The refusal of a sighting (``ItemSighting``) by a backend that cannot record one."""
+    return FeatureDisabled(
+        "item_information",
+        detail="This library system records no sightings through the gateway",
+        operator_detail=why,
+    )
 
 
 def account_writes(backend: object) -> frozenset[str]:

@@ -637,7 +637,8 @@ class KioskFace(ACSFace):
     ) -> ItemInformationResponse:
         item_id = msg.item_identifier or ""
         try:
-            item = await self._services.catalog.item(item_id, fresh=self._rules.reply.item_seen)
+            sighting = self._rules.reply.item_seen
+            item = await self._services.catalog.item(item_id, sighting=sighting)
         except GatewayError as exc:
             return self.item_not_found(item_id, self._screen_text(exc))
         status = _circulation(item.circulation_status)

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, TypeVar
 from cachetools import TTLCache
 
 from ils_gateway import deadline
-from ils_gateway.adapters.base import Capability, FreshItemReads
+from ils_gateway.adapters.base import Capability, ItemSighting, no_sightings
 from ils_gateway.adapters.catalog.port import CatalogSource
 from ils_gateway.domain.catalog import (
     CatalogQuery,
@@ -199,14 +199,16 @@ class CatalogService:
         """Where holds can be collected (bookmobiles with their stations)."""
         return await self._tenant.pickup_libraries()
 
-    async def item(self, item_id: str, *, fresh: bool = False) -> Item:
-        """One item or title; ``NotFound`` when the ILS does not know it. ``fresh``: read
-        from the library system itself, not from the gateway's cache (a self-check's 17
-        that the ACS records as a sighting)."""
+    async def item(self, item_id: str, *, sighting: bool = False) -> Item:
+        """One item or title; ``NotFound`` when the ILS does not know it. ``sighting``: a
+        self-check's 17 that the library system records as seen (``ItemSighting``; a backend
+        that cannot is ``FeatureDisabled``, which the tenant file's check prevents)."""
         backend = self._tenant.backend
-        if fresh and isinstance(backend, FreshItemReads):
-            return await backend.get_item_fresh(item_id)
-        return await backend.get_item(item_id)
+        if not sighting:
+            return await backend.get_item(item_id)
+        if not isinstance(backend, ItemSighting):
+            raise no_sightings(f"{type(backend).__name__} has no sight_item")
+        return await backend.sight_item(item_id)
 
     def _require_source(self) -> CatalogSource:
         if self._source is None:

@@ -319,10 +319,13 @@ class SimulatedACS(ACSFace):
     type_field: str | None = "CR"
     """Vendor field carrying the library's own item type code (BK, DVD, CD…) in 18, 12, 30
     and 10, as Koha's SIP server does with ``cr_item_field="itype"``; None: CK only."""
-    seen_on_item_information: Literal["", "keep_lost", "mark_found"] = ""
-    """Koha's SIP account setting of that name: a 17 records the copy as seen today
-    (``keep_lost``), and finds a lost one too (``mark_found``); ``""`` (Koha's default,
-    unset): a 17 only reads (``SimulatedLibrary.item_seen``)."""
+    seen_on_item_information: Mapping[str, Literal["keep_lost", "mark_found"]] = field(
+        default_factory=dict
+    )
+    """Koha's SIP account setting of that name, per 93 login user (CN): a 17 on that
+    account's connection records the copy as seen today (``keep_lost``), and finds a lost one
+    too (``mark_found``); an account not listed (Koha's default, unset) only reads
+    (``SimulatedLibrary.item_seen``)."""
 
     @property
     def login_required(self) -> bool:
@@ -591,9 +594,9 @@ class SimulatedACS(ACSFace):
     def _on_17(self, msg: ItemInformationRequest, session: SIP2Session) -> ItemInformationResponse:
         barcode = msg.item_identifier or ""
         try:
-            if self.seen_on_item_information:
-                mark_found = self.seen_on_item_information == "mark_found"
-                self.library.item_seen(barcode, mark_found=mark_found)
+            seen = self.seen_on_item_information.get(session.login_user or "")
+            if seen is not None:
+                self.library.item_seen(barcode, mark_found=seen == "mark_found")
             info = self.library.item_info(barcode)
         except UnknownRecord:
             return self.item_not_found(barcode, _NO_ITEM)

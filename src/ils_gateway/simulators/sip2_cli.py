@@ -47,6 +47,20 @@ def parse_logins(pairs: tuple[str, ...]) -> dict[str, str]:
     return logins
 
 
+def parse_sightings(pairs: tuple[str, ...]) -> dict[str, str]:
+    """``USER=keep_lost`` / ``USER=mark_found`` pairs (``--seen-on-item-information``)."""
+    found: dict[str, str] = {}
+    for pair in pairs:
+        user, _, mode = pair.partition("=")
+        if not user or mode not in ("keep_lost", "mark_found"):
+            raise click.BadParameter(
+                f"{pair!r}: USER=keep_lost or USER=mark_found",
+                param_hint="--seen-on-item-information",
+            )
+        found[user] = mode
+    return found
+
+
 async def _serve(
     library: SimulatedLibrary,
     host: str,
@@ -58,7 +72,7 @@ async def _serve(
     require_error_detection: bool,
     limits: ServerLimits | None = None,
     sru_port: int | None = None,
-    seen_on_item_information: str = "",
+    seen_on_item_information: dict[str, str] | None = None,
 ) -> None:
     server, _acs = await start_sip2_simulator(
         library,
@@ -70,7 +84,7 @@ async def _serve(
         quirks=quirks,
         require_error_detection=require_error_detection,
         limits=limits,
-        seen_on_item_information=seen_on_item_information,
+        seen_on_item_information=seen_on_item_information or {},
     )
     click.echo(f"SIP2 ACS simulator on {server.host}:{server.port} ({library.data.name})")
     click.echo(
@@ -189,10 +203,12 @@ def _is_on(quirks: Sip2Quirks, name: str) -> bool:
 )
 @click.option(
     "--seen-on-item-information",
-    type=click.Choice(["keep_lost", "mark_found"]),
-    default=None,
-    help="A 17 records the copy as seen today (Koha's SIP account setting of that name; "
-    "mark_found also finds a lost copy). Default: a 17 only reads.",
+    "seen_on_item_information",
+    multiple=True,
+    metavar="USER=keep_lost|mark_found",
+    help="A 17 on this login's connections records the copy as seen today (Koha's SIP "
+    "account setting of that name; mark_found also finds a lost copy); repeatable. "
+    "Default: a 17 only reads.",
 )
 def simulate_sip2(
     host: str,
@@ -213,7 +229,7 @@ def simulate_sip2(
     max_connections_per_address: int,
     max_field_chars: int,
     sru_port: int | None,
-    seen_on_item_information: str | None,
+    seen_on_item_information: tuple[str, ...],
 ) -> None:
     """Serve SIP2 2.00 over TCP from the simulated library's Japanese sample data."""
     library = library_from(data, seed, now)
@@ -237,7 +253,7 @@ def simulate_sip2(
                     max_field_chars=max_field_chars,
                 ),
                 sru_port=sru_port,
-                seen_on_item_information=seen_on_item_information or "",
+                seen_on_item_information=parse_sightings(seen_on_item_information),
             )
         )
     except KeyboardInterrupt:

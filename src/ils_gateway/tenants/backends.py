@@ -61,6 +61,16 @@ class RefusalPattern(_Config):
 _TERMINATORS = {"cr": "\r", "crlf": "\r\n", "lf": "\n"}
 
 
+class SightingLogin(_Config):
+    """A second 93 login for the self-checks' sightings (the kiosk face's ``reply.item_seen``):
+    the ACS account that records a 17 as a sighting (Koha's ``seen_on_item_information``), so
+    the gateway's own item reads (record views in the portal) never count as one."""
+
+    user: str = Field(min_length=1, max_length=64, description="93 login CN")
+    password: SecretStr = Field(description="93 login CO")
+    location: str | None = Field(None, description="93 login CP")
+
+
 class Sip2Backend(_Config):
     """A library system reached over SIP2 2.00 (TCP, optionally TLS)."""
 
@@ -71,6 +81,11 @@ class Sip2Backend(_Config):
     login_user: str | None = Field(None, description="93 login CN")
     login_password: SecretStr | None = Field(None, description="93 login CO")
     location: str | None = Field(None, description="93 login CP")
+    sighting_login: SightingLogin | None = Field(
+        None,
+        description="the login whose 17s the ACS records as sightings (one connection, "
+        "opened at the first; kiosk_sip2.reply.item_seen needs it)",
+    )
     institution_id: str = Field("", description="AO")
     terminal_password: SecretStr | None = Field(None, description="AC")
     language: str = Field("014", pattern=r"^\d{3}$", description="014 = Japanese")

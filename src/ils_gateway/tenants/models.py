@@ -147,17 +147,24 @@ class TenantConfig(BaseModel):
     @model_validator(mode="after")
     def _item_seen_needs_an_acs(self) -> Self:
         face = self.kiosk_sip2
-        if face is None or self.backend.kind == "sip2":
+        if face is None or getattr(self.backend, "sighting_login", None) is not None:
             return self
         replies: list[tuple[str, ReplyShaping | None]] = [("kiosk_sip2.reply", face.reply)]
         replies += [(f"kiosk_sip2.profiles[{p.name!r}].reply", p.reply) for p in face.profiles]
         for where, reply in replies:
-            if reply is not None and reply.item_seen:
+            if reply is None or not reply.item_seen:
+                continue
+            if self.backend.kind != "sip2":
                 raise ValueError(
                     f"{where}.item_seen: only a SIP2 library system's ACS can record a 17 as "
                     f"a sighting; {self.backend.kind}'s API has no such write (Koha's REST "
                     "API no item update, FOLIO only a check-in)"
                 )
+            raise ValueError(
+                f"{where}.item_seen: needs [tenants.backend.sighting_login], the ACS account "
+                "that records a 17 as a sighting (Koha seen_on_item_information), so the "
+                "gateway's own item reads never count as one"
+            )
         return self
 
     @model_validator(mode="after")

@@ -22,6 +22,7 @@ from ils_gateway.contract.embedded import lendable_item
 from ils_gateway.domain.errors import (
     BackendProtocolError,
     BadRequest,
+    FeatureDisabled,
     OutcomeUnknown,
     RenewalRefused,
 )
@@ -274,3 +275,11 @@ async def test_renewals_off_while_98_says_yes_is_a_refusal(
         await adapter.close()
     assert caught.value.status == 422
     assert caught.value.backend_message == "現在、貸出延長は受け付けていません"
+
+
+async def test_a_sighting_without_a_sighting_login_is_refused(backend: Sip2Backend) -> None:
+    """``sight_item`` needs the tenant's sighting_login (the ACS account that records a 17 as
+    a sighting); the gateway's own login is never used for one."""
+    assert backend._config.sighting_login is None
+    with pytest.raises(FeatureDisabled):
+        await backend.sight_item("2000105")

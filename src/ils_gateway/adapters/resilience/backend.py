@@ -54,7 +54,9 @@ from ils_gateway.adapters.base import (
     Capabilities,
     ContactChange,
     ILSBackend,
+    ItemSighting,
     account_writes,
+    no_sightings,
 )
 from ils_gateway.adapters.resilience import readback
 from ils_gateway.adapters.resilience.breaker import CircuitBreaker
@@ -242,12 +244,14 @@ class ResilientBackend:
             "get_item", f"item:{item_id}", lambda: self.inner.get_item(item_id), _ITEM
         )
 
-    async def get_item_fresh(self, item_id: str) -> Item:
-        """One item read from the library system itself, never from the cache, which it
-        then holds (a SIP2 ACS may record the read as a sighting: Koha's
-        ``seen_on_item_information``; the kiosk face's ``reply.item_seen``)."""
+    async def sight_item(self, item_id: str) -> Item:
+        """A self-check's sighting (``ItemSighting``; the kiosk face's ``reply.item_seen``):
+        read from the library system itself, never from the cache, which then holds it."""
+        inner = self.inner
+        if not isinstance(inner, ItemSighting):
+            raise no_sightings(f"{type(inner).__name__} has no sight_item")
         read_at = self._clock()
-        item = await self._calls.read("get_item", lambda: self.inner.get_item(item_id))
+        item = await self._calls.read("get_item", lambda: inner.sight_item(item_id))
         fresh_for = self._cache_policy.shared_fresh_for
         entry = self._calls.entry(item, _ITEM, read_at, fresh_for)
         await self._calls.cache_put(self._shared_scope, f"item:{item_id}", entry)

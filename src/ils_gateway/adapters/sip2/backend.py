@@ -24,13 +24,20 @@ derived from the BX flags of the 98 the pool received at login (``capabilities``
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime, timedelta
 from typing import TypedDict, TypeVar
 from zoneinfo import ZoneInfo
 
-from ils_gateway.adapters.base import CancelOutcome, Capabilities, Capability, GuardedBackend
+from ils_gateway.adapters.base import (
+    CancelOutcome,
+    Capabilities,
+    Capability,
+    GuardedBackend,
+    no_sightings,
+)
 from ils_gateway.adapters.sip2 import mapping
 from ils_gateway.adapters.sip2.capabilities import PickupChange, capabilities_from_bx
 from ils_gateway.adapters.sip2.catalog import copy_from_18
@@ -146,6 +153,7 @@ class Sip2Backend(GuardedBackend):
         # Keyword arguments override the tenant config (tests, benchmarks); None: the config's.
         self._config = config
         self._pool = pool if pool is not None else SIP2ClientPool(client_settings(config))
+        self._sighting_pool: SIP2ClientPool | None = None  # opened at the first sighting
         self._tz = tz
         # The gateway's clock: transaction dates sent to the ACS, batch completion times.
         self._clock = now if now is not None else (lambda: datetime.now(tz))
@@ -220,6 +228,8 @@ class Sip2Backend(GuardedBackend):
 
     async def close(self) -> None:
         await self._pool.aclose()
+        if self._sighting_pool is not None:
+            await self._sighting_pool.aclose()
 
     async def _require(self, capability: Capability) -> None:
         await self.start()  # capabilities are known once the ACS has sent its 98
@@ -227,10 +237,17 @@ class Sip2Backend(GuardedBackend):
 
     # -- requests ---------------------------------------------------------------------------
 
-    async def _request(self, message: Message, expect: type[_M], *, write: bool = False) -> _M:
+    async def _request(
+        self,
+        message: Message,
+        expect: type[_M],
+        *,
+        write: bool = False,
+        pool: SIP2ClientPool | None = None,
+    ) -> _M:
         await self.start()
         with translate_errors(f"{message.code} request", retry_after=self._retry_after):
-            answer = await self._pool.request(message, idempotent=not write)
+            answer = await (pool or self._pool).request(message, idempotent=not write)
         if not isinstance(answer, expect):
             raise BackendProtocolError(
                 "The library system sent an unexpected answer.",
@@ -328,13 +345,15 @@ class Sip2Backend(GuardedBackend):
             if not page:
                 return entries, first
 
-    async def _item_info(self, item_id: str) -> ItemInformationResponse:
+    async def _item_info(
+        self, item_id: str, pool: SIP2ClientPool | None = None
+    ) -> ItemInformationResponse:
         request = ItemInformationRequest.build(
             transaction_date=self._now(),
             item_identifier=_required_id(item_id, "item id"),
             **self._common(),
         )
-        return await self._request(request, ItemInformationResponse)
+        return await self._request(request, ItemInformationResponse, pool=pool)
 
     async def _gather(self, calls: Sequence[Awaitable[_T]]) -> list[_T]:
         """Run ``calls`` together (the pool bounds concurrency); the first error wins."""
@@ -688,9 +707,37 @@ class Sip2Backend(GuardedBackend):
     # -- items ------------------------------------------------------------------------------
 
     async def get_item(self, item_id: str) -> Item:
+        return await self._get_item(item_id, None)
+
+    async def sight_item(self, item_id: str) -> Item:
+        """The item as a self-check's 17 sees it, sent over the ``sighting_login`` connection:
+        the ACS account that records a 17 as a sighting. Without that login, refused."""
+        login = self._config.sighting_login
+        if login is None:
+            raise no_sightings("SIP2 backend: no sighting_login (kiosk_sip2.reply.item_seen)")
+        async with self._start_lock:
+            if self._sighting_pool is None:
+                settings = dataclasses.replace(
+                    client_settings(self._config),
+                    login_user=login.user,
+                    login_password=login.password.get_secret_value(),
+                    location_code=login.location,
+                    pool_size=1,
+                )
+                pool = SIP2ClientPool(settings)
+                try:
+                    with translate_errors("start", retry_after=self._retry_after):
+                        await pool.start()
+                except BaseException:
+                    await pool.aclose()
+                    raise
+                self._sighting_pool = pool
+        return await self._get_item(item_id, self._sighting_pool)
+
+    async def _get_item(self, item_id: str, pool: SIP2ClientPool | None) -> Item:
         _required_id(item_id, "item id")
         await self._require(Capability.GET_ITEM)
-        info = await self._item_info(item_id)
+        info = await self._item_info(item_id, pool)  # the client checks AB (identity)
         if not mapping.item_known(info):
             raise NotFound("No such item.", operator_detail="SIP2 18: unknown item")
         item = mapping.item_from_18(info, types=self._types)
