@@ -10,11 +10,11 @@ from datetime import timedelta
 from ils_gateway.adapters.base import Capabilities, Capability, GuardedBackend
 from ils_gateway.domain.clock import ManualClock
 from ils_gateway.domain.models import Hold, Item, Patron
-from ils_gateway.domain.vocab import Channel, HoldAction, HoldStatus
+from ils_gateway.domain.vocab import Channel, Feature, HoldAction, HoldStatus
 from ils_gateway.services.context import Caller, TenantContext
 from ils_gateway.services.holds import HoldService
 from ils_gateway.simulators.sample_data import SAMPLE_NOW
-from ils_gateway.tenants.loader import parse_tenants
+from ils_gateway.tenants.demo import demo_tenant
 
 PATRON = Patron(id="p1", card_number="1000000001")
 OTHER = Patron(id="p2", card_number="1000000002")
@@ -37,27 +37,12 @@ class Backend(GuardedBackend):
 
 
 def _service(clock: ManualClock) -> tuple[HoldService, Backend]:
-    text = """
-[[tenants]]
-id = "tholds"
-name = "テスト図書館"
-[tenants.backend]
-kind = "sip2"
-host = "127.0.0.1"
-port = 6001
-[tenants.calendar]
-closed_weekdays = ["mon"]
-[tenants.calendar.hours]
-tue = "09:00-19:00"
-wed = "09:00-19:00"
-thu = "09:00-19:00"
-fri = "09:00-19:00"
-sat = "09:00-17:00"
-sun = "09:00-17:00"
-[tenants.policy.disabled_features]
-kiosk = ["hold_changes"]
-"""
-    tenant = parse_tenants(text).tenants[0]
+    """The demo tenant (its calendar), with pickup changes switched off on kiosks."""
+    demo = demo_tenant(6001)
+    kiosk_off = {**demo.policy.disabled_features}
+    kiosk_off[Channel.KIOSK] = kiosk_off.get(Channel.KIOSK, frozenset()) | {Feature.HOLD_CHANGES}
+    policy = demo.policy.model_copy(update={"disabled_features": kiosk_off})
+    tenant = demo.model_copy(update={"policy": policy})
     backend = Backend()
     context = TenantContext(config=tenant, backend=backend, clock=clock)  # type: ignore[arg-type]
     return HoldService(context), backend

@@ -9,11 +9,8 @@ checked before asking the ILS; the ILS still has the final say, item by item.
 from __future__ import annotations
 
 import contextlib
-import operator
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date
 from typing import TYPE_CHECKING
 
 # CancelOutcome is part of this service's answer (the API handlers read it from here).
@@ -38,7 +35,6 @@ from ils_gateway.domain.models import (
     Patron,
 )
 from ils_gateway.domain.vocab import (
-    Channel,
     ContactMethod,
     Feature,
     HoldStatus,
@@ -46,10 +42,10 @@ from ils_gateway.domain.vocab import (
     Outcome,
     RefusalReason,
 )
-from ils_gateway.lru import SmallLru
 from ils_gateway.services import rules
 from ils_gateway.services.context import Caller, TenantContext
 from ils_gateway.services.fees import refuse_when_owing
+from ils_gateway.services.list_memo import AnnotatedLists
 
 if TYPE_CHECKING:
     from ils_gateway.services.mylists.hooks import HoldHooks
@@ -57,15 +53,6 @@ if TYPE_CHECKING:
 
 # Annotated hold lists remembered per service (one per patron and channel of the cached reads).
 _MAX_LISTS = 1024
-
-
-@dataclass(frozen=True, slots=True)
-class _AnnotatedHolds:
-    """A list as read (compared by identity), what its annotation depended on, the result."""
-
-    holds: tuple[Hold, ...]
-    basis: tuple[object, object, bool, date]
-    annotated: tuple[Hold, ...]
 
 
 class HoldService:
@@ -76,12 +63,10 @@ class HoldService:
         self._calendar = tenant.calendar  # the ready holds' next opening day
         # The lists' part (sequences, cancelled-hold history), when the gateway has a store.
         self._hooks = hooks
-        # The last annotated list per (patron, channel): cached reads hand out the same frozen
-        # holds until the cache is refreshed, so the list annotated last time is the answer
-        # while the holds, the policy, the backend's capabilities, the hold-changes switch and
-        # the day are the same (each entry keeps the holds it compares by identity alive, and
-        # the same annotated objects let the rendered body be answered from memory: issue 17).
-        self._lists: SmallLru[tuple[str, Channel], _AnnotatedHolds] = SmallLru(maxsize=_MAX_LISTS)
+        # The last annotated list per (patron, channel), while the holds read are the same
+        # objects and the holds policy, the backend's capabilities, the hold-changes switch
+        # and the day are equal (``AnnotatedLists``; issue 17).
+        self._lists: AnnotatedLists[Hold] = AnnotatedLists(_MAX_LISTS)
 
     async def list_holds(self, caller: Caller) -> list[Hold]:
         """Current holds, each with ``allowed_actions`` for this tenant, backend and channel."""
@@ -96,18 +81,11 @@ class HoldService:
             self._tenant.today(),
         )
         key = (caller.patron.id, caller.channel)
-        known = self._lists.get(key)
-        if (
-            known is not None
-            and known.basis[0] is basis[0]
-            and known.basis[1] is basis[1]
-            and known.basis[2:] == basis[2:]
-            and len(known.holds) == len(holds)
-            and all(map(operator.is_, known.holds, holds))
-        ):
-            return list(known.annotated)
+        known = self._lists.get(key, holds, basis)
+        if known is not None:
+            return known
         annotated = [self._annotate(hold, caller) for hold in holds]
-        self._lists[key] = _AnnotatedHolds(tuple(holds), basis, tuple(annotated))
+        self._lists.put(key, holds, basis, annotated)
         return annotated
 
     async def find_hold(self, caller: Caller, scanned: str) -> Hold | None:

@@ -7,7 +7,6 @@ the backend, whose refusal (reason mapped by the adapter, message kept) is passe
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING
@@ -21,6 +20,7 @@ from ils_gateway.lru import SmallLru
 from ils_gateway.services import rules
 from ils_gateway.services.context import Caller, TenantContext
 from ils_gateway.services.fees import refuse_when_owing
+from ils_gateway.services.list_memo import AnnotatedLists
 from ils_gateway.tenants.loans import Bookmobile
 from ils_gateway.tenants.policy import RenewalPolicy
 
@@ -53,10 +53,9 @@ class LoanService:
         self._annotated: SmallLru[int, tuple[Loan, RenewalPolicy, date, Loan]] = SmallLru(
             maxsize=_MAX_ANNOTATED
         )  # evicts one at a time, least recently used first
-        # The last annotated list of each patron (the loans as read, policy, day, annotated);
-        # each entry keeps the loans it compares by identity alive.
-        self._lists: SmallLru[str, tuple[tuple[Loan, ...], RenewalPolicy, date, tuple[Loan, ...]]]
-        self._lists = SmallLru(maxsize=_MAX_LISTS)
+        # The last annotated list of each patron, while the loans read are the same objects
+        # and the policy and the day are equal (``AnnotatedLists``).
+        self._lists: AnnotatedLists[Loan] = AnnotatedLists(_MAX_LISTS)
 
     async def list_loans(self, caller: Caller) -> list[Loan]:
         """Current loans, each saying whether it can be renewed today and, if not, why."""
@@ -69,18 +68,12 @@ class LoanService:
         # The same frozen loans (a cached read's) on the same day under the same policy: the
         # list annotated last time (each step depends on nothing else: the calendar and the
         # bookmobiles are the tenant's fixed configuration).
-        patron_id = caller.patron.id
-        known = self._lists.get(patron_id)
-        if (
-            known is not None
-            and known[1] is policy
-            and known[2] == today
-            and len(known[0]) == len(loans)
-            and all(map(operator.is_, known[0], loans))
-        ):
-            return list(known[3])
+        basis = (policy, today)
+        known = self._lists.get(caller.patron.id, loans, basis)
+        if known is not None:
+            return known
         annotated = [self._annotate(self._placed(loan), policy, today) for loan in loans]
-        self._lists[patron_id] = (tuple(loans), policy, today, tuple(annotated))
+        self._lists.put(caller.patron.id, loans, basis, annotated)
         return annotated
 
     def _placed(self, loan: Loan) -> Loan:

@@ -65,10 +65,7 @@ class ContactMethodNotices(Protocol):
     """What tells the patron their hold contact method changed (``NoticeService``)."""
 
     async def contact_method_changed(
-        self,
-        patron: Patron,
-        before: HoldContactMethod | None,
-        after: HoldContactMethod | None,
+        self, patron: Patron, before: HoldContactMethod | None, settings: PatronSettings
     ) -> bool: ...
 
 
@@ -208,9 +205,7 @@ class SettingsAddressChange:
             for name in new
         ]
         if self._notices is not None and "hold_contact_method" in immediate:
-            await self._notices.contact_method_changed(
-                fresh, current.hold_contact_method, saved.hold_contact_method
-            )
+            await self._notices.contact_method_changed(fresh, current.hold_contact_method, saved)
         return SettingsUpdate(saved, tuple(pending), self.stored_in())
 
     def _problems(self, name: AddressField, address: str) -> list[str]:

@@ -250,12 +250,14 @@ class ResilientBackend:
         inner = self.inner
         if not isinstance(inner, ItemSighting):
             raise no_sightings(f"{type(inner).__name__} has no sight_item")
-        read_at = self._clock()
-        item = await self._calls.read("get_item", lambda: inner.sight_item(item_id))
-        fresh_for = self._cache_policy.shared_fresh_for
-        entry = self._calls.entry(item, _ITEM, read_at, fresh_for)
-        await self._calls.cache_put(self._shared_scope, f"item:{item_id}", entry)
-        return item
+        return await self._calls.refreshed_read(
+            "get_item",
+            self._shared_scope,
+            f"item:{item_id}",
+            lambda: inner.sight_item(item_id),
+            _ITEM,
+            self._cache_policy.shared_fresh_for,
+        )
 
     # --- writes ------------------------------------------------------------------------------
 

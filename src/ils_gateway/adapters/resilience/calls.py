@@ -144,6 +144,22 @@ class GuardedCalls:
         await self.cache_put(scope, key, self.entry(value, adapter, read_at, fresh_for))
         return value
 
+    async def refreshed_read(
+        self,
+        op: str,
+        scope: str,
+        key: str,
+        call: Callable[[], Awaitable[T]],
+        adapter: TypeAdapter[T],
+        fresh_for: float,
+    ) -> T:
+        """``call`` (retried) whatever the cache holds, its answer then cached: a read that
+        must reach the library system (a self-check's sighting)."""
+        read_at = self.clock()
+        value = await self.read(op, call)
+        await self.cache_put(scope, key, self.entry(value, adapter, read_at, fresh_for))
+        return value
+
     def fresh_in_process(
         self, scope: str, key: str, adapter: TypeAdapter[T], now: float
     ) -> T | None:

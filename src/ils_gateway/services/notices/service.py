@@ -40,7 +40,12 @@ from ils_gateway.services.context import Caller, TenantContext
 from ils_gateway.services.ebooks.service import EbookService
 from ils_gateway.services.mylists.roster import PatronRoster
 from ils_gateway.store.notices import LedgerEntry, NoticePreferences
-from ils_gateway.store.records import HoldContactMethod, HoldNoticeAddress, PatronRef
+from ils_gateway.store.records import (
+    HoldContactMethod,
+    HoldNoticeAddress,
+    PatronRef,
+    PatronSettings,
+)
 from ils_gateway.store.store import Store
 
 log = structlog.get_logger(__name__)
@@ -190,7 +195,7 @@ class NoticeService:
             prefs = await self._store.notice_preferences.save(owner, replace(prefs, **pref_update))
         if wants_polling(settings):
             await self._enrol(patron)
-        await self.contact_method_changed(patron, before, settings.hold_contact_method)
+        await self.contact_method_changed(patron, before, settings)
         return self._view(patron, settings, prefs)
 
     async def _full(self, patron: Patron) -> Patron:
@@ -368,21 +373,19 @@ class NoticeService:
         return await self._mail(owner, "address_change_confirm", [key], recipients, context)
 
     async def contact_method_changed(
-        self,
-        patron: Patron,
-        before: HoldContactMethod | None,
-        after: HoldContactMethod | None,
+        self, patron: Patron, before: HoldContactMethod | None, settings: PatronSettings
     ) -> bool:
         """Confirm a changed hold contact method by mail (``address_change_confirm``) to the
-        address notices go to, the one in use before the change: a session taken over must
-        not silence a patron's notices unseen (switching to phone or none included). Nothing
-        when the method did not change or the patron has no address; True when queued (the
-        same change within the minute queues nothing more). A first choice of mail is no
-        change to tell (mail is what an unset method means where the library has none)."""
+        address notices go to (``settings``: the patron's settings as saved with the new
+        method): a session taken over must not silence a patron's notices unseen (switching
+        to phone or none included). Nothing when the method did not change or the patron has
+        no address; True when queued (the same change within the minute queues nothing
+        more). A first choice of mail is no change to tell (mail is what an unset method
+        means where the library has none)."""
+        after = settings.hold_contact_method
         if before == after or (before is None and after is HoldContactMethod.EMAIL):
             return False
         owner = self._owner(patron)
-        settings = await self._store.settings.get(owner)
         full = await self._full(patron)
         address = _address(full, settings)
         if address is None:
