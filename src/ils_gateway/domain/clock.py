@@ -32,6 +32,7 @@ __all__ = [
     "ManualClock",
     "MonotonicSeconds",
     "RunningClock",
+    "SystemDays",
     "epoch_seconds",
     "parse_instant",
     "system_clock",
@@ -44,12 +45,44 @@ def system_clock() -> datetime:
 
 
 def epoch_seconds(clock: Clock) -> EpochSeconds:
-    """``clock`` as epoch seconds."""
+    """``clock`` as epoch seconds (``time.time`` itself for the system clock: the read cache
+    and the session store read it on every request, and an aware ``datetime`` made only to
+    be turned back into seconds costs several times as much)."""
+    if clock is system_clock:
+        return time.time
 
     def seconds() -> float:
         return clock().timestamp()
 
     return seconds
+
+
+class SystemDays:
+    """Today's date in ``zone`` by the system clock, worked out once a day: until the next
+    local midnight (and at most an hour, whatever the zone's transitions) the day is known
+    from one ``time.time()`` (every patron list reads the library's day).
+
+    Only for ``system_clock``: an injected clock is read afresh each time.
+    """
+
+    __slots__ = ("_day", "_since", "_time", "_until", "_zone")
+
+    def __init__(self, zone: tzinfo, seconds: EpochSeconds = time.time) -> None:
+        self._zone = zone
+        self._time = seconds
+        self._day = date.min
+        self._since = self._until = float("-inf")
+
+    def today(self) -> date:
+        """The local date now."""
+        now = self._time()
+        if self._since <= now < self._until:  # a clock set back is asked again
+            return self._day
+        day = datetime.fromtimestamp(now, self._zone).date()
+        midnight = datetime.combine(day + timedelta(days=1), datetime.min.time(), self._zone)
+        self._day, self._since = day, now
+        self._until = min(midnight.timestamp(), now + 3600.0)
+        return day
 
 
 class ManualClock:

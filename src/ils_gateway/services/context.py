@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from ils_gateway.adapters.base import ILSBackend
 from ils_gateway.domain.calendar import LibraryCalendar
-from ils_gateway.domain.clock import Clock, system_clock
+from ils_gateway.domain.clock import Clock, SystemDays, system_clock
 from ils_gateway.domain.errors import FeatureDisabled
 from ils_gateway.domain.labels import Labels
 from ils_gateway.domain.models import Library, Patron
@@ -62,9 +62,14 @@ class TenantContext:
         """The current instant in the tenant's time zone."""
         return self.clock().astimezone(self.zone)
 
+    @cached_property
+    def _system_days(self) -> SystemDays | None:
+        return SystemDays(self.zone) if self.clock is system_clock else None
+
     def today(self) -> date:
         """Today's date where the library is (library rules are per local day)."""
-        return self.now().date()
+        days = self._system_days
+        return days.today() if days is not None else self.now().date()
 
     async def pickup_libraries(self) -> list[Library]:
         """Where holds can be collected: the tenant's list if it gives one, else the backend's.
