@@ -135,10 +135,12 @@ async def _answer(
     request_id = given if _REQUEST_ID.match(given) else f"{random.getrandbits(64):016x}"
     request[REQUEST_ID] = request_id
     settings = app[SETTINGS_KEY]
+    trusted = settings.trusted_proxies
     client = request[CLIENT] = client_address(
         request.remote,
-        request.headers.getall(settings.forwarded_header, ()),
-        settings.trusted_proxies,
+        # read only behind trusted proxies: without them the header is never looked at
+        request.headers.getall(settings.forwarded_header, ()) if trusted else (),
+        trusted,
         settings.forwarded_header,
     )
     path = request.path
