@@ -13,7 +13,11 @@
   (``serve --now``, ``simulate … --now``: sample data and gateway agree on the date);
   ``parse_instant`` reads that instant from the command line (ISO date or date-time).
 
-No I/O here beyond reading the system time in ``system_clock`` and ``RunningClock``.
+- ``SystemDays``: the library's date by the system clock, worked out once a day (the day is read
+  on every patron list).
+
+No I/O here beyond reading the system time in ``system_clock``, ``RunningClock`` and
+``SystemDays``.
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ def system_clock() -> datetime:
 
 def epoch_seconds(clock: Clock) -> EpochSeconds:
     """``clock`` as epoch seconds (``time.time`` itself for the system clock: the read cache
-    and the session store read it on every request, and an aware ``datetime`` made only to
+    and the guarded calls read it on every request, and an aware ``datetime`` made only to
     be turned back into seconds costs several times as much)."""
     if clock is system_clock:
         return time.time
