@@ -242,6 +242,7 @@ class Job:
 
 
 _CONTENT_LENGTH = re.compile(rb"\r\ncontent-length:[ \t]*(\d+)", re.IGNORECASE)
+_CLOSE = re.compile(rb"\r\nconnection:[ \t]*close\b", re.IGNORECASE)
 # An answer cut short by a closed connection (counted with the 5xx: no answer is an error).
 CONNECTION_LOST = 599
 
@@ -302,6 +303,7 @@ class _Connection(asyncio.Protocol):
         self._buffer = bytearray()
         self._need = -1  # bytes of the answer being read (head and body), once its head is in
         self._status = 0
+        self._closing = False  # the answer being read says ``Connection: close``
         self._sent = 0.0  # when the request in flight went (0: none in flight)
         self._transport: asyncio.Transport | None = None
 
@@ -332,6 +334,7 @@ class _Connection(asyncio.Protocol):
             if length is None:
                 raise RuntimeError(f"an answer without Content-Length: {head[:200]!r}")
             self._status = int(head[9:12])
+            self._closing = _CLOSE.search(head) is not None
             self._need = end + 4 + int(length.group(1))
         if len(buffer) < self._need:
             return
@@ -340,6 +343,10 @@ class _Connection(asyncio.Protocol):
         buffer.clear()
         self._need = -1
         self._tally.answered(self._sent, self._status)
+        if self._closing:  # the server ends the connection: the next request on a new one
+            self._sent = 0.0
+            self._finish()
+            return
         self._send()
 
     def connection_lost(self, exc: Exception | None) -> None:

@@ -180,3 +180,18 @@ def test_each_renewal_has_its_own_idempotency_key_and_a_length() -> None:
         r.startswith(b"POST /r HTTP/1.1\r\n") and b"\r\nContent-Length: 0\r\n" in r for r in sent
     )
     assert all(r.endswith(b"\r\n\r\n") and b"Authorization: Bearer t\r\n" in r for r in sent)
+
+
+def test_an_answer_closing_its_connection_ends_it_without_a_request_lost() -> None:
+    load = _load_module()
+    connection, transport, tally, done, loop = _client(
+        load, load.Job("GET", ("http://127.0.0.1:9/a",), {})
+    )
+    try:
+        closing = ANSWER.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n")
+        connection.data_received(closing.replace(b"200 OK", b"400 Bad Request"))
+        assert len(transport.written) == 1 and done.done() and done.result() == 1
+        connection.connection_lost(None)  # the server closes it: nothing was in flight
+        assert tally.statuses == {400: 1}
+    finally:
+        loop.close()
