@@ -3,6 +3,7 @@ touch on use, updates, logout."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,6 +12,7 @@ from pydantic import ValidationError
 
 from ils_gateway.domain.errors import SessionExpired
 from ils_gateway.domain.vocab import Channel
+from ils_gateway.nearcache import NearCache
 from ils_gateway.sealing import SealedState
 from ils_gateway.state.sessions import (
     HOT_SESSIONS,
@@ -302,3 +304,101 @@ async def test_memory_peek_answers_only_what_get_would_answer_unchanged(clock: C
     with pytest.raises(SessionExpired):
         await store.get(new.token)
     assert store.peek(new.token) is None and store.peek("no such token") is None
+
+
+def _near_store(redis_client: Any, redis_prefix: str, clock: Clock) -> RedisSessionStore:
+    near = NearCache()
+    near.active = True  # as once the invalidation channel is listened to (runtime.shared)
+    return RedisSessionStore(
+        redis_client, sealed=SEALED, prefix=redis_prefix, clock=clock, near=near
+    )
+
+
+async def test_redis_peek_answers_only_what_get_would_answer_unchanged(
+    redis_client: Any, redis_prefix: str, clock: Clock
+) -> None:
+    store = _near_store(redis_client, redis_prefix, clock)
+    new = await login(store)
+    assert store.peek(new.token) is None  # not read in this process yet
+    read = await store.get(new.token)
+    assert store.peek(new.token) is read  # kept in the near cache, just touched
+    clock.now += timedelta(milliseconds=900)
+    assert store.peek(new.token) is read
+    clock.now += timedelta(milliseconds=200)
+    assert store.peek(new.token) is None  # a touch is due: ``get`` writes it
+    touched = await store.get(new.token)
+    assert touched.last_seen == clock.now and store.peek(new.token) is touched
+    clock.now += timedelta(minutes=30)
+    assert store.peek(new.token) is None  # idle for its timeout
+    with pytest.raises(SessionExpired):
+        await store.get(new.token)
+    assert store.peek("no such token") is None
+    plain = RedisSessionStore(redis_client, sealed=SEALED, prefix=redis_prefix, clock=clock)
+    assert plain.peek((await login(plain)).token) is None  # no near cache: always ask Redis
+
+
+async def test_redis_near_cache_not_trusted_peeks_nothing(
+    redis_client: Any, redis_prefix: str, clock: Clock
+) -> None:
+    store = _near_store(redis_client, redis_prefix, clock)
+    new = await login(store)
+    await store.get(new.token)
+    store._near.active = False  # type: ignore[union-attr]  # the channel was lost
+    assert store.peek(new.token) is None
+
+
+async def test_redis_concurrent_requests_due_a_touch_write_it_once(
+    redis_client: Any, redis_prefix: str, clock: Clock
+) -> None:
+    # Issue 17: when a session's touch fell due, every request in flight for it read, opened,
+    # validated, sealed and wrote the session again (tens at a time under load).
+    store = _near_store(redis_client, redis_prefix, clock)
+    new = await login(store)
+    first = await store.get(new.token)
+    calls: list[str] = []
+    real_get, real_set = redis_client.get, redis_client.set
+
+    async def counting_get(*args: Any, **kwargs: Any) -> Any:
+        calls.append("get")
+        return await real_get(*args, **kwargs)
+
+    async def counting_set(*args: Any, **kwargs: Any) -> Any:
+        calls.append("set")
+        return await real_set(*args, **kwargs)
+
+    redis_client.get, redis_client.set = counting_get, counting_set
+    try:
+        clock.now += timedelta(seconds=2)
+        answers = await asyncio.gather(*(store.get(new.token) for _ in range(20)))
+        assert calls == ["get", "set"]
+        touched = answers[0]
+        assert touched.last_seen == clock.now
+        assert all(a is first for a in answers[1:])  # served while the touch was written
+        assert store.peek(new.token) is touched and not store._touching
+        # An update that changes something is never answered from the near cache.
+        await store.update(new.token, extra={"k": 1})
+        assert calls[2:] == ["get", "set"] and (await store.get(new.token)).extra == {"k": 1}
+    finally:
+        redis_client.get, redis_client.set = real_get, real_set
+
+
+async def test_redis_a_failed_touch_lets_the_next_request_try_again(
+    redis_client: Any, redis_prefix: str, clock: Clock
+) -> None:
+    store = _near_store(redis_client, redis_prefix, clock)
+    new = await login(store)
+    await store.get(new.token)
+    real_get = redis_client.get
+
+    async def failing_get(*args: Any, **kwargs: Any) -> Any:
+        raise ConnectionError("redis went away")
+
+    clock.now += timedelta(seconds=2)
+    redis_client.get = failing_get
+    try:
+        with pytest.raises(ConnectionError):
+            await store.get(new.token)
+    finally:
+        redis_client.get = real_get
+    assert not store._touching and store.peek(new.token) is None
+    assert (await store.get(new.token)).last_seen == clock.now

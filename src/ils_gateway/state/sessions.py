@@ -339,9 +339,30 @@ class RedisSessionStore(_SessionMaker):
         self._prefix = prefix
         self._clock = clock
         self._near = near
+        # Sessions whose touch this process is writing: requests meanwhile are served the
+        # near cache's copy instead of each reading and writing the session again.
+        self._touching: set[str] = set()
 
     def _key(self, token: str) -> str:
         return f"{self._prefix}session:{token_hash(token)}"
+
+    def peek(self, token: str) -> SessionData | None:
+        """``get`` without awaiting when it would change nothing: the near cache holds the
+        session, live, and touched within ``TOUCH_RESOLUTION`` or with its touch being written
+        by this process; else None (ask ``get``)."""
+        near = self._near
+        if near is None:
+            return None
+        key = self._key(token)
+        kept: SessionData | None = near.get(key)  # None while the near cache is not trusted
+        if kept is None:
+            return None
+        now = self._clock()
+        if kept.expired_at(now):
+            return None
+        if now - kept.last_seen >= TOUCH_RESOLUTION and key not in self._touching:
+            return None
+        return kept
 
     def _seal(self, key: str, session: SessionData) -> bytes:
         return self._sealed.seal(session.model_dump_json().encode(), context=key)
@@ -375,14 +396,35 @@ class RedisSessionStore(_SessionMaker):
     ) -> SessionData:
         key = self._key(token)
         near = self._near
+        touch = password_change_required is None and extra is None
         seq = 0
         if near is not None:
             kept: SessionData | None = near.get(key)
-            if kept is not None and password_change_required is None and extra is None:
+            if kept is not None and touch:
                 now = self._clock()
-                if not kept.expired_at(now) and not _worth_writing(kept, now, None, None):
-                    return kept  # touched less than TOUCH_RESOLUTION ago: nothing to write
+                if not kept.expired_at(now) and (
+                    not _worth_writing(kept, now, None, None) or key in self._touching
+                ):
+                    return kept  # touched less than TOUCH_RESOLUTION ago, or being touched
             seq = near.seq
+        if not touch or near is None or key in self._touching:
+            return await self._read_and_write(key, seq, password_change_required, extra)
+        self._touching.add(key)
+        try:
+            return await self._read_and_write(key, seq, None, None)
+        finally:
+            self._touching.discard(key)
+
+    async def _read_and_write(
+        self,
+        key: str,
+        seq: int,
+        password_change_required: bool | None,
+        extra: Mapping[str, JsonValue] | None,
+    ) -> SessionData:
+        """``update`` past the near cache: the session read from Redis and, if worth it,
+        written back (its touch, flag or extra), the near cache told."""
+        near = self._near
         raw = await self._redis.get(key)
         if raw is None:
             if near is not None:
