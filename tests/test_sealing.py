@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from ils_gateway.sealing import NONCE_BYTES, SealBroken, SealedState
+from ils_gateway.sealing import NAMES_REMEMBERED, NONCE_BYTES, SealBroken, SealedState
 
 SECRET = b"sealing-test-secret-0123456789"
 OTHER = b"another-deployment-secret-01234"
@@ -64,3 +64,15 @@ def test_a_short_secret_or_key_id_is_refused() -> None:
         SealedState(b"short")
     with pytest.raises(ValueError, match="one byte"):
         SealedState(SECRET, key_id=256)
+
+
+def test_remembered_names_are_the_same_names_and_bounded() -> None:
+    # Issue 17: a patron's cache scope is named on each of their requests (an HMAC each).
+    sealed = SealedState(SECRET)
+    fresh = SealedState(SECRET)
+    parts = [("cache", f"patron:tokyo-a:{n}") for n in range(NAMES_REMEMBERED + 10)]
+    first = [sealed.name(*p) for p in parts]
+    assert len(sealed._named) == NAMES_REMEMBERED  # the oldest went
+    again = [sealed.name(*p) for p in reversed(parts)]
+    assert again[::-1] == first == [fresh.name(*p) for p in parts]
+    assert len(set(first)) == len(first)
