@@ -8,7 +8,10 @@ mode, the Koha simulator in another process) under ``valgrind --tool=callgrind``
 in, warms the cache, then counts the instructions the gateway process executes while it serves
 ``N`` cached ``GET loans`` (``callgrind_control --dump`` before and after: start-up and warm-up
 are not counted). The bare aiohttp app of ``load.py`` (the same body on the same path) is
-counted the same way, and the ratio printed. A few extra requests wake the process for each
+counted the same way, and the ratio printed. ``--redis`` counts the gateway a second time in
+Redis mode (sessions and the read cache in Redis behind the near cache, the documented
+multi-process set-up, here with one process) and prints its ratio to memory mode (issue 17's
+target for CPU: at most 1.3). A few extra requests wake the process for each
 dump (valgrind reads its commands only while the process runs); they are counted in ``N``.
 """
 
@@ -108,6 +111,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--no-bare", action="store_true")
     parser.add_argument("--keep", type=Path, help="copy the callgrind dumps here")
+    parser.add_argument("--redis", action="store_true", help="count Redis mode too")
     args = parser.parse_args()
     with (
         tempfile.TemporaryDirectory() as tmp,
@@ -117,9 +121,6 @@ def main() -> None:
     ):
         out = Path(tmp)
         config = load._tenants(line.split()[4].removesuffix("/api/v1"), out)
-        port = load._free_port()
-        base = f"http://127.0.0.1:{port}"
-        gateway = load._python("gateway", str(config), str(port), "1", "-")
         valgrind = [
             "valgrind",
             "--tool=callgrind",
@@ -128,16 +129,31 @@ def main() -> None:
             "--compress-strings=no",  # each dump readable alone (callgrind_annotate)
             f"--log-file={out}/valgrind.%p.log",
         ]
-        with _started(valgrind + gateway) as pid:
-            auth, _items, body = asyncio.run(load._prepare(base))
-            headers = {"Authorization": f"Bearer {auth[load.CACHED]}"}
-            url = f"{base}{load.CACHED}/loans"
-            ours = _count(pid, url, headers, args.requests, args.connections, out)
-        print(f"gateway, cached GET loans: {ours:,.0f} instructions/request", flush=True)
-        if args.keep:  # for callgrind_annotate: the last dump is the measured window
-            args.keep.mkdir(parents=True, exist_ok=True)
-            for dump in out.glob("cg.*"):
-                shutil.copy(dump, args.keep / dump.name)
+        modes = [("memory", "-")] + ([("Redis", load.REDIS)] if args.redis else [])
+        counted: dict[str, float] = {}
+        for mode, redis in modes:
+            port = load._free_port()
+            base = f"http://127.0.0.1:{port}"
+            gateway = load._python("gateway", str(config), str(port), "1", redis)
+            with _started(valgrind + gateway) as pid:
+                auth, _items, body = asyncio.run(load._prepare(base))
+                headers = {"Authorization": f"Bearer {auth[load.CACHED]}"}
+                url = f"{base}{load.CACHED}/loans"
+                counted[mode] = _count(pid, url, headers, args.requests, args.connections, out)
+            print(
+                f"gateway ({mode}), cached GET loans: {counted[mode]:,.0f} instructions/request",
+                flush=True,
+            )
+            if args.keep:  # for callgrind_annotate: the last dump is the measured window
+                args.keep.mkdir(parents=True, exist_ok=True)
+                for dump in out.glob(f"cg.{pid}*"):
+                    shutil.copy(dump, args.keep / dump.name)
+        ours = counted["memory"]
+        if "Redis" in counted:
+            print(
+                f"ratio Redis/memory: {counted['Redis'] / ours:.2f} (target for CPU <= 1.3)",
+                flush=True,
+            )
         if args.no_bare:
             return
         body_file = out / "body.json"

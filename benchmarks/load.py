@@ -502,7 +502,7 @@ def main() -> None:
     if args.quick:
         args.seconds, args.warmup, args.clients, args.loaders = 1.0, 0.3, 8, 1
     with_redis = not args.no_redis and _redis_answers()
-    shapes = [("1 process, memory", 1, None)]
+    shapes: list[tuple[str, int, str | None]] = [("1 process, memory", 1, None)]
     if with_redis:
         shapes += [("1 process, Redis", 1, REDIS), ("2 processes, Redis", 2, REDIS)]
     if args.quick and with_redis:
