@@ -116,7 +116,14 @@ PUBLIC: dict[str, set[str]] = {
         "track_freshness",
     },
     "deadline": {"WRITE_SHARE", "bounded", "remaining", "request_deadline", "time_left"},
-    "sealing": {"FIRST_KEY_ID", "MIN_SECRET_BYTES", "NONCE_BYTES", "SealBroken", "SealedState"},
+    "sealing": {
+        "FIRST_KEY_ID",
+        "MIN_SECRET_BYTES",
+        "NAMES_REMEMBERED",
+        "NONCE_BYTES",
+        "SealBroken",
+        "SealedState",
+    },
     "adapters.resilience.journal": {
         "Key",
         "PendingWrite",
